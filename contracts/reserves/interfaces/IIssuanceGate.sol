@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IIssuanceGate
+/// @notice The hook a `BankToken` calls on every mint and burn so that issuance stays within
+///         each issuing bank's attested fiat reserve. `ReserveLedger` implements it.
+/// @dev Only the token the gate is bound to may call these; both revert to stop the mint or burn.
+interface IIssuanceGate {
+    /// @notice Records `amount` of new issuance by `issuer`; reverts if the issuer's reserve
+    ///         does not cover it (stale attestation, breach of the reserve ratio, unknown issuer).
+    /// @param issuer The minter whose issuance grows (a bank's `TrustAccount` or minting key).
+    /// @param amount Minor units of the fiat currency being issued.
+    function onMint(address issuer, uint256 amount) external;
+
+    /// @notice Records that `amount` of `issuer`'s issuance was redeemed and burned.
+    /// @param issuer The minter whose issuance shrinks.
+    /// @param amount Minor units burned.
+    function onBurn(address issuer, uint256 amount) external;
+}

@@ -1,0 +1,76 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { configVariable, defineConfig } from "hardhat/config";
+import type { NetworkUserConfig } from "hardhat/types/config";
+import hardhatDeploy from "hardhat-deploy";
+
+import { devnetEndpoint, DEVNET_CHAIN_ID, REMOTE_NETWORKS } from "./src/chain/networks.js";
+
+const require = createRequire(import.meta.url);
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+/** Solidity compiler: the npm `solc` package of this exact version, never a download. */
+const SOLC_VERSION = "0.8.30";
+
+const remoteNetworks: Record<string, NetworkUserConfig> = Object.fromEntries(
+  Object.entries(REMOTE_NETWORKS).map(([name, definition]) => [
+    name,
+    {
+      type: "http",
+      chainType: "l1",
+      url: configVariable(definition.urlVariable),
+      accounts: definition.keyVariables.map((variable) => configVariable(variable)),
+    } satisfies NetworkUserConfig,
+  ]),
+);
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers, hardhatDeploy],
+  solidity: {
+    version: SOLC_VERSION,
+    path: require.resolve("solc/soljson.js"),
+    settings: {
+      // 10,000 runs: a bank token's transfer, mint and settlement paths run
+      // millions of times over the contracts' lives while deployment happens
+      // once per currency, so runtime gas matters far more than code size.
+      // Every deployable contract still fits EIP-170's 24 KiB at this setting.
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "prague",
+    },
+  },
+  paths: {
+    sources: "contracts",
+    tests: { solidity: "contracts/test", mocha: "test" },
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 32, failOnRevert: false },
+    },
+    mocha: { timeout: 120_000 },
+  },
+  typechain: {
+    // An absolute path: a relative one lands in `types/`.
+    outDir: path.join(root, "typechain-types"),
+  },
+  generateTypedArtifacts: {
+    destinations: [{ mode: "typescript", folder: "./generated" }],
+  },
+  networks: {
+    hardhat: {
+      type: "edr-simulated",
+      chainType: "l1",
+      chainId: DEVNET_CHAIN_ID,
+    },
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: devnetEndpoint().url,
+      chainId: DEVNET_CHAIN_ID,
+    },
+    ...remoteNetworks,
+  },
+});

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Makes sure the installed toolchain can run Hardhat 3 on this host.
+//
+// Hardhat 3 needs Node >= 22.13. The `node` devDependency puts a Node 22
+// binary in node_modules/.bin, which npm scripts and npx use. But npm running
+// on an older system Node skips EDR's native package (its `engines` says
+// node >= 22), and every Hardhat command then fails. When that happened, this
+// script re-runs `npm install` with node_modules/.bin first on PATH, so npm
+// itself runs on Node 22 and installs the native package for this platform.
+//
+// It runs as `postinstall` and before `test` and `start` (a later
+// `npm install <pkg>` on Node 20 removes the package again without running the
+// root postinstall). Plain Node, no dependencies: it must run before they are
+// complete.
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(path.join(root, "package.json"));
+const GUARD = "BANK_CHAIN_TOOLCHAIN_REPAIR";
+
+function edrLoads() {
+  try {
+    require("@nomicfoundation/edr");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fail(message) {
+  process.stderr.write(`bank-chain toolchain: ${message}\n`);
+  process.exit(1);
+}
+
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 22 || (major === 22 && minor < 13)) {
+  fail(
+    `this script runs on Node ${process.versions.node}; Hardhat 3 needs Node >= 22.13. ` +
+      "Run it through npm (npm run …), which puts the project's Node 22 from node_modules/.bin first on PATH.",
+  );
+}
+
+if (edrLoads()) process.exit(0);
+
+if (process.env[GUARD] === "1") {
+  fail(
+    "@nomicfoundation/edr still cannot load its native package after a reinstall. " +
+      `Platform ${process.platform}-${process.arch} may not be supported by Hardhat's EDR.`,
+  );
+}
+
+process.stderr.write(
+  "bank-chain toolchain: EDR's native package is missing (npm ran on an older Node); reinstalling on Node 22…\n",
+);
+const binDir = path.join(root, "node_modules", ".bin");
+const npmCli = process.env.npm_execpath;
+const args = ["install", "--no-audit", "--no-fund", "--ignore-scripts=false"];
+const env = {
+  ...process.env,
+  [GUARD]: "1",
+  PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+};
+// Prefer the npm that is running us, executed by this (Node 22) process.
+const result =
+  npmCli && npmCli.endsWith(".js")
+    ? spawnSync(process.execPath, [npmCli, ...args], { cwd: root, env, stdio: "inherit" })
+    : spawnSync("npm", args, { cwd: root, env, stdio: "inherit", shell: process.platform === "win32" });
+if (result.status !== 0) fail(`npm install exited with ${result.status ?? result.signal}`);
+
+// The new package is only visible to a fresh process.
+const check = spawnSync(
+  process.execPath,
+  ["-e", `require(${JSON.stringify(require.resolve("@nomicfoundation/edr"))})`],
+  { cwd: root, stdio: "inherit" },
+);
+if (check.status !== 0) fail("@nomicfoundation/edr cannot load after the reinstall");
+process.stderr.write("bank-chain toolchain: EDR ready.\n");
