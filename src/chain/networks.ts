@@ -25,8 +25,6 @@ export interface RemoteNetworkDefinition {
   readonly description: string;
   /** Configuration variable that holds the JSON-RPC URL. */
   readonly urlVariable: string;
-  /** Expected chain id; a node that answers another id is refused. */
-  readonly chainIdVariable: string;
   /** Configuration variables holding the private keys, in named-account order. */
   readonly keyVariables: readonly string[];
 }
@@ -40,13 +38,11 @@ export const REMOTE_NETWORKS = {
   consortium: {
     description: "a bank consortium's permissioned EVM chain (Besu/QBFT or similar)",
     urlVariable: "CONSORTIUM_RPC_URL",
-    chainIdVariable: "CONSORTIUM_CHAIN_ID",
     keyVariables: ["CONSORTIUM_DEPLOYER_KEY"],
   },
   sepolia: {
     description: "the Ethereum Sepolia testnet",
     urlVariable: "SEPOLIA_RPC_URL",
-    chainIdVariable: "SEPOLIA_CHAIN_ID",
     keyVariables: ["SEPOLIA_DEPLOYER_KEY"],
   },
 } as const satisfies Record<string, RemoteNetworkDefinition>;

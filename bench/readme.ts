@@ -1,0 +1,32 @@
+/**
+ * Puts the current benchmark figures into README.md, between the markers
+ * `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->`, from the JSON
+ * the benchmarks wrote under bench/results/. Run after the benchmarks:
+ *
+ *   npm run bench:gas && npm run bench:readme
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { gasTable, RESULTS_DIR, type GasRow } from "./lib/results.js";
+
+const README = path.join(RESULTS_DIR, "..", "..", "README.md");
+
+const renderers: Record<string, (value: unknown) => string> = {
+  gas: (value) => gasTable(value as GasRow[]),
+};
+
+let readme = readFileSync(README, "utf8");
+for (const [name, render] of Object.entries(renderers)) {
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  if (!existsSync(file)) continue;
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} section`);
+  const table = render(JSON.parse(readFileSync(file, "utf8")));
+  readme = `${readme.slice(0, from + start.length)}\n${table}\n${readme.slice(to)}`;
+  console.log(`README.md: ${name} table updated`);
+}
+writeFileSync(README, readme);

@@ -1,0 +1,249 @@
+import { JsonRpcProvider, Network, Wallet, type Provider, type Signer } from "ethers";
+
+import { BankChainError, messageOf } from "../errors.js";
+import { DEVNET_CHAIN_ID, devnetEndpoint, isRemoteNetwork, NETWORK_NAMES, REMOTE_NETWORKS } from "./networks.js";
+
+/** A configuration that cannot work: unknown network, missing key, unreachable RPC. */
+export class ChainConfigError extends BankChainError {}
+
+/** How a caller chooses the chain; the first of these that is set wins. */
+export interface ChainSelection {
+  /** A JSON-RPC URL; signers are then the node's own unlocked accounts. */
+  readonly rpc?: string | undefined;
+  /** A network name from `src/chain/networks.ts` (`hardhat`, `localhost`, `consortium`, …). */
+  readonly network?: string | undefined;
+}
+
+export interface ChainOptions extends ChainSelection {
+  /** Environment to read defaults from (`BANK_CHAIN_RPC_URL`, `BANK_CHAIN_NETWORK`, devnet host/port). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How long to wait for the node to answer `eth_chainId`. */
+  readonly timeoutMs?: number;
+}
+
+/** An open connection to one chain, as the services and the CLI use it. */
+export interface ChainConnection {
+  /** The network name, or `rpc` when chosen by URL. */
+  readonly network: string;
+  /** The JSON-RPC URL; undefined for Hardhat's in-process network. */
+  readonly url: string | undefined;
+  readonly chainId: bigint;
+  readonly provider: Provider;
+  /** Signers in named-account order: keystore keys, or the node's unlocked accounts. */
+  getSigners(): Promise<Signer[]>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+/** Which network a selection names, after defaults from the environment. */
+export function resolveSelection(
+  options: ChainOptions,
+): { kind: "rpc"; url: string } | { kind: "network"; name: string } {
+  const env = options.env ?? process.env;
+  const rpc = options.rpc ?? (options.network === undefined ? env.BANK_CHAIN_RPC_URL : undefined);
+  if (rpc !== undefined && rpc !== "") return { kind: "rpc", url: checkUrl(rpc, "--rpc") };
+  const name = options.network ?? env.BANK_CHAIN_NETWORK ?? "localhost";
+  if (!NETWORK_NAMES.includes(name)) {
+    throw new ChainConfigError(
+      "CONFIG_UNKNOWN_NETWORK",
+      `unknown network "${name}"; known networks: ${NETWORK_NAMES.join(", ")} (or pass --rpc <url>)`,
+      { network: name },
+    );
+  }
+  return { kind: "network", name };
+}
+
+/**
+ * Opens the chain a selection names. Named remote networks read their URL and
+ * keys through Hardhat's configuration variables (the encrypted keystore, then
+ * the environment); `localhost` is the devnet; `hardhat` is the in-process chain.
+ *
+ * @throws ChainConfigError naming what is wrong; never a raw stack trace.
+ */
+export async function openChain(options: ChainOptions = {}): Promise<ChainConnection> {
+  const env = options.env ?? process.env;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const selection = resolveSelection(options);
+  if (selection.kind === "rpc") {
+    return openJsonRpc("rpc", selection.url, [], timeoutMs);
+  }
+  const name = selection.name;
+  if (name === "hardhat") return openInProcess();
+  if (name === "localhost") {
+    let url: string;
+    try {
+      url = devnetEndpoint(env).url;
+    } catch (error) {
+      throw new ChainConfigError("CONFIG_INVALID_DEVNET", messageOf(error));
+    }
+    return openJsonRpc(name, url, [], timeoutMs, BigInt(DEVNET_CHAIN_ID));
+  }
+  if (!isRemoteNetwork(name)) throw new Error(`unreachable: network ${name}`);
+  const definition = REMOTE_NETWORKS[name];
+  const { url, keys } = await resolveRemoteSecrets(name, definition.urlVariable, definition.keyVariables);
+  return openJsonRpc(name, url, keys, timeoutMs);
+}
+
+/** Reads a remote network's URL and keys through Hardhat's configuration variables. */
+async function resolveRemoteSecrets(
+  name: string,
+  urlVariable: string,
+  keyVariables: readonly string[],
+): Promise<{ url: string; keys: string[] }> {
+  const { default: hre } = await import("hardhat");
+  const config = hre.config.networks[name];
+  if (config === undefined || config.type !== "http") {
+    throw new ChainConfigError(
+      "CONFIG_UNKNOWN_NETWORK",
+      `network "${name}" is not an http network in hardhat.config.ts`,
+      {
+        network: name,
+      },
+    );
+  }
+  const url = await resolveVariable(urlVariable, () => config.url.getUrl());
+  const accounts = config.accounts;
+  const keys: string[] = [];
+  if (Array.isArray(accounts)) {
+    for (const [index, account] of accounts.entries()) {
+      const variable = keyVariables[index] ?? `account #${index}`;
+      const key = await resolveVariable(variable, () => account.getHexString());
+      try {
+        new Wallet(key);
+      } catch {
+        throw new ChainConfigError(
+          "CONFIG_INVALID_KEY",
+          `configuration variable ${variable} is not a valid secp256k1 private key`,
+          { variable },
+        );
+      }
+      keys.push(key);
+    }
+  }
+  return { url, keys };
+}
+
+async function resolveVariable(variable: string, read: () => Promise<string>): Promise<string> {
+  let value: string;
+  let reason = "empty";
+  try {
+    value = (await read()).trim();
+  } catch (error) {
+    value = "";
+    reason = firstLine(messageOf(error));
+  }
+  if (value === "" || value === "0x") {
+    throw new ChainConfigError(
+      "CONFIG_MISSING_VARIABLE",
+      `configuration variable ${variable} is not set or not valid: store it with ` +
+        `\`npx hardhat keystore set ${variable}\` or export ${variable} (${reason})`,
+      { variable },
+    );
+  }
+  return value;
+}
+
+async function openJsonRpc(
+  network: string,
+  url: string,
+  keys: readonly string[],
+  timeoutMs: number,
+  expectedChainId?: bigint,
+): Promise<ChainConnection> {
+  const chainId = await probeChainId(url, timeoutMs);
+  if (expectedChainId !== undefined && chainId !== expectedChainId) {
+    throw new ChainConfigError(
+      "CONFIG_CHAIN_MISMATCH",
+      `the node at ${url} answers chain id ${chainId}, but network "${network}" expects ${expectedChainId}`,
+      { network, url, chainId: chainId.toString(), expected: expectedChainId.toString() },
+    );
+  }
+  const staticNetwork = Network.from(chainId);
+  const provider = new JsonRpcProvider(url, staticNetwork, { staticNetwork, pollingInterval: 500 });
+  return {
+    network,
+    url,
+    chainId,
+    provider,
+    async getSigners() {
+      if (keys.length > 0) return keys.map((key) => new Wallet(key, provider));
+      const accounts = (await provider.send("eth_accounts", [])) as string[];
+      return Promise.all(accounts.map((address) => provider.getSigner(address)));
+    },
+    async close() {
+      provider.destroy();
+    },
+  };
+}
+
+async function openInProcess(): Promise<ChainConnection> {
+  const { network } = await import("hardhat");
+  const connection = await network.create("hardhat");
+  const provider = connection.ethers.provider;
+  const chainId = (await provider.getNetwork()).chainId;
+  return {
+    network: "hardhat",
+    url: undefined,
+    chainId,
+    provider,
+    getSigners: () => connection.ethers.getSigners(),
+    close: () => connection.close(),
+  };
+}
+
+/** Asks a node for its chain id, with a deadline, and explains any failure. */
+export async function probeChainId(url: string, timeoutMs: number = DEFAULT_TIMEOUT_MS): Promise<bigint> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    const reason =
+      error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : causeOf(error);
+    throw new ChainConfigError("CONFIG_RPC_UNREACHABLE", `cannot reach the JSON-RPC node at ${url}: ${reason}`, {
+      url,
+    });
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ChainConfigError(
+      "CONFIG_RPC_INVALID",
+      `the node at ${url} did not answer JSON-RPC (HTTP ${response.status})`,
+      { url, status: response.status },
+    );
+  }
+  const result = (body as { result?: unknown }).result;
+  if (typeof result !== "string" || !/^0x[0-9a-fA-F]+$/.test(result)) {
+    throw new ChainConfigError("CONFIG_RPC_INVALID", `the node at ${url} gave no chain id to eth_chainId`, { url });
+  }
+  return BigInt(result);
+}
+
+function checkUrl(value: string, field: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ChainConfigError("CONFIG_INVALID_URL", `${field} must be an http(s) URL, got "${value}"`, { field });
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ChainConfigError("CONFIG_INVALID_URL", `${field} must be an http(s) URL, got "${value}"`, { field });
+  }
+  return value;
+}
+
+function causeOf(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? messageOf(error);
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0] ?? text;
+}

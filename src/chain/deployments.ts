@@ -1,0 +1,108 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+import type { ContractRunner, InterfaceAbi } from "ethers";
+
+import { BankChainError } from "../errors.js";
+
+/** A contract the deploy scripts have not deployed on this network. */
+export class DeploymentMissingError extends BankChainError {}
+
+/**
+ * Where hardhat-deploy (rocketh) saves deployments: `<root>/<network>/<Name>.json`,
+ * `deployments/` unless `BANK_CHAIN_DEPLOYMENTS_DIR` says otherwise
+ * (`rocketh/config.ts` reads the same variable).
+ */
+export function deploymentsRoot(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const configured = env.BANK_CHAIN_DEPLOYMENTS_DIR?.trim();
+  return path.resolve(configured === undefined || configured === "" ? "deployments" : configured);
+}
+
+export interface DeploymentRecord {
+  readonly name: string;
+  readonly address: string;
+  readonly abi: InterfaceAbi;
+  /** Block the deployment was mined in: where event followers start. */
+  readonly blockNumber: number | undefined;
+  readonly transactionHash: string | undefined;
+}
+
+export interface Deployments {
+  readonly network: string;
+  /** The chain id the deployments were made on, from rocketh's `.chain` file. */
+  readonly chainId: bigint | undefined;
+  readonly contracts: ReadonlyMap<string, DeploymentRecord>;
+  /** @throws DeploymentMissingError naming the contract and the network. */
+  get(name: string): DeploymentRecord;
+}
+
+interface RawDeployment {
+  address?: unknown;
+  abi?: unknown;
+  transaction?: { hash?: unknown };
+  receipt?: { blockNumber?: unknown };
+}
+
+/** Reads the deployments saved for `network`; an absent folder gives an empty set. */
+export function readDeployments(network: string, root: string = deploymentsRoot()): Deployments {
+  const folder = path.join(root, network);
+  const contracts = new Map<string, DeploymentRecord>();
+  let chainId: bigint | undefined;
+  if (existsSync(folder)) {
+    const chainFile = path.join(folder, ".chain");
+    if (existsSync(chainFile)) {
+      const chain = JSON.parse(readFileSync(chainFile, "utf8")) as { chainId?: unknown };
+      if (typeof chain.chainId === "string" || typeof chain.chainId === "number") chainId = BigInt(chain.chainId);
+    }
+    for (const file of readdirSync(folder).sort()) {
+      if (!file.endsWith(".json") || file.startsWith(".")) continue;
+      const name = file.slice(0, -".json".length);
+      const raw = JSON.parse(readFileSync(path.join(folder, file), "utf8")) as RawDeployment;
+      if (typeof raw.address !== "string" || !Array.isArray(raw.abi)) continue;
+      const block = raw.receipt?.blockNumber;
+      contracts.set(name, {
+        name,
+        address: raw.address,
+        abi: raw.abi as InterfaceAbi,
+        blockNumber: typeof block === "string" || typeof block === "number" ? Number(block) : undefined,
+        transactionHash: typeof raw.transaction?.hash === "string" ? raw.transaction.hash : undefined,
+      });
+    }
+  }
+  return fromRecords(network, chainId, contracts);
+}
+
+/** Deployments built in memory (tests deploy on the in-process chain and pass these along). */
+export function fromRecords(
+  network: string,
+  chainId: bigint | undefined,
+  contracts: ReadonlyMap<string, DeploymentRecord>,
+): Deployments {
+  return {
+    network,
+    chainId,
+    contracts,
+    get(name: string): DeploymentRecord {
+      const record = contracts.get(name);
+      if (record === undefined) {
+        throw new DeploymentMissingError(
+          "DEPLOYMENT_MISSING",
+          `${name} is not deployed on network "${network}": run \`npm start\` for the devnet, ` +
+            `or \`npx hardhat deploy --network ${network}\``,
+          { network, contract: name },
+        );
+      }
+      return record;
+    },
+  };
+}
+
+/** A typed handle (TypeChain factory) on a deployed contract. */
+export function attach<T>(
+  deployments: Deployments,
+  name: string,
+  factory: { connect(address: string, runner?: ContractRunner | null): T },
+  runner: ContractRunner,
+): T {
+  return factory.connect(deployments.get(name).address, runner);
+}

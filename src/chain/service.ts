@@ -1,0 +1,101 @@
+import { BankChainError, messageOf } from "../errors.js";
+import type { ChainConnection } from "./config.js";
+import type { Deployments } from "./deployments.js";
+
+/** A service could not start or stop. */
+export class ServiceError extends BankChainError {}
+
+/** What every off-chain service receives from the runner. */
+export interface ServiceContext {
+  readonly chain: ChainConnection;
+  readonly deployments: Deployments;
+  /** Folder for the service's SQLite files; one per network. */
+  readonly dataDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** A long-running off-chain part: an agent, a gateway, a monitor. */
+export interface Service {
+  readonly name: string;
+  /** Where people reach it, printed by `npm start` (e.g. `http://127.0.0.1:8601`). */
+  readonly url?: string;
+  start(): Promise<void>;
+  /** Stops accepting work, finishes what is under way, and releases its resources. */
+  stop(): Promise<void>;
+}
+
+/** Builds a service from the shared context; each part exports one of these. */
+export interface ServiceFactory {
+  readonly name: string;
+  create(context: ServiceContext): Service | Promise<Service>;
+}
+
+/**
+ * Starts services in order and stops them in reverse. If one fails to start,
+ * the ones already started are stopped before the error is thrown, so a failed
+ * start leaves nothing running.
+ */
+export class ServiceRunner {
+  readonly #factories: readonly ServiceFactory[];
+  readonly #context: ServiceContext;
+  readonly #started: Service[] = [];
+
+  constructor(factories: readonly ServiceFactory[], context: ServiceContext) {
+    const names = new Set<string>();
+    for (const factory of factories) {
+      if (names.has(factory.name)) {
+        throw new ServiceError("SERVICE_DUPLICATE", `two services are named "${factory.name}"`, {
+          service: factory.name,
+        });
+      }
+      names.add(factory.name);
+    }
+    this.#factories = factories;
+    this.#context = context;
+  }
+
+  /** The services running now, in start order. */
+  get running(): readonly Service[] {
+    return [...this.#started];
+  }
+
+  async startAll(): Promise<readonly Service[]> {
+    for (const factory of this.#factories) {
+      let service: Service | undefined;
+      try {
+        service = await factory.create(this.#context);
+        await service.start();
+      } catch (error) {
+        await this.stopAll();
+        throw new ServiceError(
+          "SERVICE_START_FAILED",
+          `service ${factory.name} failed to start: ${messageOf(error)}`,
+          { service: factory.name },
+          { cause: error },
+        );
+      }
+      this.#started.push(service);
+      this.#context.log(`service ${service.name} started${service.url === undefined ? "" : ` at ${service.url}`}`);
+    }
+    return this.running;
+  }
+
+  /** Stops every started service, newest first; reports all failures together. */
+  async stopAll(): Promise<void> {
+    const failures: string[] = [];
+    while (this.#started.length > 0) {
+      const service = this.#started.pop()!;
+      try {
+        await service.stop();
+        this.#context.log(`service ${service.name} stopped`);
+      } catch (error) {
+        failures.push(`${service.name}: ${messageOf(error)}`);
+      }
+    }
+    if (failures.length > 0) {
+      throw new ServiceError("SERVICE_STOP_FAILED", `services failed to stop cleanly: ${failures.join("; ")}`, {
+        failures,
+      });
+    }
+  }
+}

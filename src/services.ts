@@ -1,0 +1,7 @@
+import type { ServiceFactory } from "./chain/service.js";
+
+/**
+ * The off-chain services `npm start` runs, in start order. Each part adds its
+ * factory here (the bank agents, the ISO 8583 gateway, the bill monitor, …).
+ */
+export const SERVICES: readonly ServiceFactory[] = [];

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import { Store, StoreError, type Migration } from "../../src/store/store.js";
+
+const migrations: Migration[] = [
+  { version: 1, name: "accounts", sql: "CREATE TABLE accounts (id TEXT PRIMARY KEY, balance INTEGER NOT NULL) STRICT" },
+  {
+    version: 2,
+    name: "postings",
+    sql: "CREATE TABLE postings (id INTEGER PRIMARY KEY, account TEXT NOT NULL REFERENCES accounts(id)) STRICT",
+  },
+];
+
+describe("store: SQLite wrapper", function () {
+  let dir: string;
+  beforeEach(function () {
+    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-store-"));
+  });
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("opens a file in WAL mode with foreign keys on", function () {
+    const store = Store.open({ path: path.join(dir, "nested", "db.sqlite") });
+    expect(store.journalMode).to.equal("wal");
+    expect(store.get<{ foreign_keys: number }>("PRAGMA foreign_keys")?.foreign_keys).to.equal(1);
+    store.close();
+  });
+
+  it("applies migrations once, in order, and resumes after a reopen", function () {
+    const file = path.join(dir, "db.sqlite");
+    let store = Store.open({ path: file });
+    expect(store.migrate("ledger", migrations.slice(0, 1))).to.deep.equal([1]);
+    store.close();
+    store = Store.open({ path: file });
+    expect(store.migrate("ledger", migrations)).to.deep.equal([2]);
+    expect(store.migrate("ledger", migrations)).to.deep.equal([]);
+    expect(store.migrate("other", [{ version: 1, name: "x", sql: "CREATE TABLE x (a INTEGER) STRICT" }])).to.deep.equal(
+      [1],
+    );
+    const rows = store.all<{ module: string; version: number }>(
+      "SELECT module, version FROM schema_migrations ORDER BY module, version",
+    );
+    expect(rows.map((r) => `${r.module}#${r.version}`)).to.deep.equal(["ledger#1", "ledger#2", "other#1"]);
+    store.close();
+  });
+
+  it("refuses a gap in migration numbers and a schema newer than the code", function () {
+    const store = Store.open({ path: ":memory:" });
+    expect(() => store.migrate("m", [{ version: 2, name: "late", sql: "SELECT 1" }]))
+      .to.throw(StoreError)
+      .with.property("code", "STORE_MIGRATION_GAP");
+    store.migrate("m", migrations);
+    expect(() => store.migrate("m", migrations.slice(0, 1)))
+      .to.throw(StoreError)
+      .with.property("code", "STORE_SCHEMA_TOO_NEW");
+    store.close();
+  });
+
+  it("rolls back a failed migration whole", function () {
+    const store = Store.open({ path: ":memory:" });
+    const broken: Migration[] = [
+      { version: 1, name: "broken", sql: "CREATE TABLE a (x INTEGER); CREATE TABLE a (y INTEGER);" },
+    ];
+    expect(() => store.migrate("m", broken))
+      .to.throw(StoreError)
+      .with.property("code", "STORE_MIGRATION_FAILED");
+    expect(store.get("SELECT name FROM sqlite_master WHERE name = 'a'")).to.equal(undefined);
+    expect(store.get("SELECT * FROM schema_migrations WHERE module = 'm'")).to.equal(undefined);
+    store.close();
+  });
+
+  it("commits a transaction, rolls back one that throws, and nests through savepoints", function () {
+    const store = Store.open({ path: ":memory:" });
+    store.migrate("ledger", migrations);
+    store.transaction(() => store.run("INSERT INTO accounts VALUES ('a', 10)"));
+    expect(() =>
+      store.transaction(() => {
+        store.run("INSERT INTO accounts VALUES ('b', 5)");
+        throw new Error("boom");
+      }),
+    ).to.throw("boom");
+    store.transaction(() => {
+      store.run("INSERT INTO accounts VALUES ('c', 1)");
+      expect(() =>
+        store.transaction(() => {
+          store.run("INSERT INTO accounts VALUES ('d', 1)");
+          throw new Error("inner");
+        }),
+      ).to.throw("inner");
+      expect(store.inTransaction).to.equal(true);
+    });
+    expect(store.inTransaction).to.equal(false);
+    expect(store.all<{ id: string }>("SELECT id FROM accounts ORDER BY id").map((r) => r.id)).to.deep.equal(["a", "c"]);
+    store.close();
+  });
+
+  it("refuses an asynchronous transaction callback and rolls it back", function () {
+    const store = Store.open({ path: ":memory:" });
+    store.migrate("ledger", migrations);
+    expect(() =>
+      store.transaction(() => {
+        store.run("INSERT INTO accounts VALUES ('a', 1)");
+        return Promise.resolve();
+      }),
+    )
+      .to.throw(StoreError)
+      .with.property("code", "STORE_ASYNC_TRANSACTION");
+    expect(store.get("SELECT * FROM accounts")).to.equal(undefined);
+    store.close();
+  });
+
+  it("keeps committed rows across a reopen and enforces foreign keys", function () {
+    const file = path.join(dir, "db.sqlite");
+    const store = Store.open({ path: file });
+    store.migrate("ledger", migrations);
+    store.run("INSERT INTO accounts VALUES ('a', 7)");
+    expect(() => store.run("INSERT INTO postings (account) VALUES ('missing')")).to.throw(/FOREIGN KEY/);
+    store.close();
+    const again = Store.open({ path: file });
+    expect(again.get<{ balance: number }>("SELECT balance FROM accounts WHERE id = 'a'")?.balance).to.equal(7);
+    again.close();
+    expect(() => again.get("SELECT 1"))
+      .to.throw(StoreError)
+      .with.property("code", "STORE_CLOSED");
+  });
+});
