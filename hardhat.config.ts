@@ -31,6 +31,8 @@ export default defineConfig({
   plugins: [hardhatToolboxMochaEthers, hardhatDeploy],
   solidity: {
     version: SOLC_VERSION,
+    // Compiled from node_modules so that deploy scripts and tests have their artifacts.
+    npmFilesToBuild: ["@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"],
     path: require.resolve("solc/soljson.js"),
     settings: {
       // 10,000 runs: a bank token's transfer, mint and settlement paths run

@@ -4,18 +4,29 @@
  * compiler settings. Writes `bench/results/gas.json` and prints a table.
  *
  *   npm run bench:gas
+ *
+ * BankToken is measured as deployed by the deploy scripts: through its
+ * ERC-1967 proxy, with every mint checked against the minter allowance and
+ * the ReserveLedger's attested reserve.
  */
+import {
+  encodeBytes32String,
+  hexlify,
+  randomBytes,
+  Signature,
+  type ContractTransactionResponse,
+  type Signer,
+} from "ethers";
 import { network } from "hardhat";
-import type { ContractTransactionResponse } from "ethers";
 
-import { measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./lib/erc20.js";
+import { loadAndExecuteDeploymentsFromFiles } from "../rocketh/environment.js";
+import { BankToken__factory, ReserveLedger__factory, TrustAccount__factory } from "../typechain-types/index.js";
+import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./lib/erc20.js";
 import { gasTable, writeResult, type GasRow } from "./lib/results.js";
 
-const { ethers } = await network.create("hardhat");
+const connection = await network.create("hardhat");
+const { ethers, networkHelpers } = connection;
 const signers = await ethers.getSigners();
-const [deployer, ...holders] = signers;
-if (deployer === undefined) throw new Error("no signers");
-
 const rows: GasRow[] = [];
 
 function measurer(contract: string): Measure {
@@ -27,25 +38,130 @@ function measurer(contract: string): Measure {
 }
 
 /** A reference token with open `mint(to, amount)` and `burn(amount)` wrappers. */
-async function referenceToken(contract: "OpenZeppelinERC20" | "SoladyERC20"): Promise<TokenUnderTest> {
+async function referenceToken(contract: "OpenZeppelinERC20" | "SoladyERC20", holders: Signer[]): Promise<void> {
   const deployed = await ethers.deployContract(contract);
   await deployed.waitForDeployment();
   const token = deployed as unknown as BenchToken & {
     mint(to: string, amount: bigint): Promise<ContractTransactionResponse>;
     burn(amount: bigint): Promise<ContractTransactionResponse>;
   };
-  return {
+  const subject: TokenUnderTest = {
     contract,
     token,
-    burner: deployer!,
+    burner: signers[0]!,
     mint: (to, amount) => token.mint(to, amount),
     burn: (holder, amount) => (token.connect(holder) as typeof token).burn(amount),
   };
+  await measureErc20(subject, holders, measurer(contract));
 }
 
-for (const contract of ["OpenZeppelinERC20", "SoladyERC20"] as const) {
-  await measureErc20(await referenceToken(contract), holders, measurer(contract));
+/** BankToken as the deploy scripts deploy it, plus its own operations. */
+async function bankToken(holders: Signer[]): Promise<void> {
+  const { log } = console;
+  console.log = () => undefined; // the deploy scripts' progress lines
+  const env = await loadAndExecuteDeploymentsFromFiles({ provider: connection.provider }).finally(() => {
+    console.log = log;
+  });
+  const admin = await ethers.getSigner(env.namedAccounts.deployer);
+  const attestor = await ethers.getSigner(env.namedAccounts.attestor);
+  const bankAgent = await ethers.getSigner(env.namedAccounts.bankA);
+  const token = BankToken__factory.connect(env.deployments.BankToken!.address, admin);
+  const ledger = ReserveLedger__factory.connect(env.deployments.ReserveLedger!.address, admin);
+  const trust = TrustAccount__factory.connect(env.deployments.TrustAccountBankA!.address, bankAgent);
+
+  // A minting key of a bank, registered and attested like a trust account.
+  const minter = signers[19]!;
+  await (await token.configureMinter(minter.address, 10n ** 12n)).wait();
+  await (await ledger.registerIssuer(minter.address, 10_000, 86_400)).wait();
+  await (
+    await ledger.connect(attestor).attestReserve(minter.address, 10n ** 12n, await networkHelpers.time.latest())
+  ).wait();
+
+  let ref = 0;
+  const fiatRef = () => encodeBytes32String(`bench-${++ref}`);
+  const measure = measurer("BankToken");
+  await measureErc20(
+    {
+      contract: "BankToken",
+      token: token as unknown as BenchToken,
+      burner: minter,
+      mint: (to, amount) => token.connect(minter).mint(to, amount, fiatRef()),
+      burn: (holder, amount) => token.connect(holder).burn(amount, fiatRef()),
+    },
+    holders,
+    measure,
+  );
+
+  // EIP-3009, signed by a holder of a balance, to a recipient who holds one too.
+  const [alice, bob, carol] = holders as [Signer, Signer, Signer];
+  const domain = await eip712Domain(token as unknown as BenchToken);
+  const fields = [
+    "from:address",
+    "to:address",
+    "value:uint256",
+    "validAfter:uint256",
+    "validBefore:uint256",
+    "nonce:bytes32",
+  ].map((f) => ({ name: f.split(":")[0]!, type: f.split(":")[1]! }));
+  const authorize = async (type: string, from: Signer, to: string) => {
+    const value = {
+      from: await from.getAddress(),
+      to,
+      value: 1_000n,
+      validAfter: 0n,
+      validBefore: BigInt((await networkHelpers.time.latest()) + 3_600),
+      nonce: hexlify(randomBytes(32)),
+    };
+    const sig = Signature.from(await from.signTypedData(domain, { [type]: fields }, value));
+    return { ...value, sig };
+  };
+  const t = await authorize("TransferWithAuthorization", alice, await bob.getAddress());
+  await measure(
+    "transferWithAuthorization",
+    token
+      .connect(carol)
+      ["transferWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)"](
+        t.from,
+        t.to,
+        t.value,
+        t.validAfter,
+        t.validBefore,
+        t.nonce,
+        t.sig.v,
+        t.sig.r,
+        t.sig.s,
+      ),
+  );
+  const r = await authorize("ReceiveWithAuthorization", alice, await bob.getAddress());
+  await measure(
+    "receiveWithAuthorization",
+    token
+      .connect(bob)
+      ["receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)"](
+        r.from,
+        r.to,
+        r.value,
+        r.validAfter,
+        r.validBefore,
+        r.nonce,
+        r.sig.v,
+        r.sig.r,
+        r.sig.s,
+      ),
+  );
+
+  // The trust account's own paths: a deposit to an existing holder, a redemption requested and paid out.
+  const trustMeasure = measurer("TrustAccount");
+  await trustMeasure("mintForDeposit", trust.mintForDeposit(await alice.getAddress(), 5_000n, fiatRef()));
+  await (await token.connect(alice).approve(await trust.getAddress(), 10_000n)).wait();
+  await (await trust.connect(alice).requestRedemption(1_000n, fiatRef())).wait(); // warm the holding balance
+  await trustMeasure("redeemRequest", trust.connect(alice).requestRedemption(2_000n, fiatRef()));
+  await trustMeasure("redeemPay", trust.confirmRedemption(await trust.lastRedemptionId(), fiatRef()));
 }
+
+const holders = signers.slice(10, 14);
+for (const contract of ["OpenZeppelinERC20", "SoladyERC20"] as const) await referenceToken(contract, holders);
+await bankToken(signers.slice(14, 18));
 
 const file = writeResult("gas.json", rows);
 console.log(gasTable(rows));

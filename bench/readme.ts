@@ -8,6 +8,8 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
+import * as prettier from "prettier";
+
 import { gasTable, RESULTS_DIR, type GasRow } from "./lib/results.js";
 
 const README = path.join(RESULTS_DIR, "..", "..", "README.md");
@@ -29,4 +31,6 @@ for (const [name, render] of Object.entries(renderers)) {
   readme = `${readme.slice(0, from + start.length)}\n${table}\n${readme.slice(to)}`;
   console.log(`README.md: ${name} table updated`);
 }
-writeFileSync(README, readme);
+// Formatted as `npm test`'s prettier check expects.
+const options = (await prettier.resolveConfig(README)) ?? {};
+writeFileSync(README, await prettier.format(readme, { ...options, filepath: README }));

@@ -1,8 +1,9 @@
 /**
  * rocketh configuration for hardhat-deploy 2: the named accounts every deploy
  * script uses, and the extensions they get. On the devnet the accounts are the
- * node's unlocked test accounts by index; on a remote network every role falls
- * back to the one deployer key unless more keys are configured.
+ * node's unlocked test accounts by index, one per duty; on a remote network
+ * every duty falls back to the one deployer key until more keys are configured
+ * (and the roles handed to the banks' own keys, see docs/token.md).
  */
 import type { UserConfig } from "rocketh/types";
 import * as deployExtension from "@rocketh/deploy";
@@ -11,14 +12,22 @@ import { deploymentsRoot } from "../src/chain/deployments.js";
 
 export const config = {
   accounts: {
-    /** Deploys, and holds the admin roles until they are handed over. */
+    /** Deploys, holds DEFAULT_ADMIN_ROLE (two-step handover) and the minter and reserve admin roles. */
     deployer: { default: 0 },
-    /** Bank A's operator: its agent mints for deposits and confirms redemptions. */
+    /** Bank A's agent: deposits and redemptions on bank A's trust account. */
     bankA: { default: 1, consortium: 0, sepolia: 0 },
-    /** Bank B's operator. */
+    /** Bank B's agent. */
     bankB: { default: 2, consortium: 0, sepolia: 0 },
-    /** Attests the banks' fiat reserves (an auditor or the banks' custodian). */
+    /** Attests the banks' fiat reserves (an auditor or the custodian of the trust accounts). */
     attestor: { default: 3, consortium: 0, sepolia: 0 },
+    /** May pause and unpause the token. */
+    pauser: { default: 4, consortium: 0, sepolia: 0 },
+    /** Freezes, unfreezes and wipes frozen balances. */
+    compliance: { default: 5, consortium: 0, sepolia: 0 },
+    /** Rescues ERC-20s sent to the token by mistake. */
+    rescuer: { default: 6, consortium: 0, sepolia: 0 },
+    /** Upgrades the token implementation. */
+    upgrader: { default: 7, consortium: 0, sepolia: 0 },
   },
   data: {},
   deployments: deploymentsRoot(),

@@ -50,9 +50,12 @@ export async function eip712Domain(token: BenchToken): Promise<{
     token.runner?.provider?.getNetwork(),
   ]);
   if (network === undefined) throw new Error("token has no provider");
-  for (const version of ["1", "2"]) {
-    const domain = { name, version, chainId: network.chainId, verifyingContract: address };
-    if (TypedDataEncoder.hashDomain(domain) === separator) return domain;
+  // Tokens sign under their name, or (BankToken, to save a storage read) a fixed contract name.
+  for (const domainName of [name, "BankToken"]) {
+    for (const version of ["1", "2"]) {
+      const domain = { name: domainName, version, chainId: network.chainId, verifyingContract: address };
+      if (TypedDataEncoder.hashDomain(domain) === separator) return domain;
+    }
   }
   throw new Error(`cannot reproduce the EIP-712 domain of ${name}`);
 }

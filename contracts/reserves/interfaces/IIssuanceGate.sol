@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.24;
+pragma solidity ^0.8.30;
 
 /// @title IIssuanceGate
 /// @notice The hook a `BankToken` calls on every mint and burn so that issuance stays within

@@ -1,0 +1,39 @@
+/** What the deploy scripts deploy, per network kind. Money is integer minor units. */
+export const USD = {
+  name: "Bank USD",
+  symbol: "bUSD",
+  currency: "USD",
+  /** ISO 4217 minor unit of USD. */
+  decimals: 2,
+  /** 10 trillion dollars: a ceiling no devnet reaches, raised by the admin as issuance grows. */
+  supplyCap: 1_000_000_000_000_000n,
+} as const;
+
+/** Delay of a DEFAULT_ADMIN_ROLE handover (seconds): short on the devnet, two days elsewhere. */
+export function adminDelay(chainId: number): number {
+  return chainId === 31337 ? 3_600 : 2 * 24 * 3_600;
+}
+
+/** How long an attestation of a bank's reserve stays valid for minting (seconds). */
+export const RESERVE_MAX_AGE = 24 * 3_600;
+
+/** Each devnet bank's trust account: its minter allowance and the reserve first attested for it. */
+export const DEVNET_BANK = {
+  /** 100 million dollars of minting before the minter admin must raise it. */
+  minterAllowance: 10_000_000_000n,
+  /** 50 million dollars of fiat in the trust account, attested at deployment. */
+  attestedReserve: 5_000_000_000n,
+  /** Full reserve. */
+  reserveRatioBps: 10_000,
+} as const;
+
+/**
+ * Each devnet corridor (A→B and B→A) of the InterbankSettlement: at most
+ * 10,000,000.00 USD in flight at once, and 50,000,000.00 USD initiated per
+ * fixed 24-hour window.
+ */
+export const DEVNET_CORRIDOR = {
+  inFlightCap: 1_000_000_000n,
+  windowCap: 5_000_000_000n,
+  windowLength: 24 * 3_600,
+} as const;

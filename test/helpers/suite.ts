@@ -1,0 +1,76 @@
+import { getAddress } from "ethers";
+import { network } from "hardhat";
+
+import { fromRecords, type DeploymentRecord, type Deployments } from "../../src/chain/deployments.js";
+import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
+import {
+  BankToken__factory,
+  ReserveLedger__factory,
+  TrustAccount__factory,
+  type BankToken,
+  type ReserveLedger,
+  type TrustAccount,
+} from "../../typechain-types/index.js";
+
+/** Runs `fn` with the deploy scripts' progress lines (console.log/info) silenced. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const { log, info } = console;
+  console.log = () => undefined;
+  console.info = () => undefined;
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+    console.info = info;
+  }
+}
+
+/**
+ * The whole suite as the deploy scripts deploy it, on a fresh in-process
+ * chain: the same scripts `npm start` runs, so every test also exercises them.
+ */
+export async function deploySuite() {
+  const connection = await network.create("hardhat");
+  const { ethers, networkHelpers, provider } = connection;
+  const env = await quietly(() => loadAndExecuteDeploymentsFromFiles({ provider }));
+  const signer = (address: string) => ethers.getSigner(address);
+  const named = env.namedAccounts;
+  const accounts = {
+    deployer: await signer(named.deployer),
+    bankA: await signer(named.bankA),
+    bankB: await signer(named.bankB),
+    attestor: await signer(named.attestor),
+    pauser: await signer(named.pauser),
+    compliance: await signer(named.compliance),
+    rescuer: await signer(named.rescuer),
+    upgrader: await signer(named.upgrader),
+  };
+  const others = (await ethers.getSigners()).slice(8);
+  const records = new Map<string, DeploymentRecord>();
+  for (const [name, deployment] of Object.entries(env.deployments)) {
+    records.set(name, {
+      name,
+      address: getAddress(deployment.address),
+      abi: deployment.abi as DeploymentRecord["abi"],
+      blockNumber: undefined,
+      transactionHash: undefined,
+    });
+  }
+  const deployments: Deployments = fromRecords("hardhat", 31337n, records);
+  const token: BankToken = BankToken__factory.connect(deployments.get("BankToken").address, accounts.deployer);
+  const ledger: ReserveLedger = ReserveLedger__factory.connect(
+    deployments.get("ReserveLedger").address,
+    accounts.deployer,
+  );
+  const trustA: TrustAccount = TrustAccount__factory.connect(
+    deployments.get("TrustAccountBankA").address,
+    accounts.bankA,
+  );
+  const trustB: TrustAccount = TrustAccount__factory.connect(
+    deployments.get("TrustAccountBankB").address,
+    accounts.bankB,
+  );
+  return { connection, ethers, networkHelpers, accounts, others, deployments, token, ledger, trustA, trustB };
+}
+
+export type Suite = Awaited<ReturnType<typeof deploySuite>>;
