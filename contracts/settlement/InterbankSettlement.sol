@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+// solhint-disable-next-line max-line-length
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IReserveLedger} from "../reserves/interfaces/IReserveLedger.sol";
+import {IInterbankSettlement, SettlementId} from "./interfaces/IInterbankSettlement.sol";
+import {ITrustAccount} from "./interfaces/ITrustAccount.sol";
+import {ITrustAccountToken} from "./interfaces/ITrustAccountToken.sol";
+
+/// @title InterbankSettlement
+/// @notice Pays between banks on the shared ledger: bank A's trust account mints into this contract, which holds
+///         the tokens for bank B until B smelts them (having credited its customer in fiat) or rejects them, or
+///         until the deadline passes; then A acknowledges, or takes the tokens back and burns them at its own
+///         trust account. See `IInterbankSettlement` and `docs/settlement.md`.
+/// @dev Roles:
+///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after a delay): grants and revokes roles.
+///      - `BANK_ADMIN_ROLE`: `registerBank`, `setBankAgent`.
+///      - `CORRIDOR_ADMIN_ROLE`: `setCorridorLimits`, `pauseCorridor`, `unpauseCorridor`.
+///      Payments are driven by each bank's registered agent, not by a role.
+///
+///      Set-up: this contract must be a minter of the token with a zero allowance (so that it may `burn`), a
+///      registered issuer of the ledger (deactivated: it never mints) holding the ledger's `SETTLEMENT_ROLE`, and
+///      hold `SETTLEMENT_ROLE` on every registered bank's `TrustAccount`.
+///
+///      Storage and gas. A payment is one word in `_records`: bits 48..255 are the top 208 bits of
+///      `keccak256(abi.encode(terms))`, bits 8..47 the deadline (`uint40` seconds), bits 0..7 the stored state.
+///      Later calls pass the terms in calldata and are checked against the digest (a 208-bit second preimage is
+///      out of reach), so nothing else is stored per payment and the id can never be reused: no record is ever
+///      deleted. A corridor is two words: its limits (`uint64 inFlightCap | uint64 windowCap | uint32
+///      windowLength | open, paused flags`), read only by `initiate`, and its usage (`uint64 inFlight | uint64
+///      sentInWindow | uint40 windowStart`), read and written by `initiate` and by every step that takes tokens
+///      out of this contract. 64-bit amounts allow 1.8e19 minor units per corridor (1.8e17 US dollars). The
+///      agent of a bank is one word. `initiate` therefore writes one fresh slot (the record) and one warm-able
+///      slot (the usage); `smelt` updates the record and the usage; `acknowledge` only the record.
+///
+///      Trust. The registered trust accounts (`BANK_ADMIN_ROLE` checks their token and ledger registration), the
+///      token and the ledger are the only contracts called; every call comes after the state it depends on is
+///      written, under a reentrancy guard.
+contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminRules, ReentrancyGuardTransient {
+    using SafeERC20 for ITrustAccountToken;
+
+    /// @dev A corridor's two storage words (see the contract's `@dev`).
+    struct CorridorSlots {
+        uint256 limits;
+        uint256 usage;
+    }
+
+    /// @dev One entry of the corridor list.
+    struct CorridorKey {
+        address debtorBank;
+        address creditorBank;
+    }
+
+    /// @notice Registers banks and replaces their agents.
+    bytes32 public constant BANK_ADMIN_ROLE = keccak256("BANK_ADMIN_ROLE");
+    /// @notice Sets corridor limits and pauses corridors.
+    bytes32 public constant CORRIDOR_ADMIN_ROLE = keccak256("CORRIDOR_ADMIN_ROLE");
+    /// @notice The largest corridor cap, and so the largest payment: 2^64 - 1 minor units.
+    uint256 public constant MAX_AMOUNT = type(uint64).max;
+
+    /// @dev Record word fields.
+    uint256 private constant _STATE_MASK = 0xff;
+    uint256 private constant _DEADLINE_SHIFT = 8;
+    uint256 private constant _DEADLINE_MASK = type(uint40).max;
+    uint256 private constant _DIGEST_MASK = ~uint256(0) << 48;
+    /// @dev Corridor word fields.
+    uint256 private constant _MASK_64 = type(uint64).max;
+    uint256 private constant _MASK_32 = type(uint32).max;
+    uint256 private constant _WINDOW_CAP_SHIFT = 64;
+    uint256 private constant _WINDOW_LENGTH_SHIFT = 128;
+    uint256 private constant _OPEN = 1 << 160;
+    uint256 private constant _PAUSED = 1 << 161;
+    uint256 private constant _SENT_SHIFT = 64;
+    uint256 private constant _WINDOW_START_SHIFT = 128;
+
+    ITrustAccountToken private immutable _token;
+    IReserveLedger private immutable _ledger;
+
+    mapping(address bank => address agent) private _agents;
+    mapping(SettlementId id => uint256 word) private _records;
+    mapping(address debtorBank => mapping(address creditorBank => CorridorSlots)) private _corridors;
+    CorridorKey[] private _corridorList;
+
+    /// @param initialAdmin The single holder of `DEFAULT_ADMIN_ROLE`.
+    /// @param initialAdminDelay The delay, in seconds, before a default admin handover can be accepted.
+    /// @param token_ The bank token (its proxy).
+    /// @param ledger_ The token's reserve ledger (its `token()` must be `token_`).
+    constructor(
+        address initialAdmin,
+        uint48 initialAdminDelay,
+        ITrustAccountToken token_,
+        IReserveLedger ledger_
+    ) AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin) {
+        if (address(token_) == address(0)) revert InterbankSettlementInvalidToken(address(token_));
+        if (address(ledger_) == address(0) || ledger_.token() != address(token_)) {
+            revert InterbankSettlementInvalidLedger(address(ledger_));
+        }
+        _token = token_;
+        _ledger = ledger_;
+    }
+
+    // ─────────────────────────────────────────── payments ───────────────────────────────────────────
+
+    /// @inheritdoc IInterbankSettlement
+    /// @dev The record is stored `Delivered` at once: the mint lands in this contract, which is where B's tokens
+    ///      are held, so `Initiated` and `Delivered` are both reached in this call (both events are emitted, in
+    ///      that order) and `Initiated` is never visible between transactions.
+    function initiate(SettlementTerms calldata terms) external nonReentrant {
+        address debtorBank = terms.debtorBank;
+        _checkAgent(debtorBank);
+        SettlementId id = terms.id;
+        uint256 amount = terms.amount;
+        uint40 deadline = terms.deadline;
+        if (SettlementId.unwrap(id) == bytes32(0)) revert InterbankSettlementZeroId();
+        if (amount == 0) revert InterbankSettlementZeroAmount();
+        if (terms.creditorAccountRef == bytes32(0)) revert InterbankSettlementZeroAccountRef();
+        if (deadline <= block.timestamp) revert InterbankSettlementInvalidDeadline(deadline, block.timestamp);
+        uint256 word = _records[id];
+        if (word != 0) revert InterbankSettlementInvalidState(id, _state(word), SettlementState.None);
+        address creditorBank = terms.creditorBank;
+        _useCorridor(debtorBank, creditorBank, amount);
+        _records[id] =
+            _digest(terms) |
+            (uint256(deadline) << _DEADLINE_SHIFT) |
+            uint256(uint8(SettlementState.Delivered));
+        emit SettlementInitiated(id, debtorBank, creditorBank, amount, terms.creditorAccountRef, deadline);
+        emit SettlementDelivered(id, creditorBank);
+        ITrustAccount(debtorBank).mintForSettlement(amount, SettlementId.unwrap(id));
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function smelt(SettlementTerms calldata terms, bytes32 fiatRef) external nonReentrant {
+        address creditorBank = terms.creditorBank;
+        _checkAgent(creditorBank);
+        if (fiatRef == bytes32(0)) revert InterbankSettlementZeroFiatRef();
+        _advance(terms, SettlementState.Delivered, SettlementState.Smelted);
+        address debtorBank = terms.debtorBank;
+        uint256 amount = terms.amount;
+        emit SettlementSmelted(terms.id, debtorBank, creditorBank, amount, fiatRef);
+        _ledger.transferIssuance(debtorBank, creditorBank, amount);
+        _token.burn(amount, fiatRef);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function acknowledge(SettlementTerms calldata terms) external {
+        _acknowledge(terms);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function acknowledgeBatch(SettlementTerms[] calldata terms) external {
+        uint256 count = terms.length;
+        if (count == 0) revert InterbankSettlementEmptyBatch();
+        for (uint256 i = 0; i < count; ++i) {
+            _acknowledge(terms[i]);
+        }
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function reject(SettlementTerms calldata terms, bytes32 reasonCode) external {
+        address creditorBank = terms.creditorBank;
+        _checkAgent(creditorBank);
+        if (reasonCode == bytes32(0)) revert InterbankSettlementZeroReasonCode();
+        _advance(terms, SettlementState.Delivered, SettlementState.Rejected);
+        emit SettlementRejected(terms.id, creditorBank, reasonCode);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function returnRejected(SettlementTerms calldata terms, bytes32 fiatRef) external nonReentrant {
+        address debtorBank = terms.debtorBank;
+        _checkAgent(debtorBank);
+        if (fiatRef == bytes32(0)) revert InterbankSettlementZeroFiatRef();
+        _advance(terms, SettlementState.Rejected, SettlementState.Returned);
+        _releaseCorridor(debtorBank, terms.creditorBank, terms.amount);
+        emit SettlementReturned(terms.id, debtorBank, fiatRef);
+        _burnAtDebtor(debtorBank, terms.amount, fiatRef);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function refundExpired(SettlementTerms calldata terms, bytes32 fiatRef) external nonReentrant {
+        address debtorBank = terms.debtorBank;
+        _checkAgent(debtorBank);
+        if (fiatRef == bytes32(0)) revert InterbankSettlementZeroFiatRef();
+        _advance(terms, SettlementState.Expired, SettlementState.Refunded);
+        _releaseCorridor(debtorBank, terms.creditorBank, terms.amount);
+        emit SettlementRefunded(terms.id, debtorBank, fiatRef);
+        _burnAtDebtor(debtorBank, terms.amount, fiatRef);
+    }
+
+    // ──────────────────────────────────────── administration ────────────────────────────────────────
+
+    /// @inheritdoc IInterbankSettlement
+    function registerBank(address bank, address agent) external onlyRole(BANK_ADMIN_ROLE) {
+        if (agent == address(0)) revert InterbankSettlementInvalidAgent(agent);
+        if (_agents[bank] != address(0)) revert InterbankSettlementBankAlreadyRegistered(bank);
+        if (!_isTrustAccountOfToken(bank) || !_ledger.issuer(bank).registered) {
+            revert InterbankSettlementInvalidBank(bank);
+        }
+        _agents[bank] = agent;
+        emit BankRegistered(bank, agent);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function setBankAgent(address bank, address agent) external onlyRole(BANK_ADMIN_ROLE) {
+        address previous = _agents[bank];
+        if (previous == address(0)) revert InterbankSettlementUnknownBank(bank);
+        if (agent == address(0)) revert InterbankSettlementInvalidAgent(agent);
+        _agents[bank] = agent;
+        emit BankAgentChanged(bank, previous, agent);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function setCorridorLimits(
+        address debtorBank,
+        address creditorBank,
+        uint256 inFlightCap,
+        uint256 windowCap,
+        uint32 windowLength
+    ) external onlyRole(CORRIDOR_ADMIN_ROLE) {
+        if (debtorBank == creditorBank || _agents[debtorBank] == address(0) || _agents[creditorBank] == address(0))
+            revert InterbankSettlementInvalidCorridor(debtorBank, creditorBank);
+        if (
+            inFlightCap == 0 ||
+            inFlightCap > MAX_AMOUNT ||
+            windowCap == 0 ||
+            windowCap > MAX_AMOUNT ||
+            windowLength == 0
+        ) revert InterbankSettlementInvalidLimits(inFlightCap, windowCap, windowLength);
+        CorridorSlots storage c = _corridors[debtorBank][creditorBank];
+        uint256 limits = c.limits;
+        if (limits & _OPEN == 0) {
+            // The first window starts now; the usage word is never zero again, so no payment pays for a fresh slot.
+            c.usage = block.timestamp << _WINDOW_START_SHIFT;
+            _corridorList.push(CorridorKey(debtorBank, creditorBank));
+        }
+        c.limits =
+            inFlightCap |
+            (windowCap << _WINDOW_CAP_SHIFT) |
+            (uint256(windowLength) << _WINDOW_LENGTH_SHIFT) |
+            (limits & _PAUSED) |
+            _OPEN;
+        emit CorridorLimitsSet(debtorBank, creditorBank, inFlightCap, windowCap, windowLength);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function pauseCorridor(address debtorBank, address creditorBank) external onlyRole(CORRIDOR_ADMIN_ROLE) {
+        CorridorSlots storage c = _openCorridor(debtorBank, creditorBank);
+        uint256 limits = c.limits;
+        if (limits & _PAUSED != 0) revert InterbankSettlementCorridorPaused(debtorBank, creditorBank);
+        c.limits = limits | _PAUSED;
+        emit CorridorPaused(debtorBank, creditorBank);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function unpauseCorridor(address debtorBank, address creditorBank) external onlyRole(CORRIDOR_ADMIN_ROLE) {
+        CorridorSlots storage c = _openCorridor(debtorBank, creditorBank);
+        uint256 limits = c.limits;
+        if (limits & _PAUSED == 0) revert InterbankSettlementCorridorNotPaused(debtorBank, creditorBank);
+        c.limits = limits & ~_PAUSED;
+        emit CorridorUnpaused(debtorBank, creditorBank);
+    }
+
+    // ───────────────────────────────────────────── views ─────────────────────────────────────────────
+
+    /// @inheritdoc IInterbankSettlement
+    function token() external view returns (ITrustAccountToken) {
+        return _token;
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function ledger() external view returns (IReserveLedger) {
+        return _ledger;
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function stateOf(SettlementId id) external view returns (SettlementState) {
+        return _state(_records[id]);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    /// @dev The narrowing casts are exact: each field is exactly as wide as its type.
+    function settlement(SettlementId id) external view returns (SettlementRecord memory) {
+        uint256 word = _records[id];
+        return
+            SettlementRecord({
+                termsDigest: bytes32(word & _DIGEST_MASK),
+                deadline: uint40(word >> _DEADLINE_SHIFT),
+                state: SettlementState(uint8(word))
+            });
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function hashTerms(SettlementTerms calldata terms) external pure returns (bytes32) {
+        return bytes32(_digest(terms));
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function agentOf(address bank) external view returns (address) {
+        return _agents[bank];
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    /// @dev The narrowing casts are exact: each field is exactly as wide as its type.
+    function corridor(address debtorBank, address creditorBank) external view returns (Corridor memory) {
+        CorridorSlots storage c = _corridors[debtorBank][creditorBank];
+        uint256 limits = c.limits;
+        uint256 usage = c.usage;
+        return
+            Corridor({
+                open: limits & _OPEN != 0,
+                paused: limits & _PAUSED != 0,
+                inFlightCap: uint64(limits),
+                windowCap: uint64(limits >> _WINDOW_CAP_SHIFT),
+                windowLength: uint32(limits >> _WINDOW_LENGTH_SHIFT),
+                inFlight: uint64(usage),
+                sentInWindow: uint64(usage >> _SENT_SHIFT),
+                windowStart: uint40(usage >> _WINDOW_START_SHIFT)
+            });
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function availableToSend(address debtorBank, address creditorBank) external view returns (uint256) {
+        CorridorSlots storage c = _corridors[debtorBank][creditorBank];
+        uint256 limits = c.limits;
+        if (limits & _OPEN == 0 || limits & _PAUSED != 0) return 0;
+        uint256 usage = c.usage;
+        (uint256 sent, ) = _currentWindow(limits, usage);
+        uint256 inFlightRoom = _room(limits & _MASK_64, usage & _MASK_64);
+        uint256 windowRoom = _room((limits >> _WINDOW_CAP_SHIFT) & _MASK_64, sent);
+        return inFlightRoom < windowRoom ? inFlightRoom : windowRoom;
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function totalInFlight() external view returns (uint256 total) {
+        uint256 count = _corridorList.length;
+        for (uint256 i = 0; i < count; ++i) {
+            CorridorKey storage key = _corridorList[i];
+            total += _corridors[key.debtorBank][key.creditorBank].usage & _MASK_64;
+        }
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function corridors() external view returns (address[] memory debtorBanks, address[] memory creditorBanks) {
+        uint256 count = _corridorList.length;
+        debtorBanks = new address[](count);
+        creditorBanks = new address[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            debtorBanks[i] = _corridorList[i].debtorBank;
+            creditorBanks[i] = _corridorList[i].creditorBank;
+        }
+    }
+
+    // ─────────────────────────────────────────── private ────────────────────────────────────────────
+
+    /// @dev `Smelted` -> `Acknowledged` for one payment, by the debtor bank's agent.
+    function _acknowledge(SettlementTerms calldata terms) private {
+        address debtorBank = terms.debtorBank;
+        _checkAgent(debtorBank);
+        _advance(terms, SettlementState.Smelted, SettlementState.Acknowledged);
+        _releaseCorridor(debtorBank, terms.creditorBank, terms.amount);
+        emit SettlementAcknowledged(terms.id, debtorBank);
+    }
+
+    /// @dev Moves the payment of `terms` from state `from` to `to`: reverts unless it exists, was initiated with
+    ///      exactly these terms and is in state `from` now (`Expired` derived from the stored deadline).
+    function _advance(SettlementTerms calldata terms, SettlementState from, SettlementState to) private {
+        SettlementId id = terms.id;
+        uint256 word = _records[id];
+        if (word == 0) revert InterbankSettlementInvalidState(id, SettlementState.None, from);
+        if (word & _DIGEST_MASK != _digest(terms)) revert InterbankSettlementTermsMismatch(id);
+        SettlementState current = _state(word);
+        if (current != from) revert InterbankSettlementInvalidState(id, current, from);
+        _records[id] = (word & ~_STATE_MASK) | uint256(uint8(to));
+    }
+
+    /// @dev Checks the corridor's status and limits for a new payment of `amount`, rolls its window over if the
+    ///      window ended, and adds `amount` to its in-flight and window usage.
+    function _useCorridor(address debtorBank, address creditorBank, uint256 amount) private {
+        CorridorSlots storage c = _corridors[debtorBank][creditorBank];
+        uint256 limits = c.limits;
+        if (limits & _OPEN == 0) revert InterbankSettlementCorridorNotOpen(debtorBank, creditorBank);
+        if (limits & _PAUSED != 0) revert InterbankSettlementCorridorPaused(debtorBank, creditorBank);
+        uint256 usage = c.usage;
+        uint256 inFlight = usage & _MASK_64;
+        uint256 cap = limits & _MASK_64;
+        if (amount > _room(cap, inFlight)) {
+            revert InterbankSettlementInFlightLimitExceeded(debtorBank, creditorBank, inFlight, cap, amount);
+        }
+        (uint256 sent, uint256 windowStart) = _currentWindow(limits, usage);
+        cap = (limits >> _WINDOW_CAP_SHIFT) & _MASK_64;
+        if (amount > _room(cap, sent)) {
+            revert InterbankSettlementWindowLimitExceeded(debtorBank, creditorBank, sent, cap, amount);
+        }
+        // Both sums are at most their cap (< 2**64), checked above, so each stays in its 64-bit field.
+        unchecked {
+            c.usage = (inFlight + amount) | ((sent + amount) << _SENT_SHIFT) | (windowStart << _WINDOW_START_SHIFT);
+        }
+    }
+
+    /// @dev Takes `amount` off the in-flight usage of a corridor when a payment's tokens leave this contract.
+    function _releaseCorridor(address debtorBank, address creditorBank, uint256 amount) private {
+        CorridorSlots storage c = _corridors[debtorBank][creditorBank];
+        // Cannot borrow from the next field: `amount` was added to the low 64 bits by this payment's `initiate`
+        // and is taken off once, by the one step that closes it.
+        unchecked {
+            c.usage -= amount;
+        }
+    }
+
+    /// @dev Has the debtor bank's trust account pull `amount` from this contract and burn it against `fiatRef`.
+    function _burnAtDebtor(address debtorBank, uint256 amount, bytes32 fiatRef) private {
+        _token.forceApprove(debtorBank, amount);
+        ITrustAccount(debtorBank).burnForSettlement(amount, fiatRef);
+    }
+
+    /// @dev Reverts unless the caller is the agent of the registered `bank`.
+    function _checkAgent(address bank) private view {
+        address agent = _agents[bank];
+        if (agent == address(0)) revert InterbankSettlementUnknownBank(bank);
+        if (agent != msg.sender) revert InterbankSettlementUnauthorizedAgent(bank, msg.sender);
+    }
+
+    /// @dev The storage of an open corridor; reverts with `InterbankSettlementCorridorNotOpen` otherwise.
+    function _openCorridor(address debtorBank, address creditorBank) private view returns (CorridorSlots storage c) {
+        c = _corridors[debtorBank][creditorBank];
+        if (c.limits & _OPEN == 0) revert InterbankSettlementCorridorNotOpen(debtorBank, creditorBank);
+    }
+
+    /// @dev Whether `bank` is a contract whose `token()` is this contract's token.
+    function _isTrustAccountOfToken(address bank) private view returns (bool) {
+        if (bank.code.length == 0) return false;
+        try ITrustAccount(bank).token() returns (ITrustAccountToken bankToken) {
+            return bankToken == _token;
+        } catch {
+            return false;
+        }
+    }
+
+    /// @dev The state of a record word now: `None` for an empty word, `Expired` for a `Delivered` one whose
+    ///      deadline has passed, else the stored state.
+    function _state(uint256 word) private view returns (SettlementState) {
+        // The low byte holds a stored state (at most `Refunded`), so the conversion cannot fail.
+        SettlementState stored = SettlementState(uint8(word));
+        if (stored == SettlementState.Delivered && block.timestamp > (word >> _DEADLINE_SHIFT) & _DEADLINE_MASK) {
+            return SettlementState.Expired;
+        }
+        return stored;
+    }
+
+    /// @dev The window the next payment falls in: its usage so far and its start. Windows are fixed, `windowLength`
+    ///      seconds each, aligned to the corridor's first window; a window that ended leaves nothing behind.
+    function _currentWindow(uint256 limits, uint256 usage) private view returns (uint256 sent, uint256 start) {
+        start = usage >> _WINDOW_START_SHIFT;
+        uint256 length = (limits >> _WINDOW_LENGTH_SHIFT) & _MASK_32;
+        // `start` is never in the future: it is set to a past or present block time, or advanced to one below.
+        uint256 elapsed = block.timestamp - start;
+        if (elapsed < length) return ((usage >> _SENT_SHIFT) & _MASK_64, start);
+        // A whole number of windows later, still at or before now; length > 0 for an open corridor.
+        return (0, start + elapsed - (elapsed % length));
+    }
+
+    /// @dev The room under `cap` above `used` (0 if a lowered cap is below `used`).
+    function _room(uint256 cap, uint256 used) private pure returns (uint256) {
+        return cap > used ? cap - used : 0;
+    }
+
+    /// @dev `keccak256(abi.encode(terms))` with its low 48 bits cleared, where the record keeps the deadline and
+    ///      the state.
+    ///      `SettlementTerms` is a static struct: its ABI encoding is its six calldata words as they are. Every
+    ///      field is read (and so checked for dirty bits by the ABI decoder) by `initiate`; a later call whose
+    ///      words differ in any bit gets a different digest and `InterbankSettlementTermsMismatch`.
+    function _digest(SettlementTerms calldata terms) private pure returns (uint256 digest) {
+        // Safe: copies the struct's 6 words to free memory without moving the free memory pointer.
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, terms, 0xc0)
+            digest := keccak256(ptr, 0xc0)
+        }
+        digest &= _DIGEST_MASK;
+    }
+}
