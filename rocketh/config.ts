@@ -31,6 +31,17 @@ export const config = {
   },
   data: {},
   deployments: deploymentsRoot(),
+  chains: {
+    // The in-process chain and the devnet; rocketh has no public record of chain 31337.
+    31337: {
+      info: {
+        id: 31337,
+        name: "bank-chain devnet",
+        nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+        rpcUrls: { default: { http: ["http://127.0.0.1:8545"] } },
+      },
+    },
+  },
 } as const satisfies UserConfig;
 
 const extensions = { ...deployExtension };
