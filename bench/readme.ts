@@ -16,6 +16,21 @@ const README = path.join(RESULTS_DIR, "..", "..", "README.md");
 
 const renderers: Record<string, (value: unknown) => string> = {
   gas: (value) => gasTable(value as GasRow[]),
+  settlement: (value) => {
+    const r = value as {
+      completed: number;
+      seconds: number;
+      perSecond: number;
+      p50Ms: number;
+      p95Ms: number;
+      gasPerPayment: number;
+    };
+    return [
+      "| payments completed | wall seconds | payments / s | p50 latency | p95 latency | gas per payment |",
+      "|---:|---:|---:|---:|---:|---:|",
+      `| ${r.completed} | ${r.seconds} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p95Ms} ms | ${r.gasPerPayment.toLocaleString("en-US")} |`,
+    ].join("\n");
+  },
 };
 
 let readme = readFileSync(README, "utf8");

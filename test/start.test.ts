@@ -41,6 +41,8 @@ describe("npm start: devnet, deployment, services", function () {
       BANK_CHAIN_RPC_PORT: String(port),
       BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
       BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
+      BANK_A_PORT: "0",
+      BANK_B_PORT: "0",
     };
     const child = start(env);
     const done = collect(child, 150_000);
@@ -50,6 +52,13 @@ describe("npm start: devnet, deployment, services", function () {
     expect(chainId).to.equal("31337");
     expect(await probeChainId(url!)).to.equal(31337n);
     expect(addresses(stdout).size).to.be.greaterThan(0);
+    // Both banks' agents run and answer on 127.0.0.1.
+    const services = [...stdout.matchAll(/^ {2}service (\S+) (http:\/\/127\.0\.0\.1:\d+)$/gm)];
+    expect(services.map((m) => m[1])).to.have.length(2);
+    for (const [, , serviceUrl] of services) {
+      const reply = await fetch(`${serviceUrl}/ledger`);
+      expect(reply.status).to.equal(200);
+    }
 
     const status = await runNode(["bin/bank-chain.mjs", "--json", "status"], env);
     expect(status.code, status.stderr).to.equal(0);
@@ -77,6 +86,8 @@ describe("npm start: devnet, deployment, services", function () {
       BANK_CHAIN_RPC_PORT: String(port),
       BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
       BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
+      BANK_A_PORT: "0",
+      BANK_B_PORT: "0",
     };
     const devnet = spawn(
       process.execPath,

@@ -1,0 +1,548 @@
+/**
+ * A bank agent's payment records in SQLite: one row per payment and direction
+ * with the status of both legs, a history of what happened to it, and the
+ * outbox of on-chain steps the agent still owes (written before it sends them,
+ * so a crash between the two is noticed and repaired on restart).
+ */
+import { BankChainError } from "../errors.js";
+import type { Migration, Store } from "../store/store.js";
+import { isoNow, type Clock } from "./clock.js";
+import type { SettlementTerms } from "./terms.js";
+
+/** Errors of the payment store. */
+export class PaymentStoreError extends BankChainError {}
+
+/** `outbound`: this bank is the debtor bank (A); `inbound`: the creditor bank (B). */
+export type Direction = "outbound" | "inbound";
+
+/**
+ * The debtor leg, at bank A: `Debited` (customer debited, not yet on chain), `Initiated` (tokens minted and
+ * held for B), then `Acknowledged`, `Returned` (after a rejection), `Refunded` (after expiry) or `Failed`
+ * (refused on chain before anything moved; the customer is re-credited).
+ */
+export type DebtorLegStatus = "Debited" | "Initiated" | "Acknowledged" | "Returned" | "Refunded" | "Failed";
+
+/**
+ * The creditor leg, at bank B: `Pending` (not on chain yet), `Delivered` (tokens held for B), `Credited`
+ * (B credited its customer, smelt under way), `Rejecting` (B refuses, reject under way), then `Smelted`,
+ * `Rejected`, `Expired` (B did not act in time) or `Reversed` (B's credit undone after expiry).
+ */
+export type CreditorLegStatus =
+  "Pending" | "Delivered" | "Credited" | "Rejecting" | "Smelted" | "Rejected" | "Expired" | "Reversed";
+
+/** The payment as a whole, named after the settlement states, plus `Accepted` and `Failed` off chain. */
+export type PaymentStatus =
+  "Accepted" | "Delivered" | "Smelted" | "Acknowledged" | "Rejected" | "Returned" | "Expired" | "Refunded" | "Failed";
+
+/** On-chain steps an agent sends. */
+export const OUTBOX_STEPS = ["initiate", "smelt", "reject", "acknowledge", "return", "refund"] as const;
+export type OutboxStep = (typeof OUTBOX_STEPS)[number];
+
+export interface BankRef {
+  /** The directory id (`A`, `B`), or the trust-account address of a bank not in the directory. */
+  readonly id: string;
+  /** Its `TrustAccount` address. */
+  readonly address: string;
+}
+
+export interface NewPayment {
+  readonly direction: Direction;
+  /** The end-to-end id (for an inbound payment from a foreign system, the settlement id's hex). */
+  readonly id: string;
+  readonly terms: SettlementTerms;
+  readonly debtorBank: BankRef;
+  readonly creditorBank: BankRef;
+  readonly debtorAccount: string | null;
+  readonly creditorAccount: string | null;
+  readonly currency: string;
+  readonly debtorLeg: DebtorLegStatus;
+  readonly creditorLeg: CreditorLegStatus;
+  readonly note: string;
+}
+
+export interface PaymentRecord extends NewPayment {
+  readonly status: PaymentStatus;
+  readonly reason: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Milliseconds since the epoch, by the agent's clock. */
+  readonly createdMs: number;
+  readonly finishedMs: number | null;
+  readonly history: ReadonlyArray<{ readonly at: string; readonly what: string; readonly tx: string | null }>;
+}
+
+export interface OutboxRow {
+  readonly rowId: number;
+  readonly direction: Direction;
+  readonly paymentId: string;
+  readonly step: OutboxStep;
+  readonly attempts: number;
+  readonly txHash: string | null;
+}
+
+export const PAYMENT_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "payments, history, outbox",
+    sql: `
+      CREATE TABLE settlement_payments (
+        direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+        id TEXT NOT NULL,
+        settlement_id TEXT NOT NULL,
+        debtor_bank_id TEXT NOT NULL,
+        debtor_bank TEXT NOT NULL,
+        creditor_bank_id TEXT NOT NULL,
+        creditor_bank TEXT NOT NULL,
+        debtor_account TEXT,
+        creditor_account TEXT,
+        creditor_account_ref TEXT NOT NULL,
+        amount INTEGER NOT NULL CHECK (amount > 0),
+        currency TEXT NOT NULL,
+        deadline INTEGER NOT NULL,
+        debtor_leg TEXT NOT NULL,
+        creditor_leg TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_ms INTEGER,
+        PRIMARY KEY (direction, id),
+        UNIQUE (direction, settlement_id)
+      ) STRICT;
+      CREATE TABLE settlement_payment_history (
+        seq INTEGER PRIMARY KEY,
+        direction TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        what TEXT NOT NULL,
+        tx TEXT,
+        FOREIGN KEY (direction, payment_id) REFERENCES settlement_payments (direction, id)
+      ) STRICT;
+      CREATE INDEX settlement_payment_history_payment ON settlement_payment_history (direction, payment_id);
+      CREATE TABLE settlement_outbox (
+        row_id INTEGER PRIMARY KEY,
+        direction TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        step TEXT NOT NULL CHECK (step IN ('initiate', 'smelt', 'reject', 'acknowledge', 'return', 'refund')),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'void')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before_ms INTEGER NOT NULL DEFAULT 0,
+        tx_hash TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (direction, payment_id, step),
+        FOREIGN KEY (direction, payment_id) REFERENCES settlement_payments (direction, id)
+      ) STRICT;
+      CREATE INDEX settlement_outbox_pending ON settlement_outbox (status, row_id);
+    `,
+  },
+];
+
+interface PaymentRow {
+  direction: Direction;
+  id: string;
+  settlement_id: string;
+  debtor_bank_id: string;
+  debtor_bank: string;
+  creditor_bank_id: string;
+  creditor_bank: string;
+  debtor_account: string | null;
+  creditor_account: string | null;
+  creditor_account_ref: string;
+  amount: string;
+  currency: string;
+  deadline: number;
+  debtor_leg: DebtorLegStatus;
+  creditor_leg: CreditorLegStatus;
+  reason: string | null;
+  created_at: string;
+  created_ms: number;
+  updated_at: string;
+  finished_ms: number | null;
+}
+
+const PAYMENT_COLUMNS = `direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id, creditor_bank,
+  debtor_account, creditor_account, creditor_account_ref, CAST(amount AS TEXT) AS amount, currency, deadline,
+  debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms FROM settlement_payments`;
+
+const FINAL_DEBTOR_LEGS: ReadonlySet<DebtorLegStatus> = new Set(["Acknowledged", "Returned", "Refunded", "Failed"]);
+
+/** The status of the payment as a whole, from its two legs. */
+export function paymentStatus(debtorLeg: DebtorLegStatus, creditorLeg: CreditorLegStatus): PaymentStatus {
+  switch (debtorLeg) {
+    case "Failed":
+    case "Acknowledged":
+    case "Returned":
+    case "Refunded":
+      return debtorLeg;
+    default:
+      break;
+  }
+  switch (creditorLeg) {
+    case "Smelted":
+    case "Rejected":
+    case "Expired":
+      return creditorLeg;
+    case "Reversed":
+      return "Expired";
+    case "Delivered":
+    case "Credited":
+    case "Rejecting":
+      return "Delivered";
+    case "Pending":
+      return debtorLeg === "Initiated" ? "Delivered" : "Accepted";
+  }
+}
+
+/** The key a payment's journal entries carry: `outbound:E2E-1`. */
+export function paymentKey(direction: Direction, id: string): string {
+  return `${direction}:${id}`;
+}
+
+export class PaymentStore {
+  readonly #store: Store;
+  readonly #clock: Clock;
+
+  constructor(store: Store, clock: Clock) {
+    this.#store = store;
+    this.#clock = clock;
+    store.migrate("settlement.payments", PAYMENT_MIGRATIONS);
+  }
+
+  /** Whether a payment with this id exists in this direction. */
+  has(direction: Direction, id: string): boolean {
+    return (
+      this.#store.get("SELECT 1 AS one FROM settlement_payments WHERE direction = ? AND id = ?", direction, id) !==
+      undefined
+    );
+  }
+
+  /**
+   * Records a new payment.
+   * @throws PaymentStoreError `PAYMENT_EXISTS` if (direction, id) or (direction, settlement id) is taken.
+   */
+  insert(payment: NewPayment): void {
+    const now = this.#clock.now();
+    const at = new Date(now).toISOString();
+    this.#store.transaction(() => {
+      if (
+        this.has(payment.direction, payment.id) ||
+        this.#store.get(
+          "SELECT 1 AS one FROM settlement_payments WHERE direction = ? AND settlement_id = ?",
+          payment.direction,
+          payment.terms.id.toLowerCase(),
+        ) !== undefined
+      ) {
+        throw new PaymentStoreError("PAYMENT_EXISTS", `${payment.direction} payment ${payment.id} already exists`, {
+          direction: payment.direction,
+          id: payment.id,
+        });
+      }
+      this.#store.run(
+        `INSERT INTO settlement_payments (direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id,
+           creditor_bank, debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
+           debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL)`,
+        payment.direction,
+        payment.id,
+        payment.terms.id.toLowerCase(),
+        payment.debtorBank.id,
+        payment.terms.debtorBank,
+        payment.creditorBank.id,
+        payment.terms.creditorBank,
+        payment.debtorAccount,
+        payment.creditorAccount,
+        payment.terms.creditorAccountRef.toLowerCase(),
+        payment.terms.amount,
+        payment.currency,
+        payment.terms.deadline,
+        payment.debtorLeg,
+        payment.creditorLeg,
+        at,
+        now,
+        at,
+      );
+      this.#history(payment.direction, payment.id, payment.note, null);
+    });
+  }
+
+  get(direction: Direction, id: string): PaymentRecord | undefined {
+    const row = this.#store.get<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} WHERE direction = ? AND id = ?`, direction, id);
+    return row === undefined ? undefined : this.#toRecord(row);
+  }
+
+  bySettlementId(direction: Direction, settlementId: string): PaymentRecord | undefined {
+    const row = this.#store.get<PaymentRow>(
+      `SELECT ${PAYMENT_COLUMNS} WHERE direction = ? AND settlement_id = ?`,
+      direction,
+      settlementId.toLowerCase(),
+    );
+    return row === undefined ? undefined : this.#toRecord(row);
+  }
+
+  /**
+   * Moves one or both legs and notes why. Moving the debtor leg to a final
+   * status stamps the payment finished and voids any step still owed for it.
+   */
+  update(
+    direction: Direction,
+    id: string,
+    change: {
+      readonly debtorLeg?: DebtorLegStatus;
+      readonly creditorLeg?: CreditorLegStatus;
+      readonly creditorAccount?: string;
+      readonly reason?: string;
+      readonly note: string;
+      readonly tx?: string | null;
+    },
+  ): void {
+    const now = this.#clock.now();
+    this.#store.transaction(() => {
+      const current = this.get(direction, id);
+      if (current === undefined) {
+        throw new PaymentStoreError("PAYMENT_UNKNOWN", `there is no ${direction} payment ${id}`, { direction, id });
+      }
+      const debtorLeg = change.debtorLeg ?? current.debtorLeg;
+      const finished =
+        current.finishedMs ??
+        (FINAL_DEBTOR_LEGS.has(debtorLeg) && !FINAL_DEBTOR_LEGS.has(current.debtorLeg) ? now : null);
+      this.#store.run(
+        `UPDATE settlement_payments SET debtor_leg = ?, creditor_leg = ?, creditor_account = ?, reason = ?,
+           updated_at = ?, finished_ms = ? WHERE direction = ? AND id = ?`,
+        debtorLeg,
+        change.creditorLeg ?? current.creditorLeg,
+        change.creditorAccount ?? current.creditorAccount,
+        change.reason ?? current.reason,
+        new Date(now).toISOString(),
+        finished,
+        direction,
+        id,
+      );
+      this.#history(direction, id, change.note, change.tx ?? null);
+      if (finished !== null && current.finishedMs === null) {
+        // A closed payment owes nothing more on chain.
+        this.#store.run(
+          `UPDATE settlement_outbox SET status = 'void', last_error = 'the payment is closed', updated_at = ?
+           WHERE direction = ? AND payment_id = ? AND status = 'pending'`,
+          new Date(now).toISOString(),
+          direction,
+          id,
+        );
+      }
+    });
+  }
+
+  /** Outbound payments on chain whose creditor leg is still open at or before `chainTime` (seconds). */
+  expiredOutbound(chainTime: number): PaymentRecord[] {
+    return this.#store
+      .all<PaymentRow>(
+        `SELECT ${PAYMENT_COLUMNS} WHERE direction = 'outbound' AND debtor_leg = 'Initiated'
+           AND creditor_leg IN ('Pending', 'Delivered') AND deadline < ? ORDER BY deadline`,
+        chainTime,
+      )
+      .map((row) => this.#toRecord(row));
+  }
+
+  /** Payments of a direction, oldest first. */
+  list(direction: Direction): PaymentRecord[] {
+    return this.#store
+      .all<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} WHERE direction = ? ORDER BY created_ms, id`, direction)
+      .map((row) => this.#toRecord(row));
+  }
+
+  /** How many payments of a direction are in each status. */
+  counts(direction: Direction): Partial<Record<PaymentStatus, number>> {
+    const counts: Partial<Record<PaymentStatus, number>> = {};
+    for (const row of this.#store.all<{ debtor_leg: DebtorLegStatus; creditor_leg: CreditorLegStatus; n: number }>(
+      `SELECT debtor_leg, creditor_leg, COUNT(*) AS n FROM settlement_payments WHERE direction = ?
+       GROUP BY debtor_leg, creditor_leg`,
+      direction,
+    )) {
+      const status = paymentStatus(row.debtor_leg, row.creditor_leg);
+      counts[status] = (counts[status] ?? 0) + row.n;
+    }
+    return counts;
+  }
+
+  // ── outbox ──
+
+  /** Records that the agent owes `step` for a payment; false if it was already recorded. */
+  enqueue(direction: Direction, paymentId: string, step: OutboxStep): boolean {
+    const at = isoNow(this.#clock);
+    const { changes } = this.#store.run(
+      `INSERT INTO settlement_outbox (direction, payment_id, step, status, created_at, updated_at)
+       VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (direction, payment_id, step) DO NOTHING`,
+      direction,
+      paymentId,
+      step,
+      at,
+      at,
+    );
+    return changes === 1;
+  }
+
+  /**
+   * Pending steps due now: those that move payments already on chain first (so that new payments do not
+   * hold up the ones about to finish), then new initiates, each oldest first.
+   */
+  pending(limit = 1_000): OutboxRow[] {
+    return this.#store
+      .all<{
+        row_id: number;
+        direction: Direction;
+        payment_id: string;
+        step: OutboxStep;
+        attempts: number;
+        tx_hash: string | null;
+      }>(
+        `SELECT row_id, direction, payment_id, step, attempts, tx_hash FROM settlement_outbox
+         WHERE status = 'pending' AND not_before_ms <= ?
+         ORDER BY CASE step WHEN 'initiate' THEN 1 ELSE 0 END, row_id LIMIT ?`,
+        this.#clock.now(),
+        limit,
+      )
+      .map((row) => ({
+        rowId: row.row_id,
+        direction: row.direction,
+        paymentId: row.payment_id,
+        step: row.step,
+        attempts: row.attempts,
+        txHash: row.tx_hash,
+      }));
+  }
+
+  /** The outbox rows of one payment, in order. */
+  outboxOf(
+    direction: Direction,
+    paymentId: string,
+  ): Array<{ step: OutboxStep; status: "pending" | "done" | "void"; attempts: number }> {
+    return this.#store.all(
+      `SELECT step, status, attempts FROM settlement_outbox WHERE direction = ? AND payment_id = ? ORDER BY row_id`,
+      direction,
+      paymentId,
+    );
+  }
+
+  /** Marks a payment's pending `step` done, when its event shows it landed; false if it was not pending. */
+  doneByStep(direction: Direction, paymentId: string, step: OutboxStep, txHash: string | null): boolean {
+    const { changes } = this.#store.run(
+      `UPDATE settlement_outbox SET status = 'done', tx_hash = COALESCE(?, tx_hash), updated_at = ?
+       WHERE direction = ? AND payment_id = ? AND step = ? AND status = 'pending'`,
+      txHash,
+      isoNow(this.#clock),
+      direction,
+      paymentId,
+      step,
+    );
+    return changes === 1;
+  }
+
+  /** The newest outbox row id (0 if none): rows up to it existed before this run. */
+  lastRowId(): number {
+    return this.#store.get<{ n: number | null }>("SELECT MAX(row_id) AS n FROM settlement_outbox")?.n ?? 0;
+  }
+
+  /** Whether any outbound payment is on chain and still waiting for bank B. */
+  hasOpenOutbound(): boolean {
+    return (
+      this.#store.get(
+        `SELECT 1 AS one FROM settlement_payments WHERE direction = 'outbound' AND debtor_leg = 'Initiated'
+         AND creditor_leg IN ('Pending', 'Delivered') LIMIT 1`,
+      ) !== undefined
+    );
+  }
+
+  /** Records the hash of a transaction sent for a step, before waiting for it. */
+  sent(rowId: number, txHash: string): void {
+    this.#store.run(
+      "UPDATE settlement_outbox SET tx_hash = ?, attempts = attempts + 1, updated_at = ? WHERE row_id = ?",
+      txHash,
+      isoNow(this.#clock),
+      rowId,
+    );
+  }
+
+  /**
+   * The step's transaction is mined; the row stays pending until its event is confirmed and applied
+   * (`doneByStep`), and is looked at again after `recheckMs` in case a reorg dropped it.
+   */
+  landed(rowId: number, txHash: string | null, recheckMs: number): void {
+    this.#store.run(
+      `UPDATE settlement_outbox SET tx_hash = COALESCE(?, tx_hash), not_before_ms = ?, updated_at = ?
+       WHERE row_id = ? AND status = 'pending'`,
+      txHash,
+      this.#clock.now() + recheckMs,
+      isoNow(this.#clock),
+      rowId,
+    );
+  }
+
+  /** The step will never be sent: the chain moved on without it (the reason says how). */
+  void(rowId: number, reason: string): void {
+    this.#store.run(
+      "UPDATE settlement_outbox SET status = 'void', last_error = ?, updated_at = ? WHERE row_id = ?",
+      reason,
+      isoNow(this.#clock),
+      rowId,
+    );
+  }
+
+  /** The step failed for now; try again after `delayMs`. */
+  retryLater(rowId: number, error: string, delayMs: number): void {
+    this.#store.run(
+      `UPDATE settlement_outbox SET attempts = attempts + 1, last_error = ?, not_before_ms = ?, updated_at = ?
+       WHERE row_id = ?`,
+      error,
+      this.#clock.now() + delayMs,
+      isoNow(this.#clock),
+      rowId,
+    );
+  }
+
+  #history(direction: Direction, id: string, what: string, tx: string | null): void {
+    this.#store.run(
+      "INSERT INTO settlement_payment_history (direction, payment_id, at, what, tx) VALUES (?, ?, ?, ?, ?)",
+      direction,
+      id,
+      isoNow(this.#clock),
+      what,
+      tx,
+    );
+  }
+
+  #toRecord(row: PaymentRow): PaymentRecord {
+    const history = this.#store.all<{ at: string; what: string; tx: string | null }>(
+      "SELECT at, what, tx FROM settlement_payment_history WHERE direction = ? AND payment_id = ? ORDER BY seq",
+      row.direction,
+      row.id,
+    );
+    return {
+      direction: row.direction,
+      id: row.id,
+      terms: {
+        id: row.settlement_id,
+        debtorBank: row.debtor_bank,
+        creditorBank: row.creditor_bank,
+        amount: BigInt(row.amount),
+        creditorAccountRef: row.creditor_account_ref,
+        deadline: row.deadline,
+      },
+      debtorBank: { id: row.debtor_bank_id, address: row.debtor_bank },
+      creditorBank: { id: row.creditor_bank_id, address: row.creditor_bank },
+      debtorAccount: row.debtor_account,
+      creditorAccount: row.creditor_account,
+      currency: row.currency,
+      debtorLeg: row.debtor_leg,
+      creditorLeg: row.creditor_leg,
+      status: paymentStatus(row.debtor_leg, row.creditor_leg),
+      reason: row.reason,
+      note: history[0]?.what ?? "",
+      createdAt: row.created_at,
+      createdMs: row.created_ms,
+      updatedAt: row.updated_at,
+      finishedMs: row.finished_ms,
+      history,
+    };
+  }
+}

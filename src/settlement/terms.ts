@@ -1,0 +1,182 @@
+/**
+ * The pure encodings a bank agent and `InterbankSettlement` agree on: the
+ * settlement id of an end-to-end id, the hashed creditor account, the terms
+ * tuple and its digest, the fiat references of each step and the ISO 20022
+ * reason codes of a rejection. No I/O; everything here is deterministic, so a
+ * retry after a crash produces byte-for-byte the same call.
+ */
+import {
+  AbiCoder,
+  decodeBytes32String,
+  encodeBytes32String,
+  keccak256,
+  solidityPackedKeccak256,
+  toUtf8Bytes,
+} from "ethers";
+
+import { BankChainError } from "../errors.js";
+
+/** A value that cannot be encoded for the settlement contract. */
+export class SettlementEncodingError extends BankChainError {}
+
+/**
+ * An end-to-end id as the agents accept it: 1 to 32 characters of the SWIFT
+ * character set without space, `/` and `?` (so that it is one URL path segment
+ * and fits a `bytes32` unhashed, readable on chain by both banks).
+ */
+export const END_TO_END_ID_PATTERN = /^[A-Za-z0-9.,:()'+-]{1,32}$/;
+
+/** A customer account id at a bank: 1 to 64 letters, digits, `.`, `_` and `-`. */
+export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The largest amount a corridor can carry, and so the largest payment: 2^64 - 1 minor units. */
+export const MAX_SETTLEMENT_AMOUNT = 2n ** 64n - 1n;
+
+/** The deadline field is a `uint40` of seconds. */
+const MAX_DEADLINE = 2n ** 40n - 1n;
+
+/** Mirrors `IInterbankSettlement.SettlementState`, in order. */
+export const SETTLEMENT_STATES = [
+  "None",
+  "Initiated",
+  "Delivered",
+  "Smelted",
+  "Acknowledged",
+  "Rejected",
+  "Returned",
+  "Expired",
+  "Refunded",
+] as const;
+export type SettlementState = (typeof SETTLEMENT_STATES)[number];
+
+export function settlementStateName(value: bigint | number): SettlementState {
+  const name = SETTLEMENT_STATES[Number(value)];
+  if (name === undefined) {
+    throw new SettlementEncodingError("SETTLEMENT_UNKNOWN_STATE", `settlement state ${value} is not known`, {
+      state: String(value),
+    });
+  }
+  return name;
+}
+
+/** The terms of one payment, as `initiate` takes them and every later step repeats them. */
+export interface SettlementTerms {
+  /** `bytes32` hex. */
+  readonly id: string;
+  readonly debtorBank: string;
+  readonly creditorBank: string;
+  readonly amount: bigint;
+  /** `bytes32` hex. */
+  readonly creditorAccountRef: string;
+  /** Unix seconds, block time. */
+  readonly deadline: number;
+}
+
+/** The settlement id of an end-to-end id: its ASCII bytes, right-padded with zeros to 32 bytes. */
+export function settlementIdOf(endToEndId: string): string {
+  if (!END_TO_END_ID_PATTERN.test(endToEndId)) {
+    throw new SettlementEncodingError(
+      "SETTLEMENT_INVALID_END_TO_END_ID",
+      `end-to-end id ${JSON.stringify(endToEndId)} must be 1 to 32 characters of A-Z a-z 0-9 . , : ( ) ' + -`,
+      { endToEndId },
+    );
+  }
+  const bytes = toUtf8Bytes(endToEndId);
+  const padded = new Uint8Array(32);
+  padded.set(bytes);
+  return `0x${Buffer.from(padded).toString("hex")}`;
+}
+
+/**
+ * The end-to-end id a settlement id carries, or `undefined` when the id was
+ * not made by `settlementIdOf` (another system's opaque id).
+ */
+export function endToEndIdOf(settlementId: string): string | undefined {
+  const hex = settlementId.toLowerCase().replace(/^0x/, "");
+  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
+  const bytes = Buffer.from(hex, "hex");
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end -= 1;
+  const text = bytes.subarray(0, end).toString("latin1");
+  if (!END_TO_END_ID_PATTERN.test(text)) return undefined;
+  return settlementIdOf(text) === `0x${hex}` ? text : undefined;
+}
+
+/** The hashed account reference of a creditor account, as the terms carry it. */
+export function accountRefOf(accountId: string): string {
+  return keccak256(toUtf8Bytes(accountId));
+}
+
+const TERMS_TYPES = ["bytes32", "address", "address", "uint256", "bytes32", "uint40"] as const;
+
+/** The terms as the ABI tuple `initiate` and the later steps take. */
+export function termsTuple(terms: SettlementTerms): {
+  id: string;
+  debtorBank: string;
+  creditorBank: string;
+  amount: bigint;
+  creditorAccountRef: string;
+  deadline: bigint;
+} {
+  return {
+    id: terms.id,
+    debtorBank: terms.debtorBank,
+    creditorBank: terms.creditorBank,
+    amount: terms.amount,
+    creditorAccountRef: terms.creditorAccountRef,
+    deadline: BigInt(terms.deadline),
+  };
+}
+
+/** What the contract stores of the terms: `keccak256(abi.encode(terms))` with the low 48 bits cleared. */
+export function termsDigest(terms: SettlementTerms): string {
+  if (terms.amount < 0n || terms.amount >= 2n ** 256n) {
+    throw new SettlementEncodingError("SETTLEMENT_INVALID_AMOUNT", `amount ${terms.amount} is not a uint256`, {
+      amount: terms.amount.toString(),
+    });
+  }
+  if (!Number.isSafeInteger(terms.deadline) || terms.deadline < 0 || BigInt(terms.deadline) > MAX_DEADLINE) {
+    throw new SettlementEncodingError("SETTLEMENT_INVALID_DEADLINE", `deadline ${terms.deadline} is not a uint40`, {
+      deadline: terms.deadline,
+    });
+  }
+  const encoded = AbiCoder.defaultAbiCoder().encode(TERMS_TYPES, [
+    terms.id,
+    terms.debtorBank,
+    terms.creditorBank,
+    terms.amount,
+    terms.creditorAccountRef,
+    terms.deadline,
+  ]);
+  const digest = BigInt(keccak256(encoded)) & ~((1n << 48n) - 1n);
+  return `0x${digest.toString(16).padStart(64, "0")}`;
+}
+
+/** The fiat reference of a step: deterministic, so a resent call carries the same one. */
+export function fiatRefOf(step: "credit" | "return" | "refund", settlementId: string): string {
+  return solidityPackedKeccak256(["string", "bytes32"], [`bank-chain.settlement.${step}`, settlementId]);
+}
+
+/** ISO 20022 reason codes a receiving bank rejects with. */
+export const REJECT_REASONS = {
+  /** Incorrect account number: no such account. */
+  AC01: "no such account at the creditor bank",
+  /** Closed account number. */
+  AC04: "the creditor account is closed",
+  /** Blocked account. */
+  AC06: "the creditor account is blocked",
+} as const;
+export type RejectReason = keyof typeof REJECT_REASONS;
+
+export function reasonCodeOf(reason: RejectReason): string {
+  return encodeBytes32String(reason);
+}
+
+/** The text of a `bytes32` reason code, or its hex if it is not a short string. */
+export function reasonTextOf(code: string): string {
+  try {
+    return decodeBytes32String(code);
+  } catch {
+    return code;
+  }
+}

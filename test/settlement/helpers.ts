@@ -1,0 +1,147 @@
+/**
+ * Shared by the bank-agent tests: both banks' agents on a suite deployed by
+ * the real deploy scripts, each with its own in-memory SQLite store and its
+ * HTTP API on 127.0.0.1, and a small JSON client for that API.
+ */
+import { expect } from "chai";
+import type { Signer } from "ethers";
+
+import { BankAgent, type BankDirectoryEntry } from "../../src/settlement/agent.js";
+import { Store } from "../../src/store/store.js";
+import { InterbankSettlement__factory, type InterbankSettlement } from "../../typechain-types/index.js";
+import { deploySuite, type Suite } from "../helpers/suite.js";
+
+export interface HttpAnswer<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+}
+
+/** Sends JSON (or a raw string) to the agent and reads its JSON answer. */
+export async function http<T = Record<string, unknown>>(
+  url: string,
+  method: "GET" | "POST",
+  body?: unknown,
+  options: { raw?: string; contentType?: string } = {},
+): Promise<HttpAnswer<T>> {
+  const response = await fetch(url, {
+    method,
+    headers: { "content-type": options.contentType ?? "application/json" },
+    ...(method === "POST" ? { body: options.raw ?? JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+export interface Banks {
+  readonly suite: Suite;
+  readonly settlement: InterbankSettlement;
+  readonly a: BankAgent;
+  readonly b: BankAgent;
+  readonly stores: { readonly a: Store; readonly b: Store };
+  readonly lines: string[];
+  /** Builds an agent for bank A or B on its store (a fresh one, or one given, for restarts). */
+  agent(bank: "A" | "B", store?: Store, overrides?: Partial<ConstructorParameters<typeof BankAgent>[0]>): BankAgent;
+  stop(): Promise<void>;
+}
+
+export const ALICE_OPENING = 10_000_000n;
+
+export async function startBanks(overrides: Partial<ConstructorParameters<typeof BankAgent>[0]> = {}): Promise<Banks> {
+  const suite = await deploySuite();
+  const address = suite.deployments.get("InterbankSettlement").address;
+  const settlement = InterbankSettlement__factory.connect(address, suite.accounts.deployer);
+  const banks: BankDirectoryEntry[] = [
+    { id: "A", trustAccount: await suite.trustA.getAddress() },
+    { id: "B", trustAccount: await suite.trustB.getAddress() },
+  ];
+  const lines: string[] = [];
+  const signers: Record<"A" | "B", Signer> = { A: suite.accounts.bankA, B: suite.accounts.bankB };
+  const agent = (bank: "A" | "B", store?: Store, more: Partial<ConstructorParameters<typeof BankAgent>[0]> = {}) =>
+    new BankAgent({
+      store: store ?? Store.open({ path: ":memory:" }),
+      provider: suite.ethers.provider,
+      signer: signers[bank],
+      settlement: address,
+      bankId: bank,
+      banks,
+      currency: "USD",
+      confirmations: 0,
+      port: 0,
+      pollIntervalMs: 10,
+      log: (line) => lines.push(line),
+      ...overrides,
+      ...more,
+    });
+  const stores = { a: Store.open({ path: ":memory:" }), b: Store.open({ path: ":memory:" }) };
+  const a = agent("A", stores.a);
+  const b = agent("B", stores.b);
+  a.openCustomerAccount({ id: "alice", name: "Alice", deposit: ALICE_OPENING });
+  a.openCustomerAccount({ id: "carol", name: "Carol", deposit: 500n });
+  b.openCustomerAccount({ id: "bob", name: "Bob", deposit: 1_000n });
+  b.openCustomerAccount({ id: "closed-1", name: "Closed", status: "closed" });
+  b.openCustomerAccount({ id: "blocked-1", name: "Blocked", status: "blocked" });
+  b.openCustomerAccount({ id: "dora", name: "Dora", deposit: 2_000_000n });
+  await a.start();
+  await b.start();
+  return {
+    suite,
+    settlement,
+    a,
+    b,
+    stores,
+    lines,
+    agent,
+    async stop() {
+      await a.stop();
+      await b.stop();
+    },
+  };
+}
+
+/** Polls `GET /payments/:id` until `done(status)` holds. */
+export async function waitForPayment(
+  agent: BankAgent,
+  id: string,
+  done: (payment: PaymentJson) => boolean,
+  timeoutMs = 20_000,
+): Promise<PaymentJson> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PaymentJson | undefined;
+  for (;;) {
+    const answer = await http<PaymentJson>(`${agent.url}/payments/${encodeURIComponent(id)}`, "GET");
+    if (answer.status === 200) {
+      last = answer.body;
+      if (done(last)) return last;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`payment ${id} did not get there within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface PaymentJson {
+  id: string;
+  direction: string;
+  status: string;
+  amount: string;
+  settlementId: string;
+  deadline: number;
+  debtor: { bank: string; account: string | null; status: string };
+  creditor: { bank: string; account: string | null; status: string };
+  reason: string | null;
+  history: Array<{ what: string; tx: string | null }>;
+}
+
+/** Both core ledgers balance. */
+export function expectBalanced(...agents: BankAgent[]): void {
+  for (const agent of agents) {
+    const report = agent.checkBalanced();
+    expect(report.problems, `${agent.name} ledger`).to.deep.equal([]);
+    expect(report.balanced).to.equal(true);
+  }
+}
+
+/** The steps posted for a payment, in order. */
+export function stepsOf(agent: BankAgent, direction: "outbound" | "inbound", id: string): string[] {
+  return agent.ledger.entries(`${direction}:${id}`).map((entry) => entry.step);
+}
