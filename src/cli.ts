@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 
+import { addBillsCommands } from "./bills/cli.js";
 import { openChain, type ChainConnection, type ChainSelection } from "./chain/config.js";
 import { readDeployments } from "./chain/deployments.js";
 import { BankChainError, messageOf } from "./errors.js";
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
       });
     });
 
+  addBillsCommands(program);
   return program;
 }
 

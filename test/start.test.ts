@@ -43,6 +43,7 @@ describe("npm start: devnet, deployment, services", function () {
       BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
       BANK_A_PORT: "0",
       BANK_B_PORT: "0",
+      BILL_MONITOR_PORT: "0",
     };
     const child = start(env);
     const done = collect(child, 150_000);
@@ -52,11 +53,11 @@ describe("npm start: devnet, deployment, services", function () {
     expect(chainId).to.equal("31337");
     expect(await probeChainId(url!)).to.equal(31337n);
     expect(addresses(stdout).size).to.be.greaterThan(0);
-    // Both banks' agents run and answer on 127.0.0.1.
+    // Both banks' agents and the bill monitor run and answer on 127.0.0.1.
     const services = [...stdout.matchAll(/^ {2}service (\S+) (http:\/\/127\.0\.0\.1:\d+)$/gm)];
-    expect(services.map((m) => m[1])).to.have.length(2);
-    for (const [, , serviceUrl] of services) {
-      const reply = await fetch(`${serviceUrl}/ledger`);
+    expect(services.map((m) => m[1])).to.have.length(3);
+    for (const [, serviceName, serviceUrl] of services) {
+      const reply = await fetch(`${serviceUrl}/${serviceName === "bill-monitor" ? "bills" : "ledger"}`);
       expect(reply.status).to.equal(200);
     }
 
@@ -88,6 +89,7 @@ describe("npm start: devnet, deployment, services", function () {
       BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
       BANK_A_PORT: "0",
       BANK_B_PORT: "0",
+      BILL_MONITOR_PORT: "0",
     };
     const devnet = spawn(
       process.execPath,
