@@ -228,7 +228,7 @@ describe("bills: monitor", function () {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(BILL_OF_EXCHANGE, E_INVOICE),
-        fc.array(step, { minLength: 20, maxLength: 30 }),
+        fc.array(step, { minLength: 40, maxLength: 60 }),
         async (definition, steps) => {
           run += 1;
           let bills = 1;
@@ -274,7 +274,7 @@ describe("bills: monitor", function () {
           expect(monitor.anomalies()).to.deep.equal([]);
         },
       ),
-      { numRuns: 25 },
+      { numRuns: 60 },
     );
     console.log(
       `      property: ${run} runs, ${issued} bills, ${attempted} operations sent, ${accepted} accepted by the chain, ${waits} waits of 700 s`,
