@@ -164,6 +164,20 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
     }
 
     /// @inheritdoc IBillRegistry
+    function executeWithPermit(
+        BillId id,
+        bytes32 operation,
+        bytes calldata data,
+        uint256 value,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        // A failed permit (front-run by its own signature) is not fatal: the payment needs the allowance anyway.
+        try _token.permit(msg.sender, address(this), value, deadline, signature) {} catch {}
+        _execute(id, operation, data, msg.sender, _emptyAuth());
+    }
+
+    /// @inheritdoc IBillRegistry
     function executeWithAuthorization(
         BillId id,
         bytes32 operation,

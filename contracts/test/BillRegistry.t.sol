@@ -613,6 +613,65 @@ contract BillRegistryTest is BillFixture {
         assertEq(registry.bill(id).amountPaid, 0);
     }
 
+    function _permitSig(uint256 value, uint256 deadline) internal view returns (bytes memory) {
+        bytes32 permitTypehash = keccak256(
+            "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+        );
+        bytes32 digest = keccak256(
+            abi.encodePacked(
+                "\x19\x01",
+                token.DOMAIN_SEPARATOR(),
+                keccak256(abi.encode(permitTypehash, drawee, address(registry), value, token.nonces(drawee), deadline))
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(draweeKey, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    function test_executeWithPermit_paysInOneTransaction() public {
+        BillId id = _reach(inv, D.ACCEPTED);
+        vm.prank(drawee);
+        token.approve(address(registry), 0);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _permitSig(AMOUNT, deadline);
+        vm.expectEmit(address(registry));
+        emit IBillRegistry.BillPaid(id, drawee, payee, AMOUNT, AMOUNT);
+        vm.prank(drawee);
+        registry.executeWithPermit(id, D.PAY, "", AMOUNT, deadline, sig);
+        assertEq(registry.stateOf(id), D.PAID);
+        assertEq(token.balanceOf(payee), FUNDS + AMOUNT);
+        assertEq(token.allowance(drawee, address(registry)), 0);
+    }
+
+    function test_executeWithPermit_frontRunPermitStillPays() public {
+        BillId id = _reach(inv, D.ACCEPTED);
+        vm.prank(drawee);
+        token.approve(address(registry), 0);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _permitSig(PART, deadline);
+        // Someone submits the permit first: the signature is spent, the allowance is there.
+        token.permit(drawee, address(registry), PART, deadline, sig);
+        vm.prank(drawee);
+        registry.executeWithPermit(id, D.PAY_PARTIAL, abi.encode(PART), PART, deadline, sig);
+        assertEq(registry.bill(id).amountPaid, PART);
+    }
+
+    function test_executeWithPermit_revertsWithoutAValidPermitOrAllowance() public {
+        BillId id = _reach(inv, D.ACCEPTED);
+        vm.prank(drawee);
+        token.approve(address(registry), 0);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _permitSig(PART, deadline); // signed for less than the payment
+        vm.expectRevert(
+            abi.encodeWithSelector(IBankToken.BankTokenInsufficientAllowance.selector, address(registry), 0, AMOUNT)
+        );
+        vm.prank(drawee);
+        registry.executeWithPermit(id, D.PAY, "", AMOUNT, deadline, sig);
+        assertEq(registry.stateOf(id), D.ACCEPTED);
+        assertEq(registry.bill(id).amountPaid, 0);
+        assertEq(token.nonces(drawee), 0);
+    }
+
     function test_execute_revertsOnBadData() public {
         BillId id = _reach(inv, D.ACCEPTED);
         vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillInvalidOperationData.selector, id, D.PAY));

@@ -212,6 +212,25 @@ interface IBillRegistry {
     ///        of the endorser in `endorsers(id)`), empty otherwise.
     function execute(BillId id, bytes32 operation, bytes calldata data) external;
 
+    /// @notice `execute` as the caller, after applying the caller's EIP-2612 `permit` of `value` to this
+    ///         registry, so that a payment needs one transaction and no prior `approve`.
+    /// @dev A permit that fails (typically because someone already submitted the same signature) is ignored:
+    ///      the payment still needs the allowance and reverts without it.
+    /// @param id The bill.
+    /// @param operation The operation.
+    /// @param data As for `execute`.
+    /// @param value The allowance the permit grants this registry.
+    /// @param deadline The permit's deadline.
+    /// @param signature The caller's permit signature over (owner, registry, value, nonce, deadline).
+    function executeWithPermit(
+        BillId id,
+        bytes32 operation,
+        bytes calldata data,
+        uint256 value,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
     /// @notice `execute` of a payment effect, paid by the caller's EIP-3009 authorization to this contract
     ///         (`receiveWithAuthorization`), forwarded to the holder in the same call.
     /// @param id The bill.
