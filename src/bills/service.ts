@@ -10,6 +10,7 @@
 import path from "node:path";
 
 import type { Service, ServiceContext, ServiceFactory } from "../chain/service.js";
+import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { BillHttpServer } from "./http.js";
 import { BillMonitor, BillMonitorError } from "./monitor.js";
@@ -89,26 +90,6 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
       };
     },
   };
-}
-
-function intFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-  variable: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[variable]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new BillMonitorError(
-      "BILL_MONITOR_BAD_SETTING",
-      `${variable} must be a whole number from ${min} to ${max}, got "${raw}"`,
-      { variable, value: raw },
-    );
-  }
-  return value;
 }
 
 export const billMonitor: ServiceFactory = billMonitorService();

@@ -10,6 +10,7 @@ import path from "node:path";
 import { getAddress, type Signer } from "ethers";
 
 import type { Service, ServiceContext, ServiceFactory } from "../chain/service.js";
+import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
 import { AgentConfigError, BankAgent, type BankAgentOptions } from "./agent.js";
@@ -138,26 +139,6 @@ async function agentSigner(
     `no configured key is bank ${bank}'s agent ${agent}; configure that key for this network`,
     { bank, agent },
   );
-}
-
-function intFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-  variable: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[variable]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new AgentConfigError(
-      "AGENT_BAD_SETTING",
-      `${variable} must be a whole number from ${min} to ${max}, got "${raw}"`,
-      { variable, value: raw },
-    );
-  }
-  return value;
 }
 
 export const bankAgentA: ServiceFactory = bankAgentService("A");
