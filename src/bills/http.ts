@@ -10,11 +10,11 @@
  * `{ "error": { "code", "message", "field"? } }` with 400, 404, 405 or 500.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 
 import { isAddress } from "ethers";
 import { z } from "zod";
 
+import { close, listen } from "../chain/http-server.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { BillFilter, BillMonitor, BillView } from "./monitor.js";
 
@@ -77,24 +77,12 @@ export class BillHttpServer {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    const address = this.#server.address() as AddressInfo;
-    this.#url = `http://${address.address}:${address.port}`;
+    this.#url = await listen(this.#server, this.#options.port, this.#options.host);
     return this.#url;
   }
 
   async stop(): Promise<void> {
-    if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeIdleConnections();
-    });
+    await close(this.#server);
   }
 
   #handle(request: IncomingMessage, response: ServerResponse): void {

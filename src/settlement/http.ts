@@ -11,8 +11,8 @@
  * 503 (chain unreachable) or 500.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 
+import { close, listen } from "../chain/http-server.js";
 import { BankChainError, messageOf } from "../errors.js";
 import {
   AgentUnavailableError,
@@ -92,26 +92,13 @@ export class PaymentsHttpServer {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    const address = this.#server.address() as AddressInfo;
-    const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-    this.#url = `http://${host}:${address.port}`;
+    this.#url = await listen(this.#server, this.#options.port, this.#options.host);
     return this.#url;
   }
 
   /** Stops accepting connections and waits for the requests under way. */
   async stop(): Promise<void> {
-    if (!this.#server.listening) return;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeIdleConnections();
-    });
+    await close(this.#server);
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
