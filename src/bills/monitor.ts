@@ -30,33 +30,13 @@ import { ConfirmedEventFollower } from "../chain/events.js";
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { BillRegistry__factory, type BillRegistry } from "../../typechain-types/index.js";
+import { Effect as EFFECT, Party as PARTY, Timing as TIMING } from "./enums.js";
 
 /** The monitor was configured wrongly or met something it cannot read. */
 export class BillMonitorError extends BankChainError {}
 /** A bill names a definition the monitor has not read yet (retried by `poll`). */
 export class BillDefinitionNotLoadedError extends BankChainError {}
 
-/** `IBillRegistry.Party`, `Effect`, `Timing` as numbers. */
-const PARTY = { Drawer: 1, Drawee: 2, Payee: 3, Holder: 4, Financier: 5, Anyone: 6 } as const;
-const EFFECT = {
-  None: 0,
-  Issue: 1,
-  Endorse: 2,
-  OfferDiscount: 3,
-  Discount: 4,
-  PayPartial: 5,
-  PayFull: 6,
-  Recourse: 7,
-} as const;
-const TIMING = {
-  Any: 0,
-  BeforeAcceptance: 1,
-  AfterAcceptance: 2,
-  BeforeMaturity: 3,
-  AfterMaturity: 4,
-  BeforeRecourse: 5,
-  AfterRecourse: 6,
-} as const;
 const MAX_DEADLINE_STEPS = 4;
 
 export const BILL_MONITOR_MIGRATIONS: readonly Migration[] = [
