@@ -31,6 +31,21 @@ const renderers: Record<string, (value: unknown) => string> = {
       `| ${r.completed} | ${r.seconds} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p95Ms} ms | ${r.gasPerPayment.toLocaleString("en-US")} |`,
     ].join("\n");
   },
+  iso8583: (value) => {
+    const r = value as Record<string, number>;
+    const n = (x: number | undefined) => (x ?? 0).toLocaleString("en-US");
+    return [
+      "| codec | decodes / s | encodes / s |",
+      "|---|---:|---:|",
+      `| bank-chain | ${n(r.codecDecodePerSec)} | ${n(r.codecEncodePerSec)} |`,
+      `| npm iso_8583 | ${n(r.referenceDecodePerSec)} | ${n(r.referenceEncodePerSec)} |`,
+      `| ratio | ${r.decodeRatio}× | ${r.encodeRatio}× |`,
+      "",
+      "| gateway messages | connections | messages / s | p50 round trip | p95 round trip | gas per message |",
+      "|---:|---:|---:|---:|---:|---:|",
+      `| ${n(r.gatewayApproved)} | ${r.gatewayConnections} | ${n(r.gatewayPerSec)} | ${r.gatewayP50Ms} ms | ${r.gatewayP95Ms} ms | ${n(r.gatewayGasPerMessage)} |`,
+    ].join("\n");
+  },
 };
 
 let readme = readFileSync(README, "utf8");

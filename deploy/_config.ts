@@ -37,3 +37,35 @@ export const DEVNET_CORRIDOR = {
   windowCap: 5_000_000_000n,
   windowLength: 24 * 3_600,
 } as const;
+
+/**
+ * Bank A's card accounts on the devnet (AccountLedgerBankA): the minimum
+ * reserve ratio of its central token account over its customers' token
+ * amounts, the float it funds that account with, and demo cardholders whose
+ * wallets are the devnet's unlocked accounts 10 and 11.
+ */
+export const DEVNET_CARDS = {
+  /** 20 %: a fractional reserve. */
+  minRatioBps: 2_000,
+  /** 200,000.00 USD of BankToken in the central token account. */
+  float: 20_000_000n,
+  cardholders: [
+    { accountId: "card:alice", accountIndex: 10, limit: 500_000n, fiat: 1_000_000n, tokens: 2_500_000n },
+    { accountId: "card:bob", accountIndex: 11, limit: 100_000n, fiat: 250_000n, tokens: 400_000n },
+  ],
+} as const;
+
+/**
+ * The OfflineVault's risk limits on the devnet (minor units and seconds): one
+ * voucher up to 500.00 USD, 1,000.00 per lane and 2,000.00 per payer per
+ * one-day epoch, vouchers valid for at most a day, and withdrawals announced
+ * two days ahead (at least the longest voucher life, as the vault requires).
+ */
+export const DEVNET_OFFLINE_LIMITS = {
+  maxPerVoucher: 50_000n,
+  maxPerLane: 100_000n,
+  maxPerEpoch: 200_000n,
+  maxVoucherAge: 24 * 3_600,
+  epochLength: 24 * 3_600,
+  withdrawalDelay: 2 * 24 * 3_600,
+} as const;

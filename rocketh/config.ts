@@ -28,6 +28,8 @@ export const config = {
     rescuer: { default: 6, consortium: 0, sepolia: 0 },
     /** Upgrades the token implementation. */
     upgrader: { default: 7, consortium: 0, sepolia: 0 },
+    /** The card gateway: posts card operations to bank A's AccountLedger. */
+    gateway: { default: 8, consortium: 0, sepolia: 0 },
   },
   data: {},
   deployments: deploymentsRoot(),

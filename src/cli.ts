@@ -6,6 +6,8 @@
 import { Command, CommanderError, Option } from "commander";
 
 import { addBillsCommands } from "./bills/cli.js";
+import { addIso8583Commands } from "./iso8583/cli.js";
+import { addOfflineCommands } from "./offline/cli.js";
 import { openChain, type ChainConnection, type ChainSelection } from "./chain/config.js";
 import { readDeployments } from "./chain/deployments.js";
 import { BankChainError, messageOf } from "./errors.js";
@@ -70,6 +72,8 @@ export function buildProgram(): Command {
     });
 
   addBillsCommands(program);
+  addIso8583Commands(program);
+  addOfflineCommands(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import { expect } from "chai";
 
 import { probeChainId } from "../src/chain/config.js";
 import { collect, freePort, ROOT, runNode, waitForOutput } from "./helpers/processes.js";
+import { IsoClient } from "./iso8583/gateway-helpers.js";
 
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 
@@ -44,6 +45,7 @@ describe("npm start: devnet, deployment, services", function () {
       BANK_A_PORT: "0",
       BANK_B_PORT: "0",
       BILL_MONITOR_PORT: "0",
+      CARD_GATEWAY_PORT: "0",
     };
     const child = start(env);
     const done = collect(child, 150_000);
@@ -59,6 +61,16 @@ describe("npm start: devnet, deployment, services", function () {
     for (const [, serviceName, serviceUrl] of services) {
       const reply = await fetch(`${serviceUrl}/${serviceName === "bill-monitor" ? "bills" : "ledger"}`);
       expect(reply.status).to.equal(200);
+    }
+    // The card gateway answers a network echo over its TCP framing.
+    const gateway = /^ {2}service card-gateway tcp:\/\/127\.0\.0\.1:(\d+)$/m.exec(stdout);
+    expect(gateway, stdout).to.not.equal(null);
+    const client = await IsoClient.connect(Number(gateway![1]));
+    try {
+      const echo = await client.request({ mti: "0800", fields: { 7: "1128120000", 11: "000001", 70: "301" } });
+      expect(echo.fields[39]).to.equal("00");
+    } finally {
+      client.close();
     }
 
     const status = await runNode(["bin/bank-chain.mjs", "--json", "status"], env);
@@ -90,6 +102,7 @@ describe("npm start: devnet, deployment, services", function () {
       BANK_A_PORT: "0",
       BANK_B_PORT: "0",
       BILL_MONITOR_PORT: "0",
+      CARD_GATEWAY_PORT: "0",
     };
     const devnet = spawn(
       process.execPath,

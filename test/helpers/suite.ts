@@ -44,8 +44,9 @@ export async function deploySuite() {
     compliance: await signer(named.compliance),
     rescuer: await signer(named.rescuer),
     upgrader: await signer(named.upgrader),
+    gateway: await signer(named.gateway),
   };
-  const others = (await ethers.getSigners()).slice(8);
+  const others = (await ethers.getSigners()).slice(9);
   const records = new Map<string, DeploymentRecord>();
   for (const [name, deployment] of Object.entries(env.deployments)) {
     records.set(name, {

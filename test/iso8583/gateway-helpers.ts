@@ -1,0 +1,305 @@
+/**
+ * Test kit for the card gateway: a framed ISO 8583 client over real TCP, a
+ * JSON-RPC proxy in front of the in-process chain that can be taken down (to
+ * play "chain unavailable"), and a gateway wired to bank A's AccountLedger.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+
+import { JsonRpcProvider, keccak256, toUtf8Bytes, Wallet } from "ethers";
+
+import { decode, encode, type Iso8583Message } from "../../src/iso8583/codec.js";
+import { frame, FrameReader, type Framing } from "../../src/iso8583/framing.js";
+import { CardGateway, type CardGatewayOptions } from "../../src/iso8583/gateway.js";
+import { Journal } from "../../src/iso8583/journal.js";
+import { LedgerPoster } from "../../src/iso8583/ledger.js";
+import { encodeWalletData } from "../../src/iso8583/wallet-data.js";
+import { Store } from "../../src/store/store.js";
+import { AccountLedger__factory, type AccountLedger } from "../../typechain-types/index.js";
+import { deploySuite, type Suite } from "../helpers/suite.js";
+
+/** A framed client; responses are matched to requests by STAN (DE 11) and MTI. */
+export class IsoClient {
+  readonly socket: net.Socket;
+  readonly #reader: FrameReader;
+  readonly #framing: Framing;
+  readonly #waiting = new Map<string, (message: Iso8583Message) => void>();
+  readonly received: Iso8583Message[] = [];
+  closed = false;
+
+  private constructor(socket: net.Socket, framing: Framing) {
+    this.socket = socket;
+    this.#framing = framing;
+    this.#reader = new FrameReader(framing);
+    socket.on("data", (chunk: Buffer) => {
+      for (const bytes of this.#reader.push(chunk)) {
+        const message = decode(bytes);
+        this.received.push(message);
+        const key = `${message.mti}|${message.fields[11] ?? ""}`;
+        this.#waiting.get(key)?.(message);
+        this.#waiting.delete(key);
+      }
+    });
+    socket.on("close", () => (this.closed = true));
+    socket.on("error", () => undefined);
+  }
+
+  static async connect(port: number, framing: Framing = "binary2"): Promise<IsoClient> {
+    const socket = net.connect(port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    return new IsoClient(socket, framing);
+  }
+
+  /** Sends `message` and resolves with the response of the matching MTI and STAN. */
+  async request(message: Iso8583Message, timeoutMs = 10_000): Promise<Iso8583Message> {
+    // A repeat (0201) is answered with the plain response (0210).
+    const mti = `${message.mti.slice(0, 2)}${Number(message.mti[2]) + 1}0`;
+    const key = `${mti}|${message.fields[11] ?? ""}`;
+    const answered = new Promise<Iso8583Message>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${mti} for STAN ${message.fields[11]}`)), timeoutMs);
+      this.#waiting.set(key, (response) => {
+        clearTimeout(timer);
+        resolve(response);
+      });
+    });
+    this.sendRaw(encode(message));
+    return answered;
+  }
+
+  sendRaw(bytes: Uint8Array): void {
+    this.socket.write(frame(bytes, this.#framing));
+  }
+
+  async waitClosed(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return this.closed;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * A JSON-RPC proxy to the in-process chain. `mode`: `up` forwards, `refuse`
+ * stops listening (connections are refused), `hold` keeps requests until the
+ * mode changes back to `up` and then forwards them (a chain that comes back late).
+ */
+export class RpcProxy {
+  mode: "up" | "refuse" | "hold" = "up";
+  readonly #server: Server;
+  readonly #held: Array<() => void> = [];
+  readonly #request: (payload: { method: string; params?: unknown[] }) => Promise<unknown>;
+
+  constructor(request: (payload: { method: string; params?: unknown[] }) => Promise<unknown>) {
+    this.#request = request;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  #port = 0;
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(this.#port, "127.0.0.1", resolve));
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  async setMode(mode: RpcProxy["mode"]): Promise<void> {
+    const was = this.mode;
+    this.mode = mode;
+    if (mode === "refuse" && was !== "refuse") await this.#close();
+    if (mode !== "refuse" && was === "refuse") await this.start();
+    if (mode === "up") for (const release of this.#held.splice(0)) release();
+  }
+
+  async stop(): Promise<void> {
+    await this.setMode("up");
+    await this.#close();
+  }
+
+  async #close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = "";
+    for await (const chunk of req) body += String(chunk);
+    if (this.mode === "hold") await new Promise<void>((resolve) => this.#held.push(resolve));
+    const payload = JSON.parse(body) as
+      { id: number; method: string; params?: unknown[] } | Array<{ id: number; method: string; params?: unknown[] }>;
+    const one = async (call: { id: number; method: string; params?: unknown[] }) => {
+      try {
+        return {
+          jsonrpc: "2.0",
+          id: call.id,
+          result: await this.#request({ method: call.method, params: call.params ?? [] }),
+        };
+      } catch (error) {
+        const e = error as { code?: number; message?: string; data?: unknown };
+        return {
+          jsonrpc: "2.0",
+          id: call.id,
+          error: { code: e.code ?? -32603, message: e.message ?? String(error), data: e.data },
+        };
+      }
+    };
+    const result = Array.isArray(payload) ? await Promise.all(payload.map(one)) : await one(payload);
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(result));
+  }
+}
+
+export interface GatewayWorld {
+  readonly suite: Suite;
+  readonly ledger: AccountLedger;
+  readonly proxy: RpcProxy;
+  readonly rpcUrl: string;
+  readonly gatewayAddress: string;
+}
+
+/** The suite plus a proxy in front of its chain. */
+export async function gatewayWorld(): Promise<GatewayWorld> {
+  const suite = await deploySuite();
+  const ledger = AccountLedger__factory.connect(
+    suite.deployments.get("AccountLedgerBankA").address,
+    suite.accounts.deployer,
+  );
+  const proxy = new RpcProxy((payload) => suite.connection.provider.request(payload));
+  const rpcUrl = await proxy.start();
+  const role = await ledger.GATEWAY_ROLE();
+  let gatewayAddress: string | undefined;
+  for (const signer of await suite.ethers.getSigners()) {
+    if (await ledger.hasRole(role, signer.address)) {
+      gatewayAddress = signer.address;
+      break;
+    }
+  }
+  if (gatewayAddress === undefined) throw new Error("no signer holds GATEWAY_ROLE");
+  return { suite, ledger, proxy, rpcUrl, gatewayAddress };
+}
+
+export interface RunningGateway {
+  readonly gateway: CardGateway;
+  readonly port: number;
+  readonly store: Store;
+  readonly logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Starts a gateway on a free port whose ledger transactions go through the world's proxy. */
+export async function startGateway(
+  world: GatewayWorld,
+  options: Partial<CardGatewayOptions> & { storePath?: string; timeoutMs?: number } = {},
+): Promise<RunningGateway> {
+  const provider = new JsonRpcProvider(world.rpcUrl, 31337, {
+    staticNetwork: true,
+    batchMaxCount: 1,
+    pollingInterval: 50,
+    // No shared answers: a refused call must not be handed out again once the proxy is back.
+    cacheTimeout: -1,
+  });
+  const signer = await provider.getSigner(world.gatewayAddress);
+  const store = Store.open({ path: options.storePath ?? ":memory:" });
+  const logs: string[] = [];
+  const gateway = new CardGateway({
+    journal: new Journal(store),
+    poster: new LedgerPoster({
+      ledger: await world.ledger.getAddress(),
+      signer,
+      provider,
+      timeoutMs: options.timeoutMs ?? 5_000,
+    }),
+    chainId: 31337n,
+    assets: ["BUSD", "USD"],
+    port: 0,
+    log: (line) => logs.push(line),
+    ...options,
+  });
+  await gateway.start();
+  return {
+    gateway,
+    port: gateway.port!,
+    store,
+    logs,
+    async stop() {
+      await gateway.stop();
+      provider.destroy();
+      store.close();
+    },
+  };
+}
+
+/** A fresh card account: a profile on bank A's ledger holding `tokens` (minor units). */
+export async function openCardAccount(
+  world: GatewayWorld,
+  tokens: bigint,
+  limit = 0n,
+): Promise<{ wallet: string; accountId: string }> {
+  const wallet = Wallet.createRandom().address;
+  const accountId = keccak256(toUtf8Bytes(`card:${wallet}`));
+  const { ledger, suite } = world;
+  await (await ledger.connect(suite.accounts.bankA).openProfile(accountId, wallet, limit)).wait();
+  if (tokens > 0n) {
+    const gatewaySigner = await suite.ethers.getSigner(world.gatewayAddress);
+    await (await ledger.connect(gatewaySigner).credit(keccak256(toUtf8Bytes(`seed:${wallet}`)), wallet, tokens)).wait();
+  }
+  return { wallet, accountId };
+}
+
+let stan = 100_000;
+/** A fresh STAN (DE 11), unique within the test run. */
+export function nextStan(): string {
+  stan += 1;
+  return String(stan % 1_000_000).padStart(6, "0");
+}
+
+export const DE7 = "1128120000";
+
+/** A 0100 / 0200 request for `amount` from `wallet`. */
+export function cardRequest(
+  mti: "0100" | "0200",
+  wallet: string,
+  amount: bigint,
+  extra: Record<number, string> = {},
+): Iso8583Message {
+  return {
+    mti,
+    fields: {
+      2: "4111111111111111",
+      3: "000000",
+      4: amount.toString().padStart(12, "0").slice(-12),
+      7: DE7,
+      11: nextStan(),
+      12: "120000",
+      13: "1128",
+      37: `RRN${nextStan()}000`.slice(0, 12),
+      41: "TERM0001",
+      48: encodeWalletData({ address: wallet, amount }),
+      49: "840",
+      ...extra,
+    },
+  };
+}
+
+/** DE 90 naming `original`. */
+export function originalData(original: Iso8583Message): string {
+  return `${original.mti}${original.fields[11]}${original.fields[7]}${"0".repeat(22)}`;
+}
+
+/** A 0400 / 0420 reversing `original`. */
+export function reversalOf(original: Iso8583Message, mti: "0400" | "0420" = "0400"): Iso8583Message {
+  const { 48: _wallet, ...rest } = original.fields;
+  return { mti, fields: { ...rest, 11: nextStan(), 90: originalData(original) } };
+}
+
+export async function profile(world: GatewayWorld, wallet: string): Promise<{ token: bigint; held: bigint }> {
+  const p = await world.ledger.profileOf(wallet);
+  return { token: p.token, held: p.held };
+}
