@@ -1,0 +1,233 @@
+/**
+ * `bank-chain offline …`: offline payments between two terminals (docs/offline.md).
+ *
+ *   offline merchant --amount <minor> --store <file> [--port <n>] [--key-env VAR]
+ *       syncs its view of the vault if the RPC answers (else uses the stored view), prints
+ *       `offer: bcoffer1:…`, waits for one buyer and prints the decision as JSON
+ *   offline buyer --offer <text> --max <minor> --state <file> [--key-env VAR] [--unsecured]
+ *       pays the merchant of the offer, fully offline, and prints the decision as JSON
+ *   offline sync --store <file> [--key-env VAR]
+ *       submits the pending vouchers and prints each outcome as JSON
+ *
+ * Keys come from an environment variable (default `BANK_CHAIN_OFFLINE_KEY`), never from a flag, and are
+ * never printed. The merchant's key only gives its address; `sync` may use any funded key for secured
+ * vouchers (an unsecured EIP-3009 voucher must be pulled by the merchant itself), or the node's first
+ * account without `--key-env`.
+ */
+import type { Command } from "commander";
+import { getAddress, isAddress, Wallet, type Signer } from "ethers";
+
+import { openChain, type ChainConnection } from "../chain/config.js";
+import { readDeployments } from "../chain/deployments.js";
+import type { GlobalOptions } from "../cli.js";
+import { BankChainError, messageOf } from "../errors.js";
+import { Store } from "../store/store.js";
+import { Buyer } from "./buyer.js";
+import { Merchant } from "./merchant.js";
+import { MerchantStore } from "./merchant-store.js";
+import { VoucherSync } from "./sync.js";
+
+/** A bad `offline` argument or a missing key. */
+export class OfflineCliError extends BankChainError {}
+
+const DEFAULT_KEY_ENV = "BANK_CHAIN_OFFLINE_KEY";
+const UINT = /^[0-9]+$/;
+
+function parseAmount(value: string, field: string): bigint {
+  if (!UINT.test(value) || BigInt(value) === 0n || value.length > 40) {
+    throw new OfflineCliError(
+      "OFFLINE_CLI_BAD_NUMBER",
+      `${field} must be a positive integer (minor units), got "${value}"`,
+      {
+        field,
+        value,
+      },
+    );
+  }
+  return BigInt(value);
+}
+
+function parseInteger(value: string, field: string, min: number, max: number): number {
+  const n = UINT.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new OfflineCliError(
+      "OFFLINE_CLI_BAD_NUMBER",
+      `${field} must be an integer in ${min}..${max}, got "${value}"`,
+      {
+        field,
+        value,
+      },
+    );
+  }
+  return n;
+}
+
+/** The wallet whose key is in environment variable `name`; the key itself never appears in an error. */
+function walletFromEnv(name: string): Wallet {
+  const key = process.env[name];
+  if (key === undefined || key.trim() === "") {
+    throw new OfflineCliError("OFFLINE_CLI_NO_KEY", `environment variable ${name} holds no private key`, {
+      variable: name,
+    });
+  }
+  try {
+    return new Wallet(key.trim());
+  } catch {
+    throw new OfflineCliError("OFFLINE_CLI_BAD_KEY", `environment variable ${name} is not a valid private key`, {
+      variable: name,
+    });
+  }
+}
+
+function vaultAddress(chain: ChainConnection, flag: string | undefined): string {
+  if (flag !== undefined) {
+    if (!isAddress(flag)) {
+      throw new OfflineCliError("OFFLINE_CLI_BAD_ADDRESS", `--vault must be an address, got "${flag}"`, {
+        value: flag,
+      });
+    }
+    return getAddress(flag);
+  }
+  return readDeployments(chain.network).get("OfflineVault").address;
+}
+
+const logTo =
+  (stream: NodeJS.WriteStream) =>
+  (event: string, details: Record<string, unknown>): void => {
+    stream.write(
+      `${JSON.stringify({ event, ...details }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`,
+    );
+  };
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+}
+
+export function addOfflineCommands(program: Command): void {
+  const offline = program
+    .command("offline")
+    .description("offline payments: merchant and buyer sessions, store and forward");
+
+  offline
+    .command("merchant")
+    .description("take one offline payment: print the offer, wait for a buyer, check its voucher offline")
+    .requiredOption("--amount <minor>", "amount asked, minor units")
+    .requiredOption("--store <file>", "the merchant's SQLite file")
+    .option("--port <n>", "TCP port to listen on (default: any free port)")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--key-env <VAR>", "environment variable holding the merchant's private key", DEFAULT_KEY_ENV)
+    .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
+    .option("--ttl <seconds>", "how long the offer stays open", "300")
+    .option("--max-view-age <seconds>", "refuse vouchers when the synced view is older than this", "21600")
+    .option("--secured-only", "refuse unsecured EIP-3009 vouchers", false)
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<
+        GlobalOptions & {
+          amount: string;
+          store: string;
+          port?: string;
+          host: string;
+          keyEnv: string;
+          vault?: string;
+          ttl: string;
+          maxViewAge: string;
+          securedOnly: boolean;
+        }
+      >();
+      const amount = parseAmount(options.amount, "--amount");
+      const port = options.port === undefined ? 0 : parseInteger(options.port, "--port", 1, 65_535);
+      const ttlMs = parseInteger(options.ttl, "--ttl", 1, 86_400) * 1000;
+      const maxViewAgeMs = parseInteger(options.maxViewAge, "--max-view-age", 1, 30 * 86_400) * 1000;
+      const wallet = walletFromEnv(options.keyEnv);
+      const store = Store.open({ path: options.store });
+      const log = logTo(process.stderr);
+      try {
+        const merchant = new Merchant({
+          address: wallet.address,
+          store: new MerchantStore(store),
+          maxViewAgeMs,
+          accepts: options.securedOnly ? ["secured"] : ["secured", "unsecured"],
+          log,
+        });
+        try {
+          const chain = await openChain({ rpc: options.rpc, network: options.network, timeoutMs: 3_000 });
+          try {
+            const stored = merchant.store.meta();
+            const vault = options.vault ?? stored?.vault;
+            await merchant.syncView(chain.provider, vaultAddress(chain, vault));
+          } finally {
+            await chain.close();
+          }
+        } catch (error) {
+          log("offline_mode", { reason: messageOf(error) });
+        }
+        merchant.view(); // throws a clear error if it never synced
+        const outcome = await merchant.runSession({
+          amount,
+          session: { host: options.host, port, ttlMs },
+          onOffer: (text) => process.stdout.write(`offer: ${text}\n`),
+        });
+        printJson({ decision: outcome.decision ?? null, error: outcome.error ?? null });
+      } finally {
+        store.close();
+      }
+    });
+
+  offline
+    .command("buyer")
+    .description("pay the merchant of an offer with a signed voucher, offline")
+    .requiredOption("--offer <text>", "the merchant's offer (bcoffer1:…)")
+    .requiredOption("--max <minor>", "the most this payment may be, minor units")
+    .requiredOption("--state <file>", "the buyer's lane state (SQLite)")
+    .option("--key-env <VAR>", "environment variable holding the buyer's private key", DEFAULT_KEY_ENV)
+    .option("--unsecured", "pay with an EIP-3009 authorization on the ordinary balance (no vault)", false)
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<
+        GlobalOptions & { offer: string; max: string; state: string; keyEnv: string; unsecured: boolean }
+      >();
+      const max = parseAmount(options.max, "--max");
+      const wallet = walletFromEnv(options.keyEnv);
+      const store = Store.open({ path: options.state });
+      try {
+        const buyer = new Buyer(wallet, store);
+        const result = await buyer.pay(options.offer, { max, kind: options.unsecured ? "unsecured" : "secured" });
+        printJson({ decision: result.decision, voucherHash: result.voucherHash });
+      } finally {
+        store.close();
+      }
+    });
+
+  offline
+    .command("sync")
+    .description("submit the merchant's pending vouchers and print each outcome")
+    .requiredOption("--store <file>", "the merchant's SQLite file")
+    .option("--key-env <VAR>", "environment variable holding the sending key (default: the node's first account)")
+    .option("--wait <seconds>", "keep retrying with back-off for up to this long", "0")
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions & { store: string; keyEnv?: string; wait: string }>();
+      const waitMs = parseInteger(options.wait, "--wait", 0, 86_400) * 1000;
+      const store = Store.open({ path: options.store });
+      try {
+        const merchantStore = new MerchantStore(store);
+        const chain = await openChain({ rpc: options.rpc, network: options.network });
+        try {
+          let signer: Signer;
+          if (options.keyEnv !== undefined) signer = walletFromEnv(options.keyEnv).connect(chain.provider);
+          else {
+            const first = (await chain.getSigners())[0];
+            if (first === undefined) {
+              throw new OfflineCliError("OFFLINE_CLI_NO_SIGNER", "the node has no account: pass --key-env");
+            }
+            signer = first;
+          }
+          const sync = new VoucherSync({ store: merchantStore, signer, log: logTo(process.stderr) });
+          const outcomes = waitMs === 0 ? await sync.runOnce() : await sync.run(Date.now() + waitMs);
+          printJson({ outcomes });
+        } finally {
+          await chain.close();
+        }
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,405 @@
+import { getAddress, isCallException, type ContractTransactionReceipt, type Signer } from "ethers";
+
+import { BankChainError, messageOf } from "../errors.js";
+import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
+import type { MerchantStore, StoredVoucher, VoucherState } from "./merchant-store.js";
+
+/**
+ * Store and forward: submits the merchant's pending vouchers when the RPC is
+ * reachable and records each outcome.
+ *
+ * Crash safety. A voucher is marked `submitting` (attempts + 1) in a committed
+ * transaction before its transaction is sent, and the transaction hash is
+ * recorded as soon as the node returns it. A `submitting` voucher is never
+ * sent again blindly: first the receipt of its recorded transaction is read,
+ * else the chain is asked (`redeemedAt(payer, lane, sequence)` equal to our
+ * hash → settled; `isPaid` → compensated; for an unsecured voucher
+ * `authorizationState(from, nonce)`), and only a voucher the chain does not
+ * know goes back to `pending`. So a kill at any moment loses no voucher and
+ * pays none twice (a resend after an unknown broadcast is refused by the chain
+ * as `AlreadyRedeemed` or a used authorization, and recorded as such).
+ */
+export class OfflineSyncError extends BankChainError {}
+
+export interface SyncOptions {
+  readonly store: MerchantStore;
+  /** Sends the transactions (any funded key for secured vouchers; the merchant itself for unsecured ones). */
+  readonly signer: Signer;
+  /** Vouchers per `redeemBatch`; default 20. */
+  readonly batchSize?: number;
+  /** First retry delay, doubled per attempt up to `maxDelayMs`; default 2 s. */
+  readonly baseDelayMs?: number;
+  /** Longest retry delay; default 5 minutes. */
+  readonly maxDelayMs?: number;
+  /** After this many attempts a voucher refused for a transient reason is recorded `rejected`; default 8. */
+  readonly maxAttempts?: number;
+  readonly now?: () => number;
+  readonly log?: (event: string, details: Record<string, unknown>) => void;
+  /** Test hooks to simulate a crash at the dangerous points (throw to "die" there). */
+  readonly hooks?: {
+    readonly afterMarkSubmitting?: (hashes: readonly string[]) => void | Promise<void>;
+    readonly afterSend?: (txHash: string) => void | Promise<void>;
+  };
+}
+
+/** What happened to one voucher in a pass. */
+export interface SyncOutcome {
+  readonly hash: string;
+  readonly kind: "secured" | "unsecured";
+  readonly state: VoucherState;
+  readonly reason: string | undefined;
+  readonly paid: bigint | undefined;
+  readonly txHash: string | undefined;
+}
+
+const TRANSIENT = new Set(["VoucherNotYetValid", "SequenceGap", "BankTokenAuthorizationNotYetValid"]);
+
+export class VoucherSync {
+  readonly #store: MerchantStore;
+  readonly #signer: Signer;
+  readonly #batchSize: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #maxAttempts: number;
+  readonly #now: () => number;
+  readonly #log: (event: string, details: Record<string, unknown>) => void;
+  readonly #hooks: NonNullable<SyncOptions["hooks"]>;
+
+  constructor(options: SyncOptions) {
+    if (options.signer.provider === null) {
+      throw new OfflineSyncError("OFFLINE_SYNC_NO_PROVIDER", "the sync signer must be connected to a provider");
+    }
+    this.#store = options.store;
+    this.#signer = options.signer;
+    this.#batchSize = Math.max(1, options.batchSize ?? 20);
+    this.#baseDelayMs = options.baseDelayMs ?? 2_000;
+    this.#maxDelayMs = options.maxDelayMs ?? 300_000;
+    this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#now = options.now ?? Date.now;
+    const log = options.log;
+    this.#log = (event, details) => {
+      try {
+        log?.(event, details);
+      } catch {
+        // logging must not stop the sync
+      }
+    };
+    this.#hooks = options.hooks ?? {};
+  }
+
+  /**
+   * One pass: resolves every due `submitting` voucher against the chain, then
+   * submits the due `pending` ones. Returns the outcome of every voucher it
+   * touched. A network failure leaves the vouchers for a later pass (back-off).
+   */
+  async runOnce(): Promise<SyncOutcome[]> {
+    const outcomes: SyncOutcome[] = [];
+    const now = this.#now();
+    for (const v of this.#store.inState("submitting").filter((x) => x.nextAttemptAt <= now)) {
+      try {
+        await this.#recover(v);
+      } catch (error) {
+        this.#defer([v], error);
+      }
+      outcomes.push(this.#outcome(v.hash));
+    }
+    const due = this.#store.inState("pending").filter((x) => x.nextAttemptAt <= this.#now());
+    const secured = due
+      .filter((x) => x.kind === "secured")
+      .sort((a, b) =>
+        a.contract !== b.contract
+          ? a.contract.localeCompare(b.contract)
+          : a.payer !== b.payer
+            ? a.payer.localeCompare(b.payer)
+            : a.lane !== b.lane
+              ? a.lane! < b.lane!
+                ? -1
+                : 1
+              : a.sequence! < b.sequence!
+                ? -1
+                : 1,
+      );
+    for (const vault of new Set(secured.map((x) => x.contract))) {
+      const batch = secured.filter((x) => x.contract === vault);
+      for (let i = 0; i < batch.length; i += this.#batchSize) {
+        const part = batch.slice(i, i + this.#batchSize);
+        await this.#submitBatch(vault, part);
+        for (const v of part) outcomes.push(this.#outcome(v.hash));
+      }
+    }
+    for (const v of due.filter((x) => x.kind === "unsecured")) {
+      await this.#submitUnsecured(v);
+      outcomes.push(this.#outcome(v.hash));
+    }
+    return outcomes;
+  }
+
+  /** Passes until nothing is pending or submitting, or `deadlineMs` (merchant clock) passes. */
+  async run(deadlineMs: number): Promise<SyncOutcome[]> {
+    const latest = new Map<string, SyncOutcome>();
+    for (;;) {
+      for (const o of await this.runOnce()) latest.set(o.hash, o);
+      const open = [...this.#store.inState("pending"), ...this.#store.inState("submitting")];
+      if (open.length === 0) break;
+      const next = Math.min(...open.map((x) => x.nextAttemptAt));
+      const now = this.#now();
+      if (next > deadlineMs || now >= deadlineMs) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, next - now)));
+    }
+    return [...latest.values()];
+  }
+
+  #outcome(hash: string): SyncOutcome {
+    const v = this.#store.voucher(hash);
+    if (v === undefined) throw new OfflineSyncError("OFFLINE_SYNC_LOST", `voucher ${hash} vanished from the store`);
+    return { hash, kind: v.kind, state: v.state, reason: v.reason, paid: v.paid, txHash: v.txHash };
+  }
+
+  #delay(attempts: number): number {
+    return Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** Math.max(0, attempts - 1));
+  }
+
+  /** Leaves `vouchers` in their state (pending or submitting) for a later pass. */
+  #defer(vouchers: readonly StoredVoucher[], error: unknown): void {
+    const now = this.#now();
+    this.#store.store.transaction(() => {
+      for (const v of vouchers) {
+        const current = this.#store.voucher(v.hash);
+        if (current === undefined || (current.state !== "pending" && current.state !== "submitting")) continue;
+        this.#store.update(v.hash, current.state, now, {
+          reason: `retry: ${messageOf(error)}`.slice(0, 300),
+          nextAttemptAt: now + this.#delay(Math.max(1, current.attempts)),
+        });
+      }
+    });
+    this.#log("sync_deferred", { vouchers: vouchers.length, error: messageOf(error) });
+  }
+
+  #markSubmitting(vouchers: readonly StoredVoucher[]): void {
+    const now = this.#now();
+    this.#store.store.transaction(() => {
+      for (const v of vouchers) {
+        this.#store.update(v.hash, "submitting", now, { attempts: v.attempts + 1, nextAttemptAt: now, txHash: null });
+      }
+    });
+  }
+
+  #setTxHash(vouchers: readonly StoredVoucher[], txHash: string): void {
+    const now = this.#now();
+    this.#store.store.transaction(() => {
+      for (const v of vouchers) this.#store.update(v.hash, "submitting", now, { txHash });
+    });
+  }
+
+  #finish(hash: string, state: VoucherState, fields: { reason?: string | null; paid?: bigint | null } = {}): void {
+    this.#store.update(hash, state, this.#now(), fields);
+    this.#log("voucher_" + state, { hash, ...fields, paid: fields.paid?.toString() });
+  }
+
+  async #submitBatch(vaultAddress: string, vouchers: readonly StoredVoucher[]): Promise<void> {
+    const vault = OfflineVault__factory.connect(vaultAddress, this.#signer);
+    this.#markSubmitting(vouchers);
+    try {
+      await this.#hooks.afterMarkSubmitting?.(vouchers.map((v) => v.hash));
+      const tx = await vault.redeemBatch(
+        vouchers.map((v) => ({
+          payer: v.payer,
+          merchant: v.merchant,
+          amount: v.amount,
+          lane: v.lane!,
+          sequence: v.sequence!,
+          previousVoucherHash: v.previousHash!,
+          validAfter: v.validAfter,
+          validBefore: v.validBefore,
+        })),
+        vouchers.map((v) => v.signature),
+      );
+      this.#setTxHash(vouchers, tx.hash);
+      await this.#hooks.afterSend?.(tx.hash);
+      const receipt = await tx.wait();
+      if (receipt === null) throw new OfflineSyncError("OFFLINE_SYNC_DROPPED", `transaction ${tx.hash} was dropped`);
+      this.#applyVaultReceipt(vouchers, receipt);
+    } catch (error) {
+      if (isCallException(error)) {
+        // The whole batch reverted (it should not: each voucher runs in its own self-call). Retry later.
+        this.#backToPending(vouchers, `batch reverted: ${messageOf(error)}`);
+      } else {
+        this.#defer(vouchers, error);
+      }
+    }
+  }
+
+  #backToPending(vouchers: readonly StoredVoucher[], reason: string): void {
+    const now = this.#now();
+    this.#store.store.transaction(() => {
+      for (const v of vouchers) {
+        const current = this.#store.voucher(v.hash);
+        if (current === undefined) continue;
+        if (current.attempts >= this.#maxAttempts) {
+          this.#store.update(v.hash, "rejected", now, { reason: reason.slice(0, 300) });
+        } else {
+          this.#store.update(v.hash, "pending", now, {
+            reason: reason.slice(0, 300),
+            nextAttemptAt: now + this.#delay(current.attempts),
+          });
+        }
+      }
+    });
+  }
+
+  /** Records the outcome of each voucher of a mined `redeemBatch` from its events. */
+  #applyVaultReceipt(
+    vouchers: readonly StoredVoucher[],
+    receipt: ContractTransactionReceipt | { logs: readonly unknown[] },
+  ): void {
+    const iface = OfflineVault__factory.createInterface();
+    const outcomes = new Map<string, { state: VoucherState; reason?: string; paid?: bigint; retry?: boolean }>();
+    for (const log of receipt.logs as readonly { topics: readonly string[]; data: string }[]) {
+      let parsed;
+      try {
+        parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+      } catch {
+        continue;
+      }
+      if (parsed === null) continue;
+      if (parsed.name === "VoucherRedeemed") {
+        const hash = String(parsed.args[0]).toLowerCase();
+        outcomes.set(hash, { state: "settled", paid: parsed.args[5] as bigint });
+      } else if (parsed.name === "VoucherRejected") {
+        const hash = String(parsed.args[0]).toLowerCase();
+        const reason = decodeError(String(parsed.args[1]));
+        if (reason.name === "AlreadyRedeemed") outcomes.set(hash, { state: "already_settled", reason: reason.text });
+        else outcomes.set(hash, { state: "rejected", reason: reason.text, retry: TRANSIENT.has(reason.name) });
+      } else if (parsed.name === "DoubleSpendSlashed") {
+        const hashA = String(parsed.args[3]).toLowerCase();
+        const hashB = String(parsed.args[4]).toLowerCase();
+        const paidA = parsed.args[6] as bigint;
+        const paidB = parsed.args[8] as bigint;
+        const reason = `DoubleSpendSlashed: payer ${String(parsed.args[0])} signed two vouchers for sequence ${String(parsed.args[2])}`;
+        outcomes.set(hashB, { state: "slashed", reason, paid: paidB });
+        if (paidA > 0n) outcomes.set(hashA, { state: "slashed", reason, paid: paidA });
+      }
+    }
+    const now = this.#now();
+    this.#store.store.transaction(() => {
+      for (const v of vouchers) {
+        const o = outcomes.get(v.hash);
+        if (o === undefined) {
+          // Mined without a word about this voucher: ask the chain on the next pass.
+          this.#store.update(v.hash, "submitting", now, { nextAttemptAt: now });
+          continue;
+        }
+        if (o.retry === true && v.attempts + 1 < this.#maxAttempts) {
+          this.#store.update(v.hash, "pending", now, {
+            reason: o.reason ?? null,
+            nextAttemptAt: now + this.#delay(v.attempts + 1),
+          });
+          continue;
+        }
+        this.#store.update(v.hash, o.state, now, { reason: o.reason ?? null, paid: o.paid ?? null });
+        this.#log("voucher_" + o.state, { hash: v.hash, reason: o.reason, paid: o.paid?.toString() });
+      }
+    });
+  }
+
+  async #submitUnsecured(v: StoredVoucher): Promise<void> {
+    const sender = getAddress(await this.#signer.getAddress());
+    if (sender !== getAddress(v.merchant)) {
+      this.#defer(
+        [v],
+        new Error(`an unsecured voucher can only be pulled by its merchant ${v.merchant}, not ${sender}`),
+      );
+      return;
+    }
+    const token = BankToken__factory.connect(v.contract, this.#signer);
+    this.#markSubmitting([v]);
+    try {
+      await this.#hooks.afterMarkSubmitting?.([v.hash]);
+      const tx = await token["receiveWithAuthorization(address,address,uint256,uint256,uint256,bytes32,bytes)"](
+        v.payer,
+        v.merchant,
+        v.amount,
+        v.validAfter,
+        v.validBefore,
+        v.nonce!,
+        v.signature,
+      );
+      this.#setTxHash([v], tx.hash);
+      await this.#hooks.afterSend?.(tx.hash);
+      const receipt = await tx.wait();
+      if (receipt === null) throw new OfflineSyncError("OFFLINE_SYNC_DROPPED", `transaction ${tx.hash} was dropped`);
+      this.#finish(v.hash, "settled", { paid: v.amount, reason: null });
+    } catch (error) {
+      if (isCallException(error)) {
+        const reason = decodeError(error.data ?? "0x");
+        if (TRANSIENT.has(reason.name) && v.attempts + 1 < this.#maxAttempts) {
+          this.#backToPending([v], reason.text);
+        } else {
+          this.#finish(v.hash, "rejected", { reason: reason.text });
+        }
+      } else {
+        this.#defer([v], error);
+      }
+    }
+  }
+
+  /** Resolves a `submitting` voucher: from its transaction's receipt if there is one, else from chain state. */
+  async #recover(v: StoredVoucher): Promise<void> {
+    const provider = this.#signer.provider!;
+    if (v.txHash !== undefined) {
+      const receipt = await provider.getTransactionReceipt(v.txHash);
+      if (receipt !== null) {
+        if (receipt.status === 1) {
+          if (v.kind === "secured") this.#applyVaultReceipt([v], receipt);
+          else this.#finish(v.hash, "settled", { paid: v.amount, reason: null });
+          if (this.#store.voucher(v.hash)?.state !== "submitting") return;
+        }
+      } else if ((await provider.getTransaction(v.txHash)) !== null) {
+        // Still in the mempool: wait for it on a later pass.
+        this.#defer([v], new Error(`transaction ${v.txHash} not mined yet`));
+        return;
+      }
+    }
+    if (v.kind === "secured") {
+      const vault = OfflineVault__factory.connect(v.contract, provider);
+      const [redeemed] = await vault.redeemedAt(v.payer, v.lane!, v.sequence!);
+      if (redeemed.toLowerCase() === v.hash) {
+        this.#finish(v.hash, "settled", { paid: v.amount, reason: "found redeemed on chain" });
+        return;
+      }
+      if (await vault.isPaid(v.hash)) {
+        const events = await vault.queryFilter(vault.filters.DoubleSpendSlashed(v.payer, v.lane!));
+        let paid: bigint | undefined;
+        for (const e of events) {
+          if (e.args.hashB.toLowerCase() === v.hash) paid = e.args.paidB;
+          else if (e.args.hashA.toLowerCase() === v.hash && e.args.paidA > 0n) paid = e.args.paidA;
+        }
+        this.#finish(v.hash, "slashed", { paid: paid ?? null, reason: "found compensated on chain" });
+        return;
+      }
+    } else {
+      const token = BankToken__factory.connect(v.contract, provider);
+      if (await token.authorizationState(v.payer, v.nonce!)) {
+        this.#finish(v.hash, "settled", { paid: v.amount, reason: "authorization found used on chain" });
+        return;
+      }
+    }
+    // Not on chain: send it again.
+    this.#store.update(v.hash, "pending", this.#now(), { nextAttemptAt: 0 });
+  }
+}
+
+/** The name and a one-line form of a custom error of the vault or the token. */
+export function decodeError(data: string): { name: string; text: string } {
+  for (const iface of [OfflineVault__factory.createInterface(), BankToken__factory.createInterface()]) {
+    try {
+      const parsed = iface.parseError(data);
+      if (parsed !== null) {
+        return { name: parsed.name, text: `${parsed.name}(${parsed.args.map((a: unknown) => String(a)).join(", ")})` };
+      }
+    } catch {
+      // not this interface
+    }
+  }
+  return { name: "unknown", text: `unknown revert ${data.slice(0, 74)}` };
+}
