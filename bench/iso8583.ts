@@ -28,7 +28,7 @@ import { Journal } from "../src/iso8583/journal.js";
 import { LedgerPoster } from "../src/iso8583/ledger.js";
 import { encodeWalletData } from "../src/iso8583/wallet-data.js";
 import { Store } from "../src/store/store.js";
-import { AccountLedger__factory } from "../typechain-types/index.js";
+import { AccountLedger__factory, BankToken__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { benchCodec } from "./lib/iso8583-codec.js";
 import { writeResult } from "./lib/results.js";
 import net from "node:net";
@@ -48,6 +48,14 @@ const env = await loadAndExecuteDeploymentsFromFiles({ provider: connection.prov
 const ledgerAddress = env.deployments.AccountLedgerBankA!.address;
 const gatewaySigner = await ethers.getSigner(env.namedAccounts.gateway);
 const bank = AccountLedger__factory.connect(ledgerAddress, await ethers.getSigner(env.namedAccounts.bankA));
+// Bank A's card float: minted against its trust account, funded into the central token account.
+const bankA = await ethers.getSigner(env.namedAccounts.bankA);
+const trustA = TrustAccount__factory.connect(env.deployments.TrustAccountBankA!.address, bankA);
+await (await trustA.mintForDeposit(bankA.address, 10_000_000n, keccak256(toUtf8Bytes("bench:float")))).wait();
+await (
+  await BankToken__factory.connect(env.deployments.BankToken!.address, bankA).approve(ledgerAddress, 10_000_000n)
+).wait();
+await (await bank.fundTokens(keccak256(toUtf8Bytes("bench:fund")), 10_000_000n)).wait();
 const wallet = Wallet.createRandom().address;
 await (await bank.openProfile(keccak256(toUtf8Bytes("bench:card")), wallet, 0n)).wait();
 await (await bank.connect(gatewaySigner).credit(keccak256(toUtf8Bytes("bench:seed")), wallet, 10_000_000n)).wait();

@@ -12,6 +12,15 @@ if (major < 22 || (major === 22 && minor < 13)) {
   process.exit(1);
 }
 
+// node:sqlite (the services' stores) is still flagged experimental in Node 22; its one-time warning would
+// break the command's one-line errors and JSON output, so that warning alone is dropped.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const text = typeof warning === "string" ? warning : warning?.message;
+  if (typeof text === "string" && text.startsWith("SQLite is an experimental feature")) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+
 const { register } = await import("tsx/esm/api");
 register();
 const { main } = await import("../src/cli.ts");

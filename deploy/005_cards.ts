@@ -1,14 +1,14 @@
 /**
  * Card payments: bank A's AccountLedger (its central fiat and token accounts
  * and its customers' card-account profiles), with the gateway, ledger admin
- * and treasurer roles given out. On the devnet bank A also mints a float into
+ * and treasurer roles given out. On the `npm start` devnet bank A also mints a float into
  * its central token account and opens two demo cardholders (docs/iso8583.md).
  */
 import { getAddress, keccak256, MaxUint256, toUtf8Bytes } from "ethers";
 
 import { AccountLedger__factory, BankToken__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
-import { adminDelay, DEVNET_CARDS } from "./_config.js";
+import { adminDelay, seedsDemo, DEVNET_CARDS } from "./_config.js";
 import { ensure, ethersFor } from "./_ethers.js";
 
 const key = (label: string) => keccak256(toUtf8Bytes(`bank-chain/devnet/cards/${label}`));
@@ -43,7 +43,7 @@ export default deployScript(
       async () => getAddress(await bank.treasury()) === getAddress(accounts.bankA),
       () => bank.setTreasury(accounts.bankA),
     );
-    if (chainId !== 31337) return;
+    if (!seedsDemo(env)) return;
 
     // Devnet: bank A mints a float against its trust account and funds the central token account.
     const token = BankToken__factory.connect(tokenAddress, await signer(accounts.bankA));

@@ -1,18 +1,21 @@
 /**
  * Offline payments: the OfflineVault on the USD BankToken, its risk limits set
  * at deployment and the risk-admin role given to bank A, the issuing bank that
- * sets them (docs/offline.md).
+ * sets them (docs/offline.md). On the `npm start` devnet a demo buyer (the devnet's
+ * account 19) gets a balance from bank A and locks part of it in the vault.
  */
-import { OfflineVault__factory } from "../typechain-types/index.js";
+import { getAddress, keccak256, toUtf8Bytes } from "ethers";
+
+import { BankToken__factory, OfflineVault__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
-import { adminDelay, DEVNET_OFFLINE_LIMITS } from "./_config.js";
+import { adminDelay, seedsDemo, DEVNET_OFFLINE_BUYER, DEVNET_OFFLINE_LIMITS } from "./_config.js";
 import { ensure, ethersFor } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
     const { deploy, namedAccounts: accounts } = env;
     const chainId = env.network.chain.id;
-    const { signer } = ethersFor(env);
+    const { provider, signer } = ethersFor(env);
     const deployed = await deploy("OfflineVault", {
       account: accounts.deployer,
       artifact: artifacts.OfflineVault,
@@ -24,6 +27,29 @@ export default deployScript(
       `OfflineVault: RISK_ADMIN_ROLE to bank A ${accounts.bankA}`,
       () => vault.hasRole(role, accounts.bankA),
       () => vault.grantRole(role, accounts.bankA),
+    );
+    if (!seedsDemo(env)) return;
+
+    const wallets = (await provider.send("eth_accounts", [])) as string[];
+    const buyer = getAddress(wallets[DEVNET_OFFLINE_BUYER.accountIndex]!);
+    const trust = TrustAccount__factory.connect(env.get("TrustAccountBankA").address, await signer(accounts.bankA));
+    const fiatRef = keccak256(toUtf8Bytes("bank-chain/devnet/offline/buyer"));
+    await ensure(
+      `TrustAccountBankA: demo offline buyer ${buyer} paid in`,
+      () => trust.isFiatRefUsed(fiatRef),
+      () => trust.mintForDeposit(buyer, DEVNET_OFFLINE_BUYER.balance, fiatRef),
+    );
+    const asBuyer = vault.connect(await signer(buyer));
+    const token = BankToken__factory.connect(env.get("BankToken").address, await signer(buyer));
+    await ensure(
+      "BankToken: demo buyer lets the OfflineVault pull its lock",
+      async () => (await vault.lockedOf(buyer)) > 0n || (await token.allowance(buyer, deployed.address)) > 0n,
+      () => token.approve(deployed.address, DEVNET_OFFLINE_BUYER.locked),
+    );
+    await ensure(
+      "OfflineVault: demo buyer locked funds for offline spending",
+      async () => (await vault.lockedOf(buyer)) > 0n,
+      () => asBuyer.deposit(DEVNET_OFFLINE_BUYER.locked),
     );
   },
   { tags: ["offline"], dependencies: ["money"] },

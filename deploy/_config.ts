@@ -9,6 +9,19 @@ export const USD = {
   supplyCap: 1_000_000_000_000_000n,
 } as const;
 
+/**
+ * Whether a deployment seeds demo data (card profiles, a card float, an
+ * offline buyer's lock): only on the `localhost` devnet that `npm start` runs,
+ * never on a remote network and not on the in-process chain tests deploy to
+ * (they set up exactly what each test needs).
+ */
+export function seedsDemo(env: {
+  readonly name: string;
+  readonly network: { readonly chain: { readonly id: number } };
+}): boolean {
+  return env.network.chain.id === 31337 && env.name === "localhost";
+}
+
 /** Delay of a DEFAULT_ADMIN_ROLE handover (seconds): short on the devnet, two days elsewhere. */
 export function adminDelay(chainId: number): number {
   return chainId === 31337 ? 3_600 : 2 * 24 * 3_600;
@@ -68,4 +81,11 @@ export const DEVNET_OFFLINE_LIMITS = {
   maxVoucherAge: 24 * 3_600,
   epochLength: 24 * 3_600,
   withdrawalDelay: 2 * 24 * 3_600,
+} as const;
+
+/** The devnet's demo offline buyer (account 19, the last): 1,000.00 USD, of which 500.00 locked in the vault. */
+export const DEVNET_OFFLINE_BUYER = {
+  accountIndex: 19,
+  balance: 100_000n,
+  locked: 50_000n,
 } as const;

@@ -8,6 +8,10 @@
  *       pays the merchant of the offer, fully offline, and prints the decision as JSON
  *   offline sync --store <file> [--key-env VAR]
  *       submits the pending vouchers and prints each outcome as JSON
+ *   offline deposit --amount <minor> [--key-env VAR]
+ *       locks BankToken in the vault for offline spending (approves the vault first if needed)
+ *   offline withdraw (--request <minor> | --cancel | --execute) [--key-env VAR]
+ *       announces, cancels or completes a delayed withdrawal of locked funds
  *
  * Keys come from an environment variable (default `BANK_CHAIN_OFFLINE_KEY`), never from a flag, and are
  * never printed. The merchant's key only gives its address; `sync` may use any funded key for secured
@@ -15,13 +19,14 @@
  * account without `--key-env`.
  */
 import type { Command } from "commander";
-import { getAddress, isAddress, Wallet, type Signer } from "ethers";
+import { getAddress, isAddress, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
 
 import { openChain, type ChainConnection } from "../chain/config.js";
 import { readDeployments } from "../chain/deployments.js";
 import type { GlobalOptions } from "../cli.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { Store } from "../store/store.js";
+import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { Buyer } from "./buyer.js";
 import { Merchant } from "./merchant.js";
 import { MerchantStore } from "./merchant-store.js";
@@ -230,4 +235,79 @@ export function addOfflineCommands(program: Command): void {
         store.close();
       }
     });
+
+  offline
+    .command("deposit")
+    .description("lock BankToken in the OfflineVault for offline spending")
+    .requiredOption("--amount <minor>", "amount to lock, minor units")
+    .option("--key-env <VAR>", "environment variable holding the payer's private key", DEFAULT_KEY_ENV)
+    .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions & { amount: string; keyEnv: string; vault?: string }>();
+      const amount = parseAmount(options.amount, "--amount");
+      const wallet = walletFromEnv(options.keyEnv);
+      await withPayer(options, wallet, async (vault, payer) => {
+        const token = BankToken__factory.connect(await vault.token(), payer);
+        const target = await vault.getAddress();
+        if ((await token.allowance(payer.address, target)) < amount) await mined(token.approve(target, amount));
+        const hash = await mined(vault.deposit(amount));
+        printJson({ deposited: amount, locked: await vault.lockedOf(payer.address), transaction: hash });
+      });
+    });
+
+  offline
+    .command("withdraw")
+    .description("announce, cancel or complete a delayed withdrawal of locked funds")
+    .option("--request <minor>", "announce a withdrawal of this amount (replaces any earlier one)")
+    .option("--cancel", "cancel the pending withdrawal", false)
+    .option("--execute", "complete the pending withdrawal once its delay has passed", false)
+    .option("--key-env <VAR>", "environment variable holding the payer's private key", DEFAULT_KEY_ENV)
+    .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<
+        GlobalOptions & { request?: string; cancel: boolean; execute: boolean; keyEnv: string; vault?: string }
+      >();
+      const chosen = [options.request !== undefined, options.cancel, options.execute].filter(Boolean).length;
+      if (chosen !== 1) {
+        throw new OfflineCliError(
+          "OFFLINE_CLI_BAD_ACTION",
+          "give exactly one of --request <minor>, --cancel, --execute",
+        );
+      }
+      const amount = options.request === undefined ? 0n : parseAmount(options.request, "--request");
+      const wallet = walletFromEnv(options.keyEnv);
+      await withPayer(options, wallet, async (vault, payer) => {
+        const hash = await mined(
+          options.request !== undefined
+            ? vault.requestWithdrawal(amount)
+            : options.cancel
+              ? vault.cancelWithdrawal()
+              : vault.withdraw(),
+        );
+        const [pending, availableAt] = await vault.pendingWithdrawalOf(payer.address);
+        printJson({ transaction: hash, locked: await vault.lockedOf(payer.address), pending, availableAt });
+      });
+    });
+}
+
+/** Runs `fn` with the vault connected to the payer's key on the chosen chain. */
+async function withPayer(
+  options: GlobalOptions & { vault?: string },
+  wallet: Wallet,
+  fn: (vault: ReturnType<typeof OfflineVault__factory.connect>, payer: Wallet) => Promise<void>,
+): Promise<void> {
+  const chain = await openChain({ rpc: options.rpc, network: options.network });
+  try {
+    const payer = wallet.connect(chain.provider);
+    await fn(OfflineVault__factory.connect(vaultAddress(chain, options.vault), payer), payer);
+  } finally {
+    await chain.close();
+  }
+}
+
+/** Sends, waits for the receipt, and returns the transaction hash; a revert surfaces as its custom error. */
+async function mined(sent: Promise<ContractTransactionResponse>): Promise<string> {
+  const tx = await sent;
+  await tx.wait();
+  return tx.hash;
 }

@@ -182,6 +182,13 @@ export async function gatewayWorld(): Promise<GatewayWorld> {
     }
   }
   if (gatewayAddress === undefined) throw new Error("no signer holds GATEWAY_ROLE");
+  // Bank A mints a float against its trust account and funds the central token
+  // account with it, so customers' token amounts stay within the minimum ratio.
+  const { bankA } = suite.accounts;
+  const float = 100_000_000n;
+  await (await suite.trustA.mintForDeposit(bankA.address, float, keccak256(toUtf8Bytes("test:card-float")))).wait();
+  await (await suite.token.connect(bankA).approve(await ledger.getAddress(), float)).wait();
+  await (await ledger.connect(bankA).fundTokens(keccak256(toUtf8Bytes("test:fund")), float)).wait();
   return { suite, ledger, proxy, rpcUrl, gatewayAddress };
 }
 
