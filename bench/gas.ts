@@ -7,20 +7,30 @@
  *
  * BankToken is measured as deployed by the deploy scripts: through its
  * ERC-1967 proxy, with every mint checked against the minter allowance and
- * the ReserveLedger's attested reserve.
+ * the ReserveLedger's attested reserve. The card-account ledger and the
+ * offline vault are measured as deployed too, their operations on warm
+ * profiles and lanes.
  */
 import {
   encodeBytes32String,
   hexlify,
   randomBytes,
   Signature,
+  TypedDataEncoder,
+  ZeroHash,
   type ContractTransactionResponse,
   type Signer,
 } from "ethers";
 import { network } from "hardhat";
 
 import { loadAndExecuteDeploymentsFromFiles } from "../rocketh/environment.js";
-import { BankToken__factory, ReserveLedger__factory, TrustAccount__factory } from "../typechain-types/index.js";
+import {
+  AccountLedger__factory,
+  BankToken__factory,
+  OfflineVault__factory,
+  ReserveLedger__factory,
+  TrustAccount__factory,
+} from "../typechain-types/index.js";
 import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./lib/erc20.js";
 import { gasTable, writeResult, type GasRow } from "./lib/results.js";
 
@@ -157,6 +167,94 @@ async function bankToken(holders: Signer[]): Promise<void> {
   await (await trust.connect(alice).requestRedemption(1_000n, fiatRef())).wait(); // warm the holding balance
   await trustMeasure("redeemRequest", trust.connect(alice).requestRedemption(2_000n, fiatRef()));
   await trustMeasure("redeemPay", trust.confirmRedemption(await trust.lastRedemptionId(), fiatRef()));
+
+  // Card accounts: bank A's AccountLedger with a funded float, one profile, the gateway's operations.
+  const cards = AccountLedger__factory.connect(env.deployments.AccountLedgerBankA!.address, bankAgent);
+  const gateway = cards.connect(await ethers.getSigner(env.namedAccounts.gateway));
+  const float = 1_000_000_000n;
+  await (await trust.mintForDeposit(bankAgent.address, float, fiatRef())).wait();
+  await (await token.connect(bankAgent).approve(await cards.getAddress(), float)).wait();
+  await (await cards.fundTokens(fiatRef(), float)).wait();
+  const cardholder = signers[18]!.address;
+  await (await cards.openProfile(fiatRef(), cardholder, 0n)).wait();
+  await (await gateway.credit(fiatRef(), cardholder, 100_000_000n)).wait();
+  const cardMeasure = measurer("AccountLedger");
+  const debitKey = fiatRef();
+  await cardMeasure("card debit", gateway.debit(debitKey, cardholder, 100n));
+  const holdKey = fiatRef();
+  await cardMeasure("card hold", gateway.hold(holdKey, cardholder, 500n));
+  await cardMeasure("card capture", gateway.capture(fiatRef(), holdKey, 400n));
+  await cardMeasure("card reversal", gateway.reverse(fiatRef(), debitKey));
+  const batch = Array.from({ length: 50 }, () => ({
+    kind: 4n, // OperationKind.Debit
+    key: fiatRef(),
+    wallet: cardholder,
+    ref: ZeroHash,
+    amount: 100n,
+  }));
+  const batched = await (await gateway.execute(batch)).wait();
+  rows.push({
+    contract: "AccountLedger",
+    operation: "card debit, per op in a batch of 50",
+    gas: Number(batched!.gasUsed / 50n),
+  });
+
+  // Offline payments: a payer's lock and vouchers redeemed by a merchant, singly and in a batch of 10.
+  const vault = OfflineVault__factory.connect(env.deployments.OfflineVault!.address, bankAgent);
+  const payer = signers[17]!;
+  const merchant = signers[16]!;
+  await (await trust.mintForDeposit(payer.address, 1_000_000n, fiatRef())).wait();
+  await (await token.connect(payer).approve(await vault.getAddress(), 1_000_000n)).wait();
+  const vaultMeasure = measurer("OfflineVault");
+  await vaultMeasure("deposit", vault.connect(payer).deposit(500_000n));
+  const voucherDomain = {
+    name: "OfflineVault",
+    version: "1",
+    chainId: 31337n,
+    verifyingContract: await vault.getAddress(),
+  };
+  const voucherTypes = {
+    Voucher: [
+      "payer:address",
+      "merchant:address",
+      "amount:uint256",
+      "lane:uint256",
+      "sequence:uint256",
+      "previousVoucherHash:bytes32",
+      "validAfter:uint256",
+      "validBefore:uint256",
+    ].map((f) => ({ name: f.split(":")[0]!, type: f.split(":")[1]! })),
+  };
+  const now = BigInt(await networkHelpers.time.latest());
+  let previous = ZeroHash;
+  const vouchers = [];
+  for (let sequence = 1n; sequence <= 11n; sequence += 1n) {
+    const voucher = {
+      payer: payer.address,
+      merchant: merchant.address,
+      amount: 1_000n,
+      lane: 1n,
+      sequence,
+      previousVoucherHash: previous,
+      validAfter: now - 60n,
+      validBefore: now + 3_600n,
+    };
+    vouchers.push({ voucher, signature: await payer.signTypedData(voucherDomain, voucherTypes, voucher) });
+    previous = TypedDataEncoder.hash(voucherDomain, voucherTypes, voucher);
+  }
+  const [first, ...rest] = vouchers;
+  await vaultMeasure("redeem a voucher", vault.connect(merchant).redeem(first!.voucher, first!.signature));
+  const redeemed = await (
+    await vault.connect(merchant).redeemBatch(
+      rest.map((v) => v.voucher),
+      rest.map((v) => v.signature),
+    )
+  ).wait();
+  rows.push({
+    contract: "OfflineVault",
+    operation: "redeem, per voucher in a batch of 10",
+    gas: Number(redeemed!.gasUsed / 10n),
+  });
 }
 
 const holders = signers.slice(10, 14);

@@ -9,7 +9,7 @@
  */
 import path from "node:path";
 
-import type { Service, ServiceContext, ServiceFactory } from "../chain/service.js";
+import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
 import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { BillHttpServer } from "./http.js";
@@ -43,12 +43,10 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
         );
       }
       // One database per deployment: a new devnet (same addresses, new history) gets a new file.
-      const store = Store.open({ path: path.join(context.dataDir, `${name}-${anchor.hash.slice(2, 10)}.sqlite`) });
       const port = intFromEnv(env, "BILL_MONITOR_PORT", DEFAULT_BILL_MONITOR_PORT, 0, 65_535);
-      let monitor: BillMonitor;
-      let http: BillHttpServer;
-      try {
-        monitor = new BillMonitor({
+      const store = Store.open({ path: path.join(context.dataDir, `${name}-${anchor.hash.slice(2, 10)}.sqlite`) });
+      return serviceOwningStore(name, store, () => {
+        const monitor = new BillMonitor({
           provider: chain.provider,
           store,
           registry: record.address,
@@ -57,37 +55,29 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
           pollIntervalMs: intFromEnv(env, "BILL_MONITOR_POLL_MS", 250, 1, 60_000),
           onError: (error) => context.log(`bill-monitor: ${error instanceof Error ? error.message : String(error)}`),
         });
-        http = new BillHttpServer(monitor, {
+        const http = new BillHttpServer(monitor, {
           host: "127.0.0.1",
           port,
           log: context.log,
         });
-      } catch (error) {
-        store.close();
-        throw error;
-      }
-      return {
-        name,
-        get url() {
-          return http.url ?? `http://127.0.0.1:${port}`;
-        },
-        async start() {
-          try {
-            await monitor.poll();
-            await http.start();
-            monitor.start();
-          } catch (error) {
+        return {
+          url: () => http.url ?? `http://127.0.0.1:${port}`,
+          async start() {
+            try {
+              await monitor.poll();
+              await http.start();
+              monitor.start();
+            } catch (error) {
+              await http.stop();
+              throw error;
+            }
+          },
+          async stop() {
             await http.stop();
-            store.close();
-            throw error;
-          }
-        },
-        async stop() {
-          await http.stop();
-          await monitor.stop();
-          store.close();
-        },
-      };
+            await monitor.stop();
+          },
+        };
+      });
     },
   };
 }

@@ -99,3 +99,46 @@ export class ServiceRunner {
     }
   }
 }
+
+/** What a part builds for `serviceOwningStore`: how to reach it, start it and stop it. */
+export interface ServiceParts {
+  readonly url: () => string | undefined;
+  readonly start: () => Promise<void>;
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * A service that owns one SQLite store (anything with `close()`): `build`
+ * makes its parts; the store is closed when building or starting fails, and
+ * after the service stops, so no failure leaves the file open.
+ */
+export function serviceOwningStore(name: string, store: { close(): void }, build: () => ServiceParts): Service {
+  let parts: ServiceParts;
+  try {
+    parts = build();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  return {
+    name,
+    get url() {
+      return parts.url();
+    },
+    async start() {
+      try {
+        await parts.start();
+      } catch (error) {
+        store.close();
+        throw error;
+      }
+    },
+    async stop() {
+      try {
+        await parts.stop();
+      } finally {
+        store.close();
+      }
+    },
+  } as Service;
+}

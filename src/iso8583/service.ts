@@ -14,7 +14,7 @@ import path from "node:path";
 
 import { getAddress, type Signer } from "ethers";
 
-import type { Service, ServiceContext, ServiceFactory } from "../chain/service.js";
+import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
 import { intFromEnv, SettingError } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { AccountLedger__factory, BankToken__factory } from "../../typechain-types/index.js";
@@ -61,12 +61,11 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
       const assets = [(await token.symbol()).toUpperCase(), currency.toUpperCase()];
       const anchor = await chain.provider.getBlock(record.blockNumber ?? 0);
       const suffix = anchor?.hash?.slice(2, 10) ?? "unknown";
-      const store = Store.open({ path: path.join(context.dataDir, `${name}-${suffix}.sqlite`) });
-      let gateway: CardGateway;
       const port = intFromEnv(env, "CARD_GATEWAY_PORT", DEFAULT_GATEWAY_PORT, 0, 65_535);
-      try {
+      const store = Store.open({ path: path.join(context.dataDir, `${name}-${suffix}.sqlite`) });
+      return serviceOwningStore(name, store, () => {
         const timeoutMs = intFromEnv(env, "CARD_GATEWAY_CHAIN_TIMEOUT_MS", 5_000, 100, 600_000);
-        gateway = new CardGateway({
+        const gateway = new CardGateway({
           journal: new Journal(store),
           poster: new LedgerPoster({ ledger: record.address, signer, provider: chain.provider, timeoutMs }),
           chainId: chain.chainId,
@@ -79,28 +78,12 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
           idleTimeoutMs: intFromEnv(env, "CARD_GATEWAY_IDLE_TIMEOUT_MS", 300_000, 100, 86_400_000),
           log: context.log,
         });
-      } catch (error) {
-        store.close();
-        throw error;
-      }
-      return {
-        name,
-        get url() {
-          return gateway.url ?? `tcp://127.0.0.1:${port}`;
-        },
-        async start() {
-          try {
-            await gateway.start();
-          } catch (error) {
-            store.close();
-            throw error;
-          }
-        },
-        async stop() {
-          await gateway.stop();
-          store.close();
-        },
-      };
+        return {
+          url: () => gateway.url ?? `tcp://127.0.0.1:${port}`,
+          start: () => gateway.start(),
+          stop: () => gateway.stop(),
+        };
+      });
     },
   };
 }

@@ -19,7 +19,15 @@
  * account without `--key-env`.
  */
 import type { Command } from "commander";
-import { getAddress, isAddress, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
+import {
+  getAddress,
+  Interface,
+  isAddress,
+  NonceManager,
+  Wallet,
+  type ContractTransactionResponse,
+  type Signer,
+} from "ethers";
 
 import { openChain, type ChainConnection } from "../chain/config.js";
 import { readDeployments } from "../chain/deployments.js";
@@ -294,11 +302,15 @@ export function addOfflineCommands(program: Command): void {
 async function withPayer(
   options: GlobalOptions & { vault?: string },
   wallet: Wallet,
-  fn: (vault: ReturnType<typeof OfflineVault__factory.connect>, payer: Wallet) => Promise<void>,
+  fn: (
+    vault: ReturnType<typeof OfflineVault__factory.connect>,
+    payer: NonceManager & { address: string },
+  ) => Promise<void>,
 ): Promise<void> {
   const chain = await openChain({ rpc: options.rpc, network: options.network });
   try {
-    const payer = wallet.connect(chain.provider);
+    // Nonces counted locally: a provider may answer the pending count from a cache between two sends.
+    const payer = Object.assign(new NonceManager(wallet.connect(chain.provider)), { address: wallet.address });
     await fn(OfflineVault__factory.connect(vaultAddress(chain, options.vault), payer), payer);
   } finally {
     await chain.close();
@@ -307,7 +319,23 @@ async function withPayer(
 
 /** Sends, waits for the receipt, and returns the transaction hash; a revert surfaces as its custom error. */
 async function mined(sent: Promise<ContractTransactionResponse>): Promise<string> {
-  const tx = await sent;
-  await tx.wait();
-  return tx.hash;
+  try {
+    const tx = await sent;
+    await tx.wait();
+    return tx.hash;
+  } catch (error) {
+    const data = (error as { data?: unknown }).data;
+    const decoded = typeof data === "string" ? REVERTS.parseError(data) : null;
+    if (decoded === null) throw error;
+    const args = decoded.args.map((arg: unknown) => String(arg)).join(", ");
+    throw new OfflineCliError("OFFLINE_CLI_REVERTED", `the chain refused the transaction: ${decoded.name}(${args})`, {
+      error: decoded.name,
+    });
+  }
 }
+
+/** Every custom error the vault and the token can revert with. */
+const REVERTS = new Interface([
+  ...OfflineVault__factory.createInterface().fragments.filter((f) => f.type === "error"),
+  ...BankToken__factory.createInterface().fragments.filter((f) => f.type === "error"),
+]);

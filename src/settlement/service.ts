@@ -9,7 +9,7 @@ import path from "node:path";
 
 import { getAddress, type Signer } from "ethers";
 
-import type { Service, ServiceContext, ServiceFactory } from "../chain/service.js";
+import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
 import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
@@ -73,9 +73,8 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
         });
       }
       const store = Store.open({ path: path.join(context.dataDir, `${name}-${anchor.hash!.slice(2, 10)}.sqlite`) });
-      let agent: BankAgent;
-      try {
-        agent = new BankAgent({
+      return serviceOwningStore(name, store, () => {
+        const agent = new BankAgent({
           store,
           provider: chain.provider,
           signer,
@@ -92,28 +91,8 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });
         if (devnet) for (const account of DEMO_ACCOUNTS[bank]) agent.openCustomerAccount(account);
-      } catch (error) {
-        store.close();
-        throw error;
-      }
-      return {
-        name,
-        get url() {
-          return agent.url;
-        },
-        async start() {
-          try {
-            await agent.start();
-          } catch (error) {
-            store.close();
-            throw error;
-          }
-        },
-        async stop() {
-          await agent.stop();
-          store.close();
-        },
-      };
+        return { url: () => agent.url, start: () => agent.start(), stop: () => agent.stop() };
+      });
     },
   };
 }
