@@ -1,6 +1,4 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -13,53 +11,7 @@ import { Store } from "../../src/store/store.js";
 import { OfflineVault__factory, type OfflineVault } from "../../typechain-types/index.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
 
-/** A JSON-RPC HTTP server forwarding to the in-process chain, so a child process can reach it. */
-export class RpcProxy {
-  readonly #server: Server;
-  readonly #request: (payload: { method: string; params?: unknown[] }) => Promise<unknown>;
-
-  constructor(request: (payload: { method: string; params?: unknown[] }) => Promise<unknown>) {
-    this.#request = request;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
-    await closed;
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body = "";
-    for await (const chunk of req) body += String(chunk);
-    type Call = { id: number; method: string; params?: unknown[] };
-    const payload = JSON.parse(body) as Call | Call[];
-    const one = async (call: Call) => {
-      try {
-        return {
-          jsonrpc: "2.0",
-          id: call.id,
-          result: await this.#request({ method: call.method, params: call.params ?? [] }),
-        };
-      } catch (error) {
-        const e = error as { code?: number; message?: string; data?: unknown };
-        return {
-          jsonrpc: "2.0",
-          id: call.id,
-          error: { code: e.code ?? -32603, message: e.message ?? String(error), data: e.data },
-        };
-      }
-    };
-    const result = Array.isArray(payload) ? await Promise.all(payload.map(one)) : await one(payload);
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(result));
-  }
-}
+export { RpcProxy } from "../helpers/rpc-proxy.js";
 
 export interface World {
   readonly suite: Suite;
