@@ -618,6 +618,27 @@ contract OfflineVaultTest is OfflineVaultFixture {
         _redeemAlice(_next(merchant1, 1_00, 3));
     }
 
+    function test_proveDoubleSpend_compensatedAheadOfTheLaneIsNotPaidAgainAsNextLink() public {
+        // Two conflicting sequence-2 vouchers proven before sequence 1 is redeemed: both are paid, neither is
+        // the lane's next link, so neither is recorded as its head.
+        IOfflineVault.Voucher memory first = _next(merchant1, 10_00, 3);
+        bytes32 firstHash = _hash(first);
+        IOfflineVault.Voucher memory a = _makeVoucher(alice, merchant1, 20_00, 3, 2, firstHash);
+        IOfflineVault.Voucher memory b = _makeVoucher(alice, merchant2, 30_00, 3, 2, firstHash);
+        vault.proveDoubleSpend(a, _sign(aliceKey, a), b, _sign(aliceKey, b));
+        assertEq(token.balanceOf(merchant1), 20_00);
+        assertEq(token.balanceOf(merchant2), 30_00);
+        (uint256 seq, , , ) = vault.laneOf(alice, 3);
+        assertEq(seq, 0);
+
+        // Sequence 1 still redeems; then `a` is the next link, but it was already paid as compensation.
+        _redeemAlice(first);
+        bytes memory sigA = _sign(aliceKey, a);
+        vm.expectRevert(abi.encodeWithSelector(IOfflineVault.AlreadyRedeemed.selector, _hash(a)));
+        vault.redeem(a, sigA);
+        assertEq(token.balanceOf(merchant1), 30_00);
+    }
+
     function test_proveDoubleSpend_ignoresTimeWindows() public {
         (
             IOfflineVault.Voucher memory a,
