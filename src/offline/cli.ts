@@ -13,6 +13,13 @@
  *   offline withdraw (--request <minor> | --cancel | --execute) [--key-env VAR]
  *       announces, cancels or completes a delayed withdrawal of locked funds
  *
+ *   offline resolve --state <file> (--merchant <address> | --lane <n>) [--outcome accepted|unused]
+ *       settles the buyer's uncertain lane (a voucher sent without a decision): from the vault's record
+ *       of that sequence when it is on chain, or as the merchant said with --outcome
+ *
+ * Fault injection (crash tests): `BANK_CHAIN_OFFLINE_SYNC_CRASH_AT=afterMarkSubmitting|afterSend` makes
+ * `offline sync` kill itself with SIGKILL right after that step is durable.
+ *
  * Keys come from an environment variable (default `BANK_CHAIN_OFFLINE_KEY`), never from a flag, and are
  * never printed. The merchant's key only gives its address; `sync` may use any funded key for secured
  * vouchers (an unsecured EIP-3009 voucher must be pulled by the merchant itself), or the node's first
@@ -167,7 +174,14 @@ export function addOfflineCommands(program: Command): void {
           try {
             const stored = merchant.store.meta();
             const vault = options.vault ?? stored?.vault;
-            await merchant.syncView(chain.provider, vaultAddress(chain, vault));
+            // Payers are found from the vault's Deposited events: from its deployment block when known.
+            const fromBlock =
+              vault === undefined ? readDeployments(chain.network).get("OfflineVault").blockNumber : undefined;
+            await merchant.syncView(
+              chain.provider,
+              vaultAddress(chain, vault),
+              fromBlock === undefined ? {} : { fromBlock },
+            );
           } finally {
             await chain.close();
           }
@@ -233,7 +247,12 @@ export function addOfflineCommands(program: Command): void {
             }
             signer = first;
           }
-          const sync = new VoucherSync({ store: merchantStore, signer, log: logTo(process.stderr) });
+          const sync = new VoucherSync({
+            store: merchantStore,
+            signer,
+            log: logTo(process.stderr),
+            hooks: crashHooks(),
+          });
           const outcomes = waitMs === 0 ? await sync.runOnce() : await sync.run(Date.now() + waitMs);
           printJson({ outcomes });
         } finally {
@@ -296,6 +315,95 @@ export function addOfflineCommands(program: Command): void {
         printJson({ transaction: hash, locked: await vault.lockedOf(payer.address), pending, availableAt });
       });
     });
+
+  offline
+    .command("resolve")
+    .description("settle the buyer's uncertain lane: a voucher sent without a decision")
+    .requiredOption("--state <file>", "the buyer's lane state (SQLite)")
+    .option("--merchant <address>", "the merchant whose default lane it is (the lane is its address as a number)")
+    .option("--lane <n>", "the lane number")
+    .option("--outcome <outcome>", "what the merchant said: accepted or unused (default: ask the chain)")
+    .option("--key-env <VAR>", "environment variable holding the buyer's private key", DEFAULT_KEY_ENV)
+    .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
+    .action(async (_o: unknown, command: Command) => {
+      const options = command.optsWithGlobals<
+        GlobalOptions & {
+          state: string;
+          merchant?: string;
+          lane?: string;
+          outcome?: string;
+          keyEnv: string;
+          vault?: string;
+        }
+      >();
+      if ((options.merchant === undefined) === (options.lane === undefined)) {
+        throw new OfflineCliError("OFFLINE_CLI_BAD_ACTION", "give exactly one of --merchant <address>, --lane <n>");
+      }
+      if (options.merchant !== undefined && !isAddress(options.merchant)) {
+        throw new OfflineCliError(
+          "OFFLINE_CLI_BAD_ADDRESS",
+          `--merchant must be an address, got "${options.merchant}"`,
+          {
+            value: options.merchant,
+          },
+        );
+      }
+      if (options.outcome !== undefined && options.outcome !== "accepted" && options.outcome !== "unused") {
+        throw new OfflineCliError(
+          "OFFLINE_CLI_BAD_OUTCOME",
+          `--outcome must be accepted or unused, got "${options.outcome}"`,
+          {
+            value: options.outcome,
+          },
+        );
+      }
+      const lane = options.lane !== undefined ? parseAmount(options.lane, "--lane") : BigInt(options.merchant!);
+      const wallet = walletFromEnv(options.keyEnv);
+      const store = Store.open({ path: options.state });
+      try {
+        const buyer = new Buyer(wallet, store);
+        await withPayer(options, wallet, async (vault) => {
+          const vaultAddr = await vault.getAddress();
+          const chainId = (await vault.runner!.provider!.getNetwork()).chainId;
+          const state = await buyer.laneState(chainId, vaultAddr, lane);
+          if (state.inFlight === undefined) {
+            printJson({ lane, resolved: false, reason: "no voucher of this lane awaits a decision" });
+            return;
+          }
+          let outcome = options.outcome as "accepted" | "unused" | undefined;
+          if (outcome === undefined) {
+            const [hash] = await vault.redeemedAt(wallet.address, lane, state.inFlight.sequence);
+            if (BigInt(hash) === 0n) {
+              throw new OfflineCliError(
+                "OFFLINE_CLI_UNRESOLVED",
+                `sequence ${state.inFlight.sequence} of lane ${lane} is not redeemed yet: ask the merchant and pass ` +
+                  "--outcome accepted|unused, or try again after its sync",
+                { lane: lane.toString(), sequence: state.inFlight.sequence.toString() },
+              );
+            }
+            outcome = hash.toLowerCase() === state.inFlight.hash.toLowerCase() ? "accepted" : "unused";
+          }
+          await buyer.resolveInFlight(chainId, vaultAddr, lane, outcome);
+          printJson({ lane, resolved: true, outcome, voucherHash: state.inFlight.hash });
+        });
+      } finally {
+        store.close();
+      }
+    });
+}
+
+/** The sync's crash points for `BANK_CHAIN_OFFLINE_SYNC_CRASH_AT`, if set. */
+function crashHooks(): { afterMarkSubmitting?: () => void; afterSend?: () => void } {
+  const point = process.env.BANK_CHAIN_OFFLINE_SYNC_CRASH_AT?.trim();
+  if (point === undefined || point === "") return {};
+  if (point !== "afterMarkSubmitting" && point !== "afterSend") {
+    throw new OfflineCliError(
+      "OFFLINE_CLI_BAD_CRASH_POINT",
+      `BANK_CHAIN_OFFLINE_SYNC_CRASH_AT must be afterMarkSubmitting or afterSend, got "${point}"`,
+      { value: point },
+    );
+  }
+  return { [point]: () => void process.kill(process.pid, "SIGKILL") };
 }
 
 /** Runs `fn` with the vault connected to the payer's key on the chosen chain. */

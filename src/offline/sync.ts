@@ -131,7 +131,8 @@ export class VoucherSync {
       await this.#submitUnsecured(v);
       outcomes.push(this.#outcome(v.hash));
     }
-    return outcomes;
+    // A recovered voucher that went back to pending was sent again in this pass: report its last state once.
+    return [...new Map(outcomes.map((o) => [o.hash, o])).values()];
   }
 
   /** Passes until nothing is pending or submitting, or `deadlineMs` (merchant clock) passes. */

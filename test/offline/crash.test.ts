@@ -103,6 +103,30 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
   });
 
   for (const point of ["afterMarkSubmitting", "afterSend"] as const) {
+    it(`\`offline sync\` SIGKILLed at ${point}, then run again: exactly one redemption`, async function () {
+      const m = w.suite.others[1]!;
+      const merchant = w.merchant(m);
+      await merchant.syncView(w.suite.ethers.provider, w.vaultAddress);
+      const { paid } = await session(merchant, 700n, (offer) => w.buyer("buyer.sqlite").pay(offer, { max: 700n }));
+      const hash = paid!.voucherHash;
+      const file = merchant.store.store.path;
+      const sync = (env: Record<string, string> = {}) =>
+        runNode(["bin/bank-chain.mjs", "--rpc", rpcUrl, "offline", "sync", "--store", file], env);
+
+      const killed = await sync({ BANK_CHAIN_OFFLINE_SYNC_CRASH_AT: point });
+      expect(killed.code, killed.stderr).to.equal(null); // died by the signal, not an exit
+      expect(merchant.store.voucher(hash)?.state).to.equal("submitting");
+      expect(await redemptions(hash)).to.equal(point === "afterSend" ? 1 : 0);
+
+      const resumed = await sync();
+      expect(resumed.code, resumed.stderr).to.equal(0);
+      const outcomes = (JSON.parse(resumed.stdout) as { outcomes: Array<{ hash: string; state: string }> }).outcomes;
+      expect(outcomes.find((o) => o.hash === hash)?.state).to.equal("settled");
+      expect(await redemptions(hash)).to.equal(1);
+      expect(JSON.parse((await sync()).stdout)).to.deep.equal({ outcomes: [] });
+      expect(await redemptions(hash)).to.equal(1);
+    });
+
     it(`a sync that dies at ${point} is resumed from the chain: exactly one redemption`, async function () {
       const m = w.suite.others[1]!;
       const merchant = w.merchant(m);
