@@ -355,8 +355,19 @@ export class CardGateway {
     }
     const { mti, stan, de7 } = parseOriginal(request.fields[90]!);
     const original = this.#journal.findOriginal(mti, stan, de7);
-    if (original === undefined || original.kind === "reversal") {
-      throw new Refusal(RESPONSE_CODES.invalidTransaction, `DE 90 names no original this gateway answered`);
+    if (original !== undefined && original.kind === "reversal") {
+      throw new Refusal(RESPONSE_CODES.invalidTransaction, `DE 90 names a reversal, not an original`);
+    }
+    if (original === undefined) {
+      // The reversal overtook its original: remember it, so a late original is declined. An advice (0420)
+      // must be acknowledged; a request (0400) is told there was nothing to reverse.
+      this.#journal.markReversedUnseen(mti, stan, de7, id);
+      this.#log(
+        `card-gateway: ${request.mti} ${id} reverses ${mti} STAN ${stan} never seen; it will be declined if it comes`,
+      );
+      return {
+        code: canonicalMti(request.mti) === "0420" ? RESPONSE_CODES.approved : RESPONSE_CODES.invalidTransaction,
+      };
     }
     await this.#inFlight.get(original.id);
     const settled = this.#journal.get(original.id)!;
@@ -400,6 +411,9 @@ export class CardGateway {
     // The callers awaited since their duplicate check: check again. From here
     // on no await comes before the row and the in-flight entry both exist, so
     // a duplicate arriving later waits for this one.
+    if (row.kind !== "reversal" && this.#journal.isReversedUnseen(row.mti, row.stan, row.de7)) {
+      throw new Refusal(RESPONSE_CODES.invalidTransaction, `message ${row.id} was reversed before it arrived`);
+    }
     const existing = this.#journal.get(row.id);
     if (this.#inFlight.has(row.id) || (existing !== undefined && existing.state !== "failed")) {
       if (row.kind !== "reversal") throw new Refusal(RESPONSE_CODES.duplicate, `message ${row.id} is a duplicate`);

@@ -19,6 +19,10 @@
  *   processed afresh (with the same key).
  * A `posting` row found at start-up was cut off by a crash: it becomes
  * `unknown` (the acquirer had no answer and will repeat or reverse it).
+ *
+ * A reversal can overtake its original (the original was lost on the way, or
+ * is late): it is remembered in `card_reversed_unseen`, and the original, if it
+ * ever arrives, is declined without touching the ledger.
  */
 import type { Store } from "../store/store.js";
 
@@ -95,6 +99,18 @@ const MIGRATIONS = [
     CREATE INDEX card_messages_original ON card_messages (mti, stan, de7);
     CREATE INDEX card_messages_rrn ON card_messages (rrn, terminal) WHERE kind = 'authorization';
     CREATE INDEX card_messages_open ON card_messages (state) WHERE state IN ('posting', 'unknown');`,
+  },
+  {
+    version: 2,
+    name: "reversals ahead of their original",
+    sql: `CREATE TABLE card_reversed_unseen (
+      mti TEXT NOT NULL,
+      stan TEXT NOT NULL,
+      de7 TEXT NOT NULL,
+      reversal_id TEXT NOT NULL,
+      created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+      PRIMARY KEY (mti, stan, de7)
+    ) STRICT;`,
   },
 ] as const;
 
@@ -175,6 +191,28 @@ export class Journal {
       terminal,
     );
     return raw === undefined ? undefined : fromRaw(raw);
+  }
+
+  /** A reversal arrived for an original never seen: if the original comes later, it is declined. */
+  markReversedUnseen(mti: string, stan: string, de7: string, reversalId: string): void {
+    this.#store.run(
+      "INSERT OR IGNORE INTO card_reversed_unseen (mti, stan, de7, reversal_id) VALUES (?, ?, ?, ?)",
+      mti,
+      stan,
+      de7,
+      reversalId,
+    );
+  }
+
+  isReversedUnseen(mti: string, stan: string, de7: string): boolean {
+    return (
+      this.#store.get(
+        "SELECT 1 AS x FROM card_reversed_unseen WHERE mti = ? AND stan = ? AND de7 = ?",
+        mti,
+        stan,
+        de7,
+      ) !== undefined
+    );
   }
 
   /** Records a message about to be posted (a new one, or a `failed` one tried again). */

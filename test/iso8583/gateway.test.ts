@@ -194,6 +194,20 @@ describe("iso8583: card gateway over TCP", function () {
     expect(await profile(world, wallet)).to.deep.equal({ token: 10_000n, held: 0n });
   });
 
+  it("acknowledges a reversal advice that overtook its original, and declines the original when it comes", async function () {
+    const { wallet } = await openCardAccount(world, 10_000n);
+    const late = cardRequest("0200", wallet, 2_500n);
+    const advice = await client.request(reversalOf(late, "0420"));
+    expect(advice.mti).to.equal("0430");
+    expect(advice.fields[39]).to.equal("00");
+    const blockBefore = await world.suite.connection.provider.request({ method: "eth_blockNumber" });
+    expect((await client.request(late)).fields[39]).to.equal("12");
+    expect((await client.request({ ...late, mti: "0201" })).fields[39]).to.equal("12");
+    expect(await world.suite.connection.provider.request({ method: "eth_blockNumber" })).to.equal(blockBefore);
+    expect(await profile(world, wallet)).to.deep.equal({ token: 10_000n, held: 0n });
+    expect(running.logs.some((line) => /never seen; it will be declined if it comes/.test(line))).to.equal(true);
+  });
+
   it("answers 30 to an undecodable message with a readable MTI and drops one without, keeping the connection", async function () {
     const { wallet } = await openCardAccount(world, 1_000n);
     const good = encode(cardRequest("0200", wallet, 1n));
