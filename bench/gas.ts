@@ -16,7 +16,6 @@ import {
   hexlify,
   randomBytes,
   Signature,
-  TypedDataEncoder,
   ZeroHash,
   type ContractTransactionResponse,
   type Signer,
@@ -24,6 +23,7 @@ import {
 import { network } from "hardhat";
 
 import { loadAndExecuteDeploymentsFromFiles } from "../rocketh/environment.js";
+import { hashVoucher, signVoucher, vaultDomain } from "../src/offline/voucher.js";
 import {
   AccountLedger__factory,
   BankToken__factory,
@@ -207,24 +207,7 @@ async function bankToken(holders: Signer[]): Promise<void> {
   await (await token.connect(payer).approve(await vault.getAddress(), 1_000_000n)).wait();
   const vaultMeasure = measurer("OfflineVault");
   await vaultMeasure("deposit", vault.connect(payer).deposit(500_000n));
-  const voucherDomain = {
-    name: "OfflineVault",
-    version: "1",
-    chainId: 31337n,
-    verifyingContract: await vault.getAddress(),
-  };
-  const voucherTypes = {
-    Voucher: [
-      "payer:address",
-      "merchant:address",
-      "amount:uint256",
-      "lane:uint256",
-      "sequence:uint256",
-      "previousVoucherHash:bytes32",
-      "validAfter:uint256",
-      "validBefore:uint256",
-    ].map((f) => ({ name: f.split(":")[0]!, type: f.split(":")[1]! })),
-  };
+  const offlineDomain = vaultDomain(31337n, await vault.getAddress());
   const now = BigInt(await networkHelpers.time.latest());
   let previous = ZeroHash;
   const vouchers = [];
@@ -239,8 +222,8 @@ async function bankToken(holders: Signer[]): Promise<void> {
       validAfter: now - 60n,
       validBefore: now + 3_600n,
     };
-    vouchers.push({ voucher, signature: await payer.signTypedData(voucherDomain, voucherTypes, voucher) });
-    previous = TypedDataEncoder.hash(voucherDomain, voucherTypes, voucher);
+    vouchers.push({ voucher, signature: await signVoucher(payer, offlineDomain, voucher) });
+    previous = hashVoucher(offlineDomain, voucher);
   }
   const [first, ...rest] = vouchers;
   await vaultMeasure("redeem a voucher", vault.connect(merchant).redeem(first!.voucher, first!.signature));
