@@ -22,7 +22,6 @@ import {
 } from "ethers";
 import { network } from "hardhat";
 
-import { loadAndExecuteDeploymentsFromFiles } from "../rocketh/environment.js";
 import { hashVoucher, signVoucher, vaultDomain } from "../src/offline/voucher.js";
 import {
   AccountLedger__factory,
@@ -32,6 +31,7 @@ import {
   TrustAccount__factory,
 } from "../typechain-types/index.js";
 import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./lib/erc20.js";
+import { deployQuietly } from "./lib/deploy.js";
 import { gasTable, writeResult, type GasRow } from "./lib/results.js";
 
 const connection = await network.create("hardhat");
@@ -67,11 +67,7 @@ async function referenceToken(contract: "OpenZeppelinERC20" | "SoladyERC20", hol
 
 /** BankToken as the deploy scripts deploy it, plus its own operations. */
 async function bankToken(holders: Signer[]): Promise<void> {
-  const { log } = console;
-  console.log = () => undefined; // the deploy scripts' progress lines
-  const env = await loadAndExecuteDeploymentsFromFiles({ provider: connection.provider }).finally(() => {
-    console.log = log;
-  });
+  const env = await deployQuietly(connection.provider);
   const admin = await ethers.getSigner(env.namedAccounts.deployer);
   const attestor = await ethers.getSigner(env.namedAccounts.attestor);
   const bankAgent = await ethers.getSigner(env.namedAccounts.bankA);

@@ -20,7 +20,6 @@
 import { keccak256, toUtf8Bytes, Wallet } from "ethers";
 import { network } from "hardhat";
 
-import { loadAndExecuteDeploymentsFromFiles } from "../rocketh/environment.js";
 import { encode, decode, type Iso8583Message } from "../src/iso8583/codec.js";
 import { frame, FrameReader } from "../src/iso8583/framing.js";
 import { CardGateway } from "../src/iso8583/gateway.js";
@@ -30,6 +29,7 @@ import { encodeWalletData } from "../src/iso8583/wallet-data.js";
 import { Store } from "../src/store/store.js";
 import { AccountLedger__factory, BankToken__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { benchCodec } from "./lib/iso8583-codec.js";
+import { deployQuietly } from "./lib/deploy.js";
 import { writeResult } from "./lib/results.js";
 import net from "node:net";
 
@@ -40,11 +40,7 @@ const codec = benchCodec();
 
 const connection = await network.create("hardhat");
 const { ethers } = connection;
-const { log } = console;
-console.log = () => undefined; // the deploy scripts' progress lines
-const env = await loadAndExecuteDeploymentsFromFiles({ provider: connection.provider }).finally(() => {
-  console.log = log;
-});
+const env = await deployQuietly(connection.provider);
 const ledgerAddress = env.deployments.AccountLedgerBankA!.address;
 const gatewaySigner = await ethers.getSigner(env.namedAccounts.gateway);
 const bank = AccountLedger__factory.connect(ledgerAddress, await ethers.getSigner(env.namedAccounts.bankA));

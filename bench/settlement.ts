@@ -19,9 +19,9 @@
 import { getAddress } from "ethers";
 import { network } from "hardhat";
 
-import { loadAndExecuteDeploymentsFromFiles } from "../rocketh/environment.js";
 import { BankAgent, type BankDirectoryEntry } from "../src/settlement/agent.js";
 import { Store } from "../src/store/store.js";
+import { deployQuietly } from "./lib/deploy.js";
 import { writeResult } from "./lib/results.js";
 
 const PAYMENTS = 500;
@@ -31,11 +31,7 @@ const GAS_LIMIT_PER_PAYMENT = 220_000;
 
 const connection = await network.create("hardhat");
 const { ethers } = connection;
-const { log } = console;
-console.log = () => undefined; // the deploy scripts' progress lines
-const env = await loadAndExecuteDeploymentsFromFiles({ provider: connection.provider }).finally(() => {
-  console.log = log;
-});
+const env = await deployQuietly(connection.provider);
 const deployed = (name: string): string => env.deployments[name]!.address;
 const banks: BankDirectoryEntry[] = [
   { id: "A", trustAccount: deployed("TrustAccountBankA") },
