@@ -102,7 +102,7 @@ export class ServiceRunner {
 
 /** What a part builds for `serviceOwningStore`: how to reach it, start it and stop it. */
 export interface ServiceParts {
-  readonly url: () => string | undefined;
+  readonly url: () => string;
   readonly start: () => Promise<void>;
   readonly stop: () => Promise<void>;
 }
@@ -140,5 +140,5 @@ export function serviceOwningStore(name: string, store: { close(): void }, build
         store.close();
       }
     },
-  } as Service;
+  };
 }

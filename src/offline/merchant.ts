@@ -4,6 +4,7 @@ import { getAddress, type Provider } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
 import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
+import { guardedLog, type OfflineLog } from "./log.js";
 import { MerchantSession, type MerchantSessionOptions } from "./channel.js";
 import type { LaneView, MerchantStore, PayerView, StoredVoucher, ViewMeta } from "./merchant-store.js";
 import {
@@ -45,7 +46,7 @@ export interface MerchantOptions {
   /** The merchant's clock, ms since the epoch; default `Date.now`. */
   readonly now?: () => number;
   /** Structured log lines (refused connections, refusals, acceptances); must not throw. */
-  readonly log?: (event: string, details: Record<string, unknown>) => void;
+  readonly log?: OfflineLog;
 }
 
 /** A request the merchant made, kept to check the answer against. */
@@ -89,7 +90,7 @@ export class Merchant {
   readonly #minRedeemWindow: bigint;
   readonly #accepts: readonly VoucherKind[];
   readonly #now: () => number;
-  readonly #log: (event: string, details: Record<string, unknown>) => void;
+  readonly #log: OfflineLog;
 
   constructor(options: MerchantOptions) {
     this.address = getAddress(options.address);
@@ -99,14 +100,7 @@ export class Merchant {
     this.#minRedeemWindow = BigInt(options.minRedeemWindowSeconds ?? 60);
     this.#accepts = options.accepts ?? ["secured", "unsecured"];
     this.#now = options.now ?? Date.now;
-    const log = options.log;
-    this.#log = (event, details) => {
-      try {
-        log?.(event, details);
-      } catch {
-        // logging must not take the merchant down
-      }
-    };
+    this.#log = guardedLog(options.log);
   }
 
   /**

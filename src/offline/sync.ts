@@ -2,6 +2,7 @@ import { getAddress, isCallException, type ContractTransactionReceipt, type Sign
 
 import { BankChainError, messageOf } from "../errors.js";
 import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
+import { guardedLog, type OfflineLog } from "./log.js";
 import type { MerchantStore, StoredVoucher, VoucherState } from "./merchant-store.js";
 
 /**
@@ -34,7 +35,7 @@ export interface SyncOptions {
   /** After this many attempts a voucher refused for a transient reason is recorded `rejected`; default 8. */
   readonly maxAttempts?: number;
   readonly now?: () => number;
-  readonly log?: (event: string, details: Record<string, unknown>) => void;
+  readonly log?: OfflineLog;
   /** Test hooks to simulate a crash at the dangerous points (throw to "die" there). */
   readonly hooks?: {
     readonly afterMarkSubmitting?: (hashes: readonly string[]) => void | Promise<void>;
@@ -62,7 +63,7 @@ export class VoucherSync {
   readonly #maxDelayMs: number;
   readonly #maxAttempts: number;
   readonly #now: () => number;
-  readonly #log: (event: string, details: Record<string, unknown>) => void;
+  readonly #log: OfflineLog;
   readonly #hooks: NonNullable<SyncOptions["hooks"]>;
 
   constructor(options: SyncOptions) {
@@ -76,14 +77,7 @@ export class VoucherSync {
     this.#maxDelayMs = options.maxDelayMs ?? 300_000;
     this.#maxAttempts = options.maxAttempts ?? 8;
     this.#now = options.now ?? Date.now;
-    const log = options.log;
-    this.#log = (event, details) => {
-      try {
-        log?.(event, details);
-      } catch {
-        // logging must not stop the sync
-      }
-    };
+    this.#log = guardedLog(options.log);
     this.#hooks = options.hooks ?? {};
   }
 
