@@ -1,41 +1,49 @@
 /**
  * `bank-chain bills …`: bill commands that read the chain or write to it.
  *
+ *   bills show <id>      the bill: definition, state, parties by role, amounts, deadlines, possible operations
  *   bills history <id>   every event of a bill, replayed from the BillRegistry's logs
  *   bills issue …        issues a bill (the `--from` account is the drawer)
- *   bills accept <id>    accepts a bill as its drawee
+ *   bills exec <operation> <id> [--to <address>] [--amount <n>] [--endorser <index>]
+ *                        performs any operation of the bill's definition (REQUEST_ACCEPTANCE, ACCEPT,
+ *                        REJECT_ACCEPTANCE, CANCEL, ENDORSE, OFFER_DISCOUNT, DISCOUNT, REQUEST_PAYMENT, PAY,
+ *                        PAY_PARTIAL, REJECT_PAYMENT, RECOURSE, MARK_OVERDUE, DISPUTE, RESOLVE)
+ *   bills accept <id>    the same as `exec ACCEPT`
  *   bills endorse <id> <to>
  *   bills pay <id> [--amount <n>]   pays in full, or in part; approves the registry first if needed
  *
  * The writing commands sign with `--from <index|address>`, one of the chain's
- * signers (default 0), and print the transaction hash and the bill's new state.
+ * signers (default 0), and print the transaction hash, the bill's new state
+ * and its parties. An operation that moves the right to money (ACCEPT,
+ * ENDORSE, DISCOUNT, PAY, PAY_PARTIAL, RECOURSE) first names the drawer and
+ * the payee, and needs `--yes` (or a "y" on a terminal).
  */
+import { createInterface } from "node:readline/promises";
+
 import type { Command } from "commander";
 import {
   AbiCoder,
-  decodeBytes32String,
   encodeBytes32String,
   getAddress,
   hexlify,
-  type Interface,
   isAddress,
-  isCallException,
   randomBytes,
+  ZeroAddress,
   ZeroHash,
+  type ContractTransactionResponse,
   type Signer,
 } from "ethers";
 
 import type { ChainConnection } from "../chain/config.js";
-import { readDeployments } from "../chain/deployments.js";
+import { contractAt, type Deployments } from "../chain/deployments.js";
+import { formatArg, shortString } from "../chain/reverts.js";
 import { output, withChain, type GlobalOptions } from "../cli.js";
-import { BankChainError, messageOf } from "../errors.js";
-import { BankToken__factory, BillRegistry__factory, type BillRegistry } from "../../typechain-types/index.js";
+import { BankChainError } from "../errors.js";
+import type { BankToken, BillRegistry } from "../../typechain-types/index.js";
+import { Party } from "./enums.js";
 
-/** A `bills` command was given a bad argument or found nothing. */
+/** A `bills` command was given a bad argument, found nothing, or was not confirmed. */
 export class BillCliError extends BankChainError {}
-
-/** The chain refused a bill transaction; `details.error` is the decoded custom error. */
-export class BillTransactionError extends BankChainError {}
 
 const BILL_ID = /^0x[0-9a-fA-F]{64}$/;
 const UINT = /^[0-9]+$/;
@@ -46,6 +54,39 @@ const coder = AbiCoder.defaultAbiCoder();
 /** `--type` values and the definition names they stand for. */
 const BILL_TYPES = { "bill-of-exchange": "BILL_OF_EXCHANGE", "e-invoice": "E_INVOICE" } as const;
 type BillType = keyof typeof BILL_TYPES;
+
+/** What an operation's `data` carries (docs/bills.md, "Effect kinds"). */
+type DataKind = "none" | "address" | "amount" | "endorser" | "remaining";
+
+interface OperationSpec {
+  readonly data: DataKind;
+  /** Moves the right to money (commits to pay, transfers it, or pays): needs confirmation. */
+  readonly moves: boolean;
+  /** Pays tokens from the signer to the holder: the registry needs an allowance. */
+  readonly pays: boolean;
+  readonly help: string;
+}
+
+/** Every operation of the shipped definitions (deploy/_bills.ts), other than ISSUE. */
+export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  REQUEST_ACCEPTANCE: { data: "none", moves: false, pays: false, help: "holder asks the drawee to accept" },
+  ACCEPT: { data: "none", moves: true, pays: false, help: "drawee accepts: commits to pay" },
+  REJECT_ACCEPTANCE: { data: "none", moves: false, pays: false, help: "drawee refuses acceptance" },
+  CANCEL: { data: "none", moves: false, pays: false, help: "drawer cancels before acceptance" },
+  ENDORSE: { data: "address", moves: true, pays: false, help: "holder endorses to --to" },
+  OFFER_DISCOUNT: { data: "address", moves: false, pays: false, help: "holder offers it for discount to --to" },
+  DISCOUNT: { data: "amount", moves: true, pays: true, help: "financier buys it for --amount" },
+  REQUEST_PAYMENT: { data: "none", moves: false, pays: false, help: "holder asks for payment" },
+  PAY: { data: "remaining", moves: true, pays: true, help: "payer pays what remains" },
+  PAY_PARTIAL: { data: "amount", moves: true, pays: true, help: "payer pays --amount (less than remains)" },
+  REJECT_PAYMENT: { data: "none", moves: false, pays: false, help: "payer refuses payment" },
+  RECOURSE: { data: "endorser", moves: true, pays: false, help: "holder turns to endorser --endorser as payer" },
+  MARK_OVERDUE: { data: "none", moves: false, pays: false, help: "anyone records a passed deadline" },
+  DISPUTE: { data: "none", moves: false, pays: false, help: "drawee disputes an e-invoice" },
+  RESOLVE: { data: "none", moves: false, pays: false, help: "drawer resolves the dispute" },
+};
+
+const PARTY_NAMES = Object.fromEntries(Object.entries(Party).map(([name, n]) => [n, name])) as Record<number, string>;
 
 function parseBillId(value: string, field = "bill id"): string {
   if (!BILL_ID.test(value)) {
@@ -95,6 +136,19 @@ function parseType(value: string): BillType {
   return value as BillType;
 }
 
+/** `pay-partial`, `pay_partial` and `PAY_PARTIAL` all name PAY_PARTIAL. */
+function parseOperation(value: string): string {
+  const name = value.toUpperCase().replaceAll("-", "_");
+  if (!Object.hasOwn(OPERATIONS, name)) {
+    throw new BillCliError(
+      "BILL_CLI_BAD_OPERATION",
+      `operation must be one of ${Object.keys(OPERATIONS).join(", ")}, got "${value}"`,
+      { field: "operation", value },
+    );
+  }
+  return name;
+}
+
 /** The `--from` signer: an index into the chain's signers or one of their addresses. */
 async function signerOf(chain: ChainConnection, from: string): Promise<Signer> {
   const signers = await chain.getSigners();
@@ -112,102 +166,173 @@ async function signerOf(chain: ChainConnection, from: string): Promise<Signer> {
   );
 }
 
-const stateName = (state: string): string => {
-  if (state === ZeroHash) return "(none)";
-  try {
-    return decodeBytes32String(state);
-  } catch {
-    return state;
-  }
-};
+const stateName = (state: string): string => (state === ZeroHash ? "(none)" : (shortString(state) ?? state));
 
-/** Sends `send`; a revert becomes one line naming the contract's custom error and its arguments. */
-async function transact(
-  send: () => Promise<{ wait(): Promise<{ hash: string } | null> }>,
-  ...interfaces: readonly Interface[]
-): Promise<string> {
-  try {
-    const receipt = await (await send()).wait();
-    if (receipt === null) throw new BillTransactionError("BILL_TX_DROPPED", "the transaction was dropped");
-    return receipt.hash;
-  } catch (error) {
-    // A node's signer (eth_sendTransaction) reports the revert data without decoding it.
-    const revert = isCallException(error) ? (error.revert ?? decodeRevert(error.data, interfaces)) : null;
-    if (revert !== null) {
-      const args = revert.args.map((a: unknown) =>
-        typeof a === "string" && BILL_ID.test(a) && a.endsWith("0".repeat(8)) ? stateName(a) : String(a),
-      );
-      const decoded = `${revert.name}(${args.join(", ")})`;
-      throw new BillTransactionError("BILL_TX_REVERTED", `the chain refused the transaction: ${decoded}`, {
-        error: decoded,
-      });
-    }
-    if (error instanceof BankChainError) throw error;
-    throw new BillTransactionError("BILL_TX_FAILED", `the transaction failed: ${messageOf(error)}`, {});
-  }
-}
-
-function decodeRevert(
-  data: string | null,
-  interfaces: readonly Interface[],
-): { name: string; args: readonly unknown[] } | null {
-  if (data === null || data.length < 10) return null;
-  for (const iface of interfaces) {
-    try {
-      const parsed = iface.parseError(data);
-      if (parsed !== null) return { name: parsed.name, args: [...parsed.args] };
-    } catch {
-      // Not this interface's error: try the next.
-    }
-  }
-  return null;
+/** Sends, waits for the receipt and returns the transaction hash (a revert is decoded by `withChain`). */
+async function mined(sent: Promise<ContractTransactionResponse>): Promise<string> {
+  const receipt = await (await sent).wait();
+  if (receipt === null) throw new BillCliError("BILL_TX_DROPPED", "the transaction was dropped");
+  return receipt.hash;
 }
 
 interface WriteOptions extends GlobalOptions {
   readonly from: string;
+  readonly yes?: boolean;
+}
+
+interface RegistryContext {
+  readonly registry: BillRegistry;
+  readonly signer: Signer;
+  readonly deployments: Deployments;
 }
 
 /** Opens the chain, the registry as the `--from` signer, and hands both to `fn`. */
-async function withRegistry<T>(
-  options: WriteOptions,
-  fn: (registry: BillRegistry, signer: Signer, chain: ChainConnection) => Promise<T>,
-): Promise<T> {
-  return withChain(options, async (chain) => {
+async function withRegistry<T>(options: WriteOptions, fn: (context: RegistryContext) => Promise<T>): Promise<T> {
+  return withChain(options, async (chain, deployments) => {
     const signer = await signerOf(chain, options.from);
-    const address = readDeployments(chain.network).get("BillRegistry").address;
-    return fn(BillRegistry__factory.connect(address, signer), signer, chain);
+    const registry = contractAt<BillRegistry>(deployments.get("BillRegistry"), signer);
+    return fn({ registry, signer, deployments });
   });
 }
 
-async function requireBill(registry: BillRegistry, id: string): Promise<void> {
-  if ((await registry.stateOf(id)) === ZeroHash) {
+type BillRecord = Awaited<ReturnType<BillRegistry["bill"]>>;
+
+async function requireBill(registry: BillRegistry, id: string): Promise<BillRecord> {
+  const bill = await registry.bill(id);
+  if (bill.definitionId === 0n) {
     throw new BillCliError("BILL_NOT_FOUND", `there is no bill ${id} in the BillRegistry`, { id });
   }
+  return bill;
 }
 
-/** Performs `operation` on bill `id` and prints the transaction and the new state. */
-interface Step {
-  readonly operation: string;
-  readonly data: string;
-  /** Extra fields for the JSON output. */
-  readonly extra?: Record<string, unknown>;
+/** The parties of a bill by role, for output. */
+function partiesOf(bill: BillRecord): Record<string, string | null> {
+  const orNull = (address: string): string | null => (address === ZeroAddress ? null : address);
+  return {
+    drawer: bill.drawer,
+    drawee: bill.drawee,
+    payer: bill.payer,
+    payee: bill.payee,
+    holder: bill.holder,
+    financier: orNull(bill.financier),
+  };
 }
 
-/** Performs the operation `prepare` chooses on bill `id` and prints the transaction and the new state. */
-async function perform(
+/** Asks for `--yes` (or a "y" on a terminal) before an operation that moves the right to money. */
+async function confirm(
   options: WriteOptions,
   id: string,
-  prepare: (registry: BillRegistry, signer: Signer) => Promise<Step>,
+  operation: string,
+  facts: Record<string, string>,
 ): Promise<void> {
-  await withRegistry(options, async (registry, signer) => {
-    await requireBill(registry, id);
-    const { operation, data, extra = {} } = await prepare(registry, signer);
-    const tx = await transact(() => registry.execute(id, encodeBytes32String(operation), data), registry.interface);
-    const state = stateName(await registry.stateOf(id));
-    output(options, { bill: id, operation, tx, state, ...extra }, () =>
-      [`bill:      ${id}`, `operation: ${operation}`, `tx:        ${tx}`, `state:     ${state}`].join("\n"),
+  if (options.yes === true) return;
+  const summary = Object.entries(facts)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(", ");
+  if (process.stdin.isTTY === true && process.stderr.isTTY === true && !options.json) {
+    process.stderr.write(
+      `${operation} bill ${id}\n${Object.entries(facts)
+        .map(([k, v]) => `  ${k.padEnd(10)} ${v}\n`)
+        .join("")}`,
+    );
+    const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = (await prompt.question("proceed? [y/N] ")).trim().toLowerCase();
+      if (answer === "y" || answer === "yes") return;
+    } finally {
+      prompt.close();
+    }
+    throw new BillCliError("BILL_CLI_NOT_CONFIRMED", `${operation} of bill ${id} not confirmed: nothing was sent`, {
+      id,
+      operation,
+    });
+  }
+  throw new BillCliError(
+    "BILL_CLI_CONFIRM",
+    `${operation} of bill ${id} moves the right to money (${summary}): pass --yes to confirm`,
+    { id, operation, ...facts },
+  );
+}
+
+interface ExecArgs {
+  readonly to?: string | undefined;
+  readonly amount?: bigint | undefined;
+  readonly endorser?: bigint | undefined;
+}
+
+/** Performs `operation` on bill `id` and prints the transaction, the new state and the parties. */
+async function perform(options: WriteOptions, id: string, operation: string, args: ExecArgs): Promise<void> {
+  const spec = OPERATIONS[operation]!;
+  await withRegistry(options, async ({ registry, signer, deployments }) => {
+    const bill = await requireBill(registry, id);
+    const remaining = bill.amountDue - bill.amountPaid;
+    let data = "0x";
+    let amount: bigint | undefined;
+    const facts: Record<string, string> = { drawer: bill.drawer, payee: bill.payee, holder: bill.holder };
+    switch (spec.data) {
+      case "address":
+        if (args.to === undefined) throw missing(operation, "--to <address>");
+        data = coder.encode(["address"], [args.to]);
+        facts[operation === "ENDORSE" ? "to" : "financier"] = args.to;
+        break;
+      case "amount":
+        if (args.amount === undefined) throw missing(operation, "--amount <minor units>");
+        amount = args.amount;
+        data = coder.encode(["uint256"], [amount]);
+        break;
+      case "endorser":
+        if (args.endorser === undefined) throw missing(operation, "--endorser <index>");
+        data = coder.encode(["uint256"], [args.endorser]);
+        facts.endorser = String(args.endorser);
+        break;
+      case "remaining":
+        amount = remaining;
+        break;
+      case "none":
+        break;
+    }
+    if (amount !== undefined) facts.amount = `${amount} of ${remaining} outstanding`;
+    if (spec.moves) await confirm(options, id, operation, facts);
+    let approveTx: string | null = null;
+    if (spec.pays && amount !== undefined) {
+      const tokenRecord = deployments.get("BankToken");
+      const token = contractAt<BankToken>({ ...tokenRecord, address: await registry.token() }, signer);
+      const spender = await registry.getAddress();
+      if ((await token.allowance(await signer.getAddress(), spender)) < amount) {
+        approveTx = await mined(token.approve(spender, amount));
+      }
+    }
+    const tx = await mined(registry.execute(id, encodeBytes32String(operation), data));
+    const [state, after] = await Promise.all([registry.stateOf(id), registry.bill(id)]);
+    const parties = partiesOf(after);
+    const extra = amount === undefined ? {} : { amount, approveTx };
+    output(
+      options,
+      {
+        bill: id,
+        operation,
+        tx,
+        state: stateName(state),
+        ...extra,
+        parties,
+        amountDue: after.amountDue,
+        amountPaid: after.amountPaid,
+      },
+      () =>
+        [
+          `bill:      ${id}`,
+          `operation: ${operation}`,
+          `tx:        ${tx}`,
+          `state:     ${stateName(state)}`,
+          `paid:      ${after.amountPaid} of ${after.amountDue}`,
+          ...Object.entries(parties).map(([role, address]) => `${`${role}:`.padEnd(10)} ${address ?? "-"}`),
+        ].join("\n"),
     );
   });
+}
+
+function missing(operation: string, flag: string): BillCliError {
+  return new BillCliError("BILL_CLI_MISSING_ARGUMENT", `${operation} needs ${flag}`, { operation, field: flag });
 }
 
 function addFrom(command: Command): Command {
@@ -218,9 +343,81 @@ function addFrom(command: Command): Command {
   );
 }
 
+function addYes(command: Command): Command {
+  return command.option("-y, --yes", "confirm an operation that moves the right to money, without asking", false);
+}
+
 /** Adds the `bills` group to `program`. */
 export function addBillsCommands(program: Command): void {
   const bills = program.command("bills").description("bills of exchange and e-invoices in the BillRegistry");
+
+  bills
+    .command("show")
+    .description("print a bill: definition, state, parties by role, amounts, deadlines and possible operations")
+    .argument("<id>", "the bill id (bytes32 hex)")
+    .action(async (id: string, _options: unknown, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const billId = parseBillId(id);
+      await withChain(options, async (chain, deployments) => {
+        const registry = contractAt<BillRegistry>(deployments.get("BillRegistry"), chain.provider);
+        const bill = await requireBill(registry, billId);
+        const [state, definition, endorsers] = await Promise.all([
+          registry.stateOf(billId),
+          registry.definition(bill.definitionId),
+          registry.endorsers(billId),
+        ]);
+        const rules = await Promise.all(
+          Object.keys(OPERATIONS).map(async (operation) => {
+            const rule = await registry.rule(bill.definitionId, state, encodeBytes32String(operation));
+            return rule.to === ZeroHash
+              ? undefined
+              : { operation, to: stateName(rule.to), party: PARTY_NAMES[Number(rule.party)] ?? String(rule.party) };
+          }),
+        );
+        const next = rules.filter((rule) => rule !== undefined);
+        const parties = partiesOf(bill);
+        const deadlines = {
+          acceptanceDeadline: Number(bill.acceptanceDeadline),
+          maturity: Number(bill.maturity),
+          recourseDeadline: Number(bill.recourseDeadline),
+        };
+        const type = `${formatArg(definition.name)} v${definition.version}`;
+        output(
+          options,
+          {
+            bill: billId,
+            definition: {
+              id: Number(bill.definitionId),
+              name: formatArg(definition.name),
+              version: Number(definition.version),
+            },
+            state: stateName(state),
+            parties,
+            endorsers,
+            amountDue: bill.amountDue,
+            amountPaid: bill.amountPaid,
+            ...deadlines,
+            documentHash: bill.documentHash,
+            next,
+          },
+          () =>
+            [
+              `bill:       ${billId}`,
+              `type:       ${type}`,
+              `state:      ${stateName(state)}`,
+              `paid:       ${bill.amountPaid} of ${bill.amountDue}`,
+              ...Object.entries(parties).map(([role, address]) => `${`${role}:`.padEnd(11)} ${address ?? "-"}`),
+              `endorsers:  ${endorsers.length === 0 ? "-" : endorsers.join(", ")}`,
+              ...Object.entries(deadlines).map(
+                ([name, at]) => `${`${name}:`.padEnd(11)} ${at === 0 ? "none" : new Date(at * 1000).toISOString()}`,
+              ),
+              `next:       ${next.length === 0 ? "none (final state)" : ""}`,
+              ...next.map((rule) => `  ${rule.operation.padEnd(20)} by ${rule.party.padEnd(10)} -> ${rule.to}`),
+            ].join("\n"),
+        );
+      });
+    });
+
   bills
     .command("history")
     .description("print a bill's state, its events and any anomaly, replayed from the chain's logs")
@@ -230,8 +427,8 @@ export function addBillsCommands(program: Command): void {
       parseBillId(id);
       // Loaded here, not at startup: node:sqlite warns on load, and only this command needs it.
       const [{ Store }, { BillMonitor }] = await Promise.all([import("../store/store.js"), import("./monitor.js")]);
-      await withChain(options, async (chain) => {
-        const record = readDeployments(chain.network).get("BillRegistry");
+      await withChain(options, async (chain, deployments) => {
+        const record = deployments.get("BillRegistry");
         const store = Store.open({ path: ":memory:" });
         try {
           const monitor = new BillMonitor({
@@ -312,7 +509,7 @@ export function addBillsCommands(program: Command): void {
       documentHash: parseBillId(options.documentHash, "--document-hash"),
     };
     const version = parseUint(options.definitionVersion, "--definition-version", 0xffffffffn, true);
-    await withRegistry(options, async (registry) => {
+    await withRegistry(options, async ({ registry }) => {
       const name = BILL_TYPES[type];
       const definitionId = await registry.definitionId(encodeBytes32String(name), version);
       if (definitionId === 0n) {
@@ -321,10 +518,7 @@ export function addBillsCommands(program: Command): void {
           value: type,
         });
       }
-      const tx = await transact(
-        () => registry.issue(definitionId, encodeBytes32String("ISSUE"), terms),
-        registry.interface,
-      );
+      const tx = await mined(registry.issue(definitionId, encodeBytes32String("ISSUE"), terms));
       const state = stateName(await registry.stateOf(terms.id));
       output(options, { bill: terms.id, operation: "ISSUE", tx, state, definitionId: Number(definitionId) }, () =>
         [`bill:      ${terms.id}`, `operation: ISSUE`, `tx:        ${tx}`, `state:     ${state}`].join("\n"),
@@ -332,69 +526,92 @@ export function addBillsCommands(program: Command): void {
     });
   });
 
-  addFrom(
-    bills.command("accept").description("accept a bill as its drawee").argument("<id>", "the bill id (bytes32 hex)"),
-  ).action(async (id: string, _options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<WriteOptions>();
-    await perform(options, parseBillId(id), async () => ({ operation: "ACCEPT", data: "0x" }));
+  addYes(
+    addFrom(
+      bills
+        .command("exec")
+        .description("perform an operation on a bill (see --help for the list); --yes where it moves money")
+        .argument("<operation>", "the operation, e.g. REQUEST_ACCEPTANCE or request-acceptance")
+        .argument("<id>", "the bill id (bytes32 hex)")
+        .option("--to <address>", "ENDORSE: the new holder; OFFER_DISCOUNT: the financier")
+        .option("--amount <minor units>", "PAY_PARTIAL: the amount; DISCOUNT: the price")
+        .option("--endorser <index>", "RECOURSE: the index of the endorser in the bill's endorsement chain")
+        .addHelpText(
+          "after",
+          `\nOperations:\n${Object.entries(OPERATIONS)
+            .map(([name, spec]) => `  ${name.padEnd(20)} ${spec.help}${spec.moves ? " (--yes)" : ""}`)
+            .join("\n")}`,
+        ),
+    ),
+  ).action(async (op: string, id: string, _options: unknown, command: Command) => {
+    const options = command.optsWithGlobals<WriteOptions & { to?: string; amount?: string; endorser?: string }>();
+    const operation = parseOperation(op);
+    const billId = parseBillId(id);
+    await perform(options, billId, operation, {
+      to: options.to === undefined ? undefined : parseAddress(options.to, "--to"),
+      amount: options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MAX_UINT256, true),
+      endorser:
+        options.endorser === undefined ? undefined : parseUint(options.endorser, "--endorser", MAX_UINT256, false),
+    });
   });
 
-  addFrom(
-    bills
-      .command("endorse")
-      .description("endorse a bill to a new holder, as its holder")
-      .argument("<id>", "the bill id (bytes32 hex)")
-      .argument("<to>", "the new holder"),
+  addYes(
+    addFrom(
+      bills
+        .command("accept")
+        .description("accept a bill as its drawee (the same as exec ACCEPT)")
+        .argument("<id>", "the bill id (bytes32 hex)"),
+    ),
+  ).action(async (id: string, _options: unknown, command: Command) => {
+    const options = command.optsWithGlobals<WriteOptions>();
+    await perform(options, parseBillId(id), "ACCEPT", {});
+  });
+
+  addYes(
+    addFrom(
+      bills
+        .command("endorse")
+        .description("endorse a bill to a new holder, as its holder (the same as exec ENDORSE --to)")
+        .argument("<id>", "the bill id (bytes32 hex)")
+        .argument("<to>", "the new holder"),
+    ),
   ).action(async (id: string, to: string, _options: unknown, command: Command) => {
     const options = command.optsWithGlobals<WriteOptions>();
     const billId = parseBillId(id);
-    const endorsee = parseAddress(to, "endorsee <to>");
-    await perform(options, billId, async () => ({
-      operation: "ENDORSE",
-      data: coder.encode(["address"], [endorsee]),
-    }));
+    await perform(options, billId, "ENDORSE", { to: parseAddress(to, "endorsee <to>") });
   });
 
-  addFrom(
-    bills
-      .command("pay")
-      .description(
-        "pay a bill in full, or in part with --amount; approves the registry first if the allowance is short",
-      )
-      .argument("<id>", "the bill id (bytes32 hex)")
-      .option("--amount <minor units>", "pay this much only (default: all that remains)"),
+  addYes(
+    addFrom(
+      bills
+        .command("pay")
+        .description(
+          "pay a bill in full, or in part with --amount; approves the registry first if the allowance is short",
+        )
+        .argument("<id>", "the bill id (bytes32 hex)")
+        .option("--amount <minor units>", "pay this much only (default: all that remains)"),
+    ),
   ).action(async (id: string, _options: unknown, command: Command) => {
     const options = command.optsWithGlobals<WriteOptions & { amount?: string }>();
     const billId = parseBillId(id);
     const requested =
       options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MAX_UINT256, true);
-    await perform(options, billId, async (registry, signer) => {
-      const bill = await registry.bill(billId);
-      const remaining = bill.amountDue - bill.amountPaid;
-      if (requested !== undefined && requested > remaining) {
-        throw new BillCliError(
-          "BILL_CLI_BAD_NUMBER",
-          `--amount ${requested} is more than the ${remaining} that remains`,
-          {
-            field: "--amount",
-            value: requested.toString(),
-          },
-        );
-      }
-      const amount = requested ?? remaining;
-      // Pay in part only below what remains: paying exactly the rest is a full payment.
-      const partial = amount < remaining;
-      const token = BankToken__factory.connect(await registry.token(), signer);
-      const allowance = await token.allowance(await signer.getAddress(), await registry.getAddress());
-      const approveTx =
-        allowance >= amount
-          ? null
-          : await transact(() => token.approve(registry.getAddress(), amount), token.interface);
-      return {
-        operation: partial ? "PAY_PARTIAL" : "PAY",
-        data: partial ? coder.encode(["uint256"], [amount]) : "0x",
-        extra: { amount, approveTx },
-      };
+    // Paying exactly what remains is a full payment; more is refused here, before anything is sent.
+    const remaining = await withRegistry(options, async ({ registry }) => {
+      const bill = await requireBill(registry, billId);
+      return bill.amountDue - bill.amountPaid;
     });
+    if (requested !== undefined && requested > remaining) {
+      throw new BillCliError(
+        "BILL_CLI_BAD_NUMBER",
+        `--amount ${requested} is more than the ${remaining} that remains`,
+        {
+          field: "--amount",
+          value: requested.toString(),
+        },
+      );
+    }
+    const partial = requested !== undefined && requested < remaining;
+    await perform(options, billId, partial ? "PAY_PARTIAL" : "PAY", partial ? { amount: requested } : {});
   });
 }

@@ -1,12 +1,15 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-import type { ContractRunner, InterfaceAbi } from "ethers";
+import { Contract, type BaseContract, type ContractRunner, type InterfaceAbi } from "ethers";
 
 import { BankChainError } from "../errors.js";
 
 /** A contract the deploy scripts have not deployed on this network. */
 export class DeploymentMissingError extends BankChainError {}
+
+/** Several deployment folders were made on the chain id a `--rpc` node answers, and none is `localhost`. */
+export class DeploymentAmbiguousError extends BankChainError {}
 
 /**
  * Where hardhat-deploy (rocketh) saves deployments: `<root>/<network>/<Name>.json`,
@@ -49,11 +52,7 @@ export function readDeployments(network: string, root: string = deploymentsRoot(
   const contracts = new Map<string, DeploymentRecord>();
   let chainId: bigint | undefined;
   if (existsSync(folder)) {
-    const chainFile = path.join(folder, ".chain");
-    if (existsSync(chainFile)) {
-      const chain = JSON.parse(readFileSync(chainFile, "utf8")) as { chainId?: unknown };
-      if (typeof chain.chainId === "string" || typeof chain.chainId === "number") chainId = BigInt(chain.chainId);
-    }
+    chainId = chainIdOf(folder);
     for (const file of readdirSync(folder).sort()) {
       if (!file.endsWith(".json") || file.startsWith(".")) continue;
       const name = file.slice(0, -".json".length);
@@ -72,6 +71,46 @@ export function readDeployments(network: string, root: string = deploymentsRoot(
   return fromRecords(network, chainId, contracts);
 }
 
+/** The chain id in `<root>/<network>/.chain`, if the folder has one. */
+function chainIdOf(folder: string): bigint | undefined {
+  const chainFile = path.join(folder, ".chain");
+  if (!existsSync(chainFile)) return undefined;
+  const chain = JSON.parse(readFileSync(chainFile, "utf8")) as { chainId?: unknown };
+  return typeof chain.chainId === "string" || typeof chain.chainId === "number" ? BigInt(chain.chainId) : undefined;
+}
+
+/**
+ * The deployments of a connected chain. A named network reads its own folder;
+ * a chain chosen by URL (`network` is `rpc`) reads the folder whose `.chain`
+ * holds the chain id the node answered: `localhost` when several match, an
+ * empty set when none does.
+ *
+ * @throws DeploymentAmbiguousError when several folders match and none is `localhost`.
+ */
+export function deploymentsOf(
+  chain: { readonly network: string; readonly chainId: bigint },
+  root: string = deploymentsRoot(),
+): Deployments {
+  if (chain.network !== "rpc") return readDeployments(chain.network, root);
+  const matches = existsSync(root)
+    ? readdirSync(root, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && chainIdOf(path.join(root, entry.name)) === chain.chainId)
+        .map((entry) => entry.name)
+        .sort()
+    : [];
+  const chosen = matches.length === 1 ? matches[0] : matches.includes("localhost") ? "localhost" : undefined;
+  if (chosen !== undefined) return readDeployments(chosen, root);
+  if (matches.length > 1) {
+    throw new DeploymentAmbiguousError(
+      "DEPLOYMENT_AMBIGUOUS",
+      `deployments of ${matches.join(", ")} were all made on chain id ${chain.chainId}: ` +
+        "choose one with --network <name> instead of --rpc",
+      { chainId: chain.chainId.toString(), networks: matches },
+    );
+  }
+  return fromRecords(chain.network, chain.chainId, new Map());
+}
+
 /** Deployments built in memory (tests deploy on the in-process chain and pass these along). */
 export function fromRecords(
   network: string,
@@ -87,8 +126,11 @@ export function fromRecords(
       if (record === undefined) {
         throw new DeploymentMissingError(
           "DEPLOYMENT_MISSING",
-          `${name} is not deployed on network "${network}": run \`npm start\` for the devnet, ` +
-            `or \`npx hardhat deploy --network ${network}\``,
+          network === "rpc"
+            ? `${name} is not deployed on this chain: no folder in ${deploymentsRoot()} holds chain id ` +
+                `${chainId ?? "?"} (deploy with \`npx hardhat deploy --network <name>\`, or use --network)`
+            : `${name} is not deployed on network "${network}": run \`npm start\` for the devnet, ` +
+                `or \`npx hardhat deploy --network ${network}\``,
           { network, contract: name },
         );
       }
@@ -105,4 +147,13 @@ export function attach<T>(
   runner: ContractRunner,
 ): T {
   return factory.connect(deployments.get(name).address, runner);
+}
+
+/**
+ * A handle on a deployed contract built from the deployment's own ABI, typed
+ * as `T` (the TypeChain type of that contract, imported with `import type`, so
+ * that no generated code is loaded at run time).
+ */
+export function contractAt<T extends BaseContract>(record: DeploymentRecord, runner: ContractRunner): T {
+  return new Contract(record.address, record.abi, runner) as unknown as T;
 }

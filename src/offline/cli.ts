@@ -26,26 +26,18 @@
  * account without `--key-env`.
  */
 import type { Command } from "commander";
-import {
-  getAddress,
-  Interface,
-  isAddress,
-  NonceManager,
-  Wallet,
-  type ContractTransactionResponse,
-  type Signer,
-} from "ethers";
+import { getAddress, isAddress, NonceManager, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
 
 import { openChain, type ChainConnection } from "../chain/config.js";
-import { readDeployments } from "../chain/deployments.js";
-import type { GlobalOptions } from "../cli.js";
+import { deploymentsOf, type Deployments } from "../chain/deployments.js";
+import { output, withChain, type GlobalOptions } from "../cli.js";
 import { BankChainError, messageOf } from "../errors.js";
-import { Store } from "../store/store.js";
-import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
-import { Buyer } from "./buyer.js";
-import { Merchant } from "./merchant.js";
-import { MerchantStore } from "./merchant-store.js";
-import { VoucherSync } from "./sync.js";
+import type { OfflineVault } from "../../typechain-types/index.js";
+
+// The stores (node:sqlite), the offline services and the generated contract bindings are imported by the
+// commands that use them, not at start-up: `--help` and the other parts work before anything is built.
+const loadStore = async () => (await import("../store/store.js")).Store;
+const loadTypechain = () => import("../../typechain-types/index.js");
 
 /** A bad `offline` argument or a missing key. */
 export class OfflineCliError extends BankChainError {}
@@ -99,7 +91,7 @@ function walletFromEnv(name: string): Wallet {
   }
 }
 
-function vaultAddress(chain: ChainConnection, flag: string | undefined): string {
+function vaultAddress(deployments: Deployments, flag: string | undefined): string {
   if (flag !== undefined) {
     if (!isAddress(flag)) {
       throw new OfflineCliError("OFFLINE_CLI_BAD_ADDRESS", `--vault must be an address, got "${flag}"`, {
@@ -108,7 +100,7 @@ function vaultAddress(chain: ChainConnection, flag: string | undefined): string 
     }
     return getAddress(flag);
   }
-  return readDeployments(chain.network).get("OfflineVault").address;
+  return deployments.get("OfflineVault").address;
 }
 
 const logTo =
@@ -121,6 +113,12 @@ const logTo =
 
 function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+}
+
+/** Prints a result: the JSON object itself (what this group has always printed), `ok` added with --json. */
+function print(options: GlobalOptions, value: Record<string, unknown>): void {
+  if (options.json) output(options, value, () => "");
+  else printJson(value);
 }
 
 export function addOfflineCommands(program: Command): void {
@@ -159,6 +157,11 @@ export function addOfflineCommands(program: Command): void {
       const ttlMs = parseInteger(options.ttl, "--ttl", 1, 86_400) * 1000;
       const maxViewAgeMs = parseInteger(options.maxViewAge, "--max-view-age", 1, 30 * 86_400) * 1000;
       const wallet = walletFromEnv(options.keyEnv);
+      const [Store, { Merchant }, { MerchantStore }] = await Promise.all([
+        loadStore(),
+        import("./merchant.js"),
+        import("./merchant-store.js"),
+      ]);
       const store = Store.open({ path: options.store });
       const log = logTo(process.stderr);
       try {
@@ -175,11 +178,11 @@ export function addOfflineCommands(program: Command): void {
             const stored = merchant.store.meta();
             const vault = options.vault ?? stored?.vault;
             // Payers are found from the vault's Deposited events: from its deployment block when known.
-            const fromBlock =
-              vault === undefined ? readDeployments(chain.network).get("OfflineVault").blockNumber : undefined;
+            const deployments = deploymentsOf(chain);
+            const fromBlock = vault === undefined ? deployments.get("OfflineVault").blockNumber : undefined;
             await merchant.syncView(
               chain.provider,
-              vaultAddress(chain, vault),
+              vaultAddress(deployments, vault),
               fromBlock === undefined ? {} : { fromBlock },
             );
           } finally {
@@ -194,7 +197,7 @@ export function addOfflineCommands(program: Command): void {
           session: { host: options.host, port, ttlMs },
           onOffer: (text) => process.stdout.write(`offer: ${text}\n`),
         });
-        printJson({ decision: outcome.decision ?? null, error: outcome.error ?? null });
+        print(options, { decision: outcome.decision ?? null, error: outcome.error ?? null });
       } finally {
         store.close();
       }
@@ -214,11 +217,12 @@ export function addOfflineCommands(program: Command): void {
       >();
       const max = parseAmount(options.max, "--max");
       const wallet = walletFromEnv(options.keyEnv);
+      const [Store, { Buyer }] = await Promise.all([loadStore(), import("./buyer.js")]);
       const store = Store.open({ path: options.state });
       try {
         const buyer = new Buyer(wallet, store);
         const result = await buyer.pay(options.offer, { max, kind: options.unsecured ? "unsecured" : "secured" });
-        printJson({ decision: result.decision, voucherHash: result.voucherHash });
+        print(options, { decision: result.decision, voucherHash: result.voucherHash });
       } finally {
         store.close();
       }
@@ -233,6 +237,11 @@ export function addOfflineCommands(program: Command): void {
     .action(async (_o: unknown, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions & { store: string; keyEnv?: string; wait: string }>();
       const waitMs = parseInteger(options.wait, "--wait", 0, 86_400) * 1000;
+      const [Store, { MerchantStore }, { VoucherSync }] = await Promise.all([
+        loadStore(),
+        import("./merchant-store.js"),
+        import("./sync.js"),
+      ]);
       const store = Store.open({ path: options.store });
       try {
         const merchantStore = new MerchantStore(store);
@@ -254,7 +263,7 @@ export function addOfflineCommands(program: Command): void {
             hooks: crashHooks(),
           });
           const outcomes = waitMs === 0 ? await sync.runOnce() : await sync.run(Date.now() + waitMs);
-          printJson({ outcomes });
+          print(options, { outcomes });
         } finally {
           await chain.close();
         }
@@ -273,12 +282,12 @@ export function addOfflineCommands(program: Command): void {
       const options = command.optsWithGlobals<GlobalOptions & { amount: string; keyEnv: string; vault?: string }>();
       const amount = parseAmount(options.amount, "--amount");
       const wallet = walletFromEnv(options.keyEnv);
-      await withPayer(options, wallet, async (vault, payer) => {
+      await withPayer(options, wallet, async (vault, payer, { BankToken__factory }) => {
         const token = BankToken__factory.connect(await vault.token(), payer);
         const target = await vault.getAddress();
         if ((await token.allowance(payer.address, target)) < amount) await mined(token.approve(target, amount));
         const hash = await mined(vault.deposit(amount));
-        printJson({ deposited: amount, locked: await vault.lockedOf(payer.address), transaction: hash });
+        print(options, { deposited: amount, locked: await vault.lockedOf(payer.address), transaction: hash });
       });
     });
 
@@ -312,7 +321,7 @@ export function addOfflineCommands(program: Command): void {
               : vault.withdraw(),
         );
         const [pending, availableAt] = await vault.pendingWithdrawalOf(payer.address);
-        printJson({ transaction: hash, locked: await vault.lockedOf(payer.address), pending, availableAt });
+        print(options, { transaction: hash, locked: await vault.lockedOf(payer.address), pending, availableAt });
       });
     });
 
@@ -359,6 +368,7 @@ export function addOfflineCommands(program: Command): void {
       }
       const lane = options.lane !== undefined ? parseAmount(options.lane, "--lane") : BigInt(options.merchant!);
       const wallet = walletFromEnv(options.keyEnv);
+      const [Store, { Buyer }] = await Promise.all([loadStore(), import("./buyer.js")]);
       const store = Store.open({ path: options.state });
       try {
         const buyer = new Buyer(wallet, store);
@@ -367,7 +377,7 @@ export function addOfflineCommands(program: Command): void {
           const chainId = (await vault.runner!.provider!.getNetwork()).chainId;
           const state = await buyer.laneState(chainId, vaultAddr, lane);
           if (state.inFlight === undefined) {
-            printJson({ lane, resolved: false, reason: "no voucher of this lane awaits a decision" });
+            print(options, { lane, resolved: false, reason: "no voucher of this lane awaits a decision" });
             return;
           }
           let outcome = options.outcome as "accepted" | "unused" | undefined;
@@ -384,7 +394,7 @@ export function addOfflineCommands(program: Command): void {
             outcome = hash.toLowerCase() === state.inFlight.hash.toLowerCase() ? "accepted" : "unused";
           }
           await buyer.resolveInFlight(chainId, vaultAddr, lane, outcome);
-          printJson({ lane, resolved: true, outcome, voucherHash: state.inFlight.hash });
+          print(options, { lane, resolved: true, outcome, voucherHash: state.inFlight.hash });
         });
       } finally {
         store.close();
@@ -406,44 +416,35 @@ function crashHooks(): { afterMarkSubmitting?: () => void; afterSend?: () => voi
   return { [point]: () => void process.kill(process.pid, "SIGKILL") };
 }
 
-/** Runs `fn` with the vault connected to the payer's key on the chosen chain. */
+/**
+ * Runs `fn` with the vault connected to the payer's key on the chosen chain; a revert out of `fn` is decoded
+ * against the deployed contracts, the vault and the token.
+ */
 async function withPayer(
   options: GlobalOptions & { vault?: string },
   wallet: Wallet,
   fn: (
-    vault: ReturnType<typeof OfflineVault__factory.connect>,
+    vault: OfflineVault,
     payer: NonceManager & { address: string },
+    typechain: Awaited<ReturnType<typeof loadTypechain>>,
   ) => Promise<void>,
 ): Promise<void> {
-  const chain = await openChain({ rpc: options.rpc, network: options.network });
-  try {
-    // Nonces counted locally: a provider may answer the pending count from a cache between two sends.
-    const payer = Object.assign(new NonceManager(wallet.connect(chain.provider)), { address: wallet.address });
-    await fn(OfflineVault__factory.connect(vaultAddress(chain, options.vault), payer), payer);
-  } finally {
-    await chain.close();
-  }
+  const typechain = await loadTypechain();
+  const { OfflineVault__factory, BankToken__factory } = typechain;
+  await withChain(
+    options,
+    async (chain, deployments) => {
+      // Nonces counted locally: a provider may answer the pending count from a cache between two sends.
+      const payer = Object.assign(new NonceManager(wallet.connect(chain.provider)), { address: wallet.address });
+      await fn(OfflineVault__factory.connect(vaultAddress(deployments, options.vault), payer), payer, typechain);
+    },
+    [OfflineVault__factory.abi, BankToken__factory.abi],
+  );
 }
 
-/** Sends, waits for the receipt, and returns the transaction hash; a revert surfaces as its custom error. */
+/** Sends, waits for the receipt, and returns the transaction hash; a revert is decoded by `withChain`. */
 async function mined(sent: Promise<ContractTransactionResponse>): Promise<string> {
-  try {
-    const tx = await sent;
-    await tx.wait();
-    return tx.hash;
-  } catch (error) {
-    const data = (error as { data?: unknown }).data;
-    const decoded = typeof data === "string" ? REVERTS.parseError(data) : null;
-    if (decoded === null) throw error;
-    const args = decoded.args.map((arg: unknown) => String(arg)).join(", ");
-    throw new OfflineCliError("OFFLINE_CLI_REVERTED", `the chain refused the transaction: ${decoded.name}(${args})`, {
-      error: decoded.name,
-    });
-  }
+  const tx = await sent;
+  await tx.wait();
+  return tx.hash;
 }
-
-/** Every custom error the vault and the token can revert with. */
-const REVERTS = new Interface([
-  ...OfflineVault__factory.createInterface().fragments.filter((f) => f.type === "error"),
-  ...BankToken__factory.createInterface().fragments.filter((f) => f.type === "error"),
-]);

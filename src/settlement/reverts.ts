@@ -4,8 +4,9 @@
  * reserve ledger), so that the agent can answer with a reason and decide
  * whether a step is refused for good or failed for now.
  */
-import { ErrorFragment, Interface, type Result } from "ethers";
+import type { Interface, Result } from "ethers";
 
+import { errorInterface, revertOf as decodeRevert } from "../chain/reverts.js";
 import {
   BankToken__factory,
   InterbankSettlement__factory,
@@ -21,24 +22,12 @@ export interface DecodedRevert {
 }
 
 /** Every custom error of the contracts on a payment's path, in one interface. */
-export const PAYMENT_PATH_ERRORS: Interface = (() => {
-  const seen = new Set<string>();
-  const fragments: ErrorFragment[] = [];
-  for (const abi of [
-    InterbankSettlement__factory.abi,
-    TrustAccount__factory.abi,
-    BankToken__factory.abi,
-    ReserveLedger__factory.abi,
-  ]) {
-    for (const fragment of new Interface(abi).fragments) {
-      if (fragment instanceof ErrorFragment && !seen.has(fragment.selector)) {
-        seen.add(fragment.selector);
-        fragments.push(fragment);
-      }
-    }
-  }
-  return new Interface(fragments);
-})();
+export const PAYMENT_PATH_ERRORS: Interface = errorInterface([
+  InterbankSettlement__factory.abi,
+  TrustAccount__factory.abi,
+  BankToken__factory.abi,
+  ReserveLedger__factory.abi,
+]);
 
 /**
  * The revert inside `error`, if `error` is a revert (ethers' `CALL_EXCEPTION`
@@ -46,35 +35,6 @@ export const PAYMENT_PATH_ERRORS: Interface = (() => {
  * (network, timeout, nonce trouble), which is worth retrying.
  */
 export function revertOf(error: unknown): DecodedRevert | undefined {
-  const data = revertData(error, 0);
-  const isCallException = hasCode(error, "CALL_EXCEPTION");
-  if (data === undefined) return isCallException ? { name: "", args: [], data: "0x" } : undefined;
-  try {
-    const parsed = PAYMENT_PATH_ERRORS.parseError(data);
-    if (parsed !== null) return { name: parsed.name, args: parsed.args, data };
-  } catch {
-    // Not one of ours: fall through.
-  }
-  return { name: "", args: [], data };
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
-}
-
-/** The first revert data found in `error` or its causes (`data`, `error`, `info.error`, `cause`). */
-function revertData(error: unknown, depth: number): string | undefined {
-  if (depth > 6 || typeof error !== "object" || error === null) return undefined;
-  const record = error as Record<string, unknown>;
-  const data = record.data;
-  if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
-  if (typeof data === "object" && data !== null) {
-    const nested = revertData(data, depth + 1);
-    if (nested !== undefined) return nested;
-  }
-  for (const key of ["error", "info", "cause", "revert"]) {
-    const nested = revertData(record[key], depth + 1);
-    if (nested !== undefined) return nested;
-  }
-  return undefined;
+  const revert = decodeRevert(error, PAYMENT_PATH_ERRORS);
+  return revert === undefined ? undefined : { name: revert.name, args: revert.args, data: revert.data };
 }

@@ -123,14 +123,14 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
       500n,
     ]);
 
-    expect(await json("bills", "accept", billId, "--from", addresses[1]!)).to.include({ state: "ACCEPTED" });
+    expect(await json("bills", "accept", billId, "--from", addresses[1]!, "--yes")).to.include({ state: "ACCEPTED" });
 
     const payeeBefore = await token.balanceOf(addresses[2]!);
-    const part = await json("bills", "pay", billId, "--from", "11", "--amount", "200");
+    const part = await json("bills", "pay", billId, "--from", "11", "--amount", "200", "--yes");
     expect(part).to.include({ operation: "PAY_PARTIAL", state: "PARTIALLY_PAID", amount: "200" });
     expect(part.approveTx).to.match(/^0x[0-9a-f]{64}$/);
 
-    const text = await cli("bills", "pay", billId, "--from", "11");
+    const text = await cli("bills", "pay", billId, "--from", "11", "--yes");
     expect(text.code, text.stderr).to.equal(0);
     expect(text.stdout).to.match(/operation: PAY\n/);
     expect(text.stdout).to.match(/state: {5}PAID/);
@@ -155,16 +155,16 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
       documentHash,
     ]);
     await (await registry.connect(parties[2]!).execute(billId, encodeBytes32String("REQUEST_ACCEPTANCE"), "0x")).wait();
-    expect(await json("bills", "accept", billId, "--from", "11")).to.include({ state: "ACCEPTED" });
+    expect(await json("bills", "accept", billId, "--from", "11", "--yes")).to.include({ state: "ACCEPTED" });
 
-    const endorsed = await json("bills", "endorse", billId, addresses[3]!, "--from", "12");
+    const endorsed = await json("bills", "endorse", billId, addresses[3]!, "--from", "12", "--yes");
     expect(endorsed).to.include({ operation: "ENDORSE", state: "ACCEPTED" });
     expect((await registry.bill(billId)).holder).to.equal(addresses[3]);
     expect(await registry.endorsers(billId)).to.deep.equal([addresses[2]]);
 
-    const line = await refused("bills", "endorse", billId, addresses[1]!, "--from", "12");
+    const line = await refused("bills", "endorse", billId, addresses[1]!, "--from", "12", "--yes");
     expect(line).to.match(/^bank-chain: the chain refused the transaction: BillUnauthorizedParty\(/);
-    expect(line).to.contain(`ENDORSE, ${addresses[2]}, 4)`);
+    expect(line).to.contain(`ENDORSE, ${addresses[2]}, Holder)`);
   });
 
   it("refuses bad input with one line naming the field", async function () {

@@ -1,0 +1,141 @@
+/**
+ * Reading the custom error out of a failed call or transaction, whichever
+ * contract raised it: the revert data is found wherever ethers or the node put
+ * it (`data`, `error`, `info.error`, `revert`, `cause`, …) and decoded against
+ * the errors of a set of ABIs (for the CLI, every deployed contract's).
+ */
+import { decodeBytes32String, ErrorFragment, Interface, type InterfaceAbi, type Result } from "ethers";
+
+import { BankChainError } from "../errors.js";
+import { Effect, Party, Timing } from "../bills/enums.js";
+
+export interface DecodedRevert {
+  /** The custom error's name, or `""` when the revert carried no data the ABIs know. */
+  readonly name: string;
+  readonly args: Result | readonly unknown[];
+  /** The error's parameter names, in order (empty when unknown). */
+  readonly params: readonly string[];
+  readonly data: string;
+}
+
+/** The chain refused a transaction or a call; `details` name the custom error and its arguments. */
+export class ChainRevertError extends BankChainError {}
+
+/** Every custom error of `abis`, in one interface (the first fragment per selector wins). */
+export function errorInterface(abis: Iterable<InterfaceAbi>): Interface {
+  const seen = new Set<string>();
+  const fragments: ErrorFragment[] = [];
+  for (const abi of abis) {
+    for (const fragment of new Interface(abi).fragments) {
+      if (fragment instanceof ErrorFragment && !seen.has(fragment.selector)) {
+        seen.add(fragment.selector);
+        fragments.push(fragment);
+      }
+    }
+  }
+  return new Interface(fragments);
+}
+
+/**
+ * The revert inside `error`, if `error` is a revert (ethers' `CALL_EXCEPTION`
+ * or a JSON-RPC error carrying revert data), decoded against `errors`;
+ * `undefined` for anything else (network, timeout, nonce trouble).
+ */
+export function revertOf(error: unknown, errors: Interface): DecodedRevert | undefined {
+  const data = revertData(error, 0);
+  if (data === undefined)
+    return hasCode(error, "CALL_EXCEPTION") ? { name: "", args: [], params: [], data: "0x" } : undefined;
+  try {
+    const parsed = errors.parseError(data);
+    if (parsed !== null) {
+      return { name: parsed.name, args: parsed.args, params: parsed.fragment.inputs.map((p) => p.name), data };
+    }
+  } catch {
+    // Not one of the known errors: fall through.
+  }
+  return { name: "", args: [], params: [], data };
+}
+
+/** Whether `error` (or one of its causes) carries code `code`. */
+export function hasCode(error: unknown, code: string, depth = 0): boolean {
+  if (depth > 6 || typeof error !== "object" || error === null) return false;
+  if ((error as { code?: unknown }).code === code) return true;
+  return hasCode((error as { cause?: unknown }).cause, code, depth + 1);
+}
+
+/** The first revert data found in `error` or its causes (`data`, `error`, `info`, `cause`, `revert`). */
+export function revertData(error: unknown, depth = 0): string | undefined {
+  if (depth > 8 || typeof error !== "object" || error === null) return undefined;
+  const record = error as Record<string, unknown>;
+  const data = record.data;
+  if (typeof data === "string" && /^0x[0-9a-fA-F]{8}/.test(data)) return data;
+  if (typeof data === "object" && data !== null) {
+    const nested = revertData(data, depth + 1);
+    if (nested !== undefined) return nested;
+  }
+  for (const key of ["error", "info", "cause", "revert"]) {
+    const nested = revertData(record[key], depth + 1);
+    if (nested !== undefined) return nested;
+  }
+  return undefined;
+}
+
+/** Names of the bill registry's enums, by the parameter names its errors use. */
+const ENUM_PARAMS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  party: Party,
+  effect: Effect,
+  timing: Timing,
+};
+
+/**
+ * One argument for people: a `bytes32` short string (a state or an operation)
+ * as its text, a bill enum as its name, anything else as its string form.
+ */
+export function formatArg(value: unknown, param = ""): string {
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)) return shortString(value) ?? value;
+  const names = ENUM_PARAMS[param];
+  if (names !== undefined && (typeof value === "bigint" || typeof value === "number")) {
+    const name = Object.entries(names).find(([, n]) => BigInt(n) === BigInt(value))?.[0];
+    if (name !== undefined) return name;
+  }
+  return String(value);
+}
+
+/** `value` as text if it is a right-padded upper-case short string (`ISSUED`, `PAY_PARTIAL`), else undefined. */
+export function shortString(value: string): string | undefined {
+  if (!value.endsWith("00000000")) return undefined;
+  try {
+    const text = decodeBytes32String(value);
+    return /^[A-Z][A-Z0-9_]*$/.test(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Name(arg, …)`, or the raw revert data when no ABI knew it. */
+export function formatRevert(revert: DecodedRevert): string {
+  if (revert.name === "") return revert.data === "0x" ? "a revert without data" : `unknown error ${revert.data}`;
+  const args = [...revert.args].map((arg, i) => formatArg(arg, revert.params[i]));
+  return `${revert.name}(${args.join(", ")})`;
+}
+
+/**
+ * `error` as a `ChainRevertError` when it is a revert (decoded against
+ * `errors`), `undefined` otherwise.
+ */
+export function chainRevertError(error: unknown, errors: Interface): ChainRevertError | undefined {
+  if (error instanceof BankChainError) return undefined;
+  const revert = revertOf(error, errors);
+  if (revert === undefined) return undefined;
+  const decoded = formatRevert(revert);
+  return new ChainRevertError(
+    "CHAIN_REVERTED",
+    `the chain refused the transaction: ${decoded}`,
+    {
+      error: revert.name === "" ? null : revert.name,
+      args: [...revert.args].map((arg, i) => formatArg(arg, revert.params[i])),
+      data: revert.data,
+    },
+    { cause: error },
+  );
+}
