@@ -1,6 +1,6 @@
 /**
  * ISO 8583:1987 ASCII codec for the bank-chain wire profile
- * (the shared PROFILE.md; its element table is copied beside this file as `fields.tsv`; docs/iso8583.md).
+ * (docs/iso8583-profile.md; its element table is `fields.tsv` beside this file; docs/iso8583.md).
  *
  * A message is `{ mti, fields }`: `fields` maps element numbers 2..128 (never
  * 1 or 65) to the exact wire text of the value; nothing is padded on encode or

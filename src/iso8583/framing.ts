@@ -1,6 +1,6 @@
 /**
- * Message framing on the gateway's TCP connections (PROFILE.md, "Framing on
- * TCP"): each ISO 8583 message is preceded by its length, either as a 2-byte
+ * Message framing on the gateway's TCP connections (docs/iso8583-profile.md,
+ * "Framing on TCP"): each ISO 8583 message is preceded by its length, either as a 2-byte
  * big-endian binary number (`binary2`, the common host-to-host framing and the
  * default) or as 4 ASCII decimal digits (`ascii4`).
  *

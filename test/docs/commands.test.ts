@@ -1,0 +1,499 @@
+/**
+ * Every command a user is told to type, in README.md and docs/*.md, is run here
+ * or classified in `PLANS` with the reason it is not. The commands are the
+ * fenced `sh` / `bash` / `console` blocks, split into commands (`\` line
+ * continuations and quoted newlines join lines; `#` starts a comment).
+ *
+ * The commands that talk to the stack run against one that this test starts
+ * (`scripts/start.ts` on free ports, with its own deployments and data folder),
+ * with the documented default ports rewritten to the actual ones, through
+ * `bash -c` in the repository root with `node_modules/.bin` first on PATH and
+ * the stack's variables in the environment. File names a command reads or
+ * writes in the current folder are rewritten into a temporary folder (the test
+ * writes the inputs it needs there). A comment `# → text` after a command is
+ * its expected output: every part of `text` between `…` must appear in it.
+ *
+ * A command that is neither run nor classified fails the test; so does a plan
+ * for a command the docs no longer contain (unless marked `optional`).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+
+import { collect, freePort, ROOT, waitForOutput, type Finished } from "../helpers/processes.js";
+
+// ---- extraction ----------------------------------------------------------------
+
+export interface DocCommand {
+  readonly file: string;
+  /** 1-based line of the command's first line in `file`. */
+  readonly line: number;
+  /** The command as bash gets it: continuations joined, comments removed. */
+  readonly text: string;
+  /** `text` with runs of white space collapsed: the key of `PLANS`. */
+  readonly key: string;
+  /** Expected output: `# → …` comments and the output lines of a `console` block. */
+  readonly expected: readonly string[];
+}
+
+const SHELL_LANGUAGES: ReadonlySet<string> = new Set(["sh", "bash", "console"]);
+
+/** The fenced shell blocks of a Markdown text, with the line of their first content line. */
+function shellBlocks(markdown: string): Array<{ language: string; line: number; lines: string[] }> {
+  const blocks: Array<{ language: string; line: number; lines: string[] }> = [];
+  const lines = markdown.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)/.exec(lines[i]!);
+    if (open === null) continue;
+    const fence = open[1]!;
+    const language = open[2]!.toLowerCase();
+    const body: string[] = [];
+    let j = i + 1;
+    while (j < lines.length && !new RegExp(`^ {0,3}${fence[0]}{${fence.length},}\\s*$`).test(lines[j]!)) {
+      body.push(lines[j]!);
+      j++;
+    }
+    if (SHELL_LANGUAGES.has(language)) blocks.push({ language, line: i + 2, lines: body });
+    i = j;
+  }
+  return blocks;
+}
+
+/** `→ text` comments become expected output; other comments are prose. */
+function expectation(comment: string): string | undefined {
+  const match = /^#\s*→\s*(.*)$/.exec(comment.trim());
+  return match === null ? undefined : match[1]!.trim();
+}
+
+/** Splits shell text into commands: quotes and `\` continuations span lines; `#` starts a comment. */
+function splitShell(lines: readonly string[], file: string, firstLine: number): DocCommand[] {
+  const commands: DocCommand[] = [];
+  let text = "";
+  let start = 0;
+  let expected: string[] = [];
+  let quote: "'" | '"' | undefined;
+  const finish = () => {
+    const trimmed = text.trim();
+    if (trimmed !== "") {
+      commands.push({ file, line: start, text: trimmed, key: trimmed.replace(/\s+/g, " "), expected });
+    }
+    text = "";
+    expected = [];
+  };
+  for (let l = 0; l < lines.length; l++) {
+    const line = lines[l]!;
+    if (text.trim() === "" && quote === undefined) {
+      start = firstLine + l;
+      const comment = /^\s*(#.*)$/.exec(line);
+      if (comment !== null) {
+        // A comment line of its own: the expected output of the command before it, or prose.
+        const output = expectation(comment[1]!);
+        const previous = commands[commands.length - 1];
+        if (output !== undefined && previous !== undefined) (previous.expected as string[]).push(output);
+        continue;
+      }
+    }
+    let i = 0;
+    let continued = false;
+    for (; i < line.length; i++) {
+      const c = line[i]!;
+      if (quote === "'") {
+        if (c === "'") quote = undefined;
+      } else if (c === "\\") {
+        if (i === line.length - 1) {
+          continued = true;
+          break;
+        }
+        text += c;
+        i++;
+        text += line[i]!;
+        continue;
+      } else if (quote === '"') {
+        if (c === '"') quote = undefined;
+      } else if (c === "'" || c === '"') {
+        quote = c;
+      } else if (c === "#" && (i === 0 || /\s/.test(line[i - 1]!))) {
+        const output = expectation(line.slice(i));
+        if (output !== undefined) expected.push(output);
+        break;
+      }
+      text += c;
+    }
+    if (continued) text += " ";
+    else if (quote !== undefined) text += "\n";
+    else finish();
+  }
+  finish();
+  return commands;
+}
+
+/** The commands of one Markdown file, in order. */
+export function extractCommands(markdown: string, file: string): DocCommand[] {
+  const commands: DocCommand[] = [];
+  for (const block of shellBlocks(markdown)) {
+    if (block.language !== "console") {
+      commands.push(...splitShell(block.lines, file, block.line));
+      continue;
+    }
+    // console: `$ command` lines (with their continuations), then the output they print.
+    for (let l = 0; l < block.lines.length; l++) {
+      if (!block.lines[l]!.startsWith("$ ")) continue;
+      const own = [block.lines[l]!.slice(2)];
+      while (own[own.length - 1]!.endsWith("\\") && l + 1 < block.lines.length) own.push(block.lines[++l]!);
+      const [command] = splitShell(own, file, block.line + l);
+      const output: string[] = [];
+      while (l + 1 < block.lines.length && !block.lines[l + 1]!.startsWith("$ ")) output.push(block.lines[++l]!);
+      const shown = output.join("\n").trim();
+      if (command !== undefined) commands.push({ ...command, expected: shown === "" ? [] : [shown] });
+    }
+  }
+  return commands;
+}
+
+const DOC_FILES: readonly string[] = [
+  "README.md",
+  ...readdirSync(path.join(ROOT, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
+
+const COMMANDS: readonly DocCommand[] = DOC_FILES.flatMap((file) =>
+  extractCommands(readFileSync(path.join(ROOT, file), "utf8"), file),
+);
+
+// ---- plans -----------------------------------------------------------------------
+
+type Plan =
+  /** Run to completion: exit code 0, and `expect` (with the doc's `→` output) found in stdout. */
+  | {
+      readonly run: "foreground";
+      readonly expect?: readonly string[];
+      /** Rerun (up to 60 s) until the expected output appears: state that follows the chain. */
+      readonly poll?: boolean;
+      /** Placeholder text in the command → the name of a value captured earlier. */
+      readonly fill?: Readonly<Record<string, string>>;
+    }
+  /** Start in the background (it waits for a peer), capture a value from its output; it must exit 0 later. */
+  | { readonly run: "background"; readonly capture: { readonly name: string; readonly pattern: RegExp } }
+  /** Not run here: why. */
+  | { readonly skip: string; readonly optional?: boolean };
+
+const BUYER_OFFER = { "'bcoffer1:…'": "offer" } as const;
+
+/** Every documented command, keyed by its text with white space collapsed. */
+const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
+  // README.md
+  [
+    "npm ci && npm start",
+    {
+      skip:
+        "CI's smoke step (.ci/run) runs it on a clean clone; here it would reinstall node_modules under the " +
+        "running suite and take the default ports (scripts/start.ts itself is what this test starts)",
+    },
+  ],
+  ["npm test", { skip: "the whole suite, this test included: CI runs it (.ci/run)" }],
+  [
+    "npm start -- --fresh",
+    { skip: "run by the start tests (test/start.test.ts): it deletes the devnet state", optional: true },
+  ],
+  ["npm run reset", { skip: "run by the start tests (test/start.test.ts)", optional: true }],
+  [
+    `curl -s -X POST http://127.0.0.1:8601/payments -H 'content-type: application/json' -d '{"debtorAccount":"alice","creditorBank":"B","creditorAccount":"bob","amount":"12345","currency":"USD","endToEndId":"E2E-0001"}'`,
+    { run: "foreground", expect: ['"id":"E2E-0001"', '"status":"Accepted"'] },
+  ],
+  [
+    "curl -s http://127.0.0.1:8601/payments/E2E-0001",
+    { run: "foreground", expect: ['"status":"Acknowledged"', '"history"', '"entries"'], poll: true },
+  ],
+  [
+    `MERCHANT_KEY=$(node -e "console.log(require('ethers').Wallet.createRandom().privateKey)") npx bank-chain offline merchant --amount 1250 --store merchant.sqlite --key-env MERCHANT_KEY`,
+    { run: "background", capture: { name: "offer", pattern: /offer: (bcoffer1:\S+)/ } },
+  ],
+  [
+    "BUYER_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e npx bank-chain offline buyer --offer 'bcoffer1:…' --max 5000 --state buyer.sqlite --key-env BUYER_KEY",
+    { run: "foreground", fill: BUYER_OFFER, expect: ['"outcome":"accepted"'] },
+  ],
+  [
+    "npx bank-chain offline sync --store merchant.sqlite",
+    { run: "foreground", expect: ['"state":"settled"', '"paid":"1250"'] },
+  ],
+  ["npx bank-chain status", { run: "foreground", expect: ["chainId:   31337", "OfflineVault"] }],
+  ["npx bank-chain --network hardhat status", { run: "foreground", expect: ["network:   hardhat (in-process)"] }],
+  [
+    // The contracts by chain id come with the CLI's `--rpc` change; until then `contracts` is empty.
+    "npx bank-chain --rpc http://127.0.0.1:8545 --json status",
+    { run: "foreground", expect: ['"ok":true', '"chainId":"31337"'] },
+  ],
+  [
+    "npx bank-chain bills history <billId>",
+    {
+      skip:
+        "needs the id of an issued bill (the devnet issues none); test/bills/cli.test.ts runs it on bills it " +
+        "issues",
+    },
+  ],
+  ["npx bank-chain iso8583 decode < hex.txt", { run: "foreground", expect: ['{"ok":true,"mti":"0800"'] }],
+  ["npx bank-chain iso8583 encode < msgs.jsonl", { run: "foreground", expect: ['{"ok":true,"hex":"30383030'] }],
+  ["npx hardhat keystore set CONSORTIUM_RPC_URL", { skip: "prompts for the keystore password and the value on a TTY" }],
+  ["npx hardhat keystore set CONSORTIUM_DEPLOYER_KEY", { skip: "prompts on a TTY" }],
+  [
+    "npx hardhat build && npx hardhat deploy --network consortium",
+    { skip: "needs a consortium chain and its deployer key; the same deploy scripts run in every suite's fixture" },
+  ],
+  [
+    "npx bank-chain --network consortium status",
+    { skip: "needs a consortium chain; test/cli/cli.test.ts checks the one-line error when it is not configured" },
+  ],
+
+  // docs/iso8583.md: the expected output is the doc's `→` comment.
+  [
+    "echo 30383030383232303030303030303030303030303034303030303030303030303030303031313238313230303030303030303031333031 | npx bank-chain iso8583 decode",
+    { run: "foreground" },
+  ],
+  [
+    `echo '{"mti":"0800","fields":{"7":"1128120000","11":"000001","70":"301"}}' | npx bank-chain iso8583 encode`,
+    { run: "foreground" },
+  ],
+
+  // docs/offline.md
+  [
+    `export BANK_CHAIN_OFFLINE_KEY=$(node -e "console.log(require('ethers').Wallet.createRandom().privateKey)")`,
+    { run: "foreground" },
+  ],
+  [
+    "npx bank-chain offline merchant --amount 1500 --store shop.sqlite",
+    { run: "background", capture: { name: "offer", pattern: /offer: (bcoffer1:\S+)/ } },
+  ],
+  [
+    "export BANK_CHAIN_OFFLINE_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e",
+    { run: "foreground" },
+  ],
+  [
+    "npx bank-chain offline buyer --offer 'bcoffer1:…' --max 2000 --state buyer.sqlite",
+    { run: "foreground", fill: BUYER_OFFER, expect: ['"outcome":"accepted"'] },
+  ],
+  ["npx bank-chain offline sync --store shop.sqlite --wait 60", { run: "foreground", expect: ['"paid":"1500"'] }],
+  ["npx bank-chain offline deposit --amount 10000", { run: "foreground" }],
+  ["npx bank-chain offline withdraw --request 20000", { run: "foreground" }],
+  ["npx bank-chain offline withdraw --cancel", { run: "foreground" }],
+  [
+    "npx bank-chain offline withdraw --execute",
+    {
+      skip:
+        "completes a withdrawal only after the vault's two-day delay; test/offline/cli.test.ts checks the early " +
+        "refusal and test/offline/payments.test.ts the withdrawal after the delay",
+    },
+  ],
+  [
+    "npx bank-chain offline resolve --state buyer.sqlite --merchant 0x…",
+    {
+      skip:
+        "needs a session dropped after the voucher left (a lane left uncertain): test/offline/resolve.test.ts " +
+        "drops one and runs the command",
+    },
+  ],
+
+  // docs/settlement-agent.md
+  [
+    `curl -s -XPOST localhost:8601/payments -H 'content-type: application/json' -d '{ "debtorAccount": "alice", "creditorBank": "B", "creditorAccount": "bob", "amount": "12345", "currency": "USD", "endToEndId": "INV-2026-0001" }'`,
+    { run: "foreground", expect: ['"id":"INV-2026-0001"'] },
+  ],
+  ["curl -s localhost:8601/payments/INV-2026-0001", { run: "foreground", expect: ['"direction":"outbound"'] }],
+  [
+    "curl -s localhost:8602/payments/INV-2026-0001",
+    { run: "foreground", expect: ['"direction":"inbound"', '"status":"Acknowledged"'], poll: true },
+  ],
+  ["curl -s localhost:8602/accounts/bob", { run: "foreground", expect: ['"id":"bob"'] }],
+  ["curl -s localhost:8601/ledger", { run: "foreground" }],
+]);
+
+// ---- running ---------------------------------------------------------------------
+
+const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
+
+/** The documented default ports, by the variable that moves each. */
+const DEFAULT_PORTS = {
+  BANK_CHAIN_RPC_PORT: 8545,
+  BANK_A_PORT: 8601,
+  BANK_B_PORT: 8602,
+  BILL_MONITOR_PORT: 8610,
+  CARD_GATEWAY_PORT: 8583,
+} as const;
+
+/** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
+const LOCAL_FILES = /(?<![\w./-])(merchant\.sqlite|shop\.sqlite|buyer\.sqlite|hex\.txt|msgs\.jsonl)(?![\w.])/g;
+
+/** Inputs the README's `< hex.txt` and `< msgs.jsonl` read. */
+const FIXTURES: Readonly<Record<string, string>> = {
+  "hex.txt":
+    "30383030383232303030303030303030303030303034303030303030303030303030303031313238313230303030303030303031333031\n",
+  "msgs.jsonl": '{"mti":"0800","fields":{"7":"1128120000","11":"000001","70":"301"}}\n',
+};
+
+function bash(command: string, env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  return spawn("bash", ["-c", command], { cwd: ROOT, env, stdio: "pipe", detached: true });
+}
+
+/** Every part of a `→` expectation (split at `…`) appears in `output`, in order. */
+function expectOutput(output: string, expected: string, where: string): void {
+  let at = 0;
+  for (const part of expected.split("…").map((p) => p.trim())) {
+    if (part === "") continue;
+    const found = output.indexOf(part, at);
+    expect(found, `${where}: output lacks ${JSON.stringify(part)}:\n${output}`).to.be.at.least(0);
+    at = found + part.length;
+  }
+}
+
+function stopGroup(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+describe("docs: every command in README.md and docs/*.md", function () {
+  this.timeout(900_000);
+
+  it("is run by this test or classified with a reason", function () {
+    expect(COMMANDS.length).to.be.greaterThan(20);
+    const unknown = COMMANDS.filter((c) => !PLANS.has(c.key)).map((c) => `${c.file}:${c.line}: ${c.key}`);
+    expect(unknown, "commands in the docs that this test neither runs nor classifies").to.deep.equal([]);
+    const keys = new Set(COMMANDS.map((c) => c.key));
+    const stale = [...PLANS]
+      .filter(([key, plan]) => !keys.has(key) && !("optional" in plan && plan.optional === true))
+      .map(([key]) => key);
+    expect(stale, "plans for commands no document contains any more").to.deep.equal([]);
+  });
+
+  describe("against a stack started for the test", function () {
+    let dir: string;
+    let stack: ChildProcessWithoutNullStreams | undefined;
+    let stackDone: Promise<Finished> | undefined;
+    let env: NodeJS.ProcessEnv;
+    let ports: Record<keyof typeof DEFAULT_PORTS, number>;
+    const background: Array<{ command: DocCommand; child: ChildProcessWithoutNullStreams; done: Promise<Finished> }> =
+      [];
+    const captured = new Map<string, string>();
+
+    before(async function () {
+      dir = mkdtempSync(path.join(tmpdir(), "bank-chain-docs-"));
+      for (const [name, text] of Object.entries(FIXTURES)) writeFileSync(path.join(dir, name), text);
+      ports = {
+        BANK_CHAIN_RPC_PORT: await freePort(),
+        BANK_A_PORT: await freePort(),
+        BANK_B_PORT: await freePort(),
+        BILL_MONITOR_PORT: await freePort(),
+        CARD_GATEWAY_PORT: await freePort(),
+      };
+      const stackEnv = {
+        ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
+        BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
+        BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
+      };
+      env = {
+        ...process.env,
+        ...stackEnv,
+        PATH: `${path.join(ROOT, "node_modules", ".bin")}${path.delimiter}${process.env["PATH"] ?? ""}`,
+      };
+      stack = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+        cwd: ROOT,
+        env: { ...process.env, ...stackEnv },
+        stdio: "pipe",
+        detached: true,
+      });
+      stackDone = collect(stack, 3_600_000);
+      const stdout = await waitForOutput(stack, READY, 600_000);
+      expect(READY.exec(stdout)![1]).to.equal(`http://127.0.0.1:${ports.BANK_CHAIN_RPC_PORT}`);
+    });
+
+    after(async function () {
+      for (const { child } of background) stopGroup(child, "SIGKILL");
+      if (stack !== undefined) {
+        stopGroup(stack, "SIGINT");
+        const timer = setTimeout(() => stack !== undefined && stopGroup(stack, "SIGKILL"), 60_000);
+        await stackDone?.catch(() => undefined);
+        clearTimeout(timer);
+      }
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
+    function prepare(command: DocCommand, plan: Plan): string {
+      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583)\b/g, (port) => {
+        const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
+        return String(ports[name as keyof typeof DEFAULT_PORTS]);
+      });
+      text = text.replace(LOCAL_FILES, (file) => path.join(dir, file));
+      if ("fill" in plan && plan.fill !== undefined) {
+        for (const [placeholder, name] of Object.entries(plan.fill)) {
+          const value = captured.get(name);
+          expect(value, `${command.file}:${command.line}: no ${name} captured before this command`).to.be.a("string");
+          text = text.replaceAll(placeholder, `'${value!}'`);
+        }
+      }
+      return text;
+    }
+
+    async function runOne(command: DocCommand, plan: Plan): Promise<void> {
+      const where = `${command.file}:${command.line}: ${command.key}`;
+      if ("skip" in plan) return;
+      const text = prepare(command, plan);
+      if (plan.run === "background") {
+        const child = bash(text, env);
+        const done = collect(child, 300_000);
+        background.push({ command, child, done });
+        const stdout = await waitForOutput(child, plan.capture.pattern, 120_000);
+        captured.set(plan.capture.name, plan.capture.pattern.exec(stdout)![1]!);
+        return;
+      }
+      const exported = /^export ([A-Za-z_][A-Za-z0-9_]*)=/.exec(text);
+      if (exported !== null) {
+        // A variable for the commands after it, as in the user's shell.
+        const result = await collect(bash(`${text}\nprintf %s "$${exported[1]!}"`, env), 60_000);
+        expect(result.code, `${where}\n${result.stderr}`).to.equal(0);
+        expect(result.stdout, where).to.not.equal("");
+        env = { ...env, [exported[1]!]: result.stdout };
+        return;
+      }
+      const expected = [...(plan.expect ?? []), ...command.expected];
+      const deadline = Date.now() + (plan.poll === true ? 60_000 : 0);
+      for (;;) {
+        const result = await collect(bash(text, env), 180_000);
+        const output = `${result.stdout}`;
+        try {
+          expect(result.code, `${where}\n${result.stdout}\n${result.stderr}`).to.equal(0);
+          for (const part of expected) expectOutput(output, part, where);
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }
+
+    for (const file of DOC_FILES) {
+      const commands = COMMANDS.filter((c) => c.file === file);
+      if (!commands.some((c) => !("skip" in (PLANS.get(c.key) ?? { skip: "" })))) continue;
+      it(`runs the commands of ${file}`, async function () {
+        for (const command of commands) {
+          const plan = PLANS.get(command.key);
+          expect(plan, `${command.file}:${command.line}: not classified`).to.not.equal(undefined);
+          await runOne(command, plan!);
+        }
+        // Background commands (a merchant waiting for its buyer) must have finished well.
+        for (const { command, child, done } of background.splice(0)) {
+          const result = await done;
+          expect(result.code, `${command.file}:${command.line}: ${command.key}\n${result.stderr}`).to.equal(0);
+          stopGroup(child, "SIGKILL");
+        }
+      });
+    }
+  });
+});
