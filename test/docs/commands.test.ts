@@ -22,7 +22,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic } from "ethers";
 
+import { AccountLedger__factory, BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { collect, freePort, ROOT, waitForOutput, type Finished } from "../helpers/processes.js";
 
 // ---- extraction ----------------------------------------------------------------
@@ -378,6 +380,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
     let stackDone: Promise<Finished> | undefined;
     let env: NodeJS.ProcessEnv;
     let ports: Record<keyof typeof DEFAULT_PORTS, number>;
+    let readyOutput = "";
     const background: Array<{ command: DocCommand; child: ChildProcessWithoutNullStreams; done: Promise<Finished> }> =
       [];
     const captured = new Map<string, string>();
@@ -409,8 +412,8 @@ describe("docs: every command in README.md and docs/*.md", function () {
         detached: true,
       });
       stackDone = collect(stack, 3_600_000);
-      const stdout = await waitForOutput(stack, READY, 600_000);
-      expect(READY.exec(stdout)![1]).to.equal(`http://127.0.0.1:${ports.BANK_CHAIN_RPC_PORT}`);
+      readyOutput = await waitForOutput(stack, READY, 600_000);
+      expect(READY.exec(readyOutput)![1]).to.equal(`http://127.0.0.1:${ports.BANK_CHAIN_RPC_PORT}`);
     });
 
     after(async function () {
@@ -477,6 +480,64 @@ describe("docs: every command in README.md and docs/*.md", function () {
         }
       }
     }
+
+    it("finds the README's demo accounts and their balances on the new devnet", async function () {
+      const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+      const rows = [...readme.matchAll(/^\|\s*(\d+)\s*\|\s*`(0x[0-9a-fA-F]{40})`\s*\|\s*`(0x[0-9a-f]{64})`\s*\|/gm)];
+      expect(rows.map((row) => Number(row[1]))).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 19]);
+      const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+      const provider = new JsonRpcProvider(`http://127.0.0.1:${ports.BANK_CHAIN_RPC_PORT}`);
+      try {
+        const nodeAccounts = ((await provider.send("eth_accounts", [])) as string[]).map((a) => a.toLowerCase());
+        for (const [, index, address, key] of rows) {
+          const wallet = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${index!}`);
+          expect([wallet.address, wallet.privateKey], `README demo account ${index!}`).to.deep.equal([address, key]);
+          expect(nodeAccounts[Number(index)], `devnet account ${index!}`).to.equal(address!.toLowerCase());
+        }
+        // The balances the README's table states (minor units: cents).
+        const deployed = new Map(
+          [...readyOutput.matchAll(/^ {2}(?!service )(\S+) (0x[0-9a-fA-F]{40})$/gm)].map((m) => [m[1]!, m[2]!]),
+        );
+        const token = BankToken__factory.connect(deployed.get("BankToken")!, provider);
+        const vault = OfflineVault__factory.connect(deployed.get("OfflineVault")!, provider);
+        const cards = AccountLedger__factory.connect(deployed.get("AccountLedgerBankA")!, provider);
+        const at = (index: number) => rows.find((row) => Number(row[1]) === index)![2]!;
+        for (const [, index, address] of rows) {
+          expect(await token.balanceOf(address!), `bUSD of account ${index!}`).to.equal(index === "19" ? 50_000n : 0n);
+        }
+        expect(await vault.lockedOf(at(19))).to.equal(50_000n);
+        expect(await cards.centralToken()).to.equal(20_000_000n);
+        expect(await token.balanceOf(await cards.getAddress())).to.equal(20_000_000n);
+        expect(await token.totalSupply()).to.equal(20_100_000n);
+        for (const [index, tokens, fiat, limit] of [
+          [10, 2_500_000n, 1_000_000n, 500_000n],
+          [11, 400_000n, 250_000n, 100_000n],
+        ] as const) {
+          const profile = await cards.profileOf(at(index));
+          expect([profile.token, profile.fiat, profile.limit], `card profile of account ${index}`).to.deep.equal([
+            tokens,
+            fiat,
+            limit,
+          ]);
+        }
+      } finally {
+        provider.destroy();
+      }
+      const balances: Array<[number, string, string, string]> = [
+        [ports.BANK_A_PORT, "alice", "100000000", "active"],
+        [ports.BANK_A_PORT, "carol", "5000000", "active"],
+        [ports.BANK_B_PORT, "bob", "2500000", "active"],
+        [ports.BANK_B_PORT, "dave", "100000000", "active"],
+        [ports.BANK_B_PORT, "erin", "0", "closed"],
+      ];
+      for (const [port, id, balance, status] of balances) {
+        const account = (await (await fetch(`http://127.0.0.1:${port}/accounts/${id}`)).json()) as {
+          balance: string;
+          status: string;
+        };
+        expect([account.balance, account.status], `core-ledger account ${id}`).to.deep.equal([balance, status]);
+      }
+    });
 
     for (const file of DOC_FILES) {
       const commands = COMMANDS.filter((c) => c.file === file);
