@@ -1,0 +1,222 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { encodeBytes32String, id as hashLabel, JsonRpcProvider } from "ethers";
+
+import { BankToken__factory, TrustAccount__factory, type BankToken } from "../../typechain-types/index.js";
+import { collect, freePort, ROOT, runNode, waitForOutput, type Finished } from "../helpers/processes.js";
+
+const CLI = "bin/bank-chain.mjs";
+const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
+
+interface Written {
+  ok: boolean;
+  bill: string;
+  operation: string;
+  state: string;
+  parties: Record<string, string | null>;
+  amountPaid: string;
+}
+
+describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function () {
+  this.timeout(240_000);
+
+  let dir: string;
+  let env: Record<string, string>;
+  let url: string;
+  let child: ChildProcessWithoutNullStreams;
+  let done: Promise<Finished>;
+  let provider: JsonRpcProvider;
+  let token: BankToken;
+  /** Devnet accounts 10..16: drawer, drawee, payee, endorsee, financier, an account without tokens, spare. */
+  let a: string[];
+
+  const cli = (...args: string[]) => runNode([CLI, ...args], env);
+  async function json(...args: string[]): Promise<Written> {
+    const result = await cli("--json", ...args);
+    expect(result.code, `${args.join(" ")}: ${result.stdout}${result.stderr}`).to.equal(0);
+    return JSON.parse(result.stdout) as Written;
+  }
+  /** Expects exit 1 with exactly one error line on stderr and nothing on stdout, and returns the line. */
+  async function refused(...args: string[]): Promise<string> {
+    const result = await cli(...args);
+    expect(result.code, result.stdout).to.equal(1);
+    expect(result.stdout).to.equal("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines, result.stderr).to.have.length(1);
+    return lines[0]!;
+  }
+  const exec = (operation: string, id: string, from: number, ...rest: string[]) =>
+    json("bills", "exec", operation, id, "--from", String(from), ...rest);
+  const issue = (label: string, type: string, drawee: string, amount: string) =>
+    json(
+      "bills",
+      "issue",
+      "--from",
+      "10",
+      "--type",
+      type,
+      "--id",
+      hashLabel(label),
+      "--drawee",
+      drawee,
+      "--payee",
+      a[2]!,
+      "--amount",
+      amount,
+    );
+
+  before(async function () {
+    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-exec-"));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = {
+      BANK_CHAIN_RPC_PORT: String(port),
+      BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
+      BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
+      BANK_A_PORT: "0",
+      BANK_B_PORT: "0",
+      BILL_MONITOR_PORT: "0",
+    };
+    child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: "pipe",
+    });
+    done = collect(child, 230_000);
+    provider = new JsonRpcProvider(url);
+    await waitForOutput(child, READY, 120_000);
+    const status = await runNode([CLI, "--json", "status"], env);
+    const { contracts } = JSON.parse(status.stdout) as { contracts: Record<string, string> };
+    a = await Promise.all([10, 11, 12, 13, 14, 15, 16].map(async (i) => (await provider.getSigner(i)).getAddress()));
+    token = BankToken__factory.connect(contracts.BankToken!, provider);
+    const trust = TrustAccount__factory.connect(contracts.TrustAccountBankA!, await provider.getSigner(1));
+    // Tokens for the drawee, the payee (who pays after recourse) and the financier; none for account 15.
+    for (const [index, holder] of [a[1]!, a[2]!, a[4]!].entries()) {
+      await (await trust.mintForDeposit(holder, 10_000n, encodeBytes32String(`cli-exec-fund-${index}`))).wait();
+    }
+  });
+
+  after(async function () {
+    provider?.destroy();
+    child?.kill("SIGTERM");
+    await done;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("--rpc finds the same deployments as the named devnet, by chain id", async function () {
+    const named = JSON.parse((await cli("--json", "status")).stdout) as { contracts: Record<string, string> };
+    const byUrl = await cli("--rpc", url, "--json", "status");
+    expect(byUrl.code, byUrl.stderr).to.equal(0);
+    const body = JSON.parse(byUrl.stdout) as {
+      network: string;
+      deployments: string;
+      contracts: Record<string, string>;
+    };
+    expect(body).to.deep.include({ network: "rpc", deployments: "localhost" });
+    expect(Object.keys(named.contracts).length).to.be.greaterThan(5);
+    expect(body.contracts).to.deep.equal(named.contracts);
+    // Every command, not only status: a bills read by URL finds the BillRegistry.
+    const missing = hashLabel("cli-exec-none");
+    expect(await refused("--rpc", url, "bills", "show", missing)).to.equal(
+      `bank-chain: there is no bill ${missing} in the BillRegistry`,
+    );
+  });
+
+  it("takes a bill of exchange through its whole life with exec, states and parties by name", async function () {
+    const id = hashLabel("cli-exec-boe");
+    expect(await issue("cli-exec-boe", "bill-of-exchange", a[1]!, "1000")).to.include({ state: "ISSUED" });
+
+    const shown = await cli("bills", "show", id);
+    expect(shown.code, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.match(/type: {7}BILL_OF_EXCHANGE v1\n/);
+    expect(shown.stdout).to.match(/state: {6}ISSUED\n/);
+    expect(shown.stdout).to.match(/ {2}REQUEST_ACCEPTANCE +by Holder +-> ACCEPTANCE_REQUESTED\n/);
+    expect(shown.stdout).to.match(/ {2}CANCEL +by Drawer +-> CANCELLED\n/);
+
+    expect(await exec("request-acceptance", id, 12)).to.include({ state: "ACCEPTANCE_REQUESTED" });
+
+    // Acceptance commits the drawee to pay: it names the drawer and the payee and needs --yes.
+    const unconfirmed = await refused("bills", "exec", "ACCEPT", id, "--from", "11");
+    expect(unconfirmed).to.equal(
+      `bank-chain: ACCEPT of bill ${id} moves the right to money (drawer ${a[0]}, payee ${a[2]}, holder ${a[2]}): ` +
+        "pass --yes to confirm",
+    );
+    expect(await exec("ACCEPT", id, 11, "--yes")).to.include({ state: "ACCEPTED" });
+
+    const endorsed = await exec("ENDORSE", id, 12, "--to", a[3]!, "--yes");
+    expect(endorsed.parties).to.include({ holder: a[3], payee: a[2], drawer: a[0] });
+    expect(await exec("OFFER_DISCOUNT", id, 13, "--to", a[4]!)).to.include({ state: "DISCOUNT_OFFERED" });
+
+    const endorseeBefore = await token.balanceOf(a[3]!);
+    const discounted = await exec("DISCOUNT", id, 14, "--amount", "900", "--yes");
+    expect(discounted).to.include({ state: "ACCEPTED" });
+    expect(discounted.parties).to.include({ holder: a[4], financier: a[4] });
+    expect(await token.balanceOf(a[3]!)).to.equal(endorseeBefore + 900n);
+
+    expect(await exec("REQUEST_PAYMENT", id, 14)).to.include({ state: "PAYMENT_REQUESTED" });
+    expect(await exec("PAY_PARTIAL", id, 11, "--amount", "400", "--yes")).to.include({
+      state: "PARTIALLY_PAID",
+      amountPaid: "400",
+    });
+    expect(await exec("REJECT_PAYMENT", id, 11)).to.include({ state: "DISHONOURED" });
+    // Recourse to the first endorser, the payee: it becomes the payer of what remains.
+    const recourse = await exec("RECOURSE", id, 14, "--endorser", "0", "--yes");
+    expect(recourse).to.include({ state: "IN_RECOURSE" });
+    expect(recourse.parties).to.include({ payer: a[2] });
+
+    const financierBefore = await token.balanceOf(a[4]!);
+    const paid = await cli("bills", "exec", "PAY", id, "--from", "12", "--yes");
+    expect(paid.code, paid.stderr).to.equal(0);
+    expect(paid.stdout).to.match(/operation: PAY\n/);
+    expect(paid.stdout).to.match(/state: {5}PAID\n/);
+    expect(paid.stdout).to.match(/paid: {6}1000 of 1000\n/);
+    expect(await token.balanceOf(a[4]!)).to.equal(financierBefore + 600n);
+
+    const final = await cli("bills", "show", id);
+    expect(final.stdout)
+      .to.match(/state: {6}PAID\n/)
+      .and.match(/next: {7}none \(final state\)/);
+  });
+
+  it("cancels an issued bill, and refuses what its state does not allow with the decoded error", async function () {
+    const id = hashLabel("cli-exec-cancel");
+    await issue("cli-exec-cancel", "bill-of-exchange", a[1]!, "10");
+    expect(await exec("CANCEL", id, 10)).to.include({ state: "CANCELLED" });
+    const line = await refused("bills", "exec", "REQUEST_ACCEPTANCE", id, "--from", "12");
+    expect(line).to.equal(
+      `bank-chain: the chain refused the transaction: BillInvalidTransition(${id}, CANCELLED, REQUEST_ACCEPTANCE)`,
+    );
+    expect(await refused("bills", "exec", "SHRED", id)).to.match(
+      /^bank-chain: operation must be one of REQUEST_ACCEPTANCE, .*RESOLVE, got "SHRED"$/,
+    );
+    expect(await refused("bills", "exec", "ENDORSE", id, "--yes")).to.equal("bank-chain: ENDORSE needs --to <address>");
+  });
+
+  it("requires --yes to pay and decodes the token's revert when the payer has no tokens", async function () {
+    const id = hashLabel("cli-exec-broke");
+    await issue("cli-exec-broke", "e-invoice", a[5]!, "300");
+    await exec("ACCEPT", id, 15, "--yes");
+
+    const blockBefore = await provider.getBlockNumber();
+    const unconfirmed = await refused("bills", "pay", id, "--from", "15");
+    expect(unconfirmed)
+      .to.contain(`drawer ${a[0]}, payee ${a[2]}`)
+      .and.match(/pass --yes to confirm$/);
+    expect(await provider.getBlockNumber(), "nothing sent without --yes").to.equal(blockBefore);
+
+    const line = await refused("bills", "pay", id, "--from", "15", "--yes");
+    expect(line).to.equal(
+      `bank-chain: the chain refused the transaction: BankTokenInsufficientBalance(${a[5]}, 0, 300)`,
+    );
+    const result = await cli("--json", "bills", "pay", id, "--from", "15", "--yes");
+    expect(result.code).to.equal(1);
+    const body = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; details: unknown } };
+    expect(body.ok).to.equal(false);
+    expect(body.error.code).to.equal("CHAIN_REVERTED");
+    expect(body.error.details).to.deep.include({ error: "BankTokenInsufficientBalance", args: [a[5], "0", "300"] });
+  });
+});
