@@ -226,9 +226,9 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ["npx bank-chain status", { run: "foreground", expect: ["chainId:   31337", "OfflineVault"] }],
   ["npx bank-chain --network hardhat status", { run: "foreground", expect: ["network:   hardhat (in-process)"] }],
   [
-    // The contracts by chain id come with the CLI's `--rpc` change; until then `contracts` is empty.
+    // `--rpc` finds the deployments by the chain id.
     "npx bank-chain --rpc http://127.0.0.1:8545 --json status",
-    { run: "foreground", expect: ['"ok":true', '"chainId":"31337"'] },
+    { run: "foreground", expect: ['"ok":true', '"chainId":"31337"', '"OfflineVault":"0x'] },
   ],
   [
     "npx bank-chain bills history <billId>",
