@@ -261,11 +261,23 @@ interface ExecArgs {
 }
 
 /** Performs `operation` on bill `id` and prints the transaction, the new state and the parties. */
-async function perform(options: WriteOptions, id: string, operation: string, args: ExecArgs): Promise<void> {
-  const spec = OPERATIONS[operation]!;
+async function perform(options: WriteOptions, id: string, requested: string, args: ExecArgs): Promise<void> {
   await withRegistry(options, async ({ registry, signer, deployments }) => {
     const bill = await requireBill(registry, id);
     const remaining = bill.amountDue - bill.amountPaid;
+    // `bills pay --amount`: paying exactly what remains is a full payment, less a partial one, more is refused.
+    let operation = requested;
+    if (operation === "PAY" && args.amount !== undefined) {
+      if (args.amount > remaining) {
+        throw new BillCliError(
+          "BILL_CLI_BAD_NUMBER",
+          `--amount ${args.amount} is more than the ${remaining} that remains`,
+          { field: "--amount", value: args.amount.toString() },
+        );
+      }
+      if (args.amount < remaining) operation = "PAY_PARTIAL";
+    }
+    const spec = OPERATIONS[operation]!;
     let data = "0x";
     let amount: bigint | undefined;
     const facts: Record<string, string> = { drawer: bill.drawer, payee: bill.payee, holder: bill.holder };
@@ -594,24 +606,7 @@ export function addBillsCommands(program: Command): void {
   ).action(async (id: string, _options: unknown, command: Command) => {
     const options = command.optsWithGlobals<WriteOptions & { amount?: string }>();
     const billId = parseBillId(id);
-    const requested =
-      options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MAX_UINT256, true);
-    // Paying exactly what remains is a full payment; more is refused here, before anything is sent.
-    const remaining = await withRegistry(options, async ({ registry }) => {
-      const bill = await requireBill(registry, billId);
-      return bill.amountDue - bill.amountPaid;
-    });
-    if (requested !== undefined && requested > remaining) {
-      throw new BillCliError(
-        "BILL_CLI_BAD_NUMBER",
-        `--amount ${requested} is more than the ${remaining} that remains`,
-        {
-          field: "--amount",
-          value: requested.toString(),
-        },
-      );
-    }
-    const partial = requested !== undefined && requested < remaining;
-    await perform(options, billId, partial ? "PAY_PARTIAL" : "PAY", partial ? { amount: requested } : {});
+    const amount = options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MAX_UINT256, true);
+    await perform(options, billId, "PAY", { amount });
   });
 }
