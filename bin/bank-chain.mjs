@@ -6,8 +6,11 @@
 // hook maps the sources' `./x.js` specifiers to `./x.ts` when only the .ts
 // exists, and turns each .ts file into JavaScript with Node's own
 // `stripTypeScriptTypes` in transform mode (TypeChain's output uses
-// namespaces, which plain type stripping refuses).
-import { existsSync, readFileSync } from "node:fs";
+// namespaces, which plain type stripping refuses). The JavaScript is cached
+// by content hash under node_modules/.cache/bank-chain/, which spares the
+// transformer's start-up (about 0.1 s) on every later run.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import module from "node:module";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -31,6 +34,29 @@ process.emitWarning = function (warning, ...rest) {
   return emitWarning.call(process, warning, ...rest);
 };
 
+const CACHE = new URL("../node_modules/.cache/bank-chain/", import.meta.url);
+
+/** The JavaScript of TypeScript `code`, from the cache when this Node transformed the same text before. */
+function javascriptOf(code) {
+  const key = createHash("sha256").update(process.version).update("\0").update(code).digest("hex").slice(0, 40);
+  const file = new URL(`${key}.js`, CACHE);
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    // Not cached yet.
+  }
+  const source = module.stripTypeScriptTypes(code, { mode: "transform", sourceMap: false });
+  try {
+    mkdirSync(CACHE, { recursive: true });
+    const temporary = new URL(`${key}.${process.pid}.tmp`, CACHE);
+    writeFileSync(temporary, source);
+    renameSync(temporary, file);
+  } catch {
+    // A read-only checkout runs uncached.
+  }
+  return source;
+}
+
 module.registerHooks({
   resolve(specifier, context, nextResolve) {
     if (
@@ -47,11 +73,7 @@ module.registerHooks({
   },
   load(url, context, nextLoad) {
     if (url.startsWith("file:") && url.endsWith(".ts") && !url.includes("/node_modules/")) {
-      const source = module.stripTypeScriptTypes(readFileSync(fileURLToPath(url), "utf8"), {
-        mode: "transform",
-        sourceMap: false,
-      });
-      return { format: "module", source, shortCircuit: true };
+      return { format: "module", source: javascriptOf(readFileSync(fileURLToPath(url), "utf8")), shortCircuit: true };
     }
     return nextLoad(url, context);
   },
