@@ -42,10 +42,19 @@ describe("offline: bank-chain offline deposit / withdraw", function () {
     expect(early.code).to.equal(1);
     expect(early.stderr.trim().split("\n")).to.have.length(1);
     expect(early.stderr).to.match(/the chain refused the transaction: WithdrawalNotReady\(\d+, \d+\)/);
+    const earlyJson = await cli(["withdraw", "--execute", "--json"]);
+    expect(earlyJson.code).to.equal(1);
+    const refusal = JSON.parse(earlyJson.stdout) as {
+      ok: boolean;
+      error: { code: string; details: { error: string } };
+    };
+    expect(refusal).to.deep.include({ ok: false });
+    expect(refusal.error).to.deep.include({ code: "CHAIN_REVERTED" });
+    expect(refusal.error.details.error).to.equal("WithdrawalNotReady");
 
-    const cancel = await cli(["withdraw", "--cancel"]);
+    const cancel = await cli(["withdraw", "--cancel", "--json"]);
     expect(cancel.code, cancel.stderr).to.equal(0);
-    expect(JSON.parse(cancel.stdout)).to.include({ locked: "3000", pending: "0" });
+    expect(JSON.parse(cancel.stdout)).to.include({ ok: true, locked: "3000", pending: "0" });
     expect(await w.vault.lockedOf(key.address)).to.equal(3_000n);
   });
 
