@@ -420,8 +420,13 @@ export function addBillsCommands(program: Command): void {
               `paid:       ${bill.amountPaid} of ${bill.amountDue}`,
               ...Object.entries(parties).map(([role, address]) => `${`${role}:`.padEnd(11)} ${address ?? "-"}`),
               `endorsers:  ${endorsers.length === 0 ? "-" : endorsers.join(", ")}`,
-              ...Object.entries(deadlines).map(
-                ([name, at]) => `${`${name}:`.padEnd(11)} ${at === 0 ? "none" : new Date(at * 1000).toISOString()}`,
+              ...[
+                ["acceptance", deadlines.acceptanceDeadline],
+                ["maturity", deadlines.maturity],
+                ["recourse", deadlines.recourseDeadline],
+              ].map(
+                ([name, at]) =>
+                  `${`${name}:`.padEnd(11)} ${at === 0 ? "none" : new Date(Number(at) * 1000).toISOString()}`,
               ),
               `next:       ${next.length === 0 ? "none (final state)" : ""}`,
               ...next.map((rule) => `  ${rule.operation.padEnd(20)} by ${rule.party.padEnd(10)} -> ${rule.to}`),
@@ -521,7 +526,7 @@ export function addBillsCommands(program: Command): void {
       documentHash: parseBillId(options.documentHash, "--document-hash"),
     };
     const version = parseUint(options.definitionVersion, "--definition-version", 0xffffffffn, true);
-    await withRegistry(options, async ({ registry }) => {
+    await withRegistry(options, async ({ registry, signer }) => {
       const name = BILL_TYPES[type];
       const definitionId = await registry.definitionId(encodeBytes32String(name), version);
       if (definitionId === 0n) {
@@ -532,8 +537,29 @@ export function addBillsCommands(program: Command): void {
       }
       const tx = await mined(registry.issue(definitionId, encodeBytes32String("ISSUE"), terms));
       const state = stateName(await registry.stateOf(terms.id));
-      output(options, { bill: terms.id, operation: "ISSUE", tx, state, definitionId: Number(definitionId) }, () =>
-        [`bill:      ${terms.id}`, `operation: ISSUE`, `tx:        ${tx}`, `state:     ${state}`].join("\n"),
+      const drawer = await signer.getAddress();
+      const parties = { drawer, drawee: terms.drawee, payee: terms.payee };
+      output(
+        options,
+        {
+          bill: terms.id,
+          operation: "ISSUE",
+          tx,
+          state,
+          definitionId: Number(definitionId),
+          parties,
+          amount: terms.amount,
+        },
+        () =>
+          [
+            `bill:      ${terms.id}`,
+            `operation: ISSUE`,
+            `tx:        ${tx}`,
+            `state:     ${state}`,
+            `type:      ${name} v${version}`,
+            `amount:    ${terms.amount}`,
+            ...Object.entries(parties).map(([role, address]) => `${`${role}:`.padEnd(10)} ${address}`),
+          ].join("\n"),
       );
     });
   });

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -218,5 +218,39 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     expect(body.ok).to.equal(false);
     expect(body.error.code).to.equal("CHAIN_REVERTED");
     expect(body.error.details).to.deep.include({ error: "BankTokenInsufficientBalance", args: [a[5], "0", "300"] });
+  });
+
+  it("asks on a terminal instead of requiring --yes, and sends nothing on no", async function () {
+    // util-linux `script` gives the CLI a terminal for stdin and stderr.
+    if (!existsSync("/usr/bin/script") || spawnSync("script", ["--version"]).status !== 0) this.skip();
+    const id = hashLabel("cli-exec-tty");
+    await issue("cli-exec-tty", "e-invoice", a[1]!, "20");
+    const answer = async (reply: string): Promise<{ code: number | null; output: string }> => {
+      const command = [process.execPath, CLI, "bills", "exec", "ACCEPT", id, "--from", "11"].join(" ");
+      const tty = spawn("script", ["-qec", command, "/dev/null"], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: "pipe",
+      });
+      const finished = collect(tty, 60_000);
+      try {
+        await waitForOutput(tty, /proceed\? \[y\/N\]/, 30_000);
+        tty.stdin.write(`${reply}\r`);
+        const { code, stdout } = await finished;
+        return { code, output: stdout };
+      } finally {
+        tty.kill("SIGKILL");
+        await finished.catch(() => undefined);
+      }
+    };
+    const no = await answer("n");
+    expect(no.code).to.equal(1);
+    expect(no.output).to.contain(`drawer     ${a[0]}`).and.contain(`payee      ${a[2]}`);
+    expect(no.output).to.contain(`ACCEPT of bill ${id} not confirmed: nothing was sent`);
+    expect((await json("bills", "show", id)).state).to.equal("ISSUED");
+
+    const yes = await answer("y");
+    expect(yes.code, yes.output).to.equal(0);
+    expect(yes.output).to.match(/state: {5}ACCEPTED/);
   });
 });
