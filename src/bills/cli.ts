@@ -278,6 +278,16 @@ async function perform(options: WriteOptions, id: string, requested: string, arg
       if (args.amount < remaining) operation = "PAY_PARTIAL";
     }
     const spec = OPERATIONS[operation]!;
+    const given = { address: args.to, amount: args.amount, endorser: args.endorser };
+    for (const [kind, flag] of [
+      ["address", "--to"],
+      ["amount", "--amount"],
+      ["endorser", "--endorser"],
+    ] as const) {
+      if (given[kind] !== undefined && spec.data !== kind && !(kind === "amount" && requested === "PAY")) {
+        throw new BillCliError("BILL_CLI_UNUSED_ARGUMENT", `${operation} takes no ${flag}`, { operation, field: flag });
+      }
+    }
     let data = "0x";
     let amount: bigint | undefined;
     const facts: Record<string, string> = { drawer: bill.drawer, payee: bill.payee, holder: bill.holder };
@@ -304,6 +314,7 @@ async function perform(options: WriteOptions, id: string, requested: string, arg
         break;
     }
     if (amount !== undefined) facts.amount = `${amount} of ${remaining} outstanding`;
+    if (spec.pays) facts.from = await signer.getAddress();
     if (spec.moves) await confirm(options, id, operation, facts);
     let approveTx: string | null = null;
     if (spec.pays && amount !== undefined) {

@@ -194,6 +194,9 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
       /^bank-chain: operation must be one of REQUEST_ACCEPTANCE, .*RESOLVE, got "SHRED"$/,
     );
     expect(await refused("bills", "exec", "ENDORSE", id, "--yes")).to.equal("bank-chain: ENDORSE needs --to <address>");
+    expect(await refused("bills", "exec", "CANCEL", id, "--amount", "5")).to.equal(
+      "bank-chain: CANCEL takes no --amount",
+    );
   });
 
   it("requires --yes to pay and decodes the token's revert when the payer has no tokens", async function () {
