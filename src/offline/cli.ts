@@ -17,6 +17,10 @@
  *       settles the buyer's uncertain lane (a voucher sent without a decision): from the vault's record
  *       of that sequence when it is on chain, or as the merchant said with --outcome
  *
+ * Output: each command prints one JSON object on stdout (scripts and the crash tests read it); with the
+ * global `--json` it is the group-wide envelope `{"ok":true,…}`, and a failure is `{"ok":false,"error":…}`
+ * on stdout instead of one line on stderr. A revert is decoded to its custom error (`CHAIN_REVERTED`).
+ *
  * Fault injection (crash tests): `BANK_CHAIN_OFFLINE_SYNC_CRASH_AT=afterMarkSubmitting|afterSend` makes
  * `offline sync` kill itself with SIGKILL right after that step is durable.
  *
@@ -28,7 +32,7 @@
 import type { Command } from "commander";
 import { getAddress, isAddress, NonceManager, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
 
-import { openChain, type ChainConnection } from "../chain/config.js";
+import { openChain } from "../chain/config.js";
 import { deploymentsOf, type Deployments } from "../chain/deployments.js";
 import { output, withChain, type GlobalOptions } from "../cli.js";
 import { BankChainError, messageOf } from "../errors.js";
