@@ -5,6 +5,8 @@
  */
 import { BrowserProvider, type ContractTransactionResponse, type Eip1193Provider, type JsonRpcSigner } from "ethers";
 
+import { waitForReceipt } from "../src/chain/receipts.js";
+
 export interface EthersEnv {
   readonly provider: BrowserProvider;
   signer(address: string): Promise<JsonRpcSigner>;
@@ -23,7 +25,7 @@ export async function ensure(
 ): Promise<void> {
   if (await done()) return;
   const tx = await send();
-  const receipt = await tx.wait();
-  if (receipt?.status !== 1) throw new Error(`deploy step failed: ${what} (${tx.hash})`);
+  const receipt = await waitForReceipt(tx.provider, tx.hash);
+  if (receipt.status !== 1) throw new Error(`deploy step failed: ${what} (${tx.hash})`);
   console.log(`  - ${what} (${tx.hash})`);
 }

@@ -4,35 +4,111 @@
  * off-chain services, prints `bank-chain ready rpc=<url> chainId=<id>` and the
  * deployment addresses, and shuts everything down on SIGINT/SIGTERM.
  *
+ * A start is a restart: the devnet is Anvil with its state in
+ * `<data>/localhost/devnet-state.json`, the deployments stay in
+ * `deployments/localhost/` and the services' SQLite files in `<data>/localhost/`,
+ * so a second `npm start` comes back with every payment, balance, bill, card
+ * account and voucher. `npm start -- --fresh` deletes all three and starts over;
+ * `npm run reset` (`--reset`) deletes them and exits.
+ *
  * BANK_CHAIN_RPC_HOST / BANK_CHAIN_RPC_PORT move the devnet; BANK_CHAIN_DEPLOYMENTS_DIR
  * and BANK_CHAIN_DATA_DIR move the saved deployments and the services' SQLite files.
+ *
+ * Nothing here may import generated code (typechain-types/, generated/) at load
+ * time: on a fresh clone the build below creates it. The services are imported
+ * after the build.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { ChainConfigError, openChain, probeChainId, type ChainConnection } from "../src/chain/config.js";
 import { deploymentsRoot, readDeployments } from "../src/chain/deployments.js";
+import { checkRecordsAgainstChain, DevnetError, startAnvil, type Anvil } from "../src/chain/devnet.js";
 import { DEVNET_CHAIN_ID, devnetEndpoint, type DevnetEndpoint } from "../src/chain/networks.js";
-import { ServiceRunner } from "../src/chain/service.js";
+import type { ServiceRunner } from "../src/chain/service.js";
 import { BankChainError, messageOf } from "../src/errors.js";
-import { SERVICES } from "../src/services.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const hardhatBin = path.join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
+const hardhatBin = binOf("hardhat");
 const log = (line: string): void => void process.stderr.write(`[start] ${line}\n`);
+const FRESH_HINT =
+  'run "npm start -- --fresh" to start over (it deletes the devnet\'s state, deployments and service data)';
 
-/** Runs a Hardhat command to completion, failing with its output if it fails. */
-async function hardhat(args: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+const USAGE = `usage: npm start [-- --fresh]   |   npm run reset
+
+  (no flag)  build, start or resume the devnet, deploy what is missing, run the services
+  --fresh    delete the devnet's state, deployments and service data first, then start
+  --reset    delete them and exit
+  --help     this text`;
+
+/** The command-line entry a package declares in its manifest's `bin`. */
+function binOf(pkg: string): string {
+  const manifestPath = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { bin: string | Record<string, string> };
+  const bin = typeof manifest.bin === "string" ? manifest.bin : manifest.bin[pkg];
+  if (bin === undefined) throw new BankChainError("START_NO_BIN", `${pkg} declares no command`);
+  return path.join(path.dirname(manifestPath), bin);
+}
+
+interface Places {
+  readonly deployments: string;
+  readonly data: string;
+  readonly stateFile: string;
+}
+
+function places(env: NodeJS.ProcessEnv): Places {
+  const data = path.join(path.resolve(env.BANK_CHAIN_DATA_DIR ?? path.join(root, ".bank-chain")), "localhost");
+  return {
+    deployments: path.join(deploymentsRoot(env), "localhost"),
+    data,
+    stateFile: path.join(data, "devnet-state.json"),
+  };
+}
+
+/** Deletes what earlier runs left; says what it deleted. */
+function reset(where: Places): void {
+  const removed = [where.deployments, where.data].filter((folder) => existsSync(folder));
+  for (const folder of removed) rmSync(folder, { recursive: true, force: true });
+  log(
+    removed.length === 0
+      ? "nothing to delete: no earlier devnet state, deployments or service data"
+      : `deleted the earlier devnet state, deployments and service data: ${removed.join(", ")}`,
+  );
+}
+
+/** Whether anything of an earlier run is left (a deployment or a service database). */
+function hasRecords(where: Places): boolean {
+  const deployed = existsSync(where.deployments) && readdirSync(where.deployments).some((f) => f.endsWith(".json"));
+  const stored = existsSync(where.data) && readdirSync(where.data).some((f) => f.endsWith(".sqlite"));
+  return deployed || stored;
+}
+
+/** Runs a Hardhat command to completion, relaying `relay` lines and a heartbeat; fails with its output. */
+async function hardhat(args: readonly string[], env: NodeJS.ProcessEnv, step: string, relay?: RegExp): Promise<void> {
+  const started = Date.now();
+  log(`${step}…`);
   const child = spawn(process.execPath, [hardhatBin, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  let partial = "";
+  const take = (chunk: Buffer): void => {
+    output += chunk.toString();
+    partial += chunk.toString();
+    const lines = partial.split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) if (relay?.test(line.trim()) === true) log(`  ${line.trim()}`);
+  };
+  child.stdout.on("data", take);
+  child.stderr.on("data", take);
+  const heartbeat = setInterval(() => log(`  still ${step} (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearInterval(heartbeat);
   if (code !== 0) {
     throw new BankChainError("START_STEP_FAILED", `hardhat ${args.join(" ")} failed (exit ${code}):\n${output.trim()}`);
   }
+  log(`${step}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Whether a node already answers at the endpoint; refuses one with a foreign chain id. */
@@ -53,42 +129,13 @@ async function existingDevnet(endpoint: DevnetEndpoint): Promise<boolean> {
   }
 }
 
-/** Starts `hardhat node` in its own process group and waits until it answers. */
-async function startDevnet(endpoint: DevnetEndpoint, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [hardhatBin, "node", "--hostname", endpoint.host, "--port", String(endpoint.port)],
-    { cwd: root, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
-  child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new BankChainError("START_DEVNET_FAILED", `hardhat node exited (${child.exitCode}):\n${output.trim()}`);
-    }
-    try {
-      await probeChainId(endpoint.url, 500);
-      return child;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+async function main(argv: readonly string[]): Promise<void> {
+  const unknown = argv.filter((arg) => !["--fresh", "--reset", "--help"].includes(arg));
+  if (argv.includes("--help") || unknown.length > 0) {
+    if (unknown.length > 0) process.stderr.write(`bank-chain: unknown option ${unknown.join(" ")}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(unknown.length > 0 ? 2 : 0);
   }
-  stopGroup(child);
-  throw new BankChainError("START_DEVNET_FAILED", `hardhat node did not answer at ${endpoint.url} within 60 s`);
-}
-
-function stopGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    // Already gone.
-  }
-}
-
-async function main(): Promise<void> {
   let endpoint: DevnetEndpoint;
   try {
     endpoint = devnetEndpoint();
@@ -100,21 +147,13 @@ async function main(): Promise<void> {
     BANK_CHAIN_RPC_HOST: endpoint.host,
     BANK_CHAIN_RPC_PORT: String(endpoint.port),
   };
-
-  log("building contracts");
-  await hardhat(["build", "--quiet"], env);
-
-  let devnet: ChildProcess | undefined;
-  if (await existingDevnet(endpoint)) {
-    log(`reusing the devnet at ${endpoint.url}`);
-  } else {
-    // A new devnet has an empty state but the same genesis hash as any
-    // earlier one, so deployments saved for an earlier devnet are void.
-    rmSync(path.join(deploymentsRoot(env), "localhost"), { recursive: true, force: true });
-    log(`starting a devnet at ${endpoint.url}`);
-    devnet = await startDevnet(endpoint, env);
+  const where = places(env);
+  if (argv.includes("--reset")) {
+    reset(where);
+    return;
   }
 
+  let devnet: Anvil | undefined;
   let chain: ChainConnection | undefined;
   let runner: ServiceRunner | undefined;
   let stopping = false;
@@ -129,30 +168,57 @@ async function main(): Promise<void> {
       code = code || 1;
     }
     await chain?.close();
-    if (devnet !== undefined) stopGroup(devnet);
+    if (devnet !== undefined) {
+      await devnet.stop();
+      log(`devnet stopped; its state is saved in ${where.stateFile}`);
+    }
     process.exit(code);
   };
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
-  devnet?.on("exit", (exitCode) => {
-    if (!stopping) {
-      log(`the devnet exited unexpectedly (${exitCode})`);
-      void shutdown(1);
-    }
-  });
 
   try {
-    log("deploying the suite");
-    await hardhat(["deploy", "--network", "localhost", "--skip-prompts"], env);
+    if (argv.includes("--fresh")) reset(where);
+    // Compiles only what deploys: the Solidity tests are compiled by `npm test`.
+    await hardhat(["build", "--no-tests"], env, "building contracts", /^(Compil|Nothing to compile|No contracts)/);
+
+    if (await existingDevnet(endpoint)) {
+      log(`reusing the devnet at ${endpoint.url}`);
+    } else {
+      if (!existsSync(where.stateFile) && hasRecords(where)) {
+        throw new DevnetError(
+          "DEVNET_STATE_MISSING",
+          `the devnet's state file ${where.stateFile} is missing but an earlier run left deployments or service data; ${FRESH_HINT}`,
+        );
+      }
+      log(
+        existsSync(where.stateFile)
+          ? `resuming the devnet from ${where.stateFile} at ${endpoint.url}`
+          : `starting a new devnet at ${endpoint.url}`,
+      );
+      devnet = await startAnvil({ endpoint, stateFile: where.stateFile });
+      devnet.process.on("exit", (exitCode, signal) => {
+        if (!stopping) {
+          log(`the devnet exited unexpectedly (${exitCode ?? signal})`);
+          void shutdown(1);
+        }
+      });
+    }
 
     chain = await openChain({ network: "localhost", env });
+    await checkRecordsAgainstChain(
+      chain.provider,
+      { dataDir: where.data, deployments: readDeployments("localhost", deploymentsRoot(env)).contracts },
+      FRESH_HINT,
+    );
+
+    await hardhat(["deploy", "--network", "localhost", "--skip-prompts"], env, "deploying the suite");
     const deployments = readDeployments("localhost", deploymentsRoot(env));
-    runner = new ServiceRunner(SERVICES, {
-      chain,
-      deployments,
-      dataDir: path.join(path.resolve(env.BANK_CHAIN_DATA_DIR ?? path.join(root, ".bank-chain")), "localhost"),
-      log,
-    });
+
+    // Imported only now: the services use the code the build generated.
+    const { ServiceRunner } = await import("../src/chain/service.js");
+    const { SERVICES } = await import("../src/services.js");
+    runner = new ServiceRunner(SERVICES, { chain, deployments, dataDir: where.data, log });
     const services = await runner.startAll();
 
     // One write, ready line last: whoever waits for it has the addresses too.
@@ -168,7 +234,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`bank-chain: ${messageOf(error)}\n`);
   process.exit(1);
 });

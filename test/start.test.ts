@@ -1,70 +1,114 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
 
 import { probeChainId } from "../src/chain/config.js";
-import { collect, freePort, ROOT, runNode, waitForOutput } from "./helpers/processes.js";
+import { startAnvil } from "../src/chain/devnet.js";
+import { runNode } from "./helpers/processes.js";
+import {
+  killDevnet,
+  runStart,
+  stackEnv,
+  stackPlace,
+  startStack,
+  type Stack,
+  type StackPlace,
+} from "./helpers/stack.js";
 import { IsoClient } from "./iso8583/gateway-helpers.js";
 
-const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
+const PAYMENT = {
+  debtorAccount: "alice",
+  creditorBank: "B",
+  creditorAccount: "bob",
+  amount: "12345",
+  currency: "USD",
+};
 
-function start(env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: "pipe",
+/** Sends the README's payment through bank A's agent and waits until it is Acknowledged. */
+async function payAndSettle(stack: Stack, endToEndId: string): Promise<void> {
+  const agent = stack.services.get("bank-a")!;
+  const sent = await fetch(`${agent}/payments`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ...PAYMENT, endToEndId }),
   });
+  expect(sent.status, await sent.clone().text()).to.equal(202);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const payment = (await (await fetch(`${agent}/payments/${endToEndId}`)).json()) as { status: string };
+    if (payment.status === "Acknowledged") return;
+    if (Date.now() > deadline) throw new Error(`payment ${endToEndId} still ${payment.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
-/** Deployment lines `  <Name> <address>` printed after the ready line. */
-function addresses(stdout: string): Map<string, string> {
-  return new Map(
-    [...stdout.matchAll(/^ {2}(?!service )(\S+) (0x[0-9a-fA-F]{40})$/gm)].map((m) => [m[1]!, m[2]!.toLowerCase()]),
-  );
+async function paymentStatus(stack: Stack, endToEndId: string): Promise<number | string> {
+  const reply = await fetch(`${stack.services.get("bank-a")!}/payments/${endToEndId}`);
+  return reply.status === 200 ? ((await reply.json()) as { status: string }).status : reply.status;
+}
+
+async function blockNumber(url: string): Promise<number> {
+  const reply = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+  });
+  return Number(((await reply.json()) as { result: string }).result);
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    await probeChainId(url, 1_000);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe("npm start: devnet, deployment, services", function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   let dir: string;
-  beforeEach(function () {
+  let place: StackPlace;
+  const running: Stack[] = [];
+  beforeEach(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "bank-chain-start-"));
+    place = await stackPlace(dir);
   });
-  afterEach(function () {
+  afterEach(async function () {
+    for (const stack of running.splice(0)) await stack.stop().catch(() => undefined);
+    killDevnet(place);
     rmSync(dir, { recursive: true, force: true });
   });
+  async function start(args: readonly string[] = []): Promise<Stack> {
+    const stack = await startStack(place, args);
+    running.push(stack);
+    return stack;
+  }
+  async function stop(stack: Stack, signal: NodeJS.Signals = "SIGINT"): Promise<string> {
+    running.splice(running.indexOf(stack), 1);
+    const finished = await stack.stop(signal);
+    expect(finished.code, finished.stderr).to.equal(0);
+    return finished.stderr;
+  }
 
   it("starts a devnet, deploys, prints the ready line, and shuts down cleanly on SIGTERM", async function () {
-    const port = await freePort();
-    const env = {
-      BANK_CHAIN_RPC_PORT: String(port),
-      BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
-      BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
-      BANK_A_PORT: "0",
-      BANK_B_PORT: "0",
-      BILL_MONITOR_PORT: "0",
-      CARD_GATEWAY_PORT: "0",
-    };
-    const child = start(env);
-    const done = collect(child, 150_000);
-    const stdout = await waitForOutput(child, READY, 120_000);
-    const [, url, chainId] = READY.exec(stdout)!;
-    expect(url).to.equal(`http://127.0.0.1:${port}`);
-    expect(chainId).to.equal("31337");
-    expect(await probeChainId(url!)).to.equal(31337n);
-    expect(addresses(stdout).size).to.be.greaterThan(0);
+    const stack = await start();
+    expect(stack.rpc).to.equal(`http://127.0.0.1:${place.rpcPort}`);
+    expect(stack.stdout).to.match(/chainId=31337\n/);
+    expect(await probeChainId(stack.rpc)).to.equal(31337n);
+    expect(stack.contracts.size).to.be.greaterThan(0);
     // Both banks' agents and the bill monitor run and answer on 127.0.0.1.
-    const services = [...stdout.matchAll(/^ {2}service (\S+) (http:\/\/127\.0\.0\.1:\d+)$/gm)];
-    expect(services.map((m) => m[1])).to.have.length(3);
-    for (const [, serviceName, serviceUrl] of services) {
-      const reply = await fetch(`${serviceUrl}/${serviceName === "bill-monitor" ? "bills" : "ledger"}`);
+    for (const name of ["bank-a", "bank-b", "bill-monitor"]) {
+      const url = stack.services.get(name);
+      expect(url, name).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const reply = await fetch(`${url}/${name === "bill-monitor" ? "bills" : "ledger"}`);
       expect(reply.status).to.equal(200);
     }
     // The card gateway answers a network echo over its TCP framing.
-    const gateway = /^ {2}service card-gateway tcp:\/\/127\.0\.0\.1:(\d+)$/m.exec(stdout);
-    expect(gateway, stdout).to.not.equal(null);
+    const gateway = /^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(stack.services.get("card-gateway") ?? "");
+    expect(gateway, stack.stdout).to.not.equal(null);
     const client = await IsoClient.connect(Number(gateway![1]));
     try {
       const echo = await client.request({ mti: "0800", fields: { 7: "1128120000", 11: "000001", 70: "301" } });
@@ -73,78 +117,101 @@ describe("npm start: devnet, deployment, services", function () {
       client.close();
     }
 
-    const status = await runNode(["bin/bank-chain.mjs", "--json", "status"], env);
+    const status = await runNode(["bin/bank-chain.mjs", "--json", "status"], stackEnv(place));
     expect(status.code, status.stderr).to.equal(0);
     const body = JSON.parse(status.stdout) as { network: string; contracts: Record<string, string> };
     expect(body.network).to.equal("localhost");
     expect(new Map(Object.entries(body.contracts).map(([k, v]) => [k, v.toLowerCase()]))).to.deep.equal(
-      addresses(stdout),
+      stack.contracts,
     );
 
-    child.kill("SIGTERM");
-    const finished = await done;
-    expect(finished.code).to.equal(0);
-    let reachable = true;
-    try {
-      await probeChainId(url!, 1_000);
-    } catch {
-      reachable = false;
-    }
-    expect(reachable, "the devnet stops with npm start").to.equal(false);
+    await stop(stack, "SIGTERM");
+    expect(await reachable(stack.rpc), "the devnet stops with npm start").to.equal(false);
   });
 
-  it("reuses the deployments of a devnet that is already running", async function () {
-    const port = await freePort();
-    const env = {
-      BANK_CHAIN_RPC_PORT: String(port),
-      BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
-      BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
-      BANK_A_PORT: "0",
-      BANK_B_PORT: "0",
-      BILL_MONITOR_PORT: "0",
-      CARD_GATEWAY_PORT: "0",
-    };
-    const devnet = spawn(
-      process.execPath,
-      [
-        path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
-        "node",
-        "--hostname",
-        "127.0.0.1",
-        "--port",
-        String(port),
-      ],
-      { cwd: ROOT, detached: true, stdio: "ignore" },
-    );
+  it("comes back after a stop with the same chain, deployments and service records; --fresh starts over", async function () {
+    const first = await start();
+    await payAndSettle(first, "E2E-RESTART");
+    const height = await blockNumber(first.rpc);
+    const stopped = await stop(first);
+    expect(stopped).to.match(/devnet stopped; its state is saved in /);
+    expect(await reachable(first.rpc)).to.equal(false);
+
+    const second = await start();
+    expect(second.contracts).to.deep.equal(first.contracts);
+    expect(await blockNumber(second.rpc)).to.be.at.least(height);
+    expect(await paymentStatus(second, "E2E-RESTART")).to.equal("Acknowledged");
+    // The restarted agents go on where they were: a new payment settles too.
+    await payAndSettle(second, "E2E-AFTER-RESTART");
+    await stop(second);
+
+    const fresh = await start(["--fresh"]);
+    expect(await blockNumber(fresh.rpc)).to.be.below(height);
+    expect(await paymentStatus(fresh, "E2E-RESTART")).to.equal(404);
+    await stop(fresh);
+  });
+
+  it("refuses to run a chain older than the services' records, in one line naming --fresh", async function () {
+    const stack = await start();
+    // What a devnet killed before its next state dump leaves: the chain as it was before the payment.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const stateFile = path.join(dir, "data", "localhost", "devnet-state.json");
+    expect(existsSync(stateFile)).to.equal(true);
+    copyFileSync(stateFile, path.join(dir, "older-state.json"));
+    await payAndSettle(stack, "E2E-LOST");
+    await stop(stack);
+    copyFileSync(path.join(dir, "older-state.json"), stateFile);
+
+    const refused = await runStart(place);
+    expect(refused.code).to.equal(1);
+    const lines = refused.stderr.split("\n").filter((line) => line.startsWith("bank-chain:"));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/the devnet's chain is older than the services' records .*npm start -- --fresh/);
+    expect(refused.stdout).to.not.match(/bank-chain ready/);
+    expect(await reachable(`http://127.0.0.1:${place.rpcPort}`), "nothing left running").to.equal(false);
+
+    const fresh = await start(["--fresh"]);
+    expect(await paymentStatus(fresh, "E2E-LOST")).to.equal(404);
+    await stop(fresh);
+  });
+
+  it("npm run reset deletes what earlier runs left and says so", async function () {
+    const stack = await start();
+    await stop(stack);
+    const reset = await runStart(place, ["--reset"]);
+    expect(reset.code, reset.stderr).to.equal(0);
+    expect(reset.stderr).to.match(/deleted the earlier devnet state, deployments and service data/);
+    expect(existsSync(path.join(dir, "data", "localhost"))).to.equal(false);
+    expect(existsSync(path.join(dir, "deployments", "localhost"))).to.equal(false);
+    const again = await runStart(place, ["--reset"]);
+    expect(again.stderr).to.match(/nothing to delete/);
+  });
+
+  it("refuses saved deployments without the devnet state they were made on", async function () {
+    const stack = await start();
+    await stop(stack);
+    rmSync(path.join(dir, "data", "localhost", "devnet-state.json"));
+    const refused = await runStart(place);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/^bank-chain: the devnet's state file .* is missing .*--fresh/m);
+  });
+
+  it("reuses the deployments of a devnet that is already running, and leaves it running", async function () {
+    const devnet = await startAnvil({
+      endpoint: { host: "127.0.0.1", port: place.rpcPort, url: `http://127.0.0.1:${place.rpcPort}` },
+    });
     try {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        try {
-          await probeChainId(`http://127.0.0.1:${port}`, 500);
-          break;
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
-      }
-      const runs: Array<Map<string, string>> = [];
+      const runs: Array<ReadonlyMap<string, string>> = [];
       for (let run = 0; run < 2; run += 1) {
-        const child = start(env);
-        const done = collect(child, 150_000);
-        const stdout = await waitForOutput(child, READY, 120_000);
-        runs.push(addresses(stdout));
-        child.kill("SIGTERM");
-        const finished = await done;
-        expect(finished.code).to.equal(0);
-        expect(finished.stderr).to.match(/reusing the devnet/);
+        const stack = await start();
+        runs.push(stack.contracts);
+        expect(await stop(stack, "SIGTERM")).to.match(/reusing the devnet/);
       }
       expect(runs[0]!.size).to.be.greaterThan(0);
       expect(runs[1]).to.deep.equal(runs[0]);
-      expect(await probeChainId(`http://127.0.0.1:${port}`), "a devnet npm start did not start outlives it").to.equal(
-        31337n,
-      );
+      expect(await reachable(devnet.url), "a devnet npm start did not start outlives it").to.equal(true);
     } finally {
-      process.kill(-devnet.pid!, "SIGTERM");
+      await devnet.stop();
     }
   });
 

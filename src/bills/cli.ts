@@ -37,6 +37,7 @@ import {
 import type { ChainConnection } from "../chain/config.js";
 import { contractAt, type Deployments } from "../chain/deployments.js";
 import { formatArg, shortString } from "../chain/reverts.js";
+import { mined as minedReceipt } from "../chain/receipts.js";
 import { output, withChain, type GlobalOptions } from "../cli.js";
 import { BankChainError } from "../errors.js";
 import type { BankToken, BillRegistry } from "../../typechain-types/index.js";
@@ -170,9 +171,7 @@ const stateName = (state: string): string => (state === ZeroHash ? "(none)" : (s
 
 /** Sends, waits for the receipt and returns the transaction hash (a revert is decoded by `withChain`). */
 async function mined(sent: Promise<ContractTransactionResponse>): Promise<string> {
-  const receipt = await (await sent).wait();
-  if (receipt === null) throw new BillCliError("BILL_TX_DROPPED", "the transaction was dropped");
-  return receipt.hash;
+  return (await minedReceipt(await sent)).hash;
 }
 
 interface WriteOptions extends GlobalOptions {

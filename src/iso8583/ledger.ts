@@ -17,6 +17,7 @@
 import { type ContractRunner, type Interface, type Provider, type Signer } from "ethers";
 
 import { messageOf } from "../errors.js";
+import { waitForReceipt } from "../chain/receipts.js";
 import { AccountLedger__factory, type AccountLedger } from "../../typechain-types/index.js";
 
 /** `AccountLedger.OperationKind`, in the contract's order (a test checks it against the ABI). */
@@ -133,8 +134,7 @@ export class LedgerPoster {
       const gasLimit = GAS_BASE + GAS_PER_OPERATION * BigInt(ops.length);
       const sent = await withTimeout(this.#ledger.execute(ops, { gasLimit }), this.#timeoutMs, "send");
       hash = sent.hash;
-      const receipt = await withTimeout(sent.wait(0), this.#timeoutMs, "receipt");
-      if (receipt === null) throw new Error(`no receipt for ${sent.hash}`);
+      const receipt = await waitForReceipt(sent.provider, sent.hash, { timeoutMs: this.#timeoutMs });
       if (receipt.status !== 1) {
         return operations.map(() => ({
           status: "unavailable",

@@ -34,6 +34,7 @@ import { getAddress, isAddress, NonceManager, Wallet, type ContractTransactionRe
 
 import { openChain } from "../chain/config.js";
 import { deploymentsOf, type Deployments } from "../chain/deployments.js";
+import { mined } from "../chain/receipts.js";
 import { output, withChain, type GlobalOptions } from "../cli.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { OfflineVault } from "../../typechain-types/index.js";
@@ -289,8 +290,8 @@ export function addOfflineCommands(program: Command): void {
       await withPayer(options, wallet, async (vault, payer, { BankToken__factory }) => {
         const token = BankToken__factory.connect(await vault.token(), payer);
         const target = await vault.getAddress();
-        if ((await token.allowance(payer.address, target)) < amount) await mined(token.approve(target, amount));
-        const hash = await mined(vault.deposit(amount));
+        if ((await token.allowance(payer.address, target)) < amount) await sendAndWait(token.approve(target, amount));
+        const hash = await sendAndWait(vault.deposit(amount));
         print(options, { deposited: amount, locked: await vault.lockedOf(payer.address), transaction: hash });
       });
     });
@@ -317,7 +318,7 @@ export function addOfflineCommands(program: Command): void {
       const amount = options.request === undefined ? 0n : parseAmount(options.request, "--request");
       const wallet = walletFromEnv(options.keyEnv);
       await withPayer(options, wallet, async (vault, payer) => {
-        const hash = await mined(
+        const hash = await sendAndWait(
           options.request !== undefined
             ? vault.requestWithdrawal(amount)
             : options.cancel
@@ -447,8 +448,8 @@ async function withPayer(
 }
 
 /** Sends, waits for the receipt, and returns the transaction hash; a revert is decoded by `withChain`. */
-async function mined(sent: Promise<ContractTransactionResponse>): Promise<string> {
+async function sendAndWait(sent: Promise<ContractTransactionResponse>): Promise<string> {
   const tx = await sent;
-  await tx.wait();
+  await mined(tx);
   return tx.hash;
 }

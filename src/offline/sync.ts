@@ -1,6 +1,7 @@
 import { getAddress, isCallException, type ContractTransactionReceipt, type Signer } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
+import { mined } from "../chain/receipts.js";
 import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { guardedLog, type OfflineLog } from "./log.js";
 import type { MerchantStore, StoredVoucher, VoucherState } from "./merchant-store.js";
@@ -52,6 +53,17 @@ export interface SyncOutcome {
   readonly paid: bigint | undefined;
   readonly txHash: string | undefined;
 }
+
+/**
+ * Gas sent with a `redeemBatch` of n vouchers: BASE + PER_VOUCHER × n. The
+ * vault redeems each voucher in a `try` and records a refusal instead of
+ * reverting, so a node's gas estimate (the least gas at which the whole
+ * transaction succeeds) can leave an inner redemption out of gas and turn an
+ * honest voucher into a `VoucherRejected`. A voucher costs about 230,000 gas
+ * at most (a fresh lane: cold lane, epoch and record slots, a new holder).
+ */
+const REDEEM_GAS_BASE = 100_000n;
+const REDEEM_GAS_PER_VOUCHER = 300_000n;
 
 const TRANSIENT = new Set(["VoucherNotYetValid", "SequenceGap", "BankTokenAuthorizationNotYetValid"]);
 
@@ -208,11 +220,11 @@ export class VoucherSync {
           validBefore: v.validBefore,
         })),
         vouchers.map((v) => v.signature),
+        { gasLimit: REDEEM_GAS_BASE + REDEEM_GAS_PER_VOUCHER * BigInt(vouchers.length) },
       );
       this.#setTxHash(vouchers, tx.hash);
       await this.#hooks.afterSend?.(tx.hash);
-      const receipt = await tx.wait();
-      if (receipt === null) throw new OfflineSyncError("OFFLINE_SYNC_DROPPED", `transaction ${tx.hash} was dropped`);
+      const receipt = await mined(tx);
       this.#applyVaultReceipt(vouchers, receipt);
     } catch (error) {
       if (isCallException(error)) {
@@ -321,8 +333,7 @@ export class VoucherSync {
       );
       this.#setTxHash([v], tx.hash);
       await this.#hooks.afterSend?.(tx.hash);
-      const receipt = await tx.wait();
-      if (receipt === null) throw new OfflineSyncError("OFFLINE_SYNC_DROPPED", `transaction ${tx.hash} was dropped`);
+      await mined(tx);
       this.#finish(v.hash, "settled", { paid: v.amount, reason: null });
     } catch (error) {
       if (isCallException(error)) {

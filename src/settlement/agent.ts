@@ -27,6 +27,7 @@ import { getAddress, type Provider, type Signer } from "ethers";
 import { ChainReorgError, ConfirmedEventFollower } from "../chain/events.js";
 import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
+import { waitForReceipt } from "../chain/receipts.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory, type IInterbankSettlement } from "../../typechain-types/index.js";
 import {
@@ -687,13 +688,11 @@ export class BankAgent implements Service {
   }
 
   async #awaitReceipt(hash: string): Promise<number> {
-    const deadline = this.#clock.now() + 120_000;
-    for (;;) {
-      const receipt = await this.#provider.getTransactionReceipt(hash);
-      if (receipt !== null) return receipt.status ?? 0;
-      if (this.#clock.now() > deadline) throw new Error(`no receipt for ${hash} within 120 s`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#pollMs, 100)));
-    }
+    const receipt = await waitForReceipt(this.#provider, hash, {
+      timeoutMs: 120_000,
+      pollMs: Math.min(this.#pollMs, 100),
+    });
+    return receipt.status ?? 0;
   }
 
   /** A send failed (or reverted): ask the chain what that means for each row. */

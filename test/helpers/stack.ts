@@ -1,0 +1,101 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import path from "node:path";
+
+import { collect, freePort, ROOT, waitForOutput, type Finished } from "./processes.js";
+
+export const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
+
+/** Where a test's stack keeps its state: one folder, every port its own. */
+export interface StackPlace {
+  readonly dir: string;
+  readonly rpcPort: number;
+}
+
+/** A free devnet port and a folder for the deployments and service data. */
+export async function stackPlace(dir: string): Promise<StackPlace> {
+  return { dir, rpcPort: await freePort() };
+}
+
+/** The `npm start` environment for a stack at `place`: every service port picked by the OS. */
+export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
+  return {
+    BANK_CHAIN_RPC_PORT: String(place.rpcPort),
+    BANK_CHAIN_DEPLOYMENTS_DIR: path.join(place.dir, "deployments"),
+    BANK_CHAIN_DATA_DIR: path.join(place.dir, "data"),
+    BANK_A_PORT: "0",
+    BANK_B_PORT: "0",
+    BILL_MONITOR_PORT: "0",
+    CARD_GATEWAY_PORT: "0",
+  };
+}
+
+/** Last resort after a failed test: kills an Anvil the start script left on the place's port. */
+export function killDevnet(place: StackPlace): void {
+  spawnSync("pkill", ["-KILL", "-f", `anvil --host 127.0.0.1 --port ${place.rpcPort} `]);
+}
+
+/** A running `npm start`. */
+export interface Stack {
+  readonly rpc: string;
+  readonly stdout: string;
+  /** Service name → URL as printed by the start script (`http://…` or `tcp://…`). */
+  readonly services: ReadonlyMap<string, string>;
+  /** Contract name → address (lowercase). */
+  readonly contracts: ReadonlyMap<string, string>;
+  /** Sends `signal` to the start script and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<Finished>;
+}
+
+/** Runs `scripts/start.ts` with `args`; resolves when it exits. */
+export function runStart(place: StackPlace, args: readonly string[] = [], timeoutMs = 240_000): Promise<Finished> {
+  return collect(spawnStart(place, args), timeoutMs);
+}
+
+function spawnStart(place: StackPlace, args: readonly string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...stackEnv(place) },
+    stdio: "pipe",
+  });
+}
+
+/**
+ * Starts the stack at `place` and waits for its ready line. The caller must
+ * `stop()` it in a `finally` or `after`; if it never becomes ready it is
+ * killed here.
+ */
+export async function startStack(place: StackPlace, args: readonly string[] = []): Promise<Stack> {
+  const child = spawnStart(place, args);
+  const done = collect(child, 600_000);
+  let stdout: string;
+  try {
+    stdout = await waitForOutput(child, READY, 240_000);
+  } catch (error) {
+    child.kill("SIGINT");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await done.catch(() => undefined);
+    clearTimeout(killer);
+    killDevnet(place);
+    throw error;
+  }
+  const services = new Map(
+    [...stdout.matchAll(/^ {2}service (\S+) ((?:http|tcp):\/\/\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+  const contracts = new Map(
+    [...stdout.matchAll(/^ {2}(?!service )(\S+) (0x[0-9a-fA-F]{40})$/gm)].map((m) => [m[1]!, m[2]!.toLowerCase()]),
+  );
+  let stopped: Promise<Finished> | undefined;
+  return {
+    rpc: READY.exec(stdout)![1]!,
+    stdout,
+    services,
+    contracts,
+    stop(signal: NodeJS.Signals = "SIGINT") {
+      if (stopped === undefined) {
+        child.kill(signal);
+        stopped = done;
+      }
+      return stopped;
+    },
+  };
+}
