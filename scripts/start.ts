@@ -22,7 +22,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { ChainConfigError, openChain, probeChainId, type ChainConnection } from "../src/chain/config.js";
 import { deploymentsRoot, readDeployments } from "../src/chain/deployments.js";
@@ -111,6 +111,28 @@ async function hardhat(args: readonly string[], env: NodeJS.ProcessEnv, step: st
   log(`${step}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * hardhat-deploy's typed artifacts (`generated/artifacts/`, what the deploy
+ * scripts deploy): its plugin writes them only after a full build, contracts
+ * and Solidity tests together, and `npm start` builds the contracts alone.
+ * Same generator, same destination as `generateTypedArtifacts` in
+ * hardhat.config.ts; it rewrites only the files that changed.
+ */
+async function generateTypedArtifacts(): Promise<void> {
+  const plugin = fileURLToPath(import.meta.resolve("hardhat-deploy"));
+  const generator = pathToFileURL(path.join(path.dirname(plugin), "generate-types.js")).href;
+  const { generateTypes } = (await import(generator)) as {
+    generateTypes(
+      paths: { artifacts: string[] },
+      config: { destinations: { mode: string; folder: string }[] },
+    ): Promise<void>;
+  };
+  await generateTypes(
+    { artifacts: [path.join(root, "artifacts")] },
+    { destinations: [{ mode: "typescript", folder: path.join(root, "generated") }] },
+  );
+}
+
 /** Whether a node already answers at the endpoint; refuses one with a foreign chain id. */
 async function existingDevnet(endpoint: DevnetEndpoint): Promise<boolean> {
   try {
@@ -181,6 +203,7 @@ async function main(argv: readonly string[]): Promise<void> {
     if (argv.includes("--fresh")) reset(where);
     // Compiles only what deploys: the Solidity tests are compiled by `npm test`.
     await hardhat(["build", "--no-tests"], env, "building contracts", /^(Compil|Nothing to compile|No contracts)/);
+    await generateTypedArtifacts();
 
     if (await existingDevnet(endpoint)) {
       log(`reusing the devnet at ${endpoint.url}`);
