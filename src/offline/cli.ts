@@ -3,11 +3,11 @@
  *
  *   offline merchant --amount <minor> --store <file> [--port <n>] [--key-env VAR]
  *       syncs its view of the vault if the RPC answers (else uses the stored view), prints
- *       `offer: bcoffer1:…`, waits for one buyer and prints the decision as JSON
+ *       `offer: bcoffer1:…` on a line of its own, waits for one buyer and prints the decision
  *   offline buyer --offer <text> --max <minor> --state <file> [--key-env VAR] [--unsecured]
- *       pays the merchant of the offer, fully offline, and prints the decision as JSON
+ *       pays the merchant of the offer, fully offline, and prints the decision
  *   offline sync --store <file> [--key-env VAR]
- *       submits the pending vouchers and prints each outcome as JSON
+ *       submits the pending vouchers and prints each outcome, one line per voucher
  *   offline deposit --amount <minor> [--key-env VAR]
  *       locks BankToken in the vault for offline spending (approves the vault first if needed)
  *   offline withdraw (--request <minor> | --cancel | --execute) [--key-env VAR]
@@ -17,9 +17,13 @@
  *       settles the buyer's uncertain lane (a voucher sent without a decision): from the vault's record
  *       of that sequence when it is on chain, or as the merchant said with --outcome
  *
- * Output: each command prints one JSON object on stdout (scripts and the crash tests read it); with the
- * global `--json` it is the group-wide envelope `{"ok":true,…}`, and a failure is `{"ok":false,"error":…}`
- * on stdout instead of one line on stderr. A revert is decoded to its custom error (`CHAIN_REVERTED`).
+ * Output, as every command group: `key: value` lines for a person by default (amounts in minor units, and
+ * as decimals with the token's symbol where the chain was asked; states by name; hashes in full), and with
+ * the global `--json` the envelope `{"ok":true,…}` on one line (scripts and the tests read it; amounts are
+ * decimal strings of minor units). The merchant's `offer: bcoffer1:…` line comes first in both modes. A
+ * failure is one line `bank-chain: …` on stderr, or `{"ok":false,"error":…}` on stdout with `--json`; a
+ * revert is decoded to its custom error (`CHAIN_REVERTED`). Progress events go to stderr: `event: k=v …`
+ * lines, JSON lines with `--json`.
  *
  * Fault injection (crash tests): `BANK_CHAIN_OFFLINE_SYNC_CRASH_AT=afterMarkSubmitting|afterSend` makes
  * `offline sync` kill itself with SIGKILL right after that step is durable.
@@ -37,6 +41,8 @@ import { deploymentsOf, type Deployments } from "../chain/deployments.js";
 import { mined } from "../chain/receipts.js";
 import { output, withChain, type GlobalOptions } from "../cli.js";
 import { BankChainError, messageOf } from "../errors.js";
+import type { Decision } from "./protocol.js";
+import type { SyncOutcome } from "./sync.js";
 import type { OfflineVault } from "../../typechain-types/index.js";
 
 // The stores (node:sqlite), the offline services and the generated contract bindings are imported by the
@@ -108,22 +114,73 @@ function vaultAddress(deployments: Deployments, flag: string | undefined): strin
   return deployments.get("OfflineVault").address;
 }
 
+const jsonText = (value: unknown): string =>
+  JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+
+/** Progress events on stderr: a JSON line each with `--json`, else `event: key=value …`. */
 const logTo =
-  (stream: NodeJS.WriteStream) =>
+  (stream: NodeJS.WriteStream, json: boolean) =>
   (event: string, details: Record<string, unknown>): void => {
-    stream.write(
-      `${JSON.stringify({ event, ...details }, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`,
+    if (json) {
+      stream.write(`${jsonText({ event, ...details })}\n`);
+      return;
+    }
+    const fields = Object.entries(details).map(
+      ([key, value]) => `${key}=${typeof value === "object" && value !== null ? jsonText(value) : String(value)}`,
     );
+    stream.write(`${[`${event}:`, ...fields].join(" ")}\n`);
   };
 
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+/** How the token's amounts read: its decimals and symbol, as the chain answered. */
+interface Units {
+  readonly decimals: number;
+  readonly symbol: string;
 }
 
-/** Prints a result: the JSON object itself (what this group has always printed), `ok` added with --json. */
-function print(options: GlobalOptions, value: Record<string, unknown>): void {
-  if (options.json) output(options, value, () => "");
-  else printJson(value);
+/** The token's units, or undefined if it does not answer `decimals()`/`symbol()` (amounts then stay minor). */
+async function unitsOf(token: { decimals(): Promise<bigint>; symbol(): Promise<string> }): Promise<Units | undefined> {
+  try {
+    const [decimals, symbol] = await Promise.all([token.decimals(), token.symbol()]);
+    return { decimals: Number(decimals), symbol };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `amount` minor units as a decimal with `decimals` places: 1250n, 2 → "12.50". */
+function decimalText(amount: bigint, decimals: number): string {
+  if (decimals === 0) return amount.toString();
+  const digits = (amount < 0n ? -amount : amount).toString().padStart(decimals + 1, "0");
+  return `${amount < 0n ? "-" : ""}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
+}
+
+/** `1250 (12.50 bUSD)`: minor units, and the decimal amount when the token's units are known. */
+function money(amount: bigint, units: Units | undefined): string {
+  return units === undefined ? amount.toString() : `${amount} (${decimalText(amount, units.decimals)} ${units.symbol})`;
+}
+
+/** `key: value` lines, the values aligned. */
+function lines(rows: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...rows.map(([key]) => key.length)) + 1;
+  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}`).join("\n");
+}
+
+/** A seconds timestamp as ISO 8601 UTC. */
+const isoTime = (seconds: bigint): string => new Date(Number(seconds) * 1000).toISOString();
+
+/** The rows that describe a session's decision (from either side). */
+function decisionRows(decision: Decision): Array<[string, string]> {
+  return decision.outcome === "accepted"
+    ? [
+        ["decision", "accepted"],
+        ["kind", decision.kind],
+        ["voucher", decision.voucherHash],
+      ]
+    : [
+        ["decision", "refused"],
+        ["reason", decision.reason],
+        ["message", decision.message],
+      ];
 }
 
 export function addOfflineCommands(program: Command): void {
@@ -168,7 +225,7 @@ export function addOfflineCommands(program: Command): void {
         import("./merchant-store.js"),
       ]);
       const store = Store.open({ path: options.store });
-      const log = logTo(process.stderr);
+      const log = logTo(process.stderr, options.json);
       try {
         const merchant = new Merchant({
           address: wallet.address,
@@ -197,12 +254,29 @@ export function addOfflineCommands(program: Command): void {
           log("offline_mode", { reason: messageOf(error) });
         }
         merchant.view(); // throws a clear error if it never synced
+        let offer = "";
         const outcome = await merchant.runSession({
           amount,
           session: { host: options.host, port, ttlMs },
-          onOffer: (text) => process.stdout.write(`offer: ${text}\n`),
+          // On a line of its own in both modes, at once: the buyer needs it before anything else is printed.
+          onOffer: (text) => {
+            offer = text;
+            process.stdout.write(`offer: ${text}\n`);
+          },
         });
-        print(options, { decision: outcome.decision ?? null, error: outcome.error ?? null });
+        const { decision, voucher, error } = outcome;
+        output(options, { offer, decision: decision ?? null, error: error ?? null }, () =>
+          lines([
+            ...(decision === undefined ? [["decision", "none"] as const] : decisionRows(decision)),
+            ...(voucher === undefined
+              ? []
+              : ([
+                  ["payer", voucher.payer],
+                  ["amount", voucher.amount.toString()],
+                ] as const)),
+            ...(error === undefined ? [] : [["error", error] as const]),
+          ]),
+        );
       } finally {
         store.close();
       }
@@ -227,7 +301,15 @@ export function addOfflineCommands(program: Command): void {
       try {
         const buyer = new Buyer(wallet, store);
         const result = await buyer.pay(options.offer, { max, kind: options.unsecured ? "unsecured" : "secured" });
-        print(options, { decision: result.decision, voucherHash: result.voucherHash });
+        const { decision, voucherHash, request } = result;
+        output(options, { decision, voucherHash, merchant: request.merchant, amount: BigInt(request.amount) }, () =>
+          lines([
+            ...decisionRows(decision),
+            ...(decision.outcome === "accepted" ? [] : [["voucher", voucherHash] as const]),
+            ["merchant", request.merchant],
+            ["amount", request.amount],
+          ]),
+        );
       } finally {
         store.close();
       }
@@ -242,10 +324,11 @@ export function addOfflineCommands(program: Command): void {
     .action(async (_o: unknown, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions & { store: string; keyEnv?: string; wait: string }>();
       const waitMs = parseInteger(options.wait, "--wait", 0, 86_400) * 1000;
-      const [Store, { MerchantStore }, { VoucherSync }] = await Promise.all([
+      const [Store, { MerchantStore }, { VoucherSync }, { BankToken__factory }] = await Promise.all([
         loadStore(),
         import("./merchant-store.js"),
         import("./sync.js"),
+        loadTypechain(),
       ]);
       const store = Store.open({ path: options.store });
       try {
@@ -264,11 +347,18 @@ export function addOfflineCommands(program: Command): void {
           const sync = new VoucherSync({
             store: merchantStore,
             signer,
-            log: logTo(process.stderr),
+            log: logTo(process.stderr, options.json),
             hooks: crashHooks(),
           });
           const outcomes = waitMs === 0 ? await sync.runOnce() : await sync.run(Date.now() + waitMs);
-          print(options, { outcomes });
+          const token = merchantStore.meta()?.token;
+          const units =
+            options.json || outcomes.length === 0 || token === undefined
+              ? undefined
+              : await unitsOf(BankToken__factory.connect(token, chain.provider));
+          output(options, { outcomes }, () =>
+            outcomes.length === 0 ? "nothing to submit" : outcomes.map((o) => outcomeLine(o, units)).join("\n"),
+          );
         } finally {
           await chain.close();
         }
@@ -290,9 +380,21 @@ export function addOfflineCommands(program: Command): void {
       await withPayer(options, wallet, async (vault, payer, { BankToken__factory }) => {
         const token = BankToken__factory.connect(await vault.token(), payer);
         const target = await vault.getAddress();
-        if ((await token.allowance(payer.address, target)) < amount) await sendAndWait(token.approve(target, amount));
+        const approval =
+          (await token.allowance(payer.address, target)) < amount
+            ? await sendAndWait(token.approve(target, amount))
+            : null;
         const hash = await sendAndWait(vault.deposit(amount));
-        print(options, { deposited: amount, locked: await vault.lockedOf(payer.address), transaction: hash });
+        const locked = await vault.lockedOf(payer.address);
+        const units = await unitsOf(token);
+        output(options, { deposited: amount, locked, transaction: hash, approval }, () =>
+          lines([
+            ["deposited", money(amount, units)],
+            ["locked", money(locked, units)],
+            ...(approval === null ? [] : [["approval", approval] as const]),
+            ["transaction", hash],
+          ]),
+        );
       });
     });
 
@@ -317,7 +419,9 @@ export function addOfflineCommands(program: Command): void {
       }
       const amount = options.request === undefined ? 0n : parseAmount(options.request, "--request");
       const wallet = walletFromEnv(options.keyEnv);
-      await withPayer(options, wallet, async (vault, payer) => {
+      await withPayer(options, wallet, async (vault, payer, { BankToken__factory }) => {
+        // What `--execute` takes out: the pending amount before it is paid.
+        const [announced] = options.execute ? await vault.pendingWithdrawalOf(payer.address) : [0n];
         const hash = await sendAndWait(
           options.request !== undefined
             ? vault.requestWithdrawal(amount)
@@ -326,7 +430,22 @@ export function addOfflineCommands(program: Command): void {
               : vault.withdraw(),
         );
         const [pending, availableAt] = await vault.pendingWithdrawalOf(payer.address);
-        print(options, { transaction: hash, locked: await vault.lockedOf(payer.address), pending, availableAt });
+        const locked = await vault.lockedOf(payer.address);
+        const units = await unitsOf(BankToken__factory.connect(await vault.token(), payer));
+        const action = options.request !== undefined ? "requested" : options.cancel ? "cancelled" : "completed";
+        output(options, { action, transaction: hash, locked, pending, availableAt }, () =>
+          lines([
+            [
+              "withdrawal",
+              action === "cancelled"
+                ? action
+                : `${action} ${money(action === "requested" ? amount : announced, units)}`,
+            ],
+            ["locked", money(locked, units)],
+            ["pending", pending === 0n ? "none" : `${money(pending, units)}, available at ${isoTime(availableAt)}`],
+            ["transaction", hash],
+          ]),
+        );
       });
     });
 
@@ -382,7 +501,13 @@ export function addOfflineCommands(program: Command): void {
           const chainId = (await vault.runner!.provider!.getNetwork()).chainId;
           const state = await buyer.laneState(chainId, vaultAddr, lane);
           if (state.inFlight === undefined) {
-            print(options, { lane, resolved: false, reason: "no voucher of this lane awaits a decision" });
+            const reason = "no voucher of this lane awaits a decision";
+            output(options, { lane, resolved: false, reason }, () =>
+              lines([
+                ["lane", lane.toString()],
+                ["resolved", `no (${reason})`],
+              ]),
+            );
             return;
           }
           let outcome = options.outcome as "accepted" | "unused" | undefined;
@@ -399,12 +524,32 @@ export function addOfflineCommands(program: Command): void {
             outcome = hash.toLowerCase() === state.inFlight.hash.toLowerCase() ? "accepted" : "unused";
           }
           await buyer.resolveInFlight(chainId, vaultAddr, lane, outcome);
-          print(options, { lane, resolved: true, outcome, voucherHash: state.inFlight.hash });
+          const voucherHash = state.inFlight.hash;
+          output(options, { lane, resolved: true, outcome, voucherHash }, () =>
+            lines([
+              ["lane", lane.toString()],
+              ["resolved", "yes"],
+              ["outcome", outcome],
+              ["voucher", voucherHash],
+            ]),
+          );
         });
       } finally {
         store.close();
       }
     });
+}
+
+/** One voucher's outcome on one line: `0x<hash>  settled  secured  paid 1250 (12.50 bUSD)  tx 0x…`. */
+function outcomeLine(outcome: SyncOutcome, units: Units | undefined): string {
+  return [
+    outcome.hash,
+    outcome.state,
+    outcome.kind,
+    ...(outcome.paid === undefined ? [] : [`paid ${money(outcome.paid, units)}`]),
+    ...(outcome.reason === undefined ? [] : [`reason ${outcome.reason}`]),
+    ...(outcome.txHash === undefined ? [] : [`tx ${outcome.txHash}`]),
+  ].join("  ");
 }
 
 /** The sync's crash points for `BANK_CHAIN_OFFLINE_SYNC_CRASH_AT`, if set. */

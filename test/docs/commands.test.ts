@@ -217,11 +217,11 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ],
   [
     "BUYER_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e npx bank-chain offline buyer --offer 'bcoffer1:…' --max 5000 --state buyer.sqlite --key-env BUYER_KEY",
-    { run: "foreground", fill: BUYER_OFFER, expect: ['"outcome":"accepted"'] },
+    { run: "foreground", fill: BUYER_OFFER, expect: ["decision: accepted", "amount:   1250"] },
   ],
   [
     "npx bank-chain offline sync --store merchant.sqlite",
-    { run: "foreground", expect: ['"state":"settled"', '"paid":"1250"'] },
+    { run: "foreground", expect: ["  settled  secured  paid 1250 (12.50 bUSD)  tx 0x"] },
   ],
   ["npx bank-chain status", { run: "foreground", expect: ["chainId:   31337", "OfflineVault"] }],
   ["npx bank-chain --network hardhat status", { run: "foreground", expect: ["network:   hardhat (in-process)"] }],
@@ -276,12 +276,13 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ],
   [
     "npx bank-chain offline buyer --offer 'bcoffer1:…' --max 2000 --state buyer.sqlite",
-    { run: "foreground", fill: BUYER_OFFER, expect: ['"outcome":"accepted"'] },
+    { run: "foreground", fill: BUYER_OFFER, expect: ["decision: accepted"] },
   ],
-  ["npx bank-chain offline sync --store shop.sqlite --wait 60", { run: "foreground", expect: ['"paid":"1500"'] }],
-  ["npx bank-chain offline deposit --amount 10000", { run: "foreground" }],
-  ["npx bank-chain offline withdraw --request 20000", { run: "foreground" }],
-  ["npx bank-chain offline withdraw --cancel", { run: "foreground" }],
+  ["npx bank-chain offline sync --store shop.sqlite --wait 60", { run: "foreground", expect: ["paid 1500 (15.00"] }],
+  // The output the doc shows (its `→` lines) is checked; these also hold as text.
+  ["npx bank-chain offline deposit --amount 10000", { run: "foreground", expect: ["deposited:   10000"] }],
+  ["npx bank-chain offline withdraw --request 20000", { run: "foreground", expect: ["pending:     20000"] }],
+  ["npx bank-chain offline withdraw --cancel", { run: "foreground", expect: ["pending:     none"] }],
   [
     "npx bank-chain offline withdraw --execute",
     {

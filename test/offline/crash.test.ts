@@ -53,6 +53,7 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
         file,
         "--vault",
         w.vaultAddress,
+        "--json",
       ],
       { cwd: ROOT, env: { ...process.env, BANK_CHAIN_OFFLINE_KEY: merchantKey.privateKey }, stdio: "pipe" },
     );
@@ -74,12 +75,15 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
           "1500",
           "--state",
           path.join(w.dir, "b.sqlite"),
+          "--json",
         ],
         { BANK_CHAIN_OFFLINE_KEY: buyerKey.privateKey },
       );
       expect(paid.code, paid.stderr).to.equal(0);
       expect(paid.stdout).to.not.include(buyerKey.privateKey.slice(2));
-      expect(JSON.parse(paid.stdout)).to.have.nested.property("decision.outcome", "accepted");
+      expect(JSON.parse(paid.stdout))
+        .to.deep.include({ ok: true })
+        .and.have.nested.property("decision.outcome", "accepted");
       await decided;
     } finally {
       child.kill("SIGKILL");
@@ -87,7 +91,7 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
     }
 
     const balanceBefore = await w.suite.token.balanceOf(merchantKey.address);
-    const sync = () => runNode(["bin/bank-chain.mjs", "--rpc", rpcUrl, "offline", "sync", "--store", file]);
+    const sync = () => runNode(["bin/bank-chain.mjs", "--rpc", rpcUrl, "--json", "offline", "sync", "--store", file]);
     const first = await sync();
     expect(first.code, first.stderr).to.equal(0);
     const outcomes = (JSON.parse(first.stdout) as { outcomes: Array<{ hash: string; state: string }> }).outcomes;
@@ -98,7 +102,7 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
 
     const second = await sync();
     expect(second.code, second.stderr).to.equal(0);
-    expect(JSON.parse(second.stdout)).to.deep.equal({ outcomes: [] });
+    expect(JSON.parse(second.stdout)).to.deep.equal({ ok: true, outcomes: [] });
     expect(await redemptions(outcomes[0]!.hash)).to.equal(1);
   });
 
@@ -111,7 +115,7 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
       const hash = paid!.voucherHash;
       const file = merchant.store.store.path;
       const sync = (env: Record<string, string> = {}) =>
-        runNode(["bin/bank-chain.mjs", "--rpc", rpcUrl, "offline", "sync", "--store", file], env);
+        runNode(["bin/bank-chain.mjs", "--rpc", rpcUrl, "--json", "offline", "sync", "--store", file], env);
 
       const killed = await sync({ BANK_CHAIN_OFFLINE_SYNC_CRASH_AT: point });
       expect(killed.code, killed.stderr).to.equal(null); // died by the signal, not an exit
@@ -123,7 +127,7 @@ describe("offline: a merchant killed between accept and sync loses nothing and p
       const outcomes = (JSON.parse(resumed.stdout) as { outcomes: Array<{ hash: string; state: string }> }).outcomes;
       expect(outcomes.find((o) => o.hash === hash)?.state).to.equal("settled");
       expect(await redemptions(hash)).to.equal(1);
-      expect(JSON.parse((await sync()).stdout)).to.deep.equal({ outcomes: [] });
+      expect(JSON.parse((await sync()).stdout)).to.deep.equal({ ok: true, outcomes: [] });
       expect(await redemptions(hash)).to.equal(1);
     });
 

@@ -57,7 +57,8 @@ describe("offline: a buyer's lane left uncertain by a dropped session", function
     expect(offer.version).to.equal(PROTOCOL_VERSION);
     const lane = BigInt(merchantSigner.address);
     const chainId = 31337n;
-    expect((await buyer.laneState(chainId, w.vaultAddress, lane)).inFlight?.hash).to.be.a("string");
+    const inFlight = (await buyer.laneState(chainId, w.vaultAddress, lane)).inFlight?.hash;
+    expect(inFlight).to.be.a("string");
     // The next payment on that lane is refused: signing sequence 1 again would be a double spend.
     const again = await MerchantSession.open({ ttlMs: 20_000 });
     try {
@@ -92,18 +93,29 @@ describe("offline: a buyer's lane left uncertain by a dropped session", function
     // Not on chain yet: the command says so and changes nothing.
     const early = await resolve();
     expect(early.code).to.equal(1);
-    expect(early.stderr).to.match(/sequence 1 of lane \d+ is not redeemed yet/);
+    expect(early.stderr.trim().split("\n")).to.have.length(1);
+    expect(early.stderr).to.match(/^bank-chain: sequence 1 of lane \d+ is not redeemed yet/);
+    const earlyJson = await resolve(["--json"]);
+    expect(earlyJson.code).to.equal(1);
+    const refusal = JSON.parse(earlyJson.stdout) as { ok: boolean; error: { code: string } };
+    expect(refusal).to.deep.include({ ok: false });
+    expect(refusal.error.code).to.equal("OFFLINE_CLI_UNRESOLVED");
     expect((await buyer.laneState(chainId, w.vaultAddress, lane)).inFlight).to.not.equal(undefined);
 
     // The merchant had kept it after all and redeems it: the chain settles the question.
     await (await w.vault.redeem(voucherFromJson(offer.voucher), offer.signature)).wait();
-    const settled = await resolve();
+    const settled = await resolve(["--json"]);
     expect(settled.code, settled.stderr).to.equal(0);
-    expect(JSON.parse(settled.stdout)).to.include({ resolved: true, outcome: "accepted" });
+    expect(JSON.parse(settled.stdout)).to.include({
+      ok: true,
+      resolved: true,
+      outcome: "accepted",
+      voucherHash: inFlight,
+    });
     const state = await buyer.laneState(chainId, w.vaultAddress, lane);
     expect(state.inFlight).to.equal(undefined);
     expect(state.nextSequence).to.equal(2n);
-    const nothing = await resolve(["--outcome", "unused"]);
-    expect(JSON.parse(nothing.stdout)).to.include({ resolved: false });
+    const nothing = await resolve(["--outcome", "unused", "--json"]);
+    expect(JSON.parse(nothing.stdout)).to.include({ ok: true, resolved: false });
   });
 });
