@@ -223,12 +223,21 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
     "npx bank-chain offline sync --store merchant.sqlite",
     { run: "foreground", expect: ["  settled  secured  paid 1250 (12.50 bUSD)  tx 0x"] },
   ],
+  ["npx bank-chain --version", { run: "foreground", expect: ["0.1.0"] }],
   ["npx bank-chain status", { run: "foreground", expect: ["chainId:   31337", "OfflineVault"] }],
   ["npx bank-chain --network hardhat status", { run: "foreground", expect: ["network:   hardhat (in-process)"] }],
   [
     // `--rpc` finds the deployments by the chain id.
     "npx bank-chain --rpc http://127.0.0.1:8545 --json status",
     { run: "foreground", expect: ['"ok":true', '"chainId":"31337"', '"OfflineVault":"0x'] },
+  ],
+  [
+    "npx bank-chain bills show <billId>",
+    {
+      skip:
+        "needs the id of an issued bill (the devnet issues none); test/bills/cli-exec.test.ts runs it on bills it " +
+        "issues",
+    },
   ],
   [
     "npx bank-chain bills history <billId>",
