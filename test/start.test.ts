@@ -1,3 +1,4 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -105,6 +106,18 @@ describe("npm start: devnet, deployment, services", function () {
       expect(url, name).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
       const reply = await fetch(`${url}/${name === "bill-monitor" ? "bills" : "ledger"}`);
       expect(reply.status).to.equal(200);
+    }
+    // Every HTTP service documents itself (OpenAPI 3.1, valid) and reports its health.
+    for (const [name, url] of stack.services) {
+      if (!url.startsWith("http:")) continue;
+      const document = (await (await fetch(`${url}/openapi.json`)).json()) as Record<string, unknown>;
+      await SwaggerParser.validate(structuredClone(document) as never);
+      expect(Object.keys(document.paths as object), name).to.include.members(["/health", "/openapi.json"]);
+      const health = await fetch(`${url}/health`);
+      expect(health.status, name).to.equal(200);
+      const report = (await health.json()) as { ok: boolean; database: string; followerLagBlocks: number };
+      expect(report, name).to.deep.include({ ok: true, database: "ok" });
+      expect(report.followerLagBlocks, name).to.be.a("number").and.to.be.at.most(5);
     }
     // The card gateway answers a network echo over its TCP framing.
     const gateway = /^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(stack.services.get("card-gateway") ?? "");

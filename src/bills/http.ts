@@ -1,161 +1,195 @@
 /**
- * The bill monitor's query API on 127.0.0.1 (node:http, JSON):
+ * The bill monitor's query API on 127.0.0.1, on the service kit (`chain/http.ts`):
  *
- *   GET /bills?party=&state=&dueBefore=   bills matching every given filter
- *   GET /bills/:id                        one bill
- *   GET /bills/:id/history                its events, in chain order
- *   GET /anomalies                        every anomaly (`?bill=` for one bill's)
+ *   GET /bills?party=&state=&dueBefore=&limit=&cursor=   bills matching every given filter, a page at a time
+ *   GET /bills/:id                                       one bill
+ *   GET /bills/:id/history                               its events, in chain order
+ *   GET /anomalies?bill=&limit=&cursor=                  anomalies, a page at a time
+ *   GET /openapi.json, GET /health
  *
  * Amounts are decimal strings of minor units. Errors are
  * `{ "error": { "code", "message", "field"? } }` with 400, 404, 405 or 500.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-
 import { isAddress } from "ethers";
 import { z } from "zod";
 
-import { close, listen } from "../chain/http-server.js";
-import { BankChainError, messageOf } from "../errors.js";
+import { HttpError, JsonHttpServer, page, pageQuery, route } from "../chain/http.js";
+import type { Store } from "../store/store.js";
 import type { BillFilter, BillMonitor, BillView } from "./monitor.js";
-
-/** A request the API refuses, with its HTTP status. */
-export class BillHttpError extends BankChainError {
-  readonly status: number;
-  constructor(status: number, code: string, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-    this.status = status;
-  }
-}
 
 export interface BillHttpOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
   readonly log: (line: string) => void;
+  /** For `/health`: the chain's head. */
+  readonly blockNumber: () => Promise<number>;
+  readonly store: Store;
 }
 
-const BILL_ID = /^0x[0-9a-fA-F]{64}$/;
+const billId = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "must be bytes32 hex")
+  .transform((id) => id.toLowerCase());
+const address = z.string().nullable();
+const amount = z.string().regex(/^\d+$/).openapi({ description: "minor units, as digits" });
 
-const querySchema = z
+const billSchema = z
   .object({
-    party: z
-      .string()
-      .refine((value) => isAddress(value), { message: "must be a 0x address" })
-      .optional(),
-    state: z
-      .string()
-      .regex(/^(0x[0-9a-fA-F]{64}|[A-Za-z0-9_]{1,31})$/, { message: "must be a state name or bytes32 hex" })
-      .optional(),
-    dueBefore: z
-      .string()
-      .regex(/^\d{1,15}$/, { message: "must be unix seconds" })
-      .transform(Number)
-      .optional(),
+    id: z.string(),
+    definitionId: z.number().int().nullable(),
+    state: z.string().openapi({ description: "bytes32 hex" }),
+    stateName: z.string(),
+    drawer: address,
+    drawee: address,
+    payer: address,
+    payee: address,
+    holder: address,
+    financier: address,
+    amountDue: amount,
+    amountPaid: amount,
+    rollingHash: z.string(),
+    endorsers: z.array(z.string()),
+    acceptanceDeadline: z.number().int().nullable(),
+    maturity: z.number().int().nullable(),
+    recourseDeadline: z.number().int().nullable(),
+    issuedBlock: z.number().int(),
+    issuedTx: z.string(),
+    lastBlock: z.number().int(),
   })
-  .strict();
+  .openapi("Bill");
+const operationSchema = z
+  .object({
+    seq: z.number().int(),
+    event: z.string(),
+    block: z.number().int(),
+    tx: z.string(),
+    logIndex: z.number().int(),
+    from: address,
+    to: address,
+    operation: z.string().nullable(),
+    operationName: z.string().nullable(),
+    actor: address,
+    dataHash: z.string().nullable(),
+    detail: z.record(z.string()),
+  })
+  .openapi("BillOperation");
+const anomalySchema = z
+  .object({
+    seq: z.number().int(),
+    kind: z.string(),
+    billId: z.string().nullable(),
+    block: z.number().int().nullable(),
+    tx: z.string().nullable(),
+    detail: z.record(z.string()),
+  })
+  .openapi("Anomaly");
 
 /** A bill as JSON: bigints as decimal strings. */
 export function billJson(bill: BillView): Record<string, unknown> {
   return { ...bill, amountDue: bill.amountDue.toString(), amountPaid: bill.amountPaid.toString() };
 }
 
-export class BillHttpServer {
-  readonly #monitor: BillMonitor;
-  readonly #options: BillHttpOptions;
-  readonly #server: Server;
-  #url: string | undefined;
-
-  constructor(monitor: BillMonitor, options: BillHttpOptions) {
-    this.#monitor = monitor;
-    this.#options = options;
-    this.#server = createServer((request, response) => this.#handle(request, response));
-    this.#server.keepAliveTimeout = 5_000;
-  }
-
-  get url(): string | undefined {
-    return this.#url;
-  }
-
-  async start(): Promise<string> {
-    this.#url = await listen(this.#server, this.#options.port, this.#options.host);
-    return this.#url;
-  }
-
-  async stop(): Promise<void> {
-    await close(this.#server);
-  }
-
-  #handle(request: IncomingMessage, response: ServerResponse): void {
-    try {
-      send(response, 200, this.#route(request));
-    } catch (error) {
-      if (error instanceof BillHttpError) {
-        const field = error.details.field;
-        send(response, error.status, {
-          error: { code: error.code, message: error.message, ...(typeof field === "string" ? { field } : {}) },
-        });
-        return;
-      }
-      this.#options.log(`bills http ${request.method} ${request.url} failed: ${messageOf(error)}`);
-      send(response, 500, { error: { code: "INTERNAL", message: "the monitor failed to answer; see its log" } });
-    }
-  }
-
-  #route(request: IncomingMessage): unknown {
-    const url = new URL(request.url ?? "/", "http://monitor.invalid");
-    const segments = url.pathname.split("/").filter((segment) => segment !== "");
-    if (request.method !== "GET") {
-      throw new BillHttpError(405, "METHOD_NOT_ALLOWED", `use GET, not ${request.method}`, { method: request.method });
-    }
-    const billId = (segment: string): string => {
-      if (!BILL_ID.test(segment)) {
-        throw new BillHttpError(400, "REQUEST_INVALID_FIELD", `bill id must be bytes32 hex, got "${segment}"`, {
-          field: "id",
-          value: segment,
-        });
-      }
-      return segment.toLowerCase();
-    };
-    if (segments[0] === "bills" && segments.length === 1) {
-      const parsed = querySchema.safeParse(Object.fromEntries(url.searchParams));
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field =
-          issue.path.length > 0
-            ? String(issue.path[0])
-            : issue.code === "unrecognized_keys"
-              ? (issue.keys[0] ?? "query")
-              : "query";
-        throw new BillHttpError(400, "REQUEST_INVALID_FIELD", `${field}: ${issue.message}`, { field });
-      }
-      const filter: BillFilter = {
-        ...(parsed.data.party === undefined ? {} : { party: parsed.data.party }),
-        ...(parsed.data.state === undefined ? {} : { state: parsed.data.state }),
-        ...(parsed.data.dueBefore === undefined ? {} : { dueBefore: parsed.data.dueBefore }),
-      };
-      return { bills: this.#monitor.bills(filter).map(billJson) };
-    }
-    if (segments[0] === "bills" && (segments.length === 2 || (segments.length === 3 && segments[2] === "history"))) {
-      const id = billId(segments[1]!);
-      const bill = this.#monitor.bill(id);
-      if (bill === undefined) {
-        throw new BillHttpError(404, "BILL_NOT_FOUND", `there is no bill ${id}`, { id });
-      }
-      return segments.length === 2 ? billJson(bill) : { id, history: this.#monitor.history(id) };
-    }
-    if (segments[0] === "anomalies" && segments.length === 1) {
-      const bill = url.searchParams.get("bill");
-      return { anomalies: this.#monitor.anomalies(bill === null ? undefined : billId(bill)) };
-    }
-    throw new BillHttpError(404, "ROUTE_NOT_FOUND", `no route GET ${url.pathname}`, { path: url.pathname });
-  }
-}
-
-function send(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
+/** The monitor's HTTP server: its routes on the kit's `JsonHttpServer`. */
+export function billHttpServer(monitor: BillMonitor, options: BillHttpOptions): JsonHttpServer {
+  const found = (id: string): BillView => {
+    const bill = monitor.bill(id);
+    if (bill === undefined) throw new HttpError(404, "BILL_NOT_FOUND", `there is no bill ${id}`, undefined, { id });
+    return bill;
+  };
+  const idParams = z.object({ id: billId });
+  return new JsonHttpServer({
+    title: "bank-chain bill monitor",
+    version: "1",
+    description: "Bills replayed from the BillRegistry's events and checked against their definitions.",
+    host: options.host,
+    port: options.port,
+    log: options.log,
+    health: {
+      blockNumber: options.blockNumber,
+      followerNextBlock: () => monitor.confirmedBlock + 1,
+      checkDatabase: () => options.store.check(),
+    },
+    routes: [
+      route({
+        method: "GET",
+        path: "/bills",
+        summary: "bills matching every given filter, in issue order, a page at a time",
+        query: z
+          .object({
+            party: z
+              .string()
+              .refine((value) => isAddress(value), { message: "must be a 0x address" })
+              .optional(),
+            state: z
+              .string()
+              .regex(/^(0x[0-9a-fA-F]{64}|[A-Za-z0-9_]{1,31})$/, { message: "must be a state name or bytes32 hex" })
+              .optional(),
+            dueBefore: z
+              .string()
+              .regex(/^\d{1,15}$/, { message: "must be unix seconds" })
+              .transform(Number)
+              .optional(),
+            ...pageQuery,
+          })
+          .strict(),
+        responses: {
+          200: {
+            description: "one page of bills",
+            schema: z.object({ bills: z.array(billSchema), nextCursor: z.string().nullable() }),
+          },
+        },
+        handle: ({ query }) => {
+          const filter: BillFilter = {
+            ...(query.party === undefined ? {} : { party: query.party }),
+            ...(query.state === undefined ? {} : { state: query.state }),
+            ...(query.dueBefore === undefined ? {} : { dueBefore: query.dueBefore }),
+          };
+          const { items, nextCursor } = page(monitor.bills(filter), (bill) => bill.id, query);
+          return { status: 200, body: { bills: items.map(billJson), nextCursor } };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/bills/:id",
+        summary: "one bill",
+        params: idParams,
+        responses: { 200: { description: "the bill", schema: billSchema }, 404: { description: "no such bill" } },
+        handle: ({ params }) => ({ status: 200, body: billJson(found(params.id)) }),
+      }),
+      route({
+        method: "GET",
+        path: "/bills/:id/history",
+        summary: "a bill's events, in chain order",
+        params: idParams,
+        responses: {
+          200: {
+            description: "the history",
+            schema: z.object({ id: z.string(), history: z.array(operationSchema) }),
+          },
+          404: { description: "no such bill" },
+        },
+        handle: ({ params }) => {
+          found(params.id);
+          return { status: 200, body: { id: params.id, history: monitor.history(params.id) } };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/anomalies",
+        summary: "what the replay found wrong, in the order found, a page at a time",
+        query: z.object({ bill: billId.optional(), ...pageQuery }).strict(),
+        responses: {
+          200: {
+            description: "one page of anomalies",
+            schema: z.object({ anomalies: z.array(anomalySchema), nextCursor: z.string().nullable() }),
+          },
+        },
+        handle: ({ query }) => {
+          const { items, nextCursor } = page(monitor.anomalies(query.bill), (a) => String(a.seq), query);
+          return { status: 200, body: { anomalies: items, nextCursor } };
+        },
+      }),
+    ],
   });
-  response.end(text);
 }

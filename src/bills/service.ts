@@ -12,7 +12,7 @@ import path from "node:path";
 import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
 import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
-import { BillHttpServer } from "./http.js";
+import { billHttpServer } from "./http.js";
 import { BillMonitor, BillMonitorError } from "./monitor.js";
 
 export const DEFAULT_BILL_MONITOR_PORT = 8610;
@@ -55,10 +55,12 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
           pollIntervalMs: intFromEnv(env, "BILL_MONITOR_POLL_MS", 250, 1, 60_000),
           onError: (error) => context.log(`bill-monitor: ${error instanceof Error ? error.message : String(error)}`),
         });
-        const http = new BillHttpServer(monitor, {
+        const http = billHttpServer(monitor, {
           host: "127.0.0.1",
           port,
           log: context.log,
+          blockNumber: () => chain.provider.getBlockNumber(),
+          store,
         });
         return {
           url: () => http.url ?? `http://127.0.0.1:${port}`,

@@ -28,6 +28,7 @@ import { ChainReorgError, ConfirmedEventFollower } from "../chain/events.js";
 import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { waitForReceipt } from "../chain/receipts.js";
+import type { JsonHttpServer } from "../chain/http.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory, type IInterbankSettlement } from "../../typechain-types/index.js";
 import {
@@ -43,7 +44,7 @@ import {
 import { systemClock, type Clock } from "./clock.js";
 import { CoreLedger, LedgerInsufficientFundsError, type BalanceReport } from "./core-ledger.js";
 import { Bookkeeper, FOLLOWED_EVENTS } from "./bookings.js";
-import { PaymentsHttpServer } from "./http.js";
+import { paymentsHttpServer } from "./http.js";
 import {
   paymentKey,
   PaymentStore,
@@ -177,7 +178,7 @@ export class BankAgent implements Service {
   readonly #rowsPerRound: number;
   readonly #pollMs: number;
   readonly #follower: ConfirmedEventFollower;
-  readonly #http: PaymentsHttpServer;
+  readonly #http: JsonHttpServer;
   readonly #books: Bookkeeper;
   /** Outbox rows up to this id existed before this run: check the chain before sending them. */
   #rowsBeforeStart = 0;
@@ -251,14 +252,25 @@ export class BankAgent implements Service {
       handler: (log) => this.#books.apply(log),
     });
     this.#configuredUrl = `http://${options.host ?? "127.0.0.1"}:${options.port}`;
-    this.#http = new PaymentsHttpServer(
+    const follower = this.#follower;
+    this.#http = paymentsHttpServer(
       {
         submit: (request) => this.submit(request),
         payment: (id, direction) => this.payment(id, direction),
         account: (id) => this.account(id),
         ledger: () => this.ledger.checkBalanced(),
       },
-      { host: options.host ?? "127.0.0.1", port: options.port, log: this.#log },
+      {
+        host: options.host ?? "127.0.0.1",
+        port: options.port,
+        log: this.#log,
+        title: `bank ${options.bankId}'s settlement agent`,
+        health: {
+          blockNumber: () => options.provider.getBlockNumber(),
+          followerNextBlock: () => follower.checkpoint().nextBlock,
+          checkDatabase: () => options.store.check(),
+        },
+      },
     );
   }
 

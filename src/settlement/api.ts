@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 
+import { zodIssue } from "../chain/http.js";
 import { BankChainError } from "../errors.js";
 import type { Account, JournalEntry } from "./core-ledger.js";
 import type { PaymentRecord } from "./payments.js";
@@ -75,16 +76,8 @@ export type PaymentRequest = z.output<typeof paymentRequestSchema>;
 export function parsePaymentRequest(body: unknown): PaymentRequest {
   const result = paymentRequestSchema.safeParse(body);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  if (issue.code === "unrecognized_keys") {
-    throw new RequestInvalidError("REQUEST_UNKNOWN_FIELD", `unknown field ${issue.keys.join(", ")}`, issue.keys[0]);
-  }
-  const field = issue.path.map(String).join(".");
-  if (field === "") {
-    throw new RequestInvalidError("REQUEST_NOT_AN_OBJECT", `the body must be a JSON object: ${issue.message}`);
-  }
-  const message = issue.code === "invalid_type" && issue.received === "undefined" ? "is required" : issue.message;
-  throw new RequestInvalidError("REQUEST_INVALID_FIELD", `${field} ${message}`, field);
+  const { code, field, message } = zodIssue(result.error, "body");
+  throw new RequestInvalidError(code, message, code === "REQUEST_NOT_AN_OBJECT" ? undefined : field);
 }
 
 export interface LegView {

@@ -159,6 +159,11 @@ export class Store {
     }
   }
 
+  /** A query that throws when the database cannot be read (closed, file gone, corrupt header): for health checks. */
+  check(): void {
+    this.get("SELECT count(*) AS n FROM sqlite_master");
+  }
+
   /** Whether a transaction is open on this connection. */
   get inTransaction(): boolean {
     return this.#depth > 0;

@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { BillHttpServer } from "../../src/bills/http.js";
+import { billHttpServer } from "../../src/bills/http.js";
 import { billMonitorService } from "../../src/bills/service.js";
 import type { ChainConnection } from "../../src/chain/config.js";
 import { Store } from "../../src/store/store.js";
@@ -20,14 +20,21 @@ describe("bills: monitor HTTP API", function () {
 
   it("answers bill, history, filter and anomaly queries, and JSON errors with a reason", async function () {
     const f = await billsFixture();
-    const monitor = f.monitor(Store.open({ path: ":memory:" }));
+    const store = Store.open({ path: ":memory:" });
+    const monitor = f.monitor(store);
     const boe = await f.issue(BILL_OF_EXCHANGE, "http-boe");
     await f.exec(2, boe, "REQUEST_ACCEPTANCE");
     await f.exec(1, boe, "ACCEPT");
     await f.exec(2, boe, "ENDORSE", asAddress(f.addresses[3]!));
     const inv = await f.issue(E_INVOICE, "http-inv", 250n);
     await monitor.poll();
-    const server = new BillHttpServer(monitor, { host: "127.0.0.1", port: 0, log: () => undefined });
+    const server = billHttpServer(monitor, {
+      host: "127.0.0.1",
+      port: 0,
+      log: () => undefined,
+      blockNumber: () => f.suite.ethers.provider.getBlockNumber(),
+      store,
+    });
     const url = await server.start();
     try {
       const one = await getJson(`${url}/bills/${boe}`);
@@ -55,7 +62,7 @@ describe("bills: monitor HTTP API", function () {
       expect(await ids("?dueBefore=1")).to.deep.equal([]);
 
       const anomalies = await getJson(`${url}/anomalies`);
-      expect(anomalies).to.deep.equal({ status: 200, body: { anomalies: [] } });
+      expect(anomalies).to.deep.equal({ status: 200, body: { anomalies: [], nextCursor: null } });
 
       const missing = await getJson(`${url}/bills/0x${"ab".repeat(32)}`);
       expect(missing.status).to.equal(404);

@@ -1,0 +1,173 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { expect } from "chai";
+import { z } from "zod";
+
+import { HttpError, JsonHttpServer, page, pageQuery, route, type HealthProbe } from "../../src/chain/http.js";
+
+const healthy: HealthProbe = {
+  blockNumber: async () => 42,
+  followerNextBlock: () => 40,
+  checkDatabase: () => undefined,
+};
+
+function server(probe: HealthProbe = healthy, log: (line: string) => void = () => undefined): JsonHttpServer {
+  const items = Array.from({ length: 7 }, (_, i) => ({ id: `item-${i}` }));
+  return new JsonHttpServer({
+    title: "kit test",
+    version: "1",
+    host: "127.0.0.1",
+    port: 0,
+    log,
+    health: probe,
+    routes: [
+      route({
+        method: "POST",
+        path: "/things",
+        summary: "make a thing",
+        body: z.object({ name: z.string().min(1), count: z.number().int().positive() }).strict(),
+        responses: { 201: { description: "made", schema: z.object({ name: z.string(), count: z.number() }) } },
+        handle: ({ body }) => ({ status: 201, body }),
+      }),
+      route({
+        method: "GET",
+        path: "/things/:id",
+        summary: "one thing",
+        params: z.object({ id: z.string().regex(/^[a-z]+$/) }),
+        responses: { 200: { description: "the thing" }, 404: { description: "none" } },
+        handle: ({ params }) => {
+          if (params.id === "boom") throw new Error("a bug, with a secret in its message");
+          if (params.id !== "one") throw new HttpError(404, "THING_NOT_FOUND", `no thing ${params.id}`);
+          return { status: 200, body: { id: params.id } };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/items",
+        summary: "items, a page at a time",
+        query: z.object({ ...pageQuery }).strict(),
+        responses: { 200: { description: "a page" } },
+        handle: ({ query }) => ({ status: 200, body: page(items, (item) => item.id, query) }),
+      }),
+    ],
+  });
+}
+
+async function call(
+  url: string,
+  method = "GET",
+  body?: string,
+  type = "application/json",
+): Promise<{ status: number; body: any }> {
+  const reply = await fetch(url, {
+    method,
+    ...(body === undefined ? {} : { body, headers: { "content-type": type } }),
+  });
+  return { status: reply.status, body: await reply.json() };
+}
+
+describe("chain/http: the service kit's JSON API", function () {
+  let s: JsonHttpServer;
+  let url: string;
+  const logged: string[] = [];
+  before(async function () {
+    s = server(healthy, (line) => logged.push(line));
+    url = await s.start();
+  });
+  after(async function () {
+    await s.stop();
+  });
+
+  it("serves an OpenAPI 3.1 document that a validator accepts and that lists every route", async function () {
+    const { status, body } = await call(`${url}/openapi.json`);
+    expect(status).to.equal(200);
+    expect(body.openapi).to.equal("3.1.0");
+    await SwaggerParser.validate(structuredClone(body));
+    const documented = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
+    expect([...documented].sort()).to.deep.equal([...s.routes].sort());
+    expect(s.routes).to.include.members(["GET /openapi.json", "GET /health", "GET /things/{id}"]);
+  });
+
+  it("validates bodies, path parameters and queries with the route's schema, naming the field", async function () {
+    expect(await call(`${url}/things`, "POST", JSON.stringify({ name: "a", count: 2 }))).to.deep.equal({
+      status: 201,
+      body: { name: "a", count: 2 },
+    });
+    const missing = await call(`${url}/things`, "POST", JSON.stringify({ name: "a" }));
+    expect(missing).to.deep.equal({
+      status: 400,
+      body: { error: { code: "REQUEST_INVALID_FIELD", message: "count is required", field: "count" } },
+    });
+    const unknown = await call(`${url}/things`, "POST", JSON.stringify({ name: "a", count: 1, colour: "red" }));
+    expect(unknown.body.error).to.include({ code: "REQUEST_UNKNOWN_FIELD", field: "colour" });
+    expect((await call(`${url}/things`, "POST", "[1]")).body.error.code).to.equal("REQUEST_NOT_AN_OBJECT");
+    expect((await call(`${url}/things`, "POST", "{nope")).body.error.code).to.equal("REQUEST_MALFORMED_JSON");
+    expect((await call(`${url}/things`, "POST", "x=1", "text/plain")).body.error.code).to.equal("REQUEST_NOT_JSON");
+    const big = await call(`${url}/things`, "POST", JSON.stringify({ name: "x".repeat(70_000), count: 1 }));
+    expect(big.status).to.equal(413);
+    expect((await call(`${url}/things/ONE`)).body.error).to.include({ code: "REQUEST_INVALID_FIELD", field: "id" });
+    expect((await call(`${url}/items?limit=0`)).body.error).to.include({ field: "limit" });
+    expect((await call(`${url}/items?colour=red`)).body.error).to.include({ field: "colour" });
+  });
+
+  it("answers 404 for no route, 405 for a wrong method, the handler's HttpError, and a bare 500", async function () {
+    expect((await call(`${url}/nowhere`)).body.error.code).to.equal("ROUTE_NOT_FOUND");
+    const wrong = await call(`${url}/things`, "GET");
+    expect(wrong.status).to.equal(405);
+    expect(wrong.body.error.message).to.equal("use POST here, not GET");
+    expect(await call(`${url}/things/two`)).to.deep.equal({
+      status: 404,
+      body: { error: { code: "THING_NOT_FOUND", message: "no thing two" } },
+    });
+    const failed = await call(`${url}/things/boom`);
+    expect(failed.status).to.equal(500);
+    expect(JSON.stringify(failed.body)).to.not.include("secret");
+    expect(logged.some((line) => line.includes("a bug, with a secret"))).to.equal(true);
+  });
+
+  it("pages list endpoints with limit and an opaque cursor, refusing a cursor that names nothing", async function () {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const reply: { status: number; body: any } = await call(
+        `${url}/items?limit=3${cursor === null ? "" : `&cursor=${cursor}`}`,
+      );
+      expect(reply.status).to.equal(200);
+      seen.push(...reply.body.items.map((item: { id: string }) => item.id));
+      cursor = reply.body.nextCursor;
+    } while (cursor !== null);
+    expect(seen).to.deep.equal(Array.from({ length: 7 }, (_, i) => `item-${i}`));
+    const bad = await call(`${url}/items?cursor=${Buffer.from("item-99").toString("base64url")}`);
+    expect(bad.body.error).to.include({ field: "cursor" });
+  });
+
+  it("reports health: 200 with the follower's lag, 503 when the chain or the database is down", async function () {
+    expect(await call(`${url}/health`)).to.deep.equal({
+      status: 200,
+      body: { ok: true, chain: { reachable: true, blockNumber: 42 }, followerLagBlocks: 3, database: "ok" },
+    });
+    const down = server({
+      blockNumber: async () => {
+        throw new Error("ECONNREFUSED");
+      },
+      checkDatabase: () => {
+        throw new Error("database is closed");
+      },
+    });
+    const downUrl = await down.start();
+    try {
+      expect(await call(`${downUrl}/health`)).to.deep.equal({
+        status: 503,
+        body: {
+          ok: false,
+          chain: { reachable: false, blockNumber: null },
+          followerLagBlocks: null,
+          database: "failing",
+        },
+      });
+    } finally {
+      await down.stop();
+    }
+  });
+});
