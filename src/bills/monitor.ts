@@ -27,6 +27,7 @@ import {
 } from "ethers";
 
 import { ConfirmedEventFollower } from "../chain/events.js";
+import { Poller } from "../chain/poller.js";
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { BillRegistry__factory, type BillRegistry } from "../../typechain-types/index.js";
@@ -269,24 +270,26 @@ export function nextRollingHash(prev: string, operation: string, actor: string, 
   return keccak256(coder.encode(["bytes32", "bytes32", "address", "bytes32"], [prev, operation, actor, dataHash]));
 }
 
+/** How often the monitor asks for new blocks when idle, unless told otherwise. */
+export const DEFAULT_POLL_MS = 250;
+
 export class BillMonitor {
   readonly #provider: Provider;
   readonly #store: Store;
   readonly #registry: BillRegistry;
   readonly #definitions: ConfirmedEventFollower;
   readonly #bills: ConfirmedEventFollower;
-  readonly #pollIntervalMs: number;
-  readonly #onError: ((error: unknown) => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = true;
+  readonly #poller: Poller;
 
   constructor(options: BillMonitorOptions) {
     this.#provider = options.provider;
     this.#store = options.store;
     this.#registry = BillRegistry__factory.connect(getAddress(options.registry), options.provider);
-    this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.#onError = options.onError;
+    this.#poller = new Poller({
+      tick: async () => (await this.poll()) > 0,
+      intervalMs: options.pollIntervalMs ?? DEFAULT_POLL_MS,
+      onError: (error) => options.onError?.(error),
+    });
     const name = options.name ?? "bill-monitor";
     const events = this.#registry.interface;
     const definitionTopic = events.getEvent("BillDefinitionRegistered").topicHash;
@@ -337,28 +340,14 @@ export class BillMonitor {
     return handled;
   }
 
+  /** Polls in the background until `stop()`. */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    const tick = (): void => {
-      this.#running = this.poll()
-        .then(
-          () => undefined,
-          (error: unknown) => this.#onError?.(error),
-        )
-        .finally(() => {
-          this.#running = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(tick, this.#pollIntervalMs);
-        });
-    };
-    tick();
+    this.#poller.start();
   }
 
+  /** Stops polling and waits for a poll under way to finish. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+    await this.#poller.stop();
   }
 
   /** The last block whose events are all applied. */

@@ -13,7 +13,7 @@ import { serviceOwningStore, type Service, type ServiceContext, type ServiceFact
 import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { billHttpServer } from "./http.js";
-import { BillMonitor, BillMonitorError } from "./monitor.js";
+import { BillMonitor, BillMonitorError, DEFAULT_POLL_MS } from "./monitor.js";
 
 export const DEFAULT_BILL_MONITOR_PORT = 8610;
 
@@ -52,7 +52,7 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
           registry: record.address,
           confirmations: intFromEnv(env, "BILL_MONITOR_CONFIRMATIONS", devnet ? 0 : 2, 0, 1_000),
           fromBlock,
-          pollIntervalMs: intFromEnv(env, "BILL_MONITOR_POLL_MS", 250, 1, 60_000),
+          pollIntervalMs: intFromEnv(env, "BILL_MONITOR_POLL_MS", DEFAULT_POLL_MS, 1, 60_000),
           onError: (error) => context.log(`bill-monitor: ${error instanceof Error ? error.message : String(error)}`),
         });
         const http = billHttpServer(monitor, {

@@ -2,6 +2,7 @@ import type { Log, Provider } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
+import { Poller } from "./poller.js";
 
 /** The chain's history changed below the confirmation depth: processed logs may no longer be canonical. */
 export class ChainReorgError extends BankChainError {}
@@ -79,9 +80,7 @@ export class ConfirmedEventFollower {
   readonly #options: Required<Omit<ConfirmedEventFollowerOptions, "onError">> & {
     onError: ((error: unknown) => void) | undefined;
   };
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = true;
+  readonly #poller: Poller;
 
   constructor(options: ConfirmedEventFollowerOptions) {
     if (!Number.isSafeInteger(options.confirmations) || options.confirmations < 0) {
@@ -108,6 +107,12 @@ export class ConfirmedEventFollower {
       onError: options.onError,
     };
     options.store.migrate("chain.events", EVENT_MIGRATIONS);
+    this.#poller = new Poller({
+      tick: async () => (await this.poll()) > 0,
+      intervalMs: this.#options.pollIntervalMs,
+      onError: (error) => this.#options.onError?.(error),
+      isFatal: (error) => error instanceof ChainReorgError,
+    });
   }
 
   get name(): string {
@@ -163,33 +168,14 @@ export class ConfirmedEventFollower {
     return handled;
   }
 
-  /** Polls in the background until `stop()`. */
+  /** Polls in the background until `stop()` (or a reorg deeper than the confirmations). */
   start(): void {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    const tick = (): void => {
-      this.#running = this.poll()
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            this.#options.onError?.(error);
-            if (error instanceof ChainReorgError) this.#stopped = true;
-          },
-        )
-        .finally(() => {
-          this.#running = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(tick, this.#options.pollIntervalMs);
-        });
-    };
-    tick();
+    this.#poller.start();
   }
 
   /** Stops polling and waits for a poll under way to finish. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+    await this.#poller.stop();
   }
 
   async #handle(log: Log, next: Checkpoint): Promise<void> {

@@ -1,12 +1,12 @@
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
 
 /**
- * Starts `server` listening on `host:port` (port 0: any free port) and returns
- * its URL, `http://<host>:<port>` with an IPv6 host in brackets. A listen
- * error (port in use, bad host) rejects.
+ * Starts `server` (HTTP or plain TCP) listening on `host:port` (port 0: any
+ * free port) and returns its URL, `<scheme>://<host>:<port>` with an IPv6 host
+ * in brackets. A listen error (port in use, bad host) rejects.
  */
-export async function listen(server: Server, port: number, host: string): Promise<string> {
+export async function listen(server: NetServer, port: number, host: string, scheme = "http"): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -16,7 +16,7 @@ export async function listen(server: Server, port: number, host: string): Promis
   });
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  return `http://${shown}:${address.port}`;
+  return `${scheme}://${shown}:${address.port}`;
 }
 
 /** Stops accepting connections, closes idle ones, and waits for the requests under way. */

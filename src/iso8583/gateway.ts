@@ -21,10 +21,12 @@
  * out of the connection handler.
  */
 import net from "node:net";
-import type { AddressInfo } from "node:net";
 
 import { keccak256, toUtf8Bytes } from "ethers";
 
+import { systemClock, type Clock } from "../chain/clock.js";
+import { listen } from "../chain/http-server.js";
+import { Poller } from "../chain/poller.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { decode, encode, Iso8583Error, responseMti, type Iso8583Message } from "./codec.js";
 import { frame, FrameReader, FramingError, type Framing } from "./framing.js";
@@ -63,6 +65,7 @@ export interface CardGatewayOptions {
   readonly unknownGraceMs?: number;
   /** How often operations of unknown fate are checked (default 1 s). */
   readonly reconcileIntervalMs?: number;
+  readonly clock?: Clock;
   readonly log?: (line: string) => void;
 }
 
@@ -106,8 +109,8 @@ export class CardGateway {
   readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #assets: ReadonlySet<string>;
   #server: net.Server | undefined;
-  #reconciler: NodeJS.Timeout | undefined;
-  #reconciling: Promise<void> | undefined;
+  readonly #reconciler: Poller;
+  readonly #clock: Clock;
   #url: string | undefined;
 
   constructor(options: CardGatewayOptions) {
@@ -126,6 +129,12 @@ export class CardGateway {
     this.#walletElement = walletElement;
     this.#log = options.log ?? (() => undefined);
     this.#assets = new Set(options.assets.map((asset) => asset.toUpperCase()));
+    this.#clock = options.clock ?? systemClock;
+    this.#reconciler = new Poller({
+      tick: () => this.reconcile(),
+      intervalMs: options.reconcileIntervalMs ?? 1_000,
+      onError: (error) => this.#log(`card-gateway: reconcile failed: ${messageOf(error)}`),
+    });
   }
 
   /** `tcp://host:port` once started. */
@@ -140,30 +149,15 @@ export class CardGateway {
 
   async start(): Promise<void> {
     if (this.#server !== undefined) return;
-    const recovered = this.#journal.recover(Date.now() + this.#grace());
+    const recovered = this.#journal.recover(this.#clock.now() + this.#grace());
     if (recovered > 0) this.#log(`card-gateway: ${recovered} message(s) cut off by a stop or crash, to be reconciled`);
     const server = net.createServer((socket) => this.#accept(socket));
     server.maxConnections = this.#options.maxConnections ?? 1_000;
     const host = this.#options.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.#options.port ?? DEFAULT_GATEWAY_PORT, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    this.#url = await listen(server, this.#options.port ?? DEFAULT_GATEWAY_PORT, host, "tcp");
     server.on("error", (error) => this.#log(`card-gateway: server error: ${messageOf(error)}`));
     this.#server = server;
-    const address = server.address() as AddressInfo;
-    this.#url = `tcp://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
-    this.#reconciler = setInterval(() => {
-      this.#reconciling ??= this.reconcile()
-        .catch((error: unknown) => this.#log(`card-gateway: reconcile failed: ${messageOf(error)}`))
-        .finally(() => {
-          this.#reconciling = undefined;
-        });
-    }, this.#options.reconcileIntervalMs ?? 1_000);
-    this.#reconciler.unref();
+    this.#reconciler.start();
   }
 
   /** Stops accepting, lets messages under way finish, then closes every connection. */
@@ -171,10 +165,9 @@ export class CardGateway {
     const server = this.#server;
     if (server === undefined) return;
     this.#server = undefined;
-    clearInterval(this.#reconciler);
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([...this.#inFlight.values()]);
-    await this.#reconciling;
+    await this.#reconciler.stop();
     for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
@@ -194,7 +187,7 @@ export class CardGateway {
         return; // the chain is still away
       }
       if (!used) {
-        if (Date.now() >= (row.settleBy ?? 0)) this.#journal.markFailed(row.id);
+        if (this.#clock.now() >= (row.settleBy ?? 0)) this.#journal.markFailed(row.id);
         continue;
       }
       if (row.kind === "reversal") {
@@ -451,7 +444,7 @@ export class CardGateway {
       case "unavailable":
         this.#log(`card-gateway: ledger unavailable for ${row.mti} ${row.id}: ${outcome.reason}`);
         if (outcome.posted === "no") this.#journal.markFailed(row.id);
-        else this.#journal.markUnknown(row.id, Date.now() + this.#grace());
+        else this.#journal.markUnknown(row.id, this.#clock.now() + this.#grace());
         return { code: RESPONSE_CODES.unavailable };
     }
   }

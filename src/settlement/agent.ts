@@ -28,6 +28,8 @@ import { ChainReorgError, ConfirmedEventFollower } from "../chain/events.js";
 import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { waitForReceipt } from "../chain/receipts.js";
+import { Poller } from "../chain/poller.js";
+import type { RetryPolicy } from "../chain/retry.js";
 import type { JsonHttpServer } from "../chain/http.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory, type IInterbankSettlement } from "../../typechain-types/index.js";
@@ -41,7 +43,7 @@ import {
   type PaymentRequest,
   type PaymentView,
 } from "./api.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "../chain/clock.js";
 import { CoreLedger, LedgerInsufficientFundsError, type BalanceReport } from "./core-ledger.js";
 import { Bookkeeper, FOLLOWED_EVENTS } from "./bookings.js";
 import { paymentsHttpServer } from "./http.js";
@@ -134,6 +136,8 @@ const DEFAULT_TTL_SECONDS = 3_600;
 const DEFAULT_ACK_BATCH = 100;
 const DEFAULT_ROWS_PER_ROUND = 100;
 const RETRY_DELAY_MS = 1_000;
+/** The loop after a failed round: 1 s, doubling, at most 10 s. */
+const LOOP_RETRY: RetryPolicy = { baseMs: RETRY_DELAY_MS, maxMs: 10_000, factor: 2 };
 /** How long a step that landed waits for its event to be confirmed before the chain is asked again. */
 const LANDED_RECHECK_MS = 5_000;
 
@@ -183,8 +187,7 @@ export class BankAgent implements Service {
   /** Outbox rows up to this id existed before this run: check the chain before sending them. */
   #rowsBeforeStart = 0;
   #stopping = true;
-  #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #poller: Poller;
   #applied: Array<{ point: string; id: string }> = [];
   readonly #configuredUrl: string;
 
@@ -219,6 +222,16 @@ export class BankAgent implements Service {
     this.#ackBatch = options.ackBatchSize ?? DEFAULT_ACK_BATCH;
     this.#rowsPerRound = options.rowsPerRound ?? DEFAULT_ROWS_PER_ROUND;
     this.#pollMs = options.pollIntervalMs ?? 250;
+    this.#poller = new Poller({
+      tick: () => this.#tick(),
+      intervalMs: this.#pollMs,
+      retry: LOOP_RETRY,
+      onError: (error) => {
+        const reorg =
+          error instanceof ChainReorgError ? " (a reorg deeper than the confirmations: needs an operator)" : "";
+        this.#log(`loop error${reorg}: ${messageOf(error)}`);
+      },
+    });
 
     this.ledger = new CoreLedger(options.store, this.#clock);
     this.payments = new PaymentStore(options.store, this.#clock);
@@ -307,7 +320,7 @@ export class BankAgent implements Service {
       );
     }
     this.#stopping = false;
-    this.#loop = this.#run();
+    this.#poller.start();
     this.#log(`listening at ${this.url}; trust account ${this.#me}`);
   }
 
@@ -315,9 +328,7 @@ export class BankAgent implements Service {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#http.stop();
-    this.#wake?.();
-    await this.#loop;
-    this.#loop = undefined;
+    await this.#poller.stop();
   }
 
   /**
@@ -372,7 +383,7 @@ export class BankAgent implements Service {
     }
     this.#step("accept:committed", request.endToEndId);
     this.#log(`accepted ${request.endToEndId}: ${terms.amount} ${this.#currency} to ${creditor.id}`);
-    this.#wake?.();
+    this.#poller.wake();
     return this.#view(this.payments.get("outbound", request.endToEndId)!);
   }
 
@@ -471,25 +482,6 @@ export class BankAgent implements Service {
 
   // ───────────────────────────── the loop ─────────────────────────────
 
-  async #run(): Promise<void> {
-    let failures = 0;
-    while (!this.#stopping) {
-      let busy = false;
-      try {
-        busy = await this.#tick();
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        const reorg =
-          error instanceof ChainReorgError ? " (a reorg deeper than the confirmations: needs an operator)" : "";
-        this.#log(`loop error${reorg}: ${messageOf(error)}`);
-      }
-      if (this.#stopping) break;
-      if (!busy || failures > 0)
-        await this.#sleep(failures > 0 ? Math.min(RETRY_DELAY_MS * failures, 10_000) : this.#pollMs);
-    }
-  }
-
   /** One round: apply confirmed events, notice expired payments, send what is owed. True if it did anything. */
   async #tick(): Promise<boolean> {
     this.#applied = [];
@@ -499,20 +491,6 @@ export class BankAgent implements Service {
     const expired = await this.#scanExpired();
     const sent = await this.#sendPending();
     return handled > 0 || expired > 0 || sent > 0;
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
   }
 
   #step(point: string, paymentId: string): void {
@@ -654,7 +632,7 @@ export class BankAgent implements Service {
             this.#step(`${step}:landed`, payment.id);
             this.payments.landed(row.rowId, hash, LANDED_RECHECK_MS);
           }
-          this.#wake?.();
+          this.#poller.wake();
           return;
         }
         await this.#sendFailed(items, new Error(`transaction ${hash} reverted`));

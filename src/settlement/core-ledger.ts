@@ -10,7 +10,7 @@
  */
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
-import { isoNow, type Clock } from "./clock.js";
+import { isoNow, type Clock } from "../chain/clock.js";
 
 /** Errors of the core ledger. */
 export class CoreLedgerError extends BankChainError {}

@@ -6,7 +6,7 @@
  */
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
-import { isoNow, type Clock } from "./clock.js";
+import { isoNow, type Clock } from "../chain/clock.js";
 import type { SettlementTerms } from "./terms.js";
 
 /** Errors of the payment store. */

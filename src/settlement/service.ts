@@ -14,7 +14,7 @@ import { intFromEnv } from "../chain/settings.js";
 import { Store } from "../store/store.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
 import { AgentConfigError, BankAgent, type BankAgentOptions } from "./agent.js";
-import { systemClock } from "./clock.js";
+import { systemClock } from "../chain/clock.js";
 
 export type DevnetBank = "A" | "B";
 

@@ -1,4 +1,8 @@
-/** Wall-clock time for records and latencies; chain time comes from blocks, never from here. */
+/**
+ * Wall-clock time for records, deadlines kept off chain and latencies; chain
+ * time comes from blocks, never from here. Services take a `Clock` so tests
+ * can move time without waiting.
+ */
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
