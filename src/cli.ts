@@ -19,7 +19,7 @@ import { addOfflineCommands } from "./offline/cli.js";
 import { openChain, type ChainConnection, type ChainSelection } from "./chain/config.js";
 import { deploymentsOf, type Deployments } from "./chain/deployments.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
-import { chainRevertError, errorInterface } from "./chain/reverts.js";
+import { contractRevertError, errorInterface } from "./chain/reverts.js";
 import { BankChainError, messageOf } from "./errors.js";
 
 /** A command needs the contracts' build (`typechain-types/`, `generated/`, `artifacts/`), which is missing. */
@@ -41,7 +41,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 /**
  * Opens the chain the global options name and its deployments (for `--rpc`,
  * the deployments made on the chain id the node answers), runs `fn`, closes
- * the chain. A revert out of `fn` becomes a `ChainRevertError` naming the
+ * the chain. A revert out of `fn` becomes a `ContractRevertError` naming the
  * custom error and its arguments, decoded against the ABIs of every deployed
  * contract and `abis`.
  */
@@ -57,7 +57,7 @@ export async function withChain<T>(
       return await fn(chain, deployments);
     } catch (error) {
       const known = [...[...deployments.contracts.values()].map((record) => record.abi), ...abis];
-      throw chainRevertError(error, errorInterface(known)) ?? error;
+      throw contractRevertError(error, errorInterface(known)) ?? error;
     }
   } finally {
     await chain.close();

@@ -18,8 +18,44 @@ export interface DecodedRevert {
   readonly data: string;
 }
 
-/** The chain refused a transaction or a call; `details` name the custom error and its arguments. */
-export class ChainRevertError extends BankChainError {}
+/**
+ * The names of the custom errors in an ABI that TypeChain declares `as const`:
+ * `ErrorName<typeof AccountLedger__factory.abi>`. A list of names typed with it
+ * stops compiling when a contract renames or drops an error.
+ */
+export type ErrorName<A extends readonly unknown[]> =
+  Extract<A[number], { readonly type: "error" }> extends { readonly name: infer N extends string } ? N : never;
+
+/** `names`, checked at compile time against the errors of `abi` (`abi` is only read for its type). */
+export function errorNames<const A extends readonly unknown[], const N extends ErrorName<A>>(
+  _abi: A,
+  names: readonly N[],
+): ReadonlySet<string> & { has(name: string): name is N } {
+  return new Set<string>(names) as unknown as ReadonlySet<string> & { has(name: string): name is N };
+}
+
+/**
+ * The chain refused a transaction or a call with a custom error (or with no
+ * data). `errorName` is the error's name (`""` when no ABI knew it), `args`
+ * its arguments as people read them, `selector` its first four bytes.
+ */
+export class ContractRevertError extends BankChainError {
+  readonly errorName: string;
+  readonly args: readonly string[];
+  readonly selector: string | null;
+  constructor(revert: DecodedRevert, cause: unknown) {
+    const args = [...revert.args].map((arg, i) => formatArg(arg, revert.params[i]));
+    super(
+      "CHAIN_REVERTED",
+      `the chain refused the transaction: ${formatRevert(revert)}`,
+      { error: revert.name === "" ? null : revert.name, args, data: revert.data },
+      { cause },
+    );
+    this.errorName = revert.name;
+    this.args = args;
+    this.selector = revert.data.length >= 10 ? revert.data.slice(0, 10) : null;
+  }
+}
 
 /** Every custom error of `abis`, in one interface (the first fragment per selector wins). */
 export function errorInterface(abis: Iterable<InterfaceAbi>): Interface {
@@ -120,22 +156,18 @@ export function formatRevert(revert: DecodedRevert): string {
 }
 
 /**
- * `error` as a `ChainRevertError` when it is a revert (decoded against
- * `errors`), `undefined` otherwise.
+ * `error` as a `ContractRevertError` when it is a revert, decoded against the
+ * custom errors of `abis` (its `cause` chain is searched for the revert data);
+ * `undefined` for anything else (network, timeout, nonce), and for an error
+ * that is already one of ours.
  */
-export function chainRevertError(error: unknown, errors: Interface): ChainRevertError | undefined {
+export function decodeRevert(error: unknown, ...abis: InterfaceAbi[]): ContractRevertError | undefined {
+  return contractRevertError(error, errorInterface(abis));
+}
+
+/** `decodeRevert` with a prepared interface (see `errorInterface`). */
+export function contractRevertError(error: unknown, errors: Interface): ContractRevertError | undefined {
   if (error instanceof BankChainError) return undefined;
   const revert = revertOf(error, errors);
-  if (revert === undefined) return undefined;
-  const decoded = formatRevert(revert);
-  return new ChainRevertError(
-    "CHAIN_REVERTED",
-    `the chain refused the transaction: ${decoded}`,
-    {
-      error: revert.name === "" ? null : revert.name,
-      args: [...revert.args].map((arg, i) => formatArg(arg, revert.params[i])),
-      data: revert.data,
-    },
-    { cause: error },
-  );
+  return revert === undefined ? undefined : new ContractRevertError(revert, error);
 }

@@ -18,6 +18,7 @@ import { type ContractRunner, type Interface, type Provider, type Signer } from 
 
 import { messageOf } from "../errors.js";
 import { waitForReceipt } from "../chain/receipts.js";
+import { hasCode } from "../chain/reverts.js";
 import { AccountLedger__factory, type AccountLedger } from "../../typechain-types/index.js";
 
 /** `AccountLedger.OperationKind`, in the contract's order (a test checks it against the ABI). */
@@ -179,10 +180,14 @@ export class LedgerPoster {
   }
 }
 
-/** The node refused the transaction outright (it was never mined): a connection refused or a rejected call. */
+/**
+ * The transaction certainly never reached a block: the node refused the
+ * connection, or refused the call itself (ethers' `CALL_EXCEPTION` from the gas
+ * estimate). Decided from the errors' codes along the `cause` chain, never
+ * from message text.
+ */
 function isRefusedBeforeSending(error: unknown): boolean {
-  const text = messageOf(error);
-  return /ECONNREFUSED|connect ECONN|CALL_EXCEPTION|execution reverted/i.test(text);
+  return hasCode(error, "ECONNREFUSED") || hasCode(error, "CALL_EXCEPTION");
 }
 
 export class TimeoutError extends Error {}

@@ -1,6 +1,8 @@
 /**
  * The gateway's response codes (DE 39) and how ledger refusals map onto them.
  */
+import type { ErrorName } from "../chain/reverts.js";
+import type { AccountLedger__factory } from "../../typechain-types/index.js";
 export const RESPONSE_CODES = {
   approved: "00",
   invalidTransaction: "12",
@@ -15,9 +17,12 @@ export const RESPONSE_CODES = {
 
 export type ResponseCode = (typeof RESPONSE_CODES)[keyof typeof RESPONSE_CODES];
 
+/** The AccountLedger's custom errors, from its ABI: a renamed error breaks the map below at compile time. */
+export type LedgerErrorName = ErrorName<typeof AccountLedger__factory.abi>;
+
 /** DE 39 for a ledger custom error (see AccountLedger); anything unexpected is 91. */
 export function responseForLedgerError(error: string): ResponseCode {
-  switch (error) {
+  switch (error as LedgerErrorName) {
     case "InsufficientFunds":
       return RESPONSE_CODES.insufficientFunds;
     case "OverLimit":

@@ -2,6 +2,7 @@ import { getAddress, isCallException, type ContractTransactionReceipt, type Sign
 
 import { BankChainError, messageOf } from "../errors.js";
 import { mined } from "../chain/receipts.js";
+import { errorInterface, errorNames, formatRevert, revertOf } from "../chain/reverts.js";
 import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { guardedLog, type OfflineLog } from "./log.js";
 import type { MerchantStore, StoredVoucher, VoucherState } from "./merchant-store.js";
@@ -65,7 +66,14 @@ export interface SyncOutcome {
 const REDEEM_GAS_BASE = 100_000n;
 const REDEEM_GAS_PER_VOUCHER = 300_000n;
 
-const TRANSIENT = new Set(["VoucherNotYetValid", "SequenceGap", "BankTokenAuthorizationNotYetValid"]);
+/** Refusals that may pass with time: retried, not recorded as final. */
+const TRANSIENT = errorNames([...OfflineVault__factory.abi, ...BankToken__factory.abi] as const, [
+  "VoucherNotYetValid",
+  "SequenceGap",
+  "BankTokenAuthorizationNotYetValid",
+]);
+/** The vault's and the token's custom errors, for decoding refusals. */
+const SYNC_ERRORS = errorInterface([OfflineVault__factory.abi, BankToken__factory.abi]);
 
 export class VoucherSync {
   readonly #store: MerchantStore;
@@ -397,15 +405,8 @@ export class VoucherSync {
 
 /** The name and a one-line form of a custom error of the vault or the token. */
 export function decodeError(data: string): { name: string; text: string } {
-  for (const iface of [OfflineVault__factory.createInterface(), BankToken__factory.createInterface()]) {
-    try {
-      const parsed = iface.parseError(data);
-      if (parsed !== null) {
-        return { name: parsed.name, text: `${parsed.name}(${parsed.args.map((a: unknown) => String(a)).join(", ")})` };
-      }
-    } catch {
-      // not this interface
-    }
-  }
-  return { name: "unknown", text: `unknown revert ${data.slice(0, 74)}` };
+  const revert = revertOf({ data }, SYNC_ERRORS);
+  if (revert === undefined || revert.name === "")
+    return { name: "unknown", text: `unknown revert ${data.slice(0, 74)}` };
+  return { name: revert.name, text: formatRevert(revert) };
 }
