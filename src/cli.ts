@@ -11,58 +11,13 @@
 import { readFileSync } from "node:fs";
 
 import { Command, CommanderError, Option } from "commander";
-import type { InterfaceAbi } from "ethers";
 
 import { addBillsCommands } from "./bills/cli.js";
+import { BuildMissingError, jsonReplacer, output, withChain, type GlobalOptions } from "./chain/command.js";
+import { NETWORK_NAMES } from "./chain/networks.js";
 import { addIso8583Commands } from "./iso8583/cli.js";
 import { addOfflineCommands } from "./offline/cli.js";
-import { openChain, type ChainConnection, type ChainSelection } from "./chain/config.js";
-import { deploymentsOf, type Deployments } from "./chain/deployments.js";
-import { NETWORK_NAMES } from "./chain/networks.js";
-import { contractRevertError, errorInterface } from "./chain/reverts.js";
 import { BankChainError, messageOf } from "./errors.js";
-
-/** A command needs the contracts' build (`typechain-types/`, `generated/`, `artifacts/`), which is missing. */
-export class BuildMissingError extends BankChainError {}
-
-export interface GlobalOptions extends ChainSelection {
-  readonly json: boolean;
-}
-
-/** Writes a command's result as JSON or as `key: value` lines. */
-export function output(options: GlobalOptions, value: Record<string, unknown>, text: () => string): void {
-  process.stdout.write(options.json ? `${JSON.stringify({ ok: true, ...value }, jsonReplacer)}\n` : `${text()}\n`);
-}
-
-function jsonReplacer(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? value.toString() : value;
-}
-
-/**
- * Opens the chain the global options name and its deployments (for `--rpc`,
- * the deployments made on the chain id the node answers), runs `fn`, closes
- * the chain. A revert out of `fn` becomes a `ContractRevertError` naming the
- * custom error and its arguments, decoded against the ABIs of every deployed
- * contract and `abis`.
- */
-export async function withChain<T>(
-  options: GlobalOptions,
-  fn: (chain: ChainConnection, deployments: Deployments) => Promise<T>,
-  abis: readonly InterfaceAbi[] = [],
-): Promise<T> {
-  const chain = await openChain({ rpc: options.rpc, network: options.network });
-  try {
-    const deployments = deploymentsOf(chain);
-    try {
-      return await fn(chain, deployments);
-    } catch (error) {
-      const known = [...[...deployments.contracts.values()].map((record) => record.abi), ...abis];
-      throw contractRevertError(error, errorInterface(known)) ?? error;
-    }
-  } finally {
-    await chain.close();
-  }
-}
 
 /** The package's version, from package.json. */
 function version(): string {

@@ -38,10 +38,10 @@ import type { ChainConnection } from "../chain/config.js";
 import { contractAt, type Deployments } from "../chain/deployments.js";
 import { formatArg, shortString } from "../chain/reverts.js";
 import { mined as minedReceipt } from "../chain/receipts.js";
-import { output, withChain, type GlobalOptions } from "../cli.js";
+import { output, withChain, type GlobalOptions } from "../chain/command.js";
 import { BankChainError } from "../errors.js";
 import type { BankToken, BillRegistry } from "../../typechain-types/index.js";
-import { Party } from "./enums.js";
+import { BILL_ENUM_NAMES, Party } from "./enums.js";
 
 /** A `bills` command was given a bad argument, found nothing, or was not confirmed. */
 export class BillCliError extends BankChainError {}
@@ -167,6 +167,14 @@ async function signerOf(chain: ChainConnection, from: string): Promise<Signer> {
   );
 }
 
+/** `withChain` with the registry's enums named in decoded reverts (`Holder`, not `4`). */
+function withBills<T>(
+  options: GlobalOptions,
+  fn: (chain: ChainConnection, deployments: Deployments) => Promise<T>,
+): Promise<T> {
+  return withChain(options, fn, [], BILL_ENUM_NAMES);
+}
+
 const stateName = (state: string): string => (state === ZeroHash ? "(none)" : (shortString(state) ?? state));
 
 /** Sends, waits for the receipt and returns the transaction hash (a revert is decoded by `withChain`). */
@@ -187,7 +195,7 @@ interface RegistryContext {
 
 /** Opens the chain, the registry as the `--from` signer, and hands both to `fn`. */
 async function withRegistry<T>(options: WriteOptions, fn: (context: RegistryContext) => Promise<T>): Promise<T> {
-  return withChain(options, async (chain, deployments) => {
+  return withBills(options, async (chain, deployments) => {
     const signer = await signerOf(chain, options.from);
     const registry = contractAt<BillRegistry>(deployments.get("BillRegistry"), signer);
     return fn({ registry, signer, deployments });
@@ -380,7 +388,7 @@ export function addBillsCommands(program: Command): void {
     .action(async (id: string, _options: unknown, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
       const billId = parseBillId(id);
-      await withChain(options, async (chain, deployments) => {
+      await withBills(options, async (chain, deployments) => {
         const registry = contractAt<BillRegistry>(deployments.get("BillRegistry"), chain.provider);
         const bill = await requireBill(registry, billId);
         const [state, definition, endorsers] = await Promise.all([
@@ -454,7 +462,7 @@ export function addBillsCommands(program: Command): void {
       parseBillId(id);
       // Loaded here, not at startup: node:sqlite warns on load, and only this command needs it.
       const [{ Store }, { BillMonitor }] = await Promise.all([import("../store/store.js"), import("./monitor.js")]);
-      await withChain(options, async (chain, deployments) => {
+      await withBills(options, async (chain, deployments) => {
         const record = deployments.get("BillRegistry");
         const store = Store.open({ path: ":memory:" });
         try {

@@ -23,3 +23,6 @@ export const Timing = {
   BeforeRecourse: 5,
   AfterRecourse: 6,
 } as const;
+
+/** The enums by the name their parameters carry in the registry's custom errors, for reading a revert. */
+export const BILL_ENUM_NAMES = { party: Party, effect: Effect, timing: Timing } as const;

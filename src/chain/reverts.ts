@@ -7,7 +7,6 @@
 import { decodeBytes32String, ErrorFragment, Interface, type InterfaceAbi, type Result } from "ethers";
 
 import { BankChainError } from "../errors.js";
-import { Effect, Party, Timing } from "../bills/enums.js";
 
 export interface DecodedRevert {
   /** The custom error's name, or `""` when the revert carried no data the ABIs know. */
@@ -43,11 +42,11 @@ export class ContractRevertError extends BankChainError {
   readonly errorName: string;
   readonly args: readonly string[];
   readonly selector: string | null;
-  constructor(revert: DecodedRevert, cause: unknown) {
-    const args = [...revert.args].map((arg, i) => formatArg(arg, revert.params[i]));
+  constructor(revert: DecodedRevert, cause: unknown, enums: EnumNames = {}) {
+    const args = [...revert.args].map((arg, i) => formatArg(arg, revert.params[i], enums));
     super(
       "CHAIN_REVERTED",
-      `the chain refused the transaction: ${formatRevert(revert)}`,
+      `the chain refused the transaction: ${formatRevert(revert, enums)}`,
       { error: revert.name === "" ? null : revert.name, args, data: revert.data },
       { cause },
     );
@@ -116,20 +115,20 @@ export function revertData(error: unknown, depth = 0): string | undefined {
   return undefined;
 }
 
-/** Names of the bill registry's enums, by the parameter names its errors use. */
-const ENUM_PARAMS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  party: Party,
-  effect: Effect,
-  timing: Timing,
-};
+/**
+ * Names of enum values, by the error parameter that carries them: a part
+ * passes its own (the bill registry's `party` → `{ Drawer: 1, … }`), so an
+ * argument prints as `Holder` rather than `4`.
+ */
+export type EnumNames = Readonly<Record<string, Readonly<Record<string, number>>>>;
 
 /**
  * One argument for people: a `bytes32` short string (a state or an operation)
  * as its text, a bill enum as its name, anything else as its string form.
  */
-export function formatArg(value: unknown, param = ""): string {
+export function formatArg(value: unknown, param = "", enums: EnumNames = {}): string {
   if (typeof value === "string" && /^0x[0-9a-fA-F]{64}$/.test(value)) return shortString(value) ?? value;
-  const names = ENUM_PARAMS[param];
+  const names = enums[param];
   if (names !== undefined && (typeof value === "bigint" || typeof value === "number")) {
     const name = Object.entries(names).find(([, n]) => BigInt(n) === BigInt(value))?.[0];
     if (name !== undefined) return name;
@@ -149,9 +148,9 @@ export function shortString(value: string): string | undefined {
 }
 
 /** `Name(arg, …)`, or the raw revert data when no ABI knew it. */
-export function formatRevert(revert: DecodedRevert): string {
+export function formatRevert(revert: DecodedRevert, enums: EnumNames = {}): string {
   if (revert.name === "") return revert.data === "0x" ? "a revert without data" : `unknown error ${revert.data}`;
-  const args = [...revert.args].map((arg, i) => formatArg(arg, revert.params[i]));
+  const args = [...revert.args].map((arg, i) => formatArg(arg, revert.params[i], enums));
   return `${revert.name}(${args.join(", ")})`;
 }
 
@@ -165,9 +164,13 @@ export function decodeRevert(error: unknown, ...abis: InterfaceAbi[]): ContractR
   return contractRevertError(error, errorInterface(abis));
 }
 
-/** `decodeRevert` with a prepared interface (see `errorInterface`). */
-export function contractRevertError(error: unknown, errors: Interface): ContractRevertError | undefined {
+/** `decodeRevert` with a prepared interface (see `errorInterface`) and the part's enum names. */
+export function contractRevertError(
+  error: unknown,
+  errors: Interface,
+  enums: EnumNames = {},
+): ContractRevertError | undefined {
   if (error instanceof BankChainError) return undefined;
   const revert = revertOf(error, errors);
-  return revert === undefined ? undefined : new ContractRevertError(revert, error);
+  return revert === undefined ? undefined : new ContractRevertError(revert, error, enums);
 }

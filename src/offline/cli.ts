@@ -39,7 +39,7 @@ import { getAddress, isAddress, NonceManager, Wallet, type ContractTransactionRe
 import { openChain } from "../chain/config.js";
 import { deploymentsOf, type Deployments } from "../chain/deployments.js";
 import { mined } from "../chain/receipts.js";
-import { output, withChain, type GlobalOptions } from "../cli.js";
+import { output, withChain, type GlobalOptions } from "../chain/command.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { Decision } from "./protocol.js";
 import type { SyncOutcome } from "./sync.js";

@@ -1,0 +1,57 @@
+/**
+ * What every `bank-chain` command shares: the global options, the one way to
+ * print a result (`output`: text, or the `{"ok":true,…}` envelope with
+ * `--json`) and `withChain`, which opens the chosen chain and its deployments
+ * and decodes any revert. The entry (`src/cli.ts`) and the part CLIs import
+ * this module; none imports the entry, so there is no import cycle.
+ */
+import type { InterfaceAbi } from "ethers";
+
+import { BankChainError } from "../errors.js";
+import { openChain, type ChainConnection, type ChainSelection } from "./config.js";
+import { deploymentsOf, type Deployments } from "./deployments.js";
+import { contractRevertError, errorInterface, type EnumNames } from "./reverts.js";
+
+/** A command needs the contracts' build (`typechain-types/`, `generated/`, `artifacts/`), which is missing. */
+export class BuildMissingError extends BankChainError {}
+
+export interface GlobalOptions extends ChainSelection {
+  readonly json: boolean;
+}
+
+/** Writes a command's result as JSON or as `key: value` lines. */
+export function output(options: GlobalOptions, value: Record<string, unknown>, text: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify({ ok: true, ...value }, jsonReplacer)}\n` : `${text()}\n`);
+}
+
+/** JSON.stringify replacer: bigints as decimal strings. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+/**
+ * Opens the chain the global options name and its deployments (for `--rpc`,
+ * the deployments made on the chain id the node answers), runs `fn`, closes
+ * the chain. A revert out of `fn` becomes a `ContractRevertError` naming the
+ * custom error and its arguments, decoded against the ABIs of every deployed
+ * contract and `abis`, its enum arguments named by `enums`.
+ */
+export async function withChain<T>(
+  options: GlobalOptions,
+  fn: (chain: ChainConnection, deployments: Deployments) => Promise<T>,
+  abis: readonly InterfaceAbi[] = [],
+  enums: EnumNames = {},
+): Promise<T> {
+  const chain = await openChain({ rpc: options.rpc, network: options.network });
+  try {
+    const deployments = deploymentsOf(chain);
+    try {
+      return await fn(chain, deployments);
+    } catch (error) {
+      const known = [...[...deployments.contracts.values()].map((record) => record.abi), ...abis];
+      throw contractRevertError(error, errorInterface(known), enums) ?? error;
+    }
+  } finally {
+    await chain.close();
+  }
+}
