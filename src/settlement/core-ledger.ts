@@ -3,10 +3,12 @@
  * postings always balance (debits = credits), each written in one transaction
  * under a unique idempotency key so that a replayed step cannot post twice.
  *
- * Amounts are bigint minor units. SQLite keeps them as exact 64-bit INTEGERs;
- * they are read back through `CAST(… AS TEXT)` so that no value ever passes
- * through a JavaScript `number` (node:sqlite reads integers as numbers, exact
- * only up to 2^53).
+ * Amounts are bigint minor units. SQLite keeps every amount and balance as a
+ * TEXT decimal string (`"18446744073709551615"`, `"-1"`), as the other
+ * services' stores do: SQLite's INTEGER stops at 2^63 − 1, below the
+ * settlement's largest payment (2^64 − 1), and node:sqlite reads integers as
+ * numbers, exact only up to 2^53. All arithmetic, sums included, is bigint in
+ * TypeScript; SQL never adds amounts.
  */
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
@@ -101,8 +103,11 @@ export interface BalanceReport {
   readonly problems: readonly string[];
 }
 
-/** SQLite's INTEGER range: the largest amount one posting or balance can hold. */
-const MAX_INT64 = 2n ** 63n - 1n;
+/** The largest amount one posting or balance can hold: an EVM word, 78 decimal digits at most. */
+export const MAX_LEDGER_AMOUNT = 2n ** 256n - 1n;
+
+/** Postings read per query by `checkBalanced`, so that a large ledger is never read into memory at once. */
+const CHECK_PAGE = 5_000;
 
 export const CORE_LEDGER_MIGRATIONS: readonly Migration[] = [
   {
@@ -140,6 +145,50 @@ export const CORE_LEDGER_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ledger_postings_account ON ledger_postings (account);
     `,
   },
+  {
+    version: 2,
+    name: "amounts and balances as TEXT decimal strings",
+    // Rebuilds the two tables that hold amounts, keeping every row (and so every id). Foreign keys stay on
+    // (a migration runs inside a transaction, where they cannot be turned off), so the order matters: the new
+    // tables are filled first, the old child is dropped before its parent, and renaming the new accounts
+    // table rewrites the new postings table's reference to it.
+    sql: `
+      CREATE TABLE ledger_accounts_v2 (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('asset', 'liability')),
+        category TEXT NOT NULL CHECK (category IN ('customer', 'internal')),
+        name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'closed', 'blocked')),
+        ref TEXT UNIQUE,
+        allow_negative INTEGER NOT NULL CHECK (allow_negative IN (0, 1)),
+        balance TEXT NOT NULL DEFAULT '0' CHECK (
+          balance = '0' OR (
+            (balance GLOB '[1-9]*' OR balance GLOB '-[1-9]*')
+            AND ltrim(balance, '-') NOT GLOB '*[^0-9]*' AND length(ltrim(balance, '-')) <= 78
+          )
+        ),
+        opened_at TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO ledger_accounts_v2 (id, kind, category, name, status, ref, allow_negative, balance, opened_at)
+        SELECT id, kind, category, name, status, ref, allow_negative, CAST(balance AS TEXT), opened_at
+        FROM ledger_accounts;
+      CREATE TABLE ledger_postings_v2 (
+        entry_id INTEGER NOT NULL REFERENCES ledger_entries (id),
+        line INTEGER NOT NULL,
+        account TEXT NOT NULL REFERENCES ledger_accounts_v2 (id),
+        side TEXT NOT NULL CHECK (side IN ('debit', 'credit')),
+        amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*' AND length(amount) <= 78),
+        PRIMARY KEY (entry_id, line)
+      ) STRICT;
+      INSERT INTO ledger_postings_v2 (entry_id, line, account, side, amount)
+        SELECT entry_id, line, account, side, CAST(amount AS TEXT) FROM ledger_postings;
+      DROP TABLE ledger_postings;
+      DROP TABLE ledger_accounts;
+      ALTER TABLE ledger_accounts_v2 RENAME TO ledger_accounts;
+      ALTER TABLE ledger_postings_v2 RENAME TO ledger_postings;
+      CREATE INDEX ledger_postings_account ON ledger_postings (account);
+    `,
+  },
 ];
 
 interface AccountRow {
@@ -153,8 +202,7 @@ interface AccountRow {
   balance: string;
 }
 
-const ACCOUNT_COLUMNS =
-  "id, kind, category, name, status, ref, allow_negative, CAST(balance AS TEXT) AS balance FROM ledger_accounts";
+const ACCOUNT_COLUMNS = "id, kind, category, name, status, ref, allow_negative, balance FROM ledger_accounts";
 
 /** The effect of one posting on an account's balance, in the account's normal direction. */
 function delta(kind: AccountKind, side: Side, amount: bigint): bigint {
@@ -278,10 +326,10 @@ export class CoreLedger {
             { account: account.id, balance: account.balance.toString(), amount: line.amount.toString() },
           );
         }
-        if (next > MAX_INT64 || next < -MAX_INT64) {
+        if (next > MAX_LEDGER_AMOUNT || next < -MAX_LEDGER_AMOUNT) {
           throw new LedgerInvalidEntryError(
             "LEDGER_BALANCE_OVERFLOW",
-            `account ${account.id} would leave the 64-bit range`,
+            `account ${account.id} would leave the range of ±${MAX_LEDGER_AMOUNT}`,
             { account: account.id, balance: account.balance.toString(), amount: line.amount.toString() },
           );
         }
@@ -291,9 +339,9 @@ export class CoreLedger {
           index,
           line.account,
           line.side,
-          line.amount,
+          line.amount.toString(),
         );
-        this.#store.run("UPDATE ledger_accounts SET balance = ? WHERE id = ?", next, line.account);
+        this.#store.run("UPDATE ledger_accounts SET balance = ? WHERE id = ?", next.toString(), line.account);
       });
       return { entryId, created: true };
     });
@@ -350,35 +398,58 @@ export class CoreLedger {
 
   /**
    * Checks the whole ledger: every entry balances, assets equal liabilities,
-   * and every stored balance equals the sum of its account's postings.
+   * and every stored balance equals the sum of its account's postings. The
+   * sums are bigint, over the postings read page by page.
    */
   checkBalanced(): BalanceReport {
     const problems: string[] = [];
-    const unbalanced = this.#store.all<{ entry_id: number; diff: string }>(
-      `SELECT entry_id, CAST(SUM(CASE side WHEN 'debit' THEN amount ELSE -amount END) AS TEXT) AS diff
-       FROM ledger_postings GROUP BY entry_id HAVING SUM(CASE side WHEN 'debit' THEN amount ELSE -amount END) <> 0`,
-    );
-    for (const row of unbalanced) problems.push(`entry ${row.entry_id} is off by ${row.diff}`);
+    const accounts = this.accounts();
+    const kinds = new Map(accounts.map((account) => [account.id, account.kind]));
+    const computed = new Map(accounts.map((account) => [account.id, 0n]));
+    const offBy = (entryId: number, diff: bigint) => {
+      if (diff !== 0n) problems.push(`entry ${entryId} is off by ${diff}`);
+    };
+    let entry = -1;
+    let diff = 0n;
+    let after = { entry: -1, line: -1 };
+    for (;;) {
+      const page = this.#store.all<{ entry_id: number; line: number; account: string; side: Side; amount: string }>(
+        `SELECT entry_id, line, account, side, amount FROM ledger_postings
+         WHERE entry_id > ? OR (entry_id = ? AND line > ?) ORDER BY entry_id, line LIMIT ?`,
+        after.entry,
+        after.entry,
+        after.line,
+        CHECK_PAGE,
+      );
+      for (const row of page) {
+        if (row.entry_id !== entry) {
+          offBy(entry, diff);
+          entry = row.entry_id;
+          diff = 0n;
+        }
+        const amount = BigInt(row.amount);
+        diff += row.side === "debit" ? amount : -amount;
+        const kind = kinds.get(row.account) ?? "asset";
+        computed.set(row.account, (computed.get(row.account) ?? 0n) + delta(kind, row.side, amount));
+      }
+      const last = page.at(-1);
+      if (last === undefined || page.length < CHECK_PAGE) break;
+      after = { entry: last.entry_id, line: last.line };
+    }
+    offBy(entry, diff);
     const empty = this.#store.all<{ id: number }>(
       "SELECT id FROM ledger_entries WHERE id NOT IN (SELECT entry_id FROM ledger_postings)",
     );
     for (const row of empty) problems.push(`entry ${row.id} has no postings`);
-    const recomputed = this.#store.all<{ id: string; stored: string; computed: string }>(
-      `SELECT a.id, CAST(a.balance AS TEXT) AS stored,
-         CAST(COALESCE(SUM(CASE WHEN (a.kind = 'asset') = (p.side = 'debit') THEN p.amount ELSE -p.amount END), 0) AS TEXT)
-           AS computed
-       FROM ledger_accounts a LEFT JOIN ledger_postings p ON p.account = a.id
-       GROUP BY a.id`,
-    );
     let assets = 0n;
     let liabilities = 0n;
-    const kinds = new Map(this.accounts().map((account) => [account.id, account.kind]));
-    for (const row of recomputed) {
-      if (row.stored !== row.computed) {
-        problems.push(`account ${row.id} stores ${row.stored} but its postings sum to ${row.computed}`);
+    for (const account of accounts) {
+      const sum = computed.get(account.id) ?? 0n;
+      if (account.balance !== sum) {
+        problems.push(`account ${account.id} stores ${account.balance} but its postings sum to ${sum}`);
       }
-      if (kinds.get(row.id) === "asset") assets += BigInt(row.computed);
-      else liabilities += BigInt(row.computed);
+      if (account.kind === "asset") assets += sum;
+      else liabilities += sum;
     }
     if (assets !== liabilities) problems.push(`assets ${assets} differ from liabilities ${liabilities}`);
     const entries = this.#store.get<{ n: number }>("SELECT COUNT(*) AS n FROM ledger_entries")?.n ?? 0;
@@ -388,7 +459,7 @@ export class CoreLedger {
   #lines(entryId: number): PostingLine[] {
     return this.#store
       .all<{ account: string; side: Side; amount: string }>(
-        "SELECT account, side, CAST(amount AS TEXT) AS amount FROM ledger_postings WHERE entry_id = ? ORDER BY line",
+        "SELECT account, side, amount FROM ledger_postings WHERE entry_id = ? ORDER BY line",
         entryId,
       )
       .map((row) => ({ account: row.account, side: row.side, amount: BigInt(row.amount) }));
@@ -439,10 +510,10 @@ function checkEntry(entry: JournalEntryInput): void {
   let debits = 0n;
   let credits = 0n;
   for (const line of entry.lines) {
-    if (line.amount <= 0n || line.amount > MAX_INT64) {
+    if (line.amount <= 0n || line.amount > MAX_LEDGER_AMOUNT) {
       throw new LedgerInvalidEntryError(
         "LEDGER_INVALID_AMOUNT",
-        `posting amounts must be from 1 to ${MAX_INT64}; entry ${entry.key} has ${line.amount}`,
+        `posting amounts must be from 1 to ${MAX_LEDGER_AMOUNT}; entry ${entry.key} has ${line.amount}`,
         { key: entry.key, amount: line.amount.toString() },
       );
     }

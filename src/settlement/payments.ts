@@ -3,6 +3,9 @@
  * with the status of both legs, a history of what happened to it, and the
  * outbox of on-chain steps the agent still owes (written before it sends them,
  * so a crash between the two is noticed and repaired on restart).
+ *
+ * Amounts are kept as TEXT decimal strings of minor units (see `core-ledger.ts`):
+ * a payment can carry up to 2^64 − 1, beyond SQLite's INTEGER.
  */
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
@@ -137,6 +140,85 @@ export const PAYMENT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX settlement_outbox_pending ON settlement_outbox (status, row_id);
     `,
   },
+  {
+    version: 2,
+    name: "payment amounts as TEXT decimal strings",
+    // Rebuilds the payments table and, since foreign keys stay on inside the migration's transaction, its two
+    // children with it: new tables filled first, old children dropped before their parent, and renaming the
+    // new payments table rewrites the new children's references. Every row keeps its id.
+    sql: `
+      CREATE TABLE settlement_payments_v2 (
+        direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+        id TEXT NOT NULL,
+        settlement_id TEXT NOT NULL,
+        debtor_bank_id TEXT NOT NULL,
+        debtor_bank TEXT NOT NULL,
+        creditor_bank_id TEXT NOT NULL,
+        creditor_bank TEXT NOT NULL,
+        debtor_account TEXT,
+        creditor_account TEXT,
+        creditor_account_ref TEXT NOT NULL,
+        amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*' AND length(amount) <= 78),
+        currency TEXT NOT NULL,
+        deadline INTEGER NOT NULL,
+        debtor_leg TEXT NOT NULL,
+        creditor_leg TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_ms INTEGER,
+        PRIMARY KEY (direction, id),
+        UNIQUE (direction, settlement_id)
+      ) STRICT;
+      INSERT INTO settlement_payments_v2 (direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id,
+          creditor_bank, debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
+          debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms)
+        SELECT direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id, creditor_bank,
+          debtor_account, creditor_account, creditor_account_ref, CAST(amount AS TEXT), currency, deadline,
+          debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms
+        FROM settlement_payments;
+      CREATE TABLE settlement_payment_history_v2 (
+        seq INTEGER PRIMARY KEY,
+        direction TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        what TEXT NOT NULL,
+        tx TEXT,
+        FOREIGN KEY (direction, payment_id) REFERENCES settlement_payments_v2 (direction, id)
+      ) STRICT;
+      INSERT INTO settlement_payment_history_v2 (seq, direction, payment_id, at, what, tx)
+        SELECT seq, direction, payment_id, at, what, tx FROM settlement_payment_history;
+      CREATE TABLE settlement_outbox_v2 (
+        row_id INTEGER PRIMARY KEY,
+        direction TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        step TEXT NOT NULL CHECK (step IN ('initiate', 'smelt', 'reject', 'acknowledge', 'return', 'refund')),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'void')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before_ms INTEGER NOT NULL DEFAULT 0,
+        tx_hash TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (direction, payment_id, step),
+        FOREIGN KEY (direction, payment_id) REFERENCES settlement_payments_v2 (direction, id)
+      ) STRICT;
+      INSERT INTO settlement_outbox_v2 (row_id, direction, payment_id, step, status, attempts, not_before_ms, tx_hash,
+          last_error, created_at, updated_at)
+        SELECT row_id, direction, payment_id, step, status, attempts, not_before_ms, tx_hash, last_error, created_at,
+          updated_at
+        FROM settlement_outbox;
+      DROP TABLE settlement_outbox;
+      DROP TABLE settlement_payment_history;
+      DROP TABLE settlement_payments;
+      ALTER TABLE settlement_payments_v2 RENAME TO settlement_payments;
+      ALTER TABLE settlement_payment_history_v2 RENAME TO settlement_payment_history;
+      ALTER TABLE settlement_outbox_v2 RENAME TO settlement_outbox;
+      CREATE INDEX settlement_payment_history_payment ON settlement_payment_history (direction, payment_id);
+      CREATE INDEX settlement_outbox_pending ON settlement_outbox (status, row_id);
+    `,
+  },
 ];
 
 interface PaymentRow {
@@ -163,7 +245,7 @@ interface PaymentRow {
 }
 
 const PAYMENT_COLUMNS = `direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id, creditor_bank,
-  debtor_account, creditor_account, creditor_account_ref, CAST(amount AS TEXT) AS amount, currency, deadline,
+  debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
   debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms FROM settlement_payments`;
 
 const FINAL_DEBTOR_LEGS: ReadonlySet<DebtorLegStatus> = new Set(["Acknowledged", "Returned", "Refunded", "Failed"]);
@@ -254,7 +336,7 @@ export class PaymentStore {
         payment.debtorAccount,
         payment.creditorAccount,
         payment.terms.creditorAccountRef.toLowerCase(),
-        payment.terms.amount,
+        payment.terms.amount.toString(),
         payment.currency,
         payment.terms.deadline,
         payment.debtorLeg,

@@ -76,8 +76,10 @@ describe("settlement: core ledger", function () {
       .to.throw(LedgerInvalidEntryError)
       .with.property("code", "LEDGER_INVALID_AMOUNT");
     expect(() =>
-      core.transfer({ key: "big", step: "x", memo: "x", debit: "cash", credit: "alice", amount: 2n ** 63n }),
-    ).to.throw(LedgerInvalidEntryError);
+      core.transfer({ key: "big", step: "x", memo: "x", debit: "cash", credit: "alice", amount: 2n ** 256n }),
+    )
+      .to.throw(LedgerInvalidEntryError)
+      .with.property("code", "LEDGER_INVALID_AMOUNT");
     expect(() => core.transfer({ key: "n", step: "x", memo: "x", debit: "cash", credit: "nobody", amount: 1n }))
       .to.throw(LedgerUnknownAccountError)
       .with.nested.property("details.account", "nobody");
@@ -136,6 +138,53 @@ describe("settlement: core ledger", function () {
     }
   });
 
+  it("posts and sums amounts beyond SQLite's INTEGER: 2^64 − 1 per posting, balances above 2^64", function () {
+    const { store, ledger: core } = ledger();
+    const max = 2n ** 64n - 1n;
+    core.transfer({ key: "m1", step: "x", memo: "m", debit: "cash", credit: "alice", amount: max });
+    core.transfer({ key: "m2", step: "x", memo: "m", debit: "cash", credit: "alice", amount: max });
+    core.transfer({ key: "m3", step: "x", memo: "m", debit: "alice", credit: "trust", amount: max });
+    expect(core.balance("alice")).to.equal(max);
+    expect(core.balance("cash")).to.equal(2n * max);
+    expect(core.entries()[0]!.lines[0]!.amount).to.equal(max);
+    expect(core.checkBalanced()).to.deep.include({ balanced: true, assets: 2n * max, liabilities: 2n * max });
+    // Stored as canonical decimal text, and the schema refuses anything else.
+    expect(store.get("SELECT balance, typeof(balance) AS t FROM ledger_accounts WHERE id = 'cash'")).to.deep.equal({
+      balance: (2n * max).toString(),
+      t: "text",
+    });
+    for (const bad of ["007", "1e3", "-5", "", "12a"]) {
+      expect(() => store.run("UPDATE ledger_postings SET amount = ? WHERE entry_id = 1", bad), bad).to.throw(/CHECK/);
+    }
+    expect(() => store.run("UPDATE ledger_accounts SET balance = '-0' WHERE id = 'bob'")).to.throw(/CHECK/);
+  });
+
+  it("checkBalanced reads the postings page by page and still finds every problem", function () {
+    const { store, ledger: core } = ledger();
+    // One three-line entry first, so that a page of 5,000 postings ends inside entry 2500.
+    core.post({
+      key: "three",
+      step: "x",
+      memo: "m",
+      lines: [
+        { account: "cash", side: "debit", amount: 2n },
+        { account: "alice", side: "credit", amount: 1n },
+        { account: "bob", side: "credit", amount: 1n },
+      ],
+    });
+    for (let i = 0; i < 5_002; i += 1) {
+      core.transfer({ key: `k${i}`, step: "x", memo: "m", debit: "cash", credit: "alice", amount: 1n });
+    }
+    expect(core.checkBalanced()).to.deep.include({ balanced: true, assets: 5_004n, entries: 5_003 });
+    // Posting 5,000 (the first of the second page) is entry 2500's second line.
+    store.run("UPDATE ledger_postings SET amount = '2' WHERE entry_id = 2500 AND line = 1");
+    expect(core.checkBalanced().problems).to.deep.equal([
+      "entry 2500 is off by -1",
+      "account alice stores 5003 but its postings sum to 5004",
+      "assets 5004 differ from liabilities 5005",
+    ]);
+  });
+
   it("opens an account idempotently, and refuses the same id with other attributes", function () {
     const { ledger: core } = ledger();
     expect(
@@ -149,7 +198,7 @@ describe("settlement: core ledger", function () {
   it("checkBalanced names a tampered posting or balance", function () {
     const { store, ledger: core } = ledger();
     core.transfer({ key: "seed", step: "seed", memo: "m", debit: "cash", credit: "alice", amount: 10n });
-    store.run("UPDATE ledger_postings SET amount = 11 WHERE side = 'credit'");
+    store.run("UPDATE ledger_postings SET amount = '11' WHERE side = 'credit'");
     const report = core.checkBalanced();
     expect(report.balanced).to.equal(false);
     expect(report.problems.join("\n"))
