@@ -1,6 +1,7 @@
-import { billMonitor } from "./bills/service.js";
+import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
 import type { ServiceFactory } from "./chain/service.js";
-import { cardGateway } from "./iso8583/service.js";
+import type { Setting, SettingsSchema } from "./chain/settings.js";
+import { CARD_GATEWAY_SETTINGS, cardGateway } from "./iso8583/service.js";
 import { bankAgentA, bankAgentB } from "./settlement/service.js";
 
 /**
@@ -8,3 +9,9 @@ import { bankAgentA, bankAgentB } from "./settlement/service.js";
  * factory here (the bank agents, the ISO 8583 gateway, the bill monitor, …).
  */
 export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway];
+
+/** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
+export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, Setting>>>[] = [
+  BILL_MONITOR_SETTINGS,
+  CARD_GATEWAY_SETTINGS,
+];

@@ -3,19 +3,37 @@
  * follows the BillRegistry into its own SQLite file under the context's data
  * folder and answers queries on 127.0.0.1.
  *
- * Environment: `BILL_MONITOR_PORT` (default 8610; 0 picks a free port);
- * `BILL_MONITOR_CONFIRMATIONS` (default 0 on the devnet, 2 elsewhere);
- * `BILL_MONITOR_POLL_MS` (default 250).
+ * Environment: `BILL_MONITOR_SETTINGS` below (docs/operations.md).
  */
-import path from "node:path";
-
-import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
-import { intFromEnv } from "../chain/settings.js";
-import { Store } from "../store/store.js";
+import {
+  openDeploymentStore,
+  serviceOwningStore,
+  type Service,
+  type ServiceContext,
+  type ServiceFactory,
+} from "../chain/service.js";
+import { int, settingsSchema } from "../chain/settings.js";
 import { billHttpServer } from "./http.js";
-import { BillMonitor, BillMonitorError, DEFAULT_POLL_MS } from "./monitor.js";
+import { BillMonitor, DEFAULT_POLL_MS } from "./monitor.js";
 
 export const DEFAULT_BILL_MONITOR_PORT = 8610;
+
+/** The bill monitor's environment. */
+export const BILL_MONITOR_SETTINGS = settingsSchema("bill-monitor", {
+  BILL_MONITOR_PORT: int(
+    "port of the query API on 127.0.0.1 (0 picks a free one)",
+    DEFAULT_BILL_MONITOR_PORT,
+    0,
+    65_535,
+  ),
+  BILL_MONITOR_CONFIRMATIONS: int(
+    "blocks on top of an event before it is applied",
+    { devnet: 0, elsewhere: 2 },
+    0,
+    1_000,
+  ),
+  BILL_MONITOR_POLL_MS: int("pause between two looks for new blocks when idle (ms)", DEFAULT_POLL_MS, 1, 60_000),
+});
 
 export interface BillMonitorServiceOptions {
   /** Environment for the port and tuning (default `process.env`). */
@@ -31,28 +49,17 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
       const { chain, deployments } = context;
       const record = deployments.get("BillRegistry");
       const fromBlock = record.blockNumber ?? 0;
-      const devnet = chain.chainId === 31337n;
-      const anchor = await chain.provider.getBlock(fromBlock);
-      if (anchor === null || anchor.hash === null) {
-        throw new BillMonitorError(
-          "BILL_MONITOR_NO_DEPLOYMENT_BLOCK",
-          `block ${fromBlock} of the deployment is missing`,
-          {
-            block: fromBlock,
-          },
-        );
-      }
-      // One database per deployment: a new devnet (same addresses, new history) gets a new file.
-      const port = intFromEnv(env, "BILL_MONITOR_PORT", DEFAULT_BILL_MONITOR_PORT, 0, 65_535);
-      const store = Store.open({ path: path.join(context.dataDir, `${name}-${anchor.hash.slice(2, 10)}.sqlite`) });
+      const settings = BILL_MONITOR_SETTINGS.read(env, { devnet: chain.chainId === 31337n });
+      const store = await openDeploymentStore(context, name, "BillRegistry");
+      const port = settings.BILL_MONITOR_PORT;
       return serviceOwningStore(name, store, () => {
         const monitor = new BillMonitor({
           provider: chain.provider,
           store,
           registry: record.address,
-          confirmations: intFromEnv(env, "BILL_MONITOR_CONFIRMATIONS", devnet ? 0 : 2, 0, 1_000),
+          confirmations: settings.BILL_MONITOR_CONFIRMATIONS,
           fromBlock,
-          pollIntervalMs: intFromEnv(env, "BILL_MONITOR_POLL_MS", DEFAULT_POLL_MS, 1, 60_000),
+          pollIntervalMs: settings.BILL_MONITOR_POLL_MS,
           onError: (error) => context.log(`bill-monitor: ${error instanceof Error ? error.message : String(error)}`),
         });
         const http = billHttpServer(monitor, {

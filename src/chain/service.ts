@@ -1,4 +1,7 @@
+import path from "node:path";
+
 import { BankChainError, messageOf } from "../errors.js";
+import { Store } from "../store/store.js";
 import type { ChainConnection } from "./config.js";
 import type { Deployments } from "./deployments.js";
 
@@ -141,4 +144,29 @@ export function serviceOwningStore(name: string, store: { close(): void }, build
       }
     },
   };
+}
+
+/**
+ * Opens the SQLite store a service keeps for one deployment: the file is
+ * `<dataDir>/<service>-<8 hex digits of the deployment block's hash>.sqlite`,
+ * so a chain started over (same addresses, new history) never meets the
+ * records of the old one. Fails with `SERVICE_NO_DEPLOYMENT_BLOCK` when the
+ * chain lacks the block the deployment was mined in.
+ */
+export async function openDeploymentStore(
+  context: ServiceContext,
+  service: string,
+  deployment: string,
+): Promise<Store> {
+  const record = context.deployments.get(deployment);
+  const block = record.blockNumber ?? 0;
+  const anchor = await context.chain.provider.getBlock(block);
+  if (anchor === null || anchor.hash === null) {
+    throw new ServiceError(
+      "SERVICE_NO_DEPLOYMENT_BLOCK",
+      `${service}: the chain has no block ${block}, where ${deployment} was deployed; it is not the chain the deployments were made on`,
+      { service, deployment, block },
+    );
+  }
+  return Store.open({ path: path.join(context.dataDir, `${service}-${anchor.hash.slice(2, 10)}.sqlite`) });
 }

@@ -1,11 +1,138 @@
+/**
+ * Service settings from the environment, one schema per service: each
+ * variable states its default, its range and what it does once, here; the
+ * service reads its values through the schema (zod checks them) and
+ * `docs/operations.md`'s configuration table is generated from the same
+ * schemas (`npm run docs:operations`; a test fails when the page is stale).
+ */
+import { z } from "zod";
+
 import { BankChainError } from "../errors.js";
 
 /** A service setting from the environment is malformed. */
 export class SettingError extends BankChainError {}
 
+/** Where a service runs: some defaults differ between the devnet and a real network. */
+export interface SettingsContext {
+  readonly devnet: boolean;
+}
+
+type Default<T> = T | { readonly devnet: T; readonly elsewhere: T };
+
+interface BaseSetting<T> {
+  readonly description: string;
+  readonly default: Default<T>;
+}
+
+export interface IntSetting extends BaseSetting<number> {
+  readonly kind: "int";
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface ChoiceSetting<C extends string = string> extends BaseSetting<C> {
+  readonly kind: "choice";
+  readonly choices: readonly C[];
+}
+
+export type Setting = IntSetting | ChoiceSetting;
+
+/** A whole number in [min, max]. */
+export function int(description: string, fallback: Default<number>, min: number, max: number): IntSetting {
+  return { kind: "int", description, default: fallback, min, max };
+}
+
+/** One of `choices`. */
+export function choice<const C extends string>(
+  description: string,
+  fallback: Default<C>,
+  choices: readonly C[],
+): ChoiceSetting<C> {
+  return { kind: "choice", description, default: fallback, choices };
+}
+
+type ValueOf<S> = S extends ChoiceSetting<infer C> ? C : number;
+
+/** A service's settings: environment variable → setting. */
+export interface SettingsSchema<S extends Readonly<Record<string, Setting>>> {
+  /** The service, as `npm start` names it. */
+  readonly service: string;
+  readonly settings: S;
+  /** The values from `env`, defaults filled in. @throws SettingError naming the variable and the value. */
+  read(env: Readonly<Record<string, string | undefined>>, context: SettingsContext): { [K in keyof S]: ValueOf<S[K]> };
+}
+
+function defaultFor<T>(fallback: Default<T>, context: SettingsContext): T {
+  return typeof fallback === "object" && fallback !== null && "devnet" in fallback
+    ? context.devnet
+      ? fallback.devnet
+      : fallback.elsewhere
+    : (fallback as T);
+}
+
+function schemaOf(variable: string, setting: Setting): z.ZodType<number | string> {
+  if (setting.kind === "int") {
+    const message = `${variable} must be a whole number from ${setting.min} to ${setting.max}`;
+    return z
+      .string()
+      .regex(/^\d+$/, message)
+      .transform(Number)
+      .pipe(z.number().int().min(setting.min, message).max(setting.max, message));
+  }
+  return z.enum(setting.choices as [string, ...string[]], {
+    errorMap: () => ({ message: `${variable} must be one of ${setting.choices.join(", ")}` }),
+  });
+}
+
+/** Declares a service's settings. */
+export function settingsSchema<const S extends Readonly<Record<string, Setting>>>(
+  service: string,
+  settings: S,
+): SettingsSchema<S> {
+  return {
+    service,
+    settings,
+    read(env, context) {
+      const values: Record<string, number | string> = {};
+      for (const [variable, setting] of Object.entries(settings)) {
+        const raw = env[variable]?.trim();
+        if (raw === undefined || raw === "") {
+          values[variable] = defaultFor(setting.default as Default<number | string>, context);
+          continue;
+        }
+        const parsed = schemaOf(variable, setting).safeParse(raw);
+        if (!parsed.success) {
+          throw new SettingError("SETTING_INVALID", `${parsed.error.issues[0]!.message}, got "${raw}"`, {
+            variable,
+            value: raw,
+          });
+        }
+        values[variable] = parsed.data;
+      }
+      return values as { [K in keyof S]: ValueOf<S[K]> };
+    },
+  };
+}
+
+/** The configuration table of `schemas` as Markdown rows: variable, service, default, allowed values, meaning. */
+export function settingsTable(schemas: readonly SettingsSchema<Readonly<Record<string, Setting>>>[]): string {
+  const show = (value: Default<number | string>): string =>
+    typeof value === "object" ? `${value.devnet} on the devnet, ${value.elsewhere} elsewhere` : String(value);
+  const rows = schemas.flatMap((schema) =>
+    Object.entries(schema.settings).map(([variable, setting]) => {
+      const allowed = setting.kind === "int" ? `${setting.min}–${setting.max}` : setting.choices.join(", ");
+      return `| \`${variable}\` | ${schema.service} | ${show(setting.default as Default<number | string>)} | ${allowed} | ${setting.description} |`;
+    }),
+  );
+  return ["| variable | service | default | allowed | what it does |", "| --- | --- | --- | --- | --- |", ...rows].join(
+    "\n",
+  );
+}
+
 /**
  * A whole-number setting from the environment: `fallback` when unset or
- * empty, otherwise a whole number in [min, max].
+ * empty, otherwise a whole number in [min, max]. For one-off settings outside
+ * a service's schema.
  *
  * @throws SettingError (`SETTING_INVALID`) naming the variable and the value.
  */
@@ -16,18 +143,5 @@ export function intFromEnv(
   min: number,
   max: number,
 ): number {
-  const raw = env[variable]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new SettingError(
-      "SETTING_INVALID",
-      `${variable} must be a whole number from ${min} to ${max}, got "${raw}"`,
-      {
-        variable,
-        value: raw,
-      },
-    );
-  }
-  return value;
+  return settingsSchema("", { [variable]: int("", fallback, min, max) }).read(env, { devnet: false })[variable]!;
 }

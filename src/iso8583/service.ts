@@ -3,20 +3,18 @@
  * A's AccountLedger behind an ISO 8583 TCP server on 127.0.0.1, its journal in
  * its own SQLite file under the context's data folder.
  *
- * Environment (docs/iso8583.md):
- * - `CARD_GATEWAY_PORT` (default 8583; 0 picks a free port);
- * - `CARD_GATEWAY_FRAMING`: `binary2` (2-byte big-endian length, default) or `ascii4`;
- * - `CARD_GATEWAY_WALLET_ELEMENT`: 48 (default), 60-63 or 120-127;
- * - `CARD_GATEWAY_CHAIN_TIMEOUT_MS` (default 5,000): a ledger batch slower than this answers 91;
- * - `CARD_GATEWAY_FRAME_TIMEOUT_MS` (default 5,000), `CARD_GATEWAY_IDLE_TIMEOUT_MS` (default 300,000).
+ * Environment: `CARD_GATEWAY_SETTINGS` below (docs/operations.md, docs/iso8583.md).
  */
-import path from "node:path";
-
 import { getAddress, type Signer } from "ethers";
 
-import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
-import { intFromEnv, SettingError } from "../chain/settings.js";
-import { Store } from "../store/store.js";
+import {
+  openDeploymentStore,
+  serviceOwningStore,
+  type Service,
+  type ServiceContext,
+  type ServiceFactory,
+} from "../chain/service.js";
+import { choice, int, settingsSchema } from "../chain/settings.js";
 import { AccountLedger__factory, BankToken__factory } from "../../typechain-types/index.js";
 import { FRAMINGS, type Framing } from "./framing.js";
 import { CardGateway, DEFAULT_GATEWAY_PORT, DEFAULT_WALLET_ELEMENT, GatewayConfigError } from "./gateway.js";
@@ -30,21 +28,24 @@ export interface CardGatewayServiceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-export function framingFromEnv(env: Readonly<Record<string, string | undefined>>): Framing {
-  const raw = env.CARD_GATEWAY_FRAMING?.trim();
-  if (raw === undefined || raw === "") return "binary2";
-  if (!(FRAMINGS as readonly string[]).includes(raw)) {
-    throw new SettingError(
-      "SETTING_INVALID",
-      `CARD_GATEWAY_FRAMING must be one of ${FRAMINGS.join(", ")}, got "${raw}"`,
-      {
-        variable: "CARD_GATEWAY_FRAMING",
-        value: raw,
-      },
-    );
-  }
-  return raw as Framing;
-}
+/** The card gateway's environment. */
+export const CARD_GATEWAY_SETTINGS = settingsSchema("card-gateway", {
+  CARD_GATEWAY_PORT: int("TCP port on 127.0.0.1 (0 picks a free one)", DEFAULT_GATEWAY_PORT, 0, 65_535),
+  CARD_GATEWAY_FRAMING: choice(
+    "length prefix: 2-byte big-endian binary or 4 ASCII digits",
+    "binary2" as Framing,
+    FRAMINGS,
+  ),
+  CARD_GATEWAY_WALLET_ELEMENT: int(
+    "element carrying the wallet data: 48, 60-63 or 120-127",
+    DEFAULT_WALLET_ELEMENT,
+    2,
+    128,
+  ),
+  CARD_GATEWAY_CHAIN_TIMEOUT_MS: int("a ledger batch slower than this is answered 91 (ms)", 5_000, 100, 600_000),
+  CARD_GATEWAY_FRAME_TIMEOUT_MS: int("longest wait for the rest of a started frame (ms)", 5_000, 10, 600_000),
+  CARD_GATEWAY_IDLE_TIMEOUT_MS: int("an idle connection is closed after this (ms)", 300_000, 100, 86_400_000),
+});
 
 export function cardGatewayService(options: CardGatewayServiceOptions = {}): ServiceFactory {
   const name = "card-gateway";
@@ -59,12 +60,11 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
       const token = BankToken__factory.connect(await ledger.token(), chain.provider);
       const currency = Buffer.from((await token.currency()).slice(2), "hex").toString("latin1");
       const assets = [(await token.symbol()).toUpperCase(), currency.toUpperCase()];
-      const anchor = await chain.provider.getBlock(record.blockNumber ?? 0);
-      const suffix = anchor?.hash?.slice(2, 10) ?? "unknown";
-      const port = intFromEnv(env, "CARD_GATEWAY_PORT", DEFAULT_GATEWAY_PORT, 0, 65_535);
-      const store = Store.open({ path: path.join(context.dataDir, `${name}-${suffix}.sqlite`) });
+      const settings = CARD_GATEWAY_SETTINGS.read(env, { devnet: chain.chainId === 31337n });
+      const port = settings.CARD_GATEWAY_PORT;
+      const store = await openDeploymentStore(context, name, GATEWAY_LEDGER);
       return serviceOwningStore(name, store, () => {
-        const timeoutMs = intFromEnv(env, "CARD_GATEWAY_CHAIN_TIMEOUT_MS", 5_000, 100, 600_000);
+        const timeoutMs = settings.CARD_GATEWAY_CHAIN_TIMEOUT_MS;
         const gateway = new CardGateway({
           journal: new Journal(store),
           poster: new LedgerPoster({ ledger: record.address, signer, provider: chain.provider, timeoutMs }),
@@ -72,10 +72,10 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
           assets,
           host: "127.0.0.1",
           port,
-          framing: framingFromEnv(env),
-          walletElement: intFromEnv(env, "CARD_GATEWAY_WALLET_ELEMENT", DEFAULT_WALLET_ELEMENT, 2, 128),
-          frameTimeoutMs: intFromEnv(env, "CARD_GATEWAY_FRAME_TIMEOUT_MS", 5_000, 10, 600_000),
-          idleTimeoutMs: intFromEnv(env, "CARD_GATEWAY_IDLE_TIMEOUT_MS", 300_000, 100, 86_400_000),
+          framing: settings.CARD_GATEWAY_FRAMING,
+          walletElement: settings.CARD_GATEWAY_WALLET_ELEMENT,
+          frameTimeoutMs: settings.CARD_GATEWAY_FRAME_TIMEOUT_MS,
+          idleTimeoutMs: settings.CARD_GATEWAY_IDLE_TIMEOUT_MS,
           log: context.log,
         });
         return {
