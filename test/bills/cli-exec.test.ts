@@ -7,7 +7,16 @@ import { expect } from "chai";
 import { encodeBytes32String, id as hashLabel, JsonRpcProvider } from "ethers";
 
 import { BankToken__factory, TrustAccount__factory, type BankToken } from "../../typechain-types/index.js";
-import { collect, freePort, ROOT, runNode, waitForOutput, type Finished } from "../helpers/processes.js";
+import {
+  collect,
+  freePort,
+  killGroup,
+  ROOT,
+  runNode,
+  spawnGroup,
+  waitForOutput,
+  type Finished,
+} from "../helpers/processes.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -81,10 +90,9 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
       BANK_B_PORT: "0",
       BILL_MONITOR_PORT: "0",
     };
-    child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
-      stdio: "pipe",
     });
     done = collect(child, 230_000);
     provider = new JsonRpcProvider(url);
@@ -101,10 +109,11 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
   });
 
   after(async function () {
+    // The stack and its devnet go with their process group, whether or not `before` got it ready.
     provider?.destroy();
-    child?.kill("SIGTERM");
-    await done;
-    rmSync(dir, { recursive: true, force: true });
+    await killGroup(child, "SIGTERM", 30_000);
+    await done?.catch(() => undefined);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("--rpc finds the same deployments as the named devnet, by chain id", async function () {

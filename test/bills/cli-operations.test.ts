@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +13,16 @@ import {
   type BankToken,
   type BillRegistry,
 } from "../../typechain-types/index.js";
-import { collect, freePort, ROOT, runNode, waitForOutput, type Finished } from "../helpers/processes.js";
+import {
+  collect,
+  freePort,
+  killGroup,
+  ROOT,
+  runNode,
+  spawnGroup,
+  waitForOutput,
+  type Finished,
+} from "../helpers/processes.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -85,10 +94,9 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
       BANK_B_PORT: "0",
       BILL_MONITOR_PORT: "0",
     };
-    child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
-      stdio: "pipe",
     });
     done = collect(child, 230_000);
     provider = new JsonRpcProvider(`http://127.0.0.1:${port}`);
@@ -104,10 +112,11 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
   });
 
   after(async function () {
+    // The stack and its devnet go with their process group, whether or not `before` got it ready.
     provider?.destroy();
-    child?.kill("SIGTERM");
-    await done;
-    rmSync(dir, { recursive: true, force: true });
+    await killGroup(child, "SIGTERM", 30_000);
+    await done?.catch(() => undefined);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("issues, accepts and pays an e-invoice in part then in full, approving the registry as needed", async function () {

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,7 +6,7 @@ import { expect } from "chai";
 import { encodeBytes32String, id as hashLabel, JsonRpcProvider, ZeroHash } from "ethers";
 
 import { BillRegistry__factory } from "../../typechain-types/index.js";
-import { collect, freePort, ROOT, runNode, waitForOutput } from "../helpers/processes.js";
+import { collect, freePort, killGroup, ROOT, runNode, spawnGroup, waitForOutput } from "../helpers/processes.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -32,10 +31,9 @@ describe("cli: bank-chain bills", function () {
       BANK_B_PORT: "0",
       BILL_MONITOR_PORT: "0",
     };
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    const child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
-      stdio: "pipe",
     });
     const done = collect(child, 150_000);
     const provider = new JsonRpcProvider(`http://127.0.0.1:${port}`);
@@ -80,8 +78,8 @@ describe("cli: bank-chain bills", function () {
       expect(missing.stderr).to.match(/there is no bill/);
     } finally {
       provider.destroy();
-      child.kill("SIGTERM");
-      await done;
+      await killGroup(child, "SIGTERM", 30_000);
+      await done.catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -15,7 +15,7 @@ import {
   IInterbankSettlement__factory,
   ReserveLedger__factory,
 } from "../../typechain-types/index.js";
-import { freePort, ROOT, runNode } from "../helpers/processes.js";
+import { freePort, killGroup, ROOT, runNode, spawnGroup } from "../helpers/processes.js";
 import { AgentProcess } from "./agent-process.js";
 import type { PaymentJson } from "./helpers.js";
 
@@ -64,9 +64,9 @@ describe("settlement: bank agents killed at every step", function () {
       BANK_B_PORT: String(await freePort()),
       BANK_AGENT_POLL_MS: "25",
     };
-    devnet = spawn(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    // Its own process group: `after` (and the test process's exit, whatever happened) kills it and its children.
+    devnet = spawnGroup(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
       cwd: ROOT,
-      detached: true,
       stdio: "ignore",
     });
     const deadline = Date.now() + 60_000;
@@ -96,14 +96,10 @@ describe("settlement: bank agents killed at every step", function () {
   });
 
   after(async function () {
+    // Runs however the hooks and tests before it ended; each step is on its own so one failing cannot skip the next.
     provider?.destroy();
-    if (devnet?.pid !== undefined) {
-      try {
-        process.kill(-devnet.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
+    await Promise.allSettled([a?.kill(), b?.kill()]);
+    await killGroup(devnet, "SIGTERM", 5_000);
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,9 +3,9 @@
  * that kill it: start it (optionally told to SIGKILL itself at a step point),
  * wait for it to die, kill it from outside, stop it cleanly.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { ChildProcessWithoutNullStreams } from "node:child_process";
 
-import { ROOT } from "../helpers/processes.js";
+import { killGroup, ROOT, spawnGroup } from "../helpers/processes.js";
 
 export interface Exit {
   readonly code: number | null;
@@ -35,10 +35,9 @@ export class AgentProcess {
   async start(crashAt?: string): Promise<void> {
     if (this.running) throw new Error(`agent ${this.bank} is already running`);
     this.starts += 1;
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/bank-agent.ts", this.bank], {
+    const child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/bank-agent.ts", this.bank], {
       cwd: ROOT,
       env: { ...process.env, ...this.#env, BANK_AGENT_CRASH_AT: crashAt ?? "" },
-      stdio: "pipe",
     });
     child.stdin.end();
     this.#child = child;
@@ -89,7 +88,7 @@ export class AgentProcess {
   /** SIGKILL from outside, wherever it is. */
   async kill(): Promise<void> {
     if (!this.running) return;
-    this.#child!.kill("SIGKILL");
+    await killGroup(this.#child, "SIGKILL", 10_000);
     await this.exited(10_000);
   }
 
