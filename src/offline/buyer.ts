@@ -1,5 +1,6 @@
 import { getAddress } from "ethers";
 
+import { systemClock, type Clock } from "../chain/clock.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { connectToMerchant, type ConnectOptions } from "./channel.js";
@@ -99,12 +100,12 @@ export interface PayResult {
 export class Buyer {
   readonly #wallet: TypedDataSigner;
   readonly #store: Store;
-  readonly #now: () => number;
+  readonly #clock: Clock;
 
-  constructor(wallet: TypedDataSigner, store: Store, options: { now?: () => number } = {}) {
+  constructor(wallet: TypedDataSigner, store: Store, options: { clock?: Clock } = {}) {
     this.#wallet = wallet;
     this.#store = store;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     store.migrate(BUYER_STORE_MODULE, BUYER_MIGRATIONS);
   }
 
@@ -144,9 +145,9 @@ export class Buyer {
    * sends it and waits for the decision.
    */
   async pay(offerText: string, options: PayOptions): Promise<PayResult> {
-    const offer = decodeOffer(offerText, { now: this.#now() });
+    const offer = decodeOffer(offerText, { now: this.#clock.now() });
     const payer = await this.#payer();
-    const channel = await connectToMerchant(offer, { ...options.channel, now: this.#now });
+    const channel = await connectToMerchant(offer, { ...options.channel, clock: this.#clock });
     try {
       const timeoutMs = options.timeoutMs ?? 30_000;
       const raw = await channel.receive(timeoutMs);
@@ -294,7 +295,7 @@ export class Buyer {
     }
     const validAfter = BigInt(request.validAfter);
     const validBefore = BigInt(request.validBefore);
-    const now = BigInt(Math.floor(this.#now() / 1000));
+    const now = BigInt(Math.floor(this.#clock.now() / 1000));
     const maxWindow = BigInt(options.maxWindowSeconds ?? 2 * 86_400);
     if (validBefore <= now || validBefore <= validAfter || validBefore - validAfter > maxWindow) {
       throw new OfflineBuyerError(
@@ -334,7 +335,7 @@ export class Buyer {
       lane.toString(),
       merchant,
       ZERO_HASH,
-      this.#now(),
+      this.#clock.now(),
     );
   }
 
@@ -353,7 +354,7 @@ export class Buyer {
          WHERE chain_id = ? AND vault = ? AND payer = ? AND lane = ?`,
         inFlight?.sequence.toString() ?? null,
         inFlight?.hash ?? null,
-        this.#now(),
+        this.#clock.now(),
         chainId.toString(),
         getAddress(vault),
         payer,
@@ -379,7 +380,7 @@ export class Buyer {
         (sequence + 1n).toString(),
         hash,
         merchant,
-        this.#now(),
+        this.#clock.now(),
         chainId.toString(),
         getAddress(vault),
         payer,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 
 import { getAddress, type Provider } from "ethers";
 
+import { systemClock, type Clock } from "../chain/clock.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { guardedLog, type OfflineLog } from "./log.js";
@@ -43,8 +44,8 @@ export interface MerchantOptions {
   readonly minRedeemWindowSeconds?: number;
   /** Voucher kinds taken; default both (unsecured ones are marked so and have no vault behind them). */
   readonly accepts?: readonly VoucherKind[];
-  /** The merchant's clock, ms since the epoch; default `Date.now`. */
-  readonly now?: () => number;
+  /** The merchant's clock; default the system clock. */
+  readonly clock?: Clock;
   /** Structured log lines (refused connections, refusals, acceptances); must not throw. */
   readonly log?: OfflineLog;
 }
@@ -89,7 +90,7 @@ export class Merchant {
   readonly #maxViewAgeMs: number;
   readonly #minRedeemWindow: bigint;
   readonly #accepts: readonly VoucherKind[];
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #log: OfflineLog;
 
   constructor(options: MerchantOptions) {
@@ -99,7 +100,7 @@ export class Merchant {
     this.#maxViewAgeMs = options.maxViewAgeMs ?? DEFAULT_MAX_VIEW_AGE_MS;
     this.#minRedeemWindow = BigInt(options.minRedeemWindowSeconds ?? 60);
     this.#accepts = options.accepts ?? ["secured", "unsecured"];
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#log = guardedLog(options.log);
   }
 
@@ -180,7 +181,7 @@ export class Merchant {
       epochEndsAt: Number(epochEndsAt),
       syncedBlock: blockTag,
       syncedBlockTime: block.timestamp,
-      syncedAtMs: this.#now(),
+      syncedAtMs: this.#clock.now(),
     };
     this.store.replaceView(meta, payerViews, laneViews);
     this.#log("view_synced", { block: blockTag, payers: payerViews.length });
@@ -202,7 +203,7 @@ export class Merchant {
   /** A fresh payment request for `amount`, from the last view; the window asks for the vault's longest life. */
   createRequest(amount: bigint): PaymentRequest {
     const meta = this.view();
-    const now = BigInt(Math.floor(this.#now() / 1000));
+    const now = BigInt(Math.floor(this.#clock.now() / 1000));
     const validAfter = now - 60n;
     return {
       type: "payment_request",
@@ -312,7 +313,7 @@ export class Merchant {
     }
     const amount = BigInt(request.amount);
     const meta = this.store.meta();
-    const nowMs = this.#now();
+    const nowMs = this.#clock.now();
     const now = BigInt(Math.floor(nowMs / 1000));
     if (offer.kind === "unsecured") {
       const auth = authorizationFromJson(offer.authorization);

@@ -1,5 +1,6 @@
 import { getAddress, isCallException, type ContractTransactionReceipt, type Signer } from "ethers";
 
+import { systemClock, type Clock } from "../chain/clock.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { mined } from "../chain/receipts.js";
 import { errorInterface, errorNames, formatRevert, revertOf } from "../chain/reverts.js";
@@ -36,7 +37,8 @@ export interface SyncOptions {
   readonly maxDelayMs?: number;
   /** After this many attempts a voucher refused for a transient reason is recorded `rejected`; default 8. */
   readonly maxAttempts?: number;
-  readonly now?: () => number;
+  /** The merchant's clock, for due times and the deadline of `run`; default the system clock. */
+  readonly clock?: Clock;
   readonly log?: OfflineLog;
   /** Test hooks to simulate a crash at the dangerous points (throw to "die" there). */
   readonly hooks?: {
@@ -82,7 +84,7 @@ export class VoucherSync {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #maxAttempts: number;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #log: OfflineLog;
   readonly #hooks: NonNullable<SyncOptions["hooks"]>;
 
@@ -96,7 +98,7 @@ export class VoucherSync {
     this.#baseDelayMs = options.baseDelayMs ?? 2_000;
     this.#maxDelayMs = options.maxDelayMs ?? 300_000;
     this.#maxAttempts = options.maxAttempts ?? 8;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#log = guardedLog(options.log);
     this.#hooks = options.hooks ?? {};
   }
@@ -108,7 +110,7 @@ export class VoucherSync {
    */
   async runOnce(): Promise<SyncOutcome[]> {
     const outcomes: SyncOutcome[] = [];
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const v of this.#store.inState("submitting").filter((x) => x.nextAttemptAt <= now)) {
       try {
         await this.#recover(v);
@@ -117,7 +119,7 @@ export class VoucherSync {
       }
       outcomes.push(this.#outcome(v.hash));
     }
-    const due = this.#store.inState("pending").filter((x) => x.nextAttemptAt <= this.#now());
+    const due = this.#store.inState("pending").filter((x) => x.nextAttemptAt <= this.#clock.now());
     const secured = due
       .filter((x) => x.kind === "secured")
       .sort((a, b) =>
@@ -157,7 +159,7 @@ export class VoucherSync {
       const open = [...this.#store.inState("pending"), ...this.#store.inState("submitting")];
       if (open.length === 0) break;
       const next = Math.min(...open.map((x) => x.nextAttemptAt));
-      const now = this.#now();
+      const now = this.#clock.now();
       if (next > deadlineMs || now >= deadlineMs) break;
       await new Promise((resolve) => setTimeout(resolve, Math.max(10, next - now)));
     }
@@ -176,7 +178,7 @@ export class VoucherSync {
 
   /** Leaves `vouchers` in their state (pending or submitting) for a later pass. */
   #defer(vouchers: readonly StoredVoucher[], error: unknown): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#store.store.transaction(() => {
       for (const v of vouchers) {
         const current = this.#store.voucher(v.hash);
@@ -191,7 +193,7 @@ export class VoucherSync {
   }
 
   #markSubmitting(vouchers: readonly StoredVoucher[]): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#store.store.transaction(() => {
       for (const v of vouchers) {
         this.#store.update(v.hash, "submitting", now, { attempts: v.attempts + 1, nextAttemptAt: now, txHash: null });
@@ -200,14 +202,14 @@ export class VoucherSync {
   }
 
   #setTxHash(vouchers: readonly StoredVoucher[], txHash: string): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#store.store.transaction(() => {
       for (const v of vouchers) this.#store.update(v.hash, "submitting", now, { txHash });
     });
   }
 
   #finish(hash: string, state: VoucherState, fields: { reason?: string | null; paid?: bigint | null } = {}): void {
-    this.#store.update(hash, state, this.#now(), fields);
+    this.#store.update(hash, state, this.#clock.now(), fields);
     this.#log("voucher_" + state, { hash, ...fields, paid: fields.paid?.toString() });
   }
 
@@ -245,7 +247,7 @@ export class VoucherSync {
   }
 
   #backToPending(vouchers: readonly StoredVoucher[], reason: string): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#store.store.transaction(() => {
       for (const v of vouchers) {
         const current = this.#store.voucher(v.hash);
@@ -295,7 +297,7 @@ export class VoucherSync {
         if (paidA > 0n) outcomes.set(hashA, { state: "slashed", reason, paid: paidA });
       }
     }
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#store.store.transaction(() => {
       for (const v of vouchers) {
         const o = outcomes.get(v.hash);
@@ -399,7 +401,7 @@ export class VoucherSync {
       }
     }
     // Not on chain: send it again.
-    this.#store.update(v.hash, "pending", this.#now(), { nextAttemptAt: 0 });
+    this.#store.update(v.hash, "pending", this.#clock.now(), { nextAttemptAt: 0 });
   }
 }
 

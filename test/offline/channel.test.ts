@@ -5,15 +5,9 @@ import { expect } from "chai";
 import { getAddress } from "ethers";
 import fc from "fast-check";
 
-import {
-  connectToMerchant,
-  MAX_FRAME_BYTES,
-  MerchantSession,
-  OfflineChannelError,
-  type MerchantSessionOptions,
-  type OfflineChannelErrorCode,
-  type SecureChannel,
-} from "../../src/offline/channel.js";
+import { connectToMerchant, MerchantSession, type MerchantSessionOptions } from "../../src/offline/channel.js";
+import { MAX_FRAME_BYTES, type SecureChannel } from "../../src/offline/channel-connection.js";
+import { OfflineChannelError, type OfflineChannelErrorCode } from "../../src/offline/channel-errors.js";
 import {
   createOffer,
   decodeOffer,

@@ -43,7 +43,7 @@ describe("offline: the merchant's voucher checks", function () {
   });
 
   async function merchantWith(options: Parameters<World["merchant"]>[1] = {}): Promise<Merchant> {
-    const merchant = w.merchant(w.suite.others[1]!, { now: () => clock, ...options });
+    const merchant = w.merchant(w.suite.others[1]!, { clock: { now: () => clock }, ...options });
     await merchant.syncView(w.suite.ethers.provider, w.vaultAddress);
     return merchant;
   }
@@ -329,7 +329,7 @@ describe("offline: the merchant's voucher checks", function () {
       );
       expect(ok.ok).to.equal(true);
       // A second lane of the same payer (a restarted merchant with another lane) finds nothing locked left.
-      const other = w.merchant(w.suite.others[1]!, { now: () => clock, lane: 5n });
+      const other = w.merchant(w.suite.others[1]!, { clock: { now: () => clock }, lane: 5n });
       await other.syncView(w.suite.ethers.provider, w.vaultAddress);
       const r = other.createRequest(1n);
       refused(other.checkAndStore(r, (await secured(other, r)).offer), "insufficient_locked");
@@ -425,7 +425,7 @@ describe("offline: the merchant's voucher checks", function () {
       const merchant = new Merchant({
         address: w.suite.others[1]!.address,
         store: new MerchantStore(w.open("never-synced.sqlite")),
-        now: () => clock,
+        clock: { now: () => clock },
       });
       expect(() => merchant.createRequest(1n))
         .to.throw(OfflineMerchantError)

@@ -144,7 +144,7 @@ describe("offline: payments between a merchant and a buyer", function () {
   it("refuses bad vouchers with a named reason and stores none of them", async function () {
     const { suite, vaultAddress } = w;
     let clock = Date.now();
-    const merchant = w.merchant(merchantSigner(), { now: () => clock, maxViewAgeMs: 3_600_000 });
+    const merchant = w.merchant(merchantSigner(), { clock: { now: () => clock }, maxViewAgeMs: 3_600_000 });
     await merchant.syncView(suite.ethers.provider, vaultAddress);
     const request = merchant.createRequest(1_000n);
     const now = BigInt(Math.floor(clock / 1000));
