@@ -8,6 +8,7 @@ import { BankToken__factory, ReserveLedger__factory, TrustAccount__factory } fro
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, DEVNET_BANK, RESERVE_MAX_AGE } from "./_config.js";
 import { ensure, ethersFor } from "./_ethers.js";
+import { isDevnet } from "../src/chain/networks.js";
 
 export default deployScript(
   async (env) => {
@@ -48,7 +49,7 @@ export default deployScript(
         async () => (await reserves.issuers()).some((a) => a.toLowerCase() === deployed.address.toLowerCase()),
         () => reserves.registerIssuer(deployed.address, DEVNET_BANK.reserveRatioBps, RESERVE_MAX_AGE),
       );
-      if (chainId === 31337) {
+      if (isDevnet(chainId)) {
         const attestor = reserves.connect(await signer(accounts.attestor));
         const now = BigInt((await provider.getBlock("latest"))!.timestamp);
         await ensure(

@@ -1,3 +1,5 @@
+import { isDevnet } from "../src/chain/networks.js";
+
 /** What the deploy scripts deploy, per network kind. Money is integer minor units. */
 export const USD = {
   name: "Bank USD",
@@ -19,12 +21,12 @@ export function seedsDemo(env: {
   readonly name: string;
   readonly network: { readonly chain: { readonly id: number } };
 }): boolean {
-  return env.network.chain.id === 31337 && env.name === "localhost";
+  return isDevnet(env.network.chain.id) && env.name === "localhost";
 }
 
 /** Delay of a DEFAULT_ADMIN_ROLE handover (seconds): short on the devnet, two days elsewhere. */
 export function adminDelay(chainId: number): number {
-  return chainId === 31337 ? 3_600 : 2 * 24 * 3_600;
+  return isDevnet(chainId) ? 3_600 : 2 * 24 * 3_600;
 }
 
 /** How long an attestation of a bank's reserve stays valid for minting (seconds). */

@@ -27,6 +27,7 @@ import {
   getAddress,
   hexlify,
   isAddress,
+  MaxUint256,
   randomBytes,
   ZeroAddress,
   ZeroHash,
@@ -49,7 +50,6 @@ export class BillCliError extends BankChainError {}
 const BILL_ID = /^0x[0-9a-fA-F]{64}$/;
 const UINT = /^[0-9]+$/;
 const MAX_UINT40 = (1n << 40n) - 1n;
-const MAX_UINT256 = (1n << 256n) - 1n;
 const coder = AbiCoder.defaultAbiCoder();
 
 /** `--type` values and the definition names they stand for. */
@@ -537,7 +537,7 @@ export function addBillsCommands(program: Command): void {
       id: options.id === undefined ? hexlify(randomBytes(32)) : parseBillId(options.id, "--id"),
       drawee: parseAddress(options.drawee, "--drawee"),
       payee: parseAddress(options.payee, "--payee"),
-      amount: parseUint(options.amount, "--amount", MAX_UINT256, true),
+      amount: parseUint(options.amount, "--amount", MaxUint256, true),
       acceptanceDeadline: parseUint(options.acceptanceDeadline, "--acceptance-deadline", MAX_UINT40, false),
       maturity: parseUint(options.maturity, "--maturity", MAX_UINT40, false),
       recourseDeadline: parseUint(options.recourseDeadline, "--recourse-deadline", MAX_UINT40, false),
@@ -605,9 +605,9 @@ export function addBillsCommands(program: Command): void {
     const billId = parseBillId(id);
     await perform(options, billId, operation, {
       to: options.to === undefined ? undefined : parseAddress(options.to, "--to"),
-      amount: options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MAX_UINT256, true),
+      amount: options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MaxUint256, true),
       endorser:
-        options.endorser === undefined ? undefined : parseUint(options.endorser, "--endorser", MAX_UINT256, false),
+        options.endorser === undefined ? undefined : parseUint(options.endorser, "--endorser", MaxUint256, false),
     });
   });
 
@@ -650,7 +650,7 @@ export function addBillsCommands(program: Command): void {
   ).action(async (id: string, _options: unknown, command: Command) => {
     const options = command.optsWithGlobals<WriteOptions & { amount?: string }>();
     const billId = parseBillId(id);
-    const amount = options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MAX_UINT256, true);
+    const amount = options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MaxUint256, true);
     await perform(options, billId, "PAY", { amount });
   });
 }

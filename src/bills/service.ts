@@ -12,6 +12,7 @@ import {
   type ServiceContext,
   type ServiceFactory,
 } from "../chain/service.js";
+import { isDevnet } from "../chain/networks.js";
 import { int, settingsSchema } from "../chain/settings.js";
 import { billHttpServer } from "./http.js";
 import { BillMonitor, DEFAULT_POLL_MS } from "./monitor.js";
@@ -49,7 +50,7 @@ export function billMonitorService(options: BillMonitorServiceOptions = {}): Ser
       const { chain, deployments } = context;
       const record = deployments.get("BillRegistry");
       const fromBlock = record.blockNumber ?? 0;
-      const settings = BILL_MONITOR_SETTINGS.read(env, { devnet: chain.chainId === 31337n });
+      const settings = BILL_MONITOR_SETTINGS.read(env, { devnet: isDevnet(chain.chainId) });
       const store = await openDeploymentStore(context, name, "BillRegistry");
       const port = settings.BILL_MONITOR_PORT;
       return serviceOwningStore(name, store, () => {

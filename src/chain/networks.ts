@@ -8,11 +8,16 @@
  * (`npx hardhat keystore set NAME`) or, failing that, from the environment.
  */
 
-/** Host and port of the local devnet (`hardhat node`), overridable by env. */
+/** Host and port of the local devnet (Anvil, run by `npm start`), overridable by env. */
 export const DEFAULT_DEVNET_HOST = "127.0.0.1";
 export const DEFAULT_DEVNET_PORT = 8545;
-/** Chain id of Hardhat's in-process network and of `hardhat node`. */
+/** Chain id of Hardhat's in-process network and of the `npm start` devnet. */
 export const DEVNET_CHAIN_ID = 31337;
+
+/** Whether `chainId` is the devnet's (the in-process chain or `npm start`'s), where some defaults differ. */
+export function isDevnet(chainId: bigint | number): boolean {
+  return BigInt(chainId) === BigInt(DEVNET_CHAIN_ID);
+}
 
 export interface DevnetEndpoint {
   readonly host: string;

@@ -143,15 +143,8 @@ for (let n = 2; n <= 128; n++) {
   MAX[n] = spec.maxLength;
 }
 
-interface Latin1Buffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-  latin1Write(value: string, offset: number, length?: number): number;
-}
-
-function asBuffer(bytes: Uint8Array): Latin1Buffer {
-  return (
-    Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  ) as Latin1Buffer;
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Scratch for `decode`: the elements found so far (number, value start, value end). */
@@ -179,7 +172,7 @@ export function decode(bytes: Uint8Array): Iso8583Message {
     throw new Iso8583Error("unknown_mti_class", 0, 1, undefined, {}, "MTI class is not 1 to 8");
   }
   // One native call for the whole message; values are substrings of it.
-  const text = buf.latin1Slice(0, len);
+  const text = buf.toString("latin1", 0, len);
   const mti = text.slice(0, 4);
 
   // 2. bitmaps, as four 32-bit words (bit 1 = most significant bit of word 0)
@@ -293,7 +286,7 @@ function partial(text: string, k: number): Record<number, string> {
   return fields;
 }
 
-function readWord(buf: Latin1Buffer, at: number, mti: string): number {
+function readWord(buf: Buffer, at: number, mti: string): number {
   let v = 0;
   for (let i = at; i < at + 8; i++) {
     const nib = NIBBLE[buf[i]!]!;
@@ -454,8 +447,8 @@ export function encode(message: Iso8583Message): Buffer {
   }
 
   // pass 2: write
-  const out = Buffer.allocUnsafe(total) as Latin1Buffer;
-  out.latin1Write(mti, 0, 4);
+  const out = Buffer.allocUnsafe(total);
+  out.write(mti, 0, 4, "latin1");
   let pos = 4;
   const bitmapWords = secondary ? 4 : 2;
   for (let w = 0; w < bitmapWords; w++) {
@@ -479,7 +472,7 @@ export function encode(message: Iso8583Message): Buffer {
         out[pos++] = 0x30 + ((l / 10) | 0);
         out[pos++] = 0x30 + (l % 10);
       }
-      if (l > 0) pos += out.latin1Write(value, pos, l);
+      if (l > 0) pos += out.write(value, pos, l, "latin1");
     }
   }
   return out;

@@ -22,7 +22,7 @@
  */
 import net from "node:net";
 
-import { keccak256, toUtf8Bytes } from "ethers";
+import { keccak256, toUtf8Bytes, ZeroAddress, ZeroHash } from "ethers";
 
 import { systemClock, type Clock } from "../chain/clock.js";
 import { listen } from "../chain/http-server.js";
@@ -74,7 +74,6 @@ export const DEFAULT_WALLET_ELEMENT = 48;
 
 /** Elements a response copies from its request where present. */
 const ECHOED = [2, 3, 4, 7, 11, 12, 13, 37, 41, 49] as const;
-const ZERO_KEY = `0x${"00".repeat(32)}`;
 
 interface Answer {
   readonly code: ResponseCode;
@@ -197,7 +196,7 @@ export class CardGateway {
       const outcome = await this.#poster.post({
         kind: "reverse",
         key: opKey(`auto-reversal|${row.id}`),
-        wallet: row.wallet ?? "0x0000000000000000000000000000000000000000",
+        wallet: row.wallet ?? ZeroAddress,
         ref: row.opKey,
         amount: 0n,
       });
@@ -316,7 +315,7 @@ export class CardGateway {
       kind: chosen,
       key: row.opKey!,
       wallet: wallet.address,
-      ref: refKey ?? ZERO_KEY,
+      ref: refKey ?? ZeroHash,
       amount: wallet.amount,
     });
   }

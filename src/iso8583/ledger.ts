@@ -14,7 +14,7 @@
  *   landed (`unknown`) or certainly did not (`no`: the transaction reverted as
  *   a whole, or was never sent).
  */
-import { type ContractRunner, type Interface, type Provider, type Signer } from "ethers";
+import { ZeroHash, type ContractRunner, type Interface, type Provider, type Signer } from "ethers";
 
 import { messageOf } from "../errors.js";
 import { waitForReceipt } from "../chain/receipts.js";
@@ -59,7 +59,6 @@ export interface LedgerPosterOptions {
   readonly timeoutMs?: number;
 }
 
-const ZERO_KEY = `0x${"00".repeat(32)}`;
 /** Gas of one batch: a base plus a bound per operation (a hold or debit uses about 60k through the self-call). */
 const GAS_BASE = 80_000n;
 const GAS_PER_OPERATION = 150_000n;
@@ -127,7 +126,7 @@ export class LedgerPoster {
       kind: OPERATION_KIND[op.kind],
       key: op.key,
       wallet: op.wallet,
-      ref: op.ref === "" ? ZERO_KEY : op.ref,
+      ref: op.ref === "" ? ZeroHash : op.ref,
       amount: op.amount,
     }));
     let hash: string | undefined;

@@ -14,6 +14,7 @@ import {
   type ServiceContext,
   type ServiceFactory,
 } from "../chain/service.js";
+import { isDevnet } from "../chain/networks.js";
 import { choice, int, settingsSchema } from "../chain/settings.js";
 import { AccountLedger__factory, BankToken__factory } from "../../typechain-types/index.js";
 import { FRAMINGS, type Framing } from "./framing.js";
@@ -60,7 +61,7 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
       const token = BankToken__factory.connect(await ledger.token(), chain.provider);
       const currency = Buffer.from((await token.currency()).slice(2), "hex").toString("latin1");
       const assets = [(await token.symbol()).toUpperCase(), currency.toUpperCase()];
-      const settings = CARD_GATEWAY_SETTINGS.read(env, { devnet: chain.chainId === 31337n });
+      const settings = CARD_GATEWAY_SETTINGS.read(env, { devnet: isDevnet(chain.chainId) });
       const port = settings.CARD_GATEWAY_PORT;
       const store = await openDeploymentStore(context, name, GATEWAY_LEDGER);
       return serviceOwningStore(name, store, () => {

@@ -20,7 +20,7 @@
  * value (just after its 5-character header). For `encodeWalletData` the offset
  * is where the sub-element would start in the output.
  */
-import { getAddress } from "ethers";
+import { getAddress, MaxUint256 } from "ethers";
 
 import { BankChainError } from "../errors.js";
 
@@ -67,7 +67,6 @@ export class WalletDataError extends BankChainError {
   }
 }
 
-const MAX_UINT256 = (1n << 256n) - 1n;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const AMOUNT = /^[0-9]{1,78}$/;
 const ASSET = /^[A-Z0-9.-]{1,12}$/;
@@ -114,7 +113,7 @@ export function parseWalletData(value: string): WalletData {
     throw new WalletDataError("pd_bad_amount", amount.offset, "amount must be 1 to 78 digits");
   }
   const units = BigInt(amount.value);
-  if (units === 0n || units > MAX_UINT256) {
+  if (units === 0n || units > MaxUint256) {
     throw new WalletDataError("pd_bad_amount", amount.offset, "amount must be 1 to 2^256-1");
   }
   let result: WalletData = { address: checksummed, addressKey: checksummed.toLowerCase(), amount: units };
@@ -166,7 +165,7 @@ function subElement(tag: string, value: string): string {
 export function encodeWalletData(input: WalletDataInput): string {
   const address = checkAddress(input.address, 0);
   let out = subElement("01", address);
-  if (input.amount <= 0n || input.amount > MAX_UINT256) {
+  if (input.amount <= 0n || input.amount > MaxUint256) {
     throw new WalletDataError("pd_bad_amount", out.length, "amount must be 1 to 2^256-1");
   }
   out += subElement("02", input.amount.toString());
