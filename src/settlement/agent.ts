@@ -15,7 +15,8 @@
  *   and the follower's checkpoint commit together, and every posting has a
  *   unique key per (payment, step).
  * - Every transaction the agent owes is first written to an outbox row (in
- *   the transaction that made it due), then sent. A row that existed before a
+ *   the transaction that made it due), then sent by the `OutboxSender`
+ *   (`outbox.ts`), which this agent runs once per round. A row that existed before a
  *   restart, or whose send failed, is checked against the settlement's record
  *   on chain (terms digest and state) before anything is resent; a step that
  *   already landed is not sent again. A row is done when the step's event is
@@ -27,7 +28,7 @@ import { getAddress, type Provider, type Signer } from "ethers";
 import { ChainReorgError, ConfirmedEventFollower } from "../chain/events.js";
 import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
-import { waitForReceipt } from "../chain/receipts.js";
+import { hasCode, type ContractRevertError } from "../chain/reverts.js";
 import { Poller } from "../chain/poller.js";
 import type { RetryPolicy } from "../chain/retry.js";
 import type { JsonHttpServer } from "../chain/http.js";
@@ -54,23 +55,11 @@ import {
   type BankRef,
   type Direction,
   type OutboxRow,
-  type OutboxStep,
   type PaymentRecord,
 } from "./payments.js";
-import { revertOf, type DecodedRevert } from "./reverts.js";
-import {
-  accountRefOf,
-  fiatRefOf,
-  MAX_SETTLEMENT_AMOUNT,
-  reasonCodeOf,
-  settlementIdOf,
-  settlementStateName,
-  termsDigest,
-  termsTuple,
-  type RejectReason,
-  type SettlementState,
-  type SettlementTerms,
-} from "./terms.js";
+import { OutboxSender, RETRY_DELAY_MS } from "./outbox.js";
+import { paymentRevertOf, settlementErrorOf } from "./reverts.js";
+import { accountRefOf, MAX_SETTLEMENT_AMOUNT, settlementIdOf, termsTuple, type SettlementTerms } from "./terms.js";
 
 /** The agent cannot run as configured (wrong key, unknown bank). */
 export class AgentConfigError extends BankChainError {}
@@ -135,29 +124,8 @@ export const DEFAULT_MAX_AMOUNT = 1_000_000_000n;
 const DEFAULT_TTL_SECONDS = 3_600;
 const DEFAULT_ACK_BATCH = 100;
 const DEFAULT_ROWS_PER_ROUND = 100;
-const RETRY_DELAY_MS = 1_000;
 /** The loop after a failed round: 1 s, doubling, at most 10 s. */
 const LOOP_RETRY: RetryPolicy = { baseMs: RETRY_DELAY_MS, maxMs: 10_000, factor: 2 };
-/** How long a step that landed waits for its event to be confirmed before the chain is asked again. */
-const LANDED_RECHECK_MS = 5_000;
-
-/** What sending a step can find on chain: do it, it is done, not yet, or never. */
-type Verdict =
-  | { readonly kind: "send" }
-  | { readonly kind: "landed" }
-  | { readonly kind: "wait"; readonly why: string }
-  | { readonly kind: "void"; readonly why: string };
-
-/** The states in which each step has landed, and the state it needs to be sent. */
-const STEP_STATES: Record<OutboxStep, { readonly landed: readonly SettlementState[]; readonly from: SettlementState }> =
-  {
-    initiate: { landed: [], from: "None" },
-    smelt: { landed: ["Smelted", "Acknowledged"], from: "Delivered" },
-    reject: { landed: ["Rejected", "Returned"], from: "Delivered" },
-    acknowledge: { landed: ["Acknowledged"], from: "Smelted" },
-    return: { landed: ["Returned"], from: "Rejected" },
-    refund: { landed: ["Refunded"], from: "Expired" },
-  };
 
 export class BankAgent implements Service {
   readonly name: string;
@@ -169,7 +137,6 @@ export class BankAgent implements Service {
   readonly #provider: Provider;
   readonly #signer: Signer;
   readonly #settlement: IInterbankSettlement;
-  readonly #settlementAddress: string;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
   readonly #onStep: (point: string, paymentId: string) => void;
@@ -178,14 +145,10 @@ export class BankAgent implements Service {
   readonly #currency: string;
   readonly #maxAmount: bigint;
   readonly #ttl: number;
-  readonly #ackBatch: number;
-  readonly #rowsPerRound: number;
-  readonly #pollMs: number;
   readonly #follower: ConfirmedEventFollower;
   readonly #http: JsonHttpServer;
   readonly #books: Bookkeeper;
-  /** Outbox rows up to this id existed before this run: check the chain before sending them. */
-  #rowsBeforeStart = 0;
+  readonly #outbox: OutboxSender;
   #stopping = true;
   readonly #poller: Poller;
   #applied: Array<{ point: string; id: string }> = [];
@@ -204,7 +167,6 @@ export class BankAgent implements Service {
     this.#provider = options.provider;
     this.#signer = options.signer;
     this.#settlement = IInterbankSettlement__factory.connect(options.settlement, options.signer);
-    this.#settlementAddress = getAddress(options.settlement);
     this.#clock = options.clock ?? systemClock;
     const log = options.log ?? (() => undefined);
     this.#log = (line) => log(`${this.name}: ${line}`);
@@ -219,12 +181,10 @@ export class BankAgent implements Service {
       });
     }
     this.#ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-    this.#ackBatch = options.ackBatchSize ?? DEFAULT_ACK_BATCH;
-    this.#rowsPerRound = options.rowsPerRound ?? DEFAULT_ROWS_PER_ROUND;
-    this.#pollMs = options.pollIntervalMs ?? 250;
+    const pollMs = options.pollIntervalMs ?? 250;
     this.#poller = new Poller({
       tick: () => this.#tick(),
-      intervalMs: this.#pollMs,
+      intervalMs: pollMs,
       retry: LOOP_RETRY,
       onError: (error) => {
         const reorg =
@@ -248,6 +208,21 @@ export class BankAgent implements Service {
         this.#onStep(point.replace(/^event:/, "apply:"), paymentId);
         this.#applied.push({ point, id: paymentId });
       },
+    });
+
+    this.#outbox = new OutboxSender({
+      payments: this.payments,
+      provider: options.provider,
+      signer: options.signer,
+      settlement: this.#settlement,
+      ackBatchSize: options.ackBatchSize ?? DEFAULT_ACK_BATCH,
+      rowsPerRound: options.rowsPerRound ?? DEFAULT_ROWS_PER_ROUND,
+      pollIntervalMs: pollMs,
+      stopping: () => this.#stopping,
+      step: (point, paymentId) => this.#step(point, paymentId),
+      fail: (row, payment, reason) => this.#fail(row, payment, reason),
+      wake: () => this.#poller.wake(),
+      log: this.#log,
     });
 
     const iface = this.#settlement.interface;
@@ -308,7 +283,7 @@ export class BankAgent implements Service {
         { bank: this.bankId, agent, key },
       );
     }
-    this.#rowsBeforeStart = this.payments.lastRowId();
+    this.#outbox.start();
     try {
       await this.#http.start();
     } catch (error) {
@@ -464,7 +439,7 @@ export class BankAgent implements Service {
 
   /** The terms with their deadline (chain time + TTL), once the contract says it would initiate them now. */
   async #checkOnChain(request: PaymentRequest, base: Omit<SettlementTerms, "deadline">): Promise<SettlementTerms> {
-    let revert: DecodedRevert | undefined;
+    let revert: ContractRevertError | undefined;
     try {
       const block = await this.#provider.getBlock("latest");
       if (block === null) throw new Error("the node has no latest block");
@@ -472,7 +447,7 @@ export class BankAgent implements Service {
       await this.#settlement.initiate.staticCall(termsTuple(terms));
       return terms;
     } catch (error) {
-      revert = revertOf(error);
+      revert = paymentRevertOf(error);
       if (revert === undefined) {
         throw new AgentUnavailableError("CHAIN_UNAVAILABLE", `cannot reach the chain: ${messageOf(error)}`);
       }
@@ -489,7 +464,7 @@ export class BankAgent implements Service {
     for (const { point, id } of this.#applied) this.#step(point, id);
     this.#applied = [];
     const expired = await this.#scanExpired();
-    const sent = await this.#sendPending();
+    const sent = await this.#outbox.sendPending();
     return handled > 0 || expired > 0 || sent > 0;
   }
 
@@ -516,231 +491,6 @@ export class BankAgent implements Service {
     }
     return expired.length;
   }
-
-  // ───────────────────────────── sending ─────────────────────────────
-
-  async #sendPending(): Promise<number> {
-    const rows = this.payments.pending(this.#rowsPerRound);
-    if (rows.length === 0) return 0;
-    let sent = 0;
-    const acks: Array<{ row: OutboxRow; payment: PaymentRecord }> = [];
-    const waits: Array<Promise<void>> = [];
-    for (const row of rows) {
-      if (this.#stopping) break;
-      const payment = this.payments.get(row.direction, row.paymentId);
-      if (payment === undefined) {
-        this.payments.void(row.rowId, "no such payment");
-        continue;
-      }
-      if (this.#mustCheck(row)) {
-        const verdict = await this.#verdict(row.step, payment);
-        if (!this.#settleVerdict(row, payment, verdict)) continue;
-      }
-      if (row.step === "acknowledge") {
-        acks.push({ row, payment });
-        continue;
-      }
-      const pending = await this.#send([{ row, payment }]);
-      if (pending !== undefined) {
-        waits.push(pending);
-        sent += 1;
-      }
-    }
-    for (let i = 0; i < acks.length && !this.#stopping; i += this.#ackBatch) {
-      const pending = await this.#send(acks.slice(i, i + this.#ackBatch));
-      if (pending !== undefined) {
-        waits.push(pending);
-        sent += 1;
-      }
-    }
-    const failed = (await Promise.allSettled(waits)).find((result) => result.status === "rejected");
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
-    return sent;
-  }
-
-  /** Rows from before this run, or that failed once, may have landed already: look before sending. */
-  #mustCheck(row: OutboxRow): boolean {
-    return row.rowId <= this.#rowsBeforeStart || row.attempts > 0 || row.txHash !== null;
-  }
-
-  /** Acts on a verdict; true if the row should be sent now. */
-  #settleVerdict(row: OutboxRow, payment: PaymentRecord, verdict: Verdict): boolean {
-    switch (verdict.kind) {
-      case "send":
-        return true;
-      case "landed":
-        // Done once its event is confirmed and applied; until then look again now and then (a reorg may drop it).
-        this.payments.landed(row.rowId, null, LANDED_RECHECK_MS);
-        this.#log(`${row.step} ${payment.id} has landed; not resent`);
-        return false;
-      case "wait":
-        this.payments.retryLater(row.rowId, verdict.why, RETRY_DELAY_MS);
-        return false;
-      case "void":
-        if (row.step === "initiate") this.#fail(row, payment, verdict.why);
-        else {
-          this.payments.void(row.rowId, verdict.why);
-          this.#log(`${row.step} ${payment.id} will not be sent: ${verdict.why}`);
-        }
-        return false;
-    }
-  }
-
-  /** What the chain says about sending `step` for `payment` now. */
-  async #verdict(step: OutboxStep, payment: PaymentRecord): Promise<Verdict> {
-    const record = await this.#settlement.settlement(payment.terms.id);
-    const stored = settlementStateName(record.state);
-    const mine = record.termsDigest.toLowerCase() === termsDigest(payment.terms);
-    if (step === "initiate") {
-      if (mine) return { kind: "landed" };
-      if (stored === "None") return { kind: "send" };
-      return { kind: "void", why: "the id is used on chain by another payment" };
-    }
-    if (!mine) return { kind: "void", why: "the settlement record on chain has other terms" };
-    const state = settlementStateName(await this.#settlement.stateOf(payment.terms.id));
-    const { landed, from } = STEP_STATES[step];
-    if (landed.includes(state)) return { kind: "landed" };
-    if (state === from) return { kind: "send" };
-    if (step === "refund" && state === "Delivered") return { kind: "wait", why: "not expired yet in chain time" };
-    return { kind: "void", why: `the settlement is ${state}, not ${from}` };
-  }
-
-  /**
-   * Sends one step (or one batch of acknowledgements) and returns a promise
-   * that settles once its receipt is handled; undefined if nothing was sent.
-   */
-  async #send(items: ReadonlyArray<{ row: OutboxRow; payment: PaymentRecord }>): Promise<Promise<void> | undefined> {
-    const first = items[0]!;
-    const step = first.row.step;
-    for (const { payment } of items) this.#step(`${step}:sending`, payment.id);
-    let hash: string;
-    try {
-      const tx = await this.#call(
-        step,
-        items.map((item) => item.payment),
-      );
-      hash = tx.hash;
-    } catch (error) {
-      await this.#sendFailed(items, error);
-      return undefined;
-    }
-    for (const { row } of items) this.payments.sent(row.rowId, hash);
-    return this.#awaitReceipt(hash).then(
-      async (status) => {
-        if (status === 1) {
-          for (const { row, payment } of items) {
-            this.#step(`${step}:landed`, payment.id);
-            this.payments.landed(row.rowId, hash, LANDED_RECHECK_MS);
-          }
-          this.#poller.wake();
-          return;
-        }
-        await this.#sendFailed(items, new Error(`transaction ${hash} reverted`));
-      },
-      async (error: unknown) => {
-        await this.#sendFailed(items, error);
-      },
-    );
-  }
-
-  /**
-   * Sends one step. The gas limit is the estimate plus a margin: the estimate is exact for the state it
-   * ran on, and a payment mined a moment later can cost more (the settlement's token balance going from
-   * zero to non-zero, a corridor window rolling over); unused gas is refunded, so the margin costs nothing.
-   */
-  async #call(step: OutboxStep, payments: readonly PaymentRecord[]): Promise<{ hash: string }> {
-    const to = this.#settlementAddress;
-    const data = this.#calldata(step, payments);
-    const estimate = await this.#signer.estimateGas({ to, data });
-    return this.#signer.sendTransaction({ to, data, gasLimit: estimate + estimate / 4n + 20_000n });
-  }
-
-  #calldata(step: OutboxStep, payments: readonly PaymentRecord[]): string {
-    const iface = this.#settlement.interface;
-    const payment = payments[0]!;
-    const terms = termsTuple(payment.terms);
-    switch (step) {
-      case "initiate":
-        return iface.encodeFunctionData("initiate", [terms]);
-      case "smelt":
-        return iface.encodeFunctionData("smelt", [terms, fiatRefOf("credit", payment.terms.id)]);
-      case "reject":
-        return iface.encodeFunctionData("reject", [terms, reasonCodeOf((payment.reason ?? "AC01") as RejectReason)]);
-      case "acknowledge":
-        return payments.length === 1
-          ? iface.encodeFunctionData("acknowledge", [terms])
-          : iface.encodeFunctionData("acknowledgeBatch", [payments.map((p) => termsTuple(p.terms))]);
-      case "return":
-        return iface.encodeFunctionData("returnRejected", [terms, fiatRefOf("return", payment.terms.id)]);
-      case "refund":
-        return iface.encodeFunctionData("refundExpired", [terms, fiatRefOf("refund", payment.terms.id)]);
-    }
-  }
-
-  async #awaitReceipt(hash: string): Promise<number> {
-    const receipt = await waitForReceipt(this.#provider, hash, {
-      timeoutMs: 120_000,
-      pollMs: Math.min(this.#pollMs, 100),
-    });
-    return receipt.status ?? 0;
-  }
-
-  /** A send failed (or reverted): ask the chain what that means for each row. */
-  async #sendFailed(items: ReadonlyArray<{ row: OutboxRow; payment: PaymentRecord }>, error: unknown): Promise<void> {
-    const revert = revertOf(error);
-    const reason = revert === undefined ? messageOf(error) : revert.name || "reverted";
-    for (const { row, payment } of items) {
-      let verdict: Verdict;
-      try {
-        verdict = await this.#verdict(row.step, payment);
-      } catch (readError) {
-        this.payments.retryLater(row.rowId, `${reason}; state unreadable: ${messageOf(readError)}`, RETRY_DELAY_MS);
-        continue;
-      }
-      if (verdict.kind === "send") {
-        // The chain would take the step, so the failure was ours or the network's, or (for initiate) a
-        // refusal by the corridor, the token or the reserve ledger.
-        if (row.step === "initiate" && revert !== undefined) {
-          await this.#failOutboundWhenSafe(row, payment, reason);
-          continue;
-        }
-        if (items.length > 1) {
-          // One bad member fails a whole batch; the next round checks each row again.
-          this.payments.retryLater(row.rowId, reason, 0);
-          continue;
-        }
-        this.payments.retryLater(row.rowId, reason, RETRY_DELAY_MS);
-        this.#log(`${row.step} ${payment.id} failed, will retry: ${reason}`);
-        continue;
-      }
-      if (verdict.kind === "void" && row.step === "initiate") {
-        await this.#failOutboundWhenSafe(row, payment, verdict.why);
-        continue;
-      }
-      this.#settleVerdict(row, payment, verdict);
-    }
-  }
-
-  /**
-   * Gives up an initiate the chain refused, unless a transaction of this agent
-   * is still pending (it could be that initiate, landing later).
-   */
-  async #failOutboundWhenSafe(row: OutboxRow, payment: PaymentRecord, reason: string): Promise<void> {
-    const address = await this.#signer.getAddress();
-    const [latest, pending] = await Promise.all([
-      this.#provider.getTransactionCount(address, "latest"),
-      this.#provider.getTransactionCount(address, "pending"),
-    ]);
-    if (pending > latest) {
-      this.payments.retryLater(row.rowId, `${reason}; a transaction of the agent is still pending`, RETRY_DELAY_MS);
-      return;
-    }
-    this.#fail(row, payment, reason);
-  }
-}
-
-function hasCode(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
 }
 
 function duplicate(endToEndId: string): DuplicatePaymentError {
@@ -761,10 +511,10 @@ function insufficientFunds(request: PaymentRequest, balance: string): PaymentRef
 }
 
 /** The answer to a payment the settlement contract would refuse now. */
-function refusal(request: PaymentRequest, revert: DecodedRevert): BankChainError {
-  const args = revert.args.map((arg) => (typeof arg === "bigint" ? arg.toString() : String(arg)));
-  const details = { error: revert.name, args };
-  switch (revert.name) {
+function refusal(request: PaymentRequest, revert: ContractRevertError): BankChainError {
+  const { errorName: name, args } = revert;
+  const details = { error: name, args };
+  switch (settlementErrorOf(revert)) {
     case "InterbankSettlementInvalidState":
       return new DuplicatePaymentError(
         "DUPLICATE_END_TO_END_ID",
@@ -789,7 +539,7 @@ function refusal(request: PaymentRequest, revert: DecodedRevert): BankChainError
     case "InterbankSettlementWindowLimitExceeded":
       return new PaymentRefusedError(
         "CORRIDOR_LIMIT_EXCEEDED",
-        `amount ${request.amount} is over the ${revert.name.includes("InFlight") ? "in-flight" : "window"} limit ` +
+        `amount ${request.amount} is over the ${name.includes("InFlight") ? "in-flight" : "window"} limit ` +
           `of the corridor to bank ${request.creditorBank} (used ${args[2]}, cap ${args[3]})`,
         "amount",
         details,
@@ -810,7 +560,7 @@ function refusal(request: PaymentRequest, revert: DecodedRevert): BankChainError
     default:
       return new PaymentRefusedError(
         "CHAIN_REFUSED",
-        `the settlement refused the payment: ${revert.name || "reverted without a reason"}`,
+        `the settlement refused the payment: ${name || "reverted without a reason"}`,
         undefined,
         details,
       );

@@ -1,25 +1,19 @@
 /**
- * Reading the custom error out of a failed call, whichever contract on the
- * payment's path raised it (the settlement, a trust account, the token or the
- * reserve ledger), so that the agent can answer with a reason and decide
- * whether a step is refused for good or failed for now.
+ * The custom errors on a payment's path (the settlement, a trust account, the
+ * token, the reserve ledger), so that the agent can decode a revert from any
+ * of them with the kit's `ContractRevertError`, answer with a reason, and
+ * decide whether a step is refused for good or failed for now.
  */
-import type { Interface, Result } from "ethers";
+import type { Interface } from "ethers";
 
-import { errorInterface, revertOf as decodeRevert } from "../chain/reverts.js";
+import { contractRevertError, errorInterface, type ContractRevertError, type ErrorName } from "../chain/reverts.js";
 import {
   BankToken__factory,
+  IInterbankSettlement__factory,
   InterbankSettlement__factory,
   ReserveLedger__factory,
   TrustAccount__factory,
 } from "../../typechain-types/index.js";
-
-export interface DecodedRevert {
-  /** The custom error's name, or `""` when the revert carried no data the suite knows. */
-  readonly name: string;
-  readonly args: Result | readonly unknown[];
-  readonly data: string;
-}
 
 /** Every custom error of the contracts on a payment's path, in one interface. */
 export const PAYMENT_PATH_ERRORS: Interface = errorInterface([
@@ -29,12 +23,23 @@ export const PAYMENT_PATH_ERRORS: Interface = errorInterface([
   ReserveLedger__factory.abi,
 ]);
 
+/** The name of one of the settlement's custom errors; a `case` on a renamed or dropped error stops the build. */
+export type SettlementErrorName = ErrorName<typeof IInterbankSettlement__factory.abi>;
+
+const SETTLEMENT_ERROR_NAMES: ReadonlySet<string> = new Set(
+  IInterbankSettlement__factory.abi.flatMap((fragment) => (fragment.type === "error" ? [fragment.name] : [])),
+);
+
+/** The settlement's error in `revert`, or `undefined` when another contract (or none known) raised it. */
+export function settlementErrorOf(revert: ContractRevertError): SettlementErrorName | undefined {
+  return SETTLEMENT_ERROR_NAMES.has(revert.errorName) ? (revert.errorName as SettlementErrorName) : undefined;
+}
+
 /**
- * The revert inside `error`, if `error` is a revert (ethers' `CALL_EXCEPTION`
- * or a JSON-RPC error carrying revert data); `undefined` for anything else
- * (network, timeout, nonce trouble), which is worth retrying.
+ * The revert inside `error`, decoded against the payment path's errors;
+ * `undefined` when `error` is no revert (network, timeout, nonce trouble),
+ * which is worth retrying.
  */
-export function revertOf(error: unknown): DecodedRevert | undefined {
-  const revert = decodeRevert(error, PAYMENT_PATH_ERRORS);
-  return revert === undefined ? undefined : { name: revert.name, args: revert.args, data: revert.data };
+export function paymentRevertOf(error: unknown): ContractRevertError | undefined {
+  return contractRevertError(error, PAYMENT_PATH_ERRORS);
 }
