@@ -17,6 +17,8 @@ import {
   waitForOutput,
   type Finished,
 } from "../helpers/processes.js";
+import { stackEnv } from "../helpers/stack.js";
+import { mined } from "../../src/chain/receipts.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -82,14 +84,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-exec-"));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    env = {
-      BANK_CHAIN_RPC_PORT: String(port),
-      BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
-      BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
-      BANK_A_PORT: "0",
-      BANK_B_PORT: "0",
-      BILL_MONITOR_PORT: "0",
-    };
+    env = stackEnv({ dir, rpcPort: port }) as Record<string, string>;
     child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
@@ -104,7 +99,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     const trust = TrustAccount__factory.connect(contracts.TrustAccountBankA!, await provider.getSigner(1));
     // Tokens for the drawee, the payee (who pays after recourse) and the financier; none for account 15.
     for (const [index, holder] of [a[1]!, a[2]!, a[4]!].entries()) {
-      await (await trust.mintForDeposit(holder, 10_000n, encodeBytes32String(`cli-exec-fund-${index}`))).wait();
+      await mined(await trust.mintForDeposit(holder, 10_000n, encodeBytes32String(`cli-exec-fund-${index}`)));
     }
   });
 

@@ -23,6 +23,8 @@ import {
   waitForOutput,
   type Finished,
 } from "../helpers/processes.js";
+import { stackEnv } from "../helpers/stack.js";
+import { mined } from "../../src/chain/receipts.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -86,14 +88,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-ops-"));
     const port = await freePort();
-    env = {
-      BANK_CHAIN_RPC_PORT: String(port),
-      BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
-      BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
-      BANK_A_PORT: "0",
-      BANK_B_PORT: "0",
-      BILL_MONITOR_PORT: "0",
-    };
+    env = stackEnv({ dir, rpcPort: port }) as Record<string, string>;
     child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
@@ -108,7 +103,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
     registry = BillRegistry__factory.connect(contracts.BillRegistry!, provider);
     token = BankToken__factory.connect(contracts.BankToken!, provider);
     const trust = TrustAccount__factory.connect(contracts.TrustAccountBankA!, await provider.getSigner(1));
-    await (await trust.mintForDeposit(addresses[1]!, 10_000n, encodeBytes32String("cli-ops-fund"))).wait();
+    await mined(await trust.mintForDeposit(addresses[1]!, 10_000n, encodeBytes32String("cli-ops-fund")));
   });
 
   after(async function () {
@@ -163,7 +158,9 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
       4102444800n,
       documentHash,
     ]);
-    await (await registry.connect(parties[2]!).execute(billId, encodeBytes32String("REQUEST_ACCEPTANCE"), "0x")).wait();
+    await mined(
+      await registry.connect(parties[2]!).execute(billId, encodeBytes32String("REQUEST_ACCEPTANCE"), "0x"),
+    );
     expect(await json("bills", "accept", billId, "--from", "11", "--yes")).to.include({ state: "ACCEPTED" });
 
     const endorsed = await json("bills", "endorse", billId, addresses[3]!, "--from", "12", "--yes");

@@ -7,6 +7,8 @@ import { encodeBytes32String, id as hashLabel, JsonRpcProvider, ZeroHash } from 
 
 import { BillRegistry__factory } from "../../typechain-types/index.js";
 import { collect, freePort, killGroup, ROOT, runNode, spawnGroup, waitForOutput } from "../helpers/processes.js";
+import { stackEnv } from "../helpers/stack.js";
+import { mined } from "../../src/chain/receipts.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -23,14 +25,7 @@ describe("cli: bank-chain bills", function () {
   it("prints a bill's history replayed from the chain", async function () {
     const dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-cli-"));
     const port = await freePort();
-    const env = {
-      BANK_CHAIN_RPC_PORT: String(port),
-      BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
-      BANK_CHAIN_DATA_DIR: path.join(dir, "data"),
-      BANK_A_PORT: "0",
-      BANK_B_PORT: "0",
-      BILL_MONITOR_PORT: "0",
-    };
+    const env = stackEnv({ dir, rpcPort: port }) as Record<string, string>;
     const child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
@@ -44,7 +39,7 @@ describe("cli: bank-chain bills", function () {
       const [drawer, drawee, payee] = await Promise.all([10, 11, 12].map((i) => provider.getSigner(i)));
       const registry = BillRegistry__factory.connect(contracts.BillRegistry!, drawer!);
       const billId = hashLabel("cli-bill");
-      await (
+      await mined(
         await registry.issue(2, encodeBytes32String("ISSUE"), {
           id: billId,
           drawee: await drawee!.getAddress(),
@@ -54,9 +49,9 @@ describe("cli: bank-chain bills", function () {
           maturity: 0,
           recourseDeadline: 0,
           documentHash: ZeroHash,
-        })
-      ).wait();
-      await (await registry.connect(drawee!).execute(billId, encodeBytes32String("DISPUTE"), "0x")).wait();
+        }),
+      );
+      await mined(await registry.connect(drawee!).execute(billId, encodeBytes32String("DISPUTE"), "0x"));
 
       const result = await runNode([CLI, "--json", "bills", "history", billId], env);
       expect(result.code, result.stderr).to.equal(0);

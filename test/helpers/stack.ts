@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import path from "node:path";
 
-import { collect, freePort, ROOT, waitForOutput, type Finished } from "./processes.js";
+import { collect, freePort, ROOT, spawnGroup, waitForOutput, type Finished } from "./processes.js";
 
 export const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 
@@ -51,11 +51,15 @@ export function runStart(place: StackPlace, args: readonly string[] = [], timeou
   return collect(spawnStart(place, args), timeoutMs);
 }
 
+/**
+ * The start script in a process group of its own (killed when the test
+ * process exits, whatever happened); its devnet runs in another group, which
+ * the script stops on SIGINT or SIGTERM.
+ */
 function spawnStart(place: StackPlace, args: readonly string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", ...args], {
+  return spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...stackEnv(place) },
-    stdio: "pipe",
   });
 }
 
