@@ -9,26 +9,12 @@ import {
   decisionSchema,
   describeIssue,
   paymentRequestSchema,
-  PROTOCOL_VERSION,
   type Decision,
   type PaymentRequest,
   type VoucherKind,
-  type VoucherOffer,
 } from "./protocol.js";
-import {
-  authorizationToJson,
-  hashReceiveAuthorization,
-  hashVoucher,
-  randomNonce,
-  signReceiveAuthorization,
-  signVoucher,
-  tokenDomain,
-  vaultDomain,
-  voucherToJson,
-  ZERO_HASH,
-  type TypedDataSigner,
-  type Voucher,
-} from "./voucher.js";
+import { ZERO_HASH, type TypedDataSigner } from "./voucher.js";
+import { kindOf } from "./voucher-kinds.js";
 
 /**
  * The buyer side: a wallet and its durable lane state (SQLite, module
@@ -159,71 +145,29 @@ export class Buyer {
       this.#checkRequest(request, offer.wallet, options);
       const chainId = BigInt(request.chainId);
       const lane = BigInt(request.lane);
-      const kind = options.kind ?? "secured";
-      const validAfter = BigInt(request.validAfter);
-      const validBefore = BigInt(request.validBefore);
-      let message: VoucherOffer;
-      let voucherHash: string;
-      let voucherSequence: bigint | undefined;
-      if (kind === "secured") {
-        const state = await this.laneState(chainId, request.vault, lane);
-        if (state.inFlight !== undefined) {
-          throw new OfflineBuyerError(
-            "OFFLINE_BUYER_LANE_UNCERTAIN",
-            `lane ${lane} has voucher ${state.inFlight.hash} (sequence ${state.inFlight.sequence}) sent without a ` +
-              "decision: resolve it first",
-            { lane: lane.toString(), hash: state.inFlight.hash },
-          );
-        }
-        const voucher: Voucher = {
-          payer,
-          merchant: getAddress(request.merchant),
-          amount: BigInt(request.amount),
-          lane,
-          sequence: state.nextSequence,
-          previousVoucherHash: state.lastHash,
-          validAfter,
-          validBefore,
-        };
-        const domain = vaultDomain(chainId, request.vault);
-        const signature = await signVoucher(this.#wallet, domain, voucher);
-        voucherHash = hashVoucher(domain, voucher);
-        voucherSequence = voucher.sequence;
-        message = {
-          type: "voucher_offer",
-          version: PROTOCOL_VERSION,
-          requestId: request.requestId,
-          kind: "secured",
-          voucher: voucherToJson(voucher),
-          signature,
-        };
-        // Durable before it leaves: if the answer never comes, the lane is uncertain, not silently reused.
-        this.#setInFlight(chainId, request.vault, payer, lane, voucher.merchant, {
-          sequence: voucher.sequence,
-          hash: voucherHash,
-        });
-      } else {
-        const auth = {
-          from: payer,
-          to: getAddress(request.merchant),
-          value: BigInt(request.amount),
-          validAfter,
-          validBefore,
-          nonce: randomNonce(),
-        };
-        const domain = tokenDomain(chainId, request.token);
-        const signature = await signReceiveAuthorization(this.#wallet, domain, auth);
-        voucherHash = hashReceiveAuthorization(domain, auth);
-        message = {
-          type: "voucher_offer",
-          version: PROTOCOL_VERSION,
-          requestId: request.requestId,
-          kind: "unsecured",
-          authorization: authorizationToJson(auth),
-          signature,
-        };
-      }
-      await channel.send(message);
+      const merchant = getAddress(request.merchant);
+      const prepared = await kindOf(options.kind ?? "secured").prepare({
+        wallet: this.#wallet,
+        payer,
+        request,
+        lane: {
+          next: async () => {
+            const state = await this.laneState(chainId, request.vault, lane);
+            if (state.inFlight !== undefined) {
+              throw new OfflineBuyerError(
+                "OFFLINE_BUYER_LANE_UNCERTAIN",
+                `lane ${lane} has voucher ${state.inFlight.hash} (sequence ${state.inFlight.sequence}) sent ` +
+                  "without a decision: resolve it first",
+                { lane: lane.toString(), hash: state.inFlight.hash },
+              );
+            }
+            return state;
+          },
+          setInFlight: (inFlight) => this.#setInFlight(chainId, request.vault, payer, lane, merchant, inFlight),
+          advance: (sequence, hash) => this.#advance(chainId, request.vault, payer, lane, merchant, sequence, hash),
+        },
+      });
+      await channel.send(prepared.message);
       const answer = decisionSchema.safeParse(await channel.receive(timeoutMs));
       if (!answer.success) {
         throw new OfflineBuyerError("OFFLINE_BUYER_BAD_DECISION", `bad decision: ${describeIssue(answer.error)}`);
@@ -232,24 +176,9 @@ export class Buyer {
       if (decision.requestId !== request.requestId) {
         throw new OfflineBuyerError("OFFLINE_BUYER_BAD_DECISION", "the decision answers another request");
       }
-      if (voucherSequence !== undefined) {
-        if (decision.outcome === "accepted") {
-          if (decision.voucherHash.toLowerCase() !== voucherHash) {
-            throw new OfflineBuyerError("OFFLINE_BUYER_BAD_DECISION", "the merchant accepted another voucher hash");
-          }
-          this.#advance(
-            chainId,
-            request.vault,
-            payer,
-            lane,
-            getAddress(request.merchant),
-            voucherSequence,
-            voucherHash,
-          );
-        } else {
-          this.#setInFlight(chainId, request.vault, payer, lane, getAddress(request.merchant), undefined);
-        }
-      }
+      const wrong = prepared.settle(decision);
+      if (wrong !== undefined) throw new OfflineBuyerError("OFFLINE_BUYER_BAD_DECISION", wrong);
+      const { voucherHash } = prepared;
       return { request, decision, voucherHash };
     } catch (error) {
       if (error instanceof BankChainError) throw error;

@@ -14,20 +14,10 @@ import {
   voucherOfferSchema,
   type Decision,
   type PaymentRequest,
-  type RefusalReason,
   type VoucherKind,
 } from "./protocol.js";
-import {
-  authorizationFromJson,
-  hashReceiveAuthorization,
-  hashVoucher,
-  recoverAuthorizer,
-  recoverPayer,
-  tokenDomain,
-  vaultDomain,
-  voucherFromJson,
-  ZERO_HASH,
-} from "./voucher.js";
+import { refuse, type CheckResult, type Refusal } from "./voucher-kind.js";
+import { checkOffer } from "./voucher-kinds.js";
 
 /** The merchant cannot work: no synchronised view, a view of another vault or chain, a store failure. */
 export class OfflineMerchantError extends BankChainError {}
@@ -50,11 +40,6 @@ export interface MerchantOptions {
   readonly log?: OfflineLog;
 }
 
-/** A request the merchant made, kept to check the answer against. */
-export type CheckResult =
-  | { readonly ok: true; readonly voucher: StoredVoucher }
-  | { readonly ok: false; readonly reason: RefusalReason; readonly message: string };
-
 export interface SessionParams {
   readonly amount: bigint;
   /** Told the offer text as soon as the session listens. */
@@ -74,8 +59,6 @@ export interface SessionOutcome {
 }
 
 const DEFAULT_MAX_VIEW_AGE_MS = 6 * 3_600_000;
-const LIVE_STATES = new Set(["pending", "submitting", "settled", "already_settled"]);
-const UNSETTLED = new Set(["pending", "submitting"]);
 
 /**
  * The merchant side of offline payments: keeps a synchronised view of the
@@ -311,173 +294,20 @@ export class Merchant {
     if (!request.accepts.includes(offer.kind)) {
       return refuse("kind_not_accepted", `this merchant does not take ${offer.kind} vouchers`);
     }
-    const amount = BigInt(request.amount);
-    const meta = this.store.meta();
     const nowMs = this.#clock.now();
-    const now = BigInt(Math.floor(nowMs / 1000));
-    if (offer.kind === "unsecured") {
-      const auth = authorizationFromJson(offer.authorization);
-      if (auth.to !== this.address) return refuse("wrong_merchant", `the authorization pays ${auth.to}`);
-      if (auth.value !== amount) return refuse("wrong_amount", `the authorization is for ${auth.value}, not ${amount}`);
-      if (meta === undefined) return refuse("stale_view", "the merchant has no view of the chain");
-      const domain = tokenDomain(meta.chainId, meta.token);
-      if (recoverAuthorizer(domain, auth, offer.signature) !== auth.from) {
-        return refuse("bad_signature", `the signature is not ${auth.from}'s`);
-      }
-      const stale = this.#staleness(meta, nowMs);
-      if (stale !== undefined) return stale;
-      const window = this.#checkWindow(auth.validAfter, auth.validBefore, now, undefined);
-      if (window !== undefined) return window;
-      const held = this.store.vouchersOf(auth.from);
-      if (held.some((v) => v.nonce === auth.nonce)) {
-        return refuse("duplicate_nonce", `the authorization nonce ${auth.nonce} was already used here`);
-      }
-      // Unsettled, or settled after the view was taken (the synced balance still includes it).
-      const owed = sum(
-        held
-          .filter(
-            (v) =>
-              v.kind === "unsecured" &&
-              (UNSETTLED.has(v.state) || (v.state === "settled" && v.updatedAt >= meta.syncedAtMs)),
-          )
-          .map((v) => v.amount),
-      );
-      const balance = this.store.payer(auth.from)?.balance ?? 0n;
-      if (balance - owed < auth.value) {
-        return refuse(
-          "insufficient_balance",
-          `balance ${balance} less ${owed} held unsettled does not cover ${amount}`,
-        );
-      }
-      return {
-        ok: true,
-        voucher: stored({
-          hash: hashReceiveAuthorization(domain, auth),
-          kind: "unsecured",
-          requestId: request.requestId,
-          chainId: meta.chainId,
-          contract: meta.token,
-          payer: auth.from,
-          merchant: auth.to,
-          amount: auth.value,
-          lane: undefined,
-          sequence: undefined,
-          previousHash: undefined,
-          nonce: auth.nonce,
-          validAfter: auth.validAfter,
-          validBefore: auth.validBefore,
-          signature: offer.signature.toLowerCase(),
-          acceptedAt: nowMs,
-        }),
-      };
-    }
-
-    const v = voucherFromJson(offer.voucher);
-    if (v.merchant !== this.address) return refuse("wrong_merchant", `the voucher pays ${v.merchant}`);
-    if (v.amount !== amount) return refuse("wrong_amount", `the voucher is for ${v.amount}, not ${amount}`);
-    if (v.lane !== BigInt(request.lane)) return refuse("wrong_lane", `the voucher is on lane ${v.lane}`);
-    if (meta === undefined) return refuse("stale_view", "the merchant has no view of the vault");
-    const domain = vaultDomain(meta.chainId, meta.vault);
-    if (recoverPayer(domain, v, offer.signature) !== v.payer) {
-      return refuse("bad_signature", `the signature is not the payer ${v.payer}'s`);
-    }
-    const hash = hashVoucher(domain, v);
-    const stale = this.#staleness(meta, nowMs);
-    if (stale !== undefined) return stale;
-    const window = this.#checkWindow(v.validAfter, v.validBefore, now, BigInt(meta.limits.maxVoucherAge));
-    if (window !== undefined) return window;
-    const payer = this.store.payer(v.payer);
-    if (payer?.cheater === true) return refuse("payer_cheater", `${v.payer} is flagged a cheater by the vault`);
-    if (v.amount > meta.limits.maxPerVoucher) {
-      return refuse("over_voucher_limit", `${v.amount} is above the per-voucher limit ${meta.limits.maxPerVoucher}`);
-    }
-
-    // The lane's chain: what the vault had redeemed at the sync, then what this merchant holds beyond it.
-    const lanes = new Map<bigint, LaneView>();
-    for (const l of this.store.lanesOf(v.payer)) lanes.set(l.lane, l);
-    const laneOf = (lane: bigint): LaneView =>
-      lanes.get(lane) ?? {
-        payer: v.payer,
-        lane,
-        lastSequence: 0n,
-        lastHash: ZERO_HASH,
-        epoch: meta.epoch,
-        epochRedeemed: 0n,
-      };
-    const held = this.store.vouchersOf(v.payer).filter((x) => x.kind === "secured" && LIVE_STATES.has(x.state));
-    const unreflected = held.filter((x) => x.lane !== undefined && x.sequence! > laneOf(x.lane).lastSequence);
-    const synced = laneOf(v.lane);
-    let tipSequence = synced.lastSequence;
-    let tipHash = synced.lastHash;
-    for (const x of unreflected) {
-      if (x.lane === v.lane && x.sequence! > tipSequence) {
-        tipSequence = x.sequence!;
-        tipHash = x.hash;
-      }
-    }
-    if (held.some((x) => x.hash === hash)) return refuse("duplicate_sequence", "this voucher was already taken");
-    if (v.sequence <= tipSequence) {
-      return refuse(
-        "duplicate_sequence",
-        `sequence ${v.sequence} of lane ${v.lane} is already used (last ${tipSequence}): a double-spend attempt`,
-      );
-    }
-    if (v.sequence !== tipSequence + 1n) {
-      return refuse("sequence_gap", `expected sequence ${tipSequence + 1n} of lane ${v.lane}, got ${v.sequence}`);
-    }
-    if (v.previousVoucherHash !== tipHash.toLowerCase()) {
-      return refuse("broken_chain", `previousVoucherHash is not the hash ${tipHash} of sequence ${tipSequence}`);
-    }
-    const heldOnLane = sum(unreflected.filter((x) => x.lane === v.lane).map((x) => x.amount));
-    if (synced.epochRedeemed + heldOnLane + v.amount > meta.limits.maxPerLane) {
-      return refuse(
-        "over_lane_limit",
-        `lane total ${synced.epochRedeemed} + ${heldOnLane} held + ${v.amount} is above ${meta.limits.maxPerLane}`,
-      );
-    }
-    const heldForPayer = sum(unreflected.map((x) => x.amount));
-    const epochRedeemed = payer?.epochRedeemed ?? 0n;
-    if (epochRedeemed + heldForPayer + v.amount > meta.limits.maxPerEpoch) {
-      return refuse(
-        "over_epoch_limit",
-        `payer total ${epochRedeemed} + ${heldForPayer} held + ${v.amount} is above ${meta.limits.maxPerEpoch}`,
-      );
-    }
-    const locked = payer?.locked ?? 0n;
-    const pendingWithdrawal = payer?.pendingWithdrawal ?? 0n;
-    if (locked - heldForPayer < v.amount) {
-      return refuse("insufficient_locked", `locked ${locked} less ${heldForPayer} held does not cover ${v.amount}`);
-    }
-    if (locked - pendingWithdrawal - heldForPayer < v.amount) {
-      return refuse(
-        "withdrawal_pending",
-        `locked ${locked} less a pending withdrawal of ${pendingWithdrawal} and ${heldForPayer} held does not cover ${v.amount}`,
-      );
-    }
-    return {
-      ok: true,
-      voucher: stored({
-        hash,
-        kind: "secured",
-        requestId: request.requestId,
-        chainId: meta.chainId,
-        contract: meta.vault,
-        payer: v.payer,
-        merchant: v.merchant,
-        amount: v.amount,
-        lane: v.lane,
-        sequence: v.sequence,
-        previousHash: v.previousVoucherHash,
-        nonce: undefined,
-        validAfter: v.validAfter,
-        validBefore: v.validBefore,
-        signature: offer.signature.toLowerCase(),
-        acceptedAt: nowMs,
-      }),
-    };
+    return checkOffer(offer, {
+      merchant: this.address,
+      request,
+      amount: BigInt(request.amount),
+      store: this.store,
+      nowMs,
+      staleness: (meta) => this.#staleness(meta, nowMs),
+      window: (validAfter, validBefore, maxAge) =>
+        this.#checkWindow(validAfter, validBefore, BigInt(Math.floor(nowMs / 1000)), maxAge),
+    });
   }
 
-  #staleness(meta: ViewMeta, nowMs: number): CheckResult | undefined {
+  #staleness(meta: ViewMeta, nowMs: number): Refusal | undefined {
     const age = nowMs - meta.syncedAtMs;
     if (age > this.#maxViewAgeMs) {
       return refuse(
@@ -488,12 +318,7 @@ export class Merchant {
     return undefined;
   }
 
-  #checkWindow(
-    validAfter: bigint,
-    validBefore: bigint,
-    now: bigint,
-    maxAge: bigint | undefined,
-  ): CheckResult | undefined {
+  #checkWindow(validAfter: bigint, validBefore: bigint, now: bigint, maxAge: bigint | undefined): Refusal | undefined {
     if (now < validAfter) return refuse("not_yet_valid", `the voucher is valid from ${validAfter} (now ${now})`);
     if (now + this.#minRedeemWindow >= validBefore) {
       return refuse(
@@ -506,27 +331,4 @@ export class Merchant {
     }
     return undefined;
   }
-}
-
-function refuse(reason: RefusalReason, message: string): CheckResult {
-  return { ok: false, reason, message: message.slice(0, 500) };
-}
-
-function sum(values: readonly bigint[]): bigint {
-  return values.reduce((a, b) => a + b, 0n);
-}
-
-function stored(
-  v: Omit<StoredVoucher, "state" | "reason" | "paid" | "attempts" | "nextAttemptAt" | "txHash" | "updatedAt">,
-): StoredVoucher {
-  return {
-    ...v,
-    state: "pending",
-    reason: undefined,
-    paid: undefined,
-    attempts: 0,
-    nextAttemptAt: 0,
-    txHash: undefined,
-    updatedAt: v.acceptedAt,
-  };
 }

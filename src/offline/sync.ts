@@ -1,12 +1,15 @@
 import { getAddress, isCallException, type ContractTransactionReceipt, type Signer } from "ethers";
 
 import { systemClock, type Clock } from "../chain/clock.js";
+import { Poller } from "../chain/poller.js";
+import { mayRetry, retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { mined } from "../chain/receipts.js";
 import { errorInterface, errorNames, formatRevert, revertOf } from "../chain/reverts.js";
 import { BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { guardedLog, type OfflineLog } from "./log.js";
 import type { MerchantStore, StoredVoucher, VoucherState } from "./merchant-store.js";
+import { kindOf } from "./voucher-kinds.js";
 
 /**
  * Store and forward: submits the merchant's pending vouchers when the RPC is
@@ -31,12 +34,14 @@ export interface SyncOptions {
   readonly signer: Signer;
   /** Vouchers per `redeemBatch`; default 20. */
   readonly batchSize?: number;
-  /** First retry delay, doubled per attempt up to `maxDelayMs`; default 2 s. */
-  readonly baseDelayMs?: number;
-  /** Longest retry delay; default 5 minutes. */
-  readonly maxDelayMs?: number;
-  /** After this many attempts a voucher refused for a transient reason is recorded `rejected`; default 8. */
-  readonly maxAttempts?: number;
+  /**
+   * When a voucher is tried again after a network failure or a transient
+   * refusal, and after how many attempts such a voucher is recorded `rejected`;
+   * default `SYNC_RETRY` (2 s doubling to 5 minutes, 8 attempts).
+   */
+  readonly retry?: RetryPolicy;
+  /** How often `run` looks for vouchers that came due; default 250 ms. */
+  readonly pollIntervalMs?: number;
   /** The merchant's clock, for due times and the deadline of `run`; default the system clock. */
   readonly clock?: Clock;
   readonly log?: OfflineLog;
@@ -77,13 +82,15 @@ const TRANSIENT = errorNames([...OfflineVault__factory.abi, ...BankToken__factor
 /** The vault's and the token's custom errors, for decoding refusals. */
 const SYNC_ERRORS = errorInterface([OfflineVault__factory.abi, BankToken__factory.abi]);
 
+/** The default retry schedule of a voucher: 2 s, doubling, at most 5 minutes apart, 8 attempts in all. */
+export const SYNC_RETRY: RetryPolicy = { baseMs: 2_000, maxMs: 300_000, factor: 2, maxAttempts: 8 };
+
 export class VoucherSync {
   readonly #store: MerchantStore;
   readonly #signer: Signer;
   readonly #batchSize: number;
-  readonly #baseDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #maxAttempts: number;
+  readonly #retry: RetryPolicy;
+  readonly #pollIntervalMs: number;
   readonly #clock: Clock;
   readonly #log: OfflineLog;
   readonly #hooks: NonNullable<SyncOptions["hooks"]>;
@@ -95,9 +102,8 @@ export class VoucherSync {
     this.#store = options.store;
     this.#signer = options.signer;
     this.#batchSize = Math.max(1, options.batchSize ?? 20);
-    this.#baseDelayMs = options.baseDelayMs ?? 2_000;
-    this.#maxDelayMs = options.maxDelayMs ?? 300_000;
-    this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#retry = options.retry ?? SYNC_RETRY;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#clock = options.clock ?? systemClock;
     this.#log = guardedLog(options.log);
     this.#hooks = options.hooks ?? {};
@@ -151,19 +157,42 @@ export class VoucherSync {
     return [...new Map(outcomes.map((o) => [o.hash, o])).values()];
   }
 
-  /** Passes until nothing is pending or submitting, or `deadlineMs` (merchant clock) passes. */
+  /**
+   * Passes on a `Poller` until nothing is pending or submitting, or `deadlineMs`
+   * (merchant clock) passes, or the next voucher comes due after it. A pass
+   * that throws ends the run with its error.
+   */
   async run(deadlineMs: number): Promise<SyncOutcome[]> {
     const latest = new Map<string, SyncOutcome>();
-    for (;;) {
-      for (const o of await this.runOnce()) latest.set(o.hash, o);
-      const open = [...this.#store.inState("pending"), ...this.#store.inState("submitting")];
-      if (open.length === 0) break;
-      const next = Math.min(...open.map((x) => x.nextAttemptAt));
-      const now = this.#clock.now();
-      if (next > deadlineMs || now >= deadlineMs) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(10, next - now)));
+    let finish!: (error?: unknown) => void;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    const poller = new Poller({
+      intervalMs: this.#pollIntervalMs,
+      tick: async () => {
+        for (const o of await this.runOnce()) latest.set(o.hash, o);
+        const open = [...this.#store.inState("pending"), ...this.#store.inState("submitting")];
+        if (this.#settledFor(open, deadlineMs)) finish();
+        return false;
+      },
+      isFatal: () => true,
+      onError: (error) => finish(error),
+    });
+    poller.start();
+    try {
+      await finished;
+    } finally {
+      await poller.stop();
     }
     return [...latest.values()];
+  }
+
+  /** Whether `run` is done: nothing open, its deadline passed, or nothing comes due before it. */
+  #settledFor(open: readonly StoredVoucher[], deadlineMs: number): boolean {
+    if (open.length === 0) return true;
+    const next = Math.min(...open.map((x) => x.nextAttemptAt));
+    return next > deadlineMs || this.#clock.now() >= deadlineMs;
   }
 
   #outcome(hash: string): SyncOutcome {
@@ -172,8 +201,9 @@ export class VoucherSync {
     return { hash, kind: v.kind, state: v.state, reason: v.reason, paid: v.paid, txHash: v.txHash };
   }
 
+  /** The delay before the next attempt of a voucher tried `attempts` times. */
   #delay(attempts: number): number {
-    return Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** Math.max(0, attempts - 1));
+    return retryDelay(this.#retry, Math.max(1, attempts));
   }
 
   /** Leaves `vouchers` in their state (pending or submitting) for a later pass. */
@@ -185,7 +215,7 @@ export class VoucherSync {
         if (current === undefined || (current.state !== "pending" && current.state !== "submitting")) continue;
         this.#store.update(v.hash, current.state, now, {
           reason: `retry: ${messageOf(error)}`.slice(0, 300),
-          nextAttemptAt: now + this.#delay(Math.max(1, current.attempts)),
+          nextAttemptAt: now + this.#delay(current.attempts),
         });
       }
     });
@@ -252,7 +282,7 @@ export class VoucherSync {
       for (const v of vouchers) {
         const current = this.#store.voucher(v.hash);
         if (current === undefined) continue;
-        if (current.attempts >= this.#maxAttempts) {
+        if (!mayRetry(this.#retry, current.attempts)) {
           this.#store.update(v.hash, "rejected", now, { reason: reason.slice(0, 300) });
         } else {
           this.#store.update(v.hash, "pending", now, {
@@ -306,7 +336,7 @@ export class VoucherSync {
           this.#store.update(v.hash, "submitting", now, { nextAttemptAt: now });
           continue;
         }
-        if (o.retry === true && v.attempts + 1 < this.#maxAttempts) {
+        if (o.retry === true && mayRetry(this.#retry, v.attempts + 1)) {
           this.#store.update(v.hash, "pending", now, {
             reason: o.reason ?? null,
             nextAttemptAt: now + this.#delay(v.attempts + 1),
@@ -348,7 +378,7 @@ export class VoucherSync {
     } catch (error) {
       if (isCallException(error)) {
         const reason = decodeError(error.data ?? "0x");
-        if (TRANSIENT.has(reason.name) && v.attempts + 1 < this.#maxAttempts) {
+        if (TRANSIENT.has(reason.name) && mayRetry(this.#retry, v.attempts + 1)) {
           this.#backToPending([v], reason.text);
         } else {
           this.#finish(v.hash, "rejected", { reason: reason.text });
@@ -376,29 +406,10 @@ export class VoucherSync {
         return;
       }
     }
-    if (v.kind === "secured") {
-      const vault = OfflineVault__factory.connect(v.contract, provider);
-      const [redeemed] = await vault.redeemedAt(v.payer, v.lane!, v.sequence!);
-      if (redeemed.toLowerCase() === v.hash) {
-        this.#finish(v.hash, "settled", { paid: v.amount, reason: "found redeemed on chain" });
-        return;
-      }
-      if (await vault.isPaid(v.hash)) {
-        const events = await vault.queryFilter(vault.filters.DoubleSpendSlashed(v.payer, v.lane!));
-        let paid: bigint | undefined;
-        for (const e of events) {
-          if (e.args.hashB.toLowerCase() === v.hash) paid = e.args.paidB;
-          else if (e.args.hashA.toLowerCase() === v.hash && e.args.paidA > 0n) paid = e.args.paidA;
-        }
-        this.#finish(v.hash, "slashed", { paid: paid ?? null, reason: "found compensated on chain" });
-        return;
-      }
-    } else {
-      const token = BankToken__factory.connect(v.contract, provider);
-      if (await token.authorizationState(v.payer, v.nonce!)) {
-        this.#finish(v.hash, "settled", { paid: v.amount, reason: "authorization found used on chain" });
-        return;
-      }
+    const found = await kindOf(v.kind).findOnChain(v, provider);
+    if (found !== undefined) {
+      this.#finish(v.hash, found.state, { paid: found.paid, reason: found.reason });
+      return;
     }
     // Not on chain: send it again.
     this.#store.update(v.hash, "pending", this.#clock.now(), { nextAttemptAt: 0 });

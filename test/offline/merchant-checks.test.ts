@@ -9,7 +9,8 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 
-import { Merchant, OfflineMerchantError, type CheckResult } from "../../src/offline/merchant.js";
+import { Merchant, OfflineMerchantError } from "../../src/offline/merchant.js";
+import type { CheckResult } from "../../src/offline/voucher-kind.js";
 import { MerchantStore } from "../../src/offline/merchant-store.js";
 import { PROTOCOL_VERSION, type PaymentRequest, type RefusalReason } from "../../src/offline/protocol.js";
 import {
