@@ -380,7 +380,17 @@ function addYes(command: Command): Command {
 /** Adds the `bills` group to `program`. */
 export function addBillsCommands(program: Command): void {
   const bills = program.command("bills").description("bills of exchange and e-invoices in the BillRegistry");
+  addShowCommand(bills);
+  addHistoryCommand(bills);
+  addIssueCommand(bills);
+  addExecCommand(bills);
+  addAcceptCommand(bills);
+  addEndorseCommand(bills);
+  addPayCommand(bills);
+}
 
+/** `bills show <id>`: a bill as the registry holds it, with the operations possible next. */
+function addShowCommand(bills: Command): void {
   bills
     .command("show")
     .description("print a bill: definition, state, parties by role, amounts, deadlines and possible operations")
@@ -452,7 +462,10 @@ export function addBillsCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `bills history <id>`: a bill's events replayed from the chain, with any anomaly. */
+function addHistoryCommand(bills: Command): void {
   bills
     .command("history")
     .description("print a bill's state, its events and any anomaly, replayed from the chain's logs")
@@ -502,7 +515,10 @@ export function addBillsCommands(program: Command): void {
         }
       });
     });
+}
 
+/** `bills issue`: a new bill, the --from account its drawer. */
+function addIssueCommand(bills: Command): void {
   addFrom(
     bills
       .command("issue")
@@ -581,7 +597,10 @@ export function addBillsCommands(program: Command): void {
       );
     });
   });
+}
 
+/** `bills exec <operation> <id>`: any operation of the bill's definition. */
+function addExecCommand(bills: Command): void {
   addYes(
     addFrom(
       bills
@@ -610,7 +629,10 @@ export function addBillsCommands(program: Command): void {
         options.endorser === undefined ? undefined : parseUint(options.endorser, "--endorser", MaxUint256, false),
     });
   });
+}
 
+/** `bills accept <id>`: ACCEPT as the drawee. */
+function addAcceptCommand(bills: Command): void {
   addYes(
     addFrom(
       bills
@@ -622,7 +644,10 @@ export function addBillsCommands(program: Command): void {
     const options = command.optsWithGlobals<WriteOptions>();
     await perform(options, parseBillId(id), "ACCEPT", {});
   });
+}
 
+/** `bills endorse <id> <to>`: ENDORSE to a new holder. */
+function addEndorseCommand(bills: Command): void {
   addYes(
     addFrom(
       bills
@@ -636,7 +661,10 @@ export function addBillsCommands(program: Command): void {
     const billId = parseBillId(id);
     await perform(options, billId, "ENDORSE", { to: parseAddress(to, "endorsee <to>") });
   });
+}
 
+/** `bills pay <id>`: PAY, or PAY_PARTIAL with --amount. */
+function addPayCommand(bills: Command): void {
   addYes(
     addFrom(
       bills
