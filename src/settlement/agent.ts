@@ -121,6 +121,8 @@ export interface BankAgentOptions {
 }
 
 export const DEFAULT_MAX_AMOUNT = 1_000_000_000n;
+/** Pause between polls of the chain when idle (ms). */
+export const DEFAULT_POLL_MS = 250;
 const DEFAULT_TTL_SECONDS = 3_600;
 const DEFAULT_ACK_BATCH = 100;
 const DEFAULT_ROWS_PER_ROUND = 100;
@@ -181,7 +183,7 @@ export class BankAgent implements Service {
       });
     }
     this.#ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
-    const pollMs = options.pollIntervalMs ?? 250;
+    const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
     this.#poller = new Poller({
       tick: () => this.#tick(),
       intervalMs: pollMs,

@@ -147,15 +147,10 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
           200: { description: "the payment", schema: paymentSchema },
           404: { description: "no such payment" },
         },
-        handle: ({ params, query }) => {
-          const payment = api.payment(params.id, query.direction);
-          if (payment === undefined) {
-            throw new HttpError(404, "PAYMENT_NOT_FOUND", `there is no payment ${params.id}`, undefined, {
-              id: params.id,
-            });
-          }
-          return { status: 200, body: payment };
-        },
+        handle: ({ params, query }) => ({
+          status: 200,
+          body: found(api.payment(params.id, query.direction), "PAYMENT_NOT_FOUND", "payment", params.id),
+        }),
       }),
       route({
         method: "GET",
@@ -166,15 +161,10 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
           200: { description: "the account", schema: accountSchema },
           404: { description: "no such account" },
         },
-        handle: ({ params }) => {
-          const account = api.account(params.id);
-          if (account === undefined) {
-            throw new HttpError(404, "ACCOUNT_NOT_FOUND", `there is no account ${params.id}`, undefined, {
-              id: params.id,
-            });
-          }
-          return { status: 200, body: account };
-        },
+        handle: ({ params }) => ({
+          status: 200,
+          body: found(api.account(params.id), "ACCOUNT_NOT_FOUND", "account", params.id),
+        }),
       }),
       route({
         method: "GET",
@@ -197,4 +187,10 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
       }),
     ],
   });
+}
+
+/** `value`, or a 404 that names the `what` with id `id` that is not there. */
+function found<T>(value: T | undefined, code: string, what: string, id: string): T {
+  if (value === undefined) throw new HttpError(404, code, `there is no ${what} ${id}`, undefined, { id });
+  return value;
 }

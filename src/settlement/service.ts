@@ -5,20 +5,37 @@
  * `BANK_A_PORT` / `BANK_B_PORT`; 0 picks a free port). On the devnet each
  * agent opens a few demo customer accounts on its first start.
  */
-import path from "node:path";
-
 import { getAddress, type Signer } from "ethers";
 
-import { serviceOwningStore, type Service, type ServiceContext, type ServiceFactory } from "../chain/service.js";
-import { intFromEnv } from "../chain/settings.js";
-import { Store } from "../store/store.js";
+import {
+  openDeploymentStore,
+  serviceOwningStore,
+  type Service,
+  type ServiceContext,
+  type ServiceFactory,
+} from "../chain/service.js";
+import { isDevnet } from "../chain/networks.js";
+import { int, settingsSchema } from "../chain/settings.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
-import { AgentConfigError, BankAgent, type BankAgentOptions } from "./agent.js";
+import { AgentConfigError, BankAgent, DEFAULT_POLL_MS, type BankAgentOptions } from "./agent.js";
 import { systemClock } from "../chain/clock.js";
 
 export type DevnetBank = "A" | "B";
 
 export const DEFAULT_PORTS: Readonly<Record<DevnetBank, number>> = { A: 8601, B: 8602 };
+
+/** The bank agents' environment. */
+export const BANK_AGENT_SETTINGS = settingsSchema("bank-a, bank-b", {
+  BANK_A_PORT: int("port of bank A's agent API on 127.0.0.1 (0 picks a free one)", DEFAULT_PORTS.A, 0, 65_535),
+  BANK_B_PORT: int("port of bank B's agent API on 127.0.0.1 (0 picks a free one)", DEFAULT_PORTS.B, 0, 65_535),
+  BANK_AGENT_CONFIRMATIONS: int(
+    "blocks on top of a settlement event before the agent acts on it",
+    { devnet: 0, elsewhere: 2 },
+    0,
+    1_000,
+  ),
+  BANK_AGENT_POLL_MS: int("pause between two polls of the chain when idle (ms)", DEFAULT_POLL_MS, 1, 60_000),
+});
 
 /** Demo customers opened on the devnet (minor units of the token's currency). */
 export const DEMO_ACCOUNTS: Readonly<
@@ -46,8 +63,7 @@ export interface BankAgentServiceOptions {
  * The factory of bank `bank`'s agent. The agent key is whichever of the
  * chain's signers the settlement contract names as the bank's agent.
  *
- * Environment: `BANK_A_PORT` / `BANK_B_PORT`; `BANK_AGENT_CONFIRMATIONS`
- * (default 0 on the devnet, 2 elsewhere); `BANK_AGENT_POLL_MS` (default 250).
+ * Environment: `BANK_AGENT_SETTINGS` above (docs/operations.md).
  */
 export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOptions = {}): ServiceFactory {
   const name = `bank-${bank.toLowerCase()}`;
@@ -63,16 +79,11 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
       const signer = await agentSigner(bank, trust(bank), await settlement.agentOf(trust(bank)), chain.getSigners());
       const token = BankToken__factory.connect(deployments.get("BankToken").address, chain.provider);
       const currency = Buffer.from((await token.currency()).slice(2), "hex").toString("latin1");
-      const devnet = chain.chainId === 31337n;
+      const devnet = isDevnet(chain.chainId);
+      const settings = BANK_AGENT_SETTINGS.read(env, { devnet });
       const fromBlock = settlementRecord.blockNumber ?? 0;
       // The database serves one deployment: a new devnet (same addresses, new history) gets a new file.
-      const anchor = await chain.provider.getBlock(fromBlock);
-      if (anchor === null) {
-        throw new AgentConfigError("AGENT_NO_DEPLOYMENT_BLOCK", `block ${fromBlock} of the deployment is missing`, {
-          block: fromBlock,
-        });
-      }
-      const store = Store.open({ path: path.join(context.dataDir, `${name}-${anchor.hash!.slice(2, 10)}.sqlite`) });
+      const store = await openDeploymentStore(context, name, "InterbankSettlement");
       return serviceOwningStore(name, store, () => {
         const agent = new BankAgent({
           store,
@@ -83,10 +94,10 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
           banks,
           currency,
           clock: systemClock,
-          confirmations: intFromEnv(env, "BANK_AGENT_CONFIRMATIONS", devnet ? 0 : 2, 0, 1_000),
+          confirmations: settings.BANK_AGENT_CONFIRMATIONS,
           fromBlock,
-          port: intFromEnv(env, `BANK_${bank}_PORT`, DEFAULT_PORTS[bank], 0, 65_535),
-          pollIntervalMs: intFromEnv(env, "BANK_AGENT_POLL_MS", 250, 1, 60_000),
+          port: settings[`BANK_${bank}_PORT`],
+          pollIntervalMs: settings.BANK_AGENT_POLL_MS,
           log: context.log,
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });
