@@ -29,7 +29,8 @@ import {
 import { ConfirmedEventFollower } from "../chain/events.js";
 import { Poller } from "../chain/poller.js";
 import { BankChainError } from "../errors.js";
-import type { Migration, Store } from "../store/store.js";
+import type { Store } from "../store/store.js";
+import { BILL_MONITOR_MIGRATIONS, type BillRow, type TransitionRow } from "./monitor-store.js";
 import { BillRegistry__factory, type BillRegistry } from "../../typechain-types/index.js";
 import { Effect as EFFECT, Party as PARTY, Timing as TIMING } from "./enums.js";
 
@@ -39,84 +40,6 @@ export class BillMonitorError extends BankChainError {}
 export class BillDefinitionNotLoadedError extends BankChainError {}
 
 const MAX_DEADLINE_STEPS = 4;
-
-export const BILL_MONITOR_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    name: "bill monitor view",
-    sql: `CREATE TABLE bill_definitions (
-      id INTEGER PRIMARY KEY,
-      name TEXT NOT NULL,
-      version INTEGER NOT NULL,
-      states TEXT NOT NULL,
-      transitions_known INTEGER NOT NULL,
-      block INTEGER NOT NULL,
-      tx TEXT NOT NULL
-    ) STRICT;
-    CREATE TABLE bill_transitions (
-      definition_id INTEGER NOT NULL REFERENCES bill_definitions(id),
-      from_state TEXT NOT NULL,
-      operation TEXT NOT NULL,
-      to_state TEXT NOT NULL,
-      party INTEGER NOT NULL,
-      effect INTEGER NOT NULL,
-      timing INTEGER NOT NULL,
-      PRIMARY KEY (definition_id, from_state, operation)
-    ) STRICT;
-    CREATE TABLE bills (
-      id TEXT PRIMARY KEY,
-      definition_id INTEGER,
-      state TEXT NOT NULL,
-      drawer TEXT,
-      drawee TEXT,
-      payer TEXT,
-      payee TEXT,
-      holder TEXT,
-      financier TEXT,
-      amount_due TEXT NOT NULL DEFAULT '0',
-      amount_paid TEXT NOT NULL DEFAULT '0',
-      rolling_hash TEXT NOT NULL,
-      pending_effect TEXT,
-      acceptance_deadline INTEGER,
-      maturity INTEGER,
-      recourse_deadline INTEGER,
-      issued_block INTEGER NOT NULL,
-      issued_tx TEXT NOT NULL,
-      last_block INTEGER NOT NULL
-    ) STRICT;
-    CREATE INDEX bills_state ON bills(state);
-    CREATE INDEX bills_maturity ON bills(maturity);
-    CREATE TABLE bill_endorsers (
-      bill_id TEXT NOT NULL REFERENCES bills(id),
-      position INTEGER NOT NULL,
-      address TEXT NOT NULL,
-      PRIMARY KEY (bill_id, position)
-    ) STRICT;
-    CREATE TABLE bill_operations (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      bill_id TEXT NOT NULL,
-      event TEXT NOT NULL,
-      block INTEGER NOT NULL,
-      tx TEXT NOT NULL,
-      log_index INTEGER NOT NULL,
-      from_state TEXT,
-      to_state TEXT,
-      operation TEXT,
-      actor TEXT,
-      data_hash TEXT,
-      detail TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX bill_operations_bill ON bill_operations(bill_id, seq);
-    CREATE TABLE bill_anomalies (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      kind TEXT NOT NULL,
-      bill_id TEXT,
-      block INTEGER,
-      tx TEXT,
-      detail TEXT NOT NULL
-    ) STRICT;`,
-  },
-];
 
 export interface BillMonitorOptions {
   readonly provider: Provider;
@@ -222,37 +145,6 @@ export interface VerifyReport {
   readonly divergences: readonly Divergence[];
 }
 
-interface BillRow {
-  id: string;
-  definition_id: number | null;
-  state: string;
-  drawer: string | null;
-  drawee: string | null;
-  payer: string | null;
-  payee: string | null;
-  holder: string | null;
-  financier: string | null;
-  amount_due: string;
-  amount_paid: string;
-  rolling_hash: string;
-  pending_effect: string | null;
-  acceptance_deadline: number | null;
-  maturity: number | null;
-  recourse_deadline: number | null;
-  issued_block: number;
-  issued_tx: string;
-  last_block: number;
-}
-
-interface TransitionRow {
-  from_state: string;
-  operation: string;
-  to_state: string;
-  party: number;
-  effect: number;
-  timing: number;
-}
-
 const coder = AbiCoder.defaultAbiCoder();
 
 /** A `bytes32` short string as text, or the hex when it is not one. */
@@ -272,6 +164,13 @@ export function nextRollingHash(prev: string, operation: string, actor: string, 
 
 /** How often the monitor asks for new blocks when idle, unless told otherwise. */
 export const DEFAULT_POLL_MS = 250;
+
+/** Where a log is on chain. */
+interface LogAt {
+  readonly block: number;
+  readonly tx: string;
+  readonly logIndex: number;
+}
 
 export class BillMonitor {
   readonly #provider: Provider;
@@ -624,186 +523,213 @@ export class BillMonitor {
     });
   }
 
+  /** One bill event: its own handler by name (effect events share one). */
   #onBillLog(log: Log): void {
     const parsed = this.#registry.interface.parseLog(log);
     if (parsed === null) return;
-    const args = parsed.args;
+    const args = parsed.args as unknown as { readonly [key: string]: unknown };
     const id = (args.id as string).toLowerCase();
-    const at = { block: log.blockNumber, tx: log.transactionHash, logIndex: log.index };
+    const at: LogAt = { block: log.blockNumber, tx: log.transactionHash, logIndex: log.index };
     const row = this.#billRow(id);
-    switch (parsed.name) {
-      case "BillStateChanged": {
-        const from = args.from as string;
-        const to = args.to as string;
-        const operation = args.operation as string;
-        const actor = getAddress(args.actor as string);
-        const dataHash = args.operationDataHash as string;
-        this.#operation(id, parsed.name, at, { from, to, operation, actor, dataHash }, {});
-        if (from === ZeroHash) {
-          if (row !== undefined) {
-            this.#anomaly("DUPLICATE_ISSUE", id, at.block, at.tx, { operation: bytes32Name(operation) });
-            return;
-          }
-          this.#store.run(
-            `INSERT INTO bills (id, state, rolling_hash, issued_block, issued_tx, last_block)
-             VALUES (?, ?, ?, ?, ?, ?)`,
-            id,
-            to,
-            nextRollingHash(ZeroHash, operation, actor, dataHash),
-            at.block,
-            at.tx,
-            at.block,
-          );
-          return;
-        }
-        if (row === undefined) {
-          this.#anomaly("UNKNOWN_BILL", id, at.block, at.tx, { operation: bytes32Name(operation) });
-          return;
-        }
-        let effect: number | null = null;
-        if (row.state !== from) {
-          this.#anomaly("STATE_MISMATCH", id, at.block, at.tx, {
-            operation: bytes32Name(operation),
-            localState: bytes32Name(row.state),
-            eventFrom: bytes32Name(from),
-          });
-        }
-        if (row.definition_id !== null && this.#transitionsKnown(row.definition_id)) {
-          const rule = this.#rule(row.definition_id, from, operation);
-          if (rule === undefined) {
-            this.#anomaly("INVALID_TRANSITION", id, at.block, at.tx, {
-              from: bytes32Name(from),
-              operation: bytes32Name(operation),
-              to: bytes32Name(to),
-            });
-          } else {
-            effect = rule.effect;
-            if (rule.to_state !== to) {
-              this.#anomaly("WRONG_TARGET", id, at.block, at.tx, {
-                from: bytes32Name(from),
-                operation: bytes32Name(operation),
-                expected: bytes32Name(rule.to_state),
-                to: bytes32Name(to),
-              });
-            }
-            const expected = partyAddress(row, rule.party);
-            if (rule.party !== PARTY.Anyone && expected !== actor) {
-              this.#anomaly("UNAUTHORIZED_PARTY", id, at.block, at.tx, {
-                operation: bytes32Name(operation),
-                party: String(rule.party),
-                expected: String(expected),
-                actor,
-              });
-            }
-          }
-        }
-        // The registry emits an operation's effect event before its BillStateChanged: apply it now.
-        const pending = row.pending_effect === null ? null : (JSON.parse(row.pending_effect) as PendingEffect);
-        const known = row.definition_id !== null && this.#transitionsKnown(row.definition_id);
-        if (known && effect !== null && effect !== EFFECT.None && pending === null) {
-          this.#anomaly("MISSING_EFFECT", id, at.block, at.tx, {
-            operation: bytes32Name(operation),
-            effect: String(effect),
-          });
-        }
-        if (pending !== null) {
-          const matches =
-            !known ||
-            (effect !== null &&
-              (EFFECT_EVENTS[pending.event] === effect ||
-                (pending.event === "BillPaid" && (effect === EFFECT.PayFull || effect === EFFECT.PayPartial))));
-          if (!matches || pending.tx !== at.tx) {
-            this.#anomaly("UNEXPECTED_EFFECT", id, at.block, at.tx, {
-              event: pending.event,
-              operation: bytes32Name(operation),
-              effect: String(effect),
-            });
-          }
-          this.#applyEffect(id, row, pending, at);
-        }
-        this.#store.run(
-          "UPDATE bills SET state = ?, rolling_hash = ?, pending_effect = NULL, last_block = ? WHERE id = ?",
-          to,
-          nextRollingHash(row.rolling_hash, operation, actor, dataHash),
-          at.block,
-          id,
-        );
+    if (parsed.name === "BillStateChanged") this.#onStateChanged(args, id, row, at);
+    else if (parsed.name === "BillIssued") this.#onIssued(args, id, row, at);
+    else this.#onEffect(parsed.name, args, id, row, at);
+  }
+
+  /** `BillStateChanged`: a new bill, or a transition checked against the definition, with its pending effect. */
+  #onStateChanged(args: { readonly [key: string]: unknown }, id: string, row: BillRow | undefined, at: LogAt): void {
+    const from = args.from as string;
+    const to = args.to as string;
+    const operation = args.operation as string;
+    const actor = getAddress(args.actor as string);
+    const dataHash = args.operationDataHash as string;
+    this.#operation(id, "BillStateChanged", at, { from, to, operation, actor, dataHash }, {});
+    if (from === ZeroHash) {
+      if (row !== undefined) {
+        this.#anomaly("DUPLICATE_ISSUE", id, at.block, at.tx, { operation: bytes32Name(operation) });
         return;
       }
-      case "BillIssued": {
-        const definitionId = Number(args.definitionId as bigint);
-        const drawer = getAddress(args.drawer as string);
-        const drawee = getAddress(args.drawee as string);
-        const payee = getAddress(args.payee as string);
-        const amount = args.amount as bigint;
-        this.#operation(
-          id,
-          parsed.name,
-          at,
-          { actor: drawer },
-          {
-            definitionId: String(definitionId),
-            drawer,
-            drawee,
-            payee,
-            amount: amount.toString(),
-          },
-        );
-        if (row === undefined || row.definition_id !== null) {
-          this.#anomaly("UNEXPECTED_EFFECT", id, at.block, at.tx, { event: parsed.name });
-          return;
+      this.#store.run(
+        `INSERT INTO bills (id, state, rolling_hash, issued_block, issued_tx, last_block)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        id,
+        to,
+        nextRollingHash(ZeroHash, operation, actor, dataHash),
+        at.block,
+        at.tx,
+        at.block,
+      );
+      return;
+    }
+    if (row === undefined) {
+      this.#anomaly("UNKNOWN_BILL", id, at.block, at.tx, { operation: bytes32Name(operation) });
+      return;
+    }
+    const effect = this.#checkTransition(row, { from, to, operation, actor }, at);
+    this.#settlePendingEffect(row, effect, operation, at);
+    this.#store.run(
+      "UPDATE bills SET state = ?, rolling_hash = ?, pending_effect = NULL, last_block = ? WHERE id = ?",
+      to,
+      nextRollingHash(row.rolling_hash, operation, actor, dataHash),
+      at.block,
+      id,
+    );
+  }
+
+  /**
+   * Checks a transition of a known bill against its definition's rules (state,
+   * rule, target, party), raising an anomaly for each mismatch; returns the
+   * rule's effect, or null when the rules are not known.
+   */
+  #checkTransition(
+    row: BillRow,
+    step: { readonly from: string; readonly to: string; readonly operation: string; readonly actor: string },
+    at: LogAt,
+  ): number | null {
+    const { from, to, operation, actor } = step;
+    const id = row.id;
+    let effect: number | null = null;
+    if (row.state !== from) {
+      this.#anomaly("STATE_MISMATCH", id, at.block, at.tx, {
+        operation: bytes32Name(operation),
+        localState: bytes32Name(row.state),
+        eventFrom: bytes32Name(from),
+      });
+    }
+    if (row.definition_id !== null && this.#transitionsKnown(row.definition_id)) {
+      const rule = this.#rule(row.definition_id, from, operation);
+      if (rule === undefined) {
+        this.#anomaly("INVALID_TRANSITION", id, at.block, at.tx, {
+          from: bytes32Name(from),
+          operation: bytes32Name(operation),
+          to: bytes32Name(to),
+        });
+      } else {
+        effect = rule.effect;
+        if (rule.to_state !== to) {
+          this.#anomaly("WRONG_TARGET", id, at.block, at.tx, {
+            from: bytes32Name(from),
+            operation: bytes32Name(operation),
+            expected: bytes32Name(rule.to_state),
+            to: bytes32Name(to),
+          });
         }
-        if (this.#store.get("SELECT 1 AS x FROM bill_definitions WHERE id = ?", definitionId) === undefined) {
-          throw new BillDefinitionNotLoadedError(
-            "BILL_DEFINITION_NOT_LOADED",
-            `bill ${id} is of definition ${definitionId}, not read yet`,
-            { billId: id, definitionId },
-          );
+        const expected = partyAddress(row, rule.party);
+        if (rule.party !== PARTY.Anyone && expected !== actor) {
+          this.#anomaly("UNAUTHORIZED_PARTY", id, at.block, at.tx, {
+            operation: bytes32Name(operation),
+            party: String(rule.party),
+            expected: String(expected),
+            actor,
+          });
         }
-        this.#store.run(
-          `UPDATE bills SET definition_id = ?, drawer = ?, drawee = ?, payer = ?, payee = ?, holder = ?,
-           amount_due = ? WHERE id = ?`,
-          definitionId,
-          drawer,
-          drawee,
-          drawee,
-          payee,
-          payee,
-          amount.toString(),
-          id,
-        );
-        if (this.#transitionsKnown(definitionId)) {
-          const issuing = this.#store.get<{ operation: string; actor: string; to_state: string }>(
-            "SELECT operation, actor, to_state FROM bill_operations WHERE bill_id = ? AND event = 'BillStateChanged' ORDER BY seq LIMIT 1",
-            id,
-          );
-          const rule = issuing === undefined ? undefined : this.#rule(definitionId, ZeroHash, issuing.operation);
-          if (issuing === undefined || rule === undefined || rule.effect !== EFFECT.Issue) {
-            this.#anomaly("INVALID_TRANSITION", id, at.block, at.tx, {
-              from: "",
-              operation: issuing === undefined ? "" : bytes32Name(issuing.operation),
-            });
-          } else if (rule.to_state !== issuing.to_state) {
-            this.#anomaly("WRONG_TARGET", id, at.block, at.tx, {
-              operation: bytes32Name(issuing.operation),
-              expected: bytes32Name(rule.to_state),
-              to: bytes32Name(issuing.to_state),
-            });
-          }
-        }
-        return;
       }
-      default:
-        this.#onEffect(parsed.name, args, id, row, at);
+    }
+    return effect;
+  }
+
+  /**
+   * The registry emits an operation's effect event (BillPaid, BillEndorsed, …)
+   * before its BillStateChanged: checks the pending effect against the rule's
+   * and applies it now.
+   */
+  #settlePendingEffect(row: BillRow, effect: number | null, operation: string, at: LogAt): void {
+    const id = row.id;
+    const pending = row.pending_effect === null ? null : (JSON.parse(row.pending_effect) as PendingEffect);
+    const known = row.definition_id !== null && this.#transitionsKnown(row.definition_id);
+    if (known && effect !== null && effect !== EFFECT.None && pending === null) {
+      this.#anomaly("MISSING_EFFECT", id, at.block, at.tx, {
+        operation: bytes32Name(operation),
+        effect: String(effect),
+      });
+    }
+    if (pending !== null) {
+      const matches =
+        !known ||
+        (effect !== null &&
+          (EFFECT_EVENTS[pending.event] === effect ||
+            (pending.event === "BillPaid" && (effect === EFFECT.PayFull || effect === EFFECT.PayPartial))));
+      if (!matches || pending.tx !== at.tx) {
+        this.#anomaly("UNEXPECTED_EFFECT", id, at.block, at.tx, {
+          event: pending.event,
+          operation: bytes32Name(operation),
+          effect: String(effect),
+        });
+      }
+      this.#applyEffect(id, row, pending, at);
+    }
+  }
+
+  /** `BillIssued`: the new bill's definition and parties, and a check of its issuing transition. */
+  #onIssued(args: { readonly [key: string]: unknown }, id: string, row: BillRow | undefined, at: LogAt): void {
+    const definitionId = Number(args.definitionId as bigint);
+    const drawer = getAddress(args.drawer as string);
+    const drawee = getAddress(args.drawee as string);
+    const payee = getAddress(args.payee as string);
+    const amount = args.amount as bigint;
+    this.#operation(
+      id,
+      "BillIssued",
+      at,
+      { actor: drawer },
+      {
+        definitionId: String(definitionId),
+        drawer,
+        drawee,
+        payee,
+        amount: amount.toString(),
+      },
+    );
+    if (row === undefined || row.definition_id !== null) {
+      this.#anomaly("UNEXPECTED_EFFECT", id, at.block, at.tx, { event: "BillIssued" });
+      return;
+    }
+    if (this.#store.get("SELECT 1 AS x FROM bill_definitions WHERE id = ?", definitionId) === undefined) {
+      throw new BillDefinitionNotLoadedError(
+        "BILL_DEFINITION_NOT_LOADED",
+        `bill ${id} is of definition ${definitionId}, not read yet`,
+        { billId: id, definitionId },
+      );
+    }
+    this.#store.run(
+      `UPDATE bills SET definition_id = ?, drawer = ?, drawee = ?, payer = ?, payee = ?, holder = ?,
+       amount_due = ? WHERE id = ?`,
+      definitionId,
+      drawer,
+      drawee,
+      drawee,
+      payee,
+      payee,
+      amount.toString(),
+      id,
+    );
+    if (this.#transitionsKnown(definitionId)) {
+      const issuing = this.#store.get<{ operation: string; actor: string; to_state: string }>(
+        "SELECT operation, actor, to_state FROM bill_operations WHERE bill_id = ? AND event = 'BillStateChanged' ORDER BY seq LIMIT 1",
+        id,
+      );
+      const rule = issuing === undefined ? undefined : this.#rule(definitionId, ZeroHash, issuing.operation);
+      if (issuing === undefined || rule === undefined || rule.effect !== EFFECT.Issue) {
+        this.#anomaly("INVALID_TRANSITION", id, at.block, at.tx, {
+          from: "",
+          operation: issuing === undefined ? "" : bytes32Name(issuing.operation),
+        });
+      } else if (rule.to_state !== issuing.to_state) {
+        this.#anomaly("WRONG_TARGET", id, at.block, at.tx, {
+          operation: bytes32Name(issuing.operation),
+          expected: bytes32Name(rule.to_state),
+          to: bytes32Name(issuing.to_state),
+        });
+      }
     }
   }
 
   #onEffect(
     event: string,
-    args: { [key: string]: unknown },
+    args: { readonly [key: string]: unknown },
     id: string,
     row: BillRow | undefined,
-    at: { block: number; tx: string; logIndex: number },
+    at: LogAt,
   ): void {
     const detail: Record<string, string> = {};
     for (const key of ["from", "to", "holder", "financier", "payer", "endorser"]) {
