@@ -23,7 +23,13 @@ function span(file, from, to) {
 
 const GROUPS = {
   offline: {
-    mutate: () => [span("src/offline/merchant.ts", /^ {2}#check\(request/, /^function stored\(/)],
+    // The merchant's offline check: the offer, the view's age and the window in the merchant, each voucher kind's
+    // rules in its strategy object.
+    mutate: () => [
+      span("src/offline/merchant.ts", /^ {2}#check\(request/, /^}$/),
+      span("src/offline/voucher-kind-secured.ts", /^ {2}check\(offer/, /^ {2}async prepare\(/),
+      span("src/offline/voucher-kind-unsecured.ts", /^ {2}check\(offer/, /^ {2}async prepare\(/),
+    ],
     tests: ["test/offline/merchant-checks.test.ts", "test/offline/payments.test.ts"],
   },
   gateway: {
@@ -31,7 +37,11 @@ const GROUPS = {
       "src/iso8583/responses.ts",
       span("src/iso8583/gateway.ts", /^ {2}async #financial\(/, /^ {2}#grace\(\): number/),
     ],
-    tests: ["test/iso8583/gateway-codes.test.ts", "test/iso8583/gateway.test.ts"],
+    tests: [
+      "test/iso8583/gateway-codes.test.ts",
+      "test/iso8583/gateway-matching.test.ts",
+      "test/iso8583/gateway.test.ts",
+    ],
   },
   ledger: {
     mutate: () => [
@@ -49,12 +59,14 @@ const GROUPS = {
     ],
   },
   agent: {
+    // The agent's outbox: the verdict table, sending what is owed (and asking the chain first where needed), and
+    // what a failed send means.
     mutate: () => [
-      span("src/settlement/agent.ts", /^ {2}async #sendPending\(\)/, /^ {2}\/\*\*$/),
-      span("src/settlement/agent.ts", /^ {2}#mustCheck\(row: OutboxRow\)/, /^ {2}async #send\(items/),
-      span("src/settlement/agent.ts", /^ {2}async #sendFailed\(/, /^function hasCode\(/),
+      span("src/settlement/outbox.ts", /^export function verdictOf\(/, /^export interface OutboxSenderOptions/),
+      span("src/settlement/outbox.ts", /^ {2}async sendPending\(\)/, /^ {2}\/\*\*$/),
+      span("src/settlement/outbox.ts", /^ {2}async #sendFailed\(/, /^}$/),
     ],
-    tests: ["test/settlement/verdicts.test.ts", "test/settlement/agent.test.ts"],
+    tests: ["test/settlement/outbox.test.ts", "test/settlement/verdicts.test.ts", "test/settlement/agent.test.ts"],
   },
   bills: {
     mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: Log\)/, /^ {2}\/\/ ─+ helpers/)],
