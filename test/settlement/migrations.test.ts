@@ -221,6 +221,12 @@ describe("settlement: migrating a version-1 database to TEXT amounts", function 
         expect(store.all(`SELECT DISTINCT typeof(${column}) AS t FROM ${table}`), table).to.deep.equal([{ t: "text" }]);
       }
       expect(store.all("PRAGMA foreign_key_check")).to.deep.equal([]);
+      const parents = (table: string) =>
+        store.all<{ table: string }>(`PRAGMA foreign_key_list(${table})`).map((key) => key.table);
+      expect(parents("ledger_postings").sort()).to.deep.equal(["ledger_accounts", "ledger_entries"]);
+      expect(parents("settlement_payment_history")).to.deep.equal(["settlement_payments", "settlement_payments"]);
+      expect(parents("settlement_outbox")).to.deep.equal(["settlement_payments", "settlement_payments"]);
+      expect(store.all("SELECT name FROM sqlite_master WHERE name LIKE '%_v2%' OR sql LIKE '%_v2%'")).to.deep.equal([]);
       expect(schemaOf(store)).to.deep.equal(schemaOf(freshStore()));
     } finally {
       store.close();
