@@ -187,7 +187,16 @@ export function addOfflineCommands(program: Command): void {
   const offline = program
     .command("offline")
     .description("offline payments: merchant and buyer sessions, store and forward");
+  addMerchantCommand(offline);
+  addBuyerCommand(offline);
+  addSyncCommand(offline);
+  addDepositCommand(offline);
+  addWithdrawCommand(offline);
+  addResolveCommand(offline);
+}
 
+/** `offline merchant`: one offline payment, taken and checked without the chain. */
+function addMerchantCommand(offline: Command): void {
   offline
     .command("merchant")
     .description("take one offline payment: print the offer, wait for a buyer, check its voucher offline")
@@ -281,7 +290,10 @@ export function addOfflineCommands(program: Command): void {
         store.close();
       }
     });
+}
 
+/** `offline buyer`: pay a merchant's offer with a voucher. */
+function addBuyerCommand(offline: Command): void {
   offline
     .command("buyer")
     .description("pay the merchant of an offer with a signed voucher, offline")
@@ -314,7 +326,10 @@ export function addOfflineCommands(program: Command): void {
         store.close();
       }
     });
+}
 
+/** `offline sync`: redeem the stored vouchers when the chain is reachable. */
+function addSyncCommand(offline: Command): void {
   offline
     .command("sync")
     .description("submit the merchant's pending vouchers and print each outcome")
@@ -366,7 +381,10 @@ export function addOfflineCommands(program: Command): void {
         store.close();
       }
     });
+}
 
+/** `offline deposit`: lock tokens in the vault for offline spending. */
+function addDepositCommand(offline: Command): void {
   offline
     .command("deposit")
     .description("lock BankToken in the OfflineVault for offline spending")
@@ -397,7 +415,10 @@ export function addOfflineCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `offline withdraw`: announce, cancel or complete a delayed withdrawal. */
+function addWithdrawCommand(offline: Command): void {
   offline
     .command("withdraw")
     .description("announce, cancel or complete a delayed withdrawal of locked funds")
@@ -448,7 +469,10 @@ export function addOfflineCommands(program: Command): void {
         );
       });
     });
+}
 
+/** `offline resolve`: settle a buyer's lane left uncertain by a dropped session. */
+function addResolveCommand(offline: Command): void {
   offline
     .command("resolve")
     .description("settle the buyer's uncertain lane: a voucher sent without a decision")
