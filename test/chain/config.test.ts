@@ -1,27 +1,11 @@
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 
 import { expect } from "chai";
 
 import { ChainConfigError, openChain, probeChainId, resolveSelection } from "../../src/chain/config.js";
 import { devnetEndpoint } from "../../src/chain/networks.js";
 import { freePort } from "../helpers/processes.js";
-
-async function fakeNode(
-  handler: (body: string) => { status: number; body: string },
-): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    req.on("end", () => {
-      const reply = handler(body);
-      res.writeHead(reply.status, { "content-type": "application/json" }).end(reply.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}`, server };
-}
+import { fakeNode } from "../mocks/http-node.js";
 
 async function rejection(promise: Promise<unknown>): Promise<ChainConfigError> {
   try {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { expect } from "chai";
 
 import { collect, freePort, ROOT, runNode, type Finished } from "../helpers/processes.js";
-import { RpcProxy } from "../helpers/rpc-proxy.js";
+import { RpcProxy } from "../mocks/rpc-proxy.js";
 
 const CLI = "bin/bank-chain.mjs";
 const noConsortium = { CONSORTIUM_RPC_URL: "", CONSORTIUM_DEPLOYER_KEY: "" };

@@ -15,7 +15,7 @@ import { LedgerPoster } from "../../src/iso8583/ledger.js";
 import { encodeWalletData } from "../../src/iso8583/wallet-data.js";
 import { Store } from "../../src/store/store.js";
 import { AccountLedger__factory, type AccountLedger } from "../../typechain-types/index.js";
-import { RpcProxy } from "../helpers/rpc-proxy.js";
+import { RpcProxy } from "../mocks/rpc-proxy.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
 
 /** A framed client; responses are matched to requests by STAN (DE 11) and MTI. */

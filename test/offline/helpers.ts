@@ -11,7 +11,7 @@ import { Store } from "../../src/store/store.js";
 import { OfflineVault__factory, type OfflineVault } from "../../typechain-types/index.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
 
-export { RpcProxy } from "../helpers/rpc-proxy.js";
+export { RpcProxy } from "../mocks/rpc-proxy.js";
 
 export interface World {
   readonly suite: Suite;
