@@ -2,7 +2,7 @@ import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { CARD_GATEWAY_SETTINGS, cardGateway } from "./iso8583/service.js";
-import { bankAgentA, bankAgentB } from "./settlement/service.js";
+import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/service.js";
 
 /**
  * The off-chain services `npm start` runs, in start order. Each part adds its
@@ -12,6 +12,7 @@ export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, bill
 
 /** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
 export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, Setting>>>[] = [
+  BANK_AGENT_SETTINGS,
   BILL_MONITOR_SETTINGS,
   CARD_GATEWAY_SETTINGS,
 ];
