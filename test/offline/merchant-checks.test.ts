@@ -465,6 +465,146 @@ describe("offline: the merchant's voucher checks", function () {
     });
   });
 
+  describe("what it holds, by state and by what the view already reflects", function () {
+    it("a payer the view has never seen has nothing locked and no balance", async function () {
+      const merchant = await merchantWith();
+      const stranger = Wallet.createRandom();
+      const request = merchant.createRequest(10n);
+      refused(
+        merchant.checkAndStore(
+          request,
+          (await secured(merchant, request, { payer: stranger.address }, stranger)).offer,
+        ),
+        "insufficient_locked",
+      );
+      const meta = merchant.view();
+      const auth: ReceiveAuthorization = {
+        from: stranger.address,
+        to: merchant.address,
+        value: 10n,
+        validAfter: BigInt(request.validAfter),
+        validBefore: BigInt(request.validBefore),
+        nonce: randomNonce(),
+      };
+      const signature = await stranger.signTypedData(
+        tokenDomain(meta.chainId, meta.token),
+        RECEIVE_AUTHORIZATION_TYPES,
+        {
+          ...auth,
+        },
+      );
+      const offer = {
+        type: "voucher_offer",
+        version: PROTOCOL_VERSION,
+        requestId: request.requestId,
+        kind: "unsecured",
+        authorization: authorizationToJson(auth),
+        signature,
+      };
+      refused(merchant.checkAndStore(request, offer), "insufficient_balance");
+    });
+
+    it("stores the signature in lower case whatever case the hex came in", async function () {
+      const merchant = await merchantWith();
+      const request = merchant.createRequest(10n);
+      const { offer } = await secured(merchant, request);
+      const signature = offer.signature as string;
+      const result = merchant.checkAndStore(request, { ...offer, signature: `0x${signature.slice(2).toUpperCase()}` });
+      expect(result.ok).to.equal(true);
+      expect(merchant.store.all()[0]!.signature).to.equal(signature.toLowerCase());
+      const u = merchant.createRequest(20n);
+      const unsecuredOffer = await unsecured(merchant, u);
+      const sig = unsecuredOffer.signature as string;
+      expect(
+        merchant.checkAndStore(u, { ...unsecuredOffer, signature: `0x${sig.slice(2).toUpperCase()}` }).ok,
+      ).to.equal(true);
+      expect(merchant.store.all().find((v) => v.kind === "unsecured")!.signature).to.equal(sig.toLowerCase());
+    });
+
+    it("another voucher with a sequence already held is a double spend, not a gap", async function () {
+      const merchant = await merchantWith();
+      const first = merchant.createRequest(100n);
+      expect(merchant.checkAndStore(first, (await secured(merchant, first)).offer).ok).to.equal(true);
+      const other = merchant.createRequest(101n);
+      refused(merchant.checkAndStore(other, (await secured(merchant, other)).offer), "duplicate_sequence");
+    });
+
+    it("a rejected or slashed voucher no longer holds its sequence or its amount", async function () {
+      const merchant = await merchantWith();
+      for (const [state, amount] of [
+        ["rejected", 50_000n],
+        ["slashed", 49_999n],
+      ] as const) {
+        const request = merchant.createRequest(amount);
+        const taken = merchant.checkAndStore(request, (await secured(merchant, request)).offer);
+        expect(taken.ok, state).to.equal(true);
+        if (taken.ok) merchant.store.update(taken.voucher.hash, state, clock);
+      }
+      // Sequence 1 again, the whole locked amount: nothing live is held.
+      const again = merchant.createRequest(50_000n);
+      const { offer } = await secured(merchant, again, { validBefore: BigInt(again.validBefore) - 1n });
+      expect(merchant.checkAndStore(again, offer).ok).to.equal(true);
+    });
+
+    it("a voucher redeemed and seen by a re-sync is not counted twice", async function () {
+      const { suite, vault } = w;
+      const merchant = await merchantWith();
+      await take(merchant, 50_000n, 1);
+      const held = merchant.store.all()[0]!;
+      const voucher: Voucher = {
+        payer: held.payer,
+        merchant: held.merchant,
+        amount: held.amount,
+        lane: held.lane!,
+        sequence: held.sequence!,
+        previousVoucherHash: held.previousHash!,
+        validAfter: held.validAfter,
+        validBefore: held.validBefore,
+      };
+      await (await vault.redeem(voucher, held.signature)).wait();
+      merchant.store.update(held.hash, "settled", clock);
+      await merchant.syncView(suite.ethers.provider, w.vaultAddress);
+      expect(merchant.store.payer(w.payer.address)).to.include({ locked: 50_000n, epochRedeemed: 50_000n });
+      // 50 000 redeemed on the lane + 50 000 = the lane limit, all of what is still locked: taken.
+      const next = merchant.createRequest(50_000n);
+      const result = merchant.checkAndStore(
+        next,
+        (await secured(merchant, next, { sequence: 2n, previousVoucherHash: held.hash })).offer,
+      );
+      expect(result.ok, show(result)).to.equal(true);
+    });
+
+    it("an unsecured voucher settled after the view was taken still counts against the balance; before, not", async function () {
+      const merchant = await merchantWith(); // the view is taken at `clock`, balance 900 000
+      const first = merchant.createRequest(600_000n);
+      const taken = merchant.checkAndStore(first, await unsecured(merchant, first));
+      expect(taken.ok).to.equal(true);
+      const hash = taken.ok ? taken.voucher.hash : "";
+      merchant.store.update(hash, "settled", clock); // at the very time of the view: the view may not show it
+      const over = merchant.createRequest(300_001n);
+      refused(merchant.checkAndStore(over, await unsecured(merchant, over)), "insufficient_balance");
+      merchant.store.update(hash, "settled", clock - 1); // before the view: its balance shows it paid
+      const all = merchant.createRequest(900_000n);
+      expect(merchant.checkAndStore(all, await unsecured(merchant, all)).ok).to.equal(true);
+    });
+
+    it("secured vouchers held do not count against the token balance", async function () {
+      const merchant = await merchantWith();
+      const s = merchant.createRequest(50_000n);
+      expect(merchant.checkAndStore(s, (await secured(merchant, s)).offer).ok).to.equal(true);
+      const all = merchant.createRequest(900_000n);
+      expect(merchant.checkAndStore(all, await unsecured(merchant, all)).ok).to.equal(true);
+    });
+
+    it("refuses an unsecured voucher on a view older than its maximum age", async function () {
+      const merchant = await merchantWith({ maxViewAgeMs: 1_000 });
+      const request = merchant.createRequest(10n);
+      const offer = await unsecured(merchant, request);
+      clock += 1_001;
+      refused(merchant.checkAndStore(request, offer), "stale_view");
+    });
+  });
+
   describe("unsecured vouchers", function () {
     it("takes one, stores it unsecured with its nonce, and refuses its nonce again", async function () {
       const merchant = await merchantWith();
