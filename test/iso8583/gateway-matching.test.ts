@@ -84,7 +84,10 @@ describe("iso8583: the gateway matches messages to earlier ones", function () {
     const { wallet } = await openCardAccount(world, 1_000n);
     const declined = cardRequest("0100", wallet, 5_000n);
     expect(await code(declined)).to.equal("51");
+    const blockBefore = await world.suite.connection.provider.request({ method: "eth_blockNumber" });
     expect(await code(cardRequest("0200", wallet, 100n, { 90: originalData(declined) }))).to.equal("12");
+    // Refused by the gateway itself: nothing was sent to the ledger.
+    expect(await world.suite.connection.provider.request({ method: "eth_blockNumber" })).to.equal(blockBefore);
     expect(await profile(world, wallet)).to.deep.equal({ token: 1_000n, held: 0n });
   });
 
@@ -108,7 +111,11 @@ describe("iso8583: the gateway matches messages to earlier ones", function () {
     const answered = await client!.request(reversal);
     expect(answered.fields[39]).to.equal("00");
     expect(answered.fields[38]).to.equal(undefined); // no authorization code on a reversal
+    const beforeReversalOfReversal = await world.suite.connection.provider.request({ method: "eth_blockNumber" });
     expect(await code(reversalOf(reversal))).to.equal("12");
+    expect(await world.suite.connection.provider.request({ method: "eth_blockNumber" })).to.equal(
+      beforeReversalOfReversal,
+    );
     expect((await profile(world, wallet)).token).to.equal(10_000n);
 
     const declined = cardRequest("0200", wallet, 50_000n);
@@ -116,6 +123,15 @@ describe("iso8583: the gateway matches messages to earlier ones", function () {
     const blockBefore = await world.suite.connection.provider.request({ method: "eth_blockNumber" });
     expect(await code(reversalOf(declined))).to.equal("00");
     expect(await world.suite.connection.provider.request({ method: "eth_blockNumber" })).to.equal(blockBefore);
+  });
+
+  it("a reversal the ledger refuses (the hold was captured) is answered with the ledger's code, not approved", async function () {
+    const { wallet } = await openCardAccount(world, 10_000n);
+    const hold = cardRequest("0100", wallet, 3_000n);
+    expect(await code(hold)).to.equal("00");
+    expect(await code(cardRequest("0200", wallet, 3_000n, { 90: originalData(hold) }))).to.equal("00");
+    expect(await code(reversalOf(hold))).to.equal("12");
+    expect(await profile(world, wallet)).to.deep.equal({ token: 7_000n, held: 0n });
   });
 
   it("an approved debit carries an authorization code; processing code 01 debits like 00", async function () {
