@@ -158,9 +158,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
       4102444800n,
       documentHash,
     ]);
-    await mined(
-      await registry.connect(parties[2]!).execute(billId, encodeBytes32String("REQUEST_ACCEPTANCE"), "0x"),
-    );
+    await mined(await registry.connect(parties[2]!).execute(billId, encodeBytes32String("REQUEST_ACCEPTANCE"), "0x"));
     expect(await json("bills", "accept", billId, "--from", "11", "--yes")).to.include({ state: "ACCEPTED" });
 
     const endorsed = await json("bills", "endorse", billId, addresses[3]!, "--from", "12", "--yes");
