@@ -12,10 +12,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
-import { z, type ZodError, type ZodType, type ZodTypeAny } from "zod";
+import { z, type ZodType, type ZodTypeAny } from "zod";
 
 import { BankChainError, messageOf } from "../errors.js";
 import { close, listen } from "./http-server.js";
+import { zodIssue } from "./zod-issue.js";
 
 extendZodWithOpenApi(z);
 
@@ -42,39 +43,6 @@ export const errorBodySchema = z
   .openapi("Error");
 
 export type ErrorBody = z.infer<typeof errorBodySchema>;
-
-/**
- * The one reading of a zod failure at a boundary: the first issue as a code,
- * the offending field (the issue's path joined with dots, or an unknown key)
- * and a message that starts with that field.
- */
-export function zodIssue(
-  error: ZodError,
-  fallback = "body",
-): {
-  code: "REQUEST_UNKNOWN_FIELD" | "REQUEST_INVALID_FIELD" | "REQUEST_NOT_AN_OBJECT";
-  field: string;
-  message: string;
-} {
-  const issue = error.issues[0]!;
-  if (issue.code === "unrecognized_keys") {
-    return {
-      code: "REQUEST_UNKNOWN_FIELD",
-      field: issue.keys[0] ?? fallback,
-      message: `unknown field ${issue.keys.join(", ")}`,
-    };
-  }
-  const field = issue.path.map(String).join(".");
-  if (field === "") {
-    return {
-      code: "REQUEST_NOT_AN_OBJECT",
-      field: fallback,
-      message: `the ${fallback} must be a JSON object: ${issue.message}`,
-    };
-  }
-  const message = issue.code === "invalid_type" && issue.received === "undefined" ? "is required" : issue.message;
-  return { code: "REQUEST_INVALID_FIELD", field, message: `${field} ${message}` };
-}
 
 /** Parses `value` with `schema`; a failure is a 400 naming the field (see `zodIssue`). */
 export function parseOr400<S extends ZodTypeAny>(schema: S, value: unknown, fallback: string): z.output<S> {

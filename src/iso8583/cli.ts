@@ -26,6 +26,8 @@ import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { z } from "zod";
 
+import { zodIssue } from "../chain/zod-issue.js";
+
 import { decode, encode, Iso8583Error } from "./codec.js";
 
 const MessageJson = z
@@ -73,7 +75,8 @@ export function encodeLine(line: string): LineResult {
   }
   const parsed = MessageJson.safeParse(json);
   if (!parsed.success) {
-    const path = parsed.error.issues[0]?.path.join(".") ?? "";
+    const issue = zodIssue(parsed.error, "");
+    const path = issue.code === "REQUEST_UNKNOWN_FIELD" || issue.code === "REQUEST_INVALID_FIELD" ? issue.field : "";
     return { ok: false, error: { category: "bad_shape", path } };
   }
   try {

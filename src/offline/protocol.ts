@@ -1,5 +1,7 @@
 import { z } from "zod";
 
+import { zodIssue } from "../chain/zod-issue.js";
+
 import {
   addressSchema,
   authorizationJsonSchema,
@@ -125,8 +127,5 @@ export type Decision = z.infer<typeof decisionSchema>;
 
 /** The first problem of a failed parse, as one line naming the field. */
 export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return "invalid message";
-  const field = issue.path.length === 0 ? "message" : issue.path.map(String).join(".");
-  return `${field}: ${issue.message}`.slice(0, 300);
+  return zodIssue(error, "message").message.slice(0, 300);
 }

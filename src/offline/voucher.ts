@@ -9,6 +9,8 @@ import {
 } from "ethers";
 import { z } from "zod";
 
+import { zodIssue } from "../chain/zod-issue.js";
+
 import { BankChainError, messageOf } from "../errors.js";
 
 /**
@@ -262,9 +264,7 @@ export function authorizationFromJson(value: unknown): ReceiveAuthorization {
 }
 
 function malformed(what: string, error: z.ZodError): OfflineVoucherError {
-  const issue = error.issues[0];
-  const field = issue === undefined ? what : [what, ...issue.path.map(String)].join(".");
-  return new OfflineVoucherError("OFFLINE_VOUCHER_MALFORMED", `bad ${field}: ${issue?.message ?? messageOf(error)}`, {
-    field,
-  });
+  const issue = zodIssue(error, what);
+  const field = issue.code === "REQUEST_NOT_AN_OBJECT" ? what : `${what}.${issue.field}`;
+  return new OfflineVoucherError("OFFLINE_VOUCHER_MALFORMED", `bad ${what}: ${issue.message}`, { field });
 }

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 
-import { zodIssue } from "../chain/http.js";
+import { zodIssue } from "../chain/zod-issue.js";
 import { BankChainError } from "../errors.js";
 import type { Account, JournalEntry } from "./core-ledger.js";
 import type { PaymentRecord } from "./payments.js";

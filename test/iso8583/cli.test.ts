@@ -65,7 +65,7 @@ describe("cli: bank-chain iso8583", function () {
       { ok: false, error: { category: "bad_json" } },
       { ok: false, error: { category: "bad_shape", path: "fields" } },
       { ok: false, error: { category: "bad_shape", path: "fields.3" } },
-      { ok: false, error: { category: "bad_shape", path: "" } },
+      { ok: false, error: { category: "bad_shape", path: "extra" } },
       { ok: false, error: { category: "bad_bitmap", field: 65, offset: 4 } },
       { ok: false, error: { category: "non_numeric", field: 3, offset: 20 } },
       { ok: false, error: { category: "unknown_mti_class", field: 0, offset: 1 } },
