@@ -18,7 +18,7 @@ import { ZeroHash, type ContractRunner, type Interface, type Provider, type Sign
 
 import { messageOf } from "../errors.js";
 import { waitForReceipt } from "../chain/receipts.js";
-import { hasCode } from "../chain/reverts.js";
+import { hasCode, revertOf } from "../chain/reverts.js";
 import { AccountLedger__factory, type AccountLedger } from "../../typechain-types/index.js";
 
 /** `AccountLedger.OperationKind`, in the contract's order (a test checks it against the ABI). */
@@ -158,10 +158,12 @@ export class LedgerPoster {
           rejected.set(key, { error: "", args: [] });
           continue;
         }
-        const error = this.#interface.parseError(reason);
+        const revert = revertOf({ data: reason }, this.#interface);
         rejected.set(
           key,
-          error === null ? { error: `revert ${reason}`, args: [] } : { error: error.name, args: [...error.args] },
+          revert === undefined || revert.name === ""
+            ? { error: `revert ${reason}`, args: [] }
+            : { error: revert.name, args: [...revert.args] },
         );
       }
       return operations.map((op): LedgerOutcome => {
