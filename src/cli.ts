@@ -10,10 +10,10 @@
  */
 import { readFileSync } from "node:fs";
 
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 
 import { addBillsCommands } from "./bills/cli.js";
-import { BuildMissingError, jsonReplacer, output, withChain, type GlobalOptions } from "./chain/command.js";
+import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
 import { addIso8583Commands } from "./iso8583/cli.js";
 import { addOfflineCommands } from "./offline/cli.js";
@@ -25,8 +25,9 @@ function version(): string {
   return typeof pkg.version === "string" ? pkg.version : "unknown";
 }
 
-export function buildProgram(): Command {
-  const program = new Command("bank-chain")
+export function buildProgram(): Program {
+  // Typed as `Program`: the compiler checks that these global options give `GlobalOptions`, which the commands see.
+  const program: Program = new Command("bank-chain")
     .description("Bank money on a shared EVM ledger: tokens, reserves, settlement and payment services")
     .version(version(), "-V, --version", "print the version")
     .addOption(new Option("-n, --network <name>", `network to use (${NETWORK_NAMES.join(", ")}; default: localhost)`))
@@ -38,8 +39,8 @@ export function buildProgram(): Command {
   program
     .command("status")
     .description("print the network, chain id, block number and the deployed contracts")
-    .action(async (_options: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions>();
+    .action(async (_options, command) => {
+      const options = command.optsWithGlobals();
       await withChain(options, async (chain, deployments) => {
         const blockNumber = await chain.provider.getBlockNumber();
         const contracts = Object.fromEntries(

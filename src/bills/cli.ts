@@ -20,7 +20,7 @@
  */
 import { createInterface } from "node:readline/promises";
 
-import type { Command } from "commander";
+import { Option } from "@commander-js/extra-typings";
 import {
   AbiCoder,
   encodeBytes32String,
@@ -39,7 +39,7 @@ import type { ChainConnection } from "../chain/config.js";
 import { contractAt, type Deployments } from "../chain/deployments.js";
 import { formatArg, shortString } from "../chain/reverts.js";
 import { mined as minedReceipt } from "../chain/receipts.js";
-import { output, withChain, type GlobalOptions } from "../chain/command.js";
+import { output, withChain, type CommandGroup, type GlobalOptions, type Program } from "../chain/command.js";
 import { BankChainError } from "../errors.js";
 import type { BankToken, BillRegistry } from "../../typechain-types/index.js";
 import { BILL_ENUM_NAMES, Party } from "./enums.js";
@@ -182,10 +182,11 @@ async function mined(sent: Promise<ContractTransactionResponse>): Promise<string
   return (await minedReceipt(await sent)).hash;
 }
 
-interface WriteOptions extends GlobalOptions {
+/** What the writing helpers need of a command's options: the global ones, `--from` and (where declared) `--yes`. */
+type WriteOptions = GlobalOptions & {
   readonly from: string;
   readonly yes?: boolean;
-}
+};
 
 interface RegistryContext {
   readonly registry: BillRegistry;
@@ -365,20 +366,18 @@ function missing(operation: string, flag: string): BillCliError {
   return new BillCliError("BILL_CLI_MISSING_ARGUMENT", `${operation} needs ${flag}`, { operation, field: flag });
 }
 
-function addFrom(command: Command): Command {
-  return command.option(
-    "--from <index|address>",
-    "the signing account: an index into the chain's signers or an address",
+/** `--from`, the signing account of the writing commands. */
+const fromOption = () =>
+  new Option("--from <index|address>", "the signing account: an index into the chain's signers or an address").default(
     "0",
   );
-}
 
-function addYes(command: Command): Command {
-  return command.option("-y, --yes", "confirm an operation that moves the right to money, without asking", false);
-}
+/** `--yes`, for the commands that may move the right to money. */
+const yesOption = () =>
+  new Option("-y, --yes", "confirm an operation that moves the right to money, without asking").default(false);
 
 /** Adds the `bills` group to `program`. */
-export function addBillsCommands(program: Command): void {
+export function addBillsCommands(program: Program): void {
   const bills = program.command("bills").description("bills of exchange and e-invoices in the BillRegistry");
   addShowCommand(bills);
   addHistoryCommand(bills);
@@ -390,13 +389,13 @@ export function addBillsCommands(program: Command): void {
 }
 
 /** `bills show <id>`: a bill as the registry holds it, with the operations possible next. */
-function addShowCommand(bills: Command): void {
+function addShowCommand(bills: CommandGroup): void {
   bills
     .command("show")
     .description("print a bill: definition, state, parties by role, amounts, deadlines and possible operations")
     .argument("<id>", "the bill id (bytes32 hex)")
-    .action(async (id: string, _options: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions>();
+    .action(async (id, _options, command) => {
+      const options = command.optsWithGlobals();
       const billId = parseBillId(id);
       await withBills(options, async (chain, deployments) => {
         const registry = contractAt<BillRegistry>(deployments.get("BillRegistry"), chain.provider);
@@ -465,13 +464,13 @@ function addShowCommand(bills: Command): void {
 }
 
 /** `bills history <id>`: a bill's events replayed from the chain, with any anomaly. */
-function addHistoryCommand(bills: Command): void {
+function addHistoryCommand(bills: CommandGroup): void {
   bills
     .command("history")
     .description("print a bill's state, its events and any anomaly, replayed from the chain's logs")
     .argument("<id>", "the bill id (bytes32 hex)")
-    .action(async (id: string, _options: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions>();
+    .action(async (id, _options, command) => {
+      const options = command.optsWithGlobals();
       parseBillId(id);
       // Loaded here, not at startup: node:sqlite warns on load, and only this command needs it.
       const [{ Store }, { BillMonitor }] = await Promise.all([import("../store/store.js"), import("./monitor.js")]);
@@ -518,167 +517,148 @@ function addHistoryCommand(bills: Command): void {
 }
 
 /** `bills issue`: a new bill, the --from account its drawer. */
-function addIssueCommand(bills: Command): void {
-  addFrom(
-    bills
-      .command("issue")
-      .description("issue a bill; the --from account is the drawer")
-      .requiredOption("--type <type>", `the bill type (${Object.keys(BILL_TYPES).join(", ")})`)
-      .requiredOption("--drawee <address>", "the payer")
-      .requiredOption("--payee <address>", "the first holder")
-      .requiredOption("--amount <minor units>", "the amount due, in minor units")
-      .option("--id <bytes32>", "the bill id (default: random)")
-      .option("--acceptance-deadline <unix s>", "the last second for acceptance (default: none)", "0")
-      .option("--maturity <unix s>", "the due date (default: none)", "0")
-      .option("--recourse-deadline <unix s>", "the last second for recourse (default: none)", "0")
-      .option("--document-hash <bytes32>", "the hash of the off-chain document", ZeroHash)
-      .option("--definition-version <n>", "the version of the type's definition", "1"),
-  ).action(async (_options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<
-      WriteOptions & {
-        type: string;
-        drawee: string;
-        payee: string;
-        amount: string;
-        id?: string;
-        acceptanceDeadline: string;
-        maturity: string;
-        recourseDeadline: string;
-        documentHash: string;
-        definitionVersion: string;
-      }
-    >();
-    const type = parseType(options.type);
-    const terms = {
-      id: options.id === undefined ? hexlify(randomBytes(32)) : parseBillId(options.id, "--id"),
-      drawee: parseAddress(options.drawee, "--drawee"),
-      payee: parseAddress(options.payee, "--payee"),
-      amount: parseUint(options.amount, "--amount", MaxUint256, true),
-      acceptanceDeadline: parseUint(options.acceptanceDeadline, "--acceptance-deadline", MAX_UINT40, false),
-      maturity: parseUint(options.maturity, "--maturity", MAX_UINT40, false),
-      recourseDeadline: parseUint(options.recourseDeadline, "--recourse-deadline", MAX_UINT40, false),
-      documentHash: parseBillId(options.documentHash, "--document-hash"),
-    };
-    const version = parseUint(options.definitionVersion, "--definition-version", 0xffffffffn, true);
-    await withRegistry(options, async ({ registry, signer }) => {
-      const name = BILL_TYPES[type];
-      const definitionId = await registry.definitionId(encodeBytes32String(name), version);
-      if (definitionId === 0n) {
-        throw new BillCliError("BILL_CLI_NO_DEFINITION", `there is no definition ${name} v${version} on this chain`, {
-          field: "--type",
-          value: type,
-        });
-      }
-      const tx = await mined(registry.issue(definitionId, encodeBytes32String("ISSUE"), terms));
-      const state = stateName(await registry.stateOf(terms.id));
-      const drawer = await signer.getAddress();
-      const parties = { drawer, drawee: terms.drawee, payee: terms.payee };
-      output(
-        options,
-        {
-          bill: terms.id,
-          operation: "ISSUE",
-          tx,
-          state,
-          definitionId: Number(definitionId),
-          parties,
-          amount: terms.amount,
-        },
-        () =>
-          [
-            `bill:      ${terms.id}`,
-            `operation: ISSUE`,
-            `tx:        ${tx}`,
-            `state:     ${state}`,
-            `type:      ${name} v${version}`,
-            `amount:    ${terms.amount}`,
-            ...Object.entries(parties).map(([role, address]) => `${`${role}:`.padEnd(10)} ${address}`),
-          ].join("\n"),
-      );
+function addIssueCommand(bills: CommandGroup): void {
+  bills
+    .command("issue")
+    .description("issue a bill; the --from account is the drawer")
+    .requiredOption("--type <type>", `the bill type (${Object.keys(BILL_TYPES).join(", ")})`)
+    .requiredOption("--drawee <address>", "the payer")
+    .requiredOption("--payee <address>", "the first holder")
+    .requiredOption("--amount <minor units>", "the amount due, in minor units")
+    .option("--id <bytes32>", "the bill id (default: random)")
+    .option("--acceptance-deadline <unix s>", "the last second for acceptance (default: none)", "0")
+    .option("--maturity <unix s>", "the due date (default: none)", "0")
+    .option("--recourse-deadline <unix s>", "the last second for recourse (default: none)", "0")
+    .option("--document-hash <bytes32>", "the hash of the off-chain document", ZeroHash)
+    .option("--definition-version <n>", "the version of the type's definition", "1")
+    .addOption(fromOption())
+    .action(async (_options, command) => {
+      const options = command.optsWithGlobals();
+      const type = parseType(options.type);
+      const terms = {
+        id: options.id === undefined ? hexlify(randomBytes(32)) : parseBillId(options.id, "--id"),
+        drawee: parseAddress(options.drawee, "--drawee"),
+        payee: parseAddress(options.payee, "--payee"),
+        amount: parseUint(options.amount, "--amount", MaxUint256, true),
+        acceptanceDeadline: parseUint(options.acceptanceDeadline, "--acceptance-deadline", MAX_UINT40, false),
+        maturity: parseUint(options.maturity, "--maturity", MAX_UINT40, false),
+        recourseDeadline: parseUint(options.recourseDeadline, "--recourse-deadline", MAX_UINT40, false),
+        documentHash: parseBillId(options.documentHash, "--document-hash"),
+      };
+      const version = parseUint(options.definitionVersion, "--definition-version", 0xffffffffn, true);
+      await withRegistry(options, async ({ registry, signer }) => {
+        const name = BILL_TYPES[type];
+        const definitionId = await registry.definitionId(encodeBytes32String(name), version);
+        if (definitionId === 0n) {
+          throw new BillCliError("BILL_CLI_NO_DEFINITION", `there is no definition ${name} v${version} on this chain`, {
+            field: "--type",
+            value: type,
+          });
+        }
+        const tx = await mined(registry.issue(definitionId, encodeBytes32String("ISSUE"), terms));
+        const state = stateName(await registry.stateOf(terms.id));
+        const drawer = await signer.getAddress();
+        const parties = { drawer, drawee: terms.drawee, payee: terms.payee };
+        output(
+          options,
+          {
+            bill: terms.id,
+            operation: "ISSUE",
+            tx,
+            state,
+            definitionId: Number(definitionId),
+            parties,
+            amount: terms.amount,
+          },
+          () =>
+            [
+              `bill:      ${terms.id}`,
+              `operation: ISSUE`,
+              `tx:        ${tx}`,
+              `state:     ${state}`,
+              `type:      ${name} v${version}`,
+              `amount:    ${terms.amount}`,
+              ...Object.entries(parties).map(([role, address]) => `${`${role}:`.padEnd(10)} ${address}`),
+            ].join("\n"),
+        );
+      });
     });
-  });
 }
 
 /** `bills exec <operation> <id>`: any operation of the bill's definition. */
-function addExecCommand(bills: Command): void {
-  addYes(
-    addFrom(
-      bills
-        .command("exec")
-        .description("perform an operation on a bill (see --help for the list); --yes where it moves money")
-        .argument("<operation>", "the operation, e.g. REQUEST_ACCEPTANCE or request-acceptance")
-        .argument("<id>", "the bill id (bytes32 hex)")
-        .option("--to <address>", "ENDORSE: the new holder; OFFER_DISCOUNT: the financier")
-        .option("--amount <minor units>", "PAY_PARTIAL: the amount; DISCOUNT: the price")
-        .option("--endorser <index>", "RECOURSE: the index of the endorser in the bill's endorsement chain")
-        .addHelpText(
-          "after",
-          `\nOperations:\n${Object.entries(OPERATIONS)
-            .map(([name, spec]) => `  ${name.padEnd(20)} ${spec.help}${spec.moves ? " (--yes)" : ""}`)
-            .join("\n")}`,
-        ),
-    ),
-  ).action(async (op: string, id: string, _options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<WriteOptions & { to?: string; amount?: string; endorser?: string }>();
-    const operation = parseOperation(op);
-    const billId = parseBillId(id);
-    await perform(options, billId, operation, {
-      to: options.to === undefined ? undefined : parseAddress(options.to, "--to"),
-      amount: options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MaxUint256, true),
-      endorser:
-        options.endorser === undefined ? undefined : parseUint(options.endorser, "--endorser", MaxUint256, false),
+function addExecCommand(bills: CommandGroup): void {
+  bills
+    .command("exec")
+    .description("perform an operation on a bill (see --help for the list); --yes where it moves money")
+    .argument("<operation>", "the operation, e.g. REQUEST_ACCEPTANCE or request-acceptance")
+    .argument("<id>", "the bill id (bytes32 hex)")
+    .option("--to <address>", "ENDORSE: the new holder; OFFER_DISCOUNT: the financier")
+    .option("--amount <minor units>", "PAY_PARTIAL: the amount; DISCOUNT: the price")
+    .option("--endorser <index>", "RECOURSE: the index of the endorser in the bill's endorsement chain")
+    .addHelpText(
+      "after",
+      `\nOperations:\n${Object.entries(OPERATIONS)
+        .map(([name, spec]) => `  ${name.padEnd(20)} ${spec.help}${spec.moves ? " (--yes)" : ""}`)
+        .join("\n")}`,
+    )
+    .addOption(fromOption())
+    .addOption(yesOption())
+    .action(async (op, id, _options, command) => {
+      const options = command.optsWithGlobals();
+      const operation = parseOperation(op);
+      const billId = parseBillId(id);
+      await perform(options, billId, operation, {
+        to: options.to === undefined ? undefined : parseAddress(options.to, "--to"),
+        amount: options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MaxUint256, true),
+        endorser:
+          options.endorser === undefined ? undefined : parseUint(options.endorser, "--endorser", MaxUint256, false),
+      });
     });
-  });
 }
 
 /** `bills accept <id>`: ACCEPT as the drawee. */
-function addAcceptCommand(bills: Command): void {
-  addYes(
-    addFrom(
-      bills
-        .command("accept")
-        .description("accept a bill as its drawee (the same as exec ACCEPT)")
-        .argument("<id>", "the bill id (bytes32 hex)"),
-    ),
-  ).action(async (id: string, _options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<WriteOptions>();
-    await perform(options, parseBillId(id), "ACCEPT", {});
-  });
+function addAcceptCommand(bills: CommandGroup): void {
+  bills
+    .command("accept")
+    .description("accept a bill as its drawee (the same as exec ACCEPT)")
+    .argument("<id>", "the bill id (bytes32 hex)")
+    .addOption(fromOption())
+    .addOption(yesOption())
+    .action(async (id, _options, command) => {
+      const options = command.optsWithGlobals();
+      await perform(options, parseBillId(id), "ACCEPT", {});
+    });
 }
 
 /** `bills endorse <id> <to>`: ENDORSE to a new holder. */
-function addEndorseCommand(bills: Command): void {
-  addYes(
-    addFrom(
-      bills
-        .command("endorse")
-        .description("endorse a bill to a new holder, as its holder (the same as exec ENDORSE --to)")
-        .argument("<id>", "the bill id (bytes32 hex)")
-        .argument("<to>", "the new holder"),
-    ),
-  ).action(async (id: string, to: string, _options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<WriteOptions>();
-    const billId = parseBillId(id);
-    await perform(options, billId, "ENDORSE", { to: parseAddress(to, "endorsee <to>") });
-  });
+function addEndorseCommand(bills: CommandGroup): void {
+  bills
+    .command("endorse")
+    .description("endorse a bill to a new holder, as its holder (the same as exec ENDORSE --to)")
+    .argument("<id>", "the bill id (bytes32 hex)")
+    .argument("<to>", "the new holder")
+    .addOption(fromOption())
+    .addOption(yesOption())
+    .action(async (id, to, _options, command) => {
+      const options = command.optsWithGlobals();
+      const billId = parseBillId(id);
+      await perform(options, billId, "ENDORSE", { to: parseAddress(to, "endorsee <to>") });
+    });
 }
 
 /** `bills pay <id>`: PAY, or PAY_PARTIAL with --amount. */
-function addPayCommand(bills: Command): void {
-  addYes(
-    addFrom(
-      bills
-        .command("pay")
-        .description(
-          "pay a bill in full, or in part with --amount; approves the registry first if the allowance is short",
-        )
-        .argument("<id>", "the bill id (bytes32 hex)")
-        .option("--amount <minor units>", "pay this much only (default: all that remains)"),
-    ),
-  ).action(async (id: string, _options: unknown, command: Command) => {
-    const options = command.optsWithGlobals<WriteOptions & { amount?: string }>();
-    const billId = parseBillId(id);
-    const amount = options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MaxUint256, true);
-    await perform(options, billId, "PAY", { amount });
-  });
+function addPayCommand(bills: CommandGroup): void {
+  bills
+    .command("pay")
+    .description("pay a bill in full, or in part with --amount; approves the registry first if the allowance is short")
+    .argument("<id>", "the bill id (bytes32 hex)")
+    .option("--amount <minor units>", "pay this much only (default: all that remains)")
+    .addOption(fromOption())
+    .addOption(yesOption())
+    .action(async (id, _options, command) => {
+      const options = command.optsWithGlobals();
+      const billId = parseBillId(id);
+      const amount = options.amount === undefined ? undefined : parseUint(options.amount, "--amount", MaxUint256, true);
+      await perform(options, billId, "PAY", { amount });
+    });
 }

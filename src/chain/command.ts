@@ -5,19 +5,40 @@
  * and decodes any revert. The entry (`src/cli.ts`) and the part CLIs import
  * this module; none imports the entry, so there is no import cycle.
  */
+import type { Command } from "@commander-js/extra-typings";
 import type { InterfaceAbi } from "ethers";
 
 import { BankChainError } from "../errors.js";
-import { openChain, type ChainConnection, type ChainSelection } from "./config.js";
+import { openChain, type ChainConnection } from "./config.js";
 import { deploymentsOf, type Deployments } from "./deployments.js";
 import { contractRevertError, errorInterface, type EnumNames } from "./reverts.js";
 
 /** A command needs the contracts' build (`typechain-types/`, `generated/`, `artifacts/`), which is missing. */
 export class BuildMissingError extends BankChainError {}
 
-export interface GlobalOptions extends ChainSelection {
+/**
+ * The options every command takes, as the program (`src/cli.ts`) declares them: the chain
+ * (`--network`/`--rpc`, a `ChainSelection`) and `--json`. A type literal, not an interface, so it
+ * satisfies commander's `OptionValues` (a record).
+ */
+export type GlobalOptions = {
+  readonly network?: string | undefined;
+  readonly rpc?: string | undefined;
   readonly json: boolean;
-}
+};
+
+/**
+ * The `bank-chain` program: a command whose own options are the global ones.
+ * `src/cli.ts` builds it and the compiler checks that what it declares is this.
+ */
+export type Program = Command<[], GlobalOptions>;
+
+/**
+ * A subcommand group of the program (`bills`, `offline`, `iso8583`): the
+ * commands added to it infer their own options and arguments from their
+ * `.option()`/`.argument()` calls, and `optsWithGlobals()` adds these.
+ */
+export type CommandGroup = Command<[], {}, GlobalOptions>;
 
 /** Writes a command's result as JSON or as `key: value` lines. */
 export function output(options: GlobalOptions, value: Record<string, unknown>, text: () => string): void {

@@ -23,9 +23,9 @@
  */
 import { createInterface } from "node:readline";
 
-import type { Command } from "commander";
 import { z } from "zod";
 
+import type { Program } from "../chain/command.js";
 import { zodIssue } from "../chain/zod-issue.js";
 
 import { decode, encode, Iso8583Error } from "./codec.js";
@@ -96,7 +96,7 @@ async function eachLine(handle: (line: string) => LineResult): Promise<void> {
   }
 }
 
-export function addIso8583Commands(program: Command): void {
+export function addIso8583Commands(program: Program): void {
   const iso = program.command("iso8583").description("decode and encode ISO 8583 messages (1987, ASCII), one per line");
   iso
     .command("decode")

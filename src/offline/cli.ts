@@ -33,13 +33,12 @@
  * vouchers (an unsecured EIP-3009 voucher must be pulled by the merchant itself), or the node's first
  * account without `--key-env`.
  */
-import type { Command } from "commander";
 import { getAddress, isAddress, NonceManager, Wallet, type ContractTransactionResponse, type Signer } from "ethers";
 
 import { openChain } from "../chain/config.js";
 import { deploymentsOf, type Deployments } from "../chain/deployments.js";
 import { mined } from "../chain/receipts.js";
-import { output, withChain, type GlobalOptions } from "../chain/command.js";
+import { output, withChain, type CommandGroup, type GlobalOptions, type Program } from "../chain/command.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { Decision } from "./protocol.js";
 import type { SyncOutcome } from "./sync.js";
@@ -183,7 +182,7 @@ function decisionRows(decision: Decision): Array<[string, string]> {
       ];
 }
 
-export function addOfflineCommands(program: Command): void {
+export function addOfflineCommands(program: Program): void {
   const offline = program
     .command("offline")
     .description("offline payments: merchant and buyer sessions, store and forward");
@@ -196,7 +195,7 @@ export function addOfflineCommands(program: Command): void {
 }
 
 /** `offline merchant`: one offline payment, taken and checked without the chain. */
-function addMerchantCommand(offline: Command): void {
+function addMerchantCommand(offline: CommandGroup): void {
   offline
     .command("merchant")
     .description("take one offline payment: print the offer, wait for a buyer, check its voucher offline")
@@ -209,20 +208,8 @@ function addMerchantCommand(offline: Command): void {
     .option("--ttl <seconds>", "how long the offer stays open", "300")
     .option("--max-view-age <seconds>", "refuse vouchers when the synced view is older than this", "21600")
     .option("--secured-only", "refuse unsecured EIP-3009 vouchers", false)
-    .action(async (_o: unknown, command: Command) => {
-      const options = command.optsWithGlobals<
-        GlobalOptions & {
-          amount: string;
-          store: string;
-          port?: string;
-          host: string;
-          keyEnv: string;
-          vault?: string;
-          ttl: string;
-          maxViewAge: string;
-          securedOnly: boolean;
-        }
-      >();
+    .action(async (_o, command) => {
+      const options = command.optsWithGlobals();
       const amount = parseAmount(options.amount, "--amount");
       const port = options.port === undefined ? 0 : parseInteger(options.port, "--port", 1, 65_535);
       const ttlMs = parseInteger(options.ttl, "--ttl", 1, 86_400) * 1000;
@@ -293,7 +280,7 @@ function addMerchantCommand(offline: Command): void {
 }
 
 /** `offline buyer`: pay a merchant's offer with a voucher. */
-function addBuyerCommand(offline: Command): void {
+function addBuyerCommand(offline: CommandGroup): void {
   offline
     .command("buyer")
     .description("pay the merchant of an offer with a signed voucher, offline")
@@ -302,10 +289,8 @@ function addBuyerCommand(offline: Command): void {
     .requiredOption("--state <file>", "the buyer's lane state (SQLite)")
     .option("--key-env <VAR>", "environment variable holding the buyer's private key", DEFAULT_KEY_ENV)
     .option("--unsecured", "pay with an EIP-3009 authorization on the ordinary balance (no vault)", false)
-    .action(async (_o: unknown, command: Command) => {
-      const options = command.optsWithGlobals<
-        GlobalOptions & { offer: string; max: string; state: string; keyEnv: string; unsecured: boolean }
-      >();
+    .action(async (_o, command) => {
+      const options = command.optsWithGlobals();
       const max = parseAmount(options.max, "--max");
       const wallet = walletFromEnv(options.keyEnv);
       const [Store, { Buyer }] = await Promise.all([loadStore(), import("./buyer.js")]);
@@ -329,15 +314,15 @@ function addBuyerCommand(offline: Command): void {
 }
 
 /** `offline sync`: redeem the stored vouchers when the chain is reachable. */
-function addSyncCommand(offline: Command): void {
+function addSyncCommand(offline: CommandGroup): void {
   offline
     .command("sync")
     .description("submit the merchant's pending vouchers and print each outcome")
     .requiredOption("--store <file>", "the merchant's SQLite file")
     .option("--key-env <VAR>", "environment variable holding the sending key (default: the node's first account)")
     .option("--wait <seconds>", "keep retrying with back-off for up to this long", "0")
-    .action(async (_o: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions & { store: string; keyEnv?: string; wait: string }>();
+    .action(async (_o, command) => {
+      const options = command.optsWithGlobals();
       const waitMs = parseInteger(options.wait, "--wait", 0, 86_400) * 1000;
       const [Store, { MerchantStore }, { VoucherSync }, { BankToken__factory }] = await Promise.all([
         loadStore(),
@@ -384,15 +369,15 @@ function addSyncCommand(offline: Command): void {
 }
 
 /** `offline deposit`: lock tokens in the vault for offline spending. */
-function addDepositCommand(offline: Command): void {
+function addDepositCommand(offline: CommandGroup): void {
   offline
     .command("deposit")
     .description("lock BankToken in the OfflineVault for offline spending")
     .requiredOption("--amount <minor>", "amount to lock, minor units")
     .option("--key-env <VAR>", "environment variable holding the payer's private key", DEFAULT_KEY_ENV)
     .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
-    .action(async (_o: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions & { amount: string; keyEnv: string; vault?: string }>();
+    .action(async (_o, command) => {
+      const options = command.optsWithGlobals();
       const amount = parseAmount(options.amount, "--amount");
       const wallet = walletFromEnv(options.keyEnv);
       await withPayer(options, wallet, async (vault, payer, { BankToken__factory }) => {
@@ -418,7 +403,7 @@ function addDepositCommand(offline: Command): void {
 }
 
 /** `offline withdraw`: announce, cancel or complete a delayed withdrawal. */
-function addWithdrawCommand(offline: Command): void {
+function addWithdrawCommand(offline: CommandGroup): void {
   offline
     .command("withdraw")
     .description("announce, cancel or complete a delayed withdrawal of locked funds")
@@ -427,10 +412,8 @@ function addWithdrawCommand(offline: Command): void {
     .option("--execute", "complete the pending withdrawal once its delay has passed", false)
     .option("--key-env <VAR>", "environment variable holding the payer's private key", DEFAULT_KEY_ENV)
     .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
-    .action(async (_o: unknown, command: Command) => {
-      const options = command.optsWithGlobals<
-        GlobalOptions & { request?: string; cancel: boolean; execute: boolean; keyEnv: string; vault?: string }
-      >();
+    .action(async (_o, command) => {
+      const options = command.optsWithGlobals();
       const chosen = [options.request !== undefined, options.cancel, options.execute].filter(Boolean).length;
       if (chosen !== 1) {
         throw new OfflineCliError(
@@ -472,7 +455,7 @@ function addWithdrawCommand(offline: Command): void {
 }
 
 /** `offline resolve`: settle a buyer's lane left uncertain by a dropped session. */
-function addResolveCommand(offline: Command): void {
+function addResolveCommand(offline: CommandGroup): void {
   offline
     .command("resolve")
     .description("settle the buyer's uncertain lane: a voucher sent without a decision")
@@ -482,17 +465,8 @@ function addResolveCommand(offline: Command): void {
     .option("--outcome <outcome>", "what the merchant said: accepted or unused (default: ask the chain)")
     .option("--key-env <VAR>", "environment variable holding the buyer's private key", DEFAULT_KEY_ENV)
     .option("--vault <address>", "the OfflineVault (default: from the network's deployments)")
-    .action(async (_o: unknown, command: Command) => {
-      const options = command.optsWithGlobals<
-        GlobalOptions & {
-          state: string;
-          merchant?: string;
-          lane?: string;
-          outcome?: string;
-          keyEnv: string;
-          vault?: string;
-        }
-      >();
+    .action(async (_o, command) => {
+      const options = command.optsWithGlobals();
       if ((options.merchant === undefined) === (options.lane === undefined)) {
         throw new OfflineCliError("OFFLINE_CLI_BAD_ACTION", "give exactly one of --merchant <address>, --lane <n>");
       }
