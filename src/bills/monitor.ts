@@ -28,6 +28,7 @@ import {
 
 import { ConfirmedEventFollower } from "../chain/events.js";
 import { Poller } from "../chain/poller.js";
+import { withRetry, type RetryPolicy } from "../chain/retry.js";
 import { BankChainError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { BILL_MONITOR_MIGRATIONS, type BillRow, type TransitionRow } from "./monitor-store.js";
@@ -165,6 +166,9 @@ export function nextRollingHash(prev: string, operation: string, actor: string, 
 /** How often the monitor asks for new blocks when idle, unless told otherwise. */
 export const DEFAULT_POLL_MS = 250;
 
+/** A bill event ahead of its definition's: the definitions are read again at once, four tries in all. */
+const DEFINITION_RACE_RETRY: RetryPolicy = { baseMs: 0, maxMs: 0, factor: 1, maxAttempts: 4 };
+
 /** Where a log is on chain. */
 interface LogAt {
   readonly block: number;
@@ -225,16 +229,15 @@ export class BillMonitor {
 
   /** Applies every confirmed event; returns how many bill events it applied. */
   async poll(): Promise<number> {
-    let handled = 0;
-    for (let attempt = 0; ; attempt += 1) {
-      await this.#definitions.poll();
-      try {
-        handled += await this.#bills.poll();
-        break;
-      } catch (error) {
-        if (!(error instanceof BillDefinitionNotLoadedError) || attempt >= 3) throw error;
-      }
-    }
+    // A bill of a definition registered in the same blocks: read the definitions again, then the bills.
+    const handled = await withRetry(
+      DEFINITION_RACE_RETRY,
+      async () => {
+        await this.#definitions.poll();
+        return this.#bills.poll();
+      },
+      (error) => error instanceof BillDefinitionNotLoadedError,
+    );
     await this.#readDeadlines();
     return handled;
   }
