@@ -1,4 +1,4 @@
-import { getAddress } from "ethers";
+import { getAddress, ZeroHash } from "ethers";
 
 import { systemClock, type Clock } from "../chain/clock.js";
 import { BankChainError, messageOf } from "../errors.js";
@@ -13,7 +13,7 @@ import {
   type PaymentRequest,
   type VoucherKind,
 } from "./protocol.js";
-import { ZERO_HASH, type TypedDataSigner } from "./voucher.js";
+import type { TypedDataSigner } from "./voucher.js";
 import { kindOf } from "./voucher-kinds.js";
 
 /**
@@ -98,7 +98,7 @@ export class Buyer {
   /** The lane's state (a fresh lane starts at sequence 1 after the zero hash). */
   async laneState(chainId: bigint, vault: string, lane: bigint): Promise<LaneState> {
     const row = this.#row(chainId, vault, await this.#payer(), lane);
-    if (row === undefined) return { nextSequence: 1n, lastHash: ZERO_HASH, inFlight: undefined };
+    if (row === undefined) return { nextSequence: 1n, lastHash: ZeroHash, inFlight: undefined };
     return {
       nextSequence: BigInt(row.next_sequence),
       lastHash: row.last_hash,
@@ -263,7 +263,7 @@ export class Buyer {
       payer,
       lane.toString(),
       merchant,
-      ZERO_HASH,
+      ZeroHash,
       this.#clock.now(),
     );
   }

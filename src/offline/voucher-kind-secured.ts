@@ -1,4 +1,4 @@
-import { getAddress } from "ethers";
+import { getAddress, ZeroHash } from "ethers";
 
 import { OfflineVault__factory } from "../../typechain-types/index.js";
 import type { LaneView } from "./merchant-store.js";
@@ -11,7 +11,6 @@ import {
   vaultDomain,
   voucherFromJson,
   voucherToJson,
-  ZERO_HASH,
   type Voucher,
 } from "./voucher.js";
 
@@ -59,7 +58,7 @@ export const securedKind: VoucherKindStrategy<"secured"> = {
         payer: v.payer,
         lane,
         lastSequence: 0n,
-        lastHash: ZERO_HASH,
+        lastHash: ZeroHash,
         epoch: meta.epoch,
         epochRedeemed: 0n,
       };

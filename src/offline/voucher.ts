@@ -6,6 +6,7 @@ import {
   TypedDataEncoder,
   verifyTypedData,
   type TypedDataField,
+  MaxUint256,
 } from "ethers";
 import { z } from "zod";
 
@@ -91,9 +92,6 @@ export const RECEIVE_AUTHORIZATION_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
-export const ZERO_HASH = `0x${"0".repeat(64)}`;
-const MAX_UINT256 = (1n << 256n) - 1n;
-
 /** The vault's EIP-712 domain. */
 export function vaultDomain(chainId: bigint, vault: string): TypedDomain {
   return { name: "OfflineVault", version: "1", chainId, verifyingContract: getAddress(vault) };
@@ -174,7 +172,7 @@ export function recoverAuthorizer(
 const uintString = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,77})$/, "a decimal integer without leading zeros")
-  .refine((s) => BigInt(s) <= MAX_UINT256, "at most 2^256 - 1");
+  .refine((s) => BigInt(s) <= MaxUint256, "at most 2^256 - 1");
 export const addressSchema = z
   .string()
   .refine((s) => /^0x[0-9a-fA-F]{40}$/.test(s) && isAddress(s), "an address (0x and 40 hex digits)");

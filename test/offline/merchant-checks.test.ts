@@ -7,7 +7,7 @@
  * real SQLite in a temp folder.
  */
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Wallet, ZeroHash } from "ethers";
 
 import { Merchant, OfflineMerchantError } from "../../src/offline/merchant.js";
 import type { CheckResult } from "../../src/offline/voucher-kind.js";
@@ -22,7 +22,6 @@ import {
   vaultDomain,
   VOUCHER_TYPES,
   voucherToJson,
-  ZERO_HASH,
   type ReceiveAuthorization,
   type TypedDataSigner,
   type Voucher,
@@ -63,7 +62,7 @@ describe("offline: the merchant's voucher checks", function () {
       amount: BigInt(request.amount),
       lane: BigInt(request.lane),
       sequence: 1n,
-      previousVoucherHash: ZERO_HASH,
+      previousVoucherHash: ZeroHash,
       validAfter: BigInt(request.validAfter),
       validBefore: BigInt(request.validBefore),
       ...overrides,
@@ -123,7 +122,7 @@ describe("offline: the merchant's voucher checks", function () {
   }
 
   /** Takes `count` vouchers of `amount` in a row on the merchant's lane, from the next free sequence. */
-  async function take(merchant: Merchant, amount: bigint, count: number, from = 1n, previous = ZERO_HASH) {
+  async function take(merchant: Merchant, amount: bigint, count: number, from = 1n, previous = ZeroHash) {
     let hash = previous;
     for (let i = 0; i < count; i += 1) {
       const request = merchant.createRequest(amount);
@@ -188,7 +187,7 @@ describe("offline: the merchant's voucher checks", function () {
       const now = BigInt(Math.floor(clock / 1000));
       const previous = new Map<bigint, { sequence: bigint; hash: string }>();
       for (const [lane, amount] of amounts) {
-        const last = previous.get(lane) ?? { sequence: 0n, hash: ZERO_HASH };
+        const last = previous.get(lane) ?? { sequence: 0n, hash: ZeroHash };
         const voucher: Voucher = {
           payer: payer.address,
           merchant: other,
@@ -364,7 +363,7 @@ describe("offline: the merchant's voucher checks", function () {
       refused(
         merchant.checkAndStore(
           again,
-          (await secured(merchant, again, { sequence: 2n, previousVoucherHash: ZERO_HASH })).offer,
+          (await secured(merchant, again, { sequence: 2n, previousVoucherHash: ZeroHash })).offer,
         ),
         "broken_chain",
       );

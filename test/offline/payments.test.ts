@@ -1,7 +1,7 @@
 import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 
 import { expect } from "chai";
-import { hexlify, JsonRpcProvider, randomBytes, Wallet } from "ethers";
+import { hexlify, JsonRpcProvider, randomBytes, Wallet, ZeroHash } from "ethers";
 
 import { connectToMerchant } from "../../src/offline/channel.js";
 import type { Merchant } from "../../src/offline/merchant.js";
@@ -12,7 +12,6 @@ import {
   vaultDomain,
   VOUCHER_TYPES,
   voucherToJson,
-  ZERO_HASH,
   type TypedDataSigner,
   type Voucher,
 } from "../../src/offline/voucher.js";
@@ -45,7 +44,7 @@ describe("offline: payments between a merchant and a buyer", function () {
       amount: BigInt(request.amount),
       lane: BigInt(request.lane),
       sequence: 1n,
-      previousVoucherHash: ZERO_HASH,
+      previousVoucherHash: ZeroHash,
       validAfter: BigInt(request.validAfter),
       validBefore: BigInt(request.validBefore),
       ...overrides,
