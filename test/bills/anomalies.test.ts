@@ -281,6 +281,11 @@ describe("bills: every anomaly the monitor records", function () {
     ]);
     expect(monitor.definition(id)?.name).to.equal("FORWARDED");
     expect(monitor.definition(id)?.transitions).to.deep.equal([]);
+    // Its bills are followed, but their transitions are not checked: no rule is known, and none is invented.
+    const bill = await f.issue(id, "forwarded-bill", 10n);
+    await monitor.poll();
+    expect(anomalies(bill)).to.deep.equal([]);
+    expect(monitor.bill(bill)!.stateName).to.equal("OPEN");
   });
 
   it("covers every kind the monitor's source can record", function () {
