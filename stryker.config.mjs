@@ -66,7 +66,12 @@ const GROUPS = {
       span("src/settlement/outbox.ts", /^ {2}async sendPending\(\)/, /^ {2}\/\*\*$/),
       span("src/settlement/outbox.ts", /^ {2}async #sendFailed\(/, /^}$/),
     ],
-    tests: ["test/settlement/outbox.test.ts", "test/settlement/verdicts.test.ts", "test/settlement/agent.test.ts"],
+    tests: [
+      "test/settlement/outbox.test.ts",
+      "test/settlement/verdicts.test.ts",
+      "test/settlement/outbox-failures.test.ts",
+      "test/settlement/agent.test.ts",
+    ],
   },
   bills: {
     mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: Log\)/, /^ {2}\/\/ ─+ helpers/)],
