@@ -7,16 +7,7 @@
 import { expect } from "chai";
 
 import { RESPONSE_CODES, responseForLedgerError } from "../../src/iso8583/responses.js";
-import {
-  cardRequest,
-  gatewayWorld,
-  IsoClient,
-  openCardAccount,
-  profile,
-  startGateway,
-  type GatewayWorld,
-  type RunningGateway,
-} from "./gateway-helpers.js";
+import { cardRequest, gatewayPerTest, openCardAccount, profile } from "./gateway-helpers.js";
 
 describe("iso8583: response codes for ledger refusals", function () {
   it("maps every AccountLedger refusal the gateway can meet to its DE 39 code, anything else to 91", function () {
@@ -52,55 +43,36 @@ describe("iso8583: response codes for ledger refusals", function () {
 
   describe("over TCP", function () {
     this.timeout(60_000);
-    let world: GatewayWorld;
-    let running: RunningGateway | undefined;
-    let client: IsoClient | undefined;
-
-    before(async function () {
-      world = await gatewayWorld();
-    });
-    after(async function () {
-      await world?.proxy.stop();
-    });
-    beforeEach(async function () {
-      running = await startGateway(world, { timeoutMs: 1_500 });
-      client = await IsoClient.connect(running.port);
-    });
-    afterEach(async function () {
-      client?.close();
-      await running?.stop();
-      running = undefined;
-      client = undefined;
-    });
+    const gw = gatewayPerTest({ timeoutMs: 1_500 });
 
     it("answers 14 to an authorization, a debit and a refund on a closed profile, and logs no 91", async function () {
-      const { wallet } = await openCardAccount(world, 0n);
-      await (await world.ledger.connect(world.suite.accounts.bankA).closeProfile(wallet)).wait();
-      const hold = await client!.request(cardRequest("0100", wallet, 100n));
+      const { wallet } = await openCardAccount(gw.world, 0n);
+      await (await gw.world.ledger.connect(gw.world.suite.accounts.bankA).closeProfile(wallet)).wait();
+      const hold = await gw.client.request(cardRequest("0100", wallet, 100n));
       expect([hold.mti, hold.fields[39]]).to.deep.equal(["0110", "14"]);
       expect(hold.fields[38]).to.equal(undefined);
-      const debit = await client!.request(cardRequest("0200", wallet, 100n));
+      const debit = await gw.client.request(cardRequest("0200", wallet, 100n));
       expect([debit.mti, debit.fields[39]]).to.deep.equal(["0210", "14"]);
-      const refund = await client!.request(cardRequest("0200", wallet, 100n, { 3: "200000" }));
+      const refund = await gw.client.request(cardRequest("0200", wallet, 100n, { 3: "200000" }));
       expect([refund.mti, refund.fields[39]]).to.deep.equal(["0210", "14"]);
-      expect(running!.logs.filter((line) => / refused by the ledger | unavailable /.test(line))).to.deep.equal([]);
-      expect(await profile(world, wallet)).to.deep.equal({ token: 0n, held: 0n });
+      expect(gw.running.logs.filter((line) => / refused by the ledger | unavailable /.test(line))).to.deep.equal([]);
+      expect(await profile(gw.world, wallet)).to.deep.equal({ token: 0n, held: 0n });
     });
 
     it("a repeat of a message answered 14 is a duplicate (94), not a retry", async function () {
-      const { wallet } = await openCardAccount(world, 0n);
-      await (await world.ledger.connect(world.suite.accounts.bankA).closeProfile(wallet)).wait();
+      const { wallet } = await openCardAccount(gw.world, 0n);
+      await (await gw.world.ledger.connect(gw.world.suite.accounts.bankA).closeProfile(wallet)).wait();
       const request = cardRequest("0200", wallet, 100n);
-      expect((await client!.request(request)).fields[39]).to.equal("14");
-      expect((await client!.request({ ...request, mti: "0201" })).fields[39]).to.equal("94");
+      expect((await gw.client.request(request)).fields[39]).to.equal("14");
+      expect((await gw.client.request({ ...request, mti: "0201" })).fields[39]).to.equal("94");
     });
 
     it("answers 91 to a refusal the issuer must fix (the ledger's ratio), and logs it", async function () {
-      const { wallet } = await openCardAccount(world, 1_000n);
+      const { wallet } = await openCardAccount(gw.world, 1_000n);
       // Crediting more tokens than the central account holds would breach the ratio: the issuer cannot take it.
-      const big = await client!.request(cardRequest("0200", wallet, 10n ** 15n, { 3: "200000" }));
+      const big = await gw.client.request(cardRequest("0200", wallet, 10n ** 15n, { 3: "200000" }));
       expect(big.fields[39]).to.equal("91");
-      expect(running!.logs.some((line) => / refused by the ledger with /.test(line))).to.equal(true);
+      expect(gw.running.logs.some((line) => / refused by the ledger with /.test(line))).to.equal(true);
     });
   });
 });

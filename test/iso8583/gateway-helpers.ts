@@ -238,3 +238,55 @@ export async function profile(world: GatewayWorld, wallet: string): Promise<{ to
   const p = await world.ledger.profileOf(wallet);
   return { token: p.token, held: p.held };
 }
+
+/** One world per suite and a fresh gateway and client per test, as the mocha hooks of the enclosing `describe`. */
+export interface GatewayPerTest {
+  readonly world: GatewayWorld;
+  readonly running: RunningGateway;
+  readonly client: IsoClient;
+}
+
+/**
+ * Registers the hooks of a `describe` whose tests each talk to a gateway of
+ * their own over one deployed world: the world's proxy is up before and after
+ * every test, and the gateway and its client are stopped even when a test
+ * fails. The returned object reads the current ones.
+ */
+export function gatewayPerTest(options: Parameters<typeof startGateway>[1] = {}): GatewayPerTest {
+  let world: GatewayWorld | undefined;
+  let running: RunningGateway | undefined;
+  let client: IsoClient | undefined;
+  before(async function () {
+    world = await gatewayWorld();
+  });
+  after(async function () {
+    await world?.proxy.stop();
+  });
+  beforeEach(async function () {
+    await world!.proxy.setMode("up");
+    running = await startGateway(world!, options);
+    client = await IsoClient.connect(running.port);
+  });
+  afterEach(async function () {
+    client?.close();
+    await world?.proxy.setMode("up");
+    await running?.stop();
+    running = undefined;
+    client = undefined;
+  });
+  const current = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`no ${what}: use it inside a test`);
+    return value;
+  };
+  return {
+    get world() {
+      return current(world, "world");
+    },
+    get running() {
+      return current(running, "gateway");
+    },
+    get client() {
+      return current(client, "client");
+    },
+  };
+}
