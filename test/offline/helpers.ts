@@ -2,11 +2,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { encodeBytes32String, type Signer } from "ethers";
+import { encodeBytes32String, ZeroHash, type Signer } from "ethers";
 
 import { Buyer } from "../../src/offline/buyer.js";
 import { Merchant, type MerchantOptions, type SessionOutcome } from "../../src/offline/merchant.js";
 import { MerchantStore } from "../../src/offline/merchant-store.js";
+import { PROTOCOL_VERSION, type PaymentRequest } from "../../src/offline/protocol.js";
+import {
+  hashVoucher,
+  vaultDomain,
+  VOUCHER_TYPES,
+  voucherToJson,
+  type TypedDataSigner,
+  type Voucher,
+} from "../../src/offline/voucher.js";
 import { Store } from "../../src/store/store.js";
 import { OfflineVault__factory, type OfflineVault } from "../../typechain-types/index.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
@@ -82,4 +91,44 @@ export async function session<T>(
     payError = error;
   }
   return { outcome: await running, paid, payError };
+}
+
+/**
+ * A secured voucher offer answering `request`, as a buyer sends it: sequence 1
+ * of the request's lane after the zero hash unless `overrides` say otherwise,
+ * signed by `signer` (the payer unless a test forges it); and its hash in the
+ * vault's domain.
+ */
+export async function securedOffer(
+  merchant: Merchant,
+  request: PaymentRequest,
+  payer: string,
+  overrides: Partial<Voucher> = {},
+  signer: TypedDataSigner,
+): Promise<{ offer: Record<string, unknown>; hash: string }> {
+  const meta = merchant.view();
+  const voucher: Voucher = {
+    payer,
+    merchant: merchant.address,
+    amount: BigInt(request.amount),
+    lane: BigInt(request.lane),
+    sequence: 1n,
+    previousVoucherHash: ZeroHash,
+    validAfter: BigInt(request.validAfter),
+    validBefore: BigInt(request.validBefore),
+    ...overrides,
+  };
+  const domain = vaultDomain(meta.chainId, meta.vault);
+  const signature = await signer.signTypedData(domain, VOUCHER_TYPES, { ...voucher });
+  return {
+    offer: {
+      type: "voucher_offer",
+      version: PROTOCOL_VERSION,
+      requestId: request.requestId,
+      kind: "secured",
+      voucher: voucherToJson(voucher),
+      signature,
+    },
+    hash: hashVoucher(domain, voucher),
+  };
 }

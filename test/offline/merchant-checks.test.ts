@@ -21,12 +21,11 @@ import {
   tokenDomain,
   vaultDomain,
   VOUCHER_TYPES,
-  voucherToJson,
   type ReceiveAuthorization,
   type TypedDataSigner,
   type Voucher,
 } from "../../src/offline/voucher.js";
-import { world, type World } from "./helpers.js";
+import { securedOffer, world, type World } from "./helpers.js";
 
 describe("offline: the merchant's voucher checks", function () {
   this.timeout(60_000);
@@ -55,31 +54,7 @@ describe("offline: the merchant's voucher checks", function () {
     overrides: Partial<Voucher> = {},
     signer: TypedDataSigner = w.payer,
   ): Promise<{ offer: Record<string, unknown>; hash: string }> {
-    const meta = merchant.view();
-    const voucher: Voucher = {
-      payer: w.payer.address,
-      merchant: merchant.address,
-      amount: BigInt(request.amount),
-      lane: BigInt(request.lane),
-      sequence: 1n,
-      previousVoucherHash: ZeroHash,
-      validAfter: BigInt(request.validAfter),
-      validBefore: BigInt(request.validBefore),
-      ...overrides,
-    };
-    const domain = vaultDomain(meta.chainId, meta.vault);
-    const signature = await signer.signTypedData(domain, VOUCHER_TYPES, { ...voucher });
-    return {
-      offer: {
-        type: "voucher_offer",
-        version: PROTOCOL_VERSION,
-        requestId: request.requestId,
-        kind: "secured",
-        voucher: voucherToJson(voucher),
-        signature,
-      },
-      hash: hashVoucher(domain, voucher),
-    };
+    return securedOffer(merchant, request, w.payer.address, overrides, signer);
   }
 
   /** An unsecured (EIP-3009) offer answering `request`. */

@@ -1,22 +1,16 @@
 import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 
 import { expect } from "chai";
-import { hexlify, JsonRpcProvider, randomBytes, Wallet, ZeroHash } from "ethers";
+import { hexlify, JsonRpcProvider, randomBytes, Wallet } from "ethers";
 
 import { connectToMerchant } from "../../src/offline/channel.js";
 import type { Merchant } from "../../src/offline/merchant.js";
 import { PROTOCOL_VERSION, type PaymentRequest, type RefusalReason } from "../../src/offline/protocol.js";
 import { decodeOffer, encodeOffer } from "../../src/offline/session.js";
 import { VoucherSync } from "../../src/offline/sync.js";
-import {
-  vaultDomain,
-  VOUCHER_TYPES,
-  voucherToJson,
-  type TypedDataSigner,
-  type Voucher,
-} from "../../src/offline/voucher.js";
+import { type TypedDataSigner, type Voucher } from "../../src/offline/voucher.js";
 import { freePort } from "../helpers/processes.js";
-import { session, world, type World } from "./helpers.js";
+import { securedOffer, session, world, type World } from "./helpers.js";
 
 describe("offline: payments between a merchant and a buyer", function () {
   let w: World;
@@ -37,28 +31,7 @@ describe("offline: payments between a merchant and a buyer", function () {
     overrides: Partial<Voucher> = {},
     signer: TypedDataSigner = w.payer,
   ): Promise<Record<string, unknown>> {
-    const meta = merchant.view();
-    const voucher: Voucher = {
-      payer: w.payer.address,
-      merchant: merchant.address,
-      amount: BigInt(request.amount),
-      lane: BigInt(request.lane),
-      sequence: 1n,
-      previousVoucherHash: ZeroHash,
-      validAfter: BigInt(request.validAfter),
-      validBefore: BigInt(request.validBefore),
-      ...overrides,
-    };
-    const domain = vaultDomain(meta.chainId, meta.vault);
-    const signature = await signer.signTypedData(domain, VOUCHER_TYPES, { ...voucher });
-    return {
-      type: "voucher_offer",
-      version: PROTOCOL_VERSION,
-      requestId: request.requestId,
-      kind: "secured",
-      voucher: voucherToJson(voucher),
-      signature,
-    };
+    return (await securedOffer(merchant, request, w.payer.address, overrides, signer)).offer;
   }
 
   it("pays offline with the RPC unreachable, then settles on chain when it is back", async function () {
