@@ -70,6 +70,7 @@ const GROUPS = {
       "test/settlement/outbox.test.ts",
       "test/settlement/verdicts.test.ts",
       "test/settlement/outbox-failures.test.ts",
+      "test/settlement/outbox-sender.test.ts",
       "test/settlement/agent.test.ts",
     ],
   },

@@ -55,8 +55,7 @@ const STEP_STATES: Record<OutboxStep, { readonly landed: readonly SettlementStat
 /**
  * The verdict on sending `step` for a payment, from the settlement's record on
  * chain: whether its terms digest is this payment's (`mine`) and its state
- * (for `initiate` the stored one; for later steps `stateOf`, which shows a
- * passed deadline as `Expired`).
+ * (`stateOf`, which shows a passed deadline as `Expired`).
  */
 export function verdictOf(
   step: OutboxStep,
@@ -142,10 +141,12 @@ export class OutboxSender {
    */
   async sendPending(): Promise<number> {
     const rows = this.#payments.pending(this.#rowsPerRound);
-    if (rows.length === 0) return 0;
     let sent = 0;
     const acks: Array<{ row: OutboxRow; payment: PaymentRecord }> = [];
     const waits: Array<Promise<void>> = [];
+    // Caught at once: a receipt's failure must not go unhandled while later rows are sent.
+    const failures: unknown[] = [];
+    const wait = (handled: Promise<void>) => waits.push(handled.catch((error: unknown) => void failures.push(error)));
     for (const row of rows) {
       if (this.#stopping()) break;
       const payment = this.#payments.get(row.direction, row.paymentId);
@@ -161,21 +162,21 @@ export class OutboxSender {
         acks.push({ row, payment });
         continue;
       }
-      const pending = await this.#send([{ row, payment }]);
-      if (pending !== undefined) {
-        waits.push(pending);
+      const sending = await this.#send([{ row, payment }]);
+      if (sending !== undefined) {
+        wait(sending.handled);
         sent += 1;
       }
     }
     for (let i = 0; i < acks.length && !this.#stopping(); i += this.#ackBatch) {
-      const pending = await this.#send(acks.slice(i, i + this.#ackBatch));
-      if (pending !== undefined) {
-        waits.push(pending);
+      const sending = await this.#send(acks.slice(i, i + this.#ackBatch));
+      if (sending !== undefined) {
+        wait(sending.handled);
         sent += 1;
       }
     }
-    const failed = (await Promise.allSettled(waits)).find((result) => result.status === "rejected");
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    await Promise.all(waits);
+    if (failures.length > 0) throw failures[0];
     return sent;
   }
 
@@ -209,20 +210,24 @@ export class OutboxSender {
 
   /** What the chain says about sending `step` for `payment` now. */
   async #verdict(step: OutboxStep, payment: PaymentRecord): Promise<Verdict> {
-    const record = await this.#settlement.settlement(payment.terms.id);
+    // `stateOf` rather than the stored state: it shows a passed deadline as `Expired`.
+    const [record, state] = await Promise.all([
+      this.#settlement.settlement(payment.terms.id),
+      this.#settlement.stateOf(payment.terms.id),
+    ]);
     const mine = record.termsDigest.toLowerCase() === termsDigest(payment.terms);
-    const stored = settlementStateName(record.state);
-    // Only a record with these terms has a state worth asking for (`stateOf` derives expiry from the deadline).
-    const state =
-      step === "initiate" || !mine ? stored : settlementStateName(await this.#settlement.stateOf(payment.terms.id));
-    return verdictOf(step, { mine, state });
+    return verdictOf(step, { mine, state: settlementStateName(state) });
   }
 
   /**
-   * Sends one step (or one batch of acknowledgements) and returns a promise
-   * that settles once its receipt is handled; undefined if nothing was sent.
+   * Sends one step (or one batch of acknowledgements); once it is sent, returns
+   * `handled`, which settles when its receipt is handled (wrapped: an async
+   * function returning the promise itself would wait for it). Undefined if
+   * nothing was sent.
    */
-  async #send(items: ReadonlyArray<{ row: OutboxRow; payment: PaymentRecord }>): Promise<Promise<void> | undefined> {
+  async #send(
+    items: ReadonlyArray<{ row: OutboxRow; payment: PaymentRecord }>,
+  ): Promise<{ readonly handled: Promise<void> } | undefined> {
     const first = items[0]!;
     const step = first.row.step;
     for (const { payment } of items) this.#step(`${step}:sending`, payment.id);
@@ -238,7 +243,7 @@ export class OutboxSender {
       return undefined;
     }
     for (const { row } of items) this.#payments.sent(row.rowId, hash);
-    return this.#awaitReceipt(hash).then(
+    const handled = this.#awaitReceipt(hash).then(
       async (status) => {
         if (status === 1) {
           for (const { row, payment } of items) {
@@ -254,6 +259,7 @@ export class OutboxSender {
         await this.#sendFailed(items, error);
       },
     );
+    return { handled };
   }
 
   /**

@@ -1,0 +1,233 @@
+/**
+ * `OutboxSender` on its own, over bank A's payment store and the real
+ * settlement contract: what one round (`sendPending`) sends, what it counts,
+ * what it leaves for later, and what it does with rows from before a restart.
+ * The agent's loop is not running; each test drives rounds by hand.
+ */
+import { expect } from "chai";
+
+import type { BankAgent } from "../../src/settlement/agent.js";
+import { parsePaymentRequest } from "../../src/settlement/api.js";
+import { OutboxSender, type OutboxSenderOptions } from "../../src/settlement/outbox.js";
+import { PaymentStore, type OutboxRow, type PaymentRecord } from "../../src/settlement/payments.js";
+import { systemClock } from "../../src/chain/clock.js";
+import { accountRefOf, settlementIdOf, settlementStateName, termsTuple } from "../../src/settlement/terms.js";
+import { startBanks, waitForPayment, type Banks } from "./helpers.js";
+
+const order = (endToEndId: string) =>
+  parsePaymentRequest({
+    debtorAccount: "alice",
+    creditorBank: "B",
+    creditorAccount: "bob",
+    amount: "1000",
+    currency: "USD",
+    endToEndId,
+  });
+
+interface Seen {
+  readonly points: string[];
+  readonly failed: string[];
+  readonly lines: string[];
+  wakes: number;
+}
+
+describe("settlement: one round of the outbox sender", function () {
+  this.timeout(120_000);
+  let banks: Banks | undefined;
+  const agents: BankAgent[] = [];
+
+  afterEach(async function () {
+    for (const agent of agents.splice(0)) await agent.stop();
+    await banks?.stop();
+    banks = undefined;
+  });
+
+  const stateOf = async (id: string) => settlementStateName(await banks!.settlement.stateOf(settlementIdOf(id)));
+
+  /**
+   * Bank A with payments `smelted` (initiated, then smelted by B: each owes A an acknowledgement) and
+   * `accepted` (recorded with an `initiate` row, as `submit` leaves them, never sent). A's agent is not running.
+   */
+  async function bankAOwing(smelted: readonly string[], accepted: readonly string[]): Promise<PaymentStore> {
+    banks = await startBanks();
+    const { suite } = banks;
+    await banks.b.stop();
+    for (const id of smelted) await banks.a.submit(order(id));
+    for (const id of smelted) await waitForPayment(banks.a, id, (p) => p.debtor.status === "Initiated");
+    await banks.a.stop();
+    const b = banks.agent("B", banks.stores.b);
+    agents.push(b);
+    await b.start();
+    for (const id of smelted) {
+      const deadline = Date.now() + 20_000;
+      while ((await stateOf(id)) !== "Smelted") {
+        if (Date.now() > deadline) throw new Error(`${id} was not smelted`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    await b.stop();
+    const payments = new PaymentStore(banks.stores.a, systemClock);
+    const now = (await suite.ethers.provider.getBlock("latest"))!.timestamp;
+    const bankA = { id: "A", address: await suite.trustA.getAddress() };
+    const bankB = { id: "B", address: await suite.trustB.getAddress() };
+    for (const id of accepted) {
+      payments.insert({
+        direction: "outbound",
+        id,
+        terms: {
+          id: settlementIdOf(id),
+          debtorBank: bankA.address,
+          creditorBank: bankB.address,
+          amount: 1_000n,
+          creditorAccountRef: accountRefOf("bob"),
+          deadline: now + 3_600,
+        },
+        debtorBank: bankA,
+        creditorBank: bankB,
+        debtorAccount: "alice",
+        creditorAccount: "bob",
+        currency: "USD",
+        debtorLeg: "Debited",
+        creditorLeg: "Pending",
+        note: "accepted",
+      });
+      payments.enqueue("outbound", id, "initiate");
+    }
+    return payments;
+  }
+
+  function senderFor(
+    payments: PaymentStore,
+    overrides: Partial<OutboxSenderOptions> = {},
+  ): { sender: OutboxSender; seen: Seen } {
+    const { suite, settlement } = banks!;
+    const seen: Seen = { points: [], failed: [], lines: [], wakes: 0 };
+    const sender = new OutboxSender({
+      payments,
+      provider: suite.ethers.provider,
+      signer: suite.accounts.bankA,
+      settlement: settlement.connect(suite.accounts.bankA),
+      ackBatchSize: 1,
+      rowsPerRound: 100,
+      pollIntervalMs: 10,
+      stopping: () => false,
+      step: (point, id) => seen.points.push(`${point} ${id}`),
+      fail: (row: OutboxRow, payment: PaymentRecord, reason: string) =>
+        seen.failed.push(`${row.step} ${payment.id}: ${reason}`),
+      wake: () => (seen.wakes += 1),
+      log: (line) => seen.lines.push(line),
+      ...overrides,
+    });
+    return { sender, seen };
+  }
+
+  const rowOf = (payments: PaymentStore, id: string, step: string) =>
+    payments.outboxOf("outbound", id).find((row) => row.step === step);
+
+  it("returns how many transactions went out: a failed send is not one, each batch of acknowledgements is one", async function () {
+    const payments = await bankAOwing(["RND-S1", "RND-S2"], ["RND-N1", "RND-N2"]);
+    for (const id of ["RND-S1", "RND-S2", "RND-N1"])
+      expect(payments.enqueue("outbound", id, "acknowledge")).to.equal(true);
+    // Owed by no one: RND-S1 is Smelted, not Expired. Its send fails, and the chain's record voids it.
+    expect(payments.enqueue("outbound", "RND-S1", "refund")).to.equal(true);
+    const { sender, seen } = senderFor(payments);
+
+    // initiate RND-N1 and RND-N2 (2), acknowledge RND-S1 and RND-S2 (2); the refund and RND-N1's
+    // acknowledgement (sent after its initiate, while it is only Delivered) fail.
+    expect(await sender.sendPending()).to.equal(4);
+    expect(await stateOf("RND-N1")).to.equal("Delivered");
+    expect(await stateOf("RND-N2")).to.equal("Delivered");
+    expect(await stateOf("RND-S1")).to.equal("Acknowledged");
+    expect(await stateOf("RND-S2")).to.equal("Acknowledged");
+    expect(seen.points.filter((p) => p.endsWith(":landed RND-S1") || p.endsWith(":landed RND-S2"))).to.deep.equal([
+      "acknowledge:landed RND-S1",
+      "acknowledge:landed RND-S2",
+    ]);
+    expect(rowOf(payments, "RND-S1", "refund")).to.deep.equal({ step: "refund", status: "void", attempts: 0 });
+    expect(rowOf(payments, "RND-N1", "acknowledge")).to.deep.equal({
+      step: "acknowledge",
+      status: "void",
+      attempts: 0,
+    });
+    expect(seen.failed).to.deep.equal([]);
+    expect(seen.wakes).to.equal(4);
+
+    // Nothing is due now (the landed rows wait for their events): the next round sends nothing.
+    expect(await sender.sendPending()).to.equal(0);
+  });
+
+  it("sends acknowledgements in batches of ackBatchSize, one transaction per batch", async function () {
+    const payments = await bankAOwing(["RND-B1", "RND-B2", "RND-B3"], []);
+    for (const id of ["RND-B1", "RND-B2", "RND-B3"]) payments.enqueue("outbound", id, "acknowledge");
+    const { sender, seen } = senderFor(payments, { ackBatchSize: 2 });
+    expect(await sender.sendPending()).to.equal(2);
+    for (const id of ["RND-B1", "RND-B2", "RND-B3"]) expect(await stateOf(id)).to.equal("Acknowledged");
+    expect(seen.points.filter((p) => p.startsWith("acknowledge:sending"))).to.have.length(3);
+  });
+
+  it("sends nothing more once it is stopping, and leaves the rest pending", async function () {
+    const payments = await bankAOwing(["RND-T1"], ["RND-T2", "RND-T3"]);
+    payments.enqueue("outbound", "RND-T1", "acknowledge");
+    let stopping = false;
+    const { sender, seen } = senderFor(payments, {
+      stopping: () => stopping,
+      step: (point, id) => {
+        seen.points.push(`${point} ${id}`);
+        if (point === "initiate:sending") stopping = true;
+      },
+    });
+    // Acknowledgements go after the other steps: stopping after the first initiate leaves it unsent.
+    expect(await sender.sendPending()).to.equal(1);
+    expect(seen.points.filter((p) => p.includes(":sending"))).to.deep.equal(["initiate:sending RND-T2"]);
+    expect(rowOf(payments, "RND-T1", "acknowledge")).to.deep.equal({
+      step: "acknowledge",
+      status: "pending",
+      attempts: 0,
+    });
+    expect(rowOf(payments, "RND-T3", "initiate")).to.deep.equal({ step: "initiate", status: "pending", attempts: 0 });
+    expect(await stateOf("RND-T3")).to.equal("None");
+  });
+
+  it("waits for every receipt, then rejects with the first failure in handling one", async function () {
+    const payments = await bankAOwing([], ["RND-F1", "RND-F2"]);
+    const crash = new Error("crashed at initiate:landed RND-F1");
+    const { sender, seen } = senderFor(payments, {
+      step: (point, id) => {
+        seen.points.push(`${point} ${id}`);
+        if (point === "initiate:landed" && id === "RND-F1") throw crash;
+      },
+    });
+    let thrown: unknown;
+    await sender.sendPending().catch((error: unknown) => (thrown = error));
+    expect(thrown).to.equal(crash);
+    // The other receipt was handled before the round gave up.
+    expect(seen.points).to.include("initiate:landed RND-F2");
+    expect(await stateOf("RND-F1")).to.equal("Delivered");
+  });
+
+  it("checks rows from before a restart on chain: a step that landed is not resent, one owed by no one is voided", async function () {
+    const payments = await bankAOwing(["RND-R1", "RND-R2"], []);
+    const { suite, settlement } = banks!;
+    // As after a crash between the chain and the store: RND-R2's acknowledgement landed, its row still pending.
+    const terms = termsTuple(payments.get("outbound", "RND-R2")!.terms);
+    await (await settlement.connect(suite.accounts.bankA).acknowledge(terms)).wait();
+    for (const id of ["RND-R1", "RND-R2"]) payments.enqueue("outbound", id, "acknowledge");
+    payments.enqueue("outbound", "RND-R1", "refund"); // Smelted, never Expired: owed by no one
+    const { sender, seen } = senderFor(payments);
+    sender.start();
+
+    expect(await sender.sendPending()).to.equal(1);
+    // Only RND-R1's acknowledgement went out; the other two rows were decided from the chain, unsent.
+    expect(seen.points.filter((p) => p.includes(":sending"))).to.deep.equal(["acknowledge:sending RND-R1"]);
+    expect(await stateOf("RND-R1")).to.equal("Acknowledged");
+    expect(seen.lines).to.include("acknowledge RND-R2 has landed; not resent");
+    expect(rowOf(payments, "RND-R2", "acknowledge")).to.deep.equal({
+      step: "acknowledge",
+      status: "pending",
+      attempts: 0,
+    });
+    expect(seen.lines).to.include("refund RND-R1 will not be sent: the settlement is Smelted, not Expired");
+    expect(rowOf(payments, "RND-R1", "refund")).to.deep.equal({ step: "refund", status: "void", attempts: 0 });
+    expect(seen.failed).to.deep.equal([]);
+  });
+});
