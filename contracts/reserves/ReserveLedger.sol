@@ -412,7 +412,9 @@ contract ReserveLedger is IReserveLedger, AccessControlDefaultAdminRules {
         AggregatorV3Interface previous = record.feed;
         delete record.feed;
         delete record.owed;
-        record.word = w.withFlags(IssuerWordLib.USES_FEED, false);
+        // The attestation from before the feed is stale by now, and may be above the feed's last figure: the
+        // ledger knows of no reserve until a fresh attestation, dated no earlier than now.
+        record.word = w.withFlags(IssuerWordLib.USES_FEED, false).withReserve(0).withAttestedAt(block.timestamp);
         emit ReserveFeedChanged(account, previous, AggregatorV3Interface(address(0)));
         _evaluateBreach(account, record);
     }

@@ -561,6 +561,19 @@ contract BankTokenTest is BankTokenTestBase {
         token.transferFrom(alice, carol, 1);
     }
 
+    /// Audit L-1: a frozen spender must not drain allowances it was given before the freeze.
+    function test_L1_transferFrom_revertsWhenSpenderFrozen() public {
+        _mint(alice, 5);
+        vm.prank(alice);
+        token.approve(carol, 100);
+        _freeze(carol);
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenFrozen.selector, carol));
+        vm.prank(carol);
+        token.transferFrom(alice, bob, 1);
+        assertEq(token.balanceOf(alice), 5);
+        assertEq(token.allowance(alice, carol), 100);
+    }
+
     function testFuzz_transferFrom(uint256 approved, uint256 amount) public {
         approved = bound(approved, 0, type(uint256).max - 1);
         amount = bound(amount, 0, 1_000_000);

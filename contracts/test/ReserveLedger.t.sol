@@ -459,9 +459,41 @@ contract ReserveLedgerTest is Test {
 
         assertEq(address(ledger.issuer(bank).feed), address(0));
         (uint256 reserve, uint256 asOf) = ledger.reserveOf(bank);
-        assertEq(reserve, 1_000);
-        assertEq(asOf, T0);
+        assertEq(reserve, 0);
+        assertEq(asOf, block.timestamp);
         _attest(bank, 2_000, block.timestamp);
+        assertEq(ledger.mintable(bank), 2_000);
+    }
+
+    /// Audit M-3: clearing a feed must not revive the attestation from before it; minting needs a fresh one.
+    function test_M3_clearReserveFeed_doesNotReviveThePreFeedAttestation() public {
+        _registerAndAttest(bank, 10_000);
+        vm.warp(block.timestamp + 1 hours);
+        _useFeed(bank, 8, 10e8); // the feed's figure: 1,000 minor units
+        assertEq(ledger.mintable(bank), 1_000);
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(reserveAdmin);
+        ledger.clearReserveFeed(bank);
+        // The 10,000 attested before the feed is no longer a reserve the ledger knows of.
+        assertEq(ledger.mintable(bank), 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IReserveLedger.ReserveLedgerInsufficientReserve.selector, bank, 0, 0, 1)
+        );
+        vm.prank(token);
+        ledger.onMint(bank, 1);
+        // An attestation dated before the clear is refused; a fresh one restores minting.
+        uint256 clearedAt = block.timestamp;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IReserveLedger.ReserveLedgerAttestationOutOfOrder.selector,
+                bank,
+                clearedAt - 1,
+                clearedAt
+            )
+        );
+        vm.prank(attestor);
+        ledger.attestReserve(bank, 2_000, clearedAt - 1);
+        _attest(bank, 2_000, clearedAt);
         assertEq(ledger.mintable(bank), 2_000);
     }
 
@@ -470,7 +502,7 @@ contract ReserveLedgerTest is Test {
         _useFeed(bank, 8, 50e8); // 5,000 minor units
         _mint(bank, 4_000);
         vm.expectEmit(address(ledger));
-        emit IReserveLedger.ReserveBreached(bank, 1_000, 4_000, FULL);
+        emit IReserveLedger.ReserveBreached(bank, 0, 4_000, FULL);
         vm.prank(reserveAdmin);
         ledger.clearReserveFeed(bank);
         assertTrue(ledger.issuer(bank).breached);
@@ -1353,10 +1385,10 @@ contract ReserveLedgerTest is Test {
             abi.encodeWithSelector(IReserveLedger.ReserveLedgerInsufficientReserve.selector, bank, 700, 400, 301)
         );
         _mint(bank, 301);
-        // Back to attestations: the stored attestation had the 300 set aside too.
+        // Back to attestations: no reserve until a fresh attestation (audit M-3).
         vm.prank(reserveAdmin);
         ledger.clearReserveFeed(bank);
-        assertEq(ledger.issuer(bank).reserve, 700);
+        assertEq(ledger.issuer(bank).reserve, 0);
         // Again to a feed: what it owes is counted afresh.
         _useFeed(bank, 8, 1_000e6);
         (reserve, ) = ledger.reserveOf(bank);

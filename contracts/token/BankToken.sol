@@ -243,9 +243,9 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     }
 
     /// @inheritdoc IERC20
-    /// @dev An allowance of `type(uint256).max` is never decremented. The spender's own freeze flag is not
-    ///      read here (it would cost a cold SLOAD on every `transferFrom`): a frozen account cannot be given an
-    ///      allowance (`approve`/`permit` revert) nor receive, and the owner's and recipient's flags are checked.
+    /// @dev An allowance of `type(uint256).max` is never decremented. The spender's, the owner's and the
+    ///      recipient's freeze flags are all checked: a frozen spender cannot use an allowance given before the
+    ///      freeze.
     function transferFrom(address from, address to, uint256 amount) external returns (bool) {
         _spendAllowance(from, msg.sender, amount);
         _transfer(from, to, amount);
@@ -775,10 +775,19 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     }
 
     /// @dev Spends `amount` of the allowance of `spender` over `owner`'s tokens; the infinite allowance
-    ///      `type(uint256).max` is left as is. No `Approval` event (as in OpenZeppelin 5).
+    ///      `type(uint256).max` is left as is. No `Approval` event (as in OpenZeppelin 5). Reverts with
+    ///      `BankTokenFrozen` if `spender` is frozen: a freeze stops an account spending allowances it was
+    ///      given before it, as USDC's `transferFrom` does.
     function _spendAllowance(address owner, address spender, uint256 amount) internal {
         // Safe: the one subtraction is guarded (below); scratch words and free memory (on revert) only.
         assembly ("memory-safe") {
+            mstore(0x20, _ACCOUNTS_SLOT)
+            mstore(0x00, spender)
+            if shr(255, sload(keccak256(0x00, 0x40))) {
+                mstore(0x00, _FROZEN_ERROR)
+                mstore(0x20, spender)
+                revert(0x1c, 0x24)
+            }
             mstore(0x00, owner)
             mstore(0x20, _ALLOWANCES_SLOT)
             mstore(0x20, keccak256(0x00, 0x40))

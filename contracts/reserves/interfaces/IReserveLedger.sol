@@ -309,9 +309,10 @@ interface IReserveLedger is IIssuanceGate {
     /// @param feed The feed; must hold code.
     function setReserveFeed(address issuer, AggregatorV3Interface feed) external;
 
-    /// @notice Makes `issuer` use attestations again; its breach status is re-evaluated against the last
-    ///         attested reserve (emitting `ReserveBreached` or `ReserveBreachCured`), and minting needs that
-    ///         attestation to be fresh.
+    /// @notice Makes `issuer` use attestations again. The attestation from before the feed is not revived:
+    ///         the reserve becomes 0 as of now, so `issuer` cannot mint until an attestation dated no earlier
+    ///         than this call, and its breach status is re-evaluated against 0 (emitting `ReserveBreached` if
+    ///         anything is outstanding).
     /// @dev Only `RESERVE_ADMIN_ROLE`.
     /// @param issuer A registered issuer that uses a feed.
     function clearReserveFeed(address issuer) external;
