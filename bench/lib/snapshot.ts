@@ -31,10 +31,11 @@ export const GAS_NOISE = 64;
 /** EIP-170: the most runtime code a contract may have. */
 export const EIP170_LIMIT = 24_576;
 
-/** The contracts the deploy scripts deploy, whose runtime size is budgeted. */
+/** The contracts the deploy scripts deploy (`BankTokenAdmin` by `BankToken`'s constructor), whose runtime size is budgeted. */
 export const DEPLOYED_CONTRACTS = [
   "AccountLedger",
   "BankToken",
+  "BankTokenAdmin",
   "BillRegistry",
   "InterbankSettlement",
   "OfflineVault",

@@ -13,6 +13,7 @@ import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.s
 
 import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {BankToken} from "../token/BankToken.sol";
+import {BankTokenAdmin} from "../token/BankTokenAdmin.sol";
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
 import {BankTokenTestBase, BankTokenV2Mock, MockIssuanceGate, MockStrayToken} from "./BankTokenBase.t.sol";
 
@@ -256,6 +257,51 @@ contract BankTokenTest is BankTokenTestBase {
         vm.expectRevert(UUPSUpgradeable.UUPSUnauthorizedCallContext.selector);
         vm.prank(upgrader);
         implementation.upgradeToAndCall(address(implementation), "");
+    }
+
+    function test_adminModule_refusesDirectCalls() public {
+        BankTokenAdmin module = new BankTokenAdmin();
+        vm.expectRevert(BankTokenAdmin.BankTokenAdminNotDelegated.selector);
+        vm.prank(admin);
+        module.setSupplyCap(1);
+        vm.expectRevert(BankTokenAdmin.BankTokenAdminNotDelegated.selector);
+        vm.prank(pauser);
+        module.pause();
+        vm.expectRevert(BankTokenAdmin.BankTokenAdminNotDelegated.selector);
+        vm.prank(rescuer);
+        module.rescueERC20(IERC20(address(token)), rescuer, 0);
+        // Its inherited role functions act on its own storage, where no one holds a role and nothing can be set up.
+        bytes32 adminRole = module.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, admin, adminRole)
+        );
+        vm.prank(admin);
+        module.grantRole(keccak256("PAUSER_ROLE"), admin);
+        assertEq(module.defaultAdmin(), address(0));
+    }
+
+    function test_adminModule_pathsRunInTheTokensStorage_andComeWithEachUpgrade() public {
+        vm.prank(pauser);
+        token.pause();
+        assertTrue(token.paused());
+        vm.prank(pauser);
+        token.unpause();
+        BankTokenV2Mock v2 = new BankTokenV2Mock();
+        vm.prank(upgrader);
+        token.upgradeToAndCall(address(v2), "");
+        // The new implementation's own module runs the admin paths, on the same state.
+        vm.expectEmit(address(token));
+        emit IBankToken.Paused(pauser);
+        vm.prank(pauser);
+        token.pause();
+        assertTrue(token.paused());
+        bytes32 pauserRole = token.PAUSER_ROLE();
+        vm.prank(admin);
+        token.grantRole(pauserRole, carol);
+        assertTrue(token.hasRole(pauserRole, carol));
+        vm.prank(carol);
+        token.unpause();
+        assertFalse(token.paused());
     }
 
     function test_proxiableUUID_isTheErc1967Slot() public view {

@@ -4,11 +4,12 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+// solhint-disable-next-line max-line-length
+import {IAccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 // One import per line; this path alone is over 100 characters, and prettier keeps named imports on one line.
 // solhint-disable-next-line max-line-length
 import {AccessControlDefaultAdminRulesUpgradeable} from "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
@@ -16,6 +17,8 @@ import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/U
 
 import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {IBankToken} from "./interfaces/IBankToken.sol";
+import {BankTokenAdmin} from "./BankTokenAdmin.sol";
+import {BankTokenCore} from "./BankTokenCore.sol";
 
 /// @title BankToken
 /// @notice The fixed-peg token banks issue: 1 token = 1 minor unit of one fiat currency. See `IBankToken` and
@@ -42,46 +45,21 @@ import {IBankToken} from "./interfaces/IBankToken.sol";
 ///      reentrant call would find consistent state; (b) ERC-1271 `isValidSignature`, a `staticcall`, which
 ///      cannot change state; (c) `rescueERC20`'s token call, made by a trusted rescuer with no state of ours
 ///      changed around it. Nothing in this contract ever calls a token holder.
-contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUPSUpgradeable {
-    using SafeERC20 for IERC20;
-
+contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesUpgradeable, UUPSUpgradeable {
     // ───────────────────────────────────────────── types ──────────────────────────────────────────────
-
-    /// @custom:storage-location erc7201:bank-chain.storage.BankToken
-    /// @dev Member order is the layout: do not reorder, only append. The assembly below addresses the first
-    ///      two members through the `_*_SLOT` constants.
-    struct BankTokenStorage {
-        // +0: account word per holder: balance (0..127) | permit nonce (128..191) | frozen (255); the word of
-        //     address(0) is the reservoir: cap - totalSupply (0..127) | supplyCap (128..254) | paused (255).
-        mapping(address account => uint256 word) accounts;
-        // +1: ERC-20 allowances.
-        mapping(address owner => mapping(address spender => uint256 amount)) allowances;
-        // +2: gate (bytes 0..19) | decimals (byte 20) | currency (bytes 21..23).
-        IIssuanceGate gate;
-        uint8 decimals;
-        bytes3 currency;
-        // +3: minter word: allowance (0..87) | capacity (88..175) | period (176..207) | lastRefill (208..247)
-        //     | enabled (255).
-        mapping(address minter => uint256 word) minters;
-        // +4: EIP-3009 authorization nonces used or canceled.
-        mapping(address authorizer => mapping(bytes32 nonce => bool used)) authorizations;
-        // +5, +6: metadata.
-        string name;
-        string symbol;
-    }
 
     // ─────────────────────────────────────────── constants ────────────────────────────────────────────
 
     /// @inheritdoc IBankToken
-    bytes32 public constant MINTER_ADMIN_ROLE = keccak256("MINTER_ADMIN_ROLE");
+    bytes32 public constant MINTER_ADMIN_ROLE = _MINTER_ADMIN_ROLE;
     /// @inheritdoc IBankToken
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 public constant PAUSER_ROLE = _PAUSER_ROLE;
     /// @inheritdoc IBankToken
-    bytes32 public constant COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
+    bytes32 public constant COMPLIANCE_ROLE = _COMPLIANCE_ROLE;
     /// @inheritdoc IBankToken
-    bytes32 public constant RESCUER_ROLE = keccak256("RESCUER_ROLE");
+    bytes32 public constant RESCUER_ROLE = _RESCUER_ROLE;
     /// @inheritdoc IBankToken
-    bytes32 public constant UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
+    bytes32 public constant UPGRADER_ROLE = _UPGRADER_ROLE;
 
     /// @dev EIP-712 type hashes (literals, for the assembly; the tests sign with the type strings):
     ///      keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)").
@@ -96,22 +74,8 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     bytes32 private constant _CANCEL_AUTHORIZATION_TYPEHASH =
         0x158b0a9edf7a828aad02f63cd515c68ef2f50ba807396f6d12842833a1597429;
 
-    /// @dev The largest supply cap, 2^127 - 1: the cap shares the reservoir word with the reservoir and the pause
-    ///      flag. (Not a public getter: see `docs/token.md`; `BankTokenSupplyCapTooLarge` reports it.)
-    uint256 private constant _MAX_SUPPLY_CAP = (1 << 127) - 1;
     /// @inheritdoc IBankToken
-    uint256 public constant MAX_MINTER_ALLOWANCE = (1 << 88) - 1;
-
-    /// @dev ERC-7201 location of `BankTokenStorage`:
-    ///      keccak256(abi.encode(uint256(keccak256("bank-chain.storage.BankToken")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant BANK_TOKEN_STORAGE_LOCATION =
-        0xf0d8963450aeff25ec37ef3cfd0d19f590c8a4857cc9803c586a454ce098b100;
-    /// @dev `BANK_TOKEN_STORAGE_LOCATION + 0`: the `accounts` mapping (assembly needs literal constants).
-    uint256 private constant _ACCOUNTS_SLOT = 0xf0d8963450aeff25ec37ef3cfd0d19f590c8a4857cc9803c586a454ce098b100;
-    /// @dev `BANK_TOKEN_STORAGE_LOCATION + 1`: the `allowances` mapping.
-    uint256 private constant _ALLOWANCES_SLOT = 0xf0d8963450aeff25ec37ef3cfd0d19f590c8a4857cc9803c586a454ce098b101;
-    /// @dev `keccak256(abi.encode(address(0), _ACCOUNTS_SLOT))`: the reservoir word (account word of address(0)).
-    uint256 private constant _RESERVOIR_SLOT = 0x0c0373b4ecf8bd408cd50882d26b76772274d038b15a33f041255fb881f5ca2f;
+    uint256 public constant MAX_MINTER_ALLOWANCE = _MAX_MINTER_ALLOWANCE;
 
     /// @dev `keccak256("Transfer(address,address,uint256)")`.
     uint256 private constant _TRANSFER_EVENT_SIGNATURE =
@@ -143,22 +107,9 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     /// @dev secp256k1n / 2: the largest `s` of a non-malleable ECDSA signature (EIP-2).
     uint256 private constant _SECP256K1_HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
-    /// @dev Account word and reservoir word fields.
-    uint256 private constant _MASK_128 = 0xffffffffffffffffffffffffffffffff;
-    uint256 private constant _MASK_127 = 0x7fffffffffffffffffffffffffffffff;
-    uint256 private constant _FLAG = 1 << 255; // frozen (account word), paused (reservoir), enabled (minter)
-    uint256 private constant _NONCE_SHIFT = 128;
-    uint256 private constant _MASK_64 = 0xffffffffffffffff;
-    uint256 private constant _NONCE_ONE = 1 << 128;
-    uint256 private constant _CAP_SHIFT = 128;
-
-    /// @dev Minter word fields.
-    uint256 private constant _MASK_88 = (1 << 88) - 1;
-    uint256 private constant _CAPACITY_SHIFT = 88;
-    uint256 private constant _PERIOD_SHIFT = 176;
-    uint256 private constant _LAST_REFILL_SHIFT = 208;
-    uint256 private constant _MASK_32 = 0xffffffff;
-    uint256 private constant _MASK_40 = (1 << 40) - 1;
+    /// @dev This implementation's admin module (see `BankTokenAdmin`), deployed by its constructor.
+    /// @custom:oz-upgrades-unsafe-allow state-variable-immutable
+    address private immutable _adminModule;
 
     // ─────────────────────────────────────────── modifiers ────────────────────────────────────────────
 
@@ -169,10 +120,12 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
 
     // ────────────────────────────────────────── constructor ───────────────────────────────────────────
 
-    /// @dev Locks the implementation: only a proxy can be initialized.
+    /// @dev Locks the implementation (only a proxy can be initialized) and deploys its admin module: the module's
+    ///      creation code is part of this constructor's, not of the runtime code EIP-170 limits.
     /// @custom:oz-upgrades-unsafe-allow constructor
     constructor() {
         _disableInitializers();
+        _adminModule = address(new BankTokenAdmin());
     }
 
     // ─────────────────────────────────────────── external ─────────────────────────────────────────────
@@ -444,95 +397,54 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     // ── minters (MINTER_ADMIN_ROLE) ──
 
     /// @inheritdoc IBankToken
-    function configureMinter(address minter, uint256 allowance_) external onlyRole(MINTER_ADMIN_ROLE) {
-        if (minter == address(0)) revert BankTokenZeroAddress();
-        BankTokenStorage storage $ = _getBankTokenStorage();
-        if ($.minters[minter] & _FLAG != 0) revert BankTokenMinterAlreadyConfigured(minter);
-        if (allowance_ > MAX_MINTER_ALLOWANCE) {
-            revert BankTokenMinterAllowanceTooLarge(minter, allowance_, MAX_MINTER_ALLOWANCE);
-        }
-        $.minters[minter] = _FLAG | allowance_ | (block.timestamp << _LAST_REFILL_SHIFT);
-        emit MinterConfigured(minter, allowance_);
+    function configureMinter(address, uint256) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
-    function increaseMinterAllowance(address minter, uint256 increase) external onlyRole(MINTER_ADMIN_ROLE) {
-        if (increase == 0) revert BankTokenZeroAmount();
-        BankTokenStorage storage $ = _getBankTokenStorage();
-        uint256 word = _settledMinterWord($, minter);
-        uint256 newAllowance = Math.saturatingAdd(word & _MASK_88, increase);
-        if (newAllowance > MAX_MINTER_ALLOWANCE) {
-            revert BankTokenMinterAllowanceTooLarge(minter, newAllowance, MAX_MINTER_ALLOWANCE);
-        }
-        $.minters[minter] = (word & ~_MASK_88) | newAllowance;
-        emit MinterAllowanceIncreased(minter, increase, newAllowance);
+    function increaseMinterAllowance(address, uint256) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
-    function decreaseMinterAllowance(address minter, uint256 decrease) external onlyRole(MINTER_ADMIN_ROLE) {
-        if (decrease == 0) revert BankTokenZeroAmount();
-        BankTokenStorage storage $ = _getBankTokenStorage();
-        uint256 word = _settledMinterWord($, minter);
-        uint256 allowance_ = word & _MASK_88;
-        if (decrease > allowance_) revert BankTokenMinterAllowanceUnderflow(minter, allowance_, decrease);
-        // Cannot borrow from the other fields: `decrease <= allowance_`, the low 88 bits.
-        unchecked {
-            $.minters[minter] = word - decrease;
-        }
-        emit MinterAllowanceDecreased(minter, decrease, allowance_ - decrease);
+    function decreaseMinterAllowance(address, uint256) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
-    function setMinterRateLimit(address minter, uint256 capacity, uint256 period) external onlyRole(MINTER_ADMIN_ROLE) {
-        if ((capacity == 0) != (period == 0) || period > type(uint32).max) {
-            revert BankTokenInvalidRateLimit(capacity, period);
-        }
-        if (capacity > MAX_MINTER_ALLOWANCE) {
-            revert BankTokenMinterAllowanceTooLarge(minter, capacity, MAX_MINTER_ALLOWANCE);
-        }
-        BankTokenStorage storage $ = _getBankTokenStorage();
-        // Settle what accrued under the old setting, then restart the clock under the new one.
-        uint256 word = _settledMinterWord($, minter);
-        $.minters[minter] =
-            (word & (_FLAG | _MASK_88)) |
-            (capacity << _CAPACITY_SHIFT) |
-            (period << _PERIOD_SHIFT) |
-            (block.timestamp << _LAST_REFILL_SHIFT);
-        emit MinterRateLimitConfigured(minter, capacity, period);
+    function setMinterRateLimit(address, uint256, uint256) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
-    function removeMinter(address minter) external onlyRole(MINTER_ADMIN_ROLE) {
-        BankTokenStorage storage $ = _getBankTokenStorage();
-        if ($.minters[minter] & _FLAG == 0) revert BankTokenNotMinter(minter);
-        delete $.minters[minter];
-        emit MinterRemoved(minter);
+    function removeMinter(address) external {
+        _delegateToAdmin();
     }
 
     // ── pause (PAUSER_ROLE) ──
 
     /// @inheritdoc IBankToken
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _setPaused(true);
+    function pause() external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _setPaused(false);
+    function unpause() external {
+        _delegateToAdmin();
     }
 
     // ── compliance (COMPLIANCE_ROLE) ──
 
     /// @inheritdoc IBankToken
     /// @dev Works while paused. Freezing an already frozen account reverts with `BankTokenFrozen`.
-    function freeze(address account) external onlyRole(COMPLIANCE_ROLE) {
-        _setFrozen(account, true);
+    function freeze(address) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
     /// @dev Works while paused.
-    function unfreeze(address account) external onlyRole(COMPLIANCE_ROLE) {
-        _setFrozen(account, false);
+    function unfreeze(address) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
@@ -556,13 +468,13 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     // ── default admin ──
 
     /// @inheritdoc IBankToken
-    function setSupplyCap(uint256 newCap) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setSupplyCap(_getBankTokenStorage(), newCap);
+    function setSupplyCap(uint256) external {
+        _delegateToAdmin();
     }
 
     /// @inheritdoc IBankToken
-    function setIssuanceGate(IIssuanceGate newGate) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setIssuanceGate(_getBankTokenStorage(), newGate);
+    function setIssuanceGate(IIssuanceGate) external {
+        _delegateToAdmin();
     }
 
     // ── rescue (RESCUER_ROLE) ──
@@ -570,10 +482,50 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     /// @inheritdoc IBankToken
     /// @dev Rescuing this token itself moves the contract's own balance through a normal `transfer` (pause
     ///      and freeze apply).
-    function rescueERC20(IERC20 token, address to, uint256 amount) external onlyRole(RESCUER_ROLE) {
-        if (to == address(0)) revert BankTokenZeroAddress();
-        token.safeTransfer(to, amount);
-        emit Rescued(address(token), to, amount);
+    function rescueERC20(IERC20, address, uint256) external {
+        _delegateToAdmin();
+    }
+
+    // ── role and default-admin management (AccessControlDefaultAdminRules, run in the admin module) ──
+
+    /// @inheritdoc IAccessControl
+    function grantRole(bytes32, address) public override {
+        _delegateToAdmin(IAccessControl.grantRole.selector);
+    }
+
+    /// @inheritdoc IAccessControl
+    function revokeRole(bytes32, address) public override {
+        _delegateToAdmin(IAccessControl.revokeRole.selector);
+    }
+
+    /// @inheritdoc IAccessControl
+    function renounceRole(bytes32, address) public override {
+        _delegateToAdmin(IAccessControl.renounceRole.selector);
+    }
+
+    /// @inheritdoc IAccessControlDefaultAdminRules
+    function beginDefaultAdminTransfer(address) public override {
+        _delegateToAdmin(IAccessControlDefaultAdminRules.beginDefaultAdminTransfer.selector);
+    }
+
+    /// @inheritdoc IAccessControlDefaultAdminRules
+    function cancelDefaultAdminTransfer() public override {
+        _delegateToAdmin(IAccessControlDefaultAdminRules.cancelDefaultAdminTransfer.selector);
+    }
+
+    /// @inheritdoc IAccessControlDefaultAdminRules
+    function acceptDefaultAdminTransfer() public override {
+        _delegateToAdmin(IAccessControlDefaultAdminRules.acceptDefaultAdminTransfer.selector);
+    }
+
+    /// @inheritdoc IAccessControlDefaultAdminRules
+    function changeDefaultAdminDelay(uint48) public override {
+        _delegateToAdmin(IAccessControlDefaultAdminRules.changeDefaultAdminDelay.selector);
+    }
+
+    /// @inheritdoc IAccessControlDefaultAdminRules
+    function rollbackDefaultAdminDelay() public override {
+        _delegateToAdmin(IAccessControlDefaultAdminRules.rollbackDefaultAdminDelay.selector);
     }
 
     // ── views ──
@@ -809,6 +761,30 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
         }
     }
 
+    /// @dev Runs the called function in the admin module, in this contract's storage, and returns or reverts with
+    ///      exactly what it does. Never returns to the caller.
+    function _delegateToAdmin() private {
+        address module = _adminModule;
+        // Not memory-safe (it overwrites memory from 0), and it need not be: it leaves by `return` or `revert`.
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if ok {
+                return(0, returndatasize())
+            }
+            revert(0, returndatasize())
+        }
+    }
+
+    /// @dev `_delegateToAdmin` for a public function that OpenZeppelin's code might also call internally: it
+    ///      forwards only when `selector` is the function called from outside (`msg.sig`), else it reverts.
+    function _delegateToAdmin(bytes4 selector) private {
+        if (msg.sig != selector) revert BankTokenAdminOnlyExternal(selector);
+        _delegateToAdmin();
+    }
+
     /// @dev Upgrades are authorized for `UPGRADER_ROLE` only.
     function _authorizeUpgrade(address) internal override onlyRole(UPGRADER_ROLE) {}
 
@@ -828,14 +804,6 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
     }
 
     // ─────────────────────────────────────────── private ──────────────────────────────────────────────
-
-    /// @dev The ERC-7201 namespace of this contract's state.
-    function _getBankTokenStorage() private pure returns (BankTokenStorage storage $) {
-        // Safe: only points the storage reference at the namespace.
-        assembly ("memory-safe") {
-            $.slot := BANK_TOKEN_STORAGE_LOCATION
-        }
-    }
 
     /// @dev EIP-2612: checks the deadline; returns the owner's account word and the digest over its nonce.
     function _permitDigest(
@@ -1070,62 +1038,6 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
         }
     }
 
-    /// @dev The minter word of `minter` with its refill settled; reverts with `BankTokenNotMinter` if disabled.
-    function _settledMinterWord(BankTokenStorage storage $, address minter) private view returns (uint256) {
-        uint256 word = $.minters[minter];
-        if (word & _FLAG == 0) revert BankTokenNotMinter(minter);
-        return _settleRefill(word);
-    }
-
-    /// @dev `word` with the refill accrued since its `lastRefill` added to the allowance, up to the capacity.
-    ///      A full bucket restarts the clock (time spent full earns nothing). A refill that rounds down to zero
-    ///      leaves the clock alone so slow rates still accrue; a positive one drops the sub-unit remainder
-    ///      (at most one minor unit per settlement, always against the minter).
-    function _settleRefill(uint256 word) private view returns (uint256) {
-        uint256 capacity = (word >> _CAPACITY_SHIFT) & _MASK_88;
-        if (capacity == 0) return word;
-        uint256 allowance_ = word & _MASK_88;
-        uint256 newAllowance = allowance_;
-        if (allowance_ < capacity) {
-            uint256 elapsed = block.timestamp - ((word >> _LAST_REFILL_SHIFT) & _MASK_40);
-            // capacity < 2^88 and elapsed < 2^40: the product cannot overflow. period > 0 when capacity > 0.
-            uint256 refill = (capacity * elapsed) / ((word >> _PERIOD_SHIFT) & _MASK_32);
-            if (refill == 0) return word;
-            newAllowance = Math.min(allowance_ + refill, capacity);
-        }
-        return
-            (word & ~(_MASK_88 | (_MASK_40 << _LAST_REFILL_SHIFT))) |
-            newAllowance |
-            (block.timestamp << _LAST_REFILL_SHIFT);
-    }
-
-    /// @dev Sets the pause flag (the reservoir word's top bit); reverts if it already has that value.
-    function _setPaused(bool paused_) private {
-        mapping(address => uint256) storage accounts = _getBankTokenStorage().accounts;
-        uint256 word = accounts[address(0)];
-        if ((word & _FLAG != 0) == paused_) {
-            if (paused_) revert BankTokenPaused();
-            revert BankTokenNotPaused();
-        }
-        accounts[address(0)] = word ^ _FLAG;
-        if (paused_) emit Paused(msg.sender);
-        else emit Unpaused(msg.sender);
-    }
-
-    /// @dev Sets the frozen flag of `account` (its account word's top bit); reverts if it already has that value.
-    function _setFrozen(address account, bool frozen) private {
-        if (account == address(0)) revert BankTokenZeroAddress();
-        mapping(address => uint256) storage accounts = _getBankTokenStorage().accounts;
-        uint256 word = accounts[account];
-        if ((word & _FLAG != 0) == frozen) {
-            if (frozen) revert BankTokenFrozen(account);
-            revert BankTokenNotFrozen(account);
-        }
-        accounts[account] = word ^ _FLAG;
-        if (frozen) emit Frozen(account);
-        else emit Unfrozen(account);
-    }
-
     /// @dev The gate, or a revert if none is set: a bank token is always reserve-gated.
     function _requireIssuanceGate() private view returns (IIssuanceGate gate) {
         gate = _getBankTokenStorage().gate;
@@ -1148,37 +1060,6 @@ contract BankToken is IBankToken, AccessControlDefaultAdminRulesUpgradeable, UUP
         $.decimals = decimals_;
         $.currency = currency_;
         emit CurrencyInitialized(currency_, decimals_, name_, symbol_);
-    }
-
-    /// @dev Sets the cap in the reservoir word and moves the reservoir (`cap - totalSupply`) with it.
-    function _setSupplyCap(BankTokenStorage storage $, uint256 newCap) private {
-        if (newCap > _MAX_SUPPLY_CAP) revert BankTokenSupplyCapTooLarge(newCap, _MAX_SUPPLY_CAP);
-        uint256 word = $.accounts[address(0)];
-        uint256 supply_ = _totalSupply(word);
-        if (newCap < supply_) revert BankTokenSupplyCapBelowSupply(newCap, supply_);
-        // No underflow: checked just above.
-        unchecked {
-            $.accounts[address(0)] = (word & _FLAG) | (newCap << _CAP_SHIFT) | (newCap - supply_);
-        }
-        emit SupplyCapChanged((word >> _CAP_SHIFT) & _MASK_127, newCap);
-    }
-
-    /// @dev The total supply recorded in the reservoir word: `cap - reservoir`.
-    function _totalSupply(uint256 reservoirWord) private pure returns (uint256 supply_) {
-        // No underflow: the reservoir never exceeds the cap (it starts equal to it, a mint lowers it, a burn
-        // returns at most what was minted, and a cap change moves both by the same amount).
-        unchecked {
-            supply_ = ((reservoirWord >> _CAP_SHIFT) & _MASK_127) - (reservoirWord & _MASK_128);
-        }
-    }
-
-    function _setIssuanceGate(BankTokenStorage storage $, IIssuanceGate newGate) private {
-        if (address(newGate) != address(0) && address(newGate).code.length == 0) {
-            revert BankTokenInvalidIssuanceGate(address(newGate));
-        }
-        IIssuanceGate previous = $.gate;
-        $.gate = newGate;
-        emit IssuanceGateChanged(address(previous), address(newGate));
     }
 
     /// @dev Whether `code` is three upper-case ASCII letters (the shape of an ISO 4217 alphabetic code).

@@ -23,7 +23,7 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @notice The token was initialized for a currency.
     /// @param currency The ISO 4217 alphabetic code, e.g. "USD".
     /// @param decimals The currency's minor unit, e.g. 2 for USD.
-    /// @param name The token name (also the EIP-712 domain name).
+    /// @param name The token name (the EIP-712 domain name is the constant "BankToken", not this).
     /// @param symbol The token symbol.
     event CurrencyInitialized(bytes3 indexed currency, uint8 decimals, string name, string symbol);
 
@@ -245,10 +245,14 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @notice The token name or symbol is empty.
     error BankTokenEmptyMetadata();
 
+    /// @notice A function run in the admin module was reached by an internal call (selector `selector`) rather
+    ///         than from outside; never expected in a correct build.
+    error BankTokenAdminOnlyExternal(bytes4 selector);
+
     // ──────────────────────────────────────────── functions ───────────────────────────────────────────
 
     /// @notice Initializes the proxy; callable once, never on the implementation.
-    /// @param name_ The token name, also the EIP-712 domain name (e.g. "Bank Dollar").
+    /// @param name_ The token name (e.g. "Bank Dollar"); the EIP-712 domain name is the constant "BankToken".
     /// @param symbol_ The token symbol (e.g. "bUSD").
     /// @param currency_ The ISO 4217 alphabetic code, three upper-case letters (e.g. "USD").
     /// @param decimals_ The currency's ISO 4217 minor unit, 0..4 (e.g. 2 for USD).

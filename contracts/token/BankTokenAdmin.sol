@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+// solhint-disable-next-line max-line-length
+import {AccessControlDefaultAdminRulesUpgradeable} from "@openzeppelin/contracts-upgradeable/access/extensions/AccessControlDefaultAdminRulesUpgradeable.sol";
+
+import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
+import {IBankToken} from "./interfaces/IBankToken.sol";
+import {BankTokenCore} from "./BankTokenCore.sol";
+
+/// @title BankTokenAdmin
+/// @notice The cold administrative paths of `BankToken`: minters, pause, freeze, supply cap, issuance gate, rescue,
+///         and the role and default-admin management of OpenZeppelin's `AccessControlDefaultAdminRules`.
+/// @dev Kept out of the token's runtime code so that it stays well under EIP-170's 24,576 bytes. Each token
+///      implementation deploys its own module in its constructor and forwards these calls to it by
+///      `delegatecall`: the code here runs in the token proxy's storage, with the caller's `msg.sender`, and its
+///      events are the token's. Both share `BankTokenCore`'s layout; OpenZeppelin's access-control state is in
+///      its own ERC-7201 namespace, the same in both.
+///
+///      Called directly (not through a token), the module's own functions revert with
+///      `BankTokenAdminNotDelegated`; the inherited role functions act on the module's own, empty, storage,
+///      where no account holds a role and initialization is disabled, so they can change nothing of value.
+contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradeable {
+    using SafeERC20 for IERC20;
+
+    /// @notice A module function was called directly instead of through a token's `delegatecall`.
+    error BankTokenAdminNotDelegated();
+
+    /// @dev This module's own address: code running at any other address runs by `delegatecall`.
+    /// @custom:oz-upgrades-unsafe-allow state-variable-immutable
+    address private immutable _self = address(this);
+
+    /// @dev Only in a token's storage, never the module's own.
+    modifier onlyDelegated() {
+        if (address(this) == _self) revert BankTokenAdminNotDelegated();
+        _;
+    }
+
+    /// @dev Locks the module's own storage: it is never initialized.
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor() {
+        _disableInitializers();
+    }
+
+    // ── minters (MINTER_ADMIN_ROLE) ──
+
+    /// @notice See `IBankToken`.
+    function configureMinter(address minter, uint256 allowance_) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
+        if (minter == address(0)) revert IBankToken.BankTokenZeroAddress();
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        if ($.minters[minter] & _FLAG != 0) revert IBankToken.BankTokenMinterAlreadyConfigured(minter);
+        if (allowance_ > _MAX_MINTER_ALLOWANCE) {
+            revert IBankToken.BankTokenMinterAllowanceTooLarge(minter, allowance_, _MAX_MINTER_ALLOWANCE);
+        }
+        $.minters[minter] = _FLAG | allowance_ | (block.timestamp << _LAST_REFILL_SHIFT);
+        emit IBankToken.MinterConfigured(minter, allowance_);
+    }
+
+    /// @notice See `IBankToken`.
+    function increaseMinterAllowance(
+        address minter,
+        uint256 increase
+    ) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
+        if (increase == 0) revert IBankToken.BankTokenZeroAmount();
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        uint256 word = _settledMinterWord($, minter);
+        uint256 newAllowance = Math.saturatingAdd(word & _MASK_88, increase);
+        if (newAllowance > _MAX_MINTER_ALLOWANCE) {
+            revert IBankToken.BankTokenMinterAllowanceTooLarge(minter, newAllowance, _MAX_MINTER_ALLOWANCE);
+        }
+        $.minters[minter] = (word & ~_MASK_88) | newAllowance;
+        emit IBankToken.MinterAllowanceIncreased(minter, increase, newAllowance);
+    }
+
+    /// @notice See `IBankToken`.
+    function decreaseMinterAllowance(
+        address minter,
+        uint256 decrease
+    ) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
+        if (decrease == 0) revert IBankToken.BankTokenZeroAmount();
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        uint256 word = _settledMinterWord($, minter);
+        uint256 allowance_ = word & _MASK_88;
+        if (decrease > allowance_) revert IBankToken.BankTokenMinterAllowanceUnderflow(minter, allowance_, decrease);
+        // Cannot borrow from the other fields: `decrease <= allowance_`, the low 88 bits.
+        unchecked {
+            $.minters[minter] = word - decrease;
+        }
+        emit IBankToken.MinterAllowanceDecreased(minter, decrease, allowance_ - decrease);
+    }
+
+    /// @notice See `IBankToken`.
+    function setMinterRateLimit(
+        address minter,
+        uint256 capacity,
+        uint256 period
+    ) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
+        if ((capacity == 0) != (period == 0) || period > type(uint32).max) {
+            revert IBankToken.BankTokenInvalidRateLimit(capacity, period);
+        }
+        if (capacity > _MAX_MINTER_ALLOWANCE) {
+            revert IBankToken.BankTokenMinterAllowanceTooLarge(minter, capacity, _MAX_MINTER_ALLOWANCE);
+        }
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        // Settle what accrued under the old setting, then restart the clock under the new one.
+        uint256 word = _settledMinterWord($, minter);
+        $.minters[minter] =
+            (word & (_FLAG | _MASK_88)) |
+            (capacity << _CAPACITY_SHIFT) |
+            (period << _PERIOD_SHIFT) |
+            (block.timestamp << _LAST_REFILL_SHIFT);
+        emit IBankToken.MinterRateLimitConfigured(minter, capacity, period);
+    }
+
+    /// @notice See `IBankToken`.
+    function removeMinter(address minter) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        if ($.minters[minter] & _FLAG == 0) revert IBankToken.BankTokenNotMinter(minter);
+        delete $.minters[minter];
+        emit IBankToken.MinterRemoved(minter);
+    }
+
+    /// @notice See `IBankToken`.
+    function pause() external onlyDelegated onlyRole(_PAUSER_ROLE) {
+        _setPaused(true);
+    }
+
+    /// @notice See `IBankToken`.
+    function unpause() external onlyDelegated onlyRole(_PAUSER_ROLE) {
+        _setPaused(false);
+    }
+
+    /// @notice See `IBankToken`.
+    /// @dev Works while paused. Freezing an already frozen account reverts with `BankTokenFrozen`.
+    function freeze(address account) external onlyDelegated onlyRole(_COMPLIANCE_ROLE) {
+        _setFrozen(account, true);
+    }
+
+    /// @notice See `IBankToken`.
+    /// @dev Works while paused.
+    function unfreeze(address account) external onlyDelegated onlyRole(_COMPLIANCE_ROLE) {
+        _setFrozen(account, false);
+    }
+
+    /// @notice See `IBankToken`.
+    function setSupplyCap(uint256 newCap) external onlyDelegated onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSupplyCap(_getBankTokenStorage(), newCap);
+    }
+
+    /// @notice See `IBankToken`.
+    function setIssuanceGate(IIssuanceGate newGate) external onlyDelegated onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setIssuanceGate(_getBankTokenStorage(), newGate);
+    }
+
+    /// @notice See `IBankToken`.
+    /// @dev Rescuing this token itself moves the contract's own balance through a normal `transfer` (pause
+    ///      and freeze apply).
+    function rescueERC20(IERC20 token, address to, uint256 amount) external onlyDelegated onlyRole(_RESCUER_ROLE) {
+        if (to == address(0)) revert IBankToken.BankTokenZeroAddress();
+        token.safeTransfer(to, amount);
+        emit IBankToken.Rescued(address(token), to, amount);
+    }
+
+    // ─────────────────────────────────────────── private ──────────────────────────────────────────────
+
+    /// @dev Sets the pause flag (the reservoir word's top bit); reverts if it already has that value.
+    function _setPaused(bool paused_) private {
+        mapping(address => uint256) storage accounts = _getBankTokenStorage().accounts;
+        uint256 word = accounts[address(0)];
+        if ((word & _FLAG != 0) == paused_) {
+            if (paused_) revert IBankToken.BankTokenPaused();
+            revert IBankToken.BankTokenNotPaused();
+        }
+        accounts[address(0)] = word ^ _FLAG;
+        if (paused_) emit IBankToken.Paused(msg.sender);
+        else emit IBankToken.Unpaused(msg.sender);
+    }
+
+    /// @dev Sets the frozen flag of `account` (its account word's top bit); reverts if it already has that value.
+    function _setFrozen(address account, bool frozen) private {
+        if (account == address(0)) revert IBankToken.BankTokenZeroAddress();
+        mapping(address => uint256) storage accounts = _getBankTokenStorage().accounts;
+        uint256 word = accounts[account];
+        if ((word & _FLAG != 0) == frozen) {
+            if (frozen) revert IBankToken.BankTokenFrozen(account);
+            revert IBankToken.BankTokenNotFrozen(account);
+        }
+        accounts[account] = word ^ _FLAG;
+        if (frozen) emit IBankToken.Frozen(account);
+        else emit IBankToken.Unfrozen(account);
+    }
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
+import {IBankToken} from "./interfaces/IBankToken.sol";
+
+/// @title BankTokenCore
+/// @notice What `BankToken` and its admin module (`BankTokenAdmin`) share: the storage layout, the packed
+///         words' fields, the role identifiers and the helpers both run. The module runs by `delegatecall` in
+///         the token's storage, so both must read and write the same namespace the same way.
+abstract contract BankTokenCore {
+    // ───────────────────────────────────────────── types ──────────────────────────────────────────────
+
+    /// @custom:storage-location erc7201:bank-chain.storage.BankToken
+    /// @dev Member order is the layout: do not reorder, only append. The assembly below addresses the first
+    ///      two members through the `_*_SLOT` constants.
+    struct BankTokenStorage {
+        // +0: account word per holder: balance (0..127) | permit nonce (128..191) | frozen (255); the word of
+        //     address(0) is the reservoir: cap - totalSupply (0..127) | supplyCap (128..254) | paused (255).
+        mapping(address account => uint256 word) accounts;
+        // +1: ERC-20 allowances.
+        mapping(address owner => mapping(address spender => uint256 amount)) allowances;
+        // +2: gate (bytes 0..19) | decimals (byte 20) | currency (bytes 21..23).
+        IIssuanceGate gate;
+        uint8 decimals;
+        bytes3 currency;
+        // +3: minter word: allowance (0..87) | capacity (88..175) | period (176..207) | lastRefill (208..247)
+        //     | enabled (255).
+        mapping(address minter => uint256 word) minters;
+        // +4: EIP-3009 authorization nonces used or canceled.
+        mapping(address authorizer => mapping(bytes32 nonce => bool used)) authorizations;
+        // +5, +6: metadata.
+        string name;
+        string symbol;
+    }
+
+    // ─────────────────────────────────────────── constants ────────────────────────────────────────────
+
+    bytes32 internal constant _MINTER_ADMIN_ROLE = keccak256("MINTER_ADMIN_ROLE");
+    bytes32 internal constant _PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    bytes32 internal constant _COMPLIANCE_ROLE = keccak256("COMPLIANCE_ROLE");
+    bytes32 internal constant _RESCUER_ROLE = keccak256("RESCUER_ROLE");
+    bytes32 internal constant _UPGRADER_ROLE = keccak256("UPGRADER_ROLE");
+
+    /// @dev The largest minter allowance or rate-limit capacity: 88 bits of the minter word.
+    uint256 internal constant _MAX_MINTER_ALLOWANCE = (1 << 88) - 1;
+    /// @dev The largest supply cap, 2^127 - 1: the cap shares the reservoir word with the reservoir and the pause
+    ///      flag. (Not a public getter: see `docs/token.md`; `BankTokenSupplyCapTooLarge` reports it.)
+    uint256 internal constant _MAX_SUPPLY_CAP = (1 << 127) - 1;
+
+    /// @dev ERC-7201 location of `BankTokenStorage`:
+    ///      keccak256(abi.encode(uint256(keccak256("bank-chain.storage.BankToken")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 internal constant BANK_TOKEN_STORAGE_LOCATION =
+        0xf0d8963450aeff25ec37ef3cfd0d19f590c8a4857cc9803c586a454ce098b100;
+    /// @dev `BANK_TOKEN_STORAGE_LOCATION + 0`: the `accounts` mapping (assembly needs literal constants).
+    uint256 internal constant _ACCOUNTS_SLOT = 0xf0d8963450aeff25ec37ef3cfd0d19f590c8a4857cc9803c586a454ce098b100;
+    /// @dev `BANK_TOKEN_STORAGE_LOCATION + 1`: the `allowances` mapping.
+    uint256 internal constant _ALLOWANCES_SLOT = 0xf0d8963450aeff25ec37ef3cfd0d19f590c8a4857cc9803c586a454ce098b101;
+    /// @dev `keccak256(abi.encode(address(0), _ACCOUNTS_SLOT))`: the reservoir word (account word of address(0)).
+    uint256 internal constant _RESERVOIR_SLOT = 0x0c0373b4ecf8bd408cd50882d26b76772274d038b15a33f041255fb881f5ca2f;
+
+    /// @dev Account word and reservoir word fields.
+    uint256 internal constant _MASK_128 = 0xffffffffffffffffffffffffffffffff;
+    uint256 internal constant _MASK_127 = 0x7fffffffffffffffffffffffffffffff;
+    uint256 internal constant _FLAG = 1 << 255; // frozen (account word), paused (reservoir), enabled (minter)
+    uint256 internal constant _NONCE_SHIFT = 128;
+    uint256 internal constant _MASK_64 = 0xffffffffffffffff;
+    uint256 internal constant _NONCE_ONE = 1 << 128;
+    uint256 internal constant _CAP_SHIFT = 128;
+
+    /// @dev Minter word fields.
+    uint256 internal constant _MASK_88 = (1 << 88) - 1;
+    uint256 internal constant _CAPACITY_SHIFT = 88;
+    uint256 internal constant _PERIOD_SHIFT = 176;
+    uint256 internal constant _LAST_REFILL_SHIFT = 208;
+    uint256 internal constant _MASK_32 = 0xffffffff;
+    uint256 internal constant _MASK_40 = (1 << 40) - 1;
+
+    // ─────────────────────────────────────────── internal ─────────────────────────────────────────────
+
+    /// @dev The ERC-7201 namespace of this contract's state.
+    function _getBankTokenStorage() internal pure returns (BankTokenStorage storage $) {
+        // Safe: only points the storage reference at the namespace.
+        assembly ("memory-safe") {
+            $.slot := BANK_TOKEN_STORAGE_LOCATION
+        }
+    }
+
+    /// @dev The minter word of `minter` with its refill settled; reverts with `BankTokenNotMinter` if disabled.
+    function _settledMinterWord(BankTokenStorage storage $, address minter) internal view returns (uint256) {
+        uint256 word = $.minters[minter];
+        if (word & _FLAG == 0) revert IBankToken.BankTokenNotMinter(minter);
+        return _settleRefill(word);
+    }
+
+    /// @dev `word` with the refill accrued since its `lastRefill` added to the allowance, up to the capacity.
+    ///      A full bucket restarts the clock (time spent full earns nothing). A refill that rounds down to zero
+    ///      leaves the clock alone so slow rates still accrue; a positive one drops the sub-unit remainder
+    ///      (at most one minor unit per settlement, always against the minter).
+    function _settleRefill(uint256 word) internal view returns (uint256) {
+        uint256 capacity = (word >> _CAPACITY_SHIFT) & _MASK_88;
+        if (capacity == 0) return word;
+        uint256 allowance_ = word & _MASK_88;
+        uint256 newAllowance = allowance_;
+        if (allowance_ < capacity) {
+            uint256 elapsed = block.timestamp - ((word >> _LAST_REFILL_SHIFT) & _MASK_40);
+            // capacity < 2^88 and elapsed < 2^40: the product cannot overflow. period > 0 when capacity > 0.
+            uint256 refill = (capacity * elapsed) / ((word >> _PERIOD_SHIFT) & _MASK_32);
+            if (refill == 0) return word;
+            newAllowance = Math.min(allowance_ + refill, capacity);
+        }
+        return
+            (word & ~(_MASK_88 | (_MASK_40 << _LAST_REFILL_SHIFT))) |
+            newAllowance |
+            (block.timestamp << _LAST_REFILL_SHIFT);
+    }
+
+    /// @dev Sets the cap in the reservoir word and moves the reservoir (`cap - totalSupply`) with it.
+    function _setSupplyCap(BankTokenStorage storage $, uint256 newCap) internal {
+        if (newCap > _MAX_SUPPLY_CAP) revert IBankToken.BankTokenSupplyCapTooLarge(newCap, _MAX_SUPPLY_CAP);
+        uint256 word = $.accounts[address(0)];
+        uint256 supply_ = _totalSupply(word);
+        if (newCap < supply_) revert IBankToken.BankTokenSupplyCapBelowSupply(newCap, supply_);
+        // No underflow: checked just above.
+        unchecked {
+            $.accounts[address(0)] = (word & _FLAG) | (newCap << _CAP_SHIFT) | (newCap - supply_);
+        }
+        emit IBankToken.SupplyCapChanged((word >> _CAP_SHIFT) & _MASK_127, newCap);
+    }
+
+    /// @dev The total supply recorded in the reservoir word: `cap - reservoir`.
+    function _totalSupply(uint256 reservoirWord) internal pure returns (uint256 supply_) {
+        // No underflow: the reservoir never exceeds the cap (it starts equal to it, a mint lowers it, a burn
+        // returns at most what was minted, and a cap change moves both by the same amount).
+        unchecked {
+            supply_ = ((reservoirWord >> _CAP_SHIFT) & _MASK_127) - (reservoirWord & _MASK_128);
+        }
+    }
+    /// @dev Sets the issuance gate; it must hold code (or be zero, to unset it).
+    function _setIssuanceGate(BankTokenStorage storage $, IIssuanceGate newGate) internal {
+        if (address(newGate) != address(0) && address(newGate).code.length == 0) {
+            revert IBankToken.BankTokenInvalidIssuanceGate(address(newGate));
+        }
+        IIssuanceGate previous = $.gate;
+        $.gate = newGate;
+        emit IBankToken.IssuanceGateChanged(address(previous), address(newGate));
+    }
+}
