@@ -65,7 +65,8 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
     ///      could chain them in a cycle).
     uint256 private constant _MAX_DEADLINE_STEPS = 4;
     /// @dev The most gas an ERC-1271 `isValidSignature` call gets: enough for a multisig of a few dozen owners
-    ///      or a P-256 (passkey) check; a wallet that needs more is refused (`BillInvalidSignature`).
+    ///      or a P-256 (passkey) check through the RIP-7212 precompile; a wallet that needs more is refused
+    ///      (`BillInvalidSignature`).
     uint256 private constant _ERC1271_GAS = 300_000;
 
     IBankToken private immutable _token;

@@ -148,6 +148,15 @@ contract BillRegistryInvariantTest is BillFixture {
         }
     }
 
+    /// @dev Issue 13, M-6: every bill was issued by the drawer its id commits to.
+    function invariant_idCommitsToDrawer() public view {
+        uint256 n = handler.billCount();
+        for (uint256 i = 0; i < n; ++i) {
+            BillId id = handler.bills(i);
+            assertEq(registry.bill(id).drawer, id.drawer());
+        }
+    }
+
     function invariant_paidNeverExceedsDue() public view {
         uint256 n = handler.billCount();
         uint256 paid;

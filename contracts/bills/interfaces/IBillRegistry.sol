@@ -241,7 +241,9 @@ interface IBillRegistry {
     function issue(uint32 definitionId, bytes32 operation, BillTerms calldata terms) external;
 
     /// @notice Performs `operation` on bill `id` as the caller. Payments are pulled from the caller by allowance
-    ///         and go straight to the holder.
+    ///         and go straight to the holder. An `Endorse`, `OfferDiscount` or `Recourse` whose actor, holder or
+    ///         named account is frozen in the token reverts `BillPartyFrozen`; a payment from or to a frozen
+    ///         account reverts in the token (`BankTokenFrozen`).
     /// @param id The bill.
     /// @param operation The operation.
     /// @param data The effect's data: `abi.encode(address)` for endorse and offer-for-discount, `abi.encode(uint256)`
