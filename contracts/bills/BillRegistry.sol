@@ -26,7 +26,7 @@ import {BillId, IBillRegistry} from "./interfaces/IBillRegistry.sol";
 ///      state is written before the token is called (under a reentrancy guard) and the whole call reverts if the
 ///      money does not move, so "paid" is never recorded without the money.
 ///
-///      Ids. A bill id commits to its drawer (`BillIds`: the drawer's address, then its own 12-byte serial) and
+///      Ids. A bill id commits to its drawer (`BillIdLib`: the drawer's address, then its own 12-byte serial) and
 ///      only that drawer may issue under it, so an id announced before issue cannot be taken by anyone else.
 ///
 ///      Freezes. An account frozen in the token may not act on, receive, or be named in an operation that moves

@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 
 import {BillRegistry} from "../bills/BillRegistry.sol";
-import {BillId, BillIds, IBillRegistry} from "../bills/interfaces/IBillRegistry.sol";
+import {BillId, BillIdLib, IBillRegistry} from "../bills/interfaces/IBillRegistry.sol";
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
 import {BillFixture} from "./BillRegistry.t.sol";
 import {BillDefinitions as D} from "./utils/BillDefinitions.sol";
@@ -41,7 +41,7 @@ contract BillRegistryHandler is Test {
         amount = bound(amount, 2, 10_000_00);
         address drawer = actors[2 + (drawerSeed % 2)];
         IBillRegistry.BillTerms memory terms = IBillRegistry.BillTerms({
-            id: BillIds.make(drawer, bytes12(keccak256(abi.encode("inv", bills.length)))),
+            id: BillIdLib.make(drawer, bytes12(keccak256(abi.encode("inv", bills.length)))),
             drawee: actors[0],
             payee: actors[1],
             amount: amount,

@@ -1,7 +1,7 @@
 /**
  * Bill ids (docs/bills.md, "Bill ids"). A bill id commits to its drawer: the
  * drawer's 20-byte address, then the drawer's own 12-byte serial. Only that
- * drawer may issue under it (`BillIds` in contracts/bills/interfaces/IBillRegistry.sol),
+ * drawer may issue under it (`BillIdLib` in contracts/bills/interfaces/IBillRegistry.sol),
  * so nobody can take an id a drawer has announced before issuing the bill.
  */
 import { concat, dataLength, dataSlice, getAddress, id as hashText, isHexString, randomBytes } from "ethers";

@@ -1,36 +1,40 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-/// @notice The id of one bill: its drawer's address (the first 20 bytes) and the drawer's own 12-byte serial
-///         (for example the first 12 bytes of the hash of its document number); used once ever. Only the drawer
-///         named in an id can issue under it, so nobody can take an id a drawer has announced (see `BillIds`).
+/// @notice The id of one bill, used once ever. It commits to its drawer, lowest bits first:
+///         `uint96 serial | address drawer` (the drawer's address is the id's first 20 bytes, then the drawer's own
+///         12-byte serial, for example the first 12 bytes of the hash of its document number). Only the drawer named
+///         in an id can issue under it, so nobody can take an id a drawer has announced (see `BillIdLib`).
 type BillId is bytes32;
 
-using BillIds for BillId global;
+using BillIdLib for BillId global;
 
-/// @title BillIds
-/// @notice Builds and reads bill ids, which commit to their drawer.
-library BillIds {
+/// @title BillIdLib
+/// @notice Builds a `BillId` and reads its fields.
+library BillIdLib {
+    uint256 private constant _SERIAL_MASK = type(uint96).max;
+    uint256 private constant _DRAWER_SHIFT = 96;
+
     /// @notice The id of `drawer_`'s bill `serial_`.
     /// @param drawer_ The drawer (who alone may issue the bill).
     /// @param serial_ The drawer's own serial for the bill.
     /// @return The id: `drawer_ ‖ serial_`.
     function make(address drawer_, bytes12 serial_) internal pure returns (BillId) {
-        return BillId.wrap(bytes32(bytes20(drawer_)) | bytes32(uint256(uint96(serial_))));
+        return BillId.wrap(bytes32((uint256(uint160(drawer_)) << _DRAWER_SHIFT) | uint256(uint96(serial_))));
     }
 
     /// @notice The drawer an id commits to: the only account that may issue under it.
     /// @param id The bill id.
     /// @return The drawer, its first 20 bytes.
     function drawer(BillId id) internal pure returns (address) {
-        return address(bytes20(BillId.unwrap(id)));
+        return address(uint160(uint256(BillId.unwrap(id)) >> _DRAWER_SHIFT));
     }
 
     /// @notice The drawer's serial in an id.
     /// @param id The bill id.
     /// @return The serial, its last 12 bytes.
     function serial(BillId id) internal pure returns (bytes12) {
-        return bytes12(uint96(uint256(BillId.unwrap(id))));
+        return bytes12(uint96(uint256(BillId.unwrap(id)) & _SERIAL_MASK));
     }
 }
 
@@ -96,7 +100,7 @@ interface IBillRegistry {
     }
 
     /// @notice The terms of a new bill.
-    /// @param id The bill's id, never used before, committing to the caller (`BillIds.make(drawer, serial)`).
+    /// @param id The bill's id, never used before, committing to the caller (`BillIdLib.make(drawer, serial)`).
     /// @param drawee The payer.
     /// @param payee The first holder (for an e-invoice usually the issuer itself).
     /// @param amount The minor units due, not zero.
@@ -185,7 +189,7 @@ interface IBillRegistry {
     error BillUnknownBill(BillId id);
     /// @notice Bill `id` exists already.
     error BillInvalidId(BillId id);
-    /// @notice `caller` may not issue bill `id`: the id commits to another drawer (`BillIds.drawer(id)`).
+    /// @notice `caller` may not issue bill `id`: the id commits to another drawer (`BillIdLib.drawer(id)`).
     error BillIdOfAnotherDrawer(BillId id, address caller);
     /// @notice `account` is frozen in the token, and `operation` of bill `id` would have it act on, receive or be
     ///         named in a move of the right to money.
@@ -232,7 +236,7 @@ interface IBillRegistry {
     ) external returns (uint32 definitionId);
 
     /// @notice Issues bill `terms.id` of definition `definitionId` with its issuing transition `operation`; the
-    ///         caller is the drawer, and must be the drawer the id commits to (`BillIds.drawer(terms.id)`, else
+    ///         caller is the drawer, and must be the drawer the id commits to (`BillIdLib.drawer(terms.id)`, else
     ///         `BillIdOfAnotherDrawer`). None of the caller, the drawee and the payee may be frozen in the token
     ///         (`BillPartyFrozen`).
     /// @param definitionId The definition.
