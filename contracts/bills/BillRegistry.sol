@@ -3,10 +3,11 @@ pragma solidity 0.8.30;
 
 // solhint-disable-next-line max-line-length
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
@@ -24,6 +25,21 @@ import {BillId, IBillRegistry} from "./interfaces/IBillRegistry.sol";
 ///      recording it; `receiveWithAuthorization` can only be submitted by its payee, this contract. Either way the
 ///      state is written before the token is called (under a reentrancy guard) and the whole call reverts if the
 ///      money does not move, so "paid" is never recorded without the money.
+///
+///      Ids. A bill id commits to its drawer (`BillIdLib`: the drawer's address, then its own 12-byte serial) and
+///      only that drawer may issue under it, so an id announced before issue cannot be taken by anyone else.
+///
+///      Freezes. An account frozen in the token may not act on, receive, or be named in an operation that moves
+///      money or the right to it: `issue` (drawer, drawee, payee), `Endorse` and `OfferDiscount` (the actor, the
+///      holder, the new holder or financier), `Recourse` (the actor, the holder, the endorser made payer) revert
+///      `BillPartyFrozen`; the payments (`PayPartial`, `PayFull`, `Discount`) move tokens from the actor to the
+///      holder, which the token itself refuses (`BankTokenFrozen`) if either is frozen. Operations without an
+///      effect (request, accept, reject, dispute, resolve, cancel, mark overdue) move neither and are not refused.
+///
+///      Signed operations. `executeBySig` accepts an ECDSA signature that recovers to the signer whatever code the
+///      signer's address has now (an EOA that later delegates by EIP-7702 cannot revoke what it signed); only
+///      when ECDSA does not match is the signer asked through ERC-1271 (contract wallets), with at most
+///      `_ERC1271_GAS` gas, so a hostile wallet costs a relayer a bounded amount.
 ///
 ///      Deadline transitions. A state may have one `Anyone` transition with an `After...` timing (e.g. "mark
 ///      overdue"). `stateOf` applies it once its deadline has passed; any operation on the bill first records it
@@ -48,6 +64,10 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
     /// @dev The most deadline transitions `stateOf` follows, and an operation records, in a row (a definition
     ///      could chain them in a cycle).
     uint256 private constant _MAX_DEADLINE_STEPS = 4;
+    /// @dev The most gas an ERC-1271 `isValidSignature` call gets: enough for a multisig of a few dozen owners
+    ///      or a P-256 (passkey) check through the RIP-7212 precompile; a wallet that needs more is refused
+    ///      (`BillInvalidSignature`).
+    uint256 private constant _ERC1271_GAS = 300_000;
 
     IBankToken private immutable _token;
 
@@ -130,7 +150,8 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
     function issue(uint32 definitionId_, bytes32 operation, BillTerms calldata terms) external {
         if (definitionId_ == 0 || definitionId_ > _definitionCount) revert BillUnknownDefinition(definitionId_);
         BillId id = terms.id;
-        if (BillId.unwrap(id) == bytes32(0) || _bills[id].definitionId != 0) revert BillInvalidId(id);
+        if (id.drawer() != msg.sender) revert BillIdOfAnotherDrawer(id, msg.sender);
+        if (_bills[id].definitionId != 0) revert BillInvalidId(id);
         Rule memory r = _rules[definitionId_][bytes32(0)][operation];
         if (r.to == bytes32(0)) revert BillInvalidTransition(id, bytes32(0), operation);
         if (
@@ -140,6 +161,9 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
             (terms.maturity != 0 && terms.acceptanceDeadline > terms.maturity) ||
             (terms.recourseDeadline != 0 && terms.recourseDeadline < terms.maturity)
         ) revert BillInvalidTerms();
+        _checkNotFrozen(id, operation, msg.sender);
+        _checkNotFrozen(id, operation, terms.drawee);
+        _checkNotFrozen(id, operation, terms.payee);
         Bill storage b = _bills[id];
         b.definitionId = definitionId_;
         b.acceptanceDeadline = terms.acceptanceDeadline;
@@ -204,7 +228,7 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(BILL_OPERATION_TYPEHASH, id, operation, keccak256(data), nonce, deadline))
         );
-        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) revert BillInvalidSignature(signer);
+        if (!_isValidSignature(signer, digest, signature)) revert BillInvalidSignature(signer);
         // A nonce is a counter of one signer's operations: it cannot reach 2**256.
         unchecked {
             _nonces[signer] = expected + 1;
@@ -334,12 +358,14 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
         if (effect == Effect.Endorse) {
             address to = _decodeAddress(id, operation, data);
             if (to == holder) revert BillInvalidOperationData(id, operation);
+            _checkNotFrozen(id, operation, actor, holder, to);
             _endorsers[id].push(holder);
             b.holder = to;
             emit BillEndorsed(id, holder, to);
         } else if (effect == Effect.OfferDiscount) {
             address financier = _decodeAddress(id, operation, data);
             if (financier == holder) revert BillInvalidOperationData(id, operation);
+            _checkNotFrozen(id, operation, actor, holder, financier);
             b.financier = financier;
             emit BillDiscountOffered(id, holder, financier);
         } else if (effect == Effect.Discount) {
@@ -364,15 +390,28 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
             }
             emit BillPaid(id, actor, holder, amount, b.amountPaid);
         } else if (effect == Effect.Recourse) {
-            uint256 index = _decodeUint(id, operation, data);
-            address[] storage chain = _endorsers[id];
-            if (index >= chain.length || chain[index] == holder) revert BillInvalidOperationData(id, operation);
-            address endorser = chain[index];
-            b.payer = endorser;
-            emit BillRecourseExercised(id, holder, endorser);
+            _recourse(b, id, operation, data, actor, holder);
         } else if (data.length != 0) {
             revert BillInvalidOperationData(id, operation);
         }
+    }
+
+    /// @dev The `Recourse` effect: the endorser at the index `data` holds (not the holder) becomes the payer.
+    function _recourse(
+        Bill storage b,
+        BillId id,
+        bytes32 operation,
+        bytes calldata data,
+        address actor,
+        address holder
+    ) private {
+        uint256 index = _decodeUint(id, operation, data);
+        address[] storage chain = _endorsers[id];
+        if (index >= chain.length || chain[index] == holder) revert BillInvalidOperationData(id, operation);
+        address endorser = chain[index];
+        _checkNotFrozen(id, operation, actor, holder, endorser);
+        b.payer = endorser;
+        emit BillRecourseExercised(id, holder, endorser);
     }
 
     /// @dev Moves `amount` from `payer` to `payee`: by allowance, or by `payer`'s EIP-3009 authorization to this
@@ -423,6 +462,52 @@ contract BillRegistry is IBillRegistry, AccessControlDefaultAdminRules, EIP712, 
         else if (party == Party.Holder) expected = b.holder;
         else expected = b.financier;
         if (actor != expected || actor == address(0)) revert BillUnauthorizedParty(id, operation, actor, party);
+    }
+
+    /// @dev Reverts if `account` is frozen in the token.
+    function _checkNotFrozen(BillId id, bytes32 operation, address account) private view {
+        if (_token.isFrozen(account)) revert BillPartyFrozen(id, operation, account);
+    }
+
+    /// @dev Reverts if the actor, the holder or `named` is frozen (the actor is asked once when it is the holder).
+    function _checkNotFrozen(BillId id, bytes32 operation, address actor, address holder, address named) private view {
+        _checkNotFrozen(id, operation, holder);
+        if (actor != holder) _checkNotFrozen(id, operation, actor);
+        _checkNotFrozen(id, operation, named);
+    }
+
+    /// @dev Whether `signature` is `signer`'s over `digest`: an ECDSA signature (65 bytes, low s) that recovers to
+    ///      `signer`, whatever code `signer` has (EIP-7702); failing that, `signer`'s ERC-1271 answer.
+    function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        return signer.code.length != 0 && _isValidERC1271Signature(signer, digest, signature);
+    }
+
+    /// @dev `signer.isValidSignature(digest, signature)` with at most `_ERC1271_GAS` gas and 32 bytes of its
+    ///      answer read (a long answer cannot grief either). A call starved below the bound by its caller fails,
+    ///      and with it the whole transaction (`BillInvalidSignature`): nothing is recorded.
+    function _isValidERC1271Signature(
+        address signer,
+        bytes32 digest,
+        bytes calldata signature
+    ) private view returns (bool result) {
+        bytes4 selector = IERC1271.isValidSignature.selector;
+        uint256 length = signature.length;
+        // Safe: builds the call in free memory without moving the pointer (nothing is allocated before it is
+        // used), and reads at most 32 bytes of the answer into scratch space.
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), digest)
+            mstore(add(ptr, 0x24), 0x40)
+            mstore(add(ptr, 0x44), length)
+            calldatacopy(add(ptr, 0x64), signature.offset, length)
+            mstore(add(add(ptr, 0x64), length), 0)
+            let padded := shl(5, shr(5, add(length, 0x1f)))
+            let success := staticcall(_ERC1271_GAS, signer, ptr, add(padded, 0x64), 0x00, 0x20)
+            result := and(success, and(gt(returndatasize(), 0x1f), eq(mload(0x00), selector)))
+        }
     }
 
     /// @dev Reverts unless `timing` holds now for the bill.

@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
 import {BillRegistry} from "../bills/BillRegistry.sol";
-import {BillId, IBillRegistry} from "../bills/interfaces/IBillRegistry.sol";
+import {BillId, BillIdLib, IBillRegistry} from "../bills/interfaces/IBillRegistry.sol";
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
 import {BankFixture} from "./TrustAccount.t.sol";
 import {BillDefinitions as D} from "./utils/BillDefinitions.sol";
@@ -64,7 +64,7 @@ abstract contract BillFixture is BankFixture {
     function _terms() internal returns (IBillRegistry.BillTerms memory) {
         return
             IBillRegistry.BillTerms({
-                id: BillId.wrap(keccak256(abi.encode("bill", ++_ids))),
+                id: BillIdLib.make(drawer, bytes12(keccak256(abi.encode("bill", ++_ids)))),
                 drawee: drawee,
                 payee: payee,
                 amount: AMOUNT,
@@ -171,6 +171,16 @@ abstract contract BillFixture is BankFixture {
 
     function _definition(uint32 def) internal pure returns (bytes32[] memory s, IBillRegistry.Transition[] memory t) {
         return def == 1 ? D.billOfExchange() : D.eInvoice();
+    }
+
+    /// @dev Freezes `account` in the token, as compliance.
+    function _freeze(address account) internal {
+        address compliance = makeAddr("compliance");
+        vm.startPrank(admin);
+        IAccessControl(address(token)).grantRole(token.COMPLIANCE_ROLE(), compliance);
+        vm.stopPrank();
+        vm.prank(compliance);
+        token.freeze(account);
     }
 }
 
@@ -354,7 +364,7 @@ contract BillRegistryTest is BillFixture {
         vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillInvalidId.selector, terms.id));
         registry.issue(boe, D.ISSUE, terms);
         terms.id = BillId.wrap(0);
-        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillInvalidId.selector, terms.id));
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillIdOfAnotherDrawer.selector, terms.id, drawer));
         registry.issue(boe, D.ISSUE, terms);
         vm.stopPrank();
     }
@@ -910,6 +920,219 @@ contract BillRegistryTest is BillFixture {
         assertEq(registry.nonces(drawee), 0);
     }
 
+    // ─────────────────────── audit issue 13: H-3 (EIP-7702 delegation), M-5, M-6 ───────────────────────
+
+    /// @dev H-3: the drawee signs ACCEPT by ECDSA, then delegates its EOA (EIP-7702) to a contract whose
+    ///      `isValidSignature` rejects everything. The signature must stay valid: ECDSA is checked first. (Hardhat
+    ///      does not support `vm.signAndAttachDelegation`: the delegation designator is etched.)
+    function test_H3_executeBySig_delegatedEoaStillSignsByEcdsa() public {
+        BillId id = _reach(inv, D.ISSUED);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _signOp(draweeKey, id, D.ACCEPT, "", 0, deadline);
+        RejectingWallet rejecting = new RejectingWallet();
+        vm.etch(drawee, abi.encodePacked(hex"ef0100", address(rejecting)));
+        vm.prank(stranger);
+        registry.executeBySig(id, D.ACCEPT, "", drawee, 0, deadline, sig);
+        assertEq(registry.stateOf(id), D.ACCEPTED);
+        // And it still pays, relayed, by a signature made after the delegation.
+        sig = _signOp(draweeKey, id, D.PAY, "", 1, deadline);
+        vm.prank(stranger);
+        registry.executeBySig(id, D.PAY, "", drawee, 1, deadline, sig);
+        assertEq(registry.stateOf(id), D.PAID);
+        assertEq(token.balanceOf(payee), FUNDS + AMOUNT);
+    }
+
+    /// @dev H-3 decision: a contract wallet (no key) still signs through ERC-1271, as a fallback after ECDSA.
+    function test_H3_executeBySig_contractWalletSignsByErc1271() public {
+        ApprovingWallet wallet = new ApprovingWallet();
+        IBillRegistry.BillTerms memory terms = _terms();
+        terms.drawee = address(wallet);
+        vm.prank(drawer);
+        registry.issue(inv, D.ISSUE, terms);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 digest = keccak256(
+            abi.encodePacked(
+                "\x19\x01",
+                registry.DOMAIN_SEPARATOR(),
+                keccak256(
+                    abi.encode(registry.BILL_OPERATION_TYPEHASH(), terms.id, D.ACCEPT, keccak256(""), 0, deadline)
+                )
+            )
+        );
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillInvalidSignature.selector, address(wallet)));
+        registry.executeBySig(terms.id, D.ACCEPT, "", address(wallet), 0, deadline, hex"c0ffee");
+        wallet.approve(digest);
+        registry.executeBySig(terms.id, D.ACCEPT, "", address(wallet), 0, deadline, hex"c0ffee");
+        assertEq(registry.stateOf(terms.id), D.ACCEPTED);
+    }
+
+    /// @dev H-3 / M-1 for bills: a wallet whose `isValidSignature` burns all the gas it gets costs a relayer at
+    ///      most the bounded ERC-1271 gas, and the call fails with `BillInvalidSignature`, not out of gas.
+    function test_H3_executeBySig_erc1271GasIsBounded() public {
+        GasBurningWallet wallet = new GasBurningWallet();
+        IBillRegistry.BillTerms memory terms = _terms();
+        terms.drawee = address(wallet);
+        vm.prank(drawer);
+        registry.issue(inv, D.ISSUE, terms);
+        uint256 deadline = block.timestamp + 1 hours;
+        uint256 before = gasleft();
+        try registry.executeBySig{gas: 10_000_000}(terms.id, D.ACCEPT, "", address(wallet), 0, deadline, hex"c0ffee") {
+            fail();
+        } catch (bytes memory reason) {
+            assertEq(reason, abi.encodeWithSelector(IBillRegistry.BillInvalidSignature.selector, address(wallet)));
+        }
+        assertLt(before - gasleft(), 400_000, "bounded ERC-1271 gas");
+    }
+
+    /// @dev M-5, the accomplice attack: the payee of an accepted bill is frozen; it endorses the bill to an
+    ///      accomplice, who asks for payment and collects. The endorsement must be refused.
+    function test_M5_frozenPayeeCannotEndorseToAnAccomplice() public {
+        BillId id = _reach(boe, D.ACCEPTED);
+        address accomplice = makeAddr("accomplice");
+        _freeze(payee);
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, id, D.ENDORSE, payee));
+        _doAs(id, D.ENDORSE, payee, abi.encode(accomplice));
+        // Had it passed, the accomplice would collect; it is not the holder.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IBillRegistry.BillUnauthorizedParty.selector,
+                id,
+                D.REQUEST_PAYMENT,
+                accomplice,
+                IBillRegistry.Party.Holder
+            )
+        );
+        _doAs(id, D.REQUEST_PAYMENT, accomplice, "");
+        assertEq(token.balanceOf(accomplice), 0);
+        assertEq(registry.bill(id).holder, payee);
+    }
+
+    /// @dev M-5: the same attack relayed, a signed endorsement of the frozen payee submitted by the accomplice.
+    function test_M5_frozenSignerCannotEndorseBySig() public {
+        (address signingPayee, uint256 payeeKey) = makeAddrAndKey("signingPayee");
+        IBillRegistry.BillTerms memory terms = _terms();
+        terms.payee = signingPayee;
+        vm.prank(drawer);
+        registry.issue(boe, D.ISSUE, terms);
+        BillId id = terms.id;
+        _doAs(id, D.REQUEST_ACCEPTANCE, signingPayee, "");
+        _doAs(id, D.ACCEPT, drawee, "");
+        address accomplice = makeAddr("accomplice");
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory data = abi.encode(accomplice);
+        bytes memory sig = _signOp(payeeKey, id, D.ENDORSE, data, 0, deadline);
+        _freeze(signingPayee);
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, id, D.ENDORSE, signingPayee));
+        vm.prank(accomplice);
+        registry.executeBySig(id, D.ENDORSE, data, signingPayee, 0, deadline, sig);
+        assertEq(registry.bill(id).holder, signingPayee);
+    }
+
+    /// @dev M-5: nobody may endorse a bill to, or offer it for discount to, a frozen account.
+    function test_M5_noEndorsementOrDiscountOfferToAFrozenAccount() public {
+        BillId id = _reach(boe, D.ACCEPTED);
+        _freeze(endorsee);
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, id, D.ENDORSE, endorsee));
+        _doAs(id, D.ENDORSE, payee, abi.encode(endorsee));
+        _freeze(financier);
+        vm.expectRevert(
+            abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, id, D.OFFER_DISCOUNT, financier)
+        );
+        _doAs(id, D.OFFER_DISCOUNT, payee, abi.encode(financier));
+    }
+
+    /// @dev M-5: a frozen holder may not offer for discount, nor turn to an endorser; a frozen endorser may not be
+    ///      named payer by recourse.
+    function test_M5_recourseAndDiscountOfferRefusedForFrozenParties() public {
+        // Holder: endorsee; chain: [payee].
+        BillId id = _reach(boe, D.DISHONOURED);
+        BillId other = _reach(boe, D.DISHONOURED);
+        _freeze(payee);
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, id, D.RECOURSE, payee));
+        _doAs(id, D.RECOURSE, endorsee, abi.encode(uint256(0)));
+        vm.prank(makeAddr("compliance"));
+        token.unfreeze(payee);
+        _freeze(endorsee);
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, other, D.RECOURSE, endorsee));
+        _doAs(other, D.RECOURSE, endorsee, abi.encode(uint256(0)));
+    }
+
+    /// @dev M-5: a frozen holder's offer for discount is refused.
+    function test_M5_frozenHolderCannotOfferForDiscount() public {
+        BillId id = _reach(boe, D.ACCEPTED);
+        _freeze(payee);
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, id, D.OFFER_DISCOUNT, payee));
+        _doAs(id, D.OFFER_DISCOUNT, payee, abi.encode(financier));
+    }
+
+    /// @dev M-5: a bill naming a frozen drawee or payee, or drawn by a frozen drawer, is not issued.
+    function test_M5_issueNamingAFrozenPartyReverts() public {
+        address frozen = makeAddr("frozen");
+        _freeze(frozen);
+        IBillRegistry.BillTerms memory terms = _terms();
+        terms.payee = frozen;
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, terms.id, D.ISSUE, frozen));
+        vm.prank(drawer);
+        registry.issue(boe, D.ISSUE, terms);
+        terms.payee = payee;
+        terms.drawee = frozen;
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, terms.id, D.ISSUE, frozen));
+        vm.prank(drawer);
+        registry.issue(boe, D.ISSUE, terms);
+        terms.drawee = drawee;
+        terms.id = BillIdLib.make(frozen, bytes12(keccak256("frozen's bill")));
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillPartyFrozen.selector, terms.id, D.ISSUE, frozen));
+        vm.prank(frozen);
+        registry.issue(boe, D.ISSUE, terms);
+    }
+
+    /// @dev M-5: payments from or to a frozen account are refused by the token itself (its `BankTokenFrozen`),
+    ///      in every payment path; the bill is unchanged.
+    function test_M5_paymentsFromOrToFrozenAccountsRevert() public {
+        BillId id = _reach(inv, D.ACCEPTED);
+        BillId other = _reach(boe, D.DISCOUNT_OFFERED);
+        _freeze(payee);
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenFrozen.selector, payee));
+        _doAs(id, D.PAY, drawee, "");
+        vm.prank(makeAddr("compliance"));
+        token.unfreeze(payee);
+        _freeze(financier);
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenFrozen.selector, financier));
+        _doAs(other, D.DISCOUNT, financier, abi.encode(PRICE));
+        assertEq(registry.stateOf(id), D.ACCEPTED);
+        assertEq(registry.stateOf(other), D.DISCOUNT_OFFERED);
+    }
+
+    /// @dev A bill id is `drawer ‖ serial` (what `src/bills/ids.ts` builds off-chain), and reads back.
+    function testFuzz_billIdLib_roundTrips(address drawer_, bytes12 serial_) public pure {
+        BillId id = BillIdLib.make(drawer_, serial_);
+        assertEq(BillId.unwrap(id), bytes32(abi.encodePacked(drawer_, serial_)));
+        assertEq(id.drawer(), drawer_);
+        assertEq(id.serial(), serial_);
+    }
+
+    /// @dev M-6, bill-id squatting: the drawer announces the id of a bill it is about to issue; an attacker
+    ///      front-runs `issue` with that id, naming itself payee. The attacker's issue must fail, the drawer's
+    ///      go through, and the drawee's payment by id reach the drawer's payee.
+    function test_M6_attackerCannotSquatAnAnnouncedBillId() public {
+        address attacker = makeAddr("attacker");
+        IBillRegistry.BillTerms memory terms = _terms();
+        IBillRegistry.BillTerms memory forged = _terms();
+        forged.id = terms.id;
+        forged.payee = attacker;
+        vm.expectRevert(abi.encodeWithSelector(IBillRegistry.BillIdOfAnotherDrawer.selector, terms.id, attacker));
+        vm.prank(attacker);
+        registry.issue(inv, D.ISSUE, forged);
+        vm.prank(drawer);
+        registry.issue(inv, D.ISSUE, terms);
+        _doAs(terms.id, D.ACCEPT, drawee, "");
+        _doAs(terms.id, D.PAY, drawee, "");
+        assertEq(token.balanceOf(attacker), 0);
+        assertEq(token.balanceOf(payee), FUNDS + AMOUNT);
+        assertEq(registry.bill(terms.id).drawer, drawer);
+        assertEq(terms.id.drawer(), drawer);
+    }
+
     // ─────────────────────────────────────────── misc ───────────────────────────────────────────
 
     function test_constructor_revertsOnZeroToken() public {
@@ -919,5 +1142,34 @@ contract BillRegistryTest is BillFixture {
 
     function test_token() public view {
         assertEq(address(registry.token()), address(token));
+    }
+}
+
+/// @dev An ERC-1271 wallet that rejects every signature (the delegate of the H-3 attack).
+contract RejectingWallet {
+    function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4) {
+        return 0xffffffff;
+    }
+}
+
+/// @dev An ERC-1271 wallet that accepts the digests it was told to.
+contract ApprovingWallet {
+    mapping(bytes32 digest => bool) public approved;
+
+    function approve(bytes32 digest) external {
+        approved[digest] = true;
+    }
+
+    function isValidSignature(bytes32 digest, bytes calldata) external view returns (bytes4) {
+        return approved[digest] ? this.isValidSignature.selector : bytes4(0xffffffff);
+    }
+}
+
+/// @dev An ERC-1271 wallet that burns all the gas it is given.
+contract GasBurningWallet {
+    function isValidSignature(bytes32, bytes calldata) external view returns (bytes4) {
+        uint256 sink;
+        while (gasleft() > 0) sink = uint256(keccak256(abi.encode(sink)));
+        return bytes4(0);
     }
 }

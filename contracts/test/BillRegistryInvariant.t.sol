@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 
 import {BillRegistry} from "../bills/BillRegistry.sol";
-import {BillId, IBillRegistry} from "../bills/interfaces/IBillRegistry.sol";
+import {BillId, BillIdLib, IBillRegistry} from "../bills/interfaces/IBillRegistry.sol";
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
 import {BillFixture} from "./BillRegistry.t.sol";
 import {BillDefinitions as D} from "./utils/BillDefinitions.sol";
@@ -39,8 +39,9 @@ contract BillRegistryHandler is Test {
 
     function issue(uint256 defSeed, uint256 amount, uint256 drawerSeed) external {
         amount = bound(amount, 2, 10_000_00);
+        address drawer = actors[2 + (drawerSeed % 2)];
         IBillRegistry.BillTerms memory terms = IBillRegistry.BillTerms({
-            id: BillId.wrap(keccak256(abi.encode("inv", bills.length))),
+            id: BillIdLib.make(drawer, bytes12(keccak256(abi.encode("inv", bills.length)))),
             drawee: actors[0],
             payee: actors[1],
             amount: amount,
@@ -49,7 +50,7 @@ contract BillRegistryHandler is Test {
             recourseDeadline: uint40(block.timestamp + 20 days),
             documentHash: bytes32(0)
         });
-        vm.prank(actors[2 + (drawerSeed % 2)]);
+        vm.prank(drawer);
         registry.issue(uint32(1 + (defSeed % 2)), D.ISSUE, terms);
         bills.push(terms.id);
     }
@@ -144,6 +145,15 @@ contract BillRegistryInvariantTest is BillFixture {
             IBillRegistry.Bill memory b = registry.bill(id);
             assertTrue(_reachable[b.definitionId][b.state], "stored state unreachable");
             assertTrue(_reachable[b.definitionId][registry.stateOf(id)], "derived state unreachable");
+        }
+    }
+
+    /// @dev Issue 13, M-6: every bill was issued by the drawer its id commits to.
+    function invariant_idCommitsToDrawer() public view {
+        uint256 n = handler.billCount();
+        for (uint256 i = 0; i < n; ++i) {
+            BillId id = handler.bills(i);
+            assertEq(registry.bill(id).drawer, id.drawer());
         }
     }
 

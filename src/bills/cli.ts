@@ -3,7 +3,8 @@
  *
  *   bills show <id>      the bill: definition, state, parties by role, amounts, deadlines, possible operations
  *   bills history <id>   every event of a bill, replayed from the BillRegistry's logs
- *   bills issue …        issues a bill (the `--from` account is the drawer)
+ *   bills issue …        issues a bill (the `--from` account is the drawer, whose address
+ *                        begins the bill id: only it may issue under that id)
  *   bills exec <operation> <id> [--to <address>] [--amount <n>] [--endorser <index>]
  *                        performs any operation of the bill's definition (REQUEST_ACCEPTANCE, ACCEPT,
  *                        REJECT_ACCEPTANCE, CANCEL, ENDORSE, OFFER_DISCOUNT, DISCOUNT, REQUEST_PAYMENT, PAY,
@@ -25,10 +26,8 @@ import {
   AbiCoder,
   encodeBytes32String,
   getAddress,
-  hexlify,
   isAddress,
   MaxUint256,
-  randomBytes,
   ZeroAddress,
   ZeroHash,
   type ContractTransactionResponse,
@@ -43,6 +42,7 @@ import { output, withChain, type CommandGroup, type GlobalOptions, type Program 
 import { BankChainError } from "../errors.js";
 import type { BankToken, BillRegistry } from "../../typechain-types/index.js";
 import { BILL_ENUM_NAMES, Party } from "./enums.js";
+import { drawerOfBillId, randomBillId } from "./ids.js";
 
 /** A `bills` command was given a bad argument, found nothing, or was not confirmed. */
 export class BillCliError extends BankChainError {}
@@ -525,7 +525,7 @@ function addIssueCommand(bills: CommandGroup): void {
     .requiredOption("--drawee <address>", "the payer")
     .requiredOption("--payee <address>", "the first holder")
     .requiredOption("--amount <minor units>", "the amount due, in minor units")
-    .option("--id <bytes32>", "the bill id (default: random)")
+    .option("--id <bytes32>", "the bill id: the drawer's address then a 12-byte serial (default: a random serial)")
     .option("--acceptance-deadline <unix s>", "the last second for acceptance (default: none)", "0")
     .option("--maturity <unix s>", "the due date (default: none)", "0")
     .option("--recourse-deadline <unix s>", "the last second for recourse (default: none)", "0")
@@ -535,8 +535,8 @@ function addIssueCommand(bills: CommandGroup): void {
     .action(async (_options, command) => {
       const options = command.optsWithGlobals();
       const type = parseType(options.type);
+      const requestedId = options.id === undefined ? undefined : parseBillId(options.id, "--id");
       const terms = {
-        id: options.id === undefined ? hexlify(randomBytes(32)) : parseBillId(options.id, "--id"),
         drawee: parseAddress(options.drawee, "--drawee"),
         payee: parseAddress(options.payee, "--payee"),
         amount: parseUint(options.amount, "--amount", MaxUint256, true),
@@ -547,6 +547,17 @@ function addIssueCommand(bills: CommandGroup): void {
       };
       const version = parseUint(options.definitionVersion, "--definition-version", 0xffffffffn, true);
       await withRegistry(options, async ({ registry, signer }) => {
+        const drawer = await signer.getAddress();
+        // An id commits to its drawer (the registry refuses any other's): say so before sending anything.
+        if (requestedId !== undefined && drawerOfBillId(requestedId) !== drawer) {
+          throw new BillCliError(
+            "BILL_CLI_BAD_ID",
+            `--id ${requestedId} belongs to drawer ${drawerOfBillId(requestedId)}, not to the --from account ${drawer}: ` +
+              "a bill id begins with its drawer's address",
+            { field: "--id", value: requestedId },
+          );
+        }
+        const billTerms = { ...terms, id: requestedId ?? randomBillId(drawer) };
         const name = BILL_TYPES[type];
         const definitionId = await registry.definitionId(encodeBytes32String(name), version);
         if (definitionId === 0n) {
@@ -555,14 +566,13 @@ function addIssueCommand(bills: CommandGroup): void {
             value: type,
           });
         }
-        const tx = await mined(registry.issue(definitionId, encodeBytes32String("ISSUE"), terms));
-        const state = stateName(await registry.stateOf(terms.id));
-        const drawer = await signer.getAddress();
+        const tx = await mined(registry.issue(definitionId, encodeBytes32String("ISSUE"), billTerms));
+        const state = stateName(await registry.stateOf(billTerms.id));
         const parties = { drawer, drawee: terms.drawee, payee: terms.payee };
         output(
           options,
           {
-            bill: terms.id,
+            bill: billTerms.id,
             operation: "ISSUE",
             tx,
             state,
@@ -572,7 +582,7 @@ function addIssueCommand(bills: CommandGroup): void {
           },
           () =>
             [
-              `bill:      ${terms.id}`,
+              `bill:      ${billTerms.id}`,
               `operation: ISSUE`,
               `tx:        ${tx}`,
               `state:     ${state}`,

@@ -4,9 +4,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { encodeBytes32String, id as hashLabel, JsonRpcProvider } from "ethers";
+import { encodeBytes32String, JsonRpcProvider, ZeroHash } from "ethers";
 
-import { BankToken__factory, TrustAccount__factory, type BankToken } from "../../typechain-types/index.js";
+import {
+  BankToken__factory,
+  BillRegistry__factory,
+  TrustAccount__factory,
+  type BankToken,
+} from "../../typechain-types/index.js";
 import {
   collect,
   freePort,
@@ -19,6 +24,7 @@ import {
 } from "../helpers/processes.js";
 import { stackEnv } from "../helpers/stack.js";
 import { mined } from "../../src/chain/receipts.js";
+import { billIdOfLabel } from "../../src/bills/ids.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -42,6 +48,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
   let done: Promise<Finished>;
   let provider: JsonRpcProvider;
   let token: BankToken;
+  let registryAddress: string;
   /** Devnet accounts 10..16: drawer, drawee, payee, endorsee, financier, an account without tokens, spare. */
   let a: string[];
 
@@ -60,6 +67,8 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     expect(lines, result.stderr).to.have.length(1);
     return lines[0]!;
   }
+  /** The id of the drawer's (account 10's) bill `label`. */
+  const labelId = (label: string): string => billIdOfLabel(a[0]!, label);
   const exec = (operation: string, id: string, from: number, ...rest: string[]) =>
     json("bills", "exec", operation, id, "--from", String(from), ...rest);
   const issue = (label: string, type: string, drawee: string, amount: string) =>
@@ -71,7 +80,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
       "--type",
       type,
       "--id",
-      hashLabel(label),
+      labelId(label),
       "--drawee",
       drawee,
       "--payee",
@@ -96,6 +105,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     const { contracts } = JSON.parse(status.stdout) as { contracts: Record<string, string> };
     a = await Promise.all([10, 11, 12, 13, 14, 15, 16].map(async (i) => (await provider.getSigner(i)).getAddress()));
     token = BankToken__factory.connect(contracts.BankToken!, provider);
+    registryAddress = contracts.BillRegistry!;
     const trust = TrustAccount__factory.connect(contracts.TrustAccountBankA!, await provider.getSigner(1));
     // Tokens for the drawee, the payee (who pays after recourse) and the financier; none for account 15.
     for (const [index, holder] of [a[1]!, a[2]!, a[4]!].entries()) {
@@ -124,14 +134,14 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     expect(Object.keys(named.contracts).length).to.be.greaterThan(5);
     expect(body.contracts).to.deep.equal(named.contracts);
     // Every command, not only status: a bills read by URL finds the BillRegistry.
-    const missing = hashLabel("cli-exec-none");
+    const missing = labelId("cli-exec-none");
     expect(await refused("--rpc", url, "bills", "show", missing)).to.equal(
       `bank-chain: there is no bill ${missing} in the BillRegistry`,
     );
   });
 
   it("takes a bill of exchange through its whole life with exec, states and parties by name", async function () {
-    const id = hashLabel("cli-exec-boe");
+    const id = labelId("cli-exec-boe");
     expect(await issue("cli-exec-boe", "bill-of-exchange", a[1]!, "1000")).to.include({ state: "ISSUED" });
 
     const shown = await cli("bills", "show", id);
@@ -187,7 +197,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
   });
 
   it("cancels an issued bill, and refuses what its state does not allow with the decoded error", async function () {
-    const id = hashLabel("cli-exec-cancel");
+    const id = labelId("cli-exec-cancel");
     await issue("cli-exec-cancel", "bill-of-exchange", a[1]!, "10");
     expect(await exec("CANCEL", id, 10)).to.include({ state: "CANCELLED" });
     const line = await refused("bills", "exec", "REQUEST_ACCEPTANCE", id, "--from", "12");
@@ -204,7 +214,7 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
   });
 
   it("requires --yes to pay and decodes the token's revert when the payer has no tokens", async function () {
-    const id = hashLabel("cli-exec-broke");
+    const id = labelId("cli-exec-broke");
     await issue("cli-exec-broke", "e-invoice", a[5]!, "300");
     await exec("ACCEPT", id, 15, "--yes");
 
@@ -227,10 +237,58 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
     expect(body.error.details).to.deep.include({ error: "BankTokenInsufficientBalance", args: [a[5], "0", "300"] });
   });
 
+  it("M-6: an attacker cannot take a drawer's announced bill id, and paying by id names drawer and payee first", async function () {
+    // The drawer (account 10) announced bill `id` to the drawee (11); the attacker (16) front-runs its issue,
+    // naming itself payee. The CLI refuses before sending anything.
+    const id = labelId("cli-exec-announced");
+    const attacker = a[6]!;
+    const squat = ["--type", "e-invoice", "--id", id, "--drawee", a[1]!, "--payee", attacker, "--amount", "100"];
+    const blockBefore = await provider.getBlockNumber();
+    expect(await refused("bills", "issue", "--from", "16", ...squat)).to.equal(
+      `bank-chain: --id ${id} belongs to drawer ${a[0]}, not to the --from account ${attacker}: ` +
+        "a bill id begins with its drawer's address",
+    );
+    expect(await provider.getBlockNumber(), "nothing sent").to.equal(blockBefore);
+    // Sent to the registry directly, it reverts: the id commits to the drawer.
+    const registry = BillRegistry__factory.connect(registryAddress, await provider.getSigner(16));
+    const terms = {
+      id,
+      drawee: a[1]!,
+      payee: attacker,
+      amount: 100n,
+      acceptanceDeadline: 0n,
+      maturity: 0n,
+      recourseDeadline: 0n,
+      documentHash: ZeroHash,
+    };
+    const reverted = await registry.issue.staticCall(2, encodeBytes32String("ISSUE"), terms).then(
+      () => undefined,
+      (error: unknown) => (error as { revert?: { name: string; args: unknown[] } }).revert,
+    );
+    expect(reverted?.name).to.equal("BillIdOfAnotherDrawer");
+    expect(reverted?.args).to.deep.equal([id, attacker]);
+
+    // The drawer's own issue goes through; the drawee's pay by id names drawer and payee and sends nothing
+    // without --yes; with it, the drawer's payee is paid and the attacker nothing.
+    await json("bills", "issue", "--from", "10", ...squat.slice(0, 6), "--payee", a[2]!, "--amount", "100");
+    await exec("ACCEPT", id, 11, "--yes");
+    const before = await provider.getBlockNumber();
+    const unconfirmed = await refused("bills", "pay", id, "--from", "11");
+    expect(unconfirmed).to.equal(
+      `bank-chain: PAY of bill ${id} moves the right to money (drawer ${a[0]}, payee ${a[2]}, holder ${a[2]}, ` +
+        `amount 100 of 100 outstanding, from ${a[1]}): pass --yes to confirm`,
+    );
+    expect(await provider.getBlockNumber(), "nothing sent without --yes").to.equal(before);
+    const payeeBefore = await token.balanceOf(a[2]!);
+    expect(await json("bills", "pay", id, "--from", "11", "--yes")).to.include({ state: "PAID" });
+    expect(await token.balanceOf(a[2]!)).to.equal(payeeBefore + 100n);
+    expect(await token.balanceOf(attacker)).to.equal(0n);
+  });
+
   it("asks on a terminal instead of requiring --yes, and sends nothing on no", async function () {
     // util-linux `script` gives the CLI a terminal for stdin and stderr.
     if (!existsSync("/usr/bin/script") || spawnSync("script", ["--version"]).status !== 0) this.skip();
-    const id = hashLabel("cli-exec-tty");
+    const id = labelId("cli-exec-tty");
     await issue("cli-exec-tty", "e-invoice", a[1]!, "20");
     const answer = async (reply: string): Promise<{ code: number | null; output: string }> => {
       const command = [process.execPath, CLI, "bills", "exec", "ACCEPT", id, "--from", "11"].join(" ");

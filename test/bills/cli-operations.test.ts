@@ -25,6 +25,7 @@ import {
 } from "../helpers/processes.js";
 import { stackEnv } from "../helpers/stack.js";
 import { mined } from "../../src/chain/receipts.js";
+import { billIdOfLabel } from "../../src/bills/ids.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -68,6 +69,8 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
     expect(lines, result.stderr).to.have.length(1);
     return lines[0]!;
   }
+  /** The id of the drawer's (account 10's) bill `label`. */
+  const labelId = (label: string): string => billIdOfLabel(addresses[0]!, label);
   const issueArgs = (label: string, type: string, amount: string) => [
     "bills",
     "issue",
@@ -76,7 +79,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
     "--type",
     type,
     "--id",
-    hashLabel(label),
+    labelId(label),
     "--drawee",
     addresses[1]!,
     "--payee",
@@ -116,7 +119,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
 
   it("issues, accepts and pays an e-invoice in part then in full, approving the registry as needed", async function () {
     const issued = await json(...issueArgs("cli-ops-invoice", "e-invoice", "500"));
-    const billId = hashLabel("cli-ops-invoice");
+    const billId = labelId("cli-ops-invoice");
     expect(issued).to.include({ ok: true, bill: billId, operation: "ISSUE", state: "ISSUED" });
     expect(issued.tx).to.match(/^0x[0-9a-f]{64}$/);
     const onChain = await registry.bill(billId);
@@ -151,7 +154,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
       "--document-hash",
       documentHash,
     );
-    const billId = hashLabel("cli-ops-boe");
+    const billId = labelId("cli-ops-boe");
     const issued = await registry.bill(billId);
     expect([issued.acceptanceDeadline, issued.maturity, issued.documentHash]).to.deep.equal([
       0n,
@@ -172,7 +175,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
   });
 
   it("refuses bad input with one line naming the field", async function () {
-    const id = hashLabel("cli-ops-none");
+    const id = labelId("cli-ops-none");
     const cases: Array<[string[], string]> = [
       [
         ["bills", "issue", "--type", "e-invoice", "--drawee", "nope", "--payee", addresses[2]!, "--amount", "1"],
@@ -216,7 +219,7 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
   });
 
   it("reports a refusal as JSON with --json", async function () {
-    const result = await cli("--json", "bills", "accept", hashLabel("cli-ops-none"));
+    const result = await cli("--json", "bills", "accept", labelId("cli-ops-none"));
     expect(result.code).to.equal(1);
     const body = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; name: string } };
     expect(body).to.deep.include({ ok: false });

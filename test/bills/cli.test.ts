@@ -9,6 +9,7 @@ import { BillRegistry__factory } from "../../typechain-types/index.js";
 import { collect, freePort, killGroup, ROOT, runNode, spawnGroup, waitForOutput } from "../helpers/processes.js";
 import { stackEnv } from "../helpers/stack.js";
 import { mined } from "../../src/chain/receipts.js";
+import { billIdOfLabel } from "../../src/bills/ids.js";
 
 const CLI = "bin/bank-chain.mjs";
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
@@ -38,7 +39,7 @@ describe("cli: bank-chain bills", function () {
       const { contracts } = JSON.parse(status.stdout) as { contracts: Record<string, string> };
       const [drawer, drawee, payee] = await Promise.all([10, 11, 12].map((i) => provider.getSigner(i)));
       const registry = BillRegistry__factory.connect(contracts.BillRegistry!, drawer!);
-      const billId = hashLabel("cli-bill");
+      const billId = billIdOfLabel(await drawer!.getAddress(), "cli-bill");
       await mined(
         await registry.issue(2, encodeBytes32String("ISSUE"), {
           id: billId,

@@ -1,5 +1,6 @@
-import { AbiCoder, encodeBytes32String, id as hashLabel, MaxUint256, ZeroHash, type Signer } from "ethers";
+import { AbiCoder, encodeBytes32String, MaxUint256, ZeroHash, type Signer } from "ethers";
 
+import { billIdOfLabel } from "../../src/bills/ids.js";
 import { BillMonitor } from "../../src/bills/monitor.js";
 import { Store } from "../../src/store/store.js";
 import { BillRegistry__factory, type BillRegistry } from "../../typechain-types/index.js";
@@ -48,7 +49,7 @@ export async function billsFixture(): Promise<BillsFixture> {
     async issue(definitionId, label, amount = 1_000n, deadlines) {
       const t = await now();
       const [acceptance, maturity, recourse] = deadlines ?? [t + 1_000, t + 2_000, t + 3_000];
-      const billId = hashLabel(label);
+      const billId = billIdOfLabel(addresses[0]!, label);
       await registry.connect(parties[0]).issue(definitionId, b32("ISSUE"), {
         id: billId,
         drawee: addresses[1]!,

@@ -1,8 +1,42 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-/// @notice The id of one bill, chosen by its issuer (for example the hash of its document number); used once ever.
+/// @notice The id of one bill, used once ever. It commits to its drawer, lowest bits first:
+///         `uint96 serial | address drawer` (the drawer's address is the id's first 20 bytes, then the drawer's own
+///         12-byte serial, for example the first 12 bytes of the hash of its document number). Only the drawer named
+///         in an id can issue under it, so nobody can take an id a drawer has announced (see `BillIdLib`).
 type BillId is bytes32;
+
+using BillIdLib for BillId global;
+
+/// @title BillIdLib
+/// @notice Builds a `BillId` and reads its fields.
+library BillIdLib {
+    uint256 private constant _SERIAL_MASK = type(uint96).max;
+    uint256 private constant _DRAWER_SHIFT = 96;
+
+    /// @notice The id of `drawer_`'s bill `serial_`.
+    /// @param drawer_ The drawer (who alone may issue the bill).
+    /// @param serial_ The drawer's own serial for the bill.
+    /// @return The id: `drawer_ ‖ serial_`.
+    function make(address drawer_, bytes12 serial_) internal pure returns (BillId) {
+        return BillId.wrap(bytes32((uint256(uint160(drawer_)) << _DRAWER_SHIFT) | uint256(uint96(serial_))));
+    }
+
+    /// @notice The drawer an id commits to: the only account that may issue under it.
+    /// @param id The bill id.
+    /// @return The drawer, its first 20 bytes.
+    function drawer(BillId id) internal pure returns (address) {
+        return address(uint160(uint256(BillId.unwrap(id)) >> _DRAWER_SHIFT));
+    }
+
+    /// @notice The drawer's serial in an id.
+    /// @param id The bill id.
+    /// @return The serial, its last 12 bytes.
+    function serial(BillId id) internal pure returns (bytes12) {
+        return bytes12(uint96(uint256(BillId.unwrap(id)) & _SERIAL_MASK));
+    }
+}
 
 /// @title IBillRegistry
 /// @notice Bills (bills of exchange, e-invoices, ...) whose life cycle is a state machine given as data: a
@@ -66,7 +100,7 @@ interface IBillRegistry {
     }
 
     /// @notice The terms of a new bill.
-    /// @param id The bill's id, not zero, never used before.
+    /// @param id The bill's id, never used before, committing to the caller (`BillIdLib.make(drawer, serial)`).
     /// @param drawee The payer.
     /// @param payee The first holder (for an e-invoice usually the issuer itself).
     /// @param amount The minor units due, not zero.
@@ -153,8 +187,13 @@ interface IBillRegistry {
     error BillUnknownDefinition(uint32 definitionId);
     /// @notice No bill `id`.
     error BillUnknownBill(BillId id);
-    /// @notice Bill `id` exists already (or the id is zero).
+    /// @notice Bill `id` exists already.
     error BillInvalidId(BillId id);
+    /// @notice `caller` may not issue bill `id`: the id commits to another drawer (`BillIdLib.drawer(id)`).
+    error BillIdOfAnotherDrawer(BillId id, address caller);
+    /// @notice `account` is frozen in the token, and `operation` of bill `id` would have it act on, receive or be
+    ///         named in a move of the right to money.
+    error BillPartyFrozen(BillId id, bytes32 operation, address account);
     /// @notice Bad terms: a zero amount or address, or deadlines out of order.
     error BillInvalidTerms();
     /// @notice Bill `id` in state `state` has no transition for `operation`.
@@ -197,14 +236,18 @@ interface IBillRegistry {
     ) external returns (uint32 definitionId);
 
     /// @notice Issues bill `terms.id` of definition `definitionId` with its issuing transition `operation`; the
-    ///         caller is the drawer.
+    ///         caller is the drawer, and must be the drawer the id commits to (`BillIdLib.drawer(terms.id)`, else
+    ///         `BillIdOfAnotherDrawer`). None of the caller, the drawee and the payee may be frozen in the token
+    ///         (`BillPartyFrozen`).
     /// @param definitionId The definition.
     /// @param operation The issuing operation (a transition from 0).
     /// @param terms The terms.
     function issue(uint32 definitionId, bytes32 operation, BillTerms calldata terms) external;
 
     /// @notice Performs `operation` on bill `id` as the caller. Payments are pulled from the caller by allowance
-    ///         and go straight to the holder.
+    ///         and go straight to the holder. An `Endorse`, `OfferDiscount` or `Recourse` whose actor, holder or
+    ///         named account is frozen in the token reverts `BillPartyFrozen`; a payment from or to a frozen
+    ///         account reverts in the token (`BankTokenFrozen`).
     /// @param id The bill.
     /// @param operation The operation.
     /// @param data The effect's data: `abi.encode(address)` for endorse and offer-for-discount, `abi.encode(uint256)`
@@ -246,14 +289,16 @@ interface IBillRegistry {
 
     /// @notice `execute` as `signer`, who signed the EIP-712 `BillOperation(bytes32 billId,bytes32 operation,
     ///         bytes32 dataHash,uint256 nonce,uint256 deadline)`; any relayer may submit it. Payments are pulled
-    ///         from `signer` by allowance.
+    ///         from `signer` by allowance; freezes apply to `signer` as to a caller.
     /// @param id The bill.
     /// @param operation The operation.
     /// @param data As for `execute`.
     /// @param signer The actor.
     /// @param nonce `signer`'s next nonce (`nonces(signer)`).
     /// @param deadline The last second the signature is valid.
-    /// @param signature ECDSA or ERC-1271 signature.
+    /// @param signature A 65-byte ECDSA signature that recovers to `signer` (valid whatever code `signer` has, so an
+    ///        EIP-7702 delegation cannot revoke it), or else one `signer` accepts through ERC-1271 within a bounded
+    ///        amount of gas.
     function executeBySig(
         BillId id,
         bytes32 operation,
