@@ -26,16 +26,23 @@ import {ITrustAccountToken} from "./interfaces/ITrustAccountToken.sol";
 ///      registered issuer of the ledger (deactivated: it never mints) holding the ledger's `SETTLEMENT_ROLE`, and
 ///      hold `SETTLEMENT_ROLE` on every registered bank's `TrustAccount`.
 ///
+///      Ids. A payment is named by its debtor bank and its id together: `_records[debtorBank][id]`. Only the
+///      debtor bank's agent can initiate under that bank, so no other bank can take (squat) an id that bank means
+///      to use; two banks may use the same id for two unrelated payments. Every view, event and error that names a
+///      payment carries both.
+///
 ///      Storage and gas. A payment is one word in `_records`: bits 48..255 are the top 208 bits of
 ///      `keccak256(abi.encode(terms))`, bits 8..47 the deadline (`uint40` seconds), bits 0..7 the stored state.
 ///      Later calls pass the terms in calldata and are checked against the digest (a 208-bit second preimage is
-///      out of reach), so nothing else is stored per payment and the id can never be reused: no record is ever
-///      deleted. A corridor is two words: its limits (`uint64 inFlightCap | uint64 windowCap | uint32
-///      windowLength | open, paused flags`), read only by `initiate`, and its usage (`uint64 inFlight | uint64
-///      sentInWindow | uint40 windowStart`), read and written by `initiate` and by every step that takes tokens
-///      out of this contract. 64-bit amounts allow 1.8e19 minor units per corridor (1.8e17 US dollars). The
-///      agent of a bank is one word. `initiate` therefore writes one fresh slot (the record) and one warm-able
-///      slot (the usage); `smelt` updates the record and the usage; `acknowledge` only the record.
+///      out of reach), so nothing else is stored per payment and a debtor bank can never reuse one of its ids: no
+///      record is ever deleted. A corridor is two words: its limits (`uint64 inFlightCap | uint64 windowCap |
+///      uint32 windowLength | open, paused flags`), read on the payment path only by `initiate`, and its usage
+///      (`uint64 inFlight | uint64 sentInWindow | uint40 windowStart`), read and written by `initiate` and by every
+///      step that closes a payment for the debtor bank (`acknowledge`, `returnRejected`, `refundExpired`). 64-bit
+///      amounts allow 1.8e19 minor units per corridor (1.8e17 US dollars). The agent of a bank is one word.
+///      `initiate` therefore writes one fresh slot (the record) and one warm-able slot (the usage); `smelt` and
+///      `reject` update only the record (the smelt burns the tokens, but the amount stays in flight until the
+///      acknowledgement); `acknowledge`, `returnRejected` and `refundExpired` update the record and the usage.
 ///
 ///      Trust. The registered trust accounts (`BANK_ADMIN_ROLE` checks their token and ledger registration), the
 ///      token and the ledger are the only contracts called; every call comes after the state it depends on is
@@ -81,7 +88,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     IReserveLedger private immutable _ledger;
 
     mapping(address bank => address agent) private _agents;
-    mapping(SettlementId id => uint256 word) private _records;
+    mapping(address debtorBank => mapping(SettlementId id => uint256 word)) private _records;
     mapping(address debtorBank => mapping(address creditorBank => CorridorSlots)) private _corridors;
     CorridorKey[] private _corridorList;
 
@@ -119,16 +126,17 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
         if (amount == 0) revert InterbankSettlementZeroAmount();
         if (terms.creditorAccountRef == bytes32(0)) revert InterbankSettlementZeroAccountRef();
         if (deadline <= block.timestamp) revert InterbankSettlementInvalidDeadline(deadline, block.timestamp);
-        uint256 word = _records[id];
-        if (word != 0) revert InterbankSettlementInvalidState(id, _state(word), SettlementState.None);
+        mapping(SettlementId => uint256) storage records = _records[debtorBank];
+        uint256 word = records[id];
+        if (word != 0) revert InterbankSettlementInvalidState(debtorBank, id, _state(word), SettlementState.None);
         address creditorBank = terms.creditorBank;
         _useCorridor(debtorBank, creditorBank, amount);
-        _records[id] =
+        records[id] =
             _digest(terms) |
             (uint256(deadline) << _DEADLINE_SHIFT) |
             uint256(uint8(SettlementState.Delivered));
         emit SettlementInitiated(id, debtorBank, creditorBank, amount, terms.creditorAccountRef, deadline);
-        emit SettlementDelivered(id, creditorBank);
+        emit SettlementDelivered(id, debtorBank, creditorBank);
         ITrustAccount(debtorBank).mintForSettlement(amount, SettlementId.unwrap(id));
     }
 
@@ -165,7 +173,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
         _checkAgent(creditorBank);
         if (reasonCode == bytes32(0)) revert InterbankSettlementZeroReasonCode();
         _advance(terms, SettlementState.Delivered, SettlementState.Rejected);
-        emit SettlementRejected(terms.id, creditorBank, reasonCode);
+        emit SettlementRejected(terms.id, terms.debtorBank, creditorBank, reasonCode);
     }
 
     /// @inheritdoc IInterbankSettlement
@@ -276,14 +284,14 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     }
 
     /// @inheritdoc IInterbankSettlement
-    function stateOf(SettlementId id) external view returns (SettlementState) {
-        return _state(_records[id]);
+    function stateOf(address debtorBank, SettlementId id) external view returns (SettlementState) {
+        return _state(_records[debtorBank][id]);
     }
 
     /// @inheritdoc IInterbankSettlement
     /// @dev The narrowing casts are exact: each field is exactly as wide as its type.
-    function settlement(SettlementId id) external view returns (SettlementRecord memory) {
-        uint256 word = _records[id];
+    function settlement(address debtorBank, SettlementId id) external view returns (SettlementRecord memory) {
+        uint256 word = _records[debtorBank][id];
         return
             SettlementRecord({
                 termsDigest: bytes32(word & _DIGEST_MASK),
@@ -367,13 +375,15 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     /// @dev Moves the payment of `terms` from state `from` to `to`: reverts unless it exists, was initiated with
     ///      exactly these terms and is in state `from` now (`Expired` derived from the stored deadline).
     function _advance(SettlementTerms calldata terms, SettlementState from, SettlementState to) private {
+        address debtorBank = terms.debtorBank;
         SettlementId id = terms.id;
-        uint256 word = _records[id];
-        if (word == 0) revert InterbankSettlementInvalidState(id, SettlementState.None, from);
-        if (word & _DIGEST_MASK != _digest(terms)) revert InterbankSettlementTermsMismatch(id);
+        mapping(SettlementId => uint256) storage records = _records[debtorBank];
+        uint256 word = records[id];
+        if (word == 0) revert InterbankSettlementInvalidState(debtorBank, id, SettlementState.None, from);
+        if (word & _DIGEST_MASK != _digest(terms)) revert InterbankSettlementTermsMismatch(debtorBank, id);
         SettlementState current = _state(word);
-        if (current != from) revert InterbankSettlementInvalidState(id, current, from);
-        _records[id] = (word & ~_STATE_MASK) | uint256(uint8(to));
+        if (current != from) revert InterbankSettlementInvalidState(debtorBank, id, current, from);
+        records[id] = (word & ~_STATE_MASK) | uint256(uint8(to));
     }
 
     /// @dev Checks the corridor's status and limits for a new payment of `amount`, rolls its window over if the

@@ -429,8 +429,8 @@ contract InterbankSettlementInvariantTest is StdInvariant, SettlementFixture {
         uint256 n = handler.paymentCount();
         for (uint256 i = 0; i < n; ++i) {
             IInterbankSettlement.SettlementTerms memory t = handler.payment(i);
-            assertEq(uint8(settlement.stateOf(t.id)), uint8(handler.modelState(i)));
-            assertEq(settlement.settlement(t.id).termsDigest, settlement.hashTerms(t));
+            assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(handler.modelState(i)));
+            assertEq(settlement.settlement(t.debtorBank, t.id).termsDigest, settlement.hashTerms(t));
         }
     }
 
