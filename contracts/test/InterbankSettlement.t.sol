@@ -6,7 +6,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {ReserveLedger} from "../reserves/ReserveLedger.sol";
 import {IReserveLedger} from "../reserves/interfaces/IReserveLedger.sol";
-import {InterbankSettlement} from "../settlement/InterbankSettlement.sol";
+import {InterbankSettlement, SettlementWord, SettlementWordLib} from "../settlement/InterbankSettlement.sol";
 import {TrustAccount} from "../settlement/TrustAccount.sol";
 import {IInterbankSettlement, SettlementId} from "../settlement/interfaces/IInterbankSettlement.sol";
 import {ITrustAccount} from "../settlement/interfaces/ITrustAccount.sol";
@@ -549,6 +549,30 @@ contract InterbankSettlementTest is SettlementFixture {
         assertEq(c.sentInWindow, 1_234_56);
         assertEq(settlement.totalInFlight(), 1_234_56);
         assertEq(settlement.availableToSend(address(bankA), address(bankB)), IN_FLIGHT_CAP - 1_234_56);
+    }
+
+    function testFuzz_settlementWord_fieldsRoundTripAndStayApart(
+        bytes32 rawDigest,
+        uint40 deadline,
+        uint8 rawState,
+        uint8 rawNext
+    ) public pure {
+        uint256 digest = uint256(rawDigest) & (~uint256(0) << 48);
+        uint8 state = uint8(bound(rawState, 1, 8));
+        uint8 next = uint8(bound(rawNext, 1, 8));
+        SettlementWord word = SettlementWordLib.pack(digest, deadline, state);
+        assertFalse(word.isEmpty());
+        assertEq(word.digest(), digest);
+        assertEq(word.deadline(), deadline);
+        assertEq(uint8(word.storedState()), state);
+        SettlementWord moved = word.withState(next);
+        assertEq(moved.digest(), digest);
+        assertEq(moved.deadline(), deadline);
+        assertEq(uint8(moved.storedState()), next);
+        // Out-of-range values are masked to their field, never spilling into a neighbour.
+        SettlementWord wide = SettlementWordLib.pack(digest | 1, uint256(deadline) | (1 << 40), 0x100 | state);
+        assertEq(SettlementWord.unwrap(wide), SettlementWord.unwrap(word));
+        assertTrue(SettlementWord.wrap(0).isEmpty());
     }
 
     function test_hashTerms_isTheMaskedKeccakOfTheAbiEncoding() public {
