@@ -11,6 +11,75 @@ import {IInterbankSettlement, SettlementId} from "./interfaces/IInterbankSettlem
 import {ITrustAccount} from "./interfaces/ITrustAccount.sol";
 import {ITrustAccountToken} from "./interfaces/ITrustAccountToken.sol";
 
+/// @dev One payment's record packed in one storage word, lowest bits first:
+///      `uint8 state | uint40 deadline | 208-bit terms digest`, the digest being the top 208 bits of
+///      `keccak256(abi.encode(terms))`. The zero word is "no payment" (a stored state is never `None`).
+type SettlementWord is uint256;
+
+using SettlementWordLib for SettlementWord global;
+
+/// @title SettlementWordLib
+/// @notice Builds a `SettlementWord` and reads and replaces its fields.
+/// @dev As `IssuerWordLib`: setters mask each value to its field's width so that a neighbouring field can never be
+///      corrupted; callers check the range first. The digest keeps its place in the word (bits 48..255), so that
+///      it compares directly with `digestOf`. States go in as numbers (`uint8(state)`): an enum parameter costs a
+///      cleanup at every call on these hot paths.
+library SettlementWordLib {
+    uint256 private constant _STATE_MASK = type(uint8).max;
+    uint256 private constant _DEADLINE_SHIFT = 8;
+    uint256 private constant _DEADLINE_MASK = type(uint40).max;
+    uint256 private constant _DIGEST_MASK = ~uint256(0) << 48;
+
+    /// @dev The word of a new payment: `digest` as `digestOf` returns it, the deadline, a stored state.
+    function pack(uint256 digest_, uint256 deadline_, uint256 state) internal pure returns (SettlementWord) {
+        return
+            SettlementWord.wrap(
+                (digest_ & _DIGEST_MASK) | ((deadline_ & _DEADLINE_MASK) << _DEADLINE_SHIFT) | (state & _STATE_MASK)
+            );
+    }
+
+    /// @dev Whether no payment was ever recorded in `w`.
+    function isEmpty(SettlementWord w) internal pure returns (bool) {
+        return SettlementWord.unwrap(w) == 0;
+    }
+
+    /// @dev The terms digest, in place (bits 48..255; the low 48 bits are zero).
+    function digest(SettlementWord w) internal pure returns (uint256) {
+        return SettlementWord.unwrap(w) & _DIGEST_MASK;
+    }
+
+    /// @dev The deadline, in seconds.
+    function deadline(SettlementWord w) internal pure returns (uint256) {
+        return (SettlementWord.unwrap(w) >> _DEADLINE_SHIFT) & _DEADLINE_MASK;
+    }
+
+    /// @dev The stored state (`Delivered` for an expired payment; `None` only for the empty word).
+    function storedState(SettlementWord w) internal pure returns (IInterbankSettlement.SettlementState) {
+        // The low byte holds a stored state (at most `Refunded`), so the conversion cannot fail.
+        return IInterbankSettlement.SettlementState(uint8(SettlementWord.unwrap(w) & _STATE_MASK));
+    }
+
+    /// @dev `w` with its stored state replaced by `state` (a `SettlementState` as a number).
+    function withState(SettlementWord w, uint256 state) internal pure returns (SettlementWord) {
+        return SettlementWord.wrap((SettlementWord.unwrap(w) & ~_STATE_MASK) | (state & _STATE_MASK));
+    }
+
+    /// @dev `keccak256(abi.encode(terms))` with its low 48 bits cleared, where the word keeps the deadline and
+    ///      the state.
+    ///      `SettlementTerms` is a static struct: its ABI encoding is its six calldata words as they are. Every
+    ///      field is read (and so checked for dirty bits by the ABI decoder) by `initiate`; a later call whose
+    ///      words differ in any bit gets a different digest and `InterbankSettlementTermsMismatch`.
+    function digestOf(IInterbankSettlement.SettlementTerms calldata terms) internal pure returns (uint256 result) {
+        // Safe: copies the struct's 6 words to free memory without moving the free memory pointer.
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, terms, 0xc0)
+            result := keccak256(ptr, 0xc0)
+        }
+        result &= _DIGEST_MASK;
+    }
+}
+
 /// @title InterbankSettlement
 /// @notice Pays between banks on the shared ledger: bank A's trust account mints into this contract, which holds
 ///         the tokens for bank B until B smelts them (having credited its customer in fiat) or rejects them, or
@@ -26,16 +95,23 @@ import {ITrustAccountToken} from "./interfaces/ITrustAccountToken.sol";
 ///      registered issuer of the ledger (deactivated: it never mints) holding the ledger's `SETTLEMENT_ROLE`, and
 ///      hold `SETTLEMENT_ROLE` on every registered bank's `TrustAccount`.
 ///
-///      Storage and gas. A payment is one word in `_records`: bits 48..255 are the top 208 bits of
+///      Ids. A payment is named by its debtor bank and its id together: `_records[debtorBank][id]`. Only the
+///      debtor bank's agent can initiate under that bank, so no other bank can take (squat) an id that bank means
+///      to use; two banks may use the same id for two unrelated payments. Every view, event and error that names a
+///      payment carries both.
+///
+///      Storage and gas. A payment is one `SettlementWord` in `_records`: bits 48..255 are the top 208 bits of
 ///      `keccak256(abi.encode(terms))`, bits 8..47 the deadline (`uint40` seconds), bits 0..7 the stored state.
 ///      Later calls pass the terms in calldata and are checked against the digest (a 208-bit second preimage is
-///      out of reach), so nothing else is stored per payment and the id can never be reused: no record is ever
-///      deleted. A corridor is two words: its limits (`uint64 inFlightCap | uint64 windowCap | uint32
-///      windowLength | open, paused flags`), read only by `initiate`, and its usage (`uint64 inFlight | uint64
-///      sentInWindow | uint40 windowStart`), read and written by `initiate` and by every step that takes tokens
-///      out of this contract. 64-bit amounts allow 1.8e19 minor units per corridor (1.8e17 US dollars). The
-///      agent of a bank is one word. `initiate` therefore writes one fresh slot (the record) and one warm-able
-///      slot (the usage); `smelt` updates the record and the usage; `acknowledge` only the record.
+///      out of reach), so nothing else is stored per payment and a debtor bank can never reuse one of its ids: no
+///      record is ever deleted. A corridor is two words: its limits (`uint64 inFlightCap | uint64 windowCap |
+///      uint32 windowLength | open, paused flags`), read on the payment path only by `initiate`, and its usage
+///      (`uint64 inFlight | uint64 sentInWindow | uint40 windowStart`), read and written by `initiate` and by every
+///      step that closes a payment for the debtor bank (`acknowledge`, `returnRejected`, `refundExpired`). 64-bit
+///      amounts allow 1.8e19 minor units per corridor (1.8e17 US dollars). The agent of a bank is one word.
+///      `initiate` therefore writes one fresh slot (the record) and one warm-able slot (the usage); `smelt` and
+///      `reject` update only the record (the smelt burns the tokens, but the amount stays in flight until the
+///      acknowledgement); `acknowledge`, `returnRejected` and `refundExpired` update the record and the usage.
 ///
 ///      Trust. The registered trust accounts (`BANK_ADMIN_ROLE` checks their token and ledger registration), the
 ///      token and the ledger are the only contracts called; every call comes after the state it depends on is
@@ -62,11 +138,6 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     /// @notice The largest corridor cap, and so the largest payment: 2^64 - 1 minor units.
     uint256 public constant MAX_AMOUNT = type(uint64).max;
 
-    /// @dev Record word fields.
-    uint256 private constant _STATE_MASK = 0xff;
-    uint256 private constant _DEADLINE_SHIFT = 8;
-    uint256 private constant _DEADLINE_MASK = type(uint40).max;
-    uint256 private constant _DIGEST_MASK = ~uint256(0) << 48;
     /// @dev Corridor word fields.
     uint256 private constant _MASK_64 = type(uint64).max;
     uint256 private constant _MASK_32 = type(uint32).max;
@@ -81,7 +152,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     IReserveLedger private immutable _ledger;
 
     mapping(address bank => address agent) private _agents;
-    mapping(SettlementId id => uint256 word) private _records;
+    mapping(address debtorBank => mapping(SettlementId id => SettlementWord word)) private _records;
     mapping(address debtorBank => mapping(address creditorBank => CorridorSlots)) private _corridors;
     CorridorKey[] private _corridorList;
 
@@ -119,16 +190,20 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
         if (amount == 0) revert InterbankSettlementZeroAmount();
         if (terms.creditorAccountRef == bytes32(0)) revert InterbankSettlementZeroAccountRef();
         if (deadline <= block.timestamp) revert InterbankSettlementInvalidDeadline(deadline, block.timestamp);
-        uint256 word = _records[id];
-        if (word != 0) revert InterbankSettlementInvalidState(id, _state(word), SettlementState.None);
+        mapping(SettlementId => SettlementWord) storage records = _records[debtorBank];
+        SettlementWord word = records[id];
+        if (!word.isEmpty()) {
+            revert InterbankSettlementInvalidState(debtorBank, id, _state(word), SettlementState.None);
+        }
         address creditorBank = terms.creditorBank;
         _useCorridor(debtorBank, creditorBank, amount);
-        _records[id] =
-            _digest(terms) |
-            (uint256(deadline) << _DEADLINE_SHIFT) |
-            uint256(uint8(SettlementState.Delivered));
+        records[id] = SettlementWordLib.pack(
+            SettlementWordLib.digestOf(terms),
+            deadline,
+            uint8(SettlementState.Delivered)
+        );
         emit SettlementInitiated(id, debtorBank, creditorBank, amount, terms.creditorAccountRef, deadline);
-        emit SettlementDelivered(id, creditorBank);
+        emit SettlementDelivered(id, debtorBank, creditorBank);
         ITrustAccount(debtorBank).mintForSettlement(amount, SettlementId.unwrap(id));
     }
 
@@ -165,7 +240,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
         _checkAgent(creditorBank);
         if (reasonCode == bytes32(0)) revert InterbankSettlementZeroReasonCode();
         _advance(terms, SettlementState.Delivered, SettlementState.Rejected);
-        emit SettlementRejected(terms.id, creditorBank, reasonCode);
+        emit SettlementRejected(terms.id, terms.debtorBank, creditorBank, reasonCode);
     }
 
     /// @inheritdoc IInterbankSettlement
@@ -276,25 +351,25 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     }
 
     /// @inheritdoc IInterbankSettlement
-    function stateOf(SettlementId id) external view returns (SettlementState) {
-        return _state(_records[id]);
+    function stateOf(address debtorBank, SettlementId id) external view returns (SettlementState) {
+        return _state(_records[debtorBank][id]);
     }
 
     /// @inheritdoc IInterbankSettlement
-    /// @dev The narrowing casts are exact: each field is exactly as wide as its type.
-    function settlement(SettlementId id) external view returns (SettlementRecord memory) {
-        uint256 word = _records[id];
+    /// @dev The narrowing cast is exact: the deadline field is 40 bits wide.
+    function settlement(address debtorBank, SettlementId id) external view returns (SettlementRecord memory) {
+        SettlementWord word = _records[debtorBank][id];
         return
             SettlementRecord({
-                termsDigest: bytes32(word & _DIGEST_MASK),
-                deadline: uint40(word >> _DEADLINE_SHIFT),
-                state: SettlementState(uint8(word))
+                termsDigest: bytes32(word.digest()),
+                deadline: uint40(word.deadline()),
+                state: word.storedState()
             });
     }
 
     /// @inheritdoc IInterbankSettlement
     function hashTerms(SettlementTerms calldata terms) external pure returns (bytes32) {
-        return bytes32(_digest(terms));
+        return bytes32(SettlementWordLib.digestOf(terms));
     }
 
     /// @inheritdoc IInterbankSettlement
@@ -367,13 +442,15 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     /// @dev Moves the payment of `terms` from state `from` to `to`: reverts unless it exists, was initiated with
     ///      exactly these terms and is in state `from` now (`Expired` derived from the stored deadline).
     function _advance(SettlementTerms calldata terms, SettlementState from, SettlementState to) private {
+        address debtorBank = terms.debtorBank;
         SettlementId id = terms.id;
-        uint256 word = _records[id];
-        if (word == 0) revert InterbankSettlementInvalidState(id, SettlementState.None, from);
-        if (word & _DIGEST_MASK != _digest(terms)) revert InterbankSettlementTermsMismatch(id);
+        mapping(SettlementId => SettlementWord) storage records = _records[debtorBank];
+        SettlementWord word = records[id];
+        if (word.isEmpty()) revert InterbankSettlementInvalidState(debtorBank, id, SettlementState.None, from);
+        if (word.digest() != SettlementWordLib.digestOf(terms)) revert InterbankSettlementTermsMismatch(debtorBank, id);
         SettlementState current = _state(word);
-        if (current != from) revert InterbankSettlementInvalidState(id, current, from);
-        _records[id] = (word & ~_STATE_MASK) | uint256(uint8(to));
+        if (current != from) revert InterbankSettlementInvalidState(debtorBank, id, current, from);
+        records[id] = word.withState(uint8(to));
     }
 
     /// @dev Checks the corridor's status and limits for a new payment of `amount`, rolls its window over if the
@@ -441,12 +518,9 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
 
     /// @dev The state of a record word now: `None` for an empty word, `Expired` for a `Delivered` one whose
     ///      deadline has passed, else the stored state.
-    function _state(uint256 word) private view returns (SettlementState) {
-        // The low byte holds a stored state (at most `Refunded`), so the conversion cannot fail.
-        SettlementState stored = SettlementState(uint8(word));
-        if (stored == SettlementState.Delivered && block.timestamp > (word >> _DEADLINE_SHIFT) & _DEADLINE_MASK) {
-            return SettlementState.Expired;
-        }
+    function _state(SettlementWord word) private view returns (SettlementState) {
+        SettlementState stored = word.storedState();
+        if (stored == SettlementState.Delivered && block.timestamp > word.deadline()) return SettlementState.Expired;
         return stored;
     }
 
@@ -465,20 +539,5 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     /// @dev The room under `cap` above `used` (0 if a lowered cap is below `used`).
     function _room(uint256 cap, uint256 used) private pure returns (uint256) {
         return cap > used ? cap - used : 0;
-    }
-
-    /// @dev `keccak256(abi.encode(terms))` with its low 48 bits cleared, where the record keeps the deadline and
-    ///      the state.
-    ///      `SettlementTerms` is a static struct: its ABI encoding is its six calldata words as they are. Every
-    ///      field is read (and so checked for dirty bits by the ABI decoder) by `initiate`; a later call whose
-    ///      words differ in any bit gets a different digest and `InterbankSettlementTermsMismatch`.
-    function _digest(SettlementTerms calldata terms) private pure returns (uint256 digest) {
-        // Safe: copies the struct's 6 words to free memory without moving the free memory pointer.
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, terms, 0xc0)
-            digest := keccak256(ptr, 0xc0)
-        }
-        digest &= _DIGEST_MASK;
     }
 }

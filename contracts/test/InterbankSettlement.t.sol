@@ -6,7 +6,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {ReserveLedger} from "../reserves/ReserveLedger.sol";
 import {IReserveLedger} from "../reserves/interfaces/IReserveLedger.sol";
-import {InterbankSettlement} from "../settlement/InterbankSettlement.sol";
+import {InterbankSettlement, SettlementWord, SettlementWordLib} from "../settlement/InterbankSettlement.sol";
 import {TrustAccount} from "../settlement/TrustAccount.sol";
 import {IInterbankSettlement, SettlementId} from "../settlement/interfaces/IInterbankSettlement.sol";
 import {ITrustAccount} from "../settlement/interfaces/ITrustAccount.sol";
@@ -273,7 +273,7 @@ contract InterbankSettlementTest is SettlementFixture {
         settlement.initiate(t);
         vm.prank(newAgent);
         settlement.initiate(t);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
     }
 
     function test_setBankAgent_revertsOnUnknownBank() public {
@@ -414,18 +414,24 @@ contract InterbankSettlementTest is SettlementFixture {
         // The reverse corridor is unaffected.
         IInterbankSettlement.SettlementTerms memory reverse = _terms(bankB, bankA, 1_00);
         _initiate(reverse);
-        assertEq(uint8(settlement.stateOf(reverse.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        assertEq(
+            uint8(settlement.stateOf(reverse.debtorBank, reverse.id)),
+            uint8(IInterbankSettlement.SettlementState.Delivered)
+        );
         // A payment already on the paused corridor still completes.
         _smelt(open, FIAT_B);
         _acknowledge(open);
-        assertEq(uint8(settlement.stateOf(open.id)), uint8(IInterbankSettlement.SettlementState.Acknowledged));
+        assertEq(
+            uint8(settlement.stateOf(open.debtorBank, open.id)),
+            uint8(IInterbankSettlement.SettlementState.Acknowledged)
+        );
 
         vm.expectEmit(address(settlement));
         emit IInterbankSettlement.CorridorUnpaused(address(bankA), address(bankB));
         vm.prank(corridorAdmin);
         settlement.unpauseCorridor(address(bankA), address(bankB));
         _initiate(t);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
     }
 
     function test_pauseCorridor_revertsWhenPaused() public {
@@ -519,13 +525,13 @@ contract InterbankSettlementTest is SettlementFixture {
             t.deadline
         );
         vm.expectEmit(address(settlement));
-        emit IInterbankSettlement.SettlementDelivered(t.id, address(bankB));
+        emit IInterbankSettlement.SettlementDelivered(t.id, address(bankA), address(bankB));
         vm.expectEmit(address(token));
         emit IBankToken.Mint(address(bankA), address(settlement), 1_234_56, SettlementId.unwrap(t.id));
         _initiate(t);
 
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
-        IInterbankSettlement.SettlementRecord memory r = settlement.settlement(t.id);
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        IInterbankSettlement.SettlementRecord memory r = settlement.settlement(t.debtorBank, t.id);
         assertEq(r.termsDigest, settlement.hashTerms(t));
         assertEq(r.deadline, t.deadline);
         assertEq(uint8(r.state), uint8(IInterbankSettlement.SettlementState.Delivered));
@@ -543,6 +549,30 @@ contract InterbankSettlementTest is SettlementFixture {
         assertEq(c.sentInWindow, 1_234_56);
         assertEq(settlement.totalInFlight(), 1_234_56);
         assertEq(settlement.availableToSend(address(bankA), address(bankB)), IN_FLIGHT_CAP - 1_234_56);
+    }
+
+    function testFuzz_settlementWord_fieldsRoundTripAndStayApart(
+        bytes32 rawDigest,
+        uint40 deadline,
+        uint8 rawState,
+        uint8 rawNext
+    ) public pure {
+        uint256 digest = uint256(rawDigest) & (~uint256(0) << 48);
+        uint8 state = uint8(bound(rawState, 1, 8));
+        uint8 next = uint8(bound(rawNext, 1, 8));
+        SettlementWord word = SettlementWordLib.pack(digest, deadline, state);
+        assertFalse(word.isEmpty());
+        assertEq(word.digest(), digest);
+        assertEq(word.deadline(), deadline);
+        assertEq(uint8(word.storedState()), state);
+        SettlementWord moved = word.withState(next);
+        assertEq(moved.digest(), digest);
+        assertEq(moved.deadline(), deadline);
+        assertEq(uint8(moved.storedState()), next);
+        // Out-of-range values are masked to their field, never spilling into a neighbour.
+        SettlementWord wide = SettlementWordLib.pack(digest | 1, uint256(deadline) | (1 << 40), 0x100 | state);
+        assertEq(SettlementWord.unwrap(wide), SettlementWord.unwrap(word));
+        assertTrue(SettlementWord.wrap(0).isEmpty());
     }
 
     function test_hashTerms_isTheMaskedKeccakOfTheAbiEncoding() public {
@@ -610,15 +640,17 @@ contract InterbankSettlementTest is SettlementFixture {
     function test_initiate_revertsOnDuplicateId() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Delivered,
             IInterbankSettlement.SettlementState.None
         );
         _initiate(t);
-        // Also with other terms, in the other corridor, and after the payment completed.
-        IInterbankSettlement.SettlementTerms memory other = _terms(bankB, bankA, 2_00);
+        // Also with other terms, and after the payment completed.
+        IInterbankSettlement.SettlementTerms memory other = _terms(bankA, bankB, 2_00);
         other.id = t.id;
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Delivered,
             IInterbankSettlement.SettlementState.None
@@ -627,6 +659,7 @@ contract InterbankSettlementTest is SettlementFixture {
         _smelt(t, FIAT_B);
         _acknowledge(t);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Acknowledged,
             IInterbankSettlement.SettlementState.None
@@ -639,11 +672,78 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.warp(t.deadline + 1);
         t.deadline = uint40(block.timestamp + 1 hours);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Expired,
             IInterbankSettlement.SettlementState.None
         );
         _initiate(t);
+    }
+
+    /// @dev M-4 (issue 13): bank B's agent takes bank A's pending id (the UETR A's customer was given), pays 0.01
+    ///      to A with a deadline one second away and refunds it; A's own payment with that id must still go through.
+    function test_M4_anotherBanksSquattedIdDoesNotBlockTheVictimsPayment() public {
+        IInterbankSettlement.SettlementTerms memory victim = _terms(bankA, bankB, 5_000_00);
+        IInterbankSettlement.SettlementTerms memory squat = _terms(bankB, bankA, 1);
+        squat.id = victim.id;
+        squat.deadline = uint40(block.timestamp + 1);
+        _initiate(squat);
+        vm.warp(block.timestamp + 2);
+        vm.prank(agentB);
+        settlement.refundExpired(squat, FIAT_B);
+
+        victim.deadline = uint40(block.timestamp + 1 hours);
+        vm.expectEmit(address(settlement));
+        emit IInterbankSettlement.SettlementDelivered(victim.id, address(bankA), address(bankB));
+        _initiate(victim);
+        _smelt(victim, FIAT_B);
+        _acknowledge(victim);
+        assertEq(ledger.claimOf(address(bankB), address(bankA)), 5_000_00);
+        assertEq(
+            uint8(settlement.stateOf(address(bankA), victim.id)),
+            uint8(IInterbankSettlement.SettlementState.Acknowledged)
+        );
+        // The squatter's record is its own, untouched by the victim's payment.
+        assertEq(
+            uint8(settlement.stateOf(address(bankB), victim.id)),
+            uint8(IInterbankSettlement.SettlementState.Refunded)
+        );
+        assertEq(settlement.settlement(address(bankB), victim.id).termsDigest, settlement.hashTerms(squat));
+    }
+
+    /// @dev M-4: the same id under two debtor banks is two payments; a step names the one of its terms' debtor bank
+    ///      and cannot reach the other's record.
+    function test_M4_sameIdUnderTwoDebtorBanksIsTwoPayments() public {
+        IInterbankSettlement.SettlementTerms memory fromA = _terms(bankA, bankB, 10_00);
+        IInterbankSettlement.SettlementTerms memory fromB = _terms(bankB, bankA, 20_00);
+        fromB.id = fromA.id;
+        _initiate(fromA);
+        _initiate(fromB);
+        // B rejects A's payment; B's own payment with the same id is still Delivered.
+        _reject(fromA, AC04);
+        assertEq(
+            uint8(settlement.stateOf(address(bankA), fromA.id)),
+            uint8(IInterbankSettlement.SettlementState.Rejected)
+        );
+        assertEq(
+            uint8(settlement.stateOf(address(bankB), fromA.id)),
+            uint8(IInterbankSettlement.SettlementState.Delivered)
+        );
+        // A third bank naming itself as the debtor of that id finds no payment.
+        IInterbankSettlement.SettlementTerms memory fromC = _copy(fromA);
+        fromC.debtorBank = address(bankC);
+        _expectInvalidState(
+            address(bankC),
+            fromA.id,
+            IInterbankSettlement.SettlementState.None,
+            IInterbankSettlement.SettlementState.Delivered
+        );
+        _smelt(fromC, FIAT_B);
+        _smelt(fromB, FIAT_A);
+        vm.prank(agentA);
+        settlement.returnRejected(fromA, FIAT_A);
+        assertEq(ledger.claimOf(address(bankA), address(bankB)), 20_00);
+        assertEq(ledger.claimOf(address(bankB), address(bankA)), 0);
     }
 
     function test_initiate_revertsOnClosedCorridor() public {
@@ -790,7 +890,7 @@ contract InterbankSettlementTest is SettlementFixture {
             )
         );
         _initiate(t);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.None));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.None));
         assertEq(settlement.corridor(address(bankA), address(bankB)).inFlight, 0);
     }
 
@@ -826,8 +926,8 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory t = _terms(bankA, bankB, amount);
         t.deadline = uint40(block.timestamp + deadlineOffset);
         _initiate(t);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
-        assertEq(settlement.settlement(t.id).deadline, t.deadline);
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        assertEq(settlement.settlement(t.debtorBank, t.id).deadline, t.deadline);
         assertEq(token.balanceOf(address(settlement)), amount);
         assertEq(ledger.outstandingOf(address(bankA)), amount);
         assertEq(settlement.totalInFlight(), amount);
@@ -843,7 +943,7 @@ contract InterbankSettlementTest is SettlementFixture {
         emit IBankToken.Burn(address(settlement), 700_00, FIAT_B);
         _smelt(t, FIAT_B);
 
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Smelted));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Smelted));
         assertEq(token.balanceOf(address(settlement)), 0);
         assertEq(token.totalSupply(), 0);
         assertEq(ledger.outstandingOf(address(bankA)), 0);
@@ -859,15 +959,16 @@ contract InterbankSettlementTest is SettlementFixture {
     function test_smelt_succeedsAtTheDeadline() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         vm.warp(t.deadline);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
         _smelt(t, FIAT_B);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Smelted));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Smelted));
     }
 
     function test_smelt_revertsAfterTheDeadline() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         vm.warp(t.deadline + 1);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Expired,
             IInterbankSettlement.SettlementState.Delivered
@@ -899,6 +1000,7 @@ contract InterbankSettlementTest is SettlementFixture {
     function test_smelt_revertsOnUnknownId() public {
         IInterbankSettlement.SettlementTerms memory t = _terms(bankA, bankB, 1_00);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.None,
             IInterbankSettlement.SettlementState.Delivered
@@ -910,20 +1012,20 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory t = _initiated(10_00);
         IInterbankSettlement.SettlementTerms memory changed = _copy(t);
         changed.amount = 20_00;
-        _expectMismatch(t.id);
+        _expectMismatch(t.debtorBank, t.id);
         _smelt(changed, FIAT_B);
         changed = _copy(t);
         changed.creditorAccountRef = keccak256("another account");
-        _expectMismatch(t.id);
+        _expectMismatch(t.debtorBank, t.id);
         _smelt(changed, FIAT_B);
         changed = _copy(t);
         changed.deadline = t.deadline + 1;
-        _expectMismatch(t.id);
+        _expectMismatch(t.debtorBank, t.id);
         _smelt(changed, FIAT_B);
         // A third bank's agent naming itself as the creditor gets no further.
         changed = _copy(t);
         changed.creditorBank = address(bankC);
-        _expectMismatch(t.id);
+        _expectMismatch(t.debtorBank, t.id);
         _smelt(changed, FIAT_B);
     }
 
@@ -931,6 +1033,7 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         _smelt(t, FIAT_B);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Smelted,
             IInterbankSettlement.SettlementState.Delivered
@@ -939,6 +1042,7 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory r = _initiated(1_00);
         _reject(r, AC04);
         _expectInvalidState(
+            r.debtorBank,
             r.id,
             IInterbankSettlement.SettlementState.Rejected,
             IInterbankSettlement.SettlementState.Delivered
@@ -957,7 +1061,10 @@ contract InterbankSettlementTest is SettlementFixture {
         _smelt(t, FIAT_B);
         _acknowledge(t);
         assertEq(ledger.claimOf(address(bankB), address(bankA)), 1_00);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Acknowledged));
+        assertEq(
+            uint8(settlement.stateOf(t.debtorBank, t.id)),
+            uint8(IInterbankSettlement.SettlementState.Acknowledged)
+        );
     }
 
     function test_smelt_thenNettingMovesReserve() public {
@@ -1002,14 +1109,20 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.expectEmit(address(settlement));
         emit IInterbankSettlement.SettlementAcknowledged(t.id, address(bankA));
         _acknowledge(t);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Acknowledged));
+        assertEq(
+            uint8(settlement.stateOf(t.debtorBank, t.id)),
+            uint8(IInterbankSettlement.SettlementState.Acknowledged)
+        );
         IInterbankSettlement.Corridor memory c = settlement.corridor(address(bankA), address(bankB));
         assertEq(c.inFlight, 0);
         assertEq(c.sentInWindow, 50_00);
         assertEq(settlement.totalInFlight(), 0);
         // Acknowledged stays acknowledged after the deadline.
         vm.warp(t.deadline + 1);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Acknowledged));
+        assertEq(
+            uint8(settlement.stateOf(t.debtorBank, t.id)),
+            uint8(IInterbankSettlement.SettlementState.Acknowledged)
+        );
     }
 
     function test_acknowledge_worksAfterTheDeadline() public {
@@ -1017,7 +1130,10 @@ contract InterbankSettlementTest is SettlementFixture {
         _smelt(t, FIAT_B);
         vm.warp(t.deadline + 1 days);
         _acknowledge(t);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Acknowledged));
+        assertEq(
+            uint8(settlement.stateOf(t.debtorBank, t.id)),
+            uint8(IInterbankSettlement.SettlementState.Acknowledged)
+        );
     }
 
     function test_acknowledge_revertsOnWrongAgent() public {
@@ -1031,6 +1147,7 @@ contract InterbankSettlementTest is SettlementFixture {
     function test_acknowledge_revertsBeforeSmeltAndTwice() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Delivered,
             IInterbankSettlement.SettlementState.Smelted
@@ -1039,6 +1156,7 @@ contract InterbankSettlementTest is SettlementFixture {
         _smelt(t, FIAT_B);
         _acknowledge(t);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Acknowledged,
             IInterbankSettlement.SettlementState.Smelted
@@ -1050,7 +1168,7 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         _smelt(t, FIAT_B);
         t.amount = 2_00;
-        _expectMismatch(t.id);
+        _expectMismatch(t.debtorBank, t.id);
         _acknowledge(t);
     }
 
@@ -1067,7 +1185,10 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.prank(agentA);
         settlement.acknowledgeBatch(batch);
         for (uint256 i = 0; i < 3; ++i) {
-            assertEq(uint8(settlement.stateOf(batch[i].id)), uint8(IInterbankSettlement.SettlementState.Acknowledged));
+            assertEq(
+                uint8(settlement.stateOf(batch[i].debtorBank, batch[i].id)),
+                uint8(IInterbankSettlement.SettlementState.Acknowledged)
+            );
         }
         assertEq(settlement.corridor(address(bankA), address(bankB)).inFlight, 0);
     }
@@ -1078,17 +1199,22 @@ contract InterbankSettlementTest is SettlementFixture {
         _smelt(batch[0], FIAT_B);
         batch[1] = _initiated(20_00); // not smelted
         _expectInvalidState(
+            batch[1].debtorBank,
             batch[1].id,
             IInterbankSettlement.SettlementState.Delivered,
             IInterbankSettlement.SettlementState.Smelted
         );
         vm.prank(agentA);
         settlement.acknowledgeBatch(batch);
-        assertEq(uint8(settlement.stateOf(batch[0].id)), uint8(IInterbankSettlement.SettlementState.Smelted));
+        assertEq(
+            uint8(settlement.stateOf(batch[0].debtorBank, batch[0].id)),
+            uint8(IInterbankSettlement.SettlementState.Smelted)
+        );
 
         // The same payment twice in one batch.
         batch[1] = batch[0];
         _expectInvalidState(
+            batch[0].debtorBank,
             batch[0].id,
             IInterbankSettlement.SettlementState.Acknowledged,
             IInterbankSettlement.SettlementState.Smelted
@@ -1122,15 +1248,15 @@ contract InterbankSettlementTest is SettlementFixture {
     function test_reject_keepsTokensHeld() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(80_00);
         vm.expectEmit(address(settlement));
-        emit IInterbankSettlement.SettlementRejected(t.id, address(bankB), AC04);
+        emit IInterbankSettlement.SettlementRejected(t.id, address(bankA), address(bankB), AC04);
         _reject(t, AC04);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Rejected));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Rejected));
         assertEq(token.balanceOf(address(settlement)), 80_00);
         assertEq(ledger.outstandingOf(address(bankA)), 80_00);
         assertEq(settlement.corridor(address(bankA), address(bankB)).inFlight, 80_00);
         // Rejected does not expire.
         vm.warp(t.deadline + 1);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Rejected));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Rejected));
     }
 
     function test_reject_revertsOnWrongAgent() public {
@@ -1150,6 +1276,7 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         _reject(t, AC04);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Rejected,
             IInterbankSettlement.SettlementState.Delivered
@@ -1158,6 +1285,7 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory late = _initiated(1_00);
         vm.warp(late.deadline + 1);
         _expectInvalidState(
+            late.debtorBank,
             late.id,
             IInterbankSettlement.SettlementState.Expired,
             IInterbankSettlement.SettlementState.Delivered
@@ -1177,7 +1305,7 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.prank(agentA);
         settlement.returnRejected(t, FIAT_A);
 
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Returned));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Returned));
         assertEq(token.balanceOf(address(settlement)), 0);
         assertEq(token.balanceOf(address(bankA)), 0);
         assertEq(token.allowance(address(settlement), address(bankA)), 0);
@@ -1207,6 +1335,7 @@ contract InterbankSettlementTest is SettlementFixture {
     function test_returnRejected_revertsUnlessRejected() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Delivered,
             IInterbankSettlement.SettlementState.Rejected
@@ -1217,6 +1346,7 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.prank(agentA);
         settlement.returnRejected(t, FIAT_A);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Returned,
             IInterbankSettlement.SettlementState.Rejected
@@ -1232,22 +1362,27 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.expectRevert(abi.encodeWithSelector(ITrustAccount.TrustAccountFiatRefUsed.selector, FIAT_A));
         vm.prank(agentA);
         settlement.returnRejected(t, FIAT_A);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Rejected));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Rejected));
     }
 
     // ---------------------------------------------------------------- expiry and refund
 
     function test_stateOf_derivesExpiredWithoutTransaction() public {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Delivered));
         vm.warp(t.deadline + 1);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Expired));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Expired));
         // The stored state is still `Delivered`.
-        assertEq(uint8(settlement.settlement(t.id).state), uint8(IInterbankSettlement.SettlementState.Delivered));
         assertEq(
-            uint8(settlement.stateOf(SettlementId.wrap(keccak256("unknown")))),
+            uint8(settlement.settlement(t.debtorBank, t.id).state),
+            uint8(IInterbankSettlement.SettlementState.Delivered)
+        );
+        assertEq(
+            uint8(settlement.stateOf(address(bankA), SettlementId.wrap(keccak256("unknown")))),
             uint8(IInterbankSettlement.SettlementState.None)
         );
+        // The id is A's: under another debtor bank it is unknown.
+        assertEq(uint8(settlement.stateOf(address(bankB), t.id)), uint8(IInterbankSettlement.SettlementState.None));
     }
 
     function test_refundExpired_burnsAtDebtor() public {
@@ -1259,7 +1394,7 @@ contract InterbankSettlementTest is SettlementFixture {
         emit IBankToken.Burn(address(bankA), 60_00, FIAT_A);
         vm.prank(agentA);
         settlement.refundExpired(t, FIAT_A);
-        assertEq(uint8(settlement.stateOf(t.id)), uint8(IInterbankSettlement.SettlementState.Refunded));
+        assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(IInterbankSettlement.SettlementState.Refunded));
         assertEq(token.balanceOf(address(settlement)), 0);
         assertEq(token.totalSupply(), 0);
         assertEq(ledger.outstandingOf(address(bankA)), 0);
@@ -1271,6 +1406,7 @@ contract InterbankSettlementTest is SettlementFixture {
         IInterbankSettlement.SettlementTerms memory t = _initiated(1_00);
         vm.warp(t.deadline);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Delivered,
             IInterbankSettlement.SettlementState.Expired
@@ -1287,6 +1423,7 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.prank(agentA);
         settlement.refundExpired(t, FIAT_A);
         _expectInvalidState(
+            t.debtorBank,
             t.id,
             IInterbankSettlement.SettlementState.Refunded,
             IInterbankSettlement.SettlementState.Expired
@@ -1294,6 +1431,7 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.prank(agentA);
         settlement.refundExpired(t, keccak256("other"));
         _expectInvalidState(
+            s.debtorBank,
             s.id,
             IInterbankSettlement.SettlementState.Smelted,
             IInterbankSettlement.SettlementState.Expired
@@ -1325,7 +1463,7 @@ contract InterbankSettlementTest is SettlementFixture {
         vm.warp(block.timestamp + elapsed);
         bool expired = block.timestamp > t.deadline;
         assertEq(
-            uint8(settlement.stateOf(t.id)),
+            uint8(settlement.stateOf(t.debtorBank, t.id)),
             uint8(
                 expired ? IInterbankSettlement.SettlementState.Expired : IInterbankSettlement.SettlementState.Delivered
             )
@@ -1367,17 +1505,26 @@ contract InterbankSettlementTest is SettlementFixture {
     }
 
     function _expectInvalidState(
+        address debtorBank,
         SettlementId id,
         IInterbankSettlement.SettlementState current,
         IInterbankSettlement.SettlementState expected
     ) internal {
         vm.expectRevert(
-            abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementInvalidState.selector, id, current, expected)
+            abi.encodeWithSelector(
+                IInterbankSettlement.InterbankSettlementInvalidState.selector,
+                debtorBank,
+                id,
+                current,
+                expected
+            )
         );
     }
 
-    function _expectMismatch(SettlementId id) internal {
-        vm.expectRevert(abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementTermsMismatch.selector, id));
+    function _expectMismatch(address debtorBank, SettlementId id) internal {
+        vm.expectRevert(
+            abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementTermsMismatch.selector, debtorBank, id)
+        );
     }
 
     function _expectUnauthorized(address bank, address caller) internal {

@@ -28,6 +28,9 @@ contract InterbankSettlementHandler is Test {
     IInterbankSettlement.SettlementTerms[] internal _payments;
     /// @dev The stored state of each payment, by the model (`Expired` is derived from the time).
     IInterbankSettlement.SettlementState[] internal _stored;
+    /// @dev Payments initiated per debtor bank: the k-th payment of each bank has the same id (ids are per debtor
+    ///      bank, M-4), so every step also checks that it reaches only its own bank's record.
+    uint256[2] internal _initiatedBy;
 
     /// @notice Amounts of open payments: `Delivered` (expired or not) or `Rejected`. What the settlement holds.
     uint256 public ghostHeld;
@@ -91,7 +94,7 @@ contract InterbankSettlementHandler is Test {
         if (available == 0) return;
         amount = bound(amount, 1, available < MAX_PAYMENT ? available : MAX_PAYMENT);
         IInterbankSettlement.SettlementTerms memory t = IInterbankSettlement.SettlementTerms({
-            id: SettlementId.wrap(keccak256(abi.encode("payment", _payments.length))),
+            id: SettlementId.wrap(keccak256(abi.encode("payment", _initiatedBy[d]))),
             debtorBank: banks[d],
             creditorBank: banks[1 - d],
             amount: amount,
@@ -100,6 +103,7 @@ contract InterbankSettlementHandler is Test {
         });
         vm.prank(agents[d]);
         try settlement.initiate(t) {
+            ++_initiatedBy[d];
             _payments.push(t);
             _stored.push(IInterbankSettlement.SettlementState.Delivered);
             ghostHeld += amount;
@@ -429,8 +433,8 @@ contract InterbankSettlementInvariantTest is StdInvariant, SettlementFixture {
         uint256 n = handler.paymentCount();
         for (uint256 i = 0; i < n; ++i) {
             IInterbankSettlement.SettlementTerms memory t = handler.payment(i);
-            assertEq(uint8(settlement.stateOf(t.id)), uint8(handler.modelState(i)));
-            assertEq(settlement.settlement(t.id).termsDigest, settlement.hashTerms(t));
+            assertEq(uint8(settlement.stateOf(t.debtorBank, t.id)), uint8(handler.modelState(i)));
+            assertEq(settlement.settlement(t.debtorBank, t.id).termsDigest, settlement.hashTerms(t));
         }
     }
 

@@ -194,39 +194,45 @@ export class Bookkeeper {
         return;
       }
       case "SettlementSmelted": {
-        if (getAddress(args.getValue("debtorBank") as string) === this.#me) this.#outboundSmelted(id, tx);
-        if (getAddress(args.getValue("creditorBank") as string) === this.#me) this.#inboundSmelted(id, tx);
+        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        if (debtorBank === this.#me) this.#outboundSmelted(id, tx);
+        if (getAddress(args.getValue("creditorBank") as string) === this.#me) this.#inboundSmelted(debtorBank, id, tx);
         return;
       }
-      case "SettlementAcknowledged":
-        if (getAddress(args.getValue("debtorBank") as string) === this.#me) this.#outboundAcknowledged(id, tx);
-        else this.#inboundClosed(id, "Acknowledged", tx);
+      case "SettlementAcknowledged": {
+        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        if (debtorBank === this.#me) this.#outboundAcknowledged(id, tx);
+        else this.#inboundClosed(debtorBank, id, "Acknowledged", tx);
         return;
-      case "SettlementRejected":
-        if (getAddress(args.getValue("creditorBank") as string) === this.#me) this.#inboundRejected(id, tx);
-        else
-          this.#outboundRejected(
-            id,
-            args.getValue("creditorBank") as string,
-            args.getValue("reasonCode") as string,
-            tx,
-          );
+      }
+      case "SettlementRejected": {
+        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        const creditorBank = getAddress(args.getValue("creditorBank") as string);
+        if (creditorBank === this.#me) this.#inboundRejected(debtorBank, id, tx);
+        if (debtorBank === this.#me)
+          this.#outboundRejected(id, creditorBank, args.getValue("reasonCode") as string, tx);
         return;
-      case "SettlementReturned":
-        if (getAddress(args.getValue("debtorBank") as string) === this.#me) this.#outboundTakenBack(id, "return", tx);
-        else this.#inboundClosed(id, "Returned", tx);
+      }
+      case "SettlementReturned": {
+        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        if (debtorBank === this.#me) this.#outboundTakenBack(id, "return", tx);
+        else this.#inboundClosed(debtorBank, id, "Returned", tx);
         return;
-      case "SettlementRefunded":
-        if (getAddress(args.getValue("debtorBank") as string) === this.#me) this.#outboundTakenBack(id, "refund", tx);
-        else this.#inboundClosed(id, "Refunded", tx);
+      }
+      case "SettlementRefunded": {
+        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        if (debtorBank === this.#me) this.#outboundTakenBack(id, "refund", tx);
+        else this.#inboundClosed(debtorBank, id, "Refunded", tx);
         return;
+      }
       default:
         return;
     }
   }
 
+  /** This bank's outbound payment with `settlementId` (ids are scoped by debtor bank: this one). */
   #outbound(settlementId: string, event: string): PaymentRecord | undefined {
-    const payment = this.#payments.bySettlementId("outbound", settlementId);
+    const payment = this.#payments.bySettlementId("outbound", this.#me, settlementId);
     if (payment === undefined) this.#log(`${event} for ${settlementId}: no such outbound payment here; ignored`);
     return payment;
   }
@@ -283,7 +289,7 @@ export class Bookkeeper {
   }
 
   #outboundRejected(settlementId: string, creditorBank: string, reasonCode: string, tx: string): void {
-    const payment = this.#payments.bySettlementId("outbound", settlementId);
+    const payment = this.#payments.bySettlementId("outbound", this.#me, settlementId);
     // Only a payment of ours that is on chain: a local one that never got there may share the id.
     if (
       payment === undefined ||
@@ -328,9 +334,9 @@ export class Bookkeeper {
   }
 
   #inboundInitiated(terms: SettlementTerms, tx: string): void {
-    const id = endToEndIdOf(terms.id) ?? terms.id;
-    if (this.#payments.has("inbound", id)) return;
+    if (this.#inbound(terms.debtorBank, terms.id) !== undefined) return;
     const debtor = this.bankRef(terms.debtorBank);
+    const id = this.#inboundId(terms.id, debtor);
     const account = this.#ledger.accountByRef(terms.creditorAccountRef);
     let reason: RejectReason | undefined;
     if (account === undefined || account.category !== "customer") reason = "AC01";
@@ -379,12 +385,26 @@ export class Bookkeeper {
     this.#appliedEvent("event:SettlementInitiated", id);
   }
 
-  #inbound(settlementId: string): PaymentRecord | undefined {
-    return this.#payments.bySettlementId("inbound", settlementId);
+  /**
+   * The local id of a new inbound payment: its end-to-end id (or the settlement id's hex for another system's
+   * id), unless an inbound payment of another debtor bank already has it; then `<id>@<debtor bank id>`. `@` is
+   * not in an end-to-end id, and a debtor bank uses a settlement id once, so the name is free.
+   */
+  #inboundId(settlementId: string, debtor: BankRef): string {
+    const id = endToEndIdOf(settlementId) ?? settlementId;
+    return this.#payments.has("inbound", id) ? `${id}@${debtor.id}` : id;
   }
 
-  #inboundSmelted(settlementId: string, tx: string): void {
-    const payment = this.#inbound(settlementId);
+  /**
+   * The inbound payment `settlementId` of `debtorBank`: ids are scoped by debtor bank on chain, so another
+   * bank's payment with the same id is not this one.
+   */
+  #inbound(debtorBank: string, settlementId: string): PaymentRecord | undefined {
+    return this.#payments.bySettlementId("inbound", debtorBank, settlementId);
+  }
+
+  #inboundSmelted(debtorBank: string, settlementId: string, tx: string): void {
+    const payment = this.#inbound(debtorBank, settlementId);
     if (payment === undefined) {
       this.#log(`SettlementSmelted for ${settlementId}: no such inbound payment here; ignored`);
       return;
@@ -409,8 +429,8 @@ export class Bookkeeper {
     this.#appliedEvent("event:SettlementSmelted", payment.id);
   }
 
-  #inboundRejected(settlementId: string, tx: string): void {
-    const payment = this.#inbound(settlementId);
+  #inboundRejected(debtorBank: string, settlementId: string, tx: string): void {
+    const payment = this.#inbound(debtorBank, settlementId);
     if (payment === undefined) return;
     this.#payments.doneByStep("inbound", payment.id, "reject", tx);
     this.#payments.update("inbound", payment.id, { creditorLeg: "Rejected", note: "rejected on chain", tx });
@@ -418,8 +438,13 @@ export class Bookkeeper {
   }
 
   /** The debtor bank closed an inbound payment: acknowledged, returned or refunded. */
-  #inboundClosed(settlementId: string, how: "Acknowledged" | "Returned" | "Refunded", tx: string): void {
-    const payment = this.#inbound(settlementId);
+  #inboundClosed(
+    debtorBank: string,
+    settlementId: string,
+    how: "Acknowledged" | "Returned" | "Refunded",
+    tx: string,
+  ): void {
+    const payment = this.#inbound(debtorBank, settlementId);
     if (payment === undefined) return;
     if (how === "Refunded" && payment.creditorLeg === "Credited") {
       // The beneficiary was credited but the smelt never landed before the deadline: undo the credit.

@@ -212,8 +212,8 @@ export class OutboxSender {
   async #verdict(step: OutboxStep, payment: PaymentRecord): Promise<Verdict> {
     // `stateOf` rather than the stored state: it shows a passed deadline as `Expired`.
     const [record, state] = await Promise.all([
-      this.#settlement.settlement(payment.terms.id),
-      this.#settlement.stateOf(payment.terms.id),
+      this.#settlement.settlement(payment.terms.debtorBank, payment.terms.id),
+      this.#settlement.stateOf(payment.terms.debtorBank, payment.terms.id),
     ]);
     const mine = record.termsDigest.toLowerCase() === termsDigest(payment.terms);
     return verdictOf(step, { mine, state: settlementStateName(state) });

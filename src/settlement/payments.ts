@@ -7,6 +7,8 @@
  * Amounts are kept as TEXT decimal strings of minor units (see `core-ledger.ts`):
  * a payment can carry up to 2^64 − 1, beyond SQLite's INTEGER.
  */
+import { getAddress } from "ethers";
+
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { isoNow, type Clock } from "../chain/clock.js";
@@ -219,6 +221,86 @@ export const PAYMENT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX settlement_outbox_pending ON settlement_outbox (status, row_id);
     `,
   },
+  {
+    version: 3,
+    name: "payment ids scoped by debtor bank",
+    // Settlement ids are unique per debtor bank on chain (issue 13, M-4), not globally: two banks may send this
+    // bank payments with the same id. Rebuilds the payments table (and its two children, as migration 2 does) with
+    // UNIQUE (direction, debtor_bank, settlement_id) in place of UNIQUE (direction, settlement_id); the debtor bank
+    // (an address) compares without case, so a lookup by debtor bank and id uses that index.
+    sql: `
+      CREATE TABLE settlement_payments_v3 (
+        direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+        id TEXT NOT NULL,
+        settlement_id TEXT NOT NULL,
+        debtor_bank_id TEXT NOT NULL,
+        debtor_bank TEXT NOT NULL COLLATE NOCASE,
+        creditor_bank_id TEXT NOT NULL,
+        creditor_bank TEXT NOT NULL,
+        debtor_account TEXT,
+        creditor_account TEXT,
+        creditor_account_ref TEXT NOT NULL,
+        amount TEXT NOT NULL CHECK (amount GLOB '[1-9]*' AND amount NOT GLOB '*[^0-9]*' AND length(amount) <= 78),
+        currency TEXT NOT NULL,
+        deadline INTEGER NOT NULL,
+        debtor_leg TEXT NOT NULL,
+        creditor_leg TEXT NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        finished_ms INTEGER,
+        PRIMARY KEY (direction, id),
+        UNIQUE (direction, debtor_bank, settlement_id)
+      ) STRICT;
+      INSERT INTO settlement_payments_v3 (direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id,
+          creditor_bank, debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
+          debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms)
+        SELECT direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id, creditor_bank,
+          debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
+          debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms
+        FROM settlement_payments;
+      CREATE TABLE settlement_payment_history_v3 (
+        seq INTEGER PRIMARY KEY,
+        direction TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        what TEXT NOT NULL,
+        tx TEXT,
+        FOREIGN KEY (direction, payment_id) REFERENCES settlement_payments_v3 (direction, id)
+      ) STRICT;
+      INSERT INTO settlement_payment_history_v3 (seq, direction, payment_id, at, what, tx)
+        SELECT seq, direction, payment_id, at, what, tx FROM settlement_payment_history;
+      CREATE TABLE settlement_outbox_v3 (
+        row_id INTEGER PRIMARY KEY,
+        direction TEXT NOT NULL,
+        payment_id TEXT NOT NULL,
+        step TEXT NOT NULL CHECK (step IN ('initiate', 'smelt', 'reject', 'acknowledge', 'return', 'refund')),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'void')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        not_before_ms INTEGER NOT NULL DEFAULT 0,
+        tx_hash TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (direction, payment_id, step),
+        FOREIGN KEY (direction, payment_id) REFERENCES settlement_payments_v3 (direction, id)
+      ) STRICT;
+      INSERT INTO settlement_outbox_v3 (row_id, direction, payment_id, step, status, attempts, not_before_ms, tx_hash,
+          last_error, created_at, updated_at)
+        SELECT row_id, direction, payment_id, step, status, attempts, not_before_ms, tx_hash, last_error, created_at,
+          updated_at
+        FROM settlement_outbox;
+      DROP TABLE settlement_outbox;
+      DROP TABLE settlement_payment_history;
+      DROP TABLE settlement_payments;
+      ALTER TABLE settlement_payments_v3 RENAME TO settlement_payments;
+      ALTER TABLE settlement_payment_history_v3 RENAME TO settlement_payment_history;
+      ALTER TABLE settlement_outbox_v3 RENAME TO settlement_outbox;
+      CREATE INDEX settlement_payment_history_payment ON settlement_payment_history (direction, payment_id);
+      CREATE INDEX settlement_outbox_pending ON settlement_outbox (status, row_id);
+    `,
+  },
 ];
 
 interface PaymentRow {
@@ -302,7 +384,8 @@ export class PaymentStore {
 
   /**
    * Records a new payment.
-   * @throws PaymentStoreError `PAYMENT_EXISTS` if (direction, id) or (direction, settlement id) is taken.
+   * @throws PaymentStoreError `PAYMENT_EXISTS` if (direction, id) or (direction, debtor bank, settlement id) is
+   *         taken.
    */
   insert(payment: NewPayment): void {
     const now = this.#clock.now();
@@ -310,11 +393,7 @@ export class PaymentStore {
     this.#store.transaction(() => {
       if (
         this.has(payment.direction, payment.id) ||
-        this.#store.get(
-          "SELECT 1 AS one FROM settlement_payments WHERE direction = ? AND settlement_id = ?",
-          payment.direction,
-          payment.terms.id.toLowerCase(),
-        ) !== undefined
+        this.bySettlementId(payment.direction, payment.terms.debtorBank, payment.terms.id) !== undefined
       ) {
         throw new PaymentStoreError("PAYMENT_EXISTS", `${payment.direction} payment ${payment.id} already exists`, {
           direction: payment.direction,
@@ -330,7 +409,7 @@ export class PaymentStore {
         payment.id,
         payment.terms.id.toLowerCase(),
         payment.debtorBank.id,
-        payment.terms.debtorBank,
+        getAddress(payment.terms.debtorBank),
         payment.creditorBank.id,
         payment.terms.creditorBank,
         payment.debtorAccount,
@@ -354,10 +433,12 @@ export class PaymentStore {
     return row === undefined ? undefined : this.#toRecord(row);
   }
 
-  bySettlementId(direction: Direction, settlementId: string): PaymentRecord | undefined {
+  /** The payment `settlementId` of `debtorBank` (settlement ids are scoped by debtor bank on chain). */
+  bySettlementId(direction: Direction, debtorBank: string, settlementId: string): PaymentRecord | undefined {
     const row = this.#store.get<PaymentRow>(
-      `SELECT ${PAYMENT_COLUMNS} WHERE direction = ? AND settlement_id = ?`,
+      `SELECT ${PAYMENT_COLUMNS} WHERE direction = ? AND debtor_bank = ? AND settlement_id = ?`,
       direction,
+      debtorBank,
       settlementId.toLowerCase(),
     );
     return row === undefined ? undefined : this.#toRecord(row);

@@ -217,7 +217,9 @@ describe("settlement: bank agents killed at every step", function () {
     await waitFor(b, "CRASH-OK", (p) => p.debtor.status === "Acknowledged");
     pay(4_321n);
     await expectLedgers([{ id: "CRASH-OK", atA: ["debit", "acknowledge"], atB: ["credit", "smelt"] }]);
-    expect(await contracts.settlement.stateOf(settlementIdOf("CRASH-OK"))).to.equal(STATE.Acknowledged);
+    expect(await contracts.settlement.stateOf(contracts.trustA, settlementIdOf("CRASH-OK"))).to.equal(
+      STATE.Acknowledged,
+    );
     expect(a.starts).to.equal(9);
     expect(b.starts).to.equal(6);
   });
@@ -246,7 +248,7 @@ describe("settlement: bank agents killed at every step", function () {
     expect(atA.reason).to.equal("AC04");
     await waitFor(b, "CRASH-REJ", (p) => p.debtor.status === "Returned");
     await expectLedgers([{ id: "CRASH-REJ", atA: ["debit", "return"], atB: [] }]);
-    expect(await contracts.settlement.stateOf(settlementIdOf("CRASH-REJ"))).to.equal(STATE.Returned);
+    expect(await contracts.settlement.stateOf(contracts.trustA, settlementIdOf("CRASH-REJ"))).to.equal(STATE.Returned);
   });
 
   it("expiry and refund: B is down past the deadline; A killed refunding, B killed catching up", async function () {
@@ -263,7 +265,7 @@ describe("settlement: bank agents killed at every step", function () {
     const atB = await waitFor(b, "CRASH-EXP", (p) => p.debtor.status === "Refunded");
     expect(atB.creditor.status).to.equal("Reversed");
     await expectLedgers([{ id: "CRASH-EXP", atA: ["debit", "refund"], atB: ["credit", "reversal"] }]);
-    expect(await contracts.settlement.stateOf(settlementIdOf("CRASH-EXP"))).to.equal(STATE.Refunded);
+    expect(await contracts.settlement.stateOf(contracts.trustA, settlementIdOf("CRASH-EXP"))).to.equal(STATE.Refunded);
   });
 
   it("killed from outside at random moments, several times each, while clients retry", async function () {
@@ -298,6 +300,7 @@ describe("settlement: bank agents killed at every step", function () {
       await waitFor(b, id, (p) => p.debtor.status === "Acknowledged");
     }
     await expectLedgers(ids.map((id) => ({ id, atA: ["debit", "acknowledge"], atB: ["credit", "smelt"] })));
-    for (const id of ids) expect(await contracts.settlement.stateOf(settlementIdOf(id))).to.equal(STATE.Acknowledged);
+    for (const id of ids)
+      expect(await contracts.settlement.stateOf(contracts.trustA, settlementIdOf(id))).to.equal(STATE.Acknowledged);
   });
 });

@@ -81,7 +81,7 @@ describe("settlement: bank agents on the in-process chain", function () {
     expect(claim).to.equal(12_345n);
     expect(a.ledger.balance(INTERNAL.dueTo("B"))).to.equal(claim);
     expect(b.ledger.balance(INTERNAL.dueFrom("A"))).to.equal(claim);
-    expect(await banks.settlement.stateOf(settlementIdOf("E2E-1"))).to.equal(4n); // Acknowledged
+    expect(await banks.settlement.stateOf(banks.a.trustAccount, settlementIdOf("E2E-1"))).to.equal(4n); // Acknowledged
     expect(await suite.token.totalSupply()).to.equal(0n);
   });
 
@@ -119,7 +119,7 @@ describe("settlement: bank agents on the in-process chain", function () {
       expect(stepsOf(a, "outbound", "REJ-1")).to.deep.equal(["debit", "return"]);
       expect(stepsOf(b, "inbound", "REJ-1")).to.deep.equal([]);
       expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING);
-      expect(await banks.settlement.stateOf(settlementIdOf("REJ-1"))).to.equal(6n); // Returned
+      expect(await banks.settlement.stateOf(banks.a.trustAccount, settlementIdOf("REJ-1"))).to.equal(6n); // Returned
       expect(await banks.suite.token.totalSupply()).to.equal(0n);
     });
   }
@@ -137,7 +137,7 @@ describe("settlement: bank agents on the in-process chain", function () {
     expect(done.creditor.status).to.equal("Expired");
     expect(stepsOf(a, "outbound", "EXP-1")).to.deep.equal(["debit", "refund"]);
     expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING);
-    expect(await banks.settlement.stateOf(settlementIdOf("EXP-1"))).to.equal(8n); // Refunded
+    expect(await banks.settlement.stateOf(banks.a.trustAccount, settlementIdOf("EXP-1"))).to.equal(8n); // Refunded
 
     // B comes back and replays the payment's events: it credits Bob on seeing it arrive, cannot smelt
     // (expired), and reverses the credit on seeing the refund. Its ledger ends where it began.
@@ -205,7 +205,7 @@ describe("settlement: bank agents on the in-process chain", function () {
     expect(failed.reason).to.equal("InterbankSettlementCorridorPaused");
     expect(stepsOf(restarted, "outbound", "LATE-1")).to.deep.equal(["debit", "reversal"]);
     expect(restarted.ledger.balance("alice")).to.equal(ALICE_OPENING);
-    expect(await settlement.stateOf(settlementIdOf("LATE-1"))).to.equal(0n);
+    expect(await settlement.stateOf(banks.a.trustAccount, settlementIdOf("LATE-1"))).to.equal(0n);
     expect(await banks.suite.token.totalSupply()).to.equal(0n);
     expectBalanced(restarted);
   });
@@ -273,15 +273,18 @@ describe("settlement: bank agents on the in-process chain", function () {
       const again = await http<ErrorJson>(`${a.url}/payments`, "POST", order("DUP-1", { amount: "1" }));
       expect(again.status).to.equal(409);
       expect(again.body.error.code).to.equal("DUPLICATE_END_TO_END_ID");
-      // The id used by another bank on chain is refused too.
+      expect(await snapshot(shared)).to.deep.equal(before);
+      // M-4: ids are per debtor bank, so the same id from B is B's own payment, not a duplicate of A's.
       const fromB = await http<ErrorJson>(`${shared.b.url}/payments`, "POST", {
-        ...order("DUP-1"),
+        ...order("DUP-1", { amount: "7" }),
         debtorAccount: "dora",
         creditorBank: "A",
         creditorAccount: "alice",
       });
-      expect(fromB.status).to.equal(409);
-      expect(await snapshot(shared)).to.deep.equal(before);
+      expect(fromB.status).to.equal(202);
+      await waitForPayment(shared.b, "DUP-1", (p) => p.status === "Acknowledged");
+      expect(shared.a.payment("DUP-1", "outbound")).to.deep.include({ amount: "12345", status: "Acknowledged" });
+      expect(shared.a.payment("DUP-1", "inbound")).to.deep.include({ amount: "7" });
     });
 
     it("an unknown payment or route: 404; a wrong method: 405", async function () {
@@ -306,10 +309,10 @@ describe("settlement: bank agents on the in-process chain", function () {
     expect(stepsOf(a, "outbound", "RACE-1")).to.deep.equal(["debit", "acknowledge"]);
   });
 
-  it("two payments racing on the same id from both banks: both accepted, the first on chain settles, the other fails and re-credits", async function () {
+  it("M-4: bank B squats A's pending end-to-end id (0.01, refunded after a 1 s deadline); A's payment still settles", async function () {
     banks = await startBanks();
-    const { b, stores } = banks;
-    // A accepts its payment and stops before putting it on chain ...
+    const { suite, stores } = banks;
+    // A accepts Alice's payment and stops before putting it on chain ...
     await banks.a.stop();
     const paused = banks.agent("A", stores.a, {
       onStep: (point) => {
@@ -317,31 +320,51 @@ describe("settlement: bank agents on the in-process chain", function () {
       },
     });
     await paused.start();
-    expect((await http(`${paused.url}/payments`, "POST", order("RACE-2", { amount: "300" }))).status).to.equal(202);
+    expect((await http(`${paused.url}/payments`, "POST", order("M4-SQUAT", { amount: "300" }))).status).to.equal(202);
     await paused.stop();
-    // ... while B accepts one with the same id, from Dora to Alice, and initiates it first.
-    const fromDora = {
-      ...order("RACE-2", { amount: "400" }),
+    // ... while B's agent initiates 0.01 from Dora to Alice under the same id, with a deadline a few seconds away
+    // (the audit's PoC used 1 s; the agent needs the deadline after the block that mines it), lets it expire and
+    // refunds it: the attack that made A's initiate revert forever when ids were one namespace.
+    await banks.b.stop();
+    const squatter = banks.agent("B", stores.b, { ttlSeconds: 3 });
+    extra.push(squatter);
+    await squatter.start();
+    const squat = {
+      ...order("M4-SQUAT", { amount: "1" }),
       debtorAccount: "dora",
       creditorBank: "A",
       creditorAccount: "alice",
     };
-    expect((await http(`${b.url}/payments`, "POST", fromDora)).status).to.equal(202);
-    await waitForPayment(b, "RACE-2", (p) => p.debtor.status === "Initiated");
-    // A comes back: its initiate can never land, so it fails and re-credits Alice; it pays B's in to her.
+    expect((await http(`${squatter.url}/payments`, "POST", squat)).status).to.equal(202);
+    await waitForPayment(squatter, "M4-SQUAT", (p) => p.debtor.status === "Initiated");
+    await suite.networkHelpers.time.increase(4);
+    await suite.networkHelpers.mine(1);
+    const refunded = await waitForPayment(squatter, "M4-SQUAT", (p) => p.status === "Refunded");
+    expect(refunded.debtor.status).to.equal("Refunded");
+    const trustB = squatter.trustAccount;
+    expect(await banks.settlement.stateOf(trustB, settlementIdOf("M4-SQUAT"))).to.equal(8n); // Refunded
+    await squatter.stop();
+
+    // A comes back: its payment lands under A's own namespace and settles; the squat, seen as an inbound payment
+    // that expired before A could smelt it, leaves nothing behind at A.
     const a = banks.agent("A", stores.a);
-    extra.push(a);
+    const b = banks.agent("B", stores.b);
+    extra.push(a, b);
     await a.start();
-    const lost = await waitOutbound(a, "RACE-2");
-    expect(lost.status).to.equal("Failed");
-    expect(lost.reason).to.equal("the id is used on chain by another payment");
-    expect(stepsOf(a, "outbound", "RACE-2")).to.deep.equal(["debit", "reversal"]);
-    const won = await waitOutbound(b, "RACE-2");
+    await b.start();
+    const won = await waitOutbound(a, "M4-SQUAT");
     expect(won.status).to.equal("Acknowledged");
-    expect(stepsOf(a, "inbound", "RACE-2")).to.deep.equal(["credit", "smelt"]);
-    expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING + 400n);
-    expect(b.ledger.balance("dora")).to.equal(2_000_000n - 400n);
-    expectBalanced(a);
+    expect(stepsOf(a, "outbound", "M4-SQUAT")).to.deep.equal(["debit", "acknowledge"]);
+    expect(await banks.settlement.stateOf(a.trustAccount, settlementIdOf("M4-SQUAT"))).to.equal(4n); // Acknowledged
+    expect(await banks.settlement.stateOf(trustB, settlementIdOf("M4-SQUAT"))).to.equal(8n); // still Refunded
+    const squatAtA = await waitInbound(a, "M4-SQUAT", (p) => p.debtor.status === "Refunded");
+    expect(squatAtA.amount).to.equal("1");
+    expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING - 300n);
+    expect(b.ledger.balance("dora")).to.equal(2_000_000n);
+    const atB = await waitInbound(b, "M4-SQUAT", (p) => p.status === "Acknowledged");
+    expect(atB.amount).to.equal("300");
+    expect(b.ledger.balance("bob")).to.equal(1_000n + 300n);
+    expectBalanced(a, b);
   });
 
   it("acknowledges in batches: many payments, fewer acknowledgement transactions", async function () {
@@ -364,6 +387,20 @@ async function waitOutbound(agent: Banks["a"], id: string): Promise<PaymentJson>
     const answer = await http<PaymentJson>(`${agent.url}/payments/${id}?direction=outbound`, "GET");
     if (answer.status === 200 && ["Acknowledged", "Failed"].includes(answer.body.status)) return answer.body;
     if (Date.now() > deadline) throw new Error(`${id} outbound at ${agent.name}: ${JSON.stringify(answer.body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function waitInbound(
+  agent: Banks["a"],
+  id: string,
+  done: (payment: PaymentJson) => boolean,
+): Promise<PaymentJson> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const answer = await http<PaymentJson>(`${agent.url}/payments/${id}?direction=inbound`, "GET");
+    if (answer.status === 200 && done(answer.body)) return answer.body;
+    if (Date.now() > deadline) throw new Error(`${id} inbound at ${agent.name}: ${JSON.stringify(answer.body)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -73,10 +73,10 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
       .to.emit(settlement, "SettlementInitiated")
       .withArgs(t.id, bankA, bankB, t.amount, t.creditorAccountRef, t.deadline)
       .and.to.emit(settlement, "SettlementDelivered")
-      .withArgs(t.id, bankB)
+      .withArgs(t.id, bankA, bankB)
       .and.to.emit(token, "Mint")
       .withArgs(bankA, address, t.amount, t.id);
-    expect(await settlement.stateOf(t.id)).to.equal(2n); // Delivered
+    expect(await settlement.stateOf(bankA, t.id)).to.equal(2n); // Delivered
     expect(await token.balanceOf(address)).to.equal(t.amount);
     expect(await ledger.totalOutstanding()).to.equal(await token.totalSupply());
 
@@ -86,7 +86,7 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
       [t.id, t.debtorBank, t.creditorBank, t.amount, t.creditorAccountRef, t.deadline],
     );
     const digest = BigInt(keccak256(encoded)) & ~((1n << 48n) - 1n);
-    expect(BigInt((await settlement.settlement(t.id)).termsDigest)).to.equal(digest);
+    expect(BigInt((await settlement.settlement(bankA, t.id)).termsDigest)).to.equal(digest);
 
     await expect(settlement.connect(accounts.bankB).smelt(t, ref("B-credit-1")))
       .to.emit(settlement, "SettlementSmelted")
@@ -101,7 +101,7 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
     await expect(settlement.connect(accounts.bankA).acknowledge(t))
       .to.emit(settlement, "SettlementAcknowledged")
       .withArgs(t.id, bankA);
-    expect(await settlement.stateOf(t.id)).to.equal(4n); // Acknowledged
+    expect(await settlement.stateOf(bankA, t.id)).to.equal(4n); // Acknowledged
     expect((await settlement.corridor(bankA, bankB)).inFlight).to.equal(0n);
 
     // The attestor records the fiat transfer that settles the claim.
@@ -120,10 +120,10 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
     await settlement.connect(accounts.bankA).initiate(t);
     await expect(settlement.connect(accounts.bankA).initiate(t))
       .to.be.revertedWithCustomError(settlement, "InterbankSettlementInvalidState")
-      .withArgs(t.id, 2n, 0n);
+      .withArgs(bankA, t.id, 2n, 0n);
     await expect(settlement.connect(accounts.bankA).acknowledge(t))
       .to.be.revertedWithCustomError(settlement, "InterbankSettlementInvalidState")
-      .withArgs(t.id, 2n, 3n);
+      .withArgs(bankA, t.id, 2n, 3n);
     const over = { ...(await terms("E2E-3", DEVNET_CORRIDOR.inFlightCap)) };
     await expect(settlement.connect(accounts.bankA).initiate(over))
       .to.be.revertedWithCustomError(settlement, "InterbankSettlementInFlightLimitExceeded")
@@ -138,7 +138,7 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
     await settlement.connect(accounts.bankA).initiate(expired);
     await expect(settlement.connect(accounts.bankB).reject(rejected, encodeBytes32String("AC04")))
       .to.emit(settlement, "SettlementRejected")
-      .withArgs(rejected.id, bankB, encodeBytes32String("AC04"));
+      .withArgs(rejected.id, bankA, bankB, encodeBytes32String("AC04"));
     await expect(settlement.connect(accounts.bankA).returnRejected(rejected, ref("A-recredit-4")))
       .to.emit(settlement, "SettlementReturned")
       .withArgs(rejected.id, bankA, ref("A-recredit-4"))
@@ -147,7 +147,7 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
     expect(await trustA.isFiatRefUsed(ref("A-recredit-4"))).to.equal(true);
 
     await networkHelpers.time.increaseTo(expired.deadline + 1n);
-    expect(await settlement.stateOf(expired.id)).to.equal(7n); // Expired, without a transaction
+    expect(await settlement.stateOf(bankA, expired.id)).to.equal(7n); // Expired, without a transaction
     await expect(settlement.connect(accounts.bankA).refundExpired(expired, ref("A-recredit-5")))
       .to.emit(settlement, "SettlementRefunded")
       .withArgs(expired.id, bankA, ref("A-recredit-5"));

@@ -94,7 +94,7 @@ describe("settlement: a payment of the largest amount the contract accepts, 2^64
     // The chain agrees: B claims the whole amount on A, nothing is in flight, the tokens are burnt.
     const claim = await suite.ledger.claimOf(await suite.trustB.getAddress(), await suite.trustA.getAddress());
     expect(claim).to.equal(MAX);
-    expect(await settlement.stateOf(settlementIdOf(id))).to.equal(4n); // Acknowledged
+    expect(await settlement.stateOf(await suite.trustA.getAddress(), settlementIdOf(id))).to.equal(4n); // Acknowledged
     expect(await settlement.totalInFlight()).to.equal(0n);
     expect(await suite.token.totalSupply()).to.equal(0n);
   });

@@ -23,6 +23,7 @@ const SETTLEMENT_P1 = `0x${"11".repeat(32)}`;
 const SETTLEMENT_P2 = `0x${"22".repeat(32)}`;
 const BANK_A = "0x000000000000000000000000000000000000000A";
 const BANK_B = "0x000000000000000000000000000000000000000b";
+const BANK_C = "0x000000000000000000000000000000000000000C";
 
 /** Writes a ledger and payments the way the agent did under schema version 1. */
 function writeVersion1(store: Store): void {
@@ -153,6 +154,7 @@ describe("settlement: migrating a version-1 database to TEXT amounts", function 
         { module: "settlement.ledger", version: 2 },
         { module: "settlement.payments", version: 1 },
         { module: "settlement.payments", version: 2 },
+        { module: "settlement.payments", version: 3 },
       ]);
 
       expect(ledger.accounts().map((a) => [a.id, a.balance])).to.deep.equal([
@@ -202,7 +204,7 @@ describe("settlement: migrating a version-1 database to TEXT amounts", function 
       const p1 = payments.get("outbound", "P1")!;
       expect(p1).to.deep.include({ status: "Accepted", debtorLeg: "Debited", note: "accepted" });
       expect(p1.terms).to.deep.include({ id: SETTLEMENT_P1, amount: 12_345n, deadline: 1767225600 });
-      const p2 = payments.bySettlementId("inbound", SETTLEMENT_P2)!;
+      const p2 = payments.bySettlementId("inbound", BANK_A.toLowerCase(), SETTLEMENT_P2)!;
       expect(p2.terms.amount).to.equal(OLD_MAX);
       expect(p2.history.map((h) => h.what)).to.deep.equal(["received", "credited"]);
       expect(payments.outboxOf("outbound", "P1")).to.deep.equal([{ step: "initiate", status: "pending", attempts: 2 }]);
@@ -226,7 +228,9 @@ describe("settlement: migrating a version-1 database to TEXT amounts", function 
       expect(parents("ledger_postings").sort()).to.deep.equal(["ledger_accounts", "ledger_entries"]);
       expect(parents("settlement_payment_history")).to.deep.equal(["settlement_payments", "settlement_payments"]);
       expect(parents("settlement_outbox")).to.deep.equal(["settlement_payments", "settlement_payments"]);
-      expect(store.all("SELECT name FROM sqlite_master WHERE name LIKE '%_v2%' OR sql LIKE '%_v2%'")).to.deep.equal([]);
+      expect(
+        store.all("SELECT name FROM sqlite_master WHERE name GLOB '*_v[23]*' OR sql GLOB '*_v[23]*'"),
+      ).to.deep.equal([]);
       expect(schemaOf(store)).to.deep.equal(schemaOf(freshStore()));
     } finally {
       store.close();
@@ -262,6 +266,12 @@ describe("settlement: migrating a version-1 database to TEXT amounts", function 
         note: "received",
       });
       expect(payments.enqueue("inbound", "P3", "smelt")).to.equal(true);
+      // M-4: settlement ids are scoped by debtor bank; another bank's inbound payment may carry the same one.
+      const p4 = { ...payments.get("inbound", "P3")!, id: "P3@C", debtorBank: { id: "C", address: BANK_C } };
+      payments.insert({ ...p4, terms: { ...p4.terms, debtorBank: BANK_C, amount: 1n } });
+      expect(payments.bySettlementId("inbound", BANK_C, p4.terms.id)?.id).to.equal("P3@C");
+      expect(payments.bySettlementId("inbound", BANK_A, p4.terms.id)?.id).to.equal("P3");
+      expect(() => payments.insert({ ...p4, id: "P3-again" })).to.throw(/already exists/);
       expect(() =>
         store.run(
           "INSERT INTO ledger_postings (entry_id, line, account, side, amount) VALUES (1, 9, 'nobody', 'debit', '1')",

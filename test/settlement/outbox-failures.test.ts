@@ -120,7 +120,8 @@ describe("settlement: the outbox sender when a send fails", function () {
     return { agent, traffic };
   }
 
-  const stateOf = async (id: string) => settlementStateName(await banks!.settlement.stateOf(settlementIdOf(id)));
+  const stateOf = async (id: string) =>
+    settlementStateName(await banks!.settlement.stateOf(banks!.a.trustAccount, settlementIdOf(id)));
   const rowOf = (agent: BankAgent, id: string, step: string) =>
     agent.payments.outboxOf("outbound", id).find((row) => row.step === step);
 

@@ -42,7 +42,8 @@ describe("settlement: one round of the outbox sender", function () {
     banks = undefined;
   });
 
-  const stateOf = async (id: string) => settlementStateName(await banks!.settlement.stateOf(settlementIdOf(id)));
+  const stateOf = async (id: string) =>
+    settlementStateName(await banks!.settlement.stateOf(banks!.a.trustAccount, settlementIdOf(id)));
 
   /**
    * Bank A with payments `smelted` (initiated, then smelted by B: each owes A an acknowledgement) and

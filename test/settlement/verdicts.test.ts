@@ -46,7 +46,7 @@ describe("settlement: the agent's verdicts on outbox rows from before a restart"
     banks = await startBanks({ ttlSeconds: 600 });
     const { a, stores, suite, settlement } = banks;
     const id = "VERDICT-1";
-    const stateOnChain = async () => settlementStateName(await settlement.stateOf(settlementIdOf(id)));
+    const stateOnChain = async () => settlementStateName(await settlement.stateOf(a.trustAccount, settlementIdOf(id)));
     await banks.b.stop(); // B never smelts
     expect((await http(`${a.url}/payments`, "POST", order(id))).status).to.equal(202);
     await waitForPayment(a, id, (p) => p.debtor.status === "Initiated");
@@ -126,7 +126,7 @@ describe("settlement: the agent's verdicts on outbox rows from before a restart"
     expect((await http(`${dying.url}/payments`, "POST", order(id))).status).to.equal(202);
     await until("the initiate landed", () => landed);
     await dying.stop();
-    expect(settlementStateName(await settlement.stateOf(settlementIdOf(id)))).to.equal("Delivered");
+    expect(settlementStateName(await settlement.stateOf(a.trustAccount, settlementIdOf(id)))).to.equal("Delivered");
 
     const points: string[] = [];
     const restarted = banks.agent("A", stores.a, { onStep: (point) => points.push(point) });

@@ -4,7 +4,8 @@ pragma solidity ^0.8.30;
 import {IReserveLedger} from "../../reserves/interfaces/IReserveLedger.sol";
 import {ITrustAccountToken} from "./ITrustAccountToken.sol";
 
-/// @notice The id of one interbank payment: its ISO 20022 end-to-end id or UETR, as `bytes32`.
+/// @notice The id of one interbank payment: its ISO 20022 end-to-end id or UETR, as `bytes32`. Ids are scoped by
+///         the debtor bank: a payment is named by `(debtorBank, id)`, and only the debtor bank uses its ids.
 type SettlementId is bytes32;
 
 /// @title IInterbankSettlement
@@ -15,7 +16,8 @@ type SettlementId is bytes32;
 ///         `reject` the payment (A then `returnRejected`s it), and if B does nothing before the deadline the
 ///         payment expires and A `refundExpired`s it; both burn the tokens at A's trust account, against A's
 ///         fiat reference.
-/// @dev Banks are identified by their `TrustAccount` address. Each payment is one storage word: the top 208 bits
+/// @dev Banks are identified by their `TrustAccount` address; a payment by its debtor bank and its id (another
+///      bank cannot take an id the debtor bank means to use). Each payment is one storage word: the top 208 bits
 ///      of `keccak256(abi.encode(terms))`, the deadline and the state. Every call after `initiate` passes the
 ///      terms again (the agents have them from `SettlementInitiated`) and they are checked against that word.
 ///      Amounts are minor units of the token's currency.
@@ -37,7 +39,8 @@ interface IInterbankSettlement {
     }
 
     /// @notice The terms of one payment, fixed by `initiate` and passed again to every later call.
-    /// @param id The payment's ISO 20022 end-to-end id or UETR; not zero, used once ever.
+    /// @param id The payment's ISO 20022 end-to-end id or UETR; not zero, used once ever by `debtorBank` (other
+    ///        banks' payments may carry the same id).
     /// @param debtorBank The paying bank (A): its `TrustAccount`, which mints the amount.
     /// @param creditorBank The receiving bank (B): its `TrustAccount`.
     /// @param amount The minor units paid, not zero, within the corridor's limits.
@@ -68,7 +71,7 @@ interface IInterbankSettlement {
     /// @notice The limits and usage of one corridor (an ordered pair of banks).
     /// @param open Whether `setCorridorLimits` opened it.
     /// @param paused Whether new payments on it are refused (open ones still complete).
-    /// @param inFlightCap The most that may be in flight (initiated, not yet smelted, returned or refunded).
+    /// @param inFlightCap The most that may be in flight (initiated, not yet acknowledged, returned or refunded).
     /// @param windowCap The most that may be initiated in one window.
     /// @param windowLength The window's length in seconds; windows are fixed, aligned to `windowStart`.
     /// @param inFlight The amount in flight now.
@@ -105,8 +108,9 @@ interface IInterbankSettlement {
     /// @notice The tokens of payment `id` are held by this contract for bank B (emitted right after
     ///         `SettlementInitiated`, in the same transaction).
     /// @param id The payment.
+    /// @param debtorBank A's trust account.
     /// @param creditorBank B's trust account.
-    event SettlementDelivered(SettlementId indexed id, address indexed creditorBank);
+    event SettlementDelivered(SettlementId indexed id, address indexed debtorBank, address indexed creditorBank);
 
     /// @notice Bank B credited the beneficiary in fiat under `fiatRef`; the tokens were burned and `amount` of
     ///         A's outstanding issuance became B's claim on A in the `ReserveLedger`.
@@ -130,9 +134,15 @@ interface IInterbankSettlement {
 
     /// @notice Bank B rejected payment `id` for `reasonCode`; the tokens stay held until A takes them back.
     /// @param id The payment.
+    /// @param debtorBank A's trust account.
     /// @param creditorBank B's trust account.
     /// @param reasonCode Why (for example the ISO 20022 reason code "AC01", "AC04" or "AC06" as `bytes32`).
-    event SettlementRejected(SettlementId indexed id, address indexed creditorBank, bytes32 reasonCode);
+    event SettlementRejected(
+        SettlementId indexed id,
+        address indexed debtorBank,
+        address indexed creditorBank,
+        bytes32 reasonCode
+    );
 
     /// @notice Bank A took the tokens of rejected payment `id` back and re-credited its customer under
     ///         `fiatRef`; A's trust account burned them, reducing A's outstanding issuance.
@@ -191,15 +201,22 @@ interface IInterbankSettlement {
     /// @param ledger The ledger given.
     error InterbankSettlementInvalidLedger(address ledger);
 
-    /// @notice Payment `id` is in state `current`, not in the `expected` state for this step.
+    /// @notice Payment `id` of `debtorBank` is in state `current`, not in the `expected` state for this step.
+    /// @param debtorBank The payment's debtor bank.
     /// @param id The payment.
     /// @param current Its state (`None` if unknown, `Expired` if its deadline passed while `Delivered`).
     /// @param expected The state the step needs.
-    error InterbankSettlementInvalidState(SettlementId id, SettlementState current, SettlementState expected);
+    error InterbankSettlementInvalidState(
+        address debtorBank,
+        SettlementId id,
+        SettlementState current,
+        SettlementState expected
+    );
 
-    /// @notice The terms passed for payment `id` are not the terms it was initiated with.
+    /// @notice The terms passed for payment `id` of `debtorBank` are not the terms it was initiated with.
+    /// @param debtorBank The payment's debtor bank.
     /// @param id The payment.
-    error InterbankSettlementTermsMismatch(SettlementId id);
+    error InterbankSettlementTermsMismatch(address debtorBank, SettlementId id);
 
     /// @notice `bank` is not a registered bank.
     /// @param bank The address given.
@@ -299,9 +316,9 @@ interface IInterbankSettlement {
         uint256 amount
     );
 
-    /// @notice Starts a payment: checks the terms, the corridor's limits and that `terms.id` is new, then has
-    ///         A's trust account mint `terms.amount` straight into this contract, held for B. Records the payment
-    ///         `Delivered` and emits `SettlementInitiated` then `SettlementDelivered`.
+    /// @notice Starts a payment: checks the terms, the corridor's limits and that `terms.id` is new for
+    ///         `terms.debtorBank`, then has A's trust account mint `terms.amount` straight into this contract, held
+    ///         for B. Records the payment `Delivered` and emits `SettlementInitiated` then `SettlementDelivered`.
     /// @dev Only the agent of `terms.debtorBank`. The mint goes through `BankToken.mint` and the reserve ledger's
     ///      `onMint`, whose errors bubble up.
     /// @param terms The payment's terms; `deadline` after the current block time.
@@ -395,15 +412,17 @@ interface IInterbankSettlement {
     /// @return The ledger.
     function ledger() external view returns (IReserveLedger);
 
-    /// @notice The state of payment `id` now, with `Expired` derived from its deadline.
+    /// @notice The state of payment `id` of `debtorBank` now, with `Expired` derived from its deadline.
+    /// @param debtorBank The payment's debtor bank (its trust account).
     /// @param id The payment.
     /// @return The state (`None` if unknown).
-    function stateOf(SettlementId id) external view returns (SettlementState);
+    function stateOf(address debtorBank, SettlementId id) external view returns (SettlementState);
 
-    /// @notice What is stored for payment `id` (all zero if unknown).
+    /// @notice What is stored for payment `id` of `debtorBank` (all zero if unknown).
+    /// @param debtorBank The payment's debtor bank (its trust account).
     /// @param id The payment.
     /// @return The record.
-    function settlement(SettlementId id) external view returns (SettlementRecord memory);
+    function settlement(address debtorBank, SettlementId id) external view returns (SettlementRecord memory);
 
     /// @notice The digest of `terms` that a record stores: `keccak256(abi.encode(terms))` with the low 48 bits
     ///         cleared.
@@ -429,10 +448,11 @@ interface IInterbankSettlement {
     /// @return The minor units (0 if the corridor is not open or is paused).
     function availableToSend(address debtorBank, address creditorBank) external view returns (uint256);
 
-    /// @notice The sum of the amounts of open payments (`Delivered`, `Rejected` or expired, not yet refunded):
-    ///         what this contract holds.
-    /// @dev Sums every corridor's `inFlight` (a short list: ordered pairs of banks). The token balance of this
-    ///      contract equals it, unless someone sent tokens here directly (those stay here).
+    /// @notice The sum of the amounts in flight: payments initiated and not yet acknowledged, returned or
+    ///         refunded (`Delivered`, expired, `Rejected` or `Smelted`).
+    /// @dev Sums every corridor's `inFlight` (a short list: ordered pairs of banks). What this contract holds is
+    ///      this sum less the smelted payments not yet acknowledged (their tokens are burned), plus any tokens
+    ///      someone sent here directly (those stay here).
     /// @return The minor units.
     function totalInFlight() external view returns (uint256);
 

@@ -112,9 +112,9 @@ interface ITrustAccount {
     ///         agent has asked the settlement contract to pay `amount` out of this trust account's fiat to another
     ///         bank, and the settlement holds the tokens for that bank.
     /// @dev Only `SETTLEMENT_ROLE` (the `InterbankSettlement` contract). No fiat reference is spent here: the
-    ///      settlement contract accepts each payment id once, and the token's `Mint` event carries
-    ///      `settlementId` as its reference. Reverts as the token's `mint` does, including the reserve ledger's
-    ///      checks against this trust account's reserve.
+    ///      settlement contract accepts each payment id once per debtor bank (this trust account), and the
+    ///      token's `Mint` event carries `settlementId` as its reference. Reverts as the token's `mint` does,
+    ///      including the reserve ledger's checks against this trust account's reserve.
     /// @param amount The minor units to mint, not zero.
     /// @param settlementId The payment's id (its ISO 20022 end-to-end id or UETR).
     function mintForSettlement(uint256 amount, bytes32 settlementId) external;
