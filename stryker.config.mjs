@@ -71,6 +71,7 @@ const GROUPS = {
       "test/settlement/verdicts.test.ts",
       "test/settlement/outbox-failures.test.ts",
       "test/settlement/outbox-sender.test.ts",
+      "test/settlement/inbound-ids.test.ts",
       "test/settlement/agent.test.ts",
     ],
   },

@@ -166,8 +166,8 @@ describe("behaviours: batches that isolate their items", function () {
       const unknown = { ...second, id: ref("ack-unknown") };
       await expect(settlement.acknowledgeBatch([first, unknown, second]))
         .to.be.revertedWithCustomError(settlement, "InterbankSettlementInvalidState")
-        .withArgs(unknown.id, 0n, 3n);
-      for (const t of s.terms) expect(await settlement.stateOf(t.id)).to.equal(3n); // still Smelted
+        .withArgs(unknown.debtorBank, unknown.id, 0n, 3n);
+      for (const t of s.terms) expect(await settlement.stateOf(t.debtorBank, t.id)).to.equal(3n); // still Smelted
     });
   });
 });

@@ -1,5 +1,6 @@
 import { encodeBytes32String, MaxUint256, ZeroHash } from "ethers";
 
+import { billIdOfLabel } from "../../src/bills/ids.js";
 import type { IInterbankSettlement } from "../../typechain-types/index.js";
 import { now, ref, signAuthorization, signVoucher, withFixture, type BehaviourFixture } from "./fixture.js";
 import { shouldBehaveLikeSingleUseReference, type SingleUseAdapter } from "./single-use-reference.js";
@@ -152,7 +153,7 @@ describe("behaviours: single-use references", function () {
         reused: (id) => ({
           contract: settlement,
           name: "InterbankSettlementInvalidState",
-          args: [id, DELIVERED, NONE],
+          args: [s.bankA, id, DELIVERED, NONE],
         }),
         probe: async () => [
           await f.token.balanceOf(s.settlement),
@@ -160,7 +161,7 @@ describe("behaviours: single-use references", function () {
           await f.ledger.outstandingOf(s.bankA),
           await settlement.availableToSend(s.bankA, s.bankB),
         ],
-        isUsed: async (id) => (await settlement.stateOf(id)) !== NONE,
+        isUsed: async (id) => (await settlement.stateOf(s.bankA, id)) !== NONE,
       };
     });
   });
@@ -199,19 +200,20 @@ describe("behaviours: single-use references", function () {
   describe("BillRegistry.issue: bill id", function () {
     const ctx = withFixture(async (f) => ({
       definition: await f.bills.definitionId(encodeBytes32String("BILL_OF_EXCHANGE"), 1),
+      drawer: await f.people.dave.getAddress(),
       drawee: await f.people.alice.getAddress(),
       payees: [await f.people.bob.getAddress(), await f.people.carol.getAddress()],
     }));
     shouldBehaveLikeSingleUseReference<string>((): SingleUseAdapter<string> => {
       const { f, s } = ctx();
-      const { bills } = f;
-      const drawers = [f.people.dave, f.people.relayer];
+      const bills = f.bills.connect(f.people.dave);
       return {
         reference: "bill id of issue",
-        fresh: async (i) => ref(`bill-${i}`),
-        // Another drawer, payee and amount on the second attempt: only the id repeats.
+        // A bill id commits to its drawer (issue 13, M-6): only the drawer it names may issue under it.
+        fresh: async (i) => billIdOfLabel(s.drawer, `bill-${i}`),
+        // Another payee and amount on the second attempt: only the id repeats.
         use: (id, attempt) =>
-          bills.connect(drawers[attempt]!).issue(s.definition, encodeBytes32String("ISSUE"), {
+          bills.issue(s.definition, encodeBytes32String("ISSUE"), {
             id,
             drawee: s.drawee,
             payee: s.payees[attempt]!,
