@@ -75,11 +75,12 @@ export interface SyncOutcome {
  * Gas sent with a `redeemBatch` of n vouchers: BASE + PER_VOUCHER × n. The
  * vault redeems each voucher in a `try` and records a refusal instead of
  * reverting, so a node's gas estimate (the least gas at which the whole
- * transaction succeeds) can leave vouchers unredeemed: the vault starts an
- * item only while its `REDEEM_ITEM_GAS` (300,000) and a reserve are left, and
- * rejects the rest with `VaultBatchGasExhausted`. A voucher costs about
- * 210,000 gas at most (a conflict that flags its payer and records a shortfall
- * owed to a new holder), so PER_VOUCHER leaves the next item its full share.
+ * transaction succeeds) is not relied on: the vault starts an item only while
+ * its `REDEEM_ITEM_GAS` (300,000) and a reserve (about 45,000) are left, and
+ * reverts the whole batch (`VaultBatchGasExhausted`) otherwise. A voucher
+ * costs about 210,000 gas at most (a conflict that flags its payer and records
+ * a shortfall owed to a new holder), so PER_VOUCHER leaves every item its full
+ * share and BASE covers the transaction's own cost.
  */
 const REDEEM_GAS_BASE = 150_000n;
 const REDEEM_GAS_PER_VOUCHER = 300_000n;
@@ -89,7 +90,6 @@ const TRANSIENT = errorNames([...OfflineVault__factory.abi, ...BankToken__factor
   "VoucherNotYetValid",
   "SequenceGap",
   "BankTokenAuthorizationNotYetValid",
-  "VaultBatchGasExhausted",
   "VaultAccountFrozen",
 ]);
 /** The vault's and the token's custom errors, for decoding refusals. */

@@ -215,7 +215,7 @@ interface IOfflineVault {
     /// @param budget What is left of the payer's epoch budget.
     error VaultOwedUnpayable(bytes32 hash, uint256 locked, uint256 budget);
 
-    /// @notice A batch item was not tried: too little gas was left for it (and the items after it).
+    /// @notice `redeemBatch` was sent with too little gas to give item `index` its `REDEEM_ITEM_GAS`.
     /// @param index The item's index.
     /// @param gasLeft The gas left when it came up.
     error VaultBatchGasExhausted(uint256 index, uint256 gasLeft);
@@ -370,9 +370,10 @@ interface IOfflineVault {
     function redeem(Voucher calldata voucher, bytes calldata signature) external;
 
     /// @notice Redeems each voucher as `redeem` does; a voucher that fails emits `VoucherRejected` with the
-    ///         revert data and the rest go on. Each item gets at most `REDEEM_ITEM_GAS`; when too little gas is left
-    ///         for the next item, it and the rest are rejected with `VaultBatchGasExhausted`, so the batch always
-    ///         finishes.
+    ///         revert data and the rest go on. Each item gets at most `REDEEM_ITEM_GAS`, so no item (whatever it
+    ///         does) can take the gas of the others; the batch reverts with `VaultBatchGasExhausted` if the caller
+    ///         left too little gas to give the next item its share (send about `REDEEM_ITEM_GAS + 45,000` per item;
+    ///         a node's gas estimate finds enough).
     /// @param vouchers The vouchers.
     /// @param signatures Their signatures, in the same order.
     /// @return ok Whether each voucher's redemption (or slashing) went through.
