@@ -8,10 +8,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///         merchants, chained per (payer, lane) by sequence number and the previous voucher's hash; merchants (or
 ///         anyone on their behalf) redeem them later. Because a merchant accepts a voucher it cannot check on
 ///         chain, the vault bounds what a payer can cheat: per-voucher, per-lane-per-epoch and per-payer-per-epoch
-///         limits, a withdrawal delay at least as long as the longest voucher life, and slashing of a payer who
-///         signs two different vouchers for the same (lane, sequence): it is flagged a cheater (no withdrawals, no
-///         new vouchers) and every voucher dated before the flag is paid, or compensated from its locked funds, with
-///         any shortfall recorded as owed and claimable later. Signatures are ECDSA only (see `redeem`).
+///         limits, a withdrawal delay at least the longest voucher life plus a merchant's oldest view, and slashing
+///         of a payer who signs two different vouchers for the same (lane, sequence): it is flagged a cheater (no
+///         withdrawals, no new vouchers) and every voucher dated before the flag is paid, or compensated from its
+///         locked funds, with any shortfall recorded as owed and claimable later. Signatures are ECDSA only (see
+///         `redeem`).
 interface IOfflineVault {
     /// @notice The risk limits set by the issuing bank. All nonzero;
     ///         `withdrawalDelay >= maxVoucherAge + maxViewAge`.
