@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { ZeroHash } from "ethers";
+import { encodeBytes32String, parseEther, Wallet, ZeroHash } from "ethers";
 
 import { VoucherSync } from "../../src/offline/sync.js";
-import { hashVoucher, vaultDomain, VOUCHER_TYPES, type Voucher } from "../../src/offline/voucher.js";
+import { hashVoucher, signVoucher, vaultDomain, VOUCHER_TYPES, type Voucher } from "../../src/offline/voucher.js";
 import { session, world, type World } from "./helpers.js";
 
 /**
@@ -111,6 +111,59 @@ describe("offline: a cheating buyer cannot orphan or starve a merchant's voucher
     expect(await vault.owedTotalOf(payer.address)).to.equal(0n);
     // The cheater's funds stay in the vault.
     await expect(vault.connect(payer).requestWithdrawal(1n)).to.be.revertedWithCustomError(vault, "PayerIsCheater");
+  });
+});
+
+describe("offline: an EIP-7702 delegation does not revoke accepted vouchers (H-3)", function () {
+  let w: World;
+
+  beforeEach(async function () {
+    w = await world();
+  });
+
+  afterEach(function () {
+    w.close();
+  });
+
+  it("a payer that delegates its account by a type-4 transaction still pays the vouchers it signed", async function () {
+    const { suite, vault, vaultAddress } = w;
+    const provider = suite.ethers.provider;
+    const merchant = suite.others[1]!;
+    // A payer with a key of its own (to sign the authorization), and a sponsor that sends the type-4 transaction.
+    const payer = Wallet.createRandom().connect(provider);
+    const sponsor = Wallet.createRandom().connect(provider);
+    for (const a of [payer, sponsor]) {
+      await (await suite.others[5]!.sendTransaction({ to: a.address, value: parseEther("1") })).wait();
+    }
+    await (await suite.trustA.mintForDeposit(payer.address, 50_000n, encodeBytes32String("offline-7702"))).wait();
+    await (await suite.token.connect(payer).approve(vaultAddress, 50_000n)).wait();
+    await (await vault.connect(payer).deposit(50_000n)).wait();
+    const now = BigInt((await provider.getBlock("latest"))!.timestamp);
+    const voucher: Voucher = {
+      payer: payer.address,
+      merchant: merchant.address,
+      amount: 20_000n,
+      lane: 1n,
+      sequence: 1n,
+      previousVoucherHash: ZeroHash,
+      validAfter: now - 10n,
+      validBefore: now + 3_600n,
+    };
+    const signature = await signVoucher(payer, vaultDomain(31337n, vaultAddress), voucher);
+
+    // The payer delegates its account to a contract with no `isValidSignature` (every ERC-1271 check fails).
+    const auth = await payer.authorize({
+      address: vaultAddress,
+      nonce: await provider.getTransactionCount(payer.address),
+    });
+    await (await sponsor.sendTransaction({ type: 4, to: sponsor.address, authorizationList: [auth] })).wait();
+    expect((await provider.getCode(payer.address)).toLowerCase()).to.equal(
+      "0xef0100" + vaultAddress.slice(2).toLowerCase(),
+    );
+
+    const before = await suite.token.balanceOf(merchant.address);
+    await (await vault.connect(merchant).redeem(voucher, signature)).wait();
+    expect(await suite.token.balanceOf(merchant.address)).to.equal(before + 20_000n);
   });
 });
 
