@@ -142,6 +142,45 @@ contract OfflineVaultAuditTest is OfflineVaultFixture {
         vault.redeem(vs[2], sigs[2]);
     }
 
+    /// @dev Whatever sequence `j` of its lane the payer double spends first, and however short its funds or budget,
+    ///      every voucher of the merchant's chain is settled on its sync (in sequence order, as `VoucherSync` sends
+    ///      them) and paid or owed in full.
+    function testFuzz_H1_everyVoucherOfTheChainIsPaidOrOwed(uint256 k, uint256 j, uint256 locked, uint256 seed) public {
+        k = bound(k, 1, 6);
+        j = bound(j, 1, k);
+        locked = bound(locked, 1, 1_000_00);
+        _lock(alice, locked);
+        IOfflineVault.Voucher[] memory vs = new IOfflineVault.Voucher[](k);
+        bytes[] memory sigs = new bytes[](k);
+        bytes32 previous;
+        uint256 total;
+        for (uint256 i = 0; i < k; ++i) {
+            uint256 amount = bound(uint256(keccak256(abi.encode(seed, i))), 1, MAX_PER_VOUCHER);
+            vs[i] = _makeVoucher(alice, merchant1, amount, 0, i + 1, previous);
+            sigs[i] = _sign(aliceKey, vs[i]);
+            previous = _hash(vs[i]);
+            total += amount;
+        }
+        vm.warp(block.timestamp + 10 minutes);
+        // The payer redeems the merchant's first j - 1 vouchers itself (if its funds allow), then its own voucher
+        // for sequence j to the sink.
+        uint256 paidBefore;
+        for (uint256 i = 0; i + 1 < j; ++i) {
+            try vault.redeem(vs[i], sigs[i]) {
+                paidBefore += vs[i].amount;
+            } catch {
+                break;
+            }
+        }
+        (uint256 last, bytes32 lastHash, , ) = vault.laneOf(alice, 0);
+        IOfflineVault.Voucher memory b = _makeVoucher(alice, sink, 1, 0, last + 1, lastHash);
+        try vault.redeem(b, _sign(aliceKey, b)) {} catch {}
+        // The merchant's sync, in sequence order.
+        vault.redeemBatch(vs, sigs);
+        for (uint256 i = 0; i < k; ++i) assertTrue(vault.isSettled(_hash(vs[i])), "every voucher settled");
+        assertEq(token.balanceOf(merchant1) + vault.owedTotalOf(alice), total, "paid or owed in full");
+    }
+
     // ---------------------------------------------------------------- H-2
 
     /// @dev `count` 100.00 vouchers to the sink on lanes `firstLane...`, dated now; returns how many were refused

@@ -91,6 +91,10 @@ const TRANSIENT = errorNames([...OfflineVault__factory.abi, ...BankToken__factor
   "SequenceGap",
   "BankTokenAuthorizationNotYetValid",
   "VaultAccountFrozen",
+  "BankTokenFrozen",
+  // A broken chain may become compensable: once another merchant proves the payer's double spend, a voucher
+  // dated before the flag is paid out of its lane.
+  "BrokenChain",
 ]);
 /** The vault's and the token's custom errors, for decoding refusals. */
 const SYNC_ERRORS = errorInterface([OfflineVault__factory.abi, BankToken__factory.abi]);
