@@ -31,7 +31,8 @@ import {IOfflineVault} from "./interfaces/IOfflineVault.sol";
 ///      is cancelled and it cannot withdraw until the risk admin clears the flag and nothing is owed. While
 ///      flagged, its vouchers dated after the flag are refused. Every voucher dated before the flag is paid
 ///      or compensated, whatever the payer redeemed first: a conflict with the lane's redemption is a double spend;
-///      any other (a sequence gap, a broken chain) is compensated with no lane condition.
+///      any other (a sequence gap or a broken chain, or the lane's next link) is compensated with no lane
+///      condition.
 ///
 ///      Compensation. Each voucher is settled at most once (tracked by hash, shared with redemption). It is
 ///      compensable if dated before the flag (or in its second), not expired and its window within

@@ -146,8 +146,9 @@ interface IOfflineVault {
     /// @param payer The payer.
     event CheaterCleared(address indexed payer);
 
-    /// @notice A voucher of a flagged payer, dated before the flag, that could not be redeemed as its lane's next
-    ///         link (a sequence gap or a broken chain after a double spend) was compensated: `paid` now, `owed`
+    /// @notice A voucher of a flagged payer, dated before the flag and not conflicting with its lane's redemption,
+    ///         was compensated with no lane or chain condition (typically a sequence gap or a broken chain left by
+    ///         a double spend; if it is the lane's next link it also becomes the lane's head): `paid` now, `owed`
     ///         recorded for later (`CompensationOwed`).
     /// @param hash The voucher's hash.
     /// @param payer The payer.
