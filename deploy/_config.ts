@@ -73,8 +73,10 @@ export const DEVNET_CARDS = {
 /**
  * The OfflineVault's risk limits on the devnet (minor units and seconds): one
  * voucher up to 500.00 USD, 1,000.00 per lane and 2,000.00 per payer per
- * one-day epoch, vouchers valid for at most a day, and withdrawals announced
- * two days ahead (at least the longest voucher life, as the vault requires).
+ * one-day epoch, vouchers valid for at most a day, merchants' views at most
+ * six hours old (the merchant's default `maxViewAgeMs`), and withdrawals
+ * announced two days ahead (at least the longest voucher life plus the oldest
+ * view, as the vault requires).
  */
 export const DEVNET_OFFLINE_LIMITS = {
   maxPerVoucher: 50_000n,
@@ -83,6 +85,7 @@ export const DEVNET_OFFLINE_LIMITS = {
   maxVoucherAge: 24 * 3_600,
   epochLength: 24 * 3_600,
   withdrawalDelay: 2 * 24 * 3_600,
+  maxViewAge: 6 * 3_600,
 } as const;
 
 /** The devnet's demo offline buyer (account 19, the last): 1,000.00 USD, of which 500.00 locked in the vault. */

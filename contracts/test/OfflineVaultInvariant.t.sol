@@ -8,7 +8,8 @@ import {IOfflineVault} from "../offline/interfaces/IOfflineVault.sol";
 import {OfflineVaultFixture, OfflineVaultSigning} from "./utils/OfflineVaultFixture.sol";
 
 /// @dev Drives `OfflineVault` through deposits, withdrawals, redemptions (single and batched, some bad),
-///      double spends (proven and implicit), cheater clearing and time, keeping ghost sums of every token flow.
+///      double spends (proven and implicit), out-of-lane compensations of flagged payers, owed claims, cheater
+///      clearing and time, keeping ghost sums of every token flow and the list of vouchers ever owed.
 contract OfflineVaultHandler is OfflineVaultSigning {
     uint256 internal constant LANES = 3;
 
@@ -24,6 +25,10 @@ contract OfflineVaultHandler is OfflineVaultSigning {
     uint256 public ghostWithdrawals;
     uint256 public ghostRedeemed;
     uint256 public ghostSlashed;
+    uint256 public ghostCompensated;
+    uint256 public ghostClaimed;
+    bytes32[] public owedHashes;
+    mapping(bytes32 => bool) internal _known;
     mapping(bytes4 => uint256) public calls;
 
     constructor(
@@ -44,6 +49,10 @@ contract OfflineVaultHandler is OfflineVaultSigning {
 
     function payerCount() external view returns (uint256) {
         return payers.length;
+    }
+
+    function owedCount() external view returns (uint256) {
+        return owedHashes.length;
     }
 
     function deposit(uint256 payerSeed, uint256 amount) external {
@@ -92,6 +101,7 @@ contract OfflineVaultHandler is OfflineVaultSigning {
         IOfflineVault.Voucher memory v = _nextVoucher(payer, lane, merchantSeed, amount);
         uint256 before = token.balanceOf(address(vault));
         vault.redeem(v, _signVoucher(address(vault), key, v));
+        _noteOwed(_digest(address(vault), v));
         ghostRedeemed += before - token.balanceOf(address(vault));
         ++calls[this.redeem.selector];
     }
@@ -123,6 +133,7 @@ contract OfflineVaultHandler is OfflineVaultSigning {
         if (breakMiddle) sigs[1] = hex"deadbeef";
         uint256 before = token.balanceOf(address(vault));
         vault.redeemBatch(vs, sigs);
+        for (uint256 i = 0; i < 3; ++i) _noteOwed(_digest(address(vault), vs[i]));
         ghostRedeemed += before - token.balanceOf(address(vault));
         ++calls[this.redeemBatch.selector];
     }
@@ -136,14 +147,56 @@ contract OfflineVaultHandler is OfflineVaultSigning {
         if (prove) {
             IOfflineVault.Voucher memory b = _nextVoucher(payer, lane, merchantSeed + 1, amount / 2 + 1);
             vault.proveDoubleSpend(a, _signVoucher(address(vault), key, a), b, _signVoucher(address(vault), key, b));
+            _noteOwed(_digest(address(vault), b));
         } else {
             if (a.sequence == 1) return;
             a.sequence -= 1;
             a.previousVoucherHash = keccak256(abi.encode(a.previousVoucherHash));
             vault.redeem(a, _signVoucher(address(vault), key, a));
         }
+        _noteOwed(_digest(address(vault), a));
         ghostSlashed += before - token.balanceOf(address(vault));
         ++calls[this.doubleSpend.selector];
+    }
+
+    /// @dev A voucher of a flagged payer dated at its flag, out of its lane's order (a gap of `skip` sequences, or a
+    ///      broken chain when `skip == 0`): compensated, with any shortfall owed.
+    function compensateOutOfLane(
+        uint256 payerSeed,
+        uint256 lane,
+        uint256 merchantSeed,
+        uint256 amount,
+        uint256 skip
+    ) external {
+        (address payer, uint256 key) = _payer(payerSeed);
+        uint256 flagTime = vault.flaggedAt(payer);
+        if (flagTime == 0 || flagTime + VOUCHER_LIFE <= block.timestamp) return;
+        IOfflineVault.Voucher memory v = _nextVoucher(payer, lane, merchantSeed, amount);
+        skip = bound(skip, 0, 3);
+        if (skip == 0) v.previousVoucherHash = keccak256(abi.encode(v.previousVoucherHash, "broken"));
+        v.sequence += skip;
+        v.validAfter = flagTime;
+        v.validBefore = flagTime + VOUCHER_LIFE;
+        uint256 before = token.balanceOf(address(vault));
+        vault.redeem(v, _signVoucher(address(vault), key, v));
+        _noteOwed(_digest(address(vault), v));
+        ghostCompensated += before - token.balanceOf(address(vault));
+        ++calls[this.compensateOutOfLane.selector];
+    }
+
+    function claimOwed(uint256 seed) external {
+        if (owedHashes.length == 0) return;
+        bytes32 hash = owedHashes[seed % owedHashes.length];
+        (address payer, address merchant, uint256 owed) = vault.owedOf(hash);
+        uint256 total = vault.owedTotalOf(payer);
+        uint256 balance = token.balanceOf(merchant);
+        uint256 paid = vault.claimOwed(hash);
+        (, , uint256 left) = vault.owedOf(hash);
+        assertEq(left, owed - paid);
+        assertEq(vault.owedTotalOf(payer), total - paid);
+        assertEq(token.balanceOf(merchant) - balance, paid);
+        ghostClaimed += paid;
+        ++calls[this.claimOwed.selector];
     }
 
     function clearCheater(uint256 payerSeed) external {
@@ -156,6 +209,14 @@ contract OfflineVaultHandler is OfflineVaultSigning {
     function warp(uint256 seconds_) external {
         vm.warp(block.timestamp + bound(seconds_, 1, 2 days));
         ++calls[this.warp.selector];
+    }
+
+    /// @dev Remembers `hash` if the vault owes anything for it.
+    function _noteOwed(bytes32 hash) internal {
+        (, , uint256 owed) = vault.owedOf(hash);
+        if (owed == 0 || _known[hash]) return;
+        _known[hash] = true;
+        owedHashes.push(hash);
     }
 
     function _payer(uint256 seed) internal view returns (address, uint256) {
@@ -184,7 +245,9 @@ contract OfflineVaultHandler is OfflineVaultSigning {
 }
 
 /// @dev Invariants of `OfflineVault` against the real `BankToken`: the vault holds exactly the ghost sum of
-///      token flows, which equals the sum of every payer's locked funds; no epoch total passes its limit.
+///      token flows, which equals the sum of every payer's locked funds (what is owed is a claim on them, not a
+///      separate holding); no epoch total passes its limit; each payer's owed total is the sum owed per voucher,
+///      and a voucher owed anything is settled, owed at most `maxPerVoucher` and not reported paid.
 contract OfflineVaultInvariantTest is OfflineVaultFixture {
     OfflineVaultHandler internal handler;
     address internal carol;
@@ -208,7 +271,12 @@ contract OfflineVaultInvariantTest is OfflineVaultFixture {
         uint256 balance = token.balanceOf(address(vault));
         assertEq(
             balance,
-            handler.ghostDeposits() - handler.ghostWithdrawals() - handler.ghostRedeemed() - handler.ghostSlashed()
+            handler.ghostDeposits() -
+                handler.ghostWithdrawals() -
+                handler.ghostRedeemed() -
+                handler.ghostSlashed() -
+                handler.ghostCompensated() -
+                handler.ghostClaimed()
         );
         uint256 sumLocked;
         for (uint256 i = 0; i < handler.payerCount(); ++i) sumLocked += vault.lockedOf(handler.payers(i));
@@ -233,6 +301,28 @@ contract OfflineVaultInvariantTest is OfflineVaultFixture {
             if (!vault.isCheater(payer)) continue;
             (uint256 amount, ) = vault.pendingWithdrawalOf(payer);
             assertEq(amount, 0);
+        }
+    }
+
+    function invariant_owedTotalsAreTheSumOwedPerVoucher() public view {
+        for (uint256 i = 0; i < handler.payerCount(); ++i) {
+            address payer = handler.payers(i);
+            uint256 sum;
+            for (uint256 j = 0; j < handler.owedCount(); ++j) {
+                (address owing, , uint256 owed) = vault.owedOf(handler.owedHashes(j));
+                if (owing == payer) sum += owed;
+            }
+            assertEq(vault.owedTotalOf(payer), sum);
+        }
+    }
+
+    function invariant_settledVouchersAreNeverOwedMoreThanTheVoucherLimit() public view {
+        for (uint256 j = 0; j < handler.owedCount(); ++j) {
+            bytes32 hash = handler.owedHashes(j);
+            assertTrue(vault.isSettled(hash));
+            (, , uint256 owed) = vault.owedOf(hash);
+            assertLe(owed, MAX_PER_VOUCHER);
+            assertEq(vault.isPaid(hash), owed == 0);
         }
     }
 }

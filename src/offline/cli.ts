@@ -545,6 +545,7 @@ function outcomeLine(outcome: SyncOutcome, units: Units | undefined): string {
     outcome.state,
     outcome.kind,
     ...(outcome.paid === undefined ? [] : [`paid ${money(outcome.paid, units)}`]),
+    ...(outcome.owed === undefined ? [] : [`owed ${money(outcome.owed, units)}`]),
     ...(outcome.reason === undefined ? [] : [`reason ${outcome.reason}`]),
     ...(outcome.txHash === undefined ? [] : [`tx ${outcome.txHash}`]),
   ].join("  ");

@@ -13,8 +13,13 @@ import type { VoucherKind } from "./protocol.js";
  *   settled          paid on chain to this merchant (VoucherRedeemed, or the authorization was used)
  *   already_settled  the chain says it was already paid (AlreadyRedeemed)
  *   rejected         the chain refused it (`reason` is the custom error)
- *   slashed          it conflicted with another voucher of the same (payer, lane, sequence): the payer was
- *                    slashed and this merchant compensated (`paid` minor units, maybe less than the amount)
+ *   slashed          the payer was flagged a cheater (this voucher conflicted with another of the same (payer,
+ *                    lane, sequence), or the lane was orphaned by one) and this merchant was compensated in full
+ *                    (`paid` minor units, at most `maxPerVoucher`)
+ *   owed             compensated in part or not yet: `paid` so far, `owed` still owed by the vault from the
+ *                    payer's locked funds; the sync claims it (`claimOwed`) on later passes
+ *
+ * Version 2 adds the `owed` state and column, and the vault's `maxViewAge` to the view.
  */
 
 export const MERCHANT_STORE_MODULE = "offline-merchant";
@@ -90,9 +95,54 @@ export const MERCHANT_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX offline_vouchers_nonce ON offline_vouchers (payer, nonce) WHERE nonce IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: "owed compensation and the vault's maximum view age",
+    sql: `
+      ALTER TABLE offline_view ADD COLUMN max_view_age INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE offline_vouchers_v2 (
+        hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('secured', 'unsecured')),
+        request_id TEXT NOT NULL,
+        chain_id TEXT NOT NULL,
+        contract TEXT NOT NULL,
+        payer TEXT NOT NULL,
+        merchant TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        lane TEXT,
+        sequence TEXT,
+        previous_hash TEXT,
+        nonce TEXT,
+        valid_after INTEGER NOT NULL,
+        valid_before INTEGER NOT NULL,
+        signature TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+          ('pending', 'submitting', 'settled', 'already_settled', 'rejected', 'slashed', 'owed')),
+        reason TEXT,
+        paid TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        tx_hash TEXT,
+        accepted_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        owed TEXT
+      ) STRICT;
+      INSERT INTO offline_vouchers_v2 (hash, kind, request_id, chain_id, contract, payer, merchant, amount, lane,
+        sequence, previous_hash, nonce, valid_after, valid_before, signature, state, reason, paid, attempts,
+        next_attempt_at, tx_hash, accepted_at, updated_at)
+      SELECT hash, kind, request_id, chain_id, contract, payer, merchant, amount, lane, sequence, previous_hash,
+        nonce, valid_after, valid_before, signature, state, reason, paid, attempts, next_attempt_at, tx_hash,
+        accepted_at, updated_at FROM offline_vouchers;
+      DROP TABLE offline_vouchers;
+      ALTER TABLE offline_vouchers_v2 RENAME TO offline_vouchers;
+      CREATE INDEX offline_vouchers_payer ON offline_vouchers (payer, lane);
+      CREATE INDEX offline_vouchers_state ON offline_vouchers (state, next_attempt_at);
+      CREATE UNIQUE INDEX offline_vouchers_nonce ON offline_vouchers (payer, nonce) WHERE nonce IS NOT NULL;
+    `,
+  },
 ];
 
-export type VoucherState = "pending" | "submitting" | "settled" | "already_settled" | "rejected" | "slashed";
+export type VoucherState = "pending" | "submitting" | "settled" | "already_settled" | "rejected" | "slashed" | "owed";
 
 /** The vault-wide part of the view. */
 export interface ViewMeta {
@@ -106,6 +156,8 @@ export interface ViewMeta {
     readonly maxVoucherAge: number;
     readonly epochLength: number;
     readonly withdrawalDelay: number;
+    /** The oldest view the vault lets a merchant take vouchers on, seconds (0 in a view stored before v2). */
+    readonly maxViewAge: number;
   };
   readonly epoch: bigint;
   readonly epochEndsAt: number;
@@ -155,6 +207,8 @@ export interface StoredVoucher {
   readonly state: VoucherState;
   readonly reason: string | undefined;
   readonly paid: bigint | undefined;
+  /** What the vault still owes for it (state `owed`). */
+  readonly owed: bigint | undefined;
   readonly attempts: number;
   readonly nextAttemptAt: number;
   readonly txHash: string | undefined;
@@ -186,6 +240,7 @@ interface VoucherRow {
   tx_hash: string | null;
   accepted_at: number;
   updated_at: number;
+  owed: string | null;
 }
 
 /** Typed access to the merchant's tables; opens nothing itself (pass an open `Store`). */
@@ -208,6 +263,7 @@ export class MerchantStore {
       max_voucher_age: number;
       epoch_length: number;
       withdrawal_delay: number;
+      max_view_age: number;
       epoch: string;
       epoch_ends_at: number;
       synced_block: number;
@@ -226,6 +282,7 @@ export class MerchantStore {
         maxVoucherAge: row.max_voucher_age,
         epochLength: row.epoch_length,
         withdrawalDelay: row.withdrawal_delay,
+        maxViewAge: row.max_view_age,
       },
       epoch: BigInt(row.epoch),
       epochEndsAt: row.epoch_ends_at,
@@ -243,7 +300,10 @@ export class MerchantStore {
       this.store.run("DELETE FROM offline_view_lanes");
       const l = meta.limits;
       this.store.run(
-        `INSERT INTO offline_view VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO offline_view (id, chain_id, vault, token, max_per_voucher, max_per_lane, max_per_epoch,
+           max_voucher_age, epoch_length, withdrawal_delay, epoch, epoch_ends_at, synced_block, synced_block_time,
+           synced_at_ms, max_view_age)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         meta.chainId.toString(),
         meta.vault,
         meta.token,
@@ -258,6 +318,7 @@ export class MerchantStore {
         meta.syncedBlock,
         meta.syncedBlockTime,
         meta.syncedAtMs,
+        l.maxViewAge,
       );
       for (const p of payers) {
         this.store.run(
@@ -333,7 +394,10 @@ export class MerchantStore {
   }
 
   insertVoucher(
-    v: Omit<StoredVoucher, "state" | "reason" | "paid" | "attempts" | "nextAttemptAt" | "txHash" | "updatedAt">,
+    v: Omit<
+      StoredVoucher,
+      "state" | "reason" | "paid" | "owed" | "attempts" | "nextAttemptAt" | "txHash" | "updatedAt"
+    >,
   ): void {
     this.store.run(
       `INSERT INTO offline_vouchers (hash, kind, request_id, chain_id, contract, payer, merchant, amount, lane, sequence,
@@ -387,6 +451,7 @@ export class MerchantStore {
     fields: {
       reason?: string | null;
       paid?: bigint | null;
+      owed?: bigint | null;
       attempts?: number;
       nextAttemptAt?: number;
       txHash?: string | null;
@@ -395,11 +460,12 @@ export class MerchantStore {
     const current = this.voucher(hash);
     if (current === undefined) return;
     this.store.run(
-      `UPDATE offline_vouchers SET state = ?, reason = ?, paid = ?, attempts = ?, next_attempt_at = ?, tx_hash = ?,
-         updated_at = ? WHERE hash = ?`,
+      `UPDATE offline_vouchers SET state = ?, reason = ?, paid = ?, owed = ?, attempts = ?, next_attempt_at = ?,
+         tx_hash = ?, updated_at = ? WHERE hash = ?`,
       state,
       fields.reason === undefined ? (current.reason ?? null) : fields.reason,
       fields.paid === undefined ? (current.paid?.toString() ?? null) : (fields.paid?.toString() ?? null),
+      fields.owed === undefined ? (current.owed?.toString() ?? null) : (fields.owed?.toString() ?? null),
       fields.attempts ?? current.attempts,
       fields.nextAttemptAt ?? current.nextAttemptAt,
       fields.txHash === undefined ? (current.txHash ?? null) : fields.txHash,
@@ -429,6 +495,7 @@ function fromRow(row: VoucherRow): StoredVoucher {
     state: row.state as VoucherState,
     reason: row.reason ?? undefined,
     paid: row.paid === null ? undefined : BigInt(row.paid),
+    owed: row.owed === null ? undefined : BigInt(row.owed),
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     txHash: row.tx_hash ?? undefined,

@@ -28,7 +28,10 @@ export interface MerchantOptions {
   readonly store: MerchantStore;
   /** The lane buyers must use with this merchant; default the merchant's address as a number. */
   readonly lane?: bigint;
-  /** Refuse every voucher (`stale_view`) when the view is older than this; default 6 hours. */
+  /**
+   * Refuse every voucher (`stale_view`) when the view is older than this, or
+   * than the vault's `maxViewAge` if that is shorter; default 6 hours.
+   */
   readonly maxViewAgeMs?: number;
   /** A voucher must stay redeemable at least this long after it is taken; default 60 s. */
   readonly minRedeemWindowSeconds?: number;
@@ -159,6 +162,7 @@ export class Merchant {
         maxVoucherAge: Number(limits.maxVoucherAge),
         epochLength: Number(limits.epochLength),
         withdrawalDelay: Number(limits.withdrawalDelay),
+        maxViewAge: Number(limits.maxViewAge),
       },
       epoch,
       epochEndsAt: Number(epochEndsAt),
@@ -307,13 +311,16 @@ export class Merchant {
     });
   }
 
+  /**
+   * A view older than the merchant's own `maxViewAgeMs`, or than the vault's
+   * `maxViewAge` (the margin its withdrawal delay keeps), is stale.
+   */
   #staleness(meta: ViewMeta, nowMs: number): Refusal | undefined {
     const age = nowMs - meta.syncedAtMs;
-    if (age > this.#maxViewAgeMs) {
-      return refuse(
-        "stale_view",
-        `the merchant's view is ${Math.round(age / 1000)} s old (max ${this.#maxViewAgeMs / 1000} s)`,
-      );
+    const vaultMaxMs = meta.limits.maxViewAge * 1000;
+    const maxMs = vaultMaxMs > 0 ? Math.min(this.#maxViewAgeMs, vaultMaxMs) : this.#maxViewAgeMs;
+    if (age > maxMs) {
+      return refuse("stale_view", `the merchant's view is ${Math.round(age / 1000)} s old (max ${maxMs / 1000} s)`);
     }
     return undefined;
   }

@@ -25,6 +25,13 @@ import { kindOf } from "./voucher-kinds.js";
  * know goes back to `pending`. So a kill at any moment loses no voucher and
  * pays none twice (a resend after an unknown broadcast is refused by the chain
  * as `AlreadyRedeemed` or a used authorization, and recorded as such).
+ *
+ * Owed compensation. When the vault compensates a voucher of a flagged payer
+ * in part (its locked funds or epoch budget ran short, or an account is
+ * frozen), the voucher is recorded `owed` with what is still owed, and later
+ * passes call `claimOwed` for it (with back-off, without an attempt limit)
+ * until the vault has paid it all. A claim needs no `submitting` step: the
+ * vault keeps what is owed, so a repeated or a lost claim pays nothing twice.
  */
 export class OfflineSyncError extends BankChainError {}
 
@@ -59,6 +66,8 @@ export interface SyncOutcome {
   readonly state: VoucherState;
   readonly reason: string | undefined;
   readonly paid: bigint | undefined;
+  /** What the vault still owes for it (state `owed`). */
+  readonly owed: bigint | undefined;
   readonly txHash: string | undefined;
 }
 
@@ -66,11 +75,14 @@ export interface SyncOutcome {
  * Gas sent with a `redeemBatch` of n vouchers: BASE + PER_VOUCHER × n. The
  * vault redeems each voucher in a `try` and records a refusal instead of
  * reverting, so a node's gas estimate (the least gas at which the whole
- * transaction succeeds) can leave an inner redemption out of gas and turn an
- * honest voucher into a `VoucherRejected`. A voucher costs about 230,000 gas
- * at most (a fresh lane: cold lane, epoch and record slots, a new holder).
+ * transaction succeeds) is not relied on: the vault starts an item only while
+ * its `REDEEM_ITEM_GAS` (300,000) and a reserve (about 45,000) are left, and
+ * reverts the whole batch (`VaultBatchGasExhausted`) otherwise. A voucher
+ * costs about 210,000 gas at most (a conflict that flags its payer and records
+ * a shortfall owed to a new holder), so PER_VOUCHER leaves every item its full
+ * share and BASE covers the transaction's own cost.
  */
-const REDEEM_GAS_BASE = 100_000n;
+const REDEEM_GAS_BASE = 150_000n;
 const REDEEM_GAS_PER_VOUCHER = 300_000n;
 
 /** Refusals that may pass with time: retried, not recorded as final. */
@@ -78,6 +90,11 @@ const TRANSIENT = errorNames([...OfflineVault__factory.abi, ...BankToken__factor
   "VoucherNotYetValid",
   "SequenceGap",
   "BankTokenAuthorizationNotYetValid",
+  "VaultAccountFrozen",
+  "BankTokenFrozen",
+  // A broken chain may become compensable: once another merchant proves the payer's double spend, a voucher
+  // dated before the flag is paid out of its lane.
+  "BrokenChain",
 ]);
 /** The vault's and the token's custom errors, for decoding refusals. */
 const SYNC_ERRORS = errorInterface([OfflineVault__factory.abi, BankToken__factory.abi]);
@@ -153,6 +170,10 @@ export class VoucherSync {
       await this.#submitUnsecured(v);
       outcomes.push(this.#outcome(v.hash));
     }
+    for (const v of this.#store.inState("owed").filter((x) => x.nextAttemptAt <= this.#clock.now())) {
+      await this.#claimOwed(v);
+      outcomes.push(this.#outcome(v.hash));
+    }
     // A recovered voucher that went back to pending was sent again in this pass: report its last state once.
     return [...new Map(outcomes.map((o) => [o.hash, o])).values()];
   }
@@ -198,7 +219,7 @@ export class VoucherSync {
   #outcome(hash: string): SyncOutcome {
     const v = this.#store.voucher(hash);
     if (v === undefined) throw new OfflineSyncError("OFFLINE_SYNC_LOST", `voucher ${hash} vanished from the store`);
-    return { hash, kind: v.kind, state: v.state, reason: v.reason, paid: v.paid, txHash: v.txHash };
+    return { hash, kind: v.kind, state: v.state, reason: v.reason, paid: v.paid, owed: v.owed, txHash: v.txHash };
   }
 
   /** The delay before the next attempt of a voucher tried `attempts` times. */
@@ -238,9 +259,16 @@ export class VoucherSync {
     });
   }
 
-  #finish(hash: string, state: VoucherState, fields: { reason?: string | null; paid?: bigint | null } = {}): void {
-    this.#store.update(hash, state, this.#clock.now(), fields);
-    this.#log("voucher_" + state, { hash, ...fields, paid: fields.paid?.toString() });
+  #finish(
+    hash: string,
+    state: VoucherState,
+    fields: { reason?: string | null; paid?: bigint | null; owed?: bigint | null } = {},
+  ): void {
+    const now = this.#clock.now();
+    // An owed voucher is claimed on a later pass.
+    const next = state === "owed" ? { nextAttemptAt: now + this.#delay(1) } : {};
+    this.#store.update(hash, state, now, { ...fields, ...next });
+    this.#log("voucher_" + state, { hash, ...fields, paid: fields.paid?.toString(), owed: fields.owed?.toString() });
   }
 
   async #submitBatch(vaultAddress: string, vouchers: readonly StoredVoucher[]): Promise<void> {
@@ -300,7 +328,11 @@ export class VoucherSync {
     receipt: ContractTransactionReceipt | { logs: readonly unknown[] },
   ): void {
     const iface = OfflineVault__factory.createInterface();
-    const outcomes = new Map<string, { state: VoucherState; reason?: string; paid?: bigint; retry?: boolean }>();
+    const outcomes = new Map<
+      string,
+      { state: VoucherState; reason?: string; paid?: bigint; owed?: bigint; retry?: boolean }
+    >();
+    const owedBy = new Map<string, bigint>();
     for (const log of receipt.logs as readonly { topics: readonly string[]; data: string }[]) {
       let parsed;
       try {
@@ -325,7 +357,22 @@ export class VoucherSync {
         const reason = `DoubleSpendSlashed: payer ${String(parsed.args[0])} signed two vouchers for sequence ${String(parsed.args[2])}`;
         outcomes.set(hashB, { state: "slashed", reason, paid: paidB });
         if (paidA > 0n) outcomes.set(hashA, { state: "slashed", reason, paid: paidA });
+      } else if (parsed.name === "VoucherCompensated") {
+        const hash = String(parsed.args[0]).toLowerCase();
+        const reason = `VoucherCompensated: payer ${String(parsed.args[1])} was flagged a cheater; sequence ${String(parsed.args[4])} was paid out of its lane`;
+        outcomes.set(hash, { state: "slashed", reason, paid: parsed.args[5] as bigint });
+      } else if (parsed.name === "CompensationOwed") {
+        owedBy.set(String(parsed.args[0]).toLowerCase(), parsed.args[3] as bigint);
       }
+    }
+    for (const [hash, owed] of owedBy) {
+      const o = outcomes.get(hash);
+      outcomes.set(hash, {
+        state: "owed",
+        reason: `${o?.reason ?? "compensated"}; ${owed} owed`,
+        paid: o?.paid ?? 0n,
+        owed,
+      });
     }
     const now = this.#clock.now();
     this.#store.store.transaction(() => {
@@ -343,8 +390,18 @@ export class VoucherSync {
           });
           continue;
         }
-        this.#store.update(v.hash, o.state, now, { reason: o.reason ?? null, paid: o.paid ?? null });
-        this.#log("voucher_" + o.state, { hash: v.hash, reason: o.reason, paid: o.paid?.toString() });
+        this.#store.update(v.hash, o.state, now, {
+          reason: o.reason ?? null,
+          paid: o.paid ?? null,
+          owed: o.owed ?? null,
+          ...(o.state === "owed" ? { nextAttemptAt: now + this.#delay(1) } : {}),
+        });
+        this.#log("voucher_" + o.state, {
+          hash: v.hash,
+          reason: o.reason,
+          paid: o.paid?.toString(),
+          owed: o.owed?.toString(),
+        });
       }
     });
   }
@@ -389,6 +446,68 @@ export class VoucherSync {
     }
   }
 
+  /**
+   * Claims what the vault owes for an `owed` voucher. Paid in full → `slashed`
+   * (compensated); in part, or refused for now (`VaultOwedUnpayable`: the
+   * payer's budget or funds; `VaultAccountFrozen`) → stays `owed`, tried again
+   * after a back-off; `VaultNothingOwed` → someone else claimed it (the vault
+   * pays the merchant whoever calls) → `slashed`.
+   */
+  async #claimOwed(v: StoredVoucher): Promise<void> {
+    const vault = OfflineVault__factory.connect(v.contract, this.#signer);
+    const owed = v.owed ?? 0n;
+    const paid = v.paid ?? 0n;
+    const again = (reason: string | null, fields: { paid?: bigint; owed?: bigint } = {}): void => {
+      const now = this.#clock.now();
+      this.#store.update(v.hash, "owed", now, {
+        ...fields,
+        ...(reason === null ? {} : { reason: reason.slice(0, 300) }),
+        attempts: v.attempts + 1,
+        nextAttemptAt: now + this.#delay(v.attempts + 1),
+      });
+    };
+    try {
+      const receipt = await mined(await vault.claimOwed(v.hash));
+      const iface = vault.interface;
+      let claimed = 0n;
+      let stillOwed = owed;
+      for (const log of receipt.logs) {
+        const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+        if (parsed?.name === "OwedClaimed" && String(parsed.args[0]).toLowerCase() === v.hash) {
+          claimed = parsed.args[3] as bigint;
+          stillOwed = parsed.args[4] as bigint;
+        }
+      }
+      if (stillOwed === 0n) {
+        this.#finish(v.hash, "slashed", {
+          paid: paid + claimed,
+          owed: null,
+          reason: "compensation owed, claimed in full",
+        });
+      } else {
+        again(`${stillOwed} still owed`, { paid: paid + claimed, owed: stillOwed });
+        this.#log("owed_claimed", { hash: v.hash, claimed: claimed.toString(), owed: stillOwed.toString() });
+      }
+    } catch (error) {
+      // A refusal may come from the node's gas estimate (a JSON-RPC error) as well as from a mined revert.
+      const revert = revertOf(error, SYNC_ERRORS);
+      if (revert === undefined) {
+        again(`retry: ${messageOf(error)}`);
+        this.#log("sync_deferred", { vouchers: 1, error: messageOf(error) });
+        return;
+      }
+      if (revert.name === "VaultNothingOwed") {
+        this.#finish(v.hash, "slashed", {
+          paid: paid + owed,
+          owed: null,
+          reason: "compensation owed, claimed by another caller",
+        });
+      } else {
+        again(revert.name === "" ? `unknown revert` : formatRevert(revert));
+      }
+    }
+  }
+
   /** Resolves a `submitting` voucher: from its transaction's receipt if there is one, else from chain state. */
   async #recover(v: StoredVoucher): Promise<void> {
     const provider = this.#signer.provider!;
@@ -408,7 +527,7 @@ export class VoucherSync {
     }
     const found = await kindOf(v.kind).findOnChain(v, provider);
     if (found !== undefined) {
-      this.#finish(v.hash, found.state, { paid: found.paid, reason: found.reason });
+      this.#finish(v.hash, found.state, { paid: found.paid, owed: found.owed ?? null, reason: found.reason });
       return;
     }
     // Not on chain: send it again.

@@ -177,15 +177,29 @@ export const securedKind: VoucherKindStrategy<"secured"> = {
   async findOnChain(v, provider) {
     const vault = OfflineVault__factory.connect(v.contract, provider);
     const [redeemed] = await vault.redeemedAt(v.payer, v.lane!, v.sequence!);
-    if (redeemed.toLowerCase() === v.hash)
-      return { state: "settled", paid: v.amount, reason: "found redeemed on chain" };
-    if (!(await vault.isPaid(v.hash))) return undefined;
-    const events = await vault.queryFilter(vault.filters.DoubleSpendSlashed(v.payer, v.lane!));
-    let paid: bigint | undefined;
-    for (const e of events) {
-      if (e.args.hashB.toLowerCase() === v.hash) paid = e.args.paidB;
-      else if (e.args.hashA.toLowerCase() === v.hash && e.args.paidA > 0n) paid = e.args.paidA;
+    const isLaneHead = redeemed.toLowerCase() === v.hash;
+    if (!isLaneHead && !(await vault.isSettled(v.hash))) return undefined;
+    // Redeemed, or compensated: as a voucher of a double spend, or out of its lane after its payer was flagged
+    // (a compensated voucher that was its lane's next link is the lane's head too).
+    const [slashes, compensations, claims, [, , owed]] = await Promise.all([
+      vault.queryFilter(vault.filters.DoubleSpendSlashed(v.payer, v.lane!)),
+      vault.queryFilter(vault.filters.VoucherCompensated(v.hash)),
+      vault.queryFilter(vault.filters.OwedClaimed(v.hash)),
+      vault.owedOf(v.hash),
+    ]);
+    let paid = 0n;
+    // A voucher A with `paidA == 0` was redeemed before the conflict (or owed all: then `owed` or a claim says so).
+    let compensated = owed > 0n || compensations.length > 0 || claims.length > 0;
+    for (const e of slashes) {
+      if (e.args.hashB.toLowerCase() === v.hash) paid += e.args.paidB;
+      else if (e.args.hashA.toLowerCase() === v.hash && e.args.paidA > 0n) paid += e.args.paidA;
+      else continue;
+      compensated = true;
     }
-    return { state: "slashed", paid: paid ?? null, reason: "found compensated on chain" };
+    if (isLaneHead && !compensated) return { state: "settled", paid: v.amount, reason: "found redeemed on chain" };
+    for (const e of compensations) paid += e.args.paid;
+    for (const e of claims) paid += e.args.paid;
+    if (owed > 0n) return { state: "owed", paid, owed, reason: "found compensated on chain, part owed" };
+    return { state: "slashed", paid, reason: "found compensated on chain" };
   },
 };

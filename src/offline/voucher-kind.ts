@@ -74,6 +74,8 @@ export interface PreparedOffer {
 export interface OnChainOutcome {
   readonly state: VoucherState;
   readonly paid: bigint | null;
+  /** What the vault still owes for it (state `owed`). */
+  readonly owed?: bigint;
   readonly reason: string;
 }
 
@@ -98,13 +100,14 @@ export function sum(values: readonly bigint[]): bigint {
 
 /** An accepted voucher as first stored: `pending`, never tried. */
 export function stored(
-  v: Omit<StoredVoucher, "state" | "reason" | "paid" | "attempts" | "nextAttemptAt" | "txHash" | "updatedAt">,
+  v: Omit<StoredVoucher, "state" | "reason" | "paid" | "owed" | "attempts" | "nextAttemptAt" | "txHash" | "updatedAt">,
 ): StoredVoucher {
   return {
     ...v,
     state: "pending",
     reason: undefined,
     paid: undefined,
+    owed: undefined,
     attempts: 0,
     nextAttemptAt: 0,
     txHash: undefined,

@@ -8,17 +8,22 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///         merchants, chained per (payer, lane) by sequence number and the previous voucher's hash; merchants (or
 ///         anyone on their behalf) redeem them later. Because a merchant accepts a voucher it cannot check on
 ///         chain, the vault bounds what a payer can cheat: per-voucher, per-lane-per-epoch and per-payer-per-epoch
-///         limits, a withdrawal delay at least as long as the longest voucher life, and slashing of a payer who
-///         signs two different vouchers for the same (lane, sequence): it is flagged a cheater (no withdrawals)
-///         and the harmed merchants are paid from its locked funds.
+///         limits, a withdrawal delay at least the longest voucher life plus a merchant's oldest view, and slashing
+///         of a payer who signs two different vouchers for the same (lane, sequence): it is flagged a cheater (no
+///         withdrawals, no new vouchers) and every voucher dated before the flag is paid, or compensated from its
+///         locked funds, with any shortfall recorded as owed and claimable later. Signatures are ECDSA only (see
+///         `redeem`).
 interface IOfflineVault {
-    /// @notice The risk limits set by the issuing bank. All nonzero; `withdrawalDelay >= maxVoucherAge`.
+    /// @notice The risk limits set by the issuing bank. All nonzero;
+    ///         `withdrawalDelay >= maxVoucherAge + maxViewAge`.
     /// @param maxPerVoucher The largest amount of one voucher.
     /// @param maxPerLane The most redeemed per (payer, lane) per epoch.
     /// @param maxPerEpoch The most redeemed per payer per epoch, over all lanes.
     /// @param maxVoucherAge The longest validity window `validBefore - validAfter`, in seconds.
     /// @param epochLength The length of an epoch, in seconds.
     /// @param withdrawalDelay The delay between a withdrawal request and its execution, in seconds.
+    /// @param maxViewAge The oldest view of the vault a merchant may take vouchers on, in seconds: a withdrawal
+    ///        requested just after a merchant's sync cannot complete before a voucher it takes then expires.
     struct Limits {
         uint128 maxPerVoucher;
         uint128 maxPerLane;
@@ -26,6 +31,7 @@ interface IOfflineVault {
         uint32 maxVoucherAge;
         uint32 epochLength;
         uint32 withdrawalDelay;
+        uint32 maxViewAge;
     }
 
     /// @notice An offline payment, signed by `payer` under the EIP-712 type
@@ -60,13 +66,15 @@ interface IOfflineVault {
     /// @param amount The minor units locked.
     event Deposited(address indexed payer, address indexed from, uint256 amount);
 
-    /// @notice `payer` asked to withdraw `amount` after `availableAt` (replacing any earlier request).
+    /// @notice `payer` asked to withdraw `amount` after `availableAt`. An earlier request it replaces is reported
+    ///         by a `WithdrawalCancelled` just before.
     /// @param payer The payer.
     /// @param amount The minor units requested.
     /// @param availableAt The first second `withdraw` succeeds.
     event WithdrawalRequested(address indexed payer, uint256 amount, uint256 availableAt);
 
-    /// @notice The pending withdrawal of `payer` was cancelled (by the payer, or by its flagging as a cheater).
+    /// @notice The pending withdrawal of `payer` was cancelled (by the payer, replaced by a new request, or by
+    ///         its flagging as a cheater).
     /// @param payer The payer.
     /// @param amount The minor units that had been requested.
     event WithdrawalCancelled(address indexed payer, uint256 amount);
@@ -99,11 +107,13 @@ interface IOfflineVault {
     event VoucherRejected(bytes32 indexed hash, bytes reason);
 
     /// @notice `payer` was proven to have signed two vouchers `hashA` and `hashB` for the same lane and sequence:
-    ///         it is flagged a cheater and each voucher not already paid was paid to its merchant from the locked
-    ///         funds, capped at `maxPerVoucher`, at what was locked and at what is left of the payer's epoch
-    ///         budget (`maxPerEpoch - payerEpochRedeemedOf(payer)`; the payment counts toward it). In the implicit
-    ///         `redeem` path voucher A is the one redeemed earlier (`paidA == 0`) and voucher B the conflicting
-    ///         one submitted.
+    ///         it is flagged a cheater (if it was not) and each voucher not already settled that is compensable
+    ///         (dated before the flag or in its second, not expired, window within `maxVoucherAge`) was paid to its
+    ///         merchant from the locked funds, capped at `maxPerVoucher`, at what was locked and at what is left of
+    ///         the payer's epoch budget (`maxPerEpoch - payerEpochRedeemedOf(payer)`; the payment counts toward
+    ///         it); the rest up to `min(amount, maxPerVoucher)` is owed (`CompensationOwed`). In the implicit
+    ///         `redeem` path voucher A is the one redeemed earlier (`paidA == 0`) and voucher B the conflicting one
+    ///         submitted.
     /// @param payer The cheater.
     /// @param lane The lane.
     /// @param sequence The sequence signed twice.
@@ -125,15 +135,92 @@ interface IOfflineVault {
         uint256 paidB
     );
 
-    /// @notice The risk admin cleared the cheater flag of `payer`.
+    /// @notice `payer` was flagged a cheater at `flaggedAt`: from now on only its vouchers dated before that time
+    ///         are redeemed (or compensated), and it cannot withdraw.
+    /// @param payer The payer.
+    /// @param flaggedAt The time of the flag.
+    event CheaterFlagged(address indexed payer, uint256 flaggedAt);
+
+    /// @notice The risk admin cleared the cheater flag of `payer`. Its vouchers dated before the flag stay
+    ///         compensable, and it still cannot withdraw while anything is owed.
     /// @param payer The payer.
     event CheaterCleared(address indexed payer);
 
+    /// @notice A voucher of a flagged payer, dated before the flag and not conflicting with its lane's redemption,
+    ///         was compensated with no lane or chain condition (typically a sequence gap or a broken chain left by
+    ///         a double spend; if it is the lane's next link it also becomes the lane's head): `paid` now, `owed`
+    ///         recorded for later (`CompensationOwed`).
+    /// @param hash The voucher's hash.
+    /// @param payer The payer.
+    /// @param merchant The merchant.
+    /// @param lane The lane.
+    /// @param sequence The sequence in the lane.
+    /// @param paid The minor units paid now.
+    /// @param owed The minor units owed.
+    event VoucherCompensated(
+        bytes32 indexed hash,
+        address indexed payer,
+        address indexed merchant,
+        uint256 lane,
+        uint256 sequence,
+        uint256 paid,
+        uint256 owed
+    );
+
+    /// @notice The compensation of voucher `hash` fell short (the payer's locked funds or epoch budget ran out,
+    ///         or the payer or the merchant is frozen): `owed` minor units are owed to `merchant` from `payer`'s
+    ///         locked funds, claimable with `claimOwed`.
+    /// @param hash The voucher's hash.
+    /// @param payer The payer.
+    /// @param merchant The merchant owed.
+    /// @param owed The minor units owed.
+    event CompensationOwed(bytes32 indexed hash, address indexed payer, address indexed merchant, uint256 owed);
+
+    /// @notice `paid` minor units of what voucher `hash` was owed were paid to `merchant`; `stillOwed` remain.
+    /// @param hash The voucher's hash.
+    /// @param payer The payer.
+    /// @param merchant The merchant paid.
+    /// @param paid The minor units paid.
+    /// @param stillOwed The minor units still owed.
+    event OwedClaimed(
+        bytes32 indexed hash,
+        address indexed payer,
+        address indexed merchant,
+        uint256 paid,
+        uint256 stillOwed
+    );
+
     /// @notice A zero address was given for the token or a payer.
-    error ZeroAddress();
+    error VaultZeroAddress();
 
     /// @notice An amount is zero.
-    error ZeroAmount();
+    error VaultZeroAmount();
+
+    /// @notice `account` is frozen by the token: it may not deposit into, be credited by, spend from, withdraw
+    ///         from or be paid compensation by the vault.
+    /// @param account The frozen account.
+    error VaultAccountFrozen(address account);
+
+    /// @notice The payer owes compensation to merchants and cannot withdraw until it is paid.
+    /// @param payer The payer.
+    /// @param owed The minor units owed.
+    error VaultOwedOutstanding(address payer, uint256 owed);
+
+    /// @notice Nothing is owed for voucher `hash`.
+    /// @param hash The voucher's hash.
+    error VaultNothingOwed(bytes32 hash);
+
+    /// @notice What voucher `hash` is owed cannot be paid now: the payer has nothing locked, or its epoch budget
+    ///         is spent (try again next epoch).
+    /// @param hash The voucher's hash.
+    /// @param locked The payer's locked funds.
+    /// @param budget What is left of the payer's epoch budget.
+    error VaultOwedUnpayable(bytes32 hash, uint256 locked, uint256 budget);
+
+    /// @notice `redeemBatch` was sent with too little gas to give item `index` its `REDEEM_ITEM_GAS`.
+    /// @param index The item's index.
+    /// @param gasLeft The gas left when it came up.
+    error VaultBatchGasExhausted(uint256 index, uint256 gasLeft);
 
     /// @notice A voucher names the zero address as its merchant.
     error MerchantZero();
@@ -143,11 +230,11 @@ interface IOfflineVault {
     /// @param payerB The second voucher's payer.
     error PayerMismatch(address payerA, address payerB);
 
-    /// @notice The limits are not all nonzero or `withdrawalDelay < maxVoucherAge`.
+    /// @notice The limits are not all nonzero or `withdrawalDelay < maxVoucherAge + maxViewAge`.
     /// @param limits The limits given.
     error InvalidLimits(Limits limits);
 
-    /// @notice The signature is not the payer's (ECDSA or ERC-1271) over the voucher's hash.
+    /// @notice The signature is not the payer's ECDSA signature over the voucher's hash.
     /// @param payer The voucher's payer.
     /// @param hash The voucher's hash.
     error InvalidSignature(address payer, bytes32 hash);
@@ -214,14 +301,15 @@ interface IOfflineVault {
     error NotADoubleSpend(bytes32 hashA, bytes32 hashB);
 
     /// @notice `redeemOne` was called by another account than the vault itself.
-    error OnlySelf();
+    error VaultOnlySelf();
 
     /// @notice A batch has as many vouchers as signatures.
     /// @param vouchers The number of vouchers.
     /// @param signatures The number of signatures.
     error LengthMismatch(uint256 vouchers, uint256 signatures);
 
-    /// @notice The payer is flagged a cheater and cannot withdraw.
+    /// @notice The payer is flagged a cheater: it cannot withdraw, and its vouchers dated after the flag are
+    ///         refused.
     /// @param payer The payer.
     error PayerIsCheater(address payer);
 
@@ -239,24 +327,28 @@ interface IOfflineVault {
     error WithdrawalNotReady(uint256 availableAt, uint256 timestamp);
 
     /// @notice Sets the risk limits. Only `RISK_ADMIN_ROLE`.
-    /// @param newLimits The limits: all nonzero, `withdrawalDelay >= maxVoucherAge`.
+    /// @param newLimits The limits: all nonzero, `withdrawalDelay >= maxVoucherAge + maxViewAge`.
     function setLimits(Limits calldata newLimits) external;
 
-    /// @notice Clears the cheater flag of `payer`, letting it withdraw again. Only `RISK_ADMIN_ROLE`.
+    /// @notice Clears the cheater flag of `payer`, letting it sign new vouchers and withdraw again once nothing is
+    ///         owed. Its vouchers dated before the flag stay compensable. Only `RISK_ADMIN_ROLE`.
     /// @param payer The payer.
     function clearCheater(address payer) external;
 
     /// @notice Locks `amount` of the caller's tokens (needs an allowance) for the caller's offline spending.
+    ///         Reverts with `VaultAccountFrozen` if the caller is frozen.
     /// @param amount The minor units.
     function deposit(uint256 amount) external;
 
     /// @notice Locks `amount` of the caller's tokens (needs an allowance) for `payer`'s offline spending.
+    ///         Reverts with `VaultAccountFrozen` if `payer` is frozen.
     /// @param payer The payer credited.
     /// @param amount The minor units.
     function depositFor(address payer, uint256 amount) external;
 
-    /// @notice Asks to withdraw `amount` after `withdrawalDelay`; replaces any pending request and restarts the
-    ///         delay. Redemptions keep drawing on the locked funds meanwhile.
+    /// @notice Asks to withdraw `amount` after `withdrawalDelay`; replaces any pending request (reporting it with
+    ///         `WithdrawalCancelled`) and restarts the delay. Redemptions keep drawing on the locked funds
+    ///         meanwhile. Not for a frozen or flagged payer, nor one that owes compensation.
     /// @param amount The minor units, at most the caller's locked funds.
     function requestWithdrawal(uint256 amount) external;
 
@@ -264,33 +356,40 @@ interface IOfflineVault {
     function cancelWithdrawal() external;
 
     /// @notice Executes the caller's pending withdrawal once its delay has passed, paying
-    ///         `min(requested, locked)`.
+    ///         `min(requested, locked)`. Not for a frozen or flagged payer, nor one that owes compensation.
     /// @return amount The minor units paid out.
     function withdraw() external returns (uint256 amount);
 
     /// @notice Redeems a voucher, paying its merchant; anyone may submit it. A voucher conflicting with an
     ///         already redeemed one (same payer, lane and sequence, different hash) does not revert: it slashes
-    ///         the payer (see `DoubleSpendSlashed`).
+    ///         the payer (see `DoubleSpendSlashed`). For a flagged payer, a voucher dated after the flag is
+    ///         refused (`PayerIsCheater`), and one dated before it that is not a conflict is compensated with no
+    ///         lane or chain condition (see `VoucherCompensated`). Refused while the payer is frozen.
     /// @param voucher The voucher.
-    /// @param signature The payer's signature of `hashVoucher(voucher)`: 65-byte ECDSA or ERC-1271.
+    /// @param signature The payer's 65-byte ECDSA signature (`r‖s‖v`) of `hashVoucher(voucher)`. It must recover
+    ///        to the payer whatever code the payer's account has (an EIP-7702 delegation cannot revoke it);
+    ///        ERC-1271 signatures are not accepted, as a merchant could not check them offline.
     function redeem(Voucher calldata voucher, bytes calldata signature) external;
 
     /// @notice Redeems each voucher as `redeem` does; a voucher that fails emits `VoucherRejected` with the
-    ///         revert data and the rest go on.
+    ///         revert data and the rest go on. Each item gets at most `REDEEM_ITEM_GAS`, so no item (whatever it
+    ///         does) can take the gas of the others; the batch reverts with `VaultBatchGasExhausted` if the caller
+    ///         left too little gas to give the next item its share (send about `REDEEM_ITEM_GAS + 45,000` per item;
+    ///         a node's gas estimate finds enough).
     /// @param vouchers The vouchers.
     /// @param signatures Their signatures, in the same order.
     /// @return ok Whether each voucher's redemption (or slashing) went through.
     function redeemBatch(Voucher[] calldata vouchers, bytes[] calldata signatures) external returns (bool[] memory ok);
 
-    /// @notice `redeem` for `redeemBatch`'s self-calls; reverts with `OnlySelf` for any other caller.
+    /// @notice `redeem` for `redeemBatch`'s self-calls; reverts with `VaultOnlySelf` for any other caller.
     /// @param voucher The voucher.
     /// @param signature The payer's signature.
     function redeemOne(Voucher calldata voucher, bytes calldata signature) external;
 
     /// @notice Proves that a payer signed two different vouchers for the same lane and sequence; anyone may
-    ///         submit it. Time windows are not checked. Flags the payer a cheater (cancelling its withdrawal) and
-    ///         pays each voucher not already paid to its merchant from the payer's locked funds, in argument
-    ///         order (see `DoubleSpendSlashed` for the caps).
+    ///         submit it. Time windows are not checked for the proof. Flags the payer a cheater (cancelling its
+    ///         withdrawal) and compensates each compensable voucher not already settled from the payer's locked
+    ///         funds, in argument order (see `DoubleSpendSlashed` for the caps and `CompensationOwed`).
     /// @param a The first voucher.
     /// @param signatureA The payer's signature of `a`.
     /// @param b The second voucher.
@@ -301,6 +400,17 @@ interface IOfflineVault {
         Voucher calldata b,
         bytes calldata signatureB
     ) external;
+
+    /// @notice Pays what is owed for voucher `hash`, as far as the payer's locked funds and epoch budget allow;
+    ///         anyone may call it. Reverts while the payer or the merchant is frozen (the claim is kept).
+    /// @param hash The voucher's hash.
+    /// @return paid The minor units paid.
+    function claimOwed(bytes32 hash) external returns (uint256 paid);
+
+    /// @notice The most gas `redeemBatch` gives one item.
+    /// @return The gas.
+    // solhint-disable-next-line func-name-mixedcase
+    function REDEEM_ITEM_GAS() external view returns (uint256);
 
     /// @notice The token locked.
     /// @return The token.
@@ -360,15 +470,39 @@ interface IOfflineVault {
         uint256 sequence
     ) external view returns (bytes32 hash, address merchant);
 
-    /// @notice Whether the voucher `hash` has been paid (redeemed, or compensated after a double spend).
+    /// @notice Whether the voucher `hash` has been paid in full (redeemed, or compensated with nothing owed).
     /// @param hash The voucher's hash.
     /// @return Whether it was paid.
     function isPaid(bytes32 hash) external view returns (bool);
+
+    /// @notice Whether the voucher `hash` was settled: paid, or compensated (in part, the rest owed). A settled
+    ///         voucher is never redeemed or compensated again.
+    /// @param hash The voucher's hash.
+    /// @return Whether it was settled.
+    function isSettled(bytes32 hash) external view returns (bool);
+
+    /// @notice What is owed for voucher `hash` (zeros if nothing).
+    /// @param hash The voucher's hash.
+    /// @return payer The payer owing.
+    /// @return merchant The merchant owed.
+    /// @return amount The minor units owed.
+    function owedOf(bytes32 hash) external view returns (address payer, address merchant, uint256 amount);
+
+    /// @notice The sum owed by `payer` over all its vouchers.
+    /// @param payer The payer.
+    /// @return The minor units.
+    function owedTotalOf(address payer) external view returns (uint256);
 
     /// @notice Whether `payer` is flagged a cheater.
     /// @param payer The payer.
     /// @return Whether it is.
     function isCheater(address payer) external view returns (bool);
+
+    /// @notice When `payer` was last flagged a cheater (0 if never); kept after the flag is cleared, because its
+    ///         vouchers dated before then stay compensable.
+    /// @param payer The payer.
+    /// @return The timestamp.
+    function flaggedAt(address payer) external view returns (uint256);
 
     /// @notice The voucher's id: the EIP-712 digest of `voucher` in this vault's domain ("OfflineVault", "1").
     /// @param voucher The voucher.

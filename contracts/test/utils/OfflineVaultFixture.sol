@@ -120,6 +120,7 @@ abstract contract OfflineVaultFixture is OfflineVaultSigning {
     uint32 internal constant MAX_VOUCHER_AGE = 1 days;
     uint32 internal constant EPOCH_LENGTH = 1 days;
     uint32 internal constant WITHDRAWAL_DELAY = 2 days;
+    uint32 internal constant MAX_VIEW_AGE = 6 hours;
 
     IBankToken internal token;
     ReserveLedger internal ledger;
@@ -185,7 +186,8 @@ abstract contract OfflineVaultFixture is OfflineVaultSigning {
                 maxPerEpoch: MAX_PER_EPOCH,
                 maxVoucherAge: MAX_VOUCHER_AGE,
                 epochLength: EPOCH_LENGTH,
-                withdrawalDelay: WITHDRAWAL_DELAY
+                withdrawalDelay: WITHDRAWAL_DELAY,
+                maxViewAge: MAX_VIEW_AGE
             });
     }
 
