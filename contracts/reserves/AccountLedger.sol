@@ -109,7 +109,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
         IERC20 token_,
         uint16 minRatioBps_
     ) AccessControlDefaultAdminRules(initialAdminDelay, initialAdmin) {
-        if (address(token_) == address(0)) revert ZeroAddress();
+        if (address(token_) == address(0)) revert AccountLedgerZeroAddress();
         if (minRatioBps_ > MAX_RATIO_BPS) revert RatioOutOfRange(minRatioBps_);
         _token = token_;
         _totals.minRatioBps = minRatioBps_;
@@ -120,7 +120,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IAccountLedger
     function openProfile(bytes32 accountId, address wallet, uint256 limit) external onlyRole(LEDGER_ADMIN_ROLE) {
-        if (wallet == address(0)) revert ZeroAddress();
+        if (wallet == address(0)) revert AccountLedgerZeroAddress();
         if (accountId == bytes32(0)) revert ZeroAccountId();
         ProfileRecord storage p = _profiles[wallet];
         if (p.exists) revert ProfileExists(wallet);
@@ -161,7 +161,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IAccountLedger
     function setTreasury(address newTreasury) external onlyRole(LEDGER_ADMIN_ROLE) {
-        if (newTreasury == address(0)) revert ZeroAddress();
+        if (newTreasury == address(0)) revert AccountLedgerZeroAddress();
         address previous = _treasury;
         _treasury = newTreasury;
         emit TreasurySet(previous, newTreasury);
@@ -185,7 +185,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
     function defundTokens(bytes32 key, address to, uint256 amount) external onlyRole(TREASURER_ROLE) {
         OperationRecord storage r = _claimKey(key);
         _checkAmount(amount);
-        if (to == address(0)) revert ZeroAddress();
+        if (to == address(0)) revert AccountLedgerZeroAddress();
         Totals memory t = _totals;
         if (amount > t.centralToken) revert InsufficientCentralTokens(t.centralToken, amount);
         // Cannot underflow: amount <= centralToken, checked above.
@@ -589,7 +589,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     /// @dev Reverts unless the ledger itself is the caller.
     function _checkSelf() private view {
-        if (msg.sender != address(this)) revert OnlySelf();
+        if (msg.sender != address(this)) revert AccountLedgerOnlySelf();
     }
 
     /// @dev Records a `Done` operation without a reference.
@@ -623,9 +623,9 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
         }
     }
 
-    /// @dev Reverts with `ZeroAmount` or `AmountTooLarge` unless `amount` is within 1..MAX_AMOUNT.
+    /// @dev Reverts with `AccountLedgerZeroAmount` or `AmountTooLarge` unless `amount` is within 1..MAX_AMOUNT.
     function _checkAmount(uint256 amount) private pure {
-        if (amount == 0) revert ZeroAmount();
+        if (amount == 0) revert AccountLedgerZeroAmount();
         if (amount > MAX_AMOUNT) revert AmountTooLarge(amount, MAX_AMOUNT);
     }
 

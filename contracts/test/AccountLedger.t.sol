@@ -162,7 +162,7 @@ contract AccountLedgerTest is Test {
     }
 
     function test_constructor_revertsOnZeroToken() public {
-        vm.expectRevert(_err(IAccountLedger.ZeroAddress.selector));
+        vm.expectRevert(_err(IAccountLedger.AccountLedgerZeroAddress.selector));
         new AccountLedger(admin, ADMIN_DELAY, IERC20(address(0)), MIN_RATIO);
     }
 
@@ -250,10 +250,10 @@ contract AccountLedgerTest is Test {
             1
         );
         vm.prank(gateway);
-        vm.expectRevert(_err(IAccountLedger.OnlySelf.selector));
+        vm.expectRevert(_err(IAccountLedger.AccountLedgerOnlySelf.selector));
         ledger.executeOne(op);
         vm.prank(admin);
-        vm.expectRevert(_err(IAccountLedger.OnlySelf.selector));
+        vm.expectRevert(_err(IAccountLedger.AccountLedgerOnlySelf.selector));
         ledger.executeOne(op);
     }
 
@@ -291,7 +291,7 @@ contract AccountLedgerTest is Test {
 
     function test_openProfile_reverts() public {
         vm.startPrank(ledgerAdmin);
-        vm.expectRevert(_err(IAccountLedger.ZeroAddress.selector));
+        vm.expectRevert(_err(IAccountLedger.AccountLedgerZeroAddress.selector));
         ledger.openProfile(keccak256("x"), address(0), 0);
         vm.expectRevert(_err(IAccountLedger.ZeroAccountId.selector));
         ledger.openProfile(bytes32(0), stranger, 0);
@@ -397,7 +397,7 @@ contract AccountLedgerTest is Test {
         ledger.setTreasury(next);
         assertEq(ledger.treasury(), next);
         vm.prank(ledgerAdmin);
-        vm.expectRevert(_err(IAccountLedger.ZeroAddress.selector));
+        vm.expectRevert(_err(IAccountLedger.AccountLedgerZeroAddress.selector));
         ledger.setTreasury(address(0));
     }
 
@@ -470,7 +470,7 @@ contract AccountLedgerTest is Test {
 
     function test_amounts_zeroAndTooLargeRevert() public {
         bytes32 key = _key();
-        bytes memory zero = _err(IAccountLedger.ZeroAmount.selector);
+        bytes memory zero = _err(IAccountLedger.AccountLedgerZeroAmount.selector);
         bytes memory large = abi.encodeWithSelector(IAccountLedger.AmountTooLarge.selector, MAX_AMOUNT + 1, MAX_AMOUNT);
         vm.startPrank(gateway);
         vm.expectRevert(zero);
@@ -557,7 +557,7 @@ contract AccountLedgerTest is Test {
         _credit(alice, 500);
         bytes32 key = _key();
         vm.startPrank(treasurer);
-        vm.expectRevert(_err(IAccountLedger.ZeroAddress.selector));
+        vm.expectRevert(_err(IAccountLedger.AccountLedgerZeroAddress.selector));
         ledger.defundTokens(key, address(0), 1);
         vm.expectRevert(abi.encodeWithSelector(IAccountLedger.InsufficientCentralTokens.selector, 1_000, 1_001));
         ledger.defundTokens(key, bob, 1_001);

@@ -1186,25 +1186,50 @@ contract BankTokenTest is BankTokenTestBase {
         assertEq(token.balanceOf(bob), 100);
     }
 
-    function test_wipeFrozen_burnsWholeBalanceAndStaysFrozen() public {
+    /// Audit L-2: compliance alone must not burn a frozen balance against an issuer it chooses (shifting one
+    /// bank's issuance to another); the issuance side (`MINTER_ADMIN_ROLE`) has to confirm the issuer charged.
+    function test_L2_complianceAloneCannotChargeAWipeToAnIssuer() public {
+        _mint(alice, 1_234);
+        _freeze(alice);
+        vm.prank(compliance);
+        token.wipeFrozen(alice, minter, REF);
+        assertEq(token.balanceOf(alice), 1_234, "nothing burned on compliance's word alone");
+        assertEq(token.totalSupply(), 1_234);
+        assertEq(gate.burnCalls(), 0, "no issuer charged on compliance's word alone");
+    }
+
+    function test_wipe_orderedThenConfirmed_burnsWholeBalanceAndStaysFrozen() public {
         _mint(alice, 1_234);
         _mint(bob, 1);
         _freeze(alice);
         bytes32 reason = keccak256("court-order-42");
         vm.expectEmit(address(token));
+        emit IBankToken.FrozenBalanceWipeOrdered(alice, minter, reason);
+        vm.prank(compliance);
+        token.wipeFrozen(alice, minter, reason);
+        (address ordered, bytes32 cited) = token.wipeOrderOf(alice);
+        assertEq(ordered, minter);
+        assertEq(cited, reason);
+
+        vm.expectEmit(address(token));
         emit IERC20.Transfer(alice, address(0), 1_234);
         vm.expectEmit(address(token));
         emit IBankToken.FrozenBalanceWiped(alice, minter, 1_234, reason);
-        vm.prank(compliance);
-        token.wipeFrozen(alice, minter, reason);
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, minter);
         assertEq(token.balanceOf(alice), 0);
         assertTrue(token.isFrozen(alice));
         assertEq(token.totalSupply(), 1);
         assertEq(gate.burnCalls(), 1, "the wipe leaves the issuer's outstanding issuance");
         assertEq(gate.lastIssuer(), minter);
         assertEq(gate.lastAmount(), 1_234);
-        // The room under the cap grew back.
+        // The room under the cap grew back, and the order is spent.
         assertEq(token.supplyCap(), CAP);
+        (ordered, ) = token.wipeOrderOf(alice);
+        assertEq(ordered, address(0));
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenNoWipeOrdered.selector, alice));
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, minter);
     }
 
     function test_wipeFrozen_reverts() public {
@@ -1219,19 +1244,76 @@ contract BankTokenTest is BankTokenTestBase {
         vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenNotFrozen.selector, alice));
         token.wipeFrozen(alice, minter, REF);
         token.freeze(alice);
+        vm.expectRevert(IBankToken.BankTokenZeroAddress.selector);
+        token.wipeFrozen(alice, address(0), REF);
         vm.stopPrank();
+    }
+
+    function test_confirmWipe_reverts() public {
+        _mint(alice, 10);
+        _freeze(alice);
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenNoWipeOrdered.selector, alice));
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, minter);
+        vm.prank(compliance);
+        token.wipeFrozen(alice, minter, REF);
+        // Compliance cannot confirm its own order.
+        bytes32 role = token.MINTER_ADMIN_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, compliance, role)
+        );
+        vm.prank(compliance);
+        token.confirmWipe(alice, minter);
+        // The confirmer states the issuer it agreed to: another one is refused.
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenWipeIssuerMismatch.selector, alice, minter, bob));
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, bob);
         // The gate refuses (e.g. an unknown issuer, or more than it issued): nothing changes.
         gate.setRefuse(false, true);
-        vm.expectRevert(abi.encodeWithSelector(MockIssuanceGate.MockIssuanceGateRefused.selector, bob, 10));
-        vm.prank(compliance);
-        token.wipeFrozen(alice, bob, REF);
-        assertEq(token.balanceOf(alice), 10);
-        assertTrue(token.isFrozen(alice));
+        vm.expectRevert(abi.encodeWithSelector(MockIssuanceGate.MockIssuanceGateRefused.selector, minter, 10));
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, minter);
         gate.setRefuse(false, false);
         _pause();
         vm.expectRevert(IBankToken.BankTokenPaused.selector);
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, minter);
+        assertEq(token.balanceOf(alice), 10);
+        assertTrue(token.isFrozen(alice));
+        (address ordered, ) = token.wipeOrderOf(alice);
+        assertEq(ordered, minter, "a failed confirmation leaves the order");
+    }
+
+    function test_wipeOrder_isCanceledByEitherRoleOrByUnfreezing() public {
+        _mint(alice, 10);
+        _freeze(alice);
         vm.prank(compliance);
         token.wipeFrozen(alice, minter, REF);
+        bytes32 role = token.COMPLIANCE_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, bob, role));
+        vm.prank(bob);
+        token.cancelWipe(alice);
+        vm.expectEmit(address(token));
+        emit IBankToken.FrozenBalanceWipeCanceled(alice, minterAdmin);
+        vm.prank(minterAdmin);
+        token.cancelWipe(alice);
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenNoWipeOrdered.selector, alice));
+        vm.prank(compliance);
+        token.cancelWipe(alice);
+
+        vm.startPrank(compliance);
+        token.wipeFrozen(alice, minter, REF);
+        token.cancelWipe(alice);
+        token.wipeFrozen(alice, minter, REF);
+        // Unfreezing lets the order lapse: a later freeze does not revive it.
+        vm.expectEmit(address(token));
+        emit IBankToken.FrozenBalanceWipeCanceled(alice, compliance);
+        token.unfreeze(alice);
+        token.freeze(alice);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(IBankToken.BankTokenNoWipeOrdered.selector, alice));
+        vm.prank(minterAdmin);
+        token.confirmWipe(alice, minter);
         assertEq(token.balanceOf(alice), 10);
     }
 

@@ -159,6 +159,8 @@ contract BankTokenHandler is CommonBase, StdUtils {
         uint256 balance = token.balanceOf(account);
         vm.prank(compliance);
         token.wipeFrozen(account, minter, bytes32(seed));
+        vm.prank(admin); // holds MINTER_ADMIN_ROLE (see the set-up)
+        token.confirmWipe(account, minter);
         ghostWiped += balance;
         ghostFrozenBalance[account] = 0;
     }

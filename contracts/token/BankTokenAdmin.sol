@@ -164,6 +164,53 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
         emit IBankToken.Rescued(address(token), to, amount);
     }
 
+    // ── wipes (COMPLIANCE_ROLE orders, MINTER_ADMIN_ROLE confirms) ──
+
+    /// @notice See `IBankToken`.
+    function wipeFrozen(
+        address account,
+        address issuer,
+        bytes32 reasonCode
+    ) external onlyDelegated onlyRole(_COMPLIANCE_ROLE) {
+        if (account == address(0) || issuer == address(0)) revert IBankToken.BankTokenZeroAddress();
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        if ($.accounts[account] & _FLAG == 0) revert IBankToken.BankTokenNotFrozen(account);
+        $.wipes[account] = WipeOrder(issuer, reasonCode);
+        emit IBankToken.FrozenBalanceWipeOrdered(account, issuer, reasonCode);
+    }
+
+    /// @notice See `IBankToken`.
+    /// @dev The burn goes through `_update` like every balance change (pause check, supply, `Transfer`); the
+    ///      frozen flag is lifted for exactly that call and set again right after, with no external call in
+    ///      between, so no one can observe or use the account unfrozen. The gate is called last.
+    function confirmWipe(address account, address issuer) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        WipeOrder memory order = $.wipes[account];
+        if (order.issuer == address(0)) revert IBankToken.BankTokenNoWipeOrdered(account);
+        if (order.issuer != issuer) revert IBankToken.BankTokenWipeIssuerMismatch(account, order.issuer, issuer);
+        IIssuanceGate gate = _requireIssuanceGate();
+        uint256 word = $.accounts[account];
+        // An order lapses when its account is unfrozen (`unfreeze` deletes it), so the account is frozen here.
+        delete $.wipes[account];
+        uint256 amount = word & _MASK_128;
+        $.accounts[account] = word ^ _FLAG;
+        _update(account, address(0), amount);
+        $.accounts[account] |= _FLAG;
+        emit IBankToken.FrozenBalanceWiped(account, issuer, amount, order.reasonCode);
+        gate.onBurn(issuer, amount);
+    }
+
+    /// @notice See `IBankToken`.
+    function cancelWipe(address account) external onlyDelegated {
+        if (!hasRole(_COMPLIANCE_ROLE, msg.sender) && !hasRole(_MINTER_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, _COMPLIANCE_ROLE);
+        }
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        if ($.wipes[account].issuer == address(0)) revert IBankToken.BankTokenNoWipeOrdered(account);
+        delete $.wipes[account];
+        emit IBankToken.FrozenBalanceWipeCanceled(account, msg.sender);
+    }
+
     // ─────────────────────────────────────────── private ──────────────────────────────────────────────
 
     /// @dev Sets the pause flag (the reservoir word's top bit); reverts if it already has that value.
@@ -189,7 +236,16 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
             revert IBankToken.BankTokenNotFrozen(account);
         }
         accounts[account] = word ^ _FLAG;
-        if (frozen) emit IBankToken.Frozen(account);
-        else emit IBankToken.Unfrozen(account);
+        if (frozen) {
+            emit IBankToken.Frozen(account);
+            return;
+        }
+        emit IBankToken.Unfrozen(account);
+        // A wipe ordered while the account was frozen lapses with the freeze.
+        BankTokenStorage storage $ = _getBankTokenStorage();
+        if ($.wipes[account].issuer != address(0)) {
+            delete $.wipes[account];
+            emit IBankToken.FrozenBalanceWipeCanceled(account, msg.sender);
+        }
     }
 }

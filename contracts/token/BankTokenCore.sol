@@ -34,6 +34,14 @@ abstract contract BankTokenCore {
         // +5, +6: metadata.
         string name;
         string symbol;
+        // +7: wipe orders of frozen accounts, awaiting the issuance side's confirmation.
+        mapping(address account => WipeOrder order) wipes;
+    }
+
+    /// @dev A wipe compliance ordered: the issuer whose outstanding issuance the burn would reduce, and why.
+    struct WipeOrder {
+        address issuer;
+        bytes32 reasonCode;
     }
 
     // ─────────────────────────────────────────── constants ────────────────────────────────────────────
@@ -77,6 +85,21 @@ abstract contract BankTokenCore {
     uint256 internal constant _LAST_REFILL_SHIFT = 208;
     uint256 internal constant _MASK_32 = 0xffffffff;
     uint256 internal constant _MASK_40 = (1 << 40) - 1;
+
+    /// @dev `keccak256("Transfer(address,address,uint256)")`.
+    uint256 internal constant _TRANSFER_EVENT_SIGNATURE =
+        0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
+    /// @dev `keccak256("Approval(address,address,uint256)")`.
+    uint256 internal constant _APPROVAL_EVENT_SIGNATURE =
+        0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925;
+
+    /// @dev Error selectors used from assembly (the tests assert each error, so a wrong one would fail).
+    uint256 internal constant _PAUSED_ERROR = 0xf5113306; // BankTokenPaused()
+    uint256 internal constant _FROZEN_ERROR = 0x37e23cb3; // BankTokenFrozen(address)
+    uint256 internal constant _ZERO_ADDRESS_ERROR = 0x54cfcfc7; // BankTokenZeroAddress()
+    uint256 internal constant _INSUFFICIENT_ALLOWANCE_ERROR = 0x305565c6; // BankTokenInsufficientAllowance(...)
+    uint256 internal constant _INSUFFICIENT_BALANCE_ERROR = 0xaf7f3854; // BankTokenInsufficientBalance(...)
+    uint256 internal constant _SUPPLY_CAP_EXCEEDED_ERROR = 0x373ee7e2; // BankTokenSupplyCapExceeded(uint256,uint256)
 
     // ─────────────────────────────────────────── internal ─────────────────────────────────────────────
 
@@ -146,5 +169,100 @@ abstract contract BankTokenCore {
         IIssuanceGate previous = $.gate;
         $.gate = newGate;
         emit IBankToken.IssuanceGateChanged(address(previous), address(newGate));
+    }
+
+    /// @dev The one function through which every balance changes: a transfer (`from` and `to` nonzero), a mint
+    ///      (`from == 0`) or a burn (`to == 0`). A mint takes from the reservoir (the account word of address(0),
+    ///      holding `cap - totalSupply`) and a burn gives back to it, so all three are the same debit and credit.
+    ///      The pause flag (the reservoir's top bit), both freeze flags, the balance and, for a mint, the cap
+    ///      (the reservoir's balance) are checked here and nowhere else, in one branch after both writes: a
+    ///      failed check reverts, which undoes the writes. Emits `Transfer(from, to, amount)`. Callers keep the
+    ///      zero address out where it is not a mint or a burn, and never pass `from == to == 0`.
+    function _update(address from, address to, uint256 amount) internal {
+        uint256 fromWord;
+        bool failed;
+        // Safe: the debit and credit wrap only when the single check fails, and then `_revertUpdate` reverts
+        // (see the notes inline); only the scratch words 0x00..0x3f are written.
+        assembly ("memory-safe") {
+            // The account word of `a` is at keccak256(abi.encode(a, _ACCOUNTS_SLOT)). `from` is written before
+            // `to` is read so that `from == to` nets out.
+            mstore(0x20, _ACCOUNTS_SLOT)
+            mstore(0x00, from)
+            let slot := keccak256(0x00, 0x40)
+            fromWord := sload(slot)
+            sstore(slot, sub(fromWord, amount))
+            mstore(0x00, to)
+            slot := keccak256(0x00, 0x40)
+            // With the checks passed there is no carry out of the low 128 bits: a balance plus `amount` is at
+            // most the supply, and the reservoir plus a burned `amount` at most the cap, both below 2^127. A
+            // frozen (or paused) word keeps its top bit, so the flag test below also covers `to`.
+            let toWord := add(sload(slot), amount)
+            sstore(slot, toWord)
+            // One test for every check: the pause flag (read after the writes: only a mint writes the
+            // reservoir before this point, and then `fromWord` holds its original value), both freeze flags,
+            // and the balance of `from` (for a mint, the reservoir: the room under the cap).
+            failed := or(
+                shr(255, or(or(sload(_RESERVOIR_SLOT), fromWord), toWord)),
+                gt(amount, and(fromWord, _MASK_128))
+            )
+            if iszero(failed) {
+                mstore(0x00, amount)
+                log3(0x00, 0x20, _TRANSFER_EVENT_SIGNATURE, from, to)
+            }
+        }
+        if (failed) _revertUpdate(from, to, amount, fromWord);
+    }
+
+    /// @dev Reverts with the first check of `_update` that failed (failure path only). `fromWord` is the word of
+    ///      `from` as `_update` read it, before its debit.
+    function _revertUpdate(address from, address to, uint256 amount, uint256 fromWord) internal view {
+        // Safe: failure path only; reverts in every branch, from the scratch words or free memory.
+        assembly ("memory-safe") {
+            // The reservoir as it was before `_update`: a burn credited `amount` to it (undone exactly, modulo
+            // 2^256), a mint read it as `fromWord`, a transfer did not touch it.
+            let reservoir := sload(_RESERVOIR_SLOT)
+            if iszero(to) {
+                reservoir := sub(reservoir, amount)
+            }
+            if iszero(from) {
+                reservoir := fromWord
+            }
+            if shr(255, reservoir) {
+                mstore(0x00, _PAUSED_ERROR)
+                revert(0x1c, 0x04)
+            }
+            if shr(255, fromWord) {
+                mstore(0x00, _FROZEN_ERROR)
+                mstore(0x20, from)
+                revert(0x1c, 0x24)
+            }
+            let m := mload(0x40)
+            let held := and(fromWord, _MASK_128)
+            if gt(amount, held) {
+                if iszero(from) {
+                    // The reservoir (room under the cap) is short: the mint would pass the cap. The new supply
+                    // cannot wrap: a mint's amount is within a minter allowance (< 2^88), the cap below 2^127.
+                    let cap := and(shr(_CAP_SHIFT, fromWord), _MASK_127)
+                    mstore(m, shl(224, _SUPPLY_CAP_EXCEEDED_ERROR))
+                    mstore(add(m, 0x04), cap)
+                    mstore(add(m, 0x24), add(sub(cap, held), amount))
+                    revert(m, 0x44)
+                }
+                mstore(m, shl(224, _INSUFFICIENT_BALANCE_ERROR))
+                mstore(add(m, 0x04), from)
+                mstore(add(m, 0x24), held)
+                mstore(add(m, 0x44), amount)
+                revert(m, 0x64)
+            }
+            mstore(0x00, _FROZEN_ERROR)
+            mstore(0x20, to)
+            revert(0x1c, 0x24)
+        }
+    }
+
+    /// @dev The gate, or a revert if none is set: a bank token is always reserve-gated.
+    function _requireIssuanceGate() internal view returns (IIssuanceGate gate) {
+        gate = _getBankTokenStorage().gate;
+        if (address(gate) == address(0)) revert IBankToken.BankTokenIssuanceGateNotSet();
     }
 }

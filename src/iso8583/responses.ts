@@ -30,7 +30,7 @@ export function responseForLedgerError(error: string): ResponseCode {
     case "UnknownProfile":
     case "ProfileClosed":
       return RESPONSE_CODES.unknownAccount;
-    case "ZeroAmount":
+    case "AccountLedgerZeroAmount":
     case "AmountTooLarge":
     case "CaptureExceedsHold":
       return RESPONSE_CODES.invalidAmount;

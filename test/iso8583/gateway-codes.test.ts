@@ -16,7 +16,7 @@ describe("iso8583: response codes for ledger refusals", function () {
       OverLimit: "61",
       UnknownProfile: "14",
       ProfileClosed: "14",
-      ZeroAmount: "13",
+      AccountLedgerZeroAmount: "13",
       AmountTooLarge: "13",
       CaptureExceedsHold: "13",
       HoldNotOpen: "12",

@@ -117,10 +117,15 @@ describe("settlement: trust accounts against the token and the reserve ledger", 
     const issuer = await trustA.getAddress();
     await trustA.mintForDeposit(holder, 7_000n, ref("dep"));
     await token.connect(accounts.compliance).freeze(holder);
-    await expect(token.connect(accounts.compliance).wipeFrozen(holder, await bob.getAddress(), ref("ORDER-1")))
+    // Compliance orders, the issuance side (MINTER_ADMIN_ROLE) confirms the issuer charged.
+    const minterAdmin = token.connect(accounts.deployer);
+    await (await token.connect(accounts.compliance).wipeFrozen(holder, await bob.getAddress(), ref("ORDER-1"))).wait();
+    await expect(minterAdmin.confirmWipe(holder, await bob.getAddress()))
       .to.be.revertedWithCustomError(ledger, "ReserveLedgerUnknownIssuer")
       .withArgs(await bob.getAddress());
-    await expect(token.connect(accounts.compliance).wipeFrozen(holder, issuer, ref("ORDER-1")))
+    await (await token.connect(accounts.compliance).wipeFrozen(holder, issuer, ref("ORDER-1"))).wait();
+    expect(await token.balanceOf(holder)).to.equal(7_000n);
+    await expect(minterAdmin.confirmWipe(holder, issuer))
       .to.emit(token, "FrozenBalanceWiped")
       .withArgs(holder, issuer, 7_000n, ref("ORDER-1"));
     expect(await token.balanceOf(holder)).to.equal(0n);

@@ -253,16 +253,16 @@ interface IAccountLedger {
     error CaptureExceedsHold(bytes32 holdKey, uint256 held, uint256 amount);
 
     /// @notice The amount is zero.
-    error ZeroAmount();
+    error AccountLedgerZeroAmount();
 
     /// @notice The idempotency key is zero.
     error ZeroKey();
 
     /// @notice `executeOne` was called by another account than the ledger itself.
-    error OnlySelf();
+    error AccountLedgerOnlySelf();
 
     /// @notice An address argument is zero.
-    error ZeroAddress();
+    error AccountLedgerZeroAddress();
 
     /// @notice The account id is zero.
     error ZeroAccountId();

@@ -95,6 +95,13 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @param reasonCode The compliance reason (e.g. a hash of the court order reference).
     event FrozenBalanceWiped(address indexed account, address indexed issuer, uint256 amount, bytes32 reasonCode);
 
+    /// @notice Compliance ordered the wipe of frozen `account`'s balance against `issuer`'s issuance, citing
+    ///         `reasonCode`; it happens when the issuance side confirms it (`confirmWipe`).
+    event FrozenBalanceWipeOrdered(address indexed account, address indexed issuer, bytes32 reasonCode);
+
+    /// @notice The wipe ordered for `account` was canceled by `by` (or lapsed when `account` was unfrozen).
+    event FrozenBalanceWipeCanceled(address indexed account, address by);
+
     /// @notice The supply cap changed from `previousCap` to `newCap`.
     /// @param previousCap The former cap.
     /// @param newCap The new cap.
@@ -245,6 +252,12 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @notice The token name or symbol is empty.
     error BankTokenEmptyMetadata();
 
+    /// @notice No wipe is ordered for `account` (`confirmWipe`, `cancelWipe`).
+    error BankTokenNoWipeOrdered(address account);
+
+    /// @notice `confirmWipe` named `confirmed` as the issuer, but the order names `ordered`.
+    error BankTokenWipeIssuerMismatch(address account, address ordered, address confirmed);
+
     /// @notice A function run in the admin module was reached by an internal call (selector `selector`) rather
     ///         than from outside; never expected in a correct build.
     error BankTokenAdminOnlyExternal(bytes4 selector);
@@ -336,16 +349,38 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @param account The frozen account.
     function unfreeze(address account) external;
 
-    /// @notice Burns the whole balance of the frozen `account`, citing `reasonCode`, and takes it off the
-    ///         outstanding issuance of `issuer` (the bank whose trust account releases the seized fiat), so the
-    ///         reserve ledger's outstanding issuance keeps equal to `totalSupply`. The account stays frozen.
-    /// @dev Reverts while paused, without an issuance gate, or as the gate's `onBurn(issuer, amount)` does (an
-    ///      unknown issuer, or more than its outstanding issuance: split the seizure across issuers by freezing
-    ///      and wiping per issuer is not possible, so wipe against an issuer that issued at least the balance).
+    /// @notice Orders the wipe of the frozen `account`'s whole balance against the outstanding issuance of
+    ///         `issuer` (the bank whose trust account releases the seized fiat), citing `reasonCode`. Nothing is
+    ///         burned yet: the issuance side confirms the issuer charged (`confirmWipe`), so that no single role
+    ///         can shift one bank's issuance to another. A new order replaces an earlier one; unfreezing the
+    ///         account cancels it.
+    /// @dev Only `COMPLIANCE_ROLE`. Reverts `BankTokenZeroAddress` for a zero account or issuer,
+    ///      `BankTokenNotFrozen` if `account` is not frozen.
     /// @param account The frozen account.
-    /// @param issuer The issuer whose outstanding issuance the wipe reduces.
-    /// @param reasonCode The compliance reason, logged in `FrozenBalanceWiped`.
+    /// @param issuer The issuer whose outstanding issuance the wipe would reduce.
+    /// @param reasonCode The compliance reason, logged in `FrozenBalanceWipeOrdered` and `FrozenBalanceWiped`.
     function wipeFrozen(address account, address issuer, bytes32 reasonCode) external;
+
+    /// @notice Carries out the wipe ordered for `account`: burns its whole balance (it stays frozen) and takes it
+    ///         off `issuer`'s outstanding issuance, so the reserve ledger's outstanding issuance keeps equal to
+    ///         `totalSupply`. `issuer` must be the one ordered: the confirmer states what it agreed to.
+    /// @dev Only `MINTER_ADMIN_ROLE`; deployments give it and `COMPLIANCE_ROLE` to different holders. Reverts
+    ///      `BankTokenNoWipeOrdered`, `BankTokenWipeIssuerMismatch`, while paused, without an issuance gate, or as
+    ///      the gate's `onBurn(issuer, amount)` does (an unknown issuer, or more than its outstanding issuance).
+    /// @param account The frozen account.
+    /// @param issuer The issuer named in the order.
+    function confirmWipe(address account, address issuer) external;
+
+    /// @notice Cancels the wipe ordered for `account`.
+    /// @dev `COMPLIANCE_ROLE` or `MINTER_ADMIN_ROLE`. Reverts `BankTokenNoWipeOrdered`.
+    /// @param account The account whose order is canceled.
+    function cancelWipe(address account) external;
+
+    /// @notice The wipe ordered for `account`, if any (`issuer` zero if none).
+    /// @param account The account.
+    /// @return issuer The issuer the order names.
+    /// @return reasonCode The reason it cites.
+    function wipeOrderOf(address account) external view returns (address issuer, bytes32 reasonCode);
 
     // ── default admin ──
 
