@@ -14,6 +14,7 @@ import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.s
 import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {BankToken} from "../token/BankToken.sol";
 import {BankTokenAdmin} from "../token/BankTokenAdmin.sol";
+import {MinterWord, MinterWordLib} from "../token/MinterWord.sol";
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
 import {BankTokenTestBase, BankTokenV2Mock, MockIssuanceGate, MockStrayToken} from "./BankTokenBase.t.sol";
 
@@ -302,6 +303,44 @@ contract BankTokenTest is BankTokenTestBase {
         vm.prank(carol);
         token.unpause();
         assertFalse(token.paused());
+    }
+
+    function testFuzz_minterWord_fieldsRoundTripAndStayApart(
+        uint256 seed,
+        uint256 allowance_,
+        uint256 capacity,
+        uint256 period,
+        uint256 refill
+    ) public pure {
+        MinterWord w = MinterWord.wrap(seed);
+        MinterWord a = w.withAllowance(allowance_);
+        assertEq(a.allowance(), allowance_ & type(uint88).max);
+        assertEq(a.capacity(), w.capacity());
+        assertEq(a.period(), w.period());
+        assertEq(a.lastRefill(), w.lastRefill());
+        assertEq(a.enabled(), w.enabled());
+        MinterWord r = w.withRateLimit(capacity, period);
+        assertEq(r.capacity(), capacity & type(uint88).max);
+        assertEq(r.period(), period & type(uint32).max);
+        assertEq(r.allowance(), w.allowance());
+        assertEq(r.lastRefill(), w.lastRefill());
+        assertEq(r.enabled(), w.enabled());
+        MinterWord t = w.withLastRefill(refill);
+        assertEq(t.lastRefill(), refill & type(uint40).max);
+        assertEq(t.allowance(), w.allowance());
+        assertEq(t.capacity(), w.capacity());
+        assertEq(t.period(), w.period());
+        assertEq(t.enabled(), w.enabled());
+        uint256 spent = allowance_ % (a.allowance() + 1);
+        MinterWord sp = a.withAllowanceSpent(spent);
+        assertEq(sp.allowance(), a.allowance() - spent);
+        assertEq(MinterWord.unwrap(sp) >> 88, MinterWord.unwrap(a) >> 88, "spending leaves the other fields");
+        MinterWord c = MinterWordLib.configured(allowance_, refill);
+        assertTrue(c.enabled());
+        assertEq(c.allowance(), allowance_ & type(uint88).max);
+        assertEq(c.capacity(), 0);
+        assertEq(c.period(), 0);
+        assertEq(c.lastRefill(), refill & type(uint40).max);
     }
 
     function test_proxiableUUID_isTheErc1967Slot() public view {

@@ -19,6 +19,7 @@ import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {IBankToken} from "./interfaces/IBankToken.sol";
 import {BankTokenAdmin} from "./BankTokenAdmin.sol";
 import {BankTokenCore} from "./BankTokenCore.sol";
+import {MinterWord} from "./MinterWord.sol";
 
 /// @title BankToken
 /// @notice The fixed-peg token banks issue: 1 token = 1 minor unit of one fiat currency. See `IBankToken` and
@@ -371,7 +372,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
     /// @inheritdoc IBankToken
     /// @dev Same call order as `mint`: effects and events first, the trusted gate's `onBurn` last.
     function burn(uint256 amount, bytes32 fiatRef) external {
-        if (_getBankTokenStorage().minters[msg.sender] & _FLAG == 0) revert BankTokenNotMinter(msg.sender);
+        if (!_getBankTokenStorage().minters[msg.sender].enabled()) revert BankTokenNotMinter(msg.sender);
         if (amount == 0) revert BankTokenZeroAmount();
         IIssuanceGate gate = _requireIssuanceGate();
         _update(msg.sender, address(0), amount);
@@ -600,20 +601,20 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
 
     /// @inheritdoc IBankToken
     function isMinter(address account) external view returns (bool) {
-        return _getBankTokenStorage().minters[account] & _FLAG != 0;
+        return _getBankTokenStorage().minters[account].enabled();
     }
 
     /// @inheritdoc IBankToken
     function minterAllowance(address minter) external view returns (uint256) {
-        uint256 word = _getBankTokenStorage().minters[minter];
-        if (word & _FLAG == 0) return 0;
-        return _settleRefill(word) & _MASK_88;
+        MinterWord word = _getBankTokenStorage().minters[minter];
+        if (!word.enabled()) return 0;
+        return _settleRefill(word).allowance();
     }
 
     /// @inheritdoc IBankToken
     function minterRateLimit(address minter) external view returns (uint256 capacity, uint256 period) {
-        uint256 word = _getBankTokenStorage().minters[minter];
-        return ((word >> _CAPACITY_SHIFT) & _MASK_88, (word >> _PERIOD_SHIFT) & _MASK_32);
+        MinterWord word = _getBankTokenStorage().minters[minter];
+        return (word.capacity(), word.period());
     }
 
     /// @inheritdoc IBankToken
@@ -928,12 +929,12 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
     /// @dev Spends `amount` of `minter`'s allowance after settling its refill; reverts if it is not a minter.
     function _spendMinterAllowance(address minter, uint256 amount) private {
         BankTokenStorage storage $ = _getBankTokenStorage();
-        uint256 word = _settledMinterWord($, minter);
-        uint256 allowance_ = word & _MASK_88;
+        MinterWord word = _settledMinterWord($, minter);
+        uint256 allowance_ = word.allowance();
         if (amount > allowance_) revert BankTokenMinterAllowanceExceeded(minter, allowance_, amount);
         // No borrow from the other fields: `amount <= allowance_`, the low 88 bits.
         unchecked {
-            $.minters[minter] = word - amount;
+            $.minters[minter] = word.withAllowanceSpent(amount);
         }
     }
 

@@ -10,6 +10,7 @@ import {AccessControlDefaultAdminRulesUpgradeable} from "@openzeppelin/contracts
 import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {IBankToken} from "./interfaces/IBankToken.sol";
 import {BankTokenCore} from "./BankTokenCore.sol";
+import {MinterWord, MinterWordLib} from "./MinterWord.sol";
 
 /// @title BankTokenAdmin
 /// @notice The cold administrative paths of `BankToken`: minters, pause, freeze, supply cap, issuance gate, rescue,
@@ -51,11 +52,11 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
     function configureMinter(address minter, uint256 allowance_) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
         if (minter == address(0)) revert IBankToken.BankTokenZeroAddress();
         BankTokenStorage storage $ = _getBankTokenStorage();
-        if ($.minters[minter] & _FLAG != 0) revert IBankToken.BankTokenMinterAlreadyConfigured(minter);
+        if ($.minters[minter].enabled()) revert IBankToken.BankTokenMinterAlreadyConfigured(minter);
         if (allowance_ > _MAX_MINTER_ALLOWANCE) {
             revert IBankToken.BankTokenMinterAllowanceTooLarge(minter, allowance_, _MAX_MINTER_ALLOWANCE);
         }
-        $.minters[minter] = _FLAG | allowance_ | (block.timestamp << _LAST_REFILL_SHIFT);
+        $.minters[minter] = MinterWordLib.configured(allowance_, block.timestamp);
         emit IBankToken.MinterConfigured(minter, allowance_);
     }
 
@@ -66,12 +67,12 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
     ) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
         if (increase == 0) revert IBankToken.BankTokenZeroAmount();
         BankTokenStorage storage $ = _getBankTokenStorage();
-        uint256 word = _settledMinterWord($, minter);
-        uint256 newAllowance = Math.saturatingAdd(word & _MASK_88, increase);
+        MinterWord word = _settledMinterWord($, minter);
+        uint256 newAllowance = Math.saturatingAdd(word.allowance(), increase);
         if (newAllowance > _MAX_MINTER_ALLOWANCE) {
             revert IBankToken.BankTokenMinterAllowanceTooLarge(minter, newAllowance, _MAX_MINTER_ALLOWANCE);
         }
-        $.minters[minter] = (word & ~_MASK_88) | newAllowance;
+        $.minters[minter] = word.withAllowance(newAllowance);
         emit IBankToken.MinterAllowanceIncreased(minter, increase, newAllowance);
     }
 
@@ -82,12 +83,12 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
     ) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
         if (decrease == 0) revert IBankToken.BankTokenZeroAmount();
         BankTokenStorage storage $ = _getBankTokenStorage();
-        uint256 word = _settledMinterWord($, minter);
-        uint256 allowance_ = word & _MASK_88;
+        MinterWord word = _settledMinterWord($, minter);
+        uint256 allowance_ = word.allowance();
         if (decrease > allowance_) revert IBankToken.BankTokenMinterAllowanceUnderflow(minter, allowance_, decrease);
-        // Cannot borrow from the other fields: `decrease <= allowance_`, the low 88 bits.
+        // Cannot underflow: checked just above.
         unchecked {
-            $.minters[minter] = word - decrease;
+            $.minters[minter] = word.withAllowance(allowance_ - decrease);
         }
         emit IBankToken.MinterAllowanceDecreased(minter, decrease, allowance_ - decrease);
     }
@@ -106,20 +107,16 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
         }
         BankTokenStorage storage $ = _getBankTokenStorage();
         // Settle what accrued under the old setting, then restart the clock under the new one.
-        uint256 word = _settledMinterWord($, minter);
-        $.minters[minter] =
-            (word & (_FLAG | _MASK_88)) |
-            (capacity << _CAPACITY_SHIFT) |
-            (period << _PERIOD_SHIFT) |
-            (block.timestamp << _LAST_REFILL_SHIFT);
+        MinterWord word = _settledMinterWord($, minter);
+        $.minters[minter] = word.withRateLimit(capacity, period).withLastRefill(block.timestamp);
         emit IBankToken.MinterRateLimitConfigured(minter, capacity, period);
     }
 
     /// @notice See `IBankToken`.
     function removeMinter(address minter) external onlyDelegated onlyRole(_MINTER_ADMIN_ROLE) {
         BankTokenStorage storage $ = _getBankTokenStorage();
-        if ($.minters[minter] & _FLAG == 0) revert IBankToken.BankTokenNotMinter(minter);
-        delete $.minters[minter];
+        if (!$.minters[minter].enabled()) revert IBankToken.BankTokenNotMinter(minter);
+        $.minters[minter] = MinterWord.wrap(0);
         emit IBankToken.MinterRemoved(minter);
     }
 

@@ -5,6 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {IBankToken} from "./interfaces/IBankToken.sol";
+import {MinterWord} from "./MinterWord.sol";
 
 /// @title BankTokenCore
 /// @notice What `BankToken` and its admin module (`BankTokenAdmin`) share: the storage layout, the packed
@@ -28,7 +29,7 @@ abstract contract BankTokenCore {
         bytes3 currency;
         // +3: minter word: allowance (0..87) | capacity (88..175) | period (176..207) | lastRefill (208..247)
         //     | enabled (255).
-        mapping(address minter => uint256 word) minters;
+        mapping(address minter => MinterWord word) minters;
         // +4: EIP-3009 authorization nonces used or canceled.
         mapping(address authorizer => mapping(bytes32 nonce => bool used)) authorizations;
         // +5, +6: metadata.
@@ -78,14 +79,6 @@ abstract contract BankTokenCore {
     uint256 internal constant _NONCE_ONE = 1 << 128;
     uint256 internal constant _CAP_SHIFT = 128;
 
-    /// @dev Minter word fields.
-    uint256 internal constant _MASK_88 = (1 << 88) - 1;
-    uint256 internal constant _CAPACITY_SHIFT = 88;
-    uint256 internal constant _PERIOD_SHIFT = 176;
-    uint256 internal constant _LAST_REFILL_SHIFT = 208;
-    uint256 internal constant _MASK_32 = 0xffffffff;
-    uint256 internal constant _MASK_40 = (1 << 40) - 1;
-
     /// @dev `keccak256("Transfer(address,address,uint256)")`.
     uint256 internal constant _TRANSFER_EVENT_SIGNATURE =
         0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
@@ -112,9 +105,9 @@ abstract contract BankTokenCore {
     }
 
     /// @dev The minter word of `minter` with its refill settled; reverts with `BankTokenNotMinter` if disabled.
-    function _settledMinterWord(BankTokenStorage storage $, address minter) internal view returns (uint256) {
-        uint256 word = $.minters[minter];
-        if (word & _FLAG == 0) revert IBankToken.BankTokenNotMinter(minter);
+    function _settledMinterWord(BankTokenStorage storage $, address minter) internal view returns (MinterWord) {
+        MinterWord word = $.minters[minter];
+        if (!word.enabled()) revert IBankToken.BankTokenNotMinter(minter);
         return _settleRefill(word);
     }
 
@@ -122,22 +115,19 @@ abstract contract BankTokenCore {
     ///      A full bucket restarts the clock (time spent full earns nothing). A refill that rounds down to zero
     ///      leaves the clock alone so slow rates still accrue; a positive one drops the sub-unit remainder
     ///      (at most one minor unit per settlement, always against the minter).
-    function _settleRefill(uint256 word) internal view returns (uint256) {
-        uint256 capacity = (word >> _CAPACITY_SHIFT) & _MASK_88;
+    function _settleRefill(MinterWord word) internal view returns (MinterWord) {
+        uint256 capacity = word.capacity();
         if (capacity == 0) return word;
-        uint256 allowance_ = word & _MASK_88;
+        uint256 allowance_ = word.allowance();
         uint256 newAllowance = allowance_;
         if (allowance_ < capacity) {
-            uint256 elapsed = block.timestamp - ((word >> _LAST_REFILL_SHIFT) & _MASK_40);
+            uint256 elapsed = block.timestamp - word.lastRefill();
             // capacity < 2^88 and elapsed < 2^40: the product cannot overflow. period > 0 when capacity > 0.
-            uint256 refill = (capacity * elapsed) / ((word >> _PERIOD_SHIFT) & _MASK_32);
+            uint256 refill = (capacity * elapsed) / word.period();
             if (refill == 0) return word;
             newAllowance = Math.min(allowance_ + refill, capacity);
         }
-        return
-            (word & ~(_MASK_88 | (_MASK_40 << _LAST_REFILL_SHIFT))) |
-            newAllowance |
-            (block.timestamp << _LAST_REFILL_SHIFT);
+        return word.withAllowance(newAllowance).withLastRefill(block.timestamp);
     }
 
     /// @dev Sets the cap in the reservoir word and moves the reservoir (`cap - totalSupply`) with it.
