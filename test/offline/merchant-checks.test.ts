@@ -396,6 +396,35 @@ describe("offline: the merchant's voucher checks", function () {
       expect(merchant.checkAndStore(request, offer).ok).to.equal(true);
     });
 
+    it("holds its view to the vault's maxViewAge too, when that is shorter than its own, and says how old it is", async function () {
+      // The vault's maxViewAge (the margin its withdrawal delay keeps) is read with the view.
+      const vaultMaxS = Number((await w.vault.limits()).maxViewAge);
+      const merchant = await merchantWith({ maxViewAgeMs: 4 * vaultMaxS * 1_000 });
+      const request = merchant.createRequest(10n);
+      const { offer } = await secured(merchant, request);
+      clock += vaultMaxS * 1_000 + 1_000;
+      expect(merchant.checkAndStore(request, offer)).to.deep.equal({
+        ok: false,
+        reason: "stale_view",
+        message: `the merchant's view is ${vaultMaxS + 1} s old (max ${vaultMaxS} s)`,
+      });
+      clock -= 1_000;
+      expect(merchant.checkAndStore(request, offer).ok).to.equal(true);
+    });
+
+    it("names the window it found too long, and the most it takes", async function () {
+      const merchant = await merchantWith();
+      const request = merchant.createRequest(10n);
+      const now = BigInt(Math.floor(clock / 1000));
+      const maxAge = (await w.vault.limits()).maxVoucherAge;
+      const long = await secured(merchant, request, { validAfter: now - 10n, validBefore: now - 10n + maxAge + 1n });
+      expect(merchant.checkAndStore(request, long.offer)).to.deep.equal({
+        ok: false,
+        reason: "too_long",
+        message: `the validity window ${maxAge + 1n} s is above ${maxAge} s`,
+      });
+    });
+
     it("refuses a secured voucher to a merchant that has never synchronised", async function () {
       const merchant = new Merchant({
         address: w.suite.others[1]!.address,
