@@ -80,6 +80,122 @@ library SettlementWordLib {
     }
 }
 
+/// @dev A corridor's limits packed in one storage word, lowest bits first:
+///      `uint64 inFlightCap | uint64 windowCap | uint32 windowLength | bool open | bool paused`.
+type CorridorLimits is uint256;
+
+using CorridorLimitsLib for CorridorLimits global;
+
+/// @title CorridorLimitsLib
+/// @notice Builds a `CorridorLimits` word and reads its fields (the style of `IssuerWordLib`).
+/// @dev `pack` masks each value to its field; callers check the ranges first (a custom error beats truncation).
+library CorridorLimitsLib {
+    uint256 private constant _MASK_64 = type(uint64).max;
+    uint256 private constant _MASK_32 = type(uint32).max;
+    uint256 private constant _WINDOW_CAP_SHIFT = 64;
+    uint256 private constant _WINDOW_LENGTH_SHIFT = 128;
+    uint256 private constant _OPEN = 1 << 160;
+    uint256 private constant _PAUSED = 1 << 161;
+
+    /// @dev The limits of an open corridor.
+    function pack(
+        uint256 inFlightCap_,
+        uint256 windowCap_,
+        uint256 windowLength_,
+        bool paused_
+    ) internal pure returns (CorridorLimits) {
+        return
+            CorridorLimits.wrap(
+                (inFlightCap_ & _MASK_64) |
+                    ((windowCap_ & _MASK_64) << _WINDOW_CAP_SHIFT) |
+                    ((windowLength_ & _MASK_32) << _WINDOW_LENGTH_SHIFT) |
+                    (paused_ ? _PAUSED : 0) |
+                    _OPEN
+            );
+    }
+
+    /// @dev Whether the corridor was ever opened (limits set).
+    function isOpen(CorridorLimits w) internal pure returns (bool) {
+        return CorridorLimits.unwrap(w) & _OPEN != 0;
+    }
+
+    /// @dev Whether the corridor is paused.
+    function isPaused(CorridorLimits w) internal pure returns (bool) {
+        return CorridorLimits.unwrap(w) & _PAUSED != 0;
+    }
+
+    /// @dev The most that may be in flight at once.
+    function inFlightCap(CorridorLimits w) internal pure returns (uint256) {
+        return CorridorLimits.unwrap(w) & _MASK_64;
+    }
+
+    /// @dev The most that may be sent per window.
+    function windowCap(CorridorLimits w) internal pure returns (uint256) {
+        return (CorridorLimits.unwrap(w) >> _WINDOW_CAP_SHIFT) & _MASK_64;
+    }
+
+    /// @dev The window's length, in seconds.
+    function windowLength(CorridorLimits w) internal pure returns (uint256) {
+        return (CorridorLimits.unwrap(w) >> _WINDOW_LENGTH_SHIFT) & _MASK_32;
+    }
+
+    /// @dev `w` paused (`on`) or resumed.
+    function withPaused(CorridorLimits w, bool on) internal pure returns (CorridorLimits) {
+        uint256 word = CorridorLimits.unwrap(w);
+        return CorridorLimits.wrap(on ? word | _PAUSED : word & ~_PAUSED);
+    }
+}
+
+/// @dev A corridor's usage packed in one storage word, lowest bits first:
+///      `uint64 inFlight | uint64 sentInWindow | uint40 windowStart`.
+type CorridorUsage is uint256;
+
+using CorridorUsageLib for CorridorUsage global;
+
+/// @title CorridorUsageLib
+/// @notice Builds a `CorridorUsage` word and reads its fields (the style of `IssuerWordLib`).
+/// @dev `pack` masks each value to its field; callers check the ranges first.
+library CorridorUsageLib {
+    uint256 private constant _MASK_64 = type(uint64).max;
+    uint256 private constant _MASK_40 = type(uint40).max;
+    uint256 private constant _SENT_SHIFT = 64;
+    uint256 private constant _WINDOW_START_SHIFT = 128;
+
+    /// @dev The usage word.
+    function pack(uint256 inFlight_, uint256 sent_, uint256 windowStart_) internal pure returns (CorridorUsage) {
+        return
+            CorridorUsage.wrap(
+                (inFlight_ & _MASK_64) |
+                    ((sent_ & _MASK_64) << _SENT_SHIFT) |
+                    ((windowStart_ & _MASK_40) << _WINDOW_START_SHIFT)
+            );
+    }
+
+    /// @dev What is in flight (initiated, not yet acknowledged, returned or refunded).
+    function inFlight(CorridorUsage w) internal pure returns (uint256) {
+        return CorridorUsage.unwrap(w) & _MASK_64;
+    }
+
+    /// @dev What was sent in the window that starts at `windowStart` (stale once that window ended).
+    function sent(CorridorUsage w) internal pure returns (uint256) {
+        return (CorridorUsage.unwrap(w) >> _SENT_SHIFT) & _MASK_64;
+    }
+
+    /// @dev When the current (or last recorded) window started.
+    function windowStart(CorridorUsage w) internal pure returns (uint256) {
+        return (CorridorUsage.unwrap(w) >> _WINDOW_START_SHIFT) & _MASK_40;
+    }
+
+    /// @dev `w` with `amount` taken off what is in flight. The caller knows `amount <= inFlight(w)`, so nothing
+    ///      borrows from the next field (a subtraction on the closing paths, cheaper than a masked set).
+    function withReleased(CorridorUsage w, uint256 amount) internal pure returns (CorridorUsage) {
+        // Cannot borrow: `amount <= inFlight(w)`, the low 64 bits (the caller's guarantee).
+        unchecked {
+            return CorridorUsage.wrap(CorridorUsage.unwrap(w) - amount);
+        }
+    }
+}
+
 /// @title InterbankSettlement
 /// @notice Pays between banks on the shared ledger: bank A's trust account mints into this contract, which holds
 ///         the tokens for bank B until B smelts them (having credited its customer in fiat) or rejects them, or
@@ -121,8 +237,8 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
 
     /// @dev A corridor's two storage words (see the contract's `@dev`).
     struct CorridorSlots {
-        uint256 limits;
-        uint256 usage;
+        CorridorLimits limits;
+        CorridorUsage usage;
     }
 
     /// @dev One entry of the corridor list.
@@ -137,16 +253,6 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     bytes32 public constant CORRIDOR_ADMIN_ROLE = keccak256("CORRIDOR_ADMIN_ROLE");
     /// @notice The largest corridor cap, and so the largest payment: 2^64 - 1 minor units.
     uint256 public constant MAX_AMOUNT = type(uint64).max;
-
-    /// @dev Corridor word fields.
-    uint256 private constant _MASK_64 = type(uint64).max;
-    uint256 private constant _MASK_32 = type(uint32).max;
-    uint256 private constant _WINDOW_CAP_SHIFT = 64;
-    uint256 private constant _WINDOW_LENGTH_SHIFT = 128;
-    uint256 private constant _OPEN = 1 << 160;
-    uint256 private constant _PAUSED = 1 << 161;
-    uint256 private constant _SENT_SHIFT = 64;
-    uint256 private constant _WINDOW_START_SHIFT = 128;
 
     ITrustAccountToken private immutable _token;
     IReserveLedger private immutable _ledger;
@@ -305,36 +411,31 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
             windowLength == 0
         ) revert InterbankSettlementInvalidLimits(inFlightCap, windowCap, windowLength);
         CorridorSlots storage c = _corridors[debtorBank][creditorBank];
-        uint256 limits = c.limits;
-        if (limits & _OPEN == 0) {
+        CorridorLimits limits = c.limits;
+        if (!limits.isOpen()) {
             // The first window starts now; the usage word is never zero again, so no payment pays for a fresh slot.
-            c.usage = block.timestamp << _WINDOW_START_SHIFT;
+            c.usage = CorridorUsageLib.pack(0, 0, block.timestamp);
             _corridorList.push(CorridorKey(debtorBank, creditorBank));
         }
-        c.limits =
-            inFlightCap |
-            (windowCap << _WINDOW_CAP_SHIFT) |
-            (uint256(windowLength) << _WINDOW_LENGTH_SHIFT) |
-            (limits & _PAUSED) |
-            _OPEN;
+        c.limits = CorridorLimitsLib.pack(inFlightCap, windowCap, windowLength, limits.isPaused());
         emit CorridorLimitsSet(debtorBank, creditorBank, inFlightCap, windowCap, windowLength);
     }
 
     /// @inheritdoc IInterbankSettlement
     function pauseCorridor(address debtorBank, address creditorBank) external onlyRole(CORRIDOR_ADMIN_ROLE) {
         CorridorSlots storage c = _openCorridor(debtorBank, creditorBank);
-        uint256 limits = c.limits;
-        if (limits & _PAUSED != 0) revert InterbankSettlementCorridorPaused(debtorBank, creditorBank);
-        c.limits = limits | _PAUSED;
+        CorridorLimits limits = c.limits;
+        if (limits.isPaused()) revert InterbankSettlementCorridorPaused(debtorBank, creditorBank);
+        c.limits = limits.withPaused(true);
         emit CorridorPaused(debtorBank, creditorBank);
     }
 
     /// @inheritdoc IInterbankSettlement
     function unpauseCorridor(address debtorBank, address creditorBank) external onlyRole(CORRIDOR_ADMIN_ROLE) {
         CorridorSlots storage c = _openCorridor(debtorBank, creditorBank);
-        uint256 limits = c.limits;
-        if (limits & _PAUSED == 0) revert InterbankSettlementCorridorNotPaused(debtorBank, creditorBank);
-        c.limits = limits & ~_PAUSED;
+        CorridorLimits limits = c.limits;
+        if (!limits.isPaused()) revert InterbankSettlementCorridorNotPaused(debtorBank, creditorBank);
+        c.limits = limits.withPaused(false);
         emit CorridorUnpaused(debtorBank, creditorBank);
     }
 
@@ -381,30 +482,30 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     /// @dev The narrowing casts are exact: each field is exactly as wide as its type.
     function corridor(address debtorBank, address creditorBank) external view returns (Corridor memory) {
         CorridorSlots storage c = _corridors[debtorBank][creditorBank];
-        uint256 limits = c.limits;
-        uint256 usage = c.usage;
+        CorridorLimits limits = c.limits;
+        CorridorUsage usage = c.usage;
         return
             Corridor({
-                open: limits & _OPEN != 0,
-                paused: limits & _PAUSED != 0,
-                inFlightCap: uint64(limits),
-                windowCap: uint64(limits >> _WINDOW_CAP_SHIFT),
-                windowLength: uint32(limits >> _WINDOW_LENGTH_SHIFT),
-                inFlight: uint64(usage),
-                sentInWindow: uint64(usage >> _SENT_SHIFT),
-                windowStart: uint40(usage >> _WINDOW_START_SHIFT)
+                open: limits.isOpen(),
+                paused: limits.isPaused(),
+                inFlightCap: uint64(limits.inFlightCap()),
+                windowCap: uint64(limits.windowCap()),
+                windowLength: uint32(limits.windowLength()),
+                inFlight: uint64(usage.inFlight()),
+                sentInWindow: uint64(usage.sent()),
+                windowStart: uint40(usage.windowStart())
             });
     }
 
     /// @inheritdoc IInterbankSettlement
     function availableToSend(address debtorBank, address creditorBank) external view returns (uint256) {
         CorridorSlots storage c = _corridors[debtorBank][creditorBank];
-        uint256 limits = c.limits;
-        if (limits & _OPEN == 0 || limits & _PAUSED != 0) return 0;
-        uint256 usage = c.usage;
+        CorridorLimits limits = c.limits;
+        if (!limits.isOpen() || limits.isPaused()) return 0;
+        CorridorUsage usage = c.usage;
         (uint256 sent, ) = _currentWindow(limits, usage);
-        uint256 inFlightRoom = _room(limits & _MASK_64, usage & _MASK_64);
-        uint256 windowRoom = _room((limits >> _WINDOW_CAP_SHIFT) & _MASK_64, sent);
+        uint256 inFlightRoom = _room(limits.inFlightCap(), usage.inFlight());
+        uint256 windowRoom = _room(limits.windowCap(), sent);
         return inFlightRoom < windowRoom ? inFlightRoom : windowRoom;
     }
 
@@ -413,7 +514,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
         uint256 count = _corridorList.length;
         for (uint256 i = 0; i < count; ++i) {
             CorridorKey storage key = _corridorList[i];
-            total += _corridors[key.debtorBank][key.creditorBank].usage & _MASK_64;
+            total += _corridors[key.debtorBank][key.creditorBank].usage.inFlight();
         }
     }
 
@@ -457,23 +558,23 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     ///      window ended, and adds `amount` to its in-flight and window usage.
     function _useCorridor(address debtorBank, address creditorBank, uint256 amount) private {
         CorridorSlots storage c = _corridors[debtorBank][creditorBank];
-        uint256 limits = c.limits;
-        if (limits & _OPEN == 0) revert InterbankSettlementCorridorNotOpen(debtorBank, creditorBank);
-        if (limits & _PAUSED != 0) revert InterbankSettlementCorridorPaused(debtorBank, creditorBank);
-        uint256 usage = c.usage;
-        uint256 inFlight = usage & _MASK_64;
-        uint256 cap = limits & _MASK_64;
+        CorridorLimits limits = c.limits;
+        if (!limits.isOpen()) revert InterbankSettlementCorridorNotOpen(debtorBank, creditorBank);
+        if (limits.isPaused()) revert InterbankSettlementCorridorPaused(debtorBank, creditorBank);
+        CorridorUsage usage = c.usage;
+        uint256 inFlight = usage.inFlight();
+        uint256 cap = limits.inFlightCap();
         if (amount > _room(cap, inFlight)) {
             revert InterbankSettlementInFlightLimitExceeded(debtorBank, creditorBank, inFlight, cap, amount);
         }
         (uint256 sent, uint256 windowStart) = _currentWindow(limits, usage);
-        cap = (limits >> _WINDOW_CAP_SHIFT) & _MASK_64;
+        cap = limits.windowCap();
         if (amount > _room(cap, sent)) {
             revert InterbankSettlementWindowLimitExceeded(debtorBank, creditorBank, sent, cap, amount);
         }
-        // Both sums are at most their cap (< 2**64), checked above, so each stays in its 64-bit field.
+        // Both sums are at most their cap (< 2**64), checked above, so each fits its 64-bit field.
         unchecked {
-            c.usage = (inFlight + amount) | ((sent + amount) << _SENT_SHIFT) | (windowStart << _WINDOW_START_SHIFT);
+            c.usage = CorridorUsageLib.pack(inFlight + amount, sent + amount, windowStart);
         }
     }
 
@@ -482,9 +583,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
         CorridorSlots storage c = _corridors[debtorBank][creditorBank];
         // Cannot borrow from the next field: `amount` was added to the low 64 bits by this payment's `initiate`
         // and is taken off once, by the one step that closes it.
-        unchecked {
-            c.usage -= amount;
-        }
+        c.usage = c.usage.withReleased(amount);
     }
 
     /// @dev Has the debtor bank's trust account pull `amount` from this contract and burn it against `fiatRef`.
@@ -503,7 +602,7 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     /// @dev The storage of an open corridor; reverts with `InterbankSettlementCorridorNotOpen` otherwise.
     function _openCorridor(address debtorBank, address creditorBank) private view returns (CorridorSlots storage c) {
         c = _corridors[debtorBank][creditorBank];
-        if (c.limits & _OPEN == 0) revert InterbankSettlementCorridorNotOpen(debtorBank, creditorBank);
+        if (!c.limits.isOpen()) revert InterbankSettlementCorridorNotOpen(debtorBank, creditorBank);
     }
 
     /// @dev Whether `bank` is a contract whose `token()` is this contract's token.
@@ -526,12 +625,15 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
 
     /// @dev The window the next payment falls in: its usage so far and its start. Windows are fixed, `windowLength`
     ///      seconds each, aligned to the corridor's first window; a window that ended leaves nothing behind.
-    function _currentWindow(uint256 limits, uint256 usage) private view returns (uint256 sent, uint256 start) {
-        start = usage >> _WINDOW_START_SHIFT;
-        uint256 length = (limits >> _WINDOW_LENGTH_SHIFT) & _MASK_32;
+    function _currentWindow(
+        CorridorLimits limits,
+        CorridorUsage usage
+    ) private view returns (uint256 sent, uint256 start) {
+        start = usage.windowStart();
+        uint256 length = limits.windowLength();
         // `start` is never in the future: it is set to a past or present block time, or advanced to one below.
         uint256 elapsed = block.timestamp - start;
-        if (elapsed < length) return ((usage >> _SENT_SHIFT) & _MASK_64, start);
+        if (elapsed < length) return (usage.sent(), start);
         // A whole number of windows later, still at or before now; length > 0 for an open corridor.
         return (0, start + elapsed - (elapsed % length));
     }

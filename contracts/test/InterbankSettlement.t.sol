@@ -6,7 +6,15 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {ReserveLedger} from "../reserves/ReserveLedger.sol";
 import {IReserveLedger} from "../reserves/interfaces/IReserveLedger.sol";
-import {InterbankSettlement, SettlementWord, SettlementWordLib} from "../settlement/InterbankSettlement.sol";
+import {
+    CorridorLimits,
+    CorridorLimitsLib,
+    CorridorUsage,
+    CorridorUsageLib,
+    InterbankSettlement,
+    SettlementWord,
+    SettlementWordLib
+} from "../settlement/InterbankSettlement.sol";
 import {TrustAccount} from "../settlement/TrustAccount.sol";
 import {IInterbankSettlement, SettlementId} from "../settlement/interfaces/IInterbankSettlement.sol";
 import {ITrustAccount} from "../settlement/interfaces/ITrustAccount.sol";
@@ -549,6 +557,41 @@ contract InterbankSettlementTest is SettlementFixture {
         assertEq(c.sentInWindow, 1_234_56);
         assertEq(settlement.totalInFlight(), 1_234_56);
         assertEq(settlement.availableToSend(address(bankA), address(bankB)), IN_FLIGHT_CAP - 1_234_56);
+    }
+
+    function testFuzz_corridorWords_fieldsRoundTripAndStayApart(
+        uint256 inFlightCap,
+        uint256 windowCap,
+        uint256 windowLength,
+        bool paused,
+        uint256 inFlight,
+        uint256 sent,
+        uint256 windowStart,
+        uint256 released
+    ) public pure {
+        CorridorLimits limits = CorridorLimitsLib.pack(inFlightCap, windowCap, windowLength, paused);
+        assertTrue(limits.isOpen());
+        assertEq(limits.isPaused(), paused);
+        assertEq(limits.inFlightCap(), inFlightCap & type(uint64).max);
+        assertEq(limits.windowCap(), windowCap & type(uint64).max);
+        assertEq(limits.windowLength(), windowLength & type(uint32).max);
+        CorridorLimits flipped = limits.withPaused(!paused);
+        assertEq(flipped.isPaused(), !paused);
+        assertEq(CorridorLimits.unwrap(flipped.withPaused(paused)), CorridorLimits.unwrap(limits));
+        assertEq(flipped.inFlightCap(), limits.inFlightCap());
+        assertEq(flipped.windowCap(), limits.windowCap());
+        assertEq(flipped.windowLength(), limits.windowLength());
+        assertTrue(flipped.isOpen());
+
+        CorridorUsage usage = CorridorUsageLib.pack(inFlight, sent, windowStart);
+        assertEq(usage.inFlight(), inFlight & type(uint64).max);
+        assertEq(usage.sent(), sent & type(uint64).max);
+        assertEq(usage.windowStart(), windowStart & type(uint40).max);
+        released = bound(released, 0, usage.inFlight());
+        CorridorUsage after_ = usage.withReleased(released);
+        assertEq(after_.inFlight(), usage.inFlight() - released);
+        assertEq(after_.sent(), usage.sent());
+        assertEq(after_.windowStart(), usage.windowStart());
     }
 
     function testFuzz_settlementWord_fieldsRoundTripAndStayApart(
