@@ -97,6 +97,15 @@ export async function startBanks(overrides: Partial<ConstructorParameters<typeof
   };
 }
 
+/** Polls every 20 ms until `done()` holds; fails naming `what` after `timeoutMs`. */
+export async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Polls `GET /payments/:id` until `done(status)` holds. */
 export async function waitForPayment(
   agent: BankAgent,

@@ -11,7 +11,16 @@ import type { BankAgent } from "../../src/settlement/agent.js";
 import { RETRY_DELAY_MS } from "../../src/settlement/outbox.js";
 import { settlementIdOf, settlementStateName, termsTuple } from "../../src/settlement/terms.js";
 import { RpcProxy } from "../mocks/rpc-proxy.js";
-import { ALICE_OPENING, expectBalanced, http, startBanks, stepsOf, waitForPayment, type Banks } from "./helpers.js";
+import {
+  ALICE_OPENING,
+  expectBalanced,
+  http,
+  startBanks,
+  stepsOf,
+  waitForPayment,
+  type Banks,
+  until,
+} from "./helpers.js";
 
 interface Call {
   readonly method: string;
@@ -47,14 +56,6 @@ describe("settlement: the outbox sender when a send fails", function () {
     for (const provider of providers.splice(0)) provider.destroy();
     for (const proxy of proxies.splice(0)) await proxy.stop();
   });
-
-  async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 
   /** What the proxy saw of bank A's agent: its sends by function, and its reads of `settlement(id)`. */
   interface Traffic {

@@ -12,7 +12,7 @@ import { OutboxSender, type OutboxSenderOptions } from "../../src/settlement/out
 import { PaymentStore, type OutboxRow, type PaymentRecord } from "../../src/settlement/payments.js";
 import { systemClock } from "../../src/chain/clock.js";
 import { accountRefOf, settlementIdOf, settlementStateName, termsTuple } from "../../src/settlement/terms.js";
-import { startBanks, waitForPayment, type Banks } from "./helpers.js";
+import { startBanks, waitForPayment, type Banks, until } from "./helpers.js";
 
 const order = (endToEndId: string) =>
   parsePaymentRequest({
@@ -59,13 +59,7 @@ describe("settlement: one round of the outbox sender", function () {
     const b = banks.agent("B", banks.stores.b);
     agents.push(b);
     await b.start();
-    for (const id of smelted) {
-      const deadline = Date.now() + 20_000;
-      while ((await stateOf(id)) !== "Smelted") {
-        if (Date.now() > deadline) throw new Error(`${id} was not smelted`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    for (const id of smelted) await until(`${id} smelted`, async () => (await stateOf(id)) === "Smelted");
     await b.stop();
     const payments = new PaymentStore(banks.stores.a, systemClock);
     const now = (await suite.ethers.provider.getBlock("latest"))!.timestamp;

@@ -11,7 +11,16 @@ import { expect } from "chai";
 
 import type { BankAgent } from "../../src/settlement/agent.js";
 import { settlementIdOf, settlementStateName } from "../../src/settlement/terms.js";
-import { ALICE_OPENING, expectBalanced, http, startBanks, stepsOf, waitForPayment, type Banks } from "./helpers.js";
+import {
+  ALICE_OPENING,
+  expectBalanced,
+  http,
+  startBanks,
+  stepsOf,
+  waitForPayment,
+  type Banks,
+  until,
+} from "./helpers.js";
 
 const order = (endToEndId: string) => ({
   debtorAccount: "alice",
@@ -32,15 +41,6 @@ describe("settlement: the agent's verdicts on outbox rows from before a restart"
     await banks?.stop();
     banks = undefined;
   });
-
-  /** Polls until `done()` holds. */
-  async function until(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 
   it("a refund queued before a restart, on a payment the chain reports Delivered, is not sent and not voided: it waits, then refunds", async function () {
     banks = await startBanks({ ttlSeconds: 600 });
