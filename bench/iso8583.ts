@@ -23,6 +23,7 @@ import { network } from "hardhat";
 import { encode, decode, type Iso8583Message } from "../src/iso8583/codec.js";
 import { frame, FrameReader } from "../src/iso8583/framing.js";
 import { CardGateway } from "../src/iso8583/gateway.js";
+import { CardStore } from "../src/iso8583/cards.js";
 import { Journal } from "../src/iso8583/journal.js";
 import { LedgerPoster } from "../src/iso8583/ledger.js";
 import { encodeWalletData } from "../src/iso8583/wallet-data.js";
@@ -58,8 +59,13 @@ await (await bank.connect(gatewaySigner).credit(keccak256(toUtf8Bytes("bench:see
 
 const problems: string[] = [];
 const store = Store.open({ path: ":memory:" });
+const cards = new CardStore(store, Buffer.alloc(32, 1));
+const PAN = "4000001999999998";
+cards.put(PAN, "3012", wallet);
 const gateway = new CardGateway({
   journal: new Journal(store),
+  cards,
+  currency: "840",
   poster: new LedgerPoster({
     ledger: ledgerAddress,
     signer: gatewaySigner,
@@ -81,15 +87,17 @@ function request(): Iso8583Message {
   return {
     mti: "0200",
     fields: {
-      2: "4111111111111111",
+      2: PAN,
       3: "000000",
       4: "000000000100",
       7: "1128120000",
       11: trace,
       12: "120000",
       13: "1128",
+      32: "123456",
       37: `BENCH${trace}0`,
       41: "TERM0001",
+      42: "MERCHANT0000001",
       48: encodeWalletData({ address: wallet, amount: 100n }),
       49: "840",
     },

@@ -35,7 +35,19 @@ export interface ChoiceSetting<C extends string = string> extends BaseSetting<C>
   readonly choices: readonly C[];
 }
 
-export type Setting = IntSetting | ChoiceSetting;
+/**
+ * A secret or other text matching `pattern`; `required` settings must be set
+ * off the devnet (their devnet default is a published development value).
+ */
+export interface TextSetting extends BaseSetting<string> {
+  readonly kind: "text";
+  readonly pattern: RegExp;
+  /** What `pattern` allows, in words. */
+  readonly shape: string;
+  readonly required: boolean;
+}
+
+export type Setting = IntSetting | ChoiceSetting | TextSetting;
 
 /** A whole number in [min, max]. */
 export function int(description: string, fallback: Default<number>, min: number, max: number): IntSetting {
@@ -51,7 +63,21 @@ export function choice<const C extends string>(
   return { kind: "choice", description, default: fallback, choices };
 }
 
-type ValueOf<S> = S extends ChoiceSetting<infer C> ? C : number;
+/**
+ * Text matching `pattern` (described by `shape`). Unset, it is `devnet` on the
+ * devnet; elsewhere it is required (`required`) or empty.
+ */
+export function text(
+  description: string,
+  shape: string,
+  pattern: RegExp,
+  devnet: string,
+  { required }: { readonly required: boolean },
+): TextSetting {
+  return { kind: "text", description, shape, pattern, required, default: { devnet, elsewhere: "" } };
+}
+
+type ValueOf<S> = S extends ChoiceSetting<infer C> ? C : S extends TextSetting ? string : number;
 
 /** A service's settings: environment variable → setting. */
 export interface SettingsSchema<S extends Readonly<Record<string, Setting>>> {
@@ -79,6 +105,7 @@ function schemaOf(variable: string, setting: Setting): z.ZodType<number | string
       .transform(Number)
       .pipe(z.number().int().min(setting.min, message).max(setting.max, message));
   }
+  if (setting.kind === "text") return z.string().regex(setting.pattern, `${variable} must be ${setting.shape}`);
   return z.enum(setting.choices as [string, ...string[]], {
     errorMap: () => ({ message: `${variable} must be one of ${setting.choices.join(", ")}` }),
   });
@@ -97,7 +124,13 @@ export function settingsSchema<const S extends Readonly<Record<string, Setting>>
       for (const [variable, setting] of Object.entries(settings)) {
         const raw = env[variable]?.trim();
         if (raw === undefined || raw === "") {
-          values[variable] = defaultFor(setting.default as Default<number | string>, context);
+          const fallback = defaultFor(setting.default as Default<number | string>, context);
+          if (setting.kind === "text" && setting.required && fallback === "") {
+            throw new SettingError("SETTING_REQUIRED", `${variable} must be set on this network (${setting.shape})`, {
+              variable,
+            });
+          }
+          values[variable] = fallback;
           continue;
         }
         const parsed = schemaOf(variable, setting).safeParse(raw);
@@ -116,12 +149,22 @@ export function settingsSchema<const S extends Readonly<Record<string, Setting>>
 
 /** The configuration table of `schemas` as Markdown rows: variable, service, default, allowed values, meaning. */
 export function settingsTable(schemas: readonly SettingsSchema<Readonly<Record<string, Setting>>>[]): string {
-  const show = (value: Default<number | string>): string =>
-    typeof value === "object" ? `${value.devnet} on the devnet, ${value.elsewhere} elsewhere` : String(value);
+  const show = (setting: Setting): string => {
+    if (setting.kind === "text") {
+      return `a published development value on the devnet; ${setting.required ? "required" : "none"} elsewhere`;
+    }
+    const value = setting.default as Default<number | string>;
+    return typeof value === "object" ? `${value.devnet} on the devnet, ${value.elsewhere} elsewhere` : String(value);
+  };
+  const allowedOf = (setting: Setting): string =>
+    setting.kind === "int"
+      ? `${setting.min}–${setting.max}`
+      : setting.kind === "text"
+        ? setting.shape
+        : setting.choices.join(", ");
   const rows = schemas.flatMap((schema) =>
     Object.entries(schema.settings).map(([variable, setting]) => {
-      const allowed = setting.kind === "int" ? `${setting.min}–${setting.max}` : setting.choices.join(", ");
-      return `| \`${variable}\` | ${schema.service} | ${show(setting.default as Default<number | string>)} | ${allowed} | ${setting.description} |`;
+      return `| \`${variable}\` | ${schema.service} | ${show(setting)} | ${allowedOf(setting)} | ${setting.description} |`;
     }),
   );
   return ["| variable | service | default | allowed | what it does |", "| --- | --- | --- | --- | --- |", ...rows].join(

@@ -3,11 +3,23 @@
  * before the ledger is touched, so a crash or restart loses no record and
  * posts nothing twice.
  *
- * A message is identified by its MTI (repeats folded onto the original MTI),
- * transmission date and time (DE 7), trace number (DE 11), terminal (DE 41)
- * and acquirer (DE 32). Its ledger operation's idempotency key is derived
- * from that identity, so every attempt of one message uses one key and the
- * ledger applies it at most once.
+ * A message is identified the way acquirers identify a transaction: its
+ * message class (authorization, financial, reversal; requests, repeats and
+ * advices alike), acquirer (DE 32), forwarder (DE 33), terminal (DE 41),
+ * merchant (DE 42), trace number (DE 11), local date and time (DE 13, DE 12)
+ * and retrieval reference (DE 37); never by DE 7, which a retransmission
+ * renews. Its ledger operation's idempotency key is derived from that
+ * identity, so every attempt of one transaction uses one key and the ledger
+ * applies it at most once. `fingerprint` hashes what the transaction asks
+ * for (PAN, processing code, amount, currency, wallet data, original data):
+ * a message with a known identity and the same fingerprint is a repeat and
+ * gets the first answer; another fingerprint is a different message reusing
+ * the identity (94).
+ *
+ * Group commit: writes go into one open SQLite transaction, made durable by
+ * `commit()`, which the gateway calls before a ledger transaction is sent
+ * and before an answer is written to a socket. A crash loses only writes
+ * that nothing outside the gateway has acted on.
  *
  * States:
  * - `posting`: the operation is being sent; no answer given yet;
@@ -21,8 +33,9 @@
  * `unknown` (the acquirer had no answer and will repeat or reverse it).
  *
  * A reversal can overtake its original (the original was lost on the way, or
- * is late): it is remembered in `card_reversed_unseen`, and the original, if it
- * ever arrives, is declined without touching the ledger.
+ * is late): it is remembered in `card_reversals_ahead` under the original's
+ * acquirer, terminal, MTI, STAN and DE 7, and the original, if it ever
+ * arrives, is declined without touching the ledger.
  */
 import type { Store } from "../store/store.js";
 
@@ -38,11 +51,20 @@ export interface JournalRow {
   readonly de7: string;
   readonly rrn: string | null;
   readonly terminal: string | null;
+  /** DE 32, digits as sent. */
+  readonly acquirer: string;
+  readonly forwarder: string | null;
+  readonly merchant: string | null;
+  readonly fingerprint: string;
+  readonly panHash: string | null;
+  /** Whether the message was an advice (forced post). */
+  readonly advice: boolean;
   readonly operation: OperationName | null;
   readonly opKey: string | null;
   readonly refKey: string | null;
   readonly originalId: string | null;
   readonly wallet: string | null;
+  /** The amount posted (minor units = token units), decimal. */
   readonly amount: string | null;
   readonly state: JournalState;
   readonly responseCode: string | null;
@@ -61,6 +83,12 @@ export type NewJournalRow = Pick<
   | "de7"
   | "rrn"
   | "terminal"
+  | "acquirer"
+  | "forwarder"
+  | "merchant"
+  | "fingerprint"
+  | "panHash"
+  | "advice"
   | "operation"
   | "opKey"
   | "refKey"
@@ -68,6 +96,15 @@ export type NewJournalRow = Pick<
   | "wallet"
   | "amount"
 >;
+
+/** Where a DE 90 points: the original's MTI, STAN, DE 7 and acquirer, at the reversal's terminal. */
+export interface OriginalRef {
+  readonly mti: string;
+  readonly stan: string;
+  readonly de7: string;
+  readonly acquirer: string;
+  readonly terminal: string;
+}
 
 const MIGRATIONS = [
   {
@@ -112,6 +149,36 @@ const MIGRATIONS = [
       PRIMARY KEY (mti, stan, de7)
     ) STRICT;`,
   },
+  {
+    // Rows written before this version keep an empty acquirer: no message of
+    // this version can name them, which is right (they were matched without it).
+    version: 3,
+    name: "acquirer identity, fingerprints, advices",
+    sql: `ALTER TABLE card_messages ADD COLUMN acquirer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE card_messages ADD COLUMN forwarder TEXT;
+    ALTER TABLE card_messages ADD COLUMN merchant TEXT;
+    ALTER TABLE card_messages ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE card_messages ADD COLUMN pan_hash TEXT;
+    ALTER TABLE card_messages ADD COLUMN advice INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX card_messages_original;
+    DROP INDEX card_messages_rrn;
+    CREATE INDEX card_messages_original ON card_messages (acquirer, terminal, mti, stan, de7);
+    CREATE INDEX card_messages_rrn ON card_messages (acquirer, rrn);
+    CREATE INDEX card_messages_children ON card_messages (original_id) WHERE original_id IS NOT NULL;
+    CREATE TABLE card_reversals_ahead (
+      acquirer TEXT NOT NULL,
+      terminal TEXT NOT NULL,
+      mti TEXT NOT NULL,
+      stan TEXT NOT NULL,
+      de7 TEXT NOT NULL,
+      reversal_id TEXT NOT NULL,
+      created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+      PRIMARY KEY (acquirer, terminal, mti, stan, de7)
+    ) STRICT;
+    INSERT INTO card_reversals_ahead (acquirer, terminal, mti, stan, de7, reversal_id, created_at)
+      SELECT '', '', mti, stan, de7, reversal_id, created_at FROM card_reversed_unseen;
+    DROP TABLE card_reversed_unseen;`,
+  },
 ] as const;
 
 interface Raw {
@@ -122,6 +189,12 @@ interface Raw {
   de7: string;
   rrn: string | null;
   terminal: string | null;
+  acquirer: string;
+  forwarder: string | null;
+  merchant: string | null;
+  fingerprint: string;
+  pan_hash: string | null;
+  advice: number;
   operation: OperationName | null;
   op_key: string | null;
   ref_key: string | null;
@@ -144,6 +217,12 @@ function fromRaw(raw: Raw): JournalRow {
     de7: raw.de7,
     rrn: raw.rrn,
     terminal: raw.terminal,
+    acquirer: raw.acquirer,
+    forwarder: raw.forwarder,
+    merchant: raw.merchant,
+    fingerprint: raw.fingerprint,
+    panHash: raw.pan_hash,
+    advice: raw.advice === 1,
     operation: raw.operation,
     opKey: raw.op_key,
     refKey: raw.ref_key,
@@ -158,12 +237,36 @@ function fromRaw(raw: Raw): JournalRow {
   };
 }
 
+/** Rows that count against an original: approved, or still of open fate. */
+const STANDING = "(state IN ('posting', 'unknown') OR (state = 'done' AND response_code = '00' AND auto_reversed = 0))";
+
 export class Journal {
   readonly #store: Store;
+  #open = false;
 
   constructor(store: Store) {
     this.#store = store;
     store.migrate("iso8583-gateway", MIGRATIONS);
+  }
+
+  /** Makes every write so far durable (one commit for all of them). */
+  commit(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#store.exec("COMMIT");
+  }
+
+  /** Whether writes are waiting for `commit()`. */
+  get uncommitted(): boolean {
+    return this.#open;
+  }
+
+  #write(sql: string, ...params: (string | number | null)[]): number {
+    if (!this.#open && !this.#store.inTransaction) {
+      this.#store.exec("BEGIN IMMEDIATE");
+      this.#open = true;
+    }
+    return this.#store.run(sql, ...params).changes;
   }
 
   get(id: string): JournalRow | undefined {
@@ -171,56 +274,99 @@ export class Journal {
     return raw === undefined ? undefined : fromRaw(raw);
   }
 
-  /** The message an original-data element (DE 90) points at. */
-  findOriginal(mti: string, stan: string, de7: string): JournalRow | undefined {
-    const raw = this.#store.get<Raw>(
-      "SELECT * FROM card_messages WHERE mti = ? AND stan = ? AND de7 = ? ORDER BY created_at LIMIT 1",
-      mti,
-      stan,
-      de7,
-    );
-    return raw === undefined ? undefined : fromRaw(raw);
+  /** The messages a DE 90 can name: same acquirer, terminal, MTI, STAN and DE 7 (reversals excluded). */
+  findOriginals(ref: OriginalRef): JournalRow[] {
+    return this.#store
+      .all<Raw>(
+        `SELECT * FROM card_messages WHERE acquirer = ? AND terminal = ? AND mti = ? AND stan = ? AND de7 = ?
+          AND kind != 'reversal' ORDER BY created_at`,
+        ref.acquirer,
+        ref.terminal,
+        ref.mti,
+        ref.stan,
+        ref.de7,
+      )
+      .map(fromRaw);
   }
 
-  /** The newest approved authorization with this retrieval reference at this terminal. */
-  findAuthorization(rrn: string, terminal: string | null): JournalRow | undefined {
-    const raw = this.#store.get<Raw>(
-      `SELECT * FROM card_messages WHERE kind = 'authorization' AND rrn = ? AND terminal IS ?
-        AND state = 'done' AND response_code = '00' ORDER BY created_at DESC LIMIT 1`,
-      rrn,
-      terminal,
-    );
-    return raw === undefined ? undefined : fromRaw(raw);
+  /** Messages (not reversals) of an acquirer with this MTI, STAN and DE 7, at any terminal. */
+  findAtAcquirer(acquirer: string, mti: string, stan: string, de7: string): JournalRow[] {
+    return this.#store
+      .all<Raw>(
+        `SELECT * FROM card_messages WHERE acquirer = ? AND mti = ? AND stan = ? AND de7 = ? AND kind != 'reversal'
+          ORDER BY created_at`,
+        acquirer,
+        mti,
+        stan,
+        de7,
+      )
+      .map(fromRaw);
+  }
+
+  /** Messages of `kind` from `acquirer` with retrieval reference `rrn`, oldest first. */
+  findByRrn(kind: MessageKind, acquirer: string, rrn: string): JournalRow[] {
+    return this.#store
+      .all<Raw>(
+        "SELECT * FROM card_messages WHERE acquirer = ? AND rrn = ? AND kind = ? ORDER BY created_at",
+        acquirer,
+        rrn,
+        kind,
+      )
+      .map(fromRaw);
+  }
+
+  /**
+   * The amount already taken off `originalId` by reversals and refunds that
+   * stand (or may): a refund counts for what of it was not reversed in turn.
+   */
+  consumed(originalId: string): bigint {
+    let total = 0n;
+    for (const row of this.#store.all<{ id: string; operation: OperationName; amount: string | null }>(
+      `SELECT id, operation, amount FROM card_messages WHERE original_id = ? AND operation IN ('reverse', 'credit')
+        AND ${STANDING}`,
+      originalId,
+    )) {
+      const amount = BigInt(row.amount ?? "0");
+      total += row.operation === "credit" ? amount - this.consumed(row.id) : amount;
+    }
+    return total;
   }
 
   /** A reversal arrived for an original never seen: if the original comes later, it is declined. */
-  markReversedUnseen(mti: string, stan: string, de7: string, reversalId: string): void {
-    this.#store.run(
-      "INSERT OR IGNORE INTO card_reversed_unseen (mti, stan, de7, reversal_id) VALUES (?, ?, ?, ?)",
-      mti,
-      stan,
-      de7,
+  markReversedAhead(ref: OriginalRef, reversalId: string): void {
+    this.#write(
+      `INSERT OR IGNORE INTO card_reversals_ahead (acquirer, terminal, mti, stan, de7, reversal_id)
+        VALUES (?, ?, ?, ?, ?, ?)`,
+      ref.acquirer,
+      ref.terminal,
+      ref.mti,
+      ref.stan,
+      ref.de7,
       reversalId,
     );
   }
 
-  isReversedUnseen(mti: string, stan: string, de7: string): boolean {
+  isReversedAhead(ref: OriginalRef): boolean {
     return (
       this.#store.get(
-        "SELECT 1 AS x FROM card_reversed_unseen WHERE mti = ? AND stan = ? AND de7 = ?",
-        mti,
-        stan,
-        de7,
+        `SELECT 1 AS x FROM card_reversals_ahead WHERE acquirer = ? AND terminal = ? AND mti = ? AND stan = ?
+          AND de7 = ?`,
+        ref.acquirer,
+        ref.terminal,
+        ref.mti,
+        ref.stan,
+        ref.de7,
       ) !== undefined
     );
   }
 
   /** Records a message about to be posted (a new one, or a `failed` one tried again). */
   begin(row: NewJournalRow): void {
-    this.#store.run(
+    this.#write(
       `INSERT INTO card_messages
-        (id, kind, mti, stan, de7, rrn, terminal, operation, op_key, ref_key, original_id, wallet, amount, state)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'posting')
+        (id, kind, mti, stan, de7, rrn, terminal, acquirer, forwarder, merchant, fingerprint, pan_hash, advice,
+          operation, op_key, ref_key, original_id, wallet, amount, state)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'posting')
         ON CONFLICT (id) DO UPDATE SET state = 'posting', response_code = NULL, settle_by = NULL,
           attempts = attempts + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
         WHERE card_messages.state = 'failed'`,
@@ -231,6 +377,12 @@ export class Journal {
       row.de7,
       row.rrn,
       row.terminal,
+      row.acquirer,
+      row.forwarder,
+      row.merchant,
+      row.fingerprint,
+      row.panHash,
+      row.advice ? 1 : 0,
       row.operation,
       row.opKey,
       row.refKey,
@@ -240,9 +392,15 @@ export class Journal {
     );
   }
 
+  /** Records a message answered without a ledger operation (a reversal with nothing to undo). */
+  record(row: NewJournalRow, responseCode: string): void {
+    this.begin(row);
+    this.finish(row.id, responseCode);
+  }
+
   /** A final answer. */
   finish(id: string, responseCode: string, authCode: string | null = null): void {
-    this.#store.run(
+    this.#write(
       `UPDATE card_messages SET state = 'done', response_code = ?, auth_code = ?, settle_by = NULL,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
       responseCode,
@@ -253,7 +411,7 @@ export class Journal {
 
   /** Answered 91 without knowing whether the operation landed; checked until `settleBy`. */
   markUnknown(id: string, settleBy: number): void {
-    this.#store.run(
+    this.#write(
       `UPDATE card_messages SET state = 'unknown', response_code = '91', settle_by = ?,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
       settleBy,
@@ -263,7 +421,7 @@ export class Journal {
 
   /** Answered 91 and known not posted. */
   markFailed(id: string): void {
-    this.#store.run(
+    this.#write(
       `UPDATE card_messages SET state = 'failed', response_code = '91', settle_by = NULL,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
       id,
@@ -272,7 +430,7 @@ export class Journal {
 
   /** An `unknown` operation that had landed and was reversed: the answer stays 91. */
   markAutoReversed(id: string): void {
-    this.#store.run(
+    this.#write(
       `UPDATE card_messages SET state = 'done', response_code = '91', auto_reversed = 1, settle_by = NULL,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
       id,
@@ -281,11 +439,13 @@ export class Journal {
 
   /** Rows cut off by a crash become `unknown`; returns how many. */
   recover(settleBy: number): number {
-    return this.#store.run(
+    const changes = this.#write(
       `UPDATE card_messages SET state = 'unknown', response_code = '91', settle_by = ?,
         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE state = 'posting'`,
       settleBy,
-    ).changes;
+    );
+    this.commit();
+    return changes;
   }
 
   unknown(): JournalRow[] {

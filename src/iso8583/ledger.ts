@@ -29,6 +29,8 @@ export const OPERATION_KIND = {
   debit: 4,
   credit: 5,
   reverse: 6,
+  forceHold: 13,
+  forceDebit: 14,
 } as const;
 
 export type LedgerOperationKind = keyof typeof OPERATION_KIND;
@@ -40,6 +42,7 @@ export interface LedgerOperation {
   readonly wallet: string;
   /** bytes32: the hold's key (capture, release) or the original's key (reverse); zero otherwise. */
   readonly ref: string;
+  /** Minor units; for `reverse`, the part to undo (0: all that is outstanding). */
   readonly amount: bigint;
 }
 

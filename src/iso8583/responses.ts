@@ -8,9 +8,13 @@ export const RESPONSE_CODES = {
   invalidTransaction: "12",
   invalidAmount: "13",
   unknownAccount: "14",
+  noOriginal: "25",
   formatError: "30",
   insufficientFunds: "51",
+  expiredCard: "54",
   overLimit: "61",
+  restrictedCard: "62",
+  securityViolation: "63",
   unavailable: "91",
   duplicate: "94",
 } as const;

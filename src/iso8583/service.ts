@@ -5,7 +5,9 @@
  *
  * Environment: `CARD_GATEWAY_SETTINGS` below (docs/operations.md, docs/iso8583.md).
  */
-import { getAddress, type Signer } from "ethers";
+import { createRequire } from "node:module";
+
+import { getAddress, keccak256, toUtf8Bytes, type Signer } from "ethers";
 
 import {
   openDeploymentStore,
@@ -15,8 +17,9 @@ import {
   type ServiceFactory,
 } from "../chain/service.js";
 import { isDevnet } from "../chain/networks.js";
-import { choice, int, settingsSchema } from "../chain/settings.js";
+import { choice, int, settingsSchema, text } from "../chain/settings.js";
 import { AccountLedger__factory, BankToken__factory } from "../../typechain-types/index.js";
+import { CardStore } from "./cards.js";
 import { FRAMINGS, type Framing } from "./framing.js";
 import { CardGateway, DEFAULT_GATEWAY_PORT, DEFAULT_WALLET_ELEMENT, GatewayConfigError } from "./gateway.js";
 import { Journal } from "./journal.js";
@@ -24,6 +27,33 @@ import { LedgerPoster } from "./ledger.js";
 
 /** The deployment the devnet's gateway serves (bank A's card accounts). */
 export const GATEWAY_LEDGER = "AccountLedgerBankA";
+
+/**
+ * The devnet's demo cards, on file at every `npm start`: the PANs are test
+ * numbers (Luhn-valid, of no real issuer), bound to the demo cardholders'
+ * profiles (the devnet's accounts 10 and 11, see deploy/005_cards.ts).
+ */
+export const DEVNET_DEMO_CARDS = [
+  { holder: "card:alice", accountIndex: 10, pan: "4000001000000018", expiry: "3012" },
+  { holder: "card:bob", accountIndex: 11, pan: "4000001000000026", expiry: "3012" },
+] as const;
+
+/** The devnet's PAN key: published here, so only for the devnet. */
+const DEVNET_PAN_KEY = keccak256(toUtf8Bytes("bank-chain/devnet/pan-key")).slice(2);
+
+const currencyCodes = createRequire(import.meta.url)("currency-codes") as {
+  code(alpha: string): { number: string; digits: number } | undefined;
+};
+
+/** `acquirer:hexkey,…` as the gateway takes it. */
+export function parseMacKeys(value: string): Map<string, Uint8Array> {
+  const keys = new Map<string, Uint8Array>();
+  for (const pair of value.split(",").filter((entry) => entry !== "")) {
+    const [acquirer, key] = pair.split(":") as [string, string];
+    keys.set(acquirer, Buffer.from(key, "hex"));
+  }
+  return keys;
+}
 
 export interface CardGatewayServiceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -46,6 +76,20 @@ export const CARD_GATEWAY_SETTINGS = settingsSchema("card-gateway", {
   CARD_GATEWAY_CHAIN_TIMEOUT_MS: int("a ledger batch slower than this is answered 91 (ms)", 5_000, 100, 600_000),
   CARD_GATEWAY_FRAME_TIMEOUT_MS: int("longest wait for the rest of a started frame (ms)", 5_000, 10, 600_000),
   CARD_GATEWAY_IDLE_TIMEOUT_MS: int("an idle connection is closed after this (ms)", 300_000, 100, 86_400_000),
+  CARD_GATEWAY_PAN_KEY: text(
+    "the bank's secret for hashing PANs in the card file (HMAC-SHA-256); keep it in a secret store",
+    "64 hex digits (32 bytes)",
+    /^[0-9a-fA-F]{64}$/,
+    DEVNET_PAN_KEY,
+    { required: true },
+  ),
+  CARD_GATEWAY_MAC_KEYS: text(
+    "acquirers that must authenticate their messages (DE 64 / DE 128), each with its MAC key",
+    "acquirer:key pairs, comma-separated: acquirer id 1-11 digits, key 32-128 hex digits",
+    /^[0-9]{1,11}:(?:[0-9a-fA-F]{2}){16,64}(?:,[0-9]{1,11}:(?:[0-9a-fA-F]{2}){16,64})*$/,
+    "",
+    { required: false },
+  ),
 });
 
 export function cardGatewayService(options: CardGatewayServiceOptions = {}): ServiceFactory {
@@ -61,13 +105,34 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
       const token = BankToken__factory.connect(await ledger.token(), chain.provider);
       const currency = Buffer.from((await token.currency()).slice(2), "hex").toString("latin1");
       const assets = [(await token.symbol()).toUpperCase(), currency.toUpperCase()];
-      const settings = CARD_GATEWAY_SETTINGS.read(env, { devnet: isDevnet(chain.chainId) });
+      const iso4217 = currencyCodes.code(currency.toUpperCase());
+      const decimals = Number(await token.decimals());
+      if (iso4217 === undefined || iso4217.digits !== decimals) {
+        throw new GatewayConfigError(
+          "GATEWAY_BAD_CURRENCY",
+          `the token's currency ${currency} with ${decimals} decimals is not an ISO 4217 currency with that minor unit; DE 4 cannot map 1:1 to token units`,
+          { currency, decimals },
+        );
+      }
+      const devnet = isDevnet(chain.chainId);
+      const settings = CARD_GATEWAY_SETTINGS.read(env, { devnet });
       const port = settings.CARD_GATEWAY_PORT;
       const store = await openDeploymentStore(context, name, GATEWAY_LEDGER);
+      const cards = new CardStore(store, Buffer.from(settings.CARD_GATEWAY_PAN_KEY, "hex"));
+      if (devnet) {
+        const signers = await chain.getSigners();
+        for (const card of DEVNET_DEMO_CARDS) {
+          const wallet = await signers[card.accountIndex]?.getAddress();
+          if (wallet !== undefined) cards.put(card.pan, card.expiry, wallet);
+        }
+      }
       return serviceOwningStore(name, store, () => {
         const timeoutMs = settings.CARD_GATEWAY_CHAIN_TIMEOUT_MS;
         const gateway = new CardGateway({
           journal: new Journal(store),
+          cards,
+          currency: iso4217.number,
+          macKeys: parseMacKeys(settings.CARD_GATEWAY_MAC_KEYS),
           poster: new LedgerPoster({ ledger: record.address, signer, provider: chain.provider, timeoutMs }),
           chainId: chain.chainId,
           assets,

@@ -7,6 +7,7 @@ import net from "node:net";
 
 import { JsonRpcProvider, keccak256, toUtf8Bytes, Wallet } from "ethers";
 
+import { CardStore } from "../../src/iso8583/cards.js";
 import { decode, encode, type Iso8583Message } from "../../src/iso8583/codec.js";
 import { frame, FrameReader, type Framing } from "../../src/iso8583/framing.js";
 import { CardGateway, type CardGatewayOptions } from "../../src/iso8583/gateway.js";
@@ -86,6 +87,8 @@ export class IsoClient {
 
 export interface GatewayWorld {
   readonly suite: Suite;
+  /** The card file every gateway of the world reads (PAN key: `TEST_PAN_KEY`). */
+  readonly cards: CardStore;
   readonly ledger: AccountLedger;
   readonly proxy: RpcProxy;
   readonly rpcUrl: string;
@@ -117,7 +120,39 @@ export async function gatewayWorld(): Promise<GatewayWorld> {
   await (await suite.trustA.mintForDeposit(bankA.address, float, keccak256(toUtf8Bytes("test:card-float")))).wait();
   await (await suite.token.connect(bankA).approve(await ledger.getAddress(), float)).wait();
   await (await ledger.connect(bankA).fundTokens(keccak256(toUtf8Bytes("test:fund")), float)).wait();
-  return { suite, ledger, proxy, rpcUrl, gatewayAddress };
+  const cards = new CardStore(Store.open({ path: ":memory:" }), TEST_PAN_KEY);
+  return { suite, ledger, proxy, rpcUrl, gatewayAddress, cards };
+}
+
+export const TEST_PAN_KEY = Buffer.alloc(32, 7);
+/** The acquirer (DE 32) and merchant (DE 42) test messages come from unless they say otherwise. */
+export const ACQUIRER = "123456";
+export const MERCHANT = "MERCHANT0000001";
+
+let panCounter = 0;
+/** A fresh Luhn-valid PAN. */
+export function nextPan(): string {
+  panCounter += 1;
+  const body = `5${String(panCounter).padStart(14, "0")}`;
+  for (let digit = 0; digit < 10; digit += 1) {
+    const pan = `${body}${digit}`;
+    let sum = 0;
+    for (let i = 0; i < pan.length; i += 1) {
+      let d = Number(pan[pan.length - 1 - i]);
+      if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+      sum += d;
+    }
+    if (sum % 10 === 0) return pan;
+  }
+  throw new Error("unreachable");
+}
+
+/** The PAN of each wallet opened by `openCardAccount`. */
+const pans = new Map<string, string>();
+
+/** The card of `wallet` (a Luhn-valid PAN on nobody's file for a wallet without one). */
+export function panOf(wallet: string): string {
+  return pans.get(wallet.toLowerCase()) ?? "4111111111111111";
 }
 
 export interface RunningGateway {
@@ -151,8 +186,10 @@ export async function startGateway(
       provider,
       timeoutMs: options.timeoutMs ?? 5_000,
     }),
+    cards: world.cards,
     chainId: 31337n,
     assets: ["BUSD", "USD"],
+    currency: "840",
     port: 0,
     log: (line) => logs.push(line),
     ...options,
@@ -176,16 +213,21 @@ export async function openCardAccount(
   world: GatewayWorld,
   tokens: bigint,
   limit = 0n,
-): Promise<{ wallet: string; accountId: string }> {
+): Promise<{ wallet: string; accountId: string; pan: string }> {
   const wallet = Wallet.createRandom().address;
   const accountId = keccak256(toUtf8Bytes(`card:${wallet}`));
   const { ledger, suite } = world;
-  await (await ledger.connect(suite.accounts.bankA).openProfile(accountId, wallet, limit)).wait();
+  // The limit is set after the seed credit: credits respect it too.
+  await (await ledger.connect(suite.accounts.bankA).openProfile(accountId, wallet, 0n)).wait();
   if (tokens > 0n) {
     const gatewaySigner = await suite.ethers.getSigner(world.gatewayAddress);
     await (await ledger.connect(gatewaySigner).credit(keccak256(toUtf8Bytes(`seed:${wallet}`)), wallet, tokens)).wait();
   }
-  return { wallet, accountId };
+  if (limit > 0n) await (await ledger.connect(suite.accounts.bankA).setLimit(wallet, limit)).wait();
+  const pan = nextPan();
+  world.cards.put(pan, "3012", wallet);
+  pans.set(wallet.toLowerCase(), pan);
+  return { wallet, accountId, pan };
 }
 
 let stan = 100_000;
@@ -207,15 +249,17 @@ export function cardRequest(
   return {
     mti,
     fields: {
-      2: "4111111111111111",
+      2: panOf(wallet),
       3: "000000",
       4: amount.toString().padStart(12, "0").slice(-12),
       7: DE7,
       11: nextStan(),
       12: "120000",
       13: "1128",
+      32: ACQUIRER,
       37: `RRN${nextStan()}000`.slice(0, 12),
       41: "TERM0001",
+      42: MERCHANT,
       48: encodeWalletData({ address: wallet, amount }),
       49: "840",
       ...extra,
@@ -223,9 +267,10 @@ export function cardRequest(
   };
 }
 
-/** DE 90 naming `original`. */
+/** DE 90 naming `original` (its acquirer from its DE 32). */
 export function originalData(original: Iso8583Message): string {
-  return `${original.mti}${original.fields[11]}${original.fields[7]}${"0".repeat(22)}`;
+  const acquirer = (original.fields[32] ?? "").padStart(11, "0");
+  return `${original.mti}${original.fields[11]}${original.fields[7]}${acquirer}${"0".repeat(11)}`;
 }
 
 /** A 0400 / 0420 reversing `original`. */

@@ -27,13 +27,13 @@ describe("iso8583: the gateway matches messages to earlier ones", function () {
   const code = async (message: Parameters<IsoClient["request"]>[0]): Promise<string | undefined> =>
     (await gw.client.request(message)).fields[39];
 
-  it("a refund (processing 20) with an authorization's DE 37 and DE 41 credits; it captures nothing", async function () {
+  it("a refund (processing 20) naming an authorization by DE 37 finds no sale (25); it captures and credits nothing", async function () {
     const { wallet } = await openCardAccount(gw.world, 10_000n);
     const hold = cardRequest("0100", wallet, 3_000n);
     expect(await code(hold)).to.equal("00");
     const refund = cardRequest("0200", wallet, 500n, { 3: "200000", 37: hold.fields[37]!, 41: hold.fields[41]! });
-    expect(await code(refund)).to.equal("00");
-    expect(await profile(gw.world, wallet)).to.deep.equal({ token: 10_500n, held: 3_000n });
+    expect(await code(refund)).to.equal("25");
+    expect(await profile(gw.world, wallet)).to.deep.equal({ token: 10_000n, held: 3_000n });
   });
 
   it("a second authorization with the same DE 37 and DE 41 holds again; it captures nothing", async function () {
@@ -45,14 +45,14 @@ describe("iso8583: the gateway matches messages to earlier ones", function () {
     expect(await profile(gw.world, wallet)).to.deep.equal({ token: 10_000n, held: 5_000n });
   });
 
-  it("a debit whose DE 90 names a 0200 is a plain debit; one naming a 0100 never seen is 12", async function () {
+  it("a debit whose DE 90 names a 0200 is a plain debit; one naming a 0100 never seen is 25", async function () {
     const { wallet } = await openCardAccount(gw.world, 10_000n);
     const debit = cardRequest("0200", wallet, 1_000n);
     expect(await code(debit)).to.equal("00");
     expect(await code(cardRequest("0200", wallet, 700n, { 90: originalData(debit) }))).to.equal("00");
     expect(await profile(gw.world, wallet)).to.deep.equal({ token: 8_300n, held: 0n });
     const ghost = cardRequest("0100", wallet, 100n);
-    expect(await code(cardRequest("0200", wallet, 100n, { 90: originalData(ghost) }))).to.equal("12");
+    expect(await code(cardRequest("0200", wallet, 100n, { 90: originalData(ghost) }))).to.equal("25");
     expect(await profile(gw.world, wallet)).to.deep.equal({ token: 8_300n, held: 0n });
   });
 

@@ -8,6 +8,7 @@ import { keccak256, toUtf8Bytes } from "ethers";
 
 import { encode } from "../../src/iso8583/codec.js";
 import { frame } from "../../src/iso8583/framing.js";
+import { identify, opKey } from "../../src/iso8583/gateway.js";
 import { Journal } from "../../src/iso8583/journal.js";
 import { encodeWalletData } from "../../src/iso8583/wallet-data.js";
 import { Store } from "../../src/store/store.js";
@@ -112,7 +113,7 @@ describe("iso8583: card gateway over TCP", function () {
     expect((await profile(world, wallet)).token).to.equal(5_000n);
   });
 
-  it("answers 94 to a duplicate 0200 and debits once", async function () {
+  it("answers a duplicate 0200 (even concurrent) with the first answer and debits once", async function () {
     const { wallet } = await openCardAccount(world, 10_000n);
     const request = cardRequest("0200", wallet, 1_000n);
     const [first, second] = await Promise.all([
@@ -126,16 +127,20 @@ describe("iso8583: card gateway over TCP", function () {
         }
       })(),
     ]);
-    expect([first.fields[39], second.fields[39]].sort()).to.deep.equal(["00", "94"]);
-    expect((await client.request({ ...request, mti: "0201" })).fields[39]).to.equal("94");
+    expect([first.fields[39], second.fields[39]]).to.deep.equal(["00", "00"]);
+    expect(second.fields[38]).to.equal(first.fields[38]);
+    const repeat = await client.request({ ...request, mti: "0201" });
+    expect([repeat.fields[38], repeat.fields[39]]).to.deep.equal([first.fields[38], "00"]);
     expect((await profile(world, wallet)).token).to.equal(9_000n);
   });
 
-  it("credits a refund (processing code 20)", async function () {
+  it("credits a refund (processing code 20) of a sale it names by DE 90", async function () {
     const { wallet } = await openCardAccount(world, 1_000n);
-    const response = await client.request(cardRequest("0200", wallet, 250n, { 3: "200000" }));
+    const sale = cardRequest("0200", wallet, 400n);
+    expect((await client.request(sale)).fields[39]).to.equal("00");
+    const response = await client.request(cardRequest("0200", wallet, 250n, { 3: "200000", 90: originalData(sale) }));
     expect(response.fields[39]).to.equal("00");
-    expect((await profile(world, wallet)).token).to.equal(1_250n);
+    expect((await profile(world, wallet)).token).to.equal(850n);
   });
 
   it("holds on 0100 and captures on the 0200 that names it in DE 90, or by DE 37 and DE 41", async function () {
@@ -190,7 +195,7 @@ describe("iso8583: card gateway over TCP", function () {
     expect((await client.request(declined)).fields[39]).to.equal("51");
     expect((await client.request(reversalOf(declined))).fields[39]).to.equal("00");
     const unknown = reversalOf(cardRequest("0200", wallet, 1n));
-    expect((await client.request(unknown)).fields[39]).to.equal("12");
+    expect((await client.request(unknown)).fields[39]).to.equal("25");
     expect(await profile(world, wallet)).to.deep.equal({ token: 10_000n, held: 0n });
   });
 
@@ -248,8 +253,8 @@ describe("iso8583: card gateway over TCP", function () {
       return running.logs.some((line) => reversed.test(line)) ? true : undefined;
     });
     expect((await profile(world, wallet)).token).to.equal(5_000n);
-    // A repeat of it is a duplicate now; a reversal has nothing left to do.
-    expect((await client.request({ ...request, mti: "0201" })).fields[39]).to.equal("94");
+    // A repeat of it gets its first answer, 91, and posts nothing; a reversal has nothing left to do.
+    expect((await client.request({ ...request, mti: "0201" })).fields[39]).to.equal("91");
     expect((await client.request(reversalOf(request, "0420"))).fields[39]).to.equal("00");
     expect((await profile(world, wallet)).token).to.equal(5_000n);
   });
@@ -306,20 +311,23 @@ describe("iso8583: card gateway restarts", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("keeps its journal across a restart: a repeat is a duplicate, a reversal still finds its original", async function () {
+  it("keeps its journal across a restart: a repeat gets the first answer, a reversal still finds its original", async function () {
     const storePath = path.join(dir, "journal.sqlite");
     const { wallet } = await openCardAccount(world, 10_000n);
     const debit = cardRequest("0200", wallet, 3_000n);
     let running = await startGateway(world, { storePath });
     let client = await IsoClient.connect(running.port);
-    expect((await client.request(debit)).fields[39]).to.equal("00");
+    const first = await client.request(debit);
+    expect(first.fields[39]).to.equal("00");
     client.close();
     await running.stop();
 
     running = await startGateway(world, { storePath });
     client = await IsoClient.connect(running.port);
     try {
-      expect((await client.request({ ...debit, mti: "0201" })).fields[39]).to.equal("94");
+      const repeat = await client.request({ ...debit, mti: "0201" });
+      expect([repeat.fields[38], repeat.fields[39]]).to.deep.equal([first.fields[38], "00"]);
+      expect((await profile(world, wallet)).token).to.equal(7_000n);
       expect((await client.request(reversalOf(debit))).fields[39]).to.equal("00");
       expect((await profile(world, wallet)).token).to.equal(10_000n);
     } finally {
@@ -337,26 +345,31 @@ describe("iso8583: card gateway restarts", function () {
     const store = Store.open({ path: storePath });
     const journal = new Journal(store);
     for (const request of [landed, lost]) {
-      const id = `0200|${request.fields[7]}|${request.fields[11]}|${request.fields[41]}|`;
+      const who = identify(request);
       journal.begin({
-        id,
+        id: who.id,
         kind: "financial",
         mti: "0200",
         stan: request.fields[11]!,
         de7: request.fields[7]!,
         rrn: request.fields[37]!,
-        terminal: request.fields[41]!,
+        terminal: who.terminal,
+        acquirer: who.acquirer,
+        forwarder: who.forwarder,
+        merchant: who.merchant,
+        fingerprint: who.fingerprint,
+        panHash: world.cards.hash(request.fields[2]!),
+        advice: false,
         operation: "debit",
-        opKey: keccak256(toUtf8Bytes(`bank-chain/iso8583/${id}`)),
+        opKey: opKey(who.id),
         refKey: null,
         originalId: null,
         wallet,
         amount: request.fields[4]!,
       });
     }
-    const landedKey = keccak256(
-      toUtf8Bytes(`bank-chain/iso8583/0200|${landed.fields[7]}|${landed.fields[11]}|TERM0001|`),
-    );
+    journal.commit();
+    const landedKey = opKey(identify(landed).id);
     const gatewaySigner = await world.suite.ethers.getSigner(world.gatewayAddress);
     await (await world.ledger.connect(gatewaySigner).debit(landedKey, wallet, 1_000n)).wait();
     store.close();
@@ -367,7 +380,8 @@ describe("iso8583: card gateway restarts", function () {
     try {
       await running.gateway.reconcile();
       expect((await profile(world, wallet)).token).to.equal(10_000n);
-      expect((await client.request({ ...landed, mti: "0201" })).fields[39]).to.equal("94");
+      // The landed one was answered 91 (no answer reached the acquirer) and undone: a repeat gets that 91.
+      expect((await client.request({ ...landed, mti: "0201" })).fields[39]).to.equal("91");
       expect((await client.request({ ...lost, mti: "0201" })).fields[39]).to.equal("00");
       expect((await profile(world, wallet)).token).to.equal(8_000n);
     } finally {
