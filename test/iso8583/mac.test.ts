@@ -105,6 +105,17 @@ describe("iso8583: message authentication (DE 64 / DE 128, HMAC-SHA-256 truncate
     }
   });
 
+  it("gives the profile page's examples (docs/iso8583-profile.md)", function () {
+    const key = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+    const echo = { mti: "0800", fields: { 7: "1205041530", 11: "000001" } };
+    expect(encodeWithMac(key, echo).toString("latin1")).to.equal(
+      "08000220000000000001120504153000000169C4B704F2539BC1",
+    );
+    expect(encodeWithMac(key, { mti: "0800", fields: { ...echo.fields, 70: "301" } }).toString("latin1")).to.equal(
+      "0800822000000000000004000000000000011205041530000001301943E97FE48E00CC3",
+    );
+  });
+
   it("puts the MAC in DE 64 without a secondary bitmap and in DE 128 with one", function () {
     expect(macElement(PURCHASE.fields)).to.equal(64);
     expect(macElement(REVERSAL.fields)).to.equal(128);
