@@ -45,6 +45,10 @@
  *   exact wire text; the encoder writes the profile's form and refuses
  *   lowercase hex (`bad_character`). Bitmaps are accepted in either case.
  * - Empty LLVAR/LLLVAR values are allowed (fixed elements never are empty).
+ *
+ * `salvage` reads what it can of a message `decode` refused (each element
+ * whose extent is known and whose content is valid), for format-error
+ * responses; it never throws.
  */
 import { BankChainError } from "../errors.js";
 import { FIELDS } from "./fields.js";
@@ -326,6 +330,114 @@ function classError(content: number, _code: number, atSign: boolean): Iso8583Err
   if (content === C_N) return "non_numeric";
   if (content === C_XN) return atSign ? "bad_character" : "non_numeric";
   return "bad_character";
+}
+
+// ---- salvage ------------------------------------------------------------------
+
+/** What `salvage` could read of a message that `decode` refused. */
+export interface Salvaged {
+  /** The MTI when its 4 bytes are digits with a valid version and class (as `Iso8583Error.mti`). */
+  readonly mti: string | undefined;
+  /** Each element whose extent and content could be read, as its exact wire text. */
+  readonly fields: Record<number, string>;
+}
+
+/**
+ * A best-effort read of a message `decode` refused, so that a format-error
+ * response can still echo the elements a host matches it by (DE 7, 11, 32, 37,
+ * 41...). Never throws.
+ *
+ * The MTI is read (kept only when valid), then the primary bitmap (a short or
+ * non-hex primary bitmap: no element), the secondary bitmap when bit 1 is set
+ * (short or non-hex: elements 2..64 only), then every element in ascending
+ * order:
+ * - a fixed element whose bytes are all present is stepped over; it is kept
+ *   only when its content is valid for its class;
+ * - a variable element whose prefix is digits, at most its maximum and within
+ *   the remaining bytes is stepped over; it is kept only when its content is
+ *   valid;
+ * - the read stops at the first element whose extent cannot be known (a fixed
+ *   value or a prefix cut short, a bad prefix, a length above the maximum or
+ *   beyond the end, a set bit 65).
+ * Bytes after the last element are ignored.
+ *
+ * Within one message each element's extent depends only on the bitmap and the
+ * prefixes before it, so a bad character inside a value costs only that
+ * element. A bitmap digit or a length digit replaced by another valid one
+ * shifts what follows; no reader can tell, and what is kept is what the
+ * shifted bytes say (as `Iso8583Error.partial`).
+ */
+export function salvage(bytes: Uint8Array): Salvaged {
+  const fields: Record<number, string> = {};
+  const buf = asBuffer(bytes);
+  const len = buf.length;
+  if (len < 4) return { mti: undefined, fields };
+  const text = buf.toString("latin1", 0, len);
+  const mti = validMti(buf) ? text.slice(0, 4) : undefined;
+
+  if (len < 20) return { mti, fields };
+  const w0 = salvageWord(buf, 4);
+  const w1 = salvageWord(buf, 12);
+  if (w0 < 0 || w1 < 0) return { mti, fields };
+  let w2 = 0;
+  let w3 = 0;
+  let pos = 20;
+  let words = 2;
+  if ((w0 & 0x80000000) !== 0) {
+    if (len < 36) return { mti, fields };
+    w2 = salvageWord(buf, 20);
+    w3 = salvageWord(buf, 28);
+    // A non-hex secondary bitmap still fills its 16 bytes: elements 2..64 stay where they are.
+    words = w2 < 0 || w3 < 0 ? 2 : 4;
+    pos = 36;
+  }
+
+  for (let w = 0; w < words; w++) {
+    let word = w === 0 ? w0 & 0x7fffffff : w === 1 ? w1 : w === 2 ? w2 : w3;
+    while (word !== 0) {
+      const lz = Math.clz32(word);
+      word = (word ^ (0x80000000 >>> lz)) >>> 0;
+      const n = (w << 5) + lz + 1;
+      if (n === 65) return { mti, fields };
+      const max = MAX[n]!;
+      const digits = PREFIX[n]!;
+      let start = pos;
+      let l = max;
+      if (digits !== 0) {
+        if (pos + digits > len) return { mti, fields };
+        l = 0;
+        for (let i = pos; i < pos + digits; i++) {
+          const d = buf[i]! - 0x30;
+          if (d < 0 || d > 9) return { mti, fields };
+          l = l * 10 + d;
+        }
+        if (l > max) return { mti, fields };
+        start = pos + digits;
+      }
+      const end = start + l;
+      if (end > len) return { mti, fields };
+      if (checkBytes(buf, start, end, CONTENT[n]!) < 0) fields[n] = text.slice(start, end);
+      pos = end;
+    }
+  }
+  return { mti, fields };
+}
+
+/** Whether the first 4 bytes are digits with version 0 and class 1..8. */
+function validMti(buf: Buffer): boolean {
+  for (let i = 0; i < 4; i++) if ((CLASS[buf[i]!]! & DIGIT) === 0) return false;
+  return buf[0] === 0x30 && buf[1]! >= 0x31 && buf[1]! <= 0x38;
+}
+
+/** The 32-bit word of 8 hex digits at `at`, or -1 when one is not a hex digit. */
+function salvageWord(buf: Buffer, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const nib = NIBBLE[buf[i]!]!;
+    if (nib === 255) return -1;
+    v = (v << 4) | nib;
+  }
+  return v >>> 0;
 }
 
 // ---- encode -------------------------------------------------------------------

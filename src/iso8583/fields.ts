@@ -72,6 +72,23 @@ export const FIELDS: readonly (FieldSpec | undefined)[] = parseFieldTable(
   readFileSync(new URL("./fields.tsv", import.meta.url), "utf8"),
 );
 
+/**
+ * The largest message the profile can carry, in bytes: the MTI (4), both
+ * bitmaps (16 + 16) and every element 2..128 but 65 (which the codec refuses)
+ * at its maximum length with its length prefix. From the table: 36,487.
+ */
+export const MAX_MESSAGE_BYTES: number = maxMessageBytes(FIELDS);
+
+/** The largest message `table` allows (see `MAX_MESSAGE_BYTES`); exported for tests. */
+export function maxMessageBytes(table: readonly (FieldSpec | undefined)[]): number {
+  let total = 4 + 16 + 16;
+  for (const spec of table) {
+    if (spec === undefined || spec.number === 65) continue;
+    total += (spec.lengthType === "fixed" ? 0 : spec.lengthType === "LLVAR" ? 2 : 3) + spec.maxLength;
+  }
+  return total;
+}
+
 /** The spec of element `n` (2..128); throws `FieldTableError` for any other number. */
 export function fieldSpec(n: number): FieldSpec {
   const spec = FIELDS[n];

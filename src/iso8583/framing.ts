@@ -5,11 +5,14 @@
  * default) or as 4 ASCII decimal digits (`ascii4`).
  *
  * A zero length is a keep-alive and carries no message. A header that cannot
- * be a length (`ascii4` with a non-digit) or a length above the configured
- * maximum leaves the stream without a way to find the next message: the reader
- * reports it and the connection is closed.
+ * be a length (`ascii4` with a non-digit) or a length above the maximum (the
+ * framing's limit, the largest valid message `MAX_MESSAGE_BYTES`, and any lower
+ * limit configured) leaves the stream without a way to find the next message:
+ * the reader reports it as soon as the header has arrived, before any of the
+ * body, and the connection is closed.
  */
 import { BankChainError } from "../errors.js";
+import { MAX_MESSAGE_BYTES } from "./fields.js";
 
 export type Framing = "binary2" | "ascii4";
 
@@ -50,9 +53,18 @@ export class FrameReader {
   readonly #maxLength: number;
   #buffer: Buffer = Buffer.alloc(0);
 
-  constructor(framing: Framing, maxLength: number = FRAMING_LIMIT[framing]) {
+  /**
+   * @param maxLength the largest message accepted; never more than the
+   *   framing's limit or `MAX_MESSAGE_BYTES` (36,487), which is the default.
+   */
+  constructor(framing: Framing, maxLength: number = MAX_MESSAGE_BYTES) {
     this.#framing = framing;
-    this.#maxLength = Math.min(maxLength, FRAMING_LIMIT[framing]);
+    this.#maxLength = Math.min(maxLength, FRAMING_LIMIT[framing], MAX_MESSAGE_BYTES);
+  }
+
+  /** The largest message this reader accepts. */
+  get maxLength(): number {
+    return this.#maxLength;
   }
 
   /** Whether part of a message (or of its header) is waiting for more bytes. */

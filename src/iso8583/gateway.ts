@@ -39,7 +39,7 @@ import { listen } from "../chain/http-server.js";
 import { Poller } from "../chain/poller.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { CardRefusal, CardStore } from "./cards.js";
-import { decode, encode, Iso8583Error, responseMti, type Iso8583Message } from "./codec.js";
+import { decode, encode, Iso8583Error, responseMti, salvage, type Iso8583Message } from "./codec.js";
 import { frame, FrameReader, FramingError, type Framing } from "./framing.js";
 import {
   Journal,
@@ -50,7 +50,7 @@ import {
   type OriginalRef,
 } from "./journal.js";
 import { type LedgerOperation, type LedgerOutcome, type LedgerPoster } from "./ledger.js";
-import { verifyMac, withMac } from "./mac.js";
+import { encodeWithMac, verifyMac } from "./mac.js";
 import { RESPONSE_CODES, responseForLedgerError, type ResponseCode } from "./responses.js";
 import { parseWalletData, WALLET_DATA_ELEMENTS, WalletDataError, type WalletData } from "./wallet-data.js";
 
@@ -308,7 +308,7 @@ export class CardGateway {
     } catch (error) {
       if (!(error instanceof Iso8583Error)) throw error;
       const where = `${error.category} at field ${error.field}, offset ${error.offset}`;
-      const recovered = { mti: error.mti, fields: error.partial };
+      const recovered = salvage(bytes);
       if (recovered.mti === undefined || !answersTo(recovered.mti)) {
         this.#log(`card-gateway: undecodable message dropped: ${where}`);
         return undefined;
@@ -339,7 +339,7 @@ export class CardGateway {
     const acquirer = request.fields[32];
     const key = acquirer === undefined ? undefined : this.#macKeys.get(acquirerId(acquirer));
     if (key === undefined) return;
-    const verdict = verifyMac(key, bytes, request);
+    const verdict = verifyMac(key, bytes);
     if (verdict !== "ok") {
       throw new Refusal(RESPONSE_CODES.securityViolation, `the MAC is ${verdict}`);
     }
@@ -355,11 +355,10 @@ export class CardGateway {
     if (request.mti.startsWith("08") && request.fields[70] !== undefined) fields[70] = request.fields[70];
     if (answer.authCode !== undefined && answer.authCode !== null) fields[38] = answer.authCode;
     fields[39] = answer.code;
-    let response: Iso8583Message = { mti: responseMti(request.mti), fields };
+    const response: Iso8583Message = { mti: responseMti(request.mti), fields };
     const acquirer = request.fields[32];
     const key = acquirer === undefined ? undefined : this.#macKeys.get(acquirerId(acquirer));
-    if (key !== undefined) response = withMac(key, response);
-    return encode(response);
+    return key === undefined ? encode(response) : encodeWithMac(key, response);
   }
 
   async #handle(request: Iso8583Message): Promise<Answer> {
