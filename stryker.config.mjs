@@ -35,9 +35,16 @@ const GROUPS = {
   gateway: {
     mutate: () => [
       "src/iso8583/responses.ts",
-      span("src/iso8583/gateway.ts", /^ {2}async #financial\(/, /^ {2}#grace\(\): number/),
+      // Authentication, repeats, amounts, cards, originals, refunds, reversals, posting; then the identity and
+      // the parsers of DE 3, DE 90 and DE 95 at the end of the file.
+      span("src/iso8583/gateway.ts", /^ {2}#authenticate\(/, /^ {2}#grace\(\): number/),
+      span("src/iso8583/gateway.ts", /^function requireFields\(/),
+      span("src/iso8583/cards.ts", /^export function isValidPan\(/, /^export function yymm\(/),
+      span("src/iso8583/cards.ts", /^ {2}check\(pan/, /^function fromRaw\(/),
+      span("src/iso8583/journal.ts", /^ {2}consumed\(originalId/, /^ {2}\/\*\* A reversal arrived/),
     ],
     tests: [
+      "test/iso8583/gateway-acquirers.test.ts",
       "test/iso8583/gateway-codes.test.ts",
       "test/iso8583/gateway-matching.test.ts",
       "test/iso8583/gateway.test.ts",

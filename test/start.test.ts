@@ -17,6 +17,8 @@ import {
   type Stack,
   type StackPlace,
 } from "./helpers/stack.js";
+import { DEVNET_DEMO_CARDS } from "../src/iso8583/service.js";
+import { encodeWalletData } from "../src/iso8583/wallet-data.js";
 import { IsoClient } from "./iso8583/gateway-helpers.js";
 
 const PAYMENT = {
@@ -126,6 +128,26 @@ describe("npm start: devnet, deployment, services", function () {
     try {
       const echo = await client.request({ mti: "0800", fields: { 7: "1128120000", 11: "000001", 70: "301" } });
       expect(echo.fields[39]).to.equal("00");
+      // The demo card of account 10 pays 1.00: the card file, the currency and the wallet data line up.
+      const [alice] = DEVNET_DEMO_CARDS;
+      const wallet = "0xBcd4042DE499D14e55001CcbB24a551F3b954096";
+      const payment = await client.request({
+        mti: "0200",
+        fields: {
+          2: alice.pan,
+          3: "000000",
+          4: "000000000100",
+          7: "1128120000",
+          11: "000002",
+          14: alice.expiry,
+          32: "123456",
+          41: "TERM0001",
+          42: "MERCHANT0000001",
+          48: encodeWalletData({ address: wallet, amount: 100n }),
+          49: "840",
+        },
+      });
+      expect([payment.fields[39], payment.fields[38]?.length]).to.deep.equal(["00", 6]);
     } finally {
       client.close();
     }
