@@ -10,6 +10,9 @@
  *   cards list
  *       every card on file: last four digits, expiry, status, wallet
  *
+ * `--pan -` reads the PAN from the first line of stdin instead, which keeps it out of the process list
+ * and the shell's history.
+ *
  * The file is the very one the running card gateway reads: the gateway's
  * SQLite store for the network's AccountLedgerBankA (`openDeploymentStore`,
  * in the services' data folder `serviceDataDir`, BANK_CHAIN_DATA_DIR as for
@@ -28,6 +31,8 @@
  *   - CARD_UNKNOWN: `status` of a PAN that is not on file.
  * No output and no error ever holds a PAN or its hash: cards are named by their last four digits.
  */
+import { createInterface } from "node:readline";
+
 import { getAddress, isAddress } from "ethers";
 
 import { output, withChain, type CommandGroup, type GlobalOptions, type Program } from "../chain/command.js";
@@ -39,8 +44,22 @@ import { CARD_STATUSES, CardError, CardStore, isValidPan, yymm, type Card, type 
 import type { AccountLedger } from "../../typechain-types/index.js";
 
 const EXPIRY = /^[0-9]{2}(0[1-9]|1[0-2])$/;
+const PAN_HELP = 'the card number (12-19 digits, Luhn-valid; never printed or stored), or "-" to read it from stdin';
 
-function parsePan(value: string): string {
+/** The first line of stdin, trimmed. */
+async function firstLineOfStdin(): Promise<string> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) return line.trim();
+    return "";
+  } finally {
+    lines.close();
+  }
+}
+
+/** `--pan`: the PAN itself, or `-` to read it from the first line of stdin (kept out of `ps` and shell history). */
+async function parsePan(flag: string): Promise<string> {
+  const value = flag === "-" ? await firstLineOfStdin() : flag;
   // Never echoed: a PAN is cardholder data.
   if (!isValidPan(value)) {
     throw new CardError("CARD_BAD_PAN", "--pan must be 12 to 19 digits with a valid Luhn check digit", {
@@ -135,8 +154,8 @@ async function requireOpenProfile(file: CardFile, wallet: string): Promise<void>
     throw new CardError(
       "CARD_NO_OPEN_PROFILE",
       `wallet ${wallet} has ${profile.exists ? "a closed profile" : "no profile"} on ${file.ledger.name} ` +
-        `${file.ledger.address}: the bank opens the profile first (AccountLedger.openProfile), then adds the card`,
-      { wallet, ledger: file.ledger.address, profile: state },
+        `${getAddress(file.ledger.address)}: the bank opens the profile first (AccountLedger.openProfile), then adds the card`,
+      { wallet, ledger: getAddress(file.ledger.address), profile: state },
     );
   }
 }
@@ -145,13 +164,13 @@ function addAddCommand(cards: CommandGroup): void {
   cards
     .command("add")
     .description("put a card on file for a wallet's account profile (or renew a card already on file)")
-    .requiredOption("--pan <pan>", "the card number, 12-19 digits, Luhn-valid (never printed or stored)")
+    .requiredOption("--pan <pan>", PAN_HELP)
     .requiredOption("--expiry <YYMM>", "last month the card is valid (UTC)")
     .requiredOption("--wallet <address>", "wallet of the account profile on the AccountLedger")
     .option("--status <status>", `${CARD_STATUSES.join(" | ")} (default: active, or a renewed card's own)`)
     .action(async (_o, command) => {
       const options = command.optsWithGlobals();
-      const pan = parsePan(options.pan);
+      const pan = await parsePan(options.pan);
       const expiry = parseExpiry(options.expiry);
       const wallet = parseWallet(options.wallet);
       const status = options.status === undefined ? undefined : parseStatus(options.status);
@@ -185,11 +204,11 @@ function addStatusCommand(cards: CommandGroup): void {
   cards
     .command("status")
     .description("block, close or reactivate a card")
-    .requiredOption("--pan <pan>", "the card number")
+    .requiredOption("--pan <pan>", PAN_HELP)
     .requiredOption("--status <status>", CARD_STATUSES.join(" | "))
     .action(async (_o, command) => {
       const options = command.optsWithGlobals();
-      const pan = parsePan(options.pan);
+      const pan = await parsePan(options.pan);
       const status = parseStatus(options.status);
       await withCardFile(options, async (file) => {
         const before = file.cards.get(pan);

@@ -8,7 +8,7 @@ import { getAddress, JsonRpcProvider, keccak256, toUtf8Bytes } from "ethers";
 
 import { serviceDataDir } from "../../src/chain/data-dir.js";
 import { AccountLedger__factory } from "../../typechain-types/index.js";
-import { ROOT, runNode, type Finished } from "../helpers/processes.js";
+import { collect, ROOT, runNode, spawnGroup, type Finished } from "../helpers/processes.js";
 import { killDevnet, stackEnv, stackPlace, startStack, type Stack, type StackPlace } from "../helpers/stack.js";
 import { cardRequest, IsoClient, nextPan } from "../iso8583/gateway-helpers.js";
 
@@ -264,6 +264,30 @@ describe("cli: bank-chain cards … on the card gateway's own file", function ()
     ]);
     expect(unblocked.card).to.deep.include({ status: "active" });
     expect(await authorise(alice, pan)).to.equal("00");
+  });
+
+  it("reads the PAN from stdin with --pan -, keeping it out of the process list", async function () {
+    const alice = accounts[10]!;
+    const pan = nextPan();
+    const withInput = async (args: readonly string[], input: string): Promise<Finished> => {
+      const child = spawnGroup(process.execPath, [CLI, "--json", ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...stackEnv(place) },
+      });
+      const finished = collect(child, 60_000);
+      child.stdin.end(input);
+      return finished;
+    };
+    const added = await withInput(["cards", "add", "--pan", "-", "--expiry", "3012", "--wallet", alice], `${pan}\n`);
+    expect(added.code, added.stderr).to.equal(0);
+    expect((JSON.parse(added.stdout) as Envelope).card).to.deep.include({ last4: pan.slice(-4), status: "active" });
+    expect(await authorise(alice, pan)).to.equal("00");
+    const blocked = await withInput(["cards", "status", "--pan", "-", "--status", "blocked"], `${pan}\r\n`);
+    expect(blocked.code, blocked.stderr).to.equal(0);
+    expect(await authorise(alice, pan)).to.equal("62");
+    const empty = await withInput(["cards", "status", "--pan", "-", "--status", "active"], "");
+    expect(empty.code).to.equal(1);
+    expect((JSON.parse(empty.stdout) as Envelope).error).to.deep.include({ code: "CARD_BAD_PAN" });
   });
 
   it("finds the same file with --rpc as with the default network", async function () {
