@@ -25,6 +25,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { ChainConfigError, openChain, probeChainId, type ChainConnection } from "../src/chain/config.js";
+import { serviceDataDir } from "../src/chain/data-dir.js";
 import { deploymentsRoot, readDeployments } from "../src/chain/deployments.js";
 import { checkRecordsAgainstChain, DevnetError, startAnvil, type Anvil } from "../src/chain/devnet.js";
 import { DEVNET_CHAIN_ID, devnetEndpoint, type DevnetEndpoint } from "../src/chain/networks.js";
@@ -60,7 +61,7 @@ interface Places {
 }
 
 function places(env: NodeJS.ProcessEnv): Places {
-  const data = path.join(path.resolve(env.BANK_CHAIN_DATA_DIR ?? path.join(root, ".bank-chain")), "localhost");
+  const data = serviceDataDir("localhost", env);
   return {
     deployments: path.join(deploymentsRoot(env), "localhost"),
     data,

@@ -15,6 +15,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { addBillsCommands } from "./bills/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
+import { addCardsCommands } from "./iso8583/cards-cli.js";
 import { addIso8583Commands } from "./iso8583/cli.js";
 import { addOfflineCommands } from "./offline/cli.js";
 import { BankChainError, messageOf } from "./errors.js";
@@ -69,6 +70,7 @@ export function buildProgram(): Program {
     });
 
   addBillsCommands(program);
+  addCardsCommands(program);
   addIso8583Commands(program);
   addOfflineCommands(program);
   return program;
