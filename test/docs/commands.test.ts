@@ -269,6 +269,12 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
     `echo '{"mti":"0800","fields":{"7":"1128120000","11":"000001","70":"301"}}' | npx bank-chain iso8583 encode`,
     { run: "foreground" },
   ],
+  [
+    "npx bank-chain cards add --pan 4000001000000034 --expiry 3012 --wallet 0xBcd4042DE499D14e55001CcbB24a551F3b954096",
+    { run: "foreground" },
+  ],
+  ["npx bank-chain cards status --pan 4000001000000034 --status blocked", { run: "foreground" }],
+  ["npx bank-chain cards list", { run: "foreground" }],
 
   // docs/offline.md
   [
