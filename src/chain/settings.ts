@@ -135,9 +135,11 @@ export function settingsSchema<const S extends Readonly<Record<string, Setting>>
         }
         const parsed = schemaOf(variable, setting).safeParse(raw);
         if (!parsed.success) {
-          throw new SettingError("SETTING_INVALID", `${parsed.error.issues[0]!.message}, got "${raw}"`, {
+          // A text setting may be a secret: its value is never repeated.
+          const got = setting.kind === "text" ? `a value of ${raw.length} characters` : `"${raw}"`;
+          throw new SettingError("SETTING_INVALID", `${parsed.error.issues[0]!.message}, got ${got}`, {
             variable,
-            value: raw,
+            ...(setting.kind === "text" ? {} : { value: raw }),
           });
         }
         values[variable] = parsed.data;

@@ -77,7 +77,18 @@ const MIGRATIONS = [
     ) STRICT;
     CREATE INDEX cards_wallet ON cards (wallet);`,
   },
+  {
+    version: 2,
+    name: "PAN key check value",
+    sql: `CREATE TABLE card_file_key (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      key_check TEXT NOT NULL
+    ) STRICT;`,
+  },
 ] as const;
+
+/** What the key check value is an HMAC of: a file opened with another key is refused, not silently missed. */
+const KEY_CHECK_LABEL = "bank-chain/card-file/key-check";
 
 interface Raw {
   pan_hash: string;
@@ -104,6 +115,15 @@ export class CardStore {
     this.#store = store;
     this.#key = Buffer.from(panKey);
     store.migrate("iso8583-cards", MIGRATIONS);
+    const check = this.hash(KEY_CHECK_LABEL);
+    store.run("INSERT OR IGNORE INTO card_file_key (id, key_check) VALUES (1, ?)", check);
+    const kept = store.get<{ key_check: string }>("SELECT key_check FROM card_file_key WHERE id = 1")!.key_check;
+    if (kept !== check) {
+      throw new CardError(
+        "CARD_WRONG_PAN_KEY",
+        "this card file was written under another PAN key: use the gateway's CARD_GATEWAY_PAN_KEY",
+      );
+    }
   }
 
   /** The keyed hash the file knows `pan` by. */

@@ -123,7 +123,8 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
         const signers = await chain.getSigners();
         for (const card of DEVNET_DEMO_CARDS) {
           const wallet = await signers[card.accountIndex]?.getAddress();
-          if (wallet !== undefined) cards.put(card.pan, card.expiry, wallet);
+          // Filed once: a demo card the bank blocked or renewed stays as the bank left it.
+          if (wallet !== undefined && cards.get(card.pan) === undefined) cards.put(card.pan, card.expiry, wallet);
         }
       }
       return serviceOwningStore(name, store, () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { intFromEnv, SettingError } from "../../src/chain/settings.js";
+import { intFromEnv, SettingError, settingsSchema, text } from "../../src/chain/settings.js";
 
 describe("chain: settings from the environment", function () {
   it("falls back when unset or empty, and reads a whole number in range", function () {
@@ -16,5 +16,32 @@ describe("chain: settings from the environment", function () {
         .to.throw(SettingError, `PORT must be a whole number from 0 to 65535, got "${raw}"`)
         .with.property("code", "SETTING_INVALID");
     }
+  });
+
+  it("reads a text setting: the devnet's published default, required elsewhere, never echoing a bad value", function () {
+    const schema = settingsSchema("svc", {
+      SECRET: text("a key", "64 hex digits", /^[0-9a-f]{64}$/, "ab".repeat(32), { required: true }),
+      OPTIONAL: text("a list", "digits", /^[0-9]+$/, "", { required: false }),
+    });
+    expect(schema.read({}, { devnet: true })).to.deep.equal({ SECRET: "ab".repeat(32), OPTIONAL: "" });
+    expect(schema.read({ SECRET: "cd".repeat(32) }, { devnet: false })).to.deep.equal({
+      SECRET: "cd".repeat(32),
+      OPTIONAL: "",
+    });
+    expect(() => schema.read({}, { devnet: false }))
+      .to.throw(SettingError, "SECRET must be set on this network (64 hex digits)")
+      .with.property("code", "SETTING_REQUIRED");
+    const leaked = "s3cr3t-value-that-must-not-print";
+    let error: unknown;
+    try {
+      schema.read({ SECRET: leaked }, { devnet: true });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.be.instanceOf(SettingError).with.property("code", "SETTING_INVALID");
+    expect((error as SettingError).message).to.equal(
+      `SECRET must be 64 hex digits, got a value of ${leaked.length} characters`,
+    );
+    expect(JSON.stringify((error as SettingError).details)).to.not.include(leaked);
   });
 });
