@@ -1,70 +1,296 @@
 import { expect } from "chai";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { JsonRpcProvider, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 
-import { LedgerPoster, OPERATION_KIND, type LedgerOperationKind } from "../../src/iso8583/ledger.js";
+import {
+  LedgerPoster,
+  OPERATION_KIND,
+  type LedgerOperation,
+  type LedgerOperationKind,
+  type LedgerOutcome,
+  type LedgerPosterOptions,
+} from "../../src/iso8583/ledger.js";
+import { AccountLedger__factory } from "../../typechain-types/index.js";
 import { gatewayWorld, openCardAccount, type GatewayWorld } from "./gateway-helpers.js";
 
 const key = (label: string) => keccak256(toUtf8Bytes(`poster-test/${label}`));
+const zero = ZeroHash;
+
+/**
+ * A poster as the gateway service builds it: ethers' JsonRpcSigner over
+ * HTTP JSON-RPC (here the world's proxy in front of the in-process chain).
+ */
+async function posterOver(
+  world: GatewayWorld,
+  options: Partial<LedgerPosterOptions> = {},
+): Promise<{ poster: LedgerPoster; provider: JsonRpcProvider }> {
+  const provider = new JsonRpcProvider(world.rpcUrl, 31337, { staticNetwork: true, cacheTimeout: -1 });
+  const signer = await provider.getSigner(world.gatewayAddress);
+  const ledger = await world.ledger.getAddress();
+  return { poster: new LedgerPoster({ ledger, signer, provider, ...options }), provider };
+}
+
+/** The operation keys of each of the gateway's transactions waiting in the mempool. */
+async function pendingBatches(world: GatewayWorld): Promise<string[][]> {
+  const block = (await world.suite.ethers.provider.send("eth_getBlockByNumber", ["pending", true])) as {
+    transactions: { from: string; input: string }[];
+  };
+  const ledger = AccountLedger__factory.createInterface();
+  return block.transactions
+    .filter((tx) => tx.from.toLowerCase() === world.gatewayAddress.toLowerCase())
+    .map((tx) => (ledger.parseTransaction({ data: tx.input })!.args[0] as { key: string }[]).map((op) => op.key));
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The outcome without what differs between two runs (transaction hashes, wallets in error arguments). */
+function shape(outcome: LedgerOutcome): string {
+  if (outcome.status === "applied") return "applied";
+  if (outcome.status === "rejected") return `rejected ${outcome.error}`;
+  return `unavailable ${outcome.posted}`;
+}
 
 describe("iso8583: ledger poster", function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let world: GatewayWorld;
-  let poster: LedgerPoster;
 
   before(async function () {
     world = await gatewayWorld();
-    poster = new LedgerPoster({
-      ledger: await world.ledger.getAddress(),
-      signer: await world.suite.ethers.getSigner(world.gatewayAddress),
-    });
   });
   after(async function () {
     await world.proxy.stop();
   });
+  afterEach(async function () {
+    await world.proxy.setMode("up");
+    await world.suite.ethers.provider.send("evm_setAutomine", [true]);
+  });
 
   it("numbers every operation kind as the contract's OperationKind does", async function () {
-    const { wallet } = await openCardAccount(world, 10_000n);
-    const zero = `0x${"00".repeat(32)}`;
-    const steps: Array<[LedgerOperationKind, string, bigint]> = [
-      ["hold", zero, 100n],
-      ["capture", key("hold"), 50n],
-      ["debit", zero, 10n],
-      ["credit", zero, 5n],
-      ["reverse", key("debit"), 0n],
-    ];
-    for (const [kind, ref, amount] of steps) {
-      const outcome = await poster.post({ kind, key: key(kind), wallet, ref, amount });
-      expect(outcome.status, kind).to.equal("applied");
-      expect((await world.ledger.operationOf(key(kind))).kind, kind).to.equal(BigInt(OPERATION_KIND[kind]));
+    const { poster, provider } = await posterOver(world);
+    try {
+      const { wallet } = await openCardAccount(world, 10_000n);
+      const steps: Array<[LedgerOperationKind, string, bigint]> = [
+        ["hold", zero, 100n],
+        ["capture", key("hold"), 50n],
+        ["debit", zero, 10n],
+        ["credit", zero, 5n],
+        ["reverse", key("debit"), 0n],
+      ];
+      for (const [kind, ref, amount] of steps) {
+        const outcome = await poster.post({ kind, key: key(kind), wallet, ref, amount });
+        expect(outcome.status, kind).to.equal("applied");
+        expect((await world.ledger.operationOf(key(kind))).kind, kind).to.equal(BigInt(OPERATION_KIND[kind]));
+      }
+      const hold = await poster.post({ kind: "hold", key: key("hold-2"), wallet, ref: zero, amount: 1n });
+      expect(hold.status).to.equal("applied");
+      expect(
+        (await poster.post({ kind: "release", key: key("release"), wallet, ref: key("hold-2"), amount: 0n })).status,
+      ).to.equal("applied");
+      expect((await world.ledger.operationOf(key("release"))).kind).to.equal(BigInt(OPERATION_KIND.release));
+      const after = await world.ledger.profileOf(wallet);
+      expect([after.token, after.held]).to.deep.equal([10_000n - 50n - 10n + 5n + 10n, 0n]);
+    } finally {
+      provider.destroy();
     }
-    const hold = await poster.post({ kind: "hold", key: key("hold-2"), wallet, ref: zero, amount: 1n });
-    expect(hold.status).to.equal("applied");
-    expect(
-      (await poster.post({ kind: "release", key: key("release"), wallet, ref: key("hold-2"), amount: 0n })).status,
-    ).to.equal("applied");
-    expect((await world.ledger.operationOf(key("release"))).kind).to.equal(BigInt(OPERATION_KIND.release));
-    const after = await world.ledger.profileOf(wallet);
-    expect([after.token, after.held]).to.deep.equal([10_000n - 50n - 10n + 5n + 10n, 0n]);
   });
 
   it("reports a refusal by its custom error, a reused key as applied, and batches concurrent operations", async function () {
-    const { wallet } = await openCardAccount(world, 100n);
-    const zero = `0x${"00".repeat(32)}`;
-    const refused = await poster.post({ kind: "debit", key: key("too-much"), wallet, ref: zero, amount: 101n });
-    expect(refused).to.deep.include({ status: "rejected", error: "InsufficientFunds" });
-    expect(await poster.isKeyUsed(key("too-much"))).to.equal(false);
-    const first = await poster.post({ kind: "debit", key: key("once"), wallet, ref: zero, amount: 1n });
-    const again = await poster.post({ kind: "debit", key: key("once"), wallet, ref: zero, amount: 1n });
-    expect([first.status, again.status]).to.deep.equal(["applied", "applied"]);
-    const blockBefore = await world.suite.ethers.provider.getBlockNumber();
-    const outcomes = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        poster.post({ kind: "debit", key: key(`many-${i}`), wallet, ref: zero, amount: 1n }),
-      ),
-    );
-    expect(outcomes.every((outcome) => outcome.status === "applied")).to.equal(true);
-    // The first operation goes out alone; the nine queued behind it share the next transaction.
-    expect((await world.suite.ethers.provider.getBlockNumber()) - blockBefore).to.equal(2);
-    expect((await world.ledger.profileOf(wallet)).token).to.equal(100n - 11n);
+    const { poster, provider } = await posterOver(world);
+    try {
+      const { wallet } = await openCardAccount(world, 100n);
+      const refused = await poster.post({ kind: "debit", key: key("too-much"), wallet, ref: zero, amount: 101n });
+      expect(refused).to.deep.include({ status: "rejected", error: "InsufficientFunds" });
+      expect(await poster.isKeyUsed(key("too-much"))).to.equal(false);
+      const first = await poster.post({ kind: "debit", key: key("once"), wallet, ref: zero, amount: 1n });
+      const again = await poster.post({ kind: "debit", key: key("once"), wallet, ref: zero, amount: 1n });
+      expect([first.status, again.status]).to.deep.equal(["applied", "applied"]);
+      const blockBefore = await world.suite.ethers.provider.getBlockNumber();
+      const outcomes = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          poster.post({ kind: "debit", key: key(`many-${i}`), wallet, ref: zero, amount: 1n }),
+        ),
+      );
+      expect(outcomes.every((outcome) => outcome.status === "applied")).to.equal(true);
+      // Posted in one tick: one transaction.
+      expect((await world.suite.ethers.provider.getBlockNumber()) - blockBefore).to.equal(1);
+      expect((await world.ledger.profileOf(wallet)).token).to.equal(100n - 11n);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("test_pipeline_sendsSeveralBatchesBeforeTheFirstIsMined_andNeverOneKeyInTwo", async function () {
+    const { wallet } = await openCardAccount(world, 1_000n);
+    const { poster, provider } = await posterOver(world, { maxBatch: 2, maxInFlight: 3, timeoutMs: 30_000 });
+    try {
+      await world.suite.ethers.provider.send("evm_setAutomine", [false]);
+      const op = (label: string, amount: bigint, ref = zero, kind: LedgerOperationKind = "debit"): LedgerOperation => ({
+        kind,
+        key: key(`pipe-${label}`),
+        wallet,
+        ref,
+        amount,
+      });
+      const posted = [
+        op("a", 10n),
+        op("b", 2_000n), // InsufficientFunds
+        op("c", 20n, zero, "hold"),
+        op("a", 10n), // the same key as the first: waits for its transaction
+        op("d", 0n, key("pipe-a"), "reverse"), // refers to the first: waits for its transaction
+        op("e", 1n),
+        op("f", 1n),
+      ].map((operation) => poster.post(operation));
+      // Three transactions under way, none mined: the pipeline is full.
+      await until("three pending batches", async () => (await pendingBatches(world)).length === 3);
+      const pending = await pendingBatches(world);
+      const keys = pending.flat();
+      expect(new Set(keys).size).to.equal(keys.length);
+      // a, b | c, e (the second a and d wait for a's transaction) | f
+      expect(pending.map((batch) => batch.length)).to.deep.equal([2, 2, 1]);
+      expect(keys).to.include(key("pipe-a"));
+      expect(keys).not.to.include(key("pipe-d"));
+      // Mined one block at a time until every operation has its outcome.
+      let settled = false;
+      const all = Promise.all(posted).then((outcomes) => {
+        settled = true;
+        return outcomes;
+      });
+      for (let i = 0; i < 20 && !settled; i++) {
+        await world.suite.ethers.provider.send("evm_mine", []);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const outcomes = await all;
+      expect(outcomes.map(shape)).to.deep.equal([
+        "applied",
+        "rejected InsufficientFunds",
+        "applied",
+        "applied",
+        "applied",
+        "applied",
+        "applied",
+      ]);
+      // a debited once then reversed, c held (the held amount stays in token), e and f debited.
+      const profile = await world.ledger.profileOf(wallet);
+      expect([profile.token, profile.held]).to.deep.equal([1_000n - 2n, 20n]);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("test_sendFailureInThePipeline_isNotPosted_andTheNextBatchTakesTheFreeNonce", async function () {
+    const { wallet } = await openCardAccount(world, 1_000n);
+    const { poster, provider } = await posterOver(world, { maxBatch: 1, maxInFlight: 4, timeoutMs: 30_000 });
+    try {
+      await world.suite.ethers.provider.send("evm_setAutomine", [false]);
+      const op = (label: string): LedgerOperation => ({
+        kind: "debit",
+        key: key(`fail-${label}`),
+        wallet,
+        ref: zero,
+        amount: 1n,
+      });
+      const first = poster.post(op("first"));
+      await until("the first batch pending", async () => (await pendingBatches(world)).length === 1);
+      // The node is gone while the second batch is sent: certainly not posted.
+      await world.proxy.setMode("refuse");
+      // Let the client notice its kept-alive connections closed (a reset one is rightly `unknown`).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const second = await poster.post(op("second"));
+      expect(second).to.deep.include({ status: "unavailable", posted: "no" });
+      await world.proxy.setMode("up");
+      const third = poster.post(op("third"));
+      await until("the third batch pending", async () => (await pendingBatches(world)).length === 2);
+      await world.suite.ethers.provider.send("evm_mine", []);
+      expect((await first).status).to.equal("applied");
+      expect((await third).status).to.equal("applied");
+      expect(await poster.isKeyUsed(key("fail-second"))).to.equal(false);
+      expect((await world.ledger.profileOf(wallet)).token).to.equal(998n);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("test_refusedNonce_isReadAgain_andTheSameOperationsSentOnce", async function () {
+    const { wallet } = await openCardAccount(world, 1_000n);
+    const { poster, provider } = await posterOver(world, { timeoutMs: 30_000 });
+    try {
+      const before = await poster.post({ kind: "debit", key: key("nonce-before"), wallet, ref: zero, amount: 1n });
+      expect(before.status).to.equal("applied");
+      // The gateway's key sends a transaction of its own: the poster's next nonce is taken.
+      await openCardAccount(world, 5n);
+      const blockBefore = await world.suite.ethers.provider.getBlockNumber();
+      const after = await poster.post({ kind: "debit", key: key("nonce-after"), wallet, ref: zero, amount: 1n });
+      expect(after.status).to.equal("applied");
+      expect((await world.suite.ethers.provider.getBlockNumber()) - blockBefore).to.equal(1);
+      expect((await world.ledger.profileOf(wallet)).token).to.equal(998n);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("test_receiptTimeout_isUnknown_notNo: a batch that is sent but not mined in time may still land", async function () {
+    const { wallet } = await openCardAccount(world, 1_000n);
+    const { poster, provider } = await posterOver(world, { timeoutMs: 300 });
+    try {
+      await world.suite.ethers.provider.send("evm_setAutomine", [false]);
+      const late = await poster.post({ kind: "debit", key: key("late"), wallet, ref: zero, amount: 1n });
+      expect(late).to.deep.include({ status: "unavailable", posted: "unknown" });
+      await world.suite.ethers.provider.send("evm_mine", []);
+      expect(await poster.isKeyUsed(key("late"))).to.equal(true);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it("test_mixedBatchWithRejectedOps_pipelinedOutcomesEqualTheSerialPosters", async function () {
+    const stranger = "0x000000000000000000000000000000000000dEaD";
+    const scenario = (run: string, wallet: string): LedgerOperation[] => {
+      const k = (label: string) => key(`${run}-${label}`);
+      return [
+        { kind: "debit", key: k("debit"), wallet, ref: zero, amount: 10n },
+        { kind: "debit", key: k("too-much"), wallet, ref: zero, amount: 100_000n },
+        { kind: "hold", key: k("hold"), wallet, ref: zero, amount: 20n },
+        { kind: "capture", key: k("capture-unknown"), wallet, ref: k("no-such-hold"), amount: 5n },
+        { kind: "reverse", key: k("reverse-unknown"), wallet, ref: k("no-such-op"), amount: 0n },
+        { kind: "credit", key: k("credit"), wallet, ref: zero, amount: 7n },
+        { kind: "debit", key: k("debit"), wallet, ref: zero, amount: 10n }, // the same key again
+        { kind: "debit", key: k("stranger"), wallet: stranger, ref: zero, amount: 1n },
+        { kind: "release", key: k("release"), wallet, ref: k("hold"), amount: 0n },
+        { kind: "debit", key: k("zero"), wallet, ref: zero, amount: 0n },
+        { kind: "reverse", key: k("reverse"), wallet, ref: k("debit"), amount: 0n },
+      ];
+    };
+    const outcomesOf = async (run: string, options: Partial<LedgerPosterOptions>) => {
+      const { wallet } = await openCardAccount(world, 1_000n);
+      const { poster, provider } = await posterOver(world, options);
+      try {
+        const outcomes = await Promise.all(scenario(run, wallet).map((op) => poster.post(op)));
+        const profile = await world.ledger.profileOf(wallet);
+        return { outcomes: outcomes.map(shape), token: profile.token, held: profile.held };
+      } finally {
+        provider.destroy();
+      }
+    };
+    const serial = await outcomesOf("serial", { maxBatch: 1, maxInFlight: 1 });
+    const pipelined = await outcomesOf("pipelined", { maxBatch: 3, maxInFlight: 3 });
+    expect(pipelined).to.deep.equal(serial);
+    expect(serial.outcomes).to.deep.equal([
+      "applied",
+      "rejected InsufficientFunds",
+      "applied",
+      "rejected UnknownOperation",
+      "rejected UnknownOperation",
+      "applied",
+      "applied",
+      "rejected UnknownProfile",
+      "applied",
+      "rejected AccountLedgerZeroAmount",
+      "applied",
+    ]);
   });
 });
