@@ -5,15 +5,17 @@
  * own and reports a refused one by `OperationRejected` without undoing the
  * rest).
  *
- * Pipelined: up to `maxInFlight` transactions are under way at once. The
- * poster assigns their nonces itself, in order, and sends one transaction at a
- * time (the next is signed only once the node has answered for the previous),
- * so the node sees the nonces in order; their receipts are awaited together,
- * every `pollMs`, by one `eth_getTransactionReceipt` per hash issued in the same
- * tick (a JSON-RPC provider sends them as one HTTP batch), bypassing ethers'
- * 250 ms cache of identical calls. The chain id and fee data are read once and
- * refreshed in the background every `FEE_TTL_MS`; the nonce is read once and
- * read again after any failed send or lost transaction.
+ * Pipelined: up to `maxInFlight` transactions are under way at once, sent
+ * one at a time (the next only once the node has answered for the previous),
+ * so their nonces follow the order they are sent in: a node-held key (ethers'
+ * `JsonRpcSigner`, as `npm start`'s devnet accounts) goes out as one bare
+ * `eth_sendTransaction` and the node assigns nonce and fees on arrival; a key
+ * signed here gets its nonce from the poster (read once, read again after any
+ * failed send or lost transaction) and cached chain id and fee data
+ * (refreshed in the background every `FEE_TTL_MS`). Their receipts are
+ * awaited together, every `pollMs`, by one `eth_getTransactionReceipt` per
+ * hash issued in the same tick (a JSON-RPC provider sends them as one HTTP
+ * batch), bypassing ethers' 250 ms cache of identical calls.
  *
  * An operation waits in the queue while its key, or the key it refers to
  * (`ref`), is in a transaction under way, so one key is never in two
@@ -28,9 +30,9 @@
  *   a whole, ran the operation out of gas, or was refused by the node before
  *   it could enter a block: connection refused, gas estimate failed, nonce
  *   already used or taken, insufficient funds, or never sent).
- * A send refused for its nonce (used, or taken by a pending transaction) is
- * certainly not in a block: the poster reads the nonce again and sends the
- * same operations once more, once.
+ * A send of a key signed here refused for its nonce (used, or taken by a
+ * pending transaction) is certainly not in a block: the poster reads the nonce
+ * again and sends the same operations once more, once.
  */
 import {
   ZeroHash,
@@ -111,7 +113,6 @@ interface Batch {
   /** Lower-case keys of its operations. */
   readonly keys: readonly string[];
   readonly hash: string;
-  readonly nonce: number;
   /** When its operations become `unavailable` (ms since epoch). */
   readonly deadline: number;
 }
@@ -270,6 +271,16 @@ export class LedgerPoster {
       })),
     ]);
     const gasLimit = GAS_BASE + GAS_PER_OPERATION * BigInt(items.length);
+    const signer = this.#signer as Signer & Partial<UncheckedSender>;
+    if (typeof signer.sendUncheckedTransaction === "function") {
+      // A node-held key (ethers' JsonRpcSigner): one eth_sendTransaction, without its sendTransaction's
+      // block-number read before and transaction poll after. The node assigns nonce and fees as each
+      // transaction arrives, and they arrive one at a time, in order.
+      const send = signer.sendUncheckedTransaction.bind(signer);
+      await this.#sendWith(items, keys, fail, () => send({ to: this.#ledgerAddress, data, gasLimit }), false);
+      return;
+    }
+    // A key signed here: the poster assigns nonce, chain id and fees.
     for (let attempt = 0; ; attempt++) {
       let parameters: ChainParameters;
       let nonce: number;
@@ -280,39 +291,51 @@ export class LedgerPoster {
         fail("no", `not sent: ${messageOf(error)}`);
         return;
       }
-      try {
-        this.#beforeSend?.();
-      } catch (error) {
-        fail("no", `not sent: beforeSend failed: ${messageOf(error)}`);
-        return;
-      }
       const tx: TransactionRequest = { to: this.#ledgerAddress, data, gasLimit, nonce, ...parameters.fees };
       tx.chainId = parameters.chainId;
-      let hash: string;
-      try {
-        hash = await withTimeout(this.#submit(tx), this.#timeoutMs, "send");
-      } catch (error) {
-        // Whatever happened to this nonce, the next send reads it again.
-        this.#nonce = undefined;
-        this.#parameters = undefined;
-        if (attempt === 0 && isNonceRefusal(error)) continue;
-        fail(isRefusedBeforeSending(error) ? "no" : "unknown", messageOf(error));
-        return;
-      }
-      this.#nonce = nonce + 1;
-      this.#inFlight.set(hash, { items, keys, hash, nonce, deadline: Date.now() + this.#timeoutMs });
-      void this.#watch();
-      return;
+      const sent = await this.#sendWith(
+        items,
+        keys,
+        fail,
+        async () => (await signer.sendTransaction(tx)).hash,
+        attempt === 0,
+      );
+      if (sent === "sent") this.#nonce = nonce + 1;
+      if (sent !== "resend") return;
     }
   }
 
-  /** Sends `tx` as built (nonce, gas, fees, chain id all set) and returns its hash. */
-  async #submit(tx: TransactionRequest): Promise<string> {
-    const signer = this.#signer as Signer & Partial<UncheckedSender>;
-    // A node-held key (ethers' JsonRpcSigner): one eth_sendTransaction, without
-    // its sendTransaction's block-number read before and transaction poll after.
-    if (typeof signer.sendUncheckedTransaction === "function") return signer.sendUncheckedTransaction(tx);
-    return (await signer.sendTransaction(tx)).hash;
+  /**
+   * Calls `beforeSend`, then `submit`; on success the batch is under way and watched. A failure
+   * resolves the batch's operations, except a first refused nonce when `mayResend` (then "resend").
+   */
+  async #sendWith(
+    items: readonly Pending[],
+    keys: readonly string[],
+    fail: (posted: "no" | "unknown", reason: string) => void,
+    submit: () => Promise<string>,
+    mayResend: boolean,
+  ): Promise<"sent" | "failed" | "resend"> {
+    try {
+      this.#beforeSend?.();
+    } catch (error) {
+      fail("no", `not sent: beforeSend failed: ${messageOf(error)}`);
+      return "failed";
+    }
+    let hash: string;
+    try {
+      hash = await withTimeout(submit(), this.#timeoutMs, "send");
+    } catch (error) {
+      // Whatever happened to this nonce, the next send reads it again.
+      this.#nonce = undefined;
+      this.#parameters = undefined;
+      if (mayResend && isNonceRefusal(error)) return "resend";
+      fail(isRefusedBeforeSending(error) ? "no" : "unknown", messageOf(error));
+      return "failed";
+    }
+    this.#inFlight.set(hash, { items, keys, hash, deadline: Date.now() + this.#timeoutMs });
+    void this.#watch();
+    return "sent";
   }
 
   /** Asks for the receipts of every transaction under way until none is left. */

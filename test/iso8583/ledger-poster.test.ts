@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { JsonRpcProvider, keccak256, toUtf8Bytes, ZeroHash } from "ethers";
+import { JsonRpcProvider, keccak256, toUtf8Bytes, Wallet, ZeroHash } from "ethers";
 
 import {
   LedgerPoster,
@@ -14,6 +14,8 @@ import { gatewayWorld, openCardAccount, type GatewayWorld } from "./gateway-help
 
 const key = (label: string) => keccak256(toUtf8Bytes(`poster-test/${label}`));
 const zero = ZeroHash;
+/** The devnet mnemonic's account 8, the `gateway` named account (README's account table). */
+const GATEWAY_KEY = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
 
 /**
  * A poster as the gateway service builds it: ethers' JsonRpcSigner over
@@ -215,13 +217,17 @@ describe("iso8583: ledger poster", function () {
     }
   });
 
-  it("test_refusedNonce_isReadAgain_andTheSameOperationsSentOnce", async function () {
+  it("test_refusedNonce_isReadAgain_andTheSameOperationsSentOnce (a key signed by the poster)", async function () {
     const { wallet } = await openCardAccount(world, 1_000n);
-    const { poster, provider } = await posterOver(world, { timeoutMs: 30_000 });
+    const provider = new JsonRpcProvider(world.rpcUrl, 31337, { staticNetwork: true, cacheTimeout: -1 });
+    // The gateway's key signed here (README: account 8 of the devnet mnemonic), as on a remote network.
+    const signer = new Wallet(GATEWAY_KEY, provider);
+    expect(signer.address).to.equal(world.gatewayAddress);
+    const poster = new LedgerPoster({ ledger: await world.ledger.getAddress(), signer, provider, timeoutMs: 30_000 });
     try {
       const before = await poster.post({ kind: "debit", key: key("nonce-before"), wallet, ref: zero, amount: 1n });
       expect(before.status).to.equal("applied");
-      // The gateway's key sends a transaction of its own: the poster's next nonce is taken.
+      // The same key sends a transaction of its own: the nonce the poster would use next is taken.
       await openCardAccount(world, 5n);
       const blockBefore = await world.suite.ethers.provider.getBlockNumber();
       const after = await poster.post({ kind: "debit", key: key("nonce-after"), wallet, ref: zero, amount: 1n });
