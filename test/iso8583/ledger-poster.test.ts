@@ -1,5 +1,8 @@
 import { expect } from "chai";
-import { JsonRpcProvider, keccak256, toUtf8Bytes, Wallet, ZeroHash } from "ethers";
+import { JsonRpcProvider, keccak256, toUtf8Bytes, Transaction, Wallet, ZeroHash, type Signer } from "ethers";
+
+import { startAnvil, type Anvil } from "../../src/chain/devnet.js";
+import { mined } from "../../src/chain/receipts.js";
 
 import {
   LedgerPoster,
@@ -9,7 +12,9 @@ import {
   type LedgerOutcome,
   type LedgerPosterOptions,
 } from "../../src/iso8583/ledger.js";
-import { AccountLedger__factory } from "../../typechain-types/index.js";
+import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
+import { AccountLedger__factory, BankToken__factory, TrustAccount__factory } from "../../typechain-types/index.js";
+import { freePort } from "../helpers/processes.js";
 import { gatewayWorld, openCardAccount, type GatewayWorld } from "./gateway-helpers.js";
 
 const key = (label: string) => keccak256(toUtf8Bytes(`poster-test/${label}`));
@@ -298,5 +303,129 @@ describe("iso8583: ledger poster", function () {
       "rejected AccountLedgerZeroAmount",
       "applied",
     ]);
+  });
+
+  describe("on Anvil, which mines after it answers", function () {
+    let anvil: Anvil | undefined;
+    let provider: CountingProvider;
+    let ledger: string;
+    let bank: Signer;
+    let gatewayAddress: string;
+
+    /**
+     * Watches the poster's transactions: how many were sent and not yet seen with a receipt (the
+     * pipeline's depth), and any key sent while a transaction carrying it is still under way.
+     * Receipts come 30 ms late, as from a busier node, so the pipeline fills.
+     */
+    class CountingProvider extends JsonRpcProvider {
+      readonly outstanding = new Map<string, readonly string[]>();
+      readonly overlaps: string[] = [];
+      deepest = 0;
+      override async send(method: string, params: unknown[] | Record<string, unknown>): Promise<unknown> {
+        const list = params as unknown[];
+        if (method === "eth_getTransactionReceipt") await new Promise((resolve) => setTimeout(resolve, 30));
+        const result = await super.send(method, params);
+        if (method === "eth_sendTransaction" || method === "eth_sendRawTransaction") {
+          const data =
+            method === "eth_sendTransaction"
+              ? (list[0] as { data: string }).data
+              : Transaction.from(String(list[0])).data;
+          const call = AccountLedger__factory.createInterface().parseTransaction({ data });
+          if (call?.name === "execute") {
+            const keys = (call.args[0] as { key: string }[]).map((op) => op.key);
+            const busy = new Set([...this.outstanding.values()].flat());
+            this.overlaps.push(...keys.filter((key) => busy.has(key)));
+            this.outstanding.set(String(result), keys);
+            this.deepest = Math.max(this.deepest, this.outstanding.size);
+          }
+        }
+        if (method === "eth_getTransactionReceipt" && result !== null) this.outstanding.delete(String(list[0]));
+        return result;
+      }
+    }
+
+    before(async function () {
+      const port = await freePort();
+      anvil = await startAnvil({ endpoint: { host: "127.0.0.1", port, url: `http://127.0.0.1:${port}` } });
+      provider = new CountingProvider(anvil.url, 31337, { staticNetwork: true, cacheTimeout: -1 });
+      const { log, info } = console;
+      console.log = () => undefined;
+      console.info = () => undefined;
+      let env;
+      try {
+        env = await loadAndExecuteDeploymentsFromFiles({
+          provider: {
+            request: ({ method, params }: { method: string; params?: unknown[] }) =>
+              provider.send(method, params ?? []),
+          } as never,
+        });
+      } finally {
+        console.log = log;
+        console.info = info;
+      }
+      ledger = env.deployments.AccountLedgerBankA!.address;
+      bank = await provider.getSigner(env.namedAccounts.bankA);
+      gatewayAddress = env.namedAccounts.gateway;
+      const float = 10_000_000n;
+      const trust = TrustAccount__factory.connect(env.deployments.TrustAccountBankA!.address, bank);
+      await mined(await trust.mintForDeposit(await bank.getAddress(), float, key("anvil-float")));
+      await mined(await BankToken__factory.connect(env.deployments.BankToken!.address, bank).approve(ledger, float));
+      await mined(await AccountLedger__factory.connect(ledger, bank).fundTokens(key("anvil-fund"), float));
+    });
+    after(async function () {
+      provider?.destroy();
+      await anvil?.stop();
+    });
+
+    for (const signing of ["node-held key", "key signed by the poster"] as const) {
+      it(`test_onAnvil_pipelinedBatchesOverlap_andEveryOutcomeIsTheLedgers (${signing})`, async function () {
+        const contract = AccountLedger__factory.connect(ledger, bank);
+        const wallet = Wallet.createRandom().address;
+        await mined(await contract.openProfile(key(`anvil-profile-${signing}`), wallet, 0n));
+        const gateway = await provider.getSigner(gatewayAddress);
+        await mined(await contract.connect(gateway).credit(key(`anvil-seed-${signing}`), wallet, 1_000n));
+        const signer = signing === "node-held key" ? gateway : new Wallet(GATEWAY_KEY, provider);
+        const poster = new LedgerPoster({ ledger, signer, provider, maxBatch: 5, maxInFlight: 4, timeoutMs: 30_000 });
+        const k = (label: string) => key(`anvil-${signing}-${label}`);
+        const ops: LedgerOperation[] = [];
+        const expected: string[] = [];
+        for (let i = 0; i < 120; i++) {
+          if (i % 6 === 5) {
+            ops.push({ kind: "debit", key: k(`big-${i}`), wallet, ref: zero, amount: 1_000_000n });
+            expected.push("rejected InsufficientFunds");
+          } else if (i % 10 === 7) {
+            ops.push({ kind: "debit", key: k(`small-${i - 1}`), wallet, ref: zero, amount: 1n }); // a key used before
+            expected.push("applied");
+          } else {
+            ops.push({ kind: "debit", key: k(`small-${i}`), wallet, ref: zero, amount: 1n });
+            expected.push("applied");
+          }
+        }
+        provider.deepest = 0;
+        provider.overlaps.length = 0;
+        const startBlock = await provider.getBlockNumber();
+        const outcomes = await Promise.all(ops.map((op) => poster.post(op)));
+        expect(outcomes.map(shape)).to.deep.equal(expected);
+        // More than one transaction was under way at once.
+        expect(provider.deepest).to.be.greaterThan(1);
+        const distinct = new Set(ops.filter((_, i) => expected[i] === "applied").map((op) => op.key));
+        expect((await contract.profileOf(wallet)).token).to.equal(1_000n - BigInt(distinct.size));
+        for (const [i, op] of ops.entries()) {
+          expect(await contract.isKeyUsed(op.key), `operation ${i}`).to.equal(expected[i] === "applied");
+        }
+        // No key was sent while a transaction carrying it was under way; every transaction succeeded.
+        expect(provider.overlaps).to.deep.equal([]);
+        const endBlock = await provider.getBlockNumber();
+        let transactions = 0;
+        for (let n = startBlock + 1; n <= endBlock; n++) {
+          for (const tx of (await provider.getBlock(n, true))!.prefetchedTransactions) {
+            if (tx.from.toLowerCase() !== gatewayAddress.toLowerCase()) continue;
+            expect((await provider.getTransactionReceipt(tx.hash))!.status).to.equal(1);
+            transactions += 1;
+          }
+        }
+        expect(transactions).to.be.at.least(120 / 5);
+      });
+    }
   });
 });
