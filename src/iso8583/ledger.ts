@@ -261,15 +261,22 @@ export class LedgerPoster {
       for (const key of keys) this.#busy.delete(key);
       for (const item of items) item.resolve({ status: "unavailable", posted, reason });
     };
-    const data = this.#interface.encodeFunctionData("execute", [
-      items.map(({ operation: op }) => ({
-        kind: OPERATION_KIND[op.kind],
-        key: op.key,
-        wallet: op.wallet,
-        ref: op.ref === "" ? ZeroHash : op.ref,
-        amount: op.amount,
-      })),
-    ]);
+    let data: string;
+    try {
+      data = this.#interface.encodeFunctionData("execute", [
+        items.map(({ operation: op }) => ({
+          kind: OPERATION_KIND[op.kind],
+          key: op.key,
+          wallet: op.wallet,
+          ref: op.ref === "" ? ZeroHash : op.ref,
+          amount: op.amount,
+        })),
+      ]);
+    } catch (error) {
+      // A malformed operation (not an address, not 32 bytes): nothing can be sent.
+      fail("no", `not sent: ${messageOf(error)}`);
+      return;
+    }
     const gasLimit = GAS_BASE + GAS_PER_OPERATION * BigInt(items.length);
     const signer = this.#signer as Signer & Partial<UncheckedSender>;
     if (typeof signer.sendUncheckedTransaction === "function") {

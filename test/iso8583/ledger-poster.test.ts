@@ -258,6 +258,25 @@ describe("iso8583: ledger poster", function () {
     }
   });
 
+  it("test_malformedOperation_isNotPosted_andThePosterGoesOn", async function () {
+    const { wallet } = await openCardAccount(world, 1_000n);
+    const { poster, provider } = await posterOver(world);
+    try {
+      const bad = await poster.post({
+        kind: "debit",
+        key: key("bad"),
+        wallet: "not-an-address",
+        ref: zero,
+        amount: 1n,
+      });
+      expect(bad).to.deep.include({ status: "unavailable", posted: "no" });
+      const good = await poster.post({ kind: "debit", key: key("good"), wallet, ref: zero, amount: 1n });
+      expect(good.status).to.equal("applied");
+    } finally {
+      provider.destroy();
+    }
+  });
+
   it("test_mixedBatchWithRejectedOps_pipelinedOutcomesEqualTheSerialPosters", async function () {
     const stranger = "0x000000000000000000000000000000000000dEaD";
     const scenario = (run: string, wallet: string): LedgerOperation[] => {
