@@ -202,6 +202,8 @@ export class CardGateway {
     this.#log = options.log ?? (() => undefined);
     this.#assets = new Set(options.assets.map((asset) => asset.toUpperCase()));
     this.#clock = options.clock ?? systemClock;
+    // Group commit: the journal rows of a batch become durable in one commit, right before it is sent.
+    this.#poster.onBeforeSend(() => this.#journal.commit());
     this.#reconciler = new Poller({
       tick: () => this.reconcile(),
       intervalMs: options.reconcileIntervalMs ?? 1_000,
@@ -727,9 +729,8 @@ export class CardGateway {
       return repeat ?? { code: RESPONSE_CODES.unavailable };
     }
     recheck?.();
+    // Durable before the operation can reach the chain: the poster commits the journal right before it sends.
     this.#journal.begin(row);
-    // The row must be durable before the operation can reach the chain.
-    this.#journal.commit();
     const work = this.#poster.post(operation).then((outcome) => this.#record(row, outcome));
     this.#inFlight.set(row.id, work);
     try {

@@ -38,8 +38,8 @@ export const DEVNET_DEMO_CARDS = [
   { holder: "card:bob", accountIndex: 11, pan: "4000001000000026", expiry: "3012" },
 ] as const;
 
-/** The devnet's PAN key: published here, so only for the devnet. */
-const DEVNET_PAN_KEY = keccak256(toUtf8Bytes("bank-chain/devnet/pan-key")).slice(2);
+/** The devnet's PAN key (hex): published here, so only for the devnet. */
+export const DEVNET_PAN_KEY = keccak256(toUtf8Bytes("bank-chain/devnet/pan-key")).slice(2);
 
 const currencyCodes = createRequire(import.meta.url)("currency-codes") as {
   code(alpha: string): { number: string; digits: number } | undefined;
