@@ -41,9 +41,10 @@ const renderers: Record<string, (value: unknown) => string> = {
       `| npm iso_8583 | ${n(r.referenceDecodePerSec)} | ${n(r.referenceEncodePerSec)} |`,
       `| ratio | ${r.decodeRatio}× | ${r.encodeRatio}× |`,
       "",
-      "| gateway messages | connections | messages / s | p50 round trip | p95 round trip | gas per message |",
-      "|---:|---:|---:|---:|---:|---:|",
-      `| ${n(r.gatewayApproved)} | ${r.gatewayConnections} | ${n(r.gatewayPerSec)} | ${r.gatewayP50Ms} ms | ${r.gatewayP95Ms} ms | ${n(r.gatewayGasPerMessage)} |`,
+      "| card gateway | approved 0200 | connections | approved / s | p50 round trip | p95 round trip | ops per transaction (mean / max) | gas per message |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+      `| \`npm start\` devnet (Anvil over HTTP, file journal) | ${n(r.devnetApproved)} | ${r.devnetConnections} | ${n(r.devnetPerSec)} | ${r.devnetP50Ms} ms | ${r.devnetP95Ms} ms | ${r.devnetBatchMean} / ${r.devnetBatchMax} | ${n(r.devnetGasPerMessage)} |`,
+      `| in-process network, in-memory journal | ${n(r.gatewayApproved)} | ${r.gatewayConnections} | ${n(r.gatewayPerSec)} | ${r.gatewayP50Ms} ms | ${r.gatewayP95Ms} ms | ${r.gatewayBatchMean} / ${r.gatewayBatchMax} | ${n(r.gatewayGasPerMessage)} |`,
     ].join("\n");
   },
 };
