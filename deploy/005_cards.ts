@@ -2,7 +2,8 @@
  * Card payments: bank A's AccountLedger (its central fiat and token accounts
  * and its customers' card-account profiles), with the gateway, ledger admin
  * and treasurer roles given out. On the `npm start` devnet bank A also mints a float into
- * its central token account and opens two demo cardholders (docs/iso8583.md).
+ * its central token account and opens two demo cardholders (docs/iso8583.md): each
+ * profile is opened without a limit, given its fiat and tokens, then limited.
  */
 import { getAddress, keccak256, MaxUint256, toUtf8Bytes } from "ethers";
 
@@ -68,10 +69,12 @@ export default deployScript(
     for (const holder of DEVNET_CARDS.cardholders) {
       const wallet = getAddress(wallets[holder.accountIndex]!);
       const accountId = keccak256(toUtf8Bytes(holder.accountId));
+      // Opened without a limit: the seed credits are above it (credits are limited like debits), so the limit
+      // is set once they are in. Each step is re-run safely: the limit comes last.
       await ensure(
         `AccountLedgerBankA: profile ${holder.accountId} for ${wallet}`,
         async () => (await bank.walletOfAccount(accountId)) !== "0x0000000000000000000000000000000000000000",
-        () => bank.openProfile(accountId, wallet, holder.limit),
+        () => bank.openProfile(accountId, wallet, 0n),
       );
       await ensure(
         `AccountLedgerBankA: fiat deposit for ${holder.accountId}`,
@@ -82,6 +85,11 @@ export default deployScript(
         `AccountLedgerBankA: token credit for ${holder.accountId}`,
         () => gateway.isKeyUsed(key(`${holder.accountId}/tokens`)),
         () => gateway.credit(key(`${holder.accountId}/tokens`), wallet, holder.tokens),
+      );
+      await ensure(
+        `AccountLedgerBankA: limit of ${holder.accountId} is ${holder.limit}`,
+        async () => (await bank.profileOf(wallet)).limit === holder.limit,
+        () => bank.setLimit(wallet, holder.limit),
       );
     }
   },

@@ -14,8 +14,8 @@ import {IAccountLedger} from "./interfaces/IAccountLedger.sol";
 /// @dev Roles:
 ///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after a delay): grants and revokes roles.
 ///      - `LEDGER_ADMIN_ROLE`: opens and closes profiles, sets limits, the minimum ratio and the treasury.
-///      - `GATEWAY_ROLE` (the off-chain card gateway): holds, captures, releases, debits, credits, reversals,
-///        conversions, and batches of them (`execute`).
+///      - `GATEWAY_ROLE` (the off-chain card gateway): holds, captures, releases, debits, credits, reversals (in
+///        full or in part), conversions, forced holds and debits (advices), and batches of them (`execute`).
 ///      - `TREASURER_ROLE`: funds and defunds the central token account, records fiat deposits and withdrawals.
 ///
 ///      Invariants: `centralFiat == sum(profile.fiat)`, `tokenLiabilities == sum(profile.token)`,
@@ -26,14 +26,24 @@ import {IAccountLedger} from "./interfaces/IAccountLedger.sol";
 ///
 ///      Ratio rule: an operation that lowers `reserveRatioBps()` and leaves it below `minRatioBps` reverts with
 ///      `RatioBreached`; the comparison is on the rounded-down basis points the view reports. Only operations
-///      that can lower the ratio check it: `defundTokens`, `credit`, `reverse`, `convertToFiat`.
+///      that can lower the ratio check it: `defundTokens`, `credit`, `reverse`/`reverseAmount`, `convertToFiat`.
+///
+///      Per-transaction limit: a profile's non-zero `limit` bounds each hold, debit and credit (a refund is a
+///      credit). Captures (bounded by their hold), reversals (bounded by their original), conversions (the value
+///      stays the customer's) and forced holds and debits (advices the scheme already approved) are not limited.
+///
+///      Reversals: an operation's record keeps its outstanding amount. A reversal of `amount` (0 for all that
+///      is left) gives back, takes back or releases exactly that, at most the outstanding amount
+///      (`ReversalExceedsOutstanding`), and lowers the outstanding amount by it; the original becomes
+///      `Reversed` when nothing is left. So the parts never add up to more than the original.
 ///
 ///      Gas and widths. Every amount and total is at most `MAX_AMOUNT` = 2**80 - 1 minor units (amounts are in
 ///      the token's decimals, which equal the currency's ISO 4217 minor unit, as in `ReserveLedger`), so the hot
 ///      state packs: a profile's `token | held | limit | open | exists` in one word, `centralToken |
 ///      tokenLiabilities | totalHeld | minRatioBps` in one word, and an operation's `wallet | kind | status |
 ///      amount` in one word (its `ref` in a second word, written only when non-zero). A hold or a debit thus
-///      writes three words: the profile, the totals and the new operation record.
+///      writes three words: the profile, the totals and the new operation record; a reversal rewrites the
+///      original's one word (status and outstanding amount) besides.
 ///
 ///      Reentrancy: token transfers happen last (checks, effects, interactions) and the token is the bank's own
 ///      `BankToken`, which calls no hooks; fee-on-transfer tokens are not supported.
@@ -63,7 +73,9 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
     }
 
     /// @dev One recorded operation: one word (`wallet | kind | status | amount`), plus `ref` only for captures,
-    ///      releases and reversals. Packed by hand (solhint's heuristic miscounts enums).
+    ///      releases and reversals. `amount` is the outstanding amount (lowered by partial reversals) until the
+    ///      record is `Reversed`; then it is stale and means 0. Packed by hand (solhint's heuristic miscounts
+    ///      enums).
     // solhint-disable-next-line gas-struct-packing
     struct OperationRecord {
         address wallet;
@@ -230,7 +242,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IAccountLedger
     function hold(bytes32 key, address wallet, uint256 amount) external onlyRole(GATEWAY_ROLE) {
-        _hold(key, wallet, amount);
+        _hold(key, wallet, amount, true);
     }
 
     /// @inheritdoc IAccountLedger
@@ -245,7 +257,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IAccountLedger
     function debit(bytes32 key, address wallet, uint256 amount) external onlyRole(GATEWAY_ROLE) {
-        _debit(key, wallet, amount);
+        _debit(key, wallet, amount, true);
     }
 
     /// @inheritdoc IAccountLedger
@@ -254,8 +266,23 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IAccountLedger
+    function forceHold(bytes32 key, address wallet, uint256 amount) external onlyRole(GATEWAY_ROLE) {
+        _forceHold(key, wallet, amount);
+    }
+
+    /// @inheritdoc IAccountLedger
+    function forceDebit(bytes32 key, address wallet, uint256 amount) external onlyRole(GATEWAY_ROLE) {
+        _forceDebit(key, wallet, amount);
+    }
+
+    /// @inheritdoc IAccountLedger
     function reverse(bytes32 key, bytes32 originalKey) external onlyRole(GATEWAY_ROLE) {
-        _reverse(key, originalKey);
+        _reverse(key, originalKey, 0);
+    }
+
+    /// @inheritdoc IAccountLedger
+    function reverseAmount(bytes32 key, bytes32 originalKey, uint256 amount) external onlyRole(GATEWAY_ROLE) {
+        _reverse(key, originalKey, amount);
     }
 
     /// @inheritdoc IAccountLedger
@@ -288,14 +315,16 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
     /// @inheritdoc IAccountLedger
     function executeOne(Operation calldata op) external onlySelf {
         OperationKind kind = op.kind;
-        if (kind == OperationKind.Hold) _hold(op.key, op.wallet, op.amount);
+        if (kind == OperationKind.Hold) _hold(op.key, op.wallet, op.amount, true);
         else if (kind == OperationKind.Capture) _capture(op.key, op.ref, op.amount);
         else if (kind == OperationKind.Release) _release(op.key, op.ref);
-        else if (kind == OperationKind.Debit) _debit(op.key, op.wallet, op.amount);
+        else if (kind == OperationKind.Debit) _debit(op.key, op.wallet, op.amount, true);
         else if (kind == OperationKind.Credit) _credit(op.key, op.wallet, op.amount);
-        else if (kind == OperationKind.Reverse) _reverse(op.key, op.ref);
+        else if (kind == OperationKind.Reverse) _reverse(op.key, op.ref, op.amount);
         else if (kind == OperationKind.ConvertToToken) _convertToToken(op.key, op.wallet, op.amount);
         else if (kind == OperationKind.ConvertToFiat) _convertToFiat(op.key, op.wallet, op.amount);
+        else if (kind == OperationKind.ForceHold) _forceHold(op.key, op.wallet, op.amount);
+        else if (kind == OperationKind.ForceDebit) _forceDebit(op.key, op.wallet, op.amount);
         else revert UnsupportedOperation(kind);
     }
 
@@ -314,9 +343,11 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IAccountLedger
+    /// @dev A `Reversed` record keeps the amount it had before its last reversal; reported as 0.
     function operationOf(bytes32 key) external view returns (OperationInfo memory) {
         OperationRecord storage r = _operations[key];
-        return OperationInfo(r.kind, r.status, r.wallet, r.ref, r.amount);
+        OperationStatus status = r.status;
+        return OperationInfo(r.kind, status, r.wallet, r.ref, status == OperationStatus.Reversed ? 0 : r.amount);
     }
 
     /// @inheritdoc IAccountLedger
@@ -366,11 +397,12 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     // ------------------------------------------------------------------ operations
 
-    function _hold(bytes32 key, address wallet, uint256 amount) private {
+    /// @dev A hold, within the limit if `limited`.
+    function _hold(bytes32 key, address wallet, uint256 amount, bool limited) private {
         OperationRecord storage r = _claimKey(key);
         _checkAmount(amount);
         ProfileRecord storage p = _openProfile(wallet);
-        uint256 held = _checkSpendable(p, wallet, amount, true);
+        uint256 held = _checkSpendable(p, wallet, amount, limited);
         // Fit 80 bits: held + amount <= token, and the sum of holds <= tokenLiabilities.
         p.held = uint80(held + amount);
         _totals.totalHeld += uint80(amount);
@@ -414,41 +446,69 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
         emit Released(key, holdKey, wallet, holdAmount);
     }
 
-    function _debit(bytes32 key, address wallet, uint256 amount) private {
+    /// @dev A debit, within the limit if `limited`.
+    function _debit(bytes32 key, address wallet, uint256 amount, bool limited) private {
         OperationRecord storage r = _claimKey(key);
         _checkAmount(amount);
-        _removeTokens(wallet, amount, true);
+        _removeTokens(wallet, amount, limited);
         _recordDone(r, wallet, OperationKind.Debit, amount);
         emit Debited(key, wallet, amount);
+    }
+
+    /// @dev A hold outside the limit, recorded as a `Hold`.
+    function _forceHold(bytes32 key, address wallet, uint256 amount) private {
+        _hold(key, wallet, amount, false);
+        emit Forced(key);
+    }
+
+    /// @dev A debit outside the limit, recorded as a `Debit`.
+    function _forceDebit(bytes32 key, address wallet, uint256 amount) private {
+        _debit(key, wallet, amount, false);
+        emit Forced(key);
     }
 
     function _credit(bytes32 key, address wallet, uint256 amount) private {
         OperationRecord storage r = _claimKey(key);
         _checkAmount(amount);
-        _addTokens(wallet, amount);
+        _addTokens(wallet, amount, true);
         _recordDone(r, wallet, OperationKind.Credit, amount);
         emit Credited(key, wallet, amount);
     }
 
-    function _reverse(bytes32 key, bytes32 originalKey) private {
+    /// @dev Reverses `amount` of the original (0 for all that is left); not limited.
+    function _reverse(bytes32 key, bytes32 originalKey, uint256 amount) private {
         OperationRecord storage r = _claimKey(key);
         OperationRecord storage o = _operations[originalKey];
         OperationKind kind = o.kind;
         OperationStatus status = o.status;
+        address wallet = o.wallet;
+        uint80 outstanding = o.amount;
         if (kind == OperationKind.None) revert UnknownOperation(originalKey);
         if (status == OperationStatus.Reversed) revert AlreadyReversed(originalKey);
-        address wallet = o.wallet;
-        uint80 amount = o.amount;
+        if (amount == 0) amount = outstanding;
+        // The kind and state are checked before the amount: `NotReversible` wins over `ReversalExceedsOutstanding`.
         if (kind == OperationKind.Debit || kind == OperationKind.Capture) {
-            _addTokens(wallet, amount);
+            _checkOutstanding(originalKey, outstanding, amount);
+            _addTokens(wallet, amount, false);
         } else if (kind == OperationKind.Credit) {
+            _checkOutstanding(originalKey, outstanding, amount);
             _removeTokens(wallet, amount, false);
         } else if (kind == OperationKind.Hold && status == OperationStatus.Open) {
-            _releaseHeld(wallet, amount);
+            _checkOutstanding(originalKey, outstanding, amount);
+            _releaseHeld(wallet, uint80(amount));
         } else {
             revert NotReversible(originalKey);
         }
-        o.status = OperationStatus.Reversed;
+        // One field write: a whole reversal only marks the original `Reversed` (its stored amount goes stale,
+        // `operationOf` reports 0), a partial one only lowers its outstanding amount.
+        if (amount == outstanding) {
+            o.status = OperationStatus.Reversed;
+        } else {
+            // Cannot underflow: amount < outstanding (`_checkOutstanding`), so it also fits 80 bits.
+            unchecked {
+                o.amount = outstanding - uint80(amount);
+            }
+        }
         _record(r, wallet, OperationKind.Reverse, originalKey, amount);
         emit Reversed(key, originalKey, wallet, amount);
     }
@@ -503,9 +563,14 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
 
     // ------------------------------------------------------------------ helpers
 
-    /// @dev Adds `amount` to an open profile's tokens and the liabilities, under the ratio rule.
-    function _addTokens(address wallet, uint256 amount) private {
+    /// @dev Adds `amount` to an open profile's tokens and the liabilities, within its limit if `limited`, under the
+    ///      ratio rule.
+    function _addTokens(address wallet, uint256 amount, bool limited) private {
         ProfileRecord storage p = _openProfile(wallet);
+        if (limited) {
+            uint256 limit = p.limit;
+            if (limit != 0 && amount > limit) revert OverLimit(wallet, amount, limit);
+        }
         Totals memory t = _totals;
         uint80 liabilities = _toAmount(uint256(t.tokenLiabilities) + amount);
         _checkRatio(t, t.centralToken, liabilities);
@@ -544,18 +609,22 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
         uint256 amount,
         bool limited
     ) private view returns (uint256 held) {
+        // One word: read together.
         uint256 tokens = p.token;
         held = p.held;
+        uint256 limit = p.limit;
         // Cannot underflow: held <= token always.
         uint256 available;
         unchecked {
             available = tokens - held;
         }
         if (amount > available) revert InsufficientFunds(wallet, available, amount);
-        if (limited) {
-            uint256 limit = p.limit;
-            if (limit != 0 && amount > limit) revert OverLimit(wallet, amount, limit);
-        }
+        if (limited && limit != 0 && amount > limit) revert OverLimit(wallet, amount, limit);
+    }
+
+    /// @dev Reverts with `ReversalExceedsOutstanding` if `amount` exceeds what is left of the original.
+    function _checkOutstanding(bytes32 originalKey, uint256 outstanding, uint256 amount) private pure {
+        if (amount > outstanding) revert ReversalExceedsOutstanding(originalKey, outstanding, amount);
     }
 
     /// @dev The record under `key`, which must be non-zero and unused.

@@ -233,6 +233,12 @@ contract AccountLedgerTest is Test {
         vm.expectRevert(_unauthorized(treasurer, gatewayRole));
         ledger.reverse(key, key);
         vm.expectRevert(_unauthorized(treasurer, gatewayRole));
+        ledger.reverseAmount(key, key, 1);
+        vm.expectRevert(_unauthorized(treasurer, gatewayRole));
+        ledger.forceHold(key, alice, 1);
+        vm.expectRevert(_unauthorized(treasurer, gatewayRole));
+        ledger.forceDebit(key, alice, 1);
+        vm.expectRevert(_unauthorized(treasurer, gatewayRole));
         ledger.convertToToken(key, alice, 1);
         vm.expectRevert(_unauthorized(treasurer, gatewayRole));
         ledger.convertToFiat(key, alice, 1);
@@ -351,6 +357,10 @@ contract AccountLedgerTest is Test {
         vm.expectRevert(closed);
         ledger.debit(key, alice, 1);
         vm.expectRevert(closed);
+        ledger.forceHold(key, alice, 1);
+        vm.expectRevert(closed);
+        ledger.forceDebit(key, alice, 1);
+        vm.expectRevert(closed);
         ledger.convertToFiat(key, alice, 1);
         vm.expectRevert(closed);
         ledger.convertToToken(key, alice, 1);
@@ -420,6 +430,12 @@ contract AccountLedgerTest is Test {
         vm.expectRevert(used);
         ledger.reverse(key, key);
         vm.expectRevert(used);
+        ledger.reverseAmount(key, key, 1);
+        vm.expectRevert(used);
+        ledger.forceHold(key, alice, 1);
+        vm.expectRevert(used);
+        ledger.forceDebit(key, alice, 1);
+        vm.expectRevert(used);
         ledger.convertToToken(key, alice, 1);
         vm.expectRevert(used);
         ledger.convertToFiat(key, alice, 1);
@@ -452,6 +468,12 @@ contract AccountLedgerTest is Test {
         vm.expectRevert(zero);
         ledger.reverse(0, keccak256("h"));
         vm.expectRevert(zero);
+        ledger.reverseAmount(0, keccak256("h"), 1);
+        vm.expectRevert(zero);
+        ledger.forceHold(0, alice, 1);
+        vm.expectRevert(zero);
+        ledger.forceDebit(0, alice, 1);
+        vm.expectRevert(zero);
         ledger.convertToToken(0, alice, 1);
         vm.expectRevert(zero);
         ledger.convertToFiat(0, alice, 1);
@@ -481,6 +503,14 @@ contract AccountLedgerTest is Test {
         ledger.hold(key, alice, 0);
         vm.expectRevert(zero);
         ledger.debit(key, alice, 0);
+        vm.expectRevert(zero);
+        ledger.forceHold(key, alice, 0);
+        vm.expectRevert(large);
+        ledger.forceHold(key, alice, MAX_AMOUNT + 1);
+        vm.expectRevert(zero);
+        ledger.forceDebit(key, alice, 0);
+        vm.expectRevert(large);
+        ledger.forceDebit(key, alice, MAX_AMOUNT + 1);
         vm.expectRevert(zero);
         ledger.capture(key, keccak256("h"), 0);
         vm.expectRevert(zero);
@@ -625,7 +655,8 @@ contract AccountLedgerTest is Test {
     function test_hold_reverts() public {
         _fund(1_000);
         _credit(alice, 100);
-        _credit(bob, 900);
+        _credit(bob, 450); // two credits: bob's limit is 500
+        _credit(bob, 450);
         _hold(alice, 60);
         bytes32 key = _key();
         vm.startPrank(gateway);
@@ -732,7 +763,8 @@ contract AccountLedgerTest is Test {
     function test_debit_reverts() public {
         _fund(1_000);
         _credit(alice, 100);
-        _credit(bob, 900);
+        _credit(bob, 450); // two credits: bob's limit is 500
+        _credit(bob, 450);
         _hold(alice, 30);
         bytes32 key = _key();
         vm.startPrank(gateway);
@@ -804,7 +836,8 @@ contract AccountLedgerTest is Test {
         ledger.reverse(key, original);
         _assertProfile(alice, 0, 1_000, 0);
         assertEq(ledger.tokenLiabilities(), 1_000);
-        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Reversed, alice, 0, 250);
+        // Nothing of the debit is left to reverse.
+        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Reversed, alice, 0, 0);
         _assertOp(key, IAccountLedger.OperationKind.Reverse, IAccountLedger.OperationStatus.Done, alice, original, 250);
         vm.prank(gateway);
         vm.expectRevert(abi.encodeWithSelector(IAccountLedger.AlreadyReversed.selector, original));
@@ -862,7 +895,8 @@ contract AccountLedgerTest is Test {
         ledger.reverse(key, holdKey);
         _assertProfile(alice, 0, 1_000, 0);
         assertEq(ledger.totalHeld(), 0);
-        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Reversed, alice, 0, 300);
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Reversed, alice, 0, 0);
+        _assertOp(key, IAccountLedger.OperationKind.Reverse, IAccountLedger.OperationStatus.Done, alice, holdKey, 300);
         vm.startPrank(gateway);
         vm.expectRevert(abi.encodeWithSelector(IAccountLedger.HoldNotOpen.selector, holdKey));
         ledger.capture(_key(), holdKey, 1);
@@ -908,6 +942,280 @@ contract AccountLedgerTest is Test {
         vm.prank(gateway);
         vm.expectRevert(abi.encodeWithSelector(IAccountLedger.RatioBreached.selector, 4_975, MIN_RATIO));
         ledger.reverse(_key(), original);
+    }
+
+    // ---------------------------------------------------------------- partial reversals (issue 14, point 4)
+    // P1: a partial reversal (ISO 8583 DE 95) reversed the original's full amount.
+
+    function _reverseAmount(bytes32 original, uint256 amount) internal returns (bytes32 key) {
+        key = _key();
+        vm.prank(gateway);
+        ledger.reverseAmount(key, original, amount);
+    }
+
+    function test_P1_partialReversalOfADebitGivesBackOnlyTheAmount() public {
+        _fullReserve();
+        bytes32 original = _debit(alice, 250);
+        bytes32 key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(key, original, alice, 100);
+        vm.prank(gateway);
+        ledger.reverseAmount(key, original, 100);
+        _assertProfile(alice, 0, 850, 0);
+        assertEq(ledger.tokenLiabilities(), 850);
+        // The debit stays reversible for the 150 left.
+        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, alice, 0, 150);
+        _assertOp(key, IAccountLedger.OperationKind.Reverse, IAccountLedger.OperationStatus.Done, alice, original, 100);
+
+        // A full reversal now gives back what is left, not the original 250.
+        key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(key, original, alice, 150);
+        vm.prank(gateway);
+        ledger.reverse(key, original);
+        _assertProfile(alice, 0, 1_000, 0);
+        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Reversed, alice, 0, 0);
+        _assertOp(key, IAccountLedger.OperationKind.Reverse, IAccountLedger.OperationStatus.Done, alice, original, 150);
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.AlreadyReversed.selector, original));
+        ledger.reverseAmount(_key(), original, 1);
+    }
+
+    function test_P1_partialReversalInABatchUsesTheOperationsAmount() public {
+        _fullReserve();
+        bytes32 original = _debit(alice, 250);
+        bytes32 key = _key();
+        IAccountLedger.Operation[] memory ops = new IAccountLedger.Operation[](1);
+        ops[0] = _op(IAccountLedger.OperationKind.Reverse, key, address(0), original, 100);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(key, original, alice, 100);
+        vm.prank(gateway);
+        assertTrue(ledger.execute(ops)[0]);
+        _assertProfile(alice, 0, 850, 0);
+        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, alice, 0, 150);
+    }
+
+    function test_P1_partialReversalsThatAddUpToTheOriginalReverseIt() public {
+        _fullReserve();
+        bytes32 original = _debit(alice, 250);
+        _reverseAmount(original, 100);
+        bytes32 last = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(last, original, alice, 150);
+        vm.prank(gateway);
+        ledger.reverseAmount(last, original, 150);
+        _assertProfile(alice, 0, 1_000, 0);
+        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Reversed, alice, 0, 0);
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.AlreadyReversed.selector, original));
+        ledger.reverse(_key(), original);
+    }
+
+    function test_P1_reversalBeyondTheOutstandingAmountReverts() public {
+        _fullReserve();
+        bytes32 original = _debit(alice, 250);
+        bytes32 key = _key();
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.ReversalExceedsOutstanding.selector, original, 250, 251));
+        ledger.reverseAmount(key, original, 251);
+        _reverseAmount(original, 100);
+        vm.startPrank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.ReversalExceedsOutstanding.selector, original, 150, 151));
+        ledger.reverseAmount(key, original, 151);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccountLedger.ReversalExceedsOutstanding.selector, original, 150, MAX_AMOUNT + 1)
+        );
+        ledger.reverseAmount(key, original, MAX_AMOUNT + 1);
+        vm.stopPrank();
+        assertFalse(ledger.isKeyUsed(key));
+        _assertProfile(alice, 0, 850, 0);
+        _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, alice, 0, 150);
+    }
+
+    function test_P1_partialReversalOfACaptureGivesBackOnlyTheAmount() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        bytes32 captureKey = _key();
+        vm.prank(gateway);
+        ledger.capture(captureKey, holdKey, 200);
+        bytes32 key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(key, captureKey, alice, 80);
+        vm.prank(gateway);
+        ledger.reverseAmount(key, captureKey, 80);
+        _assertProfile(alice, 0, 880, 0);
+        _assertOp(
+            captureKey,
+            IAccountLedger.OperationKind.Capture,
+            IAccountLedger.OperationStatus.Done,
+            alice,
+            holdKey,
+            120
+        );
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Captured, alice, 0, 300);
+        _reverseAmount(captureKey, 0);
+        _assertProfile(alice, 0, 1_000, 0);
+        _assertOp(
+            captureKey,
+            IAccountLedger.OperationKind.Capture,
+            IAccountLedger.OperationStatus.Reversed,
+            alice,
+            holdKey,
+            0
+        );
+    }
+
+    function test_P1_partialReversalOfACreditTakesBackOnlyTheAmount() public {
+        _fullReserve();
+        bytes32 original = _credit(bob, 400);
+        bytes32 key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(key, original, bob, 300);
+        vm.prank(gateway);
+        ledger.reverseAmount(key, original, 300);
+        _assertProfile(bob, 0, 100, 0);
+        assertEq(ledger.tokenLiabilities(), 1_100);
+        _assertOp(original, IAccountLedger.OperationKind.Credit, IAccountLedger.OperationStatus.Done, bob, 0, 100);
+        // Taking back needs available tokens, as a full reversal does.
+        _hold(bob, 50);
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.InsufficientFunds.selector, bob, 50, 100));
+        ledger.reverse(_key(), original);
+    }
+
+    function test_P1_partialReversalOfAnOpenHoldLeavesTheRestHeld() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        bytes32 key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Reversed(key, holdKey, alice, 100);
+        vm.prank(gateway);
+        ledger.reverseAmount(key, holdKey, 100);
+        _assertProfile(alice, 0, 1_000, 200);
+        assertEq(ledger.totalHeld(), 200);
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Open, alice, 0, 200);
+
+        // A later capture is bounded by what is left and releases the rest of it.
+        bytes32 captureKey = _key();
+        vm.startPrank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.CaptureExceedsHold.selector, holdKey, 200, 201));
+        ledger.capture(captureKey, holdKey, 201);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Captured(captureKey, holdKey, alice, 150, 50);
+        ledger.capture(captureKey, holdKey, 150);
+        vm.stopPrank();
+        _assertProfile(alice, 0, 850, 0);
+        assertEq(ledger.totalHeld(), 0);
+        assertEq(ledger.tokenLiabilities(), 850);
+    }
+
+    function test_P1_releaseAfterAPartialReversalReleasesTheRest() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        _reverseAmount(holdKey, 120);
+        bytes32 key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Released(key, holdKey, alice, 180);
+        vm.prank(gateway);
+        ledger.release(key, holdKey);
+        _assertProfile(alice, 0, 1_000, 0);
+        assertEq(ledger.totalHeld(), 0);
+    }
+
+    function test_P1_reversingAllThatIsLeftOfAHoldClosesIt() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        _reverseAmount(holdKey, 100);
+        _reverseAmount(holdKey, 200);
+        _assertProfile(alice, 0, 1_000, 0);
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Reversed, alice, 0, 0);
+        vm.startPrank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.HoldNotOpen.selector, holdKey));
+        ledger.capture(_key(), holdKey, 1);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.AlreadyReversed.selector, holdKey));
+        ledger.reverseAmount(_key(), holdKey, 1);
+        vm.stopPrank();
+    }
+
+    function test_P1_partialReversalOfAnIrreversibleOperationRevertsNotReversible() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        vm.prank(gateway);
+        ledger.capture(_key(), holdKey, 100);
+        bytes32 fundKey = _fund(10);
+        vm.startPrank(gateway);
+        // Its kind or state is checked before the amount.
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.NotReversible.selector, holdKey));
+        ledger.reverseAmount(_key(), holdKey, 1_000);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.NotReversible.selector, fundKey));
+        ledger.reverseAmount(_key(), fundKey, 1);
+        vm.stopPrank();
+    }
+
+    function test_P1_partialReversalFollowsTheRatioRule() public {
+        _fund(1_000);
+        _credit(alice, 2_000); // 5_000
+        bytes32 original = _debit(alice, 10); // 1_000 / 1_990 = 5_025
+        _credit(bob, 5); // 1_000 / 1_995 = 5_012
+        vm.prank(gateway);
+        // 1_000 / 2_001 = 4_997
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.RatioBreached.selector, 4_997, MIN_RATIO));
+        ledger.reverseAmount(_key(), original, 6);
+        _reverseAmount(original, 5); // 1_000 / 2_000 = 5_000
+        assertEq(ledger.reserveRatioBps(), 5_000);
+    }
+
+    // ---------------------------------------------------------------- credit limits (issue 14, point 5)
+    // C1: a refund (a credit) ignored the per-transaction limit: 50,000.00 on a card limited to 1,000.00.
+
+    function test_C1_creditAboveTheLimitReverts() public {
+        _fund(1_000_000);
+        bytes32 key = _key();
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.OverLimit.selector, bob, 501, 500));
+        ledger.credit(key, bob, 501);
+        assertFalse(ledger.isKeyUsed(key));
+        _assertProfile(bob, 0, 0, 0);
+        // At the limit is fine.
+        vm.prank(gateway);
+        ledger.credit(key, bob, 500);
+        _assertProfile(bob, 0, 500, 0);
+    }
+
+    function test_C1_batchedCreditAboveTheLimitIsRejected() public {
+        _fund(1_000_000);
+        bytes32 key = _key();
+        IAccountLedger.Operation[] memory ops = new IAccountLedger.Operation[](1);
+        ops[0] = _op(IAccountLedger.OperationKind.Credit, key, bob, 0, 50_000);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(
+            key,
+            abi.encodeWithSelector(IAccountLedger.OverLimit.selector, bob, 50_000, 500)
+        );
+        vm.prank(gateway);
+        assertFalse(ledger.execute(ops)[0]);
+        assertFalse(ledger.isKeyUsed(key));
+        assertEq(ledger.tokenLiabilities(), 0);
+    }
+
+    function test_C1_theLimitIsCheckedBeforeTheRatio() public {
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.OverLimit.selector, bob, 501, 500));
+        ledger.credit(_key(), bob, 501);
+    }
+
+    function test_C1_reversalsAreNotLimited() public {
+        _fund(10_000);
+        _credit(bob, 500);
+        _credit(bob, 500);
+        bytes32 debitKey = _debit(bob, 400);
+        bytes32 creditKey = _credit(bob, 450);
+        vm.prank(ledgerAdmin);
+        ledger.setLimit(bob, 100);
+        // Giving back 400 and taking back 300 both exceed the new limit of 100: reversals are not limited.
+        _reverseAmount(debitKey, 0);
+        _reverseAmount(creditKey, 300);
+        _assertProfile(bob, 0, 1_150, 0);
     }
 
     // ---------------------------------------------------------------- conversions
@@ -1130,6 +1438,141 @@ contract AccountLedgerTest is Test {
         _assertProfile(alice, 0, 100_000 - 200, 0);
     }
 
+    // ---------------------------------------------------------------- forced posting (issue 14, point 6)
+    // F1: advices (0120/0220) were refused, so forced posts never reached the ledger; they must post outside the
+    //     per-transaction limit, still exactly once.
+
+    /// @dev Funds the ledger and gives bob, whose limit is 500, 1_500 tokens in three credits.
+    function _bobWith1500() internal {
+        _fund(10_000);
+        _credit(bob, 500);
+        _credit(bob, 500);
+        _credit(bob, 500);
+    }
+
+    function test_F1_forcedKindsAreAppended() public pure {
+        assertEq(uint8(IAccountLedger.OperationKind.WithdrawFiat), 12);
+        assertEq(uint8(IAccountLedger.OperationKind.ForceHold), 13);
+        assertEq(uint8(IAccountLedger.OperationKind.ForceDebit), 14);
+    }
+
+    function test_F1_forcedDebitPostsAboveTheLimit() public {
+        _bobWith1500();
+        bytes32 key = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Debited(key, bob, 800);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Forced(key);
+        vm.prank(gateway);
+        ledger.forceDebit(key, bob, 800);
+        _assertProfile(bob, 0, 700, 0);
+        assertEq(ledger.tokenLiabilities(), 700);
+        _assertOp(key, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, bob, 0, 800);
+        // Reversible like any debit, in part too.
+        _reverseAmount(key, 300);
+        _assertProfile(bob, 0, 1_000, 0);
+        _assertOp(key, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, bob, 0, 500);
+    }
+
+    function test_F1_forcedHoldPostsAboveTheLimitAndCapturesLikeAHold() public {
+        _bobWith1500();
+        bytes32 holdKey = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Held(holdKey, bob, 900);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Forced(holdKey);
+        vm.prank(gateway);
+        ledger.forceHold(holdKey, bob, 900);
+        _assertProfile(bob, 0, 1_500, 900);
+        assertEq(ledger.totalHeld(), 900);
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Open, bob, 0, 900);
+        // A capture is bounded by the hold, not by the limit.
+        bytes32 captureKey = _key();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Captured(captureKey, holdKey, bob, 700, 200);
+        vm.prank(gateway);
+        ledger.capture(captureKey, holdKey, 700);
+        _assertProfile(bob, 0, 800, 0);
+        _reverseAmount(captureKey, 0);
+        _assertProfile(bob, 0, 1_500, 0);
+    }
+
+    function test_F1_forcedOpsStillNeedFundsAnOpenProfileAndAnUnusedKey() public {
+        _bobWith1500();
+        _hold(bob, 100);
+        bytes32 key = _key();
+        vm.startPrank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.InsufficientFunds.selector, bob, 1_400, 1_401));
+        ledger.forceHold(key, bob, 1_401);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.InsufficientFunds.selector, bob, 1_400, 1_401));
+        ledger.forceDebit(key, bob, 1_401);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.UnknownProfile.selector, stranger));
+        ledger.forceHold(key, stranger, 1);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.UnknownProfile.selector, stranger));
+        ledger.forceDebit(key, stranger, 1);
+        // Exactly once: the same advice again is refused by its key.
+        ledger.forceDebit(key, bob, 1_400);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, key));
+        ledger.forceDebit(key, bob, 1);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, key));
+        ledger.forceHold(key, bob, 1);
+        vm.stopPrank();
+        _assertProfile(bob, 0, 100, 100);
+    }
+
+    function test_F1_forcedDebitIsAllowedBelowTheMinimumBecauseItRaisesTheRatio() public {
+        _bobWith1500();
+        vm.prank(treasurer);
+        ledger.defundTokens(_key(), treasurer, 9_250); // 750 / 1_500 = 5_000
+        vm.prank(ledgerAdmin);
+        ledger.setMinRatio(9_000);
+        vm.startPrank(gateway);
+        ledger.forceDebit(_key(), bob, 600); // 750 / 900 = 8_333 < 9_000 but higher: allowed
+        ledger.forceHold(_key(), bob, 600);
+        vm.stopPrank();
+        assertEq(ledger.reserveRatioBps(), 8_333);
+    }
+
+    function test_F1_forcedOpsInABatch() public {
+        _bobWith1500();
+        bytes32 holdKey = _key();
+        bytes32 debitKey = _key();
+        bytes32 limited = _key();
+        IAccountLedger.Operation[] memory ops = new IAccountLedger.Operation[](4);
+        ops[0] = _op(IAccountLedger.OperationKind.ForceHold, holdKey, bob, 0, 300);
+        ops[1] = _op(IAccountLedger.OperationKind.ForceDebit, debitKey, bob, 0, 501);
+        ops[2] = _op(IAccountLedger.OperationKind.Debit, limited, bob, 0, 501);
+        ops[3] = _op(IAccountLedger.OperationKind.ForceDebit, debitKey, bob, 0, 1);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Held(holdKey, bob, 300);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Forced(holdKey);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Debited(debitKey, bob, 501);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Forced(debitKey);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(
+            limited,
+            abi.encodeWithSelector(IAccountLedger.OverLimit.selector, bob, 501, 500)
+        );
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(
+            debitKey,
+            abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, debitKey)
+        );
+        vm.prank(gateway);
+        bool[] memory ok = ledger.execute(ops);
+        assertTrue(ok[0]);
+        assertTrue(ok[1]);
+        assertFalse(ok[2]);
+        assertFalse(ok[3]);
+        _assertProfile(bob, 0, 999, 300);
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Open, bob, 0, 300);
+        _assertOp(debitKey, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, bob, 0, 501);
+        assertFalse(ledger.isKeyUsed(limited));
+    }
+
     // ---------------------------------------------------------------- fuzz
 
     function testFuzz_holdCaptureAmounts(uint256 balance, uint256 holdAmount, uint256 captureAmount) public {
@@ -1180,8 +1623,10 @@ contract AccountLedgerTest is Test {
         liabilities = bound(liabilities, 0, 1e15);
         minBps = uint16(bound(minBps, 0, 10_000));
         amount = bound(amount, 1, 1e15);
-        vm.prank(ledgerAdmin);
+        vm.startPrank(ledgerAdmin);
         ledger.setMinRatio(0);
+        ledger.setLimit(bob, 0);
+        vm.stopPrank();
         if (central != 0) _fund(central);
         if (liabilities != 0) _credit(bob, liabilities);
         vm.prank(ledgerAdmin);
@@ -1264,6 +1709,113 @@ contract AccountLedgerTest is Test {
             assertEq(ledger.centralFiat(), deposit - withdraw);
             _assertProfile(alice, deposit - withdraw, 0, 0);
         }
+    }
+
+    /// @dev P1: however an original is reversed in parts (0 meaning "all that is left"), the parts never add up to
+    ///      more than the original, each part moves exactly its amount, and the original is `Reversed` exactly
+    ///      when nothing is left. `kindSeed` picks a debit, a capture, a credit or an open hold.
+    function testFuzz_P1_partialReversalsNeverGiveBackMoreThanTheOriginal(
+        uint256 original,
+        uint8 kindSeed,
+        uint256[6] memory parts
+    ) public {
+        original = bound(original, 1, 1e12);
+        uint256 kind = kindSeed % 4;
+        bytes32 originalKey = _originalOfKind(kind, original);
+        uint256 outstanding = original;
+        for (uint256 i = 0; i < parts.length; ++i) {
+            outstanding = _reversePart(originalKey, outstanding, bound(parts[i], 0, outstanding * 2 + 1));
+        }
+        uint256 totalReversed = original - outstanding;
+        IAccountLedger.Profile memory p = ledger.profileOf(alice);
+        if (kind == 2) assertEq(p.token, 2e12 + original - totalReversed);
+        else if (kind == 3) assertEq(p.token, 2e12);
+        else assertEq(p.token, 2e12 - original + totalReversed);
+        assertEq(p.held, kind == 3 ? outstanding : 0);
+        assertEq(ledger.totalHeld(), p.held);
+        assertEq(ledger.tokenLiabilities(), p.token);
+    }
+
+    /// @dev Gives alice 2e12 tokens (minimum ratio 0) and posts an original of `amount`: a debit (0), a capture
+    ///      (1), a credit (2) or an open hold (3).
+    function _originalOfKind(uint256 kind, uint256 amount) internal returns (bytes32 originalKey) {
+        vm.prank(ledgerAdmin);
+        ledger.setMinRatio(0);
+        _fund(4e12);
+        _credit(alice, 2e12);
+        if (kind == 0) return _debit(alice, amount);
+        if (kind == 2) return _credit(alice, amount);
+        if (kind == 3) return _hold(alice, amount);
+        bytes32 holdKey = _hold(alice, amount + 1);
+        originalKey = _key();
+        vm.prank(gateway);
+        ledger.capture(originalKey, holdKey, amount);
+    }
+
+    /// @dev Reverses `amount` of `originalKey`, of which `outstanding` is left, expecting the exact outcome;
+    ///      returns what is left after it.
+    function _reversePart(bytes32 originalKey, uint256 outstanding, uint256 amount) internal returns (uint256 left) {
+        bytes32 key = _key();
+        left = outstanding;
+        vm.prank(gateway);
+        if (outstanding == 0) {
+            vm.expectRevert(abi.encodeWithSelector(IAccountLedger.AlreadyReversed.selector, originalKey));
+            ledger.reverseAmount(key, originalKey, amount);
+        } else if (amount > outstanding) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IAccountLedger.ReversalExceedsOutstanding.selector,
+                    originalKey,
+                    outstanding,
+                    amount
+                )
+            );
+            ledger.reverseAmount(key, originalKey, amount);
+        } else {
+            uint256 reversed = amount == 0 ? outstanding : amount;
+            vm.expectEmit(address(ledger));
+            emit IAccountLedger.Reversed(key, originalKey, alice, reversed);
+            ledger.reverseAmount(key, originalKey, amount);
+            left = outstanding - reversed;
+            assertEq(ledger.operationOf(key).amount, reversed, "reversal's amount");
+        }
+        IAccountLedger.OperationInfo memory info = ledger.operationOf(originalKey);
+        assertEq(info.amount, left, "outstanding");
+        assertEq(info.status == IAccountLedger.OperationStatus.Reversed, left == 0, "reversed iff none left");
+    }
+
+    /// @dev C1: a credit is limited as a debit is.
+    function testFuzz_C1_creditLimit(uint256 limit, uint256 amount) public {
+        limit = bound(limit, 0, 10_000);
+        amount = bound(amount, 1, 20_000);
+        _fund(20_000);
+        vm.prank(ledgerAdmin);
+        ledger.setLimit(alice, limit);
+        vm.prank(gateway);
+        if (limit != 0 && amount > limit) {
+            vm.expectRevert(abi.encodeWithSelector(IAccountLedger.OverLimit.selector, alice, amount, limit));
+        }
+        ledger.credit(_key(), alice, amount);
+    }
+
+    /// @dev F1: a forced hold or debit goes through exactly when the funds allow it, whatever the limit.
+    function testFuzz_F1_forcedOpsIgnoreOnlyTheLimit(uint256 limit, uint256 amount, bool asHold) public {
+        limit = bound(limit, 0, 10_000);
+        amount = bound(amount, 1, 25_000);
+        _fund(20_000);
+        _credit(alice, 20_000);
+        vm.prank(ledgerAdmin);
+        ledger.setLimit(alice, limit);
+        bytes32 key = _key();
+        vm.prank(gateway);
+        if (amount > 20_000) {
+            vm.expectRevert(abi.encodeWithSelector(IAccountLedger.InsufficientFunds.selector, alice, 20_000, amount));
+        }
+        if (asHold) ledger.forceHold(key, alice, amount);
+        else ledger.forceDebit(key, alice, amount);
+        if (amount > 20_000) return;
+        if (asHold) _assertProfile(alice, 0, 20_000, amount);
+        else _assertProfile(alice, 0, 20_000 - amount, 0);
     }
 
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {

@@ -13,15 +13,34 @@ import {MockERC20} from "./mocks/MockERC20.sol";
 ///      random (sometimes invalid) amounts and references, keeping a ghost model of every profile and of the
 ///      central token account. Only operations that succeed update the model. For each successful call it
 ///      records the reserve ratio before and after, and counts those that lowered it to below the minimum.
+///      Reversals are whole (amount 0) or partial; the model keeps each original's outstanding amount and the
+///      sum reversed from it. Forced holds and debits (advices) run beside the limited ones.
 contract AccountLedgerHandler is Test {
     using OperationKinds for IAccountLedger.OperationKind;
 
     uint256 internal constant MAX_STEP = 1e9;
 
+    /// @dev Counters of the reversal, record and limit checks.
+    struct Counts {
+        /// @dev Originals whose reversals added up to more than the original amount.
+        uint256 overReversed;
+        /// @dev Records (an original's outstanding amount and status, a reversal's amount, a forced operation's
+        ///      kind) that disagree with the model.
+        uint256 recordMismatches;
+        /// @dev Successful limited holds, debits and credits above the profile's limit.
+        uint256 limitViolations;
+        /// @dev Successful forced holds and debits above the profile's limit (coverage, not a violation).
+        uint256 forcedOverLimit;
+        /// @dev Successful partial reversals (coverage).
+        uint256 partialReversals;
+    }
+
     /// @dev The model of one recorded operation (test state: packing is no concern).
     // solhint-disable-next-line gas-struct-packing
     struct GhostOp {
         uint256 amount;
+        uint256 original;
+        uint256 reversedSum;
         address wallet;
         IAccountLedger.OperationKind kind;
         bool open;
@@ -41,6 +60,7 @@ contract AccountLedgerHandler is Test {
     uint256 public ratioViolations;
     /// @notice Keys rejected in a batch that the ledger nevertheless marked used.
     uint256 public rejectedKeysConsumed;
+    Counts internal _counts;
     uint256 public succeeded;
     uint256 public rejected;
     uint256 public batches;
@@ -55,6 +75,11 @@ contract AccountLedgerHandler is Test {
         treasury = treasury_;
         wallets = wallets_;
         token_.approve(address(ledger_), type(uint256).max);
+    }
+
+    /// @notice The reversal, record and limit counters.
+    function counts() external view returns (Counts memory) {
+        return _counts;
     }
 
     // ---------------------------------------------------------------- treasurer and admin
@@ -124,6 +149,7 @@ contract AccountLedgerHandler is Test {
         if (ok) {
             _apply(op);
             _succeeded(op.key, op.kind, op.wallet, op.amount, before);
+            _checkRecords(op);
         } else {
             ++rejected;
             if (ledger.isKeyUsed(op.key)) ++rejectedKeysConsumed;
@@ -138,10 +164,14 @@ contract AccountLedgerHandler is Test {
         else if (kind == IAccountLedger.OperationKind.Release) ledger.release(op.key, op.ref);
         else if (kind == IAccountLedger.OperationKind.Debit) ledger.debit(op.key, op.wallet, op.amount);
         else if (kind == IAccountLedger.OperationKind.Credit) ledger.credit(op.key, op.wallet, op.amount);
-        else if (kind == IAccountLedger.OperationKind.Reverse) ledger.reverse(op.key, op.ref);
-        else if (kind == IAccountLedger.OperationKind.ConvertToToken)
+        else if (kind == IAccountLedger.OperationKind.Reverse) {
+            if (op.amount == 0) ledger.reverse(op.key, op.ref);
+            else ledger.reverseAmount(op.key, op.ref, op.amount);
+        } else if (kind == IAccountLedger.OperationKind.ConvertToToken)
             ledger.convertToToken(op.key, op.wallet, op.amount);
-        else ledger.convertToFiat(op.key, op.wallet, op.amount);
+        else if (kind == IAccountLedger.OperationKind.ConvertToFiat) ledger.convertToFiat(op.key, op.wallet, op.amount);
+        else if (kind == IAccountLedger.OperationKind.ForceHold) ledger.forceHold(op.key, op.wallet, op.amount);
+        else ledger.forceDebit(op.key, op.wallet, op.amount);
     }
 
     /// @dev A batch of up to 6 random gateway operations. The ratio rule is checked over the whole batch: if
@@ -169,6 +199,10 @@ contract AccountLedgerHandler is Test {
                 if (ledger.isKeyUsed(ops[i].key) && !_usedByOther(ops, ok, i)) ++rejectedKeysConsumed;
             }
         }
+        // Against the records once the whole batch is in the model (two parts of one original may be in it).
+        for (uint256 i = 0; i < size; ++i) {
+            if (ok[i]) _checkRecords(ops[i]);
+        }
         _checkRatio(before);
     }
 
@@ -190,7 +224,8 @@ contract AccountLedgerHandler is Test {
     ///      that take them from their reference.
     function _apply(IAccountLedger.Operation memory op) internal {
         IAccountLedger.OperationKind kind = op.kind;
-        if (kind == IAccountLedger.OperationKind.Hold) {
+        _checkLimit(op);
+        if (kind == IAccountLedger.OperationKind.Hold || kind == IAccountLedger.OperationKind.ForceHold) {
             ghostHeld[op.wallet] += op.amount;
         } else if (kind == IAccountLedger.OperationKind.Capture) {
             GhostOp storage h = _ghostOps[op.ref];
@@ -204,19 +239,30 @@ contract AccountLedgerHandler is Test {
             op.amount = h.amount;
             ghostHeld[h.wallet] -= h.amount;
             h.open = false;
-        } else if (kind == IAccountLedger.OperationKind.Debit) {
+        } else if (kind == IAccountLedger.OperationKind.Debit || kind == IAccountLedger.OperationKind.ForceDebit) {
             ghostToken[op.wallet] -= op.amount;
         } else if (kind == IAccountLedger.OperationKind.Credit) {
             ghostToken[op.wallet] += op.amount;
         } else if (kind == IAccountLedger.OperationKind.Reverse) {
             GhostOp storage o = _ghostOps[op.ref];
+            uint256 reversed = op.amount == 0 ? o.amount : op.amount;
+            // Counted before the model's own arithmetic, which would revert (and hide the call) on too much.
+            o.reversedSum += reversed;
+            if (o.reversedSum > o.original) {
+                ++_counts.overReversed;
+                return;
+            }
+            if (reversed < o.amount) ++_counts.partialReversals;
             op.wallet = o.wallet;
-            op.amount = o.amount;
-            if (o.kind == IAccountLedger.OperationKind.Credit) ghostToken[o.wallet] -= o.amount;
-            else if (o.kind == IAccountLedger.OperationKind.Hold) ghostHeld[o.wallet] -= o.amount;
-            else ghostToken[o.wallet] += o.amount;
-            o.open = false;
-            o.reversed = true;
+            op.amount = reversed;
+            if (o.kind == IAccountLedger.OperationKind.Credit) ghostToken[o.wallet] -= reversed;
+            else if (o.kind == IAccountLedger.OperationKind.Hold) ghostHeld[o.wallet] -= reversed;
+            else ghostToken[o.wallet] += reversed;
+            o.amount -= reversed;
+            if (o.amount == 0) {
+                o.open = false;
+                o.reversed = true;
+            }
         } else if (kind == IAccountLedger.OperationKind.ConvertToToken) {
             ghostFiat[op.wallet] -= op.amount;
             ghostToken[op.wallet] += op.amount;
@@ -234,7 +280,9 @@ contract AccountLedgerHandler is Test {
         uint256 refSeed,
         uint256 amount
     ) internal returns (IAccountLedger.Operation memory op) {
-        op.kind = IAccountLedger.OperationKind(bound(kindSeed, 1, 8));
+        // The eight gateway kinds and the two forced ones.
+        uint256 kind = bound(kindSeed, 1, 10);
+        op.kind = IAccountLedger.OperationKind(kind <= 8 ? kind : kind + 4);
         op.key = _newKey();
         op.wallet = _wallet(walletSeed);
         op.amount = bound(amount, 1, MAX_STEP);
@@ -243,6 +291,10 @@ contract AccountLedgerHandler is Test {
         if (op.kind == IAccountLedger.OperationKind.Capture) {
             uint256 held = _ghostOps[op.ref].amount;
             op.amount = bound(amount, 1, held + held / 8 + 1);
+        } else if (op.kind == IAccountLedger.OperationKind.Reverse) {
+            // A quarter whole (0), the rest partial and sometimes beyond what is left.
+            uint256 outstanding = _ghostOps[op.ref].amount;
+            op.amount = amount % 4 == 0 ? 0 : bound(amount, 1, outstanding + outstanding / 8 + 1);
         } else if (op.kind.spendsTokens()) {
             uint256 available = ghostToken[op.wallet] - ghostHeld[op.wallet];
             op.amount = bound(amount, 1, available + available / 8 + 1);
@@ -265,11 +317,45 @@ contract AccountLedgerHandler is Test {
 
     function _record(bytes32 key, IAccountLedger.OperationKind kind, address wallet, uint256 amount) internal {
         GhostOp storage g = _ghostOps[key];
+        // Forced operations are recorded as the plain kind.
+        if (kind == IAccountLedger.OperationKind.ForceHold) kind = IAccountLedger.OperationKind.Hold;
+        else if (kind == IAccountLedger.OperationKind.ForceDebit) kind = IAccountLedger.OperationKind.Debit;
         g.kind = kind;
         g.wallet = wallet;
         g.amount = amount;
+        g.original = amount;
         g.open = kind == IAccountLedger.OperationKind.Hold;
         _keys.push(key);
+    }
+
+    /// @dev Counts a limited hold, debit or credit above the profile's limit (a forced one is only counted as
+    ///      coverage).
+    function _checkLimit(IAccountLedger.Operation memory op) internal {
+        IAccountLedger.OperationKind kind = op.kind;
+        uint256 limit = ledger.profileOf(op.wallet).limit;
+        if (limit == 0 || op.amount <= limit) return;
+        if (kind == IAccountLedger.OperationKind.ForceHold || kind == IAccountLedger.OperationKind.ForceDebit) {
+            ++_counts.forcedOverLimit;
+        } else if (
+            kind == IAccountLedger.OperationKind.Hold ||
+            kind == IAccountLedger.OperationKind.Debit ||
+            kind == IAccountLedger.OperationKind.Credit
+        ) {
+            ++_counts.limitViolations;
+        }
+    }
+
+    /// @dev Compares the ledger's records of a successful `op` with the model: a reversal's amount and its
+    ///      original's outstanding amount and status; a forced operation's recorded kind.
+    function _checkRecords(IAccountLedger.Operation memory op) internal {
+        IAccountLedger.OperationInfo memory info = ledger.operationOf(op.key);
+        GhostOp storage g = _ghostOps[op.key];
+        if (info.kind != g.kind || info.amount != g.amount) ++_counts.recordMismatches;
+        if (op.kind != IAccountLedger.OperationKind.Reverse) return;
+        GhostOp storage o = _ghostOps[op.ref];
+        info = ledger.operationOf(op.ref);
+        bool reversed = info.status == IAccountLedger.OperationStatus.Reversed;
+        if (info.amount != o.amount || reversed != o.reversed) ++_counts.recordMismatches;
     }
 
     function _checkRatio(uint256 before) internal {
@@ -292,13 +378,16 @@ library OperationKinds {
         return
             kind == IAccountLedger.OperationKind.Hold ||
             kind == IAccountLedger.OperationKind.Debit ||
-            kind == IAccountLedger.OperationKind.ConvertToFiat;
+            kind == IAccountLedger.OperationKind.ConvertToFiat ||
+            kind == IAccountLedger.OperationKind.ForceHold ||
+            kind == IAccountLedger.OperationKind.ForceDebit;
     }
 }
 
 /// @dev Invariants of `AccountLedger`: the central accounts equal the sums of the profiles, the holds stay within
-///      the tokens, the ledger holds at least its central tokens, the ledger agrees with the handler's model,
-///      and no successful operation lowered the ratio to below the minimum.
+///      the tokens, the ledger holds at least its central tokens, the ledger agrees with the handler's model
+///      (balances and records), no successful operation lowered the ratio to below the minimum, the parts of a
+///      reversal never add up to more than the original, and only forced operations exceed a limit.
 contract AccountLedgerInvariantTest is StdInvariant, Test {
     AccountLedger internal ledger;
     MockERC20 internal token;
@@ -377,5 +466,17 @@ contract AccountLedgerInvariantTest is StdInvariant, Test {
 
     function invariant_rejectedOperationsConsumeNoKey() public view {
         assertEq(handler.rejectedKeysConsumed(), 0);
+    }
+
+    function invariant_reversalsNeverExceedTheOriginal() public view {
+        assertEq(handler.counts().overReversed, 0);
+    }
+
+    function invariant_recordsAgreeWithModel() public view {
+        assertEq(handler.counts().recordMismatches, 0);
+    }
+
+    function invariant_onlyForcedOperationsExceedTheLimit() public view {
+        assertEq(handler.counts().limitViolations, 0);
     }
 }

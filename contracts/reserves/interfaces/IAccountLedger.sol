@@ -12,8 +12,11 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///      leaves it below `minRatioBps` reverts with `RatioBreached`. All amounts are minor units, at most
 ///      `MAX_AMOUNT` (2**80 - 1) each and in every total.
 interface IAccountLedger {
-    /// @notice The kind of an operation. `None` marks an unused key. Kinds from `FundTokens` on are treasurer
-    ///         operations, recorded under their key but not accepted by `execute`.
+    /// @notice The kind of an operation. `None` marks an unused key. `execute` accepts the gateway kinds `Hold` ..
+    ///         `ConvertToFiat` and the forced kinds `ForceHold` and `ForceDebit`. `FundTokens` .. `WithdrawFiat` are
+    ///         treasurer operations, recorded under their key but not accepted by `execute`. The forced kinds are
+    ///         never recorded: a forced hold or debit is stored as a `Hold` or `Debit` (and announced by `Forced`).
+    /// @dev Append only: the gateway numbers the kinds (0 = `None` .. 14 = `ForceDebit`).
     enum OperationKind {
         None,
         Hold,
@@ -27,11 +30,14 @@ interface IAccountLedger {
         FundTokens,
         DefundTokens,
         DepositFiat,
-        WithdrawFiat
+        WithdrawFiat,
+        ForceHold,
+        ForceDebit
     }
 
     /// @notice Where an operation stands. A hold is `Open` until `Captured`, `Released` or `Reversed`; every
-    ///         other operation is `Done`, and a reversible one becomes `Reversed` once undone.
+    ///         other operation is `Done`, and a reversible one becomes `Reversed` once nothing of it is left
+    ///         (a partial reversal leaves it `Open` or `Done` with a smaller outstanding amount).
     enum OperationStatus {
         None,
         Done,
@@ -42,11 +48,11 @@ interface IAccountLedger {
     }
 
     /// @notice One operation of a batch (`execute`).
-    /// @param kind A gateway kind: `Hold` .. `ConvertToFiat`.
+    /// @param kind A gateway kind (`Hold` .. `ConvertToFiat`) or a forced kind (`ForceHold`, `ForceDebit`).
     /// @param key The operation's idempotency key.
     /// @param wallet The customer wallet (ignored by `Capture`, `Release` and `Reverse`).
     /// @param ref The hold key for `Capture`/`Release`, the original key for `Reverse`, else ignored.
-    /// @param amount The amount (ignored by `Release` and `Reverse`).
+    /// @param amount The amount (ignored by `Release`); for `Reverse`, 0 reverses the whole outstanding amount.
     struct Operation {
         OperationKind kind;
         bytes32 key;
@@ -61,7 +67,7 @@ interface IAccountLedger {
     /// @param fiat The customer's fiat amount (a record; its sum is `centralFiat`).
     /// @param token The customer's token amount (its sum is `tokenLiabilities`).
     /// @param held The part of `token` reserved by open holds.
-    /// @param limit The per-transaction limit of holds and debits, 0 for none.
+    /// @param limit The per-transaction limit of holds, debits and credits, 0 for none.
     /// @param open Whether the profile is open (closing is final).
     /// @param exists Whether the profile was ever opened; all other fields are zero otherwise.
     // A view struct, never stored: no packing to gain.
@@ -78,11 +84,15 @@ interface IAccountLedger {
     }
 
     /// @notice One recorded operation as `operationOf` reports it.
-    /// @param kind The kind; `None` if the key is unused.
+    /// @param kind The kind; `None` if the key is unused. Never `ForceHold` or `ForceDebit`: those are recorded as
+    ///        `Hold` and `Debit`.
     /// @param status Where it stands.
     /// @param wallet The customer wallet (for treasurer operations: the funder, the recipient or the wallet).
     /// @param ref The hold key (capture, release), the original key (reverse), or zero.
-    /// @param amount The amount: held, captured, released, debited, credited, reversed or converted.
+    /// @param amount The outstanding amount: what is left of it after partial reversals, 0 once `Reversed`. For
+    ///        a debit, capture or credit, what can still be reversed; for an open hold, what it still holds; for
+    ///        a captured or released hold, what it held then; for a release, the amount released; for a
+    ///        reversal, the amount it reversed; for a conversion or treasurer operation, its amount.
     struct OperationInfo {
         OperationKind kind;
         OperationStatus status;
@@ -182,12 +192,17 @@ interface IAccountLedger {
     /// @param amount The amount.
     event Credited(bytes32 indexed key, address indexed wallet, uint256 amount);
 
-    /// @notice Operation `originalKey` was undone.
+    /// @notice Operation `originalKey` was undone, in full or in part.
     /// @param key The reversal's key.
     /// @param originalKey The key of the operation undone.
     /// @param wallet The customer wallet.
-    /// @param amount The amount given back, taken back or released.
+    /// @param amount The amount reversed: given back, taken back or released.
     event Reversed(bytes32 indexed key, bytes32 indexed originalKey, address indexed wallet, uint256 amount);
+
+    /// @notice The hold or debit under `key` (announced by `Held` or `Debited` just before) was forced: posted
+    ///         outside the per-transaction limit, as an advice is.
+    /// @param key The operation's key.
+    event Forced(bytes32 indexed key);
 
     /// @notice `amount` of `wallet`'s fiat became tokens (`toToken`) or the other way round.
     /// @param key The idempotency key.
@@ -245,6 +260,12 @@ interface IAccountLedger {
     /// @notice `holdKey` is not an open hold.
     /// @param holdKey The key.
     error HoldNotOpen(bytes32 holdKey);
+
+    /// @notice A partial reversal asks for more than is left of the original.
+    /// @param originalKey The original's key.
+    /// @param outstanding What is left of it.
+    /// @param amount The amount to reverse.
+    error ReversalExceedsOutstanding(bytes32 originalKey, uint256 outstanding, uint256 amount);
 
     /// @notice The capture exceeds the hold.
     /// @param holdKey The hold's key.
@@ -376,13 +397,37 @@ interface IAccountLedger {
     /// @notice Adds `amount` to `wallet`'s tokens. Role: `GATEWAY_ROLE`. Ratio rule.
     /// @param key The idempotency key.
     /// @param wallet The customer wallet.
-    /// @param amount The amount.
+    /// @param amount The amount, within the limit.
     function credit(bytes32 key, address wallet, uint256 amount) external;
 
-    /// @notice Undoes a debit, capture or credit, or releases an open hold. Role: `GATEWAY_ROLE`. Ratio rule.
+    /// @notice Reserves `amount` of `wallet`'s available tokens under hold `key` outside the per-transaction limit
+    ///         (an advice: the scheme or a stand-in already approved it). Recorded as a `Hold`; emits `Held`, then
+    ///         `Forced`. Role: `GATEWAY_ROLE`.
+    /// @param key The hold's key.
+    /// @param wallet The customer wallet.
+    /// @param amount The amount, within the available tokens.
+    function forceHold(bytes32 key, address wallet, uint256 amount) external;
+
+    /// @notice Takes `amount` from `wallet`'s available tokens outside the per-transaction limit (an advice).
+    ///         Recorded as a `Debit`; emits `Debited`, then `Forced`. Role: `GATEWAY_ROLE`.
+    /// @param key The idempotency key.
+    /// @param wallet The customer wallet.
+    /// @param amount The amount, within the available tokens.
+    function forceDebit(bytes32 key, address wallet, uint256 amount) external;
+
+    /// @notice Undoes all that is left of a debit, capture or credit, or releases all that is left of an open
+    ///         hold: `reverseAmount(key, originalKey, 0)`. Role: `GATEWAY_ROLE`. Ratio rule.
     /// @param key The idempotency key.
     /// @param originalKey The key of the operation to undo.
     function reverse(bytes32 key, bytes32 originalKey) external;
+
+    /// @notice Undoes `amount` of a debit, capture or credit (gives back, or takes back, `amount`), or releases
+    ///         `amount` of an open hold (which stays open with the rest). The original keeps what is left as its
+    ///         amount and becomes `Reversed` once nothing is left. Not limited. Role: `GATEWAY_ROLE`. Ratio rule.
+    /// @param key The idempotency key.
+    /// @param originalKey The key of the operation to undo.
+    /// @param amount The amount, at most the original's outstanding amount; 0 for all of it.
+    function reverseAmount(bytes32 key, bytes32 originalKey, uint256 amount) external;
 
     /// @notice Turns `amount` of `wallet`'s fiat into tokens pulled from the treasury. Role: `GATEWAY_ROLE`.
     ///         Cannot breach the ratio: it moves towards 10_000 bps, at or above any minimum.
@@ -418,7 +463,8 @@ interface IAccountLedger {
     /// @return The wallet.
     function walletOfAccount(bytes32 accountId) external view returns (address);
 
-    /// @notice The operation recorded under `key`; `kind == None` if the key is unused.
+    /// @notice The operation recorded under `key`; `kind == None` if the key is unused. Its `amount` is the
+    ///         outstanding amount (what partial reversals left of it; see `OperationInfo`).
     /// @param key The key.
     /// @return The operation.
     function operationOf(bytes32 key) external view returns (OperationInfo memory);
