@@ -37,6 +37,7 @@ export function responseForLedgerError(error: string): ResponseCode {
     case "AccountLedgerZeroAmount":
     case "AmountTooLarge":
     case "CaptureExceedsHold":
+    case "ReversalExceedsOutstanding":
       return RESPONSE_CODES.invalidAmount;
     case "HoldNotOpen":
     case "NotReversible":

@@ -20,6 +20,7 @@ describe("iso8583: response codes for ledger refusals", function () {
       AccountLedgerZeroAmount: "13",
       AmountTooLarge: "13",
       CaptureExceedsHold: "13",
+      ReversalExceedsOutstanding: "13",
       HoldNotOpen: "12",
       NotReversible: "12",
       UnknownOperation: "12",
