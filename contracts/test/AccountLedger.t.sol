@@ -1032,6 +1032,32 @@ contract AccountLedgerTest is Test {
         _assertOp(original, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, alice, 0, 150);
     }
 
+    function test_P1_reversalBeyondTheOutstandingAmountRevertsForCapturesCreditsAndHolds() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        bytes32 captureKey = _key();
+        vm.prank(gateway);
+        ledger.capture(captureKey, holdKey, 200);
+        bytes32 creditKey = _credit(bob, 100);
+        bytes32 openHold = _hold(alice, 50);
+        bytes32[3] memory originals = [captureKey, creditKey, openHold];
+        uint256[3] memory amounts = [uint256(200), 100, 50];
+        for (uint256 i = 0; i < originals.length; ++i) {
+            vm.prank(gateway);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IAccountLedger.ReversalExceedsOutstanding.selector,
+                    originals[i],
+                    amounts[i],
+                    amounts[i] + 1
+                )
+            );
+            ledger.reverseAmount(_key(), originals[i], amounts[i] + 1);
+        }
+        _assertProfile(alice, 0, 800, 50);
+        _assertProfile(bob, 0, 100, 0);
+    }
+
     function test_P1_partialReversalOfACaptureGivesBackOnlyTheAmount() public {
         _fullReserve();
         bytes32 holdKey = _hold(alice, 300);
