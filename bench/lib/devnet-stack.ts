@@ -18,12 +18,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { freePort, ROOT } from "../../test/helpers/processes.js";
+
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 
 export interface DevnetStack {
@@ -37,20 +36,6 @@ export interface DevnetStack {
   /** What the start script wrote to stderr so far (its `[start]` lines and the services' logs). */
   stderr(): string;
   stop(): Promise<void>;
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 function alive(pid: number): boolean {

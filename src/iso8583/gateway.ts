@@ -44,6 +44,7 @@ import { frame, FrameReader, FramingError, type Framing } from "./framing.js";
 import {
   Journal,
   type JournalRow,
+  type MessageColumns,
   type MessageKind,
   type NewJournalRow,
   type OperationName,
@@ -664,25 +665,7 @@ export class CardGateway {
     return identify(request, this.#walletElement);
   }
 
-  #rowBase(
-    request: Iso8583Message,
-    who: Identity,
-    kind: MessageKind,
-  ): Pick<
-    NewJournalRow,
-    | "id"
-    | "kind"
-    | "mti"
-    | "stan"
-    | "de7"
-    | "rrn"
-    | "terminal"
-    | "acquirer"
-    | "forwarder"
-    | "merchant"
-    | "fingerprint"
-    | "advice"
-  > {
+  #rowBase(request: Iso8583Message, who: Identity, kind: MessageKind): MessageColumns {
     return {
       id: who.id,
       kind,

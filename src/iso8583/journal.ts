@@ -97,6 +97,23 @@ export type NewJournalRow = Pick<
   | "amount"
 >;
 
+/** The columns that say which message a row is (the rest say what it posts). */
+export type MessageColumns = Pick<
+  NewJournalRow,
+  | "id"
+  | "kind"
+  | "mti"
+  | "stan"
+  | "de7"
+  | "rrn"
+  | "terminal"
+  | "acquirer"
+  | "forwarder"
+  | "merchant"
+  | "fingerprint"
+  | "advice"
+>;
+
 /** Where a DE 90 points: the original's MTI, STAN, DE 7 and acquirer, at the reversal's terminal. */
 export interface OriginalRef {
   readonly mti: string;

@@ -3,6 +3,7 @@ import fc from "fast-check";
 
 import { decode, encode, Iso8583Error, responseMti, type Iso8583Message } from "../../src/iso8583/codec.js";
 import { FIELDS, FieldTableError, parseFieldTable, type FieldSpec } from "../../src/iso8583/fields.js";
+import { valueOf } from "./message-arbitrary.js";
 
 const ascii = (text: string): Buffer => Buffer.from(text, "latin1");
 
@@ -266,31 +267,6 @@ describe("iso8583: codec", function () {
   });
 
   describe("properties", function () {
-    const digit = fc.constantFrom(..."0123456789");
-    const units = {
-      n: digit,
-      z: fc.constantFrom(..."0123456789=D"),
-      ans: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
-      b: fc.constantFrom(..."0123456789ABCDEF"),
-    };
-    function valueOf(spec: FieldSpec): fc.Arbitrary<string> {
-      const fixed = spec.lengthType === "fixed";
-      const minLength = fixed ? spec.maxLength : 0;
-      if (spec.content === "x+n") {
-        return fc
-          .tuple(
-            fc.constantFrom("C", "D"),
-            fc.string({ unit: digit, minLength: minLength - 1, maxLength: spec.maxLength - 1 }),
-          )
-          .map(([sign, digits]) => sign + digits);
-      }
-      const unit = units[spec.content];
-      if (fixed) return fc.string({ unit, minLength, maxLength: spec.maxLength });
-      // lengths biased towards 0 and the maximum as well as small values
-      return fc
-        .nat({ max: spec.maxLength })
-        .chain((length) => fc.string({ unit, minLength: length, maxLength: length }));
-    }
     const model: Record<string, fc.Arbitrary<string>> = {};
     for (const spec of FIELDS) if (spec !== undefined && spec.number !== 65) model[String(spec.number)] = valueOf(spec);
     const numbers = Object.keys(model).map(Number);
