@@ -131,6 +131,23 @@ describe("iso8583: the gateway under attack (red team)", function () {
       expect(late.fields[39], "a late original of a reversed transaction").to.not.equal("00");
       expect((await profile(gw.world, wallet)).token).to.equal(10_000n);
     });
+
+    it("H9_aReversalNamingTheAdviceThatRepeatedAnAuthorizationIsApprovedButReleasesNothing", async function () {
+      const { wallet } = await openCardAccount(gw.world, 10_000n);
+      const hold = cardRequest("0100", wallet, 2_000n);
+      expect(await code(hold)).to.equal("00");
+      // The 0110 was lost; the acquirer stood in and sends the same transaction as a 0120 advice: a repeat.
+      const standIn = { ...hold, mti: "0120" };
+      expect((await ask(standIn)).fields[39]).to.equal("00");
+      expect(await profile(gw.world, wallet)).to.deep.equal({ token: 10_000n, held: 2_000n });
+      // The sale is cancelled: the acquirer reverses the advice it sent.
+      const advice = await ask(reversalOf(standIn, "0420"));
+      expect([advice.mti, advice.fields[39]]).to.deep.equal(["0430", "00"]);
+      expect(await profile(gw.world, wallet), "a reversal approved with 00 must have released the hold").to.deep.equal({
+        token: 10_000n,
+        held: 0n,
+      });
+    });
   });
 
   describe("refunds and reversals racing", function () {
@@ -373,6 +390,22 @@ describe("iso8583: the gateway under attack (red team): a transaction mined afte
     expect((await client.request(reversalOf(debit))).fields[39]).to.equal("00");
     await running.gateway.reconcile();
     expect((await profile(world, wallet)).token, "debited though answered 91 and reversed with 00").to.equal(10_000n);
+  });
+  it("H10_aReversalAnswered91AndSettledAsNotPostedLandsLaterAndARefundOnTopPaysTheSaleBackTwice", async function () {
+    const { wallet } = await openCardAccount(world, 10_000n);
+    const sale = cardRequest("0200", wallet, 1_000n);
+    expect((await client.request(sale)).fields[39]).to.equal("00");
+    proxy.holdSends = true;
+    expect((await client.request(reversalOf(sale))).fields[39]).to.equal("91");
+    await running.gateway.reconcile(); // grace over, key unused: the reversal "did not post"
+    proxy.release();
+    for (let i = 0; i < 100 && (await profile(world, wallet)).token === 9_000n; i += 1) await sleep(50);
+    expect((await profile(world, wallet)).token).to.equal(10_000n); // it landed after all
+    await running.gateway.reconcile();
+    // The merchant, told the reversal failed, refunds the sale instead.
+    const refund = await client.request(refundOf(sale, wallet, 1_000n));
+    expect(refund.fields[39], "a refund of a sale already reversed on the ledger").to.not.equal("00");
+    expect((await profile(world, wallet)).token, "paid 1,000, got 2,000 back").to.equal(10_000n);
   });
 });
 
