@@ -13,7 +13,9 @@ import type { AddressInfo } from "node:net";
 import { expect } from "chai";
 
 import { encode, type Iso8583Message } from "../../src/iso8583/codec.js";
+import { Journal } from "../../src/iso8583/journal.js";
 import { withMac } from "../../src/iso8583/mac.js";
+import { Store } from "../../src/store/store.js";
 import {
   cardRequest,
   gatewayPerTest,
@@ -406,6 +408,57 @@ describe("iso8583: the gateway under attack (red team): a transaction mined afte
     const refund = await client.request(refundOf(sale, wallet, 1_000n));
     expect(refund.fields[39], "a refund of a sale already reversed on the ledger").to.not.equal("00");
     expect((await profile(world, wallet)).token, "paid 1,000, got 2,000 back").to.equal(10_000n);
+  });
+});
+
+describe("iso8583: the gateway under attack (red team): a journal commit that fails once", function () {
+  this.timeout(120_000);
+  let world: GatewayWorld;
+
+  before(async function () {
+    world = await gatewayWorld();
+  });
+  after(async function () {
+    await world?.proxy.stop();
+  });
+
+  it("H11_oneFailedGroupCommitLeavesTheJournalInATransactionItCannotLeaveAndTheGatewayStopsAnswering", async function () {
+    // The journal's store, whose next COMMIT fails once (SQLITE_BUSY, IOERR: the transaction may stay open).
+    const store = Store.open({ path: ":memory:" });
+    let failNextCommit = false;
+    const flaky = new Proxy(store, {
+      get(target, property) {
+        if (property === "exec") {
+          return (sql: string) => {
+            if (sql === "COMMIT" && failNextCommit) {
+              failNextCommit = false;
+              throw new Error("database is locked");
+            }
+            target.exec(sql);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const running = await startGateway(world, { journal: new Journal(flaky), timeoutMs: 2_000 });
+    const client = await IsoClient.connect(running.port);
+    try {
+      const { wallet } = await openCardAccount(world, 10_000n);
+      failNextCommit = true;
+      // The commit before the batch is sent fails: the debit is not sent; it must still be answered (91).
+      const first = await client.request(cardRequest("0200", wallet, 1_000n), 3_000).catch(() => undefined);
+      // The store works again: the next debit must be journaled durably, posted and answered.
+      const second = await client.request(cardRequest("0200", wallet, 500n), 3_000).catch(() => undefined);
+      // Both go unanswered ("cannot start a transaction within a transaction"), and so does every later
+      // message that writes the journal, until the gateway is restarted.
+      expect([first?.fields[39], second?.fields[39]], "answers after one failed commit").to.deep.equal(["91", "00"]);
+      expect((await profile(world, wallet)).token).to.equal(9_500n);
+    } finally {
+      client.close();
+      await running.stop().catch(() => undefined);
+      store.close();
+    }
   });
 });
 
