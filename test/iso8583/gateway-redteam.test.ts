@@ -191,6 +191,23 @@ describe("iso8583: the gateway under attack (red team)", function () {
     });
   });
 
+  describe("who is the acquirer", function () {
+    it("H12_anOutsideClientClaimingAnAcquirerWithoutAMacKeyReversesThatAcquirersPayment", async function () {
+      const { wallet } = await openCardAccount(gw.world, 10_000n);
+      const debit = cardRequest("0200", wallet, 4_000n);
+      expect(await code(debit)).to.equal("00");
+      // Another TCP client, not the acquirer, copies the acquirer id (echoed in every response) into DE 32.
+      const outsider = await IsoClient.connect(gw.running.port);
+      try {
+        const forged = await outsider.request(reversalOf(debit));
+        expect(forged.fields[39], "a reversal from a client that is not acquirer 123456").to.not.equal("00");
+      } finally {
+        outsider.close();
+      }
+      expect((await profile(gw.world, wallet)).token).to.equal(6_000n);
+    });
+  });
+
   describe("defences kept", function () {
     it("D1_anUnsignedMessageFromTheMacAcquirerUnderAnyDE32SpellingIs63AndMovesNothing", async function () {
       const { wallet } = await openCardAccount(gw.world, 10_000n);
