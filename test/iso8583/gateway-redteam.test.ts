@@ -289,6 +289,15 @@ describe("iso8583: the gateway under attack (red team)", function () {
       expect((await profile(gw.world, wallet)).token).to.equal(10_000n);
     });
 
+    it("D6_twoRefundsOfOneSaleSentTogetherCannotTogetherExceedIt", async function () {
+      const { wallet } = await openCardAccount(gw.world, 10_000n);
+      const sale = cardRequest("0200", wallet, 1_000n);
+      expect(await code(sale)).to.equal("00");
+      const answers = await Promise.all([ask(refundOf(sale, wallet, 600n)), ask(refundOf(sale, wallet, 600n))]);
+      expect(answers.map((answer) => answer.fields[39]).sort()).to.deep.equal(["00", "13"]);
+      expect((await profile(gw.world, wallet)).token).to.equal(9_600n);
+    });
+
     it("D5_twoDifferentReversalsOfOneDebitSentTogetherReverseItOnce", async function () {
       const { wallet } = await openCardAccount(gw.world, 10_000n);
       const debit = cardRequest("0200", wallet, 1_000n);
@@ -313,7 +322,7 @@ describe("iso8583: the gateway under attack (red team)", function () {
  */
 class LateMiningProxy {
   holdSends = false;
-  readonly #held: Array<() => void> = [];
+  readonly #held: Array<(dropped: boolean) => void> = [];
   readonly #server: Server;
 
   constructor(request: (payload: { method: string; params?: unknown[] }) => Promise<unknown>) {
@@ -327,7 +336,9 @@ class LateMiningProxy {
             | Array<{ id: number; method: string; params?: unknown[] }>;
           const one = async (call: { id: number; method: string; params?: unknown[] }) => {
             if (call.method === "eth_sendTransaction" && this.holdSends) {
-              await new Promise<void>((resolve) => this.#held.push(resolve));
+              const dropped = await new Promise<boolean>((resolve) => this.#held.push(resolve));
+              // A node that lost the transaction (restarted, evicted it from its pool): it never lands.
+              if (dropped) return { jsonrpc: "2.0", id: call.id, error: { code: -32000, message: "dropped" } };
             }
             try {
               return {
@@ -357,9 +368,10 @@ class LateMiningProxy {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  release(): void {
+  /** Lets the held transactions through (they land), or drops them (they never land). */
+  release(drop = false): void {
     this.holdSends = false;
-    for (const resolve of this.#held.splice(0)) resolve();
+    for (const resolve of this.#held.splice(0)) resolve(drop);
   }
 
   async stop(): Promise<void> {
@@ -425,6 +437,18 @@ describe("iso8583: the gateway under attack (red team): a transaction mined afte
     const refund = await client.request(refundOf(sale, wallet, 1_000n));
     expect(refund.fields[39], "a refund of a sale already reversed on the ledger").to.not.equal("00");
     expect((await profile(world, wallet)).token, "paid 1,000, got 2,000 back").to.equal(10_000n);
+  });
+  it("H13_aSecondReversalApprovedWhileTheFirstIsOfUnknownFateReversesNothingWhenTheFirstNeverLands", async function () {
+    const { wallet } = await openCardAccount(world, 10_000n);
+    const sale = cardRequest("0200", wallet, 1_000n);
+    expect((await client.request(sale)).fields[39]).to.equal("00");
+    proxy.holdSends = true;
+    expect((await client.request(reversalOf(sale))).fields[39]).to.equal("91");
+    proxy.release(true); // that reversal never reaches a block
+    // The acquirer sends a new reversal (new STAN): approved, though nothing is posted for it.
+    expect((await client.request(reversalOf(sale))).fields[39]).to.equal("00");
+    await running.gateway.reconcile(); // the first one is settled as not posted
+    expect((await profile(world, wallet)).token, "charged after a reversal approved with 00").to.equal(10_000n);
   });
 });
 
