@@ -104,6 +104,22 @@ describe("iso8583: the gateway under attack (red team)", function () {
       await code(refundOf(first, alice.wallet, 5_000n));
       expect((await profile(gw.world, alice.wallet)).token, "Alice never paid, yet is refunded").to.equal(10_000n);
     });
+    it("H14_aFailedPartialReversalRetriedAsAFullOneIsJournaledAsPartialSoARefundOnTopPaysBackMoreThanTheSale", async function () {
+      const { wallet } = await openCardAccount(gw.world, 10_000n);
+      const sale = cardRequest("0200", wallet, 1_000n);
+      expect(await code(sale)).to.equal("00");
+      const partial = reversalOf(sale);
+      const de95 = `${"000000000900"}${"0".repeat(30)}`;
+      await gw.world.proxy.setMode("refuse");
+      expect(await code({ ...partial, fields: { ...partial.fields, 95: de95 } })).to.equal("91"); // 100 back
+      await gw.world.proxy.setMode("up");
+      // The same reversal identity, now without DE 95: reverses the whole 1,000; the journal keeps 100.
+      const full = await code(partial);
+      expect(full).to.be.oneOf(["00", "94"]);
+      // The merchant refunds what the journal thinks is left of the sale.
+      await code(refundOf(sale, wallet, 900n));
+      expect((await profile(gw.world, wallet)).token, "paid 1,000, got more back").to.be.at.most(10_000n);
+    });
   });
 
   describe("DE 7 of a retransmission", function () {
