@@ -8,12 +8,13 @@
  * `Dn_...` pin defences not covered by the other gateway tests.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 
 import { expect } from "chai";
 
 import { encode, type Iso8583Message } from "../../src/iso8583/codec.js";
 import { Journal } from "../../src/iso8583/journal.js";
+import { frame } from "../../src/iso8583/framing.js";
 import { withMac } from "../../src/iso8583/mac.js";
 import { Store } from "../../src/store/store.js";
 import {
@@ -221,6 +222,37 @@ describe("iso8583: the gateway under attack (red team)", function () {
         outsider.close();
       }
       expect((await profile(gw.world, wallet)).token).to.equal(6_000n);
+    });
+  });
+
+  describe("a client that does not read its answers", function () {
+    it("H15_theGatewayKeepsReadingAndBuffersEveryAnswerForAClientThatNeverReadsThem", async function () {
+      // No acquirer id needed: 0800 echo requests, 17 MB of them, from a client that never reads a byte.
+      const reader = await IsoClient.connect(gw.running.port);
+      // Watch the gateway's side of that connection: how much it has queued for a client that does not read.
+      const write = net.Socket.prototype.write as (this: net.Socket, ...args: unknown[]) => boolean;
+      let queued = 0;
+      net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]): boolean {
+        const accepted = write.apply(this, args);
+        if (this.localPort === gw.running.port && this.remotePort === reader.socket.localPort) {
+          queued = Math.max(queued, this.writableLength);
+        }
+        return accepted;
+      } as typeof net.Socket.prototype.write;
+      try {
+        reader.socket.pause();
+        const one = frame(encode({ mti: "0800", fields: { 7: "1128120000", 11: "000001", 70: "301" } }), "binary2");
+        const count = 300_000;
+        const flood = Buffer.alloc(one.length * count);
+        for (let i = 0; i < count; i += 1) one.copy(flood, i * one.length);
+        reader.socket.write(flood);
+        for (let i = 0; i < 50 && reader.socket.writableLength > 0; i += 1) await sleep(100);
+        await sleep(500);
+        expect(queued, "bytes of answers the gateway queued in memory for one client").to.be.below(1_000_000);
+      } finally {
+        net.Socket.prototype.write = write as typeof net.Socket.prototype.write;
+        reader.close();
+      }
     });
   });
 
