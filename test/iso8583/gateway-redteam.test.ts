@@ -13,8 +13,8 @@ import net, { type AddressInfo } from "node:net";
 import { expect } from "chai";
 
 import { encode, type Iso8583Message } from "../../src/iso8583/codec.js";
-import { Journal } from "../../src/iso8583/journal.js";
 import { frame } from "../../src/iso8583/framing.js";
+import { Journal } from "../../src/iso8583/journal.js";
 import { withMac } from "../../src/iso8583/mac.js";
 import { Store } from "../../src/store/store.js";
 import {
