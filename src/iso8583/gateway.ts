@@ -75,6 +75,12 @@ export interface CardGatewayOptions {
    * and its responses carry one.
    */
   readonly macKeys?: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Whether a message naming an acquirer without a MAC key is taken (default
+   * false: it is 63). Anyone who can connect can write any DE 32; only a MAC
+   * proves the acquirer. The devnet takes them, for its examples.
+   */
+  readonly acceptUnauthenticated?: boolean;
   readonly host?: string;
   /** TCP port; 0 picks a free one (default 8583). */
   readonly port?: number;
@@ -130,6 +136,17 @@ export interface Identity {
   readonly merchant: string | null;
   readonly advice: boolean;
 }
+
+/** The columns of a journal row that posts nothing. */
+const NO_OPERATION = {
+  panHash: null,
+  operation: null,
+  opKey: null,
+  refKey: null,
+  originalId: null,
+  wallet: null,
+  amount: null,
+} as const;
 
 /** A refusal decided before the ledger is touched. */
 class Refusal extends Error {
@@ -264,14 +281,19 @@ export class CardGateway {
   async #reconcile(): Promise<void> {
     for (const row of this.#journal.unknown()) {
       if (this.#inFlight.has(row.id) || row.opKey === null) continue;
-      let used: boolean;
+      let state: "unused" | "void" | "used";
       try {
-        used = await this.#poster.isKeyUsed(row.opKey);
+        state = await this.#poster.keyState(row.opKey);
       } catch {
         return; // the chain is still away
       }
-      if (!used) {
-        if (this.#clock.now() >= (row.settleBy ?? 0)) this.#journal.markFailed(row.id);
+      if (state === "void") {
+        this.#journal.markFailed(row.id);
+        this.#log(`card-gateway: ${row.mti} ${row.id} never landed; its key is void and it counts as not posted`);
+        continue;
+      }
+      if (state === "unused") {
+        if (this.#clock.now() >= (row.settleBy ?? 0)) await this.#void(row);
         continue;
       }
       if (row.kind === "reversal") {
@@ -290,6 +312,27 @@ export class CardGateway {
         this.#log(`card-gateway: ${row.mti} ${row.id} landed after a 91 answer and was reversed`);
       }
     }
+  }
+
+  /**
+   * Proves an operation of unknown fate did not post by claiming its key on
+   * the ledger first (`voidKey`): once the void is mined, the operation can
+   * never land, and the message counts as not posted. If the operation lands
+   * first, the void is refused (`KeyUsed`) and the next round finds the key used.
+   */
+  async #void(row: JournalRow): Promise<void> {
+    const outcome = await this.#poster.post({
+      kind: "void",
+      key: row.opKey!,
+      wallet: ZeroAddress,
+      ref: ZeroHash,
+      amount: 0n,
+    });
+    if (outcome.status === "applied") {
+      this.#journal.markFailed(row.id);
+      this.#log(`card-gateway: ${row.mti} ${row.id} never landed; its key is void and it counts as not posted`);
+    }
+    // Otherwise the next round reads the key: used by the operation, or by this void if it landed after all.
   }
 
   /**
@@ -340,8 +383,13 @@ export class CardGateway {
   /** A message from an acquirer with a MAC key must carry its valid MAC. */
   #authenticate(request: Iso8583Message, bytes: Uint8Array): void {
     const acquirer = request.fields[32];
-    const key = acquirer === undefined ? undefined : this.#macKeys.get(acquirerId(acquirer));
-    if (key === undefined) return;
+    // No acquirer: network management, or a money message refused for its missing DE 32 (30).
+    if (acquirer === undefined) return;
+    const key = this.#macKeys.get(acquirerId(acquirer));
+    if (key === undefined) {
+      if (this.#options.acceptUnauthenticated === true) return;
+      throw new Refusal(RESPONSE_CODES.securityViolation, `acquirer ${acquirer} has no MAC key here`);
+    }
     const verdict = verifyMac(key, bytes);
     if (verdict !== "ok") {
       throw new Refusal(RESPONSE_CODES.securityViolation, `the MAC is ${verdict}`);
@@ -387,22 +435,55 @@ export class CardGateway {
    * of it; undefined when the transaction is new (or its earlier attempt is
    * known not to have posted). Throws 94 for different content under a known identity.
    */
-  async #repeat(who: Identity): Promise<Answer | undefined> {
+  async #repeat(who: Identity, request?: Iso8583Message): Promise<Answer | undefined> {
     const prior = await this.#prior(who.id);
-    if (prior === undefined || prior.state === "failed") return undefined;
+    if (prior === undefined) return undefined;
+    // Even a message that never posted keeps its content: a retry must be the same message.
     if (prior.fingerprint !== who.fingerprint) {
       throw new Refusal(RESPONSE_CODES.duplicate, `${who.id} was used by a different message`);
     }
-    if (prior.state === "unknown") return { code: RESPONSE_CODES.unavailable };
+    if (request !== undefined) this.#journal.transmitted(who.id, canonicalMti(request.mti), request.fields[7]!);
+    if (prior.state === "failed") {
+      if (prior.voided) {
+        throw new Refusal(RESPONSE_CODES.invalidTransaction, `${who.id} was reversed: it is never posted again`);
+      }
+      return undefined;
+    }
+    if (prior.state === "unknown" || prior.state === "posting") return { code: RESPONSE_CODES.unavailable };
     return { code: (prior.responseCode ?? RESPONSE_CODES.unavailable) as ResponseCode, authCode: prior.authCode };
+  }
+
+  /**
+   * Runs `decide` for a message whose identity is new; a decline it throws
+   * (other than 91, which may change, and 94) is journaled, so that a repeat
+   * gets the same answer.
+   */
+  async #decided(request: Iso8583Message, who: Identity, kind: MessageKind, decide: () => Promise<Answer>) {
+    try {
+      return await decide();
+    } catch (error) {
+      if (
+        error instanceof Refusal &&
+        error.code !== RESPONSE_CODES.unavailable &&
+        error.code !== RESPONSE_CODES.duplicate &&
+        this.#journal.get(who.id) === undefined &&
+        !this.#inFlight.has(who.id)
+      ) {
+        this.#journal.record({ ...this.#rowBase(request, who, kind), ...NO_OPERATION }, error.code);
+      }
+      throw error;
+    }
   }
 
   async #financial(request: Iso8583Message, kind: MessageKind): Promise<Answer> {
     requireFields(request, [2, 3, 4, 7, 11, 32, 41, 49, this.#walletElement]);
     const who = this.#identity(request);
-    const repeat = await this.#repeat(who);
+    const repeat = await this.#repeat(who, request);
     if (repeat !== undefined) return repeat;
+    return this.#decided(request, who, kind, () => this.#financialNew(request, who, kind));
+  }
 
+  async #financialNew(request: Iso8583Message, who: Identity, kind: MessageKind): Promise<Answer> {
     const processing = parseProcessing(request.fields[3]!);
     const amount = this.#amountOfRecord(request);
     const wallet = this.#walletData(request, amount);
@@ -439,7 +520,8 @@ export class CardGateway {
       original = sale;
       // Checked again right before the row is written: nothing else may refund the sale in between.
       bound = () => {
-        const left = BigInt(sale.amount ?? "0") - this.#journal.consumed(sale.id);
+        // At the bank's worst case: refunds and reversals of unknown fate count as landed.
+        const left = BigInt(sale.amount ?? "0") - this.#journal.consumed(sale.id).amount;
         if (amount > left) {
           throw new Refusal(
             RESPONSE_CODES.invalidAmount,
@@ -452,7 +534,7 @@ export class CardGateway {
       ...this.#rowBase(request, who, kind),
       panHash: card.panHash,
       operation,
-      opKey: opKey(who.id),
+      opKey: this.#opKeyFor(who.id),
       refKey,
       originalId: original?.id ?? null,
       wallet: target,
@@ -585,22 +667,17 @@ export class CardGateway {
   async #reversal(request: Iso8583Message): Promise<Answer> {
     requireFields(request, [7, 11, 32, 41, 90]);
     const who = this.#identity(request);
-    const repeat = await this.#repeat(who);
+    const repeat = await this.#repeat(who, request);
     if (repeat !== undefined) return repeat;
+    return this.#decided(request, who, "reversal", () => this.#reversalNew(request, who));
+  }
+
+  async #reversalNew(request: Iso8583Message, who: Identity): Promise<Answer> {
     const ref = parseOriginal(request.fields[90]!, who.terminal);
     if (ref.mti.startsWith("04")) {
       throw new Refusal(RESPONSE_CODES.invalidTransaction, "DE 90 names a reversal, not an original");
     }
-    const base: NewJournalRow = {
-      ...this.#rowBase(request, who, "reversal"),
-      panHash: null,
-      operation: null,
-      opKey: null,
-      refKey: null,
-      originalId: null,
-      wallet: null,
-      amount: null,
-    };
+    const base: NewJournalRow = { ...this.#rowBase(request, who, "reversal"), ...NO_OPERATION };
     const originals = this.#originals(ref, who);
     if (originals.length === 0) {
       if (ref.acquirer !== who.acquirer) {
@@ -608,7 +685,7 @@ export class CardGateway {
       }
       // The reversal overtook its original: remember it, so a late original is declined. An advice (0420)
       // must be acknowledged; a request (0400) is told there was nothing to reverse.
-      this.#journal.markReversedAhead(ref, who.id);
+      this.#journal.markReversedAhead(ref, who.id, this.#clock.now());
       this.#log(
         `card-gateway: ${request.mti} ${who.id} reverses ${ref.mti} STAN ${ref.stan} never seen; it will be declined if it comes`,
       );
@@ -620,8 +697,9 @@ export class CardGateway {
     await this.#inFlight.get(original.id);
     const settled = this.#journal.get(original.id)!;
     if (settled.state !== "done" || settled.responseCode !== RESPONSE_CODES.approved || settled.autoReversed) {
-      // Nothing stands on the ledger for it: declined, known not posted, or
-      // of unknown fate (the reconciler reverses it if it turns out to have landed).
+      // Nothing stands on the ledger for it: declined, known not posted, or of unknown fate (the reconciler
+      // reverses it if it turns out to have landed). It is voided: never posted again, even if repeated.
+      this.#journal.markVoided(settled.id);
       this.#journal.record({ ...base, originalId: settled.id }, RESPONSE_CODES.approved);
       return { code: RESPONSE_CODES.approved };
     }
@@ -629,7 +707,14 @@ export class CardGateway {
     if (de4 !== undefined && BigInt(de4) !== BigInt(settled.amount ?? "0")) {
       throw new Refusal(RESPONSE_CODES.invalidAmount, `DE 4 ${de4} is not the original's amount ${settled.amount}`);
     }
-    const outstanding = () => BigInt(settled.amount ?? "0") - this.#journal.consumed(settled.id);
+    const outstanding = () => {
+      const consumed = this.#journal.consumed(settled.id);
+      if (consumed.pending) {
+        // What is left depends on a reversal or refund of unknown fate: decided once it is known.
+        throw new Refusal(RESPONSE_CODES.unavailable, `a reversal or refund of ${settled.id} is of unknown fate`);
+      }
+      return BigInt(settled.amount ?? "0") - consumed.amount;
+    };
     const actual = parseActualAmount(request.fields[95]);
     const left = outstanding();
     if (actual !== undefined && actual > left) {
@@ -644,7 +729,7 @@ export class CardGateway {
     const row: NewJournalRow = {
       ...base,
       operation: "reverse",
-      opKey: opKey(who.id),
+      opKey: this.#opKeyFor(who.id),
       refKey: settled.opKey,
       originalId: settled.id,
       wallet: settled.wallet,
@@ -696,18 +781,13 @@ export class CardGateway {
     // The callers awaited since their repeat check: check again. From here
     // on no await comes before the row and the in-flight entry both exist, so
     // a repeat arriving later waits for this one.
-    const self: OriginalRef = {
-      acquirer: row.acquirer,
-      terminal: row.terminal ?? "",
-      mti: row.mti,
-      stan: row.stan,
-      de7: row.de7,
-    };
-    if (row.kind !== "reversal" && this.#journal.isReversedAhead(self)) {
+    const self = { acquirer: row.acquirer, terminal: row.terminal ?? "", mti: row.mti, stan: row.stan };
+    if (row.kind !== "reversal" && this.#journal.isReversedAhead(self, this.#clock.now())) {
       throw new Refusal(RESPONSE_CODES.invalidTransaction, `message ${row.id} was reversed before it arrived`);
     }
     const existing = this.#journal.get(row.id);
-    if (this.#inFlight.has(row.id) || (existing !== undefined && existing.state !== "failed")) {
+    const retry = existing?.state === "failed" && !existing.voided && existing.fingerprint === row.fingerprint;
+    if (this.#inFlight.has(row.id) || (existing !== undefined && !retry)) {
       const repeat = await this.#repeat({ id: row.id, fingerprint: row.fingerprint } as Identity);
       return repeat ?? { code: RESPONSE_CODES.unavailable };
     }
@@ -749,6 +829,16 @@ export class CardGateway {
     }
   }
 
+  /**
+   * The ledger key of the next attempt of message `id`: derived from its
+   * identity, so every send of one attempt uses one key; a new attempt (after
+   * the last one was proven not posted, its key voided) gets a new one.
+   */
+  #opKeyFor(id: string): string {
+    const attempts = this.#journal.attempts(id);
+    return attempts === 0 ? opKey(id) : opKey(`${id}|attempt ${attempts + 1}`);
+  }
+
   #grace(): number {
     return this.#options.unknownGraceMs ?? 60_000;
   }
@@ -763,6 +853,7 @@ export class CardGateway {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     let frameTimer: NodeJS.Timeout | undefined;
     let inFlight = 0;
+    let writeBlocked = false;
 
     const drop = (reason: string) => {
       this.#log(`card-gateway: closing ${peer}: ${reason}`);
@@ -794,12 +885,21 @@ export class CardGateway {
         if (inFlight >= maxInFlight) socket.pause();
         this.respond(message)
           .then((response) => {
-            if (response !== undefined && !socket.destroyed) socket.write(frame(response, this.#framing));
+            if (response === undefined || socket.destroyed) return;
+            // A client that does not read its answers is not read either: no answer piles up in memory.
+            if (!socket.write(frame(response, this.#framing)) && !writeBlocked) {
+              writeBlocked = true;
+              socket.pause();
+              socket.once("drain", () => {
+                writeBlocked = false;
+                if (inFlight < maxInFlight) socket.resume();
+              });
+            }
           })
           .catch((error: unknown) => this.#log(`card-gateway: ${peer}: message failed: ${messageOf(error)}`))
           .finally(() => {
             inFlight -= 1;
-            if (inFlight < maxInFlight && socket.isPaused()) socket.resume();
+            if (inFlight < maxInFlight && !writeBlocked && socket.isPaused()) socket.resume();
           });
       }
     });

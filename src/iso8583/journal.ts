@@ -70,6 +70,11 @@ export interface JournalRow {
   readonly responseCode: string | null;
   readonly authCode: string | null;
   readonly autoReversed: boolean;
+  /**
+   * A reversal was acknowledged for this message while it stood nowhere on the
+   * ledger (declined, failed or of unknown fate): it is never posted again.
+   */
+  readonly voided: boolean;
   /** When an `unknown` row stops being checked and becomes `failed` (ms since epoch). */
   readonly settleBy: number | null;
 }
@@ -196,7 +201,28 @@ const MIGRATIONS = [
       SELECT '', '', mti, stan, de7, reversal_id, created_at FROM card_reversed_unseen;
     DROP TABLE card_reversed_unseen;`,
   },
+  {
+    // DE 90 names an original by the MTI and DE 7 of whichever transmission the acquirer kept: every
+    // transmission of a transaction (first, repeats, retransmissions with a new DE 7, advices) is kept.
+    version: 4,
+    name: "transmissions, voided messages, when a reversal came ahead",
+    sql: `CREATE TABLE card_transmissions (
+      message_id TEXT NOT NULL,
+      mti TEXT NOT NULL,
+      de7 TEXT NOT NULL,
+      PRIMARY KEY (message_id, mti, de7)
+    ) STRICT;
+    CREATE INDEX card_transmissions_de7 ON card_transmissions (de7);
+    INSERT INTO card_transmissions (message_id, mti, de7) SELECT id, mti, de7 FROM card_messages;
+    ALTER TABLE card_messages ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX card_messages_stan ON card_messages (acquirer, terminal, stan);
+    ALTER TABLE card_reversals_ahead ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX card_reversals_ahead_stan ON card_reversals_ahead (acquirer, terminal, stan);`,
+  },
 ] as const;
+
+/** How long a reversal that came ahead of its original declines a late original (STANs recycle daily). */
+export const REVERSAL_AHEAD_MS = 24 * 3_600_000;
 
 interface Raw {
   id: string;
@@ -222,6 +248,7 @@ interface Raw {
   response_code: string | null;
   auth_code: string | null;
   auto_reversed: number;
+  voided: number;
   settle_by: number | null;
 }
 
@@ -250,6 +277,7 @@ function fromRaw(raw: Raw): JournalRow {
     responseCode: raw.response_code,
     authCode: raw.auth_code,
     autoReversed: raw.auto_reversed === 1,
+    voided: raw.voided === 1,
     settleBy: raw.settle_by,
   };
 }
@@ -269,8 +297,13 @@ export class Journal {
   /** Makes every write so far durable (one commit for all of them). */
   commit(): void {
     if (!this.#open) return;
-    this.#open = false;
-    this.#store.exec("COMMIT");
+    try {
+      this.#store.exec("COMMIT");
+    } finally {
+      // A failed COMMIT that left the transaction open is tried again by the next one; one that SQLite
+      // rolled back lost its writes, which nothing outside has acted on yet (no answer, no send).
+      this.#open = this.#store.inSqliteTransaction;
+    }
   }
 
   /** Whether writes are waiting for `commit()`. */
@@ -279,7 +312,7 @@ export class Journal {
   }
 
   #write(sql: string, ...params: (string | number | null)[]): number {
-    if (!this.#open && !this.#store.inTransaction) {
+    if (!this.#open && !this.#store.inSqliteTransaction) {
       this.#store.exec("BEGIN IMMEDIATE");
       this.#open = true;
     }
@@ -291,33 +324,53 @@ export class Journal {
     return raw === undefined ? undefined : fromRaw(raw);
   }
 
-  /** The messages a DE 90 can name: same acquirer, terminal, MTI, STAN and DE 7 (reversals excluded). */
+  /**
+   * The messages a DE 90 can name: same acquirer, terminal, message class and
+   * STAN, with a transmission of that DE 7 (reversals excluded).
+   */
   findOriginals(ref: OriginalRef): JournalRow[] {
     return this.#store
       .all<Raw>(
-        `SELECT * FROM card_messages WHERE acquirer = ? AND terminal = ? AND mti = ? AND stan = ? AND de7 = ?
-          AND kind != 'reversal' ORDER BY created_at`,
+        `SELECT * FROM card_messages m WHERE acquirer = ? AND terminal = ? AND substr(mti, 1, 2) = ? AND stan = ?
+          AND kind != 'reversal'
+          AND EXISTS (SELECT 1 FROM card_transmissions t WHERE t.message_id = m.id AND t.de7 = ?)
+          ORDER BY created_at`,
         ref.acquirer,
         ref.terminal,
-        ref.mti,
+        ref.mti.slice(0, 2),
         ref.stan,
         ref.de7,
       )
       .map(fromRaw);
   }
 
-  /** Messages (not reversals) of an acquirer with this MTI, STAN and DE 7, at any terminal. */
+  /** As `findOriginals`, at any terminal of the acquirer (a refund at another terminal of the merchant). */
   findAtAcquirer(acquirer: string, mti: string, stan: string, de7: string): JournalRow[] {
     return this.#store
       .all<Raw>(
-        `SELECT * FROM card_messages WHERE acquirer = ? AND mti = ? AND stan = ? AND de7 = ? AND kind != 'reversal'
+        `SELECT * FROM card_messages m WHERE acquirer = ? AND substr(mti, 1, 2) = ? AND stan = ?
+          AND kind != 'reversal'
+          AND EXISTS (SELECT 1 FROM card_transmissions t WHERE t.message_id = m.id AND t.de7 = ?)
           ORDER BY created_at`,
         acquirer,
-        mti,
+        mti.slice(0, 2),
         stan,
         de7,
       )
       .map(fromRaw);
+  }
+
+  /** Remembers that message `id` was (also) transmitted as `mti` with `de7`. */
+  transmitted(id: string, mti: string, de7: string): void {
+    this.#write("INSERT OR IGNORE INTO card_transmissions (message_id, mti, de7) VALUES (?, ?, ?)", id, mti, de7);
+  }
+
+  /** The message will never be posted again (see `JournalRow.voided`). */
+  markVoided(id: string): void {
+    this.#write(
+      "UPDATE card_messages SET voided = 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+      id,
+    );
   }
 
   /** Messages of `kind` from `acquirer` with retrieval reference `rrn`, oldest first. */
@@ -333,46 +386,71 @@ export class Journal {
   }
 
   /**
-   * The amount already taken off `originalId` by reversals and refunds that
-   * stand (or may): a refund counts for what of it was not reversed in turn.
+   * What reversals and refunds took off `originalId`, counted at the bank's
+   * worst case: a reversal or refund of unknown fate (or still posting) counts
+   * as landed, a reversal of a refund only once it is approved. `pending`:
+   * some of it is of unknown fate or still posting.
    */
-  consumed(originalId: string): bigint {
-    let total = 0n;
-    for (const row of this.#store.all<{ id: string; operation: OperationName; amount: string | null }>(
-      `SELECT id, operation, amount FROM card_messages WHERE original_id = ? AND operation IN ('reverse', 'credit')
+  consumed(originalId: string): { amount: bigint; pending: boolean } {
+    let amount = 0n;
+    let pending = false;
+    for (const row of this.#store.all<{
+      id: string;
+      operation: OperationName;
+      amount: string | null;
+      state: JournalState;
+    }>(
+      `SELECT id, operation, amount, state FROM card_messages WHERE original_id = ? AND operation IN ('reverse', 'credit')
         AND ${STANDING}`,
       originalId,
     )) {
-      const amount = BigInt(row.amount ?? "0");
-      total += row.operation === "credit" ? amount - this.consumed(row.id) : amount;
+      if (row.state !== "done") pending = true;
+      let taken = BigInt(row.amount ?? "0");
+      if (row.operation === "credit") {
+        const undone = this.#store.all<{ amount: string | null; state: JournalState }>(
+          `SELECT amount, state FROM card_messages WHERE original_id = ? AND operation = 'reverse' AND ${STANDING}`,
+          row.id,
+        );
+        for (const reversal of undone) {
+          if (reversal.state === "done") taken -= BigInt(reversal.amount ?? "0");
+          else pending = true;
+        }
+      }
+      amount += taken;
     }
-    return total;
+    return { amount, pending };
   }
 
   /** A reversal arrived for an original never seen: if the original comes later, it is declined. */
-  markReversedAhead(ref: OriginalRef, reversalId: string): void {
+  markReversedAhead(ref: OriginalRef, reversalId: string, atMs: number): void {
     this.#write(
-      `INSERT OR IGNORE INTO card_reversals_ahead (acquirer, terminal, mti, stan, de7, reversal_id)
-        VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO card_reversals_ahead (acquirer, terminal, mti, stan, de7, reversal_id, at_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ref.acquirer,
       ref.terminal,
       ref.mti,
       ref.stan,
       ref.de7,
       reversalId,
+      atMs,
     );
   }
 
-  isReversedAhead(ref: OriginalRef): boolean {
+  /**
+   * Whether a reversal came ahead of this message: same acquirer, terminal,
+   * message class and STAN within `REVERSAL_AHEAD_MS` of `nowMs`, whatever its
+   * DE 7 (a retransmission of the original renews DE 7).
+   */
+  isReversedAhead(ref: Omit<OriginalRef, "de7">, nowMs: number): boolean {
     return (
       this.#store.get(
-        `SELECT 1 AS x FROM card_reversals_ahead WHERE acquirer = ? AND terminal = ? AND mti = ? AND stan = ?
-          AND de7 = ?`,
+        `SELECT 1 AS x FROM card_reversals_ahead WHERE acquirer = ? AND terminal = ? AND substr(mti, 1, 2) = ?
+          AND stan = ? AND at_ms >= ?`,
         ref.acquirer,
         ref.terminal,
-        ref.mti,
+        ref.mti.slice(0, 2),
         ref.stan,
-        ref.de7,
+        nowMs - REVERSAL_AHEAD_MS,
       ) !== undefined
     );
   }
@@ -385,7 +463,7 @@ export class Journal {
           operation, op_key, ref_key, original_id, wallet, amount, state)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'posting')
         ON CONFLICT (id) DO UPDATE SET state = 'posting', response_code = NULL, settle_by = NULL,
-          attempts = attempts + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+          op_key = excluded.op_key, attempts = attempts + 1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
         WHERE card_messages.state = 'failed'`,
       row.id,
       row.kind,
@@ -407,6 +485,12 @@ export class Journal {
       row.wallet,
       row.amount,
     );
+    this.transmitted(row.id, row.mti, row.de7);
+  }
+
+  /** How many times the message was sent to the ledger (a `failed` one tried again counts again). */
+  attempts(id: string): number {
+    return this.#store.get<{ attempts: number }>("SELECT attempts FROM card_messages WHERE id = ?", id)?.attempts ?? 0;
   }
 
   /** Records a message answered without a ledger operation (a reversal with nothing to undo). */

@@ -57,6 +57,7 @@ export const OPERATION_KIND = {
   reverse: 6,
   forceHold: 13,
   forceDebit: 14,
+  void: 15,
 } as const;
 
 export type LedgerOperationKind = keyof typeof OPERATION_KIND;
@@ -80,7 +81,7 @@ export type LedgerOutcome =
 export interface LedgerPosterOptions {
   readonly ledger: string;
   readonly signer: Signer;
-  /** For reads (`isKeyUsed`, receipts); defaults to the signer's provider. */
+  /** For reads (`keyState`, receipts); defaults to the signer's provider. */
   readonly provider?: Provider;
   /** Operations per transaction (default 100). */
   readonly maxBatch?: number;
@@ -203,9 +204,15 @@ export class LedgerPoster {
     });
   }
 
-  /** Whether the ledger has used `key`; throws when the chain cannot be read. */
-  async isKeyUsed(key: string): Promise<boolean> {
-    return withTimeout(this.#reader.isKeyUsed(key), this.#timeoutMs, "isKeyUsed");
+  /**
+   * What the ledger holds under `key`: `unused`, `void` (claimed by `voidKey`:
+   * the operation meant for it can never land) or `used` by an operation.
+   * Throws when the chain cannot be read.
+   */
+  async keyState(key: string): Promise<"unused" | "void" | "used"> {
+    const record = await withTimeout(this.#reader.operationOf(key), this.#timeoutMs, "operationOf");
+    const kind = Number(record.kind);
+    return kind === 0 ? "unused" : kind === OPERATION_KIND.void ? "void" : "used";
   }
 
   /** Resolves once every queued operation has its outcome. */
@@ -431,8 +438,11 @@ export class LedgerPoster {
     return batch.items.map(({ operation: op }): LedgerOutcome => {
       const refusal = rejected.get(op.key.toLowerCase());
       if (refusal === undefined) return { status: "applied", transactionHash: receipt.hash };
-      // An earlier attempt of the same message already applied this key.
-      if (refusal.error === "KeyUsed") return { status: "applied", transactionHash: receipt.hash };
+      // An earlier send of the same operation already applied this key. Not for a void: there a used key
+      // means the operation it was meant to stop landed first.
+      if (refusal.error === "KeyUsed" && op.kind !== "void") {
+        return { status: "applied", transactionHash: receipt.hash };
+      }
       if (refusal.error === "") return { status: "unavailable", posted: "no", reason: "out of gas in the batch" };
       return { status: "rejected", ...refusal };
     });

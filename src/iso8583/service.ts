@@ -83,6 +83,11 @@ export const CARD_GATEWAY_SETTINGS = settingsSchema("card-gateway", {
     DEVNET_PAN_KEY,
     { required: true },
   ),
+  CARD_GATEWAY_UNAUTHENTICATED: choice(
+    "messages from an acquirer without a MAC key: taken, or refused with 63 (anyone who can connect can write any DE 32)",
+    { devnet: "accept", elsewhere: "refuse" },
+    ["accept", "refuse"] as const,
+  ),
   CARD_GATEWAY_MAC_KEYS: text(
     "acquirers that must authenticate their messages (DE 64 / DE 128), each with its MAC key",
     "acquirer:key pairs, comma-separated: acquirer id 1-11 digits, key 32-128 hex digits",
@@ -134,6 +139,7 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
           cards,
           currency: iso4217.number,
           macKeys: parseMacKeys(settings.CARD_GATEWAY_MAC_KEYS),
+          acceptUnauthenticated: settings.CARD_GATEWAY_UNAUTHENTICATED === "accept",
           poster: new LedgerPoster({ ledger: record.address, signer, provider: chain.provider, timeoutMs }),
           chainId: chain.chainId,
           assets,

@@ -164,9 +164,15 @@ export class Store {
     this.get("SELECT count(*) AS n FROM sqlite_master");
   }
 
-  /** Whether a transaction is open on this connection. */
+  /** Whether a transaction is open on this connection through `transaction()`. */
   get inTransaction(): boolean {
     return this.#depth > 0;
+  }
+
+  /** Whether SQLite has a transaction open on this connection, however it was begun. */
+  get inSqliteTransaction(): boolean {
+    this.#assertOpen();
+    return this.#db.isTransaction;
   }
 
   run(sql: string, ...params: SQLInputValue[]): { changes: number; lastInsertRowid: number | bigint } {

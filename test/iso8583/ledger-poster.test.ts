@@ -112,7 +112,7 @@ describe("iso8583: ledger poster", function () {
       const { wallet } = await openCardAccount(world, 100n);
       const refused = await poster.post({ kind: "debit", key: key("too-much"), wallet, ref: zero, amount: 101n });
       expect(refused).to.deep.include({ status: "rejected", error: "InsufficientFunds" });
-      expect(await poster.isKeyUsed(key("too-much"))).to.equal(false);
+      expect(await poster.keyState(key("too-much"))).to.equal("unused");
       const first = await poster.post({ kind: "debit", key: key("once"), wallet, ref: zero, amount: 1n });
       const again = await poster.post({ kind: "debit", key: key("once"), wallet, ref: zero, amount: 1n });
       expect([first.status, again.status]).to.deep.equal(["applied", "applied"]);
@@ -215,7 +215,7 @@ describe("iso8583: ledger poster", function () {
       await world.suite.ethers.provider.send("evm_mine", []);
       expect((await first).status).to.equal("applied");
       expect((await third).status).to.equal("applied");
-      expect(await poster.isKeyUsed(key("fail-second"))).to.equal(false);
+      expect(await poster.keyState(key("fail-second"))).to.equal("unused");
       expect((await world.ledger.profileOf(wallet)).token).to.equal(998n);
     } finally {
       provider.destroy();
@@ -252,7 +252,7 @@ describe("iso8583: ledger poster", function () {
       const late = await poster.post({ kind: "debit", key: key("late"), wallet, ref: zero, amount: 1n });
       expect(late).to.deep.include({ status: "unavailable", posted: "unknown" });
       await world.suite.ethers.provider.send("evm_mine", []);
-      expect(await poster.isKeyUsed(key("late"))).to.equal(true);
+      expect(await poster.keyState(key("late"))).to.equal("used");
     } finally {
       provider.destroy();
     }
