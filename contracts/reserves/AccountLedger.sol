@@ -15,7 +15,8 @@ import {IAccountLedger} from "./interfaces/IAccountLedger.sol";
 ///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after a delay): grants and revokes roles.
 ///      - `LEDGER_ADMIN_ROLE`: opens and closes profiles, sets limits, the minimum ratio and the treasury.
 ///      - `GATEWAY_ROLE` (the off-chain card gateway): holds, captures, releases, debits, credits, reversals (in
-///        full or in part), conversions, forced holds and debits (advices), and batches of them (`execute`).
+///        full or in part), conversions, forced holds and debits (advices), key voids (`voidKey`: settles an
+///        operation of unknown fate as never posted), and batches of them (`execute`).
 ///      - `TREASURER_ROLE`: funds and defunds the central token account, records fiat deposits and withdrawals.
 ///
 ///      Invariants: `centralFiat == sum(profile.fiat)`, `tokenLiabilities == sum(profile.token)`,
@@ -286,6 +287,11 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
     }
 
     /// @inheritdoc IAccountLedger
+    function voidKey(bytes32 key) external onlyRole(GATEWAY_ROLE) {
+        _voidKey(key);
+    }
+
+    /// @inheritdoc IAccountLedger
     /// @dev The treasury must have approved the ledger for `amount`.
     function convertToToken(bytes32 key, address wallet, uint256 amount) external onlyRole(GATEWAY_ROLE) {
         _convertToToken(key, wallet, amount);
@@ -325,6 +331,7 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
         else if (kind == OperationKind.ConvertToFiat) _convertToFiat(op.key, op.wallet, op.amount);
         else if (kind == OperationKind.ForceHold) _forceHold(op.key, op.wallet, op.amount);
         else if (kind == OperationKind.ForceDebit) _forceDebit(op.key, op.wallet, op.amount);
+        else if (kind == OperationKind.Void) _voidKey(op.key);
         else revert UnsupportedOperation(kind);
     }
 
@@ -511,6 +518,13 @@ contract AccountLedger is IAccountLedger, AccessControlDefaultAdminRules {
         }
         _record(r, wallet, OperationKind.Reverse, originalKey, amount);
         emit Reversed(key, originalKey, wallet, amount);
+    }
+
+    /// @dev Claims `key` for nothing: a `Done` void without wallet or amount (one word written).
+    function _voidKey(bytes32 key) private {
+        OperationRecord storage r = _claimKey(key);
+        _recordDone(r, address(0), OperationKind.Void, 0);
+        emit KeyVoided(key);
     }
 
     function _convertToToken(bytes32 key, address wallet, uint256 amount) private {

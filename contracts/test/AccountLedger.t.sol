@@ -7,6 +7,7 @@ import {IAccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/ex
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Test} from "forge-std/Test.sol";
+import {Vm} from "forge-std/Vm.sol";
 
 import {AccountLedger} from "../reserves/AccountLedger.sol";
 import {IAccountLedger} from "../reserves/interfaces/IAccountLedger.sol";
@@ -242,6 +243,8 @@ contract AccountLedgerTest is Test {
         ledger.convertToToken(key, alice, 1);
         vm.expectRevert(_unauthorized(treasurer, gatewayRole));
         ledger.convertToFiat(key, alice, 1);
+        vm.expectRevert(_unauthorized(treasurer, gatewayRole));
+        ledger.voidKey(key);
         vm.expectRevert(_unauthorized(treasurer, gatewayRole));
         ledger.execute(new IAccountLedger.Operation[](0));
         vm.stopPrank();
@@ -1597,6 +1600,204 @@ contract AccountLedgerTest is Test {
         _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Open, bob, 0, 300);
         _assertOp(debitKey, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, bob, 0, 501);
         assertFalse(ledger.isKeyUsed(limited));
+    }
+
+    // ---------------------------------------------------------------- voided keys (issue 14, unknown fate)
+    // V1: when the chain does not answer in time, the gateway concluded "not posted" from a still-unused key, but
+    //     the pending transaction could land later and move money after the gateway said it did not. The gateway
+    //     now voids the key first: once voided, no operation can ever be posted under it.
+
+    function _void(bytes32 key) internal {
+        vm.prank(gateway);
+        ledger.voidKey(key);
+    }
+
+    function _assertVoided(bytes32 key) internal view {
+        _assertOp(key, IAccountLedger.OperationKind.Void, IAccountLedger.OperationStatus.Done, address(0), 0, 0);
+    }
+
+    /// @dev How many of the recorded logs the ledger emitted.
+    function _ledgerLogs() internal returns (uint256 count) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].emitter == address(ledger)) ++count;
+        }
+    }
+
+    function test_V1_voidKindIsAppended() public pure {
+        assertEq(uint8(IAccountLedger.OperationKind.ForceDebit), 14);
+        assertEq(uint8(IAccountLedger.OperationKind.Void), 15);
+    }
+
+    function test_V1_voidRecordsTheKeyAndMovesNothing() public {
+        _fullReserve();
+        bytes32 key = _key();
+        vm.recordLogs();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.KeyVoided(key);
+        _void(key);
+        assertEq(_ledgerLogs(), 1, "only KeyVoided");
+        _assertVoided(key);
+        _assertProfile(alice, 0, 1_000, 0);
+        assertEq(ledger.centralToken(), 1_000);
+        assertEq(ledger.tokenLiabilities(), 1_000);
+        assertEq(ledger.totalHeld(), 0);
+        assertEq(ledger.centralFiat(), 0);
+        assertEq(token.balanceOf(address(ledger)), 1_000);
+    }
+
+    function test_V1_anOperationThatLandsAfterItsKeyWasVoidedIsRejected() public {
+        _fullReserve();
+        bytes32 key = _key();
+        _void(key);
+        bytes memory used = abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, key);
+        vm.startPrank(gateway);
+        vm.expectRevert(used);
+        ledger.debit(key, alice, 100);
+        vm.expectRevert(used);
+        ledger.hold(key, alice, 100);
+        vm.expectRevert(used);
+        ledger.credit(key, alice, 100);
+        vm.expectRevert(used);
+        ledger.forceDebit(key, alice, 100);
+        vm.expectRevert(used);
+        ledger.forceHold(key, alice, 100);
+        vm.expectRevert(used);
+        ledger.convertToFiat(key, alice, 100);
+        vm.stopPrank();
+        _assertProfile(alice, 0, 1_000, 0);
+        _assertVoided(key);
+    }
+
+    function test_V1_aBatchedOperationThatLandsAfterItsKeyWasVoidedIsRejectedAndChangesNothing() public {
+        _fullReserve();
+        bytes32 key = _key();
+        _void(key);
+        IAccountLedger.Operation[] memory ops = new IAccountLedger.Operation[](1);
+        ops[0] = _op(IAccountLedger.OperationKind.Debit, key, alice, 0, 100);
+        vm.recordLogs();
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(key, abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, key));
+        vm.prank(gateway);
+        bool[] memory ok = ledger.execute(ops);
+        assertFalse(ok[0]);
+        assertEq(_ledgerLogs(), 1, "only OperationRejected");
+        _assertProfile(alice, 0, 1_000, 0);
+        assertEq(ledger.tokenLiabilities(), 1_000);
+        assertEq(ledger.centralToken(), 1_000);
+        _assertVoided(key);
+    }
+
+    function test_V1_voidOfAUsedOrZeroKeyReverts() public {
+        _fullReserve();
+        bytes32 debitKey = _debit(alice, 100);
+        bytes32 voided = _key();
+        _void(voided);
+        vm.startPrank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, debitKey));
+        ledger.voidKey(debitKey);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, voided));
+        ledger.voidKey(voided);
+        vm.expectRevert(_err(IAccountLedger.ZeroKey.selector));
+        ledger.voidKey(bytes32(0));
+        vm.stopPrank();
+        // The debit stands: voiding cannot undo an operation that landed.
+        _assertOp(debitKey, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, alice, 0, 100);
+        _assertProfile(alice, 0, 900, 0);
+    }
+
+    function test_V1_aVoidIsNotReversibleNorCapturable() public {
+        _fullReserve();
+        bytes32 key = _key();
+        _void(key);
+        vm.startPrank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.NotReversible.selector, key));
+        ledger.reverse(_key(), key);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.NotReversible.selector, key));
+        ledger.reverseAmount(_key(), key, 1);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.HoldNotOpen.selector, key));
+        ledger.capture(_key(), key, 1);
+        vm.expectRevert(abi.encodeWithSelector(IAccountLedger.HoldNotOpen.selector, key));
+        ledger.release(_key(), key);
+        vm.stopPrank();
+        _assertProfile(alice, 0, 1_000, 0);
+        _assertVoided(key);
+    }
+
+    function test_V1_voidKeyRequiresTheGatewayRole() public {
+        bytes32 key = _key();
+        vm.prank(stranger);
+        vm.expectRevert(_unauthorized(stranger, gatewayRole));
+        ledger.voidKey(key);
+        vm.prank(ledgerAdmin);
+        vm.expectRevert(_unauthorized(ledgerAdmin, gatewayRole));
+        ledger.voidKey(key);
+        assertFalse(ledger.isKeyUsed(key));
+    }
+
+    function test_V1_voidInABatchIgnoresTheOperationsFieldsAndClaimsTheKey() public {
+        _fullReserve();
+        bytes32 holdKey = _hold(alice, 300);
+        bytes32 voided = _key();
+        bytes32 late = _key();
+        bytes32 zero = bytes32(0);
+        IAccountLedger.Operation[] memory ops = new IAccountLedger.Operation[](6);
+        // The wallet, ref and amount of a Void are ignored: it neither debits alice nor touches the hold.
+        ops[0] = _op(IAccountLedger.OperationKind.Void, voided, alice, holdKey, 500);
+        ops[1] = _op(IAccountLedger.OperationKind.Debit, voided, alice, 0, 100);
+        ops[2] = _op(IAccountLedger.OperationKind.Void, holdKey, address(0), 0, 0);
+        ops[3] = _op(IAccountLedger.OperationKind.Void, zero, address(0), 0, 0);
+        ops[4] = _op(IAccountLedger.OperationKind.Debit, late, alice, 0, 100);
+        ops[5] = _op(IAccountLedger.OperationKind.Void, late, address(0), 0, 0);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.KeyVoided(voided);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(voided, abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, voided));
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(
+            holdKey,
+            abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, holdKey)
+        );
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(zero, _err(IAccountLedger.ZeroKey.selector));
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.Debited(late, alice, 100);
+        vm.expectEmit(address(ledger));
+        emit IAccountLedger.OperationRejected(late, abi.encodeWithSelector(IAccountLedger.KeyUsed.selector, late));
+        vm.prank(gateway);
+        bool[] memory ok = ledger.execute(ops);
+        assertTrue(ok[0]);
+        assertFalse(ok[1]);
+        assertFalse(ok[2]);
+        assertFalse(ok[3]);
+        assertTrue(ok[4]);
+        assertFalse(ok[5]);
+        _assertVoided(voided);
+        _assertOp(holdKey, IAccountLedger.OperationKind.Hold, IAccountLedger.OperationStatus.Open, alice, 0, 300);
+        _assertOp(late, IAccountLedger.OperationKind.Debit, IAccountLedger.OperationStatus.Done, alice, 0, 100);
+        _assertProfile(alice, 0, 900, 300);
+    }
+
+    function testFuzz_V1_voidMovesNothingWhateverTheOperationCarries(
+        address wallet,
+        bytes32 ref,
+        uint256 amount
+    ) public {
+        _fullReserve();
+        _hold(alice, 300);
+        bytes32 key = _key();
+        IAccountLedger.Operation[] memory ops = new IAccountLedger.Operation[](2);
+        ops[0] = _op(IAccountLedger.OperationKind.Void, key, wallet, ref, amount);
+        ops[1] = _op(IAccountLedger.OperationKind.Debit, key, alice, 0, 1);
+        vm.prank(gateway);
+        bool[] memory ok = ledger.execute(ops);
+        assertTrue(ok[0]);
+        assertFalse(ok[1]);
+        _assertVoided(key);
+        _assertProfile(alice, 0, 1_000, 300);
+        assertEq(ledger.tokenLiabilities(), 1_000);
+        assertEq(ledger.totalHeld(), 300);
+        assertEq(ledger.centralToken(), 1_000);
     }
 
     // ---------------------------------------------------------------- fuzz

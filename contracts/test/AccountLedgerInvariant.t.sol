@@ -14,7 +14,9 @@ import {MockERC20} from "./mocks/MockERC20.sol";
 ///      central token account. Only operations that succeed update the model. For each successful call it
 ///      records the reserve ratio before and after, and counts those that lowered it to below the minimum.
 ///      Reversals are whole (amount 0) or partial; the model keeps each original's outstanding amount and the
-///      sum reversed from it. Forced holds and debits (advices) run beside the limited ones.
+///      sum reversed from it. Forced holds and debits (advices) run beside the limited ones. Keys are voided too
+///      (fresh ones, and sometimes used ones, which must fail), and operations are sometimes sent under a key the
+///      model already knows (used or voided), which must fail as well.
 contract AccountLedgerHandler is Test {
     using OperationKinds for IAccountLedger.OperationKind;
 
@@ -33,6 +35,10 @@ contract AccountLedgerHandler is Test {
         uint256 forcedOverLimit;
         /// @dev Successful partial reversals (coverage).
         uint256 partialReversals;
+        /// @dev Successful operations (voids included) under a key already used or voided.
+        uint256 usedKeysReused;
+        /// @dev Successful voids (coverage).
+        uint256 voids;
     }
 
     /// @dev The model of one recorded operation (test state: packing is no concern).
@@ -152,7 +158,7 @@ contract AccountLedgerHandler is Test {
             _checkRecords(op);
         } else {
             ++rejected;
-            if (ledger.isKeyUsed(op.key)) ++rejectedKeysConsumed;
+            if (ledger.isKeyUsed(op.key) && !_known(op.key)) ++rejectedKeysConsumed;
         }
     }
 
@@ -171,7 +177,8 @@ contract AccountLedgerHandler is Test {
             ledger.convertToToken(op.key, op.wallet, op.amount);
         else if (kind == IAccountLedger.OperationKind.ConvertToFiat) ledger.convertToFiat(op.key, op.wallet, op.amount);
         else if (kind == IAccountLedger.OperationKind.ForceHold) ledger.forceHold(op.key, op.wallet, op.amount);
-        else ledger.forceDebit(op.key, op.wallet, op.amount);
+        else if (kind == IAccountLedger.OperationKind.ForceDebit) ledger.forceDebit(op.key, op.wallet, op.amount);
+        else ledger.voidKey(op.key);
     }
 
     /// @dev A batch of up to 6 random gateway operations. The ratio rule is checked over the whole batch: if
@@ -196,7 +203,9 @@ contract AccountLedgerHandler is Test {
                 ++succeeded;
             } else {
                 ++rejected;
-                if (ledger.isKeyUsed(ops[i].key) && !_usedByOther(ops, ok, i)) ++rejectedKeysConsumed;
+                if (ledger.isKeyUsed(ops[i].key) && !_known(ops[i].key) && !_usedByOther(ops, ok, i)) {
+                    ++rejectedKeysConsumed;
+                }
             }
         }
         // Against the records once the whole batch is in the model (two parts of one original may be in it).
@@ -207,6 +216,11 @@ contract AccountLedgerHandler is Test {
     }
 
     // ---------------------------------------------------------------- model
+
+    /// @dev Whether the model knows `key` (an operation, a void, or a treasurer operation went through under it).
+    function _known(bytes32 key) internal view returns (bool) {
+        return _ghostOps[key].kind != IAccountLedger.OperationKind.None;
+    }
 
     /// @dev Whether another operation of the batch with the same key went through.
     function _usedByOther(
@@ -221,8 +235,21 @@ contract AccountLedgerHandler is Test {
     }
 
     /// @dev Applies a successful gateway operation to the model; fills in the wallet and amount of operations
-    ///      that take them from their reference.
+    ///      that take them from their reference (a void has neither). Counts a success under a known key.
     function _apply(IAccountLedger.Operation memory op) internal {
+        if (_known(op.key)) ++_counts.usedKeysReused;
+        if (op.kind == IAccountLedger.OperationKind.Void) {
+            // Claims the key, moves nothing.
+            op.wallet = address(0);
+            op.amount = 0;
+            ++_counts.voids;
+        } else {
+            _applyValue(op);
+        }
+    }
+
+    /// @dev Applies a successful operation that moves value to the model.
+    function _applyValue(IAccountLedger.Operation memory op) internal {
         IAccountLedger.OperationKind kind = op.kind;
         _checkLimit(op);
         if (kind == IAccountLedger.OperationKind.Hold || kind == IAccountLedger.OperationKind.ForceHold) {
@@ -280,10 +307,16 @@ contract AccountLedgerHandler is Test {
         uint256 refSeed,
         uint256 amount
     ) internal returns (IAccountLedger.Operation memory op) {
-        // The eight gateway kinds and the two forced ones.
-        uint256 kind = bound(kindSeed, 1, 10);
+        // The eight gateway kinds, the two forced ones and `Void`.
+        uint256 kind = bound(kindSeed, 1, 11);
         op.kind = IAccountLedger.OperationKind(kind <= 8 ? kind : kind + 4);
         op.key = _newKey();
+        // Sometimes (a quarter of the voids, a sixteenth of the rest) a key the model already knows, used or
+        // voided: the operation must fail.
+        uint256 reuse = (refSeed >> 64) % 16;
+        if (_keys.length != 0 && (reuse == 0 || (reuse < 4 && op.kind == IAccountLedger.OperationKind.Void))) {
+            op.key = _keys[(refSeed >> 72) % _keys.length];
+        }
         op.wallet = _wallet(walletSeed);
         op.amount = bound(amount, 1, MAX_STEP);
         if (_keys.length != 0) op.ref = _keys[refSeed % _keys.length];
@@ -387,7 +420,8 @@ library OperationKinds {
 /// @dev Invariants of `AccountLedger`: the central accounts equal the sums of the profiles, the holds stay within
 ///      the tokens, the ledger holds at least its central tokens, the ledger agrees with the handler's model
 ///      (balances and records), no successful operation lowered the ratio to below the minimum, the parts of a
-///      reversal never add up to more than the original, and only forced operations exceed a limit.
+///      reversal never add up to more than the original, only forced operations exceed a limit, and no operation
+///      goes through under a key already used or voided.
 contract AccountLedgerInvariantTest is StdInvariant, Test {
     AccountLedger internal ledger;
     MockERC20 internal token;
@@ -478,5 +512,9 @@ contract AccountLedgerInvariantTest is StdInvariant, Test {
 
     function invariant_onlyForcedOperationsExceedTheLimit() public view {
         assertEq(handler.counts().limitViolations, 0);
+    }
+
+    function invariant_V1_usedAndVoidedKeysAreNeverReused() public view {
+        assertEq(handler.counts().usedKeysReused, 0);
     }
 }

@@ -13,10 +13,12 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///      `MAX_AMOUNT` (2**80 - 1) each and in every total.
 interface IAccountLedger {
     /// @notice The kind of an operation. `None` marks an unused key. `execute` accepts the gateway kinds `Hold` ..
-    ///         `ConvertToFiat` and the forced kinds `ForceHold` and `ForceDebit`. `FundTokens` .. `WithdrawFiat` are
-    ///         treasurer operations, recorded under their key but not accepted by `execute`. The forced kinds are
-    ///         never recorded: a forced hold or debit is stored as a `Hold` or `Debit` (and announced by `Forced`).
-    /// @dev Append only: the gateway numbers the kinds (0 = `None` .. 14 = `ForceDebit`).
+    ///         `ConvertToFiat`, the forced kinds `ForceHold` and `ForceDebit`, and `Void`. `FundTokens` ..
+    ///         `WithdrawFiat` are treasurer operations, recorded under their key but not accepted by `execute`. The
+    ///         forced kinds are never recorded: a forced hold or debit is stored as a `Hold` or `Debit` (and
+    ///         announced by `Forced`). `Void` marks a key the gateway made unusable (`voidKey`): nothing was
+    ///         posted under it and nothing ever will be.
+    /// @dev Append only: the gateway numbers the kinds (0 = `None` .. 14 = `ForceDebit`, 15 = `Void`).
     enum OperationKind {
         None,
         Hold,
@@ -32,7 +34,8 @@ interface IAccountLedger {
         DepositFiat,
         WithdrawFiat,
         ForceHold,
-        ForceDebit
+        ForceDebit,
+        Void
     }
 
     /// @notice Where an operation stands. A hold is `Open` until `Captured`, `Released` or `Reversed`; every
@@ -48,11 +51,12 @@ interface IAccountLedger {
     }
 
     /// @notice One operation of a batch (`execute`).
-    /// @param kind A gateway kind (`Hold` .. `ConvertToFiat`) or a forced kind (`ForceHold`, `ForceDebit`).
-    /// @param key The operation's idempotency key.
-    /// @param wallet The customer wallet (ignored by `Capture`, `Release` and `Reverse`).
+    /// @param kind A gateway kind (`Hold` .. `ConvertToFiat`), a forced kind (`ForceHold`, `ForceDebit`) or `Void`.
+    /// @param key The operation's idempotency key (for `Void`, the key to make unusable).
+    /// @param wallet The customer wallet (ignored by `Capture`, `Release`, `Reverse` and `Void`).
     /// @param ref The hold key for `Capture`/`Release`, the original key for `Reverse`, else ignored.
-    /// @param amount The amount (ignored by `Release`); for `Reverse`, 0 reverses the whole outstanding amount.
+    /// @param amount The amount (ignored by `Release` and `Void`); for `Reverse`, 0 reverses the whole outstanding
+    ///        amount.
     struct Operation {
         OperationKind kind;
         bytes32 key;
@@ -87,12 +91,13 @@ interface IAccountLedger {
     /// @param kind The kind; `None` if the key is unused. Never `ForceHold` or `ForceDebit`: those are recorded as
     ///        `Hold` and `Debit`.
     /// @param status Where it stands.
-    /// @param wallet The customer wallet (for treasurer operations: the funder, the recipient or the wallet).
+    /// @param wallet The customer wallet (for treasurer operations: the funder, the recipient or the wallet; zero
+    ///        for a void).
     /// @param ref The hold key (capture, release), the original key (reverse), or zero.
     /// @param amount The outstanding amount: what is left of it after partial reversals, 0 once `Reversed`. For
     ///        a debit, capture or credit, what can still be reversed; for an open hold, what it still holds; for
     ///        a captured or released hold, what it held then; for a release, the amount released; for a
-    ///        reversal, the amount it reversed; for a conversion or treasurer operation, its amount.
+    ///        reversal, the amount it reversed; for a conversion or treasurer operation, its amount; for a void, 0.
     struct OperationInfo {
         OperationKind kind;
         OperationStatus status;
@@ -210,6 +215,10 @@ interface IAccountLedger {
     /// @param toToken True for fiat to token, false for token to fiat.
     /// @param amount The amount.
     event Converted(bytes32 indexed key, address indexed wallet, bool toToken, uint256 amount);
+
+    /// @notice Key `key` was made unusable: no operation was posted under it and none ever will be.
+    /// @param key The voided key.
+    event KeyVoided(bytes32 indexed key);
 
     /// @notice An operation of a batch failed and changed nothing; its key stays unused.
     /// @param key The operation's key.
@@ -428,6 +437,14 @@ interface IAccountLedger {
     /// @param originalKey The key of the operation to undo.
     /// @param amount The amount, at most the original's outstanding amount; 0 for all of it.
     function reverseAmount(bytes32 key, bytes32 originalKey, uint256 amount) external;
+
+    /// @notice Makes `key` unusable, so an operation sent under it whose fate is unknown (its transaction still
+    ///         pending) can never be posted: records it as a `Void` (status `Done`, no wallet, amount 0), moves no
+    ///         value. Reverts with `KeyUsed` if an operation was posted under it (or it was voided) before: then
+    ///         that operation's fate is known. A later operation under it reverts with `KeyUsed`; a void is not
+    ///         reversible (`NotReversible`) nor a hold (`HoldNotOpen`). Role: `GATEWAY_ROLE`.
+    /// @param key The key to void (non-zero).
+    function voidKey(bytes32 key) external;
 
     /// @notice Turns `amount` of `wallet`'s fiat into tokens pulled from the treasury. Role: `GATEWAY_ROLE`.
     ///         Cannot breach the ratio: it moves towards 10_000 bps, at or above any minimum.
