@@ -44,6 +44,10 @@ const GROUPS = {
       span("src/iso8583/journal.ts", /^ {2}consumed\(originalId/, /^ {2}\/\*\* A reversal arrived/),
     ],
     tests: [
+      "test/iso8583/cards.test.ts",
+      "test/iso8583/journal.test.ts",
+      "test/iso8583/gateway-redteam.test.ts",
+      "test/iso8583/gateway-kat.test.ts",
       "test/iso8583/gateway-acquirers.test.ts",
       "test/iso8583/gateway-codes.test.ts",
       "test/iso8583/gateway-matching.test.ts",

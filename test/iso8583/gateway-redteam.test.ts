@@ -4,8 +4,9 @@
  * and a network that delivers late, each trying to move money that should
  * not move or to get answers that disagree with the ledger.
  *
- * Tests named `Hn_...` are attacks that succeeded when written (holes);
- * `Dn_...` pin defences not covered by the other gateway tests.
+ * Tests named `Hn_...` are attacks that succeeded when written (holes, each
+ * red before its fix; their names say what the attack did); `Dn_...` pin
+ * defences not covered by the other gateway tests.
  */
 import { createServer, type Server } from "node:http";
 import net, { type AddressInfo } from "node:net";
