@@ -49,6 +49,7 @@ const GROUPS = {
       "test/iso8583/gateway-redteam.test.ts",
       "test/iso8583/gateway-kat.test.ts",
       "test/iso8583/gateway-acquirers.test.ts",
+      "test/iso8583/gateway-edges.test.ts",
       "test/iso8583/gateway-codes.test.ts",
       "test/iso8583/gateway-matching.test.ts",
       "test/iso8583/gateway.test.ts",

@@ -137,6 +137,13 @@ export interface Identity {
   readonly advice: boolean;
 }
 
+/** Refusals not journaled under the message's identity (see `#decided`). */
+const UNRECORDED: ReadonlySet<ResponseCode> = new Set([
+  RESPONSE_CODES.unavailable,
+  RESPONSE_CODES.duplicate,
+  RESPONSE_CODES.formatError,
+]);
+
 /** The columns of a journal row that posts nothing. */
 const NO_OPERATION = {
   panHash: null,
@@ -454,9 +461,9 @@ export class CardGateway {
   }
 
   /**
-   * Runs `decide` for a message whose identity is new; a decline it throws
-   * (other than 91, which may change, and 94) is journaled, so that a repeat
-   * gets the same answer.
+   * Runs `decide` for a message whose identity is new; a decline it throws is
+   * journaled, so that a repeat gets the same answer (not 91, which may
+   * change, nor 30 or 94, which say nothing about the transaction).
    */
   async #decided(request: Iso8583Message, who: Identity, kind: MessageKind, decide: () => Promise<Answer>) {
     try {
@@ -464,8 +471,7 @@ export class CardGateway {
     } catch (error) {
       if (
         error instanceof Refusal &&
-        error.code !== RESPONSE_CODES.unavailable &&
-        error.code !== RESPONSE_CODES.duplicate &&
+        !UNRECORDED.has(error.code) &&
         this.#journal.get(who.id) === undefined &&
         !this.#inFlight.has(who.id)
       ) {
