@@ -79,7 +79,12 @@ export interface JournalRow {
   readonly settleBy: number | null;
 }
 
-export type NewJournalRow = Pick<
+/** A row as the gateway writes it: which message it is, and what it posts. */
+export type NewJournalRow = MessageColumns &
+  Pick<JournalRow, "panHash" | "operation" | "opKey" | "refKey" | "originalId" | "wallet" | "amount">;
+
+/** The columns that say which message a row is (the rest say what it posts). */
+export type MessageColumns = Pick<
   JournalRow,
   | "id"
   | "kind"
@@ -92,33 +97,8 @@ export type NewJournalRow = Pick<
   | "forwarder"
   | "merchant"
   | "fingerprint"
-  | "panHash"
-  | "advice"
-  | "operation"
-  | "opKey"
-  | "refKey"
-  | "originalId"
-  | "wallet"
-  | "amount"
->;
-
-/** The columns that say which message a row is (the rest say what it posts). */
-export type MessageColumns = Pick<
-  NewJournalRow,
-  | "id"
-  | "kind"
-  | "mti"
-  | "stan"
-  | "de7"
-  | "rrn"
-  | "terminal"
-  | "acquirer"
-  | "forwarder"
-  | "merchant"
-  | "fingerprint"
   | "advice"
 >;
-
 /** Where a DE 90 points: the original's MTI, STAN, DE 7 and acquirer, at the reversal's terminal. */
 export interface OriginalRef {
   readonly mti: string;

@@ -20,7 +20,10 @@ import {
   openCardAccount,
   originalData,
   profile,
+  refundOf,
+  replacementAmounts,
   reversalOf,
+  waitForStan,
 } from "./gateway-helpers.js";
 
 const ACQUIRER_B = "654321";
@@ -188,7 +191,7 @@ describe("iso8583: the gateway, acquirer-grade", function () {
       const debit = cardRequest("0200", wallet, 3_000n);
       expect(await code(debit)).to.equal("00");
       const partial = reversalOf(debit);
-      const replacement = (actual: bigint) => `${actual.toString().padStart(12, "0")}${"0".repeat(30)}`;
+      const replacement = replacementAmounts;
       const answer = await ask({ ...partial, fields: { ...partial.fields, 95: replacement(2_000n) } });
       expect([answer.fields[39], answer.fields[95]]).to.deep.equal(["00", replacement(2_000n)]);
       expect((await profile(gw.world, wallet)).token).to.equal(8_000n);
@@ -204,7 +207,7 @@ describe("iso8583: the gateway, acquirer-grade", function () {
       const hold = cardRequest("0100", wallet, 5_000n);
       expect(await code(hold)).to.equal("00");
       const partial = reversalOf(hold);
-      const de95 = `${"000000003000"}${"0".repeat(30)}`;
+      const de95 = replacementAmounts(3_000n);
       expect(await code({ ...partial, fields: { ...partial.fields, 95: de95 } })).to.equal("00");
       expect(await profile(gw.world, wallet)).to.deep.equal({ token: 10_000n, held: 3_000n });
       expect(await code(cardRequest("0200", wallet, 3_001n, { 90: originalData(hold) }))).to.equal("13");
@@ -388,13 +391,3 @@ describe("iso8583: the gateway, acquirer-grade", function () {
     ]);
   });
 });
-
-async function waitForStan(client: IsoClient, stan: string, timeoutMs = 10_000): Promise<Iso8583Message> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = client.received.find((message) => message.fields[11] === stan);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no answer for STAN ${stan}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -15,6 +15,8 @@ import {
   openCardAccount,
   originalData,
   profile,
+  refundOf,
+  replacementAmounts,
   reversalOf,
 } from "./gateway-helpers.js";
 
@@ -22,9 +24,7 @@ describe("iso8583: the gateway's edges", function () {
   this.timeout(120_000);
   const gw = gatewayPerTest({ timeoutMs: 1_500, reconcileIntervalMs: 3_600_000 });
   const code = async (message: Iso8583Message) => (await gw.client.request(message)).fields[39];
-  const refundOf = (sale: Iso8583Message, wallet: string, amount: bigint, extra: Record<number, string> = {}) =>
-    cardRequest("0200", wallet, amount, { 3: "200000", 90: originalData(sale), ...extra });
-  const de95 = (actual: bigint) => `${actual.toString().padStart(12, "0")}${"0".repeat(30)}`;
+  const de95 = replacementAmounts;
 
   it("counts every part of the identity: DE 33, 42, 12, 13 and 37 each make another transaction", async function () {
     const { wallet } = await openCardAccount(gw.world, 10_000n);

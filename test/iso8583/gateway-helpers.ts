@@ -281,6 +281,32 @@ export function reversalOf(original: Iso8583Message, mti: "0400" | "0420" = "040
   return { mti, fields: { ...rest, 11: nextStan(), 90: originalData(original) } };
 }
 
+/** A refund (processing code 20) of `amount` to `wallet` naming `sale` by DE 90. */
+export function refundOf(
+  sale: Iso8583Message,
+  wallet: string,
+  amount: bigint,
+  extra: Record<number, string> = {},
+): Iso8583Message {
+  return cardRequest("0200", wallet, amount, { 3: "200000", 90: originalData(sale), ...extra });
+}
+
+/** DE 95 with `actual` as the actual transaction amount (the rest zero). */
+export function replacementAmounts(actual: bigint): string {
+  return `${actual.toString().padStart(12, "0")}${"0".repeat(30)}`;
+}
+
+/** The first message `client` received with STAN `stan`. */
+export async function waitForStan(client: IsoClient, stan: string, timeoutMs = 10_000): Promise<Iso8583Message> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = client.received.find((message) => message.fields[11] === stan);
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no answer for STAN ${stan}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 export async function profile(world: GatewayWorld, wallet: string): Promise<{ token: bigint; held: bigint }> {
   const p = await world.ledger.profileOf(wallet);
   return { token: p.token, held: p.held };

@@ -26,6 +26,8 @@ import {
   openCardAccount,
   originalData,
   profile,
+  refundOf,
+  replacementAmounts,
   reversalOf,
   startGateway,
   type GatewayWorld,
@@ -48,10 +50,6 @@ function from(acquirer: string, message: Iso8583Message): Iso8583Message {
 }
 
 /** A refund (processing code 20) of `amount` to `wallet`'s card naming `sale` by DE 90. */
-function refundOf(sale: Iso8583Message, wallet: string, amount: bigint): Iso8583Message {
-  return cardRequest("0200", wallet, amount, { 3: "200000", 90: originalData(sale) });
-}
-
 describe("iso8583: the gateway under attack (red team)", function () {
   this.timeout(120_000);
   const gw = gatewayPerTest({ timeoutMs: 5_000, macKeys: new Map([[MAC_ACQUIRER, MAC_KEY]]) });
@@ -111,7 +109,7 @@ describe("iso8583: the gateway under attack (red team)", function () {
       const sale = cardRequest("0200", wallet, 1_000n);
       expect(await code(sale)).to.equal("00");
       const partial = reversalOf(sale);
-      const de95 = `${"000000000900"}${"0".repeat(30)}`;
+      const de95 = replacementAmounts(900n);
       await gw.world.proxy.setMode("refuse");
       expect(await code({ ...partial, fields: { ...partial.fields, 95: de95 } })).to.equal("91"); // 100 back
       await gw.world.proxy.setMode("up");
@@ -326,7 +324,7 @@ describe("iso8583: the gateway under attack (red team)", function () {
       const refund = refundOf(sale, wallet, 300n);
       expect(await code(refund)).to.equal("00"); // 700 left
       const partial = reversalOf(sale);
-      const de95 = `${"000000000500"}${"0".repeat(30)}`;
+      const de95 = replacementAmounts(500n);
       expect(await code({ ...partial, fields: { ...partial.fields, 95: de95 } })).to.equal("00"); // 200 back, 500 left
       expect((await profile(gw.world, wallet)).token).to.equal(9_500n);
       expect(await code(refundOf(sale, wallet, 501n))).to.equal("13");
@@ -357,7 +355,7 @@ describe("iso8583: the gateway under attack (red team)", function () {
       const one = reversalOf(debit);
       const two = reversalOf(debit, "0420");
       const partial = reversalOf(debit);
-      const three = { ...partial, fields: { ...partial.fields, 95: `${"000000000400"}${"0".repeat(30)}` } };
+      const three = { ...partial, fields: { ...partial.fields, 95: replacementAmounts(400n) } };
       const answers = await Promise.all([ask(one), ask(two), ask(three)]);
       for (const answer of answers) expect(["00", "13"]).to.include(answer.fields[39]);
       expect((await profile(gw.world, wallet)).token).to.equal(10_000n);
