@@ -25,34 +25,117 @@ export interface DevnetEndpoint {
   readonly url: string;
 }
 
+/**
+ * One duty, one named account, one key. The deploy scripts give each duty its
+ * roles (the plan is `src/chain/roles.ts`); on the devnet a duty is the node's
+ * unlocked account at `devnetIndex`, on a remote network the key in its own
+ * configuration variable (`keyVariable`).
+ */
+export interface Duty {
+  /** The named account (rocketh's `namedAccounts`). */
+  readonly name: string;
+  /** Index among the devnet's (and the in-process chain's) unlocked accounts. */
+  readonly devnetIndex: number;
+  /** What the duty does, for the docs and the role check. */
+  readonly description: string;
+}
+
+/**
+ * Every duty, in the order a remote network's keys are listed. Devnet indexes
+ * 9 to 19 are left to customers, demo cardholders and the demo offline buyer,
+ * so the duties added later take indexes from 20 up.
+ */
+export const DUTIES = [
+  { name: "deployer", devnetIndex: 0, description: "sends the deployment transactions; holds no role afterwards" },
+  {
+    name: "admin",
+    devnetIndex: 20,
+    description: "default admin of every contract: grants and revokes roles (two-step handover)",
+  },
+  {
+    name: "issuanceAdmin",
+    devnetIndex: 21,
+    description: "configures the token's minters and the reserve ledger's issuers",
+  },
+  {
+    name: "schemeAdmin",
+    devnetIndex: 22,
+    description: "registers banks and corridors on the settlement and bill definitions on the registry",
+  },
+  { name: "bankA", devnetIndex: 1, description: "bank A's agent; card ledger admin and treasurer; offline risk admin" },
+  { name: "bankB", devnetIndex: 2, description: "bank B's agent" },
+  { name: "attestor", devnetIndex: 3, description: "attests the banks' fiat reserves" },
+  { name: "pauser", devnetIndex: 4, description: "pauses and unpauses the token" },
+  { name: "compliance", devnetIndex: 5, description: "freezes, unfreezes and wipes frozen balances" },
+  { name: "rescuer", devnetIndex: 6, description: "rescues ERC-20s sent to the token by mistake" },
+  { name: "upgrader", devnetIndex: 7, description: "upgrades the token implementation" },
+  { name: "gateway", devnetIndex: 8, description: "the card gateway's key on bank A's AccountLedger" },
+] as const satisfies readonly Duty[];
+
+export type DutyName = (typeof DUTIES)[number]["name"];
+
+/** How many unlocked accounts the devnet and the in-process chain have: every duty's index fits. */
+export const DEVNET_ACCOUNT_COUNT = 24;
+
+/** Gas policy of a network whose fees are set by its operators rather than a market. */
+export interface FixedGas {
+  /** The chain's base fee per gas (wei): zero on a consortium chain. */
+  readonly baseFeePerGas: bigint;
+  /** The one price (wei per gas) every transaction pays. */
+  readonly gasPrice: bigint;
+}
+
 export interface RemoteNetworkDefinition {
   /** What this network is, for `--help` and error messages. */
   readonly description: string;
   /** Configuration variable that holds the JSON-RPC URL. */
   readonly urlVariable: string;
-  /** Configuration variables holding the private keys, in named-account order. */
-  readonly keyVariables: readonly string[];
+  /** Prefix of the key variables: `<PREFIX>_<DUTY>_KEY`, one per duty (see `keyVariables`). */
+  readonly keyPrefix: string;
+  /** The chain id the node must answer; a node with another one is refused. */
+  readonly chainId: number;
+  /** A fixed gas price instead of the node's fee estimates (a consortium chain). */
+  readonly gas?: FixedGas;
 }
 
 /**
  * Remote networks, reached by configuration alone. Each one needs its URL and
- * keys set (keystore or environment) before use; until then it fails with a
- * message that names the missing variable.
+ * one key per duty set (keystore or environment) before use; until then it
+ * fails with a one-line message that names the missing variable.
  */
 export const REMOTE_NETWORKS = {
   consortium: {
-    description: "a bank consortium's permissioned EVM chain (Besu/QBFT or similar)",
+    description: "a bank consortium's permissioned EVM chain (Besu QBFT, networks/besu-qbft/)",
     urlVariable: "CONSORTIUM_RPC_URL",
-    keyVariables: ["CONSORTIUM_DEPLOYER_KEY"],
+    keyPrefix: "CONSORTIUM",
+    chainId: 4242,
+    // A free-gas network: zero base fee and a zero gas price; permissioning, not fees, keeps strangers off.
+    gas: { baseFeePerGas: 0n, gasPrice: 0n },
   },
   sepolia: {
     description: "the Ethereum Sepolia testnet",
     urlVariable: "SEPOLIA_RPC_URL",
-    keyVariables: ["SEPOLIA_DEPLOYER_KEY"],
+    keyPrefix: "SEPOLIA",
+    chainId: 11_155_111,
   },
 } as const satisfies Record<string, RemoteNetworkDefinition>;
 
 export type RemoteNetworkName = keyof typeof REMOTE_NETWORKS;
+
+/** `issuanceAdmin` → `ISSUANCE_ADMIN`, `bankA` → `BANK_A`. */
+export function constantCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/** The configuration variable holding a duty's key on a remote network: `CONSORTIUM_BANK_A_KEY`. */
+export function keyVariable(definition: Pick<RemoteNetworkDefinition, "keyPrefix">, duty: string): string {
+  return `${definition.keyPrefix}_${constantCase(duty)}_KEY`;
+}
+
+/** A remote network's key variables, in `DUTIES` order (the order of its Hardhat `accounts`). */
+export function keyVariables(definition: Pick<RemoteNetworkDefinition, "keyPrefix">): string[] {
+  return DUTIES.map((duty) => keyVariable(definition, duty.name));
+}
 
 /** Every network name the project accepts. `hardhat` is the in-process chain. */
 export const NETWORK_NAMES = ["hardhat", "localhost", ...Object.keys(REMOTE_NETWORKS)] as readonly string[];
