@@ -7,7 +7,13 @@ import { configVariable, defineConfig } from "hardhat/config";
 import type { NetworkUserConfig } from "hardhat/types/config";
 import hardhatDeploy from "hardhat-deploy";
 
-import { devnetEndpoint, DEVNET_CHAIN_ID, REMOTE_NETWORKS } from "./src/chain/networks.js";
+import {
+  DEVNET_ACCOUNT_COUNT,
+  devnetEndpoint,
+  DEVNET_CHAIN_ID,
+  keyVariables,
+  REMOTE_NETWORKS,
+} from "./src/chain/networks.js";
 
 const require = createRequire(import.meta.url);
 const root = path.dirname(fileURLToPath(import.meta.url));
@@ -21,8 +27,11 @@ const remoteNetworks: Record<string, NetworkUserConfig> = Object.fromEntries(
     {
       type: "http",
       chainType: "l1",
+      chainId: definition.chainId,
       url: configVariable(definition.urlVariable),
-      accounts: definition.keyVariables.map((variable) => configVariable(variable)),
+      // One key per duty, in DUTIES order: rocketh's named accounts pick them by index.
+      accounts: keyVariables(definition).map((variable) => configVariable(variable)),
+      ...("gas" in definition ? { gasPrice: definition.gas.gasPrice } : {}),
     } satisfies NetworkUserConfig,
   ]),
 );
@@ -71,6 +80,8 @@ export default defineConfig({
       type: "edr-simulated",
       chainType: "l1",
       chainId: DEVNET_CHAIN_ID,
+      // Every duty has its own account (src/chain/networks.ts), beyond Hardhat's default 20.
+      accounts: { count: DEVNET_ACCOUNT_COUNT },
     },
     localhost: {
       type: "http",

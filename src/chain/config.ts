@@ -1,7 +1,14 @@
 import { JsonRpcProvider, Network, Wallet, type Provider, type Signer } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
-import { DEVNET_CHAIN_ID, devnetEndpoint, isRemoteNetwork, NETWORK_NAMES, REMOTE_NETWORKS } from "./networks.js";
+import {
+  DEVNET_CHAIN_ID,
+  devnetEndpoint,
+  isRemoteNetwork,
+  keyVariables,
+  NETWORK_NAMES,
+  REMOTE_NETWORKS,
+} from "./networks.js";
 
 /** A configuration that cannot work: unknown network, missing key, unreachable RPC. */
 export class ChainConfigError extends BankChainError {}
@@ -81,8 +88,8 @@ export async function openChain(options: ChainOptions = {}): Promise<ChainConnec
   }
   if (!isRemoteNetwork(name)) throw new Error(`unreachable: network ${name}`);
   const definition = REMOTE_NETWORKS[name];
-  const { url, keys } = await resolveRemoteSecrets(name, definition.urlVariable, definition.keyVariables);
-  return openJsonRpc(name, url, keys, timeoutMs);
+  const { url, keys } = await resolveRemoteSecrets(name, definition.urlVariable, keyVariables(definition));
+  return openJsonRpc(name, url, keys, timeoutMs, BigInt(definition.chainId));
 }
 
 /** Reads a remote network's URL and keys through Hardhat's configuration variables. */

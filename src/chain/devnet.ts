@@ -16,13 +16,13 @@ import { DatabaseSync } from "node:sqlite";
 
 import { BankChainError, messageOf } from "../errors.js";
 import { probeChainId } from "./config.js";
-import { DEVNET_CHAIN_ID, type DevnetEndpoint } from "./networks.js";
+import { DEVNET_ACCOUNT_COUNT, DEVNET_CHAIN_ID, type DevnetEndpoint } from "./networks.js";
 
 /** The devnet could not be started, stopped, or disagrees with the records kept for it. */
 export class DevnetError extends BankChainError {}
 
-/** Accounts the devnet funds from Hardhat's test mnemonic (the deploy uses indexes 0 to 19). */
-export const DEVNET_ACCOUNTS = 20;
+/** Accounts the devnet funds from Hardhat's test mnemonic: every duty's index fits (src/chain/networks.ts). */
+export const DEVNET_ACCOUNTS = DEVNET_ACCOUNT_COUNT;
 /** Seconds between Anvil's periodic state dumps: the most a SIGKILL can lose. */
 export const STATE_INTERVAL_SECONDS = 2;
 /** Block gas limit, equal to Hardhat's in-process network so a batch that fits one fits the other. */
