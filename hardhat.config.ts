@@ -7,6 +7,8 @@ import { configVariable, defineConfig } from "hardhat/config";
 import type { NetworkUserConfig } from "hardhat/types/config";
 import hardhatDeploy from "hardhat-deploy";
 
+import bankChain from "./src/chain/hardhat-plugin/index.js";
+
 import {
   DEVNET_ACCOUNT_COUNT,
   devnetEndpoint,
@@ -37,7 +39,8 @@ const remoteNetworks: Record<string, NetworkUserConfig> = Object.fromEntries(
 );
 
 export default defineConfig({
-  plugins: [hardhatToolboxMochaEthers, hardhatDeploy],
+  // bank-chain last: it checks the remote networks' variables after the keystore and the environment answer.
+  plugins: [hardhatToolboxMochaEthers, hardhatDeploy, bankChain],
   solidity: {
     version: SOLC_VERSION,
     // Compiled from node_modules so that deploy scripts and tests have their artifacts.

@@ -1,13 +1,14 @@
 /**
  * Settlement, first half: a TrustAccount for each devnet bank (A and B). Each
- * trust account is a minter on the token and an issuer in the reserve ledger;
- * the bank's agent gets the depositor and operator roles on its own account.
+ * trust account is a minter on the token and an issuer in the reserve ledger
+ * (both set by the `issuanceAdmin` duty); the bank's agent gets the depositor
+ * and operator roles on its own account (ROLE_PLAN, granted by `admin`).
  * On the devnet the attestor also attests each bank's opening reserve.
  */
-import { BankToken__factory, ReserveLedger__factory, TrustAccount__factory } from "../typechain-types/index.js";
+import { BankToken__factory, ReserveLedger__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, DEVNET_BANK, RESERVE_MAX_AGE } from "./_config.js";
-import { ensure, ethersFor } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
 import { isDevnet } from "../src/chain/networks.js";
 
 export default deployScript(
@@ -15,30 +16,17 @@ export default deployScript(
     const { deploy, namedAccounts: accounts } = env;
     const chainId = env.network.chain.id;
     const { provider, signer } = ethersFor(env);
-    const admin = await signer(accounts.deployer);
-    const token = BankToken__factory.connect(env.get("BankToken").address, admin);
-    const reserves = ReserveLedger__factory.connect(env.get("ReserveLedger").address, admin);
+    const issuance = await signer(accounts.issuanceAdmin);
+    const token = BankToken__factory.connect(env.get("BankToken").address, issuance);
+    const reserves = ReserveLedger__factory.connect(env.get("ReserveLedger").address, issuance);
 
-    for (const [bank, agent] of [
-      ["BankA", accounts.bankA],
-      ["BankB", accounts.bankB],
-    ] as const) {
+    for (const bank of ["BankA", "BankB"] as const) {
       const deployed = await deploy(`TrustAccount${bank}`, {
         account: accounts.deployer,
         artifact: artifacts.TrustAccount,
-        args: [accounts.deployer, adminDelay(chainId), token.target as `0x${string}`],
+        args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`],
       });
-      const trust = TrustAccount__factory.connect(deployed.address, admin);
-      for (const [name, role] of [
-        ["DEPOSITOR_ROLE", await trust.DEPOSITOR_ROLE()],
-        ["OPERATOR_ROLE", await trust.OPERATOR_ROLE()],
-      ] as const) {
-        await ensure(
-          `TrustAccount${bank}: ${name} to ${agent}`,
-          () => trust.hasRole(role, agent),
-          () => trust.grantRole(role, agent),
-        );
-      }
+      await grantPlanned(env, `TrustAccount${bank}`);
       await ensure(
         `BankToken: TrustAccount${bank} is a minter`,
         () => token.isMinter(deployed.address),

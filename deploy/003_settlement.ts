@@ -5,7 +5,8 @@
  * holding the ledger's SETTLEMENT_ROLE, so that a payment smelted by bank B
  * moves bank A's outstanding issuance into B's claim on A. Each trust account
  * gives it SETTLEMENT_ROLE (mint into the settlement, burn returned payments);
- * each bank is registered with its agent; both corridors are opened.
+ * each bank is registered with its agent and both corridors are opened by the
+ * `schemeAdmin` duty. Roles as ROLE_PLAN says, granted by `admin`.
  */
 import { getAddress } from "ethers";
 
@@ -17,35 +18,26 @@ import {
 } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, DEVNET_CORRIDOR, RESERVE_MAX_AGE } from "./_config.js";
-import { ensure, ethersFor } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
     const { deploy, namedAccounts: accounts } = env;
     const chainId = env.network.chain.id;
     const { signer } = ethersFor(env);
-    const admin = await signer(accounts.deployer);
-    const token = BankToken__factory.connect(env.get("BankToken").address, admin);
-    const reserves = ReserveLedger__factory.connect(env.get("ReserveLedger").address, admin);
+    const issuance = await signer(accounts.issuanceAdmin);
+    const token = BankToken__factory.connect(env.get("BankToken").address, issuance);
+    const reserves = ReserveLedger__factory.connect(env.get("ReserveLedger").address, issuance);
 
     const deployed = await deploy("InterbankSettlement", {
       account: accounts.deployer,
       artifact: artifacts.InterbankSettlement,
-      args: [accounts.deployer, adminDelay(chainId), token.target as `0x${string}`, reserves.target as `0x${string}`],
+      args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`, reserves.target as `0x${string}`],
     });
     const address = deployed.address;
-    const settlement = InterbankSettlement__factory.connect(address, admin);
+    const settlement = InterbankSettlement__factory.connect(address, await signer(accounts.schemeAdmin));
+    await grantPlanned(env, "InterbankSettlement");
 
-    for (const [name, role] of [
-      ["BANK_ADMIN_ROLE", await settlement.BANK_ADMIN_ROLE()],
-      ["CORRIDOR_ADMIN_ROLE", await settlement.CORRIDOR_ADMIN_ROLE()],
-    ] as const) {
-      await ensure(
-        `InterbankSettlement: ${name} to ${accounts.deployer}`,
-        () => settlement.hasRole(role, accounts.deployer),
-        () => settlement.grantRole(role, accounts.deployer),
-      );
-    }
     await ensure(
       "BankToken: InterbankSettlement is a minter with a zero allowance (it only burns)",
       () => token.isMinter(address),
@@ -62,25 +54,16 @@ export default deployScript(
       async () => !(await reserves.issuer(address)).active,
       () => reserves.deactivateIssuer(address),
     );
-    const ledgerRole = await reserves.SETTLEMENT_ROLE();
-    await ensure(
-      "ReserveLedger: SETTLEMENT_ROLE to InterbankSettlement",
-      () => reserves.hasRole(ledgerRole, address),
-      () => reserves.grantRole(ledgerRole, address),
-    );
+    // The grants to InterbankSettlement that waited for it to exist.
+    await grantPlanned(env, "ReserveLedger");
 
     const banks = [
       ["BankA", accounts.bankA],
       ["BankB", accounts.bankB],
     ] as const;
     for (const [bank, agent] of banks) {
-      const trust = TrustAccount__factory.connect(env.get(`TrustAccount${bank}`).address, admin);
-      const role = await trust.SETTLEMENT_ROLE();
-      await ensure(
-        `TrustAccount${bank}: SETTLEMENT_ROLE to InterbankSettlement`,
-        () => trust.hasRole(role, address),
-        () => trust.grantRole(role, address),
-      );
+      const trust = TrustAccount__factory.connect(env.get(`TrustAccount${bank}`).address, issuance);
+      await grantPlanned(env, `TrustAccount${bank}`);
       await ensure(
         `InterbankSettlement: TrustAccount${bank} registered, agent ${agent}`,
         async () => getAddress(await settlement.agentOf(trust.target as string)) === getAddress(agent),

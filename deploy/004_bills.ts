@@ -9,29 +9,22 @@ import { BankToken__factory, BillRegistry__factory } from "../typechain-types/in
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { BILL_DEFINITIONS } from "./_bills.js";
 import { adminDelay } from "./_config.js";
-import { ensure, ethersFor } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
     const { deploy, namedAccounts: accounts } = env;
     const chainId = env.network.chain.id;
     const { signer } = ethersFor(env);
-    const admin = await signer(accounts.deployer);
-    const token = BankToken__factory.connect(env.get("BankToken").address, admin);
+    const token = BankToken__factory.connect(env.get("BankToken").address, await signer(accounts.schemeAdmin));
 
     const deployed = await deploy("BillRegistry", {
       account: accounts.deployer,
       artifact: artifacts.BillRegistry,
-      args: [accounts.deployer, adminDelay(chainId), token.target as `0x${string}`],
+      args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`],
     });
-    const registry = BillRegistry__factory.connect(deployed.address, admin);
-
-    const role = await registry.DEFINITION_ADMIN_ROLE();
-    await ensure(
-      `BillRegistry: DEFINITION_ADMIN_ROLE to ${accounts.deployer}`,
-      () => registry.hasRole(role, accounts.deployer),
-      () => registry.grantRole(role, accounts.deployer),
-    );
+    await grantPlanned(env, "BillRegistry");
+    const registry = BillRegistry__factory.connect(deployed.address, await signer(accounts.schemeAdmin));
     for (const d of BILL_DEFINITIONS) {
       await ensure(
         `BillRegistry: definition ${decodeBytes32String(d.name)} v${d.version} registered`,

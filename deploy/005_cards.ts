@@ -1,7 +1,7 @@
 /**
  * Card payments: bank A's AccountLedger (its central fiat and token accounts
  * and its customers' card-account profiles), with the gateway, ledger admin
- * and treasurer roles given out. On the `npm start` devnet bank A also mints a float into
+ * and treasurer roles given out as ROLE_PLAN says. On the `npm start` devnet bank A also mints a float into
  * its central token account and opens two demo cardholders (docs/iso8583.md): each
  * profile is opened without a limit, given its fiat and tokens, then limited.
  */
@@ -10,7 +10,7 @@ import { getAddress, keccak256, MaxUint256, toUtf8Bytes } from "ethers";
 import { AccountLedger__factory, BankToken__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, seedsDemo, DEVNET_CARDS } from "./_config.js";
-import { ensure, ethersFor } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
 
 const key = (label: string) => keccak256(toUtf8Bytes(`bank-chain/devnet/cards/${label}`));
 
@@ -24,21 +24,10 @@ export default deployScript(
     const deployed = await deploy("AccountLedgerBankA", {
       account: accounts.deployer,
       artifact: artifacts.AccountLedger,
-      args: [accounts.deployer, adminDelay(chainId), tokenAddress, DEVNET_CARDS.minRatioBps],
+      args: [accounts.admin, adminDelay(chainId), tokenAddress, DEVNET_CARDS.minRatioBps],
     });
-    const admin = AccountLedger__factory.connect(deployed.address, await signer(accounts.deployer));
-    for (const [name, role, holder] of [
-      ["LEDGER_ADMIN_ROLE", await admin.LEDGER_ADMIN_ROLE(), accounts.bankA],
-      ["TREASURER_ROLE", await admin.TREASURER_ROLE(), accounts.bankA],
-      ["GATEWAY_ROLE", await admin.GATEWAY_ROLE(), accounts.gateway],
-    ] as const) {
-      await ensure(
-        `AccountLedgerBankA: ${name} to ${holder}`,
-        () => admin.hasRole(role, holder),
-        () => admin.grantRole(role, holder),
-      );
-    }
-    const bank = admin.connect(await signer(accounts.bankA));
+    await grantPlanned(env, "AccountLedgerBankA");
+    const bank = AccountLedger__factory.connect(deployed.address, await signer(accounts.bankA));
     await ensure(
       `AccountLedgerBankA: treasury is bank A ${accounts.bankA}`,
       async () => getAddress(await bank.treasury()) === getAddress(accounts.bankA),
@@ -65,7 +54,7 @@ export default deployScript(
       () => bank.fundTokens(key("fund"), DEVNET_CARDS.float),
     );
     const wallets = (await provider.send("eth_accounts", [])) as string[];
-    const gateway = admin.connect(await signer(accounts.gateway));
+    const gateway = bank.connect(await signer(accounts.gateway));
     for (const holder of DEVNET_CARDS.cardholders) {
       const wallet = getAddress(wallets[holder.accountIndex]!);
       const accountId = keccak256(toUtf8Bytes(holder.accountId));

@@ -1,6 +1,6 @@
 /**
  * Offline payments: the OfflineVault on the USD BankToken, its risk limits set
- * at deployment and the risk-admin role given to bank A, the issuing bank that
+ * at deployment and the risk-admin role given to bank A (ROLE_PLAN), the issuing bank that
  * sets them (docs/offline.md). On the `npm start` devnet a demo buyer (the devnet's
  * account 19) gets a balance from bank A and locks part of it in the vault.
  */
@@ -9,7 +9,7 @@ import { getAddress, keccak256, toUtf8Bytes } from "ethers";
 import { BankToken__factory, OfflineVault__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, seedsDemo, DEVNET_OFFLINE_BUYER, DEVNET_OFFLINE_LIMITS } from "./_config.js";
-import { ensure, ethersFor } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
@@ -19,15 +19,10 @@ export default deployScript(
     const deployed = await deploy("OfflineVault", {
       account: accounts.deployer,
       artifact: artifacts.OfflineVault,
-      args: [accounts.deployer, adminDelay(chainId), env.get("BankToken").address, DEVNET_OFFLINE_LIMITS],
+      args: [accounts.admin, adminDelay(chainId), env.get("BankToken").address, DEVNET_OFFLINE_LIMITS],
     });
-    const vault = OfflineVault__factory.connect(deployed.address, await signer(accounts.deployer));
-    const role = await vault.RISK_ADMIN_ROLE();
-    await ensure(
-      `OfflineVault: RISK_ADMIN_ROLE to bank A ${accounts.bankA}`,
-      () => vault.hasRole(role, accounts.bankA),
-      () => vault.grantRole(role, accounts.bankA),
-    );
+    await grantPlanned(env, "OfflineVault");
+    const vault = OfflineVault__factory.connect(deployed.address, await signer(accounts.bankA));
     if (!seedsDemo(env)) return;
 
     const wallets = (await provider.send("eth_accounts", [])) as string[];

@@ -3,9 +3,16 @@
  * on rocketh's provider, and transactions that are sent only when the chain is
  * not already in the wanted state, so a deploy can be re-run safely.
  */
-import { BrowserProvider, type ContractTransactionResponse, type Eip1193Provider, type JsonRpcSigner } from "ethers";
+import {
+  BrowserProvider,
+  Contract,
+  type ContractTransactionResponse,
+  type Eip1193Provider,
+  type JsonRpcSigner,
+} from "ethers";
 
 import { waitForReceipt } from "../src/chain/receipts.js";
+import { holderLabel, plannedFor, roleId } from "../src/chain/roles.js";
 
 export interface EthersEnv {
   readonly provider: BrowserProvider;
@@ -28,4 +35,41 @@ export async function ensure(
   const receipt = await waitForReceipt(tx.provider, tx.hash);
   if (receipt.status !== 1) throw new Error(`deploy step failed: ${what} (${tx.hash})`);
   console.log(`  - ${what} (${tx.hash})`);
+}
+
+const ACCESS_ABI = [
+  "function hasRole(bytes32 role, address account) view returns (bool)",
+  "function grantRole(bytes32 role, address account)",
+];
+
+/** What `grantPlanned` needs of a deploy script's environment. */
+export interface PlanEnv {
+  readonly network: { provider: unknown };
+  readonly namedAccounts: Readonly<Record<string, string>> & { readonly admin: string };
+  getOrNull(name: string): { readonly address: string } | null;
+}
+
+/**
+ * Grants `contractName`'s roles as ROLE_PLAN (src/chain/roles.ts) says, signed
+ * by the `admin` duty (the default admin every constructor names). A grant to a
+ * contract not deployed yet is left for the script that deploys it to re-run
+ * this. DEFAULT_ADMIN_ROLE comes from the constructor, never from a grant.
+ */
+export async function grantPlanned(env: PlanEnv, contractName: string): Promise<void> {
+  const deployed = env.getOrNull(contractName);
+  if (deployed === null) throw new Error(`grantPlanned: ${contractName} is not deployed`);
+  const { signer } = ethersFor(env);
+  const access = new Contract(deployed.address, ACCESS_ABI, await signer(env.namedAccounts.admin));
+  for (const entry of plannedFor(contractName)) {
+    if (entry.role === "DEFAULT_ADMIN_ROLE") continue;
+    const holder =
+      "duty" in entry.holder ? env.namedAccounts[entry.holder.duty] : env.getOrNull(entry.holder.contract)?.address;
+    if (holder === undefined) continue;
+    const role = roleId(entry.role);
+    await ensure(
+      `${contractName}: ${entry.role} to ${holderLabel(entry.holder)} ${holder}`,
+      async () => (await access.getFunction("hasRole")(role, holder)) as boolean,
+      async () => (await access.getFunction("grantRole")(role, holder)) as ContractTransactionResponse,
+    );
+  }
 }

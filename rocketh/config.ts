@@ -1,36 +1,48 @@
 /**
  * rocketh configuration for hardhat-deploy 2: the named accounts every deploy
- * script uses, and the extensions they get. On the devnet the accounts are the
- * node's unlocked test accounts by index, one per duty; on a remote network
- * every duty falls back to the one deployer key until more keys are configured
- * (and the roles handed to the banks' own keys, see docs/token.md).
+ * script uses, and the extensions they get. Each named account is one duty of
+ * `DUTIES` (src/chain/networks.ts): on the devnet and the in-process chain the
+ * node's unlocked account at the duty's devnet index, on a remote network the
+ * key in the duty's own configuration variable (`CONSORTIUM_BANK_A_KEY`, …),
+ * which Hardhat lists in DUTIES order. The roles each duty gets are
+ * `ROLE_PLAN` (src/chain/roles.ts).
  */
 import type { UserConfig } from "rocketh/types";
 import * as deployExtension from "@rocketh/deploy";
 
 import { deploymentsRoot } from "../src/chain/deployments.js";
+import { DUTIES, REMOTE_NETWORKS, type DutyName } from "../src/chain/networks.js";
+
+/**
+ * `{ default: <devnet index>, consortium: <position>, sepolia: <position> }` per duty. rocketh reads a
+ * per-network index with `||`, so a position of 0 falls back to `default`: only the deployer, whose
+ * devnet index is 0 too, may be first.
+ */
+function namedAccounts(): Record<DutyName, Record<string, number>> {
+  if (DUTIES[0].devnetIndex !== 0) throw new Error("DUTIES: the first duty must have devnet index 0");
+  return Object.fromEntries(
+    DUTIES.map(({ name, devnetIndex }, position) => [
+      name,
+      {
+        default: devnetIndex,
+        ...Object.fromEntries(Object.keys(REMOTE_NETWORKS).map((network) => [network, position])),
+      },
+    ]),
+  ) as unknown as Record<DutyName, Record<string, number>>;
+}
+
+/** rocketh's record of each chain it deploys to; a consortium chain has no public record. */
+const chainInfo = (id: number, name: string, rpc: string) => ({
+  info: {
+    id,
+    name,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpc] } },
+  },
+});
 
 export const config = {
-  accounts: {
-    /** Deploys, holds DEFAULT_ADMIN_ROLE (two-step handover) and the minter and reserve admin roles. */
-    deployer: { default: 0 },
-    /** Bank A's agent: deposits and redemptions on bank A's trust account. */
-    bankA: { default: 1, consortium: 0, sepolia: 0 },
-    /** Bank B's agent. */
-    bankB: { default: 2, consortium: 0, sepolia: 0 },
-    /** Attests the banks' fiat reserves (an auditor or the custodian of the trust accounts). */
-    attestor: { default: 3, consortium: 0, sepolia: 0 },
-    /** May pause and unpause the token. */
-    pauser: { default: 4, consortium: 0, sepolia: 0 },
-    /** Freezes, unfreezes and wipes frozen balances. */
-    compliance: { default: 5, consortium: 0, sepolia: 0 },
-    /** Rescues ERC-20s sent to the token by mistake. */
-    rescuer: { default: 6, consortium: 0, sepolia: 0 },
-    /** Upgrades the token implementation. */
-    upgrader: { default: 7, consortium: 0, sepolia: 0 },
-    /** The card gateway: posts card operations to bank A's AccountLedger. */
-    gateway: { default: 8, consortium: 0, sepolia: 0 },
-  },
+  accounts: namedAccounts(),
   data: {},
   deployments: deploymentsRoot(),
   chains: {
@@ -43,6 +55,12 @@ export const config = {
         rpcUrls: { default: { http: ["http://127.0.0.1:8545"] } },
       },
     },
+    // The URL is a placeholder: hardhat-deploy reaches the chain through Hardhat's network entry.
+    [REMOTE_NETWORKS.consortium.chainId]: chainInfo(
+      REMOTE_NETWORKS.consortium.chainId,
+      "bank-chain consortium",
+      "http://127.0.0.1:8545",
+    ),
   },
 } as const satisfies UserConfig;
 

@@ -14,6 +14,11 @@
  * BANK_CHAIN_RPC_HOST / BANK_CHAIN_RPC_PORT move the devnet; BANK_CHAIN_DEPLOYMENTS_DIR
  * and BANK_CHAIN_DATA_DIR move the saved deployments and the services' SQLite files.
  *
+ * `npm start -- --network consortium` (any entry of REMOTE_NETWORKS) runs the
+ * same steps against that network's node instead of a devnet: build, deploy
+ * what is missing with the network's configuration variables (one key per
+ * duty), run the services with their data in `<data>/<network>/`.
+ *
  * Nothing here may import generated code (typechain-types/, generated/) at load
  * time: on a fresh clone the build below creates it. The services are imported
  * after the build.
@@ -28,7 +33,13 @@ import { ChainConfigError, openChain, probeChainId, type ChainConnection } from 
 import { serviceDataDir } from "../src/chain/data-dir.js";
 import { deploymentsRoot, readDeployments } from "../src/chain/deployments.js";
 import { checkRecordsAgainstChain, DevnetError, startAnvil, type Anvil } from "../src/chain/devnet.js";
-import { DEVNET_CHAIN_ID, devnetEndpoint, type DevnetEndpoint } from "../src/chain/networks.js";
+import {
+  DEVNET_CHAIN_ID,
+  devnetEndpoint,
+  isRemoteNetwork,
+  REMOTE_NETWORKS,
+  type DevnetEndpoint,
+} from "../src/chain/networks.js";
 import type { ServiceRunner } from "../src/chain/service.js";
 import { BankChainError, messageOf } from "../src/errors.js";
 
@@ -38,12 +49,58 @@ const log = (line: string): void => void process.stderr.write(`[start] ${line}\n
 const FRESH_HINT =
   'run "npm start -- --fresh" to start over (it deletes the devnet\'s state, deployments and service data)';
 
-const USAGE = `usage: npm start [-- --fresh]   |   npm run reset
+const USAGE = `usage: npm start [-- --fresh]   |   npm run reset   |   npm start -- --network <name>
 
-  (no flag)  build, start or resume the devnet, deploy what is missing, run the services
-  --fresh    delete the devnet's state, deployments and service data first, then start
-  --reset    delete them and exit
-  --help     this text`;
+  (no flag)         build, start or resume the devnet, deploy what is missing, run the services
+  --fresh           delete the devnet's state, deployments and service data first, then start
+  --reset           delete them and exit
+  --network <name>  the same against a remote network (${Object.keys(REMOTE_NETWORKS).join(", ")}),
+                    reached through its configuration variables; no devnet
+  --help            this text`;
+
+interface StartOptions {
+  readonly fresh: boolean;
+  readonly reset: boolean;
+  readonly help: boolean;
+  /** A remote network's name, or undefined for the devnet. */
+  readonly network: string | undefined;
+}
+
+/** Parses the flags; a usage error is thrown as a StartUsageError. */
+function parseStartArgs(argv: readonly string[]): StartOptions {
+  let network: string | undefined;
+  const flags = new Set<string>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === "--network" || arg.startsWith("--network=")) {
+      const value = arg === "--network" ? argv[(i += 1)] : arg.slice("--network=".length);
+      if (value === undefined || value === "") throw new StartUsageError("--network needs a network name");
+      network = value;
+    } else if (["--fresh", "--reset", "--help"].includes(arg)) {
+      flags.add(arg);
+    } else {
+      throw new StartUsageError(`unknown option ${arg}`);
+    }
+  }
+  if (network === "localhost") network = undefined;
+  if (network !== undefined && !isRemoteNetwork(network)) {
+    throw new StartUsageError(
+      `unknown network "${network}"; npm start runs the devnet (no --network) or one of: ${Object.keys(REMOTE_NETWORKS).join(", ")}`,
+    );
+  }
+  if (network !== undefined && (flags.has("--fresh") || flags.has("--reset"))) {
+    throw new StartUsageError(
+      "--fresh and --reset delete the devnet; a remote network's chain is not this machine's to delete",
+    );
+  }
+  return { fresh: flags.has("--fresh"), reset: flags.has("--reset"), help: flags.has("--help"), network };
+}
+
+class StartUsageError extends BankChainError {
+  constructor(message: string) {
+    super("START_USAGE", message);
+  }
+}
 
 /** The command-line entry a package declares in its manifest's `bin`. */
 function binOf(pkg: string): string {
@@ -60,10 +117,10 @@ interface Places {
   readonly stateFile: string;
 }
 
-function places(env: NodeJS.ProcessEnv): Places {
-  const data = serviceDataDir("localhost", env);
+function places(network: string, env: NodeJS.ProcessEnv): Places {
+  const data = serviceDataDir(network, env);
   return {
-    deployments: path.join(deploymentsRoot(env), "localhost"),
+    deployments: path.join(deploymentsRoot(env), network),
     data,
     stateFile: path.join(data, "devnet-state.json"),
   };
@@ -88,10 +145,20 @@ function hasRecords(where: Places): boolean {
 }
 
 /** Runs a Hardhat command to completion, relaying `relay` lines and a heartbeat; fails with its output. */
-async function hardhat(args: readonly string[], env: NodeJS.ProcessEnv, step: string, relay?: RegExp): Promise<void> {
+async function hardhat(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  step: string,
+  relay?: RegExp,
+  { interactive = false }: { readonly interactive?: boolean } = {},
+): Promise<void> {
   const started = Date.now();
   log(`${step}…`);
-  const child = spawn(process.execPath, [hardhatBin, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [hardhatBin, ...args], {
+    cwd: root,
+    env,
+    stdio: interactive ? "inherit" : ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   let partial = "";
   const take = (chunk: Buffer): void => {
@@ -101,8 +168,8 @@ async function hardhat(args: readonly string[], env: NodeJS.ProcessEnv, step: st
     partial = lines.pop() ?? "";
     for (const line of lines) if (relay?.test(line.trim()) === true) log(`  ${line.trim()}`);
   };
-  child.stdout.on("data", take);
-  child.stderr.on("data", take);
+  child.stdout?.on("data", take);
+  child.stderr?.on("data", take);
   const heartbeat = setInterval(() => log(`  still ${step} (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearInterval(heartbeat);
@@ -153,25 +220,31 @@ async function existingDevnet(endpoint: DevnetEndpoint): Promise<boolean> {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const unknown = argv.filter((arg) => !["--fresh", "--reset", "--help"].includes(arg));
-  if (argv.includes("--help") || unknown.length > 0) {
-    if (unknown.length > 0) process.stderr.write(`bank-chain: unknown option ${unknown.join(" ")}\n`);
-    process.stderr.write(`${USAGE}\n`);
-    process.exit(unknown.length > 0 ? 2 : 0);
-  }
-  let endpoint: DevnetEndpoint;
+  let options: StartOptions;
   try {
-    endpoint = devnetEndpoint();
+    options = parseStartArgs(argv);
   } catch (error) {
-    throw new ChainConfigError("CONFIG_INVALID_DEVNET", messageOf(error));
+    process.stderr.write(`bank-chain: ${messageOf(error)}\n${USAGE}\n`);
+    process.exit(2);
   }
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BANK_CHAIN_RPC_HOST: endpoint.host,
-    BANK_CHAIN_RPC_PORT: String(endpoint.port),
-  };
-  const where = places(env);
-  if (argv.includes("--reset")) {
+  if (options.help) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const remote = options.network;
+  let endpoint: DevnetEndpoint | undefined;
+  let env: NodeJS.ProcessEnv = process.env;
+  if (remote === undefined) {
+    try {
+      endpoint = devnetEndpoint();
+    } catch (error) {
+      throw new ChainConfigError("CONFIG_INVALID_DEVNET", messageOf(error));
+    }
+    env = { ...process.env, BANK_CHAIN_RPC_HOST: endpoint.host, BANK_CHAIN_RPC_PORT: String(endpoint.port) };
+  }
+  const network = remote ?? "localhost";
+  const where = places(network, env);
+  if (options.reset) {
     reset(where);
     return;
   }
@@ -201,43 +274,52 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on("SIGTERM", () => void shutdown(0));
 
   try {
-    if (argv.includes("--fresh")) reset(where);
+    if (options.fresh) reset(where);
     // Compiles only what deploys: the Solidity tests are compiled by `npm test`.
     await hardhat(["build", "--no-tests"], env, "building contracts", /^(Compil|Nothing to compile|No contracts)/);
     await generateTypedArtifacts();
 
-    if (await existingDevnet(endpoint)) {
-      log(`reusing the devnet at ${endpoint.url}`);
+    if (endpoint === undefined) {
+      // A remote network: its URL and keys through Hardhat's configuration variables, its chain id checked.
+      chain = await openChain({ network, env });
+      log(`connected to ${network} at ${originOf(chain.url)} (chain id ${chain.chainId})`);
     } else {
-      if (!existsSync(where.stateFile) && hasRecords(where)) {
-        throw new DevnetError(
-          "DEVNET_STATE_MISSING",
-          `the devnet's state file ${where.stateFile} is missing but an earlier run left deployments or service data; ${FRESH_HINT}`,
-        );
-      }
-      log(
-        existsSync(where.stateFile)
-          ? `resuming the devnet from ${where.stateFile} at ${endpoint.url}`
-          : `starting a new devnet at ${endpoint.url}`,
-      );
-      devnet = await startAnvil({ endpoint, stateFile: where.stateFile });
-      devnet.process.on("exit", (exitCode, signal) => {
-        if (!stopping) {
-          log(`the devnet exited unexpectedly (${exitCode ?? signal})`);
-          void shutdown(1);
+      if (await existingDevnet(endpoint)) {
+        log(`reusing the devnet at ${endpoint.url}`);
+      } else {
+        if (!existsSync(where.stateFile) && hasRecords(where)) {
+          throw new DevnetError(
+            "DEVNET_STATE_MISSING",
+            `the devnet's state file ${where.stateFile} is missing but an earlier run left deployments or service data; ${FRESH_HINT}`,
+          );
         }
-      });
+        log(
+          existsSync(where.stateFile)
+            ? `resuming the devnet from ${where.stateFile} at ${endpoint.url}`
+            : `starting a new devnet at ${endpoint.url}`,
+        );
+        devnet = await startAnvil({ endpoint, stateFile: where.stateFile });
+        devnet.process.on("exit", (exitCode, signal) => {
+          if (!stopping) {
+            log(`the devnet exited unexpectedly (${exitCode ?? signal})`);
+            void shutdown(1);
+          }
+        });
+      }
+      chain = await openChain({ network, env });
     }
 
-    chain = await openChain({ network: "localhost", env });
     await checkRecordsAgainstChain(
       chain.provider,
-      { dataDir: where.data, deployments: readDeployments("localhost", deploymentsRoot(env)).contracts },
-      FRESH_HINT,
+      { dataDir: where.data, deployments: readDeployments(network, deploymentsRoot(env)).contracts },
+      remote === undefined ? FRESH_HINT : `check ${where.deployments} and ${where.data} belong to this chain`,
     );
 
-    await hardhat(["deploy", "--network", "localhost", "--skip-prompts"], env, "deploying the suite");
-    const deployments = readDeployments("localhost", deploymentsRoot(env));
+    await hardhat(["deploy", "--network", network, "--skip-prompts"], env, "deploying the suite", undefined, {
+      // A keystore password prompt must reach the user.
+      interactive: remote !== undefined && process.stdin.isTTY === true,
+    });
+    const deployments = readDeployments(network, deploymentsRoot(env));
 
     // Imported only now: the services use the code the build generated.
     const { ServiceRunner } = await import("../src/chain/service.js");
@@ -250,11 +332,21 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const [name, record] of deployments.contracts) lines.push(`  ${name} ${record.address}`);
     if (services.length > 0) lines.push("services:");
     for (const service of services) lines.push(`  service ${service.name} ${service.url ?? "(no endpoint)"}`);
-    lines.push(`bank-chain ready rpc=${endpoint.url} chainId=${chain.chainId}`);
+    lines.push(`bank-chain ready rpc=${endpoint?.url ?? originOf(chain.url)} chainId=${chain.chainId}`);
     process.stdout.write(`${lines.join("\n")}\n`);
   } catch (error) {
     process.stderr.write(`bank-chain: ${messageOf(error)}\n`);
     await shutdown(1);
+  }
+}
+
+/** A URL without credentials, path or query: an RPC provider's API key stays out of logs. */
+function originOf(url: string | undefined): string {
+  if (url === undefined) return "(in-process)";
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(unparsable URL)";
   }
 }
 

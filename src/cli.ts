@@ -69,6 +69,55 @@ export function buildProgram(): Program {
       });
     });
 
+  program
+    .command("roles")
+    .description(
+      "read every contract's role holders from the chain and check them against the plan: one holder per duty, the deployer none",
+    )
+    .action(async (_options, command) => {
+      const options = command.optsWithGlobals();
+      const { dutyAddresses, readRoleTable, RoleCheckError } = await import("./chain/roles.js");
+      await withChain(options, async (chain, deployments) => {
+        const duties = await dutyAddresses(chain);
+        const table = await readRoleTable(chain.provider, deployments, duties);
+        // With --json a mismatch is one `{"ok":false,…}` line whose details carry the table.
+        if (!options.json || table.problems.length === 0)
+          output(
+            options,
+            {
+              network: chain.network,
+              chainId: chain.chainId,
+              duties: Object.fromEntries(duties),
+              roles: table.rows,
+              problems: table.problems,
+            },
+            () => {
+              const width = Math.max(...table.rows.map((row) => `${row.contract} ${row.role}`.length));
+              return [
+                `network: ${chain.network} (chain id ${chain.chainId})`,
+                "duties:",
+                ...[...duties].map(([name, address]) => `  ${name.padEnd(14)} ${address}`),
+                "roles:",
+                ...table.rows.map(
+                  (row) =>
+                    `  ${`${row.contract} ${row.role}`.padEnd(width)}  ${row.holder.padEnd(30)} ${row.address}${row.planned ? "" : "  NOT IN THE PLAN"}`,
+                ),
+                table.problems.length === 0
+                  ? "check: every role has its planned holder, and no other; the deployer holds none"
+                  : `check: ${table.problems.length} problem(s)`,
+              ].join("\n");
+            },
+          );
+        if (table.problems.length > 0) {
+          throw new RoleCheckError(
+            "ROLES_MISMATCH",
+            `the roles on chain depart from the plan: ${table.problems.map((problem) => problem.message).join("; ")}`,
+            { problems: table.problems, roles: table.rows, duties: Object.fromEntries(duties) },
+          );
+        }
+      });
+    });
+
   addBillsCommands(program);
   addCardsCommands(program);
   addIso8583Commands(program);

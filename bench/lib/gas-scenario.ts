@@ -68,7 +68,7 @@ export async function measureGas(connection: NetworkConnection): Promise<GasRow[
   /** BankToken as the deploy scripts deploy it, plus its own operations. */
   async function bankToken(holders: Signer[]): Promise<void> {
     const env = await deployQuietly(connection.provider);
-    const admin = await ethers.getSigner(env.namedAccounts.deployer);
+    const admin = await ethers.getSigner(env.namedAccounts.issuanceAdmin);
     const attestor = await ethers.getSigner(env.namedAccounts.attestor);
     const bankAgent = await ethers.getSigner(env.namedAccounts.bankA);
     const token = BankToken__factory.connect(env.deployments.BankToken!.address, admin);

@@ -1,4 +1,12 @@
-import { JsonRpcProvider, Network, Wallet, type Provider, type Signer } from "ethers";
+import {
+  FeeData,
+  JsonRpcProvider,
+  Network,
+  Wallet,
+  type JsonRpcApiProviderOptions,
+  type Provider,
+  type Signer,
+} from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
 import {
@@ -8,6 +16,7 @@ import {
   keyVariables,
   NETWORK_NAMES,
   REMOTE_NETWORKS,
+  type FixedGas,
 } from "./networks.js";
 
 /** A configuration that cannot work: unknown network, missing key, unreachable RPC. */
@@ -89,7 +98,14 @@ export async function openChain(options: ChainOptions = {}): Promise<ChainConnec
   if (!isRemoteNetwork(name)) throw new Error(`unreachable: network ${name}`);
   const definition = REMOTE_NETWORKS[name];
   const { url, keys } = await resolveRemoteSecrets(name, definition.urlVariable, keyVariables(definition));
-  return openJsonRpc(name, url, keys, timeoutMs, BigInt(definition.chainId));
+  return openJsonRpc(
+    name,
+    url,
+    keys,
+    timeoutMs,
+    BigInt(definition.chainId),
+    "gas" in definition ? definition.gas : undefined,
+  );
 }
 
 /** Reads a remote network's URL and keys through Hardhat's configuration variables. */
@@ -112,10 +128,20 @@ async function resolveRemoteSecrets(
   const url = await resolveVariable(urlVariable, () => config.url.getUrl());
   const accounts = config.accounts;
   const keys: string[] = [];
+  const missing: string[] = [];
   if (Array.isArray(accounts)) {
     for (const [index, account] of accounts.entries()) {
       const variable = keyVariables[index] ?? `account #${index}`;
-      const key = await resolveVariable(variable, () => account.getHexString());
+      let key: string;
+      try {
+        key = await resolveVariable(variable, () => account.getHexString());
+      } catch (error) {
+        if (error instanceof ChainConfigError && error.code === "CONFIG_MISSING_VARIABLE") {
+          missing.push(variable);
+          continue;
+        }
+        throw error;
+      }
       try {
         new Wallet(key);
       } catch {
@@ -127,6 +153,15 @@ async function resolveRemoteSecrets(
       }
       keys.push(key);
     }
+  }
+  if (missing.length > 0) {
+    // Every missing key at once, never the deployer's key in their place.
+    throw new ChainConfigError(
+      "CONFIG_MISSING_VARIABLE",
+      `network "${name}" needs one key per duty; not set: ${missing.join(", ")} ` +
+        `(store each with \`npx hardhat keystore set <NAME>\` or export it)`,
+      { network: name, variables: missing },
+    );
   }
   return { url, keys };
 }
@@ -157,6 +192,7 @@ async function openJsonRpc(
   keys: readonly string[],
   timeoutMs: number,
   expectedChainId?: bigint,
+  gas?: FixedGas,
 ): Promise<ChainConnection> {
   const chainId = await probeChainId(url, timeoutMs);
   if (expectedChainId !== undefined && chainId !== expectedChainId) {
@@ -167,7 +203,11 @@ async function openJsonRpc(
     );
   }
   const staticNetwork = Network.from(chainId);
-  const provider = new JsonRpcProvider(url, staticNetwork, { staticNetwork, pollingInterval: 500 });
+  const providerOptions = { staticNetwork, pollingInterval: 500 };
+  const provider =
+    gas === undefined
+      ? new JsonRpcProvider(url, staticNetwork, providerOptions)
+      : new FixedGasProvider(url, staticNetwork, providerOptions, gas);
   return {
     network,
     url,
@@ -182,6 +222,25 @@ async function openJsonRpc(
       provider.destroy();
     },
   };
+}
+
+/**
+ * A provider on a network whose operators fix the gas price (a consortium
+ * chain): every transaction the services sign pays exactly that price, never
+ * the node's estimate, so a node that suggests a priority fee cannot make an
+ * unfunded duty key's transaction fail.
+ */
+class FixedGasProvider extends JsonRpcProvider {
+  readonly #gas: FixedGas;
+
+  constructor(url: string, network: Network, options: JsonRpcApiProviderOptions, gas: FixedGas) {
+    super(url, network, options);
+    this.#gas = gas;
+  }
+
+  override async getFeeData(): Promise<FeeData> {
+    return new FeeData(this.#gas.gasPrice, this.#gas.baseFeePerGas + this.#gas.gasPrice, this.#gas.gasPrice);
+  }
 }
 
 async function openInProcess(): Promise<ChainConnection> {

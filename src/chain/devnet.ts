@@ -16,7 +16,7 @@ import { DatabaseSync } from "node:sqlite";
 
 import { BankChainError, messageOf } from "../errors.js";
 import { probeChainId } from "./config.js";
-import { DEVNET_ACCOUNT_COUNT, DEVNET_CHAIN_ID, type DevnetEndpoint } from "./networks.js";
+import { DEVNET_ACCOUNT_COUNT, DEVNET_CHAIN_ID, type DevnetEndpoint, type FixedGas } from "./networks.js";
 
 /** The devnet could not be started, stopped, or disagrees with the records kept for it. */
 export class DevnetError extends BankChainError {}
@@ -57,6 +57,14 @@ export interface AnvilOptions {
   readonly stateFile?: string;
   /** How long to wait for the node to answer. */
   readonly timeoutMs?: number;
+  /** BIP-39 mnemonic of the funded accounts (default: Hardhat's public test mnemonic). */
+  readonly mnemonic?: string;
+  /** How many funded accounts (default: every duty's devnet index fits). */
+  readonly accounts?: number;
+  /** A consortium chain's gas policy: zero base fee, one fixed price, no minimum priority fee. */
+  readonly gas?: FixedGas;
+  /** Mine a block every this many seconds as well as on each transaction (QBFT's block period). */
+  readonly blockTimeSeconds?: number;
 }
 
 /** A running Anvil process, in its own process group. */
@@ -78,13 +86,24 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
     "--chain-id",
     String(chainId),
     "--accounts",
-    String(DEVNET_ACCOUNTS),
+    String(options.accounts ?? DEVNET_ACCOUNTS),
     "--hardfork",
     "prague",
     "--gas-limit",
     String(DEVNET_BLOCK_GAS_LIMIT),
     "--silent",
   ];
+  if (options.mnemonic !== undefined) args.push("--mnemonic", options.mnemonic);
+  if (options.gas !== undefined) {
+    args.push(
+      "--base-fee",
+      String(options.gas.baseFeePerGas),
+      "--gas-price",
+      String(options.gas.gasPrice),
+      "--disable-min-priority-fee",
+    );
+  }
+  if (options.blockTimeSeconds !== undefined) args.push("--block-time", String(options.blockTimeSeconds));
   if (options.stateFile !== undefined) {
     args.push("--state", options.stateFile, "--state-interval", String(STATE_INTERVAL_SECONDS));
   }

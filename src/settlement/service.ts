@@ -2,8 +2,9 @@
  * The bank agents as services for `npm start` (see `src/services.ts`): one for
  * bank A and one for bank B, each with its own SQLite file under the context's
  * data folder and its HTTP API on 127.0.0.1 (8601 for A, 8602 for B, or
- * `BANK_A_PORT` / `BANK_B_PORT`; 0 picks a free port). On the devnet each
- * agent opens a few demo customer accounts on its first start.
+ * `BANK_A_PORT` / `BANK_B_PORT`; 0 picks a free port). On the devnet (or with
+ * `BANK_AGENT_DEMO_CUSTOMERS=open`) each agent opens a few demo customer
+ * accounts on its first start.
  */
 import { getAddress, type Signer } from "ethers";
 
@@ -15,7 +16,7 @@ import {
   type ServiceFactory,
 } from "../chain/service.js";
 import { isDevnet } from "../chain/networks.js";
-import { int, settingsSchema } from "../chain/settings.js";
+import { choice, int, settingsSchema } from "../chain/settings.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
 import { AgentConfigError, BankAgent, DEFAULT_POLL_MS, type BankAgentOptions } from "./agent.js";
 import { systemClock } from "../chain/clock.js";
@@ -35,6 +36,11 @@ export const BANK_AGENT_SETTINGS = settingsSchema("bank-a, bank-b", {
     1_000,
   ),
   BANK_AGENT_POLL_MS: int("pause between two polls of the chain when idle (ms)", DEFAULT_POLL_MS, 1, 60_000),
+  BANK_AGENT_DEMO_CUSTOMERS: choice(
+    "open the demo customers (alice and carol at A; bob, dave and erin at B) on the agent's first start, or none",
+    { devnet: "open", elsewhere: "none" },
+    ["open", "none"] as const,
+  ),
 });
 
 /** Demo customers opened on the devnet (minor units of the token's currency). */
@@ -101,7 +107,9 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
           log: context.log,
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });
-        if (devnet) for (const account of DEMO_ACCOUNTS[bank]) agent.openCustomerAccount(account);
+        if (settings.BANK_AGENT_DEMO_CUSTOMERS === "open") {
+          for (const account of DEMO_ACCOUNTS[bank]) agent.openCustomerAccount(account);
+        }
         return { url: () => agent.url, start: () => agent.start(), stop: () => agent.stop() };
       });
     },

@@ -38,11 +38,11 @@ export async function deployBehaviourFixture() {
   const { deployments, accounts } = suite;
   const settlement = InterbankSettlement__factory.connect(
     deployments.get("InterbankSettlement").address,
-    accounts.deployer,
+    accounts.schemeAdmin,
   );
-  const bills = BillRegistry__factory.connect(deployments.get("BillRegistry").address, accounts.deployer);
+  const bills = BillRegistry__factory.connect(deployments.get("BillRegistry").address, accounts.schemeAdmin);
   const cards = AccountLedger__factory.connect(deployments.get("AccountLedgerBankA").address, accounts.gateway);
-  const vault = OfflineVault__factory.connect(deployments.get("OfflineVault").address, accounts.deployer);
+  const vault = OfflineVault__factory.connect(deployments.get("OfflineVault").address, accounts.admin);
   const [alice, bob, carol, dave, relayer] = suite.others as unknown as [Signer, Signer, Signer, Signer, Signer];
   return { ...suite, settlement, bills, cards, vault, people: { alice, bob, carol, dave, relayer } };
 }

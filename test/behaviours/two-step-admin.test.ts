@@ -25,7 +25,7 @@ describe("behaviours: two-step default admin handover", function () {
         const { f, s } = ctx();
         return {
           address: s.address,
-          admin: f.accounts.deployer,
+          admin: f.accounts.admin,
           delay: s.delay,
           newAdmin: f.people.alice,
           stranger: f.people.bob,

@@ -258,7 +258,9 @@ describe("bills: every anomaly the monitor records", function () {
     const forwarder = Wallet.createRandom().address;
     const code = "0x365f5f375f5f365f5f73" + registryAddress.slice(2).toLowerCase() + "5af13d5f5f3e602a573d5ffd5b3d5ff3";
     await suite.connection.provider.request({ method: "hardhat_setCode", params: [forwarder, code] });
-    await (await registry.grantRole(await registry.DEFINITION_ADMIN_ROLE(), forwarder)).wait();
+    await (
+      await registry.connect(suite.accounts.admin).grantRole(await registry.DEFINITION_ADMIN_ROLE(), forwarder)
+    ).wait();
     const data = new Interface(registry.interface.fragments).encodeFunctionData("registerDefinition", [
       b32("FORWARDED"),
       1,

@@ -16,7 +16,7 @@ describe("BillRegistry: the definitions the deploy script registered", function 
 
   before(async function () {
     const suite = await deploySuite();
-    registry = BillRegistry__factory.connect(suite.deployments.get("BillRegistry").address, suite.accounts.deployer);
+    registry = BillRegistry__factory.connect(suite.deployments.get("BillRegistry").address, suite.accounts.schemeAdmin);
   });
 
   it("registers exactly the definitions of deploy/_bills.ts", async function () {

@@ -31,7 +31,7 @@ export interface BillsFixture {
 export async function billsFixture(): Promise<BillsFixture> {
   const suite = await deploySuite();
   const address = suite.deployments.get("BillRegistry").address;
-  const registry = BillRegistry__factory.connect(address, suite.accounts.deployer);
+  const registry = BillRegistry__factory.connect(address, suite.accounts.schemeAdmin);
   const parties = suite.others.slice(0, 5) as unknown as [Signer, Signer, Signer, Signer, Signer];
   const addresses = await Promise.all(parties.map((p) => p.getAddress()));
   for (const [i, party] of parties.entries()) {

@@ -5,6 +5,9 @@ import path from "node:path";
 
 import { expect } from "chai";
 
+import { Wallet } from "ethers";
+
+import { DUTIES, keyVariable, REMOTE_NETWORKS } from "../../src/chain/networks.js";
 import { collect, freePort, ROOT, runNode, type Finished } from "../helpers/processes.js";
 import { RpcProxy } from "../mocks/rpc-proxy.js";
 
@@ -40,14 +43,22 @@ describe("cli: bank-chain", function () {
     expect(result.stderr).not.to.match(/\n\s+at /);
   });
 
-  it("names a missing key once the URL is there", async function () {
+  it("names every missing duty key once the URL is there, in one line, never falling back to the deployer's", async function () {
     const port = await freePort();
+    const set = Object.fromEntries(
+      DUTIES.map(({ name }) => [keyVariable(REMOTE_NETWORKS.consortium, name), Wallet.createRandom().privateKey]),
+    );
     const result = await runNode([CLI, "--network", "consortium", "status"], {
+      ...set,
       CONSORTIUM_RPC_URL: `http://127.0.0.1:${port}`,
-      CONSORTIUM_DEPLOYER_KEY: "",
+      CONSORTIUM_BANK_B_KEY: "",
+      CONSORTIUM_GATEWAY_KEY: "",
     });
     expect(result.code).to.equal(1);
-    expect(result.stderr).to.match(/configuration variable CONSORTIUM_DEPLOYER_KEY is not set/);
+    expect(result.stderr.trim().split("\n")).to.have.length(1);
+    expect(result.stderr).to.match(
+      /network "consortium" needs one key per duty; not set: CONSORTIUM_BANK_B_KEY, CONSORTIUM_GATEWAY_KEY \(/,
+    );
   });
 
   it("refuses a key that is not a private key", async function () {

@@ -24,6 +24,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic } from "ethers";
 
+import { DUTIES } from "../../src/chain/networks.js";
 import { AccountLedger__factory, BankToken__factory, OfflineVault__factory } from "../../typechain-types/index.js";
 import { collect, freePort, ROOT, waitForOutput, type Finished } from "../helpers/processes.js";
 
@@ -253,11 +254,23 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ["npx hardhat keystore set CONSORTIUM_DEPLOYER_KEY", { skip: "prompts on a TTY" }],
   [
     "npx hardhat build && npx hardhat deploy --network consortium",
-    { skip: "needs a consortium chain and its deployer key; the same deploy scripts run in every suite's fixture" },
+    {
+      skip:
+        "needs a consortium chain and one key per duty; npm run test:anvil (test-anvil/consortium.test.ts) runs it " +
+        "against Anvil with chain id 4242 through the configuration variables",
+    },
   ],
   [
     "npx bank-chain --network consortium status",
-    { skip: "needs a consortium chain; test/cli/cli.test.ts checks the one-line error when it is not configured" },
+    { skip: "needs a consortium chain; npm run test:anvil runs it against Anvil with chain id 4242" },
+  ],
+  [
+    "npx bank-chain --network consortium roles",
+    { skip: "needs a consortium chain; npm run test:anvil runs it against Anvil with chain id 4242" },
+  ],
+  [
+    "npm start -- --network consortium",
+    { skip: "needs a consortium chain; npm run test:anvil runs it against Anvil with chain id 4242" },
   ],
 
   // docs/iso8583.md: the expected output is the doc's `→` comment.
@@ -499,8 +512,16 @@ describe("docs: every command in README.md and docs/*.md", function () {
 
     it("finds the README's demo accounts and their balances on the new devnet", async function () {
       const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-      const rows = [...readme.matchAll(/^\|\s*(\d+)\s*\|\s*`(0x[0-9a-fA-F]{40})`\s*\|\s*`(0x[0-9a-f]{64})`\s*\|/gm)];
-      expect(rows.map((row) => Number(row[1]))).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 19]);
+      const rows = [
+        ...readme.matchAll(/^\|\s*(\d+)\s*\|\s*`(0x[0-9a-fA-F]{40})`\s*\|\s*`(0x[0-9a-f]{64})`\s*\|(.*)$/gm),
+      ];
+      // Every duty's account (src/chain/networks.ts), named by its duty, and the demo customers 10, 11 and 19.
+      const duties = new Map<number, string>(DUTIES.map((duty) => [duty.devnetIndex, duty.name]));
+      expect(rows.map((row) => Number(row[1]))).to.deep.equal([...duties.keys(), 10, 11, 19].sort((x, y) => x - y));
+      for (const row of rows) {
+        const duty = duties.get(Number(row[1]));
+        if (duty !== undefined) expect(row[4]!.trim(), `README row of ${duty}`).to.match(new RegExp(`^\`${duty}\`:`));
+      }
       const mnemonic = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
       const provider = new JsonRpcProvider(`http://127.0.0.1:${ports.BANK_CHAIN_RPC_PORT}`);
       try {

@@ -56,10 +56,14 @@ export function runStart(place: StackPlace, args: readonly string[] = [], timeou
  * process exits, whatever happened); its devnet runs in another group, which
  * the script stops on SIGINT or SIGTERM.
  */
-function spawnStart(place: StackPlace, args: readonly string[]): ChildProcessWithoutNullStreams {
+function spawnStart(
+  place: StackPlace,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcessWithoutNullStreams {
   return spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts", ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...stackEnv(place) },
+    env: { ...process.env, ...stackEnv(place), ...env },
   });
 }
 
@@ -68,8 +72,12 @@ function spawnStart(place: StackPlace, args: readonly string[]): ChildProcessWit
  * `stop()` it in a `finally` or `after`; if it never becomes ready it is
  * killed here.
  */
-export async function startStack(place: StackPlace, args: readonly string[] = []): Promise<Stack> {
-  const child = spawnStart(place, args);
+export async function startStack(
+  place: StackPlace,
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Stack> {
+  const child = spawnStart(place, args, env);
   const done = collect(child, 600_000);
   let stdout: string;
   try {

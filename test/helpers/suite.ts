@@ -25,6 +25,25 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** What rocketh's environment deployed, as the services read deployments (no block numbers: in memory). */
+export function deploymentsOfEnv(
+  network: string,
+  chainId: bigint,
+  deployed: Readonly<Record<string, { readonly address: string; readonly abi: unknown }>>,
+): Deployments {
+  const records = new Map<string, DeploymentRecord>();
+  for (const [name, deployment] of Object.entries(deployed)) {
+    records.set(name, {
+      name,
+      address: getAddress(deployment.address),
+      abi: deployment.abi as DeploymentRecord["abi"],
+      blockNumber: undefined,
+      transactionHash: undefined,
+    });
+  }
+  return fromRecords(network, chainId, records);
+}
+
 /**
  * The whole suite as the deploy scripts deploy it, on a fresh in-process
  * chain: the same scripts `npm start` runs, so every test also exercises them.
@@ -42,6 +61,9 @@ export async function deploySuite() {
   const named = env.namedAccounts;
   const accounts = {
     deployer: await signer(named.deployer),
+    admin: await signer(named.admin),
+    issuanceAdmin: await signer(named.issuanceAdmin),
+    schemeAdmin: await signer(named.schemeAdmin),
     bankA: await signer(named.bankA),
     bankB: await signer(named.bankB),
     attestor: await signer(named.attestor),
@@ -51,22 +73,13 @@ export async function deploySuite() {
     upgrader: await signer(named.upgrader),
     gateway: await signer(named.gateway),
   };
-  const others = (await ethers.getSigners()).slice(9);
-  const records = new Map<string, DeploymentRecord>();
-  for (const [name, deployment] of Object.entries(env.deployments)) {
-    records.set(name, {
-      name,
-      address: getAddress(deployment.address),
-      abi: deployment.abi as DeploymentRecord["abi"],
-      blockNumber: undefined,
-      transactionHash: undefined,
-    });
-  }
-  const deployments: Deployments = fromRecords("hardhat", 31337n, records);
-  const token: BankToken = BankToken__factory.connect(deployments.get("BankToken").address, accounts.deployer);
+  // Indexes 9 to 19: no duty (src/chain/networks.ts DUTIES), free for customers.
+  const others = (await ethers.getSigners()).slice(9, 20);
+  const deployments: Deployments = deploymentsOfEnv("hardhat", 31337n, env.deployments);
+  const token: BankToken = BankToken__factory.connect(deployments.get("BankToken").address, accounts.admin);
   const ledger: ReserveLedger = ReserveLedger__factory.connect(
     deployments.get("ReserveLedger").address,
-    accounts.deployer,
+    accounts.issuanceAdmin,
   );
   const trustA: TrustAccount = TrustAccount__factory.connect(
     deployments.get("TrustAccountBankA").address,

@@ -100,7 +100,7 @@ export async function gatewayWorld(): Promise<GatewayWorld> {
   const suite = await deploySuite();
   const ledger = AccountLedger__factory.connect(
     suite.deployments.get("AccountLedgerBankA").address,
-    suite.accounts.deployer,
+    suite.accounts.admin,
   );
   const proxy = new RpcProxy((payload) => suite.connection.provider.request(payload));
   const rpcUrl = await proxy.start();

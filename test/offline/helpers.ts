@@ -39,7 +39,7 @@ export interface World {
 export async function world(): Promise<World> {
   const suite = await deploySuite();
   const vaultAddress = suite.deployments.get("OfflineVault").address;
-  const vault = OfflineVault__factory.connect(vaultAddress, suite.accounts.deployer);
+  const vault = OfflineVault__factory.connect(vaultAddress, suite.accounts.admin);
   const payer = suite.others[0]!;
   await suite.trustA.mintForDeposit(payer.address, 1_000_000n, encodeBytes32String("offline-fund"));
   await suite.token.connect(payer).approve(vaultAddress, 100_000n);

@@ -1,4 +1,3 @@
-import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -6,7 +5,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
 
-import { probeChainId } from "../../src/chain/config.js";
+import { startAnvil, type Anvil } from "../../src/chain/devnet.js";
 import { readDeployments } from "../../src/chain/deployments.js";
 import { DEMO_ACCOUNTS } from "../../src/settlement/service.js";
 import { settlementIdOf } from "../../src/settlement/terms.js";
@@ -15,7 +14,7 @@ import {
   IInterbankSettlement__factory,
   ReserveLedger__factory,
 } from "../../typechain-types/index.js";
-import { freePort, killGroup, ROOT, runNode, spawnGroup } from "../helpers/processes.js";
+import { freePort, ROOT, runNode } from "../helpers/processes.js";
 import { AgentProcess } from "./agent-process.js";
 import type { PaymentJson } from "./helpers.js";
 
@@ -23,7 +22,7 @@ const HARDHAT = path.join(ROOT, "node_modules", "hardhat", "dist", "src", "cli.j
 const STATE = { Acknowledged: 4n, Returned: 6n, Refunded: 8n } as const;
 
 /**
- * Each bank's agent runs as its own process against a `hardhat node` devnet,
+ * Each bank's agent runs as its own process against an Anvil devnet (as `npm start` runs it),
  * and is killed with SIGKILL at every step of a payment's life (the agent
  * kills itself at the exact point, see `scripts/bank-agent.ts`), restarted,
  * killed at the next step, and so on; then the payment must be complete,
@@ -33,7 +32,7 @@ const STATE = { Acknowledged: 4n, Returned: 6n, Refunded: 8n } as const;
 describe("settlement: bank agents killed at every step", function () {
   this.timeout(240_000);
   let dir: string;
-  let devnet: ChildProcess;
+  let devnet: Anvil | undefined;
   let provider: JsonRpcProvider;
   let a: AgentProcess;
   let b: AgentProcess;
@@ -64,21 +63,8 @@ describe("settlement: bank agents killed at every step", function () {
       BANK_B_PORT: String(await freePort()),
       BANK_AGENT_POLL_MS: "25",
     };
-    // Its own process group: `after` (and the test process's exit, whatever happened) kills it and its children.
-    devnet = spawnGroup(process.execPath, [HARDHAT, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-      cwd: ROOT,
-      stdio: "ignore",
-    });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await probeChainId(env.BANK_CHAIN_RPC_URL, 500);
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    // Its own process group: `after` stops it (and the test process's exit kills it, whatever happened).
+    devnet = await startAnvil({ endpoint: { host: "127.0.0.1", port, url: env.BANK_CHAIN_RPC_URL } });
     const deployed = await runNode([HARDHAT, "deploy", "--network", "localhost", "--skip-prompts"], env, 120_000);
     expect(deployed.code, deployed.stderr).to.equal(0);
     provider = new JsonRpcProvider(env.BANK_CHAIN_RPC_URL, undefined, { staticNetwork: true, pollingInterval: 100 });
@@ -99,7 +85,7 @@ describe("settlement: bank agents killed at every step", function () {
     // Runs however the hooks and tests before it ended; each step is on its own so one failing cannot skip the next.
     provider?.destroy();
     await Promise.allSettled([a?.kill(), b?.kill()]);
-    await killGroup(devnet, "SIGTERM", 5_000);
+    await devnet?.stop(5_000);
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

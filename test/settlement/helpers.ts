@@ -48,7 +48,7 @@ export const ALICE_OPENING = 10_000_000n;
 export async function startBanks(overrides: Partial<ConstructorParameters<typeof BankAgent>[0]> = {}): Promise<Banks> {
   const suite = await deploySuite();
   const address = suite.deployments.get("InterbankSettlement").address;
-  const settlement = InterbankSettlement__factory.connect(address, suite.accounts.deployer);
+  const settlement = InterbankSettlement__factory.connect(address, suite.accounts.schemeAdmin);
   const banks: BankDirectoryEntry[] = [
     { id: "A", trustAccount: await suite.trustA.getAddress() },
     { id: "B", trustAccount: await suite.trustB.getAddress() },

@@ -17,7 +17,7 @@ describe("settlement: InterbankSettlement as the deploy scripts wire it", functi
     suite = await deploySuite();
     settlement = InterbankSettlement__factory.connect(
       suite.deployments.get("InterbankSettlement").address,
-      suite.accounts.deployer,
+      suite.accounts.schemeAdmin,
     );
     bankA = await suite.trustA.getAddress();
     bankB = await suite.trustB.getAddress();

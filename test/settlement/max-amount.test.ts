@@ -33,7 +33,7 @@ describe("settlement: a payment of the largest amount the contract accepts, 2^64
     const trustB = await suite.trustB.getAddress();
     expect(await settlement.MAX_AMOUNT()).to.equal(MAX);
     await (await settlement.setCorridorLimits(trustA, trustB, MAX, MAX, 24 * 3_600)).wait();
-    await (await suite.token.increaseMinterAllowance(trustA, MAX)).wait();
+    await (await suite.token.connect(suite.accounts.issuanceAdmin).increaseMinterAllowance(trustA, MAX)).wait();
     const supply = await suite.token.totalSupply();
     if ((await suite.token.supplyCap()) < supply + MAX) {
       await (await suite.token.setSupplyCap(supply + MAX)).wait();

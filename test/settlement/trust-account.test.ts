@@ -118,7 +118,7 @@ describe("settlement: trust accounts against the token and the reserve ledger", 
     await trustA.mintForDeposit(holder, 7_000n, ref("dep"));
     await token.connect(accounts.compliance).freeze(holder);
     // Compliance orders, the issuance side (MINTER_ADMIN_ROLE) confirms the issuer charged.
-    const minterAdmin = token.connect(accounts.deployer);
+    const minterAdmin = token.connect(accounts.issuanceAdmin);
     await (await token.connect(accounts.compliance).wipeFrozen(holder, await bob.getAddress(), ref("ORDER-1"))).wait();
     await expect(minterAdmin.confirmWipe(holder, await bob.getAddress()))
       .to.be.revertedWithCustomError(ledger, "ReserveLedgerUnknownIssuer")

@@ -267,7 +267,7 @@ describe("money: BankToken signed operations, upgrade and admin handover", funct
       token,
       "AccessControlUnauthorizedAccount",
     );
-    await token.connect(accounts.deployer).beginDefaultAdminTransfer(nextAddress);
+    await token.connect(accounts.admin).beginDefaultAdminTransfer(nextAddress);
     const [pending, schedule] = await token.pendingDefaultAdmin();
     expect(pending).to.equal(nextAddress);
     await expect(token.connect(next).acceptDefaultAdminTransfer()).to.be.revertedWithCustomError(
@@ -282,12 +282,13 @@ describe("money: BankToken signed operations, upgrade and admin handover", funct
     await token.connect(next).acceptDefaultAdminTransfer();
     expect(await token.defaultAdmin()).to.equal(nextAddress);
     const admin = await token.DEFAULT_ADMIN_ROLE();
-    expect(await token.hasRole(admin, accounts.deployer.address)).to.equal(false);
+    expect(await token.hasRole(admin, accounts.admin.address)).to.equal(false);
     // The new admin governs: it can grant a role, the old one no longer can.
     const pauser = await token.PAUSER_ROLE();
-    await expect(
-      token.connect(accounts.deployer).grantRole(pauser, await bob.getAddress()),
-    ).to.be.revertedWithCustomError(token, "AccessControlUnauthorizedAccount");
+    await expect(token.connect(accounts.admin).grantRole(pauser, await bob.getAddress())).to.be.revertedWithCustomError(
+      token,
+      "AccessControlUnauthorizedAccount",
+    );
     await token.connect(next).grantRole(pauser, await bob.getAddress());
     expect(await token.hasRole(pauser, await bob.getAddress())).to.equal(true);
   });

@@ -1,0 +1,21 @@
+/**
+ * bank-chain's Hardhat plugin: when a connection to a remote network of
+ * `REMOTE_NETWORKS` (src/chain/networks.ts) opens, every one of its
+ * configuration variables (the URL and one key per duty, from the environment
+ * or the encrypted keystore) is read and checked before anything is sent, so
+ * that a missing, empty or malformed one stops a deploy in one line naming
+ * each variable and its duty: never a stack trace from deep inside the signer
+ * and never another key in its place.
+ */
+import type { HardhatPlugin } from "hardhat/types/plugins";
+
+export const PLUGIN_ID = "bank-chain";
+
+const plugin: HardhatPlugin = {
+  id: PLUGIN_ID,
+  hookHandlers: {
+    network: () => import("./network.js"),
+  },
+};
+
+export default plugin;

@@ -1,0 +1,239 @@
+/**
+ * Who holds what: the role plan the deploy scripts carry out (one holder per
+ * duty, the deployer none), and the role table as the chain has it, read from
+ * each contract's `RoleGranted`/`RoleRevoked` logs and checked with `hasRole`.
+ * `bank-chain roles` prints the table and fails when the chain departs from
+ * the plan.
+ */
+import { getAddress, Interface, keccak256, toUtf8Bytes, ZeroHash, type Provider } from "ethers";
+
+import { BankChainError } from "../errors.js";
+import type { ChainConnection } from "./config.js";
+import type { Deployments } from "./deployments.js";
+import { DUTIES, isRemoteNetwork, type DutyName } from "./networks.js";
+
+/** The chain's roles depart from the plan, or a duty's account cannot be found. */
+export class RoleCheckError extends BankChainError {}
+
+/** A role's holder in the plan: a duty's account, or a deployed contract. */
+export type Holder = { readonly duty: DutyName } | { readonly contract: string };
+
+export interface PlannedRole {
+  /** The deployment name (`deployments/<network>/<name>.json`). */
+  readonly contract: string;
+  /** The role's constant name, e.g. `PAUSER_ROLE`; `DEFAULT_ADMIN_ROLE` is the zero hash. */
+  readonly role: string;
+  readonly holder: Holder;
+}
+
+const duty = (name: DutyName): Holder => ({ duty: name });
+const contract = (name: string): Holder => ({ contract: name });
+
+/**
+ * Every role of every deployed contract and its one holder. The deploy scripts
+ * grant exactly these (`deploy/_ethers.ts` `grantPlanned`), and the check
+ * below holds the chain to them: a missing grant, an extra holder or a
+ * deployer that kept anything is a failure.
+ */
+export const ROLE_PLAN: readonly PlannedRole[] = [
+  { contract: "BankToken", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "BankToken", role: "MINTER_ADMIN_ROLE", holder: duty("issuanceAdmin") },
+  { contract: "BankToken", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "BankToken", role: "COMPLIANCE_ROLE", holder: duty("compliance") },
+  { contract: "BankToken", role: "RESCUER_ROLE", holder: duty("rescuer") },
+  { contract: "BankToken", role: "UPGRADER_ROLE", holder: duty("upgrader") },
+  { contract: "ReserveLedger", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "ReserveLedger", role: "RESERVE_ADMIN_ROLE", holder: duty("issuanceAdmin") },
+  { contract: "ReserveLedger", role: "ATTESTOR_ROLE", holder: duty("attestor") },
+  { contract: "ReserveLedger", role: "SETTLEMENT_ROLE", holder: contract("InterbankSettlement") },
+  ...(["BankA", "BankB"] as const).flatMap((bank): PlannedRole[] => [
+    { contract: `TrustAccount${bank}`, role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+    { contract: `TrustAccount${bank}`, role: "DEPOSITOR_ROLE", holder: duty(bank === "BankA" ? "bankA" : "bankB") },
+    { contract: `TrustAccount${bank}`, role: "OPERATOR_ROLE", holder: duty(bank === "BankA" ? "bankA" : "bankB") },
+    { contract: `TrustAccount${bank}`, role: "SETTLEMENT_ROLE", holder: contract("InterbankSettlement") },
+  ]),
+  { contract: "InterbankSettlement", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "InterbankSettlement", role: "BANK_ADMIN_ROLE", holder: duty("schemeAdmin") },
+  { contract: "InterbankSettlement", role: "CORRIDOR_ADMIN_ROLE", holder: duty("schemeAdmin") },
+  { contract: "BillRegistry", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "BillRegistry", role: "DEFINITION_ADMIN_ROLE", holder: duty("schemeAdmin") },
+  { contract: "AccountLedgerBankA", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "AccountLedgerBankA", role: "LEDGER_ADMIN_ROLE", holder: duty("bankA") },
+  { contract: "AccountLedgerBankA", role: "TREASURER_ROLE", holder: duty("bankA") },
+  { contract: "AccountLedgerBankA", role: "GATEWAY_ROLE", holder: duty("gateway") },
+  { contract: "OfflineVault", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "OfflineVault", role: "RISK_ADMIN_ROLE", holder: duty("bankA") },
+];
+
+/** The role's id: the zero hash for `DEFAULT_ADMIN_ROLE`, else keccak256 of its name (OpenZeppelin's convention). */
+export function roleId(role: string): string {
+  return role === "DEFAULT_ADMIN_ROLE" ? ZeroHash : keccak256(toUtf8Bytes(role));
+}
+
+/** The plan's grants on one contract. */
+export function plannedFor(contractName: string): PlannedRole[] {
+  return ROLE_PLAN.filter((entry) => entry.contract === contractName);
+}
+
+/** A holder's label in the table: the duty's name, or `contract:<name>`. */
+export function holderLabel(holder: Holder): string {
+  return "duty" in holder ? holder.duty : `contract:${holder.contract}`;
+}
+
+/**
+ * Each duty's address on a chain: on a remote network the address of the key
+ * in its own configuration variable (the connection's signers, in DUTIES
+ * order); on the devnet, the in-process chain or a bare `--rpc` node, the
+ * node's unlocked account at the duty's devnet index.
+ */
+export async function dutyAddresses(chain: ChainConnection): Promise<Map<DutyName, string>> {
+  const remote = isRemoteNetwork(chain.network);
+  const signers = await chain.getSigners();
+  const addresses = new Map<DutyName, string>();
+  for (const [position, { name, devnetIndex }] of DUTIES.entries()) {
+    const signer = signers[remote ? position : devnetIndex];
+    if (signer === undefined) {
+      throw new RoleCheckError(
+        "ROLES_NO_DUTY_ACCOUNT",
+        `the chain has ${signers.length} accounts to sign with, so duty ${name} (index ${remote ? position : devnetIndex}) has none`,
+        { duty: name },
+      );
+    }
+    addresses.set(name, getAddress(await signer.getAddress()));
+  }
+  return addresses;
+}
+
+/** One row of the role table as read from chain. */
+export interface RoleRow {
+  readonly contract: string;
+  readonly role: string;
+  readonly address: string;
+  /** Who the address is: a duty, `contract:<name>`, or `unknown`. */
+  readonly holder: string;
+  /** Whether the plan gives this role on this contract to this holder. */
+  readonly planned: boolean;
+}
+
+/** A departure from the plan. */
+export interface RoleProblem {
+  readonly code: "missing" | "unplanned" | "shared-key" | "pending-admin";
+  readonly message: string;
+}
+
+export interface RoleTable {
+  readonly rows: readonly RoleRow[];
+  readonly problems: readonly RoleProblem[];
+  readonly duties: ReadonlyMap<DutyName, string>;
+}
+
+const ACCESS = new Interface([
+  "event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)",
+  "event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
+  "function hasRole(bytes32 role, address account) view returns (bool)",
+  "function pendingDefaultAdmin() view returns (address newAdmin, uint48 schedule)",
+]);
+const GRANTED = ACCESS.getEvent("RoleGranted")!.topicHash;
+const REVOKED = ACCESS.getEvent("RoleRevoked")!.topicHash;
+/** Blocks per `eth_getLogs` call: within what public RPC providers serve. */
+const LOG_CHUNK = 10_000;
+
+/**
+ * The role table of every contract the plan names, read from the chain: each
+ * address that was ever granted a role and still holds it, checked against the
+ * plan. Names of roles come from the plan; a granted role the plan does not
+ * know shows as its hash.
+ */
+export async function readRoleTable(
+  provider: Provider,
+  deployments: Deployments,
+  duties: ReadonlyMap<DutyName, string>,
+): Promise<RoleTable> {
+  const whoIs = new Map<string, string>();
+  for (const [name, address] of duties) {
+    if (!whoIs.has(address)) whoIs.set(address, name);
+  }
+  const contracts = [...new Set(ROLE_PLAN.map((entry) => entry.contract))];
+  for (const name of contracts) {
+    const record = deployments.contracts.get(name);
+    if (record !== undefined) whoIs.set(getAddress(record.address), `contract:${name}`);
+  }
+  const addressOf = (holder: Holder): string | undefined =>
+    "duty" in holder ? duties.get(holder.duty) : deployments.contracts.get(holder.contract)?.address;
+
+  const rows: RoleRow[] = [];
+  const problems: RoleProblem[] = [];
+  const shared = new Map<string, DutyName[]>();
+  for (const [name, address] of duties) shared.set(address, [...(shared.get(address) ?? []), name]);
+  for (const [address, names] of shared) {
+    if (names.length > 1) {
+      problems.push({ code: "shared-key", message: `duties ${names.join(", ")} share one account ${address}` });
+    }
+  }
+
+  const latest = await provider.getBlockNumber();
+  for (const name of contracts) {
+    const record = deployments.contracts.get(name);
+    const plan = plannedFor(name);
+    if (record === undefined) {
+      problems.push({ code: "missing", message: `${name} is not deployed` });
+      continue;
+    }
+    const address = getAddress(record.address);
+    const names = new Map(plan.map((entry) => [roleId(entry.role), entry.role]));
+    const candidates = new Set<string>();
+    const from = record.blockNumber ?? 0;
+    for (let start = from; start <= latest; start += LOG_CHUNK) {
+      const logs = await provider.getLogs({
+        address,
+        fromBlock: start,
+        toBlock: Math.min(latest, start + LOG_CHUNK - 1),
+        topics: [[GRANTED, REVOKED]],
+      });
+      for (const log of logs) candidates.add(`${log.topics[1]}|${getAddress(`0x${log.topics[2]!.slice(26)}`)}`);
+    }
+    for (const entry of plan) {
+      const holder = addressOf(entry.holder);
+      if (holder !== undefined) candidates.add(`${roleId(entry.role)}|${getAddress(holder)}`);
+    }
+    for (const candidate of [...candidates].sort()) {
+      const [role, account] = candidate.split("|") as [string, string];
+      const held = (await provider.call({
+        to: address,
+        data: ACCESS.encodeFunctionData("hasRole", [role, account]),
+      })) as string;
+      const roleName = names.get(role) ?? role;
+      const planned = plan.some(
+        (entry) => entry.role === roleName && addressOf(entry.holder)?.toLowerCase() === account.toLowerCase(),
+      );
+      if (ACCESS.decodeFunctionResult("hasRole", held)[0] !== true) {
+        if (planned) {
+          problems.push({
+            code: "missing",
+            message: `${name} ${roleName}: planned holder ${whoIs.get(account) ?? account} does not hold it`,
+          });
+        }
+        continue;
+      }
+      const holder = whoIs.get(account) ?? "unknown";
+      rows.push({ contract: name, role: roleName, address: account, holder, planned });
+      if (!planned) {
+        problems.push({
+          code: "unplanned",
+          message: `${name} ${roleName} is held by ${holder === "unknown" ? account : `${holder} ${account}`}, which the plan does not give it`,
+        });
+      }
+    }
+    const pending = ACCESS.decodeFunctionResult(
+      "pendingDefaultAdmin",
+      await provider.call({ to: address, data: ACCESS.encodeFunctionData("pendingDefaultAdmin", []) }),
+    );
+    if (pending[0] !== "0x0000000000000000000000000000000000000000") {
+      problems.push({
+        code: "pending-admin",
+        message: `${name}: a default admin handover to ${whoIs.get(getAddress(pending[0] as string)) ?? pending[0]} is pending`,
+      });
+    }
+  }
+  return { rows, problems, duties };
+}
