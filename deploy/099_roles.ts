@@ -1,0 +1,43 @@
+/**
+ * After everything is deployed: the role table read back from the chain and
+ * held to ROLE_PLAN (src/chain/roles.ts), the same check `bank-chain roles`
+ * makes. A deploy that leaves a role with a holder the plan does not name (the
+ * deployer, say), a planned grant missing, two duties on one account or a
+ * default-admin handover pending fails here, naming each.
+ */
+import { getAddress } from "ethers";
+
+import { fromRecords, type DeploymentRecord } from "../src/chain/deployments.js";
+import { DUTIES } from "../src/chain/networks.js";
+import { readRoleTable, ROLE_PLAN } from "../src/chain/roles.js";
+import { deployScript } from "../rocketh/deploy.js";
+import { ethersFor } from "./_ethers.js";
+
+export default deployScript(
+  async (env) => {
+    const records = new Map<string, DeploymentRecord>();
+    for (const name of new Set(ROLE_PLAN.map((entry) => entry.contract))) {
+      const deployment = env.getOrNull(name) as
+        ({ address: string; abi: DeploymentRecord["abi"] } & { receipt?: { blockNumber?: unknown } }) | null;
+      if (deployment === null) continue;
+      const block = deployment.receipt?.blockNumber;
+      records.set(name, {
+        name,
+        address: getAddress(deployment.address),
+        abi: deployment.abi,
+        blockNumber: typeof block === "string" || typeof block === "number" ? Number(block) : undefined,
+        transactionHash: undefined,
+      });
+    }
+    const duties = new Map(DUTIES.map(({ name }) => [name, getAddress(env.namedAccounts[name])] as const));
+    const { provider } = ethersFor(env);
+    const table = await readRoleTable(provider, fromRecords(env.name, BigInt(env.network.chain.id), records), duties);
+    if (table.problems.length > 0) {
+      throw new Error(
+        `the roles on chain depart from the plan: ${table.problems.map((problem) => problem.message).join("; ")}`,
+      );
+    }
+    console.log(`  - roles: ${table.rows.length} grants on chain, each to its planned holder; the deployer holds none`);
+  },
+  { tags: ["roles"], dependencies: ["money", "settlement", "bills", "cards", "offline"] },
+);
