@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, agent, bills; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, bills; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -69,6 +69,12 @@ const GROUPS = {
       "test/settlement/core-ledger-keys.test.ts",
       "test/settlement/core-ledger-rules.test.ts",
     ],
+  },
+  reach: {
+    // Issue 15: the role check (what `bank-chain roles` and the deploy's last script hold the chain to) and the
+    // Hardhat plugin's check of a remote network's URL and duty keys.
+    mutate: () => [span("src/chain/roles.ts", /^export function roleId\(/), "src/chain/hardhat-plugin/network.ts"],
+    tests: ["test/chain/roles.test.ts", "test/chain/hardhat-plugin.test.ts"],
   },
   agent: {
     // The agent's outbox: the verdict table, sending what is owed (and asking the chain first where needed), and

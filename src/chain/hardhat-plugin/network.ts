@@ -1,4 +1,3 @@
-import { SigningKey } from "ethers";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { ResolvedConfigurationVariable } from "hardhat/types/config";
 import type { NetworkHooks } from "hardhat/types/hooks";
@@ -6,16 +5,15 @@ import type { NetworkHooks } from "hardhat/types/hooks";
 import { DUTIES, isRemoteNetwork, keyVariable, REMOTE_NETWORKS } from "../networks.js";
 import { PLUGIN_ID } from "./index.js";
 
+/** The order of secp256k1's group: a private key is an integer from 1 to n − 1. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
 /** Whether `value` is a usable secp256k1 private key (32 bytes, 0 < key < n). */
-function isPrivateKey(value: string): boolean {
+export function isPrivateKey(value: string): boolean {
   const hex = value.startsWith("0x") ? value : `0x${value}`;
   if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) return false;
-  try {
-    new SigningKey(hex);
-    return true;
-  } catch {
-    return false;
-  }
+  const key = BigInt(hex);
+  return key > 0n && key < SECP256K1_N;
 }
 
 /** The raw value of a configuration variable (environment first, then the keystore); undefined when unset. */
