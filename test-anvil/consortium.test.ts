@@ -21,7 +21,7 @@ import {
   Contract,
   getAddress,
   HDNodeWallet,
-  JsonRpcProvider,
+  Network,
   keccak256,
   MaxUint256,
   Mnemonic,
@@ -30,6 +30,7 @@ import {
   type BaseWallet,
 } from "ethers";
 
+import { FixedGasProvider } from "../src/chain/config.js";
 import { startAnvil, type Anvil } from "../src/chain/devnet.js";
 import { DUTIES, keyVariable, REMOTE_NETWORKS, type DutyName } from "../src/chain/networks.js";
 import { ROLE_PLAN, type RoleRow } from "../src/chain/roles.js";
@@ -74,7 +75,8 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
   let mnemonic: string;
   let place: StackPlace;
   let env: NodeJS.ProcessEnv;
-  let provider: JsonRpcProvider;
+  let provider: FixedGasProvider;
+  let funds: bigint[];
   let keys: Map<DutyName, BaseWallet>;
   let stack: Stack | undefined;
 
@@ -107,7 +109,9 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
       gas: CONSORTIUM.gas,
       blockTimeSeconds: 1,
     });
-    provider = new JsonRpcProvider(url, CONSORTIUM.chainId, { staticNetwork: true, pollingInterval: 200 });
+    // The test's own transactions (an auditor's attestation, bank A's set-up) follow the network's fixed gas too.
+    const network = Network.from(CONSORTIUM.chainId);
+    provider = new FixedGasProvider(url, network, { staticNetwork: network, pollingInterval: 200 }, CONSORTIUM.gas);
     keys = new Map(DUTIES.map((duty, position) => [duty.name, keyAt(position)]));
     env = {
       BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
@@ -124,9 +128,10 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs Anvil as the consortium's stand-in: its chain id, zero base fee, no ether needed", async function () {
+  it("runs Anvil as the consortium's stand-in: its chain id, zero base fee", async function () {
     expect((await provider.getNetwork()).chainId).to.equal(BigInt(CONSORTIUM.chainId));
     expect((await provider.getBlock("latest"))!.baseFeePerGas).to.equal(CONSORTIUM.gas.baseFeePerGas);
+    funds = await Promise.all([...keys.values()].map((wallet) => provider.getBalance(wallet.address)));
   });
 
   it("refuses to deploy with a duty's key unset, naming the variable, and sends nothing", async function () {
@@ -358,5 +363,15 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
     expect(sync.code, sync.stderr).to.equal(0);
     expect(sync.stdout).to.match(/settled/);
     expect(await token.getFunction("balanceOf")(merchant.address)).to.equal(1_250n);
+  });
+
+  it("spent no ether: every transaction of every duty paid the fixed zero gas price", async function () {
+    expect(await Promise.all([...keys.values()].map((wallet) => provider.getBalance(wallet.address)))).to.deep.equal(
+      funds,
+    );
+    // The duties that sent transactions in this run: the deploy's, the agents', the gateway's, the auditor's.
+    for (const duty of ["deployer", "admin", "issuanceAdmin", "schemeAdmin", "bankA", "bankB", "attestor", "gateway"]) {
+      expect(await provider.getTransactionCount(keys.get(duty as DutyName)!.address), duty).to.be.greaterThan(0);
+    }
   });
 });

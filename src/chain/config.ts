@@ -230,7 +230,7 @@ async function openJsonRpc(
  * the node's estimate, so a node that suggests a priority fee cannot make an
  * unfunded duty key's transaction fail.
  */
-class FixedGasProvider extends JsonRpcProvider {
+export class FixedGasProvider extends JsonRpcProvider {
   readonly #gas: FixedGas;
 
   constructor(url: string, network: Network, options: JsonRpcApiProviderOptions, gas: FixedGas) {
