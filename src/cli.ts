@@ -14,6 +14,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 
 import { addBillsCommands } from "./bills/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
+import { originOf } from "./chain/config.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
 import { addCardsCommands } from "./iso8583/cards-cli.js";
 import { addIso8583Commands } from "./iso8583/cli.js";
@@ -51,7 +52,8 @@ export function buildProgram(): Program {
           options,
           {
             network: chain.network,
-            url: chain.url ?? null,
+            // The origin only: the URL may carry an RPC provider's API key or a password.
+            url: chain.url === undefined ? null : originOf(chain.url),
             chainId: chain.chainId,
             blockNumber,
             deployments: deployments.network,
@@ -59,7 +61,7 @@ export function buildProgram(): Program {
           },
           () =>
             [
-              `network:   ${chain.network}${chain.url === undefined ? " (in-process)" : ` ${chain.url}`}`,
+              `network:   ${chain.network}${chain.url === undefined ? " (in-process)" : ` ${originOf(chain.url)}`}`,
               `chainId:   ${chain.chainId}`,
               `block:     ${blockNumber}`,
               `contracts: ${deployments.contracts.size === 0 ? "none deployed" : `(deployments/${deployments.network})`}`,

@@ -11,7 +11,8 @@ function isPrivateKey(value: string): boolean {
   const hex = value.startsWith("0x") ? value : `0x${value}`;
   if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) return false;
   try {
-    new SigningKey(hex);
+    // The constructor checks the length only; the public key needs 0 < key < n (the zero key included).
+    void new SigningKey(hex).publicKey;
     return true;
   } catch {
     return false;

@@ -1,0 +1,208 @@
+/**
+ * Red team of issue 15 (reach: remote networks, one key per duty, the role
+ * plan). Each test is an attack that failed on the merged code (d2b9912);
+ * the finding's id (R1, R2, …) is in its name and in the report.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { Wallet } from "ethers";
+
+import { ChainConfigError, openChain, probeChainId } from "../../src/chain/config.js";
+import { DUTIES, keyVariable, REMOTE_NETWORKS } from "../../src/chain/networks.js";
+import { freePort, ROOT, runNode } from "../helpers/processes.js";
+import { fakeNode } from "../mocks/http-node.js";
+
+const CONSORTIUM = REMOTE_NETWORKS.consortium;
+/** What an RPC provider's URL hides: an API key in the path, a password in the authority. */
+const API_KEY = "Sk3yAPIsecret0123456789";
+const PASSWORD = "pa55w0rdSecret";
+
+async function rejection(promise: Promise<unknown>): Promise<ChainConfigError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(ChainConfigError);
+    return error as ChainConfigError;
+  }
+  throw new Error("expected a ChainConfigError");
+}
+
+/** Everything an error shows: its message and its JSON (what `--json` prints). */
+const shown = (error: ChainConfigError): string => `${error.message}\n${JSON.stringify(error.toJSON())}`;
+
+/** A JSON-RPC stand-in answering `eth_chainId` with `chainId` and `eth_blockNumber` with 5. */
+function answering(chainId: number) {
+  return (body: string) => {
+    const { id, method } = JSON.parse(body) as { id: number; method: string };
+    const result = method === "eth_chainId" ? `0x${chainId.toString(16)}` : method === "eth_blockNumber" ? "0x5" : null;
+    return { status: 200, body: JSON.stringify({ jsonrpc: "2.0", id, result }) };
+  };
+}
+
+/** Sets the consortium's variables in process.env (Hardhat reads them there) for the length of `run`. */
+async function withConsortium<T>(values: Record<string, string>, run: () => Promise<T>): Promise<T> {
+  const variables = [CONSORTIUM.urlVariable, ...DUTIES.map(({ name }) => keyVariable(CONSORTIUM, name))];
+  const saved = new Map(variables.map((variable) => [variable, process.env[variable]]));
+  for (const variable of variables) {
+    if (variable !== CONSORTIUM.urlVariable) process.env[variable] = Wallet.createRandom().privateKey;
+  }
+  Object.assign(process.env, values);
+  try {
+    return await run();
+  } finally {
+    for (const [variable, value] of saved) {
+      if (value === undefined) delete process.env[variable];
+      else process.env[variable] = value;
+    }
+  }
+}
+
+describe("reach: red team (issue 15)", function () {
+  describe("R1: an RPC URL's secrets (API key in the path, user:password) never reach a message", function () {
+    it("test_R1_anUnreachableNodeIsNamedByItsOriginOnly", async function () {
+      const port = await freePort();
+      const error = await rejection(probeChainId(`http://127.0.0.1:${port}/v3/${API_KEY}`, 1_000));
+      expect(error.code).to.equal("CONFIG_RPC_UNREACHABLE");
+      expect(shown(error)).to.not.contain(API_KEY);
+      expect(error.message).to.contain(`http://127.0.0.1:${port}`);
+    });
+
+    it("test_R1_aUrlWithAPasswordIsNeverPrinted", async function () {
+      const port = await freePort();
+      const error = await rejection(probeChainId(`http://bank:${PASSWORD}@127.0.0.1:${port}/`, 1_000));
+      expect(shown(error)).to.not.contain(PASSWORD);
+    });
+
+    it("test_R1_aUrlWithAPasswordReachesTheNodeAsBasicAuthentication", async function () {
+      const expected = `Basic ${Buffer.from(`bank:${PASSWORD}`).toString("base64")}`;
+      const seen: string[] = [];
+      const guarded = createServer((req, res) => {
+        seen.push(req.headers.authorization ?? "");
+        let body = "";
+        req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        req.on("end", () => {
+          if (req.headers.authorization !== expected) return void res.writeHead(401).end("unauthorized");
+          const reply = answering(1337)(body);
+          res.writeHead(reply.status, { "content-type": "application/json" }).end(reply.body);
+        });
+      });
+      await new Promise<void>((resolve) => guarded.listen(0, "127.0.0.1", resolve));
+      const { port } = guarded.address() as AddressInfo;
+      try {
+        const chain = await openChain({ rpc: `http://bank:${PASSWORD}@127.0.0.1:${port}`, env: {} });
+        expect(chain.chainId).to.equal(1337n);
+        expect(await chain.provider.getBlockNumber()).to.equal(5);
+        await chain.close();
+        expect(seen.every((header) => header === expected)).to.equal(true);
+      } finally {
+        guarded.close();
+      }
+    });
+
+    it("test_R1_aNodeAnsweringAnHttpErrorDoesNotPutTheApiKeyInTheServicesErrors", async function () {
+      const node = await fakeNode((body) =>
+        (JSON.parse(body) as { method: string }).method === "eth_chainId"
+          ? answering(1337)(body)
+          : { status: 500, body: "over quota" },
+      );
+      try {
+        const chain = await openChain({ rpc: `${node.url}/v3/${API_KEY}`, env: {} });
+        let message = "";
+        try {
+          await chain.provider.getBlockNumber();
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        await chain.close();
+        expect(message).to.match(/server response 500/);
+        expect(message).to.not.contain(API_KEY);
+      } finally {
+        node.server.close();
+      }
+    });
+
+    it("test_R1_aNodeThatIsNotJsonRpcIsNamedByItsOriginOnly", async function () {
+      const html = await fakeNode(() => ({ status: 200, body: "<html>" }));
+      try {
+        const error = await rejection(probeChainId(`${html.url}/v3/${API_KEY}`));
+        expect(error.code).to.equal("CONFIG_RPC_INVALID");
+        expect(shown(error)).to.not.contain(API_KEY);
+      } finally {
+        html.server.close();
+      }
+    });
+
+    it("test_R1_aConsortiumNodeOnAnotherChainIsNamedByItsOriginOnly", async function () {
+      const foreign = await fakeNode(answering(1));
+      try {
+        const error = await withConsortium({ [CONSORTIUM.urlVariable]: `${foreign.url}/v3/${API_KEY}` }, () =>
+          rejection(openChain({ network: "consortium" })),
+        );
+        expect(error.code).to.equal("CONFIG_CHAIN_MISMATCH");
+        expect(shown(error)).to.not.contain(API_KEY);
+        expect(error.message).to.contain(`the node at ${foreign.url} answers chain id 1`);
+      } finally {
+        foreign.server.close();
+      }
+    });
+
+    it("test_R1_statusShowsTheRpcOriginOnly", async function () {
+      const node = await fakeNode(answering(1337));
+      try {
+        const url = `${node.url}/v3/${API_KEY}`;
+        const text = await runNode(["bin/bank-chain.mjs", "--rpc", url, "status"]);
+        expect(text.code, text.stderr).to.equal(0);
+        expect(text.stdout).to.contain(`network:   rpc ${node.url}`);
+        const json = await runNode(["bin/bank-chain.mjs", "--rpc", url, "--json", "status"]);
+        expect(json.code, json.stderr).to.equal(0);
+        expect(`${text.stdout}${text.stderr}${json.stdout}${json.stderr}`).to.not.contain(API_KEY);
+        expect((JSON.parse(json.stdout) as { url: string }).url).to.equal(node.url);
+      } finally {
+        node.server.close();
+      }
+    });
+  });
+
+  describe("R2: a duty key the curve cannot use is refused in one line before Hardhat signs with it", function () {
+    const ZERO_KEY = `0x${"0".repeat(64)}`;
+    /** secp256k1's group order n: a private key must be below it. */
+    const CURVE_ORDER = "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
+
+    it("test_R2_theZeroKeyAndAKeyAtTheCurveOrderAreNamedBeforeTheDeploySendsAnything", async function () {
+      const port = await freePort();
+      const pauser = keyVariable(CONSORTIUM, "pauser");
+      const rescuer = keyVariable(CONSORTIUM, "rescuer");
+      const keys = Object.fromEntries(
+        DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
+      );
+      // A fresh process: Hardhat caches a configuration variable's value for the life of its runtime.
+      const result = await runNode(
+        [
+          path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
+          "deploy",
+          "--network",
+          "consortium",
+          "--skip-prompts",
+        ],
+        {
+          ...keys,
+          [CONSORTIUM.urlVariable]: `http://127.0.0.1:${port}`,
+          [pauser]: ZERO_KEY,
+          [rescuer]: CURVE_ORDER,
+          BANK_CHAIN_DEPLOYMENTS_DIR: path.join(tmpdir(), `bank-chain-red15-${port}`),
+        },
+        120_000,
+      );
+      const output = `${result.stdout}${result.stderr}`;
+      expect(result.code).to.not.equal(0);
+      const lines = output.split("\n").filter((line) => line.includes(pauser));
+      expect(lines, output).to.have.length(1);
+      expect(lines[0]).to.contain(`${pauser} is not a secp256k1 private key`);
+      expect(lines[0]).to.contain(`${rescuer} is not a secp256k1 private key`);
+    });
+  });
+});
