@@ -74,7 +74,7 @@ export function buildProgram(): Program {
   program
     .command("roles")
     .description(
-      "read every contract's role holders from the chain and check them against the plan: one holder per duty, the deployer none",
+      "read every contract's role holders, the token's minters and the reserve ledger's issuers from the chain and check them against the plan: one holder per duty, the deployer none",
     )
     .action(async (_options, command) => {
       const options = command.optsWithGlobals();
@@ -91,21 +91,25 @@ export function buildProgram(): Program {
               chainId: chain.chainId,
               duties: Object.fromEntries(duties),
               roles: table.rows,
+              privileges: table.privileges,
               problems: table.problems,
             },
             () => {
-              const width = Math.max(...table.rows.map((row) => `${row.contract} ${row.role}`.length));
+              const width = Math.max(
+                ...[...table.rows, ...table.privileges].map((row) => `${row.contract} ${row.role}`.length),
+              );
+              const line = (row: (typeof table.rows)[number]) =>
+                `  ${`${row.contract} ${row.role}`.padEnd(width)}  ${row.holder.padEnd(30)} ${row.address}${row.planned ? "" : "  NOT IN THE PLAN"}`;
               return [
                 `network: ${chain.network} (chain id ${chain.chainId})`,
                 "duties:",
                 ...[...duties].map(([name, address]) => `  ${name.padEnd(14)} ${address}`),
                 "roles:",
-                ...table.rows.map(
-                  (row) =>
-                    `  ${`${row.contract} ${row.role}`.padEnd(width)}  ${row.holder.padEnd(30)} ${row.address}${row.planned ? "" : "  NOT IN THE PLAN"}`,
-                ),
+                ...table.rows.map(line),
+                "minters and issuers:",
+                ...table.privileges.map(line),
                 table.problems.length === 0
-                  ? "check: every role has its planned holder, and no other; the deployer holds none"
+                  ? "check: every role, minter and issuer has its planned holder, and no other; the deployer holds none"
                   : `check: ${table.problems.length} problem(s)`,
               ].join("\n");
             },
@@ -114,7 +118,12 @@ export function buildProgram(): Program {
           throw new RoleCheckError(
             "ROLES_MISMATCH",
             `the roles on chain depart from the plan: ${table.problems.map((problem) => problem.message).join("; ")}`,
-            { problems: table.problems, roles: table.rows, duties: Object.fromEntries(duties) },
+            {
+              problems: table.problems,
+              roles: table.rows,
+              privileges: table.privileges,
+              duties: Object.fromEntries(duties),
+            },
           );
         }
       });

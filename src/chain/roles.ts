@@ -65,6 +65,30 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "OfflineVault", role: "RISK_ADMIN_ROLE", holder: duty("bankA") },
 ];
 
+/** A privilege a contract grants outside AccessControl, and its holder in the plan. */
+export interface PlannedPrivilege {
+  /** The deployment name. */
+  readonly contract: "BankToken" | "ReserveLedger";
+  /** `minter`: `BankToken.isMinter`; `issuer`: listed in `ReserveLedger.issuers()` (active or not). */
+  readonly privilege: "minter" | "issuer";
+  readonly holder: Holder;
+}
+
+/**
+ * The privileges that are not roles, and their holders: the token's minters
+ * and the reserve ledger's issuers are each trust account, and the
+ * InterbankSettlement (a minter with a zero allowance and a deactivated
+ * issuer: it only burns). The deploy scripts set exactly these (002, 003);
+ * the check holds the chain to them as to ROLE_PLAN, since a minter nobody
+ * planned can issue money without any role.
+ */
+export const PRIVILEGE_PLAN: readonly PlannedPrivilege[] = (
+  ["TrustAccountBankA", "TrustAccountBankB", "InterbankSettlement"] as const
+).flatMap((name): PlannedPrivilege[] => [
+  { contract: "BankToken", privilege: "minter", holder: contract(name) },
+  { contract: "ReserveLedger", privilege: "issuer", holder: contract(name) },
+]);
+
 /** The role's id: the zero hash for `DEFAULT_ADMIN_ROLE`, else keccak256 of its name (OpenZeppelin's convention). */
 export function roleId(role: string): string {
   return role === "DEFAULT_ADMIN_ROLE" ? ZeroHash : keccak256(toUtf8Bytes(role));
@@ -123,6 +147,8 @@ export interface RoleProblem {
 
 export interface RoleTable {
   readonly rows: readonly RoleRow[];
+  /** The holders of PRIVILEGE_PLAN's privileges on chain (`role` is `minter` or `issuer`). */
+  readonly privileges: readonly RoleRow[];
   readonly problems: readonly RoleProblem[];
   readonly duties: ReadonlyMap<DutyName, string>;
 }
@@ -132,9 +158,13 @@ const ACCESS = new Interface([
   "event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "function pendingDefaultAdmin() view returns (address newAdmin, uint48 schedule)",
+  "event MinterConfigured(address indexed minter, uint256 allowance)",
+  "function isMinter(address account) view returns (bool)",
+  "function issuers() view returns (address[])",
 ]);
 const GRANTED = ACCESS.getEvent("RoleGranted")!.topicHash;
 const REVOKED = ACCESS.getEvent("RoleRevoked")!.topicHash;
+const MINTER_CONFIGURED = ACCESS.getEvent("MinterConfigured")!.topicHash;
 /** Blocks per `eth_getLogs` call: within what public RPC providers serve. */
 const LOG_CHUNK = 10_000;
 
@@ -182,15 +212,8 @@ export async function readRoleTable(
     const address = getAddress(record.address);
     const names = new Map(plan.map((entry) => [roleId(entry.role), entry.role]));
     const candidates = new Set<string>();
-    const from = record.blockNumber ?? 0;
-    for (let start = from; start <= latest; start += LOG_CHUNK) {
-      const logs = await provider.getLogs({
-        address,
-        fromBlock: start,
-        toBlock: Math.min(latest, start + LOG_CHUNK - 1),
-        topics: [[GRANTED, REVOKED]],
-      });
-      for (const log of logs) candidates.add(`${log.topics[1]}|${getAddress(`0x${log.topics[2]!.slice(26)}`)}`);
+    for (const log of await logsOf(provider, address, record.blockNumber ?? 0, latest, [GRANTED, REVOKED])) {
+      candidates.add(`${log.topics[1]}|${getAddress(`0x${log.topics[2]!.slice(26)}`)}`);
     }
     for (const entry of plan) {
       const holder = addressOf(entry.holder);
@@ -235,5 +258,81 @@ export async function readRoleTable(
       });
     }
   }
-  return { rows, problems, duties };
+  const privileges = await readPrivileges(provider, deployments, latest, whoIs, addressOf, problems);
+  return { rows, privileges, problems, duties };
+}
+
+/** Who holds each PRIVILEGE_PLAN privilege on chain; departures from the plan go into `problems`. */
+async function readPrivileges(
+  provider: Provider,
+  deployments: Deployments,
+  latest: number,
+  whoIs: ReadonlyMap<string, string>,
+  addressOf: (holder: Holder) => string | undefined,
+  problems: RoleProblem[],
+): Promise<RoleRow[]> {
+  const rows: RoleRow[] = [];
+  for (const name of new Set(PRIVILEGE_PLAN.map((entry) => entry.contract))) {
+    const record = deployments.contracts.get(name);
+    if (record === undefined) continue; // named by the role check already
+    const address = getAddress(record.address);
+    const call = async (fn: string, args: unknown[]) =>
+      ACCESS.decodeFunctionResult(fn, await provider.call({ to: address, data: ACCESS.encodeFunctionData(fn, args) }));
+    const planned = PRIVILEGE_PLAN.filter((entry) => entry.contract === name);
+    const privilege = planned[0]!.privilege;
+    const plannedAddresses = new Set(planned.flatMap((entry) => addressOf(entry.holder) ?? []).map(getAddress));
+    let holders: Set<string>;
+    if (privilege === "issuer") {
+      holders = new Set(((await call("issuers", []))[0] as string[]).map(getAddress));
+    } else {
+      // Every address ever configured as a minter (a removal emits MinterRemoved), then who still is one.
+      const candidates = new Set(plannedAddresses);
+      for (const log of await logsOf(provider, address, record.blockNumber ?? 0, latest, [MINTER_CONFIGURED])) {
+        candidates.add(getAddress(`0x${log.topics[1]!.slice(26)}`));
+      }
+      holders = new Set();
+      for (const candidate of candidates) if ((await call("isMinter", [candidate]))[0] === true) holders.add(candidate);
+    }
+    for (const account of [...new Set([...holders, ...plannedAddresses])].sort()) {
+      const holder = whoIs.get(account) ?? "unknown";
+      const isPlanned = plannedAddresses.has(account);
+      if (!holders.has(account)) {
+        problems.push({
+          code: "missing",
+          message: `${name} ${privilege}: planned holder ${whoIs.get(account) ?? account} does not hold it`,
+        });
+        continue;
+      }
+      rows.push({ contract: name, role: privilege, address: account, holder, planned: isPlanned });
+      if (!isPlanned) {
+        problems.push({
+          code: "unplanned",
+          message: `${name} ${privilege} is held by ${holder === "unknown" ? account : `${holder} ${account}`}, which the plan does not give it`,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+/** The logs of `address` with a first topic among `topics`, from block `from` to `to`, in chunks. */
+async function logsOf(
+  provider: Provider,
+  address: string,
+  from: number,
+  to: number,
+  topics: string[],
+): Promise<readonly { readonly topics: readonly string[] }[]> {
+  const found: { readonly topics: readonly string[] }[] = [];
+  for (let start = from; start <= to; start += LOG_CHUNK) {
+    found.push(
+      ...(await provider.getLogs({
+        address,
+        fromBlock: start,
+        toBlock: Math.min(to, start + LOG_CHUNK - 1),
+        topics: [topics],
+      })),
+    );
+  }
+  return found;
 }

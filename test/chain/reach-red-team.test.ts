@@ -9,12 +9,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Contract, getAddress, Wallet } from "ethers";
 
 import { ChainConfigError, openChain, probeChainId } from "../../src/chain/config.js";
-import { DUTIES, keyVariable, REMOTE_NETWORKS } from "../../src/chain/networks.js";
+import { DUTIES, keyVariable, REMOTE_NETWORKS, type DutyName } from "../../src/chain/networks.js";
+import { readRoleTable, roleId } from "../../src/chain/roles.js";
 import { freePort, ROOT, runNode } from "../helpers/processes.js";
 import { fakeNode } from "../mocks/http-node.js";
+import { deploySuite, type Suite } from "../helpers/suite.js";
 
 const CONSORTIUM = REMOTE_NETWORKS.consortium;
 /** What an RPC provider's URL hides: an API key in the path, a password in the authority. */
@@ -203,6 +205,77 @@ describe("reach: red team (issue 15)", function () {
       expect(lines, output).to.have.length(1);
       expect(lines[0]).to.contain(`${pauser} is not a secp256k1 private key`);
       expect(lines[0]).to.contain(`${rescuer} is not a secp256k1 private key`);
+    });
+  });
+
+  describe("R3: `bank-chain roles` sees the privileges that are not roles: the token's minters, the ledger's issuers", function () {
+    let suite: Suite;
+    let duties: Map<DutyName, string>;
+
+    beforeEach(async function () {
+      suite = await deploySuite();
+      const signers = await suite.ethers.getSigners();
+      duties = new Map(DUTIES.map(({ name, devnetIndex }) => [name, getAddress(signers[devnetIndex]!.address)]));
+    });
+
+    afterEach(async function () {
+      await suite.connection.close();
+    });
+
+    const table = () => readRoleTable(suite.ethers.provider, suite.deployments, duties);
+
+    it("test_R3_theDeployedSuiteHasExactlyThePlannedMintersAndIssuers", async function () {
+      const { problems, privileges } = await table();
+      expect(problems).to.deep.equal([]);
+      expect(privileges.map((row) => `${row.contract} ${row.role} ${row.holder}`).sort()).to.deep.equal([
+        "BankToken minter contract:InterbankSettlement",
+        "BankToken minter contract:TrustAccountBankA",
+        "BankToken minter contract:TrustAccountBankB",
+        "ReserveLedger issuer contract:InterbankSettlement",
+        "ReserveLedger issuer contract:TrustAccountBankA",
+        "ReserveLedger issuer contract:TrustAccountBankB",
+      ]);
+    });
+
+    it("test_R3_aMinterOutsideThePlanIsNamed", async function () {
+      await (
+        await suite.token.connect(suite.accounts.issuanceAdmin).configureMinter(duties.get("deployer")!, 1n)
+      ).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.code)).to.deep.equal(["unplanned"]);
+      expect(problems[0]!.message).to.match(/^BankToken minter is held by deployer 0x[0-9a-fA-F]{40}, which the plan/);
+    });
+
+    it("test_R3_anIssuerOutsideThePlanIsNamed", async function () {
+      const stranger = suite.others[0]!.address;
+      await (await suite.ledger.registerIssuer(stranger, 10_000, 24 * 3_600)).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.message)).to.deep.equal([
+        `ReserveLedger issuer is held by ${stranger}, which the plan does not give it`,
+      ]);
+    });
+
+    it("test_R3_aPlannedMinterRemovedIsNamed", async function () {
+      const trustB = suite.deployments.get("TrustAccountBankB").address;
+      await (await suite.token.connect(suite.accounts.issuanceAdmin).removeMinter(trustB)).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.message)).to.deep.equal([
+        "BankToken minter: planned holder contract:TrustAccountBankB does not hold it",
+      ]);
+    });
+
+    it("names a role granted to an address it does not know (checked: already so)", async function () {
+      const stranger = suite.others[1]!.address;
+      const vault = new Contract(
+        suite.deployments.get("OfflineVault").address,
+        ["function grantRole(bytes32 role, address account)"],
+        suite.accounts.admin,
+      );
+      await (await vault.getFunction("grantRole")(roleId("RISK_ADMIN_ROLE"), stranger)).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.message)).to.deep.equal([
+        `OfflineVault RISK_ADMIN_ROLE is held by ${stranger}, which the plan does not give it`,
+      ]);
     });
   });
 });
