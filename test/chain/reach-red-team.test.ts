@@ -5,15 +5,18 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
 import { Contract, getAddress, Wallet } from "ethers";
 
-import { ChainConfigError, openChain, probeChainId } from "../../src/chain/config.js";
+import { ChainConfigError, openChain, probeChainId, type ChainConnection } from "../../src/chain/config.js";
 import { DUTIES, keyVariable, REMOTE_NETWORKS, type DutyName } from "../../src/chain/networks.js";
 import { readRoleTable, roleId } from "../../src/chain/roles.js";
+import { GatewayConfigError } from "../../src/iso8583/gateway.js";
+import { cardGatewayService } from "../../src/iso8583/service.js";
 import { freePort, ROOT, runNode } from "../helpers/processes.js";
 import { fakeNode } from "../mocks/http-node.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
@@ -276,6 +279,44 @@ describe("reach: red team (issue 15)", function () {
       expect(problems.map((p) => p.message)).to.deep.equal([
         `OfflineVault RISK_ADMIN_ROLE is held by ${stranger}, which the plan does not give it`,
       ]);
+    });
+  });
+
+  describe("R5: a card gateway off the devnet with no acquirer it may take messages from does not start", function () {
+    it("test_R5_noMacKeysAndUnauthenticatedRefusedStopsTheGatewayInOneLine", async function () {
+      const suite = await deploySuite();
+      const dataDir = mkdtempSync(path.join(tmpdir(), "bank-chain-red15-gateway-"));
+      // The suite's chain, seen as the consortium's: what `npm start -- --network consortium` gives the services.
+      const chain: ChainConnection = {
+        network: "consortium",
+        url: undefined,
+        chainId: BigInt(CONSORTIUM.chainId),
+        provider: suite.ethers.provider,
+        getSigners: () => suite.ethers.getSigners(),
+        close: async () => undefined,
+      };
+      const env = { CARD_GATEWAY_PAN_KEY: "2b".repeat(32), CARD_GATEWAY_PORT: "0" };
+      try {
+        let error: unknown;
+        try {
+          const service = await cardGatewayService({ env }).create({
+            chain,
+            deployments: suite.deployments,
+            dataDir,
+            log: () => undefined,
+          });
+          await service.stop();
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).to.be.instanceOf(GatewayConfigError);
+        expect((error as GatewayConfigError).code).to.equal("GATEWAY_NO_ACQUIRER");
+        expect((error as Error).message.split("\n")).to.have.length(1);
+        expect((error as Error).message).to.match(/CARD_GATEWAY_MAC_KEYS/);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+        await suite.connection.close();
+      }
     });
   });
 });
