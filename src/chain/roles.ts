@@ -66,28 +66,47 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
 ];
 
 /** A privilege a contract grants outside AccessControl, and its holder in the plan. */
-export interface PlannedPrivilege {
-  /** The deployment name. */
-  readonly contract: "BankToken" | "ReserveLedger";
-  /** `minter`: `BankToken.isMinter`; `issuer`: listed in `ReserveLedger.issuers()` (active or not). */
-  readonly privilege: "minter" | "issuer";
-  readonly holder: Holder;
-}
+export type PlannedPrivilege =
+  | {
+      /** The deployment name. */
+      readonly contract: "BankToken" | "ReserveLedger";
+      /** `minter`: `BankToken.isMinter`; `issuer`: listed in `ReserveLedger.issuers()` (active or not). */
+      readonly privilege: "minter" | "issuer";
+      readonly holder: Holder;
+    }
+  | {
+      readonly contract: "InterbankSettlement";
+      /** `agentOf(bank)`: acts for the bank (initiates as debtor, smelts as creditor). */
+      readonly privilege: "agent";
+      /** The bank: its trust account's deployment name. */
+      readonly of: string;
+      readonly holder: Holder;
+    };
 
 /**
  * The privileges that are not roles, and their holders: the token's minters
  * and the reserve ledger's issuers are each trust account, and the
  * InterbankSettlement (a minter with a zero allowance and a deactivated
- * issuer: it only burns). The deploy scripts set exactly these (002, 003);
+ * issuer: it only burns); each bank registered in the InterbankSettlement is
+ * a trust account, its agent the bank's duty. The deploy scripts set exactly these (002, 003);
  * the check holds the chain to them as to ROLE_PLAN, since a minter nobody
  * planned can issue money without any role.
  */
 export const PRIVILEGE_PLAN: readonly PlannedPrivilege[] = (
   ["TrustAccountBankA", "TrustAccountBankB", "InterbankSettlement"] as const
-).flatMap((name): PlannedPrivilege[] => [
-  { contract: "BankToken", privilege: "minter", holder: contract(name) },
-  { contract: "ReserveLedger", privilege: "issuer", holder: contract(name) },
-]);
+)
+  .flatMap((name): PlannedPrivilege[] => [
+    { contract: "BankToken", privilege: "minter", holder: contract(name) },
+    { contract: "ReserveLedger", privilege: "issuer", holder: contract(name) },
+  ])
+  .concat(
+    (["BankA", "BankB"] as const).map((bank) => ({
+      contract: "InterbankSettlement",
+      privilege: "agent",
+      of: `TrustAccount${bank}`,
+      holder: duty(bank === "BankA" ? "bankA" : "bankB"),
+    })),
+  );
 
 /** The role's id: the zero hash for `DEFAULT_ADMIN_ROLE`, else keccak256 of its name (OpenZeppelin's convention). */
 export function roleId(role: string): string {
@@ -161,10 +180,13 @@ const ACCESS = new Interface([
   "event MinterConfigured(address indexed minter, uint256 allowance)",
   "function isMinter(address account) view returns (bool)",
   "function issuers() view returns (address[])",
+  "event BankRegistered(address indexed bank, address indexed agent)",
+  "function agentOf(address bank) view returns (address)",
 ]);
 const GRANTED = ACCESS.getEvent("RoleGranted")!.topicHash;
 const REVOKED = ACCESS.getEvent("RoleRevoked")!.topicHash;
 const MINTER_CONFIGURED = ACCESS.getEvent("MinterConfigured")!.topicHash;
+const BANK_REGISTERED = ACCESS.getEvent("BankRegistered")!.topicHash;
 /** Blocks per `eth_getLogs` call: within what public RPC providers serve. */
 const LOG_CHUNK = 10_000;
 
@@ -272,6 +294,45 @@ async function readPrivileges(
   problems: RoleProblem[],
 ): Promise<RoleRow[]> {
   const rows: RoleRow[] = [];
+  const unplanned = (name: string, privilege: string, account: string, holder: string): RoleProblem => ({
+    code: "unplanned",
+    message: `${name} ${privilege} is held by ${holder === "unknown" ? account : `${holder} ${account}`}, which the plan does not give it`,
+  });
+  /** Every bank ever registered (each `BankRegistered` log) and its agent now, against the planned agents. */
+  const readAgents = async (planned: readonly PlannedPrivilege[], address: string, from: number) => {
+    const found: RoleRow[] = [];
+    const plannedAgent = new Map<string, string | undefined>();
+    for (const entry of planned) {
+      const bank = "of" in entry ? deployments.contracts.get(entry.of)?.address : undefined;
+      if (bank !== undefined) plannedAgent.set(getAddress(bank), addressOf(entry.holder));
+    }
+    const banks = new Set(plannedAgent.keys());
+    for (const log of await logsOf(provider, address, from, latest, [BANK_REGISTERED])) {
+      banks.add(getAddress(`0x${log.topics[1]!.slice(26)}`));
+    }
+    for (const bank of [...banks].sort()) {
+      const privilege = `agent of ${whoIs.get(bank) ?? bank}`;
+      const agent = getAddress(
+        ACCESS.decodeFunctionResult(
+          "agentOf",
+          await provider.call({ to: address, data: ACCESS.encodeFunctionData("agentOf", [bank]) }),
+        )[0] as string,
+      );
+      const wanted = plannedAgent.get(bank);
+      if (wanted !== undefined && getAddress(wanted) !== agent) {
+        problems.push({
+          code: "missing",
+          message: `InterbankSettlement ${privilege}: planned holder ${whoIs.get(getAddress(wanted)) ?? wanted} does not hold it`,
+        });
+      }
+      if (BigInt(agent) === 0n) continue;
+      const holder = whoIs.get(agent) ?? "unknown";
+      const isPlanned = wanted !== undefined && getAddress(wanted) === agent;
+      found.push({ contract: "InterbankSettlement", role: privilege, address: agent, holder, planned: isPlanned });
+      if (!isPlanned) problems.push(unplanned("InterbankSettlement", privilege, agent, holder));
+    }
+    return found;
+  };
   for (const name of new Set(PRIVILEGE_PLAN.map((entry) => entry.contract))) {
     const record = deployments.contracts.get(name);
     if (record === undefined) continue; // named by the role check already
@@ -280,6 +341,10 @@ async function readPrivileges(
       ACCESS.decodeFunctionResult(fn, await provider.call({ to: address, data: ACCESS.encodeFunctionData(fn, args) }));
     const planned = PRIVILEGE_PLAN.filter((entry) => entry.contract === name);
     const privilege = planned[0]!.privilege;
+    if (privilege === "agent") {
+      rows.push(...(await readAgents(planned, address, record.blockNumber ?? 0)));
+      continue;
+    }
     const plannedAddresses = new Set(planned.flatMap((entry) => addressOf(entry.holder) ?? []).map(getAddress));
     let holders: Set<string>;
     if (privilege === "issuer") {
@@ -304,12 +369,7 @@ async function readPrivileges(
         continue;
       }
       rows.push({ contract: name, role: privilege, address: account, holder, planned: isPlanned });
-      if (!isPlanned) {
-        problems.push({
-          code: "unplanned",
-          message: `${name} ${privilege} is held by ${holder === "unknown" ? account : `${holder} ${account}`}, which the plan does not give it`,
-        });
-      }
+      if (!isPlanned) problems.push(unplanned(name, privilege, account, holder));
     }
   }
   return rows;

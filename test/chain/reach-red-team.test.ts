@@ -234,6 +234,8 @@ describe("reach: red team (issue 15)", function () {
         "BankToken minter contract:InterbankSettlement",
         "BankToken minter contract:TrustAccountBankA",
         "BankToken minter contract:TrustAccountBankB",
+        "InterbankSettlement agent of contract:TrustAccountBankA bankA",
+        "InterbankSettlement agent of contract:TrustAccountBankB bankB",
         "ReserveLedger issuer contract:InterbankSettlement",
         "ReserveLedger issuer contract:TrustAccountBankA",
         "ReserveLedger issuer contract:TrustAccountBankB",
@@ -265,6 +267,24 @@ describe("reach: red team (issue 15)", function () {
       expect(problems.map((p) => p.message)).to.deep.equal([
         "BankToken minter: planned holder contract:TrustAccountBankB does not hold it",
       ]);
+    });
+
+    it("test_R3_aBankAgentOutsideThePlanIsNamed", async function () {
+      // A bank's agent initiates and smelts payments for it; another bank needs another trust account and
+      // issuer, which the issuer check names.
+      const settlement = new Contract(
+        suite.deployments.get("InterbankSettlement").address,
+        ["function setBankAgent(address bank, address agent)"],
+        suite.accounts.schemeAdmin,
+      );
+      const trustB = suite.deployments.get("TrustAccountBankB").address;
+      await (await settlement.getFunction("setBankAgent")(trustB, duties.get("deployer"))).wait();
+      const { problems, privileges } = await table();
+      expect(problems.map((p) => p.message)).to.deep.equal([
+        "InterbankSettlement agent of contract:TrustAccountBankB: planned holder bankB does not hold it",
+        `InterbankSettlement agent of contract:TrustAccountBankB is held by deployer ${duties.get("deployer")}, which the plan does not give it`,
+      ]);
+      expect(privileges.filter((row) => row.contract === "InterbankSettlement" && row.planned)).to.have.length(1);
     });
 
     it("names a role granted to an address it does not know (checked: already so)", async function () {
