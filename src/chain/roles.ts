@@ -160,7 +160,7 @@ export interface RoleRow {
 
 /** A departure from the plan. */
 export interface RoleProblem {
-  readonly code: "missing" | "unplanned" | "shared-key" | "pending-admin";
+  readonly code: "missing" | "unplanned" | "shared-key" | "pending-admin" | "implementation";
   readonly message: string;
 }
 
@@ -187,6 +187,8 @@ const GRANTED = ACCESS.getEvent("RoleGranted")!.topicHash;
 const REVOKED = ACCESS.getEvent("RoleRevoked")!.topicHash;
 const MINTER_CONFIGURED = ACCESS.getEvent("MinterConfigured")!.topicHash;
 const BANK_REGISTERED = ACCESS.getEvent("BankRegistered")!.topicHash;
+/** ERC-1967's implementation slot: keccak256("eip1967.proxy.implementation") - 1. */
+const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
 /** Blocks per `eth_getLogs` call: within what public RPC providers serve. */
 const LOG_CHUNK = 10_000;
 
@@ -281,6 +283,19 @@ export async function readRoleTable(
     }
   }
   const privileges = await readPrivileges(provider, deployments, latest, whoIs, addressOf, problems);
+  // The token's code is whatever its proxy points at: an upgrade is UPGRADER_ROLE's to make, and this check's to see.
+  const proxy = deployments.contracts.get("BankToken");
+  const implementation = deployments.contracts.get("BankToken_Implementation");
+  if (proxy !== undefined && implementation !== undefined) {
+    const slot = await provider.getStorage(proxy.address, IMPLEMENTATION_SLOT);
+    const running = getAddress(`0x${slot.slice(26)}`);
+    if (running !== getAddress(implementation.address)) {
+      problems.push({
+        code: "implementation",
+        message: `BankToken runs the implementation ${running}, not the deployed BankToken_Implementation ${getAddress(implementation.address)}`,
+      });
+    }
+  }
   return { rows, privileges, problems, duties };
 }
 

@@ -287,6 +287,23 @@ describe("reach: red team (issue 15)", function () {
       expect(privileges.filter((row) => row.contract === "InterbankSettlement" && row.planned)).to.have.length(1);
     });
 
+    it("test_R3_aTokenUpgradedToAnImplementationNotDeployedByTheSuiteIsNamed", async function () {
+      // UPGRADER_ROLE is in the table, but what it did was not: the proxy's code is whatever it points at.
+      const other = await suite.ethers.deployContract("BankToken", [], suite.others[3]!);
+      await other.waitForDeployment();
+      const proxy = new Contract(
+        suite.deployments.get("BankToken").address,
+        ["function upgradeToAndCall(address newImplementation, bytes data)"],
+        suite.accounts.upgrader,
+      );
+      await (await proxy.getFunction("upgradeToAndCall")(await other.getAddress(), "0x")).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.code)).to.deep.equal(["implementation"]);
+      expect(problems[0]!.message).to.equal(
+        `BankToken runs the implementation ${await other.getAddress()}, not the deployed BankToken_Implementation ${suite.deployments.get("BankToken_Implementation").address}`,
+      );
+    });
+
     it("names a role granted to an address it does not know (checked: already so)", async function () {
       const stranger = suite.others[1]!.address;
       const vault = new Contract(
