@@ -350,10 +350,20 @@ function checkUrl(value: string, field: string): string {
   try {
     parsed = new URL(value);
   } catch {
-    throw new ChainConfigError("CONFIG_INVALID_URL", `${field} must be an http(s) URL, got "${value}"`, { field });
+    // Never repeated: a mistyped value may be a secret.
+    throw new ChainConfigError(
+      "CONFIG_INVALID_URL",
+      `${field} must be an http(s) URL, got a value of ${value.length} characters that is not a URL`,
+      { field },
+    );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ChainConfigError("CONFIG_INVALID_URL", `${field} must be an http(s) URL, got "${value}"`, { field });
+    // Scheme and host only: no credentials, path or query.
+    throw new ChainConfigError(
+      "CONFIG_INVALID_URL",
+      `${field} must be an http(s) URL, got "${parsed.protocol}//${parsed.host}"`,
+      { field },
+    );
   }
   return value;
 }

@@ -155,6 +155,14 @@ describe("reach: red team (issue 15)", function () {
       }
     });
 
+    it("test_R1_aUrlThatIsNotHttpIsRefusedWithoutRepeatingItsSecrets", async function () {
+      for (const url of [`ftp://bank:${PASSWORD}@rpc.example/v3/${API_KEY}`, `not a url ${API_KEY}`]) {
+        const error = await rejection(openChain({ rpc: url, env: {} }));
+        expect(error.code).to.equal("CONFIG_INVALID_URL");
+        expect(shown(error)).to.not.contain(API_KEY).and.not.contain(PASSWORD);
+      }
+    });
+
     it("test_R1_statusShowsTheRpcOriginOnly", async function () {
       const node = await fakeNode(answering(1337));
       try {
