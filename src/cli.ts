@@ -74,7 +74,7 @@ export function buildProgram(): Program {
   program
     .command("roles")
     .description(
-      "read every contract's role holders, the token's minters and the reserve ledger's issuers from the chain and check them against the plan: one holder per duty, the deployer none",
+      "read every contract's role holders, the token's minters, the reserve ledger's issuers and the banks' agents from the chain and check them against the plan: one holder per duty, the deployer none",
     )
     .action(async (_options, command) => {
       const options = command.optsWithGlobals();
@@ -106,10 +106,10 @@ export function buildProgram(): Program {
                 ...[...duties].map(([name, address]) => `  ${name.padEnd(14)} ${address}`),
                 "roles:",
                 ...table.rows.map(line),
-                "minters and issuers:",
+                "minters, issuers and bank agents:",
                 ...table.privileges.map(line),
                 table.problems.length === 0
-                  ? "check: every role, minter and issuer has its planned holder, and no other; the deployer holds none"
+                  ? "check: every role, minter, issuer and bank agent has its planned holder, and no other; the deployer holds none"
                   : `check: ${table.problems.length} problem(s)`,
               ].join("\n");
             },

@@ -219,6 +219,43 @@ describe("reach: red team (issue 15)", function () {
     });
   });
 
+  describe("wrong chain (checked: already refused)", function () {
+    it("a deploy to the consortium refuses a node answering another chain id before sending anything", async function () {
+      const methods: string[] = [];
+      const foreign = await fakeNode((body) => {
+        methods.push((JSON.parse(body) as { method: string }).method);
+        return answering(1)(body);
+      });
+      try {
+        const keys = Object.fromEntries(
+          DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
+        );
+        const result = await runNode(
+          [
+            path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
+            "deploy",
+            "--network",
+            "consortium",
+            "--skip-prompts",
+          ],
+          {
+            ...keys,
+            [CONSORTIUM.urlVariable]: `${foreign.url}/v3/${API_KEY}`,
+            BANK_CHAIN_DEPLOYMENTS_DIR: path.join(tmpdir(), `bank-chain-red15-foreign-${Date.now()}`),
+          },
+          120_000,
+        );
+        const output = `${result.stdout}${result.stderr}`;
+        expect(result.code, output).to.not.equal(0);
+        expect(output).to.match(/chain ?id/i);
+        expect(output).to.not.contain(API_KEY);
+        expect(methods.filter((method) => method !== "eth_chainId")).to.deep.equal([]);
+      } finally {
+        foreign.server.close();
+      }
+    });
+  });
+
   describe("R3: `bank-chain roles` sees the privileges that are not roles: the token's minters, the ledger's issuers", function () {
     let suite: Suite;
     let duties: Map<DutyName, string>;
