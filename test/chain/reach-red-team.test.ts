@@ -163,6 +163,39 @@ describe("reach: red team (issue 15)", function () {
       }
     });
 
+    it("a deploy to a node answering an HTTP error does not print the API key (checked: already so)", async function () {
+      const node = await fakeNode((body) =>
+        (JSON.parse(body) as { method: string }).method === "eth_chainId"
+          ? answering(CONSORTIUM.chainId)(body)
+          : { status: 500, body: "over quota" },
+      );
+      try {
+        const keys = Object.fromEntries(
+          DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
+        );
+        const result = await runNode(
+          [
+            path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
+            "deploy",
+            "--network",
+            "consortium",
+            "--skip-prompts",
+          ],
+          {
+            ...keys,
+            [CONSORTIUM.urlVariable]: `${node.url}/v3/${API_KEY}`,
+            BANK_CHAIN_DEPLOYMENTS_DIR: path.join(tmpdir(), `bank-chain-red15-quota-${Date.now()}`),
+          },
+          120_000,
+        );
+        const output = `${result.stdout}${result.stderr}`;
+        expect(result.code, output).to.not.equal(0);
+        expect(output).to.not.contain(API_KEY);
+      } finally {
+        node.server.close();
+      }
+    });
+
     it("test_R1_statusShowsTheRpcOriginOnly", async function () {
       const node = await fakeNode(answering(1337));
       try {
