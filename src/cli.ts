@@ -106,10 +106,10 @@ export function buildProgram(): Program {
                 ...[...duties].map(([name, address]) => `  ${name.padEnd(14)} ${address}`),
                 "roles:",
                 ...table.rows.map(line),
-                "minters, issuers and bank agents:",
+                "minters, issuers, bank agents, treasury:",
                 ...table.privileges.map(line),
                 table.problems.length === 0
-                  ? "check: every role, minter, issuer and bank agent has its planned holder, and no other; the deployer holds none"
+                  ? "check: every role, minter, issuer, bank agent and treasury has its planned holder, and no other; the deployer holds none"
                   : `check: ${table.problems.length} problem(s)`,
               ].join("\n");
             },

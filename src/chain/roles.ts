@@ -75,6 +75,12 @@ export type PlannedPrivilege =
       readonly holder: Holder;
     }
   | {
+      readonly contract: "AccountLedgerBankA";
+      /** `treasury()`: funds the central token account and receives what is defunded. */
+      readonly privilege: "treasury";
+      readonly holder: Holder;
+    }
+  | {
       readonly contract: "InterbankSettlement";
       /** `agentOf(bank)`: acts for the bank (initiates as debtor, smelts as creditor). */
       readonly privilege: "agent";
@@ -88,7 +94,9 @@ export type PlannedPrivilege =
  * and the reserve ledger's issuers are each trust account, and the
  * InterbankSettlement (a minter with a zero allowance and a deactivated
  * issuer: it only burns); each bank registered in the InterbankSettlement is
- * a trust account, its agent the bank's duty. The deploy scripts set exactly these (002, 003);
+ * a trust account, its agent the bank's duty; bank A's card ledger's
+ * treasury is bank A; no issuer reads its reserve from a feed (attestations
+ * only). The deploy scripts set exactly these (002, 003, 005);
  * the check holds the chain to them as to ROLE_PLAN, since a minter nobody
  * planned can issue money without any role.
  */
@@ -106,6 +114,7 @@ export const PRIVILEGE_PLAN: readonly PlannedPrivilege[] = (
       of: `TrustAccount${bank}`,
       holder: duty(bank === "BankA" ? "bankA" : "bankB"),
     })),
+    [{ contract: "AccountLedgerBankA", privilege: "treasury", holder: duty("bankA") }],
   );
 
 /** The role's id: the zero hash for `DEFAULT_ADMIN_ROLE`, else keccak256 of its name (OpenZeppelin's convention). */
@@ -166,7 +175,7 @@ export interface RoleProblem {
 
 export interface RoleTable {
   readonly rows: readonly RoleRow[];
-  /** The holders of PRIVILEGE_PLAN's privileges on chain (`role` is `minter` or `issuer`). */
+  /** The holders of PRIVILEGE_PLAN's privileges on chain (`role`: `minter`, `issuer`, `agent of …`, `treasury`, `reserve feed of …`). */
   readonly privileges: readonly RoleRow[];
   readonly problems: readonly RoleProblem[];
   readonly duties: ReadonlyMap<DutyName, string>;
@@ -182,6 +191,8 @@ const ACCESS = new Interface([
   "function issuers() view returns (address[])",
   "event BankRegistered(address indexed bank, address indexed agent)",
   "function agentOf(address bank) view returns (address)",
+  "function issuer(address account) view returns ((bool registered, bool active, bool breached, uint16 ratioBps, uint32 maxAge, uint40 attestedAt, uint256 reserve, uint256 outstanding, address feed))",
+  "function treasury() view returns (address)",
 ]);
 const GRANTED = ACCESS.getEvent("RoleGranted")!.topicHash;
 const REVOKED = ACCESS.getEvent("RoleRevoked")!.topicHash;
@@ -362,8 +373,19 @@ async function readPrivileges(
     }
     const plannedAddresses = new Set(planned.flatMap((entry) => addressOf(entry.holder) ?? []).map(getAddress));
     let holders: Set<string>;
-    if (privilege === "issuer") {
+    if (privilege === "treasury") {
+      holders = new Set([getAddress((await call("treasury", []))[0] as string)]);
+    } else if (privilege === "issuer") {
       holders = new Set(((await call("issuers", []))[0] as string[]).map(getAddress));
+      // An issuer on a feed mints as far as the feed's figure says: the plan has attestations only.
+      for (const account of [...holders].sort()) {
+        const feed = getAddress(((await call("issuer", [account]))[0] as { feed: string }).feed);
+        if (BigInt(feed) === 0n) continue;
+        const role = `reserve feed of ${whoIs.get(account) ?? account}`;
+        const holder = whoIs.get(feed) ?? "unknown";
+        rows.push({ contract: name, role, address: feed, holder, planned: false });
+        problems.push(unplanned(name, role, feed, holder));
+      }
     } else {
       // Every address ever configured as a minter (a removal emits MinterRemoved), then who still is one.
       const candidates = new Set(plannedAddresses);

@@ -309,6 +309,7 @@ describe("reach: red team (issue 15)", function () {
       const { problems, privileges } = await table();
       expect(problems).to.deep.equal([]);
       expect(privileges.map((row) => `${row.contract} ${row.role} ${row.holder}`).sort()).to.deep.equal([
+        "AccountLedgerBankA treasury bankA",
         "BankToken minter contract:InterbankSettlement",
         "BankToken minter contract:TrustAccountBankA",
         "BankToken minter contract:TrustAccountBankB",
@@ -379,6 +380,28 @@ describe("reach: red team (issue 15)", function () {
       expect(problems.map((p) => p.code)).to.deep.equal(["implementation"]);
       expect(problems[0]!.message).to.equal(
         `BankToken runs the implementation ${await other.getAddress()}, not the deployed BankToken_Implementation ${suite.deployments.get("BankToken_Implementation").address}`,
+      );
+    });
+
+    it("test_R3_aReserveFeedOrATreasuryOutsideThePlanIsNamed", async function () {
+      // A feed reports the issuer's reserve (so how much it may mint); the treasury receives defunded tokens.
+      const feed = suite.deployments.get("BankToken_Implementation").address;
+      const trustA = suite.deployments.get("TrustAccountBankA").address;
+      await (await suite.ledger.setReserveFeed(trustA, feed)).wait();
+      const stranger = suite.others[4]!.address;
+      const cards = new Contract(
+        suite.deployments.get("AccountLedgerBankA").address,
+        ["function setTreasury(address newTreasury)"],
+        suite.accounts.bankA,
+      );
+      await (await cards.getFunction("setTreasury")(stranger)).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.message).sort()).to.deep.equal(
+        [
+          `ReserveLedger reserve feed of contract:TrustAccountBankA is held by ${feed}, which the plan does not give it`,
+          "AccountLedgerBankA treasury: planned holder bankA does not hold it",
+          `AccountLedgerBankA treasury is held by ${stranger}, which the plan does not give it`,
+        ].sort(),
       );
     });
 
