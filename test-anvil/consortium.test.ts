@@ -166,7 +166,7 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
     expect(await nonces()).to.deep.equal(before);
   });
 
-  it("test_R4_aDeployCutOffRightAfterBroadcastingATransactionLeavesWhatTheRerunFinishes", async function () {
+  it("a deploy cut off right after broadcasting its seventh transaction leaves what the re-run finishes (R4, checked)", async function () {
     // The node takes the seventh transaction, then the connection dies before the answer: what a crash or a
     // network cut does between broadcast and receipt. The re-run (the next test) must reach exactly the plan.
     let sent = 0;
@@ -400,7 +400,7 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
     expect(await token.getFunction("balanceOf")(merchant.address)).to.equal(1_250n);
   });
 
-  it("test_R4_aRevokedPlannedRoleIsNamedByRolesAndGrantedAgainByARerun", async function () {
+  it("a revoked planned role is named by `roles` and granted again by a re-run (R4, checked)", async function () {
     const contracts = (JSON.parse((await cli(["status", "--json"])).stdout) as { contracts: Record<string, string> })
       .contracts;
     const token = new Contract(

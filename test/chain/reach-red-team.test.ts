@@ -1,7 +1,8 @@
 /**
  * Red team of issue 15 (reach: remote networks, one key per duty, the role
- * plan). Each test is an attack that failed on the merged code (d2b9912);
- * the finding's id (R1, R2, …) is in its name and in the report.
+ * plan). Each `test_R<n>_…` is an attack that failed on the merged code
+ * (d2b9912), the finding's id in its name; a test marked "checked" is an
+ * attack that already failed to get through, kept as a guard.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
