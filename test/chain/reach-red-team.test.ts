@@ -17,7 +17,8 @@ import { ChainConfigError, openChain, probeChainId, type ChainConnection } from 
 import { DUTIES, keyVariable, REMOTE_NETWORKS, type DutyName } from "../../src/chain/networks.js";
 import { readRoleTable, roleId } from "../../src/chain/roles.js";
 import { GatewayConfigError } from "../../src/iso8583/gateway.js";
-import { cardGatewayService } from "../../src/iso8583/service.js";
+import { CARD_GATEWAY_SETTINGS, cardGatewayService, DEVNET_PAN_KEY } from "../../src/iso8583/service.js";
+import { SettingError } from "../../src/chain/settings.js";
 import { freePort, ROOT, runNode } from "../helpers/processes.js";
 import { fakeNode } from "../mocks/http-node.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
@@ -456,6 +457,26 @@ describe("reach: red team (issue 15)", function () {
         rmSync(dataDir, { recursive: true, force: true });
         await suite.connection.close();
       }
+    });
+  });
+
+  describe("R7: off the devnet a secret setting refuses the devnet's published value", function () {
+    it("test_R7_theDevnetPanKeyIsRefusedOffTheDevnet", function () {
+      let error: unknown;
+      try {
+        CARD_GATEWAY_SETTINGS.read({ CARD_GATEWAY_PAN_KEY: DEVNET_PAN_KEY.toUpperCase() }, { devnet: false });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).to.be.instanceOf(SettingError);
+      expect((error as SettingError).code).to.equal("SETTING_PUBLISHED");
+      expect((error as Error).message).to.equal(
+        "CARD_GATEWAY_PAN_KEY is the devnet's published development value, which anyone can read in the source; set this network's own",
+      );
+      // The devnet itself keeps it.
+      expect(
+        CARD_GATEWAY_SETTINGS.read({ CARD_GATEWAY_PAN_KEY: DEVNET_PAN_KEY }, { devnet: true }).CARD_GATEWAY_PAN_KEY,
+      ).to.equal(DEVNET_PAN_KEY);
     });
   });
 });
