@@ -19,6 +19,7 @@ import {
   REMOTE_NETWORKS,
   type FixedGas,
 } from "./networks.js";
+import { publishedKeyIndex } from "./published-keys.js";
 
 /** A configuration that cannot work: unknown network, missing key, unreachable RPC. */
 export class ChainConfigError extends BankChainError {}
@@ -152,6 +153,14 @@ async function resolveRemoteSecrets(
         throw new ChainConfigError(
           "CONFIG_INVALID_KEY",
           `configuration variable ${variable} is not a valid secp256k1 private key`,
+          { variable },
+        );
+      }
+      const published = publishedKeyIndex(key);
+      if (published !== undefined) {
+        throw new ChainConfigError(
+          "CONFIG_PUBLISHED_KEY",
+          `configuration variable ${variable} is the public test mnemonic's account #${published}, which anyone can sign with; give the duty its own key`,
           { variable },
         );
       }

@@ -479,4 +479,59 @@ describe("reach: red team (issue 15)", function () {
       ).to.equal(DEVNET_PAN_KEY);
     });
   });
+
+  describe("R8: a duty key from the public test mnemonic (the devnet's, Hardhat's and Anvil's) is refused on a remote network", function () {
+    /** Account #0 of "test test … junk": the first key Anvil and Hardhat print, known to everyone. */
+    const PUBLIC_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+    it("test_R8_theDeployRefusesAPublishedKeyInOneLine", async function () {
+      const port = await freePort();
+      const admin = keyVariable(CONSORTIUM, "admin");
+      const keys = Object.fromEntries(
+        DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
+      );
+      const result = await runNode(
+        [
+          path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
+          "deploy",
+          "--network",
+          "consortium",
+          "--skip-prompts",
+        ],
+        {
+          ...keys,
+          [CONSORTIUM.urlVariable]: `http://127.0.0.1:${port}`,
+          [admin]: PUBLIC_KEY_0.slice(2).toUpperCase(),
+          BANK_CHAIN_DEPLOYMENTS_DIR: path.join(tmpdir(), `bank-chain-red15-published-${port}`),
+        },
+        120_000,
+      );
+      const output = `${result.stdout}${result.stderr}`;
+      expect(result.code).to.not.equal(0);
+      const lines = output.split("\n").filter((line) => line.includes(admin));
+      expect(lines, output).to.have.length(1);
+      expect(lines[0]).to.contain(`${admin} is the public test mnemonic's account #0`);
+    });
+
+    it("test_R8_theCliAndTheServicesRefuseAPublishedKey", async function () {
+      const node = await fakeNode(answering(CONSORTIUM.chainId));
+      try {
+        const keys = Object.fromEntries(
+          DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
+        );
+        const gateway = keyVariable(CONSORTIUM, "gateway");
+        const result = await runNode(["bin/bank-chain.mjs", "--network", "consortium", "status"], {
+          ...keys,
+          [CONSORTIUM.urlVariable]: node.url,
+          [gateway]: PUBLIC_KEY_0,
+        });
+        expect(result.code).to.equal(1);
+        expect(result.stderr.trim().split("\n")).to.have.length(1);
+        expect(result.stderr).to.contain(`${gateway} is the public test mnemonic's account #0`);
+        expect(result.stderr).to.not.contain(PUBLIC_KEY_0.slice(2));
+      } finally {
+        node.server.close();
+      }
+    });
+  });
 });
