@@ -9,7 +9,7 @@ import { getAddress, hexlify, toUtf8Bytes, ZeroAddress } from "ethers";
 import { BankToken__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, USD } from "./_config.js";
-import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
@@ -18,11 +18,15 @@ export default deployScript(
     const { signer } = ethersFor(env);
     const admin = await signer(accounts.admin);
 
-    const implementation = await deploy("BankToken_Implementation", {
-      account: accounts.deployer,
-      artifact: artifacts.BankToken,
-      args: [],
-    });
+    const implementation = await deploy(
+      "BankToken_Implementation",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.BankToken,
+        args: [],
+      },
+      keepDeployed(env),
+    );
     const initialize = BankToken__factory.createInterface().encodeFunctionData("initialize", [
       USD.name,
       USD.symbol,
@@ -33,19 +37,27 @@ export default deployScript(
       accounts.admin,
       adminDelay(chainId),
     ]);
-    const proxy = await deploy("BankToken_Proxy", {
-      account: accounts.deployer,
-      artifact: artifacts.ERC1967Proxy,
-      args: [implementation.address, initialize as `0x${string}`],
-    });
+    const proxy = await deploy(
+      "BankToken_Proxy",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.ERC1967Proxy,
+        args: [implementation.address, initialize as `0x${string}`],
+      },
+      keepDeployed(env),
+    );
     // Services and tests address the token through the proxy with the token's ABI.
     await env.save("BankToken", { ...proxy, abi: implementation.abi }, { doNotCountAsNewDeployment: true });
 
-    const ledger = await deploy("ReserveLedger", {
-      account: accounts.deployer,
-      artifact: artifacts.ReserveLedger,
-      args: [accounts.admin, adminDelay(chainId), proxy.address, USD.decimals],
-    });
+    const ledger = await deploy(
+      "ReserveLedger",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.ReserveLedger,
+        args: [accounts.admin, adminDelay(chainId), proxy.address, USD.decimals],
+      },
+      keepDeployed(env),
+    );
 
     const token = BankToken__factory.connect(proxy.address, admin);
     await ensure(

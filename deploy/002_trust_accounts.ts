@@ -8,7 +8,7 @@
 import { BankToken__factory, ReserveLedger__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, DEVNET_BANK, RESERVE_MAX_AGE } from "./_config.js";
-import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 import { isDevnet } from "../src/chain/networks.js";
 
 export default deployScript(
@@ -21,11 +21,15 @@ export default deployScript(
     const reserves = ReserveLedger__factory.connect(env.get("ReserveLedger").address, issuance);
 
     for (const bank of ["BankA", "BankB"] as const) {
-      const deployed = await deploy(`TrustAccount${bank}`, {
-        account: accounts.deployer,
-        artifact: artifacts.TrustAccount,
-        args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`],
-      });
+      const deployed = await deploy(
+        `TrustAccount${bank}`,
+        {
+          account: accounts.deployer,
+          artifact: artifacts.TrustAccount,
+          args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`],
+        },
+        keepDeployed(env),
+      );
       await grantPlanned(env, `TrustAccount${bank}`);
       await ensure(
         `BankToken: TrustAccount${bank} is a minter`,

@@ -18,7 +18,7 @@ import {
 } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, DEVNET_CORRIDOR, RESERVE_MAX_AGE } from "./_config.js";
-import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
@@ -29,11 +29,15 @@ export default deployScript(
     const token = BankToken__factory.connect(env.get("BankToken").address, issuance);
     const reserves = ReserveLedger__factory.connect(env.get("ReserveLedger").address, issuance);
 
-    const deployed = await deploy("InterbankSettlement", {
-      account: accounts.deployer,
-      artifact: artifacts.InterbankSettlement,
-      args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`, reserves.target as `0x${string}`],
-    });
+    const deployed = await deploy(
+      "InterbankSettlement",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.InterbankSettlement,
+        args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`, reserves.target as `0x${string}`],
+      },
+      keepDeployed(env),
+    );
     const address = deployed.address;
     const settlement = InterbankSettlement__factory.connect(address, await signer(accounts.schemeAdmin));
     await grantPlanned(env, "InterbankSettlement");

@@ -9,7 +9,7 @@ import { BankToken__factory, BillRegistry__factory } from "../typechain-types/in
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { BILL_DEFINITIONS } from "./_bills.js";
 import { adminDelay } from "./_config.js";
-import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
@@ -18,11 +18,15 @@ export default deployScript(
     const { signer } = ethersFor(env);
     const token = BankToken__factory.connect(env.get("BankToken").address, await signer(accounts.schemeAdmin));
 
-    const deployed = await deploy("BillRegistry", {
-      account: accounts.deployer,
-      artifact: artifacts.BillRegistry,
-      args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`],
-    });
+    const deployed = await deploy(
+      "BillRegistry",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.BillRegistry,
+        args: [accounts.admin, adminDelay(chainId), token.target as `0x${string}`],
+      },
+      keepDeployed(env),
+    );
     await grantPlanned(env, "BillRegistry");
     const registry = BillRegistry__factory.connect(deployed.address, await signer(accounts.schemeAdmin));
     for (const d of BILL_DEFINITIONS) {

@@ -10,7 +10,7 @@ import { getAddress, keccak256, MaxUint256, toUtf8Bytes } from "ethers";
 import { AccountLedger__factory, BankToken__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, seedsDemo, DEVNET_CARDS } from "./_config.js";
-import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 const key = (label: string) => keccak256(toUtf8Bytes(`bank-chain/devnet/cards/${label}`));
 
@@ -21,11 +21,15 @@ export default deployScript(
     const { provider, signer } = ethersFor(env);
     const tokenAddress = env.get("BankToken").address;
 
-    const deployed = await deploy("AccountLedgerBankA", {
-      account: accounts.deployer,
-      artifact: artifacts.AccountLedger,
-      args: [accounts.admin, adminDelay(chainId), tokenAddress, DEVNET_CARDS.minRatioBps],
-    });
+    const deployed = await deploy(
+      "AccountLedgerBankA",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.AccountLedger,
+        args: [accounts.admin, adminDelay(chainId), tokenAddress, DEVNET_CARDS.minRatioBps],
+      },
+      keepDeployed(env),
+    );
     await grantPlanned(env, "AccountLedgerBankA");
     const bank = AccountLedger__factory.connect(deployed.address, await signer(accounts.bankA));
     await ensure(

@@ -9,18 +9,22 @@ import { getAddress, keccak256, toUtf8Bytes } from "ethers";
 import { BankToken__factory, OfflineVault__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, seedsDemo, DEVNET_OFFLINE_BUYER, DEVNET_OFFLINE_LIMITS } from "./_config.js";
-import { ensure, ethersFor, grantPlanned } from "./_ethers.js";
+import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
     const { deploy, namedAccounts: accounts } = env;
     const chainId = env.network.chain.id;
     const { provider, signer } = ethersFor(env);
-    const deployed = await deploy("OfflineVault", {
-      account: accounts.deployer,
-      artifact: artifacts.OfflineVault,
-      args: [accounts.admin, adminDelay(chainId), env.get("BankToken").address, DEVNET_OFFLINE_LIMITS],
-    });
+    const deployed = await deploy(
+      "OfflineVault",
+      {
+        account: accounts.deployer,
+        artifact: artifacts.OfflineVault,
+        args: [accounts.admin, adminDelay(chainId), env.get("BankToken").address, DEVNET_OFFLINE_LIMITS],
+      },
+      keepDeployed(env),
+    );
     await grantPlanned(env, "OfflineVault");
     const vault = OfflineVault__factory.connect(deployed.address, await signer(accounts.bankA));
     if (!seedsDemo(env)) return;

@@ -11,6 +11,7 @@ import {
   type JsonRpcSigner,
 } from "ethers";
 
+import { isRemoteNetwork } from "../src/chain/networks.js";
 import { waitForReceipt } from "../src/chain/receipts.js";
 import { holderLabel, plannedFor, roleId } from "../src/chain/roles.js";
 
@@ -22,6 +23,19 @@ export interface EthersEnv {
 export function ethersFor(env: { network: { provider: unknown } }): EthersEnv {
   const provider = new BrowserProvider(env.network.provider as Eip1193Provider, undefined, { pollingInterval: 100 });
   return { provider, signer: (address) => provider.getSigner(address) };
+}
+
+/**
+ * rocketh's `deploy` options. On a remote network a contract already deployed
+ * is kept even when its code or constructor arguments changed since (a duty
+ * key rotated, a contract edited): rocketh would otherwise deploy a new one
+ * and the services would switch to it, a new token beside the one in use.
+ * Replacing a contract there is deliberate: its file leaves
+ * `deployments/<network>/` first (the token upgrades through UPGRADER_ROLE).
+ * The devnet redeploys what changed.
+ */
+export function keepDeployed(env: { readonly name: string }): { readonly skipIfAlreadyDeployed: true } | undefined {
+  return isRemoteNetwork(env.name) ? { skipIfAlreadyDeployed: true } : undefined;
 }
 
 /** Sends `send()` unless `done()` already holds, waits for it, and logs what it did. */

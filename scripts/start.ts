@@ -29,7 +29,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-import { ChainConfigError, openChain, probeChainId, type ChainConnection } from "../src/chain/config.js";
+import { ChainConfigError, openChain, originOf, probeChainId, type ChainConnection } from "../src/chain/config.js";
 import { serviceDataDir } from "../src/chain/data-dir.js";
 import { deploymentsRoot, readDeployments } from "../src/chain/deployments.js";
 import { checkRecordsAgainstChain, DevnetError, startAnvil, type Anvil } from "../src/chain/devnet.js";
@@ -337,16 +337,6 @@ async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     process.stderr.write(`bank-chain: ${messageOf(error)}\n`);
     await shutdown(1);
-  }
-}
-
-/** A URL without credentials, path or query: an RPC provider's API key stays out of logs. */
-function originOf(url: string | undefined): string {
-  if (url === undefined) return "(in-process)";
-  try {
-    return new URL(url).origin;
-  } catch {
-    return "(unparsable URL)";
   }
 }
 

@@ -14,6 +14,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 
 import { addBillsCommands } from "./bills/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
+import { originOf } from "./chain/config.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
 import { addCardsCommands } from "./iso8583/cards-cli.js";
 import { addIso8583Commands } from "./iso8583/cli.js";
@@ -51,7 +52,8 @@ export function buildProgram(): Program {
           options,
           {
             network: chain.network,
-            url: chain.url ?? null,
+            // The origin only: the URL may carry an RPC provider's API key or a password.
+            url: chain.url === undefined ? null : originOf(chain.url),
             chainId: chain.chainId,
             blockNumber,
             deployments: deployments.network,
@@ -59,7 +61,7 @@ export function buildProgram(): Program {
           },
           () =>
             [
-              `network:   ${chain.network}${chain.url === undefined ? " (in-process)" : ` ${chain.url}`}`,
+              `network:   ${chain.network}${chain.url === undefined ? " (in-process)" : ` ${originOf(chain.url)}`}`,
               `chainId:   ${chain.chainId}`,
               `block:     ${blockNumber}`,
               `contracts: ${deployments.contracts.size === 0 ? "none deployed" : `(deployments/${deployments.network})`}`,
@@ -72,7 +74,7 @@ export function buildProgram(): Program {
   program
     .command("roles")
     .description(
-      "read every contract's role holders from the chain and check them against the plan: one holder per duty, the deployer none",
+      "read every contract's role holders, the token's minters, the reserve ledger's issuers and the banks' agents from the chain and check them against the plan: one holder per duty, the deployer none",
     )
     .action(async (_options, command) => {
       const options = command.optsWithGlobals();
@@ -89,21 +91,25 @@ export function buildProgram(): Program {
               chainId: chain.chainId,
               duties: Object.fromEntries(duties),
               roles: table.rows,
+              privileges: table.privileges,
               problems: table.problems,
             },
             () => {
-              const width = Math.max(...table.rows.map((row) => `${row.contract} ${row.role}`.length));
+              const width = Math.max(
+                ...[...table.rows, ...table.privileges].map((row) => `${row.contract} ${row.role}`.length),
+              );
+              const line = (row: (typeof table.rows)[number]) =>
+                `  ${`${row.contract} ${row.role}`.padEnd(width)}  ${row.holder.padEnd(30)} ${row.address}${row.planned ? "" : "  NOT IN THE PLAN"}`;
               return [
                 `network: ${chain.network} (chain id ${chain.chainId})`,
                 "duties:",
                 ...[...duties].map(([name, address]) => `  ${name.padEnd(14)} ${address}`),
                 "roles:",
-                ...table.rows.map(
-                  (row) =>
-                    `  ${`${row.contract} ${row.role}`.padEnd(width)}  ${row.holder.padEnd(30)} ${row.address}${row.planned ? "" : "  NOT IN THE PLAN"}`,
-                ),
+                ...table.rows.map(line),
+                "minters, issuers, bank agents, treasury:",
+                ...table.privileges.map(line),
                 table.problems.length === 0
-                  ? "check: every role has its planned holder, and no other; the deployer holds none"
+                  ? "check: every role, minter, issuer, bank agent and treasury has its planned holder, and no other; the deployer holds none"
                   : `check: ${table.problems.length} problem(s)`,
               ].join("\n");
             },
@@ -112,7 +118,12 @@ export function buildProgram(): Program {
           throw new RoleCheckError(
             "ROLES_MISMATCH",
             `the roles on chain depart from the plan: ${table.problems.map((problem) => problem.message).join("; ")}`,
-            { problems: table.problems, roles: table.rows, duties: Object.fromEntries(duties) },
+            {
+              problems: table.problems,
+              roles: table.rows,
+              privileges: table.privileges,
+              duties: Object.fromEntries(duties),
+            },
           );
         }
       });

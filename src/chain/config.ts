@@ -1,5 +1,6 @@
 import {
   FeeData,
+  FetchRequest,
   JsonRpcProvider,
   Network,
   Wallet,
@@ -18,6 +19,7 @@ import {
   REMOTE_NETWORKS,
   type FixedGas,
 } from "./networks.js";
+import { publishedKeyIndex } from "./published-keys.js";
 
 /** A configuration that cannot work: unknown network, missing key, unreachable RPC. */
 export class ChainConfigError extends BankChainError {}
@@ -41,7 +43,10 @@ export interface ChainOptions extends ChainSelection {
 export interface ChainConnection {
   /** The network name, or `rpc` when chosen by URL. */
   readonly network: string;
-  /** The JSON-RPC URL; undefined for Hardhat's in-process network. */
+  /**
+   * The JSON-RPC URL; undefined for Hardhat's in-process network. It may hold
+   * a secret (an API key in its path, a password): show `originOf(url)`.
+   */
   readonly url: string | undefined;
   readonly chainId: bigint;
   readonly provider: Provider;
@@ -151,6 +156,14 @@ async function resolveRemoteSecrets(
           { variable },
         );
       }
+      const published = publishedKeyIndex(key);
+      if (published !== undefined) {
+        throw new ChainConfigError(
+          "CONFIG_PUBLISHED_KEY",
+          `configuration variable ${variable} is the public test mnemonic's account #${published}, which anyone can sign with; give the duty its own key`,
+          { variable },
+        );
+      }
       keys.push(key);
     }
   }
@@ -198,16 +211,17 @@ async function openJsonRpc(
   if (expectedChainId !== undefined && chainId !== expectedChainId) {
     throw new ChainConfigError(
       "CONFIG_CHAIN_MISMATCH",
-      `the node at ${url} answers chain id ${chainId}, but network "${network}" expects ${expectedChainId}`,
-      { network, url, chainId: chainId.toString(), expected: expectedChainId.toString() },
+      `the node at ${originOf(url)} answers chain id ${chainId}, but network "${network}" expects ${expectedChainId}`,
+      { network, url: originOf(url), chainId: chainId.toString(), expected: expectedChainId.toString() },
     );
   }
   const staticNetwork = Network.from(chainId);
   const providerOptions = { staticNetwork, pollingInterval: 500 };
+  const request = rpcRequest(url);
   const provider =
     gas === undefined
-      ? new JsonRpcProvider(url, staticNetwork, providerOptions)
-      : new FixedGasProvider(url, staticNetwork, providerOptions, gas);
+      ? new JsonRpcProvider(request, staticNetwork, providerOptions)
+      : new FixedGasProvider(request, staticNetwork, providerOptions, gas);
   return {
     network,
     url,
@@ -233,7 +247,7 @@ async function openJsonRpc(
 export class FixedGasProvider extends JsonRpcProvider {
   readonly #gas: FixedGas;
 
-  constructor(url: string, network: Network, options: JsonRpcApiProviderOptions, gas: FixedGas) {
+  constructor(url: string | FetchRequest, network: Network, options: JsonRpcApiProviderOptions, gas: FixedGas) {
     super(url, network, options);
     this.#gas = gas;
   }
@@ -258,22 +272,26 @@ async function openInProcess(): Promise<ChainConnection> {
   };
 }
 
-/** Asks a node for its chain id, with a deadline, and explains any failure. */
+/** Asks a node for its chain id, with a deadline, and explains any failure (naming the node by its origin only). */
 export async function probeChainId(url: string, timeoutMs: number = DEFAULT_TIMEOUT_MS): Promise<bigint> {
+  const shown = originOf(url);
   let response: Response;
   try {
-    response = await fetch(url, {
+    const { target, authorization } = splitCredentials(url);
+    response = await fetch(target, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(authorization === undefined ? {} : { authorization }) },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
     const reason =
       error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : causeOf(error);
-    throw new ChainConfigError("CONFIG_RPC_UNREACHABLE", `cannot reach the JSON-RPC node at ${url}: ${reason}`, {
-      url,
-    });
+    throw new ChainConfigError(
+      "CONFIG_RPC_UNREACHABLE",
+      `cannot reach the JSON-RPC node at ${shown}: ${reason.replaceAll(url, shown)}`,
+      { url: shown },
+    );
   }
   let body: unknown;
   try {
@@ -281,15 +299,59 @@ export async function probeChainId(url: string, timeoutMs: number = DEFAULT_TIME
   } catch {
     throw new ChainConfigError(
       "CONFIG_RPC_INVALID",
-      `the node at ${url} did not answer JSON-RPC (HTTP ${response.status})`,
-      { url, status: response.status },
+      `the node at ${shown} did not answer JSON-RPC (HTTP ${response.status})`,
+      { url: shown, status: response.status },
     );
   }
   const result = (body as { result?: unknown }).result;
   if (typeof result !== "string" || !/^0x[0-9a-fA-F]+$/.test(result)) {
-    throw new ChainConfigError("CONFIG_RPC_INVALID", `the node at ${url} gave no chain id to eth_chainId`, { url });
+    throw new ChainConfigError("CONFIG_RPC_INVALID", `the node at ${shown} gave no chain id to eth_chainId`, {
+      url: shown,
+    });
   }
   return BigInt(result);
+}
+
+/**
+ * A URL as messages and logs may show it: its origin only. An RPC provider's
+ * URL often carries a secret (an API key in the path, `user:password@`).
+ */
+export function originOf(url: string | undefined): string {
+  if (url === undefined) return "(in-process)";
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/** The URL without `user:password@`, and those as a Basic Authorization header (fetch refuses them in a URL). */
+function splitCredentials(url: string): { target: string; authorization: string | undefined } {
+  const parsed = new URL(url);
+  if (parsed.username === "" && parsed.password === "") return { target: url, authorization: undefined };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = "";
+  parsed.password = "";
+  return { target: parsed.href, authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
+}
+
+/**
+ * ethers' request to the node. ethers puts the request's URL into the message
+ * of every HTTP error (a 429 from a rate-limited provider, say), so the
+ * request carries the URL's origin only and the full URL is put back just
+ * before the bytes go out.
+ */
+function rpcRequest(url: string): FetchRequest {
+  const { target, authorization } = splitCredentials(url);
+  const request = new FetchRequest(originOf(url));
+  if (authorization !== undefined) request.setHeader("authorization", authorization);
+  const send = FetchRequest.createGetUrlFunc();
+  request.getUrlFunc = (outgoing, signal) => {
+    const copy = outgoing.clone();
+    copy.url = target;
+    return send(copy, signal);
+  };
+  return request;
 }
 
 function checkUrl(value: string, field: string): string {
@@ -297,10 +359,20 @@ function checkUrl(value: string, field: string): string {
   try {
     parsed = new URL(value);
   } catch {
-    throw new ChainConfigError("CONFIG_INVALID_URL", `${field} must be an http(s) URL, got "${value}"`, { field });
+    // Never repeated: a mistyped value may be a secret.
+    throw new ChainConfigError(
+      "CONFIG_INVALID_URL",
+      `${field} must be an http(s) URL, got a value of ${value.length} characters that is not a URL`,
+      { field },
+    );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new ChainConfigError("CONFIG_INVALID_URL", `${field} must be an http(s) URL, got "${value}"`, { field });
+    // Scheme and host only: no credentials, path or query.
+    throw new ChainConfigError(
+      "CONFIG_INVALID_URL",
+      `${field} must be an http(s) URL, got "${parsed.protocol}//${parsed.host}"`,
+      { field },
+    );
   }
   return value;
 }

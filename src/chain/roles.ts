@@ -65,6 +65,58 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "OfflineVault", role: "RISK_ADMIN_ROLE", holder: duty("bankA") },
 ];
 
+/** A privilege a contract grants outside AccessControl, and its holder in the plan. */
+export type PlannedPrivilege =
+  | {
+      /** The deployment name. */
+      readonly contract: "BankToken" | "ReserveLedger";
+      /** `minter`: `BankToken.isMinter`; `issuer`: listed in `ReserveLedger.issuers()` (active or not). */
+      readonly privilege: "minter" | "issuer";
+      readonly holder: Holder;
+    }
+  | {
+      readonly contract: "AccountLedgerBankA";
+      /** `treasury()`: funds the central token account and receives what is defunded. */
+      readonly privilege: "treasury";
+      readonly holder: Holder;
+    }
+  | {
+      readonly contract: "InterbankSettlement";
+      /** `agentOf(bank)`: acts for the bank (initiates as debtor, smelts as creditor). */
+      readonly privilege: "agent";
+      /** The bank: its trust account's deployment name. */
+      readonly of: string;
+      readonly holder: Holder;
+    };
+
+/**
+ * The privileges that are not roles, and their holders: the token's minters
+ * and the reserve ledger's issuers are each trust account, and the
+ * InterbankSettlement (a minter with a zero allowance and a deactivated
+ * issuer: it only burns); each bank registered in the InterbankSettlement is
+ * a trust account, its agent the bank's duty; bank A's card ledger's
+ * treasury is bank A; no issuer reads its reserve from a feed (attestations
+ * only). The deploy scripts set exactly these (002, 003, 005);
+ * the check holds the chain to them as to ROLE_PLAN, since a minter nobody
+ * planned can issue money without any role.
+ */
+export const PRIVILEGE_PLAN: readonly PlannedPrivilege[] = (
+  ["TrustAccountBankA", "TrustAccountBankB", "InterbankSettlement"] as const
+)
+  .flatMap((name): PlannedPrivilege[] => [
+    { contract: "BankToken", privilege: "minter", holder: contract(name) },
+    { contract: "ReserveLedger", privilege: "issuer", holder: contract(name) },
+  ])
+  .concat(
+    (["BankA", "BankB"] as const).map((bank) => ({
+      contract: "InterbankSettlement",
+      privilege: "agent",
+      of: `TrustAccount${bank}`,
+      holder: duty(bank === "BankA" ? "bankA" : "bankB"),
+    })),
+    [{ contract: "AccountLedgerBankA", privilege: "treasury", holder: duty("bankA") }],
+  );
+
 /** The role's id: the zero hash for `DEFAULT_ADMIN_ROLE`, else keccak256 of its name (OpenZeppelin's convention). */
 export function roleId(role: string): string {
   return role === "DEFAULT_ADMIN_ROLE" ? ZeroHash : keccak256(toUtf8Bytes(role));
@@ -117,12 +169,14 @@ export interface RoleRow {
 
 /** A departure from the plan. */
 export interface RoleProblem {
-  readonly code: "missing" | "unplanned" | "shared-key" | "pending-admin";
+  readonly code: "missing" | "unplanned" | "shared-key" | "pending-admin" | "implementation";
   readonly message: string;
 }
 
 export interface RoleTable {
   readonly rows: readonly RoleRow[];
+  /** The holders of PRIVILEGE_PLAN's privileges on chain (`role`: `minter`, `issuer`, `agent of …`, `treasury`, `reserve feed of …`). */
+  readonly privileges: readonly RoleRow[];
   readonly problems: readonly RoleProblem[];
   readonly duties: ReadonlyMap<DutyName, string>;
 }
@@ -132,9 +186,20 @@ const ACCESS = new Interface([
   "event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
   "function hasRole(bytes32 role, address account) view returns (bool)",
   "function pendingDefaultAdmin() view returns (address newAdmin, uint48 schedule)",
+  "event MinterConfigured(address indexed minter, uint256 allowance)",
+  "function isMinter(address account) view returns (bool)",
+  "function issuers() view returns (address[])",
+  "event BankRegistered(address indexed bank, address indexed agent)",
+  "function agentOf(address bank) view returns (address)",
+  "function issuer(address account) view returns ((bool registered, bool active, bool breached, uint16 ratioBps, uint32 maxAge, uint40 attestedAt, uint256 reserve, uint256 outstanding, address feed))",
+  "function treasury() view returns (address)",
 ]);
 const GRANTED = ACCESS.getEvent("RoleGranted")!.topicHash;
 const REVOKED = ACCESS.getEvent("RoleRevoked")!.topicHash;
+const MINTER_CONFIGURED = ACCESS.getEvent("MinterConfigured")!.topicHash;
+const BANK_REGISTERED = ACCESS.getEvent("BankRegistered")!.topicHash;
+/** ERC-1967's implementation slot: keccak256("eip1967.proxy.implementation") - 1. */
+const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
 /** Blocks per `eth_getLogs` call: within what public RPC providers serve. */
 const LOG_CHUNK = 10_000;
 
@@ -182,15 +247,8 @@ export async function readRoleTable(
     const address = getAddress(record.address);
     const names = new Map(plan.map((entry) => [roleId(entry.role), entry.role]));
     const candidates = new Set<string>();
-    const from = record.blockNumber ?? 0;
-    for (let start = from; start <= latest; start += LOG_CHUNK) {
-      const logs = await provider.getLogs({
-        address,
-        fromBlock: start,
-        toBlock: Math.min(latest, start + LOG_CHUNK - 1),
-        topics: [[GRANTED, REVOKED]],
-      });
-      for (const log of logs) candidates.add(`${log.topics[1]}|${getAddress(`0x${log.topics[2]!.slice(26)}`)}`);
+    for (const log of await logsOf(provider, address, record.blockNumber ?? 0, latest, [GRANTED, REVOKED])) {
+      candidates.add(`${log.topics[1]}|${getAddress(`0x${log.topics[2]!.slice(26)}`)}`);
     }
     for (const entry of plan) {
       const holder = addressOf(entry.holder);
@@ -235,5 +293,143 @@ export async function readRoleTable(
       });
     }
   }
-  return { rows, problems, duties };
+  const privileges = await readPrivileges(provider, deployments, latest, whoIs, addressOf, problems);
+  // The token's code is whatever its proxy points at: an upgrade is UPGRADER_ROLE's to make, and this check's to see.
+  const proxy = deployments.contracts.get("BankToken");
+  const implementation = deployments.contracts.get("BankToken_Implementation");
+  if (proxy !== undefined && implementation !== undefined) {
+    const slot = await provider.getStorage(proxy.address, IMPLEMENTATION_SLOT);
+    const running = getAddress(`0x${slot.slice(26)}`);
+    if (running !== getAddress(implementation.address)) {
+      problems.push({
+        code: "implementation",
+        message: `BankToken runs the implementation ${running}, not the deployed BankToken_Implementation ${getAddress(implementation.address)}`,
+      });
+    }
+  }
+  return { rows, privileges, problems, duties };
+}
+
+/** Who holds each PRIVILEGE_PLAN privilege on chain; departures from the plan go into `problems`. */
+async function readPrivileges(
+  provider: Provider,
+  deployments: Deployments,
+  latest: number,
+  whoIs: ReadonlyMap<string, string>,
+  addressOf: (holder: Holder) => string | undefined,
+  problems: RoleProblem[],
+): Promise<RoleRow[]> {
+  const rows: RoleRow[] = [];
+  const unplanned = (name: string, privilege: string, account: string, holder: string): RoleProblem => ({
+    code: "unplanned",
+    message: `${name} ${privilege} is held by ${holder === "unknown" ? account : `${holder} ${account}`}, which the plan does not give it`,
+  });
+  /** Every bank ever registered (each `BankRegistered` log) and its agent now, against the planned agents. */
+  const readAgents = async (planned: readonly PlannedPrivilege[], address: string, from: number) => {
+    const found: RoleRow[] = [];
+    const plannedAgent = new Map<string, string | undefined>();
+    for (const entry of planned) {
+      const bank = "of" in entry ? deployments.contracts.get(entry.of)?.address : undefined;
+      if (bank !== undefined) plannedAgent.set(getAddress(bank), addressOf(entry.holder));
+    }
+    const banks = new Set(plannedAgent.keys());
+    for (const log of await logsOf(provider, address, from, latest, [BANK_REGISTERED])) {
+      banks.add(getAddress(`0x${log.topics[1]!.slice(26)}`));
+    }
+    for (const bank of [...banks].sort()) {
+      const privilege = `agent of ${whoIs.get(bank) ?? bank}`;
+      const agent = getAddress(
+        ACCESS.decodeFunctionResult(
+          "agentOf",
+          await provider.call({ to: address, data: ACCESS.encodeFunctionData("agentOf", [bank]) }),
+        )[0] as string,
+      );
+      const wanted = plannedAgent.get(bank);
+      if (wanted !== undefined && getAddress(wanted) !== agent) {
+        problems.push({
+          code: "missing",
+          message: `InterbankSettlement ${privilege}: planned holder ${whoIs.get(getAddress(wanted)) ?? wanted} does not hold it`,
+        });
+      }
+      if (BigInt(agent) === 0n) continue;
+      const holder = whoIs.get(agent) ?? "unknown";
+      const isPlanned = wanted !== undefined && getAddress(wanted) === agent;
+      found.push({ contract: "InterbankSettlement", role: privilege, address: agent, holder, planned: isPlanned });
+      if (!isPlanned) problems.push(unplanned("InterbankSettlement", privilege, agent, holder));
+    }
+    return found;
+  };
+  for (const name of new Set(PRIVILEGE_PLAN.map((entry) => entry.contract))) {
+    const record = deployments.contracts.get(name);
+    if (record === undefined) continue; // named by the role check already
+    const address = getAddress(record.address);
+    const call = async (fn: string, args: unknown[]) =>
+      ACCESS.decodeFunctionResult(fn, await provider.call({ to: address, data: ACCESS.encodeFunctionData(fn, args) }));
+    const planned = PRIVILEGE_PLAN.filter((entry) => entry.contract === name);
+    const privilege = planned[0]!.privilege;
+    if (privilege === "agent") {
+      rows.push(...(await readAgents(planned, address, record.blockNumber ?? 0)));
+      continue;
+    }
+    const plannedAddresses = new Set(planned.flatMap((entry) => addressOf(entry.holder) ?? []).map(getAddress));
+    let holders: Set<string>;
+    if (privilege === "treasury") {
+      holders = new Set([getAddress((await call("treasury", []))[0] as string)]);
+    } else if (privilege === "issuer") {
+      holders = new Set(((await call("issuers", []))[0] as string[]).map(getAddress));
+      // An issuer on a feed mints as far as the feed's figure says: the plan has attestations only.
+      for (const account of [...holders].sort()) {
+        const feed = getAddress(((await call("issuer", [account]))[0] as { feed: string }).feed);
+        if (BigInt(feed) === 0n) continue;
+        const role = `reserve feed of ${whoIs.get(account) ?? account}`;
+        const holder = whoIs.get(feed) ?? "unknown";
+        rows.push({ contract: name, role, address: feed, holder, planned: false });
+        problems.push(unplanned(name, role, feed, holder));
+      }
+    } else {
+      // Every address ever configured as a minter (a removal emits MinterRemoved), then who still is one.
+      const candidates = new Set(plannedAddresses);
+      for (const log of await logsOf(provider, address, record.blockNumber ?? 0, latest, [MINTER_CONFIGURED])) {
+        candidates.add(getAddress(`0x${log.topics[1]!.slice(26)}`));
+      }
+      holders = new Set();
+      for (const candidate of candidates) if ((await call("isMinter", [candidate]))[0] === true) holders.add(candidate);
+    }
+    for (const account of [...new Set([...holders, ...plannedAddresses])].sort()) {
+      const holder = whoIs.get(account) ?? "unknown";
+      const isPlanned = plannedAddresses.has(account);
+      if (!holders.has(account)) {
+        problems.push({
+          code: "missing",
+          message: `${name} ${privilege}: planned holder ${whoIs.get(account) ?? account} does not hold it`,
+        });
+        continue;
+      }
+      rows.push({ contract: name, role: privilege, address: account, holder, planned: isPlanned });
+      if (!isPlanned) problems.push(unplanned(name, privilege, account, holder));
+    }
+  }
+  return rows;
+}
+
+/** The logs of `address` with a first topic among `topics`, from block `from` to `to`, in chunks. */
+async function logsOf(
+  provider: Provider,
+  address: string,
+  from: number,
+  to: number,
+  topics: string[],
+): Promise<readonly { readonly topics: readonly string[] }[]> {
+  const found: { readonly topics: readonly string[] }[] = [];
+  for (let start = from; start <= to; start += LOG_CHUNK) {
+    found.push(
+      ...(await provider.getLogs({
+        address,
+        fromBlock: start,
+        toBlock: Math.min(to, start + LOG_CHUNK - 1),
+        topics: [topics],
+      })),
+    );
+  }
+  return found;
 }

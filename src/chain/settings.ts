@@ -37,7 +37,8 @@ export interface ChoiceSetting<C extends string = string> extends BaseSetting<C>
 
 /**
  * A secret or other text matching `pattern`; `required` settings must be set
- * off the devnet (their devnet default is a published development value).
+ * off the devnet, to anything but their devnet default (a published
+ * development value).
  */
 export interface TextSetting extends BaseSetting<string> {
   readonly kind: "text";
@@ -141,6 +142,19 @@ export function settingsSchema<const S extends Readonly<Record<string, Setting>>
             variable,
             ...(setting.kind === "text" ? {} : { value: raw }),
           });
+        }
+        if (
+          setting.kind === "text" &&
+          setting.required &&
+          !context.devnet &&
+          String(parsed.data).toLowerCase() === defaultFor(setting.default, { devnet: true }).toLowerCase()
+        ) {
+          // A secret that is a public value is no secret: the devnet's default is in the source.
+          throw new SettingError(
+            "SETTING_PUBLISHED",
+            `${variable} is the devnet's published development value, which anyone can read in the source; set this network's own`,
+            { variable },
+          );
         }
         values[variable] = parsed.data;
       }

@@ -121,6 +121,14 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
       }
       const devnet = isDevnet(chain.chainId);
       const settings = CARD_GATEWAY_SETTINGS.read(env, { devnet });
+      const macKeys = parseMacKeys(settings.CARD_GATEWAY_MAC_KEYS);
+      if (macKeys.size === 0 && settings.CARD_GATEWAY_UNAUTHENTICATED === "refuse") {
+        // Every message would be answered 63: a gateway that can take nothing is a configuration mistake.
+        throw new GatewayConfigError(
+          "GATEWAY_NO_ACQUIRER",
+          "CARD_GATEWAY_MAC_KEYS names no acquirer and CARD_GATEWAY_UNAUTHENTICATED is refuse, so every message would be refused (63); set each acquirer's MAC key",
+        );
+      }
       const port = settings.CARD_GATEWAY_PORT;
       const store = await openDeploymentStore(context, name, GATEWAY_LEDGER);
       const cards = new CardStore(store, Buffer.from(settings.CARD_GATEWAY_PAN_KEY, "hex"));
@@ -138,7 +146,7 @@ export function cardGatewayService(options: CardGatewayServiceOptions = {}): Ser
           journal: new Journal(store),
           cards,
           currency: iso4217.number,
-          macKeys: parseMacKeys(settings.CARD_GATEWAY_MAC_KEYS),
+          macKeys,
           acceptUnauthenticated: settings.CARD_GATEWAY_UNAUTHENTICATED === "accept",
           poster: new LedgerPoster({ ledger: record.address, signer, provider: chain.provider, timeoutMs }),
           chainId: chain.chainId,

@@ -3,7 +3,8 @@
  * `REMOTE_NETWORKS` (src/chain/networks.ts) opens, every one of its
  * configuration variables (the URL and one key per duty, from the environment
  * or the encrypted keystore) is read and checked before anything is sent, so
- * that a missing, empty or malformed one stops a deploy in one line naming
+ * that a missing, empty or malformed one, or a key of the public test
+ * mnemonic (src/chain/published-keys.ts), stops a deploy in one line naming
  * each variable and its duty: never a stack trace from deep inside the signer
  * and never another key in its place.
  */

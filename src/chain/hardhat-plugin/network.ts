@@ -3,6 +3,7 @@ import type { ResolvedConfigurationVariable } from "hardhat/types/config";
 import type { NetworkHooks } from "hardhat/types/hooks";
 
 import { DUTIES, isRemoteNetwork, keyVariable, REMOTE_NETWORKS } from "../networks.js";
+import { publishedKeyIndex } from "../published-keys.js";
 import { PLUGIN_ID } from "./index.js";
 
 /** The order of secp256k1's group: a private key is an integer from 1 to n − 1. */
@@ -34,7 +35,11 @@ function problemOf(value: string | undefined, kind: "url" | "key"): string | und
   const trimmed = value.trim();
   if (trimmed === "") return "empty";
   if (kind === "url") return /^https?:\/\/\S+$/.test(trimmed) ? undefined : "not an http(s) URL";
-  return isPrivateKey(trimmed) ? undefined : "not a secp256k1 private key (64 hex digits)";
+  if (!isPrivateKey(trimmed)) return "not a secp256k1 private key (64 hex digits)";
+  const published = publishedKeyIndex(trimmed);
+  return published === undefined
+    ? undefined
+    : `the public test mnemonic's account #${published}, which anyone can sign with`;
 }
 
 export default async (): Promise<Partial<NetworkHooks>> => ({
