@@ -9,14 +9,20 @@ import { getAddress } from "ethers";
 
 import { fromRecords, type DeploymentRecord } from "../src/chain/deployments.js";
 import { DUTIES } from "../src/chain/networks.js";
-import { readRoleTable, ROLE_PLAN } from "../src/chain/roles.js";
+import { PRIVILEGE_PLAN, readRoleTable, ROLE_PLAN } from "../src/chain/roles.js";
 import { deployScript } from "../rocketh/deploy.js";
 import { ethersFor } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
     const records = new Map<string, DeploymentRecord>();
-    for (const name of new Set(ROLE_PLAN.map((entry) => entry.contract))) {
+    // Every contract the plans name, and the token's implementation (the check compares the proxy's with it).
+    const names = new Set([
+      ...ROLE_PLAN.map((entry) => entry.contract),
+      ...PRIVILEGE_PLAN.map((entry) => entry.contract),
+      "BankToken_Implementation",
+    ]);
+    for (const name of names) {
       const deployment = env.getOrNull(name) as
         ({ address: string; abi: DeploymentRecord["abi"] } & { receipt?: { blockNumber?: unknown } }) | null;
       if (deployment === null) continue;

@@ -117,4 +117,46 @@ describe("the Hardhat plugin: a remote network's variables checked when a connec
     const message = await refusal(hooks.newConnection!({} as HookContext, async () => connection));
     expect(message).to.equal("keystore: wrong password");
   });
+
+  it("refuses a key or a URL with anything before or after it, and a key equal to the curve order", async function () {
+    const key = Wallet.createRandom().privateKey.slice(2);
+    for (const [duty, value] of [
+      ["admin", `zz0x${key}`],
+      ["bankA", `0x${key}00`],
+      ["gateway", "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"],
+    ] as const) {
+      const keys = goodKeys();
+      keys.set(duty, value);
+      const message = await refusal((await connect("consortium", "http://10.0.0.1:8545", keys)).result);
+      expect(message, `${duty} = ${value}`).to.include(
+        `${keyVariable(CONSORTIUM, duty)} is not a secp256k1 private key (64 hex digits) (the ${duty} duty's key)`,
+      );
+    }
+    for (const url of ["xhttp://10.0.0.1:8545", "http://10.0.0.1:8545 extra"]) {
+      const message = await refusal((await connect("consortium", url, goodKeys())).result);
+      expect(message, url).to.include("CONSORTIUM_RPC_URL is not an http(s) URL");
+    }
+  });
+
+  it("checks a URL written in the config as a plain string, and names the keys a short account list lacks", async function () {
+    const connection = (url: string, accounts: readonly string[]) =>
+      ({
+        networkName: "consortium",
+        networkConfig: {
+          type: "http",
+          url,
+          accounts: accounts.map((key, i) => variable(keyVariable(CONSORTIUM, DUTIES[i]!.name), key)),
+        },
+        close: async () => undefined,
+      }) as unknown as NetworkConnection;
+    const hooks = await networkHooks();
+    const keys = DUTIES.map(() => Wallet.createRandom().privateKey);
+    const open = (url: string, accounts: readonly string[]) =>
+      hooks.newConnection!({} as HookContext, async () => connection(url, accounts));
+    expect((await open("https://node.bank.example", keys)).networkName).to.equal("consortium");
+    expect(await refusal(open("ftp://node.bank.example", keys))).to.include("CONSORTIUM_RPC_URL is not an http(s) URL");
+    const short = await refusal(open("https://node.bank.example", keys.slice(0, DUTIES.length - 2)));
+    expect(short).to.include("CONSORTIUM_UPGRADER_KEY is not set (the upgrader duty's key)");
+    expect(short).to.include("CONSORTIUM_GATEWAY_KEY is not set (the gateway duty's key)");
+  });
 });

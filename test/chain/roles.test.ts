@@ -1,6 +1,7 @@
 import { expect } from "chai";
-import { Contract, getAddress } from "ethers";
+import { Contract, getAddress, Wallet } from "ethers";
 
+import { fromRecords } from "../../src/chain/deployments.js";
 import { DUTIES, type DutyName } from "../../src/chain/networks.js";
 import { readRoleTable, ROLE_PLAN, roleId } from "../../src/chain/roles.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
@@ -86,5 +87,42 @@ describe("roles: the plan the deploy carries out, and the table read back from c
     expect(problems.find((p) => p.code === "pending-admin")!.message).to.match(
       /^OfflineVault: a default admin handover/,
     );
+  });
+
+  it("names a role the plan gives to someone else, even to a holder with another planned role on that contract", async function () {
+    await (await asAdmin("BankToken").getFunction("grantRole")(roleId("PAUSER_ROLE"), duties.get("upgrader"))).wait();
+    const { problems } = await table();
+    expect(problems.map((p) => p.message)).to.deep.equal([
+      `BankToken PAUSER_ROLE is held by upgrader ${duties.get("upgrader")}, which the plan does not give it`,
+    ]);
+  });
+
+  it("names an address it does not know by the address alone, as holder and as pending admin", async function () {
+    const stranger = Wallet.createRandom().address;
+    await (await asAdmin("BillRegistry").getFunction("grantRole")(roleId("DEFINITION_ADMIN_ROLE"), stranger)).wait();
+    await (await asAdmin("BillRegistry").getFunction("beginDefaultAdminTransfer")(stranger)).wait();
+    const { problems, rows } = await table();
+    expect(problems.map((p) => p.message)).to.deep.equal([
+      `BillRegistry DEFINITION_ADMIN_ROLE is held by ${stranger}, which the plan does not give it`,
+      `BillRegistry: a default admin handover to ${stranger} is pending`,
+    ]);
+    expect(rows.find((row) => row.address === stranger)).to.include({ holder: "unknown", planned: false });
+  });
+
+  it("is not troubled by a grant outside the plan that was revoked again", async function () {
+    const stranger = Wallet.createRandom().address;
+    const vault = asAdmin("OfflineVault");
+    await (await vault.getFunction("grantRole")(roleId("RISK_ADMIN_ROLE"), stranger)).wait();
+    await (await vault.getFunction("revokeRole")(roleId("RISK_ADMIN_ROLE"), stranger)).wait();
+    const { problems, rows } = await table();
+    expect(problems).to.deep.equal([]);
+    expect(rows.some((row) => row.address === stranger)).to.equal(false);
+  });
+
+  it("names a contract of the plan that is not deployed", async function () {
+    const records = [...suite.deployments.contracts.values()].filter((record) => record.name !== "OfflineVault");
+    const partial = fromRecords("hardhat", 31337n, new Map(records.map((record) => [record.name, record])));
+    const { problems } = await readRoleTable(suite.ethers.provider, partial, duties);
+    expect(problems.map((p) => p.message)).to.deep.equal(["OfflineVault is not deployed"]);
   });
 });
