@@ -74,7 +74,7 @@ const GROUPS = {
     // Issue 15: the role check (what `bank-chain roles` and the deploy's last script hold the chain to) and the
     // Hardhat plugin's check of a remote network's URL and duty keys.
     mutate: () => [span("src/chain/roles.ts", /^export function roleId\(/), "src/chain/hardhat-plugin/network.ts"],
-    tests: ["test/chain/roles.test.ts", "test/chain/hardhat-plugin.test.ts"],
+    tests: ["test/chain/roles.test.ts", "test/chain/hardhat-plugin.test.ts", "test/chain/reach-red-team.test.ts"],
   },
   agent: {
     // The agent's outbox: the verdict table, sending what is owed (and asking the chain first where needed), and

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HookContext } from "hardhat/types/hooks";
 
@@ -158,5 +158,18 @@ describe("the Hardhat plugin: a remote network's variables checked when a connec
     const short = await refusal(open("https://node.bank.example", keys.slice(0, DUTIES.length - 2)));
     expect(short).to.include("CONSORTIUM_UPGRADER_KEY is not set (the upgrader duty's key)");
     expect(short).to.include("CONSORTIUM_GATEWAY_KEY is not set (the gateway duty's key)");
+  });
+
+  it("names a key of the public test mnemonic, and a key with junk after it, without failing on it", async function () {
+    const published = HDNodeWallet.fromMnemonic(
+      Mnemonic.fromPhrase("test test test test test test test test test test test junk"),
+      "m/44'/60'/0'/0/3",
+    ).privateKey;
+    const keys = goodKeys();
+    keys.set("attestor", published);
+    keys.set("pauser", `${Wallet.createRandom().privateKey}zz`);
+    const message = await refusal((await connect("consortium", "http://10.0.0.1:8545", keys)).result);
+    expect(message).to.include("CONSORTIUM_ATTESTOR_KEY is the public test mnemonic's account #3");
+    expect(message).to.include("CONSORTIUM_PAUSER_KEY is not a secp256k1 private key (64 hex digits)");
   });
 });

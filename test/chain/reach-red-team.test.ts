@@ -368,6 +368,30 @@ describe("reach: red team (issue 15)", function () {
       expect(privileges.filter((row) => row.contract === "InterbankSettlement" && row.planned)).to.have.length(1);
     });
 
+    it("names a bank registered outside the plan, with its agent", async function () {
+      const settlement = new Contract(
+        suite.deployments.get("InterbankSettlement").address,
+        ["function registerBank(address bank, address agent)"],
+        suite.accounts.schemeAdmin,
+      );
+      // A third bank the plan does not know: its own trust account, registered as an issuer, then as a bank.
+      const trust = await suite.ethers.deployContract(
+        "TrustAccount",
+        [suite.accounts.admin.address, 3_600, suite.deployments.get("BankToken").address],
+        suite.accounts.deployer,
+      );
+      await trust.waitForDeployment();
+      const bank = await trust.getAddress();
+      await (await suite.ledger.registerIssuer(bank, 10_000, 86_400)).wait();
+      const agent = Wallet.createRandom().address;
+      await (await settlement.getFunction("registerBank")(bank, agent)).wait();
+      const { problems } = await table();
+      // Named twice: as an issuer of the reserve ledger nobody planned, and as a bank with an agent nobody planned.
+      const named = problems.filter((p) => p.message.includes(bank));
+      expect(named.map((p) => p.code)).to.deep.equal(["unplanned", "unplanned"]);
+      expect(named.filter((p) => p.message.includes(agent))).to.have.length(1);
+    });
+
     it("test_R3_aTokenUpgradedToAnImplementationNotDeployedByTheSuiteIsNamed", async function () {
       // UPGRADER_ROLE is in the table, but what it did was not: the proxy's code is whatever it points at.
       const other = await suite.ethers.deployContract("BankToken", [], suite.others[3]!);
