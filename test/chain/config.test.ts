@@ -2,20 +2,11 @@ import { createServer } from "node:http";
 
 import { expect } from "chai";
 
-import { ChainConfigError, openChain, probeChainId, resolveSelection } from "../../src/chain/config.js";
+import { openChain, probeChainId, resolveSelection } from "../../src/chain/config.js";
 import { devnetEndpoint } from "../../src/chain/networks.js";
+import { rejection } from "../helpers/remote.js";
 import { freePort } from "../helpers/processes.js";
 import { fakeNode } from "../mocks/http-node.js";
-
-async function rejection(promise: Promise<unknown>): Promise<ChainConfigError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ChainConfigError);
-    return error as ChainConfigError;
-  }
-  throw new Error("expected a ChainConfigError");
-}
 
 describe("chain: configuration", function () {
   it("chooses --rpc over --network over the environment, localhost by default", function () {

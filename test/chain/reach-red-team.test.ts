@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { Contract, getAddress, Wallet } from "ethers";
+import { Contract, Wallet } from "ethers";
 
 import { ChainConfigError, openChain, probeChainId, type ChainConnection } from "../../src/chain/config.js";
 import { DUTIES, keyVariable, REMOTE_NETWORKS, type DutyName } from "../../src/chain/networks.js";
@@ -19,24 +19,15 @@ import { readRoleTable, roleId } from "../../src/chain/roles.js";
 import { GatewayConfigError } from "../../src/iso8583/gateway.js";
 import { CARD_GATEWAY_SETTINGS, cardGatewayService, DEVNET_PAN_KEY } from "../../src/iso8583/service.js";
 import { SettingError } from "../../src/chain/settings.js";
+import { freshDutyKeys, rejection } from "../helpers/remote.js";
 import { freePort, ROOT, runNode } from "../helpers/processes.js";
 import { fakeNode } from "../mocks/http-node.js";
-import { deploySuite, type Suite } from "../helpers/suite.js";
+import { deploySuite, dutyAddressesOf, type Suite } from "../helpers/suite.js";
 
 const CONSORTIUM = REMOTE_NETWORKS.consortium;
 /** What an RPC provider's URL hides: an API key in the path, a password in the authority. */
 const API_KEY = "Sk3yAPIsecret0123456789";
 const PASSWORD = "pa55w0rdSecret";
-
-async function rejection(promise: Promise<unknown>): Promise<ChainConfigError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ChainConfigError);
-    return error as ChainConfigError;
-  }
-  throw new Error("expected a ChainConfigError");
-}
 
 /** Everything an error shows: its message and its JSON (what `--json` prints). */
 const shown = (error: ChainConfigError): string => `${error.message}\n${JSON.stringify(error.toJSON())}`;
@@ -172,9 +163,7 @@ describe("reach: red team (issue 15)", function () {
           : { status: 500, body: "over quota" },
       );
       try {
-        const keys = Object.fromEntries(
-          DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
-        );
+        const keys = freshDutyKeys();
         const result = await runNode(
           [
             path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
@@ -224,9 +213,7 @@ describe("reach: red team (issue 15)", function () {
       const port = await freePort();
       const pauser = keyVariable(CONSORTIUM, "pauser");
       const rescuer = keyVariable(CONSORTIUM, "rescuer");
-      const keys = Object.fromEntries(
-        DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
-      );
+      const keys = freshDutyKeys();
       // A fresh process: Hardhat caches a configuration variable's value for the life of its runtime.
       const result = await runNode(
         [
@@ -263,9 +250,7 @@ describe("reach: red team (issue 15)", function () {
         return answering(1)(body);
       });
       try {
-        const keys = Object.fromEntries(
-          DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
-        );
+        const keys = freshDutyKeys();
         const result = await runNode(
           [
             path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
@@ -298,8 +283,7 @@ describe("reach: red team (issue 15)", function () {
 
     beforeEach(async function () {
       suite = await deploySuite();
-      const signers = await suite.ethers.getSigners();
-      duties = new Map(DUTIES.map(({ name, devnetIndex }) => [name, getAddress(signers[devnetIndex]!.address)]));
+      duties = await dutyAddressesOf(suite);
     });
 
     afterEach(async function () {
@@ -512,9 +496,7 @@ describe("reach: red team (issue 15)", function () {
     it("test_R8_theDeployRefusesAPublishedKeyInOneLine", async function () {
       const port = await freePort();
       const admin = keyVariable(CONSORTIUM, "admin");
-      const keys = Object.fromEntries(
-        DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
-      );
+      const keys = freshDutyKeys();
       const result = await runNode(
         [
           path.join(ROOT, "node_modules/hardhat/dist/src/cli.js"),
@@ -542,9 +524,7 @@ describe("reach: red team (issue 15)", function () {
     it("test_R8_theCliAndTheServicesRefuseAPublishedKey", async function () {
       const node = await fakeNode(answering(CONSORTIUM.chainId));
       try {
-        const keys = Object.fromEntries(
-          DUTIES.map(({ name }) => [keyVariable(CONSORTIUM, name), Wallet.createRandom().privateKey]),
-        );
+        const keys = freshDutyKeys();
         const gateway = keyVariable(CONSORTIUM, "gateway");
         const result = await runNode(["bin/bank-chain.mjs", "--network", "consortium", "status"], {
           ...keys,

@@ -1,10 +1,10 @@
 import { expect } from "chai";
-import { Contract, getAddress, Wallet } from "ethers";
+import { Contract, Wallet } from "ethers";
 
 import { fromRecords } from "../../src/chain/deployments.js";
-import { DUTIES, type DutyName } from "../../src/chain/networks.js";
+import type { DutyName } from "../../src/chain/networks.js";
 import { readRoleTable, ROLE_PLAN, roleId } from "../../src/chain/roles.js";
-import { deploySuite, type Suite } from "../helpers/suite.js";
+import { deploySuite, dutyAddressesOf, type Suite } from "../helpers/suite.js";
 
 const ACCESS = [
   "function grantRole(bytes32 role, address account)",
@@ -18,8 +18,7 @@ describe("roles: the plan the deploy carries out, and the table read back from c
 
   beforeEach(async function () {
     suite = await deploySuite();
-    const signers = await suite.ethers.getSigners();
-    duties = new Map(DUTIES.map(({ name, devnetIndex }) => [name, getAddress(signers[devnetIndex]!.address)]));
+    duties = await dutyAddressesOf(suite);
   });
 
   afterEach(async function () {

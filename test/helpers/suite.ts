@@ -2,6 +2,7 @@ import { getAddress } from "ethers";
 import { network } from "hardhat";
 
 import { fromRecords, type DeploymentRecord, type Deployments } from "../../src/chain/deployments.js";
+import { DUTIES, type DutyName } from "../../src/chain/networks.js";
 import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
 import {
   BankToken__factory,
@@ -93,3 +94,9 @@ export async function deploySuite() {
 }
 
 export type Suite = Awaited<ReturnType<typeof deploySuite>>;
+
+/** Each duty's account on the suite's chain: the in-process signer at the duty's devnet index. */
+export async function dutyAddressesOf(suite: Suite): Promise<Map<DutyName, string>> {
+  const signers = await suite.ethers.getSigners();
+  return new Map(DUTIES.map(({ name, devnetIndex }) => [name, getAddress(signers[devnetIndex]!.address)]));
+}
