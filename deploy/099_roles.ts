@@ -7,7 +7,7 @@
  */
 import { getAddress } from "ethers";
 
-import { fromRecords, type DeploymentRecord } from "../src/chain/deployments.js";
+import { fromDeployments } from "../src/chain/deployments.js";
 import { DUTIES } from "../src/chain/networks.js";
 import { PRIVILEGE_PLAN, readRoleTable, ROLE_PLAN } from "../src/chain/roles.js";
 import { deployScript } from "../rocketh/deploy.js";
@@ -15,29 +15,20 @@ import { ethersFor } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
-    const records = new Map<string, DeploymentRecord>();
     // Every contract the plans name, and the token's implementation (the check compares the proxy's with it).
     const names = new Set([
       ...ROLE_PLAN.map((entry) => entry.contract),
       ...PRIVILEGE_PLAN.map((entry) => entry.contract),
       "BankToken_Implementation",
     ]);
-    for (const name of names) {
-      const deployment = env.getOrNull(name) as
-        ({ address: string; abi: DeploymentRecord["abi"] } & { receipt?: { blockNumber?: unknown } }) | null;
-      if (deployment === null) continue;
-      const block = deployment.receipt?.blockNumber;
-      records.set(name, {
-        name,
-        address: getAddress(deployment.address),
-        abi: deployment.abi,
-        blockNumber: typeof block === "string" || typeof block === "number" ? Number(block) : undefined,
-        transactionHash: undefined,
-      });
-    }
+    const deployed = Object.fromEntries([...names].map((name) => [name, env.getOrNull(name)]));
     const duties = new Map(DUTIES.map(({ name }) => [name, getAddress(env.namedAccounts[name])] as const));
     const { provider } = ethersFor(env);
-    const table = await readRoleTable(provider, fromRecords(env.name, BigInt(env.network.chain.id), records), duties);
+    const table = await readRoleTable(
+      provider,
+      fromDeployments(env.name, BigInt(env.network.chain.id), deployed),
+      duties,
+    );
     if (table.problems.length > 0) {
       throw new Error(
         `the roles on chain depart from the plan: ${table.problems.map((problem) => problem.message).join("; ")}`,

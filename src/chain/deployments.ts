@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-import { Contract, type BaseContract, type ContractRunner, type InterfaceAbi } from "ethers";
+import { Contract, getAddress, type BaseContract, type ContractRunner, type InterfaceAbi } from "ethers";
 
 import { BankChainError } from "../errors.js";
 
@@ -46,6 +46,34 @@ interface RawDeployment {
   receipt?: { blockNumber?: unknown };
 }
 
+/** One deployment as hardhat-deploy saves it (or holds it in memory); undefined when it has no address or ABI. */
+export function recordOf(name: string, deployment: unknown): DeploymentRecord | undefined {
+  const raw = deployment as RawDeployment;
+  if (typeof raw.address !== "string" || !Array.isArray(raw.abi)) return undefined;
+  const block = raw.receipt?.blockNumber;
+  return {
+    name,
+    address: getAddress(raw.address),
+    abi: raw.abi as InterfaceAbi,
+    blockNumber: typeof block === "string" || typeof block === "number" ? Number(block) : undefined,
+    transactionHash: typeof raw.transaction?.hash === "string" ? raw.transaction.hash : undefined,
+  };
+}
+
+/** Deployments held by name (rocketh's environment), as the services read them. */
+export function fromDeployments(
+  network: string,
+  chainId: bigint | undefined,
+  deployments: Readonly<Record<string, unknown>>,
+): Deployments {
+  const contracts = new Map<string, DeploymentRecord>();
+  for (const [name, deployment] of Object.entries(deployments)) {
+    const record = recordOf(name, deployment);
+    if (record !== undefined) contracts.set(name, record);
+  }
+  return fromRecords(network, chainId, contracts);
+}
+
 /** Reads the deployments saved for `network`; an absent folder gives an empty set. */
 export function readDeployments(network: string, root: string = deploymentsRoot()): Deployments {
   const folder = path.join(root, network);
@@ -56,16 +84,8 @@ export function readDeployments(network: string, root: string = deploymentsRoot(
     for (const file of readdirSync(folder).sort()) {
       if (!file.endsWith(".json") || file.startsWith(".")) continue;
       const name = file.slice(0, -".json".length);
-      const raw = JSON.parse(readFileSync(path.join(folder, file), "utf8")) as RawDeployment;
-      if (typeof raw.address !== "string" || !Array.isArray(raw.abi)) continue;
-      const block = raw.receipt?.blockNumber;
-      contracts.set(name, {
-        name,
-        address: raw.address,
-        abi: raw.abi as InterfaceAbi,
-        blockNumber: typeof block === "string" || typeof block === "number" ? Number(block) : undefined,
-        transactionHash: typeof raw.transaction?.hash === "string" ? raw.transaction.hash : undefined,
-      });
+      const record = recordOf(name, JSON.parse(readFileSync(path.join(folder, file), "utf8")));
+      if (record !== undefined) contracts.set(name, record);
     }
   }
   return fromRecords(network, chainId, contracts);

@@ -1,7 +1,7 @@
 import { getAddress } from "ethers";
 import { network } from "hardhat";
 
-import { fromRecords, type DeploymentRecord, type Deployments } from "../../src/chain/deployments.js";
+import { fromDeployments, type Deployments } from "../../src/chain/deployments.js";
 import { DUTIES, type DutyName } from "../../src/chain/networks.js";
 import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
 import {
@@ -24,25 +24,6 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
     console.log = log;
     console.info = info;
   }
-}
-
-/** What rocketh's environment deployed, as the services read deployments (no block numbers: in memory). */
-export function deploymentsOfEnv(
-  network: string,
-  chainId: bigint,
-  deployed: Readonly<Record<string, { readonly address: string; readonly abi: unknown }>>,
-): Deployments {
-  const records = new Map<string, DeploymentRecord>();
-  for (const [name, deployment] of Object.entries(deployed)) {
-    records.set(name, {
-      name,
-      address: getAddress(deployment.address),
-      abi: deployment.abi as DeploymentRecord["abi"],
-      blockNumber: undefined,
-      transactionHash: undefined,
-    });
-  }
-  return fromRecords(network, chainId, records);
 }
 
 /**
@@ -76,7 +57,7 @@ export async function deploySuite() {
   };
   // Indexes 9 to 19: no duty (src/chain/networks.ts DUTIES), free for customers.
   const others = (await ethers.getSigners()).slice(9, 20);
-  const deployments: Deployments = deploymentsOfEnv("hardhat", 31337n, env.deployments);
+  const deployments: Deployments = fromDeployments("hardhat", 31337n, env.deployments);
   const token: BankToken = BankToken__factory.connect(deployments.get("BankToken").address, accounts.admin);
   const ledger: ReserveLedger = ReserveLedger__factory.connect(
     deployments.get("ReserveLedger").address,

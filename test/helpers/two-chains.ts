@@ -9,12 +9,11 @@
  */
 import { getAddress, JsonRpcProvider, Network, type JsonRpcSigner } from "ethers";
 
-import type { Deployments } from "../../src/chain/deployments.js";
+import { fromDeployments, type Deployments } from "../../src/chain/deployments.js";
 import { startAnvil, type Anvil } from "../../src/chain/devnet.js";
 import { DUTIES, type DutyName } from "../../src/chain/networks.js";
 import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
 import { freePort } from "./processes.js";
-import { deploymentsOfEnv } from "./suite.js";
 
 /** The default pair: the consortium's chain id and another bank network's. */
 export const TWO_CHAIN_IDS = [4242, 4343] as const;
@@ -79,7 +78,7 @@ async function deployedChain(chainId: number, anvils: Anvil[]): Promise<Deployed
     chainId: BigInt(chainId),
     url,
     provider,
-    deployments: deploymentsOfEnv(`anvil-${chainId}`, BigInt(chainId), env.deployments),
+    deployments: fromDeployments(`anvil-${chainId}`, BigInt(chainId), env.deployments),
     duties,
     signer: (duty) => provider.getSigner(duties.get(duty)!),
   };
