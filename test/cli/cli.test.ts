@@ -5,7 +5,7 @@ import path from "node:path";
 
 import { expect } from "chai";
 
-import { Wallet } from "ethers";
+import { getAddress, Wallet } from "ethers";
 
 import { DUTIES, keyVariable, REMOTE_NETWORKS } from "../../src/chain/networks.js";
 import { collect, freePort, ROOT, runNode, type Finished } from "../helpers/processes.js";
@@ -160,9 +160,10 @@ describe("cli: bank-chain", function () {
       folder("devnet-copy", 31337, "Copy", "0x00000000000000000000000000000000000000d2");
       chainId = 31337;
       const local = await status("--json");
+      // The record holds the address in lower case; status shows it checksummed.
       expect(JSON.parse(local.stdout)).to.deep.include({
         deployments: "localhost",
-        contracts: { Devnet: "0x00000000000000000000000000000000000000d1" },
+        contracts: { Devnet: getAddress("0x00000000000000000000000000000000000000d1") },
       });
 
       folder("consortium-b", 1337, "BankB", "0x00000000000000000000000000000000000000c2");
