@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IERC7786GatewaySource} from "@openzeppelin/contracts/interfaces/draft-IERC7786.sol";
+
+/// @title IAttestedGateway
+/// @notice An ERC-7786 gateway, source and destination in one contract, whose messages cross between EVM chains once
+///         `threshold` of the current attester set have signed them (EIP-712, ECDSA only, signers in strictly
+///         ascending order). One instance per chain; each knows its counterpart gateway on every other chain.
+///
+///         Source side: `sendMessage` numbers the message (a per-gateway nonce from 1), fixes its deadline (the
+///         `deadline(uint64)` attribute, or now + the default time to live), stores its id and emits ERC-7786's
+///         `MessageSent` and `MessagePosted`. After `deadline + refundDelay` (source chain time) a message never
+///         refunded may be refunded by anyone: the gateway calls the sender's `onMessageRefunded`.
+///
+///         Destination side: `deliver` checks the message is for this chain, from the registered counterpart of its
+///         source chain, not past its deadline (destination chain time), not seen before (`(source chain, nonce)`),
+///         and attested; then calls the recipient's `receiveMessage`. If that call fails the message is stored as
+///         verified-but-undelivered and anyone may `retry` it (no signatures again) until its deadline; after the
+///         deadline it can never be delivered, which is what makes the source-side refund safe.
+///
+///         The message id is the same on both chains (`sendId` on the source, `receiveId` on the destination):
+///         `keccak256(abi.encode(sourceChainId, sourceGateway, nonce, destinationChainId, destinationGateway,
+///         sender, recipient, deadline, keccak256(payload)))`.
+interface IAttestedGateway is IERC7786GatewaySource {
+    /// @notice A message as it crosses: everything the id commits to.
+    struct Message {
+        uint256 sourceChainId;
+        address sourceGateway;
+        uint256 nonce;
+        uint256 destinationChainId;
+        address destinationGateway;
+        address sender;
+        address recipient;
+        uint64 deadline;
+        bytes payload;
+    }
+
+    /// @notice Where a message stands on this chain. Outbound: `None` -> `Sent` -> `Refunded`. Inbound: `None` ->
+    ///         `Delivered`, or `None` -> `Failed` (verified, stored) -> `Delivered` by a retry.
+    enum Status {
+        None,
+        Sent,
+        Refunded,
+        Failed,
+        Delivered
+    }
+
+    // ── errors ──
+    error AttestedGatewayZeroAddress();
+    error AttestedGatewayValueNotAccepted(uint256 value);
+    error AttestedGatewayUnknownChain(uint256 chainId);
+    error AttestedGatewayBadRecipient(bytes recipient);
+    error AttestedGatewayBadDeadline(uint64 deadline);
+    error AttestedGatewayWrongDestination(uint256 chainId, address gateway);
+    error AttestedGatewayUnknownSource(uint256 sourceChainId, address sourceGateway);
+    error AttestedGatewayExpired(bytes32 messageId, uint64 deadline);
+    error AttestedGatewayNotExpired(bytes32 messageId, uint256 refundableAt);
+    error AttestedGatewayAlreadyProcessed(uint256 sourceChainId, uint256 nonce, Status status);
+    error AttestedGatewayNotFailed(bytes32 messageId, Status status);
+    error AttestedGatewayNotSent(bytes32 messageId, Status status);
+    error AttestedGatewayTooFewSignatures(uint256 valid, uint256 threshold);
+    error AttestedGatewayUnsortedSigners(address previous, address next);
+    error AttestedGatewayUnknownAttester(address signer);
+    error AttestedGatewayInvalidSignature(uint256 index);
+    error AttestedGatewayBadAttesterSet(uint256 size, uint256 threshold);
+    error AttestedGatewayInsufficientGas(uint256 left, uint256 required);
+
+    // ── events ──
+    /// @notice A message was posted on this (source) chain: every field the attesters sign, in plain form.
+    event MessagePosted(
+        bytes32 indexed messageId,
+        uint256 indexed destinationChainId,
+        uint256 nonce,
+        address destinationGateway,
+        address sender,
+        address recipient,
+        uint64 deadline,
+        bytes payload
+    );
+    /// @notice A message from another chain was delivered to its recipient here.
+    event MessageDelivered(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce);
+    /// @notice A verified message's recipient call failed; it is stored and may be retried until its deadline.
+    event MessageFailed(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce, bytes reason);
+    /// @notice An expired message was refunded to its sender on this (source) chain.
+    event MessageRefunded(bytes32 indexed messageId, address indexed sender);
+    /// @notice The attester set changed; `epoch` starts at 1 with the first set.
+    event AttesterSetChanged(uint64 indexed epoch, address[] attesters, uint8 threshold);
+    /// @notice The counterpart gateway on another chain was set.
+    event CounterpartSet(uint256 indexed chainId, address gateway);
+
+    // ── destination side ──
+    /// @notice Verifies `signatures` (65-byte ECDSA, signers of the current epoch in strictly ascending order, at
+    ///         least `threshold`) over `Attestation(bytes32 messageId,uint64 epoch)` in this gateway's EIP-712
+    ///         domain, then delivers. Anyone may call it.
+    function deliver(Message calldata message, bytes[] calldata signatures) external;
+
+    /// @notice Delivers a stored (`Failed`) message again, until its deadline. Anyone may call it.
+    function retry(Message calldata message) external;
+
+    // ── source side ──
+    /// @notice Refunds an expired, undelivered-by-construction message to its sender (`onMessageRefunded`). Anyone
+    ///         may call it after `deadline + refundDelay`.
+    function refund(Message calldata message) external;
+
+    // ── views ──
+    function messageId(Message calldata message) external view returns (bytes32);
+    function statusOf(bytes32 messageId) external view returns (Status);
+    /// @notice The status of the inbound message `(sourceChainId, nonce)` on this chain.
+    function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status);
+    function attestationDigest(bytes32 messageId, uint64 epoch) external view returns (bytes32);
+    function epoch() external view returns (uint64);
+    function attesters() external view returns (address[] memory set, uint8 threshold);
+    function counterpartOf(uint256 chainId) external view returns (address);
+    function nextNonce() external view returns (uint256);
+    function refundDelay() external view returns (uint64);
+    function defaultTtl() external view returns (uint64);
+}
+
+/// @title IRefundableSender
+/// @notice What a sender implements to take back an expired message.
+interface IRefundableSender {
+    /// @notice Called by the source gateway, once, when `messageId` is refunded. Must undo the send (or revert, and
+    ///         the refund can be tried again).
+    function onMessageRefunded(bytes32 messageId, bytes calldata payload) external;
+}

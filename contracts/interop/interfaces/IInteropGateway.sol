@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title IInteropGateway
+/// @notice One entry point for a user's signed transaction, native or cross-chain. The user signs a `Payload`
+///         (EIP-712, this gateway's domain); anyone (the API gateway service) submits it with `execute`. The gateway
+///         checks the type and the chains against the ChainRegistry, then:
+///         - `Transfer` (native: source == destination == this chain): moves `amount` of `asset` from the signer to
+///           `target`;
+///         - `Exchange` (native): pays `amount` of `asset` from the signer to the FX desk and `amountOut` of the
+///           other BankToken from the desk to `target`, at a rate the FX quoter signed, no less than the signer's
+///           `minAmountOut`; `data` is `abi.encode(Quote quote, bytes quoteSignature, uint256 minAmountOut)`;
+///         - `Call` (native): calls an allow-listed `(target, selector)` with `data` and the signer appended
+///           (ERC-2771), no value;
+///         - `CrossChain` (source == this chain != destination): takes `amount` of `asset` from the signer and sends
+///           it to `target` on the destination over the route's bridge from the BridgeRegistry (preferred, else
+///           fallback), deliverable until the payload's `deadline`.
+///         Signatures: 65-byte ECDSA from the signer's key, else ERC-1271 from a contract signer; an EIP-7702
+///         account's ECDSA signature is checked as ECDSA whatever its code. Nonces are unordered per signer.
+interface IInteropGateway {
+    enum Kind {
+        Transfer,
+        Exchange,
+        Call,
+        CrossChain
+    }
+
+    /// @notice The generic transaction payload. Chains are CAIP-2 ids (`eip155:<id>`).
+    /// @dev Calldata and EIP-712 only, never stored: fields keep the payload's documented order, not a packed one.
+    // solhint-disable-next-line gas-struct-packing
+    struct Payload {
+        uint8 version;
+        string sourceChain;
+        string destinationChain;
+        Kind kind;
+        address target;
+        address asset;
+        uint256 amount;
+        bytes data;
+        uint256 nonce;
+        uint64 deadline;
+    }
+
+    /// @notice An FX rate the quoter signed: `amountOut = amountIn * rate / 1e18`, valid until `validUntil`.
+    /// @dev Calldata and EIP-712 only, never stored.
+    // solhint-disable-next-line gas-struct-packing
+    struct Quote {
+        address tokenIn;
+        address tokenOut;
+        uint256 rate;
+        uint64 validUntil;
+    }
+
+    error InteropGatewayUnsupportedVersion(uint8 version);
+    error InteropGatewayWrongSourceChain(string sourceChain);
+    error InteropGatewayUnknownChain(string caip2);
+    error InteropGatewayChainDisabled(uint256 chainId);
+    error InteropGatewayKindMismatch(Kind kind, string sourceChain, string destinationChain);
+    error InteropGatewayExpired(uint64 deadline);
+    error InteropGatewayInvalidSignature(address signer);
+    error InteropGatewayNonceUsed(address signer, uint256 nonce);
+    error InteropGatewayZeroAddress();
+    error InteropGatewayZeroAmount();
+    error InteropGatewayUnknownAsset(address asset);
+    error InteropGatewayTargetNotAllowed(address target, bytes4 selector);
+    error InteropGatewayBadQuote();
+    error InteropGatewayQuoteExpired(uint64 validUntil);
+    error InteropGatewaySlippage(uint256 amountOut, uint256 minAmountOut);
+    error InteropGatewayCallFailed(bytes reason);
+
+    /// @notice A payload was executed; `id` is its EIP-712 digest, `messageId` the cross-chain message (zero if
+    ///         native).
+    event Executed(bytes32 indexed id, address indexed signer, Kind kind, uint256 nonce, bytes32 messageId);
+    event Exchanged(bytes32 indexed id, address tokenIn, address tokenOut, uint256 amountIn, uint256 amountOut);
+    event NonceCancelled(address indexed signer, uint256 nonce);
+
+    /// @notice Executes a signed payload. Returns its id (the EIP-712 digest).
+    function execute(Payload calldata payload, address signer, bytes calldata signature) external returns (bytes32);
+
+    /// @notice Cancels one of the caller's unused nonces.
+    function cancelNonce(uint256 nonce) external;
+
+    function payloadDigest(Payload calldata payload) external view returns (bytes32);
+    function quoteDigest(Quote calldata quote) external view returns (bytes32);
+    function isNonceUsed(address signer, uint256 nonce) external view returns (bool);
+    /// @notice This chain's CAIP-2 id.
+    function caip2() external view returns (string memory);
+}
