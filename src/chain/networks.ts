@@ -65,17 +65,32 @@ export const DUTIES = [
   { name: "bankA", devnetIndex: 1, description: "bank A's agent; card ledger admin and treasurer; offline risk admin" },
   { name: "bankB", devnetIndex: 2, description: "bank B's agent" },
   { name: "attestor", devnetIndex: 3, description: "attests the banks' fiat reserves" },
-  { name: "pauser", devnetIndex: 4, description: "pauses and unpauses the token" },
+  { name: "pauser", devnetIndex: 4, description: "pauses and unpauses the token; pauses interop routes and gateways" },
   { name: "compliance", devnetIndex: 5, description: "freezes, unfreezes and wipes frozen balances" },
   { name: "rescuer", devnetIndex: 6, description: "rescues ERC-20s sent to the token by mistake" },
   { name: "upgrader", devnetIndex: 7, description: "upgrades the token implementation" },
   { name: "gateway", devnetIndex: 8, description: "the card gateway's key on bank A's AccountLedger" },
+  {
+    name: "interopAdmin",
+    devnetIndex: 23,
+    description:
+      "registers chains, routes, bridges and their limits; sets the gateways' attesters and counterparts, the lanes' links and the interop gateway's assets",
+  },
+  {
+    name: "relayer",
+    devnetIndex: 24,
+    description: "submits users' signed interop transactions, delivers attested messages and refunds expired ones",
+  },
+  { name: "attester1", devnetIndex: 25, description: "first of the three attesters that sign cross-chain messages" },
+  { name: "attester2", devnetIndex: 26, description: "second of the three attesters that sign cross-chain messages" },
+  { name: "attester3", devnetIndex: 27, description: "third of the three attesters that sign cross-chain messages" },
+  { name: "fxQuoter", devnetIndex: 28, description: "signs the exchange rates the interop gateway exchanges at" },
 ] as const satisfies readonly Duty[];
 
 export type DutyName = (typeof DUTIES)[number]["name"];
 
 /** How many unlocked accounts the devnet and the in-process chain have: every duty's index fits. */
-export const DEVNET_ACCOUNT_COUNT = 24;
+export const DEVNET_ACCOUNT_COUNT = 29;
 
 /** Gas policy of a network whose fees are set by its operators rather than a market. */
 export interface FixedGas {
