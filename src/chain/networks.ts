@@ -13,10 +13,17 @@ export const DEFAULT_DEVNET_HOST = "127.0.0.1";
 export const DEFAULT_DEVNET_PORT = 8545;
 /** Chain id of Hardhat's in-process network and of the `npm start` devnet. */
 export const DEVNET_CHAIN_ID = 31337;
+/**
+ * Chain id of the devnet's second chain (network `localhostB`), which `npm
+ * start` runs beside the first so that the interop lane has another chain to
+ * cross to. Same accounts, its own state and deployments.
+ */
+export const DEVNET_PEER_CHAIN_ID = 31338;
 
-/** Whether `chainId` is the devnet's (the in-process chain or `npm start`'s), where some defaults differ. */
+/** Whether `chainId` is one of the devnet's (the in-process chain or `npm start`'s two), where some defaults differ. */
 export function isDevnet(chainId: bigint | number): boolean {
-  return BigInt(chainId) === BigInt(DEVNET_CHAIN_ID);
+  const id = BigInt(chainId);
+  return id === BigInt(DEVNET_CHAIN_ID) || id === BigInt(DEVNET_PEER_CHAIN_ID);
 }
 
 export interface DevnetEndpoint {
@@ -153,7 +160,12 @@ export function keyVariables(definition: Pick<RemoteNetworkDefinition, "keyPrefi
 }
 
 /** Every network name the project accepts. `hardhat` is the in-process chain. */
-export const NETWORK_NAMES = ["hardhat", "localhost", ...Object.keys(REMOTE_NETWORKS)] as readonly string[];
+export const NETWORK_NAMES = [
+  "hardhat",
+  "localhost",
+  "localhostB",
+  ...Object.keys(REMOTE_NETWORKS),
+] as readonly string[];
 
 export function isRemoteNetwork(name: string): name is RemoteNetworkName {
   return Object.hasOwn(REMOTE_NETWORKS, name);
@@ -177,6 +189,30 @@ export function devnetEndpoint(env: Readonly<Record<string, string | undefined>>
   if (!/^[A-Za-z0-9.\-:[\]]+$/.test(host)) {
     throw new Error(`BANK_CHAIN_RPC_HOST must be a host name or IP address, got "${host}"`);
   }
+  return endpointOf(host, port);
+}
+
+/**
+ * The devnet's second chain (network `localhostB`): the first one's host, and
+ * `BANK_CHAIN_PEER_RPC_PORT` or the first one's port + 1.
+ */
+export function devnetPeerEndpoint(env: Readonly<Record<string, string | undefined>> = process.env): DevnetEndpoint {
+  const first = devnetEndpoint(env);
+  const rawPort = env.BANK_CHAIN_PEER_RPC_PORT?.trim();
+  if (rawPort === undefined || rawPort === "") {
+    if (first.port === 65535) throw new Error("BANK_CHAIN_PEER_RPC_PORT must be set when BANK_CHAIN_RPC_PORT is 65535");
+    return endpointOf(first.host, first.port + 1);
+  }
+  if (!/^\d+$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535) {
+    throw new Error(`BANK_CHAIN_PEER_RPC_PORT must be a port number from 1 to 65535, got "${rawPort}"`);
+  }
+  if (Number(rawPort) === first.port) {
+    throw new Error(`BANK_CHAIN_PEER_RPC_PORT must differ from the first chain's port ${first.port}`);
+  }
+  return endpointOf(first.host, Number(rawPort));
+}
+
+function endpointOf(host: string, port: number): DevnetEndpoint {
   const urlHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return { host, port, url: `http://${urlHost}:${port}` };
 }
