@@ -1,17 +1,20 @@
 /**
  * `npm start`: the main job. Builds the contracts, starts (or reuses) the local
- * devnet on 127.0.0.1:8545, deploys the suite with hardhat-deploy, starts the
- * off-chain services, prints `bank-chain ready rpc=<url> chainId=<id>` and the
- * deployment addresses, and shuts everything down on SIGINT/SIGTERM.
+ * devnet's two chains (127.0.0.1:8545, chain id 31337, and 127.0.0.1:8546,
+ * chain id 31338, network `localhostB`: the interop lane's other side), deploys
+ * the suite to both with hardhat-deploy, starts the off-chain services, prints
+ * `bank-chain ready rpc=<url> chainId=<id>` (the first chain) and the deployment
+ * addresses, and shuts everything down on SIGINT/SIGTERM.
  *
- * A start is a restart: the devnet is Anvil with its state in
- * `<data>/localhost/devnet-state.json`, the deployments stay in
- * `deployments/localhost/` and the services' SQLite files in `<data>/localhost/`,
+ * A start is a restart: each devnet chain is Anvil with its state in
+ * `<data>/<network>/devnet-state.json`, the deployments stay in
+ * `deployments/<network>/` and the services' SQLite files in `<data>/<network>/`,
  * so a second `npm start` comes back with every payment, balance, bill, card
  * account and voucher. `npm start -- --fresh` deletes all three and starts over;
  * `npm run reset` (`--reset`) deletes them and exits.
  *
- * BANK_CHAIN_RPC_HOST / BANK_CHAIN_RPC_PORT move the devnet; BANK_CHAIN_DEPLOYMENTS_DIR
+ * BANK_CHAIN_RPC_HOST / BANK_CHAIN_RPC_PORT move the devnet (BANK_CHAIN_PEER_RPC_PORT
+ * its second chain, by default the next port); BANK_CHAIN_DEPLOYMENTS_DIR
  * and BANK_CHAIN_DATA_DIR move the saved deployments and the services' SQLite files.
  *
  * `npm start -- --network consortium` (any entry of REMOTE_NETWORKS) runs the
@@ -36,6 +39,8 @@ import { checkRecordsAgainstChain, DevnetError, startAnvil, type Anvil } from ".
 import {
   DEVNET_CHAIN_ID,
   devnetEndpoint,
+  devnetPeerEndpoint,
+  DEVNET_PEER_CHAIN_ID,
   isRemoteNetwork,
   REMOTE_NETWORKS,
   type DevnetEndpoint,
@@ -126,9 +131,9 @@ function places(network: string, env: NodeJS.ProcessEnv): Places {
   };
 }
 
-/** Deletes what earlier runs left; says what it deleted. */
-function reset(where: Places): void {
-  const removed = [where.deployments, where.data].filter((folder) => existsSync(folder));
+/** Deletes what earlier runs left on each chain; says what it deleted. */
+function reset(everywhere: readonly Places[]): void {
+  const removed = everywhere.flatMap((where) => [where.deployments, where.data]).filter((folder) => existsSync(folder));
   for (const folder of removed) rmSync(folder, { recursive: true, force: true });
   log(
     removed.length === 0
@@ -201,15 +206,24 @@ async function generateTypedArtifacts(): Promise<void> {
   );
 }
 
+/** One of the devnet's chains: its network name, where it listens and its chain id. */
+interface DevnetChain {
+  readonly network: "localhost" | "localhostB";
+  readonly endpoint: DevnetEndpoint;
+  readonly chainId: number;
+  /** The variable that moves its port. */
+  readonly portVariable: string;
+}
+
 /** Whether a node already answers at the endpoint; refuses one with a foreign chain id. */
-async function existingDevnet(endpoint: DevnetEndpoint): Promise<boolean> {
+async function existingDevnet({ endpoint, chainId: expected, portVariable }: DevnetChain): Promise<boolean> {
   try {
     const chainId = await probeChainId(endpoint.url, 1_000);
-    if (chainId !== BigInt(DEVNET_CHAIN_ID)) {
+    if (chainId !== BigInt(expected)) {
       throw new ChainConfigError(
         "CONFIG_CHAIN_MISMATCH",
-        `a node at ${endpoint.url} answers chain id ${chainId}, not the devnet's ${DEVNET_CHAIN_ID}; ` +
-          "stop it or choose another BANK_CHAIN_RPC_PORT",
+        `a node at ${endpoint.url} answers chain id ${chainId}, not the devnet's ${expected}; ` +
+          `stop it or choose another ${portVariable}`,
       );
     }
     return true;
@@ -232,25 +246,43 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(0);
   }
   const remote = options.network;
-  let endpoint: DevnetEndpoint | undefined;
+  let devnets: DevnetChain[] = [];
   let env: NodeJS.ProcessEnv = process.env;
   if (remote === undefined) {
     try {
-      endpoint = devnetEndpoint();
+      const first = devnetEndpoint();
+      const peer = devnetPeerEndpoint();
+      devnets = [
+        { network: "localhost", endpoint: first, chainId: DEVNET_CHAIN_ID, portVariable: "BANK_CHAIN_RPC_PORT" },
+        {
+          network: "localhostB",
+          endpoint: peer,
+          chainId: DEVNET_PEER_CHAIN_ID,
+          portVariable: "BANK_CHAIN_PEER_RPC_PORT",
+        },
+      ];
+      env = {
+        ...process.env,
+        BANK_CHAIN_RPC_HOST: first.host,
+        BANK_CHAIN_RPC_PORT: String(first.port),
+        BANK_CHAIN_PEER_RPC_PORT: String(peer.port),
+      };
     } catch (error) {
       throw new ChainConfigError("CONFIG_INVALID_DEVNET", messageOf(error));
     }
-    env = { ...process.env, BANK_CHAIN_RPC_HOST: endpoint.host, BANK_CHAIN_RPC_PORT: String(endpoint.port) };
   }
   const network = remote ?? "localhost";
+  const endpoint = devnets[0]?.endpoint;
   const where = places(network, env);
+  // The devnet's chains, or the one remote network: each with its own state, deployments and service data.
+  const chainsToRun = devnets.length > 0 ? devnets.map((devnet) => devnet.network) : [network];
   if (options.reset) {
-    reset(where);
+    reset(chainsToRun.map((name) => places(name, env)));
     return;
   }
 
-  let devnet: Anvil | undefined;
-  let chain: ChainConnection | undefined;
+  const nodes: { readonly anvil: Anvil; readonly stateFile: string }[] = [];
+  const chains: ChainConnection[] = [];
   let runner: ServiceRunner | undefined;
   let stopping = false;
   const shutdown = async (code: number): Promise<void> => {
@@ -263,10 +295,10 @@ async function main(argv: readonly string[]): Promise<void> {
       log(messageOf(error));
       code = code || 1;
     }
-    await chain?.close();
-    if (devnet !== undefined) {
-      await devnet.stop();
-      log(`devnet stopped; its state is saved in ${where.stateFile}`);
+    for (const chain of chains) await chain.close();
+    for (const node of nodes) {
+      await node.anvil.stop();
+      log(`devnet stopped; its state is saved in ${node.stateFile}`);
     }
     process.exit(code);
   };
@@ -274,51 +306,66 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on("SIGTERM", () => void shutdown(0));
 
   try {
-    if (options.fresh) reset(where);
+    if (options.fresh) reset(chainsToRun.map((name) => places(name, env)));
     // Compiles only what deploys: the Solidity tests are compiled by `npm test`.
     await hardhat(["build", "--no-tests"], env, "building contracts", /^(Compil|Nothing to compile|No contracts)/);
     await generateTypedArtifacts();
 
-    if (endpoint === undefined) {
+    if (devnets.length === 0) {
       // A remote network: its URL and keys through Hardhat's configuration variables, its chain id checked.
-      chain = await openChain({ network, env });
+      const chain = await openChain({ network, env });
+      chains.push(chain);
       log(`connected to ${network} at ${originOf(chain.url)} (chain id ${chain.chainId})`);
-    } else {
-      if (await existingDevnet(endpoint)) {
-        log(`reusing the devnet at ${endpoint.url}`);
+    }
+    for (const devnet of devnets) {
+      const at = places(devnet.network, env);
+      if (await existingDevnet(devnet)) {
+        log(`reusing the devnet at ${devnet.endpoint.url}`);
       } else {
-        if (!existsSync(where.stateFile) && hasRecords(where)) {
+        if (!existsSync(at.stateFile) && hasRecords(at)) {
           throw new DevnetError(
             "DEVNET_STATE_MISSING",
-            `the devnet's state file ${where.stateFile} is missing but an earlier run left deployments or service data; ${FRESH_HINT}`,
+            `the devnet's state file ${at.stateFile} is missing but an earlier run left deployments or service data; ${FRESH_HINT}`,
           );
         }
         log(
-          existsSync(where.stateFile)
-            ? `resuming the devnet from ${where.stateFile} at ${endpoint.url}`
-            : `starting a new devnet at ${endpoint.url}`,
+          existsSync(at.stateFile)
+            ? `resuming the devnet from ${at.stateFile} at ${devnet.endpoint.url}`
+            : `starting a new devnet at ${devnet.endpoint.url} (chain id ${devnet.chainId})`,
         );
-        devnet = await startAnvil({ endpoint, stateFile: where.stateFile });
-        devnet.process.on("exit", (exitCode, signal) => {
+        const anvil = await startAnvil({ endpoint: devnet.endpoint, stateFile: at.stateFile, chainId: devnet.chainId });
+        nodes.push({ anvil, stateFile: at.stateFile });
+        anvil.process.on("exit", (exitCode, signal) => {
           if (!stopping) {
-            log(`the devnet exited unexpectedly (${exitCode ?? signal})`);
+            log(`the devnet at ${devnet.endpoint.url} exited unexpectedly (${exitCode ?? signal})`);
             void shutdown(1);
           }
         });
       }
-      chain = await openChain({ network, env });
+      chains.push(await openChain({ network: devnet.network, env }));
     }
 
-    await checkRecordsAgainstChain(
-      chain.provider,
-      { dataDir: where.data, deployments: readDeployments(network, deploymentsRoot(env)).contracts },
-      remote === undefined ? FRESH_HINT : `check ${where.deployments} and ${where.data} belong to this chain`,
-    );
-
-    await hardhat(["deploy", "--network", network, "--skip-prompts"], env, "deploying the suite", undefined, {
-      // A keystore password prompt must reach the user.
-      interactive: remote !== undefined && process.stdin.isTTY === true,
-    });
+    for (const [i, name] of chainsToRun.entries()) {
+      const at = places(name, env);
+      await checkRecordsAgainstChain(
+        chains[i]!.provider,
+        { dataDir: at.data, deployments: readDeployments(name, deploymentsRoot(env)).contracts },
+        remote === undefined ? FRESH_HINT : `check ${at.deployments} and ${at.data} belong to this chain`,
+      );
+    }
+    for (const name of chainsToRun) {
+      await hardhat(
+        ["deploy", "--network", name, "--skip-prompts"],
+        env,
+        chainsToRun.length > 1 ? `deploying the suite to ${name}` : "deploying the suite",
+        undefined,
+        {
+          // A keystore password prompt must reach the user.
+          interactive: remote !== undefined && process.stdin.isTTY === true,
+        },
+      );
+    }
+    const chain = chains[0]!;
     const deployments = readDeployments(network, deploymentsRoot(env));
 
     // Imported only now: the services use the code the build generated.
@@ -332,6 +379,9 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const [name, record] of deployments.contracts) lines.push(`  ${name} ${record.address}`);
     if (services.length > 0) lines.push("services:");
     for (const service of services) lines.push(`  service ${service.name} ${service.url ?? "(no endpoint)"}`);
+    for (const [i, devnet] of devnets.entries()) {
+      if (i > 0) lines.push(`chain ${devnet.network} rpc=${devnet.endpoint.url} chainId=${devnet.chainId}`);
+    }
     lines.push(`bank-chain ready rpc=${endpoint?.url ?? originOf(chain.url)} chainId=${chain.chainId}`);
     process.stdout.write(`${lines.join("\n")}\n`);
   } catch (error) {

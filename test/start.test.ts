@@ -101,6 +101,11 @@ describe("npm start: devnet, deployment, services", function () {
     expect(stack.rpc).to.equal(`http://127.0.0.1:${place.rpcPort}`);
     expect(stack.stdout).to.match(/chainId=31337\n/);
     expect(await probeChainId(stack.rpc)).to.equal(31337n);
+    // The devnet's second chain runs beside it, with its own chain id and the suite deployed.
+    const peer = `http://127.0.0.1:${place.peerRpcPort}`;
+    expect(stack.stdout).to.include(`chain localhostB rpc=${peer} chainId=31338\n`);
+    expect(await probeChainId(peer)).to.equal(31338n);
+    expect(existsSync(path.join(dir, "deployments", "localhostB", "BankToken.json"))).to.equal(true);
     expect(stack.contracts.size).to.be.greaterThan(0);
     // Both banks' agents and the bill monitor run and answer on 127.0.0.1.
     for (const name of ["bank-a", "bank-b", "bill-monitor"]) {
@@ -162,6 +167,7 @@ describe("npm start: devnet, deployment, services", function () {
 
     await stop(stack, "SIGTERM");
     expect(await reachable(stack.rpc), "the devnet stops with npm start").to.equal(false);
+    expect(await reachable(peer), "and so does its second chain").to.equal(false);
   });
 
   it("comes back after a stop with the same chain, deployments and service records; --fresh starts over", async function () {
@@ -218,6 +224,8 @@ describe("npm start: devnet, deployment, services", function () {
     expect(reset.stderr).to.match(/deleted the earlier devnet state, deployments and service data/);
     expect(existsSync(path.join(dir, "data", "localhost"))).to.equal(false);
     expect(existsSync(path.join(dir, "deployments", "localhost"))).to.equal(false);
+    expect(existsSync(path.join(dir, "data", "localhostB"))).to.equal(false);
+    expect(existsSync(path.join(dir, "deployments", "localhostB"))).to.equal(false);
     const again = await runStart(place, ["--reset"]);
     expect(again.stderr).to.match(/nothing to delete/);
   });

@@ -100,6 +100,7 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
     ...process.env,
     BANK_CHAIN_RPC_HOST: "127.0.0.1",
     BANK_CHAIN_RPC_PORT: String(rpcPort),
+    BANK_CHAIN_PEER_RPC_PORT: String(await freePort()),
     BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
     BANK_CHAIN_DATA_DIR: dataDir,
     BANK_A_PORT: "0",

@@ -9,7 +9,7 @@
  * services' records, which is what such a loss leaves behind.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -105,6 +105,8 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
   }
   if (options.blockTimeSeconds !== undefined) args.push("--block-time", String(options.blockTimeSeconds));
   if (options.stateFile !== undefined) {
+    // Anvil writes the file but does not create its folder.
+    mkdirSync(path.dirname(options.stateFile), { recursive: true });
     args.push("--state", options.stateFile, "--state-interval", String(STATE_INTERVAL_SECONDS));
   }
   // Its own process group: a terminal's Ctrl-C reaches the start script, which

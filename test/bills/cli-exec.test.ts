@@ -12,17 +12,8 @@ import {
   TrustAccount__factory,
   type BankToken,
 } from "../../typechain-types/index.js";
-import {
-  collect,
-  freePort,
-  killGroup,
-  ROOT,
-  runNode,
-  spawnGroup,
-  waitForOutput,
-  type Finished,
-} from "../helpers/processes.js";
-import { stackEnv } from "../helpers/stack.js";
+import { collect, killGroup, ROOT, runNode, spawnGroup, waitForOutput, type Finished } from "../helpers/processes.js";
+import { stackEnv, stackPlace } from "../helpers/stack.js";
 import { mined } from "../../src/chain/receipts.js";
 import { billIdOfLabel } from "../../src/bills/ids.js";
 
@@ -91,9 +82,9 @@ describe("cli: bank-chain bills exec, show, --yes and decoded reverts", function
 
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-exec-"));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    env = stackEnv({ dir, rpcPort: port }) as Record<string, string>;
+    const place = await stackPlace(dir);
+    url = `http://127.0.0.1:${place.rpcPort}`;
+    env = stackEnv(place) as Record<string, string>;
     child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },

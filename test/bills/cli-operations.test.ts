@@ -13,17 +13,8 @@ import {
   type BankToken,
   type BillRegistry,
 } from "../../typechain-types/index.js";
-import {
-  collect,
-  freePort,
-  killGroup,
-  ROOT,
-  runNode,
-  spawnGroup,
-  waitForOutput,
-  type Finished,
-} from "../helpers/processes.js";
-import { stackEnv } from "../helpers/stack.js";
+import { collect, killGroup, ROOT, runNode, spawnGroup, waitForOutput, type Finished } from "../helpers/processes.js";
+import { stackEnv, stackPlace } from "../helpers/stack.js";
 import { mined } from "../../src/chain/receipts.js";
 import { billIdOfLabel } from "../../src/bills/ids.js";
 
@@ -90,8 +81,9 @@ describe("cli: bank-chain bills issue/accept/endorse/pay", function () {
 
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-ops-"));
-    const port = await freePort();
-    env = stackEnv({ dir, rpcPort: port }) as Record<string, string>;
+    const place = await stackPlace(dir);
+    const port = place.rpcPort;
+    env = stackEnv(place) as Record<string, string>;
     child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },

@@ -6,8 +6,8 @@ import { expect } from "chai";
 import { encodeBytes32String, id as hashLabel, JsonRpcProvider, ZeroHash } from "ethers";
 
 import { BillRegistry__factory } from "../../typechain-types/index.js";
-import { collect, freePort, killGroup, ROOT, runNode, spawnGroup, waitForOutput } from "../helpers/processes.js";
-import { stackEnv } from "../helpers/stack.js";
+import { collect, killGroup, ROOT, runNode, spawnGroup, waitForOutput } from "../helpers/processes.js";
+import { stackEnv, stackPlace } from "../helpers/stack.js";
 import { mined } from "../../src/chain/receipts.js";
 import { billIdOfLabel } from "../../src/bills/ids.js";
 
@@ -25,8 +25,9 @@ describe("cli: bank-chain bills", function () {
 
   it("prints a bill's history replayed from the chain", async function () {
     const dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bills-cli-"));
-    const port = await freePort();
-    const env = stackEnv({ dir, rpcPort: port }) as Record<string, string>;
+    const place = await stackPlace(dir);
+    const port = place.rpcPort;
+    const env = stackEnv(place) as Record<string, string>;
     const child = spawnGroup(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
       cwd: ROOT,
       env: { ...process.env, ...env },

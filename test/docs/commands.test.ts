@@ -349,6 +349,7 @@ const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 /** The documented default ports, by the variable that moves each. */
 const DEFAULT_PORTS = {
   BANK_CHAIN_RPC_PORT: 8545,
+  BANK_CHAIN_PEER_RPC_PORT: 8546,
   BANK_A_PORT: 8601,
   BANK_B_PORT: 8602,
   BILL_MONITOR_PORT: 8610,
@@ -419,6 +420,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
       for (const [name, text] of Object.entries(FIXTURES)) writeFileSync(path.join(dir, name), text);
       ports = {
         BANK_CHAIN_RPC_PORT: await freePort(),
+        BANK_CHAIN_PEER_RPC_PORT: await freePort(),
         BANK_A_PORT: await freePort(),
         BANK_B_PORT: await freePort(),
         BILL_MONITOR_PORT: await freePort(),

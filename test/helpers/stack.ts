@@ -9,17 +9,20 @@ export const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 export interface StackPlace {
   readonly dir: string;
   readonly rpcPort: number;
+  /** The devnet's second chain (network localhostB). */
+  readonly peerRpcPort: number;
 }
 
-/** A free devnet port and a folder for the deployments and service data. */
+/** Free ports for the devnet's two chains and a folder for the deployments and service data. */
 export async function stackPlace(dir: string): Promise<StackPlace> {
-  return { dir, rpcPort: await freePort() };
+  return { dir, rpcPort: await freePort(), peerRpcPort: await freePort() };
 }
 
 /** The `npm start` environment for a stack at `place`: every service port picked by the OS. */
 export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
   return {
     BANK_CHAIN_RPC_PORT: String(place.rpcPort),
+    BANK_CHAIN_PEER_RPC_PORT: String(place.peerRpcPort),
     BANK_CHAIN_DEPLOYMENTS_DIR: path.join(place.dir, "deployments"),
     BANK_CHAIN_DATA_DIR: path.join(place.dir, "data"),
     BANK_A_PORT: "0",
@@ -29,9 +32,11 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
   };
 }
 
-/** Last resort after a failed test: kills an Anvil the start script left on the place's port. */
+/** Last resort after a failed test: kills the Anvils the start script left on the place's ports. */
 export function killDevnet(place: StackPlace): void {
-  spawnSync("pkill", ["-KILL", "-f", `anvil --host 127.0.0.1 --port ${place.rpcPort} `]);
+  for (const port of [place.rpcPort, place.peerRpcPort]) {
+    spawnSync("pkill", ["-KILL", "-f", `anvil --host 127.0.0.1 --port ${port} `]);
+  }
 }
 
 /** A running `npm start`. */
