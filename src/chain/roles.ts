@@ -63,6 +63,21 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "AccountLedgerBankA", role: "GATEWAY_ROLE", holder: duty("gateway") },
   { contract: "OfflineVault", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
   { contract: "OfflineVault", role: "RISK_ADMIN_ROLE", holder: duty("bankA") },
+  { contract: "ChainRegistry", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "ChainRegistry", role: "CHAIN_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "BridgeRegistry", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "BridgeRegistry", role: "ROUTE_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "BridgeRegistry", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "AttestedGateway", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "AttestedGateway", role: "GATEWAY_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "AttestedGateway", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "BurnMintLane", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "BurnMintLane", role: "LINK_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "BurnMintLane", role: "ROUTER_ROLE", holder: contract("InteropGateway") },
+  { contract: "InteropGateway", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "InteropGateway", role: "GATEWAY_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "InteropGateway", role: "FX_QUOTER_ROLE", holder: duty("fxQuoter") },
+  { contract: "InteropGateway", role: "PAUSER_ROLE", holder: duty("pauser") },
 ];
 
 /** A privilege a contract grants outside AccessControl, and its holder in the plan. */
