@@ -12,7 +12,9 @@ import bankChain from "./src/chain/hardhat-plugin/index.js";
 import {
   DEVNET_ACCOUNT_COUNT,
   devnetEndpoint,
+  devnetPeerEndpoint,
   DEVNET_CHAIN_ID,
+  DEVNET_PEER_CHAIN_ID,
   keyVariables,
   REMOTE_NETWORKS,
 } from "./src/chain/networks.js";
@@ -91,6 +93,13 @@ export default defineConfig({
       chainType: "l1",
       url: devnetEndpoint().url,
       chainId: DEVNET_CHAIN_ID,
+    },
+    // The devnet's second chain, for the interop lane (`npm start` runs both).
+    localhostB: {
+      type: "http",
+      chainType: "l1",
+      url: devnetPeerEndpoint().url,
+      chainId: DEVNET_PEER_CHAIN_ID,
     },
     ...remoteNetworks,
   },

@@ -11,7 +11,7 @@ import type { UserConfig } from "rocketh/types";
 import * as deployExtension from "@rocketh/deploy";
 
 import { deploymentsRoot } from "../src/chain/deployments.js";
-import { DUTIES, REMOTE_NETWORKS, type DutyName } from "../src/chain/networks.js";
+import { DEVNET_PEER_CHAIN_ID, DUTIES, REMOTE_NETWORKS, type DutyName } from "../src/chain/networks.js";
 
 /**
  * `{ default: <devnet index>, consortium: <position>, sepolia: <position> }` per duty. rocketh reads a
@@ -55,6 +55,8 @@ export const config = {
         rpcUrls: { default: { http: ["http://127.0.0.1:8545"] } },
       },
     },
+    // The devnet's second chain (network localhostB).
+    [DEVNET_PEER_CHAIN_ID]: chainInfo(DEVNET_PEER_CHAIN_ID, "bank-chain devnet B", "http://127.0.0.1:8546"),
     // The URL is a placeholder: hardhat-deploy reaches the chain through Hardhat's network entry.
     [REMOTE_NETWORKS.consortium.chainId]: chainInfo(
       REMOTE_NETWORKS.consortium.chainId,

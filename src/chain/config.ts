@@ -13,6 +13,8 @@ import { BankChainError, messageOf } from "../errors.js";
 import {
   DEVNET_CHAIN_ID,
   devnetEndpoint,
+  devnetPeerEndpoint,
+  DEVNET_PEER_CHAIN_ID,
   isRemoteNetwork,
   keyVariables,
   NETWORK_NAMES,
@@ -91,14 +93,14 @@ export async function openChain(options: ChainOptions = {}): Promise<ChainConnec
   }
   const name = selection.name;
   if (name === "hardhat") return openInProcess();
-  if (name === "localhost") {
+  if (name === "localhost" || name === "localhostB") {
     let url: string;
     try {
-      url = devnetEndpoint(env).url;
+      url = (name === "localhost" ? devnetEndpoint(env) : devnetPeerEndpoint(env)).url;
     } catch (error) {
       throw new ChainConfigError("CONFIG_INVALID_DEVNET", messageOf(error));
     }
-    return openJsonRpc(name, url, [], timeoutMs, BigInt(DEVNET_CHAIN_ID));
+    return openJsonRpc(name, url, [], timeoutMs, BigInt(name === "localhost" ? DEVNET_CHAIN_ID : DEVNET_PEER_CHAIN_ID));
   }
   if (!isRemoteNetwork(name)) throw new Error(`unreachable: network ${name}`);
   const definition = REMOTE_NETWORKS[name];

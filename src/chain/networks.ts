@@ -13,10 +13,17 @@ export const DEFAULT_DEVNET_HOST = "127.0.0.1";
 export const DEFAULT_DEVNET_PORT = 8545;
 /** Chain id of Hardhat's in-process network and of the `npm start` devnet. */
 export const DEVNET_CHAIN_ID = 31337;
+/**
+ * Chain id of the devnet's second chain (network `localhostB`), which `npm
+ * start` runs beside the first so that the interop lane has another chain to
+ * cross to. Same accounts, its own state and deployments.
+ */
+export const DEVNET_PEER_CHAIN_ID = 31338;
 
-/** Whether `chainId` is the devnet's (the in-process chain or `npm start`'s), where some defaults differ. */
+/** Whether `chainId` is one of the devnet's (the in-process chain or `npm start`'s two), where some defaults differ. */
 export function isDevnet(chainId: bigint | number): boolean {
-  return BigInt(chainId) === BigInt(DEVNET_CHAIN_ID);
+  const id = BigInt(chainId);
+  return id === BigInt(DEVNET_CHAIN_ID) || id === BigInt(DEVNET_PEER_CHAIN_ID);
 }
 
 export interface DevnetEndpoint {
@@ -65,17 +72,32 @@ export const DUTIES = [
   { name: "bankA", devnetIndex: 1, description: "bank A's agent; card ledger admin and treasurer; offline risk admin" },
   { name: "bankB", devnetIndex: 2, description: "bank B's agent" },
   { name: "attestor", devnetIndex: 3, description: "attests the banks' fiat reserves" },
-  { name: "pauser", devnetIndex: 4, description: "pauses and unpauses the token" },
+  { name: "pauser", devnetIndex: 4, description: "pauses and unpauses the token; pauses interop routes and gateways" },
   { name: "compliance", devnetIndex: 5, description: "freezes, unfreezes and wipes frozen balances" },
   { name: "rescuer", devnetIndex: 6, description: "rescues ERC-20s sent to the token by mistake" },
   { name: "upgrader", devnetIndex: 7, description: "upgrades the token implementation" },
   { name: "gateway", devnetIndex: 8, description: "the card gateway's key on bank A's AccountLedger" },
+  {
+    name: "interopAdmin",
+    devnetIndex: 23,
+    description:
+      "registers chains, routes, bridges and their limits; sets the gateways' attesters and counterparts, the lanes' links and the interop gateway's assets",
+  },
+  {
+    name: "relayer",
+    devnetIndex: 24,
+    description: "submits users' signed interop transactions, delivers attested messages and refunds expired ones",
+  },
+  { name: "attester1", devnetIndex: 25, description: "first of the three attesters that sign cross-chain messages" },
+  { name: "attester2", devnetIndex: 26, description: "second of the three attesters that sign cross-chain messages" },
+  { name: "attester3", devnetIndex: 27, description: "third of the three attesters that sign cross-chain messages" },
+  { name: "fxQuoter", devnetIndex: 28, description: "signs the exchange rates the interop gateway exchanges at" },
 ] as const satisfies readonly Duty[];
 
 export type DutyName = (typeof DUTIES)[number]["name"];
 
 /** How many unlocked accounts the devnet and the in-process chain have: every duty's index fits. */
-export const DEVNET_ACCOUNT_COUNT = 24;
+export const DEVNET_ACCOUNT_COUNT = 29;
 
 /** Gas policy of a network whose fees are set by its operators rather than a market. */
 export interface FixedGas {
@@ -138,7 +160,12 @@ export function keyVariables(definition: Pick<RemoteNetworkDefinition, "keyPrefi
 }
 
 /** Every network name the project accepts. `hardhat` is the in-process chain. */
-export const NETWORK_NAMES = ["hardhat", "localhost", ...Object.keys(REMOTE_NETWORKS)] as readonly string[];
+export const NETWORK_NAMES = [
+  "hardhat",
+  "localhost",
+  "localhostB",
+  ...Object.keys(REMOTE_NETWORKS),
+] as readonly string[];
 
 export function isRemoteNetwork(name: string): name is RemoteNetworkName {
   return Object.hasOwn(REMOTE_NETWORKS, name);
@@ -162,6 +189,30 @@ export function devnetEndpoint(env: Readonly<Record<string, string | undefined>>
   if (!/^[A-Za-z0-9.\-:[\]]+$/.test(host)) {
     throw new Error(`BANK_CHAIN_RPC_HOST must be a host name or IP address, got "${host}"`);
   }
+  return endpointOf(host, port);
+}
+
+/**
+ * The devnet's second chain (network `localhostB`): the first one's host, and
+ * `BANK_CHAIN_PEER_RPC_PORT` or the first one's port + 1.
+ */
+export function devnetPeerEndpoint(env: Readonly<Record<string, string | undefined>> = process.env): DevnetEndpoint {
+  const first = devnetEndpoint(env);
+  const rawPort = env.BANK_CHAIN_PEER_RPC_PORT?.trim();
+  if (rawPort === undefined || rawPort === "") {
+    if (first.port === 65535) throw new Error("BANK_CHAIN_PEER_RPC_PORT must be set when BANK_CHAIN_RPC_PORT is 65535");
+    return endpointOf(first.host, first.port + 1);
+  }
+  if (!/^\d+$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535) {
+    throw new Error(`BANK_CHAIN_PEER_RPC_PORT must be a port number from 1 to 65535, got "${rawPort}"`);
+  }
+  if (Number(rawPort) === first.port) {
+    throw new Error(`BANK_CHAIN_PEER_RPC_PORT must differ from the first chain's port ${first.port}`);
+  }
+  return endpointOf(first.host, Number(rawPort));
+}
+
+function endpointOf(host: string, port: number): DevnetEndpoint {
   const urlHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return { host, port, url: `http://${urlHost}:${port}` };
 }

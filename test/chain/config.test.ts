@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import { expect } from "chai";
 
 import { openChain, probeChainId, resolveSelection } from "../../src/chain/config.js";
-import { devnetEndpoint } from "../../src/chain/networks.js";
+import { devnetEndpoint, devnetPeerEndpoint, DEVNET_PEER_CHAIN_ID, isDevnet } from "../../src/chain/networks.js";
 import { rejection } from "../helpers/remote.js";
 import { freePort } from "../helpers/processes.js";
 import { fakeNode } from "../mocks/http-node.js";
@@ -40,6 +40,19 @@ describe("chain: configuration", function () {
     );
     expect(() => devnetEndpoint({ BANK_CHAIN_RPC_PORT: "80a" })).to.throw(/got "80a"/);
     expect(() => devnetEndpoint({ BANK_CHAIN_RPC_HOST: "a b" })).to.throw(/BANK_CHAIN_RPC_HOST/);
+  });
+
+  it("puts the devnet's second chain on the next port, or on BANK_CHAIN_PEER_RPC_PORT, never on the first's", function () {
+    expect(devnetPeerEndpoint({})).to.deep.equal({ host: "127.0.0.1", port: 8546, url: "http://127.0.0.1:8546" });
+    expect(devnetPeerEndpoint({ BANK_CHAIN_RPC_HOST: "::1", BANK_CHAIN_RPC_PORT: "9545" }).url).to.equal(
+      "http://[::1]:9546",
+    );
+    expect(devnetPeerEndpoint({ BANK_CHAIN_PEER_RPC_PORT: "7000" }).url).to.equal("http://127.0.0.1:7000");
+    expect(() => devnetPeerEndpoint({ BANK_CHAIN_PEER_RPC_PORT: "8545" })).to.throw(/must differ from the first/);
+    expect(() => devnetPeerEndpoint({ BANK_CHAIN_PEER_RPC_PORT: "0" })).to.throw(/BANK_CHAIN_PEER_RPC_PORT/);
+    expect(() => devnetPeerEndpoint({ BANK_CHAIN_RPC_PORT: "65535" })).to.throw(/BANK_CHAIN_PEER_RPC_PORT must be set/);
+    expect(isDevnet(DEVNET_PEER_CHAIN_ID)).to.equal(true);
+    expect(isDevnet(DEVNET_PEER_CHAIN_ID + 1)).to.equal(false);
   });
 
   it("refuses an unknown network", async function () {
