@@ -108,7 +108,15 @@ const deadline = z
   .pipe(decimal(64, "unix seconds"))
   .openapi({ type: "integer", description: "unix seconds (source chain time), a number or a decimal string" });
 
-/** The payload as JSON. */
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/**
+ * The payload as JSON. Beyond the shapes, the rules that need no chain are
+ * checked here (each a 400 naming its field), as the InteropGateway checks
+ * them: version 1; a native kind on one chain, `CrossChain` between two; a
+ * `Call` with no asset and no amount and at least a selector of data; any
+ * other kind with a target, an amount and (but an `Exchange`) no data.
+ */
 export const payloadSchema = z
   .object({
     version: z.number().int().min(0).max(255).openapi({ example: PAYLOAD_VERSION }),
@@ -123,6 +131,28 @@ export const payloadSchema = z
     deadline,
   })
   .strict()
+  .superRefine((payload, context) => {
+    const refuse = (path: string, message: string): void =>
+      void context.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+    if (payload.version !== PAYLOAD_VERSION) refuse("version", `must be ${PAYLOAD_VERSION}, the only version executed`);
+    const native = payload.sourceChain === payload.destinationChain;
+    if (payload.kind === "CrossChain" && native) {
+      refuse("destinationChain", "must differ from sourceChain for a CrossChain payload");
+    }
+    if (payload.kind !== "CrossChain" && !native) {
+      refuse("destinationChain", `must equal sourceChain for a native ${payload.kind} (or use kind CrossChain)`);
+    }
+    if (payload.kind === "Call") {
+      if (payload.asset !== ZERO_ADDRESS) refuse("asset", "must be the zero address for a Call");
+      if (payload.amount !== 0n) refuse("amount", "must be 0 for a Call (no value moves)");
+      if (payload.data.length < 10) refuse("data", "must hold at least the 4-byte selector of the call");
+      return;
+    }
+    if (payload.target === ZERO_ADDRESS) refuse("target", "must not be the zero address");
+    if (payload.amount === 0n) refuse("amount", "must be at least 1 minor unit");
+    if (payload.kind !== "Exchange" && payload.data !== "0x")
+      refuse("data", `must be empty (0x) for a ${payload.kind}`);
+  })
   .openapi("Payload");
 
 export type Payload = z.output<typeof payloadSchema>;
