@@ -65,6 +65,11 @@ interface IAttestedGateway is IERC7786GatewaySource {
     error AttestedGatewayInvalidSignature(uint256 index);
     error AttestedGatewayBadAttesterSet(uint256 size, uint256 threshold);
     error AttestedGatewayInsufficientGas(uint256 left, uint256 required);
+    /// @notice An attribute with a supported selector is malformed (wrong length, a value wider than its type) or
+    ///         given twice.
+    error AttestedGatewayBadAttribute(bytes attribute);
+    /// @notice Constructor arguments out of range: `defaultTtl` and `refundDelay` must be in `[1, MAX_TTL]`.
+    error AttestedGatewayBadConfig(uint64 defaultTtl, uint64 refundDelay);
 
     // ── events ──
     /// @notice A message was posted on this (source) chain: every field the attesters sign, in plain form.
@@ -105,6 +110,8 @@ interface IAttestedGateway is IERC7786GatewaySource {
 
     // ── views ──
     function messageId(Message calldata message) external view returns (bytes32);
+    /// @notice The status of a message sent from this chain (`None`, `Sent` or `Refunded`). Inbound messages are
+    ///         kept by `(sourceChainId, nonce)`: see `inboundStatus`.
     function statusOf(bytes32 messageId) external view returns (Status);
     /// @notice The status of the inbound message `(sourceChainId, nonce)` on this chain.
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status);
