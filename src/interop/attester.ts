@@ -150,6 +150,7 @@ export class Attester {
   readonly #http: JsonHttpServer;
   readonly #configuredUrl: string;
   #running = false;
+  #failedRounds = 0;
 
   constructor(options: AttesterOptions) {
     this.name = options.name ?? "attester";
@@ -240,7 +241,14 @@ export class Attester {
         failures.push(`signing for chain ${chain.chainId}: ${messageOf(error)}`);
       }
     }
-    if (failures.length > 0) this.#log(failures.join("; "));
+    if (failures.length > 0) {
+      this.#failedRounds += 1;
+      // The first failure and every 20th after it: a chain that is down for long does not flood the log.
+      if (this.#failedRounds % 20 === 1) this.#log(`${failures.join("; ")} (round ${this.#failedRounds} failing)`);
+    } else if (this.#failedRounds > 0) {
+      this.#log(`every chain answers again after ${this.#failedRounds} failing round(s)`);
+      this.#failedRounds = 0;
+    }
     return busy;
   }
 

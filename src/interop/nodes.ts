@@ -93,9 +93,11 @@ export class NodeDirectory {
       const nodes = urls.map((url) => {
         const request = new FetchRequest(url);
         request.timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+        // No answer cache: two questions a moment apart (the pending nonce before and after a send) must both ask.
         const provider = new JsonRpcProvider(request, network, {
           staticNetwork: network,
           pollingInterval: options.pollingIntervalMs ?? 500,
+          cacheTimeout: -1,
         });
         return { url, provider, health: undefined };
       });

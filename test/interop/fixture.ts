@@ -93,7 +93,11 @@ async function deploy(chainId: bigint, anvils: Anvil[], stateFile: string | unde
   });
   anvils.push(anvil);
   const network = Network.from(chainId);
-  const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: 100 });
+  const provider = new JsonRpcProvider(url, network, {
+    staticNetwork: network,
+    pollingInterval: 100,
+    cacheTimeout: -1,
+  });
   const admin = KEYS.admin.connect(provider);
   const deployed = async <T extends { deploymentTransaction(): ContractTransactionResponse | null }>(
     contract: Promise<T>,
