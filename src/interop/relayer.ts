@@ -26,6 +26,7 @@ import { getAddress, type Log, type TransactionReceipt } from "ethers";
 import { z } from "zod";
 
 import { ConfirmedEventFollower } from "../chain/events.js";
+import { HttpError, JsonHttpServer, route } from "../chain/http.js";
 import { Poller } from "../chain/poller.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { contractRevertError, errorInterface } from "../chain/reverts.js";
@@ -124,6 +125,9 @@ export interface RelayerOptions {
   readonly attesterTimeoutMs?: number;
   /** Most messages handled per round. */
   readonly batch?: number;
+  readonly host?: string;
+  /** Port of its status API (`GET /messages/:id`, `/health`); 0 picks a free one. */
+  readonly port?: number;
   readonly clock?: Clock;
   readonly log?: (line: string) => void;
   /**
@@ -197,6 +201,8 @@ export class Relayer {
   readonly #poller: Poller;
   /** Consecutive failures to reach each chain, for its back-off. */
   readonly #down = new Map<bigint, { failures: number; until: number }>();
+  readonly #http: JsonHttpServer;
+  readonly #configuredUrl: string;
   #running = false;
 
   constructor(options: RelayerOptions) {
@@ -237,18 +243,47 @@ export class Relayer {
       intervalMs: pollIntervalMs,
       onError: (error) => this.#log(`round failed: ${messageOf(error)}`),
     });
+    const host = options.host ?? "127.0.0.1";
+    const port = options.port ?? 0;
+    this.#configuredUrl = `http://${host}:${port}`;
+    this.#http = relayerHttpServer(this, {
+      host,
+      port,
+      log: this.#log,
+      title: `bank-chain interop ${this.name}`,
+      health: {
+        // Healthy only when every chain answers; the first chain's head and follower are reported.
+        blockNumber: async () =>
+          (
+            await Promise.all(
+              this.#chains.map((chain) => this.#nodes.withNode(chain.chainId, (provider) => provider.getBlockNumber())),
+            )
+          )[0]!,
+        followerNextBlock: () => this.#followers.get(this.#chains[0]!.chainId)?.checkpoint().nextBlock,
+        checkDatabase: () => this.#store.check(),
+      },
+    });
+  }
+
+  /** The status API's base URL. */
+  get url(): string {
+    return this.#http.url ?? this.#configuredUrl;
   }
 
   async start(): Promise<void> {
     if (this.#running) return;
+    await this.#http.start();
     this.#running = true;
     this.#poller.start();
-    this.#log(`relaying between chains ${this.#chains.map((chain) => chain.chainId).join(", ")}`);
+    this.#log(
+      `relaying between chains ${this.#chains.map((chain) => chain.chainId).join(", ")}; status at ${this.url}`,
+    );
   }
 
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    await this.#http.stop();
     await this.#poller.stop();
   }
 
@@ -700,4 +735,83 @@ export class Relayer {
   #up(chainId: bigint): void {
     if (this.#down.delete(chainId)) this.#log(`chain ${chainId} answers again`);
   }
+}
+
+const messageSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(["open", "delivered", "refunded", "unroutable"]),
+    sourceChainId: z.string(),
+    destinationChainId: z.string(),
+    nonce: z.string(),
+    deadline: z.number().int(),
+    destinationStatus: z.string(),
+    attempts: z.number().int(),
+    deliveryTx: z.string().nullable(),
+    refundTx: z.string().nullable(),
+    note: z.string().nullable(),
+    sends: z.array(z.object({ tx: z.string(), action: z.string(), outcome: z.string().nullable() })),
+  })
+  .openapi("RelayedMessage");
+
+/** The relayer's status API on the kit's `JsonHttpServer`. */
+function relayerHttpServer(
+  relayer: Pick<Relayer, "message">,
+  options: {
+    readonly host: string;
+    readonly port: number;
+    readonly title: string;
+    readonly log: (line: string) => void;
+    readonly health: ConstructorParameters<typeof JsonHttpServer>[0]["health"];
+  },
+): JsonHttpServer {
+  return new JsonHttpServer({
+    title: options.title,
+    version: "1",
+    description: "The interop relayer: what it knows of each message it carries, and every transaction it sent for it.",
+    host: options.host,
+    port: options.port,
+    log: options.log,
+    health: options.health,
+    routes: [
+      route({
+        method: "GET",
+        path: "/messages/:id",
+        summary: "a message the relayer carries: its state and its transactions",
+        params: z.object({
+          id: z
+            .string()
+            .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte hex message id")
+            .transform((id) => id.toLowerCase()),
+        }),
+        responses: {
+          200: { description: "the message", schema: messageSchema },
+          404: { description: "not seen (yet)" },
+        },
+        handle: ({ params }) => {
+          const found = relayer.message(params.id);
+          if (found === undefined) {
+            throw new HttpError(404, "MESSAGE_NOT_FOUND", `the relayer has not seen message ${params.id}`);
+          }
+          return {
+            status: 200,
+            body: {
+              id: found.id,
+              state: found.state,
+              sourceChainId: found.message.sourceChainId.toString(),
+              destinationChainId: found.message.destinationChainId.toString(),
+              nonce: found.message.nonce.toString(),
+              deadline: Number(found.message.deadline),
+              destinationStatus: found.destinationStatus,
+              attempts: found.attempts,
+              deliveryTx: found.deliveryTx,
+              refundTx: found.refundTx,
+              note: found.note,
+              sends: found.sends,
+            },
+          };
+        },
+      }),
+    ],
+  });
 }

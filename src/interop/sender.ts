@@ -9,10 +9,10 @@
  * the chain to decide what to do). The contracts' own replay guards are the
  * last line; the stored bytes are the first.
  *
- * One sender per key and process: signing, storing and broadcasting hold a
- * per-chain lock, so two services sharing the key (the API gateway and the
- * relayer on the devnet's `relayer` duty) never sign two transactions with
- * one nonce.
+ * Signing, storing and broadcasting hold a lock per key and chain, shared by
+ * every sender of the process, so two services sharing the key (the API
+ * gateway and the relayer on the `relayer` duty) never sign two transactions
+ * with one nonce.
  */
 import { Transaction, type JsonRpcProvider, type Signer, type TransactionReceipt } from "ethers";
 
@@ -45,13 +45,18 @@ export interface SenderOptions {
 }
 
 const defaultMargin = (estimate: bigint): bigint => estimate / 4n + 50_000n;
+/**
+ * One queue per (key, chain) for the whole process: two services holding the
+ * same key (the API gateway and the relayer on the `relayer` duty) each have
+ * a sender, and must still never sign two transactions with one nonce.
+ */
+const LOCKS = new Map<string, Promise<void>>();
 const KNOWN = /already known|known transaction|already imported/i;
 
 export class SignedSender {
   readonly #nodes: NodeDirectory;
   readonly #signer: Signer;
   readonly #margin: (estimate: bigint) => bigint;
-  readonly #locks = new Map<bigint, Promise<unknown>>();
   #address: string | undefined;
 
   constructor(options: SenderOptions) {
@@ -141,14 +146,19 @@ export class SignedSender {
     }
   }
 
-  /** Runs `fn` after every earlier call for `chainId` has finished. */
+  /** Runs `fn` after every earlier call of any sender of this process for this key and `chainId` has finished. */
   async #locked<T>(chainId: bigint, fn: () => Promise<T>): Promise<T> {
-    const before = this.#locks.get(chainId) ?? Promise.resolve();
+    const key = `${await this.address()}:${chainId}`;
+    const before = LOCKS.get(key) ?? Promise.resolve();
     const run = before.then(fn, fn);
-    this.#locks.set(
-      chainId,
-      run.catch(() => undefined),
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
     );
+    LOCKS.set(key, settled);
+    void settled.then(() => {
+      if (LOCKS.get(key) === settled) LOCKS.delete(key);
+    });
     return run;
   }
 }
