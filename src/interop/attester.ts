@@ -19,7 +19,17 @@
  * RFC 6979 nonces signs the same digest to the same bytes, so a restart can
  * never produce a different one. A store opened with another key is refused.
  *
- *   GET /attestations/:messageId[?epoch=N]   the signature (404 until signed)
+ * For refunds it also signs `Undelivered(bytes32 messageId,uint64 epoch)` in
+ * the SOURCE gateway's domain and current epoch, once a final block of the
+ * destination (at that chain's confirmation depth) has a timestamp past the
+ * message's deadline and the destination's record, read at that very block,
+ * is not `Delivered`: no later block can deliver it (`deliver` needs the
+ * destination's clock within the deadline), so the refund cannot double a
+ * delivery. A message seen `Delivered` is marked so and never signed
+ * undelivered.
+ *
+ *   GET /attestations/:messageId[?epoch=N]               its delivery attestation (404 until signed)
+ *   GET /attestations/:messageId/undelivered[?epoch=N]   its undelivered attestation (404 until signed)
  *   GET /openapi.json, GET /health
  */
 import { getAddress, type Log, type Wallet } from "ethers";
@@ -38,6 +48,8 @@ import {
   attestedGatewayDomain,
   MESSAGE_POSTED,
   MessageMismatchError,
+  statusName,
+  undeliveredDigest,
   messageFromLog,
   messageToJson,
 } from "./messages.js";
@@ -49,7 +61,7 @@ export class AttesterConfigError extends BankChainError {}
 export const ATTESTER_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: "attester messages, signatures and refusals",
+    name: "attester messages, signatures (delivery and undelivered) and refusals",
     sql: `CREATE TABLE attester_key (
       only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
       address TEXT NOT NULL
@@ -60,6 +72,7 @@ export const ATTESTER_MIGRATIONS: readonly Migration[] = [
       nonce TEXT NOT NULL,
       destination_chain TEXT NOT NULL,
       deadline INTEGER NOT NULL,
+      delivered INTEGER NOT NULL DEFAULT 0,
       message TEXT NOT NULL,
       block INTEGER NOT NULL,
       tx TEXT NOT NULL,
@@ -71,6 +84,15 @@ export const ATTESTER_MIGRATIONS: readonly Migration[] = [
       epoch INTEGER NOT NULL,
       signer TEXT NOT NULL,
       signature TEXT NOT NULL,
+      signed_at TEXT NOT NULL,
+      PRIMARY KEY (message_id, epoch)
+    ) STRICT;
+    CREATE TABLE attester_undelivered (
+      message_id TEXT NOT NULL REFERENCES attester_messages (id),
+      epoch INTEGER NOT NULL,
+      signer TEXT NOT NULL,
+      signature TEXT NOT NULL,
+      destination_block INTEGER NOT NULL,
       signed_at TEXT NOT NULL,
       PRIMARY KEY (message_id, epoch)
     ) STRICT;
@@ -240,6 +262,11 @@ export class Attester {
       } catch (error) {
         failures.push(`signing for chain ${chain.chainId}: ${messageOf(error)}`);
       }
+      try {
+        busy = (await this.#signUndelivered(chain)) > 0 || busy;
+      } catch (error) {
+        failures.push(`checking undelivered messages to chain ${chain.chainId}: ${messageOf(error)}`);
+      }
     }
     if (failures.length > 0) {
       this.#failedRounds += 1;
@@ -252,8 +279,12 @@ export class Attester {
     return busy;
   }
 
-  /** The signature for `messageId` under `epoch` (default: the newest one signed). */
-  attestation(messageId: string, epoch?: number): AttestationView | undefined {
+  /**
+   * Its signature for `messageId` under `epoch` (default: the newest one signed): the delivery
+   * attestation, or with `undelivered` the one that lets the source refund it.
+   */
+  attestation(messageId: string, epoch?: number, undelivered = false): AttestationView | undefined {
+    const table = undelivered ? "attester_undelivered" : "attester_signatures";
     const row = this.#store.get<{
       message_id: string;
       epoch: number;
@@ -265,7 +296,7 @@ export class Attester {
       destination_chain: string;
     }>(
       `SELECT s.message_id, s.epoch, s.signer, s.signature, s.signed_at, m.source_chain, m.nonce, m.destination_chain
-       FROM attester_signatures s JOIN attester_messages m ON m.id = s.message_id
+       FROM ${table} s JOIN attester_messages m ON m.id = s.message_id
        WHERE s.message_id = ? AND (? IS NULL OR s.epoch = ?) ORDER BY s.epoch DESC LIMIT 1`,
       messageId.toLowerCase(),
       epoch ?? null,
@@ -430,6 +461,72 @@ export class Attester {
     return rows.length;
   }
 
+  /**
+   * Signs `Undelivered` for the messages to `destination` that a final block there shows expired and not
+   * delivered, each in its source gateway's domain and current epoch; returns how many it signed.
+   */
+  async #signUndelivered(destination: InteropChain): Promise<number> {
+    const chainId = destination.chainId.toString();
+    const waiting = (before: number) =>
+      this.#store.all<{ id: string; source_chain: string; nonce: string }>(
+        `SELECT m.id, m.source_chain, m.nonce FROM attester_messages m
+         WHERE m.destination_chain = ? AND m.delivered = 0 AND m.deadline < ? AND NOT EXISTS
+           (SELECT 1 FROM attester_undelivered u WHERE u.message_id = m.id)
+         ORDER BY m.deadline LIMIT ?`,
+        chainId,
+        before,
+        SIGN_BATCH,
+      );
+    // Cheap first look with this machine's clock (with slack): is anything to that chain near its deadline?
+    if (waiting(Math.floor(this.#clock.now() / 1000) + EXPIRED_SLACK_SECONDS).length === 0) return 0;
+    const { final, timestamp } = await this.#nodes.withNode(destination.chainId, async (provider) => {
+      const head = await provider.getBlockNumber();
+      const block = await provider.getBlock(Math.max(0, head - destination.confirmations));
+      if (block === null) throw new Error(`chain ${chainId} has no block ${head - destination.confirmations}`);
+      return { final: block.number, timestamp: block.timestamp };
+    });
+    const expired = waiting(timestamp);
+    if (expired.length === 0) return 0;
+    const gateway = IAttestedGateway__factory.connect(destination.attestedGateway, undefined);
+    const epochs = new Map<string, bigint>();
+    let signed = 0;
+    for (const row of expired) {
+      const status = await this.#nodes.withNode(destination.chainId, (provider) =>
+        gateway.connect(provider).inboundStatus(BigInt(row.source_chain), BigInt(row.nonce), { blockTag: final }),
+      );
+      if (statusName(status) === "Delivered") {
+        this.#store.run("UPDATE attester_messages SET delivered = 1 WHERE id = ?", row.id);
+        continue;
+      }
+      const source = chainOf(this.#chains, BigInt(row.source_chain));
+      if (source === undefined) continue;
+      let epoch = epochs.get(row.source_chain);
+      if (epoch === undefined) {
+        epoch = await this.#nodes.withNode(source.chainId, (provider) =>
+          IAttestedGateway__factory.connect(source.attestedGateway, provider).epoch(),
+        );
+        epochs.set(row.source_chain, epoch);
+      }
+      if (epoch === 0n) continue;
+      const digest = undeliveredDigest(row.id, epoch, attestedGatewayDomain(source.chainId, source.attestedGateway));
+      const signature = this.#key.signingKey.sign(digest).serialized;
+      this.#store.run(
+        `INSERT INTO attester_undelivered (message_id, epoch, signer, signature, destination_block, signed_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        row.id,
+        Number(epoch),
+        this.address,
+        signature,
+        final,
+        isoNow(this.#clock),
+      );
+      this.#onStep(`undelivered:${row.id}`);
+      signed += 1;
+    }
+    if (signed > 0) this.#log(`signed ${signed} message(s) to chain ${chainId} as undelivered (refundable)`);
+    return signed;
+  }
+
   /** The first chain's head, once every chain has answered (health is down if any chain is). */
   async #heads(): Promise<number> {
     const heads = await Promise.all(
@@ -487,6 +584,42 @@ export function attesterHttpServer(
       checkDatabase: options.checkDatabase,
     },
     routes: [
+      route({
+        method: "GET",
+        path: "/attestations/:messageId/undelivered",
+        summary:
+          "this attester's signature that a message was never delivered (lets its source refund it), " +
+          "in the source gateway's domain (the newest epoch, unless `epoch` says)",
+        params: z.object({ messageId: bytes32 }),
+        query: z
+          .object({
+            epoch: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(2 ** 53)
+              .optional(),
+          })
+          .strict(),
+        responses: {
+          200: { description: "the attestation", schema: attestationSchema },
+          404: { description: "not signed: not expired on a final destination block yet, delivered, or not seen" },
+        },
+        handle: ({ params, query }) => {
+          const found = attester.attestation(params.messageId, query.epoch, true);
+          if (found === undefined) {
+            throw new HttpError(
+              404,
+              "ATTESTATION_NOT_FOUND",
+              `no undelivered attestation of ${params.messageId}` +
+                (query.epoch === undefined ? "" : ` for epoch ${query.epoch}`),
+              undefined,
+              { messageId: params.messageId },
+            );
+          }
+          return { status: 200, body: found };
+        },
+      }),
       route({
         method: "GET",
         path: "/attestations/:messageId",

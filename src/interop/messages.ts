@@ -28,6 +28,14 @@ export const ATTESTATION_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/** What attesters sign, on the SOURCE gateway's domain, to let `refund` refund a message never delivered. */
+export const UNDELIVERED_TYPES: Record<string, TypedDataField[]> = {
+  Undelivered: [
+    { name: "messageId", type: "bytes32" },
+    { name: "epoch", type: "uint64" },
+  ],
+};
+
 /** `IAttestedGateway.Status`, by name, in the enum's order. */
 export const STATUSES = ["None", "Sent", "Refunded", "Failed", "Delivered"] as const;
 export type GatewayStatus = (typeof STATUSES)[number];
@@ -94,6 +102,14 @@ export function attestedGatewayDomain(chainId: bigint, gateway: string): TypedDa
 /** What an attester signs for `messageId` under attester set `epoch`, in the destination gateway's domain. */
 export function attestationDigest(messageId: string, epoch: bigint, destination: TypedDataDomain): string {
   return TypedDataEncoder.hash(destination, ATTESTATION_TYPES, { messageId, epoch });
+}
+
+/**
+ * What an attester signs to let the source gateway refund `messageId` under its attester set `epoch`: the
+ * message was not delivered by a final destination block past its deadline (so it never can be).
+ */
+export function undeliveredDigest(messageId: string, epoch: bigint, source: TypedDataDomain): string {
+  return TypedDataEncoder.hash(source, UNDELIVERED_TYPES, { messageId, epoch });
 }
 
 /** The message as the contract's tuple. */

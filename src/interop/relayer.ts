@@ -13,7 +13,9 @@
  *   `deliver` with them sorted by signer, ascending;
  * - once the destination's clock is past the deadline and it never delivered
  *   the message, waits for the source's clock to reach `deadline +
- *   refundDelay` and sends `refund` there;
+ *   refundDelay` and for `threshold` attesters' `Undelivered` attestations
+ *   (in the source gateway's domain and epoch: they checked a final
+ *   destination block), and sends `refund` with them there;
  * - a chain that cannot be reached is waited for, with back-off.
  *
  * Every transaction is signed and stored before it is broadcast
@@ -46,6 +48,7 @@ import {
   messageToJson,
   messageTuple,
   statusName,
+  undeliveredDigest,
   type Message,
 } from "./messages.js";
 import type { NodeDirectory } from "./nodes.js";
@@ -550,7 +553,7 @@ export class Relayer {
         gatewayInterface.encodeFunctionData("retry", [messageTuple(message)]),
       );
     }
-    const signatures = await this.#attestations(row.id, message, destination);
+    const signatures = await this.#attestations(row.id, message, destination, "delivery");
     if (signatures.length < destination.threshold) {
       this.#later(
         row,
@@ -598,8 +601,19 @@ export class Relayer {
       );
       return false;
     }
+    const signatures = await this.#attestations(row.id, message, source, "undelivered");
+    if (signatures.length < source.threshold) {
+      this.#later(
+        row,
+        this.#clock.now() + Math.min(MAX_WAIT_MS, 500),
+        `expired undelivered (${destinationStatus}); ${signatures.length} of ${source.threshold} undelivered ` +
+          `attestations for the source's epoch ${source.epoch}`,
+        destinationStatus,
+      );
+      return false;
+    }
     return this.#send(row, message.sourceChainId, gateway, "refund", () =>
-      gatewayInterface.encodeFunctionData("refund", [messageTuple(message)]),
+      gatewayInterface.encodeFunctionData("refund", [messageTuple(message), signatures]),
     );
   }
 
@@ -647,14 +661,28 @@ export class Relayer {
     return true;
   }
 
-  /** The attestations for `id`, verified, one per attester, sorted by signer ascending, at most `threshold`. */
-  async #attestations(id: string, message: Message, destination: ChainView): Promise<string[]> {
-    const domain = attestedGatewayDomain(message.destinationChainId, this.#gatewayOf(message.destinationChainId));
-    const digest = attestationDigest(id, destination.epoch, domain);
+  /**
+   * The attestations for `id` that `verifier`'s gateway checks, verified here first: each recovers (low s) to a
+   * member of its current set for its current epoch; one per attester, sorted by signer ascending, at most
+   * `threshold`. `delivery`: the destination's `Attestation`; `undelivered`: the source's `Undelivered`.
+   */
+  async #attestations(
+    id: string,
+    message: Message,
+    verifier: ChainView,
+    kind: "delivery" | "undelivered",
+  ): Promise<string[]> {
+    const chainId = kind === "delivery" ? message.destinationChainId : message.sourceChainId;
+    const domain = attestedGatewayDomain(chainId, this.#gatewayOf(chainId));
+    const digest =
+      kind === "delivery"
+        ? attestationDigest(id, verifier.epoch, domain)
+        : undeliveredDigest(id, verifier.epoch, domain);
+    const route = kind === "delivery" ? `attestations/${id}` : `attestations/${id}/undelivered`;
     const answers = await Promise.all(
       this.#attesters.map(async (url) => {
         try {
-          const response = await fetch(`${url}/attestations/${id}?epoch=${destination.epoch}`, {
+          const response = await fetch(`${url}/${route}?epoch=${verifier.epoch}`, {
             signal: AbortSignal.timeout(this.#attesterTimeoutMs),
           });
           if (response.status !== 200) {
@@ -670,15 +698,15 @@ export class Relayer {
     );
     const bySigner = new Map<string, string>();
     for (const answer of answers) {
-      if (answer === undefined || answer.messageId.toLowerCase() !== id || BigInt(answer.epoch) !== destination.epoch) {
+      if (answer === undefined || answer.messageId.toLowerCase() !== id || BigInt(answer.epoch) !== verifier.epoch) {
         continue;
       }
       const signer = recoverEcdsa(digest, answer.signature);
-      if (signer !== undefined && destination.attesters.has(signer)) bySigner.set(signer, answer.signature);
+      if (signer !== undefined && verifier.attesters.has(signer)) bySigner.set(signer, answer.signature);
     }
     return [...bySigner.entries()]
       .sort(([a], [b]) => (BigInt(a) < BigInt(b) ? -1 : 1))
-      .slice(0, destination.threshold)
+      .slice(0, verifier.threshold)
       .map(([, signature]) => signature);
   }
 

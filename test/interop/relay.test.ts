@@ -6,7 +6,7 @@ import { recoverAddress } from "ethers";
 import { mined } from "../../src/chain/receipts.js";
 import { Attester } from "../../src/interop/attester.js";
 import type { InteropChain } from "../../src/interop/chains.js";
-import { MESSAGE_DELIVERED, MESSAGE_POSTED, messageFromLog } from "../../src/interop/messages.js";
+import { MESSAGE_DELIVERED, MESSAGE_POSTED, messageFromLog, messageTuple } from "../../src/interop/messages.js";
 import type { NodeDirectory } from "../../src/interop/nodes.js";
 import { Relayer } from "../../src/interop/relayer.js";
 import { SignedSender } from "../../src/interop/sender.js";
@@ -181,7 +181,7 @@ describe("interop: attesters and the relayer carry messages between two chains",
 
   it("a message that is never delivered is refunded on the source after deadline + refundDelay", async function () {
     const now = BigInt((await a.provider.getBlock("latest"))!.timestamp);
-    const tx = await refundable.send(erc7930(b.chainId, reverting.target as string), "0x99", [
+    const tx = await refundable.post(erc7930(b.chainId, reverting.target as string), "0x99", [
       deadlineAttribute(now + 60n),
     ]);
     const receipt = await mined(tx);
@@ -200,8 +200,56 @@ describe("interop: attesters and the relayer carry messages between two chains",
     await waitFor("the refund", () => relayer!.message(id)?.state === "refunded", 30_000);
     expect(await refundable.refunds()).to.equal(1n);
     expect(await refundable.lastRefundedId()).to.equal(id);
+    // Each attester signed Undelivered in the SOURCE gateway's domain, as the source computes it.
+    const epoch = await a.gateway.epoch();
+    const digest = await a.gateway.undeliveredDigest(id, epoch);
+    for (const made of attesters.slice(0, 3)) {
+      const signed = made.attestation(id, undefined, true)!;
+      expect(recoverAddress(digest, signed.signature)).to.equal(signed.attester);
+    }
     expect(await a.gateway.statusOf(id)).to.equal(2n); // Refunded
     expect(relayer!.message(id)!.sends.filter((send) => send.action === "refund")).to.have.length(1);
+  });
+
+  it("test_RevertWhen_RefundAfterDelivery: no attester signs a delivered message undelivered, so it is never refunded", async function () {
+    const now = BigInt((await a.provider.getBlock("latest"))!.timestamp);
+    const receipt = await mined(
+      await refundable.post(erc7930(b.chainId, recording.target as string), "0x77", [deadlineAttribute(now + 60n)]),
+    );
+    const { id, message } = messageFromLog(
+      receipt.logs.find((log) => log.topics[0] === MESSAGE_POSTED)!,
+      a.chainId,
+      a.gateway.target as string,
+    );
+    await startRelayer(attesters.map((made) => made.url));
+    await delivered(id);
+    await advance([a, b], 61n + REFUND_DELAY);
+    // Give the attesters rounds to look at it past its deadline.
+    await waitFor("the attesters to see it delivered", async () => {
+      for (const made of attesters) await made.poll();
+      return true;
+    });
+    for (const made of attesters) expect(made.attestation(id, undefined, true)).to.equal(undefined);
+    // Nobody can refund it without them: not with no signatures, not with delivery attestations.
+    const delivery = await Promise.all(
+      attesters.map(
+        async (made) => (await (await fetch(`${made.url}/attestations/${id}`)).json()) as { signature: string },
+      ),
+    );
+    const sorted = attesters
+      .map((made, i) => ({ address: made.address, signature: delivery[i]!.signature }))
+      .sort((x, y) => (BigInt(x.address) < BigInt(y.address) ? -1 : 1))
+      .map((entry) => entry.signature);
+    for (const signatures of [[], sorted.slice(0, 2)]) {
+      let refused = false;
+      try {
+        await a.gateway.refund.staticCall(messageTuple(message), signatures);
+      } catch {
+        refused = true;
+      }
+      expect(refused, `refund with ${signatures.length} signatures`).to.equal(true);
+    }
+    expect(await refundable.refunds()).to.equal(1n);
   });
 
   it("a destination that is down: the message waits and is delivered when the chain comes back", async function () {
