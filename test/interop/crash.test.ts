@@ -148,6 +148,25 @@ describe("interop: services killed at every step", function () {
     expect(relayer.starts).to.equal(5);
   });
 
+  it("a delivery whose transaction stays pending is never sent again, across a crash and many rounds", async function () {
+    await b.provider.send("evm_setAutomine", [false]);
+    try {
+      const alice = KEYS.alice.connect(a.provider);
+      const { id } = await post(a, alice, b, recording.target as string);
+      await relayer.crashAt("deliver:sent");
+      await relayer.start();
+      // Rounds go by while the transaction waits in the pool.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await relayed(id))!.sends).to.have.length(1);
+      expect((await relayed(id))!.state).to.equal("open");
+      await b.provider.send("evm_mine", []);
+      await waitFor(`delivery of ${id}`, async () => (await relayed(id))?.state === "delivered", 30_000);
+      await deliveredOnce(id);
+    } finally {
+      await b.provider.send("evm_setAutomine", [true]);
+    }
+  });
+
   it("relayer killed at each step of a refund: refunded once, by one transaction each", async function () {
     const ids: string[] = [];
     for (const point of ["refund:recorded", "refund:sent", "refund:mined"]) {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AbiCoder, keccak256, Signature, toUtf8Bytes, Wallet } from "ethers";
+import { AbiCoder, keccak256, recoverAddress, Signature, toUtf8Bytes, Wallet } from "ethers";
 import fc from "fast-check";
 
 import {
@@ -289,6 +289,14 @@ describe("interop/payload: the generic payload, its id and its signature", funct
       expect(recoverEcdsa(id, flipped)).to.equal(undefined);
       const error = await rejection(checkSignature(id, VECTOR_KEY.address, flipped, chainWith("0x")));
       expect(error).to.be.instanceOf(SignatureInvalidError);
+    });
+
+    it("refuses an s just above n/2, which ethers alone would recover (its own check is the top bit only)", function () {
+      const r = Signature.from(good).r;
+      const s = (HALF_ORDER + 1n).toString(16).padStart(64, "0");
+      const signature = `${r}${s}1b`;
+      expect(() => recoverAddress(id, signature)).to.not.throw();
+      expect(recoverEcdsa(id, signature)).to.equal(undefined);
     });
 
     it("refuses v 0 or 1 (the chain's ecrecover wants 27 or 28) and a 64-byte compact signature", async function () {
