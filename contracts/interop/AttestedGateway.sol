@@ -36,9 +36,11 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///        domain (chain id, this contract) to this gateway. Replay is refused by `(sourceChainId, nonce)`, so even
 ///        attesters fooled into signing two versions of one nonce (a source-chain reorganisation) get at most one
 ///        delivered.
-///      - Clocks: a message is deliverable while the destination's `block.timestamp <= deadline` and refundable
-///        once the source's `block.timestamp >= deadline + refundDelay`. `refundDelay` must exceed the largest lag of
-///        any destination chain's clock behind this chain's, or a message could be both refunded and delivered.
+///      - Refunds: a message is deliverable (and retryable) while the destination's `block.timestamp <= deadline`.
+///        The source cannot see whether it was delivered, so a refund needs `threshold` attesters to sign
+///        `Undelivered(messageId, epoch)`: they do so only once a final destination block is past the deadline and
+///        the message is not `Delivered` there, after which it never can be. `refundDelay` (source time after the
+///        deadline) is a second margin, for the attesters to see the destination's finality.
 ///      - A counterpart gateway that is replaced must not reuse the nonces of the one before it: inbound messages
 ///        are keyed by `(sourceChainId, nonce)` whatever the source gateway.
 ///      - Signatures are ECDSA only (65 bytes, low s). An attester whose address has code (EIP-7702 delegation, or
@@ -54,8 +56,11 @@ contract AttestedGateway is
     bytes32 public constant GATEWAY_ADMIN_ROLE = keccak256("GATEWAY_ADMIN_ROLE");
     /// @notice Pauses.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice EIP-712 type of what attesters sign.
+    /// @notice EIP-712 type of what attesters sign for a delivery: the message was posted (and is final) on its source.
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256("Attestation(bytes32 messageId,uint64 epoch)");
+    /// @notice EIP-712 type of what attesters sign for a refund: a final block of the destination is past the
+    ///         message's deadline and the message is not delivered there.
+    bytes32 public constant UNDELIVERED_TYPEHASH = keccak256("Undelivered(bytes32 messageId,uint64 epoch)");
     /// @notice The one attribute supported: `abi.encodeWithSignature("deadline(uint64)", deadline)`.
     bytes4 public constant DEADLINE_ATTRIBUTE = bytes4(keccak256("deadline(uint64)"));
     /// @notice The longest a message may stay deliverable, and the largest `defaultTtl` and `refundDelay`.
@@ -144,12 +149,14 @@ contract AttestedGateway is
     /// @inheritdoc IAttestedGateway
     /// @dev Marks the message `Refunded` before calling the sender; a reverting callback reverts the refund, which
     ///      may be tried again. A sender without code (an EOA) has nothing to undo: the message is only marked.
-    function refund(Message calldata message) external whenNotPaused nonReentrant {
+    ///      The signatures' type differs from a delivery's, so delivery attestations never count as refund ones.
+    function refund(Message calldata message, bytes[] calldata signatures) external whenNotPaused nonReentrant {
         bytes32 id = _messageIdOf(message);
         Status status = _outbound[id];
         if (status != Status.Sent) revert AttestedGatewayNotSent(id, status);
         uint256 refundableAt = uint256(message.deadline) + _refundDelay;
         if (block.timestamp < refundableAt) revert AttestedGatewayNotExpired(id, refundableAt);
+        _verifyAttestations(UNDELIVERED_TYPEHASH, id, signatures);
         _outbound[id] = Status.Refunded;
         emit MessageRefunded(id, message.sender);
         if (message.sender.code.length != 0) {
@@ -174,7 +181,7 @@ contract AttestedGateway is
         if (record != 0) {
             revert AttestedGatewayAlreadyProcessed(message.sourceChainId, message.nonce, _statusOfRecord(record));
         }
-        _verifyAttestations(id, signatures);
+        _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures);
         _execute(id, message);
     }
 
@@ -265,7 +272,12 @@ contract AttestedGateway is
 
     /// @inheritdoc IAttestedGateway
     function attestationDigest(bytes32 id, uint64 epoch_) external view returns (bytes32) {
-        return _attestationDigest(id, epoch_);
+        return _digest(ATTESTATION_TYPEHASH, id, epoch_);
+    }
+
+    /// @inheritdoc IAttestedGateway
+    function undeliveredDigest(bytes32 id, uint64 epoch_) external view returns (bytes32) {
+        return _digest(UNDELIVERED_TYPEHASH, id, epoch_);
     }
 
     /// @inheritdoc IAttestedGateway
@@ -301,13 +313,13 @@ contract AttestedGateway is
     // ─────────────────────────────────────────────────────────────── internal
 
     /// @dev Requires `signatures` to be at least `threshold` valid 65-byte low-s ECDSA signatures over
-    ///      `Attestation(id, epoch)` by distinct attesters of the current epoch, in strictly ascending signer order.
-    function _verifyAttestations(bytes32 id, bytes[] calldata signatures) private view {
+    ///      `typehash(id, epoch)` by distinct attesters of the current epoch, in strictly ascending signer order.
+    function _verifyAttestations(bytes32 typehash, bytes32 id, bytes[] calldata signatures) private view {
         (uint64 currentEpoch, uint8 threshold) = (_epoch, _threshold);
         if (threshold == 0) revert AttestedGatewayBadAttesterSet(0, 0);
         uint256 count = signatures.length;
         if (count < threshold) revert AttestedGatewayTooFewSignatures(count, threshold);
-        bytes32 digest = _attestationDigest(id, currentEpoch);
+        bytes32 digest = _digest(typehash, id, currentEpoch);
         address previous;
         for (uint256 i; i < count; ++i) {
             (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
@@ -375,8 +387,8 @@ contract AttestedGateway is
         }
     }
 
-    function _attestationDigest(bytes32 id, uint64 epoch_) private view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(ATTESTATION_TYPEHASH, id, epoch_)));
+    function _digest(bytes32 typehash, bytes32 id, uint64 epoch_) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(typehash, id, epoch_)));
     }
 
     /// @dev The deadline from the `deadline(uint64)` attribute, or now + `defaultTtl`.

@@ -34,7 +34,7 @@ contract RefundableSender is IRefundableSender {
         _reentryData = data;
     }
 
-    function send(
+    function post(
         bytes calldata recipient,
         bytes calldata payload,
         bytes[] calldata attributes
