@@ -46,7 +46,7 @@ export default deployScript(
       {
         account: accounts.deployer,
         artifact: artifacts.AttestedGateway,
-        args: [accounts.admin, delay, INTEROP.defaultTtl, INTEROP.refundDelay, INTEROP.minDeliveryGas],
+        args: [accounts.admin, delay, BigInt(INTEROP.defaultTtl), BigInt(INTEROP.refundDelay), INTEROP.minDeliveryGas],
       },
       keepDeployed(env),
     );
@@ -111,7 +111,7 @@ export default deployScript(
     const ledger = ReserveLedger__factory.connect(env.get("ReserveLedger").address, issuanceAdmin);
     await ensure(
       `ReserveLedger: BurnMintLane a bridge account (net import at most ${INTEROP.laneMaxNetImport})`,
-      async () => (await ledger.bridgeOf(lane.address)).maxNetImport === INTEROP.laneMaxNetImport,
+      async () => (await ledger.bridges()).some((bridge) => getAddress(bridge) === getAddress(lane.address)),
       () => ledger.registerBridge(lane.address, INTEROP.laneMaxNetImport),
     );
   },

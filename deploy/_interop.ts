@@ -13,13 +13,18 @@ import {
   BurnMintLane__factory,
   ChainRegistry__factory,
 } from "../typechain-types/index.js";
+import type { ChainConnection } from "../src/chain/config.js";
+import type { Deployments } from "../src/chain/deployments.js";
+import { DUTIES } from "../src/chain/networks.js";
 import { INTEROP } from "./_config.js";
 import { ensure } from "./_ethers.js";
 
 /** The contracts of one side, by deployment name. */
 export interface InteropSide {
   readonly chainId: bigint;
-  readonly address: (name: "BankToken" | "ChainRegistry" | "BridgeRegistry" | "AttestedGateway" | "BurnMintLane") => string;
+  readonly address: (
+    name: "BankToken" | "ChainRegistry" | "BridgeRegistry" | "AttestedGateway" | "BurnMintLane",
+  ) => string;
 }
 
 /**
@@ -51,7 +56,8 @@ export async function linkPeer(local: InteropSide, peer: InteropSide, admin: Sig
   );
   await ensure(
     `AttestedGateway (${here}): counterpart on chain ${peer.chainId}`,
-    async () => (await gateway.counterpartOf(peer.chainId)).toLowerCase() === peer.address("AttestedGateway").toLowerCase(),
+    async () =>
+      (await gateway.counterpartOf(peer.chainId)).toLowerCase() === peer.address("AttestedGateway").toLowerCase(),
     () => gateway.setCounterpart(peer.chainId, peer.address("AttestedGateway")),
   );
   const counterpart = interoperableAddress(peer.chainId, peer.address("BurnMintLane"));
@@ -64,7 +70,7 @@ export async function linkPeer(local: InteropSide, peer: InteropSide, admin: Sig
         linked.toLowerCase() === counterpart.toLowerCase()
       );
     },
-    () => lane.setLink(gateway.target, counterpart),
+    () => lane.setLink(peer.chainId, peer.address("BurnMintLane"), true),
   );
   for (const [source, destination] of [
     [local.chainId, peer.chainId],
@@ -74,10 +80,11 @@ export async function linkPeer(local: InteropSide, peer: InteropSide, admin: Sig
     const route = `BridgeRegistry (${here}): route ${source} → ${destination}`;
     await ensure(
       `${route} added`,
-      () => routes.routeOf(key).then(
-        () => true,
-        () => false,
-      ),
+      () =>
+        routes.routeOf(key).then(
+          () => true,
+          () => false,
+        ),
       () => routes.addRoute(source, destination, token),
     );
     await ensure(
@@ -98,6 +105,44 @@ export async function linkPeer(local: InteropSide, peer: InteropSide, admin: Sig
           return capacity === INTEROP.routeCapacity && window === BigInt(INTEROP.routeWindow);
         },
         () => routes.setRateLimit(key, outbound, INTEROP.routeCapacity, INTEROP.routeWindow),
+      );
+    }
+  }
+}
+
+/** One devnet chain as `npm start` opened it. */
+export interface DevnetSide {
+  readonly chain: ChainConnection;
+  readonly deployments: Deployments;
+}
+
+/** An `InteropSide` from a chain's deployment records; a missing contract is named. */
+export function sideOf(chainId: bigint, deployments: Deployments): InteropSide {
+  return {
+    chainId,
+    address: (name) => {
+      const record = deployments.contracts.get(name);
+      if (record === undefined) throw new Error(`interop link: ${name} is not deployed on chain ${chainId}`);
+      return record.address;
+    },
+  };
+}
+
+/**
+ * Links every pair of the devnet's chains both ways, each side signed by its `interopAdmin` (the node's
+ * unlocked account at the duty's devnet index).
+ */
+export async function linkDevnetChains(sides: readonly DevnetSide[]): Promise<void> {
+  const index = DUTIES.find((duty) => duty.name === "interopAdmin")!.devnetIndex;
+  for (const local of sides) {
+    const admin = (await local.chain.getSigners())[index];
+    if (admin === undefined) throw new Error(`interop link: chain ${local.chain.chainId} has no interopAdmin account`);
+    for (const peer of sides) {
+      if (peer === local) continue;
+      await linkPeer(
+        sideOf(local.chain.chainId, local.deployments),
+        sideOf(peer.chain.chainId, peer.deployments),
+        admin,
       );
     }
   }
