@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {CrosschainLinked} from "@openzeppelin/contracts/crosschain/CrosschainLinked.sol";
+import {ERC7786Recipient} from "@openzeppelin/contracts/crosschain/ERC7786Recipient.sol";
 import {IERC7786GatewaySource, IERC7786Recipient} from "@openzeppelin/contracts/interfaces/draft-IERC7786.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {InteroperableAddress} from "@openzeppelin/contracts/utils/draft-InteroperableAddress.sol";
@@ -19,6 +21,32 @@ import {RevertingRecipient} from "./mocks/RevertingRecipient.sol";
 contract SilentRecipient is IERC7786Recipient {
     function receiveMessage(bytes32, bytes calldata, bytes calldata) external payable returns (bytes4) {
         return IERC7786Recipient.receiveMessage.selector;
+    }
+}
+
+/// @dev OpenZeppelin's `CrosschainLinked` (the base of `BridgeFungible`, so of the BurnMintLane) on top of the gateway:
+///      it sends to its counterpart and accepts only messages its linked gateway brings from that counterpart.
+contract LinkedCounter is CrosschainLinked {
+    uint256 public processed;
+    bytes public lastPayload;
+
+    constructor() CrosschainLinked(new Link[](0)) {}
+
+    function link(address gateway, bytes calldata counterpart) external {
+        _setLink(gateway, counterpart, true);
+    }
+
+    function send(
+        bytes calldata chain,
+        bytes calldata payload,
+        bytes[] calldata attributes
+    ) external returns (bytes32) {
+        return _sendMessageToCounterpart(chain, payload, attributes);
+    }
+
+    function _processMessage(address, bytes32, bytes calldata, bytes calldata payload) internal override {
+        ++processed;
+        lastPayload = payload;
     }
 }
 
@@ -1313,6 +1341,54 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         for (uint256 i; i < 3; ++i) sigs[i] = _sign(attesterKey[i], digest);
         dst.deliver(message, sigs);
         assertEq(recipient.count(), 1);
+    }
+
+    function test_Deliver_WorksWithOpenZeppelinCrosschainLinked() public {
+        // A on SRC and B on DST, linked through the two gateways, as the BurnMintLane is.
+        vm.chainId(SRC);
+        LinkedCounter a = new LinkedCounter();
+        vm.chainId(DST);
+        LinkedCounter b = new LinkedCounter();
+        vm.chainId(SRC);
+        a.link(address(src), InteroperableAddress.formatEvmV1(DST, address(b)));
+        vm.chainId(DST);
+        b.link(address(dst), InteroperableAddress.formatEvmV1(SRC, address(a)));
+        vm.chainId(SRC);
+        uint64 deadline = uint64(block.timestamp) + 1 hours;
+        uint256 nonce = src.nextNonce();
+        bytes32 id = a.send(InteroperableAddress.formatEvmV1(DST), "mint 10", _deadlineAttribute(deadline));
+        IAttestedGateway.Message memory message = IAttestedGateway.Message({
+            sourceChainId: SRC,
+            sourceGateway: address(src),
+            nonce: nonce,
+            destinationChainId: DST,
+            destinationGateway: address(dst),
+            sender: address(a),
+            recipient: address(b),
+            deadline: deadline,
+            payload: "mint 10"
+        });
+        assertEq(id, src.messageId(message));
+        _deliver(message);
+        assertEq(b.processed(), 1);
+        assertEq(b.lastPayload(), bytes("mint 10"));
+        // Alice (not A) writing to B through the same gateways: B refuses, the message is stored as Failed.
+        IAttestedGateway.Message memory impostor = _send(alice, address(b), "mint 1000");
+        bytes32 impostorId = src.messageId(impostor);
+        bytes[] memory sigs = _sigs(impostor);
+        vm.expectEmit(address(dst));
+        emit IAttestedGateway.MessageFailed(
+            impostorId,
+            SRC,
+            impostor.nonce,
+            abi.encodeWithSelector(
+                ERC7786Recipient.ERC7786RecipientUnauthorizedGateway.selector,
+                address(dst),
+                InteroperableAddress.formatEvmV1(SRC, alice)
+            )
+        );
+        dst.deliver(impostor, sigs);
+        assertEq(b.processed(), 1);
     }
 
     function test_AttestationDigest_IsEip712() public {
