@@ -80,13 +80,15 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
     }
 
     /// @inheritdoc IBurnMintLane
+    /// @dev A `deadline` of 0 sends with the gateway's default time to live; otherwise it must be in the future (and
+    ///      within the gateway's `MAX_TTL`). `to` must be a canonical ERC-7930 EVM address on a linked chain.
     function crosschainTransfer(bytes calldata to, uint256 amount, uint64 deadline) external returns (bytes32) {
         return _send(msg.sender, msg.sender, to, amount, deadline);
     }
 
     /// @inheritdoc IBurnMintLane
     /// @dev Only `ROUTER_ROLE`. The tokens come from the caller; `from` is who the transfer is from in the payload
-    ///      and who a refund goes to.
+    ///      and who a refund goes to. `deadline` as for `crosschainTransfer`.
     function crosschainTransferFor(
         address from,
         bytes calldata to,
