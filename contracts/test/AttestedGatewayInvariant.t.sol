@@ -89,12 +89,7 @@ contract AttestedGatewayHandler is Test {
         IAttestedGateway.Message memory message = _messages[messageSeed % _messages.length];
         vm.chainId(DST);
         bytes32 id = dst.messageId(message);
-        bytes32 digest = dst.attestationDigest(id, dst.epoch());
-        bytes[] memory sigs = new bytes[](2);
-        for (uint256 i; i < 2; ++i) {
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(_keys[i], digest);
-            sigs[i] = abi.encodePacked(r, s, v);
-        }
+        bytes[] memory sigs = _sign(dst.attestationDigest(id, dst.epoch()));
         CountingRecipient to = CountingRecipient(message.recipient);
         uint256 before = to.countOf(id);
         try dst.deliver{gas: starve ? 120_000 : 2_000_000}(message, sigs) {
@@ -114,23 +109,25 @@ contract AttestedGatewayHandler is Test {
         } catch {}
     }
 
-    /// @dev As honest attesters would: they sign `Undelivered` only when the destination (same clock here) is past
-    ///      the deadline and has not delivered the message. `forge` signs regardless, to check the gateway's own
-    ///      time guard does not rely on the attesters.
-    function refund(uint256 messageSeed, bool forge) external {
+    /// @dev Refund attempts of three kinds. `kind % 3 == 0`: honest attesters, who sign `Undelivered` only once the
+    ///      destination (same clock here) is past the deadline without delivering the message; otherwise the caller
+    ///      tries without signatures. `1`: attesters who sign whenever the message is not delivered yet, deadline or
+    ///      not (the gateway's own time guard must hold). `2`: a caller replaying the delivery attestation.
+    function refund(uint256 messageSeed, uint256 kind) external {
         if (_messages.length == 0) return;
         IAttestedGateway.Message memory message = _messages[messageSeed % _messages.length];
-        bool honest =
-            block.timestamp > message.deadline &&
-                dst.inboundStatus(SRC, message.nonce) != IAttestedGateway.Status.Delivered;
-        if (!honest && !(forge && dst.inboundStatus(SRC, message.nonce) != IAttestedGateway.Status.Delivered)) return;
-        vm.chainId(SRC);
-        bytes32 digest = src.undeliveredDigest(src.messageId(message), src.epoch());
-        bytes[] memory sigs = new bytes[](2);
-        for (uint256 i; i < 2; ++i) {
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(_keys[i], digest);
-            sigs[i] = abi.encodePacked(r, s, v);
+        bool undelivered = dst.inboundStatus(SRC, message.nonce) != IAttestedGateway.Status.Delivered;
+        bytes[] memory sigs;
+        kind %= 3;
+        if (kind == 0 && undelivered && block.timestamp > message.deadline) {
+            sigs = _signUndelivered(message);
+        } else if (kind == 1 && undelivered) {
+            sigs = _signUndelivered(message);
+        } else if (kind == 2) {
+            vm.chainId(DST);
+            sigs = _sign(dst.attestationDigest(dst.messageId(message), dst.epoch()));
         }
+        vm.chainId(SRC);
         try src.refund(message, sigs) {} catch {}
     }
 
@@ -158,6 +155,21 @@ contract AttestedGatewayHandler is Test {
 
     function totalReceived() external view returns (uint256) {
         return _recipients[0].total() + _recipients[1].total();
+    }
+
+    // ──────────────────────────────────────────────────────────── internal
+
+    function _signUndelivered(IAttestedGateway.Message memory message) internal returns (bytes[] memory) {
+        vm.chainId(SRC);
+        return _sign(src.undeliveredDigest(src.messageId(message), src.epoch()));
+    }
+
+    function _sign(bytes32 digest) internal view returns (bytes[] memory sigs) {
+        sigs = new bytes[](2);
+        for (uint256 i; i < 2; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(_keys[i], digest);
+            sigs[i] = abi.encodePacked(r, s, v);
+        }
     }
 }
 

@@ -68,7 +68,9 @@ interface IAttestedGateway is IERC7786GatewaySource {
     error AttestedGatewayUnknownAttester(address signer);
     error AttestedGatewayInvalidSignature(uint256 index);
     error AttestedGatewayBadAttesterSet(uint256 size, uint256 threshold);
-    error AttestedGatewayInsufficientGas(uint256 left, uint256 required);
+    /// @notice A recipient call failed after being given `given` gas (a lower bound), less than the `required`
+    ///         `minDeliveryGas`: the delivery or retry reverts rather than store (or keep) the message as `Failed`.
+    error AttestedGatewayInsufficientGas(uint256 given, uint256 required);
     /// @notice An attribute with a supported selector is malformed (wrong length, a value wider than its type) or
     ///         given twice.
     error AttestedGatewayBadAttribute(bytes attribute);
