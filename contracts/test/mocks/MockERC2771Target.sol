@@ -12,6 +12,7 @@ contract MockERC2771Target is ERC2771Context {
     uint256 public calls;
     address public lastSender;
     uint256 public lastValue;
+    mapping(uint256 slot => uint256) public scratch;
 
     /// @notice Emitted by `record`.
     event Recorded(address indexed sender, uint256 value);
@@ -28,6 +29,14 @@ contract MockERC2771Target is ERC2771Context {
         lastSender = _msgSender();
         lastValue = value;
         emit Recorded(_msgSender(), value);
+    }
+
+    /// @notice Records the sender after writing `slots` fresh storage slots (about 22,000 gas each): a call
+    ///      heavy enough that the 1/64 of gas the caller keeps would let it go on after this call ran out of gas.
+    function work(uint256 slots) external {
+        for (uint256 i; i < slots; ++i) scratch[i] = i + 1;
+        ++calls;
+        lastSender = _msgSender();
     }
 
     /// @notice Always reverts with the sender it read.
