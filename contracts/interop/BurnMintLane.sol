@@ -108,12 +108,14 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
         emit CrosschainTransferRefunded(messageId, from, amount);
     }
 
-    /// @inheritdoc IBurnMintLane
-    /// @dev Only `LINK_ADMIN_ROLE`. Messages to `chainId` go to `counterpart`, and messages from `chainId` are
-    ///      accepted only from it. Without `allowOverride` an existing link is kept (`LinkAlreadyRegistered`).
-    ///      `chainId` must be neither zero nor this chain. The ERC-7930 address is formatted here, so it is
-    ///      canonical: a chain's link is found by the chain's canonical encoding, which is what the gateway gives as
-    ///      a message's sender.
+    /// @notice Links `counterpart`, the lane on `chainId`, through this lane's gateway: messages to `chainId` go to
+    ///         it, and messages from `chainId` are accepted only from it.
+    /// @dev Only `LINK_ADMIN_ROLE`. Without `allowOverride` an existing link is kept (`LinkAlreadyRegistered`). The
+    ///      ERC-7930 address is formatted here, so it is canonical: a chain's link is found by the chain's canonical
+    ///      encoding, which is what the gateway gives as a message's sender.
+    /// @param chainId The remote chain's EVM chain id: neither zero nor this chain.
+    /// @param counterpart The lane on that chain.
+    /// @param allowOverride Whether to replace an existing link.
     function setLink(uint256 chainId, address counterpart, bool allowOverride) external onlyRole(LINK_ADMIN_ROLE) {
         if (chainId == 0 || chainId == block.chainid) revert BurnMintLaneUnknownDestination(chainId);
         if (counterpart == address(0)) revert BurnMintLaneZeroAddress();
