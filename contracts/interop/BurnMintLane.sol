@@ -80,13 +80,15 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
     }
 
     /// @inheritdoc IBurnMintLane
+    /// @dev A `deadline` of 0 sends with the gateway's default time to live; otherwise it must be in the future (and
+    ///      within the gateway's `MAX_TTL`). `to` must be a canonical ERC-7930 EVM address on a linked chain.
     function crosschainTransfer(bytes calldata to, uint256 amount, uint64 deadline) external returns (bytes32) {
         return _send(msg.sender, msg.sender, to, amount, deadline);
     }
 
     /// @inheritdoc IBurnMintLane
     /// @dev Only `ROUTER_ROLE`. The tokens come from the caller; `from` is who the transfer is from in the payload
-    ///      and who a refund goes to.
+    ///      and who a refund goes to. `deadline` as for `crosschainTransfer`.
     function crosschainTransferFor(
         address from,
         bytes calldata to,
@@ -108,12 +110,14 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
         emit CrosschainTransferRefunded(messageId, from, amount);
     }
 
-    /// @inheritdoc IBurnMintLane
-    /// @dev Only `LINK_ADMIN_ROLE`. Messages to `chainId` go to `counterpart`, and messages from `chainId` are
-    ///      accepted only from it. Without `allowOverride` an existing link is kept (`LinkAlreadyRegistered`).
-    ///      `chainId` must be neither zero nor this chain. The ERC-7930 address is formatted here, so it is
-    ///      canonical: a chain's link is found by the chain's canonical encoding, which is what the gateway gives as
-    ///      a message's sender.
+    /// @notice Links `counterpart`, the lane on `chainId`, through this lane's gateway: messages to `chainId` go to
+    ///         it, and messages from `chainId` are accepted only from it.
+    /// @dev Only `LINK_ADMIN_ROLE`. Without `allowOverride` an existing link is kept (`LinkAlreadyRegistered`). The
+    ///      ERC-7930 address is formatted here, so it is canonical: a chain's link is found by the chain's canonical
+    ///      encoding, which is what the gateway gives as a message's sender.
+    /// @param chainId The remote chain's EVM chain id: neither zero nor this chain.
+    /// @param counterpart The lane on that chain.
+    /// @param allowOverride Whether to replace an existing link.
     function setLink(uint256 chainId, address counterpart, bool allowOverride) external onlyRole(LINK_ADMIN_ROLE) {
         if (chainId == 0 || chainId == block.chainid) revert BurnMintLaneUnknownDestination(chainId);
         if (counterpart == address(0)) revert BurnMintLaneZeroAddress();

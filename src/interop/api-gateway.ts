@@ -43,7 +43,7 @@ import {
   type TransactionStatus,
   type TransactionView,
 } from "./api.js";
-import { chainOf, type InteropChain } from "./chains.js";
+import { chainOf, checkChains, type InteropChain } from "./chains.js";
 import { interopHttpServer } from "./http.js";
 import {
   MESSAGE_DELIVERED,
@@ -177,7 +177,8 @@ export class ApiGateway {
   constructor(options: ApiGatewayOptions) {
     this.#store = options.store;
     this.#nodes = options.nodes;
-    this.#chains = options.chains;
+    // Distinct chains, each with nodes, addresses checksummed.
+    this.#chains = checkChains(options.chains, options.nodes);
     this.#sender = options.sender;
     this.#clock = options.clock ?? systemClock;
     const log = options.log ?? (() => undefined);

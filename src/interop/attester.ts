@@ -42,7 +42,7 @@ import { systemClock, isoNow, type Clock } from "../chain/clock.js";
 import type { Migration, Store } from "../store/store.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { IAttestedGateway__factory } from "../../typechain-types/index.js";
-import { asFollowerProvider, chainOf, followerReads, type InteropChain } from "./chains.js";
+import { asFollowerProvider, chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
 import {
   attestationDigest,
   attestedGatewayDomain,
@@ -180,7 +180,8 @@ export class Attester {
     this.address = getAddress(options.key.address);
     this.#store = options.store;
     this.#nodes = options.nodes;
-    this.#chains = options.chains;
+    // Distinct chains, each with nodes, addresses checksummed.
+    this.#chains = checkChains(options.chains, options.nodes);
     this.#clock = options.clock ?? systemClock;
     const log = options.log ?? (() => undefined);
     this.#log = (line) => log(`${this.name}: ${line}`);

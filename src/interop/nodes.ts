@@ -15,7 +15,8 @@
 import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 import { z } from "zod";
 
-import { originOf, probeChainId } from "../chain/config.js";
+import { FixedGasProvider, originOf, probeChainId } from "../chain/config.js";
+import type { FixedGas } from "../chain/networks.js";
 import { systemClock, type Clock } from "../chain/clock.js";
 import { hasCode, revertData } from "../chain/reverts.js";
 import { BankChainError, messageOf } from "../errors.js";
@@ -51,6 +52,8 @@ export interface NodeDirectoryOptions {
   readonly requestTimeoutMs?: number;
   /** The providers' polling interval (receipts, filters). */
   readonly pollingIntervalMs?: number;
+  /** A chain whose operators fix the gas price (a consortium chain): its transactions pay exactly that. */
+  readonly gas?: ReadonlyMap<bigint, FixedGas>;
   readonly clock?: Clock;
 }
 
@@ -94,11 +97,16 @@ export class NodeDirectory {
         const request = new FetchRequest(url);
         request.timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
         // No answer cache: two questions a moment apart (the pending nonce before and after a send) must both ask.
-        const provider = new JsonRpcProvider(request, network, {
+        const providerOptions = {
           staticNetwork: network,
           pollingInterval: options.pollingIntervalMs ?? 500,
           cacheTimeout: -1,
-        });
+        };
+        const gas = options.gas?.get(chainId);
+        const provider =
+          gas === undefined
+            ? new JsonRpcProvider(request, network, providerOptions)
+            : new FixedGasProvider(request, network, providerOptions, gas);
         return { url, provider, health: undefined };
       });
       this.#chains.set(chainId, { chainId, nodes, current: undefined, checking: undefined });

@@ -36,7 +36,7 @@ import { isoNow, systemClock, type Clock } from "../chain/clock.js";
 import type { Migration, Store } from "../store/store.js";
 import { messageOf } from "../errors.js";
 import { IAttestedGateway__factory } from "../../typechain-types/index.js";
-import { asFollowerProvider, chainOf, followerReads, type InteropChain } from "./chains.js";
+import { asFollowerProvider, chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
 import {
   attestationDigest,
   attestedGatewayDomain,
@@ -212,7 +212,8 @@ export class Relayer {
     this.name = options.name ?? "relayer";
     this.#store = options.store;
     this.#nodes = options.nodes;
-    this.#chains = options.chains;
+    // Distinct chains, each with nodes, addresses checksummed.
+    this.#chains = checkChains(options.chains, options.nodes);
     this.#sender = options.sender;
     this.#attesters = options.attesters.map((url) => url.replace(/\/+$/, ""));
     this.#retry = options.retry ?? DEFAULT_RELAYER_RETRY;

@@ -22,7 +22,7 @@ import { HDNodeWallet, Wallet, type Signer } from "ethers";
 
 import type { ChainConnection } from "../chain/config.js";
 import type { Deployments } from "../chain/deployments.js";
-import { DUTIES, isDevnet, type DutyName } from "../chain/networks.js";
+import { DUTIES, isDevnet, isRemoteNetwork, REMOTE_NETWORKS, type DutyName, type FixedGas } from "../chain/networks.js";
 import { PUBLIC_TEST_MNEMONIC } from "../chain/published-keys.js";
 import {
   openDeploymentStore,
@@ -141,7 +141,13 @@ function setup(context: ServiceContext, options: InteropServiceOptions, confirma
     }
     nodeList.set(chain.chainId, urls);
   }
-  const nodes = new NodeDirectory({ nodes: nodeList, timeoutMs: settings.INTEROP_NODE_TIMEOUT_MS });
+  // A remote network's fixed gas policy (a consortium chain) applies to the interop services' transactions too.
+  const gas = new Map<bigint, FixedGas>();
+  for (const { chain } of all) {
+    const definition = isRemoteNetwork(chain.network) ? REMOTE_NETWORKS[chain.network] : undefined;
+    if (definition !== undefined && "gas" in definition) gas.set(chain.chainId, definition.gas);
+  }
+  const nodes = new NodeDirectory({ nodes: nodeList, timeoutMs: settings.INTEROP_NODE_TIMEOUT_MS, gas });
   try {
     const chains = checkChains(
       all.map(({ chain, deployments }) => {

@@ -123,6 +123,17 @@ describe("interop/nodes: the node directory picks a healthy node per chain id", 
     expect(await nodes.providerFor(CHAIN)).to.equal(first);
   });
 
+  it("applies a chain's fixed gas policy (a consortium chain) to the providers it hands out", async function () {
+    const nodes = directory(new Map([[CHAIN, [good!.url]]]));
+    const fixed = new NodeDirectory({
+      nodes: new Map([[CHAIN, [good!.url]]]),
+      gas: new Map([[CHAIN, { baseFeePerGas: 0n, gasPrice: 7n }]]),
+    });
+    directories.push(fixed);
+    expect((await (await fixed.providerFor(CHAIN)).getFeeData()).gasPrice).to.equal(7n);
+    expect((await (await nodes.providerFor(CHAIN)).getFeeData()).gasPrice).to.not.equal(7n);
+  });
+
   it("does not treat a revert as a node failure", function () {
     expect(isNodeFailure({ code: "CALL_EXCEPTION", data: "0x12345678" })).to.equal(false);
     expect(isNodeFailure({ code: "NETWORK_ERROR" })).to.equal(true);

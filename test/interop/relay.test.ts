@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -6,7 +8,14 @@ import { recoverAddress } from "ethers";
 import { mined } from "../../src/chain/receipts.js";
 import { Attester } from "../../src/interop/attester.js";
 import type { InteropChain } from "../../src/interop/chains.js";
-import { MESSAGE_DELIVERED, MESSAGE_POSTED, messageFromLog, messageTuple } from "../../src/interop/messages.js";
+import {
+  attestationDigest,
+  attestedGatewayDomain,
+  MESSAGE_DELIVERED,
+  MESSAGE_POSTED,
+  messageFromLog,
+  messageTuple,
+} from "../../src/interop/messages.js";
 import type { NodeDirectory } from "../../src/interop/nodes.js";
 import { Relayer } from "../../src/interop/relayer.js";
 import { SignedSender } from "../../src/interop/sender.js";
@@ -149,12 +158,13 @@ describe("interop: attesters and the relayer carry messages between two chains",
     expect(kept.deliveryTx).to.equal(logs[0]!.transactionHash);
   });
 
-  it("an unknown attester's 404 and a stopped attester do not matter while two answer; with one it waits", async function () {
+  it("an unreachable attester and a stopped one do not matter while two answer; with one it waits", async function () {
     await attesters[2]!.stop();
     const alice = KEYS.alice.connect(a.provider);
     const { id } = await post(a, alice, b, recording.target as string);
     await attesters[1]!.stop();
-    await startRelayer([...attesters.map((made) => made.url), "http://127.0.0.1:9"]);
+    // An attester URL where nothing listens (a port the OS just handed out and took back).
+    await startRelayer([...attesters.map((made) => made.url), `http://127.0.0.1:${await freePort()}`]);
     await waitFor("the relayer to note it lacks attestations", () =>
       /1 of 2 attestations/.test(relayer!.message(id)?.note ?? ""),
     );
@@ -162,6 +172,46 @@ describe("interop: attesters and the relayer carry messages between two chains",
     await attesters[1]!.start();
     await delivered(id);
     await attesters[2]!.start();
+  });
+
+  it("test_RevertWhen_UnknownOrReplayedAttestations: a stranger's signature and a real one of another message do not count", async function () {
+    const alice = KEYS.alice.connect(a.provider);
+    const earlier = await post(a, alice, b, recording.target as string);
+    const { id } = await post(a, alice, b, recording.target as string);
+    const epoch = await b.gateway.epoch();
+    const domain = attestedGatewayDomain(b.chainId, b.gateway.target as string);
+    await waitFor("attester 1 to sign the earlier message", () => attesters[1]!.attestation(earlier.id));
+    // A fake attester: a stranger's signature of the right digest, and attester 1's signature of another message.
+    const answers = [
+      {
+        attester: KEYS.mallory.address,
+        signature: KEYS.mallory.signingKey.sign(attestationDigest(id, epoch, domain)).serialized,
+      },
+      { attester: attesters[1]!.address, signature: attesters[1]!.attestation(earlier.id)!.signature },
+    ];
+    const fakes = await Promise.all(
+      answers.map(async (answer) => {
+        const server = createServer((_req, res) => {
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify({ messageId: id, epoch: Number(epoch), ...answer }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+      }),
+    );
+    try {
+      await startRelayer([attesters[0]!.url, ...fakes.map((fake) => fake.url)]);
+      await waitFor("the relayer to count one", () => /1 of 2 attestations/.test(relayer!.message(id)?.note ?? ""));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(relayer!.message(id)!.sends).to.deep.equal([]);
+      expect(relayer!.message(id)!.state).to.equal("open");
+    } finally {
+      for (const fake of fakes) fake.server.close();
+    }
+    await relayer!.stop();
+    await startRelayer(attesters.map((made) => made.url));
+    await delivered(id);
+    await delivered(earlier.id);
   });
 
   it("a recipient that fails is stored Failed, retried with back-off, and delivered once it accepts", async function () {

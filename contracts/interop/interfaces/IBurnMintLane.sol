@@ -35,9 +35,6 @@ interface IBurnMintLane {
         uint64 deadline
     ) external returns (bytes32);
 
-    /// @notice Links `counterpart`, the lane on `chainId`, through this lane's gateway (`LINK_ADMIN_ROLE`).
-    function setLink(uint256 chainId, address counterpart, bool allowOverride) external;
-
     function token() external view returns (address);
     function gateway() external view returns (address);
     function bridgeRegistry() external view returns (address);

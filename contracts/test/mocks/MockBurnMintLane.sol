@@ -51,9 +51,6 @@ contract MockBurnMintLane is IBurnMintLane {
     }
 
     /// @inheritdoc IBurnMintLane
-    /// @notice Links nothing: the mock sends no message (`IBurnMintLane.setLink`, added by the lane's branch).
-    function setLink(uint256, address, bool) external pure {}
-
     function crosschainTransferFor(
         address from,
         bytes calldata to,
