@@ -349,7 +349,11 @@ async function main(argv: readonly string[]): Promise<void> {
       const at = places(name, env);
       await checkRecordsAgainstChain(
         chains[i]!.provider,
-        { dataDir: at.data, deployments: readDeployments(name, deploymentsRoot(env)).contracts },
+        {
+          dataDir: at.data,
+          deployments: readDeployments(name, deploymentsRoot(env)).contracts,
+          chainId: chains[i]!.chainId,
+        },
         remote === undefined ? FRESH_HINT : `check ${at.deployments} and ${at.data} belong to this chain`,
       );
     }

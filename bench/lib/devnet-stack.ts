@@ -107,6 +107,11 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
     BANK_B_PORT: "0",
     BILL_MONITOR_PORT: "0",
     CARD_GATEWAY_PORT: "0",
+    INTEROP_API_PORT: "0",
+    INTEROP_ATTESTER_1_PORT: "0",
+    INTEROP_ATTESTER_2_PORT: "0",
+    INTEROP_ATTESTER_3_PORT: "0",
+    INTEROP_RELAYER_PORT: "0",
   };
   // npm, its shell and the start script in one process group; the start script puts Anvil in another.
   const child: ChildProcess = spawn("npm", ["start", "--", "--fresh"], {

@@ -42,7 +42,7 @@ import { systemClock, isoNow, type Clock } from "../chain/clock.js";
 import type { Migration, Store } from "../store/store.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { IAttestedGateway__factory } from "../../typechain-types/index.js";
-import { asFollowerProvider, chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
+import { chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
 import {
   attestationDigest,
   attestedGatewayDomain,
@@ -193,7 +193,8 @@ export class Attester {
       this.#chains.map((chain) => [
         chain.chainId,
         new ConfirmedEventFollower({
-          provider: asFollowerProvider(followerReads(this.#nodes, chain.chainId)),
+          provider: followerReads(this.#nodes, chain.chainId),
+          chainId: chain.chainId,
           store: this.#store,
           name: `interop-attester:${chain.chainId}`,
           filter: { address: chain.attestedGateway, topics: [MESSAGE_POSTED] },

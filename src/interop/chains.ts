@@ -6,6 +6,7 @@
  */
 import { getAddress, type Block, type Filter, type Log, type Provider } from "ethers";
 
+import type { FollowerReads } from "../chain/events.js";
 import { BankChainError } from "../errors.js";
 import type { NodeDirectory } from "./nodes.js";
 
@@ -54,7 +55,7 @@ export function chainOf(chains: readonly InteropChain[], chainId: bigint): Inter
 }
 
 /** What `ConfirmedEventFollower` reads from a chain. */
-export type FollowerReads = Pick<Provider, "getBlockNumber" | "getBlock" | "getLogs">;
+export type { FollowerReads };
 
 /**
  * The reads an event follower makes, through the node directory: each goes
@@ -68,13 +69,4 @@ export function followerReads(nodes: NodeDirectory, chainId: bigint): FollowerRe
     ) => Promise<Block | null>,
     getLogs: (filter: Filter) => nodes.withNode(chainId, (provider): Promise<Log[]> => provider.getLogs(filter)),
   };
-}
-
-/**
- * `reads` typed as the `Provider` `ConfirmedEventFollower` asks for; it only
- * calls these three methods (see the report: the kit could ask for
- * `FollowerReads` and make this cast unnecessary).
- */
-export function asFollowerProvider(reads: FollowerReads): Provider {
-  return reads as unknown as Provider;
 }

@@ -36,7 +36,7 @@ import { isoNow, systemClock, type Clock } from "../chain/clock.js";
 import type { Migration, Store } from "../store/store.js";
 import { messageOf } from "../errors.js";
 import { IAttestedGateway__factory } from "../../typechain-types/index.js";
-import { asFollowerProvider, chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
+import { chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
 import {
   attestationDigest,
   attestedGatewayDomain,
@@ -230,7 +230,8 @@ export class Relayer {
       this.#chains.map((chain) => [
         chain.chainId,
         new ConfirmedEventFollower({
-          provider: asFollowerProvider(followerReads(this.#nodes, chain.chainId)),
+          provider: followerReads(this.#nodes, chain.chainId),
+          chainId: chain.chainId,
           store: this.#store,
           name: `interop-relayer:${chain.chainId}`,
           filter: { address: chain.attestedGateway, topics: [MESSAGE_POSTED] },

@@ -288,7 +288,11 @@ export function interopAttesterService(n: AttesterNumber, options: InteropServic
 }
 
 /** The relayer: delivers attested messages, retries failed ones, refunds expired ones; `GET /messages/:id`. */
-export function interopRelayerService(options: InteropServiceOptions): ServiceFactory {
+export function interopRelayerService(
+  options: InteropServiceOptions,
+  /** The URLs of the attesters started in the same runner, asked when `INTEROP_ATTESTER_URLS` is empty. */
+  localAttesters?: () => readonly string[],
+): ServiceFactory {
   const name = "interop-relayer";
   return {
     name,
@@ -297,9 +301,10 @@ export function interopRelayerService(options: InteropServiceOptions): ServiceFa
       try {
         const key = await dutyWallet(connections[0]!, "relayer", devnet);
         const attesters =
-          settings.INTEROP_ATTESTER_URLS === ""
-            ? ([1, 2, 3] as const).map((i) => `http://127.0.0.1:${settings[`INTEROP_ATTESTER_${i}_PORT`]}`)
-            : settings.INTEROP_ATTESTER_URLS.split(",").map((url) => url.trim());
+          settings.INTEROP_ATTESTER_URLS !== ""
+            ? settings.INTEROP_ATTESTER_URLS.split(",").map((url) => url.trim())
+            : (localAttesters?.() ??
+              ([1, 2, 3] as const).map((i) => `http://127.0.0.1:${settings[`INTEROP_ATTESTER_${i}_PORT`]}`));
         const store = await openDeploymentStore(context, name, "AttestedGateway");
         return withNodes(
           nodes,
@@ -329,11 +334,21 @@ export function interopRelayerService(options: InteropServiceOptions): ServiceFa
 
 /** Every interop service, in start order: attesters first (the relayer asks them), the relayer, the API gateway. */
 export function interopServices(options: InteropServiceOptions): ServiceFactory[] {
+  // The attesters start first, each on its port (0: one the OS picks); the relayer asks them where they listen.
+  const attesters: Service[] = [];
+  const remembered = (factory: ServiceFactory): ServiceFactory => ({
+    name: factory.name,
+    async create(context) {
+      const service = await factory.create(context);
+      attesters.push(service);
+      return service;
+    },
+  });
   return [
-    interopAttesterService(1, options),
-    interopAttesterService(2, options),
-    interopAttesterService(3, options),
-    interopRelayerService(options),
+    remembered(interopAttesterService(1, options)),
+    remembered(interopAttesterService(2, options)),
+    remembered(interopAttesterService(3, options)),
+    interopRelayerService(options, () => attesters.map((service) => service.url ?? "")),
     interopApiService(options),
   ];
 }
