@@ -94,3 +94,20 @@ export const DEVNET_OFFLINE_BUYER = {
   balance: 100_000n,
   locked: 50_000n,
 } as const;
+
+/**
+ * The interop layer on the devnet (and its defaults elsewhere): a cross-chain message may wait an hour for
+ * delivery and is refundable 15 minutes after that; a recipient call is owed 250,000 gas; two of the three
+ * attesters sign; the lane may mint at most 10,000,000.00 USD more than it burned on this chain, and out of
+ * its minter allowance of 100,000,000.00 USD; each route carries up to 1,000,000.00 USD per day each way.
+ */
+export const INTEROP = {
+  defaultTtl: 3_600,
+  refundDelay: 15 * 60,
+  minDeliveryGas: 250_000,
+  attesterThreshold: 2,
+  laneMinterAllowance: 10_000_000_000n,
+  laneMaxNetImport: 1_000_000_000n,
+  routeCapacity: 100_000_000n,
+  routeWindow: 24 * 3_600,
+} as const;

@@ -349,7 +349,11 @@ async function main(argv: readonly string[]): Promise<void> {
       const at = places(name, env);
       await checkRecordsAgainstChain(
         chains[i]!.provider,
-        { dataDir: at.data, deployments: readDeployments(name, deploymentsRoot(env)).contracts },
+        {
+          dataDir: at.data,
+          deployments: readDeployments(name, deploymentsRoot(env)).contracts,
+          chainId: chains[i]!.chainId,
+        },
         remote === undefined ? FRESH_HINT : `check ${at.deployments} and ${at.data} belong to this chain`,
       );
     }
@@ -367,11 +371,22 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     const chain = chains[0]!;
     const deployments = readDeployments(network, deploymentsRoot(env));
+    const peers = chainsToRun.slice(1).map((name, i) => ({
+      chain: chains[i + 1]!,
+      deployments: readDeployments(name, deploymentsRoot(env)),
+    }));
 
-    // Imported only now: the services use the code the build generated.
+    // Imported only now: the services and the link step use the code the build generated.
+    if (peers.length > 0) {
+      const { linkDevnetChains } = await import("../deploy/_interop.js");
+      log("linking the devnet's chains for the interop lane…");
+      await linkDevnetChains([{ chain, deployments }, ...peers]);
+    }
     const { ServiceRunner } = await import("../src/chain/service.js");
     const { SERVICES } = await import("../src/services.js");
-    runner = new ServiceRunner(SERVICES, { chain, deployments, dataDir: where.data, log });
+    const { interopServices } = await import("../src/interop/service.js");
+    const factories = peers.length > 0 ? [...SERVICES, ...interopServices({ peers: () => peers, env })] : SERVICES;
+    runner = new ServiceRunner(factories, { chain, deployments, dataDir: where.data, log });
     const services = await runner.startAll();
 
     // One write, ready line last: whoever waits for it has the addresses too.

@@ -1,12 +1,15 @@
 import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
+import { INTEROP_SETTINGS } from "./interop/service.js";
 import { CARD_GATEWAY_SETTINGS, cardGateway } from "./iso8583/service.js";
 import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/service.js";
 
 /**
  * The off-chain services `npm start` runs, in start order. Each part adds its
  * factory here (the bank agents, the ISO 8583 gateway, the bill monitor, …).
+ * The interop services (`interopServices` in src/interop/service.ts) need the
+ * other chains too, so `npm start` adds them when it runs more than one.
  */
 export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway];
 
@@ -15,4 +18,5 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   BANK_AGENT_SETTINGS,
   BILL_MONITOR_SETTINGS,
   CARD_GATEWAY_SETTINGS,
+  INTEROP_SETTINGS,
 ];

@@ -271,6 +271,12 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
         return _routes[key].paused;
     }
 
+    /// @notice A route's limit in one direction: `capacity` per `window` seconds (zero and zero until set).
+    function rateLimitOf(bytes32 key, bool outbound) external view returns (uint208 capacity, uint48 window) {
+        RateLimiter.RefillingBucket storage bucket = outbound ? _outbound[key] : _inbound[key];
+        return (bucket._capacity, bucket._window);
+    }
+
     /// @notice What the route can still carry now in one direction.
     function available(bytes32 key, bool outbound) external view returns (uint256) {
         return (outbound ? _outbound[key] : _inbound[key]).available(_BUCKET);

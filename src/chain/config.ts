@@ -218,7 +218,9 @@ async function openJsonRpc(
     );
   }
   const staticNetwork = Network.from(chainId);
-  const providerOptions = { staticNetwork, pollingInterval: 500 };
+  // No answer cache: ethers repeats an identical call's answer for 250 ms by default, so a wallet sending
+  // two transactions within that window would read a stale pending nonce ("nonce too low").
+  const providerOptions = { staticNetwork, pollingInterval: 500, cacheTimeout: -1 };
   const request = rpcRequest(url);
   const provider =
     gas === undefined
@@ -343,7 +345,7 @@ function splitCredentials(url: string): { target: string; authorization: string 
  * request carries the URL's origin only and the full URL is put back just
  * before the bytes go out.
  */
-function rpcRequest(url: string): FetchRequest {
+export function rpcRequest(url: string): FetchRequest {
   const { target, authorization } = splitCredentials(url);
   const request = new FetchRequest(originOf(url));
   if (authorization !== undefined) request.setHeader("authorization", authorization);

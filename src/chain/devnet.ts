@@ -172,8 +172,11 @@ export interface RecordedBlock {
   readonly hash: string;
 }
 
-/** Every event follower checkpoint in the SQLite files of `dataDir` (none when it does not exist). */
-export function recordedBlocks(dataDir: string): RecordedBlock[] {
+/**
+ * Every event follower checkpoint in the SQLite files of `dataDir` (none when it does not exist); with
+ * `chainId`, only those of that chain (a checkpoint that names no chain counts for every chain).
+ */
+export function recordedBlocks(dataDir: string, chainId?: bigint): RecordedBlock[] {
   if (!existsSync(dataDir)) return [];
   const found: RecordedBlock[] = [];
   for (const file of readdirSync(dataDir).sort()) {
@@ -182,9 +185,18 @@ export function recordedBlocks(dataDir: string): RecordedBlock[] {
     try {
       const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_checkpoints'").get();
       if (table === undefined) continue;
+      const columns = db.prepare("SELECT name FROM pragma_table_info('event_checkpoints')").all() as { name: string }[];
+      const chained = chainId !== undefined && columns.some((column) => column.name === "chain_id");
       const rows = db
-        .prepare("SELECT name, seen_block, seen_hash FROM event_checkpoints WHERE seen_hash IS NOT NULL")
-        .all() as { name: string; seen_block: number | bigint; seen_hash: string }[];
+        .prepare(
+          "SELECT name, seen_block, seen_hash FROM event_checkpoints WHERE seen_hash IS NOT NULL" +
+            (chained ? " AND (chain_id IS NULL OR chain_id = ?)" : ""),
+        )
+        .all(...(chained ? [chainId.toString()] : [])) as {
+        name: string;
+        seen_block: number | bigint;
+        seen_hash: string;
+      }[];
       for (const row of rows) {
         found.push({ file, follower: row.name, block: Number(row.seen_block), hash: row.seen_hash });
       }
@@ -210,7 +222,12 @@ export interface ChainReader {
  */
 export async function checkRecordsAgainstChain(
   chain: ChainReader,
-  records: { readonly dataDir: string; readonly deployments: ReadonlyMap<string, { readonly address: string }> },
+  records: {
+    readonly dataDir: string;
+    readonly deployments: ReadonlyMap<string, { readonly address: string }>;
+    /** The chain's id: checkpoints of other chains kept in the same files are not compared with this one. */
+    readonly chainId?: bigint;
+  },
   wayOut: string,
 ): Promise<void> {
   for (const [name, record] of records.deployments) {
@@ -228,7 +245,7 @@ export async function checkRecordsAgainstChain(
       );
     }
   }
-  for (const recorded of recordedBlocks(records.dataDir)) {
+  for (const recorded of recordedBlocks(records.dataDir, records.chainId)) {
     const block = await chain.getBlock(recorded.block);
     if (block?.hash?.toLowerCase() !== recorded.hash.toLowerCase()) {
       throw new DevnetError(

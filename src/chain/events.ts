@@ -24,8 +24,17 @@ export interface Checkpoint {
   readonly seen: { readonly block: number; readonly hash: string } | null;
 }
 
+/** What a follower reads from its chain. */
+export type FollowerReads = Pick<Provider, "getBlockNumber" | "getBlock" | "getLogs">;
+
 export interface ConfirmedEventFollowerOptions {
-  readonly provider: Provider;
+  readonly provider: FollowerReads;
+  /**
+   * The chain followed, recorded beside the checkpoint, for a store that
+   * follows several chains (the interop services): the devnet's record check
+   * then compares each checkpoint with its own chain only.
+   */
+  readonly chainId?: bigint;
   readonly store: Store;
   /** Checkpoint key; one per follower, stable across restarts. */
   readonly name: string;
@@ -64,6 +73,7 @@ export const EVENT_MIGRATIONS: readonly Migration[] = [
       seen_hash TEXT
     ) STRICT`,
   },
+  { version: 2, name: "chain of each checkpoint", sql: "ALTER TABLE event_checkpoints ADD COLUMN chain_id TEXT" },
 ];
 
 /**
@@ -77,8 +87,9 @@ export const EVENT_MIGRATIONS: readonly Migration[] = [
  * `ChainReorgError` (raise the confirmation depth for that chain).
  */
 export class ConfirmedEventFollower {
-  readonly #options: Required<Omit<ConfirmedEventFollowerOptions, "onError">> & {
+  readonly #options: Required<Omit<ConfirmedEventFollowerOptions, "onError" | "chainId">> & {
     onError: ((error: unknown) => void) | undefined;
+    chainId: bigint | undefined;
   };
   readonly #poller: Poller;
 
@@ -105,6 +116,7 @@ export class ConfirmedEventFollower {
       atomic: false,
       ...options,
       onError: options.onError,
+      chainId: options.chainId,
     };
     options.store.migrate("chain.events", EVENT_MIGRATIONS);
     this.#poller = new Poller({
@@ -238,14 +250,16 @@ export class ConfirmedEventFollower {
   #save(position: Checkpoint): void {
     try {
       this.#options.store.run(
-        `INSERT INTO event_checkpoints (name, next_block, last_log_index, seen_block, seen_hash) VALUES (?, ?, ?, ?, ?)
+        `INSERT INTO event_checkpoints (name, next_block, last_log_index, seen_block, seen_hash, chain_id)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(name) DO UPDATE SET next_block = excluded.next_block, last_log_index = excluded.last_log_index,
-         seen_block = excluded.seen_block, seen_hash = excluded.seen_hash`,
+         seen_block = excluded.seen_block, seen_hash = excluded.seen_hash, chain_id = excluded.chain_id`,
         this.#options.name,
         position.nextBlock,
         position.lastLogIndex,
         position.seen?.block ?? null,
         position.seen?.hash ?? null,
+        this.#options.chainId?.toString() ?? null,
       );
     } catch (error) {
       throw new BankChainError("FOLLOWER_CHECKPOINT_FAILED", `cannot store checkpoint: ${messageOf(error)}`, {

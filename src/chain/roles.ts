@@ -63,6 +63,21 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "AccountLedgerBankA", role: "GATEWAY_ROLE", holder: duty("gateway") },
   { contract: "OfflineVault", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
   { contract: "OfflineVault", role: "RISK_ADMIN_ROLE", holder: duty("bankA") },
+  { contract: "ChainRegistry", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "ChainRegistry", role: "CHAIN_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "BridgeRegistry", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "BridgeRegistry", role: "ROUTE_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "BridgeRegistry", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "AttestedGateway", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "AttestedGateway", role: "GATEWAY_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "AttestedGateway", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "BurnMintLane", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "BurnMintLane", role: "LINK_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "BurnMintLane", role: "ROUTER_ROLE", holder: contract("InteropGateway") },
+  { contract: "InteropGateway", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "InteropGateway", role: "GATEWAY_ADMIN_ROLE", holder: duty("interopAdmin") },
+  { contract: "InteropGateway", role: "FX_QUOTER_ROLE", holder: duty("fxQuoter") },
+  { contract: "InteropGateway", role: "PAUSER_ROLE", holder: duty("pauser") },
 ];
 
 /** A privilege a contract grants outside AccessControl, and its holder in the plan. */
@@ -70,8 +85,11 @@ export type PlannedPrivilege =
   | {
       /** The deployment name. */
       readonly contract: "BankToken" | "ReserveLedger";
-      /** `minter`: `BankToken.isMinter`; `issuer`: listed in `ReserveLedger.issuers()` (active or not). */
-      readonly privilege: "minter" | "issuer";
+      /**
+       * `minter`: `BankToken.isMinter`; `issuer`: listed in `ReserveLedger.issuers()` (active or not);
+       * `bridge`: listed in `ReserveLedger.bridges()` (mints and burns as imports and exports of a lane).
+       */
+      readonly privilege: "minter" | "issuer" | "bridge";
       readonly holder: Holder;
     }
   | {
@@ -96,7 +114,8 @@ export type PlannedPrivilege =
  * issuer: it only burns); each bank registered in the InterbankSettlement is
  * a trust account, its agent the bank's duty; bank A's card ledger's
  * treasury is bank A; no issuer reads its reserve from a feed (attestations
- * only). The deploy scripts set exactly these (002, 003, 005);
+ * only); the cross-chain lane is a minter and the ledger's one bridge account.
+ * The deploy scripts set exactly these (002, 003, 005, 007);
  * the check holds the chain to them as to ROLE_PLAN, since a minter nobody
  * planned can issue money without any role.
  */
@@ -115,6 +134,10 @@ export const PRIVILEGE_PLAN: readonly PlannedPrivilege[] = (
       holder: duty(bank === "BankA" ? "bankA" : "bankB"),
     })),
     [{ contract: "AccountLedgerBankA", privilege: "treasury", holder: duty("bankA") }],
+    [
+      { contract: "BankToken", privilege: "minter", holder: contract("BurnMintLane") },
+      { contract: "ReserveLedger", privilege: "bridge", holder: contract("BurnMintLane") },
+    ],
   );
 
 /** The role's id: the zero hash for `DEFAULT_ADMIN_ROLE`, else keccak256 of its name (OpenZeppelin's convention). */
@@ -189,6 +212,7 @@ const ACCESS = new Interface([
   "event MinterConfigured(address indexed minter, uint256 allowance)",
   "function isMinter(address account) view returns (bool)",
   "function issuers() view returns (address[])",
+  "function bridges() view returns (address[])",
   "event BankRegistered(address indexed bank, address indexed agent)",
   "function agentOf(address bank) view returns (address)",
   "function issuer(address account) view returns ((bool registered, bool active, bool breached, uint16 ratioBps, uint32 maxAge, uint40 attestedAt, uint256 reserve, uint256 outstanding, address feed))",
@@ -359,14 +383,14 @@ async function readPrivileges(
     }
     return found;
   };
-  for (const name of new Set(PRIVILEGE_PLAN.map((entry) => entry.contract))) {
+  const kinds = new Map(PRIVILEGE_PLAN.map((entry) => [`${entry.contract} ${entry.privilege}`, entry] as const));
+  for (const { contract: name, privilege } of kinds.values()) {
     const record = deployments.contracts.get(name);
     if (record === undefined) continue; // named by the role check already
     const address = getAddress(record.address);
     const call = async (fn: string, args: unknown[]) =>
       ACCESS.decodeFunctionResult(fn, await provider.call({ to: address, data: ACCESS.encodeFunctionData(fn, args) }));
-    const planned = PRIVILEGE_PLAN.filter((entry) => entry.contract === name);
-    const privilege = planned[0]!.privilege;
+    const planned = PRIVILEGE_PLAN.filter((entry) => entry.contract === name && entry.privilege === privilege);
     if (privilege === "agent") {
       rows.push(...(await readAgents(planned, address, record.blockNumber ?? 0)));
       continue;
@@ -375,6 +399,8 @@ async function readPrivileges(
     let holders: Set<string>;
     if (privilege === "treasury") {
       holders = new Set([getAddress((await call("treasury", []))[0] as string)]);
+    } else if (privilege === "bridge") {
+      holders = new Set(((await call("bridges", []))[0] as string[]).map(getAddress));
     } else if (privilege === "issuer") {
       holders = new Set(((await call("issuers", []))[0] as string[]).map(getAddress));
       // An issuer on a feed mints as far as the feed's figure says: the plan has attestations only.

@@ -354,6 +354,11 @@ const DEFAULT_PORTS = {
   BANK_B_PORT: 8602,
   BILL_MONITOR_PORT: 8610,
   CARD_GATEWAY_PORT: 8583,
+  INTEROP_API_PORT: 8620,
+  INTEROP_ATTESTER_1_PORT: 8621,
+  INTEROP_ATTESTER_2_PORT: 8622,
+  INTEROP_ATTESTER_3_PORT: 8623,
+  INTEROP_RELAYER_PORT: 8624,
 } as const;
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
@@ -425,6 +430,11 @@ describe("docs: every command in README.md and docs/*.md", function () {
         BANK_B_PORT: await freePort(),
         BILL_MONITOR_PORT: await freePort(),
         CARD_GATEWAY_PORT: await freePort(),
+        INTEROP_API_PORT: await freePort(),
+        INTEROP_ATTESTER_1_PORT: await freePort(),
+        INTEROP_ATTESTER_2_PORT: await freePort(),
+        INTEROP_ATTESTER_3_PORT: await freePort(),
+        INTEROP_RELAYER_PORT: await freePort(),
       };
       const stackEnv = {
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),

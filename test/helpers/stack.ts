@@ -29,6 +29,11 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     BANK_B_PORT: "0",
     BILL_MONITOR_PORT: "0",
     CARD_GATEWAY_PORT: "0",
+    INTEROP_API_PORT: "0",
+    INTEROP_ATTESTER_1_PORT: "0",
+    INTEROP_ATTESTER_2_PORT: "0",
+    INTEROP_ATTESTER_3_PORT: "0",
+    INTEROP_RELAYER_PORT: "0",
   };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Two independent chains with the suite deployed on each: two Anvil processes
+ * Two independent chains with the suite deployed on each, and their interop
+ * contracts linked to each other: two Anvil processes
  * (the npm package's binary) on ports the OS picks, each with its own chain id,
  * deployed by the same deploy scripts `npm start` runs, through JSON-RPC. The
  * cross-chain parts test against these: a node per chain, as in production.
@@ -12,6 +13,7 @@ import { getAddress, JsonRpcProvider, Network, type JsonRpcSigner } from "ethers
 import { fromDeployments, type Deployments } from "../../src/chain/deployments.js";
 import { startAnvil, type Anvil } from "../../src/chain/devnet.js";
 import { DUTIES, type DutyName } from "../../src/chain/networks.js";
+import { linkPeer, sideOf } from "../../deploy/_interop.js";
 import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
 import { freePort } from "./processes.js";
 
@@ -98,6 +100,19 @@ export async function startTwoChains(chainIds: readonly [number, number] = TWO_C
     providers.push(first.provider);
     const second = await deployedChain(chainIds[1], anvils);
     providers.push(second.provider);
+    // Each side's interop contracts know the other's, as `npm start` links the devnet's two chains.
+    for (const [local, peer] of [
+      [first, second],
+      [second, first],
+    ] as const) {
+      await quietly(async () =>
+        linkPeer(
+          sideOf(local.chainId, local.deployments),
+          sideOf(peer.chainId, peer.deployments),
+          await local.signer("interopAdmin"),
+        ),
+      );
+    }
     return { chains: [first, second], stop };
   } catch (error) {
     await stop();

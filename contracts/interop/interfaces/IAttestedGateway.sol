@@ -10,14 +10,18 @@ import {IERC7786GatewaySource} from "@openzeppelin/contracts/interfaces/draft-IE
 ///
 ///         Source side: `sendMessage` numbers the message (a per-gateway nonce from 1), fixes its deadline (the
 ///         `deadline(uint64)` attribute, or now + the default time to live), stores its id and emits ERC-7786's
-///         `MessageSent` and `MessagePosted`. After `deadline + refundDelay` (source chain time) a message never
-///         refunded may be refunded by anyone: the gateway calls the sender's `onMessageRefunded`.
+///         `MessageSent` and `MessagePosted`. After `deadline + refundDelay` (source chain time) a message that
+///         `threshold` attesters attest was not delivered may be refunded by anyone: the gateway calls the sender's
+///         `onMessageRefunded`. The attestation is needed because the source cannot see the destination: a message
+///         delivered before its deadline is past its deadline too. Attesters sign `Undelivered(bytes32 messageId,
+///         uint64 epoch)` in the source gateway's EIP-712 domain once a final block of the destination has a
+///         timestamp past the deadline and the message is not `Delivered` there (so it never can be).
 ///
 ///         Destination side: `deliver` checks the message is for this chain, from the registered counterpart of its
 ///         source chain, not past its deadline (destination chain time), not seen before (`(source chain, nonce)`),
 ///         and attested; then calls the recipient's `receiveMessage`. If that call fails the message is stored as
 ///         verified-but-undelivered and anyone may `retry` it (no signatures again) until its deadline; after the
-///         deadline it can never be delivered, which is what makes the source-side refund safe.
+///         deadline it can never be delivered, which is what makes the attested source-side refund safe.
 ///
 ///         The message id is the same on both chains (`sendId` on the source, `receiveId` on the destination):
 ///         `keccak256(abi.encode(sourceChainId, sourceGateway, nonce, destinationChainId, destinationGateway,
@@ -64,7 +68,14 @@ interface IAttestedGateway is IERC7786GatewaySource {
     error AttestedGatewayUnknownAttester(address signer);
     error AttestedGatewayInvalidSignature(uint256 index);
     error AttestedGatewayBadAttesterSet(uint256 size, uint256 threshold);
-    error AttestedGatewayInsufficientGas(uint256 left, uint256 required);
+    /// @notice A recipient call failed after being given `given` gas (a lower bound), less than the `required`
+    ///         `minDeliveryGas`: the delivery or retry reverts rather than store (or keep) the message as `Failed`.
+    error AttestedGatewayInsufficientGas(uint256 given, uint256 required);
+    /// @notice An attribute with a supported selector is malformed (wrong length, a value wider than its type) or
+    ///         given twice.
+    error AttestedGatewayBadAttribute(bytes attribute);
+    /// @notice Constructor arguments out of range: `defaultTtl` and `refundDelay` must be in `[1, MAX_TTL]`.
+    error AttestedGatewayBadConfig(uint64 defaultTtl, uint64 refundDelay);
 
     // ── events ──
     /// @notice A message was posted on this (source) chain: every field the attesters sign, in plain form.
@@ -99,16 +110,22 @@ interface IAttestedGateway is IERC7786GatewaySource {
     function retry(Message calldata message) external;
 
     // ── source side ──
-    /// @notice Refunds an expired, undelivered-by-construction message to its sender (`onMessageRefunded`). Anyone
-    ///         may call it after `deadline + refundDelay`.
-    function refund(Message calldata message) external;
+    /// @notice Refunds an expired message that was never delivered to its sender (`onMessageRefunded`). Anyone may
+    ///         call it after `deadline + refundDelay`, with `signatures` as for `deliver` but over
+    ///         `Undelivered(bytes32 messageId,uint64 epoch)` in this (source) gateway's domain and epoch.
+    function refund(Message calldata message, bytes[] calldata signatures) external;
 
     // ── views ──
     function messageId(Message calldata message) external view returns (bytes32);
+    /// @notice The status of a message sent from this chain (`None`, `Sent` or `Refunded`). Inbound messages are
+    ///         kept by `(sourceChainId, nonce)`: see `inboundStatus`.
     function statusOf(bytes32 messageId) external view returns (Status);
     /// @notice The status of the inbound message `(sourceChainId, nonce)` on this chain.
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status);
+    /// @notice What attesters sign to let `deliver` deliver `messageId` (on the destination).
     function attestationDigest(bytes32 messageId, uint64 epoch) external view returns (bytes32);
+    /// @notice What attesters sign to let `refund` refund `messageId` (on the source): it was not delivered.
+    function undeliveredDigest(bytes32 messageId, uint64 epoch) external view returns (bytes32);
     function epoch() external view returns (uint64);
     function attesters() external view returns (address[] memory set, uint8 threshold);
     function counterpartOf(uint256 chainId) external view returns (address);

@@ -15,6 +15,9 @@ interface IBurnMintLane {
     error BurnMintLaneBadDeadline(uint64 deadline);
     error BurnMintLaneUnknownDestination(uint256 chainId);
     error BurnMintLaneNotGateway(address caller);
+    /// @notice `to` is not a canonical ERC-7930 EVM address (chain reference without leading zero bytes, a 20-byte
+    ///         address, nothing after it).
+    error BurnMintLaneBadRecipient(bytes to);
 
     /// @notice A transfer's tokens were minted back to its sender after it expired.
     event CrosschainTransferRefunded(bytes32 indexed sendId, address indexed from, uint256 amount);

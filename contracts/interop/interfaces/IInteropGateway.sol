@@ -67,6 +67,13 @@ interface IInteropGateway {
     error InteropGatewayQuoteExpired(uint64 validUntil);
     error InteropGatewaySlippage(uint256 amountOut, uint256 minAmountOut);
     error InteropGatewayCallFailed(bytes reason);
+    /// @notice A field the payload's kind does not use is set: `data` of a Transfer or CrossChain, `asset` or
+    ///         `amount` of a Call.
+    error InteropGatewayUnusedField(Kind kind);
+    /// @notice An Exchange was submitted before the gateway admin set the FX desk.
+    error InteropGatewayNoFxDesk();
+    /// @notice The lane left part of the gateway's approval unspent, so it did not take exactly `amount`.
+    error InteropGatewayAllowanceLeft(address lane, uint256 allowance);
 
     /// @notice A payload was executed; `id` is its EIP-712 digest, `messageId` the cross-chain message (zero if
     ///         native).

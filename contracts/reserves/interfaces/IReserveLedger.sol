@@ -12,6 +12,16 @@ import {IIssuanceGate} from "./IIssuanceGate.sol";
 /// @dev An issuer's reserve comes either from attestations (`ATTESTOR_ROLE` calls `attestReserve`)
 ///      or, once a feed is configured, from a Chainlink-compatible proof-of-reserve feed. All amounts
 ///      are minor units of the fiat currency, in the token's decimals.
+///
+///      Bridge accounts. A cross-chain lane (`BurnMintLane`) mints and burns as a bridge account, not as an issuer:
+///      its burns record tokens exported to another chain, its mints tokens imported from one, and an import is
+///      refused once `imported - exported` would exceed the bridge's `maxNetImport`. Bridges hold no reserve, are
+///      not in `issuers()` and not in `totalOutstanding()`, so on every chain `token.totalSupply() ==
+///      totalOutstanding() + sum over bridges of (imported - exported)` (a bridge's net import is negative on a
+///      chain that sent more than it received), and across chains the supplies plus the tokens in flight equal
+///      the issuers' outstanding issuance. The issuer's outstanding issuance stays on the chain where its fiat
+///      reserve is attested: moving it with the tokens would free that reserve on the source for a second
+///      issuance against the same fiat.
 interface IReserveLedger is IIssuanceGate {
     /// @notice Everything the ledger knows about one issuer.
     /// @param registered Whether the issuer was ever registered (issuers are never removed).
@@ -113,6 +123,17 @@ interface IReserveLedger is IIssuanceGate {
         uint256 amount,
         uint256 remainingClaim
     );
+
+    /// @notice `bridge` was registered as a bridge account that may import at most `maxNetImport` net.
+    /// @param bridge The bridge's minter address (a cross-chain lane).
+    /// @param maxNetImport The most `imported - exported` may reach, in minor units.
+    event BridgeRegistered(address indexed bridge, uint256 maxNetImport);
+
+    /// @notice The net import cap of `bridge` was changed.
+    /// @param bridge The bridge.
+    /// @param previousMaxNetImport The former cap.
+    /// @param newMaxNetImport The new cap.
+    event BridgeCapChanged(address indexed bridge, uint256 previousMaxNetImport, uint256 newMaxNetImport);
 
     /// @notice A gate hook was called by an account other than the bound token.
     /// @param caller The caller.
@@ -271,12 +292,69 @@ interface IReserveLedger is IIssuanceGate {
     /// @param currentTime The current block time.
     error ReserveLedgerInvalidFeedTimestamp(address issuer, uint256 updatedAt, uint256 currentTime);
 
+    /// @notice The bridge address is zero.
+    /// @param bridge The bridge address given.
+    error ReserveLedgerInvalidBridge(address bridge);
+
+    /// @notice The account is already a bridge (a bridge is registered once and never becomes an issuer).
+    /// @param account The account.
+    error ReserveLedgerBridgeAlreadyRegistered(address account);
+
+    /// @notice The account is not a registered bridge.
+    /// @param account The account.
+    error ReserveLedgerUnknownBridge(address account);
+
+    /// @notice The net import cap does not fit the ledger's 80-bit amount field.
+    /// @param bridge The bridge.
+    /// @param maxNetImport The cap given.
+    /// @param max The largest cap the ledger stores.
+    error ReserveLedgerBridgeCapTooLarge(address bridge, uint256 maxNetImport, uint256 max);
+
+    /// @notice The mint would take the bridge's net import (`imported - exported`) above its cap.
+    /// @param bridge The bridge.
+    /// @param imported Its imports so far.
+    /// @param exported Its exports so far.
+    /// @param maxNetImport Its cap.
+    /// @param amount The amount to mint.
+    error ReserveLedgerBridgeCapExceeded(
+        address bridge,
+        uint256 imported,
+        uint256 exported,
+        uint256 maxNetImport,
+        uint256 amount
+    );
+
+    /// @notice The bridge's running total of imports (`exported == false`) or exports would pass `MAX_AMOUNT`.
+    /// @param bridge The bridge.
+    /// @param exported Whether the total is the exports'.
+    /// @param total The total so far.
+    /// @param amount The amount to add.
+    error ReserveLedgerBridgeTotalTooLarge(address bridge, bool exported, uint256 total, uint256 amount);
+
     /// @notice Registers `issuer` as an active issuer in attestation mode, with no reserve yet.
-    /// @dev Only `RESERVE_ADMIN_ROLE`. The issuer cannot mint until an attestation covers it.
+    /// @dev Only `RESERVE_ADMIN_ROLE`. The issuer cannot mint until an attestation covers it. A bridge account
+    ///      cannot be registered as an issuer (`ReserveLedgerBridgeAlreadyRegistered`).
     /// @param issuer The bank's minter address (its `TrustAccount` or minting key).
     /// @param ratioBps Its reserve ratio in basis points, 1..10_000.
     /// @param maxAge The maximum age of its reserve figure for minting, in seconds, at least 1.
     function registerIssuer(address issuer, uint16 ratioBps, uint32 maxAge) external;
+
+    /// @notice Registers `bridge` (a cross-chain lane, a minter of the token) as a bridge account: its burns are
+    ///         recorded as exported, its mints as imported, and a mint is refused once `imported - exported` would
+    ///         exceed `maxNetImport`. A bridge is not an issuer: no reserve, not in `issuers()` nor in
+    ///         `totalOutstanding()`. Bridges are never removed; a cap of zero stops imports beyond exports.
+    /// @dev Only `RESERVE_ADMIN_ROLE`. Reverts for the zero address, a registered issuer or bridge, or a cap above
+    ///      `MAX_AMOUNT`.
+    /// @param bridge The lane's address.
+    /// @param maxNetImport The most `imported - exported` may reach, at most `MAX_AMOUNT`.
+    function registerBridge(address bridge, uint256 maxNetImport) external;
+
+    /// @notice Sets the net import cap of `bridge`. A cap below its current net import is allowed: imports stop
+    ///         until exports bring the net back under it.
+    /// @dev Only `RESERVE_ADMIN_ROLE`.
+    /// @param bridge A registered bridge.
+    /// @param maxNetImport The new cap, at most `MAX_AMOUNT`.
+    function setBridgeCap(address bridge, uint256 maxNetImport) external;
 
     /// @notice Stops `issuer` from minting; it can still burn and be attested.
     /// @dev Only `RESERVE_ADMIN_ROLE`.
@@ -428,4 +506,17 @@ interface IReserveLedger is IIssuanceGate {
     /// @notice All issuers ever registered, in registration order.
     /// @return The issuers.
     function issuers() external view returns (address[] memory);
+
+    /// @notice The running totals and the cap of a bridge account (all zero if `account` is not a bridge; see
+    ///         `bridges()` for the list).
+    /// @param account The bridge.
+    /// @return imported The tokens it minted (imported from other chains), in total.
+    /// @return exported The tokens it burned (exported to other chains), in total.
+    /// @return maxNetImport The most `imported - exported` may reach.
+    function bridgeOf(address account) external view returns (uint256 imported, uint256 exported, uint256 maxNetImport);
+
+    /// @notice All bridges ever registered, in registration order: with `issuers()`, every account whose mints the
+    ///         ledger allows.
+    /// @return The bridges.
+    function bridges() external view returns (address[] memory);
 }

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+// solhint-disable-next-line max-line-length
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {CAIP2} from "@openzeppelin/contracts/utils/CAIP2.sol";
+import {InteroperableAddress} from "@openzeppelin/contracts/utils/draft-InteroperableAddress.sol";
+import {LowLevelCall} from "@openzeppelin/contracts/utils/LowLevelCall.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {BridgeRegistry} from "./BridgeRegistry.sol";
+import {ChainRegistry} from "./ChainRegistry.sol";
+import {IBurnMintLane} from "./interfaces/IBurnMintLane.sol";
+import {IInteropGateway} from "./interfaces/IInteropGateway.sol";
+
+/// @title InteropGateway
+/// @notice Executes a user's signed generic payload on this chain (Transfer, Exchange, Call) or sends it to another
+///         chain over the route's bridge (CrossChain). See `IInteropGateway` and `docs/interop.md`.
+/// @dev EIP-712 domain: name "BankChain InteropGateway", version "1", this chain's id, this contract. Type strings
+///      (the ones the off-chain signer must use, e.g. ethers `TypedDataEncoder` with `kind` as `uint8`):
+///
+///      `Payload(uint8 version,string sourceChain,string destinationChain,uint8 kind,address target,address asset,
+///      uint256 amount,bytes data,uint256 nonce,uint64 deadline)` (one line, no space after the commas)
+///
+///      `Quote(address tokenIn,address tokenOut,uint256 rate,uint64 validUntil)`
+///
+///      A payload's id is its EIP-712 digest. The signer is not part of the payload: an ECDSA signature names its
+///      signer by itself, and a contract signer must scope its ERC-1271 answer to its own account (ERC-7739), as
+///      one owner's plain signature could otherwise be accepted by each of its wallets.
+///
+///      Signatures: a 65-byte low-s ECDSA signature by `signer`, whatever code `signer` has; failing that, an
+///      ERC-1271 answer from `signer`, unless `signer` is an EIP-7702 delegated account (code `0xef0100 ||
+///      delegate`): an EOA's key is its only authority, so code at its address can neither approve nor revoke.
+///
+///      The decision: `sourceChain` must be this chain's CAIP-2 id (`eip155:<block.chainid>`). A destination equal
+///      to it makes the payload native (Transfer, Exchange, Call); any other must be a registered, enabled chain of
+///      the ChainRegistry and the kind CrossChain. A mismatch reverts `InteropGatewayKindMismatch`.
+///
+///      Tokens: Transfer and Exchange move the signer's tokens with `transferFrom` (the signer approved this
+///      gateway), so the token's pause and freeze checks apply to the signer, the recipient, the FX desk and this
+///      gateway as spender. CrossChain pulls into this gateway, approves the lane for exactly `amount` and requires
+///      the allowance to be zero again after the lane's call (the lane took exactly `amount`); the gateway keeps no
+///      balance and no allowance between calls. Call moves no tokens itself: its target sees the signer through
+///      ERC-2771 and gets no approval from this gateway; an allowed asset can never be a call target (else a Call
+///      could spend the approvals users gave this gateway).
+///
+///      Roles:
+///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after `adminDelay`): grants and revokes roles;
+///        may unpause.
+///      - `GATEWAY_ADMIN_ROLE`: allows assets, allows call targets by `(target, selector)`, sets the FX desk;
+///        unpauses.
+///      - `FX_QUOTER_ROLE`: the keys whose ECDSA signatures make a `Quote` valid.
+///      - `PAUSER_ROLE`: pauses `execute` (never unpauses, so a stolen pauser key cannot restart it). `cancelNonce`
+///        works while paused.
+contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP712, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice The role that manages assets, call targets and the FX desk, and unpauses.
+    bytes32 public constant GATEWAY_ADMIN_ROLE = keccak256("GATEWAY_ADMIN_ROLE");
+    /// @notice The role whose signatures make an FX quote valid.
+    bytes32 public constant FX_QUOTER_ROLE = keccak256("FX_QUOTER_ROLE");
+    /// @notice The role that pauses `execute`.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice The EIP-712 type hash of `Payload` (type string in the contract's NatSpec).
+    bytes32 public constant PAYLOAD_TYPEHASH = keccak256(
+        "Payload(uint8 version,string sourceChain,string destinationChain,uint8 kind,address target,"
+        "address asset,uint256 amount,bytes data,uint256 nonce,uint64 deadline)"
+    );
+    /// @notice The EIP-712 type hash of `Quote`.
+    bytes32 public constant QUOTE_TYPEHASH = keccak256(
+        "Quote(address tokenIn,address tokenOut,uint256 rate,uint64 validUntil)"
+    );
+    /// @notice The only payload version this gateway executes.
+    uint8 public constant PAYLOAD_VERSION = 1;
+    /// @notice The scale of a quote's rate: `amountOut = amountIn * rate / RATE_SCALE`.
+    uint256 public constant RATE_SCALE = 1e18;
+
+    /// @dev The first three bytes of an EIP-7702 delegated account's code.
+    bytes3 private constant _DELEGATION_PREFIX = 0xef0100;
+    /// @dev The code size of an EIP-7702 delegated account: the prefix and the delegate's address.
+    uint256 private constant _DELEGATION_CODE_SIZE = 23;
+
+    /// @notice The chains a destination must be registered and enabled in.
+    ChainRegistry public immutable chainRegistry;
+    /// @notice The routes and their bridges.
+    BridgeRegistry public immutable bridgeRegistry;
+
+    /// @dev `keccak256(bytes(CAIP2.local()))` at deployment, reused while the chain id is unchanged (as EIP712 does
+    ///      for its domain separator).
+    bytes32 private immutable _cachedCaip2Hash;
+    uint256 private immutable _cachedChainId;
+
+    /// @dev Unordered nonces: bit `nonce & 0xff` of word `nonce >> 8`. Consecutive nonces share a slot.
+    mapping(address signer => mapping(uint256 word => uint256 bits)) private _nonceBitmaps;
+    mapping(address token => bool) private _assets;
+    mapping(address target => mapping(bytes4 selector => bool)) private _calls;
+    /// @dev How many selectors of a target are allowed, so an allowed asset is never a call target.
+    mapping(address target => uint256 count) private _allowedSelectors;
+    address private _fxDesk;
+
+    /// @notice An asset was allowed or disallowed.
+    event AssetSet(address indexed token, bool allowed);
+    /// @notice A call target's selector was allowed or disallowed.
+    event CallAllowed(address indexed target, bytes4 indexed selector, bool allowed);
+    /// @notice The FX desk changed.
+    event FxDeskSet(address indexed previousDesk, address indexed desk);
+
+    /// @notice An address that must hold code does not.
+    error InteropGatewayNotAContract(address account);
+    /// @notice An allowed asset cannot be a call target, nor a call target an asset.
+    error InteropGatewayAssetIsCallTarget(address account);
+    /// @notice The address may not be a call target or the FX desk (this gateway).
+    error InteropGatewaySelf();
+    /// @notice The setting already has the requested value.
+    error InteropGatewayUnchanged();
+
+    /// @param admin The default admin.
+    /// @param adminDelay The delay of a default admin handover.
+    /// @param chainRegistry_ The ChainRegistry.
+    /// @param bridgeRegistry_ The BridgeRegistry.
+    constructor(
+        address admin,
+        uint48 adminDelay,
+        address chainRegistry_,
+        address bridgeRegistry_
+    ) AccessControlDefaultAdminRules(adminDelay, admin) EIP712("BankChain InteropGateway", "1") {
+        if (chainRegistry_ == address(0) || bridgeRegistry_ == address(0)) revert InteropGatewayZeroAddress();
+        chainRegistry = ChainRegistry(chainRegistry_);
+        bridgeRegistry = BridgeRegistry(bridgeRegistry_);
+        _cachedChainId = block.chainid;
+        _cachedCaip2Hash = keccak256(bytes(CAIP2.local()));
+    }
+
+    // ---------------------------------------------------------------- users
+
+    /// @inheritdoc IInteropGateway
+    /// @dev Anyone may submit: everything that matters is signed, so a front-runner only pays the gas of the same
+    ///      outcome. The nonce is spent before any external call (checks, effects, interactions) and the whole
+    ///      call reverts if the action fails, so a failed action (a reverting call target, a frozen account, a
+    ///      paused route, too little gas) never spends it. Reentrancy is refused (a Call target could call back).
+    function execute(
+        Payload calldata payload,
+        address signer,
+        bytes calldata signature
+    ) external nonReentrant whenNotPaused returns (bytes32 id) {
+        if (payload.version != PAYLOAD_VERSION) revert InteropGatewayUnsupportedVersion(payload.version);
+        if (block.timestamp > payload.deadline) revert InteropGatewayExpired(payload.deadline);
+        bytes32 sourceHash = keccak256(bytes(payload.sourceChain));
+        if (sourceHash != _caip2Hash()) revert InteropGatewayWrongSourceChain(payload.sourceChain);
+        bytes32 destinationHash = keccak256(bytes(payload.destinationChain));
+        Kind kind = payload.kind;
+        if ((sourceHash == destinationHash) == (kind == Kind.CrossChain)) {
+            revert InteropGatewayKindMismatch(kind, payload.sourceChain, payload.destinationChain);
+        }
+        _checkFields(payload);
+        if (signer == address(0)) revert InteropGatewayZeroAddress();
+
+        id = _hashTypedDataV4(_payloadStructHash(payload, sourceHash, destinationHash));
+        _checkSignature(signer, id, signature);
+        _useNonce(signer, payload.nonce);
+
+        bytes32 messageId;
+        if (kind == Kind.Transfer) {
+            IERC20(payload.asset).safeTransferFrom(signer, payload.target, payload.amount);
+        } else if (kind == Kind.Exchange) {
+            _exchange(id, payload, signer);
+        } else if (kind == Kind.Call) {
+            _call(payload, signer);
+        } else {
+            messageId = _crossChain(payload, signer);
+        }
+        emit Executed(id, signer, kind, payload.nonce, messageId);
+    }
+
+    /// @inheritdoc IInteropGateway
+    /// @dev Works while paused: a user may always withdraw a signature it no longer wants executed.
+    function cancelNonce(uint256 nonce) external {
+        _useNonce(msg.sender, nonce);
+        emit NonceCancelled(msg.sender, nonce);
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Allows or disallows an asset (a BankToken of this chain) for Transfer, Exchange and CrossChain.
+    /// @dev An allowed asset must hold code and must not be a call target.
+    function setAsset(address token, bool allowed) external onlyRole(GATEWAY_ADMIN_ROLE) {
+        if (token == address(0)) revert InteropGatewayZeroAddress();
+        if (_assets[token] == allowed) revert InteropGatewayUnchanged();
+        if (allowed) {
+            if (token.code.length == 0) revert InteropGatewayNotAContract(token);
+            if (_allowedSelectors[token] != 0) revert InteropGatewayAssetIsCallTarget(token);
+        }
+        _assets[token] = allowed;
+        emit AssetSet(token, allowed);
+    }
+
+    /// @notice Allows or disallows Call payloads to `target` with calldata starting with `selector`.
+    /// @dev The target must hold code and trust this gateway as its ERC-2771 forwarder (it reads the signer from
+    ///      the last 20 bytes of calldata). Never allow a token, a lane or a registry: this gateway holds users'
+    ///      approvals and the lanes' ROUTER_ROLE. An allowed asset and this gateway are refused here.
+    function allowCall(address target, bytes4 selector, bool allowed) external onlyRole(GATEWAY_ADMIN_ROLE) {
+        if (target == address(0)) revert InteropGatewayZeroAddress();
+        if (target == address(this)) revert InteropGatewaySelf();
+        if (_calls[target][selector] == allowed) revert InteropGatewayUnchanged();
+        if (allowed) {
+            if (target.code.length == 0) revert InteropGatewayNotAContract(target);
+            if (_assets[target]) revert InteropGatewayAssetIsCallTarget(target);
+            ++_allowedSelectors[target];
+        } else {
+            --_allowedSelectors[target];
+        }
+        _calls[target][selector] = allowed;
+        emit CallAllowed(target, selector, allowed);
+    }
+
+    /// @notice Sets the FX desk: the account that receives an Exchange's input and pays its output (it approves
+    ///         this gateway for every asset it pays out).
+    function setFxDesk(address desk) external onlyRole(GATEWAY_ADMIN_ROLE) {
+        if (desk == address(0)) revert InteropGatewayZeroAddress();
+        if (desk == address(this)) revert InteropGatewaySelf();
+        address previous = _fxDesk;
+        if (previous == desk) revert InteropGatewayUnchanged();
+        _fxDesk = desk;
+        emit FxDeskSet(previous, desk);
+    }
+
+    /// @notice Pauses `execute`.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Unpauses `execute`; the gateway admin or the default admin only.
+    function unpause() external {
+        if (!hasRole(GATEWAY_ADMIN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GATEWAY_ADMIN_ROLE);
+        }
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IInteropGateway
+    function payloadDigest(Payload calldata payload) external view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                _payloadStructHash(
+                    payload,
+                    keccak256(bytes(payload.sourceChain)),
+                    keccak256(bytes(payload.destinationChain))
+                )
+            );
+    }
+
+    /// @inheritdoc IInteropGateway
+    function quoteDigest(Quote calldata quote) external view returns (bytes32) {
+        return _quoteDigest(quote);
+    }
+
+    /// @inheritdoc IInteropGateway
+    function isNonceUsed(address signer, uint256 nonce) external view returns (bool) {
+        return _nonceBitmaps[signer][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc IInteropGateway
+    function caip2() external view returns (string memory) {
+        return CAIP2.local();
+    }
+
+    /// @notice Whether `token` is an allowed asset.
+    function isAssetAllowed(address token) external view returns (bool) {
+        return _assets[token];
+    }
+
+    /// @notice Whether Call payloads to `target` with `selector` are allowed.
+    function isCallAllowed(address target, bytes4 selector) external view returns (bool) {
+        return _calls[target][selector];
+    }
+
+    /// @notice The FX desk (zero until set).
+    function fxDesk() external view returns (address) {
+        return _fxDesk;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev The fields each kind needs (non-zero target and amount, an allowed asset, the selector allowed) and
+    ///      the ones it must leave empty.
+    function _checkFields(Payload calldata payload) private view {
+        Kind kind = payload.kind;
+        if (kind == Kind.Call) {
+            if (payload.asset != address(0) || payload.amount != 0) revert InteropGatewayUnusedField(kind);
+            bytes4 selector = payload.data.length < 4 ? bytes4(0) : bytes4(payload.data[:4]);
+            if (payload.data.length < 4 || !_calls[payload.target][selector]) {
+                revert InteropGatewayTargetNotAllowed(payload.target, selector);
+            }
+            return;
+        }
+        if (kind != Kind.Exchange && payload.data.length != 0) revert InteropGatewayUnusedField(kind);
+        if (payload.target == address(0)) revert InteropGatewayZeroAddress();
+        if (payload.amount == 0) revert InteropGatewayZeroAmount();
+        if (!_assets[payload.asset]) revert InteropGatewayUnknownAsset(payload.asset);
+    }
+
+    /// @dev Pays `amount` of `asset` from the signer to the FX desk and the quoted amount of the other asset from
+    ///      the desk to `target`. The quote is a rate, not a fill: any payload may use it until `validUntil`.
+    ///      Rounds down (for the desk). Malformed `data` reverts in ABI decoding, without an error.
+    function _exchange(bytes32 id, Payload calldata payload, address signer) private {
+        address desk = _fxDesk;
+        if (desk == address(0)) revert InteropGatewayNoFxDesk();
+        (Quote memory quote, bytes memory quoteSignature, uint256 minAmountOut) = abi.decode(
+            payload.data,
+            (Quote, bytes, uint256)
+        );
+        if (quote.tokenIn != payload.asset || quote.tokenOut == quote.tokenIn) revert InteropGatewayBadQuote();
+        if (!_assets[quote.tokenOut]) revert InteropGatewayUnknownAsset(quote.tokenOut);
+        if (block.timestamp > quote.validUntil) revert InteropGatewayQuoteExpired(quote.validUntil);
+        (address quoter, ECDSA.RecoverError recoverError, ) = ECDSA.tryRecover(_quoteDigest(quote), quoteSignature);
+        if (recoverError != ECDSA.RecoverError.NoError || !hasRole(FX_QUOTER_ROLE, quoter))
+            revert InteropGatewayBadQuote();
+        uint256 amountOut = Math.mulDiv(payload.amount, quote.rate, RATE_SCALE);
+        if (amountOut == 0) revert InteropGatewayZeroAmount();
+        if (amountOut < minAmountOut) revert InteropGatewaySlippage(amountOut, minAmountOut);
+        IERC20(payload.asset).safeTransferFrom(signer, desk, payload.amount);
+        IERC20(quote.tokenOut).safeTransferFrom(desk, payload.target, amountOut);
+        emit Exchanged(id, payload.asset, quote.tokenOut, payload.amount, amountOut);
+    }
+
+    /// @dev Calls the allowed target with `data ‖ signer` (ERC-2771) and no value; a revert bubbles up wrapped.
+    function _call(Payload calldata payload, address signer) private {
+        if (!LowLevelCall.callNoReturn(payload.target, abi.encodePacked(payload.data, signer))) {
+            revert InteropGatewayCallFailed(LowLevelCall.returnData());
+        }
+    }
+
+    /// @dev Pulls the tokens, approves the route's bridge for exactly `amount` and has it send them to `target` on
+    ///      the destination, refundable to the signer. Registry errors (no route, paused route, no bridge, a
+    ///      disabled source) and the lane's (over the route's limit, bad deadline) surface unchanged.
+    function _crossChain(Payload calldata payload, address signer) private returns (bytes32 messageId) {
+        uint256 destinationChainId = _enabledChainId(payload.destinationChain);
+        address lane = bridgeRegistry.bridgeFor(block.chainid, destinationChainId, payload.asset);
+        IERC20 token = IERC20(payload.asset);
+        token.safeTransferFrom(signer, address(this), payload.amount);
+        token.forceApprove(lane, payload.amount);
+        messageId = IBurnMintLane(lane).crosschainTransferFor(
+            signer,
+            InteroperableAddress.formatEvmV1(destinationChainId, payload.target),
+            payload.amount,
+            payload.deadline
+        );
+        uint256 left = token.allowance(address(this), lane);
+        if (left != 0) revert InteropGatewayAllowanceLeft(lane, left);
+    }
+
+    /// @dev The EVM chain id of a registered, enabled CAIP-2 id. Only the registry's `UnknownCaip2` is translated;
+    ///      any other failure bubbles.
+    function _enabledChainId(string calldata caip2_) private view returns (uint256 chainId) {
+        try chainRegistry.chainIdOfCaip2(caip2_) returns (uint256 id) {
+            chainId = id;
+        } catch (bytes memory reason) {
+            if (bytes4(reason) == ChainRegistry.UnknownCaip2.selector) revert InteropGatewayUnknownChain(caip2_);
+            LowLevelCall.bubbleRevert(reason);
+        }
+        if (!chainRegistry.isEnabled(chainId)) revert InteropGatewayChainDisabled(chainId);
+    }
+
+    /// @dev Marks the signer's nonce used; reverts if it was.
+    function _useNonce(address signer, uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        mapping(uint256 => uint256) storage bitmaps = _nonceBitmaps[signer];
+        uint256 word = bitmaps[nonce >> 8];
+        if (word & bit != 0) revert InteropGatewayNonceUsed(signer, nonce);
+        bitmaps[nonce >> 8] = word | bit;
+    }
+
+    /// @dev Reverts unless `signature` is `signer`'s low-s ECDSA signature of `digest`, or `signer` is a contract
+    ///      (not an EIP-7702 delegated EOA) that accepts it through ERC-1271.
+    function _checkSignature(address signer, bytes32 digest, bytes calldata signature) private view {
+        (address recovered, ECDSA.RecoverError recoverError, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (recoverError == ECDSA.RecoverError.NoError && recovered == signer) return;
+        if (
+            _isDelegatedEoa(signer) || !SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature)
+        ) {
+            revert InteropGatewayInvalidSignature(signer);
+        }
+    }
+
+    /// @dev This chain's CAIP-2 id hashed; recomputed only after a chain id change (a fork).
+    function _caip2Hash() private view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedCaip2Hash : keccak256(bytes(CAIP2.local()));
+    }
+
+    function _quoteDigest(Quote memory quote) private view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(abi.encode(QUOTE_TYPEHASH, quote.tokenIn, quote.tokenOut, quote.rate, quote.validUntil))
+            );
+    }
+
+    /// @dev Whether `account`'s code is an EIP-7702 delegation designator (`0xef0100 || delegate`).
+    function _isDelegatedEoa(address account) private view returns (bool) {
+        return account.code.length == _DELEGATION_CODE_SIZE && bytes3(account.code) == _DELEGATION_PREFIX;
+    }
+
+    /// @dev The EIP-712 struct hash of a payload, its two strings already hashed.
+    function _payloadStructHash(
+        Payload calldata payload,
+        bytes32 sourceHash,
+        bytes32 destinationHash
+    ) private pure returns (bytes32) {
+        return
+            keccak256(
+                abi.encode(
+                    PAYLOAD_TYPEHASH,
+                    payload.version,
+                    sourceHash,
+                    destinationHash,
+                    payload.kind,
+                    payload.target,
+                    payload.asset,
+                    payload.amount,
+                    keccak256(payload.data),
+                    payload.nonce,
+                    payload.deadline
+                )
+            );
+    }
+}

@@ -1,0 +1,660 @@
+/**
+ * One attester: its own key, its own SQLite store. It follows `MessagePosted`
+ * on every chain's AttestedGateway, each at that chain's confirmation depth,
+ * and signs `Attestation(bytes32 messageId,uint64 epoch)` in the DESTINATION
+ * gateway's EIP-712 domain, for the destination's current attester-set epoch,
+ * only for a message it has read back from the log itself:
+ *
+ * - the log comes from the configured gateway of the chain it was read from
+ *   (that chain is the source: the log never says which chain it is on);
+ * - the destination is a configured chain and the message names that chain's
+ *   configured gateway;
+ * - the id recomputed from the fields (`IAttestedGateway`'s formula) is the
+ *   log's `messageId`.
+ *
+ * Never two messages for one `(source chain, nonce)`: the destination keeps
+ * only one of them, so a second version (a source reorganisation deeper than
+ * the confirmations, a lying node) is refused and recorded, never signed. One
+ * signature per `(message, epoch)`, stored before it is served; ECDSA with
+ * RFC 6979 nonces signs the same digest to the same bytes, so a restart can
+ * never produce a different one. A store opened with another key is refused.
+ *
+ * For refunds it also signs `Undelivered(bytes32 messageId,uint64 epoch)` in
+ * the SOURCE gateway's domain and current epoch, once a final block of the
+ * destination (at that chain's confirmation depth) has a timestamp past the
+ * message's deadline and the destination's record, read at that very block,
+ * is not `Delivered`: no later block can deliver it (`deliver` needs the
+ * destination's clock within the deadline), so the refund cannot double a
+ * delivery. A message seen `Delivered` is marked so and never signed
+ * undelivered.
+ *
+ *   GET /attestations/:messageId[?epoch=N]               its delivery attestation (404 until signed)
+ *   GET /attestations/:messageId/undelivered[?epoch=N]   its undelivered attestation (404 until signed)
+ *   GET /openapi.json, GET /health
+ */
+import { getAddress, type Log, type Wallet } from "ethers";
+import { z } from "zod";
+
+import { ConfirmedEventFollower } from "../chain/events.js";
+import { HttpError, JsonHttpServer, route } from "../chain/http.js";
+import { Poller } from "../chain/poller.js";
+import { systemClock, isoNow, type Clock } from "../chain/clock.js";
+import type { Migration, Store } from "../store/store.js";
+import { BankChainError, messageOf } from "../errors.js";
+import { IAttestedGateway__factory } from "../../typechain-types/index.js";
+import { chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
+import {
+  attestationDigest,
+  attestedGatewayDomain,
+  MESSAGE_POSTED,
+  MessageMismatchError,
+  statusName,
+  undeliveredDigest,
+  messageFromLog,
+  messageToJson,
+} from "./messages.js";
+import type { NodeDirectory } from "./nodes.js";
+
+/** The attester cannot run as configured. */
+export class AttesterConfigError extends BankChainError {}
+
+export const ATTESTER_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "attester messages, signatures (delivery and undelivered) and refusals",
+    sql: `CREATE TABLE attester_key (
+      only_row INTEGER PRIMARY KEY CHECK (only_row = 1),
+      address TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE attester_messages (
+      id TEXT PRIMARY KEY,
+      source_chain TEXT NOT NULL,
+      nonce TEXT NOT NULL,
+      destination_chain TEXT NOT NULL,
+      deadline INTEGER NOT NULL,
+      delivered INTEGER NOT NULL DEFAULT 0,
+      message TEXT NOT NULL,
+      block INTEGER NOT NULL,
+      tx TEXT NOT NULL,
+      seen_at TEXT NOT NULL,
+      UNIQUE (source_chain, nonce)
+    ) STRICT;
+    CREATE TABLE attester_signatures (
+      message_id TEXT NOT NULL REFERENCES attester_messages (id),
+      epoch INTEGER NOT NULL,
+      signer TEXT NOT NULL,
+      signature TEXT NOT NULL,
+      signed_at TEXT NOT NULL,
+      PRIMARY KEY (message_id, epoch)
+    ) STRICT;
+    CREATE TABLE attester_undelivered (
+      message_id TEXT NOT NULL REFERENCES attester_messages (id),
+      epoch INTEGER NOT NULL,
+      signer TEXT NOT NULL,
+      signature TEXT NOT NULL,
+      destination_block INTEGER NOT NULL,
+      signed_at TEXT NOT NULL,
+      PRIMARY KEY (message_id, epoch)
+    ) STRICT;
+    CREATE TABLE attester_refusals (
+      source_chain TEXT NOT NULL,
+      tx TEXT NOT NULL,
+      log_index INTEGER NOT NULL,
+      code TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      at TEXT NOT NULL,
+      PRIMARY KEY (source_chain, tx, log_index)
+    ) STRICT;`,
+  },
+];
+
+/** A signature the attester serves. */
+export interface AttestationView {
+  readonly messageId: string;
+  readonly epoch: number;
+  readonly attester: string;
+  readonly signature: string;
+  readonly sourceChainId: string;
+  readonly nonce: string;
+  readonly destinationChainId: string;
+  readonly signedAt: string;
+}
+
+/** A log the attester would not sign for, and why. */
+export interface Refusal {
+  readonly sourceChainId: string;
+  readonly tx: string;
+  readonly logIndex: number;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export interface AttesterOptions {
+  readonly name?: string;
+  /** The attester's own key; it signs only, so it needs no funds. */
+  readonly key: Wallet;
+  /** Its own store: nobody else's key may have written it. */
+  readonly store: Store;
+  readonly nodes: NodeDirectory;
+  /** Every chain it attests from and to. */
+  readonly chains: readonly InteropChain[];
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly pollIntervalMs?: number;
+  readonly clock?: Clock;
+  readonly log?: (line: string) => void;
+  /** Told of `signed:<messageId>` right after a signature is stored (tests crash the process there). */
+  readonly onStep?: (point: string) => void;
+}
+
+/** Most messages signed per destination and round. */
+const SIGN_BATCH = 500;
+/**
+ * A message whose deadline is this far behind the attester's clock is not
+ * signed for a new epoch: it can no longer be delivered (chain clocks may
+ * differ from this one, hence the slack).
+ */
+const EXPIRED_SLACK_SECONDS = 86_400;
+
+export class Attester {
+  readonly name: string;
+  readonly address: string;
+  readonly #key: Wallet;
+  readonly #store: Store;
+  readonly #nodes: NodeDirectory;
+  readonly #chains: readonly InteropChain[];
+  readonly #clock: Clock;
+  readonly #log: (line: string) => void;
+  readonly #onStep: (point: string) => void;
+  readonly #followers: ReadonlyMap<bigint, ConfirmedEventFollower>;
+  readonly #poller: Poller;
+  readonly #http: JsonHttpServer;
+  readonly #configuredUrl: string;
+  #running = false;
+  #failedRounds = 0;
+
+  constructor(options: AttesterOptions) {
+    this.name = options.name ?? "attester";
+    this.#key = options.key;
+    this.address = getAddress(options.key.address);
+    this.#store = options.store;
+    this.#nodes = options.nodes;
+    // Distinct chains, each with nodes, addresses checksummed.
+    this.#chains = checkChains(options.chains, options.nodes);
+    this.#clock = options.clock ?? systemClock;
+    const log = options.log ?? (() => undefined);
+    this.#log = (line) => log(`${this.name}: ${line}`);
+    this.#onStep = options.onStep ?? (() => undefined);
+    options.store.migrate("interop.attester", ATTESTER_MIGRATIONS);
+    this.#claimStore();
+    const pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#followers = new Map(
+      this.#chains.map((chain) => [
+        chain.chainId,
+        new ConfirmedEventFollower({
+          provider: followerReads(this.#nodes, chain.chainId),
+          chainId: chain.chainId,
+          store: this.#store,
+          name: `interop-attester:${chain.chainId}`,
+          filter: { address: chain.attestedGateway, topics: [MESSAGE_POSTED] },
+          confirmations: chain.confirmations,
+          fromBlock: chain.fromBlock,
+          pollIntervalMs,
+          // Idempotent by message id (and by (source chain, nonce)): a log handled twice after a crash changes nothing.
+          handler: (entry) => this.#record(chain, entry),
+        }),
+      ]),
+    );
+    this.#poller = new Poller({
+      tick: () => this.poll(),
+      intervalMs: pollIntervalMs,
+      onError: (error) => this.#log(`round failed: ${messageOf(error)}`),
+    });
+    const host = options.host ?? "127.0.0.1";
+    this.#configuredUrl = `http://${host}:${options.port}`;
+    this.#http = attesterHttpServer(this, {
+      host,
+      port: options.port,
+      log: this.#log,
+      title: `bank-chain interop ${this.name}`,
+      blockNumber: () => this.#heads(),
+      followerNextBlock: () => this.#followers.get(this.#chains[0]!.chainId)?.checkpoint().nextBlock,
+      checkDatabase: () => this.#store.check(),
+    });
+  }
+
+  get url(): string {
+    return this.#http.url ?? this.#configuredUrl;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.#http.start();
+    this.#running = true;
+    this.#poller.start();
+    this.#log(`signing as ${this.address}; serving at ${this.url}`);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    await this.#http.stop();
+    await this.#poller.stop();
+  }
+
+  /**
+   * One round: reads every chain's newly confirmed messages, then signs what
+   * is verified and not yet signed for its destination's current epoch. A
+   * chain that cannot be reached is skipped this round. True if it did anything.
+   */
+  async poll(): Promise<boolean> {
+    let busy = false;
+    const failures: string[] = [];
+    for (const [chainId, follower] of this.#followers) {
+      try {
+        busy = (await follower.poll()) > 0 || busy;
+      } catch (error) {
+        failures.push(`chain ${chainId}: ${messageOf(error)}`);
+      }
+    }
+    for (const chain of this.#chains) {
+      try {
+        busy = (await this.#signFor(chain)) > 0 || busy;
+      } catch (error) {
+        failures.push(`signing for chain ${chain.chainId}: ${messageOf(error)}`);
+      }
+      try {
+        busy = (await this.#signUndelivered(chain)) > 0 || busy;
+      } catch (error) {
+        failures.push(`checking undelivered messages to chain ${chain.chainId}: ${messageOf(error)}`);
+      }
+    }
+    if (failures.length > 0) {
+      this.#failedRounds += 1;
+      // The first failure and every 20th after it: a chain that is down for long does not flood the log.
+      if (this.#failedRounds % 20 === 1) this.#log(`${failures.join("; ")} (round ${this.#failedRounds} failing)`);
+    } else if (this.#failedRounds > 0) {
+      this.#log(`every chain answers again after ${this.#failedRounds} failing round(s)`);
+      this.#failedRounds = 0;
+    }
+    return busy;
+  }
+
+  /**
+   * Its signature for `messageId` under `epoch` (default: the newest one signed): the delivery
+   * attestation, or with `undelivered` the one that lets the source refund it.
+   */
+  attestation(messageId: string, epoch?: number, undelivered = false): AttestationView | undefined {
+    const table = undelivered ? "attester_undelivered" : "attester_signatures";
+    const row = this.#store.get<{
+      message_id: string;
+      epoch: number;
+      signer: string;
+      signature: string;
+      signed_at: string;
+      source_chain: string;
+      nonce: string;
+      destination_chain: string;
+    }>(
+      `SELECT s.message_id, s.epoch, s.signer, s.signature, s.signed_at, m.source_chain, m.nonce, m.destination_chain
+       FROM ${table} s JOIN attester_messages m ON m.id = s.message_id
+       WHERE s.message_id = ? AND (? IS NULL OR s.epoch = ?) ORDER BY s.epoch DESC LIMIT 1`,
+      messageId.toLowerCase(),
+      epoch ?? null,
+      epoch ?? null,
+    );
+    if (row === undefined) return undefined;
+    return {
+      messageId: row.message_id,
+      epoch: row.epoch,
+      attester: row.signer,
+      signature: row.signature,
+      sourceChainId: row.source_chain,
+      nonce: row.nonce,
+      destinationChainId: row.destination_chain,
+      signedAt: row.signed_at,
+    };
+  }
+
+  /** Every log it refused to sign for. */
+  refusals(): Refusal[] {
+    return this.#store
+      .all<{ source_chain: string; tx: string; log_index: number; code: string; reason: string }>(
+        "SELECT source_chain, tx, log_index, code, reason FROM attester_refusals ORDER BY rowid",
+      )
+      .map((row) => ({
+        sourceChainId: row.source_chain,
+        tx: row.tx,
+        logIndex: row.log_index,
+        code: row.code,
+        reason: row.reason,
+      }));
+  }
+
+  /** The store belongs to one key: the first to open it. */
+  #claimStore(): void {
+    const row = this.#store.get<{ address: string }>("SELECT address FROM attester_key WHERE only_row = 1");
+    if (row === undefined) {
+      this.#store.run("INSERT INTO attester_key (only_row, address) VALUES (1, ?)", this.address);
+      return;
+    }
+    if (row.address !== this.address) {
+      throw new AttesterConfigError(
+        "ATTESTER_WRONG_KEY",
+        `this attester's store belongs to ${row.address}, but the key configured is ${this.address}; ` +
+          "each attester keeps its own store",
+        { store: row.address, key: this.address },
+      );
+    }
+  }
+
+  /** Records a confirmed `MessagePosted` from `source`, or the reason it will never be signed. */
+  #record(source: InteropChain, log: Log): void {
+    let verified;
+    try {
+      verified = messageFromLog(log, source.chainId, source.attestedGateway);
+    } catch (error) {
+      if (error instanceof MessageMismatchError) return this.#refuse(source, log, error.code, error.message);
+      throw error;
+    }
+    const { id, message } = verified;
+    const destination = chainOf(this.#chains, message.destinationChainId);
+    if (destination === undefined || destination.chainId === source.chainId) {
+      return this.#refuse(
+        source,
+        log,
+        "ATTESTER_UNKNOWN_DESTINATION",
+        `message ${id} is for chain ${message.destinationChainId}, which this attester does not attest to`,
+      );
+    }
+    if (message.destinationGateway !== destination.attestedGateway) {
+      return this.#refuse(
+        source,
+        log,
+        "ATTESTER_WRONG_DESTINATION_GATEWAY",
+        `message ${id} names gateway ${message.destinationGateway} on chain ${destination.chainId}, ` +
+          `not ${destination.attestedGateway}`,
+      );
+    }
+    this.#store.transaction(() => {
+      const known = this.#store.get<{ id: string }>(
+        "SELECT id FROM attester_messages WHERE source_chain = ? AND nonce = ?",
+        source.chainId.toString(),
+        message.nonce.toString(),
+      );
+      if (known !== undefined && known.id !== id) {
+        this.#refuse(
+          source,
+          log,
+          "ATTESTER_EQUIVOCATION",
+          `nonce ${message.nonce} of chain ${source.chainId} was message ${known.id}; now a log says ${id}. ` +
+            "Only the first is ever signed",
+        );
+        return;
+      }
+      this.#store.run(
+        `INSERT INTO attester_messages (id, source_chain, nonce, destination_chain, deadline, message, block, tx, seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        id,
+        source.chainId.toString(),
+        message.nonce.toString(),
+        message.destinationChainId.toString(),
+        Number(message.deadline),
+        messageToJson(message),
+        log.blockNumber,
+        log.transactionHash,
+        isoNow(this.#clock),
+      );
+    });
+  }
+
+  #refuse(source: InteropChain, log: Log, code: string, reason: string): void {
+    const changed = this.#store.run(
+      `INSERT INTO attester_refusals (source_chain, tx, log_index, code, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+      source.chainId.toString(),
+      log.transactionHash,
+      log.index,
+      code,
+      reason,
+      isoNow(this.#clock),
+    ).changes;
+    if (changed > 0) this.#log(`refused to sign (${code}): ${reason}`);
+  }
+
+  /** Signs the messages to `destination` not yet signed for its current epoch; returns how many. */
+  async #signFor(destination: InteropChain): Promise<number> {
+    const chainId = destination.chainId.toString();
+    const any = this.#store.get("SELECT 1 AS one FROM attester_messages WHERE destination_chain = ? LIMIT 1", chainId);
+    if (any === undefined) return 0;
+    // Read every round: a rotation of the destination's attester set needs signatures for the new epoch.
+    const epoch = await this.#nodes.withNode(destination.chainId, (provider) =>
+      IAttestedGateway__factory.connect(destination.attestedGateway, provider).epoch(),
+    );
+    if (epoch === 0n) return 0; // No attester set yet: nothing can be delivered there.
+    const rows = this.#store.all<{ id: string }>(
+      `SELECT m.id FROM attester_messages m
+       WHERE m.destination_chain = ? AND m.deadline >= ? AND NOT EXISTS
+         (SELECT 1 FROM attester_signatures s WHERE s.message_id = m.id AND s.epoch = ?)
+       ORDER BY m.rowid LIMIT ?`,
+      chainId,
+      Math.floor(this.#clock.now() / 1000) - EXPIRED_SLACK_SECONDS,
+      Number(epoch),
+      SIGN_BATCH,
+    );
+    const domain = attestedGatewayDomain(destination.chainId, destination.attestedGateway);
+    for (const { id } of rows) {
+      this.#store.transaction(() => {
+        const signature = this.#key.signingKey.sign(attestationDigest(id, epoch, domain)).serialized;
+        this.#store.run(
+          `INSERT INTO attester_signatures (message_id, epoch, signer, signature, signed_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+          id,
+          Number(epoch),
+          this.address,
+          signature,
+          isoNow(this.#clock),
+        );
+      });
+      this.#onStep(`signed:${id}`);
+    }
+    if (rows.length > 0) this.#log(`signed ${rows.length} message(s) to chain ${chainId}, epoch ${epoch}`);
+    return rows.length;
+  }
+
+  /**
+   * Signs `Undelivered` for the messages to `destination` that a final block there shows expired and not
+   * delivered, each in its source gateway's domain and current epoch; returns how many it signed.
+   */
+  async #signUndelivered(destination: InteropChain): Promise<number> {
+    const chainId = destination.chainId.toString();
+    const waiting = (before: number) =>
+      this.#store.all<{ id: string; source_chain: string; nonce: string }>(
+        `SELECT m.id, m.source_chain, m.nonce FROM attester_messages m
+         WHERE m.destination_chain = ? AND m.delivered = 0 AND m.deadline < ? AND NOT EXISTS
+           (SELECT 1 FROM attester_undelivered u WHERE u.message_id = m.id)
+         ORDER BY m.deadline LIMIT ?`,
+        chainId,
+        before,
+        SIGN_BATCH,
+      );
+    // Cheap first look with this machine's clock (with slack): is anything to that chain near its deadline?
+    if (waiting(Math.floor(this.#clock.now() / 1000) + EXPIRED_SLACK_SECONDS).length === 0) return 0;
+    const { final, timestamp } = await this.#nodes.withNode(destination.chainId, async (provider) => {
+      const head = await provider.getBlockNumber();
+      const block = await provider.getBlock(Math.max(0, head - destination.confirmations));
+      if (block === null) throw new Error(`chain ${chainId} has no block ${head - destination.confirmations}`);
+      return { final: block.number, timestamp: block.timestamp };
+    });
+    const expired = waiting(timestamp);
+    if (expired.length === 0) return 0;
+    const gateway = IAttestedGateway__factory.connect(destination.attestedGateway, undefined);
+    const epochs = new Map<string, bigint>();
+    let signed = 0;
+    for (const row of expired) {
+      const status = await this.#nodes.withNode(destination.chainId, (provider) =>
+        gateway.connect(provider).inboundStatus(BigInt(row.source_chain), BigInt(row.nonce), { blockTag: final }),
+      );
+      if (statusName(status) === "Delivered") {
+        this.#store.run("UPDATE attester_messages SET delivered = 1 WHERE id = ?", row.id);
+        continue;
+      }
+      const source = chainOf(this.#chains, BigInt(row.source_chain));
+      if (source === undefined) continue;
+      let epoch = epochs.get(row.source_chain);
+      if (epoch === undefined) {
+        epoch = await this.#nodes.withNode(source.chainId, (provider) =>
+          IAttestedGateway__factory.connect(source.attestedGateway, provider).epoch(),
+        );
+        epochs.set(row.source_chain, epoch);
+      }
+      if (epoch === 0n) continue;
+      const digest = undeliveredDigest(row.id, epoch, attestedGatewayDomain(source.chainId, source.attestedGateway));
+      const signature = this.#key.signingKey.sign(digest).serialized;
+      this.#store.run(
+        `INSERT INTO attester_undelivered (message_id, epoch, signer, signature, destination_block, signed_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        row.id,
+        Number(epoch),
+        this.address,
+        signature,
+        final,
+        isoNow(this.#clock),
+      );
+      this.#onStep(`undelivered:${row.id}`);
+      signed += 1;
+    }
+    if (signed > 0) this.#log(`signed ${signed} message(s) to chain ${chainId} as undelivered (refundable)`);
+    return signed;
+  }
+
+  /** The first chain's head, once every chain has answered (health is down if any chain is). */
+  async #heads(): Promise<number> {
+    const heads = await Promise.all(
+      this.#chains.map((chain) => this.#nodes.withNode(chain.chainId, (provider) => provider.getBlockNumber())),
+    );
+    return heads[0]!;
+  }
+}
+
+const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte hex message id")
+  .transform((value) => value.toLowerCase());
+
+const attestationSchema = z
+  .object({
+    messageId: z.string(),
+    epoch: z.number().int().openapi({ description: "the destination gateway's attester-set epoch signed for" }),
+    attester: z.string().openapi({ description: "the signer's address" }),
+    signature: z.string().openapi({ description: "65-byte ECDSA signature (r, s, v), low s" }),
+    sourceChainId: z.string(),
+    nonce: z.string(),
+    destinationChainId: z.string(),
+    signedAt: z.string(),
+  })
+  .openapi("Attestation");
+
+export interface AttesterHttpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly title: string;
+  readonly log: (line: string) => void;
+  readonly blockNumber: () => Promise<number>;
+  readonly followerNextBlock: () => number | undefined;
+  readonly checkDatabase: () => void;
+}
+
+/** The attester's HTTP API on the kit's `JsonHttpServer`. */
+export function attesterHttpServer(
+  attester: Pick<Attester, "attestation">,
+  options: AttesterHttpOptions,
+): JsonHttpServer {
+  return new JsonHttpServer({
+    title: options.title,
+    version: "1",
+    description:
+      "An interop attester: its signature of `Attestation(messageId, epoch)` in the destination AttestedGateway's " +
+      "EIP-712 domain, for each message it has seen posted and final on its source chain.",
+    host: options.host,
+    port: options.port,
+    log: options.log,
+    health: {
+      blockNumber: options.blockNumber,
+      followerNextBlock: options.followerNextBlock,
+      checkDatabase: options.checkDatabase,
+    },
+    routes: [
+      route({
+        method: "GET",
+        path: "/attestations/:messageId/undelivered",
+        summary:
+          "this attester's signature that a message was never delivered (lets its source refund it), " +
+          "in the source gateway's domain (the newest epoch, unless `epoch` says)",
+        params: z.object({ messageId: bytes32 }),
+        query: z
+          .object({
+            epoch: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(2 ** 53)
+              .optional(),
+          })
+          .strict(),
+        responses: {
+          200: { description: "the attestation", schema: attestationSchema },
+          404: { description: "not signed: not expired on a final destination block yet, delivered, or not seen" },
+        },
+        handle: ({ params, query }) => {
+          const found = attester.attestation(params.messageId, query.epoch, true);
+          if (found === undefined) {
+            throw new HttpError(
+              404,
+              "ATTESTATION_NOT_FOUND",
+              `no undelivered attestation of ${params.messageId}` +
+                (query.epoch === undefined ? "" : ` for epoch ${query.epoch}`),
+              undefined,
+              { messageId: params.messageId },
+            );
+          }
+          return { status: 200, body: found };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/attestations/:messageId",
+        summary: "this attester's signature of a message (the newest epoch, unless `epoch` says)",
+        params: z.object({ messageId: bytes32 }),
+        query: z
+          .object({
+            epoch: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(2 ** 53)
+              .optional(),
+          })
+          .strict(),
+        responses: {
+          200: { description: "the attestation", schema: attestationSchema },
+          404: { description: "not signed (yet): not seen, not final, refused, or no attester set" },
+        },
+        handle: ({ params, query }) => {
+          const found = attester.attestation(params.messageId, query.epoch);
+          if (found === undefined) {
+            throw new HttpError(
+              404,
+              "ATTESTATION_NOT_FOUND",
+              `no attestation of ${params.messageId}${query.epoch === undefined ? "" : ` for epoch ${query.epoch}`}`,
+              undefined,
+              { messageId: params.messageId },
+            );
+          }
+          return { status: 200, body: found };
+        },
+      }),
+    ],
+  });
+}
