@@ -21,7 +21,16 @@
  * figure the issue gives; CCTP's contracts are not in this repository, so it
  * is quoted, not run).
  */
-import { Contract, HDNodeWallet, JsonRpcProvider, keccak256, MaxUint256, Mnemonic, toUtf8Bytes } from "ethers";
+import {
+  Contract,
+  type EventLog,
+  HDNodeWallet,
+  JsonRpcProvider,
+  keccak256,
+  MaxUint256,
+  Mnemonic,
+  toUtf8Bytes,
+} from "ethers";
 
 import { PUBLIC_TEST_MNEMONIC } from "../src/chain/published-keys.js";
 import { DUTIES } from "../src/chain/networks.js";
@@ -80,7 +89,10 @@ try {
   const deadline = (await a.getBlock("latest"))!.timestamp + 3_000;
   const posted = new Map<string, number>();
   const delivered = new Map<string, number>();
-  const views = new Map<string, { source: { txHash: string }; destination: { txHash: string } }>();
+  const views = new Map<
+    string,
+    { source: { txHash: string }; destination: { txHash: string | null }; message: { id: string } }
+  >();
   const problems: string[] = [];
   let next = 0;
   const started = performance.now();
@@ -124,7 +136,8 @@ try {
       const view = (await (await fetch(`${api}/transactions/${id}`)).json()) as {
         status: string;
         source: { txHash: string };
-        destination: { txHash: string };
+        destination: { txHash: string | null };
+        message: { id: string };
       };
       if (view.status === "delivered") {
         delivered.set(id, performance.now());
@@ -140,9 +153,23 @@ try {
   const latencies = [...delivered].map(([id, at]) => at - posted.get(id)!).sort((x, y) => x - y);
   let source = 0n;
   let destination = 0n;
+  // The delivery's transaction is the one whose MessageDelivered names the message (the relayer sent it).
+  const gatewayB = new Contract(
+    stack.peerContracts.get("AttestedGateway")!,
+    ["event MessageDelivered(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce)"],
+    b,
+  );
+  const deliveries = new Map(
+    (await gatewayB.queryFilter(gatewayB.filters.MessageDelivered!(), 0, "latest")).map((log) => [
+      String((log as EventLog).args[0]),
+      log.transactionHash,
+    ]),
+  );
   for (const view of views.values()) {
     source += (await a.getTransactionReceipt(view.source.txHash))!.gasUsed;
-    destination += (await b.getTransactionReceipt(view.destination.txHash))!.gasUsed;
+    const delivery = view.destination.txHash ?? deliveries.get(view.message.id);
+    if (delivery === undefined) throw new Error(`no delivery found for message ${view.message.id}`);
+    destination += (await b.getTransactionReceipt(delivery))!.gasUsed;
   }
   const transfers = delivered.size;
   const after = (await tokenB.getFunction("balanceOf")(recipient)) as bigint;
