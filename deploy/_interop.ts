@@ -5,7 +5,7 @@
  * not already in that state, so linking again is a no-op. Only the local side sends transactions, signed by
  * the `interopAdmin` duty; the peer is known by its chain id and deployment addresses alone.
  */
-import { getBytes, hexlify, toBeArray, type Signer } from "ethers";
+import type { Signer } from "ethers";
 
 import {
   AttestedGateway__factory,
@@ -18,6 +18,7 @@ import type { Deployments } from "../src/chain/deployments.js";
 import { DUTIES } from "../src/chain/networks.js";
 import { INTEROP } from "./_config.js";
 import { ensure } from "./_ethers.js";
+import { interoperableAddress } from "../src/interop/erc7930.js";
 
 /** The contracts of one side, by deployment name. */
 export interface InteropSide {
@@ -27,15 +28,7 @@ export interface InteropSide {
   ) => string;
 }
 
-/**
- * ERC-7930 (version 1, `eip155`) binary address of `account` on `chainId`, or of the chain alone: the encoding
- * OpenZeppelin's `InteroperableAddress.formatEvmV1` produces (the chain reference in as few bytes as it takes).
- */
-export function interoperableAddress(chainId: bigint, account?: string): string {
-  const reference = toBeArray(chainId);
-  const addr = account === undefined ? new Uint8Array() : getBytes(account);
-  return hexlify(new Uint8Array([0x00, 0x01, 0x00, 0x00, reference.length, ...reference, addr.length, ...addr]));
-}
+export { interoperableAddress } from "../src/interop/erc7930.js";
 
 /** The CAIP-2 id of an EVM chain. */
 export const caip2 = (chainId: bigint): string => `eip155:${chainId}`;

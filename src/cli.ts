@@ -19,6 +19,7 @@ import { NETWORK_NAMES } from "./chain/networks.js";
 import { addCardsCommands } from "./iso8583/cards-cli.js";
 import { addIso8583Commands } from "./iso8583/cli.js";
 import { addOfflineCommands } from "./offline/cli.js";
+import { addInteropCommands } from "./interop/cli.js";
 import { BankChainError, messageOf } from "./errors.js";
 
 /** The package's version, from package.json. */
@@ -133,6 +134,7 @@ export function buildProgram(): Program {
   addCardsCommands(program);
   addIso8583Commands(program);
   addOfflineCommands(program);
+  addInteropCommands(program);
   return program;
 }
 

@@ -6,7 +6,7 @@
  * this module; none imports the entry, so there is no import cycle.
  */
 import type { Command } from "@commander-js/extra-typings";
-import type { InterfaceAbi } from "ethers";
+import { Wallet, type InterfaceAbi } from "ethers";
 
 import { BankChainError } from "../errors.js";
 import { openChain, type ChainConnection } from "./config.js";
@@ -76,3 +76,46 @@ export async function withChain<T>(
     await chain.close();
   }
 }
+
+/** `key: value` lines, the values aligned. */
+export function lines(rows: ReadonlyArray<readonly [string, string]>): string {
+  const width = Math.max(...rows.map(([key]) => key.length)) + 1;
+  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}`).join("\n");
+}
+
+/**
+ * The wallet whose private key is in environment variable `name` (keys never come from a flag); the key itself
+ * never appears in an error. A missing or bad key is a `errorClass` with code `<prefix>_NO_KEY`/`<prefix>_BAD_KEY`.
+ */
+export function walletFromEnv(
+  name: string,
+  errorClass: new (code: string, message: string, details: Record<string, unknown>) => BankChainError,
+  prefix: string,
+): Wallet {
+  const key = process.env[name];
+  if (key === undefined || key.trim() === "") {
+    throw new errorClass(`${prefix}_NO_KEY`, `environment variable ${name} holds no private key`, { variable: name });
+  }
+  try {
+    return new Wallet(key.trim());
+  } catch {
+    throw new errorClass(`${prefix}_BAD_KEY`, `environment variable ${name} is not a valid private key`, {
+      variable: name,
+    });
+  }
+}
+
+/** Progress events on `stream` (stderr): a JSON line each with `--json`, else `<event>: key=value …`. */
+export const logTo =
+  (stream: NodeJS.WriteStream, json: boolean) =>
+  (event: string, details: Record<string, unknown>): void => {
+    const text = (value: unknown): string => JSON.stringify(value, jsonReplacer);
+    if (json) {
+      stream.write(`${text({ event, ...details })}\n`);
+      return;
+    }
+    const fields = Object.entries(details).map(
+      ([key, value]) => `${key}=${typeof value === "object" && value !== null ? text(value) : String(value)}`,
+    );
+    stream.write(`${[`${event}:`, ...fields].join(" ")}\n`);
+  };

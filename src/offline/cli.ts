@@ -38,7 +38,16 @@ import { getAddress, isAddress, NonceManager, Wallet, type ContractTransactionRe
 import { openChain } from "../chain/config.js";
 import { deploymentsOf, type Deployments } from "../chain/deployments.js";
 import { mined } from "../chain/receipts.js";
-import { output, withChain, type CommandGroup, type GlobalOptions, type Program } from "../chain/command.js";
+import {
+  lines,
+  logTo,
+  output,
+  walletFromEnv as sharedWalletFromEnv,
+  withChain,
+  type CommandGroup,
+  type GlobalOptions,
+  type Program,
+} from "../chain/command.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { Decision } from "./protocol.js";
 import type { SyncOutcome } from "./sync.js";
@@ -85,21 +94,7 @@ function parseInteger(value: string, field: string, min: number, max: number): n
 }
 
 /** The wallet whose key is in environment variable `name`; the key itself never appears in an error. */
-function walletFromEnv(name: string): Wallet {
-  const key = process.env[name];
-  if (key === undefined || key.trim() === "") {
-    throw new OfflineCliError("OFFLINE_CLI_NO_KEY", `environment variable ${name} holds no private key`, {
-      variable: name,
-    });
-  }
-  try {
-    return new Wallet(key.trim());
-  } catch {
-    throw new OfflineCliError("OFFLINE_CLI_BAD_KEY", `environment variable ${name} is not a valid private key`, {
-      variable: name,
-    });
-  }
-}
+const walletFromEnv = (name: string): Wallet => sharedWalletFromEnv(name, OfflineCliError, "OFFLINE_CLI");
 
 function vaultAddress(deployments: Deployments, flag: string | undefined): string {
   if (flag !== undefined) {
@@ -112,23 +107,6 @@ function vaultAddress(deployments: Deployments, flag: string | undefined): strin
   }
   return deployments.get("OfflineVault").address;
 }
-
-const jsonText = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-
-/** Progress events on stderr: a JSON line each with `--json`, else `event: key=value …`. */
-const logTo =
-  (stream: NodeJS.WriteStream, json: boolean) =>
-  (event: string, details: Record<string, unknown>): void => {
-    if (json) {
-      stream.write(`${jsonText({ event, ...details })}\n`);
-      return;
-    }
-    const fields = Object.entries(details).map(
-      ([key, value]) => `${key}=${typeof value === "object" && value !== null ? jsonText(value) : String(value)}`,
-    );
-    stream.write(`${[`${event}:`, ...fields].join(" ")}\n`);
-  };
 
 /** How the token's amounts read: its decimals and symbol, as the chain answered. */
 interface Units {
@@ -156,12 +134,6 @@ function decimalText(amount: bigint, decimals: number): string {
 /** `1250 (12.50 bUSD)`: minor units, and the decimal amount when the token's units are known. */
 function money(amount: bigint, units: Units | undefined): string {
   return units === undefined ? amount.toString() : `${amount} (${decimalText(amount, units.decimals)} ${units.symbol})`;
-}
-
-/** `key: value` lines, the values aligned. */
-function lines(rows: ReadonlyArray<readonly [string, string]>): string {
-  const width = Math.max(...rows.map(([key]) => key.length)) + 1;
-  return rows.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}`).join("\n");
 }
 
 /** A seconds timestamp as ISO 8601 UTC. */

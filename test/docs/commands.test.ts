@@ -289,6 +289,11 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ["npx bank-chain cards status --pan 4000001000000034 --status blocked", { run: "foreground" }],
   ["npx bank-chain cards list", { run: "foreground" }],
 
+  // docs/interop.md
+  [
+    "BANK_CHAIN_INTEROP_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e npx bank-chain interop send --to 0xBcd4042DE499D14e55001CcbB24a551F3b954096 --amount 1000 --destination 31338",
+    { run: "foreground", expect: ["message: ", "destination: eip155:31338 0x"] },
+  ],
   // docs/offline.md
   [
     `export BANK_CHAIN_OFFLINE_KEY=$(node -e "console.log(require('ethers').Wallet.createRandom().privateKey)")`,

@@ -7,17 +7,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { AbiCoder, concat, id as keccakId, toBeArray, type Signer } from "ethers";
+import { AbiCoder, concat, id as keccakId, type Signer } from "ethers";
 
 import { mined } from "../../src/chain/receipts.js";
+import { interoperableAddress } from "../../src/interop/erc7930.js";
 import { messageFromLog, MESSAGE_POSTED, type Message } from "../../src/interop/messages.js";
 import type { TestChain } from "./fixture.js";
 
-/** ERC-7930 v1 EVM address: version 1, chain type eip155, the chain reference without leading zeros, the address. */
-export function erc7930(chainId: bigint, address: string): string {
-  const reference = toBeArray(chainId);
-  return concat(["0x00010000", new Uint8Array([reference.length]), reference, "0x14", address]);
-}
+/** ERC-7930 v1 EVM address (the one encoder, src/interop/erc7930.ts). */
+export const erc7930 = (chainId: bigint, address: string): string => interoperableAddress(chainId, address);
 
 /** The `deadline(uint64)` attribute. */
 export function deadlineAttribute(deadline: bigint): string {
