@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { keccak256 } from "ethers";
+import { network } from "hardhat";
 
 import {
   interoperableAddress,
@@ -64,5 +65,24 @@ describe("ERC-7930 interoperable addresses (published vectors)", () => {
     }
     expect(() => interoperableAddress(-1n)).to.throw(InteroperableAddressError);
     expect(() => interoperableAddress(2n ** 256n)).to.throw(InteroperableAddressError);
+  });
+
+  it("writes what OpenZeppelin's InteroperableAddress.formatEvmV1 writes on chain (ChainRegistry reads it)", async function () {
+    const connection = await network.create("hardhat");
+    try {
+      const [admin] = await connection.ethers.getSigners();
+      const registry = await connection.ethers.deployContract("ChainRegistry", [admin!.address, 0]);
+      const role = await registry.getFunction("CHAIN_ADMIN_ROLE")();
+      await (await registry.getFunction("grantRole")(role, admin!.address)).wait();
+      for (const chainId of [1n, 255n, 256n, 31_337n, 31_338n, 2n ** 64n - 1n, 2n ** 256n - 1n]) {
+        await (await registry.getFunction("registerChain")(chainId, `eip155:${chainId}`, true)).wait();
+        const info = (await registry.getFunction("chainOf")(chainId)) as { interoperableAddress?: string };
+        const onChain = (await registry.getFunction("interoperableAddressOf")(chainId, VITALIK)) as string;
+        expect(onChain, `chain ${chainId}`).to.equal(interoperableAddress(chainId, VITALIK));
+        expect(Object.values(info).includes(interoperableAddress(chainId)), `chain ${chainId} alone`).to.equal(true);
+      }
+    } finally {
+      await connection.close();
+    }
   });
 });
