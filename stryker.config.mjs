@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, bills; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -92,6 +92,19 @@ const GROUPS = {
       "test/settlement/inbound-ids.test.ts",
       "test/settlement/agent.test.ts",
     ],
+  },
+  interop: {
+    // Issue 16: what the API gateway accepts (the payload's rules, the signature checks: low-s ECDSA, ERC-1271,
+    // EIP-7702 delegations), how a message is read from its log and its id checked, and what an attester records
+    // and signs (delivery and undelivered attestations).
+    mutate: () => [
+      span("src/interop/payload.ts", /^export const payloadSchema = z$/, /^export type Payload = /),
+      span("src/interop/payload.ts", /^export function recoverEcdsa\(/),
+      span("src/interop/messages.ts", /^export function messageIdOf\(/, /^export function attestedGatewayDomain\(/),
+      span("src/interop/messages.ts", /^export function messageFromLog\(/, /^export function messageToJson\(/),
+      span("src/interop/attester.ts", /^ {2}#record\(source: InteropChain, log: Log\)/, /^ {2}async #heads\(\)/),
+    ],
+    tests: ["test/interop/payload.test.ts", "test/interop/messages.test.ts", "test/interop/attester.test.ts"],
   },
   bills: {
     mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: Log\)/, /^ {2}\/\/ ─+ helpers/)],

@@ -1,112 +1,24 @@
 /**
  * An interop service as a child process (`interop-process.ts`), for the tests
- * that kill it: start it (optionally told to SIGKILL itself at a step), wait
- * for it to die, kill it from outside, stop it cleanly.
+ * that kill it (`CrashableProcess`: start, crash at the first step with a
+ * prefix, kill, stop).
  */
-import type { ChildProcessWithoutNullStreams } from "node:child_process";
-
-import { killGroup, ROOT, spawnGroup } from "../helpers/processes.js";
+import { CrashableProcess } from "../helpers/crashable-process.js";
 import type { ProcessConfig } from "./interop-process.js";
 
-export interface Exit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-}
+export type { Exit } from "../helpers/crashable-process.js";
 
-export class ServiceProcess {
+export class ServiceProcess extends CrashableProcess {
   readonly config: ProcessConfig;
-  #child: ChildProcessWithoutNullStreams | undefined;
-  #exit: Promise<Exit> | undefined;
-  /** Everything every run printed, in order. */
-  output = "";
-  url = "";
-  starts = 0;
 
   constructor(config: ProcessConfig) {
+    super({
+      name: config.name,
+      args: ["test/interop/interop-process.ts"],
+      env: { INTEROP_TEST_CONFIG: JSON.stringify(config) },
+      crashVariable: "INTEROP_CRASH_AT",
+      ready: /interop-process ready role=\w+ url=(\S+)/,
+    });
     this.config = config;
-  }
-
-  get running(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
-  }
-
-  /** Starts it and resolves once it serves; `crashAt` makes it SIGKILL itself at the first step with that prefix. */
-  async start(crashAt?: string): Promise<void> {
-    if (this.running) throw new Error(`${this.config.name} is already running`);
-    this.starts += 1;
-    const child = spawnGroup(process.execPath, ["--import", "tsx", "test/interop/interop-process.ts"], {
-      cwd: ROOT,
-      env: { ...process.env, INTEROP_TEST_CONFIG: JSON.stringify(this.config), INTEROP_CRASH_AT: crashAt ?? "" },
-    });
-    child.stdin.end();
-    this.#child = child;
-    this.output += `--- start ${this.starts}${crashAt === undefined ? "" : ` (crash at ${crashAt})`}\n`;
-    this.#exit = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-    await new Promise<void>((resolve, reject) => {
-      let buffer = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        const text = chunk.toString();
-        this.output += text;
-        buffer += text;
-        const match = /interop-process ready role=\w+ url=(\S+)/.exec(buffer);
-        if (match !== null) {
-          this.url = match[1]!;
-          resolve();
-        }
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        const text = chunk.toString();
-        if (!text.includes("ExperimentalWarning") && !text.includes("--trace-warnings")) this.output += text;
-      });
-      void this.#exit!.then((exit) =>
-        reject(
-          new Error(`${this.config.name} exited (${exit.code ?? exit.signal}) before it was ready:\n${this.output}`),
-        ),
-      );
-    });
-  }
-
-  /** Resolves when the current run ends. */
-  async exited(timeoutMs: number): Promise<Exit> {
-    if (this.#exit === undefined) throw new Error(`${this.config.name} was never started`);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${this.config.name} still running after ${timeoutMs} ms:\n${this.output}`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([this.#exit, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** SIGKILL from outside, wherever it is. */
-  async kill(): Promise<void> {
-    if (!this.running) return;
-    await killGroup(this.#child, "SIGKILL", 10_000);
-    await this.exited(10_000);
-  }
-
-  /** SIGTERM: a clean stop. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.#child!.kill("SIGTERM");
-    const exit = await this.exited(20_000);
-    if (exit.code !== 0)
-      throw new Error(`${this.config.name} stopped with ${exit.code ?? exit.signal}:\n${this.output}`);
-  }
-
-  /** Runs it until it crashes at `point` (it must die there by SIGKILL). */
-  async crashAt(point: string, timeoutMs = 60_000): Promise<void> {
-    await this.start(point);
-    const exit = await this.exited(timeoutMs);
-    if (exit.signal !== "SIGKILL" || !this.output.includes(`crashing at ${point}`)) {
-      throw new Error(
-        `${this.config.name} was to crash at ${point} but ended with ${JSON.stringify(exit)}:\n${this.output}`,
-      );
-    }
   }
 }
