@@ -353,6 +353,21 @@ contract ReserveLedger is IReserveLedger, AccessControlDefaultAdminRules {
             record.word = _bridgeExport(account, BridgeWordLib.fromIssuerWord(w), amount).toIssuerWord();
             return;
         }
+        _burnIssuance(record, w, account, amount);
+    }
+
+    /// @inheritdoc IIssuanceGate
+    /// @dev Deactivated issuers may be charged. A bridge account (or any non-issuer) is refused with
+    ///      `ReserveLedgerWipeNotIssuer`.
+    function onWipe(address account, uint256 amount) external onlyToken {
+        IssuerRecord storage record = _issuers[account];
+        IssuerWord w = record.word;
+        if (!w.has(IssuerWordLib.REGISTERED)) revert ReserveLedgerWipeNotIssuer(account);
+        _burnIssuance(record, w, account, amount);
+    }
+
+    /// @dev Lowers `account`'s outstanding issuance by `amount`; reverts if that is more than it has.
+    function _burnIssuance(IssuerRecord storage record, IssuerWord w, address account, uint256 amount) private {
         uint256 outstanding = w.outstanding();
         if (amount > outstanding) revert ReserveLedgerBurnExceedsOutstanding(account, outstanding, amount);
         // Cannot underflow: amount <= outstanding, checked above.

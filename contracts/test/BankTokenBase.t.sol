@@ -37,12 +37,16 @@ contract MockIssuanceGate is IIssuanceGate {
         ++mintCalls;
     }
 
-    function onBurn(address issuer, uint256 amount) external {
+    function onBurn(address issuer, uint256 amount) public {
         if (refuseBurn) revert MockIssuanceGateRefused(issuer, amount);
         issued -= amount;
         lastIssuer = issuer;
         lastAmount = amount;
         ++burnCalls;
+    }
+
+    function onWipe(address issuer, uint256 amount) external {
+        onBurn(issuer, amount);
     }
 }
 

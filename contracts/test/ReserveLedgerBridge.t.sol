@@ -488,6 +488,48 @@ contract ReserveLedgerBridgeTokenTest is Test {
         _assertSupplyIdentity();
     }
 
+    /// @dev Attack: a compliance wipe of bridged-in tokens charged to the lane. Booked as an export, it would leave
+    ///      the source chain's books counting tokens that no longer exist (the sum over chains of supply plus tokens
+    ///      in flight falls below what the issuers issued) and give the lane that much more import headroom here.
+    function test_RevertWhen_AWipeIsChargedToTheBridgeAccount() public {
+        vm.prank(lane);
+        token.mint(alice, 5_000, "receive");
+        vm.startPrank(admin);
+        token.grantRole(token.COMPLIANCE_ROLE(), admin);
+        token.freeze(alice);
+        token.wipeFrozen(alice, lane, "sanctions");
+        vm.expectRevert(abi.encodeWithSelector(IReserveLedger.ReserveLedgerWipeNotIssuer.selector, lane));
+        token.confirmWipe(alice, lane);
+        vm.stopPrank();
+        assertEq(token.balanceOf(alice), 5_000);
+        _assertBridge(5_000, 0);
+        _assertSupplyIdentity();
+    }
+
+    /// @dev A wipe charged to the issuer of the tokens is booked against its outstanding issuance, as before.
+    function test_wipe_chargedToAnIssuerLowersItsOutstanding() public {
+        vm.prank(bank);
+        token.mint(alice, 5_000, "deposit");
+        vm.startPrank(admin);
+        token.grantRole(token.COMPLIANCE_ROLE(), admin);
+        token.freeze(alice);
+        token.wipeFrozen(alice, bank, "sanctions");
+        token.confirmWipe(alice, bank);
+        vm.stopPrank();
+        assertEq(token.balanceOf(alice), 0);
+        assertEq(ledger.outstandingOf(bank), 0);
+        _assertBridge(0, 0);
+        _assertSupplyIdentity();
+    }
+
+    /// @dev Only the token may report a wipe.
+    function test_RevertWhen_StrangerReportsAWipe() public {
+        address mallory = makeAddr("mallory");
+        vm.expectRevert(abi.encodeWithSelector(IReserveLedger.ReserveLedgerCallerNotToken.selector, mallory));
+        vm.prank(mallory);
+        ledger.onWipe(bank, 1);
+    }
+
     function testFuzz_supplyIdentity(uint256 seed) public {
         for (uint256 i = 0; i < 24; ++i) {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));

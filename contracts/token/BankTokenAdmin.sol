@@ -194,7 +194,7 @@ contract BankTokenAdmin is BankTokenCore, AccessControlDefaultAdminRulesUpgradea
         _update(account, address(0), amount);
         $.accounts[account] |= _FLAG;
         emit IBankToken.FrozenBalanceWiped(account, issuer, amount, order.reasonCode);
-        gate.onBurn(issuer, amount);
+        gate.onWipe(issuer, amount);
     }
 
     /// @notice See `IBankToken`.

@@ -16,4 +16,11 @@ interface IIssuanceGate {
     /// @param issuer The minter whose issuance shrinks.
     /// @param amount Minor units burned.
     function onBurn(address issuer, uint256 amount) external;
+
+    /// @notice Records that compliance wiped `amount` of frozen tokens against `issuer`'s issuance: as `onBurn`,
+    ///         but `issuer` must be an issuer. A bridge account is refused: its burns are exports to another chain,
+    ///         and a wipe booked as one would leave the other chains' books counting tokens that no longer exist.
+    /// @param issuer The issuer whose outstanding issuance shrinks.
+    /// @param amount Minor units wiped.
+    function onWipe(address issuer, uint256 amount) external;
 }

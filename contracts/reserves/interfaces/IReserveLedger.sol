@@ -160,6 +160,11 @@ interface IReserveLedger is IIssuanceGate {
     /// @param issuer The issuer.
     error ReserveLedgerUnknownIssuer(address issuer);
 
+    /// @notice A compliance wipe was charged to an account that is not an issuer (a bridge account, or unknown):
+    ///         only an issuer's outstanding issuance may absorb a wipe.
+    /// @param account The account the wipe named.
+    error ReserveLedgerWipeNotIssuer(address account);
+
     /// @notice The issuer is already registered.
     /// @param issuer The issuer.
     error ReserveLedgerIssuerAlreadyRegistered(address issuer);

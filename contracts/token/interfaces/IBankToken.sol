@@ -366,7 +366,8 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     ///         `totalSupply`. `issuer` must be the one ordered: the confirmer states what it agreed to.
     /// @dev Only `MINTER_ADMIN_ROLE`; deployments give it and `COMPLIANCE_ROLE` to different holders. Reverts
     ///      `BankTokenNoWipeOrdered`, `BankTokenWipeIssuerMismatch`, while paused, without an issuance gate, or as
-    ///      the gate's `onBurn(issuer, amount)` does (an unknown issuer, or more than its outstanding issuance).
+    ///      the gate's `onWipe(issuer, amount)` does (not an issuer: unknown, or a bridge account; or more than its
+    ///      outstanding issuance).
     /// @param account The frozen account.
     /// @param issuer The issuer named in the order.
     function confirmWipe(address account, address issuer) external;
