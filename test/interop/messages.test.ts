@@ -122,6 +122,26 @@ describe("interop/messages: AttestedGateway message ids and attestations off cha
     ).to.equal("MESSAGE_NOT_POSTED");
   });
 
+  it("refuses a log that no gateway event parses, naming its first topic (or none)", function () {
+    const topic = `0x${"ee".repeat(32)}`;
+    const unknown = mismatch(() =>
+      messageFromLog({ address: SOURCE_GATEWAY, topics: [topic], data: "0x1234" }, 4242n, SOURCE_GATEWAY),
+    );
+    expect([unknown.code, unknown.details]).to.deep.equal(["MESSAGE_NOT_POSTED", { topic }]);
+    const anonymous = mismatch(() =>
+      messageFromLog({ address: SOURCE_GATEWAY, topics: [], data: "0x" }, 4242n, SOURCE_GATEWAY),
+    );
+    expect([anonymous.code, anonymous.details]).to.deep.equal(["MESSAGE_NOT_POSTED", { topic: null }]);
+  });
+
+  it("names the emitter and the gateway, or the claimed and computed ids, in what it refuses", function () {
+    const wrong = mismatch(() => messageFromLog(postedLog(message, undefined, DEST_GATEWAY), 4242n, SOURCE_GATEWAY));
+    expect(wrong.details).to.deep.equal({ emitter: DEST_GATEWAY, gateway: SOURCE_GATEWAY });
+    const claimed = `0x${"12".repeat(32)}`;
+    const forged = mismatch(() => messageFromLog(postedLog(message, claimed), 4242n, SOURCE_GATEWAY));
+    expect(forged.details).to.deep.equal({ claimed, computed: messageIdOf(message) });
+  });
+
   it("signs attestations in the destination's domain: epoch, chain and gateway each change the digest", function () {
     const id = messageIdOf(message);
     const domain = attestedGatewayDomain(4343n, DEST_GATEWAY);

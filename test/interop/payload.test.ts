@@ -254,6 +254,8 @@ describe("interop/payload: the generic payload, its id and its signature", funct
       expect(call.error!.issues[0]!.path).to.deep.equal(["amount"]);
       const bare = payloadSchema.safeParse({ ...callVector, data: "0x1234" });
       expect(bare.error!.issues[0]!.path).to.deep.equal(["data"]);
+      const withAsset = payloadSchema.safeParse({ ...callVector, asset: crossChainVector.asset });
+      expect(withAsset.error!.issues.map((issue) => issue.path)).to.deep.equal([["asset"]]);
     });
 
     it("takes a deadline as a number or a decimal string, and lower-case or checksummed addresses", function () {
@@ -299,6 +301,38 @@ describe("interop/payload: the generic payload, its id and its signature", funct
       expect(recoverEcdsa(id, signature)).to.equal(undefined);
     });
 
+    it("accepts s exactly n/2, as OpenZeppelin's ECDSA does (it refuses only s > n/2)", function () {
+      const r = Signature.from(good).r;
+      const signature = `${r}${HALF_ORDER.toString(16).padStart(64, "0")}1b`;
+      expect(recoverEcdsa(id, signature)).to.equal(recoverAddress(id, signature));
+    });
+
+    it("says who signed, or that nobody did, in the error's details", async function () {
+      const garbage = (await rejection(checkSignature(id, VECTOR_KEY.address, "0x1234", chainWith("0x")))) as
+        SignatureInvalidError | Error;
+      expect(garbage).to.be.instanceOf(SignatureInvalidError);
+      expect((garbage as SignatureInvalidError).details).to.deep.equal({
+        signer: VECTOR_KEY.address,
+        digest: id,
+        recovered: null,
+        field: "signature",
+      });
+      expect(garbage.message).to.match(/is not a valid signature of/);
+      const other = Wallet.createRandom();
+      const wrong = (await rejection(
+        checkSignature(id, VECTOR_KEY.address, other.signingKey.sign(id).serialized, chainWith("0x")),
+      )) as SignatureInvalidError;
+      expect(wrong.details["recovered"]).to.equal(other.address);
+    });
+
+    it("knows an EIP-7702 delegation designator by its prefix and its 23 bytes only", function () {
+      expect(isDelegationDesignator(`0xEF0100${"AB".repeat(20)}`)).to.equal(true);
+      expect(isDelegationDesignator(`0xef0100${"ab".repeat(21)}`)).to.equal(false);
+      expect(isDelegationDesignator(`0xef0100${"ab".repeat(19)}`)).to.equal(false);
+      expect(isDelegationDesignator(`0xef0200${"ab".repeat(20)}`)).to.equal(false);
+      expect(isDelegationDesignator(`0x60806040${"ab".repeat(19)}`)).to.equal(false);
+    });
+
     it("refuses v 0 or 1 (the chain's ecrecover wants 27 or 28) and a 64-byte compact signature", async function () {
       const sig = Signature.from(good);
       const zeroV = `${good.slice(0, 130)}${(sig.v - 27).toString(16).padStart(2, "0")}`;
@@ -327,7 +361,9 @@ describe("interop/payload: the generic payload, its id and its signature", funct
       const refusing = chainWith("0x6080604052", "0xffffffff");
       await rejection(checkSignature(id, "0x00000000000000000000000000000000000000aa", "0x1234", refusing));
       const reverting = chainWith("0x6080604052", new Error("reverted"));
-      await rejection(checkSignature(id, "0x00000000000000000000000000000000000000aa", "0x1234", reverting));
+      expect(
+        await rejection(checkSignature(id, "0x00000000000000000000000000000000000000aa", "0x1234", reverting)),
+      ).to.be.instanceOf(SignatureInvalidError);
     });
 
     it("test_RevertWhen_Eip7702AccountCodeSaysYes: an EOA with a delegation is checked as ECDSA only", async function () {
