@@ -23,10 +23,11 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///      - `PAUSER_ROLE`: pauses (`sendMessage`, `deliver`, `retry` and `refund` all stop). It cannot unpause, so a
 ///        stolen pauser key can stop traffic but not restart it.
 ///
-///      Storage per message: one slot on each side. Outbound, `messageId => Status` (`Sent`, then `Refunded`).
-///      Inbound, `(sourceChainId, nonce) => record`, where the record is zero (none), `_DELIVERED`, or the message id
-///      of a verified message whose recipient call failed (so `retry` can check the message it is given without the
-///      signatures). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and
+///      Storage per message: outbound, one slot, `messageId => Status` (`Sent`, then `Refunded`). Inbound, one bit
+///      per `(sourceChainId, nonce)` in a bitmap of 256 nonces per slot (so a delivery writes a slot a previous
+///      nonce already made non-zero), set once the message is processed; and only for a verified message whose
+///      recipient call failed, its id under `(sourceChainId, nonce)` (so `retry` can check the message it is given
+///      without the signatures; cleared when a retry delivers it). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and
 ///      `deliver` read it once (test `test_Layout_HotStateSharesOneSlot`).
 ///
 ///      Trust assumptions:
@@ -71,8 +72,6 @@ contract AttestedGateway is
     /// @dev The most a `call` without value and without memory expansion costs before the callee starts: a cold
     ///      account access (EIP-2929, 2,600), plus the few opcodes between measuring the gas and the call.
     uint256 private constant _CALL_COST = 2_700;
-    /// @dev Inbound record of a delivered message. A message id equal to it would need a keccak256 preimage of 1.
-    bytes32 private constant _DELIVERED = bytes32(uint256(1));
 
     uint64 private immutable _defaultTtl;
     uint64 private immutable _refundDelay;
@@ -89,7 +88,11 @@ contract AttestedGateway is
     mapping(address attester => uint64 epoch) private _attesterEpoch;
     address[] private _attesters;
     mapping(bytes32 messageId => Status) private _outbound;
-    mapping(uint256 sourceChainId => mapping(uint256 nonce => bytes32 record)) private _inbound;
+    /// @dev Inbound, per source chain: one bit per nonce (bit `nonce % 256` of word `nonce / 256`), set once the
+    ///      message is processed (delivered or stored as failed), so consecutive nonces share a slot.
+    mapping(uint256 sourceChainId => mapping(uint256 word => uint256 bits)) private _processed;
+    /// @dev Inbound, per source chain: the id of a processed message whose recipient call failed (zero otherwise).
+    mapping(uint256 sourceChainId => mapping(uint256 nonce => bytes32 messageId)) private _failed;
 
     /// @param admin The default admin.
     /// @param adminDelay The delay of a default admin handover.
@@ -177,12 +180,19 @@ contract AttestedGateway is
         }
         bytes32 id = _messageIdOf(message);
         if (block.timestamp > message.deadline) revert AttestedGatewayExpired(id, message.deadline);
-        bytes32 record = _inbound[message.sourceChainId][message.nonce];
-        if (record != 0) {
-            revert AttestedGatewayAlreadyProcessed(message.sourceChainId, message.nonce, _statusOfRecord(record));
+        mapping(uint256 word => uint256 bits) storage processed = _processed[message.sourceChainId];
+        uint256 word = processed[message.nonce >> 8];
+        uint256 bit = 1 << (message.nonce & 0xff);
+        if (word & bit != 0) {
+            revert AttestedGatewayAlreadyProcessed(
+                message.sourceChainId,
+                message.nonce,
+                _inboundStatus(message.sourceChainId, message.nonce)
+            );
         }
         _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures);
-        _execute(id, message);
+        processed[message.nonce >> 8] = word | bit;
+        _execute(id, message, false);
     }
 
     /// @inheritdoc IAttestedGateway
@@ -190,12 +200,12 @@ contract AttestedGateway is
     ///      The attester set may have changed since: the signatures were checked when the message was stored.
     function retry(Message calldata message) external whenNotPaused nonReentrant {
         bytes32 id = _messageIdOf(message);
-        bytes32 record = _inbound[message.sourceChainId][message.nonce];
-        if (record != id) {
-            revert AttestedGatewayNotFailed(id, record == _DELIVERED ? Status.Delivered : Status.None);
+        if (_failed[message.sourceChainId][message.nonce] != id) {
+            Status status = _inboundStatus(message.sourceChainId, message.nonce);
+            revert AttestedGatewayNotFailed(id, status == Status.Failed ? Status.None : status);
         }
         if (block.timestamp > message.deadline) revert AttestedGatewayExpired(id, message.deadline);
-        _execute(id, message);
+        _execute(id, message, true);
     }
 
     // ────────────────────────────────────────────────────────────────── admin
@@ -267,7 +277,7 @@ contract AttestedGateway is
 
     /// @inheritdoc IAttestedGateway
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status) {
-        return _statusOfRecord(_inbound[sourceChainId][nonce]);
+        return _inboundStatus(sourceChainId, nonce);
     }
 
     /// @inheritdoc IAttestedGateway
@@ -330,14 +340,16 @@ contract AttestedGateway is
         }
     }
 
-    /// @dev Marks the inbound message delivered, calls its recipient, and on failure stores it as `Failed` (its id),
+    /// @dev Calls the recipient of an inbound message already marked processed (a delivery) or stored as `Failed` (a
+    ///      `retried` one): delivered, a retried message's failed record is cleared; on failure it is stored as
+    ///      `Failed` (its id),
     ///      unless the call may have failed for want of gas: given less than `minDeliveryGas`, a failed call reverts
     ///      the whole delivery, so a relayer cannot turn a deliverable message into a `Failed` one by starving it.
     ///      The check is on the gas the recipient was given, not on the gas left after the call: a recipient that
     ///      stops early when short of gas (a caught out-of-gas, an explicit `gasleft()` check) hands most of it back.
-    function _execute(bytes32 id, Message calldata message) private {
-        mapping(uint256 nonce => bytes32 record) storage records = _inbound[message.sourceChainId];
-        records[message.nonce] = _DELIVERED;
+    function _execute(bytes32 id, Message calldata message, bool retried) private {
+        mapping(uint256 nonce => bytes32 messageId) storage failed = _failed[message.sourceChainId];
+        if (retried) delete failed[message.nonce];
         bytes memory callData = abi.encodeCall(
             IERC7786Recipient.receiveMessage,
             (id, InteroperableAddress.formatEvmV1(message.sourceChainId, message.sender), message.payload)
@@ -348,7 +360,7 @@ contract AttestedGateway is
             return;
         }
         if (gasGiven < minDeliveryGas) revert AttestedGatewayInsufficientGas(gasGiven, minDeliveryGas);
-        records[message.nonce] = id;
+        failed[message.nonce] = id;
         emit MessageFailed(id, message.sourceChainId, message.nonce, _returnData());
     }
 
@@ -424,9 +436,10 @@ contract AttestedGateway is
         ) revert AttestedGatewayBadRecipient(recipient);
     }
 
-    function _statusOfRecord(bytes32 record) private pure returns (Status) {
-        if (record == 0) return Status.None;
-        return record == _DELIVERED ? Status.Delivered : Status.Failed;
+    /// @dev `None` (never processed), `Failed` (processed, a failed id stored) or `Delivered`.
+    function _inboundStatus(uint256 sourceChainId, uint256 nonce) private view returns (Status) {
+        if (_processed[sourceChainId][nonce >> 8] & (1 << (nonce & 0xff)) == 0) return Status.None;
+        return _failed[sourceChainId][nonce] == 0 ? Status.Delivered : Status.Failed;
     }
 
     /// @dev `keccak256(abi.encode(sourceChainId, sourceGateway, nonce, destinationChainId, destinationGateway,

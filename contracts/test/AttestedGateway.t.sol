@@ -257,6 +257,95 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         assertEq(recipient.count(), 1);
     }
 
+    /// @dev Inbound replay is one bit per nonce, 256 nonces to a slot: delivering a neighbour (same word, next word,
+    ///      out of order) must neither mark another nonce processed nor let a processed one through again.
+    function test_RevertWhen_ReplayedAmongNoncesSharingABitmapWord() public {
+        IAttestedGateway.Message[] memory messages = new IAttestedGateway.Message[](258);
+        for (uint256 i; i < messages.length; ++i) messages[i] = _send(alice, address(cheap), "pay 1");
+        // Nonces 1..258: deliver 258 (second word), then 2, then 256 and 257 (the word's edges), then 1.
+        uint256[5] memory order = [uint256(258), 2, 256, 257, 1];
+        for (uint256 k; k < order.length; ++k) {
+            IAttestedGateway.Message memory message = messages[order[k] - 1];
+            assertEq(message.nonce, order[k]);
+            assertEq(uint8(dst.inboundStatus(SRC, message.nonce)), uint8(IAttestedGateway.Status.None), "untouched");
+            bytes[] memory sigs = _sigs(message);
+            dst.deliver(message, sigs);
+            assertEq(uint8(dst.inboundStatus(SRC, message.nonce)), uint8(IAttestedGateway.Status.Delivered));
+        }
+        for (uint256 k; k < order.length; ++k) {
+            IAttestedGateway.Message memory message = messages[order[k] - 1];
+            bytes[] memory sigs = _sigs(message);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IAttestedGateway.AttestedGatewayAlreadyProcessed.selector,
+                    SRC,
+                    message.nonce,
+                    IAttestedGateway.Status.Delivered
+                )
+            );
+            dst.deliver(message, sigs);
+        }
+        // Their neighbours are still deliverable, once.
+        for (uint256 nonce = 3; nonce <= 255; nonce += 84) {
+            assertEq(uint8(dst.inboundStatus(SRC, nonce)), uint8(IAttestedGateway.Status.None));
+            _deliver(messages[nonce - 1]);
+        }
+    }
+
+    /// @dev A failed message's stored id is per nonce: delivering its neighbours (same bitmap word) neither clears it
+    ///      nor lets signatures deliver it again, and a retry that delivers it makes it `Delivered` for good.
+    function test_RevertWhen_AFailedMessageIsDeliveredAgainAfterItsNeighbours() public {
+        RevertingRecipient flaky = new RevertingRecipient(RevertingRecipient.Mode.Revert);
+        IAttestedGateway.Message memory failing = _send(alice, address(flaky), "pay 10");
+        IAttestedGateway.Message memory next = _send(alice, address(cheap), "pay 1");
+        bytes32 id = src.messageId(failing);
+        bytes[] memory sigs = _sigs(failing);
+        dst.deliver(failing, sigs);
+        _deliver(next);
+        assertEq(uint8(dst.inboundStatus(SRC, failing.nonce)), uint8(IAttestedGateway.Status.Failed));
+        assertEq(uint8(dst.inboundStatus(SRC, next.nonce)), uint8(IAttestedGateway.Status.Delivered));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayAlreadyProcessed.selector,
+                SRC,
+                failing.nonce,
+                IAttestedGateway.Status.Failed
+            )
+        );
+        dst.deliver(failing, sigs);
+        // The neighbour is not retryable (it never failed).
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayNotFailed.selector,
+                src.messageId(next),
+                IAttestedGateway.Status.Delivered
+            )
+        );
+        dst.retry(next);
+        flaky.setMode(RevertingRecipient.Mode.Accept);
+        dst.retry(failing);
+        assertEq(flaky.accepted(), 1);
+        assertEq(uint8(dst.inboundStatus(SRC, failing.nonce)), uint8(IAttestedGateway.Status.Delivered));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayNotFailed.selector,
+                id,
+                IAttestedGateway.Status.Delivered
+            )
+        );
+        dst.retry(failing);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayAlreadyProcessed.selector,
+                SRC,
+                failing.nonce,
+                IAttestedGateway.Status.Delivered
+            )
+        );
+        dst.deliver(failing, sigs);
+        assertEq(flaky.accepted(), 1);
+    }
+
     function test_RevertWhen_ReplayedOnAnotherChain() public {
         // A third chain whose gateway knows SRC and trusts the same attesters.
         AttestedGateway other = _deployGateway(OTHER);
