@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 // solhint-disable-next-line max-line-length
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {RateLimiter} from "@openzeppelin/contracts/utils/RateLimiter.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
@@ -38,12 +39,14 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
     /// @dev The bucket key inside each per-route limiter.
     bytes32 private constant _BUCKET = bytes32(0);
 
+    /// @dev The first slot holds what a consume reads (existence, pause, both chains); EVM chain ids fit 64 bits
+    ///      (EIP-2294), and `addRoute` refuses larger ones.
     struct Route {
-        uint256 sourceChainId;
-        uint256 destinationChainId;
-        address asset;
         bool exists;
         bool paused;
+        uint64 sourceChainId;
+        uint64 destinationChainId;
+        address asset;
         address preferred;
         address fallbackBridge;
         EnumerableSet.AddressSet bridges;
@@ -150,8 +153,8 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
         key = routeKey(sourceChainId, destinationChainId, asset);
         Route storage route = _routes[key];
         require(!route.exists, RouteExists(key));
-        route.sourceChainId = sourceChainId;
-        route.destinationChainId = destinationChainId;
+        route.sourceChainId = SafeCast.toUint64(sourceChainId);
+        route.destinationChainId = SafeCast.toUint64(destinationChainId);
         route.asset = asset;
         route.exists = true;
         emit RouteAdded(key, sourceChainId, destinationChainId, asset);
@@ -288,8 +291,12 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
         Route storage route = _route(key);
         require(route.bridges.contains(msg.sender), BridgeNotAllowed(key, msg.sender));
         require(!route.paused, RoutePaused(key));
-        _requireEnabled(route.sourceChainId);
-        _requireEnabled(route.destinationChainId);
+        (uint256 sourceChainId, uint256 destinationChainId) = (route.sourceChainId, route.destinationChainId);
+        if (!chains.areEnabled(sourceChainId, destinationChainId)) {
+            // Only to name the chain: enabled implies registered, so one of these reverts.
+            _requireEnabled(sourceChainId);
+            _requireEnabled(destinationChainId);
+        }
         RateLimiter.RefillingBucket storage bucket = outbound ? _outbound[key] : _inbound[key];
         if (!bucket.tryConsume(_BUCKET, amount)) {
             revert RouteRateLimitExceeded(key, outbound, amount, bucket.available(_BUCKET));

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Test} from "forge-std/Test.sol";
 
 import {BridgeRegistry} from "../interop/BridgeRegistry.sol";
@@ -162,6 +163,32 @@ contract BridgeRegistryTest is BridgeRegistryFixture {
         vm.expectRevert(abi.encodeWithSelector(BridgeRegistry.UnknownChain.selector, 1));
         vm.prank(routeAdmin);
         registry.addRoute(SRC, 1, asset);
+    }
+
+    /// @dev A consume checks both ends in one call: disabling either chain stops both directions, named correctly.
+    function test_RevertWhen_ConsumingWhileEitherChainIsDisabled() public {
+        uint256[2] memory ends = [SRC, DST];
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(chainAdmin);
+            chains.setChainEnabled(ends[i], false);
+            vm.expectRevert(abi.encodeWithSelector(BridgeRegistry.ChainDisabled.selector, ends[i]));
+            lane.consume(registry, key, 1, true);
+            vm.expectRevert(abi.encodeWithSelector(BridgeRegistry.ChainDisabled.selector, ends[i]));
+            lane.consume(registry, key, 1, false);
+            vm.prank(chainAdmin);
+            chains.setChainEnabled(ends[i], true);
+        }
+        lane.consume(registry, key, 1, false);
+    }
+
+    /// @dev Routes keep their chain ids in 64 bits (EIP-2294 bounds EVM chain ids below that).
+    function test_RevertWhen_ARouteChainIdDoesNotFitSixtyFourBits() public {
+        uint256 huge = uint256(type(uint64).max) + 1;
+        vm.prank(chainAdmin);
+        chains.registerChain(huge, string.concat("eip155:", vm.toString(huge)), true);
+        vm.expectRevert(abi.encodeWithSelector(SafeCast.SafeCastOverflowedUintDowncast.selector, 64, huge));
+        vm.prank(routeAdmin);
+        registry.addRoute(SRC, huge, asset);
     }
 
     function test_B8_noRouteForAnotherAssetOrTheReverseDirection() public {
