@@ -23,12 +23,14 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///      - `PAUSER_ROLE`: pauses (`sendMessage`, `deliver`, `retry` and `refund` all stop). It cannot unpause, so a
 ///        stolen pauser key can stop traffic but not restart it.
 ///
-///      Storage per message: outbound, one slot, `messageId => Status` (`Sent`, then `Refunded`). Inbound, one bit
-///      per `(sourceChainId, nonce)` in a bitmap of 256 nonces per slot (so a delivery writes a slot a previous
-///      nonce already made non-zero), set once the message is processed; and only for a verified message whose
-///      recipient call failed, its id under `(sourceChainId, nonce)` (so `retry` can check the message it is given
-///      without the signatures; cleared when a retry delivers it). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and
-///      `deliver` read it once (test `test_Layout_HotStateSharesOneSlot`).
+///      Storage per message: outbound, none. `sendMessage` only moves the nonce; a refund sets the nonce's bit in a
+///      bitmap (256 nonces per slot, so a nonce is refunded at most once, whatever message is claimed under it) and
+///      records the id as `Refunded` (for `statusOf`). Inbound, one bit per `(sourceChainId, nonce)` in a bitmap of
+///      256 nonces per slot (so a delivery writes a slot a previous nonce already made non-zero), set once the message
+///      is processed; and only for a verified message whose recipient call failed, its id under `(sourceChainId,
+///      nonce)` (so `retry` can check the message it is given without the signatures; cleared when a retry delivers
+///      it). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and `deliver`
+///      read it once (test `test_Layout_HotStateSharesOneSlot`).
 ///
 ///      Trust assumptions:
 ///      - `threshold` attesters of the current epoch are honest. They sign `Attestation(messageId, epoch)` only for a
@@ -39,8 +41,11 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///        delivered.
 ///      - Refunds: a message is deliverable (and retryable) while the destination's `block.timestamp <= deadline`.
 ///        The source cannot see whether it was delivered, so a refund needs `threshold` attesters to sign
-///        `Undelivered(messageId, epoch)`: they do so only once a final destination block is past the deadline and
-///        the message is not `Delivered` there, after which it never can be. `refundDelay` (source time after the
+///        `Undelivered(messageId, epoch)`: they do so only for a message they saw posted here (its `MessagePosted`,
+///        final), once a final destination block is past the deadline and the message is not `Delivered` there,
+///        after which it never can be. The gateway keeps no outbound record per message: that the message was
+///        posted rests on that attestation (as a delivery's does), and the gateway itself checks that it is this
+///        gateway's, under a nonce it has issued and not refunded before. `refundDelay` (source time after the
 ///        deadline) is a second margin, for the attesters to see the destination's finality.
 ///      - A counterpart gateway that is replaced must not reuse the nonces of the one before it: inbound messages
 ///        are keyed by `(sourceChainId, nonce)` whatever the source gateway.
@@ -87,7 +92,10 @@ contract AttestedGateway is
     mapping(uint256 chainId => address gateway) private _counterparts;
     mapping(address attester => uint64 epoch) private _attesterEpoch;
     address[] private _attesters;
+    /// @dev Outbound ids refunded (only `Refunded` is recorded: `statusOf`).
     mapping(bytes32 messageId => Status) private _outbound;
+    /// @dev Outbound nonces refunded: bit `nonce % 256` of word `nonce / 256`.
+    mapping(uint256 word => uint256 bits) private _refunded;
     /// @dev Inbound, per source chain: one bit per nonce (bit `nonce % 256` of word `nonce / 256`), set once the
     ///      message is processed (delivered or stored as failed), so consecutive nonces share a slot.
     mapping(uint256 sourceChainId => mapping(uint256 word => uint256 bits)) private _processed;
@@ -128,7 +136,6 @@ contract AttestedGateway is
         if (msg.value != 0) revert AttestedGatewayValueNotAccepted(msg.value);
         Message memory message = _newMessage(recipient, payload, _deadlineOf(attributes));
         sendId = _hashMessage(message);
-        _outbound[sendId] = Status.Sent;
         emit MessageSent(
             sendId,
             InteroperableAddress.formatEvmV1(block.chainid, msg.sender),
@@ -150,16 +157,28 @@ contract AttestedGateway is
     }
 
     /// @inheritdoc IAttestedGateway
-    /// @dev Marks the message `Refunded` before calling the sender; a reverting callback reverts the refund, which
-    ///      may be tried again. A sender without code (an EOA) has nothing to undo: the message is only marked.
-    ///      The signatures' type differs from a delivery's, so delivery attestations never count as refund ones.
+    /// @dev The message must be this gateway's (this chain, this contract), under a nonce it has issued and not
+    ///      refunded; that it was posted as given rests on the attestation (attesters sign `Undelivered` only for
+    ///      messages they saw posted). Marks the nonce and the id `Refunded` before calling the sender; a reverting
+    ///      callback reverts the refund, which may be tried again. A sender without code (an EOA) has nothing to
+    ///      undo: the message is only marked. The signatures' type differs from a delivery's, so delivery
+    ///      attestations never count as refund ones.
     function refund(Message calldata message, bytes[] calldata signatures) external whenNotPaused nonReentrant {
         bytes32 id = _messageIdOf(message);
-        Status status = _outbound[id];
-        if (status != Status.Sent) revert AttestedGatewayNotSent(id, status);
+        uint256 nonce = message.nonce;
+        if (
+            message.sourceChainId != block.chainid ||
+            message.sourceGateway != address(this) ||
+            nonce == 0 ||
+            nonce > _lastNonce
+        ) revert AttestedGatewayNotSent(id, Status.None);
+        uint256 word = _refunded[nonce >> 8];
+        uint256 bit = 1 << (nonce & 0xff);
+        if (word & bit != 0) revert AttestedGatewayNotSent(id, Status.Refunded);
         uint256 refundableAt = uint256(message.deadline) + _refundDelay;
         if (block.timestamp < refundableAt) revert AttestedGatewayNotExpired(id, refundableAt);
         _verifyAttestations(UNDELIVERED_TYPEHASH, id, signatures);
+        _refunded[nonce >> 8] = word | bit;
         _outbound[id] = Status.Refunded;
         emit MessageRefunded(id, message.sender);
         if (message.sender.code.length != 0) {
@@ -273,6 +292,12 @@ contract AttestedGateway is
     /// @inheritdoc IAttestedGateway
     function statusOf(bytes32 id) external view returns (Status) {
         return _outbound[id];
+    }
+
+    /// @inheritdoc IAttestedGateway
+    function outboundStatus(uint256 nonce) external view returns (Status) {
+        if (nonce == 0 || nonce > _lastNonce) return Status.None;
+        return _refunded[nonce >> 8] & (1 << (nonce & 0xff)) == 0 ? Status.Sent : Status.Refunded;
     }
 
     /// @inheritdoc IAttestedGateway

@@ -9,7 +9,7 @@ import {IERC7786GatewaySource} from "@openzeppelin/contracts/interfaces/draft-IE
 ///         ascending order). One instance per chain; each knows its counterpart gateway on every other chain.
 ///
 ///         Source side: `sendMessage` numbers the message (a per-gateway nonce from 1), fixes its deadline (the
-///         `deadline(uint64)` attribute, or now + the default time to live), stores its id and emits ERC-7786's
+///         `deadline(uint64)` attribute, or now + the default time to live) and emits ERC-7786's
 ///         `MessageSent` and `MessagePosted`. After `deadline + refundDelay` (source chain time) a message that
 ///         `threshold` attesters attest was not delivered may be refunded by anyone: the gateway calls the sender's
 ///         `onMessageRefunded`. The attestation is needed because the source cannot see the destination: a message
@@ -40,7 +40,8 @@ interface IAttestedGateway is IERC7786GatewaySource {
         bytes payload;
     }
 
-    /// @notice Where a message stands on this chain. Outbound: `None` -> `Sent` -> `Refunded`. Inbound: `None` ->
+    /// @notice Where a message stands on this chain. Outbound (by nonce, `outboundStatus`): `None` -> `Sent` ->
+    ///         `Refunded`. Inbound: `None` ->
     ///         `Delivered`, or `None` -> `Failed` (verified, stored) -> `Delivered` by a retry.
     enum Status {
         None,
@@ -117,9 +118,12 @@ interface IAttestedGateway is IERC7786GatewaySource {
 
     // ── views ──
     function messageId(Message calldata message) external view returns (bytes32);
-    /// @notice The status of a message sent from this chain (`None`, `Sent` or `Refunded`). Inbound messages are
-    ///         kept by `(sourceChainId, nonce)`: see `inboundStatus`.
+    /// @notice `Refunded` for a message sent from this chain and refunded, else `None` (a sent message is not
+    ///         recorded by id: see `outboundStatus`). Inbound messages are kept by `(sourceChainId, nonce)`: see
+    ///         `inboundStatus`.
     function statusOf(bytes32 messageId) external view returns (Status);
+    /// @notice The status of this gateway's outbound nonce: `None` (not issued), `Sent` or `Refunded`.
+    function outboundStatus(uint256 nonce) external view returns (Status);
     /// @notice The status of the inbound message `(sourceChainId, nonce)` on this chain.
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status);
     /// @notice What attesters sign to let `deliver` deliver `messageId` (on the destination).
