@@ -3,7 +3,7 @@
  * a child, exactly as documented (Anvil over HTTP JSON-RPC, the deploy scripts,
  * every service with its SQLite file), on ports and folders of its own so it
  * never meets a `npm start` already running:
- * - the devnet on a free port (`BANK_CHAIN_RPC_PORT`): the start script reuses
+ * - the devnet's two chains on free ports (`BANK_CHAIN_RPC_PORT`, `BANK_CHAIN_PEER_RPC_PORT`): the start script reuses
  *   any node answering chain id 31337 on its port, so 8545 is never used, and
  *   a start that reports "reusing the devnet" is refused;
  * - deployments and service data in a fresh temporary folder
@@ -27,6 +27,10 @@ const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 
 export interface DevnetStack {
   readonly rpc: string;
+  /** The devnet's second chain (network localhostB, chain id 31338). */
+  readonly peerRpc: string;
+  /** Deployment name → address on the second chain. */
+  readonly peerContracts: ReadonlyMap<string, string>;
   /** Service name → URL as the start script printed it (`http://…` or `tcp://…`). */
   readonly services: ReadonlyMap<string, string>;
   /** Deployment name → address. */
@@ -125,11 +129,11 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
   child.stdout!.on("data", (chunk: Buffer) => void (stdout += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-200_000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let anvilPid: number | undefined;
+  let anvilPids: number[] = [];
 
   const killEverything = (): void => {
     if (child.pid !== undefined) kill(-child.pid, "SIGKILL");
-    if (anvilPid !== undefined) kill(anvilPid, "SIGKILL");
+    for (const pid of anvilPids) kill(pid, "SIGKILL");
   };
   const onExit = (): void => killEverything();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -151,7 +155,7 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
       }
       killEverything();
       // The start script stops its Anvil on SIGINT; one it could not stop is killed here.
-      for (let i = 0; anvilPid !== undefined && alive(anvilPid) && i < 50; i++) {
+      for (let i = 0; anvilPids.some((pid) => alive(pid)) && i < 50; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       process.off("exit", onExit);
@@ -182,7 +186,9 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
     if (!stderr.includes(`starting a new devnet at http://127.0.0.1:${rpcPort}`)) {
       throw new Error(`npm start did not start a devnet of its own on port ${rpcPort}:\n${stderr}`);
     }
-    anvilPid = descendants(child.pid!).find((process) => process.comm === "anvil")?.pid;
+    anvilPids = descendants(child.pid!)
+      .filter((process) => process.comm === "anvil")
+      .map((process) => process.pid);
   } catch (error) {
     await stop();
     throw error;
@@ -192,6 +198,16 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
     services: new Map([...stdout.matchAll(/^ {2}service (\S+) ((?:http|tcp):\/\/\S+)$/gm)].map((m) => [m[1]!, m[2]!])),
     contracts: new Map(
       [...stdout.matchAll(/^ {2}(?!service )(\S+) (0x[0-9a-fA-F]{40})$/gm)].map((m) => [m[1]!, m[2]!]),
+    ),
+    peerRpc: /^chain localhostB rpc=(\S+) chainId=31338$/m.exec(stdout)![1]!,
+    peerContracts: new Map(
+      readdirSync(path.join(dir, "deployments", "localhostB"))
+        .filter((file) => file.endsWith(".json"))
+        .map((file) => [
+          file.slice(0, -".json".length),
+          (JSON.parse(readFileSync(path.join(dir, "deployments", "localhostB", file), "utf8")) as { address: string })
+            .address,
+        ]),
     ),
     dataDir: path.join(dataDir, "localhost"),
     stderr: () => stderr,

@@ -36,10 +36,15 @@ export const EIP170_LIMIT = 24_576;
 /** The contracts the deploy scripts deploy (`BankTokenAdmin` by `BankToken`'s constructor), whose runtime size is budgeted. */
 export const DEPLOYED_CONTRACTS = [
   "AccountLedger",
+  "AttestedGateway",
   "BankToken",
   "BankTokenAdmin",
   "BillRegistry",
+  "BridgeRegistry",
+  "BurnMintLane",
+  "ChainRegistry",
   "InterbankSettlement",
+  "InteropGateway",
   "OfflineVault",
   "ReserveLedger",
   "TrustAccount",

@@ -297,14 +297,26 @@ describe("reach: red team (issue 15)", function () {
       expect(problems).to.deep.equal([]);
       expect(privileges.map((row) => `${row.contract} ${row.role} ${row.holder}`).sort()).to.deep.equal([
         "AccountLedgerBankA treasury bankA",
+        "BankToken minter contract:BurnMintLane",
         "BankToken minter contract:InterbankSettlement",
         "BankToken minter contract:TrustAccountBankA",
         "BankToken minter contract:TrustAccountBankB",
         "InterbankSettlement agent of contract:TrustAccountBankA bankA",
         "InterbankSettlement agent of contract:TrustAccountBankB bankB",
+        "ReserveLedger bridge contract:BurnMintLane",
         "ReserveLedger issuer contract:InterbankSettlement",
         "ReserveLedger issuer contract:TrustAccountBankA",
         "ReserveLedger issuer contract:TrustAccountBankB",
+      ]);
+    });
+
+    it("test_R3_aBridgeAccountOutsideThePlanIsNamed", async function () {
+      // A bridge account mints up to its cap with no reserve behind it: one nobody planned must show.
+      const stranger = suite.others[1]!.address;
+      await (await suite.ledger.registerBridge(stranger, 1n)).wait();
+      const { problems } = await table();
+      expect(problems.map((p) => p.message)).to.deep.equal([
+        `ReserveLedger bridge is held by ${stranger}, which the plan does not give it`,
       ]);
     });
 
