@@ -45,8 +45,11 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///        final), once a final destination block is past the deadline and the message is not `Delivered` there,
 ///        after which it never can be. The gateway keeps no outbound record per message: that the message was
 ///        posted rests on that attestation (as a delivery's does), and the gateway itself checks that it is this
-///        gateway's, under a nonce it has issued and not refunded before. `refundDelay` (source time after the
-///        deadline) is a second margin, for the attesters to see the destination's finality.
+///        gateway's, under a nonce it has issued and not refunded before. So `threshold` colluding attesters can
+///        refund a made-up message (any payload) under an issued nonce, as they can deliver a made-up one: the sender's
+///        `onMessageRefunded` must bound what it pays out (the BurnMintLane draws on the reverse route's inbound
+///        limit, the bucket a delivery from that chain draws on). `refundDelay` (source time after the deadline) is
+///        a second margin, for the attesters to see the destination's finality.
 ///      - A counterpart gateway that is replaced must not reuse the nonces of the one before it: inbound messages
 ///        are keyed by `(sourceChainId, nonce)` whatever the source gateway.
 ///      - Signatures are ECDSA only (65 bytes, low s). An attester whose address has code (EIP-7702 delegation, or
@@ -182,7 +185,7 @@ contract AttestedGateway is
         _outbound[id] = Status.Refunded;
         emit MessageRefunded(id, message.sender);
         if (message.sender.code.length != 0) {
-            IRefundableSender(message.sender).onMessageRefunded(id, message.payload);
+            IRefundableSender(message.sender).onMessageRefunded(id, message.destinationChainId, message.payload);
         }
     }
 

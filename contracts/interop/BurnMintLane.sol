@@ -104,13 +104,19 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
     }
 
     /// @inheritdoc IRefundableSender
-    /// @dev Only the gateway, which calls it once per message this lane sent and that expired undelivered (attested).
-    ///      Mints the amount back to the transfer's `from`, with the message id as the reference; recorded by the
-    ///      ledger as an import, undoing the send's export.
-    function onMessageRefunded(bytes32 messageId, bytes calldata payload) external {
+    /// @dev Only the gateway, which calls it once per nonce this lane sent under, for a message that expired
+    ///      undelivered (attested). Draws `amount` on the inbound limit of the reverse route (`destinationChainId` ->
+    ///      this chain), then mints it back to the transfer's `from`, with the message id as the reference; recorded
+    ///      by the ledger as an import, undoing the send's export. The gateway keeps no record of what was sent, so
+    ///      the payload is only as true as the attesters who signed it undelivered: the route limit bounds a refund
+    ///      they forge exactly as it bounds a delivery from that chain they forge (the same bucket), on top of the
+    ///      ledger's net import cap and the minter allowance. An honest refund spends that limit too (it undoes an
+    ///      export, but this chain cannot tell it from a forgery); over the limit it reverts and can be tried again.
+    function onMessageRefunded(bytes32 messageId, uint256 destinationChainId, bytes calldata payload) external {
         if (msg.sender != _gateway) revert BurnMintLaneNotGateway(msg.sender);
         (bytes memory fromAddress, , uint256 amount) = abi.decode(payload, (bytes, bytes, uint256));
         (, address from) = InteroperableAddress.parseEvmV1(fromAddress);
+        _bridgeRegistry.consumeInbound(routeKey(destinationChainId, block.chainid), amount);
         _token.mint(from, amount, messageId);
         emit CrosschainTransferRefunded(messageId, from, amount);
     }

@@ -143,5 +143,11 @@ interface IAttestedGateway is IERC7786GatewaySource {
 interface IRefundableSender {
     /// @notice Called by the source gateway, once, when `messageId` is refunded. Must undo the send (or revert, and
     ///         the refund can be tried again).
-    function onMessageRefunded(bytes32 messageId, bytes calldata payload) external;
+    /// @dev The message is checked by the gateway only as this gateway's, under an issued and unrefunded nonce, and
+    ///      attested undelivered by `threshold` attesters: its other fields (payload, destination) are only as true as
+    ///      that attestation. A sender that pays out on a refund bounds it as it bounds what it pays on a delivery.
+    /// @param messageId The refunded message.
+    /// @param destinationChainId The chain the message was sent to.
+    /// @param payload The message's payload.
+    function onMessageRefunded(bytes32 messageId, uint256 destinationChainId, bytes calldata payload) external;
 }
