@@ -20,8 +20,8 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after a delay): grants and revokes roles,
 ///        unpauses.
 ///      - `GATEWAY_ADMIN_ROLE`: sets the counterpart gateway of each chain and the attester set; unpauses.
-///      - `PAUSER_ROLE`: pauses (`sendMessage`, `deliver`, `retry` and `refund` all stop). It cannot unpause, so a
-///        stolen pauser key can stop traffic but not restart it.
+///      - `PAUSER_ROLE`: pauses (`sendMessage`, `deliver`, `deliverBatch`, `retry` and `refund` all stop). It
+///        cannot unpause, so a stolen pauser key can stop traffic but not restart it.
 ///
 ///      Storage per message: outbound, none. `sendMessage` only moves the nonce; a refund sets the nonce's bit in a
 ///      bitmap (256 nonces per slot, so a nonce is refunded at most once, whatever message is claimed under it) and
@@ -74,6 +74,8 @@ contract AttestedGateway is
     bytes4 public constant DEADLINE_ATTRIBUTE = bytes4(keccak256("deadline(uint64)"));
     /// @notice The longest a message may stay deliverable, and the largest `defaultTtl` and `refundDelay`.
     uint64 public constant MAX_TTL = 30 days;
+    /// @notice The most messages one `deliverBatch` takes.
+    uint256 public constant MAX_BATCH = 64;
     /// @dev At most this many bytes of a failed recipient call's return data are copied into `MessageFailed`, so a
     ///      recipient cannot make the gateway run out of gas copying a huge revert reason.
     uint256 private constant _MAX_REASON_LENGTH = 1024;
@@ -180,7 +182,7 @@ contract AttestedGateway is
         if (word & bit != 0) revert AttestedGatewayNotSent(id, Status.Refunded);
         uint256 refundableAt = uint256(message.deadline) + _refundDelay;
         if (block.timestamp < refundableAt) revert AttestedGatewayNotExpired(id, refundableAt);
-        _verifyAttestations(UNDELIVERED_TYPEHASH, id, signatures);
+        _verifyAttestations(UNDELIVERED_TYPEHASH, id, signatures, _epoch, _threshold, true);
         _refunded[nonce >> 8] = word | bit;
         _outbound[id] = Status.Refunded;
         emit MessageRefunded(id, message.sender);
@@ -193,28 +195,32 @@ contract AttestedGateway is
 
     /// @inheritdoc IAttestedGateway
     function deliver(Message calldata message, bytes[] calldata signatures) external whenNotPaused nonReentrant {
-        if (message.destinationChainId != block.chainid || message.destinationGateway != address(this)) {
-            revert AttestedGatewayWrongDestination(message.destinationChainId, message.destinationGateway);
-        }
-        address counterpart = _counterparts[message.sourceChainId];
-        if (counterpart == address(0) || counterpart != message.sourceGateway) {
-            revert AttestedGatewayUnknownSource(message.sourceChainId, message.sourceGateway);
-        }
-        bytes32 id = _messageIdOf(message);
-        if (block.timestamp > message.deadline) revert AttestedGatewayExpired(id, message.deadline);
-        mapping(uint256 word => uint256 bits) storage processed = _processed[message.sourceChainId];
-        uint256 word = processed[message.nonce >> 8];
-        uint256 bit = 1 << (message.nonce & 0xff);
-        if (word & bit != 0) {
-            revert AttestedGatewayAlreadyProcessed(
-                message.sourceChainId,
-                message.nonce,
-                _inboundStatus(message.sourceChainId, message.nonce)
-            );
-        }
-        _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures);
-        processed[message.nonce >> 8] = word | bit;
+        (bytes32 id, ) = _admit(message, signatures, _epoch, _threshold, true);
         _execute(id, message, false);
+    }
+
+    /// @inheritdoc IAttestedGateway
+    /// @dev Each message is admitted as by `deliver` (same checks, same order), then executed before the next one is
+    ///      looked at, so a message given twice is skipped the second time (`AttestedGatewayAlreadyProcessed`). The
+    ///      attester set is read once for the batch. A failed recipient call that was given less than `minDeliveryGas`
+    ///      reverts the whole batch, as it reverts a `deliver`: only the caller's gas limit can cause it.
+    function deliverBatch(
+        Message[] calldata messages,
+        bytes[][] calldata signatures
+    ) external whenNotPaused nonReentrant {
+        uint256 count = messages.length;
+        if (count == 0 || count > MAX_BATCH) revert AttestedGatewayBadBatchSize(count, MAX_BATCH);
+        if (signatures.length != count) revert AttestedGatewayBatchLengthMismatch(count, signatures.length);
+        (uint64 currentEpoch, uint8 threshold) = (_epoch, _threshold);
+        for (uint256 i; i < count; ++i) {
+            Message calldata message = messages[i];
+            (bytes32 id, bytes4 reason) = _admit(message, signatures[i], currentEpoch, threshold, false);
+            if (reason == bytes4(0)) {
+                _execute(id, message, false);
+            } else {
+                emit MessageSkipped(id, reason);
+            }
+        }
     }
 
     /// @inheritdoc IAttestedGateway
@@ -267,7 +273,7 @@ contract AttestedGateway is
         emit AttesterSetChanged(newEpoch, sortedAscending, threshold_);
     }
 
-    /// @notice Stops `sendMessage`, `deliver`, `retry` and `refund`.
+    /// @notice Stops `sendMessage`, `deliver`, `deliverBatch`, `retry` and `refund`.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -350,22 +356,88 @@ contract AttestedGateway is
 
     // ─────────────────────────────────────────────────────────────── internal
 
+    /// @dev The checks of a delivery, then its effect on the replay bitmap: the message is for this chain and gateway,
+    ///      from the counterpart of its source chain, not past its deadline, not processed, and attested (see
+    ///      `_verifyAttestations`); then its `(sourceChainId, nonce)` bit is set. A failed check reverts with its
+    ///      custom error when `strict`, else returns that error's selector as `reason` (nothing written).
+    function _admit(
+        Message calldata message,
+        bytes[] calldata signatures,
+        uint64 currentEpoch,
+        uint8 threshold,
+        bool strict
+    ) private returns (bytes32 id, bytes4 reason) {
+        id = _messageIdOf(message);
+        if (message.destinationChainId != block.chainid || message.destinationGateway != address(this)) {
+            if (strict) revert AttestedGatewayWrongDestination(message.destinationChainId, message.destinationGateway);
+            return (id, AttestedGatewayWrongDestination.selector);
+        }
+        address counterpart = _counterparts[message.sourceChainId];
+        if (counterpart == address(0) || counterpart != message.sourceGateway) {
+            if (strict) revert AttestedGatewayUnknownSource(message.sourceChainId, message.sourceGateway);
+            return (id, AttestedGatewayUnknownSource.selector);
+        }
+        if (block.timestamp > message.deadline) {
+            if (strict) revert AttestedGatewayExpired(id, message.deadline);
+            return (id, AttestedGatewayExpired.selector);
+        }
+        mapping(uint256 word => uint256 bits) storage processed = _processed[message.sourceChainId];
+        uint256 word = processed[message.nonce >> 8];
+        uint256 bit = 1 << (message.nonce & 0xff);
+        if (word & bit != 0) {
+            if (strict) {
+                revert AttestedGatewayAlreadyProcessed(
+                    message.sourceChainId,
+                    message.nonce,
+                    _inboundStatus(message.sourceChainId, message.nonce)
+                );
+            }
+            return (id, AttestedGatewayAlreadyProcessed.selector);
+        }
+        reason = _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures, currentEpoch, threshold, strict);
+        if (reason == bytes4(0)) processed[message.nonce >> 8] = word | bit;
+    }
+
     /// @dev Requires `signatures` to be at least `threshold` valid 65-byte low-s ECDSA signatures over
-    ///      `typehash(id, epoch)` by distinct attesters of the current epoch, in strictly ascending signer order.
-    function _verifyAttestations(bytes32 typehash, bytes32 id, bytes[] calldata signatures) private view {
-        (uint64 currentEpoch, uint8 threshold) = (_epoch, _threshold);
-        if (threshold == 0) revert AttestedGatewayBadAttesterSet(0, 0);
+    ///      `typehash(id, epoch)` by distinct attesters of the current epoch (`currentEpoch`, `threshold`: the caller
+    ///      read them), in strictly ascending signer order. A failure reverts when `strict`, else is returned as its
+    ///      error's selector (zero: verified).
+    function _verifyAttestations(
+        bytes32 typehash,
+        bytes32 id,
+        bytes[] calldata signatures,
+        uint64 currentEpoch,
+        uint8 threshold,
+        bool strict
+    ) private view returns (bytes4) {
+        if (threshold == 0) {
+            if (strict) revert AttestedGatewayBadAttesterSet(0, 0);
+            return AttestedGatewayBadAttesterSet.selector;
+        }
         uint256 count = signatures.length;
-        if (count < threshold) revert AttestedGatewayTooFewSignatures(count, threshold);
+        if (count < threshold) {
+            if (strict) revert AttestedGatewayTooFewSignatures(count, threshold);
+            return AttestedGatewayTooFewSignatures.selector;
+        }
         bytes32 digest = _digest(typehash, id, currentEpoch);
         address previous;
         for (uint256 i; i < count; ++i) {
             (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
-            if (err != ECDSA.RecoverError.NoError) revert AttestedGatewayInvalidSignature(i);
-            if (signer <= previous) revert AttestedGatewayUnsortedSigners(previous, signer);
-            if (_attesterEpoch[signer] != currentEpoch) revert AttestedGatewayUnknownAttester(signer);
+            if (err != ECDSA.RecoverError.NoError) {
+                if (strict) revert AttestedGatewayInvalidSignature(i);
+                return AttestedGatewayInvalidSignature.selector;
+            }
+            if (signer <= previous) {
+                if (strict) revert AttestedGatewayUnsortedSigners(previous, signer);
+                return AttestedGatewayUnsortedSigners.selector;
+            }
+            if (_attesterEpoch[signer] != currentEpoch) {
+                if (strict) revert AttestedGatewayUnknownAttester(signer);
+                return AttestedGatewayUnknownAttester.selector;
+            }
             previous = signer;
         }
+        return bytes4(0);
     }
 
     /// @dev Calls the recipient of an inbound message already marked processed (a delivery) or stored as `Failed` (a

@@ -75,6 +75,10 @@ interface IAttestedGateway is IERC7786GatewaySource {
     /// @notice An attribute with a supported selector is malformed (wrong length, a value wider than its type) or
     ///         given twice.
     error AttestedGatewayBadAttribute(bytes attribute);
+    /// @notice `deliverBatch` got no message, or more than `max`.
+    error AttestedGatewayBadBatchSize(uint256 size, uint256 max);
+    /// @notice `deliverBatch` got a number of signature lists other than its number of messages.
+    error AttestedGatewayBatchLengthMismatch(uint256 messages, uint256 signatures);
     /// @notice Constructor arguments out of range: `defaultTtl` and `refundDelay` must be in `[1, MAX_TTL]`.
     error AttestedGatewayBadConfig(uint64 defaultTtl, uint64 refundDelay);
 
@@ -94,6 +98,10 @@ interface IAttestedGateway is IERC7786GatewaySource {
     event MessageDelivered(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce);
     /// @notice A verified message's recipient call failed; it is stored and may be retried until its deadline.
     event MessageFailed(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce, bytes reason);
+    /// @notice `deliverBatch` skipped a message that `deliver` would have refused: `reason` is the selector of the
+    ///         custom error `deliver` reverts with (`AttestedGatewayAlreadyProcessed`, `AttestedGatewayExpired`, ...).
+    ///         Nothing about the message changed.
+    event MessageSkipped(bytes32 indexed messageId, bytes4 reason);
     /// @notice An expired message was refunded to its sender on this (source) chain.
     event MessageRefunded(bytes32 indexed messageId, address indexed sender);
     /// @notice The attester set changed; `epoch` starts at 1 with the first set.
@@ -106,6 +114,13 @@ interface IAttestedGateway is IERC7786GatewaySource {
     ///         least `threshold`) over `Attestation(bytes32 messageId,uint64 epoch)` in this gateway's EIP-712
     ///         domain, then delivers. Anyone may call it.
     function deliver(Message calldata message, bytes[] calldata signatures) external;
+
+    /// @notice `deliver` for each `messages[i]` with `signatures[i]`, in order, in one transaction. A message that
+    ///         `deliver` would refuse is skipped (`MessageSkipped` with the error's selector) and the others go on, so
+    ///         one bad or already delivered member (front-run by a `deliver`) does not stop the batch. A recipient
+    ///         that fails leaves its message `Failed`, as with `deliver`; a failed recipient call that was starved of
+    ///         `minDeliveryGas` reverts the whole batch. 1 to `MAX_BATCH` messages. Anyone may call it.
+    function deliverBatch(Message[] calldata messages, bytes[][] calldata signatures) external;
 
     /// @notice Delivers a stored (`Failed`) message again, until its deadline. Anyone may call it.
     function retry(Message calldata message) external;
