@@ -26,7 +26,10 @@ import {ChainRegistry} from "./ChainRegistry.sol";
 ///
 ///      Consumers: `consumeOutbound` and `consumeInbound` are callable only by an allowed bridge of that route (the
 ///      gateway that moves the tokens checks and records the amount itself); the route must exist, be unpaused and
-///      both its chains enabled. A bridge removed from a route can no longer consume from it.
+///      both its chains enabled. A bridge removed from a route can no longer consume from it. A consume emits no event
+///      of its own: the bridge that moves the tokens reports each transfer with its amount and chains (the
+///      BurnMintLane's `CrosschainFungibleTransferSent`/`Received` and `CrosschainTransferRefunded`), and
+///      `available` reads the bucket.
 contract BridgeRegistry is AccessControlDefaultAdminRules {
     using EnumerableSet for EnumerableSet.AddressSet;
     using RateLimiter for RateLimiter.RefillingBucket;
@@ -118,8 +121,6 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
     event RateLimitSet(bytes32 indexed routeKey, bool outbound, uint208 capacity, uint48 window);
     /// @notice A route was paused or unpaused.
     event RoutePausedSet(bytes32 indexed routeKey, bool paused, address indexed by);
-    /// @notice A bridge consumed from a route's limit.
-    event Consumed(bytes32 indexed routeKey, address indexed bridge, bool outbound, uint256 amount);
 
     /// @param initialAdmin The default admin.
     /// @param adminDelay The delay of a default admin handover.
@@ -301,7 +302,6 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
         if (!bucket.tryConsume(_BUCKET, amount)) {
             revert RouteRateLimitExceeded(key, outbound, amount, bucket.available(_BUCKET));
         }
-        emit Consumed(key, msg.sender, outbound, amount);
     }
 
     function _setPaused(bytes32 key, bool paused) private {
