@@ -5,8 +5,12 @@
  * included, refunds applied). Measured in the steady state: a transfer has crossed before (the sender's lane
  * allowance, the route buckets and B's replay word for A's nonces are warm in storage, not empty) and the
  * recipient already holds tokens.
+ *
+ * Then the same with the relayer's batching: 20 transfers (one lane send each, to 20 recipients who already hold
+ * tokens) delivered by one `AttestedGateway.deliverBatch` with each message's own 2-of-3 signatures; the row is
+ * that receipt's gas / 20 (after a warm-up batch of 20, as for the single transfer).
  */
-import { encodeBytes32String, type Signer } from "ethers";
+import { encodeBytes32String, getAddress, id as keccakText, type Signer } from "ethers";
 import { network } from "hardhat";
 
 import { interoperableAddress, linkPeer, sideOf } from "../../deploy/_interop.js";
@@ -22,6 +26,8 @@ import { deployQuietly } from "./deploy.js";
 import type { GasRow } from "./results.js";
 
 const CHAIN_IDS = [4242n, 4343n] as const;
+/** Messages in the measured `deliverBatch`. */
+export const BATCH = 20;
 
 /** Rows: the send on A, the delivery on B, and both together (what the issue's ceiling is about). */
 export async function measureInteropGas(): Promise<GasRow[]> {
@@ -68,11 +74,25 @@ export async function measureInteropGas(): Promise<GasRow[]> {
   const recipient = await b.signer("bankB");
   const to = interoperableAddress(b.chainId, await recipient.getAddress());
 
-  /** One transfer of `amount` from alice on A to the recipient on B; its two receipts' gas. */
-  const transfer = async (amount: bigint): Promise<[bigint, bigint]> => {
+  const domain = {
+    name: "BankChain AttestedGateway",
+    version: "1",
+    chainId: b.chainId,
+    verifyingContract: await gatewayB.getAddress(),
+  };
+  const types = {
+    Attestation: [
+      { name: "messageId", type: "bytes32" },
+      { name: "epoch", type: "uint64" },
+    ],
+  };
+
+  /** Alice sends `amount` on A to `to` (ERC-7930 on B); the message as posted, its 2-of-3 signatures, the gas. */
+  const send = async (to: string, amount: bigint) => {
     const latest = (await a.connection.ethers.provider.getBlock("latest"))!.timestamp;
     const sent = await (await lane["crosschainTransfer(bytes,uint256,uint64)"](to, amount, latest + 600)).wait();
-    const posted = sent!.logs
+    if (sent?.status !== 1) throw new Error("interop send failed");
+    const posted = sent.logs
       .map((log) => gatewayA.interface.parseLog(log))
       .find((log) => log?.name === "MessagePosted")!;
     const message = {
@@ -86,33 +106,58 @@ export async function measureInteropGas(): Promise<GasRow[]> {
       deadline: posted.args.deadline as bigint,
       payload: posted.args.payload as string,
     };
-    const domain = {
-      name: "BankChain AttestedGateway",
-      version: "1",
-      chainId: b.chainId,
-      verifyingContract: await gatewayB.getAddress(),
-    };
-    const types = {
-      Attestation: [
-        { name: "messageId", type: "bytes32" },
-        { name: "epoch", type: "uint64" },
-      ],
-    };
     const epoch = await gatewayB.epoch();
     const signatures = await Promise.all(
       sorted.map((attester) => attester.signTypedData(domain, types, { messageId: posted.args.messageId, epoch })),
     );
+    return { message, signatures, gas: sent.gasUsed };
+  };
+
+  /** One transfer of `amount` from alice on A to the recipient on B; its two receipts' gas. */
+  const transfer = async (amount: bigint): Promise<[bigint, bigint]> => {
+    const { message, signatures, gas } = await send(to, amount);
     const delivered = await (await gatewayB.deliver(message, signatures)).wait();
-    if (sent?.status !== 1 || delivered?.status !== 1) throw new Error("interop transfer failed");
-    return [sent.gasUsed, delivered.gasUsed];
+    if (delivered?.status !== 1) throw new Error("interop delivery failed");
+    return [gas, delivered.gasUsed];
+  };
+
+  /** `BATCH` transfers of `amount`, one to each holder, delivered by one deliverBatch; that receipt's gas. */
+  const holders = Array.from({ length: BATCH }, (_, i) =>
+    interoperableAddress(b.chainId, getAddress(keccakText(`interop-gas holder ${i}`).slice(0, 42))),
+  );
+  const batch = async (amount: bigint): Promise<bigint> => {
+    const sent = [];
+    for (const holder of holders) sent.push(await send(holder, amount));
+    const receipt = await (
+      await gatewayB.deliverBatch(
+        sent.map((one) => one.message),
+        sent.map((one) => one.signatures),
+      )
+    ).wait();
+    const delivered = receipt!.logs.filter((log) => gatewayB.interface.parseLog(log)?.name === "MessageDelivered");
+    if (receipt?.status !== 1 || delivered.length !== BATCH) throw new Error("interop batch delivery failed");
+    return receipt.gasUsed;
   };
 
   await transfer(1_000n); // the recipient now holds tokens; the first nonce's replay word is written
-  const [send, deliver] = await transfer(100n);
+  const [single, deliver] = await transfer(100n);
+  await batch(1_000n); // every holder now holds tokens
+  const batched = await batch(100n);
   for (const chain of chains) await chain.connection.close();
+  const perMessage = batched / BigInt(BATCH);
   return [
-    { contract: "Interop", operation: "lane send (burn on A)", gas: Number(send) },
+    { contract: "Interop", operation: "lane send (burn on A)", gas: Number(single) },
     { contract: "Interop", operation: "deliver 2-of-3 (mint on B)", gas: Number(deliver) },
-    { contract: "Interop", operation: "full transfer, both transactions", gas: Number(send + deliver) },
+    { contract: "Interop", operation: "full transfer, both transactions", gas: Number(single + deliver) },
+    {
+      contract: "Interop",
+      operation: `deliverBatch of ${BATCH}, 2-of-3 each, per message (mint on B)`,
+      gas: Number(perMessage),
+    },
+    {
+      contract: "Interop",
+      operation: `transfer delivered in a batch of ${BATCH} (lane send + deliverBatch / ${BATCH})`,
+      gas: Number(single + perMessage),
+    },
   ];
 }
