@@ -182,6 +182,12 @@ export const DEFAULT_UNREACHABLE_RETRY: RetryPolicy = { baseMs: 500, maxMs: 15_0
 export const DEFAULT_DELIVERY_BATCH = 32;
 /** The gateway's `MAX_BATCH`. */
 export const MAX_DELIVERY_BATCH = 64;
+/**
+ * The most gas a `deliverBatch` may be estimated at; above it the members go one by one. A recipient that burns all
+ * the gas it is given makes a batch need 64 times what follows it (the EVM keeps 1/64 back at each call), which
+ * could pass the estimate and still be over a block's gas limit once the sender's margin is added: never mined.
+ */
+export const MAX_BATCH_GAS = 10_000_000n;
 /** Longest wait before a message is looked at again, whatever its clocks say (a chain's time can jump). */
 const MAX_WAIT_MS = 5_000;
 
@@ -642,10 +648,19 @@ export class Relayer {
     }
     for (const [chainId, items] of ready) {
       for (let start = 0; start < items.length; start += this.#deliveryBatch) {
+        const chunk = items.slice(start, start + this.#deliveryBatch);
         try {
-          busy = (await this.#deliver(chainId, items.slice(start, start + this.#deliveryBatch))) || busy;
+          busy = (await this.#deliver(chainId, chunk)) || busy;
         } catch (error) {
-          for (const item of items.slice(start, start + this.#deliveryBatch)) {
+          // A batch not sent (not stored) because the node would not estimate it or its estimate is over
+          // MAX_BATCH_GAS (a recipient that burns all the gas it is given): each member alone, so one message
+          // cannot hold up the others.
+          if (chunk.length > 1 && !this.#stored(chunk[0]!.row.id)) {
+            this.#log(`deliverBatch of ${chunk.length} to chain ${chainId} failed (${messageOf(error)}); one by one`);
+            for (const item of chunk) busy = (await this.#deliverAlone(chainId, item)) || busy;
+            continue;
+          }
+          for (const item of chunk) {
             this.#later(
               item.row,
               this.#clock.now() + retryDelay(this.#unreachable, 1),
@@ -659,6 +674,23 @@ export class Relayer {
     return busy;
   }
 
+  /** `deliver` of one ready message; a failure puts it off. */
+  async #deliverAlone(chainId: bigint, item: Ready): Promise<boolean> {
+    try {
+      return await this.#deliver(chainId, [item]);
+    } catch (error) {
+      this.#later(item.row, this.#clock.now() + retryDelay(this.#unreachable, 1), `round failed: ${messageOf(error)}`);
+      this.#log(`${item.row.id}: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  /** Whether a signed transaction is stored for the message (so it must be followed up, never sent anew). */
+  #stored(id: string): boolean {
+    const row = this.#store.get<{ tx_hash: string | null }>("SELECT tx_hash FROM relayer_messages WHERE id = ?", id);
+    return row !== undefined && row.tx_hash !== null;
+  }
+
   /** Sends the ready messages for one destination: `deliver` for one alone, else one `deliverBatch`. */
   async #deliver(chainId: bigint, items: readonly Ready[]): Promise<boolean> {
     const gateway = this.#gatewayOf(chainId);
@@ -668,16 +700,23 @@ export class Relayer {
         gatewayInterface.encodeFunctionData("deliver", [messageTuple(message), signatures]),
       );
     }
+    const data = gatewayInterface.encodeFunctionData("deliverBatch", [
+      items.map((item) => messageTuple(item.message)),
+      items.map((item) => item.signatures),
+    ]);
+    const from = await this.#sender.address();
+    const estimate = await this.#nodes.withNode(chainId, (provider) =>
+      provider.estimateGas({ from, to: gateway, data }),
+    );
+    if (estimate > MAX_BATCH_GAS) {
+      throw new Error(`deliverBatch estimated at ${estimate} gas, over ${MAX_BATCH_GAS}`);
+    }
     return this.#send(
       items.map((item) => item.row),
       chainId,
       gateway,
       "deliver",
-      () =>
-        gatewayInterface.encodeFunctionData("deliverBatch", [
-          items.map((item) => messageTuple(item.message)),
-          items.map((item) => item.signatures),
-        ]),
+      () => data,
     );
   }
 

@@ -249,6 +249,29 @@ describe("interop: attesters and the relayer carry messages between two chains",
     }
   });
 
+  it("test_RevertWhen_AGasBurnerHoldsUpABatch: a batch estimated over MAX_BATCH_GAS goes one by one (it would never be mined); the burner is Failed, the others delivered", async function () {
+    const burner = await (await new RevertingRecipient__factory(b.admin).deploy(3)).waitForDeployment();
+    const alice = KEYS.alice.connect(a.provider);
+    // First in the batch, a recipient that burns all the gas it gets: the batch would need 64 times the rest.
+    const burnt = (await post(a, alice, b, burner.target as string)).id;
+    for (const made of attesters.slice(0, 2)) await waitFor(`${made.name} signing`, () => made.attestation(burnt));
+    const ids = await postAttested(8);
+    await startRelayer(
+      attesters.slice(0, 3).map((made) => made.url),
+      "relayer-burner",
+    );
+    for (const id of ids) await delivered(id);
+    await waitFor("the burner's message Failed", () => relayer!.message(burnt)?.destinationStatus === "Failed");
+    expect(lines.some((line) => /relayer-burner: deliverBatch of 9 .* one by one/.test(line))).to.equal(true);
+    for (const id of ids) {
+      expect(
+        relayer!.message(id)!.sends.map((send) => send.action),
+        id,
+      ).to.deep.equal(["deliver"]);
+      expect(await deliveries(id), id).to.have.length(1);
+    }
+  });
+
   it("an unreachable attester and a stopped one do not matter while two answer; with one it waits", async function () {
     await attesters[2]!.stop();
     const alice = KEYS.alice.connect(a.provider);
