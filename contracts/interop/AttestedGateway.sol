@@ -20,14 +20,17 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after a delay): grants and revokes roles,
 ///        unpauses.
 ///      - `GATEWAY_ADMIN_ROLE`: sets the counterpart gateway of each chain and the attester set; unpauses.
-///      - `PAUSER_ROLE`: pauses (`sendMessage`, `deliver`, `retry` and `refund` all stop). It cannot unpause, so a
-///        stolen pauser key can stop traffic but not restart it.
+///      - `PAUSER_ROLE`: pauses (`sendMessage`, `deliver`, `deliverBatch`, `retry` and `refund` all stop). It
+///        cannot unpause, so a stolen pauser key can stop traffic but not restart it.
 ///
-///      Storage per message: one slot on each side. Outbound, `messageId => Status` (`Sent`, then `Refunded`).
-///      Inbound, `(sourceChainId, nonce) => record`, where the record is zero (none), `_DELIVERED`, or the message id
-///      of a verified message whose recipient call failed (so `retry` can check the message it is given without the
-///      signatures). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and
-///      `deliver` read it once (test `test_Layout_HotStateSharesOneSlot`).
+///      Storage per message: outbound, none. `sendMessage` only moves the nonce; a refund sets the nonce's bit in a
+///      bitmap (256 nonces per slot, so a nonce is refunded at most once, whatever message is claimed under it) and
+///      records the id as `Refunded` (for `statusOf`). Inbound, one bit per `(sourceChainId, nonce)` in a bitmap of
+///      256 nonces per slot (so a delivery writes a slot a previous nonce already made non-zero), set once the message
+///      is processed; and only for a verified message whose recipient call failed, its id under `(sourceChainId,
+///      nonce)` (so `retry` can check the message it is given without the signatures; cleared when a retry delivers
+///      it). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and `deliver`
+///      read it once (test `test_Layout_HotStateSharesOneSlot`).
 ///
 ///      Trust assumptions:
 ///      - `threshold` attesters of the current epoch are honest. They sign `Attestation(messageId, epoch)` only for a
@@ -38,9 +41,15 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///        delivered.
 ///      - Refunds: a message is deliverable (and retryable) while the destination's `block.timestamp <= deadline`.
 ///        The source cannot see whether it was delivered, so a refund needs `threshold` attesters to sign
-///        `Undelivered(messageId, epoch)`: they do so only once a final destination block is past the deadline and
-///        the message is not `Delivered` there, after which it never can be. `refundDelay` (source time after the
-///        deadline) is a second margin, for the attesters to see the destination's finality.
+///        `Undelivered(messageId, epoch)`: they do so only for a message they saw posted here (its `MessagePosted`,
+///        final), once a final destination block is past the deadline and the message is not `Delivered` there,
+///        after which it never can be. The gateway keeps no outbound record per message: that the message was
+///        posted rests on that attestation (as a delivery's does), and the gateway itself checks that it is this
+///        gateway's, under a nonce it has issued and not refunded before. So `threshold` colluding attesters can
+///        refund a made-up message (any payload) under an issued nonce, as they can deliver a made-up one: the sender's
+///        `onMessageRefunded` must bound what it pays out (the BurnMintLane draws on the reverse route's inbound
+///        limit, the bucket a delivery from that chain draws on). `refundDelay` (source time after the deadline) is
+///        a second margin, for the attesters to see the destination's finality.
 ///      - A counterpart gateway that is replaced must not reuse the nonces of the one before it: inbound messages
 ///        are keyed by `(sourceChainId, nonce)` whatever the source gateway.
 ///      - Signatures are ECDSA only (65 bytes, low s). An attester whose address has code (EIP-7702 delegation, or
@@ -65,14 +74,14 @@ contract AttestedGateway is
     bytes4 public constant DEADLINE_ATTRIBUTE = bytes4(keccak256("deadline(uint64)"));
     /// @notice The longest a message may stay deliverable, and the largest `defaultTtl` and `refundDelay`.
     uint64 public constant MAX_TTL = 30 days;
+    /// @notice The most messages one `deliverBatch` takes.
+    uint256 public constant MAX_BATCH = 64;
     /// @dev At most this many bytes of a failed recipient call's return data are copied into `MessageFailed`, so a
     ///      recipient cannot make the gateway run out of gas copying a huge revert reason.
     uint256 private constant _MAX_REASON_LENGTH = 1024;
     /// @dev The most a `call` without value and without memory expansion costs before the callee starts: a cold
     ///      account access (EIP-2929, 2,600), plus the few opcodes between measuring the gas and the call.
     uint256 private constant _CALL_COST = 2_700;
-    /// @dev Inbound record of a delivered message. A message id equal to it would need a keccak256 preimage of 1.
-    bytes32 private constant _DELIVERED = bytes32(uint256(1));
 
     uint64 private immutable _defaultTtl;
     uint64 private immutable _refundDelay;
@@ -88,8 +97,15 @@ contract AttestedGateway is
     mapping(uint256 chainId => address gateway) private _counterparts;
     mapping(address attester => uint64 epoch) private _attesterEpoch;
     address[] private _attesters;
+    /// @dev Outbound ids refunded (only `Refunded` is recorded: `statusOf`).
     mapping(bytes32 messageId => Status) private _outbound;
-    mapping(uint256 sourceChainId => mapping(uint256 nonce => bytes32 record)) private _inbound;
+    /// @dev Outbound nonces refunded: bit `nonce % 256` of word `nonce / 256`.
+    mapping(uint256 word => uint256 bits) private _refunded;
+    /// @dev Inbound, per source chain: one bit per nonce (bit `nonce % 256` of word `nonce / 256`), set once the
+    ///      message is processed (delivered or stored as failed), so consecutive nonces share a slot.
+    mapping(uint256 sourceChainId => mapping(uint256 word => uint256 bits)) private _processed;
+    /// @dev Inbound, per source chain: the id of a processed message whose recipient call failed (zero otherwise).
+    mapping(uint256 sourceChainId => mapping(uint256 nonce => bytes32 messageId)) private _failed;
 
     /// @param admin The default admin.
     /// @param adminDelay The delay of a default admin handover.
@@ -125,7 +141,6 @@ contract AttestedGateway is
         if (msg.value != 0) revert AttestedGatewayValueNotAccepted(msg.value);
         Message memory message = _newMessage(recipient, payload, _deadlineOf(attributes));
         sendId = _hashMessage(message);
-        _outbound[sendId] = Status.Sent;
         emit MessageSent(
             sendId,
             InteroperableAddress.formatEvmV1(block.chainid, msg.sender),
@@ -147,20 +162,32 @@ contract AttestedGateway is
     }
 
     /// @inheritdoc IAttestedGateway
-    /// @dev Marks the message `Refunded` before calling the sender; a reverting callback reverts the refund, which
-    ///      may be tried again. A sender without code (an EOA) has nothing to undo: the message is only marked.
-    ///      The signatures' type differs from a delivery's, so delivery attestations never count as refund ones.
+    /// @dev The message must be this gateway's (this chain, this contract), under a nonce it has issued and not
+    ///      refunded; that it was posted as given rests on the attestation (attesters sign `Undelivered` only for
+    ///      messages they saw posted). Marks the nonce and the id `Refunded` before calling the sender; a reverting
+    ///      callback reverts the refund, which may be tried again. A sender without code (an EOA) has nothing to
+    ///      undo: the message is only marked. The signatures' type differs from a delivery's, so delivery
+    ///      attestations never count as refund ones.
     function refund(Message calldata message, bytes[] calldata signatures) external whenNotPaused nonReentrant {
         bytes32 id = _messageIdOf(message);
-        Status status = _outbound[id];
-        if (status != Status.Sent) revert AttestedGatewayNotSent(id, status);
+        uint256 nonce = message.nonce;
+        if (
+            message.sourceChainId != block.chainid ||
+            message.sourceGateway != address(this) ||
+            nonce == 0 ||
+            nonce > _lastNonce
+        ) revert AttestedGatewayNotSent(id, Status.None);
+        uint256 word = _refunded[nonce >> 8];
+        uint256 bit = 1 << (nonce & 0xff);
+        if (word & bit != 0) revert AttestedGatewayNotSent(id, Status.Refunded);
         uint256 refundableAt = uint256(message.deadline) + _refundDelay;
         if (block.timestamp < refundableAt) revert AttestedGatewayNotExpired(id, refundableAt);
-        _verifyAttestations(UNDELIVERED_TYPEHASH, id, signatures);
+        _verifyAttestations(UNDELIVERED_TYPEHASH, id, signatures, _epoch, _threshold, true);
+        _refunded[nonce >> 8] = word | bit;
         _outbound[id] = Status.Refunded;
         emit MessageRefunded(id, message.sender);
         if (message.sender.code.length != 0) {
-            IRefundableSender(message.sender).onMessageRefunded(id, message.payload);
+            IRefundableSender(message.sender).onMessageRefunded(id, message.destinationChainId, message.payload);
         }
     }
 
@@ -168,21 +195,32 @@ contract AttestedGateway is
 
     /// @inheritdoc IAttestedGateway
     function deliver(Message calldata message, bytes[] calldata signatures) external whenNotPaused nonReentrant {
-        if (message.destinationChainId != block.chainid || message.destinationGateway != address(this)) {
-            revert AttestedGatewayWrongDestination(message.destinationChainId, message.destinationGateway);
+        (bytes32 id, ) = _admit(message, signatures, _epoch, _threshold, true);
+        _execute(id, message, false);
+    }
+
+    /// @inheritdoc IAttestedGateway
+    /// @dev Each message is admitted as by `deliver` (same checks, same order), then executed before the next one is
+    ///      looked at, so a message given twice is skipped the second time (`AttestedGatewayAlreadyProcessed`). The
+    ///      attester set is read once for the batch. A failed recipient call that was given less than `minDeliveryGas`
+    ///      reverts the whole batch, as it reverts a `deliver`: only the caller's gas limit can cause it.
+    function deliverBatch(
+        Message[] calldata messages,
+        bytes[][] calldata signatures
+    ) external whenNotPaused nonReentrant {
+        uint256 count = messages.length;
+        if (count == 0 || count > MAX_BATCH) revert AttestedGatewayBadBatchSize(count, MAX_BATCH);
+        if (signatures.length != count) revert AttestedGatewayBatchLengthMismatch(count, signatures.length);
+        (uint64 currentEpoch, uint8 threshold) = (_epoch, _threshold);
+        for (uint256 i; i < count; ++i) {
+            Message calldata message = messages[i];
+            (bytes32 id, bytes4 reason) = _admit(message, signatures[i], currentEpoch, threshold, false);
+            if (reason == bytes4(0)) {
+                _execute(id, message, false);
+            } else {
+                emit MessageSkipped(id, reason);
+            }
         }
-        address counterpart = _counterparts[message.sourceChainId];
-        if (counterpart == address(0) || counterpart != message.sourceGateway) {
-            revert AttestedGatewayUnknownSource(message.sourceChainId, message.sourceGateway);
-        }
-        bytes32 id = _messageIdOf(message);
-        if (block.timestamp > message.deadline) revert AttestedGatewayExpired(id, message.deadline);
-        bytes32 record = _inbound[message.sourceChainId][message.nonce];
-        if (record != 0) {
-            revert AttestedGatewayAlreadyProcessed(message.sourceChainId, message.nonce, _statusOfRecord(record));
-        }
-        _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures);
-        _execute(id, message);
     }
 
     /// @inheritdoc IAttestedGateway
@@ -190,12 +228,12 @@ contract AttestedGateway is
     ///      The attester set may have changed since: the signatures were checked when the message was stored.
     function retry(Message calldata message) external whenNotPaused nonReentrant {
         bytes32 id = _messageIdOf(message);
-        bytes32 record = _inbound[message.sourceChainId][message.nonce];
-        if (record != id) {
-            revert AttestedGatewayNotFailed(id, record == _DELIVERED ? Status.Delivered : Status.None);
+        if (_failed[message.sourceChainId][message.nonce] != id) {
+            Status status = _inboundStatus(message.sourceChainId, message.nonce);
+            revert AttestedGatewayNotFailed(id, status == Status.Failed ? Status.None : status);
         }
         if (block.timestamp > message.deadline) revert AttestedGatewayExpired(id, message.deadline);
-        _execute(id, message);
+        _execute(id, message, true);
     }
 
     // ────────────────────────────────────────────────────────────────── admin
@@ -235,7 +273,7 @@ contract AttestedGateway is
         emit AttesterSetChanged(newEpoch, sortedAscending, threshold_);
     }
 
-    /// @notice Stops `sendMessage`, `deliver`, `retry` and `refund`.
+    /// @notice Stops `sendMessage`, `deliver`, `deliverBatch`, `retry` and `refund`.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
@@ -266,8 +304,14 @@ contract AttestedGateway is
     }
 
     /// @inheritdoc IAttestedGateway
+    function outboundStatus(uint256 nonce) external view returns (Status) {
+        if (nonce == 0 || nonce > _lastNonce) return Status.None;
+        return _refunded[nonce >> 8] & (1 << (nonce & 0xff)) == 0 ? Status.Sent : Status.Refunded;
+    }
+
+    /// @inheritdoc IAttestedGateway
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status) {
-        return _statusOfRecord(_inbound[sourceChainId][nonce]);
+        return _inboundStatus(sourceChainId, nonce);
     }
 
     /// @inheritdoc IAttestedGateway
@@ -312,32 +356,100 @@ contract AttestedGateway is
 
     // ─────────────────────────────────────────────────────────────── internal
 
+    /// @dev The checks of a delivery, then its effect on the replay bitmap: the message is for this chain and gateway,
+    ///      from the counterpart of its source chain, not past its deadline, not processed, and attested (see
+    ///      `_verifyAttestations`); then its `(sourceChainId, nonce)` bit is set. A failed check reverts with its
+    ///      custom error when `strict`, else returns that error's selector as `reason` (nothing written).
+    function _admit(
+        Message calldata message,
+        bytes[] calldata signatures,
+        uint64 currentEpoch,
+        uint8 threshold,
+        bool strict
+    ) private returns (bytes32 id, bytes4 reason) {
+        id = _messageIdOf(message);
+        if (message.destinationChainId != block.chainid || message.destinationGateway != address(this)) {
+            if (strict) revert AttestedGatewayWrongDestination(message.destinationChainId, message.destinationGateway);
+            return (id, AttestedGatewayWrongDestination.selector);
+        }
+        address counterpart = _counterparts[message.sourceChainId];
+        if (counterpart == address(0) || counterpart != message.sourceGateway) {
+            if (strict) revert AttestedGatewayUnknownSource(message.sourceChainId, message.sourceGateway);
+            return (id, AttestedGatewayUnknownSource.selector);
+        }
+        if (block.timestamp > message.deadline) {
+            if (strict) revert AttestedGatewayExpired(id, message.deadline);
+            return (id, AttestedGatewayExpired.selector);
+        }
+        mapping(uint256 word => uint256 bits) storage processed = _processed[message.sourceChainId];
+        uint256 word = processed[message.nonce >> 8];
+        uint256 bit = 1 << (message.nonce & 0xff);
+        if (word & bit != 0) {
+            if (strict) {
+                revert AttestedGatewayAlreadyProcessed(
+                    message.sourceChainId,
+                    message.nonce,
+                    _inboundStatus(message.sourceChainId, message.nonce)
+                );
+            }
+            return (id, AttestedGatewayAlreadyProcessed.selector);
+        }
+        reason = _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures, currentEpoch, threshold, strict);
+        if (reason == bytes4(0)) processed[message.nonce >> 8] = word | bit;
+    }
+
     /// @dev Requires `signatures` to be at least `threshold` valid 65-byte low-s ECDSA signatures over
-    ///      `typehash(id, epoch)` by distinct attesters of the current epoch, in strictly ascending signer order.
-    function _verifyAttestations(bytes32 typehash, bytes32 id, bytes[] calldata signatures) private view {
-        (uint64 currentEpoch, uint8 threshold) = (_epoch, _threshold);
-        if (threshold == 0) revert AttestedGatewayBadAttesterSet(0, 0);
+    ///      `typehash(id, epoch)` by distinct attesters of the current epoch (`currentEpoch`, `threshold`: the caller
+    ///      read them), in strictly ascending signer order. A failure reverts when `strict`, else is returned as its
+    ///      error's selector (zero: verified).
+    function _verifyAttestations(
+        bytes32 typehash,
+        bytes32 id,
+        bytes[] calldata signatures,
+        uint64 currentEpoch,
+        uint8 threshold,
+        bool strict
+    ) private view returns (bytes4) {
+        if (threshold == 0) {
+            if (strict) revert AttestedGatewayBadAttesterSet(0, 0);
+            return AttestedGatewayBadAttesterSet.selector;
+        }
         uint256 count = signatures.length;
-        if (count < threshold) revert AttestedGatewayTooFewSignatures(count, threshold);
+        if (count < threshold) {
+            if (strict) revert AttestedGatewayTooFewSignatures(count, threshold);
+            return AttestedGatewayTooFewSignatures.selector;
+        }
         bytes32 digest = _digest(typehash, id, currentEpoch);
         address previous;
         for (uint256 i; i < count; ++i) {
             (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signatures[i]);
-            if (err != ECDSA.RecoverError.NoError) revert AttestedGatewayInvalidSignature(i);
-            if (signer <= previous) revert AttestedGatewayUnsortedSigners(previous, signer);
-            if (_attesterEpoch[signer] != currentEpoch) revert AttestedGatewayUnknownAttester(signer);
+            if (err != ECDSA.RecoverError.NoError) {
+                if (strict) revert AttestedGatewayInvalidSignature(i);
+                return AttestedGatewayInvalidSignature.selector;
+            }
+            if (signer <= previous) {
+                if (strict) revert AttestedGatewayUnsortedSigners(previous, signer);
+                return AttestedGatewayUnsortedSigners.selector;
+            }
+            if (_attesterEpoch[signer] != currentEpoch) {
+                if (strict) revert AttestedGatewayUnknownAttester(signer);
+                return AttestedGatewayUnknownAttester.selector;
+            }
             previous = signer;
         }
+        return bytes4(0);
     }
 
-    /// @dev Marks the inbound message delivered, calls its recipient, and on failure stores it as `Failed` (its id),
+    /// @dev Calls the recipient of an inbound message already marked processed (a delivery) or stored as `Failed` (a
+    ///      `retried` one): delivered, a retried message's failed record is cleared; on failure it is stored as
+    ///      `Failed` (its id),
     ///      unless the call may have failed for want of gas: given less than `minDeliveryGas`, a failed call reverts
     ///      the whole delivery, so a relayer cannot turn a deliverable message into a `Failed` one by starving it.
     ///      The check is on the gas the recipient was given, not on the gas left after the call: a recipient that
     ///      stops early when short of gas (a caught out-of-gas, an explicit `gasleft()` check) hands most of it back.
-    function _execute(bytes32 id, Message calldata message) private {
-        mapping(uint256 nonce => bytes32 record) storage records = _inbound[message.sourceChainId];
-        records[message.nonce] = _DELIVERED;
+    function _execute(bytes32 id, Message calldata message, bool retried) private {
+        mapping(uint256 nonce => bytes32 messageId) storage failed = _failed[message.sourceChainId];
+        if (retried) delete failed[message.nonce];
         bytes memory callData = abi.encodeCall(
             IERC7786Recipient.receiveMessage,
             (id, InteroperableAddress.formatEvmV1(message.sourceChainId, message.sender), message.payload)
@@ -348,7 +460,7 @@ contract AttestedGateway is
             return;
         }
         if (gasGiven < minDeliveryGas) revert AttestedGatewayInsufficientGas(gasGiven, minDeliveryGas);
-        records[message.nonce] = id;
+        failed[message.nonce] = id;
         emit MessageFailed(id, message.sourceChainId, message.nonce, _returnData());
     }
 
@@ -424,9 +536,10 @@ contract AttestedGateway is
         ) revert AttestedGatewayBadRecipient(recipient);
     }
 
-    function _statusOfRecord(bytes32 record) private pure returns (Status) {
-        if (record == 0) return Status.None;
-        return record == _DELIVERED ? Status.Delivered : Status.Failed;
+    /// @dev `None` (never processed), `Failed` (processed, a failed id stored) or `Delivered`.
+    function _inboundStatus(uint256 sourceChainId, uint256 nonce) private view returns (Status) {
+        if (_processed[sourceChainId][nonce >> 8] & (1 << (nonce & 0xff)) == 0) return Status.None;
+        return _failed[sourceChainId][nonce] == 0 ? Status.Delivered : Status.Failed;
     }
 
     /// @dev `keccak256(abi.encode(sourceChainId, sourceGateway, nonce, destinationChainId, destinationGateway,

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 // solhint-disable-next-line max-line-length
 import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {RateLimiter} from "@openzeppelin/contracts/utils/RateLimiter.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
@@ -25,7 +26,10 @@ import {ChainRegistry} from "./ChainRegistry.sol";
 ///
 ///      Consumers: `consumeOutbound` and `consumeInbound` are callable only by an allowed bridge of that route (the
 ///      gateway that moves the tokens checks and records the amount itself); the route must exist, be unpaused and
-///      both its chains enabled. A bridge removed from a route can no longer consume from it.
+///      both its chains enabled. A bridge removed from a route can no longer consume from it. A consume emits no event
+///      of its own: the bridge that moves the tokens reports each transfer with its amount and chains (the
+///      BurnMintLane's `CrosschainFungibleTransferSent`/`Received` and `CrosschainTransferRefunded`), and
+///      `available` reads the bucket.
 contract BridgeRegistry is AccessControlDefaultAdminRules {
     using EnumerableSet for EnumerableSet.AddressSet;
     using RateLimiter for RateLimiter.RefillingBucket;
@@ -38,12 +42,14 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
     /// @dev The bucket key inside each per-route limiter.
     bytes32 private constant _BUCKET = bytes32(0);
 
+    /// @dev The first slot holds what a consume reads (existence, pause, both chains); EVM chain ids fit 64 bits
+    ///      (EIP-2294), and `addRoute` refuses larger ones.
     struct Route {
-        uint256 sourceChainId;
-        uint256 destinationChainId;
-        address asset;
         bool exists;
         bool paused;
+        uint64 sourceChainId;
+        uint64 destinationChainId;
+        address asset;
         address preferred;
         address fallbackBridge;
         EnumerableSet.AddressSet bridges;
@@ -115,8 +121,6 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
     event RateLimitSet(bytes32 indexed routeKey, bool outbound, uint208 capacity, uint48 window);
     /// @notice A route was paused or unpaused.
     event RoutePausedSet(bytes32 indexed routeKey, bool paused, address indexed by);
-    /// @notice A bridge consumed from a route's limit.
-    event Consumed(bytes32 indexed routeKey, address indexed bridge, bool outbound, uint256 amount);
 
     /// @param initialAdmin The default admin.
     /// @param adminDelay The delay of a default admin handover.
@@ -150,8 +154,8 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
         key = routeKey(sourceChainId, destinationChainId, asset);
         Route storage route = _routes[key];
         require(!route.exists, RouteExists(key));
-        route.sourceChainId = sourceChainId;
-        route.destinationChainId = destinationChainId;
+        route.sourceChainId = SafeCast.toUint64(sourceChainId);
+        route.destinationChainId = SafeCast.toUint64(destinationChainId);
         route.asset = asset;
         route.exists = true;
         emit RouteAdded(key, sourceChainId, destinationChainId, asset);
@@ -288,13 +292,16 @@ contract BridgeRegistry is AccessControlDefaultAdminRules {
         Route storage route = _route(key);
         require(route.bridges.contains(msg.sender), BridgeNotAllowed(key, msg.sender));
         require(!route.paused, RoutePaused(key));
-        _requireEnabled(route.sourceChainId);
-        _requireEnabled(route.destinationChainId);
+        (uint256 sourceChainId, uint256 destinationChainId) = (route.sourceChainId, route.destinationChainId);
+        if (!chains.areEnabled(sourceChainId, destinationChainId)) {
+            // Only to name the chain: enabled implies registered, so one of these reverts.
+            _requireEnabled(sourceChainId);
+            _requireEnabled(destinationChainId);
+        }
         RateLimiter.RefillingBucket storage bucket = outbound ? _outbound[key] : _inbound[key];
         if (!bucket.tryConsume(_BUCKET, amount)) {
             revert RouteRateLimitExceeded(key, outbound, amount, bucket.available(_BUCKET));
         }
-        emit Consumed(key, msg.sender, outbound, amount);
     }
 
     function _setPaused(bytes32 key, bool paused) private {

@@ -59,6 +59,11 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
     address private immutable _gateway;
     BridgeRegistry private immutable _bridgeRegistry;
 
+    /// @dev The counterpart lane of each linked chain: the same link as `CrosschainLinked`'s (`setLink` writes
+    ///      both), in one slot, for the send and the receive check (the base's link takes two slots and an encoding
+    ///      of the chain as its key).
+    mapping(uint256 chainId => address counterpart) private _counterparts;
+
     /// @param admin The default admin.
     /// @param adminDelay The delay of a default admin handover.
     /// @param token_ The BankToken (its proxy) this lane moves.
@@ -99,13 +104,19 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
     }
 
     /// @inheritdoc IRefundableSender
-    /// @dev Only the gateway, which calls it once per message this lane sent and that expired undelivered (attested).
-    ///      Mints the amount back to the transfer's `from`, with the message id as the reference; recorded by the
-    ///      ledger as an import, undoing the send's export.
-    function onMessageRefunded(bytes32 messageId, bytes calldata payload) external {
+    /// @dev Only the gateway, which calls it once per nonce this lane sent under, for a message that expired
+    ///      undelivered (attested). Draws `amount` on the inbound limit of the reverse route (`destinationChainId` ->
+    ///      this chain), then mints it back to the transfer's `from`, with the message id as the reference; recorded
+    ///      by the ledger as an import, undoing the send's export. The gateway keeps no record of what was sent, so
+    ///      the payload is only as true as the attesters who signed it undelivered: the route limit bounds a refund
+    ///      they forge exactly as it bounds a delivery from that chain they forge (the same bucket), on top of the
+    ///      ledger's net import cap and the minter allowance. An honest refund spends that limit too (it undoes an
+    ///      export, but this chain cannot tell it from a forgery); over the limit it reverts and can be tried again.
+    function onMessageRefunded(bytes32 messageId, uint256 destinationChainId, bytes calldata payload) external {
         if (msg.sender != _gateway) revert BurnMintLaneNotGateway(msg.sender);
         (bytes memory fromAddress, , uint256 amount) = abi.decode(payload, (bytes, bytes, uint256));
         (, address from) = InteroperableAddress.parseEvmV1(fromAddress);
+        _bridgeRegistry.consumeInbound(routeKey(destinationChainId, block.chainid), amount);
         _token.mint(from, amount, messageId);
         emit CrosschainTransferRefunded(messageId, from, amount);
     }
@@ -122,6 +133,7 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
         if (chainId == 0 || chainId == block.chainid) revert BurnMintLaneUnknownDestination(chainId);
         if (counterpart == address(0)) revert BurnMintLaneZeroAddress();
         _setLink(_gateway, InteroperableAddress.formatEvmV1(chainId, counterpart), allowOverride);
+        _counterparts[chainId] = counterpart;
     }
 
     /// @inheritdoc IBurnMintLane
@@ -170,6 +182,16 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
         emit CrosschainFungibleTransferReceived(receiveId, from, to, amount);
     }
 
+    /// @dev `CrosschainLinked`'s check, answered from the lane's one-slot copy of the link: only this lane's gateway,
+    ///      relaying the linked counterpart of the sender's chain, in the canonical ERC-7930 encoding (the one
+    ///      `setLink` formats and the gateway gives).
+    function _isAuthorizedGateway(address instance, bytes calldata sender) internal view override returns (bool) {
+        if (instance != _gateway) return false;
+        (bool ok, uint256 chainId, address account) = InteroperableAddress.tryParseEvmV1Calldata(sender);
+        if (!ok || account == address(0) || account != _counterparts[chainId]) return false;
+        return keccak256(sender) == keccak256(InteroperableAddress.formatEvmV1(chainId, account));
+    }
+
     /// @dev `BridgeFungible`'s send hook: takes `amount` from `payer` into the lane (pause and freeze apply).
     function _onSend(address payer, uint256 amount) internal override {
         IERC20(address(_token)).safeTransferFrom(payer, address(this), amount);
@@ -194,13 +216,13 @@ contract BurnMintLane is IBurnMintLane, IRefundableSender, BridgeFungible, Acces
         if (from == address(0)) revert BurnMintLaneZeroAddress();
         if (amount == 0) revert BurnMintLaneZeroAmount();
         (uint256 destinationChainId, address recipient) = _parseRecipient(to);
-        (address linkGateway, bytes memory counterpart) = getLink(InteroperableAddress.formatEvmV1(destinationChainId));
-        if (linkGateway == address(0)) revert BurnMintLaneUnknownDestination(destinationChainId);
+        address counterpart = _counterparts[destinationChainId];
+        if (counterpart == address(0)) revert BurnMintLaneUnknownDestination(destinationChainId);
         bytes[] memory attributes = _attributes(deadline);
         _bridgeRegistry.consumeOutbound(routeKey(block.chainid, destinationChainId), amount);
         _onSend(payer, amount);
-        sendId = IERC7786GatewaySource(linkGateway).sendMessage(
-            counterpart,
+        sendId = IERC7786GatewaySource(_gateway).sendMessage(
+            InteroperableAddress.formatEvmV1(destinationChainId, counterpart),
             abi.encode(InteroperableAddress.formatEvmV1(block.chainid, from), abi.encodePacked(recipient), amount),
             attributes
         );

@@ -98,6 +98,11 @@ contract ChainRegistry is AccessControlDefaultAdminRules {
         return _chains[chainId].enabled;
     }
 
+    /// @notice Whether both chains are registered and enabled (one call for a route's two ends).
+    function areEnabled(uint256 chainIdA, uint256 chainIdB) external view returns (bool) {
+        return _chains[chainIdA].enabled && _chains[chainIdB].enabled;
+    }
+
     /// @notice The registered chain; reverts `UnknownChain` otherwise.
     function chainOf(uint256 chainId) external view returns (ChainInfo memory) {
         Chain storage chain = _chains[chainId];

@@ -230,6 +230,11 @@ abstract contract AttestedGatewayFixture is Test {
         sigs[1] = _sign(attesterKey[1], digest);
     }
 
+    /// @dev A copy of `message` (memory structs are references).
+    function _copy(IAttestedGateway.Message memory message) internal pure returns (IAttestedGateway.Message memory) {
+        return abi.decode(abi.encode(message), (IAttestedGateway.Message));
+    }
+
     function _deliver(IAttestedGateway.Message memory message) internal {
         bytes[] memory sigs = _sigs(message);
         vm.prank(relayer);
@@ -255,6 +260,95 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         );
         dst.deliver(message, sigs);
         assertEq(recipient.count(), 1);
+    }
+
+    /// @dev Inbound replay is one bit per nonce, 256 nonces to a slot: delivering a neighbour (same word, next word,
+    ///      out of order) must neither mark another nonce processed nor let a processed one through again.
+    function test_RevertWhen_ReplayedAmongNoncesSharingABitmapWord() public {
+        IAttestedGateway.Message[] memory messages = new IAttestedGateway.Message[](258);
+        for (uint256 i; i < messages.length; ++i) messages[i] = _send(alice, address(cheap), "pay 1");
+        // Nonces 1..258: deliver 258 (second word), then 2, then 256 and 257 (the word's edges), then 1.
+        uint256[5] memory order = [uint256(258), 2, 256, 257, 1];
+        for (uint256 k; k < order.length; ++k) {
+            IAttestedGateway.Message memory message = messages[order[k] - 1];
+            assertEq(message.nonce, order[k]);
+            assertEq(uint8(dst.inboundStatus(SRC, message.nonce)), uint8(IAttestedGateway.Status.None), "untouched");
+            bytes[] memory sigs = _sigs(message);
+            dst.deliver(message, sigs);
+            assertEq(uint8(dst.inboundStatus(SRC, message.nonce)), uint8(IAttestedGateway.Status.Delivered));
+        }
+        for (uint256 k; k < order.length; ++k) {
+            IAttestedGateway.Message memory message = messages[order[k] - 1];
+            bytes[] memory sigs = _sigs(message);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IAttestedGateway.AttestedGatewayAlreadyProcessed.selector,
+                    SRC,
+                    message.nonce,
+                    IAttestedGateway.Status.Delivered
+                )
+            );
+            dst.deliver(message, sigs);
+        }
+        // Their neighbours are still deliverable, once.
+        for (uint256 nonce = 3; nonce <= 255; nonce += 84) {
+            assertEq(uint8(dst.inboundStatus(SRC, nonce)), uint8(IAttestedGateway.Status.None));
+            _deliver(messages[nonce - 1]);
+        }
+    }
+
+    /// @dev A failed message's stored id is per nonce: delivering its neighbours (same bitmap word) neither clears it
+    ///      nor lets signatures deliver it again, and a retry that delivers it makes it `Delivered` for good.
+    function test_RevertWhen_AFailedMessageIsDeliveredAgainAfterItsNeighbours() public {
+        RevertingRecipient flaky = new RevertingRecipient(RevertingRecipient.Mode.Revert);
+        IAttestedGateway.Message memory failing = _send(alice, address(flaky), "pay 10");
+        IAttestedGateway.Message memory next = _send(alice, address(cheap), "pay 1");
+        bytes32 id = src.messageId(failing);
+        bytes[] memory sigs = _sigs(failing);
+        dst.deliver(failing, sigs);
+        _deliver(next);
+        assertEq(uint8(dst.inboundStatus(SRC, failing.nonce)), uint8(IAttestedGateway.Status.Failed));
+        assertEq(uint8(dst.inboundStatus(SRC, next.nonce)), uint8(IAttestedGateway.Status.Delivered));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayAlreadyProcessed.selector,
+                SRC,
+                failing.nonce,
+                IAttestedGateway.Status.Failed
+            )
+        );
+        dst.deliver(failing, sigs);
+        // The neighbour is not retryable (it never failed).
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayNotFailed.selector,
+                src.messageId(next),
+                IAttestedGateway.Status.Delivered
+            )
+        );
+        dst.retry(next);
+        flaky.setMode(RevertingRecipient.Mode.Accept);
+        dst.retry(failing);
+        assertEq(flaky.accepted(), 1);
+        assertEq(uint8(dst.inboundStatus(SRC, failing.nonce)), uint8(IAttestedGateway.Status.Delivered));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayNotFailed.selector,
+                id,
+                IAttestedGateway.Status.Delivered
+            )
+        );
+        dst.retry(failing);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayAlreadyProcessed.selector,
+                SRC,
+                failing.nonce,
+                IAttestedGateway.Status.Delivered
+            )
+        );
+        dst.deliver(failing, sigs);
+        assertEq(flaky.accepted(), 1);
     }
 
     function test_RevertWhen_ReplayedOnAnotherChain() public {
@@ -814,31 +908,97 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         assertEq(sender.refunds(), 1);
     }
 
+    /// @dev No outbound record per message: a tampered message (a bigger payload, another sender, an earlier
+    ///      deadline) under a nonce that was issued passes the gateway's own checks, and only the attestation stops
+    ///      it. Honest attesters sign only what was posted, so their signatures of the real message do not count.
     function test_RevertWhen_RefundingATamperedMessage() public {
         vm.chainId(SRC);
         RefundableSender sender = new RefundableSender(src);
         IAttestedGateway.Message memory message = _sendFrom(sender, address(recipient), "pay 10");
+        bytes[] memory honest = _undelivered(src, message);
         vm.warp(uint256(message.deadline) + REFUND_DELAY);
-        // Claiming a bigger payload, another sender or an earlier deadline makes another (never sent) message.
-        message.payload = "pay 1000";
+        IAttestedGateway.Message[3] memory forged = [_copy(message), _copy(message), _copy(message)];
+        forged[0].payload = "pay 1000";
+        forged[1].sender = mallory;
+        forged[2].deadline -= 1;
+        for (uint256 i; i < forged.length; ++i) {
+            bytes32 id = src.messageId(forged[i]);
+            vm.expectRevert(abi.encodeWithSelector(IAttestedGateway.AttestedGatewayTooFewSignatures.selector, 0, 2));
+            src.refund(forged[i], new bytes[](0));
+            address stranger = ECDSA.recover(src.undeliveredDigest(id, 1), honest[0]);
+            vm.expectRevert(abi.encodeWithSelector(IAttestedGateway.AttestedGatewayUnknownAttester.selector, stranger));
+            src.refund(forged[i], honest);
+        }
+        assertEq(sender.refunds(), 0);
+        assertEq(uint8(src.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Sent));
+        src.refund(message, honest);
+        assertEq(sender.refunds(), 1);
+    }
+
+    /// @dev Defence beyond the attesters: even with a threshold of `Undelivered` signatures (attesters fooled or
+    ///      colluding), the gateway refunds nothing it never numbered: a nonce not yet issued, nonce 0, or a
+    ///      message naming another source chain or gateway.
+    function test_RevertWhen_RefundingAMessageNeverPosted() public {
+        vm.chainId(SRC);
+        RefundableSender sender = new RefundableSender(src);
+        IAttestedGateway.Message memory message = _sendFrom(sender, address(recipient), "pay 10");
+        vm.warp(uint256(message.deadline) + REFUND_DELAY);
+        IAttestedGateway.Message[4] memory never = [_copy(message), _copy(message), _copy(message), _copy(message)];
+        never[0].nonce = message.nonce + 1;
+        never[1].nonce = 0;
+        never[2].sourceChainId = OTHER;
+        never[3].sourceGateway = address(dst);
+        for (uint256 i; i < never.length; ++i) {
+            bytes[] memory signed = _undelivered(src, never[i]);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IAttestedGateway.AttestedGatewayNotSent.selector,
+                    src.messageId(never[i]),
+                    IAttestedGateway.Status.None
+                )
+            );
+            src.refund(never[i], signed);
+        }
+        assertEq(sender.refunds(), 0);
+        assertEq(uint8(src.outboundStatus(message.nonce + 1)), uint8(IAttestedGateway.Status.None));
+    }
+
+    /// @dev A nonce is refunded once, whatever message is claimed under it: after the real refund, a second version
+    ///      of the same nonce (as attesters fooled by a source reorganisation might sign) is refused, and so is the
+    ///      same message again.
+    function test_RevertWhen_ANonceIsRefundedTwice() public {
+        vm.chainId(SRC);
+        RefundableSender sender = new RefundableSender(src);
+        IAttestedGateway.Message memory message = _sendFrom(sender, address(recipient), "pay 10");
+        IAttestedGateway.Message memory neighbour = _sendFrom(sender, address(recipient), "pay 20");
+        vm.warp(uint256(message.deadline) + REFUND_DELAY);
+        src.refund(message, _undelivered(src, message));
+        IAttestedGateway.Message memory twin = _copy(message);
+        twin.payload = "pay 1000";
+        bytes[] memory twinSigs = _undelivered(src, twin);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAttestedGateway.AttestedGatewayNotSent.selector,
+                src.messageId(twin),
+                IAttestedGateway.Status.Refunded
+            )
+        );
+        src.refund(twin, twinSigs);
+        bytes[] memory again = _undelivered(src, message);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IAttestedGateway.AttestedGatewayNotSent.selector,
                 src.messageId(message),
-                IAttestedGateway.Status.None
+                IAttestedGateway.Status.Refunded
             )
         );
-        src.refund(message, new bytes[](0));
-        message.payload = "pay 10";
-        message.deadline -= 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAttestedGateway.AttestedGatewayNotSent.selector,
-                src.messageId(message),
-                IAttestedGateway.Status.None
-            )
-        );
-        src.refund(message, new bytes[](0));
+        src.refund(message, again);
+        assertEq(sender.refunds(), 1);
+        assertEq(uint8(src.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Refunded));
+        // Its neighbour in the bitmap word is untouched and refundable once.
+        assertEq(uint8(src.outboundStatus(neighbour.nonce)), uint8(IAttestedGateway.Status.Sent));
+        src.refund(neighbour, _undelivered(src, neighbour));
+        assertEq(sender.refunds(), 2);
     }
 
     function test_Refund_ARefusingSenderCanBeRefundedLater() public {
@@ -851,7 +1011,8 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         sender.setRefuse(true);
         vm.expectRevert(abi.encodeWithSelector(RefundableSender.RefundRefused.selector, id));
         src.refund(message, undelivered);
-        assertEq(uint8(src.statusOf(id)), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.statusOf(id)), uint8(IAttestedGateway.Status.None));
         sender.setRefuse(false);
         src.refund(message, undelivered);
         assertEq(sender.refunds(), 1);
@@ -905,7 +1066,8 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         vm.expectRevert(abi.encodeWithSelector(IAttestedGateway.AttestedGatewayUnknownAttester.selector, stranger));
         src.refund(message, crossSigs);
         assertEq(sender.refunds(), 0);
-        assertEq(uint8(src.statusOf(id)), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.statusOf(id)), uint8(IAttestedGateway.Status.None));
     }
 
     function test_RevertWhen_RefundSignaturesAreTooFewOrFromTheOldEpoch() public {
@@ -1206,7 +1368,9 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         emit IAttestedGateway.MessagePosted(id, DST, 1, address(dst), alice, address(recipient), deadline, "pay 10");
         vm.prank(alice);
         assertEq(src.sendMessage(to, "pay 10", new bytes[](0)), id);
-        assertEq(uint8(src.statusOf(id)), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.outboundStatus(1)), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.outboundStatus(2)), uint8(IAttestedGateway.Status.None));
+        assertEq(uint8(src.statusOf(id)), uint8(IAttestedGateway.Status.None), "no record per message");
         assertEq(src.nextNonce(), 2);
         IAttestedGateway.Message memory second = _send(alice, address(recipient), "pay 10");
         assertEq(second.nonce, 2);
@@ -1505,7 +1669,7 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
             deadline,
             _deadlineAttribute(deadline)
         );
-        assertEq(uint8(src.statusOf(src.messageId(message))), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Sent));
     }
 
     function testFuzz_deliver_anyAlteredFieldIsRefused(uint8 field, uint256 noise) public {

@@ -258,8 +258,14 @@ contract AttestedGatewayInvariantTest is Test {
         uint256 count = handler.messageCount();
         uint256 refunded;
         for (uint256 i; i < count; ++i) {
-            IAttestedGateway.Status status = src.statusOf(src.messageId(handler.messageAt(i)));
-            assertTrue(status != IAttestedGateway.Status.None, "every send is stored");
+            IAttestedGateway.Message memory message = handler.messageAt(i);
+            IAttestedGateway.Status status = src.outboundStatus(message.nonce);
+            assertTrue(status != IAttestedGateway.Status.None, "every send is numbered");
+            assertEq(
+                src.statusOf(src.messageId(message)) == IAttestedGateway.Status.Refunded,
+                status == IAttestedGateway.Status.Refunded,
+                "the id is recorded refunded with its nonce"
+            );
             if (status == IAttestedGateway.Status.Refunded) ++refunded;
         }
         assertEq(handler.totalRefunds(), refunded);

@@ -256,7 +256,7 @@ contract InteropSupplyHandler is LaneFixture {
             (ChainSet memory src, ChainSet memory dst) = record.fromA ? (_a, _b) : (_b, _a);
             IAttestedGateway.Message memory message = record.message;
             _on(src);
-            if (src.gateway.statusOf(src.gateway.messageId(message)) != IAttestedGateway.Status.Sent) continue;
+            if (src.gateway.outboundStatus(message.nonce) != IAttestedGateway.Status.Sent) continue;
             _on(dst);
             if (dst.gateway.inboundStatus(src.id, message.nonce) == IAttestedGateway.Status.Delivered) continue;
             total += _amountOf(message);

@@ -9,8 +9,12 @@
  *   destination's clock is within the deadline;
  * - otherwise fetches the attestations from the configured attesters, keeps
  *   those that recover (low s) to a member of the destination's current set
- *   for its current epoch, and once there are `threshold` of them sends
- *   `deliver` with them sorted by signer, ascending;
+ *   for its current epoch, and once there are `threshold` of them the message
+ *   is ready, its signatures sorted by signer, ascending; the ready messages
+ *   of a round go to each destination together: one `deliverBatch` of up to
+ *   `deliveryBatch` messages (a message ready alone goes at once with
+ *   `deliver`: nothing waits for a batch to fill). The gateway skips a member
+ *   it would refuse (`MessageSkipped`) and delivers the others;
  * - once the destination's clock is past the deadline and it never delivered
  *   the message, waits for the source's clock to reach `deadline +
  *   refundDelay` and for `threshold` attesters' `Undelivered` attestations
@@ -19,10 +23,14 @@
  * - a chain that cannot be reached is waited for, with back-off.
  *
  * Every transaction is signed and stored before it is broadcast
- * (`SignedSender`): after a crash the stored transaction is followed up, never
- * signed anew while it may still be mined, so each message is delivered once
- * by this relayer; the destination's `(source chain, nonce)` guard is the last
- * line against anyone else.
+ * (`SignedSender`), on every message it carries (a batch's on each member):
+ * after a crash the stored transaction is followed up, never signed anew while
+ * it may still be mined, and once mined each member is resolved from its
+ * receipt (`MessageDelivered`, `MessageFailed`, or `MessageSkipped`, after
+ * which the destination's `inboundStatus` decides whether it goes back to the
+ * queue), so each message is delivered once by this relayer; the
+ * destination's `(source chain, nonce)` guard is the last line against anyone
+ * else.
  */
 import { getAddress, type Log, type TransactionReceipt } from "ethers";
 import { z } from "zod";
@@ -92,6 +100,25 @@ export const RELAYER_MIGRATIONS: readonly Migration[] = [
       at TEXT NOT NULL
     ) STRICT;`,
   },
+  {
+    version: 2,
+    name: "relayer sends: one transaction for several messages (deliverBatch)",
+    sql: `CREATE TABLE relayer_sends_v2 (
+      tx_hash TEXT NOT NULL,
+      message_id TEXT NOT NULL REFERENCES relayer_messages (id),
+      action TEXT NOT NULL,
+      chain TEXT NOT NULL,
+      outcome TEXT,
+      at TEXT NOT NULL,
+      PRIMARY KEY (tx_hash, message_id)
+    ) STRICT;
+    INSERT INTO relayer_sends_v2 (rowid, tx_hash, message_id, action, chain, outcome, at)
+      SELECT rowid, tx_hash, message_id, action, chain, outcome, at FROM relayer_sends;
+    DROP TABLE relayer_sends;
+    ALTER TABLE relayer_sends_v2 RENAME TO relayer_sends;
+    CREATE INDEX relayer_sends_message ON relayer_sends (message_id);
+    CREATE INDEX relayer_messages_tx ON relayer_messages (tx_hash);`,
+  },
 ];
 
 type Action = "deliver" | "retry" | "refund";
@@ -128,6 +155,11 @@ export interface RelayerOptions {
   readonly attesterTimeoutMs?: number;
   /** Most messages handled per round. */
   readonly batch?: number;
+  /**
+   * Most messages in one `deliverBatch` (1 to the gateway's `MAX_BATCH`, 64; default 32). The messages ready in a
+   * round go together, per destination; one ready alone goes at once with `deliver`.
+   */
+  readonly deliveryBatch?: number;
   readonly host?: string;
   /** Port of its status API (`GET /messages/:id`, `/health`); 0 picks a free one. */
   readonly port?: number;
@@ -137,6 +169,8 @@ export interface RelayerOptions {
    * Told of these points, synchronously: `follow:<id>` (a message is written, its checkpoint not
    * committed), `<action>:recorded:<id>` (the signed transaction is stored, not broadcast),
    * `<action>:sent:<id>` (broadcast), `<action>:mined:<id>` (its receipt is in, not yet applied).
+   * A batch (`deliverBatch`, recorded as such in `sends`) is told once, as `deliver` with its first message's id,
+   * at each point.
    * Tests crash the process there.
    */
   readonly onStep?: (point: string) => void;
@@ -144,6 +178,16 @@ export interface RelayerOptions {
 
 export const DEFAULT_RELAYER_RETRY: RetryPolicy = { baseMs: 1_000, maxMs: 60_000, factor: 2 };
 export const DEFAULT_UNREACHABLE_RETRY: RetryPolicy = { baseMs: 500, maxMs: 15_000, factor: 2 };
+/** Default most messages in one `deliverBatch`. */
+export const DEFAULT_DELIVERY_BATCH = 32;
+/** The gateway's `MAX_BATCH`. */
+export const MAX_DELIVERY_BATCH = 64;
+/**
+ * The most gas a `deliverBatch` may be estimated at; above it the members go one by one. A recipient that burns all
+ * the gas it is given makes a batch need 64 times what follows it (the EVM keeps 1/64 back at each call), which
+ * could pass the estimate and still be over a block's gas limit once the sender's margin is added: never mined.
+ */
+export const MAX_BATCH_GAS = 10_000_000n;
 /** Longest wait before a message is looked at again, whatever its clocks say (a chain's time can jump). */
 const MAX_WAIT_MS = 5_000;
 
@@ -175,6 +219,13 @@ interface Row {
   note: string | null;
 }
 
+/** A message whose attestations are in hand: to be delivered this round. */
+interface Ready {
+  readonly row: Row;
+  readonly message: Message;
+  readonly signatures: string[];
+}
+
 /** What the relayer reads of a chain once per round. */
 interface ChainView {
   readonly timestamp: bigint;
@@ -197,6 +248,7 @@ export class Relayer {
   readonly #unreachable: RetryPolicy;
   readonly #attesterTimeoutMs: number;
   readonly #batch: number;
+  readonly #deliveryBatch: number;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
   readonly #onStep: (point: string) => void;
@@ -220,6 +272,12 @@ export class Relayer {
     this.#unreachable = options.unreachable ?? DEFAULT_UNREACHABLE_RETRY;
     this.#attesterTimeoutMs = options.attesterTimeoutMs ?? 2_000;
     this.#batch = options.batch ?? 200;
+    this.#deliveryBatch = options.deliveryBatch ?? DEFAULT_DELIVERY_BATCH;
+    if (!Number.isInteger(this.#deliveryBatch) || this.#deliveryBatch < 1 || this.#deliveryBatch > MAX_DELIVERY_BATCH) {
+      throw new RangeError(
+        `deliveryBatch must be an integer from 1 to ${MAX_DELIVERY_BATCH}, not ${this.#deliveryBatch}`,
+      );
+    }
     this.#clock = options.clock ?? systemClock;
     const log = options.log ?? (() => undefined);
     this.#log = (line) => log(`${this.name}: ${line}`);
@@ -379,36 +437,49 @@ export class Relayer {
 
   // ───────────────────────────── stored transactions ─────────────────────────────
 
-  /** Follows up every stored transaction: applies mined ones, forgets dropped ones. */
+  /**
+   * Follows up every stored transaction (once per transaction: a batch's members share it): applies mined ones to
+   * each of their messages, forgets dropped ones.
+   */
   async #followUp(): Promise<boolean> {
-    const rows = this.#store.all<Row>("SELECT * FROM relayer_messages WHERE tx_hash IS NOT NULL");
+    const rows = this.#store.all<Row>("SELECT * FROM relayer_messages WHERE tx_hash IS NOT NULL ORDER BY rowid");
+    const byTx = new Map<string, Row[]>();
+    for (const row of rows) byTx.set(row.tx_hash!, [...(byTx.get(row.tx_hash!) ?? []), row]);
     let busy = false;
-    for (const row of rows) {
-      const chainId = BigInt(row.tx_chain!);
+    for (const [hash, members] of byTx) {
+      const first = members[0]!;
+      const chainId = BigInt(first.tx_chain!);
       if (this.#isDown(chainId)) continue;
-      const tx: SignedTx = { chainId, hash: row.tx_hash!, nonce: row.tx_nonce!, raw: row.tx_raw! };
+      const tx: SignedTx = { chainId, hash, nonce: first.tx_nonce!, raw: first.tx_raw! };
+      const action = first.tx_action!;
       let fate;
       try {
         fate = await this.#sender.fate(tx);
         this.#up(chainId);
       } catch (error) {
-        this.#fellDown(chainId, `following up ${row.tx_action} of ${row.id}`, error);
+        this.#fellDown(chainId, `following up ${action} ${hash} of ${members.map((row) => row.id).join(", ")}`, error);
         continue;
       }
       if (fate.kind === "pending") continue;
       busy = true;
       if (fate.kind === "dropped") {
-        this.#settle(row, "dropped", { note: `${row.tx_action} ${tx.hash} was dropped; deciding again` });
+        for (const row of members) {
+          this.#settle(row, "dropped", { note: `${row.tx_action} ${tx.hash} was dropped; deciding again` });
+        }
         continue;
       }
-      this.#onStep(`${row.tx_action}:mined:${row.id}`);
-      this.#applyReceipt(row, fate.receipt);
+      this.#onStep(`${action}:mined:${first.id}`);
+      for (const row of members) await this.#applyReceipt(row, fate.receipt);
     }
     return busy;
   }
 
-  /** What a mined transaction of ours did to the message. */
-  #applyReceipt(row: Row, receipt: TransactionReceipt): void {
+  /**
+   * What a mined transaction of ours did to the message: its `MessageDelivered`, `MessageFailed` or
+   * `MessageRefunded`; or its `MessageSkipped` (a batch member the gateway refused: delivered by someone else
+   * first, expired, ...), after which the destination's own record decides.
+   */
+  async #applyReceipt(row: Row, receipt: TransactionReceipt): Promise<void> {
     const action = row.tx_action!;
     if (receipt.status !== 1) {
       this.#settle(row, "reverted", { note: `${action} ${receipt.hash} reverted; deciding again` });
@@ -440,9 +511,49 @@ export class Relayer {
     } else if (names.has("MessageRefunded")) {
       this.#settle(row, "refunded", { state: "refunded", refundTx: receipt.hash });
       this.#log(`refunded ${row.id} in ${receipt.hash}`);
+    } else if (names.has("MessageSkipped")) {
+      const skipped = events.find((event) => event!.name === "MessageSkipped")!;
+      const reason = skippedReason(skipped.args[1] as string);
+      await this.#settleSkipped(row, receipt.hash, reason);
     } else {
       this.#settle(row, "no event", { note: `${action} ${receipt.hash} emitted nothing for the message` });
     }
+  }
+
+  /**
+   * A batch member the gateway skipped: the destination's `inboundStatus` says whether it is done (`Delivered`:
+   * by someone else), to retry (`Failed`), or still to deliver (`None`: back to the queue). If the destination
+   * cannot be read now, it is decided again in a later round, which reads it first.
+   */
+  async #settleSkipped(row: Row, hash: string, reason: string): Promise<void> {
+    const message = messageFromJson(row.message);
+    let status: string | undefined;
+    try {
+      status = statusName(
+        await this.#nodes.withNode(message.destinationChainId, (provider) =>
+          IAttestedGateway__factory.connect(this.#gatewayOf(message.destinationChainId), provider).inboundStatus(
+            message.sourceChainId,
+            message.nonce,
+          ),
+        ),
+      );
+    } catch (error) {
+      this.#log(`${row.id}: skipped in ${hash} (${reason}); reading its status failed: ${messageOf(error)}`);
+    }
+    if (status === "Delivered") {
+      this.#settle(row, `skipped: ${reason}`, {
+        state: "delivered",
+        destinationStatus: "Delivered",
+        note: `skipped in ${hash} (${reason}): the destination has it delivered`,
+      });
+      return;
+    }
+    this.#settle(row, `skipped: ${reason}`, {
+      destinationStatus: status ?? row.destination_status,
+      nextAt: this.#clock.now() + (reason === "AttestedGatewayAlreadyProcessed" ? 0 : retryDelay(this.#unreachable, 1)),
+      note: `skipped in ${hash} (${reason}); the destination says ${status ?? "(unread)"}: deciding again`,
+    });
+    this.#log(`${row.id} skipped in ${hash}: ${reason}`);
   }
 
   /** Clears the stored transaction of `row` with its outcome and applies `changes`. */
@@ -461,7 +572,12 @@ export class Relayer {
   ): void {
     this.#store.transaction(() => {
       if (row.tx_hash !== null) {
-        this.#store.run("UPDATE relayer_sends SET outcome = ? WHERE tx_hash = ?", outcome, row.tx_hash);
+        this.#store.run(
+          "UPDATE relayer_sends SET outcome = ? WHERE tx_hash = ? AND message_id = ?",
+          outcome,
+          row.tx_hash,
+          row.id,
+        );
       }
       this.#store.run(
         `UPDATE relayer_messages SET tx_action = NULL, tx_chain = NULL, tx_hash = NULL, tx_nonce = NULL, tx_raw = NULL,
@@ -510,6 +626,7 @@ export class Relayer {
       return views.get(chainId);
     };
     let busy = false;
+    const ready = new Map<bigint, Ready[]>();
     for (const row of due) {
       const message = messageFromJson(row.message);
       const destination = await viewOf(message.destinationChainId);
@@ -518,22 +635,101 @@ export class Relayer {
         continue;
       }
       try {
-        busy = (await this.#decide(row, message, destination, viewOf)) || busy;
+        const decided = await this.#decide(row, message, destination, viewOf);
+        if (typeof decided === "boolean") {
+          busy = decided || busy;
+        } else {
+          ready.set(message.destinationChainId, [...(ready.get(message.destinationChainId) ?? []), decided]);
+        }
       } catch (error) {
         this.#later(row, this.#clock.now() + retryDelay(this.#unreachable, 1), `round failed: ${messageOf(error)}`);
         this.#log(`${row.id}: ${messageOf(error)}`);
       }
     }
+    for (const [chainId, items] of ready) {
+      for (let start = 0; start < items.length; start += this.#deliveryBatch) {
+        const chunk = items.slice(start, start + this.#deliveryBatch);
+        try {
+          busy = (await this.#deliver(chainId, chunk)) || busy;
+        } catch (error) {
+          // A batch not sent (not stored) because the node would not estimate it or its estimate is over
+          // MAX_BATCH_GAS (a recipient that burns all the gas it is given): each member alone, so one message
+          // cannot hold up the others.
+          if (chunk.length > 1 && !this.#stored(chunk[0]!.row.id)) {
+            this.#log(`deliverBatch of ${chunk.length} to chain ${chainId} failed (${messageOf(error)}); one by one`);
+            for (const item of chunk) busy = (await this.#deliverAlone(chainId, item)) || busy;
+            continue;
+          }
+          for (const item of chunk) {
+            this.#later(
+              item.row,
+              this.#clock.now() + retryDelay(this.#unreachable, 1),
+              `round failed: ${messageOf(error)}`,
+            );
+          }
+          this.#log(`delivering to chain ${chainId}: ${messageOf(error)}`);
+        }
+      }
+    }
     return busy;
   }
 
-  /** One message: what the destination says, then deliver, retry, refund or wait. True if it sent something. */
+  /** `deliver` of one ready message; a failure puts it off. */
+  async #deliverAlone(chainId: bigint, item: Ready): Promise<boolean> {
+    try {
+      return await this.#deliver(chainId, [item]);
+    } catch (error) {
+      this.#later(item.row, this.#clock.now() + retryDelay(this.#unreachable, 1), `round failed: ${messageOf(error)}`);
+      this.#log(`${item.row.id}: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  /** Whether a signed transaction is stored for the message (so it must be followed up, never sent anew). */
+  #stored(id: string): boolean {
+    const row = this.#store.get<{ tx_hash: string | null }>("SELECT tx_hash FROM relayer_messages WHERE id = ?", id);
+    return row !== undefined && row.tx_hash !== null;
+  }
+
+  /** Sends the ready messages for one destination: `deliver` for one alone, else one `deliverBatch`. */
+  async #deliver(chainId: bigint, items: readonly Ready[]): Promise<boolean> {
+    const gateway = this.#gatewayOf(chainId);
+    if (items.length === 1) {
+      const { row, message, signatures } = items[0]!;
+      return this.#send([row], chainId, gateway, "deliver", () =>
+        gatewayInterface.encodeFunctionData("deliver", [messageTuple(message), signatures]),
+      );
+    }
+    const data = gatewayInterface.encodeFunctionData("deliverBatch", [
+      items.map((item) => messageTuple(item.message)),
+      items.map((item) => item.signatures),
+    ]);
+    const from = await this.#sender.address();
+    const estimate = await this.#nodes.withNode(chainId, (provider) =>
+      provider.estimateGas({ from, to: gateway, data }),
+    );
+    if (estimate > MAX_BATCH_GAS) {
+      throw new Error(`deliverBatch estimated at ${estimate} gas, over ${MAX_BATCH_GAS}`);
+    }
+    return this.#send(
+      items.map((item) => item.row),
+      chainId,
+      gateway,
+      "deliver",
+      () => data,
+    );
+  }
+
+  /**
+   * One message: what the destination says, then retry, refund or wait (true if it sent something), or ready to
+   * deliver with its signatures (sent with the round's other ready messages for that destination).
+   */
   async #decide(
     row: Row,
     message: Message,
     destination: ChainView,
     viewOf: (chainId: bigint) => Promise<ChainView | undefined>,
-  ): Promise<boolean> {
+  ): Promise<boolean | Ready> {
     const gateway = this.#gatewayOf(message.destinationChainId);
     const status = statusName(
       await this.#nodes.withNode(message.destinationChainId, (provider) =>
@@ -551,7 +747,7 @@ export class Relayer {
     const expired = destination.timestamp > message.deadline;
     if (expired) return this.#refundWhenDue(row, message, status, viewOf);
     if (status === "Failed") {
-      return this.#send(row, message.destinationChainId, gateway, "retry", () =>
+      return this.#send([row], message.destinationChainId, gateway, "retry", () =>
         gatewayInterface.encodeFunctionData("retry", [messageTuple(message)]),
       );
     }
@@ -565,9 +761,7 @@ export class Relayer {
       );
       return false;
     }
-    return this.#send(row, message.destinationChainId, gateway, "deliver", () =>
-      gatewayInterface.encodeFunctionData("deliver", [messageTuple(message), signatures]),
-    );
+    return { row, message, signatures };
   }
 
   /** After the deadline: refund on the source once its clock allows, if the destination never delivered. */
@@ -614,37 +808,47 @@ export class Relayer {
       );
       return false;
     }
-    return this.#send(row, message.sourceChainId, gateway, "refund", () =>
+    return this.#send([row], message.sourceChainId, gateway, "refund", () =>
       gatewayInterface.encodeFunctionData("refund", [messageTuple(message), signatures]),
     );
   }
 
-  /** Signs, stores and broadcasts one transaction for `row`; a refusal in the estimate decides the wait. */
-  async #send(row: Row, chainId: bigint, to: string, action: Action, data: () => string): Promise<boolean> {
+  /**
+   * Signs, stores (on every one of `rows`) and broadcasts one transaction; a refusal in the estimate decides the
+   * wait of each. Several rows: a `deliverBatch` (so recorded in `relayer_sends`), told to `onStep` as `action`
+   * with its first message's id.
+   */
+  async #send(rows: readonly Row[], chainId: bigint, to: string, action: Action, data: () => string): Promise<boolean> {
+    const batch = rows.length > 1;
+    const recorded = batch ? "deliverBatch" : action;
+    const first = rows[0]!;
     try {
       await this.#sender.send(chainId, to, data(), (tx) => {
         this.#store.transaction(() => {
-          this.#store.run(
-            `UPDATE relayer_messages SET tx_action = ?, tx_chain = ?, tx_hash = ?, tx_nonce = ?, tx_raw = ?, updated_at = ?
-             WHERE id = ?`,
-            action,
-            chainId.toString(),
-            tx.hash,
-            tx.nonce,
-            tx.raw,
-            isoNow(this.#clock),
-            row.id,
-          );
-          this.#store.run(
-            "INSERT INTO relayer_sends (tx_hash, message_id, action, chain, at) VALUES (?, ?, ?, ?, ?)",
-            tx.hash,
-            row.id,
-            action,
-            chainId.toString(),
-            isoNow(this.#clock),
-          );
+          for (const row of rows) {
+            this.#store.run(
+              `UPDATE relayer_messages SET tx_action = ?, tx_chain = ?, tx_hash = ?, tx_nonce = ?, tx_raw = ?,
+                 updated_at = ?
+               WHERE id = ?`,
+              action,
+              chainId.toString(),
+              tx.hash,
+              tx.nonce,
+              tx.raw,
+              isoNow(this.#clock),
+              row.id,
+            );
+            this.#store.run(
+              "INSERT INTO relayer_sends (tx_hash, message_id, action, chain, at) VALUES (?, ?, ?, ?, ?)",
+              tx.hash,
+              row.id,
+              recorded,
+              chainId.toString(),
+              isoNow(this.#clock),
+            );
+          }
         });
-        this.#onStep(`${action}:recorded:${row.id}`);
+        this.#onStep(`${action}:recorded:${first.id}`);
       });
     } catch (error) {
       const revert = contractRevertError(error, errors);
@@ -654,12 +858,13 @@ export class Relayer {
         name,
       )
         ? 0
-        : retryDelay(this.#unreachable, Math.max(1, row.attempts));
-      this.#later(row, this.#clock.now() + wait, `${action} refused: ${revert.message}`);
-      this.#log(`${action} of ${row.id} refused: ${name}`);
+        : retryDelay(this.#unreachable, Math.max(1, first.attempts));
+      for (const row of rows) this.#later(row, this.#clock.now() + wait, `${recorded} refused: ${revert.message}`);
+      this.#log(`${recorded} of ${rows.map((row) => row.id).join(", ")} refused: ${name}`);
       return false;
     }
-    this.#onStep(`${action}:sent:${row.id}`);
+    this.#onStep(`${action}:sent:${first.id}`);
+    if (batch) this.#log(`deliverBatch of ${rows.length} messages to chain ${chainId} sent`);
     return true;
   }
 
@@ -764,6 +969,15 @@ export class Relayer {
 
   #up(chainId: bigint): void {
     if (this.#down.delete(chainId)) this.#log(`chain ${chainId} answers again`);
+  }
+}
+
+/** The custom error a `MessageSkipped` reason (a selector) names, or the selector itself if unknown. */
+function skippedReason(selector: string): string {
+  try {
+    return gatewayInterface.getError(selector)?.name ?? selector;
+  } catch {
+    return selector;
   }
 }
 

@@ -89,6 +89,12 @@ export const INTEROP_SETTINGS = settingsSchema("interop-api, interop-attester-1.
     "",
     { required: false },
   ),
+  INTEROP_RELAYER_BATCH: int(
+    "most messages the relayer delivers to one chain in one deliverBatch (one ready alone goes at once with deliver)",
+    32,
+    1,
+    64,
+  ),
   INTEROP_RETRY_MAX_MS: int(
     "longest pause between two deliveries of a message whose recipient failed (ms; it doubles from 1 s)",
     60_000,
@@ -318,6 +324,7 @@ export function interopRelayerService(
               attesters,
               pollIntervalMs: settings.INTEROP_POLL_MS,
               retry: { baseMs: 1_000, maxMs: settings.INTEROP_RETRY_MAX_MS, factor: 2 },
+              deliveryBatch: settings.INTEROP_RELAYER_BATCH,
               port: settings.INTEROP_RELAYER_PORT,
               log: context.log,
             });

@@ -1,6 +1,7 @@
 /**
  * Gas ceilings and size budgets: the gas scenario (`bench/lib/gas-scenario.ts`)
- * on a fresh in-process network, and the runtime size of every deployed
+ * on a fresh in-process network, one cross-chain transfer on two more
+ * (`bench/lib/interop-gas.ts`), and the runtime size of every deployed
  * contract, against `snapshots/contracts.json`.
  */
 import { expect } from "chai";
@@ -17,6 +18,8 @@ describe("contracts: gas ceilings and size budgets", function () {
     for (const operation of ["transfer", "transferFrom", "permit", "transferWithAuthorization", "mint"]) {
       expect(snapshot.gas[`BankToken ${operation}`]?.ceiling, operation).to.be.a("number");
     }
+    // And one cross-chain transfer (burn on A, mint on B with 2-of-3 attestations), both transactions together.
+    expect(snapshot.gas["Interop full transfer, both transactions"]?.ceiling).to.be.a("number");
     expect(Object.keys(snapshot.size).sort()).to.deep.equal([...DEPLOYED_CONTRACTS].sort());
   });
 

@@ -88,10 +88,19 @@ describe("interop: services killed at every step", function () {
     expect(logs, `deliveries of ${id}`).to.have.length(1);
     const kept = (await relayed(id))!;
     expect(kept.state).to.equal("delivered");
-    expect(
-      kept.sends.map((send) => send.action),
-      `${id}: ${relayer.output.slice(-3000)}`,
-    ).to.deep.equal(["deliver"]);
+    // One transaction: a deliver, or a deliverBatch it was a member of.
+    expect(kept.sends, `${id}: ${relayer.output.slice(-3000)}`).to.have.length(1);
+    expect(["deliver", "deliverBatch"], `${id}: ${relayer.output.slice(-3000)}`).to.include(kept.sends[0]!.action);
+  }
+
+  /** Posts `count` messages and waits until every attester has signed each (so they are ready together). */
+  async function postAttested(count: number): Promise<string[]> {
+    const alice = KEYS.alice.connect(a.provider);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) ids.push((await post(a, alice, b, recording.target as string)).id);
+    for (const id of ids)
+      for (const made of attesters) await waitFor(`${made.name} signing ${id}`, () => made.attestation(id));
+    return ids;
   }
 
   before(async function () {
@@ -146,6 +155,30 @@ describe("interop: services killed at every step", function () {
     for (const id of ids) await deliveredOnce(id);
     expect(await recording.count()).to.equal(BigInt(ids.length));
     expect(relayer.starts).to.equal(5);
+  });
+
+  it("relayer killed at each step of a batch: every member delivered once, by the one deliverBatch", async function () {
+    const before = await recording.count();
+    const batches: string[][] = [];
+    for (const point of ["deliver:recorded", "deliver:sent", "deliver:mined"]) {
+      // Ready together while the relayer is down: its first round sends them in one deliverBatch.
+      batches.push(await postAttested(3));
+      await relayer.crashAt(point);
+    }
+    await relayer.start();
+    const ids = batches.flat();
+    for (const id of ids)
+      await waitFor(`delivery of ${id}`, async () => (await relayed(id))?.state === "delivered", 60_000);
+    for (const id of ids) await deliveredOnce(id);
+    for (const batch of batches) {
+      const sends = await Promise.all(batch.map(async (id) => (await relayed(id))!.sends[0]!));
+      expect(
+        sends.map((send) => send.action),
+        relayer.output.slice(-3000),
+      ).to.deep.equal(Array(3).fill("deliverBatch"));
+      expect(new Set(sends.map((send) => send.tx)).size, "one transaction per batch").to.equal(1);
+    }
+    expect(await recording.count()).to.equal(before + BigInt(ids.length));
   });
 
   it("a delivery whose transaction stays pending is never sent again, across a crash and many rounds", async function () {

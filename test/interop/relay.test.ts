@@ -17,7 +17,7 @@ import {
   messageTuple,
 } from "../../src/interop/messages.js";
 import type { NodeDirectory } from "../../src/interop/nodes.js";
-import { Relayer } from "../../src/interop/relayer.js";
+import { Relayer, type RelayerOptions } from "../../src/interop/relayer.js";
 import { SignedSender } from "../../src/interop/sender.js";
 import { Store } from "../../src/store/store.js";
 import {
@@ -76,8 +76,13 @@ describe("interop: attesters and the relayer carry messages between two chains",
     return made;
   }
 
-  async function startRelayer(urls: readonly string[], name = "relayer"): Promise<Relayer> {
+  async function startRelayer(
+    urls: readonly string[],
+    name = "relayer",
+    options: Partial<Pick<RelayerOptions, "deliveryBatch">> = {},
+  ): Promise<Relayer> {
     relayer = new Relayer({
+      ...options,
       name,
       store: store(name),
       nodes,
@@ -156,6 +161,115 @@ describe("interop: attesters and the relayer carry messages between two chains",
     });
     expect(logs).to.have.length(1);
     expect(kept.deliveryTx).to.equal(logs[0]!.transactionHash);
+  });
+
+  /** Posts `count` messages to the recording recipient and waits until attesters 0 and 1 have signed each. */
+  async function postAttested(count: number): Promise<string[]> {
+    const alice = KEYS.alice.connect(a.provider);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) ids.push((await post(a, alice, b, recording.target as string)).id);
+    for (const id of ids) {
+      for (const made of attesters.slice(0, 2)) await waitFor(`${made.name} signing ${id}`, () => made.attestation(id));
+    }
+    return ids;
+  }
+
+  /** The `MessageDelivered` logs of `id` on B. */
+  async function deliveries(id: string) {
+    return b.provider.getLogs({ address: b.gateway.target as string, topics: [MESSAGE_DELIVERED, id], fromBlock: 0 });
+  }
+
+  it("messages ready together go out in deliverBatch transactions of at most deliveryBatch, each delivered once", async function () {
+    const before = await recording.count();
+    const ids = await postAttested(5);
+    await startRelayer(
+      attesters.slice(0, 3).map((made) => made.url),
+      "relayer-batch",
+      { deliveryBatch: 3 },
+    );
+    for (const id of ids) await delivered(id);
+    expect(await recording.count()).to.equal(before + 5n);
+    const txs = new Set<string>();
+    for (const id of ids) {
+      const kept = relayer!.message(id)!;
+      expect(
+        kept.sends.map((send) => [send.action, send.outcome]),
+        id,
+      ).to.deep.equal([["deliverBatch", "delivered"]]);
+      const logs = await deliveries(id);
+      expect(logs, id).to.have.length(1);
+      expect(kept.deliveryTx).to.equal(logs[0]!.transactionHash);
+      txs.add(kept.deliveryTx!);
+    }
+    expect(txs.size, "5 messages in batches of at most 3").to.equal(2);
+    // One ready alone goes at once, with deliver.
+    const [single] = await postAttested(1);
+    await delivered(single!);
+    expect(relayer!.message(single!)!.sends.map((send) => send.action)).to.deep.equal(["deliver"]);
+  });
+
+  it("test_RevertWhen_ABatchIsFrontRun: a member delivered by someone else first is skipped, settled from the chain, the others land", async function () {
+    const ids = await postAttested(3);
+    await b.provider.send("evm_setAutomine", [false]);
+    try {
+      await startRelayer(
+        attesters.slice(0, 3).map((made) => made.url),
+        "relayer-front-run",
+      );
+      await waitFor("the batch sent", () => relayer!.message(ids[0]!)?.sends.length === 1);
+      // Someone else delivers the middle member with the attesters' signatures, paying more to go first.
+      const message = relayer!.message(ids[1]!)!.message;
+      const signatures = [0, 1]
+        .map((index) => attesters[index]!.attestation(ids[1]!)!)
+        .sort((x, y) => (BigInt(x.attester) < BigInt(y.attester) ? -1 : 1))
+        .map((answer) => answer.signature);
+      const front = await b.gateway
+        .connect(KEYS.mallory.connect(b.provider))
+        .deliver(messageTuple(message), signatures, {
+          // No estimate: the node would estimate on top of the pending batch.
+          gasLimit: 600_000n,
+          maxPriorityFeePerGas: 100n * 10n ** 9n,
+          maxFeePerGas: 300n * 10n ** 9n,
+        });
+      await b.provider.send("evm_mine", []);
+      const receipt = (await front.wait())!;
+      for (const id of ids) await delivered(id);
+      const batchTx = relayer!.message(ids[0]!)!.deliveryTx!;
+      expect(relayer!.message(ids[2]!)!.deliveryTx).to.equal(batchTx);
+      expect((await b.provider.getTransactionReceipt(batchTx))!.blockNumber).to.equal(receipt.blockNumber);
+      const skipped = relayer!.message(ids[1]!)!;
+      expect(skipped.sends).to.deep.equal([
+        { tx: batchTx, action: "deliverBatch", outcome: "skipped: AttestedGatewayAlreadyProcessed" },
+      ]);
+      expect(skipped.note).to.match(/the destination has it delivered/);
+      for (const id of ids) expect(await deliveries(id), id).to.have.length(1);
+      expect((await deliveries(ids[1]!))[0]!.transactionHash).to.equal(receipt.hash);
+    } finally {
+      await b.provider.send("evm_setAutomine", [true]);
+    }
+  });
+
+  it("test_RevertWhen_AGasBurnerHoldsUpABatch: a batch estimated over MAX_BATCH_GAS goes one by one (it would never be mined); the burner is Failed, the others delivered", async function () {
+    const burner = await (await new RevertingRecipient__factory(b.admin).deploy(3)).waitForDeployment();
+    const alice = KEYS.alice.connect(a.provider);
+    // First in the batch, a recipient that burns all the gas it gets: the batch would need 64 times the rest.
+    const burnt = (await post(a, alice, b, burner.target as string)).id;
+    for (const made of attesters.slice(0, 2)) await waitFor(`${made.name} signing`, () => made.attestation(burnt));
+    const ids = await postAttested(8);
+    await startRelayer(
+      attesters.slice(0, 3).map((made) => made.url),
+      "relayer-burner",
+    );
+    for (const id of ids) await delivered(id);
+    await waitFor("the burner's message Failed", () => relayer!.message(burnt)?.destinationStatus === "Failed");
+    expect(lines.some((line) => /relayer-burner: deliverBatch of 9 .* one by one/.test(line))).to.equal(true);
+    for (const id of ids) {
+      expect(
+        relayer!.message(id)!.sends.map((send) => send.action),
+        id,
+      ).to.deep.equal(["deliver"]);
+      expect(await deliveries(id), id).to.have.length(1);
+    }
   });
 
   it("an unreachable attester and a stopped one do not matter while two answer; with one it waits", async function () {

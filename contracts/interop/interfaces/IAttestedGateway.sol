@@ -9,7 +9,7 @@ import {IERC7786GatewaySource} from "@openzeppelin/contracts/interfaces/draft-IE
 ///         ascending order). One instance per chain; each knows its counterpart gateway on every other chain.
 ///
 ///         Source side: `sendMessage` numbers the message (a per-gateway nonce from 1), fixes its deadline (the
-///         `deadline(uint64)` attribute, or now + the default time to live), stores its id and emits ERC-7786's
+///         `deadline(uint64)` attribute, or now + the default time to live) and emits ERC-7786's
 ///         `MessageSent` and `MessagePosted`. After `deadline + refundDelay` (source chain time) a message that
 ///         `threshold` attesters attest was not delivered may be refunded by anyone: the gateway calls the sender's
 ///         `onMessageRefunded`. The attestation is needed because the source cannot see the destination: a message
@@ -40,7 +40,8 @@ interface IAttestedGateway is IERC7786GatewaySource {
         bytes payload;
     }
 
-    /// @notice Where a message stands on this chain. Outbound: `None` -> `Sent` -> `Refunded`. Inbound: `None` ->
+    /// @notice Where a message stands on this chain. Outbound (by nonce, `outboundStatus`): `None` -> `Sent` ->
+    ///         `Refunded`. Inbound: `None` ->
     ///         `Delivered`, or `None` -> `Failed` (verified, stored) -> `Delivered` by a retry.
     enum Status {
         None,
@@ -74,6 +75,10 @@ interface IAttestedGateway is IERC7786GatewaySource {
     /// @notice An attribute with a supported selector is malformed (wrong length, a value wider than its type) or
     ///         given twice.
     error AttestedGatewayBadAttribute(bytes attribute);
+    /// @notice `deliverBatch` got no message, or more than `max`.
+    error AttestedGatewayBadBatchSize(uint256 size, uint256 max);
+    /// @notice `deliverBatch` got a number of signature lists other than its number of messages.
+    error AttestedGatewayBatchLengthMismatch(uint256 messages, uint256 signatures);
     /// @notice Constructor arguments out of range: `defaultTtl` and `refundDelay` must be in `[1, MAX_TTL]`.
     error AttestedGatewayBadConfig(uint64 defaultTtl, uint64 refundDelay);
 
@@ -93,6 +98,10 @@ interface IAttestedGateway is IERC7786GatewaySource {
     event MessageDelivered(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce);
     /// @notice A verified message's recipient call failed; it is stored and may be retried until its deadline.
     event MessageFailed(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce, bytes reason);
+    /// @notice `deliverBatch` skipped a message that `deliver` would have refused: `reason` is the selector of the
+    ///         custom error `deliver` reverts with (`AttestedGatewayAlreadyProcessed`, `AttestedGatewayExpired`, ...).
+    ///         Nothing about the message changed.
+    event MessageSkipped(bytes32 indexed messageId, bytes4 reason);
     /// @notice An expired message was refunded to its sender on this (source) chain.
     event MessageRefunded(bytes32 indexed messageId, address indexed sender);
     /// @notice The attester set changed; `epoch` starts at 1 with the first set.
@@ -106,6 +115,13 @@ interface IAttestedGateway is IERC7786GatewaySource {
     ///         domain, then delivers. Anyone may call it.
     function deliver(Message calldata message, bytes[] calldata signatures) external;
 
+    /// @notice `deliver` for each `messages[i]` with `signatures[i]`, in order, in one transaction. A message that
+    ///         `deliver` would refuse is skipped (`MessageSkipped` with the error's selector) and the others go on, so
+    ///         one bad or already delivered member (front-run by a `deliver`) does not stop the batch. A recipient
+    ///         that fails leaves its message `Failed`, as with `deliver`; a failed recipient call that was starved of
+    ///         `minDeliveryGas` reverts the whole batch. 1 to `MAX_BATCH` messages. Anyone may call it.
+    function deliverBatch(Message[] calldata messages, bytes[][] calldata signatures) external;
+
     /// @notice Delivers a stored (`Failed`) message again, until its deadline. Anyone may call it.
     function retry(Message calldata message) external;
 
@@ -117,9 +133,12 @@ interface IAttestedGateway is IERC7786GatewaySource {
 
     // ── views ──
     function messageId(Message calldata message) external view returns (bytes32);
-    /// @notice The status of a message sent from this chain (`None`, `Sent` or `Refunded`). Inbound messages are
-    ///         kept by `(sourceChainId, nonce)`: see `inboundStatus`.
+    /// @notice `Refunded` for a message sent from this chain and refunded, else `None` (a sent message is not
+    ///         recorded by id: see `outboundStatus`). Inbound messages are kept by `(sourceChainId, nonce)`: see
+    ///         `inboundStatus`.
     function statusOf(bytes32 messageId) external view returns (Status);
+    /// @notice The status of this gateway's outbound nonce: `None` (not issued), `Sent` or `Refunded`.
+    function outboundStatus(uint256 nonce) external view returns (Status);
     /// @notice The status of the inbound message `(sourceChainId, nonce)` on this chain.
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status);
     /// @notice What attesters sign to let `deliver` deliver `messageId` (on the destination).
@@ -139,5 +158,11 @@ interface IAttestedGateway is IERC7786GatewaySource {
 interface IRefundableSender {
     /// @notice Called by the source gateway, once, when `messageId` is refunded. Must undo the send (or revert, and
     ///         the refund can be tried again).
-    function onMessageRefunded(bytes32 messageId, bytes calldata payload) external;
+    /// @dev The message is checked by the gateway only as this gateway's, under an issued and unrefunded nonce, and
+    ///      attested undelivered by `threshold` attesters: its other fields (payload, destination) are only as true as
+    ///      that attestation. A sender that pays out on a refund bounds it as it bounds what it pays on a delivery.
+    /// @param messageId The refunded message.
+    /// @param destinationChainId The chain the message was sent to.
+    /// @param payload The message's payload.
+    function onMessageRefunded(bytes32 messageId, uint256 destinationChainId, bytes calldata payload) external;
 }

@@ -57,8 +57,8 @@ contract LaneTestGateway is IERC7786GatewaySource {
         if (answer != IERC7786Recipient.receiveMessage.selector) revert LaneTestGatewayBadAnswer(answer);
     }
 
-    /// @dev Calls `sender.onMessageRefunded` as the gateway.
-    function refund(address sender, bytes32 id, bytes calldata payload) external {
-        IRefundableSender(sender).onMessageRefunded(id, payload);
+    /// @dev Calls `sender.onMessageRefunded` as the gateway, for a message that was sent to `destinationChainId`.
+    function refund(address sender, bytes32 id, uint256 destinationChainId, bytes calldata payload) external {
+        IRefundableSender(sender).onMessageRefunded(id, destinationChainId, payload);
     }
 }

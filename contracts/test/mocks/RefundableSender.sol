@@ -42,7 +42,7 @@ contract RefundableSender is IRefundableSender {
         return gateway.sendMessage(recipient, payload, attributes);
     }
 
-    function onMessageRefunded(bytes32 messageId, bytes calldata payload) external {
+    function onMessageRefunded(bytes32 messageId, uint256, bytes calldata payload) external {
         if (msg.sender != address(gateway)) revert NotGateway(msg.sender);
         if (refuse) revert RefundRefused(messageId);
         ++refunds;
