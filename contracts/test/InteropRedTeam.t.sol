@@ -660,7 +660,7 @@ contract InteropRedTeamTest is LaneFixture {
         bytes memory sig = _sign(key, ig.payloadDigest(p));
         vm.prank(relayer);
         ig.execute(p, signer, sig);
-        assertEq(uint8(src.gateway.statusOf(src.gateway.messageId(message))), uint8(IAttestedGateway.Status.Sent));
+        assertEq(uint8(src.gateway.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Sent));
     }
 
     function _limitInbound(ChainSet memory set, uint256 from, uint208 capacity) internal {
