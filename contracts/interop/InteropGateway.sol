@@ -45,11 +45,15 @@ import {IInteropGateway} from "./interfaces/IInteropGateway.sol";
 ///
 ///      Tokens: Transfer and Exchange move the signer's tokens with `transferFrom` (the signer approved this
 ///      gateway), so the token's pause and freeze checks apply to the signer, the recipient, the FX desk and this
-///      gateway as spender. CrossChain pulls into this gateway, approves the lane for exactly `amount` and requires
-///      the allowance to be zero again after the lane's call (the lane took exactly `amount`); the gateway keeps no
-///      balance and no allowance between calls. Call moves no tokens itself: its target sees the signer through
-///      ERC-2771 and gets no approval from this gateway; an allowed asset can never be a call target (else a Call
-///      could spend the approvals users gave this gateway).
+///      gateway as spender. CrossChain pulls `amount` into this gateway and has the lane pull it from here (the
+///      lane takes the tokens from its caller), so the same checks apply to the signer, this gateway and the lane;
+///      the gateway's balance must be what it was before once the lane's call returns (the lane took exactly
+///      `amount`, stray tokens sent here included), so it keeps no balance of its own between calls. Each lane
+///      holds a standing unlimited approval of this gateway, given on its first transfer (a per-transfer approval
+///      costs two storage writes per payload, and more in a batch, where gas refunds are capped): with no balance
+///      between calls there is nothing for it to take, and `revokeLaneApproval` withdraws a retired lane's. Call
+///      moves no tokens itself: its target sees the signer through ERC-2771 and gets no approval from this gateway;
+///      an allowed asset can never be a call target (else a Call could spend the approvals users gave this gateway).
 ///
 ///      Roles:
 ///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after `adminDelay`): grants and revokes roles;
@@ -125,6 +129,8 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
     event CallAllowed(address indexed target, bytes4 indexed selector, bool allowed);
     /// @notice The FX desk changed.
     event FxDeskSet(address indexed previousDesk, address indexed desk);
+    /// @notice The standing approval of a lane was withdrawn.
+    event LaneApprovalRevoked(address indexed token, address indexed lane);
 
     /// @notice `executeBatchItem` was called by someone other than this gateway.
     error InteropGatewayOnlySelf(address caller);
@@ -276,6 +282,13 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         emit FxDeskSet(previous, desk);
     }
 
+    /// @notice Withdraws this gateway's standing approval of `lane` for `token` (a lane removed from the
+    ///         BridgeRegistry). A lane still in use gets it back on its next transfer.
+    function revokeLaneApproval(address token, address lane) external onlyRole(GATEWAY_ADMIN_ROLE) {
+        IERC20(token).forceApprove(lane, 0);
+        emit LaneApprovalRevoked(token, lane);
+    }
+
     /// @notice Pauses `execute`.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
@@ -408,23 +421,24 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         }
     }
 
-    /// @dev Pulls the tokens, approves the route's bridge for exactly `amount` and has it send them to `target` on
+    /// @dev Pulls the tokens, approves the route's bridge (once, for good) and has it send them to `target` on
     ///      the destination, refundable to the signer. Registry errors (no route, paused route, no bridge, a
     ///      disabled source) and the lane's (over the route's limit, bad deadline) surface unchanged.
     function _crossChain(Payload calldata payload, address signer) private returns (bytes32 messageId) {
         uint256 destinationChainId = _enabledChainId(payload.destinationChain);
         address lane = bridgeRegistry.bridgeFor(block.chainid, destinationChainId, payload.asset);
         IERC20 token = IERC20(payload.asset);
+        uint256 held = token.balanceOf(address(this));
         token.safeTransferFrom(signer, address(this), payload.amount);
-        token.forceApprove(lane, payload.amount);
+        if (token.allowance(address(this), lane) < payload.amount) token.forceApprove(lane, type(uint256).max);
         messageId = IBurnMintLane(lane).crosschainTransferFor(
             signer,
             InteroperableAddress.formatEvmV1(destinationChainId, payload.target),
             payload.amount,
             payload.deadline
         );
-        uint256 left = token.allowance(address(this), lane);
-        if (left != 0) revert InteropGatewayAllowanceLeft(lane, left);
+        uint256 balance = token.balanceOf(address(this));
+        if (balance != held) revert InteropGatewayBalanceChanged(lane, held, balance);
     }
 
     /// @dev The EVM chain id of a registered, enabled CAIP-2 id. Only the registry's `UnknownCaip2` is translated;

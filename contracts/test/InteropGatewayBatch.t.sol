@@ -431,7 +431,7 @@ contract InteropGatewayBatchTest is InteropGatewayFixture {
         assertEq(usd.balanceOf(address(lane)), 70_00);
         assertEq(lane.lastFrom(), mallory);
         assertEq(usd.balanceOf(address(gateway)), 0);
-        assertEq(usd.allowance(address(gateway), address(lane)), 0);
+        assertEq(usd.allowance(address(gateway), address(lane)), type(uint256).max);
         assertEq(bridges.available(usdRoute, true), ROUTE_CAP - 70_00);
     }
 

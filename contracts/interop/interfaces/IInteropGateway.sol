@@ -72,8 +72,9 @@ interface IInteropGateway {
     error InteropGatewayUnusedField(Kind kind);
     /// @notice An Exchange was submitted before the gateway admin set the FX desk.
     error InteropGatewayNoFxDesk();
-    /// @notice The lane left part of the gateway's approval unspent, so it did not take exactly `amount`.
-    error InteropGatewayAllowanceLeft(address lane, uint256 allowance);
+    /// @notice The gateway's balance after the lane's call is not what it was before: the lane did not take exactly
+    ///         `amount`.
+    error InteropGatewayBalanceChanged(address lane, uint256 before, uint256 balance);
 
     /// @notice `executeBatch` got no payloads.
     error InteropGatewayEmptyBatch();
