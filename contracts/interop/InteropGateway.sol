@@ -61,8 +61,8 @@ import {IInteropGateway} from "./interfaces/IInteropGateway.sol";
 ///      - `GATEWAY_ADMIN_ROLE`: allows assets, allows call targets by `(target, selector)`, sets the FX desk;
 ///        unpauses.
 ///      - `FX_QUOTER_ROLE`: the keys whose ECDSA signatures make a `Quote` valid.
-///      - `PAUSER_ROLE`: pauses `execute` (never unpauses, so a stolen pauser key cannot restart it). `cancelNonce`
-///        works while paused.
+///      - `PAUSER_ROLE`: pauses `execute` and `executeBatch` (never unpauses, so a stolen pauser key cannot restart
+///        them). `cancelNonce` works while paused.
 contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP712, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -70,7 +70,7 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
     bytes32 public constant GATEWAY_ADMIN_ROLE = keccak256("GATEWAY_ADMIN_ROLE");
     /// @notice The role whose signatures make an FX quote valid.
     bytes32 public constant FX_QUOTER_ROLE = keccak256("FX_QUOTER_ROLE");
-    /// @notice The role that pauses `execute`.
+    /// @notice The role that pauses `execute` and `executeBatch`.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice The EIP-712 type hash of `Payload` (type string in the contract's NatSpec).
@@ -289,12 +289,12 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         emit LaneApprovalRevoked(token, lane);
     }
 
-    /// @notice Pauses `execute`.
+    /// @notice Pauses `execute` and `executeBatch`.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
 
-    /// @notice Unpauses `execute`; the gateway admin or the default admin only.
+    /// @notice Unpauses `execute` and `executeBatch`; the gateway admin or the default admin only.
     function unpause() external {
         if (!hasRole(GATEWAY_ADMIN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
             revert AccessControlUnauthorizedAccount(msg.sender, GATEWAY_ADMIN_ROLE);

@@ -3,8 +3,8 @@ pragma solidity ^0.8.30;
 
 /// @title IInteropGateway
 /// @notice One entry point for a user's signed transaction, native or cross-chain. The user signs a `Payload`
-///         (EIP-712, this gateway's domain); anyone (the API gateway service) submits it with `execute`. The gateway
-///         checks the type and the chains against the ChainRegistry, then:
+///         (EIP-712, this gateway's domain); anyone (the API gateway service) submits it with `execute`, or several
+///         at once with `executeBatch`. The gateway checks the type and the chains against the ChainRegistry, then:
 ///         - `Transfer` (native: source == destination == this chain): moves `amount` of `asset` from the signer to
 ///           `target`;
 ///         - `Exchange` (native): pays `amount` of `asset` from the signer to the FX desk and `amountOut` of the
