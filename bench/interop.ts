@@ -13,9 +13,10 @@
  * - p50Ms, p95Ms: one transfer's latency from its POST to the API answering
  *   `delivered` (the relayer's mint on the second chain, seen by the API);
  * - gasPerTransfer: the mean gas of the source transaction (InteropGateway
- *   `execute`: pull, lane route limit, burn, gateway send) plus the destination
- *   one (`deliver` with 2 of the 3 attesters' signatures: lane route limit,
- *   mint), from their receipts.
+ *   `execute` or `executeBatch`: pull, lane route limit, burn, gateway send)
+ *   plus the destination one (`deliver` with 2 of the 3 attesters'
+ *   signatures: lane route limit, mint), from their receipts: the gas of the
+ *   distinct transactions divided by the transfers (a batch counts once).
  *
  * The reference: Circle's CCTP v1 burn plus attested mint, 243,068 gas (the
  * figure the issue gives; CCTP's contracts are not in this repository, so it
@@ -159,17 +160,24 @@ try {
     ["event MessageDelivered(bytes32 indexed messageId, uint256 indexed sourceChainId, uint256 nonce)"],
     b,
   );
-  const logs = await gatewayB.queryFilter(gatewayB.filters.MessageDelivered!(), 0, "latest");
-  const deliveries = new Map(logs.map((log) => [String((log as EventLog).args[0]), log.transactionHash]));
-  // The relayer delivers the messages ready together in one deliverBatch: its gas is shared by its deliveries.
-  const deliveredIn = new Map<string, bigint>();
-  for (const log of logs) deliveredIn.set(log.transactionHash, (deliveredIn.get(log.transactionHash) ?? 0n) + 1n);
+  const deliveries = new Map(
+    (await gatewayB.queryFilter(gatewayB.filters.MessageDelivered!(), 0, "latest")).map((log) => [
+      String((log as EventLog).args[0]),
+      log.transactionHash,
+    ]),
+  );
+  // A transaction may carry several transfers (the API gateway's executeBatch, a batched delivery): each counts
+  // once, and the sums are shared out over the transfers below.
+  const sources = new Set<string>();
+  const destinations = new Set<string>();
   for (const view of views.values()) {
-    source += (await a.getTransactionReceipt(view.source.txHash))!.gasUsed;
+    sources.add(view.source.txHash);
     const delivery = view.destination.txHash ?? deliveries.get(view.message.id);
     if (delivery === undefined) throw new Error(`no delivery found for message ${view.message.id}`);
-    destination += (await b.getTransactionReceipt(delivery))!.gasUsed / (deliveredIn.get(delivery) ?? 1n);
+    destinations.add(delivery);
   }
+  for (const hash of sources) source += (await a.getTransactionReceipt(hash))!.gasUsed;
+  for (const hash of destinations) destination += (await b.getTransactionReceipt(hash))!.gasUsed;
   const transfers = delivered.size;
   const after = (await tokenB.getFunction("balanceOf")(recipient)) as bigint;
   if (after - before !== AMOUNT * BigInt(transfers)) {

@@ -1,7 +1,8 @@
 /**
  * The contracts' gas and size snapshot (`snapshots/contracts.json`): for
  * every operation of the gas scenario on bank-chain's own contracts (and of
- * one cross-chain transfer, `interop-gas.ts`), the gas
+ * one cross-chain transfer, `interop-gas.ts`, and its source side through the
+ * InteropGateway, alone and in a batch, `interop-gateway-gas.ts`), the gas
  * last measured and its ceiling; for every deployable contract, its runtime
  * size and its budget. `npm test` fails when a figure passes its ceiling or
  * budget, or differs from the snapshot (`npm run snapshot` rewrites the
@@ -15,6 +16,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 
 import { measureGas } from "./gas-scenario.js";
 import { measureInteropGas } from "./interop-gas.js";
+import { measureInteropGatewayGas } from "./interop-gateway-gas.js";
 
 export const SNAPSHOT_FILE = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -70,14 +72,19 @@ export function readSnapshot(): Snapshot {
 }
 
 /**
- * Runs the gas scenario on `connection` (a fresh in-process network), and one cross-chain transfer on two more
- * (`measureInteropGas`), and reads the deployed contracts' sizes.
+ * Runs the gas scenario on `connection` (a fresh in-process network), one cross-chain transfer on two more
+ * (`measureInteropGas`) and the InteropGateway's source side on two more (`measureInteropGatewayGas`), and reads
+ * the deployed contracts' sizes.
  */
 export async function measure(
   connection: NetworkConnection,
   artifacts: { readArtifact(name: string): Promise<{ deployedBytecode: string }> },
 ): Promise<Measured> {
-  const rows = [...(await measureGas(connection)), ...(await measureInteropGas())];
+  const rows = [
+    ...(await measureGas(connection)),
+    ...(await measureInteropGas()),
+    ...(await measureInteropGatewayGas()),
+  ];
   const gas = new Map<string, number>();
   for (const row of rows) if (!REFERENCES.has(row.contract)) gas.set(`${row.contract} ${row.operation}`, row.gas);
   const size = new Map<string, number>();

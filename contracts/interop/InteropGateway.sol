@@ -45,11 +45,15 @@ import {IInteropGateway} from "./interfaces/IInteropGateway.sol";
 ///
 ///      Tokens: Transfer and Exchange move the signer's tokens with `transferFrom` (the signer approved this
 ///      gateway), so the token's pause and freeze checks apply to the signer, the recipient, the FX desk and this
-///      gateway as spender. CrossChain pulls into this gateway, approves the lane for exactly `amount` and requires
-///      the allowance to be zero again after the lane's call (the lane took exactly `amount`); the gateway keeps no
-///      balance and no allowance between calls. Call moves no tokens itself: its target sees the signer through
-///      ERC-2771 and gets no approval from this gateway; an allowed asset can never be a call target (else a Call
-///      could spend the approvals users gave this gateway).
+///      gateway as spender. CrossChain pulls `amount` into this gateway and has the lane pull it from here (the
+///      lane takes the tokens from its caller), so the same checks apply to the signer, this gateway and the lane;
+///      the gateway's balance must be what it was before once the lane's call returns (the lane took exactly
+///      `amount`, stray tokens sent here included), so it keeps no balance of its own between calls. Each lane
+///      holds a standing unlimited approval of this gateway, given on its first transfer (a per-transfer approval
+///      costs two storage writes per payload, and more in a batch, where gas refunds are capped): with no balance
+///      between calls there is nothing for it to take, and `revokeLaneApproval` withdraws a retired lane's. Call
+///      moves no tokens itself: its target sees the signer through ERC-2771 and gets no approval from this gateway;
+///      an allowed asset can never be a call target (else a Call could spend the approvals users gave this gateway).
 ///
 ///      Roles:
 ///      - `DEFAULT_ADMIN_ROLE` (one holder, handed over in two steps after `adminDelay`): grants and revokes roles;
@@ -57,8 +61,8 @@ import {IInteropGateway} from "./interfaces/IInteropGateway.sol";
 ///      - `GATEWAY_ADMIN_ROLE`: allows assets, allows call targets by `(target, selector)`, sets the FX desk;
 ///        unpauses.
 ///      - `FX_QUOTER_ROLE`: the keys whose ECDSA signatures make a `Quote` valid.
-///      - `PAUSER_ROLE`: pauses `execute` (never unpauses, so a stolen pauser key cannot restart it). `cancelNonce`
-///        works while paused.
+///      - `PAUSER_ROLE`: pauses `execute` and `executeBatch` (never unpauses, so a stolen pauser key cannot restart
+///        them). `cancelNonce` works while paused.
 contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP712, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -66,7 +70,7 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
     bytes32 public constant GATEWAY_ADMIN_ROLE = keccak256("GATEWAY_ADMIN_ROLE");
     /// @notice The role whose signatures make an FX quote valid.
     bytes32 public constant FX_QUOTER_ROLE = keccak256("FX_QUOTER_ROLE");
-    /// @notice The role that pauses `execute`.
+    /// @notice The role that pauses `execute` and `executeBatch`.
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice The EIP-712 type hash of `Payload` (type string in the contract's NatSpec).
@@ -83,6 +87,19 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
     /// @notice The scale of a quote's rate: `amountOut = amountIn * rate / RATE_SCALE`.
     uint256 public constant RATE_SCALE = 1e18;
 
+    /// @notice The most payloads one `executeBatch` takes.
+    uint256 public constant MAX_BATCH_SIZE = 64;
+    /// @notice The gas a batch item is owed: an item that fails after being given less than this reverts the whole
+    ///         batch (`InteropGatewayInsufficientGas`) instead of being reported `PayloadFailed`, so a relayer cannot
+    ///         make a payload fail by passing too little gas. A payload that needs more (a Call to a heavy target)
+    ///         may fail in a batch for want of gas, its nonce unused: submit it alone with `execute`.
+    uint256 public constant MIN_BATCH_ITEM_GAS = 500_000;
+
+    /// @dev The most revert data of a failed batch item kept in `PayloadFailed`.
+    uint256 private constant _MAX_REASON_LENGTH = 1024;
+    /// @dev The most a self-call costs before the item starts: a warm account access (100) plus the few opcodes
+    ///      between measuring the gas and the call (its calldata is already in memory).
+    uint256 private constant _SELF_CALL_COST = 200;
     /// @dev The first three bytes of an EIP-7702 delegated account's code.
     bytes3 private constant _DELEGATION_PREFIX = 0xef0100;
     /// @dev The code size of an EIP-7702 delegated account: the prefix and the delegate's address.
@@ -112,6 +129,11 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
     event CallAllowed(address indexed target, bytes4 indexed selector, bool allowed);
     /// @notice The FX desk changed.
     event FxDeskSet(address indexed previousDesk, address indexed desk);
+    /// @notice The standing approval of a lane was withdrawn.
+    event LaneApprovalRevoked(address indexed token, address indexed lane);
+
+    /// @notice `executeBatchItem` was called by someone other than this gateway.
+    error InteropGatewayOnlySelf(address caller);
 
     /// @notice An address that must hold code does not.
     error InteropGatewayNotAContract(address account);
@@ -150,34 +172,62 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         Payload calldata payload,
         address signer,
         bytes calldata signature
-    ) external nonReentrant whenNotPaused returns (bytes32 id) {
-        if (payload.version != PAYLOAD_VERSION) revert InteropGatewayUnsupportedVersion(payload.version);
-        if (block.timestamp > payload.deadline) revert InteropGatewayExpired(payload.deadline);
-        bytes32 sourceHash = keccak256(bytes(payload.sourceChain));
-        if (sourceHash != _caip2Hash()) revert InteropGatewayWrongSourceChain(payload.sourceChain);
-        bytes32 destinationHash = keccak256(bytes(payload.destinationChain));
-        Kind kind = payload.kind;
-        if ((sourceHash == destinationHash) == (kind == Kind.CrossChain)) {
-            revert InteropGatewayKindMismatch(kind, payload.sourceChain, payload.destinationChain);
-        }
-        _checkFields(payload);
-        if (signer == address(0)) revert InteropGatewayZeroAddress();
+    ) external nonReentrant whenNotPaused returns (bytes32) {
+        return _execute(payload, signer, signature);
+    }
 
-        id = _hashTypedDataV4(_payloadStructHash(payload, sourceHash, destinationHash));
-        _checkSignature(signer, id, signature);
-        _useNonce(signer, payload.nonce);
-
-        bytes32 messageId;
-        if (kind == Kind.Transfer) {
-            IERC20(payload.asset).safeTransferFrom(signer, payload.target, payload.amount);
-        } else if (kind == Kind.Exchange) {
-            _exchange(id, payload, signer);
-        } else if (kind == Kind.Call) {
-            _call(payload, signer);
-        } else {
-            messageId = _crossChain(payload, signer);
+    /// @inheritdoc IInteropGateway
+    /// @dev Each item runs in a call of this gateway to itself (`executeBatchItem`), so a failed item's effects are
+    ///      undone (its nonce stays unused) and the loop goes on. The call's revert data is kept up to
+    ///      `_MAX_REASON_LENGTH` bytes, and memory is reused between items, so neither a long revert nor a long batch
+    ///      makes the loop run out of gas. A failed item given less than `MIN_BATCH_ITEM_GAS` reverts the batch.
+    ///      Malformed ABI encoding of an item (an out-of-range `kind`, an address with dirty upper bits) is the
+    ///      submitter's, not a signer's: it reverts the batch in decoding. Reentrancy is refused as for `execute`.
+    function executeBatch(
+        Payload[] calldata payloads,
+        address[] calldata signers,
+        bytes[] calldata signatures
+    ) external nonReentrant whenNotPaused returns (bytes32[] memory ids) {
+        uint256 count = payloads.length;
+        if (count == 0) revert InteropGatewayEmptyBatch();
+        if (count > MAX_BATCH_SIZE) revert InteropGatewayBatchTooLarge(count, MAX_BATCH_SIZE);
+        if (signers.length != count || signatures.length != count) {
+            revert InteropGatewayBatchLengthMismatch(count, signers.length, signatures.length);
         }
-        emit Executed(id, signer, kind, payload.nonce, messageId);
+        ids = new bytes32[](count);
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
+        for (uint256 i; i < count; ++i) {
+            Payload calldata payload = payloads[i];
+            (bool executed, uint256 gasGiven, bytes32 id) = _callSelf(
+                abi.encodeCall(this.executeBatchItem, (payload, signers[i], signatures[i]))
+            );
+            if (executed) {
+                ids[i] = id;
+            } else {
+                if (gasGiven < MIN_BATCH_ITEM_GAS) revert InteropGatewayInsufficientGas(gasGiven, MIN_BATCH_ITEM_GAS);
+                bytes memory reason = _returnData();
+                emit PayloadFailed(_payloadId(payload), signers[i], reason);
+            }
+            // Nothing allocated in this round outlives it.
+            assembly ("memory-safe") {
+                mstore(0x40, freeMemory)
+            }
+        }
+    }
+
+    /// @notice One item of `executeBatch`: `execute` without its reentrancy guard (the batch holds it). Only this
+    ///         gateway may call it.
+    /// @dev The pause is checked again per item, in case an earlier item's call paused the gateway.
+    function executeBatchItem(
+        Payload calldata payload,
+        address signer,
+        bytes calldata signature
+    ) external whenNotPaused returns (bytes32) {
+        if (msg.sender != address(this)) revert InteropGatewayOnlySelf(msg.sender);
+        return _execute(payload, signer, signature);
     }
 
     /// @inheritdoc IInteropGateway
@@ -232,12 +282,19 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         emit FxDeskSet(previous, desk);
     }
 
-    /// @notice Pauses `execute`.
+    /// @notice Withdraws this gateway's standing approval of `lane` for `token` (a lane removed from the
+    ///         BridgeRegistry). A lane still in use gets it back on its next transfer.
+    function revokeLaneApproval(address token, address lane) external onlyRole(GATEWAY_ADMIN_ROLE) {
+        IERC20(token).forceApprove(lane, 0);
+        emit LaneApprovalRevoked(token, lane);
+    }
+
+    /// @notice Pauses `execute` and `executeBatch`.
     function pause() external onlyRole(PAUSER_ROLE) {
         _pause();
     }
 
-    /// @notice Unpauses `execute`; the gateway admin or the default admin only.
+    /// @notice Unpauses `execute` and `executeBatch`; the gateway admin or the default admin only.
     function unpause() external {
         if (!hasRole(GATEWAY_ADMIN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
             revert AccessControlUnauthorizedAccount(msg.sender, GATEWAY_ADMIN_ROLE);
@@ -249,14 +306,7 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
 
     /// @inheritdoc IInteropGateway
     function payloadDigest(Payload calldata payload) external view returns (bytes32) {
-        return
-            _hashTypedDataV4(
-                _payloadStructHash(
-                    payload,
-                    keccak256(bytes(payload.sourceChain)),
-                    keccak256(bytes(payload.destinationChain))
-                )
-            );
+        return _payloadId(payload);
     }
 
     /// @inheritdoc IInteropGateway
@@ -290,6 +340,37 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev `execute`'s checks and action, for `execute` and each batch item.
+    function _execute(Payload calldata payload, address signer, bytes calldata signature) private returns (bytes32 id) {
+        if (payload.version != PAYLOAD_VERSION) revert InteropGatewayUnsupportedVersion(payload.version);
+        if (block.timestamp > payload.deadline) revert InteropGatewayExpired(payload.deadline);
+        bytes32 sourceHash = keccak256(bytes(payload.sourceChain));
+        if (sourceHash != _caip2Hash()) revert InteropGatewayWrongSourceChain(payload.sourceChain);
+        bytes32 destinationHash = keccak256(bytes(payload.destinationChain));
+        Kind kind = payload.kind;
+        if ((sourceHash == destinationHash) == (kind == Kind.CrossChain)) {
+            revert InteropGatewayKindMismatch(kind, payload.sourceChain, payload.destinationChain);
+        }
+        _checkFields(payload);
+        if (signer == address(0)) revert InteropGatewayZeroAddress();
+
+        id = _hashTypedDataV4(_payloadStructHash(payload, sourceHash, destinationHash));
+        _checkSignature(signer, id, signature);
+        _useNonce(signer, payload.nonce);
+
+        bytes32 messageId;
+        if (kind == Kind.Transfer) {
+            IERC20(payload.asset).safeTransferFrom(signer, payload.target, payload.amount);
+        } else if (kind == Kind.Exchange) {
+            _exchange(id, payload, signer);
+        } else if (kind == Kind.Call) {
+            _call(payload, signer);
+        } else {
+            messageId = _crossChain(payload, signer);
+        }
+        emit Executed(id, signer, kind, payload.nonce, messageId);
+    }
 
     /// @dev The fields each kind needs (non-zero target and amount, an allowed asset, the selector allowed) and
     ///      the ones it must leave empty.
@@ -340,23 +421,24 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         }
     }
 
-    /// @dev Pulls the tokens, approves the route's bridge for exactly `amount` and has it send them to `target` on
+    /// @dev Pulls the tokens, approves the route's bridge (once, for good) and has it send them to `target` on
     ///      the destination, refundable to the signer. Registry errors (no route, paused route, no bridge, a
     ///      disabled source) and the lane's (over the route's limit, bad deadline) surface unchanged.
     function _crossChain(Payload calldata payload, address signer) private returns (bytes32 messageId) {
         uint256 destinationChainId = _enabledChainId(payload.destinationChain);
         address lane = bridgeRegistry.bridgeFor(block.chainid, destinationChainId, payload.asset);
         IERC20 token = IERC20(payload.asset);
+        uint256 held = token.balanceOf(address(this));
         token.safeTransferFrom(signer, address(this), payload.amount);
-        token.forceApprove(lane, payload.amount);
+        if (token.allowance(address(this), lane) < payload.amount) token.forceApprove(lane, type(uint256).max);
         messageId = IBurnMintLane(lane).crosschainTransferFor(
             signer,
             InteroperableAddress.formatEvmV1(destinationChainId, payload.target),
             payload.amount,
             payload.deadline
         );
-        uint256 left = token.allowance(address(this), lane);
-        if (left != 0) revert InteropGatewayAllowanceLeft(lane, left);
+        uint256 balance = token.balanceOf(address(this));
+        if (balance != held) revert InteropGatewayBalanceChanged(lane, held, balance);
     }
 
     /// @dev The EVM chain id of a registered, enabled CAIP-2 id. Only the registry's `UnknownCaip2` is translated;
@@ -390,6 +472,52 @@ contract InteropGateway is IInteropGateway, AccessControlDefaultAdminRules, EIP7
         ) {
             revert InteropGatewayInvalidSignature(signer);
         }
+    }
+
+    /// @dev Calls this gateway with `callData` (an `executeBatchItem`) and all the gas but the 1/64 the EVM keeps
+    ///      back. `executed` if the call succeeded, with the id it returned. `gasGiven` is a lower bound of the gas
+    ///      the item received: 63/64 of the gas left at the call, after the call's own cost (at most
+    ///      `_SELF_CALL_COST`).
+    function _callSelf(bytes memory callData) private returns (bool executed, uint256 gasGiven, bytes32 id) {
+        uint256 gasAtCall;
+        assembly ("memory-safe") {
+            gasAtCall := gas()
+            executed := call(gas(), address(), 0, add(callData, 0x20), mload(callData), 0x00, 0x20)
+            if executed {
+                id := mload(0x00)
+            }
+        }
+        // The frame had paid the call's cost out of `gasAtCall`, or the call (and the transaction) would have failed.
+        unchecked {
+            gasGiven = gasAtCall > _SELF_CALL_COST ? gasAtCall - _SELF_CALL_COST : 0;
+            gasGiven -= gasGiven / 64;
+        }
+    }
+
+    /// @dev The last call's return data, cut to `_MAX_REASON_LENGTH` bytes.
+    function _returnData() private pure returns (bytes memory data) {
+        uint256 size = _MAX_REASON_LENGTH;
+        assembly ("memory-safe") {
+            if lt(returndatasize(), size) {
+                size := returndatasize()
+            }
+            data := mload(0x40)
+            mstore(data, size)
+            returndatacopy(add(data, 0x20), 0x00, size)
+            mstore(0x40, add(add(data, 0x20), and(add(size, 0x1f), not(0x1f))))
+        }
+    }
+
+    /// @dev A payload's id: its EIP-712 digest.
+    function _payloadId(Payload calldata payload) private view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                _payloadStructHash(
+                    payload,
+                    keccak256(bytes(payload.sourceChain)),
+                    keccak256(bytes(payload.destinationChain))
+                )
+            );
     }
 
     /// @dev This chain's CAIP-2 id hashed; recomputed only after a chain id change (a fork).

@@ -735,7 +735,10 @@ contract InteropGatewayTest is InteropGatewayFixture {
         assertEq(lane.calls(), 0);
         assertEq(fallbackLane.calls(), 1);
         assertEq(usd.balanceOf(address(fallbackLane)), 100_00);
-        assertEq(usd.allowance(address(gateway), address(fallbackLane)), 0);
+        assertEq(usd.balanceOf(address(gateway)), 0);
+        // Only the lane that carried the transfer holds the gateway's standing approval.
+        assertEq(usd.allowance(address(gateway), address(fallbackLane)), type(uint256).max);
+        assertEq(usd.allowance(address(gateway), address(lane)), 0);
     }
 
     // ================================================================ fields and assets
@@ -1076,22 +1079,59 @@ contract InteropGatewayTest is InteropGatewayFixture {
         assertEq(bridges.available(usdRoute, true), ROUTE_CAP - 300_00);
     }
 
-    function test_RevertWhen_ApprovalLeftDanglingToTheLane() public {
+    function test_RevertWhen_LaneTakesOtherThanTheAmount() public {
         _execute(_crossChain(100_00, 1));
-        assertEq(usd.allowance(address(gateway), address(lane)), 0);
+        assertEq(usd.balanceOf(address(gateway)), 0);
 
-        // A lane that takes less than the amount (or nothing) would leave an approval and tokens behind.
+        // A lane that takes less than the amount (or nothing) would leave tokens behind in the gateway.
         lane.setPull(MockBurnMintLane.Pull.Less);
         IInteropGateway.Payload memory p = _crossChain(100_00, 2);
         bytes memory signature = _sign(aliceKey, p);
-        vm.expectRevert(abi.encodeWithSelector(IInteropGateway.InteropGatewayAllowanceLeft.selector, address(lane), 1));
+        bytes4 changed = IInteropGateway.InteropGatewayBalanceChanged.selector;
+        vm.expectRevert(abi.encodeWithSelector(changed, address(lane), 0, 1));
         gateway.execute(p, alice, signature);
         lane.setPull(MockBurnMintLane.Pull.Nothing);
-        vm.expectRevert(
-            abi.encodeWithSelector(IInteropGateway.InteropGatewayAllowanceLeft.selector, address(lane), 100_00)
-        );
+        vm.expectRevert(abi.encodeWithSelector(changed, address(lane), 0, 100_00));
         gateway.execute(p, alice, signature);
+        // A lane that takes more (stray tokens sent to the gateway) is refused too; the strays stay.
+        vm.prank(minter);
+        usd.mint(address(gateway), 5, bytes32("stray"));
+        lane.setPull(MockBurnMintLane.Pull.More);
+        vm.expectRevert(abi.encodeWithSelector(changed, address(lane), 5, 4));
+        gateway.execute(p, alice, signature);
+        assertEq(usd.balanceOf(address(gateway)), 5);
+        assertFalse(gateway.isNonceUsed(alice, 2));
+    }
+
+    function test_RevertWhen_StrayTokensInTheGateway_crossChainStillWorks() public {
+        // Tokens sent to the gateway by mistake cannot block a transfer (the check is on the change, not on zero).
+        vm.prank(minter);
+        usd.mint(address(gateway), 5, bytes32("stray"));
+        _execute(_crossChain(100_00, 1));
+        assertEq(usd.balanceOf(address(lane)), 100_00);
+        assertEq(usd.balanceOf(address(gateway)), 5);
+    }
+
+    function test_crossChain_approvesEachLaneOnce_andTheAdminRevokes() public {
         assertEq(usd.allowance(address(gateway), address(lane)), 0);
+        _execute(_crossChain(100_00, 1));
+        assertEq(usd.allowance(address(gateway), address(lane)), type(uint256).max);
+        _execute(_crossChain(100_00, 2));
+        assertEq(usd.allowance(address(gateway), address(lane)), type(uint256).max);
+        bytes32 role = gateway.GATEWAY_ADMIN_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, mallory, role)
+        );
+        vm.prank(mallory);
+        gateway.revokeLaneApproval(address(usd), address(lane));
+        vm.expectEmit(address(gateway));
+        emit InteropGateway.LaneApprovalRevoked(address(usd), address(lane));
+        vm.prank(gatewayAdmin);
+        gateway.revokeLaneApproval(address(usd), address(lane));
+        assertEq(usd.allowance(address(gateway), address(lane)), 0);
+        // Still the route's lane: its next transfer approves it again.
+        _execute(_crossChain(100_00, 3));
+        assertEq(usd.balanceOf(address(lane)), 300_00);
         assertEq(usd.balanceOf(address(gateway)), 0);
     }
 

@@ -17,8 +17,17 @@
  *    stored; a payload someone else already executed is recorded as executed;
  * 6. it is stored, and a 202 answers with the id.
  *
- * A background loop signs and stores each `execute` before broadcasting it
- * (`SignedSender`), follows it to its receipt, and for a cross-chain payload
+ * A background loop takes the accepted payloads of each chain, up to
+ * `batchSize` (`INTEROP_API_BATCH`, 32) at a time and without waiting for
+ * more, and sends them in one transaction: `execute` for one, else
+ * `executeBatch` (items the gateway would skip now fail first, with the
+ * reason `execute` gives). It signs and stores the transaction on every row of
+ * the batch before broadcasting it (`SignedSender`), follows it to its receipt,
+ * and reads each payload's outcome from the receipt's logs: `Executed` (its
+ * id and signer), or `PayloadFailed` with the decoded custom error as the
+ * reason. A dropped or reverted transaction puts its payloads back, and the
+ * next round asks the chain (`isNonceUsed`, then the `Executed` log) before
+ * sending any again, so none executes twice. For a cross-chain payload it
  * follows the message on the destination (delivered, or failed and retried)
  * and on the source (refunded). A payload is keyed by (id, signer): the id
  * does not commit to the signer, so somebody who signs a copy of another's
@@ -32,11 +41,12 @@ import { contractRevertError } from "../chain/reverts.js";
 import { isoNow, systemClock, type Clock } from "../chain/clock.js";
 import type { JsonHttpServer } from "../chain/http.js";
 import type { Migration, Store } from "../store/store.js";
-import { messageOf } from "../errors.js";
+import { BankChainError, messageOf } from "../errors.js";
 import { IAttestedGateway__factory, IInteropGateway__factory } from "../../typechain-types/index.js";
 import {
   AmbiguousTransactionError,
   ChainUnavailableError,
+  payloadFailure,
   PayloadRefusedError,
   REFUSALS,
   refusalOf,
@@ -118,6 +128,8 @@ export interface ApiGatewayOptions {
   readonly trackIntervalMs?: number;
   readonly clock?: Clock;
   readonly log?: (line: string) => void;
+  /** Most payloads sent in one `executeBatch` (1 to 64; default 32). */
+  readonly batchSize?: number;
   /**
    * Told of `accept:<id>` (stored, not answered), `execute:recorded:<id>` (signed and stored, not
    * broadcast), `execute:sent:<id>`, `execute:mined:<id>` (receipt in, not applied). Tests crash there.
@@ -155,6 +167,13 @@ interface Row {
 const ERC1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
 const GATEWAY = IInteropGateway__factory.createInterface();
 const EXECUTED = GATEWAY.getEvent("Executed").topicHash;
+const PAYLOAD_FAILED = GATEWAY.getEvent("PayloadFailed").topicHash;
+const ZERO_HASH = `0x${"00".repeat(32)}`;
+/** `InteropGateway.MIN_BATCH_ITEM_GAS`: the gas a batch keeps on top of its estimate. */
+const BATCH_ITEM_GAS = 500_000n;
+/** Most payloads per `executeBatch`, by default (the contract takes up to `MAX_BATCH_SIZE`, 64). */
+export const DEFAULT_API_BATCH = 32;
+const MAX_API_BATCH = 64;
 
 const TRACK_INTERVAL_MS = 1_000;
 /** Most rows each part of a round handles. */
@@ -169,6 +188,7 @@ export class ApiGateway {
   readonly #log: (line: string) => void;
   readonly #onStep: (point: string) => void;
   readonly #trackMs: number;
+  readonly #batchSize: number;
   readonly #poller: Poller;
   readonly #http: JsonHttpServer;
   readonly #configuredUrl: string;
@@ -185,6 +205,14 @@ export class ApiGateway {
     this.#log = (line) => log(`interop-api: ${line}`);
     this.#onStep = options.onStep ?? (() => undefined);
     this.#trackMs = options.trackIntervalMs ?? TRACK_INTERVAL_MS;
+    this.#batchSize = options.batchSize ?? DEFAULT_API_BATCH;
+    if (!Number.isSafeInteger(this.#batchSize) || this.#batchSize < 1 || this.#batchSize > MAX_API_BATCH) {
+      throw new BankChainError(
+        "INTEROP_BATCH_SIZE",
+        `batchSize must be a whole number from 1 to ${MAX_API_BATCH}, not ${this.#batchSize}`,
+        { batchSize: this.#batchSize },
+      );
+    }
     options.store.migrate("interop.api", API_MIGRATIONS);
     this.#poller = new Poller({
       tick: () => this.poll(),
@@ -409,114 +437,221 @@ export class ApiGateway {
 
   // ───────────────────────────── the loop ─────────────────────────────
 
-  /** Stored `execute` transactions: applies the mined ones, forgets the dropped ones. */
+  /**
+   * Stored transactions (an `execute` or an `executeBatch`; the rows of one batch share its hash): each is asked
+   * once. Mined, each row's outcome comes from the receipt's logs; dropped or reverted, its rows are accepted again
+   * and the next round reads the chain (`isNonceUsed`) before sending anything.
+   */
   async #followUp(): Promise<boolean> {
     const rows = this.#store.all<Row>(
-      "SELECT * FROM interop_transactions WHERE status = 'submitted' AND tx_hash IS NOT NULL LIMIT ?",
+      "SELECT * FROM interop_transactions WHERE status = 'submitted' AND tx_hash IS NOT NULL ORDER BY rowid LIMIT ?",
       BATCH,
     );
+    const byTx = new Map<string, Row[]>();
+    for (const row of rows) byTx.set(row.tx_hash!, [...(byTx.get(row.tx_hash!) ?? []), row]);
     let busy = false;
-    for (const row of rows) {
-      const tx: SignedTx = {
-        chainId: BigInt(row.source_chain),
-        hash: row.tx_hash!,
-        nonce: row.tx_nonce!,
-        raw: row.tx_raw!,
-      };
+    for (const [hash, group] of byTx) {
+      const first = group[0]!;
+      const tx: SignedTx = { chainId: BigInt(first.source_chain), hash, nonce: first.tx_nonce!, raw: first.tx_raw! };
       let fate;
       try {
         fate = await this.#sender.fate(tx);
       } catch (error) {
-        this.#log(`cannot follow up ${row.id}: ${messageOf(error)}`);
+        this.#log(`cannot follow up ${hash}: ${messageOf(error)}`);
         continue;
       }
       if (fate.kind === "pending") continue;
       busy = true;
+      const again = { status: "accepted", tx_hash: null, tx_nonce: null, tx_raw: null } as const;
       if (fate.kind === "dropped") {
-        this.#update(row, { status: "accepted", tx_hash: null, tx_nonce: null, tx_raw: null });
-        this.#log(`execute of ${row.id} was dropped; submitting again`);
+        this.#store.transaction(() => group.forEach((row) => this.#update(row, again)));
+        this.#log(`${hash} (${group.length} payloads) was dropped; reading the chain before submitting again`);
         continue;
       }
-      this.#onStep(`execute:mined:${row.id}`);
-      if (fate.receipt.status === 1) {
-        await this.#applyExecution(row, fate.receipt);
+      for (const row of group) this.#onStep(`execute:mined:${row.id}`);
+      if (fate.receipt.status !== 1) {
+        // Reverted as a whole: nothing executed; the next round asks the chain and submits again.
+        this.#store.transaction(() => group.forEach((row) => this.#update(row, { ...again, reason: "reverted" })));
         continue;
       }
-      // Reverted: the nonce may have been used meanwhile (front-run), else ask why.
-      this.#update(row, { status: "accepted", tx_hash: null, tx_nonce: null, tx_raw: null, reason: "reverted" });
+      for (const row of group) await this.#applyExecution(row, fate.receipt);
     }
     return busy;
   }
 
-  /** Submits accepted payloads; one that has been executed meanwhile is recorded so. */
+  /**
+   * Submits accepted payloads, per source chain in batches of up to `batchSize`: one that has been executed
+   * meanwhile is recorded so, one the gateway refuses now fails with its reason, the rest go out in one transaction
+   * (`execute` for one, `executeBatch` for more). Nothing waits for a batch to fill: what is accepted when a round
+   * starts goes out in that round.
+   */
   async #submitAccepted(): Promise<boolean> {
     const rows = this.#store.all<Row>(
       "SELECT * FROM interop_transactions WHERE status = 'accepted' AND check_at <= ? ORDER BY rowid LIMIT ?",
       this.#clock.now(),
       BATCH,
     );
+    const byChain = new Map<string, Row[]>();
+    for (const row of rows) byChain.set(row.source_chain, [...(byChain.get(row.source_chain) ?? []), row]);
     let busy = false;
-    for (const row of rows) {
-      const chainId = BigInt(row.source_chain);
-      const gateway = chainOf(this.#chains, chainId)!.interopGateway!;
-      const payload = payloadFromJson(row.payload);
-      try {
-        const used = await this.#nodes.withNode(chainId, (provider) =>
-          IInteropGateway__factory.connect(gateway, provider).isNonceUsed(row.signer, payload.nonce),
-        );
-        if (used) {
-          const receipt = await this.#executedReceipt(row.id, row.signer, chainId, gateway, 0);
-          if (receipt !== undefined) await this.#applyExecution(row, receipt);
-          else this.#update(row, { status: "failed", reason: "the signer's nonce was used by another payload" });
-          busy = true;
-          continue;
-        }
-        const data = GATEWAY.encodeFunctionData("execute", [payloadStruct(payload), row.signer, row.signature]);
-        await this.#sender.send(chainId, gateway, data, (tx) => {
-          this.#update(row, { status: "submitted", tx_hash: tx.hash, tx_nonce: tx.nonce, tx_raw: tx.raw });
-          this.#onStep(`execute:recorded:${row.id}`);
-        });
-        this.#onStep(`execute:sent:${row.id}`);
-        busy = true;
-      } catch (error) {
-        const revert = contractRevertError(error, REFUSALS);
-        if (revert !== undefined) {
-          // The chain refuses it now (expired, paused, over a limit…): it was never executed, nothing moved.
-          const refusal = refusalOf(revert);
-          this.#update(row, { status: "failed", reason: `${refusal.code}: ${refusal.message}` });
-          this.#log(`${row.id} failed: ${refusal.message}`);
-          continue;
-        }
-        this.#update(row, { check_at: this.#clock.now() + 1_000, reason: `waiting: ${messageOf(error)}` });
+    for (const [chain, chainRows] of byChain) {
+      for (let i = 0; i < chainRows.length; i += this.#batchSize) {
+        if (await this.#submitBatch(BigInt(chain), chainRows.slice(i, i + this.#batchSize))) busy = true;
       }
     }
     return busy;
   }
 
-  /** Records an executed payload from its receipt: block, and for a cross-chain one its message. */
+  /** One transaction's worth of `rows` on `chainId` (see `#submitAccepted`). */
+  async #submitBatch(chainId: bigint, rows: readonly Row[]): Promise<boolean> {
+    const gatewayAddress = chainOf(this.#chains, chainId)!.interopGateway!;
+    const waiting = (row: Row, error: unknown): void =>
+      this.#update(row, { check_at: this.#clock.now() + 1_000, reason: `waiting: ${messageOf(error)}` });
+    let busy = false;
+    // Executed meanwhile (front-run, or a batch that was dropped after all): recorded from the chain, never resent.
+    const fresh: Row[] = [];
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          const used = await this.#nodes.withNode(chainId, (provider) =>
+            IInteropGateway__factory.connect(gatewayAddress, provider).isNonceUsed(
+              row.signer,
+              payloadFromJson(row.payload).nonce,
+            ),
+          );
+          if (!used) {
+            fresh.push(row);
+            return;
+          }
+          busy = true;
+          const receipt = await this.#executedReceipt(row.id, row.signer, chainId, gatewayAddress, 0);
+          if (receipt !== undefined) await this.#applyExecution(row, receipt);
+          else this.#update(row, { status: "failed", reason: "the signer's nonce was used by another payload" });
+        } catch (error) {
+          waiting(row, error);
+        }
+      }),
+    );
+    // In the order they were accepted.
+    let ready = rows.filter((row) => fresh.includes(row));
+    if (ready.length === 0) return busy;
+    const from = await this.#sender.address();
+    const args = (row: Row) => [payloadStruct(payloadFromJson(row.payload)), row.signer, row.signature] as const;
+    try {
+      if (ready.length > 1) {
+        // Items the gateway would skip now are not sent: each fails here with the reason `execute` gives.
+        const gateway = IInteropGateway__factory.connect(gatewayAddress, await this.#nodes.providerFor(chainId));
+        const ids = await gateway.executeBatch.staticCall(
+          ready.map((row) => args(row)[0]),
+          ready.map((row) => row.signer),
+          ready.map((row) => row.signature),
+          { from },
+        );
+        const refused = ready.filter((_, i) => ids[i] === ZERO_HASH);
+        for (const row of refused) {
+          try {
+            await gateway.execute.staticCall(...args(row), { from });
+          } catch (error) {
+            const revert = contractRevertError(error, REFUSALS);
+            if (revert === undefined) throw error;
+            this.#fail(row, refusalOf(revert));
+            busy = true;
+          }
+        }
+        ready = ready.filter((row) => row.status === "accepted");
+        if (ready.length === 0) return busy;
+      }
+      const data =
+        ready.length === 1
+          ? GATEWAY.encodeFunctionData("execute", [...args(ready[0]!)])
+          : GATEWAY.encodeFunctionData("executeBatch", [
+              ready.map((row) => args(row)[0]),
+              ready.map((row) => row.signer),
+              ready.map((row) => row.signature),
+            ]);
+      await this.#sender.send(
+        chainId,
+        gatewayAddress,
+        data,
+        (tx) => {
+          this.#store.transaction(() => {
+            for (const row of ready) {
+              this.#update(row, { status: "submitted", tx_hash: tx.hash, tx_nonce: tx.nonce, tx_raw: tx.raw });
+            }
+          });
+          for (const row of ready) this.#onStep(`execute:recorded:${row.id}`);
+        },
+        // A batch item that fails where the estimate succeeded is owed MIN_BATCH_ITEM_GAS, or the batch reverts.
+        ready.length > 1 ? { extraGas: BATCH_ITEM_GAS } : {},
+      );
+      for (const row of ready) this.#onStep(`execute:sent:${row.id}`);
+      if (ready.length > 1) this.#log(`submitted ${ready.length} payloads in one executeBatch`);
+      return true;
+    } catch (error) {
+      const revert = contractRevertError(error, REFUSALS);
+      if (revert !== undefined) {
+        // The chain refuses it now (expired, paused, over a limit…): it was never executed, nothing moved.
+        const refusal = refusalOf(revert);
+        for (const row of ready) this.#fail(row, refusal);
+        return true;
+      }
+      for (const row of ready) waiting(row, error);
+      return busy;
+    }
+  }
+
+  #fail(row: Row, refusal: PayloadRefusedError): void {
+    this.#update(row, { status: "failed", reason: `${refusal.code}: ${refusal.message}` });
+    this.#log(`${row.id} failed: ${refusal.message}`);
+  }
+
+  /**
+   * Records a payload's outcome from a receipt that holds it: its `Executed` log (block, and for a cross-chain one
+   * the message that log names), or its `PayloadFailed` log (the decoded reason). A receipt with neither for this
+   * (id, signer) leaves the row accepted, for the next round to read the chain.
+   */
   async #applyExecution(row: Row, receipt: TransactionReceipt): Promise<void> {
     const sourceChain = chainOf(this.#chains, BigInt(row.source_chain))!;
+    const gatewayAddress = getAddress(sourceChain.interopGateway!);
+    const signerTopic = zeroPadValue(row.signer, 32).toLowerCase();
+    const mine = receipt.logs.filter(
+      (log) =>
+        log.address === gatewayAddress &&
+        log.topics[1]?.toLowerCase() === row.id &&
+        log.topics[2]?.toLowerCase() === signerTopic,
+    );
+    const executedLog = mine.find((log) => log.topics[0] === EXECUTED);
+    if (executedLog === undefined) {
+      const failedLog = mine.find((log) => log.topics[0] === PAYLOAD_FAILED);
+      if (failedLog === undefined) {
+        this.#update(row, {
+          status: "accepted",
+          tx_hash: null,
+          tx_nonce: null,
+          tx_raw: null,
+          reason: `transaction ${receipt.hash} did not execute ${row.id}`,
+        });
+        return;
+      }
+      const failure = payloadFailure(GATEWAY.parseLog(failedLog)!.args[2] as string);
+      if (failure.code === "NONCE_USED") {
+        // Executed by someone else first, or another payload took the nonce: the next round reads which.
+        this.#update(row, { status: "accepted", tx_hash: null, tx_nonce: null, tx_raw: null, reason: failure.message });
+        return;
+      }
+      this.#update(row, { tx_hash: receipt.hash, tx_nonce: null, tx_raw: null, block: receipt.blockNumber });
+      this.#fail(row, failure);
+      return;
+    }
+    const messageIdOf = (GATEWAY.parseLog(executedLog)!.args[4] as string).toLowerCase();
     let messageId: string | null = null;
     let message: string | null = null;
     for (const log of receipt.logs) {
       if (log.topics[0] !== MESSAGE_POSTED || log.address !== sourceChain.attestedGateway) continue;
       const found = messageFromLog(log, sourceChain.chainId, sourceChain.attestedGateway);
+      if (found.id.toLowerCase() !== messageIdOf) continue;
       messageId = found.id;
       message = messageToJson(found.message);
-    }
-    const executed = receipt.logs
-      .filter((log) => log.address === getAddress(sourceChain.interopGateway!))
-      .map((log) => {
-        try {
-          return GATEWAY.parseLog(log);
-        } catch {
-          return null;
-        }
-      })
-      .find((event) => event?.name === "Executed" && (event.args[0] as string).toLowerCase() === row.id);
-    if (executed === undefined) {
-      this.#update(row, { status: "failed", reason: `transaction ${receipt.hash} did not execute ${row.id}` });
-      return;
     }
     const crossChain = row.kind === "CrossChain";
     let fromBlock: number | null = null;

@@ -7,7 +7,7 @@
  */
 import type { Interface } from "ethers";
 
-import { errorInterface, type ContractRevertError } from "../chain/reverts.js";
+import { ContractRevertError, errorInterface, revertOf } from "../chain/reverts.js";
 import { BankChainError } from "../errors.js";
 import {
   BankToken__factory,
@@ -127,4 +127,13 @@ export function refusalOf(revert: ContractRevertError): PayloadRefusedError {
     field,
     { error: revert.errorName || null, args: revert.args },
   );
+}
+
+/**
+ * The API's reading of an `executeBatch` item's `PayloadFailed(id, signer, reason)`: `reason` is the revert data
+ * `execute` would have reverted with (cut to 1,024 bytes by the contract), decoded as `refusalOf` decodes a refusal.
+ */
+export function payloadFailure(reason: string): PayloadRefusedError {
+  const revert = revertOf({ data: reason }, REFUSALS) ?? { name: "", args: [], params: [], data: reason };
+  return refusalOf(new ContractRevertError(revert, undefined));
 }

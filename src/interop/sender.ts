@@ -44,6 +44,15 @@ export interface SenderOptions {
   readonly gasMargin?: (estimate: bigint) => bigint;
 }
 
+/** One `send`'s own needs. */
+export interface SendOptions {
+  /**
+   * Gas on top of the estimate and the margin: what the transaction must still have left should a part of it fail
+   * where the estimate succeeded (an InteropGateway batch item is owed `MIN_BATCH_ITEM_GAS` even when it fails).
+   */
+  readonly extraGas?: bigint;
+}
+
 const defaultMargin = (estimate: bigint): bigint => estimate / 4n + 50_000n;
 /**
  * One queue per (key, chain) for the whole process: two services holding the
@@ -72,13 +81,20 @@ export class SignedSender {
   }
 
   /**
-   * Estimates, signs, hands the signed transaction to `record` (which must
-   * store it durably, synchronously) and broadcasts it. A revert in the
+   * Estimates, signs (with `options.extraGas` on top of the estimate and the
+   * margin), hands the signed transaction to `record` (which must store it
+   * durably, synchronously) and broadcasts it. A revert in the
    * estimate is thrown as ethers raised it, before anything is recorded
    * (decode it with `decodeRevert`): the chain would refuse the call now. A
    * broadcast that may or may not have arrived is not an error: ask `fate`.
    */
-  async send(chainId: bigint, to: string, data: string, record: (tx: SignedTx) => void): Promise<SignedTx> {
+  async send(
+    chainId: bigint,
+    to: string,
+    data: string,
+    record: (tx: SignedTx) => void,
+    options: SendOptions = {},
+  ): Promise<SignedTx> {
     return this.#locked(chainId, async () => {
       const tx = await this.#nodes.withNode(chainId, async (provider) => {
         const signer = this.#signer.connect(provider);
@@ -86,7 +102,7 @@ export class SignedSender {
         const populated = await signer.populateTransaction({
           to,
           data,
-          gasLimit: estimate + this.#margin(estimate),
+          gasLimit: estimate + this.#margin(estimate) + (options.extraGas ?? 0n),
         });
         const raw = await signer.signTransaction(populated);
         const parsed = Transaction.from(raw);

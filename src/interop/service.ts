@@ -73,6 +73,12 @@ export const INTEROP_SETTINGS = settingsSchema("interop-api, interop-attester-1.
     0,
     10_000,
   ),
+  INTEROP_API_BATCH: int(
+    "most accepted payloads the interop API gateway sends in one InteropGateway executeBatch (1: one execute each)",
+    32,
+    1,
+    64,
+  ),
   INTEROP_POLL_MS: int("pause between two rounds of each interop service when idle (ms)", 250, 1, 60_000),
   INTEROP_NODE_TIMEOUT_MS: int("how long a node may take to answer a health check (ms)", 2_000, 50, 60_000),
   INTEROP_NODES: text(
@@ -245,6 +251,7 @@ export function interopApiService(options: InteropServiceOptions): ServiceFactor
               chains,
               sender: new SignedSender({ nodes, signer: key }),
               port: settings.INTEROP_API_PORT,
+              batchSize: settings.INTEROP_API_BATCH,
               pollIntervalMs: settings.INTEROP_POLL_MS,
               log: context.log,
             });

@@ -343,7 +343,83 @@ describe("interop: services killed at every step", function () {
       expect(logs, id).to.have.length(1);
     }
     expect(await a.token.balanceOf(KEYS.bob.address)).to.equal(bobBefore + 10n * BigInt(ids.length));
-    // One execute per payload: the relayer key sent nothing twice.
-    expect(await a.provider.getTransactionCount(KEYS.relayer.address)).to.equal(sentBefore + ids.length);
+    // At most one transaction per payload (payloads waiting together go in one executeBatch): nothing sent twice.
+    const sent = (await a.provider.getTransactionCount(KEYS.relayer.address)) - sentBefore;
+    expect(sent).to.be.within(1, ids.length);
+  });
+
+  it("API gateway killed at each step of a batch: each payload of the batch executed exactly once", async function () {
+    const api = spawned(processConfig("api", "api-batch", KEYS.relayer, await freePort()));
+    const alice = KEYS.alice;
+    await mined(await a.token.mint(alice.address, 1_000_000n));
+    await mined(await a.token.connect(alice.connect(a.provider)).approve(a.interop.target, 2n ** 255n));
+    const bobBefore = await a.token.balanceOf(KEYS.bob.address);
+    const sentBefore = await a.provider.getTransactionCount(KEYS.relayer.address);
+    const submit = async (nonce: number) => {
+      const json = {
+        version: 1,
+        sourceChain: `eip155:${a.chainId}`,
+        destinationChain: `eip155:${a.chainId}`,
+        kind: "Transfer",
+        target: KEYS.bob.address,
+        asset: a.token.target,
+        amount: "7",
+        data: "0x",
+        nonce: String(nonce),
+        deadline: 4_000_000_000,
+      };
+      const signature = await alice.signTypedData(
+        interopGatewayDomain(a.chainId, a.interop.target as string),
+        PAYLOAD_TYPES,
+        payloadStruct(payloadSchema.parse(json)),
+      );
+      return fetch(`${api.url}/transactions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ payload: json, signer: alice.address, signature }),
+      }).then(
+        async (reply) => ((await reply.json()) as { id: string }).id,
+        () => undefined,
+      );
+    };
+    // Four runs each store one payload and die before answering (and before any round can send it).
+    const nonces = [5_001, 5_002, 5_003, 5_004];
+    for (const nonce of nonces) {
+      await api.start("accept:");
+      await submit(nonce);
+      expect((await api.exited(30_000)).signal).to.equal("SIGKILL");
+    }
+    // The next run's first round sends all four in one executeBatch and dies once it is stored; the next dies
+    // when it is mined, before its logs are read.
+    await api.crashAt("execute:recorded");
+    await api.crashAt("execute:mined");
+    await api.start();
+    const ids = (await Promise.all(nonces.map((nonce) => submit(nonce)))) as string[];
+    const txs = new Set<string>();
+    for (const id of ids) {
+      const view = await waitFor(
+        `execution of ${id}`,
+        async () => {
+          const body = (await (await fetch(`${api.url}/transactions/${id}`)).json()) as {
+            status: string;
+            source: { txHash: string };
+          };
+          return body.status === "executed" ? body : undefined;
+        },
+        60_000,
+      );
+      txs.add(view.source.txHash);
+      expect(
+        await a.provider.getLogs({
+          address: a.interop.target as string,
+          topics: [IInteropGateway__factory.createInterface().getEvent("Executed").topicHash, id],
+          fromBlock: 0,
+        }),
+      ).to.have.length(1);
+    }
+    expect(txs.size, api.output.slice(-3000)).to.equal(1);
+    expect(api.output).to.include("crashing at execute:recorded").and.to.include("crashing at execute:mined");
+    expect(await a.provider.getTransactionCount(KEYS.relayer.address)).to.equal(sentBefore + 1);
+    expect(await a.token.balanceOf(KEYS.bob.address)).to.equal(bobBefore + 28n);
   });
 });

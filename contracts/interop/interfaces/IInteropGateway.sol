@@ -3,8 +3,8 @@ pragma solidity ^0.8.30;
 
 /// @title IInteropGateway
 /// @notice One entry point for a user's signed transaction, native or cross-chain. The user signs a `Payload`
-///         (EIP-712, this gateway's domain); anyone (the API gateway service) submits it with `execute`. The gateway
-///         checks the type and the chains against the ChainRegistry, then:
+///         (EIP-712, this gateway's domain); anyone (the API gateway service) submits it with `execute`, or several
+///         at once with `executeBatch`. The gateway checks the type and the chains against the ChainRegistry, then:
 ///         - `Transfer` (native: source == destination == this chain): moves `amount` of `asset` from the signer to
 ///           `target`;
 ///         - `Exchange` (native): pays `amount` of `asset` from the signer to the FX desk and `amountOut` of the
@@ -72,17 +72,42 @@ interface IInteropGateway {
     error InteropGatewayUnusedField(Kind kind);
     /// @notice An Exchange was submitted before the gateway admin set the FX desk.
     error InteropGatewayNoFxDesk();
-    /// @notice The lane left part of the gateway's approval unspent, so it did not take exactly `amount`.
-    error InteropGatewayAllowanceLeft(address lane, uint256 allowance);
+    /// @notice The gateway's balance after the lane's call is not what it was before: the lane did not take exactly
+    ///         `amount`.
+    error InteropGatewayBalanceChanged(address lane, uint256 before, uint256 balance);
+
+    /// @notice `executeBatch` got no payloads.
+    error InteropGatewayEmptyBatch();
+    /// @notice `executeBatch` got more payloads than `MAX_BATCH_SIZE`.
+    error InteropGatewayBatchTooLarge(uint256 size, uint256 max);
+    /// @notice `executeBatch`'s three arrays differ in length.
+    error InteropGatewayBatchLengthMismatch(uint256 payloads, uint256 signers, uint256 signatures);
+    /// @notice A batch item failed after being given less than the gas an item is owed: the whole batch reverts,
+    ///         so a relayer cannot make an item fail by starving it.
+    error InteropGatewayInsufficientGas(uint256 gasGiven, uint256 minGas);
 
     /// @notice A payload was executed; `id` is its EIP-712 digest, `messageId` the cross-chain message (zero if
     ///         native).
     event Executed(bytes32 indexed id, address indexed signer, Kind kind, uint256 nonce, bytes32 messageId);
     event Exchanged(bytes32 indexed id, address tokenIn, address tokenOut, uint256 amountIn, uint256 amountOut);
     event NonceCancelled(address indexed signer, uint256 nonce);
+    /// @notice A payload of an `executeBatch` was not executed (its nonce is still unused): `reason` is the revert
+    ///         data `execute` would have reverted with (a custom error), cut to 1,024 bytes.
+    event PayloadFailed(bytes32 indexed id, address indexed signer, bytes reason);
 
     /// @notice Executes a signed payload. Returns its id (the EIP-712 digest).
     function execute(Payload calldata payload, address signer, bytes calldata signature) external returns (bytes32);
+
+    /// @notice Executes several signed payloads in one transaction, each checked and executed exactly as `execute`
+    ///         would. An item that would revert is skipped with `PayloadFailed` (its nonce stays unused) and the others
+    ///         go on. Returns each item's id, or zero for a failed item. Reverts (nothing executed) when paused, for an
+    ///         empty batch, more than `MAX_BATCH_SIZE` items, arrays of different lengths, or an item that failed
+    ///         after being given less than `MIN_BATCH_ITEM_GAS`.
+    function executeBatch(
+        Payload[] calldata payloads,
+        address[] calldata signers,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory ids);
 
     /// @notice Cancels one of the caller's unused nonces.
     function cancelNonce(uint256 nonce) external;

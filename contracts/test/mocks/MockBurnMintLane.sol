@@ -11,13 +11,14 @@ import {IBurnMintLane} from "../../interop/interfaces/IBurnMintLane.sol";
 /// @notice Test double of a lane for the InteropGateway tests: records each `crosschainTransferFor`, consumes the
 ///         route's outbound limit as the real lane does (so the BridgeRegistry's limit errors surface), and pulls
 ///         the tokens from the caller with `transferFrom`. It burns nothing and sends no message. It can be told to
-///         pull less than `amount` or nothing, to stand in for a faulty lane.
+///         pull less than `amount`, nothing or more, to stand in for a faulty lane.
 contract MockBurnMintLane is IBurnMintLane {
     /// @notice How much of `amount` the lane pulls.
     enum Pull {
         All,
         Less,
-        Nothing
+        Nothing,
+        More
     }
 
     address public immutable token;
@@ -76,7 +77,9 @@ contract MockBurnMintLane is IBurnMintLane {
                 ? amount
                 : pull == Pull.Less
                     ? amount - 1
-                    : 0;
+                    : pull == Pull.More
+                        ? amount + 1
+                        : 0;
         if (pulled != 0) IERC20(token).transferFrom(msg.sender, address(this), pulled);
         return keccak256(abi.encode(address(this), calls));
     }
