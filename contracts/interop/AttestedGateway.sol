@@ -25,20 +25,20 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///
 ///      Storage per message: outbound, none. `sendMessage` only moves the nonce; a refund sets the nonce's bit in a
 ///      bitmap (256 nonces per slot, so a nonce is refunded at most once, whatever message is claimed under it) and
-///      records the id as `Refunded` (for `statusOf`). Inbound, one bit per `(sourceChainId, nonce)` in a bitmap of
-///      256 nonces per slot (so a delivery writes a slot a previous nonce already made non-zero), set once the message
-///      is processed; and only for a verified message whose recipient call failed, its id under `(sourceChainId,
-///      nonce)` (so `retry` can check the message it is given without the signatures; cleared when a retry delivers
-///      it). The nonce, the epoch and the threshold share the slot of Pausable's flag: `sendMessage` and `deliver`
-///      read it once (test `test_Layout_HotStateSharesOneSlot`).
+///      records the id as `Refunded` (for `statusOf`). Inbound, one bit per `(sourceChainId, sourceGateway, nonce)`
+///      in a bitmap of 256 nonces per slot (so a delivery writes a slot a previous nonce already made non-zero), set
+///      once the message is processed; and only for a verified message whose recipient call failed, its id under
+///      `(sourceChainId, sourceGateway, nonce)` (so `retry` can check the message it is given without the signatures;
+///      cleared when a retry delivers it). The nonce, the epoch and the threshold share the slot of Pausable's flag:
+///      `sendMessage` and `deliver` read it once (test `test_Layout_HotStateSharesOneSlot`).
 ///
 ///      Trust assumptions:
 ///      - `threshold` attesters of the current epoch are honest. They sign `Attestation(messageId, epoch)` only for a
 ///        message posted on its source chain and final there. A message id binds every field, so a signature cannot
 ///        be moved to another message, chain or gateway; the epoch binds it to one attester set, and the EIP-712
-///        domain (chain id, this contract) to this gateway. Replay is refused by `(sourceChainId, nonce)`, so even
-///        attesters fooled into signing two versions of one nonce (a source-chain reorganisation) get at most one
-///        delivered.
+///        domain (chain id, this contract) to this gateway. Replay is refused by `(sourceChainId, sourceGateway,
+///        nonce)`, so even attesters fooled into signing two versions of one nonce (a source-chain reorganisation) get
+///        at most one delivered.
 ///      - Refunds: a message is deliverable (and retryable) while the destination's `block.timestamp <= deadline`.
 ///        The source cannot see whether it was delivered, so a refund needs `threshold` attesters to sign
 ///        `Undelivered(messageId, epoch)`: they do so only for a message they saw posted here (its `MessagePosted`,
@@ -50,8 +50,9 @@ import {IAttestedGateway, IRefundableSender} from "./interfaces/IAttestedGateway
 ///        `onMessageRefunded` must bound what it pays out (the BurnMintLane draws on the reverse route's inbound
 ///        limit, the bucket a delivery from that chain draws on). `refundDelay` (source time after the deadline) is
 ///        a second margin, for the attesters to see the destination's finality.
-///      - A counterpart gateway that is replaced must not reuse the nonces of the one before it: inbound messages
-///        are keyed by `(sourceChainId, nonce)` whatever the source gateway.
+///      - A counterpart gateway may be replaced (`setCounterpart`): the new one numbers its messages from 1 again,
+///        and since inbound messages are keyed by the source gateway too, its nonces never collide with the old
+///        one's (whose messages can no longer be delivered here, and are refunded on the source at their deadline).
 ///      - Signatures are ECDSA only (65 bytes, low s). An attester whose address has code (EIP-7702 delegation, or
 ///        any contract) is still checked by `ecrecover`, never by asking its code.
 contract AttestedGateway is
@@ -101,11 +102,15 @@ contract AttestedGateway is
     mapping(bytes32 messageId => Status) private _outbound;
     /// @dev Outbound nonces refunded: bit `nonce % 256` of word `nonce / 256`.
     mapping(uint256 word => uint256 bits) private _refunded;
-    /// @dev Inbound, per source chain: one bit per nonce (bit `nonce % 256` of word `nonce / 256`), set once the
-    ///      message is processed (delivered or stored as failed), so consecutive nonces share a slot.
-    mapping(uint256 sourceChainId => mapping(uint256 word => uint256 bits)) private _processed;
-    /// @dev Inbound, per source chain: the id of a processed message whose recipient call failed (zero otherwise).
-    mapping(uint256 sourceChainId => mapping(uint256 nonce => bytes32 messageId)) private _failed;
+    /// @dev Inbound, per source chain and source gateway: one bit per nonce (bit `nonce % 256` of word
+    ///      `nonce / 256`), set once the message is processed (delivered or stored as failed), so consecutive nonces
+    ///      share a slot. Keyed by the gateway too: a replacement gateway on the source numbers its messages from 1
+    ///      again, and its nonces must not collide with its predecessor's.
+    mapping(uint256 sourceChainId => mapping(address sourceGateway => mapping(uint256 word => uint256 bits)))
+        private _processed;
+    /// @dev Inbound, per source chain and gateway: the id of a processed message whose recipient call failed.
+    mapping(uint256 sourceChainId => mapping(address sourceGateway => mapping(uint256 nonce => bytes32 messageId)))
+        private _failed;
 
     /// @param admin The default admin.
     /// @param adminDelay The delay of a default admin handover.
@@ -228,8 +233,8 @@ contract AttestedGateway is
     ///      The attester set may have changed since: the signatures were checked when the message was stored.
     function retry(Message calldata message) external whenNotPaused nonReentrant {
         bytes32 id = _messageIdOf(message);
-        if (_failed[message.sourceChainId][message.nonce] != id) {
-            Status status = _inboundStatus(message.sourceChainId, message.nonce);
+        if (_failed[message.sourceChainId][message.sourceGateway][message.nonce] != id) {
+            Status status = _inboundStatus(message.sourceChainId, message.sourceGateway, message.nonce);
             revert AttestedGatewayNotFailed(id, status == Status.Failed ? Status.None : status);
         }
         if (block.timestamp > message.deadline) revert AttestedGatewayExpired(id, message.deadline);
@@ -310,8 +315,18 @@ contract AttestedGateway is
     }
 
     /// @inheritdoc IAttestedGateway
+    /// @dev For the current counterpart gateway of `sourceChainId`; `inboundStatusFrom` names the gateway.
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status) {
-        return _inboundStatus(sourceChainId, nonce);
+        return _inboundStatus(sourceChainId, _counterparts[sourceChainId], nonce);
+    }
+
+    /// @inheritdoc IAttestedGateway
+    function inboundStatusFrom(
+        uint256 sourceChainId,
+        address sourceGateway,
+        uint256 nonce
+    ) external view returns (Status) {
+        return _inboundStatus(sourceChainId, sourceGateway, nonce);
     }
 
     /// @inheritdoc IAttestedGateway
@@ -358,8 +373,8 @@ contract AttestedGateway is
 
     /// @dev The checks of a delivery, then its effect on the replay bitmap: the message is for this chain and gateway,
     ///      from the counterpart of its source chain, not past its deadline, not processed, and attested (see
-    ///      `_verifyAttestations`); then its `(sourceChainId, nonce)` bit is set. A failed check reverts with its
-    ///      custom error when `strict`, else returns that error's selector as `reason` (nothing written).
+    ///      `_verifyAttestations`); then its `(sourceChainId, sourceGateway, nonce)` bit is set. A failed check reverts
+    ///      with its custom error when `strict`, else returns that error's selector as `reason` (nothing written).
     function _admit(
         Message calldata message,
         bytes[] calldata signatures,
@@ -381,17 +396,13 @@ contract AttestedGateway is
             if (strict) revert AttestedGatewayExpired(id, message.deadline);
             return (id, AttestedGatewayExpired.selector);
         }
-        mapping(uint256 word => uint256 bits) storage processed = _processed[message.sourceChainId];
+        mapping(uint256 word => uint256 bits) storage processed = _processed[message.sourceChainId][
+            message.sourceGateway
+        ];
         uint256 word = processed[message.nonce >> 8];
         uint256 bit = 1 << (message.nonce & 0xff);
         if (word & bit != 0) {
-            if (strict) {
-                revert AttestedGatewayAlreadyProcessed(
-                    message.sourceChainId,
-                    message.nonce,
-                    _inboundStatus(message.sourceChainId, message.nonce)
-                );
-            }
+            if (strict) _revertAlreadyProcessed(message);
             return (id, AttestedGatewayAlreadyProcessed.selector);
         }
         reason = _verifyAttestations(ATTESTATION_TYPEHASH, id, signatures, currentEpoch, threshold, strict);
@@ -448,7 +459,9 @@ contract AttestedGateway is
     ///      The check is on the gas the recipient was given, not on the gas left after the call: a recipient that
     ///      stops early when short of gas (a caught out-of-gas, an explicit `gasleft()` check) hands most of it back.
     function _execute(bytes32 id, Message calldata message, bool retried) private {
-        mapping(uint256 nonce => bytes32 messageId) storage failed = _failed[message.sourceChainId];
+        mapping(uint256 nonce => bytes32 messageId) storage failed = _failed[message.sourceChainId][
+            message.sourceGateway
+        ];
         if (retried) delete failed[message.nonce];
         bytes memory callData = abi.encodeCall(
             IERC7786Recipient.receiveMessage,
@@ -536,10 +549,20 @@ contract AttestedGateway is
         ) revert AttestedGatewayBadRecipient(recipient);
     }
 
+    /// @dev Reverts `AttestedGatewayAlreadyProcessed` with the message's inbound status (its own frame: `_admit`'s
+    ///      stack is full).
+    function _revertAlreadyProcessed(Message calldata message) private view {
+        revert AttestedGatewayAlreadyProcessed(
+            message.sourceChainId,
+            message.nonce,
+            _inboundStatus(message.sourceChainId, message.sourceGateway, message.nonce)
+        );
+    }
+
     /// @dev `None` (never processed), `Failed` (processed, a failed id stored) or `Delivered`.
-    function _inboundStatus(uint256 sourceChainId, uint256 nonce) private view returns (Status) {
-        if (_processed[sourceChainId][nonce >> 8] & (1 << (nonce & 0xff)) == 0) return Status.None;
-        return _failed[sourceChainId][nonce] == 0 ? Status.Delivered : Status.Failed;
+    function _inboundStatus(uint256 sourceChainId, address sourceGateway, uint256 nonce) private view returns (Status) {
+        if (_processed[sourceChainId][sourceGateway][nonce >> 8] & (1 << (nonce & 0xff)) == 0) return Status.None;
+        return _failed[sourceChainId][sourceGateway][nonce] == 0 ? Status.Delivered : Status.Failed;
     }
 
     /// @dev `keccak256(abi.encode(sourceChainId, sourceGateway, nonce, destinationChainId, destinationGateway,

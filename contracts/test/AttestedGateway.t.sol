@@ -1645,7 +1645,8 @@ contract AttestedGatewayTest is AttestedGatewayFixture {
         emit log_named_uint("deliver transaction gas", 21_000 + deliverCalldata + deliverGas);
         // Regression bounds, execution only.
         assertLt(sendGas, 48_000, "sendMessage");
-        assertLt(deliverGas, 52_000, "deliver");
+        // Inbound state keyed by the source gateway too (a replaced gateway's nonces cannot collide): about 250 more.
+        assertLt(deliverGas, 52_500, "deliver");
     }
 
     /// @dev The execution gas of the last call. Under `--gas-stats` each call from a test is charged as a transaction

@@ -134,13 +134,22 @@ interface IAttestedGateway is IERC7786GatewaySource {
     // ── views ──
     function messageId(Message calldata message) external view returns (bytes32);
     /// @notice `Refunded` for a message sent from this chain and refunded, else `None` (a sent message is not
-    ///         recorded by id: see `outboundStatus`). Inbound messages are kept by `(sourceChainId, nonce)`: see
-    ///         `inboundStatus`.
+    ///         recorded by id: see `outboundStatus`). Inbound messages are kept by `(sourceChainId, sourceGateway,
+    ///         nonce)`: see `inboundStatusFrom`.
     function statusOf(bytes32 messageId) external view returns (Status);
     /// @notice The status of this gateway's outbound nonce: `None` (not issued), `Sent` or `Refunded`.
     function outboundStatus(uint256 nonce) external view returns (Status);
-    /// @notice The status of the inbound message `(sourceChainId, nonce)` on this chain.
+    /// @notice The status of the inbound message `(sourceChainId, nonce)` from the current counterpart gateway of
+    ///         `sourceChainId` on this chain.
     function inboundStatus(uint256 sourceChainId, uint256 nonce) external view returns (Status);
+    /// @notice The status of the inbound message `nonce` of the gateway `sourceGateway` on `sourceChainId`: inbound
+    ///         messages are kept per source gateway, so a replaced gateway's nonces never collide with its
+    ///         successor's. Attesters deciding whether a message was delivered ask this one.
+    function inboundStatusFrom(
+        uint256 sourceChainId,
+        address sourceGateway,
+        uint256 nonce
+    ) external view returns (Status);
     /// @notice What attesters sign to let `deliver` deliver `messageId` (on the destination).
     function attestationDigest(bytes32 messageId, uint64 epoch) external view returns (bytes32);
     /// @notice What attesters sign to let `refund` refund `messageId` (on the source): it was not delivered.
