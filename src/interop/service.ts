@@ -50,8 +50,7 @@ export type AttesterNumber = 1 | 2 | 3;
 function attesterNodeSettings() {
   const setting = (n: AttesterNumber) =>
     text(
-      `JSON-RPC nodes attester ${n} reads, per chain; it signs only what every one of them agrees on, so give each ` +
-        "attester nodes of its own (a chain not named here: INTEROP_NODES, else the runner's node)",
+      `JSON-RPC nodes of attester ${n} per chain, all of which must agree (default: INTEROP_NODES, the runner's)`,
       "<chain id>=<url>[,<url>…][;<chain id>=…]",
       NODE_LIST_PATTERN,
       "",
