@@ -225,6 +225,8 @@ export class Attester {
   readonly #configuredUrl: string;
   /** Logs of the current round that not every node returned as they are, and why. */
   readonly #disputed = new WeakMap<Log, string>();
+  /** Chains whose nodes' heads are now further apart than the confirmation depth (said once, until they close). */
+  readonly #headsApart = new Set<bigint>();
   #running = false;
   #failedRounds = 0;
 
@@ -666,10 +668,26 @@ export class Attester {
     };
   }
 
-  /** The lowest head of the nodes of `chainId` that answer. */
+  /**
+   * The lowest head of the nodes of `chainId` that answer. Heads as far apart as the confirmation depth or more
+   * (a node lagging, or one claiming blocks the others do not have) are logged, once until they close.
+   */
   async #lowestHead(chainId: bigint): Promise<number> {
     const { answers } = await this.#nodes.everyNode(chainId, (provider) => provider.getBlockNumber());
-    return Math.min(...answers.map((answer) => answer.value));
+    const heads = answers.map((answer) => answer.value);
+    const lowest = Math.min(...heads);
+    const spread = Math.max(...heads) - lowest;
+    const apart = spread > 0 && spread >= (chainOf(this.#chains, chainId)?.confirmations ?? 0);
+    if (apart && !this.#headsApart.has(chainId)) {
+      this.#headsApart.add(chainId);
+      this.#log(
+        `the nodes of chain ${chainId} report heads as far apart as its confirmations or more ` +
+          `(${describe(answers)}); confirmations count from the lowest, ${lowest}`,
+      );
+    } else if (!apart && this.#headsApart.delete(chainId)) {
+      this.#log(`the nodes of chain ${chainId} report close heads again`);
+    }
+    return lowest;
   }
 
   /** Block `number` of `chainId`, if every node that answers gives the same one (hash and timestamp). */

@@ -199,18 +199,23 @@ describe("interop/attester: every node of a chain must agree before an attester 
 
   /**
    * The red team's test_LyingHead: a node that adds the confirmation depth to `eth_blockNumber` got a burn with
-   * no block on top signed. With an honest node beside it the lowest head counts: nothing is signed until the
-   * burn really has its confirmations. (Red when `#lowestHead` takes the highest answer instead.)
+   * no block on top signed (the attester also says, once, that the heads are that far apart). With an honest
+   * node beside it the lowest head counts: nothing is signed until the burn really has its confirmations. (Red
+   * when `#lowestHead` returns the highest answer instead.)
    */
   it("test_LyingHead: a node inflating the head cannot get a burn with fewer real confirmations signed", async function () {
     const confirmations = 3;
     liarA.lie = headLie(confirmations);
-    const lied = attesterOn([urls.liarA, urls.honestA], [b.url], { confirmations });
+    const lines: string[] = [];
+    const lied = attesterOn([urls.liarA, urls.honestA], [b.url], { confirmations, log: (line) => lines.push(line) });
     const honest = attesterOn([urls.honestA, a.url], [b.url], { confirmations, key: 1 });
     const { id } = await post(a, KEYS.mallory.connect(a.provider), b, recipient.target as string);
     await rounds([lied, honest]);
     expect(lied.attestation(id), "signed a burn with 0 of 3 real confirmations").to.equal(undefined);
     expect(honest.attestation(id)).to.equal(undefined);
+    const warning = lines.filter((line) => line.includes("report heads as far apart"));
+    expect(warning, "said once, not every round").to.have.length(1);
+    expect(warning[0]).to.include(new URL(urls.liarA).host).and.include(new URL(urls.honestA).host);
     // Three real blocks later the burn is final at every node: both sign, the lie no longer matters.
     for (let block = 0; block < confirmations; block += 1) await a.provider.send("evm_mine", []);
     await rounds([lied, honest], 1);
