@@ -96,7 +96,7 @@ const GROUPS = {
   interop: {
     // Issue 16: what the API gateway accepts (the payload's rules, the signature checks: low-s ECDSA, ERC-1271,
     // EIP-7702 delegations), how a message is read from its log and its id checked, and what an attester records
-    // and signs (delivery and undelivered attestations).
+    // and signs (delivery and undelivered attestations, only what every node of the chain agrees on).
     mutate: () => [
       span("src/interop/payload.ts", /^export const payloadSchema = z$/, /^export type Payload = /),
       span("src/interop/payload.ts", /^export function recoverEcdsa\(/),
@@ -104,7 +104,12 @@ const GROUPS = {
       span("src/interop/messages.ts", /^export function messageFromLog\(/, /^export function messageToJson\(/),
       span("src/interop/attester.ts", /^ {2}#record\(source: InteropChain, log: Log\)/, /^ {2}async #heads\(\)/),
     ],
-    tests: ["test/interop/payload.test.ts", "test/interop/messages.test.ts", "test/interop/attester.test.ts"],
+    tests: [
+      "test/interop/payload.test.ts",
+      "test/interop/messages.test.ts",
+      "test/interop/attester.test.ts",
+      "test/interop/attester-nodes.test.ts",
+    ],
   },
   bills: {
     mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: Log\)/, /^ {2}\/\/ ─+ helpers/)],

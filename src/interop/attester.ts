@@ -12,6 +12,17 @@
  * - the id recomputed from the fields (`IAttestedGateway`'s formula) is the
  *   log's `messageId`.
  *
+ * It takes no single node's word: every read its signature depends on is
+ * asked of EVERY node configured for that chain that answers, and it signs
+ * only if they agree. The head it counts confirmations from is the lowest
+ * any node reports; a `MessagePosted` log counts only if every node returned
+ * it with the same block hash, transaction, log index, topics and data, and
+ * the blocks the follower checks have the same hash at every node. A log the
+ * nodes disagree on is refused (`ATTESTER_NODES_DISAGREE`, recorded) and read
+ * again next round: the follower does not move past it until they agree (or
+ * the operator replaces the lying node). With one node per chain it can only
+ * trust that node, and says so when it starts.
+ *
  * Never two messages for one `(source chain, nonce)`: the destination keeps
  * only one of them, so a second version (a source reorganisation deeper than
  * the confirmations, a lying node) is refused and recorded, never signed. One
@@ -25,24 +36,27 @@
  * message's deadline and the destination's record, read at that very block,
  * is not `Delivered`: no later block can deliver it (`deliver` needs the
  * destination's clock within the deadline), so the refund cannot double a
- * delivery. A message seen `Delivered` is marked so and never signed
- * undelivered.
+ * delivery. That block is the lowest head of the destination's nodes minus
+ * the confirmations, and every node must give it the same hash and timestamp
+ * and give the record the same status there; otherwise it is refused
+ * (`ATTESTER_NODES_DISAGREE`, recorded) and asked again next round. A message
+ * every node shows `Delivered` is marked so and never signed undelivered.
  *
  *   GET /attestations/:messageId[?epoch=N]               its delivery attestation (404 until signed)
  *   GET /attestations/:messageId/undelivered[?epoch=N]   its undelivered attestation (404 until signed)
  *   GET /openapi.json, GET /health
  */
-import { getAddress, type Log, type Wallet } from "ethers";
+import { getAddress, type Block, type Filter, type JsonRpcProvider, type Log, type Wallet } from "ethers";
 import { z } from "zod";
 
-import { ConfirmedEventFollower } from "../chain/events.js";
+import { ConfirmedEventFollower, type FollowerReads } from "../chain/events.js";
 import { HttpError, JsonHttpServer, route } from "../chain/http.js";
 import { Poller } from "../chain/poller.js";
 import { systemClock, isoNow, type Clock } from "../chain/clock.js";
 import type { Migration, Store } from "../store/store.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { IAttestedGateway__factory } from "../../typechain-types/index.js";
-import { chainOf, checkChains, followerReads, type InteropChain } from "./chains.js";
+import { chainOf, checkChains, type InteropChain } from "./chains.js";
 import {
   attestationDigest,
   attestedGatewayDomain,
@@ -53,10 +67,19 @@ import {
   messageFromLog,
   messageToJson,
 } from "./messages.js";
-import type { NodeDirectory } from "./nodes.js";
+import type { NodeAnswer, NodeDirectory } from "./nodes.js";
 
 /** The attester cannot run as configured. */
 export class AttesterConfigError extends BankChainError {}
+/**
+ * The nodes of one chain gave different answers to a read the attester's
+ * signature depends on (code `ATTESTER_NODES_DISAGREE`): it signs nothing that
+ * depends on it and asks again next round.
+ */
+export class AttesterNodesDisagreeError extends BankChainError {}
+
+/** The refusal code of a read the nodes of a chain disagree on. */
+export const NODES_DISAGREE = "ATTESTER_NODES_DISAGREE";
 
 export const ATTESTER_MIGRATIONS: readonly Migration[] = [
   {
@@ -106,6 +129,25 @@ export const ATTESTER_MIGRATIONS: readonly Migration[] = [
       PRIMARY KEY (source_chain, tx, log_index)
     ) STRICT;`,
   },
+  {
+    version: 2,
+    name: "the log index of each message; refusals by stage and code (the nodes may disagree, then agree)",
+    sql: `ALTER TABLE attester_messages ADD COLUMN log_index INTEGER;
+    CREATE TABLE attester_refusals_by_stage (
+      source_chain TEXT NOT NULL,
+      tx TEXT NOT NULL,
+      log_index INTEGER NOT NULL,
+      stage TEXT NOT NULL CHECK (stage IN ('attestation', 'undelivered')),
+      code TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      at TEXT NOT NULL,
+      PRIMARY KEY (source_chain, tx, log_index, stage, code)
+    ) STRICT;
+    INSERT INTO attester_refusals_by_stage (source_chain, tx, log_index, stage, code, reason, at)
+      SELECT source_chain, tx, log_index, 'attestation', code, reason, at FROM attester_refusals ORDER BY rowid;
+    DROP TABLE attester_refusals;
+    ALTER TABLE attester_refusals_by_stage RENAME TO attester_refusals;`,
+  },
 ];
 
 /** A signature the attester serves. */
@@ -120,14 +162,24 @@ export interface AttestationView {
   readonly signedAt: string;
 }
 
-/** A log the attester would not sign for, and why. */
+/**
+ * A log the attester would not sign for, and why: its delivery attestation
+ * (`attestation`) or its undelivered one (`undelivered`). Each (log, stage,
+ * code) is recorded once, when first met. `ATTESTER_NODES_DISAGREE` is not
+ * final: the attester asks again every round and signs once the nodes agree
+ * (the refusal stays, as a record that they once did not).
+ */
 export interface Refusal {
   readonly sourceChainId: string;
   readonly tx: string;
+  /** -1 for a message recorded before the attester kept log indexes. */
   readonly logIndex: number;
+  readonly stage: RefusalStage;
   readonly code: string;
   readonly reason: string;
 }
+
+export type RefusalStage = "attestation" | "undelivered";
 
 export interface AttesterOptions {
   readonly name?: string;
@@ -171,6 +223,10 @@ export class Attester {
   readonly #poller: Poller;
   readonly #http: JsonHttpServer;
   readonly #configuredUrl: string;
+  /** Logs of the current round that not every node returned as they are, and why. */
+  readonly #disputed = new WeakMap<Log, string>();
+  /** Chains whose nodes' heads are now further apart than the confirmation depth (said once, until they close). */
+  readonly #headsApart = new Set<bigint>();
   #running = false;
   #failedRounds = 0;
 
@@ -193,7 +249,7 @@ export class Attester {
       this.#chains.map((chain) => [
         chain.chainId,
         new ConfirmedEventFollower({
-          provider: followerReads(this.#nodes, chain.chainId),
+          provider: this.#agreedReads(chain.chainId),
           chainId: chain.chainId,
           store: this.#store,
           name: `interop-attester:${chain.chainId}`,
@@ -234,6 +290,15 @@ export class Attester {
     this.#running = true;
     this.#poller.start();
     this.#log(`signing as ${this.address}; serving at ${this.url}`);
+    const lonely = this.#chains.filter((chain) => this.#nodes.origins(chain.chainId).length === 1);
+    if (lonely.length > 0) {
+      this.#log(
+        `depends on one node per chain for chain(s) ${lonely.map((chain) => chain.chainId).join(", ")}: ` +
+          "that node alone decides what it signs (a lying node can make it sign a burn that is not final or a " +
+          "delivered message as undelivered); configure more than one node per chain, not shared with the other " +
+          "attesters (INTEROP_ATTESTER_<n>_NODES)",
+      );
+    }
   }
 
   async stop(): Promise<void> {
@@ -317,16 +382,17 @@ export class Attester {
     };
   }
 
-  /** Every log it refused to sign for. */
+  /** Every log it refused to sign for, in the order first met. */
   refusals(): Refusal[] {
     return this.#store
-      .all<{ source_chain: string; tx: string; log_index: number; code: string; reason: string }>(
-        "SELECT source_chain, tx, log_index, code, reason FROM attester_refusals ORDER BY rowid",
+      .all<{ source_chain: string; tx: string; log_index: number; stage: RefusalStage; code: string; reason: string }>(
+        "SELECT source_chain, tx, log_index, stage, code, reason FROM attester_refusals ORDER BY rowid",
       )
       .map((row) => ({
         sourceChainId: row.source_chain,
         tx: row.tx,
         logIndex: row.log_index,
+        stage: row.stage,
         code: row.code,
         reason: row.reason,
       }));
@@ -377,7 +443,7 @@ export class Attester {
           `not ${destination.attestedGateway}`,
       );
     }
-    this.#store.transaction(() => {
+    const disputed = this.#store.transaction(() => {
       const known = this.#store.get<{ id: string }>(
         "SELECT id FROM attester_messages WHERE source_chain = ? AND nonce = ?",
         source.chainId.toString(),
@@ -391,11 +457,15 @@ export class Attester {
           `nonce ${message.nonce} of chain ${source.chainId} was message ${known.id}; now a log says ${id}. ` +
             "Only the first is ever signed",
         );
-        return;
+        return undefined;
       }
+      // Not every node returned this log as it is: not recorded (so never signed) until they agree.
+      const dispute = this.#disputed.get(log);
+      if (dispute !== undefined) return dispute;
       this.#store.run(
-        `INSERT INTO attester_messages (id, source_chain, nonce, destination_chain, deadline, message, block, tx, seen_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO attester_messages (id, source_chain, nonce, destination_chain, deadline, message, block, tx, seen_at,
+           log_index)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         id,
         source.chainId.toString(),
         message.nonce.toString(),
@@ -405,22 +475,39 @@ export class Attester {
         log.blockNumber,
         log.transactionHash,
         isoNow(this.#clock),
+        log.index,
       );
+      return undefined;
     });
+    if (disputed !== undefined) {
+      const reason = `message ${id} (nonce ${message.nonce} of chain ${source.chainId}): ${disputed}`;
+      this.#refuse(source, log, NODES_DISAGREE, `${reason}; asked again next round`);
+      // The follower stays on this log: the next round reads it again from every node.
+      throw new AttesterNodesDisagreeError(NODES_DISAGREE, reason, { messageId: id });
+    }
   }
 
-  #refuse(source: InteropChain, log: Log, code: string, reason: string): void {
+  #refuse(
+    source: InteropChain,
+    log: Pick<Log, "transactionHash" | "index">,
+    code: string,
+    reason: string,
+    stage: RefusalStage = "attestation",
+  ): void {
     const changed = this.#store.run(
-      `INSERT INTO attester_refusals (source_chain, tx, log_index, code, reason, at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO attester_refusals (source_chain, tx, log_index, stage, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
       source.chainId.toString(),
       log.transactionHash,
       log.index,
+      stage,
       code,
       reason,
       isoNow(this.#clock),
     ).changes;
-    if (changed > 0) this.#log(`refused to sign (${code}): ${reason}`);
+    if (changed > 0) {
+      this.#log(`refused to sign${stage === "undelivered" ? " undelivered" : ""} (${code}): ${reason}`);
+    }
   }
 
   /** Signs the messages to `destination` not yet signed for its current epoch; returns how many. */
@@ -470,8 +557,8 @@ export class Attester {
   async #signUndelivered(destination: InteropChain): Promise<number> {
     const chainId = destination.chainId.toString();
     const waiting = (before: number) =>
-      this.#store.all<{ id: string; source_chain: string; nonce: string }>(
-        `SELECT m.id, m.source_chain, m.nonce FROM attester_messages m
+      this.#store.all<{ id: string; source_chain: string; nonce: string; tx: string; log_index: number | null }>(
+        `SELECT m.id, m.source_chain, m.nonce, m.tx, m.log_index FROM attester_messages m
          WHERE m.destination_chain = ? AND m.delivered = 0 AND m.deadline < ? AND NOT EXISTS
            (SELECT 1 FROM attester_undelivered u WHERE u.message_id = m.id)
          ORDER BY m.deadline LIMIT ?`,
@@ -481,26 +568,65 @@ export class Attester {
       );
     // Cheap first look with this machine's clock (with slack): is anything to that chain near its deadline?
     if (waiting(Math.floor(this.#clock.now() / 1000) + EXPIRED_SLACK_SECONDS).length === 0) return 0;
-    const { final, timestamp } = await this.#nodes.withNode(destination.chainId, async (provider) => {
-      const head = await provider.getBlockNumber();
-      const block = await provider.getBlock(Math.max(0, head - destination.confirmations));
-      if (block === null) throw new Error(`chain ${chainId} has no block ${head - destination.confirmations}`);
-      return { final: block.number, timestamp: block.timestamp };
-    });
+    // A final block by every node's count, with the same hash and timestamp at every node.
+    const head = await this.#lowestHead(destination.chainId);
+    const wanted = Math.max(0, head - destination.confirmations);
+    let block;
+    try {
+      block = await this.#agreedBlock(destination.chainId, wanted);
+    } catch (error) {
+      // A node's clock (the block's timestamp) decides whether a message may still be delivered: no refund on it.
+      if (error instanceof AttesterNodesDisagreeError) {
+        for (const row of waiting(Math.floor(this.#clock.now() / 1000) + EXPIRED_SLACK_SECONDS)) {
+          const source = chainOf(this.#chains, BigInt(row.source_chain));
+          if (source === undefined) continue;
+          this.#refuse(
+            source,
+            { transactionHash: row.tx, index: row.log_index ?? -1 },
+            NODES_DISAGREE,
+            `message ${row.id}: ${error.message}; asked again next round`,
+            "undelivered",
+          );
+        }
+      }
+      throw error;
+    }
+    if (block === null) throw new Error(`chain ${chainId} has no block ${wanted}`);
+    const { number: final, timestamp } = block;
     const expired = waiting(timestamp);
     if (expired.length === 0) return 0;
     const gateway = IAttestedGateway__factory.connect(destination.attestedGateway, undefined);
     const epochs = new Map<string, bigint>();
     let signed = 0;
     for (const row of expired) {
-      const status = await this.#nodes.withNode(destination.chainId, (provider) =>
-        gateway.connect(provider).inboundStatus(BigInt(row.source_chain), BigInt(row.nonce), { blockTag: final }),
+      const source = chainOf(this.#chains, BigInt(row.source_chain));
+      const { answers } = await this.#nodes.everyNode(destination.chainId, async (provider) =>
+        statusName(
+          await gateway
+            .connect(provider)
+            .inboundStatus(BigInt(row.source_chain), BigInt(row.nonce), { blockTag: final }),
+        ),
       );
-      if (statusName(status) === "Delivered") {
+      const statuses = new Set(answers.map((answer) => answer.value));
+      if (statuses.size !== 1) {
+        // One node's "not delivered" against another's "delivered" is a refund nobody can vouch for; nor is one
+        // node's "delivered" enough to give the refund up for good.
+        if (source !== undefined) {
+          this.#refuse(
+            source,
+            { transactionHash: row.tx, index: row.log_index ?? -1 },
+            NODES_DISAGREE,
+            `message ${row.id}: the nodes of chain ${chainId} disagree on its status at block ${final} ` +
+              `(${describe(answers)}); asked again next round`,
+            "undelivered",
+          );
+        }
+        continue;
+      }
+      if (statuses.has("Delivered")) {
         this.#store.run("UPDATE attester_messages SET delivered = 1 WHERE id = ?", row.id);
         continue;
       }
-      const source = chainOf(this.#chains, BigInt(row.source_chain));
       if (source === undefined) continue;
       let epoch = epochs.get(row.source_chain);
       if (epoch === undefined) {
@@ -529,6 +655,86 @@ export class Attester {
     return signed;
   }
 
+  /**
+   * What the follower of `chainId` reads, from every node: the lowest head any node reports (a node cannot
+   * make a log look buried deeper than it is), each block only if every node gives it the same hash, and the
+   * union of the nodes' logs, each one not every node returned exactly so marked disputed for `#record`.
+   */
+  #agreedReads(chainId: bigint): FollowerReads {
+    return {
+      getBlockNumber: () => this.#lowestHead(chainId),
+      getBlock: ((block: number) => this.#agreedBlock(chainId, block)) as FollowerReads["getBlock"],
+      getLogs: (filter: Filter) => this.#agreedLogs(chainId, filter),
+    };
+  }
+
+  /**
+   * The lowest head of the nodes of `chainId` that answer. Heads as far apart as the confirmation depth or more
+   * (a node lagging, or one claiming blocks the others do not have) are logged, once until they close.
+   */
+  async #lowestHead(chainId: bigint): Promise<number> {
+    const { answers } = await this.#nodes.everyNode(chainId, (provider) => provider.getBlockNumber());
+    const heads = answers.map((answer) => answer.value);
+    const lowest = Math.min(...heads);
+    const spread = Math.max(...heads) - lowest;
+    const apart = spread > 0 && spread >= (chainOf(this.#chains, chainId)?.confirmations ?? 0);
+    if (apart && !this.#headsApart.has(chainId)) {
+      this.#headsApart.add(chainId);
+      this.#log(
+        `the nodes of chain ${chainId} report heads as far apart as its confirmations or more ` +
+          `(${describe(answers)}); confirmations count from the lowest, ${lowest}`,
+      );
+    } else if (!apart && this.#headsApart.delete(chainId)) {
+      this.#log(`the nodes of chain ${chainId} report close heads again`);
+    }
+    return lowest;
+  }
+
+  /** Block `number` of `chainId`, if every node that answers gives the same one (hash and timestamp). */
+  async #agreedBlock(chainId: bigint, number: number): Promise<Block | null> {
+    const { answers } = await this.#nodes.everyNode(chainId, (provider) => provider.getBlock(number));
+    const seen = new Set(answers.map(({ value }) => (value === null ? "none" : `${value.hash}@${value.timestamp}`)));
+    if (seen.size !== 1) {
+      const said = answers.map(({ node, value }) => ({
+        node,
+        value: value === null ? "no such block" : `${value.hash} (time ${value.timestamp})`,
+      }));
+      throw new AttesterNodesDisagreeError(
+        NODES_DISAGREE,
+        `the nodes of chain ${chainId} disagree on block ${number}: ${describe(said)}`,
+        { chainId: chainId.toString(), block: number },
+      );
+    }
+    return answers[0]!.value;
+  }
+
+  /** Every node's logs for `filter`, merged; a log not every node returned exactly so is marked disputed. */
+  async #agreedLogs(chainId: bigint, filter: Filter): Promise<Log[]> {
+    const { answers } = await this.#nodes.everyNode(chainId, (provider: JsonRpcProvider) => provider.getLogs(filter));
+    const union = new Map<string, { log: Log; nodes: string[] }>();
+    for (const { node, value } of answers) {
+      for (const log of value) {
+        const key = logFingerprint(log);
+        const entry = union.get(key);
+        if (entry === undefined) union.set(key, { log, nodes: [node] });
+        else if (!entry.nodes.includes(node)) entry.nodes.push(node);
+      }
+    }
+    const everyone = answers.map((answer) => answer.node);
+    return [...union.values()].map(({ log, nodes }) => {
+      if (nodes.length < everyone.length) {
+        const missing = everyone.filter((node) => !nodes.includes(node));
+        this.#disputed.set(
+          log,
+          `the nodes of chain ${chainId} disagree on log ${log.index} of transaction ${log.transactionHash} ` +
+            `in block ${log.blockNumber} (${log.blockHash}): ${nodes.join(", ")} returned it, ` +
+            `${missing.join(", ")} did not (or not with that block hash, index, topics and data)`,
+        );
+      }
+      return log;
+    });
+  }
+
   /** The first chain's head, once every chain has answered (health is down if any chain is). */
   async #heads(): Promise<number> {
     const heads = await Promise.all(
@@ -536,6 +742,25 @@ export class Attester {
     );
     return heads[0]!;
   }
+}
+
+/** Everything a `MessagePosted` log says that the attester relies on. */
+function logFingerprint(log: Log): string {
+  return [
+    log.blockNumber,
+    log.blockHash.toLowerCase(),
+    log.transactionHash.toLowerCase(),
+    log.index,
+    log.address.toLowerCase(),
+    log.topics.length,
+    ...log.topics.map((topic) => topic.toLowerCase()),
+    log.data.toLowerCase(),
+  ].join("|");
+}
+
+/** `node: answer` for each node, for a refusal's reason. */
+function describe(answers: readonly NodeAnswer<unknown>[]): string {
+  return answers.map(({ node, value }) => `${node}: ${String(value)}`).join(", ");
 }
 
 const bytes32 = z

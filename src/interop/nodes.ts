@@ -9,8 +9,10 @@
  * error), the nodes are checked again from the first, so a preferred node that
  * comes back is used again. A chain id the configuration does not name is an
  * `UnknownChainError`; a chain none of whose nodes is healthy a
- * `NoHealthyNodeError` that says why each failed. Nodes are named by their
- * origin only: a URL may carry an API key.
+ * `NoHealthyNodeError` that says why each failed. `everyNode(chainId)` asks
+ * every healthy node instead, for a caller that must not take one node's word
+ * (an attester). Nodes are named by their origin only: a URL may carry an API
+ * key.
  */
 import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 import { z } from "zod";
@@ -39,6 +41,13 @@ export interface NodeHealth {
   readonly blockNumber: number | null;
   /** When it was checked (clock ms). */
   readonly checkedAt: number;
+}
+
+/** What one node answered. */
+export interface NodeAnswer<T> {
+  /** The node's origin (never its full URL). */
+  readonly node: string;
+  readonly value: T;
 }
 
 export interface NodeDirectoryOptions {
@@ -159,6 +168,53 @@ export class NodeDirectory {
       this.markFailed(chainId, provider);
       return use(await this.providerFor(chainId));
     }
+  }
+
+  /** The origins of the nodes configured for `chainId`, in order of preference. @throws UnknownChainError */
+  origins(chainId: bigint): readonly string[] {
+    return this.#chain(chainId).nodes.map((node) => originOf(node.url));
+  }
+
+  /**
+   * Runs `use` on EVERY node of `chainId` at once, for a caller that must not
+   * take one node's word (an attester): each node that passes its health
+   * check (a verdict less than `recheckMs` old is reused) and answers gives
+   * one answer, in configuration order. A node that is unhealthy or fails
+   * (network error, timeout, server error; never a revert) is left out and
+   * named in `failed`; any other error is thrown.
+   *
+   * @throws UnknownChainError, NoHealthyNodeError when no node answers
+   */
+  async everyNode<T>(
+    chainId: bigint,
+    use: (provider: JsonRpcProvider) => Promise<T>,
+  ): Promise<{ readonly answers: readonly NodeAnswer<T>[]; readonly failed: readonly string[] }> {
+    const chain = this.#chain(chainId);
+    const outcomes = await Promise.all(
+      chain.nodes.map(async (node): Promise<{ answer: NodeAnswer<T> } | { failure: string }> => {
+        const fresh = node.health !== undefined && this.#clock.now() - node.health.checkedAt < this.#recheckMs;
+        const health = fresh ? node.health! : await this.#check(chain, node);
+        if (!health.healthy) return { failure: `${health.node}: ${health.reason}` };
+        try {
+          return { answer: { node: health.node, value: await use(node.provider) } };
+        } catch (error) {
+          if (!isNodeFailure(error)) throw error;
+          // Checked again before its next use.
+          node.health = { ...health, healthy: false, reason: messageOf(error).replaceAll(node.url, health.node) };
+          if (chain.current?.node === node) chain.current = undefined;
+          return { failure: `${health.node}: ${node.health.reason}` };
+        }
+      }),
+    );
+    const answers = outcomes.flatMap((outcome) => ("answer" in outcome ? [outcome.answer] : []));
+    const failed = outcomes.flatMap((outcome) => ("failure" in outcome ? [outcome.failure] : []));
+    if (answers.length === 0) {
+      throw new NoHealthyNodeError("NODES_NONE_HEALTHY", `no node of chain ${chainId} answered: ${failed.join("; ")}`, {
+        chainId: chainId.toString(),
+        failures: failed,
+      });
+    }
+    return { answers, failed };
   }
 
   /** Checks every node of `chainId` now and reports each. @throws UnknownChainError */

@@ -5,7 +5,9 @@
  * and the other chains the runner opened (`peers`), each keeps its own
  * SQLite file under the context's data folder, and each reaches the chains
  * through its own `NodeDirectory`: the nodes in `INTEROP_NODES`, or else the
- * runner's connection URL of each chain.
+ * runner's connection URL of each chain. Attester `n` reads, for each chain,
+ * the nodes `INTEROP_ATTESTER_<n>_NODES` names for it first (it signs only
+ * what all of them agree on; attesters that share a node share its lies).
  *
  * Keys: the relayer (API gateway and relayer: it pays for `execute`,
  * `deliver`, `retry`, `refund`) and each attester are duties
@@ -43,6 +45,23 @@ export const DEFAULT_INTEROP_API_PORT = 8620;
 export const DEFAULT_ATTESTER_PORTS = [8621, 8622, 8623] as const;
 export const DEFAULT_RELAYER_PORT = 8624;
 export type AttesterNumber = 1 | 2 | 3;
+
+/** `INTEROP_ATTESTER_<n>_NODES` for n = 1..3. */
+function attesterNodeSettings() {
+  const setting = (n: AttesterNumber) =>
+    text(
+      `JSON-RPC nodes of attester ${n} per chain, all of which must agree (default: INTEROP_NODES, the runner's)`,
+      "<chain id>=<url>[,<url>…][;<chain id>=…]",
+      NODE_LIST_PATTERN,
+      "",
+      { required: false },
+    );
+  return {
+    INTEROP_ATTESTER_1_NODES: setting(1),
+    INTEROP_ATTESTER_2_NODES: setting(2),
+    INTEROP_ATTESTER_3_NODES: setting(3),
+  };
+}
 
 /** The interop services' environment. */
 export const INTEROP_SETTINGS = settingsSchema("interop-api, interop-attester-1..3, interop-relayer", {
@@ -88,6 +107,7 @@ export const INTEROP_SETTINGS = settingsSchema("interop-api, interop-attester-1.
     "",
     { required: false },
   ),
+  ...attesterNodeSettings(),
   INTEROP_ATTESTER_URLS: text(
     "the attesters the relayer asks, comma-separated base URLs (default: the three local attesters)",
     "http(s) URLs separated by commas",
@@ -133,17 +153,22 @@ interface Setup {
   readonly connections: readonly ChainConnection[];
 }
 
-function setup(context: ServiceContext, options: InteropServiceOptions, confirmations: "attester" | "relayer"): Setup {
-  const env = options.env ?? process.env;
-  const all: InteropPeer[] = [{ chain: context.chain, deployments: context.deployments }, ...options.peers()];
-  const devnet = all.every((peer) => isDevnet(peer.chain.chainId));
-  const settings = INTEROP_SETTINGS.read(env, { devnet });
-  const depth =
-    confirmations === "attester" ? settings.INTEROP_ATTESTER_CONFIRMATIONS : settings.INTEROP_RELAYER_CONFIRMATIONS;
-  const configured = settings.INTEROP_NODES === "" ? undefined : parseNodeList(settings.INTEROP_NODES);
+/**
+ * The node list of each chain of `all`: the first of `lists` that names the chain (node list texts, "" for
+ * none), else the chain's runner URL.
+ *
+ * @throws InteropConfigError for a chain none names and the runner has no URL for
+ */
+export function nodeListOf(
+  all: readonly Pick<ChainConnection, "chainId" | "network" | "url">[],
+  lists: readonly string[],
+): Map<bigint, string[]> {
+  const parsed = lists.filter((text) => text !== "").map((text) => parseNodeList(text));
   const nodeList = new Map<bigint, string[]>();
-  for (const { chain } of all) {
-    const urls = configured?.get(chain.chainId) ?? (chain.url === undefined ? undefined : [chain.url]);
+  for (const chain of all) {
+    const urls =
+      parsed.map((list) => list.get(chain.chainId)).find((found) => found !== undefined) ??
+      (chain.url === undefined ? undefined : [chain.url]);
     if (urls === undefined) {
       throw new InteropConfigError(
         "INTEROP_NO_NODE",
@@ -153,6 +178,26 @@ function setup(context: ServiceContext, options: InteropServiceOptions, confirma
     }
     nodeList.set(chain.chainId, urls);
   }
+  return nodeList;
+}
+
+function setup(
+  context: ServiceContext,
+  options: InteropServiceOptions,
+  confirmations: "attester" | "relayer",
+  /** Attester n: its own node list comes first. */
+  attester?: AttesterNumber,
+): Setup {
+  const env = options.env ?? process.env;
+  const all: InteropPeer[] = [{ chain: context.chain, deployments: context.deployments }, ...options.peers()];
+  const devnet = all.every((peer) => isDevnet(peer.chain.chainId));
+  const settings = INTEROP_SETTINGS.read(env, { devnet });
+  const depth =
+    confirmations === "attester" ? settings.INTEROP_ATTESTER_CONFIRMATIONS : settings.INTEROP_RELAYER_CONFIRMATIONS;
+  const nodeList = nodeListOf(
+    all.map((peer) => peer.chain),
+    [attester === undefined ? "" : settings[`INTEROP_ATTESTER_${attester}_NODES`], settings.INTEROP_NODES],
+  );
   // A remote network's fixed gas policy (a consortium chain) applies to the interop services' transactions too.
   const gas = new Map<bigint, FixedGas>();
   for (const { chain } of all) {
@@ -272,7 +317,7 @@ export function interopAttesterService(n: AttesterNumber, options: InteropServic
   return {
     name,
     async create(context: ServiceContext): Promise<Service> {
-      const { settings, chains, nodes, devnet, connections } = setup(context, options, "attester");
+      const { settings, chains, nodes, devnet, connections } = setup(context, options, "attester", n);
       try {
         const key = await dutyWallet(connections[0]!, `attester${n}`, devnet);
         const store = await openDeploymentStore(context, name, "AttestedGateway");
