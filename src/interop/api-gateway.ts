@@ -696,8 +696,9 @@ export class ApiGateway {
         if (destination !== undefined) {
           const status = statusName(
             await this.#nodes.withNode(message.destinationChainId, (provider) =>
-              IAttestedGateway__factory.connect(destination.attestedGateway, provider).inboundStatus(
+              IAttestedGateway__factory.connect(destination.attestedGateway, provider).inboundStatusFrom(
                 message.sourceChainId,
+                message.sourceGateway,
                 message.nonce,
               ),
             ),

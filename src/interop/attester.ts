@@ -65,6 +65,7 @@ import {
   statusName,
   undeliveredDigest,
   messageFromLog,
+  messageFromJson,
   messageToJson,
 } from "./messages.js";
 import type { NodeAnswer, NodeDirectory } from "./nodes.js";
@@ -557,8 +558,15 @@ export class Attester {
   async #signUndelivered(destination: InteropChain): Promise<number> {
     const chainId = destination.chainId.toString();
     const waiting = (before: number) =>
-      this.#store.all<{ id: string; source_chain: string; nonce: string; tx: string; log_index: number | null }>(
-        `SELECT m.id, m.source_chain, m.nonce, m.tx, m.log_index FROM attester_messages m
+      this.#store.all<{
+        id: string;
+        source_chain: string;
+        nonce: string;
+        tx: string;
+        log_index: number | null;
+        message: string;
+      }>(
+        `SELECT m.id, m.source_chain, m.nonce, m.tx, m.log_index, m.message FROM attester_messages m
          WHERE m.destination_chain = ? AND m.delivered = 0 AND m.deadline < ? AND NOT EXISTS
            (SELECT 1 FROM attester_undelivered u WHERE u.message_id = m.id)
          ORDER BY m.deadline LIMIT ?`,
@@ -604,7 +612,14 @@ export class Attester {
         statusName(
           await gateway
             .connect(provider)
-            .inboundStatus(BigInt(row.source_chain), BigInt(row.nonce), { blockTag: final }),
+            .inboundStatusFrom(
+              BigInt(row.source_chain),
+              messageFromJson(row.message).sourceGateway,
+              BigInt(row.nonce),
+              {
+                blockTag: final,
+              },
+            ),
         ),
       );
       const statuses = new Set(answers.map((answer) => answer.value));

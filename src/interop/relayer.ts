@@ -531,8 +531,9 @@ export class Relayer {
     try {
       status = statusName(
         await this.#nodes.withNode(message.destinationChainId, (provider) =>
-          IAttestedGateway__factory.connect(this.#gatewayOf(message.destinationChainId), provider).inboundStatus(
+          IAttestedGateway__factory.connect(this.#gatewayOf(message.destinationChainId), provider).inboundStatusFrom(
             message.sourceChainId,
+            message.sourceGateway,
             message.nonce,
           ),
         ),
@@ -733,7 +734,11 @@ export class Relayer {
     const gateway = this.#gatewayOf(message.destinationChainId);
     const status = statusName(
       await this.#nodes.withNode(message.destinationChainId, (provider) =>
-        IAttestedGateway__factory.connect(gateway, provider).inboundStatus(message.sourceChainId, message.nonce),
+        IAttestedGateway__factory.connect(gateway, provider).inboundStatusFrom(
+          message.sourceChainId,
+          message.sourceGateway,
+          message.nonce,
+        ),
       ),
     );
     if (status === "Delivered") {
