@@ -167,6 +167,11 @@ interface Row {
 const ERC1271 = new Interface(["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"]);
 const GATEWAY = IInteropGateway__factory.createInterface();
 const EXECUTED = GATEWAY.getEvent("Executed").topicHash;
+/** How many times a simulation that ends in a Panic is asked before the API answers 503. */
+const PANIC_ATTEMPTS = 3;
+
+/** A simulation ended in a Panic (never a refusal: the contracts refuse with custom errors). */
+class TransientPanicError extends Error {}
 const PAYLOAD_FAILED = GATEWAY.getEvent("PayloadFailed").topicHash;
 const ZERO_HASH = `0x${"00".repeat(32)}`;
 /** `InteropGateway.MIN_BATCH_ITEM_GAS`: the gas a batch keeps on top of its estimate. */
@@ -391,14 +396,46 @@ export class ApiGateway {
     gateway: string,
   ): Promise<TransactionReceipt | undefined> {
     const from = await this.#sender.address();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#simulate(id, payload, signer, signature, chainId, gateway, from);
+      } catch (error) {
+        // A Panic is no reason to refuse a payload: the contracts revert with custom errors on bad input. Seen only
+        // from a node answering while it mines (Anvil under load), it is asked again, then answered as a 503.
+        if (!(error instanceof TransientPanicError)) throw error;
+        if (attempt === PANIC_ATTEMPTS) {
+          throw new ChainUnavailableError(
+            "CHAIN_UNAVAILABLE",
+            `chain ${caip2Of(chainId)} answered ${error.message} ${PANIC_ATTEMPTS} times while simulating; nothing ` +
+              "was stored: try again",
+            { chain: caip2Of(chainId) },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  async #simulate(
+    id: string,
+    payload: Payload,
+    signer: string,
+    signature: string,
+    chainId: bigint,
+    gateway: string,
+    from: string,
+  ): Promise<TransactionReceipt | undefined> {
     try {
       await this.#available(chainId, () =>
-        this.#nodes.withNode(chainId, (provider) =>
+        this.#nodes.withNode(chainId, async (provider) =>
+          // At one block named by number: its state and its header together (a node asked for "latest" while it
+          // mines may pair the new state with the previous block's timestamp, and a route's rate limiter then
+          // reads a time before its last use: Panic(0x11), seen on Anvil under load).
           IInteropGateway__factory.connect(gateway, provider).execute.staticCall(
             payloadStruct(payload),
             signer,
             signature,
-            { from },
+            { from, blockTag: await provider.getBlockNumber() },
           ),
         ),
       );
@@ -406,6 +443,7 @@ export class ApiGateway {
     } catch (error) {
       const revert = contractRevertError(error, REFUSALS);
       if (revert === undefined) throw error;
+      if (revert.errorName === "Panic") throw new TransientPanicError(`Panic(${String(revert.args[0])})`);
       if (revert.errorName === "InteropGatewayNonceUsed") {
         const receipt = await this.#available(chainId, () => this.#executedReceipt(id, signer, chainId, gateway, 0));
         if (receipt !== undefined) return receipt;
@@ -540,20 +578,25 @@ export class ApiGateway {
     try {
       if (ready.length > 1) {
         // Items the gateway would skip now are not sent: each fails here with the reason `execute` gives.
-        const gateway = IInteropGateway__factory.connect(gatewayAddress, await this.#nodes.providerFor(chainId));
+        const provider = await this.#nodes.providerFor(chainId);
+        const gateway = IInteropGateway__factory.connect(gatewayAddress, provider);
+        // Both asked at one block named by number (see #preflight): a refusal here fails the payload for good.
+        const blockTag = await provider.getBlockNumber();
         const ids = await gateway.executeBatch.staticCall(
           ready.map((row) => args(row)[0]),
           ready.map((row) => row.signer),
           ready.map((row) => row.signature),
-          { from },
+          { from, blockTag },
         );
         const refused = ready.filter((_, i) => ids[i] === ZERO_HASH);
         for (const row of refused) {
           try {
-            await gateway.execute.staticCall(...args(row), { from });
+            await gateway.execute.staticCall(...args(row), { from, blockTag });
           } catch (error) {
             const revert = contractRevertError(error, REFUSALS);
             if (revert === undefined) throw error;
+            // A Panic is not a refusal (see #preflight): the payload stays accepted for the next round.
+            if (revert.errorName === "Panic") continue;
             this.#fail(row, refusalOf(revert));
             busy = true;
           }

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 import SwaggerParser from "@apidevtools/swagger-parser";
@@ -18,7 +20,11 @@ import {
 } from "../../src/interop/payload.js";
 import { SignedSender } from "../../src/interop/sender.js";
 import { Store } from "../../src/store/store.js";
-import { MockOwnedWallet__factory, MockYesWallet__factory } from "../../typechain-types/index.js";
+import {
+  InteropGateway__factory,
+  MockOwnedWallet__factory,
+  MockYesWallet__factory,
+} from "../../typechain-types/index.js";
 import { freePort } from "../helpers/processes.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
 import { tempDir, waitFor } from "./helpers.js";
@@ -407,6 +413,93 @@ describe("interop: the API gateway takes signed payloads and submits them throug
       await offline.stop();
       downStore.close();
       down.close();
+    }
+  });
+
+  it("asks again when a simulation ends in a Panic (never a 422), and answers 503 if it keeps panicking", async function () {
+    // A node in front of chain A that answers the next `panics` simulations of `execute` with Panic(0x11), as Anvil
+    // did under load in the interop benchmark. The contracts refuse bad input with custom errors, never a Panic.
+    const execute = InteropGateway__factory.createInterface().getFunction("execute").selector;
+    let panics = 0;
+    const proxy = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => void (body += chunk.toString()));
+      request.on("end", () => {
+        type Rpc = { id: number; method: string; params: Array<{ data?: string; input?: string }> };
+        const parsed = JSON.parse(body) as Rpc | Rpc[];
+        const calls = Array.isArray(parsed) ? parsed : [parsed];
+        const panicked = new Map<number, unknown>();
+        for (const rpc of calls) {
+          const data = rpc.method === "eth_call" ? String(rpc.params[0]?.data ?? rpc.params[0]?.input) : "";
+          if (data.startsWith(execute) && panics > 0) {
+            panics -= 1;
+            const panic = `0x4e487b71${"11".padStart(64, "0")}`;
+            panicked.set(rpc.id, {
+              jsonrpc: "2.0",
+              id: rpc.id,
+              error: { code: 3, message: "execution reverted", data: panic },
+            });
+          }
+        }
+        const rest = calls.filter((rpc) => !panicked.has(rpc.id));
+        const forwarded =
+          rest.length === 0
+            ? Promise.resolve([] as unknown[])
+            : fetch(a.url, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify(rest),
+              }).then((reply) => reply.json() as Promise<unknown[]>);
+        void forwarded.then((answers) => {
+          const all = calls.map(
+            (rpc) => panicked.get(rpc.id) ?? answers.find((x) => (x as { id: number }).id === rpc.id),
+          );
+          response.setHeader("content-type", "application/json");
+          response.end(JSON.stringify(Array.isArray(parsed) ? all : all[0]));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxied = new NodeDirectory({
+      nodes: new Map([[a.chainId, [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]]]),
+      timeoutMs: 1_000,
+    });
+    const panicStore = Store.open({ path: ":memory:" });
+    const api = new ApiGateway({
+      store: panicStore,
+      nodes: proxied,
+      chains: [config[0]!],
+      sender: new SignedSender({ nodes: proxied, signer: KEYS.relayer }),
+      port: 0,
+    });
+    await api.start();
+    try {
+      panics = 1;
+      const once = transfer();
+      const accepted = await call(`${api.url}/transactions`, "POST", {
+        payload: once,
+        signer: alice.address,
+        signature: await sign(once),
+      });
+      expect(accepted.status, JSON.stringify(accepted.body)).to.equal(202);
+      expect(panics).to.equal(0);
+      panics = 1_000;
+      const always = transfer();
+      const refused = await call(`${api.url}/transactions`, "POST", {
+        payload: always,
+        signer: alice.address,
+        signature: await sign(always),
+      });
+      expect(refused.status, JSON.stringify(refused.body)).to.equal(503);
+      expect(refused.body.error.code).to.equal("CHAIN_UNAVAILABLE");
+      expect(panicStore.get("SELECT count(*) AS n FROM interop_transactions")).to.deep.equal({ n: 1 });
+    } finally {
+      panics = 0;
+      await api.stop();
+      panicStore.close();
+      proxied.close();
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 });
