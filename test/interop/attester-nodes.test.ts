@@ -83,9 +83,9 @@ class ProxyNode {
   }
 }
 
-const inboundStatusSelector = gatewayInterface.getFunction("inboundStatus")!.selector;
+const inboundStatusSelector = gatewayInterface.getFunction("inboundStatusFrom")!.selector;
 
-/** A node that answers `inboundStatus` with `status` (0 None … 4 Delivered), whatever the chain says. */
+/** A node that answers `inboundStatusFrom` (what an attester asks) with `status` (0 None … 4 Delivered), whatever the chain says. */
 function statusLie(status: number): Lie {
   return (method, params, result) => {
     if (method !== "eth_call") return result;
