@@ -16,7 +16,9 @@
  *   `execute` or `executeBatch`: pull, lane route limit, burn, gateway send)
  *   plus the destination one (`deliver` with 2 of the 3 attesters'
  *   signatures: lane route limit, mint), from their receipts: the gas of the
- *   distinct transactions divided by the transfers (a batch counts once).
+ *   distinct transactions divided by the transfers (a batch counts once);
+ * - aloneMs, gasAlone: one transfer on the idle devnet after the 200, its
+ *   latency and its gas (`execute` + `deliver`, nothing to batch with).
  *
  * The reference: Circle's CCTP v1 burn plus attested mint, 243,068 gas (the
  * figure the issue gives; CCTP's contracts are not in this repository, so it
@@ -77,7 +79,7 @@ try {
   await (
     await trust.getFunction("mintForDeposit")(
       customer.address,
-      AMOUNT * BigInt(TRANSFERS),
+      AMOUNT * BigInt(TRANSFERS + 1),
       keccak256(toUtf8Bytes("bench/interop")),
     )
   ).wait();
@@ -95,24 +97,26 @@ try {
     { source: { txHash: string }; destination: { txHash: string | null }; message: { id: string } }
   >();
   const problems: string[] = [];
+  const payloadOf = (nonce: number) =>
+    payloadSchema.parse({
+      version: 1,
+      sourceChain: "eip155:31337",
+      destinationChain: "eip155:31338",
+      kind: "CrossChain",
+      target: recipient,
+      asset: token,
+      amount: AMOUNT.toString(),
+      data: "0x",
+      nonce: String(nonce),
+      deadline,
+    });
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       while (next < TRANSFERS) {
         const nonce = ++next;
-        const payload = payloadSchema.parse({
-          version: 1,
-          sourceChain: "eip155:31337",
-          destinationChain: "eip155:31338",
-          kind: "CrossChain",
-          target: recipient,
-          asset: token,
-          amount: AMOUNT.toString(),
-          data: "0x",
-          nonce: String(nonce),
-          deadline,
-        });
+        const payload = payloadOf(nonce);
         const signature = await customer.signTypedData(domain, PAYLOAD_TYPES, payloadStruct(payload));
         const at = performance.now();
         const reply = await fetch(`${api}/transactions`, {
@@ -151,6 +155,31 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const finished = Math.max(...delivered.values());
+  // Then one transfer alone, on the devnet idle again (what one user sees): from its POST to the mint, and its gas
+  // unbatched (`execute` + `deliver`; the 200 before it warmed what a first transfer pays once).
+  const alone = await (async () => {
+    const payload = payloadOf(TRANSFERS + 1);
+    const signature = await customer.signTypedData(domain, PAYLOAD_TYPES, payloadStruct(payload));
+    const at = performance.now();
+    const reply = await fetch(`${api}/transactions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ payload: payloadJson(payload), signer: customer.address, signature }),
+    });
+    const { id } = (await reply.json()) as { id: string };
+    for (;;) {
+      const view = (await (await fetch(`${api}/transactions/${id}?signer=${customer.address}`)).json()) as {
+        status: string;
+        source: { txHash: string };
+        destination: { txHash: string | null };
+        message: { id: string };
+      };
+      if (view.status === "delivered") return { ms: performance.now() - at, view };
+      if (view.status === "failed" || view.status === "refunded") throw new Error(`the lone transfer ${view.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+
   const latencies = [...delivered].map(([id, at]) => at - posted.get(id)!).sort((x, y) => x - y);
   let source = 0n;
   let destination = 0n;
@@ -180,13 +209,20 @@ try {
   for (const hash of destinations) destination += (await b.getTransactionReceipt(hash))!.gasUsed;
   const transfers = delivered.size;
   const after = (await tokenB.getFunction("balanceOf")(recipient)) as bigint;
-  if (after - before !== AMOUNT * BigInt(transfers)) {
-    problems.push(`the recipient got ${after - before} on chain 31338, not ${AMOUNT * BigInt(transfers)}`);
+  if (after - before !== AMOUNT * BigInt(transfers + 1)) {
+    problems.push(`the recipient got ${after - before} on chain 31338, not ${AMOUNT * BigInt(transfers + 1)}`);
   }
+  const aloneDelivery = alone.view.destination.txHash ?? deliveries.get(alone.view.message.id);
+  if (aloneDelivery === undefined) throw new Error("no delivery found for the lone transfer");
+  const gasAlone =
+    (await a.getTransactionReceipt(alone.view.source.txHash))!.gasUsed +
+    (await b.getTransactionReceipt(aloneDelivery))!.gasUsed;
   const result = {
     setup:
       "npm start -- --fresh on this machine: two Anvil chains (31337, 31338) over HTTP, three attesters, the relayer and the API gateway with SQLite files; " +
-      `${CLIENTS} clients posting ${TRANSFERS} CrossChain payloads of ${AMOUNT} minor units`,
+      `${CLIENTS} clients posting ${TRANSFERS} CrossChain payloads of ${AMOUNT} minor units at once (the ` +
+      "latencies are mostly queueing; the API gateway and the relayer batch what is waiting), then one transfer " +
+      "alone (aloneMs, gasAlone: execute + deliver, unbatched)",
     transfers,
     gasPerTransfer: transfers === 0 ? 0 : Number((source + destination) / BigInt(transfers)),
     gasSource: transfers === 0 ? 0 : Number(source / BigInt(transfers)),
@@ -195,11 +231,14 @@ try {
     perSecond: transfers === 0 ? 0 : Number(((transfers * 1000) / (finished - started)).toFixed(2)),
     p50Ms: transfers === 0 ? 0 : Math.round(percentile(latencies, 50)),
     p95Ms: transfers === 0 ? 0 : Math.round(percentile(latencies, 95)),
+    aloneMs: Math.round(alone.ms),
+    gasAlone: Number(gasAlone),
     problems,
   };
   const file = writeResult("interop.json", result);
   console.table({
-    "bank-chain lane (InteropGateway execute + deliver 2-of-3)": { gas: result.gasPerTransfer },
+    "bank-chain, 200 at once (executeBatch + deliverBatch, 2-of-3)": { gas: result.gasPerTransfer },
+    "bank-chain, one alone (execute + deliver, 2-of-3)": { gas: result.gasAlone },
     "Circle CCTP v1 (quoted)": { gas: CCTP_V1_GAS },
   });
   console.log(JSON.stringify(result, null, 2));
