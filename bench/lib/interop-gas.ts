@@ -10,11 +10,9 @@
  * tokens) delivered by one `AttestedGateway.deliverBatch` with each message's own 2-of-3 signatures; the row is
  * that receipt's gas / 20 (after a warm-up batch of 20, as for the single transfer).
  */
-import { encodeBytes32String, getAddress, id as keccakText, type Signer } from "ethers";
-import { network } from "hardhat";
+import { encodeBytes32String, getAddress, id as keccakText } from "ethers";
 
-import { interoperableAddress, linkPeer, sideOf } from "../../deploy/_interop.js";
-import { fromDeployments } from "../../src/chain/deployments.js";
+import { interoperableAddress } from "../../deploy/_interop.js";
 import {
   AttestedGateway__factory,
   BankToken__factory,
@@ -22,34 +20,15 @@ import {
   ReserveLedger__factory,
   TrustAccount__factory,
 } from "../../typechain-types/index.js";
-import { deployQuietly } from "./deploy.js";
+import { linkedChains } from "./interop-chains.js";
 import type { GasRow } from "./results.js";
 
-const CHAIN_IDS = [4242n, 4343n] as const;
 /** Messages in the measured `deliverBatch`. */
 export const BATCH = 20;
 
 /** Rows: the send on A, the delivery on B, and both together (what the issue's ceiling is about). */
 export async function measureInteropGas(): Promise<GasRow[]> {
-  const chains = [];
-  for (const chainId of CHAIN_IDS) {
-    const connection = await network.create({ network: "hardhat", override: { chainId: Number(chainId) } });
-    const env = await deployQuietly(connection.provider, `hardhat-${chainId}`);
-    const signer = async (duty: keyof typeof env.namedAccounts): Promise<Signer> =>
-      connection.ethers.getSigner(env.namedAccounts[duty]);
-    const deployments = fromDeployments(`hardhat-${chainId}`, chainId, env.deployments);
-    const address = (name: string): string => deployments.get(name).address;
-    chains.push({ chainId, connection, signer, address, side: sideOf(chainId, deployments) });
-  }
-  const [a, b] = chains as [(typeof chains)[0], (typeof chains)[0]];
-  const { log } = console;
-  console.log = () => undefined; // linkPeer's progress lines
-  try {
-    await linkPeer(a.side, b.side, await a.signer("interopAdmin"));
-    await linkPeer(b.side, a.side, await b.signer("interopAdmin"));
-  } finally {
-    console.log = log;
-  }
+  const { a, b, close } = await linkedChains();
 
   // Alice on A holds tokens issued by bank A's trust account and lets the lane take them.
   const alice = await a.signer("bankA");
@@ -143,7 +122,7 @@ export async function measureInteropGas(): Promise<GasRow[]> {
   const [single, deliver] = await transfer(100n);
   await batch(1_000n); // every holder now holds tokens
   const batched = await batch(100n);
-  for (const chain of chains) await chain.connection.close();
+  await close();
   const perMessage = batched / BigInt(BATCH);
   return [
     { contract: "Interop", operation: "lane send (burn on A)", gas: Number(single) },

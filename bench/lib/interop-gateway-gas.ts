@@ -10,11 +10,8 @@
  *
  * The destination side (the delivery) is `interop-gas.ts`'s.
  */
-import { encodeBytes32String, type Signer } from "ethers";
-import { network } from "hardhat";
+import { encodeBytes32String } from "ethers";
 
-import { linkPeer, sideOf } from "../../deploy/_interop.js";
-import { fromDeployments } from "../../src/chain/deployments.js";
 import { PAYLOAD_TYPES, interopGatewayDomain, payloadSchema, payloadStruct } from "../../src/interop/payload.js";
 import {
   BankToken__factory,
@@ -22,34 +19,15 @@ import {
   ReserveLedger__factory,
   TrustAccount__factory,
 } from "../../typechain-types/index.js";
-import { deployQuietly } from "./deploy.js";
+import { linkedChains } from "./interop-chains.js";
 import type { GasRow } from "./results.js";
 
-const CHAIN_IDS = [4242n, 4343n] as const;
 /** Payloads per measured batch. */
 export const BATCH = 20;
 
 /** Rows: `execute` of one CrossChain payload, and one payload's share of an `executeBatch` of `BATCH`. */
 export async function measureInteropGatewayGas(): Promise<GasRow[]> {
-  const chains = [];
-  for (const chainId of CHAIN_IDS) {
-    const connection = await network.create({ network: "hardhat", override: { chainId: Number(chainId) } });
-    const env = await deployQuietly(connection.provider, `hardhat-${chainId}`);
-    const signer = async (duty: keyof typeof env.namedAccounts): Promise<Signer> =>
-      connection.ethers.getSigner(env.namedAccounts[duty]);
-    const deployments = fromDeployments(`hardhat-${chainId}`, chainId, env.deployments);
-    const address = (name: string): string => deployments.get(name).address;
-    chains.push({ chainId, connection, signer, address, side: sideOf(chainId, deployments) });
-  }
-  const [a, b] = chains as [(typeof chains)[0], (typeof chains)[0]];
-  const { log } = console;
-  console.log = () => undefined; // linkPeer's progress lines
-  try {
-    await linkPeer(a.side, b.side, await a.signer("interopAdmin"));
-    await linkPeer(b.side, a.side, await b.signer("interopAdmin"));
-  } finally {
-    console.log = log;
-  }
+  const { a, b, close } = await linkedChains();
 
   // Alice on A holds tokens issued by bank A's trust account and lets the InteropGateway take them.
   const alice = await a.signer("bankA");
@@ -111,6 +89,6 @@ export async function measureInteropGatewayGas(): Promise<GasRow[]> {
       gas: Number(together / BigInt(BATCH)),
     },
   ];
-  for (const chain of chains) await chain.connection.close();
+  await close();
   return rows;
 }

@@ -10,6 +10,7 @@ import {InteropGateway} from "../interop/InteropGateway.sol";
 import {IAttestedGateway} from "../interop/interfaces/IAttestedGateway.sol";
 import {IInteropGateway} from "../interop/interfaces/IInteropGateway.sol";
 import {MockYesWallet} from "./mocks/MockSignerWallets.sol";
+import {IBankToken} from "../token/interfaces/IBankToken.sol";
 import {LaneFixture} from "./utils/LaneFixture.sol";
 
 /// @dev Red team of the interop part, end to end: a user's signed payload goes through the InteropGateway of chain
@@ -581,6 +582,126 @@ contract InteropRedTeamTest is LaneFixture {
         sigs[1] = _sign(attesterKey[2], digest);
         b.gateway.deliver(m, sigs);
         assertEq(b.token.balanceOf(bob), 1_000, "its key still signs");
+    }
+
+    // ───────────────────────────────────────────── helpers
+
+    // ─────────────────────────── findings that worked on 1e5cebf, each red before its fix
+
+    /// @dev FINDING 1 (fixed). The destination keyed inbound messages by `(sourceChainId, nonce)` whatever the source
+    ///      gateway, and a new AttestedGateway numbers from 1 (no way to start higher). Replace chain A's gateway (a
+    ///      new version: its lane must be replaced too, the lane's gateway is immutable), relink B to it: the first
+    ///      message of the new gateway has nonce 1, already `Delivered` on B for the old gateway. It can never be
+    ///      delivered (`AlreadyProcessed`), and honest attesters never sign it `Undelivered` either (they read
+    ///      `inboundStatus(A, 1) == Delivered`; the attester service even refuses it as an equivocation, its store
+    ///      is UNIQUE(source_chain, nonce)). Alice's 2,000 are burned on A and never minted nor refunded.
+    function test_RevertWhen_AReplacedSourceGatewaysNoncesCollideWithItsPredecessors() public {
+        IAttestedGateway.Message memory old = _crossChain(a, igA, aliceKey, alice, bob, 1_000, 1);
+        _deliver(b, old);
+
+        ChainSet memory a2 = a;
+        _on(a);
+        a2.gateway = new AttestedGateway(admin, ADMIN_DELAY, TTL, REFUND_DELAY, MIN_DELIVERY_GAS);
+        a2.lane = new BurnMintLane(admin, ADMIN_DELAY, address(a.token), address(a2.gateway), address(a.registry));
+        bytes32 outKey = a.registry.routeKey(CHAIN_A, CHAIN_B, address(a.token));
+        bytes32 gatewayAdmin = a2.gateway.GATEWAY_ADMIN_ROLE();
+        bytes32 linkAdmin = a2.lane.LINK_ADMIN_ROLE();
+        bytes32 router = a2.lane.ROUTER_ROLE();
+        vm.startPrank(admin);
+        a2.gateway.grantRole(gatewayAdmin, admin);
+        a2.gateway.setAttesterSet(_attesterList(), 2);
+        a2.gateway.setCounterpart(CHAIN_B, address(b.gateway));
+        a2.lane.grantRole(linkAdmin, admin);
+        a2.lane.grantRole(router, address(igA));
+        a2.lane.setLink(CHAIN_B, address(b.lane), false);
+        a.token.configureMinter(address(a2.lane), MINTER_ALLOWANCE);
+        a.ledger.registerBridge(address(a2.lane), NET_IMPORT_CAP);
+        a.registry.allowBridge(outKey, address(a2.lane));
+        a.registry.selectBridges(outKey, address(a2.lane), address(0));
+        vm.stopPrank();
+        _on(b);
+        vm.startPrank(admin);
+        b.gateway.setCounterpart(CHAIN_A, address(a2.gateway));
+        b.lane.setLink(CHAIN_A, address(a2.lane), true);
+        vm.stopPrank();
+
+        IAttestedGateway.Message memory fresh = _crossChainOver(a2, aliceKey, alice, bob, 2_000, 2);
+        assertEq(fresh.nonce, old.nonce, "the new gateway numbers from 1 again");
+        bytes[] memory sigs = _attest(b, fresh);
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory reason) = address(b.gateway).call(
+            abi.encodeCall(IAttestedGateway.deliver, (fresh, sigs))
+        );
+        assertTrue(ok, string.concat("the new gateway's message 1 is refused: ", vm.toString(reason)));
+        assertEq(b.token.balanceOf(bob), 3_000);
+    }
+
+    /// @dev FINDING 2 (fixed). `wipeFrozen(account, issuer)` + `confirmWipe` accepted the LANE (a ReserveLedger bridge
+    ///      account) as the issuer: the ledger's `onBurn` took it as an export. Each chain's identity still holds, but
+    ///      the conservation across chains breaks (sum of supplies + in flight < sum of issuers' outstanding: bankA's
+    ///      outstanding still counts the wiped tokens), and the lane's net-import headroom on B grows by the wiped
+    ///      amount (B may now mint that much more over the lane).
+    function test_RevertWhen_AWipeNamesTheLaneAsTheIssuer() public {
+        IAttestedGateway.Message memory m = _crossChain(a, igA, aliceKey, alice, bob, 1_000, 1);
+        _deliver(b, m);
+        _assertGlobal(0);
+        _on(b);
+        vm.startPrank(admin);
+        b.token.freeze(bob);
+        b.token.wipeFrozen(bob, address(b.lane), "sanctions");
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, ) = address(b.token).call(abi.encodeCall(IBankToken.confirmWipe, (bob, address(b.lane))));
+        vm.stopPrank();
+        (uint256 imported, uint256 exported, ) = b.ledger.bridgeOf(address(b.lane));
+        if (ok) {
+            // Accepted: then at least the books must still balance. They do not.
+            // The wipe is booked as 1,000 leaving chain B over the lane: the lane's net import is back to 0, so B
+            // may import 1,000 more under its cap.
+            assertEq(exported, imported);
+            _assertGlobal(0);
+        }
+    }
+
+    /// @dev FINDING 3 (fixed; the docs' trust model names it but not its bounds). A colluding majority that signs
+    ///      `Undelivered` for a DELIVERED message refunds it on the source: the refund's mint is drawn on no route
+    ///      limit (the inbound route B->A on A is closed here, capacity 0), and the ledger's net import cap does not
+    ///      bind (the send's export offsets the refund's import). Only the source lane's minter allowance bounds it,
+    ///      and the sends' outbound limit (each refund needs a real message). Mallory ends with her 1,000 on both
+    ///      chains.
+    function test_RevertWhen_AMajorityRefundsADeliveredMessageThroughAClosedRoute() public {
+        IAttestedGateway.Message memory m = _crossChain(a, igA, malloryKey, mallory, mallory, 1_000, 1);
+        _deliver(b, m);
+        _limitInbound(a, CHAIN_B, 0);
+        vm.warp(m.deadline + REFUND_DELAY);
+        bytes[] memory lie = _attestUndelivered(a, m);
+        // solhint-disable-next-line avoid-low-level-calls
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, ) = address(a.gateway).call(abi.encodeCall(IAttestedGateway.refund, (m, lie)));
+        assertFalse(ok, "a delivered message was refunded with no route limit charged");
+        _assertGlobal(0);
+    }
+
+    function _crossChainOver(
+        ChainSet memory src,
+        uint256 key,
+        address signer,
+        address to,
+        uint256 amount,
+        uint256 nonce
+    ) internal returns (IAttestedGateway.Message memory message) {
+        _on(src);
+        IInteropGateway.Payload memory p = _payload(
+            src,
+            IInteropGateway.Kind.CrossChain,
+            _caip2(CHAIN_B),
+            to,
+            amount,
+            nonce
+        );
+        message = _laneMessage(src, b, src.gateway.nextNonce(), signer, to, amount, p.deadline);
+        bytes memory sig = _sign(key, igA.payloadDigest(p));
+        igA.execute(p, signer, sig);
+        assertEq(uint8(src.gateway.outboundStatus(message.nonce)), uint8(IAttestedGateway.Status.Sent));
     }
 
     // ───────────────────────────────────────────── helpers

@@ -7,7 +7,7 @@
 import path from "node:path";
 
 import { expect } from "chai";
-import type { Wallet } from "ethers";
+import { ZeroHash, type Wallet } from "ethers";
 
 import { mined } from "../../src/chain/receipts.js";
 import { ApiGateway } from "../../src/interop/api-gateway.js";
@@ -15,8 +15,9 @@ import { NodeDirectory } from "../../src/interop/nodes.js";
 import { interopGatewayDomain, PAYLOAD_TYPES, payloadSchema, payloadStruct } from "../../src/interop/payload.js";
 import { SignedSender } from "../../src/interop/sender.js";
 import { Store } from "../../src/store/store.js";
+import { RedTeamBundler__factory } from "../../typechain-types/index.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
-import { tempDir, waitFor } from "./helpers.js";
+import { erc7930, tempDir, waitFor } from "./helpers.js";
 
 interface Reply {
   status: number;
@@ -38,6 +39,7 @@ describe("interop red team: the API gateway against malformed input, bad chains 
   this.timeout(180_000);
   let fixture: InteropFixture;
   let a: TestChain;
+  let b: TestChain;
   let temp: ReturnType<typeof tempDir>;
   let store: Store;
   let nodes: NodeDirectory;
@@ -85,8 +87,8 @@ describe("interop red team: the API gateway against malformed input, bad chains 
 
   before(async function () {
     temp = tempDir("interop-red-api-");
-    fixture = await startInteropChains();
-    [a] = fixture.chains;
+    fixture = await startInteropChains({ lane: true });
+    [a, b] = fixture.chains;
     nodes = fixture.nodes();
     store = Store.open({ path: path.join(temp.dir, "api.sqlite") });
     gateway = new ApiGateway({
@@ -99,7 +101,10 @@ describe("interop red team: the API gateway against malformed input, bad chains 
     });
     await gateway.start();
     url = gateway.url;
+    const bank = a.lane!.bankToken;
     for (const key of [alice, mallory]) {
+      await mined(await bank.mint(key.address, 1_000_000n, ZeroHash));
+      await mined(await bank.connect(key.connect(a.provider)).approve(a.interop.target, 2n ** 255n));
       await mined(await a.token.mint(key.address, 1_000_000n));
       await mined(await a.token.connect(key.connect(a.provider)).approve(a.interop.target, 2n ** 255n));
     }
@@ -260,5 +265,57 @@ describe("interop red team: the API gateway against malformed input, bad chains 
     // Alice's own payload is untouched by all that.
     const own = await call(`${url}/transactions`, "POST", { payload: json, signer: alice.address, signature });
     expect(own.status).to.equal(202);
+  });
+
+  /**
+   * Finding (fixed): `ApiGateway.#applyExecution` took the LAST `MessagePosted` of the receipt that executed the payload
+   * as its message, not the one `Executed` names. Mallory front-runs alice's signed CrossChain payload from a
+   * contract that, in the same transaction, sends 1 token of her own over the lane. Alice posts her payload: the
+   * API records it executed, with MALLORY's message; it then reports mallory's message's fate as alice's
+   * (delivered, or refunded, whatever happens to alice's own 1,000).
+   */
+  it("test_FrontRunBundle: the API records the message alice's execution posted, not another in the same tx", async function () {
+    const deadline = (await a.provider.getBlock("latest"))!.timestamp + 3_600;
+    const json = {
+      version: 1,
+      sourceChain: `eip155:${a.chainId}`,
+      destinationChain: `eip155:${b.chainId}`,
+      kind: "CrossChain",
+      target: bob.address,
+      asset: a.lane!.bankToken.target,
+      amount: "1000",
+      data: "0x",
+      nonce: "900001",
+      deadline,
+    };
+    const signature = await sign(json, alice);
+    const malloryA = mallory.connect(a.provider);
+    const bundler = await (await new RedTeamBundler__factory(malloryA).deploy()).waitForDeployment();
+    await mined(await a.lane!.bankToken.connect(malloryA).approve(bundler.target, 1n));
+    const receipt = await mined(
+      await bundler.executeThenSend(
+        a.interop.target,
+        payloadStruct(payloadSchema.parse(json)),
+        alice.address,
+        signature,
+        a.lane!.bankToken.target,
+        a.lane!.lane.target,
+        erc7930(b.chainId, mallory.address),
+        1n,
+      ),
+    );
+    const executed = receipt.logs
+      .filter((log) => log.address === a.interop.target)
+      .map((log) => a.interop.interface.parseLog(log))
+      .find((event) => event?.name === "Executed")!;
+    const alicesMessage = executed.args[4] as string;
+    const reply = await call(`${url}/transactions`, "POST", {
+      payload: json,
+      signer: alice.address,
+      signature,
+    });
+    expect(reply.status, JSON.stringify(reply.body)).to.equal(200);
+    expect(reply.body.status).to.equal("executed");
+    expect(reply.body.message.id, "the API tracks mallory's message as alice's").to.equal(alicesMessage);
   });
 });
