@@ -1,5 +1,3 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 
 import SwaggerParser from "@apidevtools/swagger-parser";
@@ -26,6 +24,7 @@ import {
   MockYesWallet__factory,
 } from "../../typechain-types/index.js";
 import { freePort } from "../helpers/processes.js";
+import { ProxyNode } from "../mocks/proxy-node.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
 import { tempDir, waitFor } from "./helpers.js";
 
@@ -421,47 +420,18 @@ describe("interop: the API gateway takes signed payloads and submits them throug
     // did under load in the interop benchmark. The contracts refuse bad input with custom errors, never a Panic.
     const execute = InteropGateway__factory.createInterface().getFunction("execute").selector;
     let panics = 0;
-    const proxy = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => void (body += chunk.toString()));
-      request.on("end", () => {
-        type Rpc = { id: number; method: string; params: Array<{ data?: string; input?: string }> };
-        const parsed = JSON.parse(body) as Rpc | Rpc[];
-        const calls = Array.isArray(parsed) ? parsed : [parsed];
-        const panicked = new Map<number, unknown>();
-        for (const rpc of calls) {
-          const data = rpc.method === "eth_call" ? String(rpc.params[0]?.data ?? rpc.params[0]?.input) : "";
-          if (data.startsWith(execute) && panics > 0) {
-            panics -= 1;
-            const panic = `0x4e487b71${"11".padStart(64, "0")}`;
-            panicked.set(rpc.id, {
-              jsonrpc: "2.0",
-              id: rpc.id,
-              error: { code: 3, message: "execution reverted", data: panic },
-            });
-          }
-        }
-        const rest = calls.filter((rpc) => !panicked.has(rpc.id));
-        const forwarded =
-          rest.length === 0
-            ? Promise.resolve([] as unknown[])
-            : fetch(a.url, {
-                method: "POST",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify(rest),
-              }).then((reply) => reply.json() as Promise<unknown[]>);
-        void forwarded.then((answers) => {
-          const all = calls.map(
-            (rpc) => panicked.get(rpc.id) ?? answers.find((x) => (x as { id: number }).id === rpc.id),
-          );
-          response.setHeader("content-type", "application/json");
-          response.end(JSON.stringify(Array.isArray(parsed) ? all : all[0]));
-        });
-      });
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxy = new ProxyNode(a.url);
+    proxy.intercept = (method, params) => {
+      const call = params[0] as { data?: string; input?: string } | undefined;
+      if (method !== "eth_call" || !String(call?.data ?? call?.input).startsWith(execute) || panics === 0) {
+        return undefined;
+      }
+      panics -= 1;
+      return { error: { code: 3, message: "execution reverted", data: `0x4e487b71${"11".padStart(64, "0")}` } };
+    };
+    const proxyUrl = await proxy.start();
     const proxied = new NodeDirectory({
-      nodes: new Map([[a.chainId, [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]]]),
+      nodes: new Map([[a.chainId, [proxyUrl]]]),
       timeoutMs: 1_000,
     });
     const panicStore = Store.open({ path: ":memory:" });
@@ -498,8 +468,7 @@ describe("interop: the API gateway takes signed payloads and submits them throug
       await api.stop();
       panicStore.close();
       proxied.close();
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.stop();
     }
   });
 });

@@ -6,8 +6,6 @@
  * one lying node was enough, and the devnet's three attesters share one node
  * list).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 
 import { expect } from "chai";
 import { toBeHex } from "ethers";
@@ -26,6 +24,7 @@ import { NodeDirectory } from "../../src/interop/nodes.js";
 import { INTEROP_SETTINGS, nodeListOf } from "../../src/interop/service.js";
 import { Store } from "../../src/store/store.js";
 import { RecordingRecipient__factory, type RecordingRecipient } from "../../typechain-types/index.js";
+import { ProxyNode, truth, type Lie } from "../mocks/proxy-node.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
 import { advance, post, waitFor } from "./helpers.js";
 
@@ -39,48 +38,6 @@ interface RpcLog {
   transactionIndex: string;
   logIndex: string;
   removed: boolean;
-}
-
-type Lie = (method: string, params: unknown[], result: unknown) => unknown;
-const truth: Lie = (_method, _params, result) => result;
-
-/** A JSON-RPC node that forwards to the real one and lets the test rewrite its answers (`truth`: none). */
-class ProxyNode {
-  lie: Lie = truth;
-  readonly #server: Server;
-  readonly #target: string;
-
-  constructor(target: string) {
-    this.#target = target;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body = "";
-    for await (const chunk of req) body += String(chunk);
-    const reply = await fetch(this.#target, { method: "POST", headers: { "content-type": "application/json" }, body });
-    type Call = { id: number; method: string; params: unknown[] };
-    const request = JSON.parse(body) as Call | Call[];
-    const answer = (await reply.json()) as { id: number; result?: unknown } | Array<{ id: number; result?: unknown }>;
-    const calls = Array.isArray(request) ? request : [request];
-    const results = Array.isArray(answer) ? answer : [answer];
-    for (const rpc of calls) {
-      const result = results.find((entry) => entry.id === rpc.id);
-      if (result !== undefined && "result" in result) result.result = this.lie(rpc.method, rpc.params, result.result);
-    }
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify(answer));
-  }
 }
 
 const inboundStatusSelector = gatewayInterface.getFunction("inboundStatusFrom")!.selector;
