@@ -121,7 +121,7 @@ describe("settlement: trust accounts against the token and the reserve ledger", 
     const minterAdmin = token.connect(accounts.issuanceAdmin);
     await (await token.connect(accounts.compliance).wipeFrozen(holder, await bob.getAddress(), ref("ORDER-1"))).wait();
     await expect(minterAdmin.confirmWipe(holder, await bob.getAddress()))
-      .to.be.revertedWithCustomError(ledger, "ReserveLedgerUnknownIssuer")
+      .to.be.revertedWithCustomError(ledger, "ReserveLedgerWipeNotIssuer")
       .withArgs(await bob.getAddress());
     await (await token.connect(accounts.compliance).wipeFrozen(holder, issuer, ref("ORDER-1"))).wait();
     expect(await token.balanceOf(holder)).to.equal(7_000n);
