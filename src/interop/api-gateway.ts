@@ -401,7 +401,7 @@ export class ApiGateway {
         return await this.#simulate(id, payload, signer, signature, chainId, gateway, from);
       } catch (error) {
         // A Panic is no reason to refuse a payload: the contracts revert with custom errors on bad input. Seen only
-        // from a node answering while it mines (Anvil under load), it is asked again, then answered as a 503.
+        // from Anvil under load (bench:interop), it is asked again, then answered as a 503.
         if (!(error instanceof TransientPanicError)) throw error;
         if (attempt === PANIC_ATTEMPTS) {
           throw new ChainUnavailableError(
@@ -428,9 +428,9 @@ export class ApiGateway {
     try {
       await this.#available(chainId, () =>
         this.#nodes.withNode(chainId, async (provider) =>
-          // At one block named by number: its state and its header together (a node asked for "latest" while it
-          // mines may pair the new state with the previous block's timestamp, and a route's rate limiter then
-          // reads a time before its last use: Panic(0x11), seen on Anvil under load).
+          // At one block named by number, its state and its header together. (bench:interop met Panic(0x11) from
+          // Anvil under load here; its cause is not established, and asking at a numbered block did not stop it:
+          // the Panic handling in #preflight does.)
           IInteropGateway__factory.connect(gateway, provider).execute.staticCall(
             payloadStruct(payload),
             signer,
