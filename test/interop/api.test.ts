@@ -26,7 +26,7 @@ import {
 import { freePort } from "../helpers/processes.js";
 import { ProxyNode } from "../mocks/proxy-node.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
-import { tempDir, waitFor } from "./helpers.js";
+import { signPayload, tempDir, transferJson, waitFor } from "./helpers.js";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -62,19 +62,7 @@ describe("interop: the API gateway takes signed payloads and submits them throug
   const mallory = KEYS.mallory;
 
   function transfer(change: Partial<Record<keyof Payload, unknown>> = {}): Record<string, unknown> {
-    return {
-      version: 1,
-      sourceChain: `eip155:${a.chainId}`,
-      destinationChain: `eip155:${a.chainId}`,
-      kind: "Transfer",
-      target: bob.address,
-      asset: a.token.target,
-      amount: "1000",
-      data: "0x",
-      nonce: String(nonce++),
-      deadline: 4_000_000_000,
-      ...change,
-    };
+    return transferJson(a, bob.address, nonce++, change);
   }
 
   function domain(): TypedDataDomain {
@@ -82,7 +70,7 @@ describe("interop: the API gateway takes signed payloads and submits them throug
   }
 
   async function sign(json: Record<string, unknown>, key: Wallet = alice): Promise<string> {
-    return key.signTypedData(domain(), PAYLOAD_TYPES, payloadStruct(payloadSchema.parse(json)));
+    return signPayload(a, json, key);
   }
 
   async function submit(json: Record<string, unknown>, key: Wallet = alice, signer = key.address): Promise<Reply> {

@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { AbiCoder, concat, id as keccakId, type Signer } from "ethers";
+import { AbiCoder, concat, id as keccakId, type Signer, type Wallet } from "ethers";
 
 import { mined } from "../../src/chain/receipts.js";
 import { interoperableAddress } from "../../src/interop/erc7930.js";
 import { messageFromLog, MESSAGE_POSTED, type Message } from "../../src/interop/messages.js";
+import { interopGatewayDomain, PAYLOAD_TYPES, payloadSchema, payloadStruct } from "../../src/interop/payload.js";
 import type { TestChain } from "./fixture.js";
 
 /** ERC-7930 v1 EVM address (the one encoder, src/interop/erc7930.ts). */
@@ -73,4 +74,35 @@ export async function advance(chains: readonly TestChain[], seconds: bigint): Pr
     await chain.provider.send("evm_increaseTime", [Number(seconds)]);
     await chain.provider.send("evm_mine", []);
   }
+}
+
+/** A native Transfer payload (JSON) of `chain`'s test token to `target`, with `nonce`; `change` overrides fields. */
+export function transferJson(
+  chain: TestChain,
+  target: string,
+  nonce: bigint,
+  change: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    version: 1,
+    sourceChain: `eip155:${chain.chainId}`,
+    destinationChain: `eip155:${chain.chainId}`,
+    kind: "Transfer",
+    target,
+    asset: chain.token.target,
+    amount: "1000",
+    data: "0x",
+    nonce: String(nonce),
+    deadline: 4_000_000_000,
+    ...change,
+  };
+}
+
+/** `key`'s EIP-712 signature of the payload `json` for `chain`'s InteropGateway. */
+export function signPayload(chain: TestChain, json: Record<string, unknown>, key: Wallet): Promise<string> {
+  return key.signTypedData(
+    interopGatewayDomain(chain.chainId, chain.interop.target as string),
+    PAYLOAD_TYPES,
+    payloadStruct(payloadSchema.parse(json)),
+  );
 }

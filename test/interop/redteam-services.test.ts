@@ -17,7 +17,7 @@ import { SignedSender } from "../../src/interop/sender.js";
 import { Store } from "../../src/store/store.js";
 import { RedTeamBundler__factory } from "../../typechain-types/index.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
-import { erc7930, tempDir, waitFor } from "./helpers.js";
+import { erc7930, signPayload, tempDir, transferJson, waitFor } from "./helpers.js";
 
 interface Reply {
   status: number;
@@ -51,27 +51,11 @@ describe("interop red team: the API gateway against malformed input, bad chains 
   const mallory = KEYS.mallory;
 
   function transfer(change: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      version: 1,
-      sourceChain: `eip155:${a.chainId}`,
-      destinationChain: `eip155:${a.chainId}`,
-      kind: "Transfer",
-      target: bob.address,
-      asset: a.token.target,
-      amount: "1000",
-      data: "0x",
-      nonce: String(nonce++),
-      deadline: 4_000_000_000,
-      ...change,
-    };
+    return transferJson(a, bob.address, nonce++, change);
   }
 
   async function sign(json: Record<string, unknown>, key: Wallet = alice): Promise<string> {
-    return key.signTypedData(
-      interopGatewayDomain(a.chainId, a.interop.target as string),
-      PAYLOAD_TYPES,
-      payloadStruct(payloadSchema.parse(json)),
-    );
+    return signPayload(a, json, key);
   }
 
   function stored(): number {
