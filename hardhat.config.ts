@@ -63,6 +63,14 @@ export default defineConfig({
   },
   test: {
     solidity: {
+      // The certificate tests deploy EAS's SchemaRegistry and EAS from the bytecode the npm package publishes
+      // (their sources pin solc 0.8.29, which cannot be downloaded here): they read these two artifacts.
+      fsPermissions: {
+        readFile: [
+          "node_modules/@ethereum-attestation-service/eas-contracts/artifacts/contracts/SchemaRegistry.sol/SchemaRegistry.json",
+          "node_modules/@ethereum-attestation-service/eas-contracts/artifacts/contracts/EAS.sol/EAS.json",
+        ],
+      },
       fuzz: { runs: 256 },
       // `npm run test:deep` (BANK_CHAIN_TEST_PROFILE=deep): 1,000 runs of 100 calls per invariant instead of
       // CI's 64 of 32. Run it before a release and after any change to a contract's state machine.
