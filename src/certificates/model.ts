@@ -169,9 +169,8 @@ export function modelToJson(model: ScoringModel): {
   };
 }
 
-/** JSON with object keys sorted (UTF-16 code-unit order) at every level and no whitespace. */
+/** JSON with object keys sorted (UTF-16 code-unit order) at every level and no whitespace (a model has no arrays). */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (typeof value === "object" && value !== null) {
     const keys = Object.keys(value).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;

@@ -25,6 +25,7 @@ import {
 import {
   contribution,
   featureProof,
+  levelOf,
   featuresRoot,
   featuresTree,
   score,
@@ -283,6 +284,108 @@ describe("certificates: the scorer (src/certificates/score.ts, model.ts, feature
           .with.property("details")
           .that.deep.includes({ field });
       }
+    });
+
+    it("refuses weights, caps, thresholds, ids and versions out of range, and accepts their bounds", function () {
+      const json = modelToJson(defaultModel());
+      const top = (1n << 256n) - 1n;
+      const huge = Object.fromEntries(TERM_NAMES.map((t) => [t, TERM_DIRECTIONS[t] === "up" ? 1_000_000_000 : 0]));
+      for (const [bad, field] of [
+        [{ ...json, weights: huge }, "weights"],
+        [{ ...json, caps: { ...json.caps, age: (top + 1n).toString() } }, "caps.age"],
+        [{ ...json, caps: { ...json.caps, age: "1x" } }, "caps.age"],
+        [{ ...json, caps: { ...json.caps, age: "x1" } }, "caps.age"],
+        [{ ...json, caps: { ...json.caps, age: "01" } }, "caps.age"],
+        [{ ...json, thresholds: { LOW: 200, MEDIUM: 200, HIGH: 700 } }, "thresholds"],
+        [{ ...json, thresholds: { LOW: 200, MEDIUM: 700, HIGH: 700 } }, "thresholds"],
+        [{ ...json, thresholds: { LOW: 200, MEDIUM: 450, HIGH: 2 ** 32 } }, "thresholds.HIGH"],
+        [{ ...json, id: "Bank" }, "id"],
+        [{ ...json, id: "bank_" }, "id"],
+        [{ ...json, id: "-bank" }, "id"],
+        [{ ...json, version: 2 ** 32 }, "version"],
+        [{ ...json, version: 0 }, "version"],
+      ] as const) {
+        expect(() => parseModel(bad))
+          .to.throw(ModelInvalidError)
+          .with.property("details")
+          .that.deep.includes({ field });
+      }
+      const edge = parseModel({
+        ...json,
+        id: "a",
+        version: 2 ** 32 - 1,
+        caps: { ...json.caps, age: top.toString() },
+        thresholds: { LOW: 1, MEDIUM: 2, HIGH: 2 ** 32 - 1 },
+      });
+      expect(edge.caps.age).to.equal(top);
+      // Positive weights summing to exactly 2^32 - 1 are accepted.
+      const exact = {
+        ...json.weights,
+        age: 2 ** 32 - 1 - 4 * 1_000_000_000,
+        activeDays: 1_000_000_000,
+        txCountIn: 1_000_000_000,
+        txCountOut: 1_000_000_000,
+        volumeToken: 1_000_000_000,
+        volumeNative: 0,
+        counterparties: 0,
+        settlementsCompleted: 0,
+        billsPaidOnTime: 0,
+      };
+      expect(parseModel({ ...json, weights: exact }).weights.age).to.equal(exact.age);
+    });
+
+    it("gives each threshold's own level at the threshold and the one below just under it", function () {
+      const m = defaultModel();
+      expect([0, 199, 200, 449, 450, 699, 700, 1000].map((s) => levelOf(s, m))).to.deep.equal([
+        "NONE",
+        "NONE",
+        "LOW",
+        "LOW",
+        "MEDIUM",
+        "MEDIUM",
+        "HIGH",
+        "HIGH",
+      ]);
+      fc.assert(
+        fc.property(model, (any) => {
+          for (const level of ["LOW", "MEDIUM", "HIGH"] as const) {
+            expect(levelOf(any.thresholds[level], any)).to.equal(level);
+          }
+          expect(levelOf(any.thresholds.LOW - 1, any)).to.equal("NONE");
+        }),
+      );
+    });
+
+    it("takes feature values up to 2^256 - 1 and refuses 2^256, non-decimal text and non-objects", function () {
+      const json = featuresToJson(regular);
+      const top = (1n << 256n) - 1n;
+      expect(parseFeatures({ ...json, volumeNative: top.toString() }).volumeNative).to.equal(top);
+      for (const [bad, field] of [
+        [{ ...json, volumeNative: (top + 1n).toString() }, "volumeNative"],
+        [{ ...json, txCountOut: "12abc" }, "txCountOut"],
+        [{ ...json, txCountOut: "01" }, "txCountOut"],
+        [{ ...json, txCountOut: "a12" }, "txCountOut"],
+        [null, "(root)"],
+        ["12", "(root)"],
+      ] as const) {
+        expect(() => parseFeatures(bad))
+          .to.throw(FeaturesInvalidError)
+          .with.property("details")
+          .that.deep.includes({ field });
+      }
+      const m = defaultModel();
+      const asNumber = { ...regular, txCountIn: 3 } as unknown as Features;
+      for (const [bad, field] of [
+        [asNumber, "txCountIn"],
+        [{ ...regular, volumeNative: top + 1n }, "volumeNative"],
+        [{ ...regular, firstActivity: regular.lastActivity + 1n }, "firstActivity"],
+      ] as const) {
+        expect(() => score(bad, m))
+          .to.throw(FeaturesInvalidError)
+          .with.property("details")
+          .that.deep.includes({ field });
+      }
+      expect(score({ ...regular, volumeNative: top }, m).score).to.equal(624 - 25 + 50);
     });
 
     it("refuses features with a negative or non-decimal value, or first activity after the last", function () {
