@@ -126,7 +126,11 @@ const FEATURE_DIRECTION: Record<FeatureName, "up" | "down"> = {
 
 describe("certificates: the scorer (src/certificates/score.ts, model.ts, features.ts)", function () {
   describe("the default model (models/default-v1.json): the five histories of issue 17", function () {
-    const m = defaultModel();
+    // Loaded in a hook, not at file load, so that a broken model schema fails these tests instead of the whole file.
+    let m: ScoringModel;
+    before(function () {
+      m = defaultModel();
+    });
 
     it("a trusted merchant is HIGH (every positive term at its cap: 1000)", function () {
       expect(score(merchant, m)).to.deep.equal({ score: 1000, level: "HIGH", levelIndex: 3 });
