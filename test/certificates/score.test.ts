@@ -14,6 +14,7 @@ import {
   canonicalModel,
   defaultModel,
   modelContentHash,
+  modelIdOf,
   ModelInvalidError,
   modelToJson,
   parseModel,
@@ -150,6 +151,10 @@ describe("certificates: the scorer (src/certificates/score.ts, model.ts, feature
     });
     it("a once-frozen account is LOW (624 - 300 = 324)", function () {
       expect(score(frozen, m)).to.deep.equal({ score: 324, level: "LOW", levelIndex: 1 });
+    });
+    it('has the on-chain id keccak256(utf8("<id>/v<version>")), one per version', function () {
+      expect(modelIdOf(m)).to.equal("0xc1f57677c086faf6e5df192196012e3f84f627f95941149dd435d6381d291469");
+      expect(modelIdOf({ id: m.id, version: 2 })).to.not.equal(modelIdOf(m));
     });
     it("has a pinned content hash and a pinned root for no history", function () {
       expect(modelContentHash(m)).to.equal("0xa5c772785717ace77781408cf10ce9e5c0832d1759ba55d5277f4e0fea3c8b33");
@@ -377,6 +382,10 @@ describe("certificates: the scorer (src/certificates/score.ts, model.ts, feature
           .with.property("details")
           .that.deep.includes({ field });
       }
+      expect(() => parseFeatures("12"))
+        .to.throw(FeaturesInvalidError)
+        .with.property("details")
+        .that.deep.includes({ field: "(root)", value: "12" });
       const m = defaultModel();
       const asNumber = { ...regular, txCountIn: 3 } as unknown as Features;
       for (const [bad, field] of [
