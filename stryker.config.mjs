@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -114,6 +114,12 @@ const GROUPS = {
   bills: {
     mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: Log\)/, /^ {2}\/\/ ─+ helpers/)],
     tests: ["test/bills/anomalies.test.ts", "test/bills/monitor.test.ts"],
+  },
+  certificates: {
+    // The certificate scorer (issue 17): the formula, the Merkle leaves, the model's rules and canonical hash, the
+    // features' checks. Pure code: the tests need no network.
+    mutate: () => ["src/certificates/score.ts", "src/certificates/model.ts", "src/certificates/features.ts"],
+    tests: ["test/certificates/score.test.ts"],
   },
 };
 
