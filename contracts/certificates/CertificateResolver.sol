@@ -102,6 +102,10 @@ contract CertificateResolver is ICertificateResolver, SchemaResolver, AccessCont
         if (certificate.level >= model.levels) {
             revert CertificateResolverLevelOutOfRange(certificate.modelId, certificate.level, model.levels);
         }
+        // The features are read from history: a block not yet mined cannot have been read.
+        if (certificate.asOfBlock >= block.number) {
+            revert CertificateResolverFutureBlock(certificate.asOfBlock, block.number);
+        }
         if (attestation.refUID != bytes32(0)) _replace(attestation);
         emit CertificateIssued(
             attestation.uid,
@@ -111,6 +115,7 @@ contract CertificateResolver is ICertificateResolver, SchemaResolver, AccessCont
             certificate.level,
             certificate.score,
             certificate.featuresRoot,
+            certificate.asOfBlock,
             attestation.expirationTime
         );
         return true;

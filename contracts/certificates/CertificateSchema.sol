@@ -7,10 +7,10 @@ pragma solidity ^0.8.30;
 ///         `refUID` (the certificate this one replaces, or zero).
 library CertificateSchema {
     /// @notice The schema string registered in EAS's `SchemaRegistry` (revocable, with the resolver).
-    string internal constant SCHEMA = "address subject,uint8 level,uint32 score,bytes32 modelId,bytes32 featuresRoot";
+    string internal constant SCHEMA = "address subject,uint8 level,uint32 score,bytes32 modelId,bytes32 featuresRoot,uint64 asOfBlock";
 
-    /// @notice The ABI-encoded length of a certificate's data: five static words.
-    uint256 internal constant DATA_LENGTH = 5 * 32;
+    /// @notice The ABI-encoded length of a certificate's data: six static words.
+    uint256 internal constant DATA_LENGTH = 6 * 32;
 
     /// @notice A certificate's data.
     /// @param subject The address the certificate is about (the attestation's recipient).
@@ -18,12 +18,14 @@ library CertificateSchema {
     /// @param score The score the level was derived from.
     /// @param modelId The scoring model, in `ScoringModelRegistry`.
     /// @param featuresRoot The Merkle root of the features the score used.
+    /// @param asOfBlock The last block of the subject's history the features cover (recompute them up to it).
     struct Certificate {
         address subject;
         uint8 level;
         uint32 score;
         bytes32 modelId;
         bytes32 featuresRoot;
+        uint64 asOfBlock;
     }
 
     /// @notice The schema's UID in `SchemaRegistry`, as it computes it: `keccak256(schema ‖ resolver ‖ revocable)`.
@@ -35,7 +37,7 @@ library CertificateSchema {
 
     /// @notice A certificate's attestation data.
     /// @param certificate The certificate.
-    /// @return The ABI encoding of its five fields.
+    /// @return The ABI encoding of its six fields.
     function encode(Certificate memory certificate) internal pure returns (bytes memory) {
         return
             abi.encode(
@@ -43,7 +45,8 @@ library CertificateSchema {
                 certificate.level,
                 certificate.score,
                 certificate.modelId,
-                certificate.featuresRoot
+                certificate.featuresRoot,
+                certificate.asOfBlock
             );
     }
 
@@ -53,7 +56,13 @@ library CertificateSchema {
     /// @param data The attestation data.
     /// @return certificate The certificate.
     function decode(bytes memory data) internal pure returns (Certificate memory certificate) {
-        (certificate.subject, certificate.level, certificate.score, certificate.modelId, certificate.featuresRoot) = abi
-            .decode(data, (address, uint8, uint32, bytes32, bytes32));
+        (
+            certificate.subject,
+            certificate.level,
+            certificate.score,
+            certificate.modelId,
+            certificate.featuresRoot,
+            certificate.asOfBlock
+        ) = abi.decode(data, (address, uint8, uint32, bytes32, bytes32, uint64));
     }
 }

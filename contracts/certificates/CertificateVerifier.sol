@@ -50,7 +50,7 @@ contract CertificateVerifier is ICertificateVerifier {
         if (attestation.expirationTime <= block.timestamp) return CertificateStatus.Expired;
         uint64 since = resolver.issuerAuthorizedSince(attestation.attester);
         if (since == 0 || attestation.time < since) return CertificateStatus.IssuerNotAuthorized;
-        // The resolver accepted only the schema's five words, so the decoding cannot revert.
+        // The resolver accepted only the schema's six words, so the decoding cannot revert.
         if (!resolver.models().isActive(CertificateSchema.decode(attestation.data).modelId)) {
             return CertificateStatus.ModelNotActive;
         }

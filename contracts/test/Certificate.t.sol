@@ -236,7 +236,19 @@ contract CertificateTest is CertificateFixture {
         );
         _attestAs(issuer, data);
         data.data = bytes.concat(_data(subject, 1, MODEL), bytes1(0));
-        vm.expectRevert(abi.encodeWithSelector(ICertificateResolver.CertificateResolverMalformedData.selector, 161));
+        vm.expectRevert(abi.encodeWithSelector(ICertificateResolver.CertificateResolverMalformedData.selector, 193));
+        _attestAs(issuer, data);
+        // Features said to be read at the current block (or later) were not read from history.
+        data.data = CertificateSchema.encode(
+            CertificateSchema.Certificate(subject, 1, 700, MODEL, FEATURES_ROOT, uint64(block.number))
+        );
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ICertificateResolver.CertificateResolverFutureBlock.selector,
+                uint64(block.number),
+                block.number
+            )
+        );
         _attestAs(issuer, data);
     }
 
@@ -294,6 +306,7 @@ contract CertificateTest is CertificateFixture {
             2,
             700,
             FEATURES_ROOT,
+            _lastBlock(),
             uint64(block.timestamp) + VALIDITY
         );
         bytes32 uid = _issue(issuer);
@@ -305,6 +318,7 @@ contract CertificateTest is CertificateFixture {
         assertEq(certificate.score, 700);
         assertEq(certificate.modelId, MODEL);
         assertEq(certificate.featuresRoot, FEATURES_ROOT);
+        assertEq(certificate.asOfBlock, _lastBlock());
         Attestation memory attestation = eas.getAttestation(uid);
         assertEq(attestation.recipient, subject);
         assertEq(attestation.attester, issuer);

@@ -20,6 +20,7 @@ interface ICertificateResolver {
         uint8 level,
         uint32 score,
         bytes32 featuresRoot,
+        uint64 asOfBlock,
         uint64 expirationTime
     );
     /// @notice Certificate `oldUid` was replaced by `newUid`; `oldUid` is no longer valid.
@@ -37,7 +38,9 @@ interface ICertificateResolver {
     error CertificateResolverModelNotActive(bytes32 modelId, IScoringModelRegistry.ModelState state);
     /// @notice The level is not one the model assigns.
     error CertificateResolverLevelOutOfRange(bytes32 modelId, uint8 level, uint8 levels);
-    /// @notice The attestation data is not the five words of the schema.
+    /// @notice The features were read at a block not yet mined (`asOfBlock` must be below `current`).
+    error CertificateResolverFutureBlock(uint64 asOfBlock, uint256 current);
+    /// @notice The attestation data is not the six words of the schema.
     error CertificateResolverMalformedData(uint256 length);
     /// @notice The attestation's recipient is not the certificate's subject.
     error CertificateResolverSubjectMismatch(address recipient, address subject);

@@ -88,8 +88,16 @@ abstract contract CertificateFixture is Test {
         assertTrue(deployed != address(0), artifact);
     }
 
-    function _data(address subject_, uint8 level, bytes32 modelId) internal pure returns (bytes memory) {
-        return CertificateSchema.encode(CertificateSchema.Certificate(subject_, level, 700, modelId, FEATURES_ROOT));
+    function _data(address subject_, uint8 level, bytes32 modelId) internal view returns (bytes memory) {
+        return
+            CertificateSchema.encode(
+                CertificateSchema.Certificate(subject_, level, 700, modelId, FEATURES_ROOT, _lastBlock())
+            );
+    }
+
+    /// @dev The newest block a certificate's features may cover: the one before the current.
+    function _lastBlock() internal view returns (uint64) {
+        return uint64(block.number - 1);
     }
 
     function _request(bytes32 refUID) internal view returns (AttestationRequestData memory) {
