@@ -7,7 +7,8 @@ pragma solidity ^0.8.30;
 ///         `refUID` (the certificate this one replaces, or zero).
 library CertificateSchema {
     /// @notice The schema string registered in EAS's `SchemaRegistry` (revocable, with the resolver).
-    string internal constant SCHEMA = "address subject,uint8 level,uint32 score,bytes32 modelId,bytes32 featuresRoot,uint64 asOfBlock";
+    string internal constant SCHEMA =
+        "address subject,uint8 level,uint32 score,bytes32 modelId,bytes32 featuresRoot,uint64 asOfBlock";
 
     /// @notice The ABI-encoded length of a certificate's data: six static words.
     uint256 internal constant DATA_LENGTH = 6 * 32;
