@@ -434,12 +434,14 @@ export class CertificateIndexer {
     const columns = "block, tx_index, log_index, from_addr, to_addr, value, ts";
     const rows = this.#store.all<TransferRow>(
       `SELECT ${columns} FROM cert_transfers WHERE from_addr IN (SELECT value FROM json_each(?)) AND block <= ?
-       UNION
-       SELECT ${columns} FROM cert_transfers WHERE to_addr IN (SELECT value FROM json_each(?)) AND block <= ?`,
+       UNION ALL
+       SELECT ${columns} FROM cert_transfers WHERE to_addr IN (SELECT value FROM json_each(?)) AND block <= ?
+         AND from_addr NOT IN (SELECT value FROM json_each(?))`,
       members,
       asOfBlock,
       members,
       asOfBlock,
+      members,
     );
 
     let first = 0;
