@@ -460,6 +460,7 @@ export class CertificateIndexer {
       const received = row.to_addr !== null && set.has(row.to_addr);
       if (sent && received) continue; // internal: activity only
       const value = BigInt(row.value);
+      // One number per transaction: a block holds far fewer than 65,536 transactions (gas limit / 21,000).
       const tx = row.block * 65_536 + row.tx_index;
       if (row.log_index < 0) volumeNative += value;
       else volumeToken += value;

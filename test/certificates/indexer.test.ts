@@ -15,6 +15,7 @@ import {
 import {
   InterbankSettlement__factory,
   MockAccountFactory__factory,
+  MockERC20__factory,
   MockSmartAccount__factory,
 } from "../../typechain-types/index.js";
 import { DAY, indexerWorld, publicKeyOf, type IndexerWorld } from "./indexer-helpers.js";
@@ -133,6 +134,37 @@ describe("certificates: the indexer", function () {
       indexer.featuresOf([bob.address, alice.address], head),
     );
     expect(indexer.featuresOf([], head)).to.deep.equal(NO_FEATURES);
+  });
+
+  it("a look-alike token's Transfer logs do not count as BankToken volume or counterparties", async function () {
+    const { suite } = w;
+    const [alice, bob] = [suite.others[0]!, suite.others[1]!];
+    const fake = await new MockERC20__factory(alice).deploy();
+    await fake.waitForDeployment();
+    await (await fake.mint(alice.address, 10n ** 12n)).wait();
+    await (await fake.transfer(bob.address, 10n ** 11n)).wait();
+    const indexer = w.indexer(w.open("a.sqlite"));
+    await indexer.poll();
+    const head = await w.head();
+    // Alice's three transactions are sent transactions (a deployment and two calls), nothing more.
+    expect(indexer.featuresOf([alice.address], head)).to.deep.include({
+      txCountOut: 3n,
+      txCountIn: 0n,
+      volumeToken: 0n,
+      counterparties: 0n,
+    });
+    expect(indexer.featuresOf([bob.address], head)).to.deep.include({ txCountIn: 0n, volumeToken: 0n });
+  });
+
+  it("two polls at once index each block once", async function () {
+    const { suite } = w;
+    const [alice, bob] = [suite.others[0]!, suite.others[1]!];
+    for (let i = 0; i < 5; i += 1) await (await alice.sendTransaction({ to: bob.address, value: 3n })).wait();
+    const indexer = w.indexer(w.open("a.sqlite"), { batchBlocks: 4 });
+    const [a, b] = await Promise.all([indexer.poll(), indexer.poll()]);
+    const head = await w.head();
+    expect(a + b).to.equal(head + 1);
+    expect(indexer.featuresOf([bob.address], head)).to.deep.include({ txCountIn: 5n, volumeNative: 15n });
   });
 
   it("a reverted transaction moves no value and creates nothing", async function () {
@@ -315,6 +347,20 @@ describe("certificates: the indexer", function () {
     // Bob was frozen: once, and only from the freeze's block on.
     expect(indexer.featuresOf([bob.address], now).frozenPeriods).to.equal(1n);
     expect(indexer.featuresOf([bob.address], then).frozenPeriods).to.equal(0n);
+
+    // Unfrozen, bob no longer flags alice's history; the period he was frozen stays on his. Frozen again: two.
+    const compliance = suite.token.connect(suite.accounts.compliance);
+    await (await compliance.unfreeze(bob.address)).wait();
+    await indexer.poll();
+    const unfrozen = indexer.indexedThrough();
+    await (await compliance.freeze(bob.address)).wait();
+    await indexer.poll();
+    const again = indexer.indexedThrough();
+    expect(indexer.featuresOf([alice.address], unfrozen).flaggedCounterparties).to.equal(0n);
+    expect(indexer.featuresOf([bob.address], unfrozen).frozenPeriods).to.equal(1n);
+    expect(indexer.featuresOf([alice.address], again).flaggedCounterparties).to.equal(1n);
+    expect(indexer.featuresOf([bob.address], again).frozenPeriods).to.equal(2n);
+    expect(indexer.featuresOf([alice.address], now)).to.deep.equal(aliceNow);
   });
 
   it("a reorg within the confirmations is never seen; one deeper stops the indexer with ChainReorgError", async function () {
