@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 import { expect } from "chai";
 import { getBytes, hexlify, Wallet } from "ethers";
@@ -29,6 +30,7 @@ import {
   X509ValidityInvalidError,
   type TwinCertificate,
 } from "../../src/certificates/x509.js";
+import { CA_PEM, EXAMPLE, TWIN_PEM } from "../../scripts/x509-example.js";
 
 // ---- openssl, the outside client --------------------------------------------------------------------------
 
@@ -563,6 +565,24 @@ describe("X.509 twin of a trust certificate", function () {
         X509FieldInvalidError,
       );
       expect((error as X509FieldInvalidError).details["field"]).to.equal("name");
+    });
+  });
+
+  describe("the example in docs/x509 (docs/certificates.md runs openssl on it)", function () {
+    it("says exactly the example's inputs and verifies under its CA", async function () {
+      const twin = readFileSync(TWIN_PEM, "utf8");
+      const ca = readFileSync(CA_PEM, "utf8");
+      const read = readTwin(twin);
+      expect(read).to.deep.include({
+        ...EXAMPLE.certificate,
+        subjectPublicKey: EXAMPLE.subjectPublicKey,
+        issuer: `CN=bank-chain issuer ${EXAMPLE.issuerAddress}`,
+        notBefore: EXAMPLE.notBefore,
+        notAfter: EXAMPLE.notAfter,
+      });
+      expect(await verifyTwin(twin, ca, new Date("2030-01-01T00:00:00Z"))).to.equal(true);
+      const text = await openssl(["x509", "-in", fileURLToPath(CA_PEM), "-noout", "-text"]);
+      expect(text.stdout).to.include(`URI:eip155:31337:${EXAMPLE.issuerAddress}`);
     });
   });
 });
