@@ -6,7 +6,8 @@
  * that a missing, empty or malformed one, or a key of the public test
  * mnemonic (src/chain/published-keys.ts), stops a deploy in one line naming
  * each variable and its duty: never a stack trace from deep inside the signer
- * and never another key in its place.
+ * and never another key in its place. It also keeps solc's metadata to source
+ * hashes (config.ts), so a clean build fits the WebAssembly compiler.
  */
 import type { HardhatPlugin } from "hardhat/types/plugins";
 
@@ -15,6 +16,7 @@ export const PLUGIN_ID = "bank-chain";
 const plugin: HardhatPlugin = {
   id: PLUGIN_ID,
   hookHandlers: {
+    config: () => import("./config.js"),
     network: () => import("./network.js"),
   },
 };
