@@ -1,4 +1,5 @@
 import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
+import { CERTIFICATES_SETTINGS } from "./certificates/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
@@ -19,4 +20,5 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   BILL_MONITOR_SETTINGS,
   CARD_GATEWAY_SETTINGS,
   INTEROP_SETTINGS,
+  CERTIFICATES_SETTINGS,
 ];
