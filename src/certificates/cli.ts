@@ -1,7 +1,7 @@
 /**
  * `bank-chain certificates …`: trust certificates through the certificate service (docs/certificates.md).
  *
- *   certificates request [--subject <address>] [--key-env VAR] [--api <url>]
+ *   certificates request [--key-env VAR] [--api <url>]
  *       proves possession of the key in VAR (default BANK_CHAIN_CERTIFICATE_KEY): gets a challenge, signs
  *       CertificateRequest under the issuer's EIP-712 domain, posts it; prints the certificate
  *   certificates show <uid> [--api <url>]
@@ -18,7 +18,7 @@
  *
  * Keys come from environment variables, never from a flag, and are never printed.
  */
-import { AbiCoder, getAddress, isAddress, SigningKey } from "ethers";
+import { AbiCoder, getAddress, SigningKey } from "ethers";
 
 import { lines, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
 import { BankChainError, messageOf } from "../errors.js";
@@ -153,22 +153,12 @@ export function addCertificatesCommands(program: Program): void {
   group
     .command("request")
     .description("prove possession of a key and get a trust certificate for it")
-    .option("--subject <address>", "one of the key's addresses (default: the key's own)")
     .option("--key-env <VAR>", "environment variable holding the private key", DEFAULT_KEY_ENV)
     .option("--api <url>", "the certificate service (default: http://127.0.0.1:$CERTIFICATES_PORT, 8630)")
     .action(async (_o, command) => {
       const options = command.optsWithGlobals();
       const wallet = walletFromEnv(options.keyEnv, CertificateCliError, "CERT_CLI");
-      if (options.subject !== undefined && !isAddress(options.subject)) {
-        throw new CertificateCliError(
-          "CERT_CLI_BAD_ADDRESS",
-          `--subject must be an address, got "${options.subject}"`,
-          {
-            value: options.subject,
-          },
-        );
-      }
-      const subject = options.subject === undefined ? wallet.address : getAddress(options.subject);
+      const subject = wallet.address;
       const api = await apiUrl(options.api);
       const challenge = (await call(api, "/challenge")).json as ChallengeJson;
       const { keccak256 } = await import("ethers");
@@ -221,8 +211,9 @@ export function addCertificatesCommands(program: Program): void {
       const { modelContentHash, modelIdOf, parseModel } = await import("./model.js");
       const { parseFeatures } = await import("./features.js");
       const { featuresRoot, score } = await import("./score.js");
-      const { CertificateVerifier__factory, IEAS__factory, ScoringModelRegistry__factory } =
+      const { CertificateVerifier__factory, ScoringModelRegistry__factory } =
         await import("../../typechain-types/index.js");
+      const { easAt } = await import("./eas.js");
       await withChain(options, async (chain, deployments) => {
         const verifier = CertificateVerifier__factory.connect(
           deployments.get("CertificateVerifier").address,
@@ -232,7 +223,7 @@ export function addCertificatesCommands(program: Program): void {
           deployments.get("ScoringModelRegistry").address,
           chain.provider,
         );
-        const eas = IEAS__factory.connect(deployments.get("EAS").address, chain.provider);
+        const eas = easAt(deployments.get("EAS").address, chain.provider);
         const attestation = await eas.getAttestation(uid);
         const [subject, level, points, modelId, root, asOfBlock] = coder.decode(
           ["address", "uint8", "uint32", "bytes32", "bytes32", "uint64"],
@@ -327,14 +318,15 @@ export function addCertificatesCommands(program: Program): void {
 }
 
 async function revokeAsIssuer(options: Parameters<typeof withChain>[0], uid: string): Promise<void> {
-  const { CertificateResolver__factory, IEAS__factory } = await import("../../typechain-types/index.js");
+  const { CertificateResolver__factory } = await import("../../typechain-types/index.js");
+  const { easAt } = await import("./eas.js");
   const { certIssuerWallet } = await import("./service.js");
   const { mined } = await import("../chain/receipts.js");
   await withChain(options, async (chain, deployments) => {
     const issuer = await certIssuerWallet(chain);
     const resolver = CertificateResolver__factory.connect(deployments.get("CertificateResolver").address, issuer);
-    const eas = IEAS__factory.connect(deployments.get("EAS").address, issuer);
-    const tx = await eas.revoke({ schema: await resolver.schemaUID(), data: { uid, value: 0n } });
+    const eas = easAt(deployments.get("EAS").address, issuer);
+    const tx = await eas.revoke(await resolver.schemaUID(), uid);
     await mined(tx);
     output(options, { uid, tx: tx.hash, revoker: issuer.address }, () =>
       lines([

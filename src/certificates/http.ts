@@ -66,7 +66,7 @@ const requestBody = z
       .min(1)
       .max(200)
       .openapi({ description: "secp256k1 public key, 0x-hex, compressed (33 bytes) or uncompressed (65 bytes)" }),
-    subject: address.optional().openapi({ description: "one of the key's addresses; default the key's own" }),
+    subject: address.optional().openapi({ description: "the key's own address (the default)" }),
     nonce: bytes32,
     signature: hexSignature,
   })
@@ -235,7 +235,7 @@ export function certificateHttpServer(
           403: { description: "the signature is not by the key over this issuer's domain and request" },
           409: { description: "the nonce was used already" },
           410: { description: "the nonce has expired" },
-          422: { description: "the subject is not an address of the key, or the chain refused the attestation" },
+          422: { description: "the subject is not the key's address, or the chain refused the attestation" },
           503: { description: "cannot issue now (indexer not ready, model not active, issuer not authorized)" },
         },
         handle: async ({ body }) => {

@@ -42,9 +42,9 @@ import type { Migration, Store } from "../store/store.js";
 import {
   CertificateResolver__factory,
   CertificateVerifier__factory,
-  IEAS__factory,
   ScoringModelRegistry__factory,
 } from "../../typechain-types/index.js";
+import { easAt, IEAS_ABI } from "./eas.js";
 import { featuresToJson, parseFeatures, type Features } from "./features.js";
 import { modelContentHash, modelIdOf, modelToJson, parseModel, type ScoringModel } from "./model.js";
 import {
@@ -77,7 +77,7 @@ export interface TwinCertificate {
   readonly score: number;
   readonly modelId: string;
   readonly featuresRoot: string;
-  readonly asOfBlock: number;
+  readonly asOfBlock: bigint;
   readonly chainId: bigint;
   readonly eas: string;
 }
@@ -91,7 +91,8 @@ export interface TwinIssuer {
     readonly notAfter: Date;
   }): Promise<{ readonly pem: string }>;
   issueTwin(args: {
-    readonly ca: { readonly pem: string };
+    /** The issuer CA's PEM. */
+    readonly ca: string;
     readonly issuerKey: string;
     readonly subjectPublicKey: string;
     readonly certificate: TwinCertificate;
@@ -260,7 +261,7 @@ export interface IssuedCertificate {
 
 export interface CertificateRequestInput {
   readonly publicKey: string;
-  /** The certificate's subject: one of the key's addresses; default the key's own address. */
+  /** The certificate's subject: the key's own address (the default); signed, so it cannot be swapped. */
   readonly subject?: string | undefined;
   readonly nonce: string;
   readonly signature: string;
@@ -299,12 +300,12 @@ export class CertificateIssuer {
     this.#store = options.store;
     this.#store.migrate("certificate-issuer", MIGRATIONS);
     this.#domain = certificateDomain(options.chainId, options.resolver);
-    this.#eas = IEAS__factory.connect(options.eas, options.provider);
+    this.#eas = easAt(options.eas, options.provider);
     this.#resolver = CertificateResolver__factory.connect(options.resolver, options.provider);
     this.#verifier = CertificateVerifier__factory.connect(options.verifier, options.provider);
     this.#registry = ScoringModelRegistry__factory.connect(options.registry, options.provider);
     this.#revertAbi = errorInterface([
-      IEAS__factory.abi,
+      IEAS_ABI,
       CertificateResolver__factory.abi,
       CertificateVerifier__factory.abi,
       ScoringModelRegistry__factory.abi,
@@ -399,6 +400,16 @@ export class CertificateIssuer {
   async request(input: CertificateRequestInput): Promise<IssuedCertificate> {
     const key = parsePublicKey(input.publicKey);
     const subject = input.subject === undefined ? key.address : getAddress(input.subject);
+    if (subject !== key.address) {
+      // The certificate (and its X.509 twin, whose subject key is this key) is about the key's own address; the
+      // other addresses generated from the key count towards its features.
+      throw new IssuerError(
+        422,
+        "CERT_SUBJECT_NOT_OF_KEY",
+        `subject ${subject} is not the key's address ${key.address}: a certificate is about the key's own address`,
+        { field: "subject", subject, address: key.address },
+      );
+    }
     checkSignedBy(
       key,
       this.#domain,
@@ -557,14 +568,6 @@ export class CertificateIssuer {
     const addresses = [
       ...new Set([key.address, ...this.#o.features.addressesOfKey(key.uncompressed, asOfBlock)].map(getAddress)),
     ];
-    if (!addresses.includes(subject)) {
-      throw new IssuerError(
-        422,
-        "CERT_SUBJECT_NOT_OF_KEY",
-        `subject ${subject} is not an address generated from this key (as of block ${asOfBlock}): ${addresses.join(", ")}`,
-        { field: "subject", subject, addresses },
-      );
-    }
     const features = this.#o.features.featuresOf(addresses, asOfBlock);
     const result = score(features, this.#o.model);
     return {
@@ -661,7 +664,7 @@ export class CertificateIssuer {
     const block = await this.#o.provider.getBlock(receipt.blockNumber);
     const issuedAt = block?.timestamp ?? Math.floor(this.#o.clock.now() / 1000);
     const twin = await this.#o.twins.issueTwin({
-      ca: { pem: this.caPem },
+      ca: this.caPem,
       issuerKey: this.#o.signer.privateKey,
       subjectPublicKey: row.public_key,
       certificate: {
@@ -671,7 +674,7 @@ export class CertificateIssuer {
         score: row.score!,
         modelId: row.model_id!,
         featuresRoot: row.features_root!,
-        asOfBlock: row.as_of_block!,
+        asOfBlock: BigInt(row.as_of_block!),
         chainId: this.#o.chainId,
         eas: getAddress(this.#o.eas),
       },
@@ -800,19 +803,20 @@ export class CertificateIssuer {
     }
   }
 
-  /** The subject's latest certificate from this issuer that is valid now, or zero: a reissue replaces it. */
+  /**
+   * The subject's certificate from this issuer that is valid now, or zero: a reissue replaces it. Only the
+   * newest can be valid: each reissue replaced the one before, and an invalid certificate never turns valid
+   * again (revoked, replaced and expired are final; a re-granted issuer does not revive the old ones).
+   */
   async #currentCertificate(subject: string, except: string): Promise<string> {
-    const rows = this.#store.all<{ uid: string }>(
+    const newest = this.#store.get<{ uid: string }>(
       `SELECT uid FROM certificate_requests WHERE kind = 'issue' AND state = 'done' AND subject = ? AND issuer = ?
-         AND id <> ? ORDER BY issued_at DESC, updated_ms DESC`,
+         AND id <> ? ORDER BY issued_at DESC, updated_ms DESC LIMIT 1`,
       subject,
       this.#issuer,
       except,
     );
-    for (const { uid } of rows) {
-      if ((await this.statusOf(uid)) === "Valid") return uid;
-    }
-    return ZeroHash;
+    return newest !== undefined && (await this.statusOf(newest.uid)) === "Valid" ? newest.uid : ZeroHash;
   }
 
   #update(id: string, values: Record<string, string | number | null>): void {

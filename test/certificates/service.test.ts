@@ -4,13 +4,10 @@ import { getAddress, Signature, Wallet, type BaseWallet } from "ethers";
 import type { FeatureSource, TwinIssuer } from "../../src/certificates/issuer.js";
 import { parseFeatures, type Features } from "../../src/certificates/features.js";
 import { defaultModel, modelIdOf } from "../../src/certificates/model.js";
+import { easAt } from "../../src/certificates/eas.js";
 import { certificateDomain } from "../../src/certificates/pop.js";
 import { featuresRoot, score } from "../../src/certificates/score.js";
-import {
-  CertificateResolver__factory,
-  IEAS__factory,
-  ScoringModelRegistry__factory,
-} from "../../typechain-types/index.js";
+import { CertificateResolver__factory, ScoringModelRegistry__factory } from "../../typechain-types/index.js";
 import {
   call,
   certificatesFixture,
@@ -73,8 +70,7 @@ describe("certificates: the issuing service", function () {
   }
 
   async function attestedCount(recipient: string): Promise<number> {
-    const eas = IEAS__factory.connect(f.get("EAS"), f.provider);
-    return (await eas.queryFilter(eas.filters.Attested(recipient))).length;
+    return easAt(f.get("EAS"), f.provider).attestedCount(recipient);
   }
 
   async function issue(key: BaseWallet = merchant): Promise<any> {
