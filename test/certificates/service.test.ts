@@ -147,7 +147,7 @@ describe("certificates: the issuing service", function () {
       );
     });
 
-    it("a subject that is not an address of the key is refused (422 CERT_SUBJECT_NOT_OF_KEY)", async function () {
+    it("a subject other than the key's address is refused (422 CERT_SUBJECT_NOT_OF_KEY)", async function () {
       await refusedThenAccepted(
         (c) => signedRequest(merchant, c, { subject: stranger.address }),
         422,
@@ -269,6 +269,31 @@ describe("certificates: the issuing service", function () {
       expect(await attestedCount(merchant.address)).to.equal(before + 1);
     });
 
+    it("a signed transaction whose nonce went to another is signed again after a restart, and lands once", async function () {
+      await service.stop();
+      let crashed = false;
+      service = await f.start((point) => {
+        if (point === "attest:signed" && !crashed) {
+          crashed = true;
+          throw new Error("crash before broadcasting");
+        }
+      });
+      const before = await attestedCount(merchant.address);
+      const reply = await call(`${service.url}/certificates`, "POST", await signedRequest(merchant, await challenge()));
+      expect(reply.status).to.equal(503);
+      const id = /GET \/requests\/(0x[0-9a-f]{32})/.exec(reply.body.error.message)![1]!;
+      const stored = (await call(`${service.url}/requests/${id}`)).body;
+      expect(stored.state).to.equal("sent");
+      // The operator uses the issuer's key meanwhile: the stored transaction's nonce is taken.
+      await (await f.signer.sendTransaction({ to: f.signer.address, value: 0n })).wait();
+      await service.stop();
+      service = await f.start();
+      const done = (await call(`${service.url}/requests/${id}`)).body;
+      expect(done.state).to.equal("done");
+      expect(done.txHash).to.not.equal(stored.txHash);
+      expect(await attestedCount(merchant.address)).to.equal(before + 1);
+    });
+
     it("a de-authorized issuer's certificates turn invalid (IssuerNotAuthorized), and it issues no more (503)", async function () {
       const certificate = await issue();
       const resolver = CertificateResolver__factory.connect(f.get("CertificateResolver"), f.suite.accounts.admin);
@@ -324,6 +349,13 @@ describe("certificates: the issuing service", function () {
       const fresh = Wallet.createRandom();
       const certificate = await issue(fresh);
       expect(certificate).to.include({ level: "NONE", score: 0 });
+    });
+
+    it("a certificate past its expirationTime is invalid (Expired)", async function () {
+      const certificate = await issue();
+      await f.suite.networkHelpers.time.increaseTo(Number(certificate.attestation.expirationTime));
+      const shown = await call(`${service.url}/certificates/${certificate.uid}`);
+      expect(shown.body).to.include({ status: "Expired", valid: false });
     });
 
     it("a retired model's certificates turn invalid (ModelNotActive), and no more are issued (503)", async function () {
