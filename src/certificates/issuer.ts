@@ -147,7 +147,10 @@ export interface IssuerOptions {
   readonly pollIntervalMs: number;
   readonly clock: Clock;
   readonly log: (line: string) => void;
-  /** Told `attest:signed`, `attest:sent`, `revoke:signed`, `revoke:sent` with the request id (tests crash here). */
+  /**
+   * Told `issue:accepted`, `attest:signed`, `attest:sent`, `revoke:signed`, `revoke:sent` with the request id
+   * (tests crash the issuer there by throwing).
+   */
   readonly onStep?: (point: string, id: string) => void;
 }
 
@@ -444,6 +447,7 @@ export class CertificateIssuer {
         now,
       );
     });
+    this.#o.onStep?.("issue:accepted", id);
     await this.#finish(id);
     const issued = this.certificate(this.#row(id)!.uid!);
     return issued!;
@@ -642,7 +646,10 @@ export class CertificateIssuer {
   async #process(id: string): Promise<void> {
     let row = this.#row(id);
     if (row === undefined || row.state === "done" || row.state === "failed") return;
-    if (row.tx_hash === null) row = await this.#sign(row);
+    if (row.tx_hash === null) {
+      row = await this.#sign(row);
+      if (row === undefined) return;
+    }
     const receipt = await this.#landed(row);
     if (receipt === undefined) {
       // Dropped for good (its nonce went to another transaction): sign it again.
@@ -684,8 +691,11 @@ export class CertificateIssuer {
     this.#update(row.id, { state: "done", uid: uid.toLowerCase(), issued_at: issuedAt, twin_pem: twin.pem });
   }
 
-  /** Signs the request's transaction and stores it (state `sent`) before broadcasting it. */
-  async #sign(row: RequestRow): Promise<RequestRow> {
+  /**
+   * Signs the request's transaction and stores it (state `sent`) before broadcasting it; undefined when the
+   * chain refuses it outright (the request is then `failed`).
+   */
+  async #sign(row: RequestRow): Promise<RequestRow | undefined> {
     const signer = this.#o.signer;
     const schema = await this.#resolver.schemaUID();
     let data: string;
@@ -710,7 +720,18 @@ export class CertificateIssuer {
     }
     const to = await this.#eas.getAddress();
     const nonce = await this.#o.provider.getTransactionCount(this.#issuer, "pending");
-    const estimate = await signer.estimateGas({ to, data, from: this.#issuer });
+    let estimate: bigint;
+    try {
+      estimate = await signer.estimateGas({ to, data, from: this.#issuer });
+    } catch (error) {
+      // A custom error the chain names (the model retired, the issuer de-authorized meanwhile) is final;
+      // anything else (no answer, no funds) is tried again next round.
+      const revert = contractRevertError(error, this.#revertAbi);
+      if (revert === undefined || revert.errorName === "") throw error;
+      this.#update(row.id, { state: "failed", error: revert.message });
+      this.#o.log(`certificates: request ${row.id} refused on chain: ${revert.message}`);
+      return undefined;
+    }
     const populated = await signer.populateTransaction({
       to,
       data,

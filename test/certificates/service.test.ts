@@ -294,6 +294,33 @@ describe("certificates: the issuing service", function () {
       expect(await attestedCount(merchant.address)).to.equal(before + 1);
     });
 
+    it("a request accepted before a crash, whose issuer lost its role meanwhile, fails with the chain's reason", async function () {
+      await service.stop();
+      let lastId = "";
+      service = await f.start((point, id) => {
+        if (point === "issue:accepted") {
+          lastId = id;
+          throw new Error("crash after accepting");
+        }
+      });
+      const before = await attestedCount(merchant.address);
+      const reply = await call(`${service.url}/certificates`, "POST", await signedRequest(merchant, await challenge()));
+      expect(reply.status).to.equal(500);
+      await service.stop();
+      const resolver = CertificateResolver__factory.connect(f.get("CertificateResolver"), f.suite.accounts.admin);
+      await (await resolver.revokeRole(await resolver.ISSUER_ROLE(), f.signer.address)).wait();
+      try {
+        service = await f.start();
+        const failed = (await call(`${service.url}/requests/${lastId}`)).body;
+        expect(failed.state).to.equal("failed");
+        expect(failed.error).to.include("CertificateResolverUnauthorizedIssuer");
+        expect(failed.txHash).to.equal(null);
+        expect(await attestedCount(merchant.address)).to.equal(before);
+      } finally {
+        await (await resolver.grantRole(await resolver.ISSUER_ROLE(), f.signer.address)).wait();
+      }
+    });
+
     it("a de-authorized issuer's certificates turn invalid (IssuerNotAuthorized), and it issues no more (503)", async function () {
       const certificate = await issue();
       const resolver = CertificateResolver__factory.connect(f.get("CertificateResolver"), f.suite.accounts.admin);
