@@ -111,3 +111,16 @@ export const INTEROP = {
   routeCapacity: 100_000_000n,
   routeWindow: 24 * 3_600,
 } as const;
+
+/**
+ * The trust certificates (docs/certificates.md). `maxValidity` is the longest a certificate may be valid, which
+ * `CertificateResolver` enforces at attestation (`expirationTime <= time + maxValidity`) and cannot change after
+ * deployment: 365 days. A certificate is a snapshot of a history up to `asOfBlock`; the issuer may give shorter
+ * ones and revokes a certificate whose subject misbehaves afterwards, so the ceiling only bounds how long a
+ * forgotten certificate outlives its data. A year is the default model's longest look-back (its `age` cap), and
+ * it keeps the X.509 twin, which carries the same validity, under the 398 days relying parties of the Web PKI
+ * accept for a leaf certificate.
+ */
+export const CERTIFICATES = {
+  maxValidity: 365 * 24 * 3_600,
+} as const;

@@ -67,7 +67,8 @@ export const DUTIES = [
   {
     name: "schemeAdmin",
     devnetIndex: 22,
-    description: "registers banks and corridors on the settlement and bill definitions on the registry",
+    description:
+      "registers banks and corridors on the settlement, bill definitions on the registry, and the certificate schema and scoring models",
   },
   { name: "bankA", devnetIndex: 1, description: "bank A's agent; card ledger admin and treasurer; offline risk admin" },
   { name: "bankB", devnetIndex: 2, description: "bank B's agent" },
@@ -92,12 +93,17 @@ export const DUTIES = [
   { name: "attester2", devnetIndex: 26, description: "second of the three attesters that sign cross-chain messages" },
   { name: "attester3", devnetIndex: 27, description: "third of the three attesters that sign cross-chain messages" },
   { name: "fxQuoter", devnetIndex: 28, description: "signs the exchange rates the interop gateway exchanges at" },
+  {
+    name: "certIssuer",
+    devnetIndex: 29,
+    description: "issues trust certificates: attests them in EAS and signs their X.509 twins",
+  },
 ] as const satisfies readonly Duty[];
 
 export type DutyName = (typeof DUTIES)[number]["name"];
 
 /** How many unlocked accounts the devnet and the in-process chain have: every duty's index fits. */
-export const DEVNET_ACCOUNT_COUNT = 29;
+export const DEVNET_ACCOUNT_COUNT = 30;
 
 /** Gas policy of a network whose fees are set by its operators rather than a market. */
 export interface FixedGas {

@@ -78,6 +78,10 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "InteropGateway", role: "GATEWAY_ADMIN_ROLE", holder: duty("interopAdmin") },
   { contract: "InteropGateway", role: "FX_QUOTER_ROLE", holder: duty("fxQuoter") },
   { contract: "InteropGateway", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "ScoringModelRegistry", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "ScoringModelRegistry", role: "MODEL_ADMIN_ROLE", holder: duty("schemeAdmin") },
+  { contract: "CertificateResolver", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "CertificateResolver", role: "ISSUER_ROLE", holder: duty("certIssuer") },
 ];
 
 /** A privilege a contract grants outside AccessControl, and its holder in the plan. */
