@@ -276,6 +276,14 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
     { skip: "needs a consortium chain; npm run test:anvil runs it against Anvil with chain id 4242" },
   ],
 
+  // docs/certificates.md: openssl on the example X.509 twin (docs/x509/); the expected output is the doc's `→`.
+  ["openssl verify -CAfile docs/x509/ca.pem docs/x509/twin.pem", { run: "foreground" }],
+  ["openssl x509 -in docs/x509/twin.pem -noout -text", { run: "foreground" }],
+  ["openssl x509 -in docs/x509/ca.pem -noout -text", { run: "foreground" }],
+  ["openssl asn1parse -in docs/x509/twin.pem | grep -A1 ':2\\.25\\.'", { run: "foreground" }],
+  ["openssl asn1parse -in docs/x509/twin.pem -strparse 490", { run: "foreground" }],
+  ["openssl x509 -in docs/x509/twin.pem -noout -pubkey | openssl ec -pubin -noout -text", { run: "foreground" }],
+
   // docs/iso8583.md: the expected output is the doc's `→` comment.
   [
     "echo 30383030383232303030303030303030303030303034303030303030303030303030303031313238313230303030303030303031333031 | npx bank-chain iso8583 decode",
