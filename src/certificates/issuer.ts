@@ -353,7 +353,8 @@ export class CertificateIssuer {
       const { pem } = await this.#o.twins.issuerCa({
         issuerKey: this.#o.signer.privateKey,
         chainId: this.#o.chainId,
-        notBefore: new Date(now),
+        // A day back: a twin's notBefore is its attestation's block time, which may trail the wall clock.
+        notBefore: new Date(now - 24 * 3600 * 1000),
         notAfter: new Date(now + CA_VALIDITY_MS),
       });
       this.#store.run("INSERT INTO certificate_cas (issuer, pem, created_ms) VALUES (?, ?, ?)", this.#issuer, pem, now);

@@ -23,9 +23,11 @@ import {
 import { int, settingsSchema } from "../chain/settings.js";
 import type { Store } from "../store/store.js";
 import { certificateHttpServer } from "./http.js";
+import { CertificateIndexer, type IndexerProvider } from "./indexer.js";
 import { CertificateIssuer, type FeatureSource, type TwinIssuer } from "./issuer.js";
 import { defaultModel, type ScoringModel } from "./model.js";
 import { ChallengeStore } from "./pop.js";
+import { issuerCa, issueTwin } from "./x509.js";
 
 export const DEFAULT_CERTIFICATES_PORT = 8630;
 /** Thirty days. */
@@ -202,3 +204,40 @@ export function certificateService(options: CertificateServiceOptions): ServiceF
     },
   };
 }
+
+/**
+ * The indexer over the service's store: the suite's BankToken, InterbankSettlement, BillRegistry and
+ * OfflineVault from the BankToken's deployment block (no CREATE2 profile: the suite deploys no account factory).
+ */
+export function suiteIndexer(args: Parameters<CertificateServiceOptions["indexer"]>[0]): RunningFeatureSource {
+  const { context, store, confirmations, pollIntervalMs } = args;
+  const { deployments, chain } = context;
+  const provider = chain.provider as unknown as Partial<IndexerProvider>;
+  if (typeof provider.send !== "function") {
+    throw new ServiceError("CERT_PROVIDER_NO_RPC", "the certificate indexer needs a JSON-RPC provider (send)");
+  }
+  const optional = (name: string) => deployments.contracts.get(name)?.address;
+  const token = deployments.get("BankToken");
+  const settlement = optional("InterbankSettlement");
+  const bills = optional("BillRegistry");
+  const offline = optional("OfflineVault");
+  return new CertificateIndexer({
+    provider: provider as IndexerProvider,
+    store,
+    contracts: {
+      token: token.address,
+      ...(settlement === undefined ? {} : { settlement }),
+      ...(bills === undefined ? {} : { bills }),
+      ...(offline === undefined ? {} : { offline }),
+    },
+    confirmations,
+    fromBlock: token.blockNumber ?? 0,
+    pollIntervalMs,
+    onError: (error) => context.log(`certificates indexer: ${error instanceof Error ? error.message : String(error)}`),
+  });
+}
+
+/** The X.509 twins of `x509.ts`. */
+export const X509_TWINS: TwinIssuer = { issuerCa, issueTwin };
+
+export const certificates: ServiceFactory = certificateService({ indexer: suiteIndexer, twins: X509_TWINS });

@@ -3,11 +3,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 
-import type { FeatureSource, TwinIssuer } from "../../src/certificates/issuer.js";
 import {
   call,
   certificatesFixture,
-  NO_FEATURES,
   signedRequest,
   signedRevocation,
   type Reply,
@@ -53,31 +51,19 @@ describe("certificates: HTTP API and its OpenAPI document", function () {
 
   const alice = Wallet.createRandom();
   const mallory = Wallet.createRandom();
-  let head = 0;
-  const features: FeatureSource = {
-    indexedThrough: () => head,
-    addressesOfKey: () => [],
-    featuresOf: () => NO_FEATURES,
-  };
-  const twins: TwinIssuer = {
-    issuerCa: async () => ({ pem: "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" }),
-    issueTwin: async ({ certificate }) => ({
-      pem: `-----BEGIN CERTIFICATE-----\n${certificate.uid}\n-----END CERTIFICATE-----\n`,
-    }),
-  };
   let f: Awaited<ReturnType<typeof certificatesFixture>>;
   let service: ServiceUnderTest;
   let api: OpenApiCheck;
 
   async function challenge() {
-    head = (await f.provider.getBlockNumber()) - 1;
+    await service.indexer.poll();
     const reply = await call(`${service.url}/challenge`);
     api.check("GET", "/challenge", reply);
     return reply.body;
   }
 
   before(async function () {
-    f = await certificatesFixture({ features, twins });
+    f = await certificatesFixture();
     service = await f.start();
     const document = await call(`${service.url}/openapi.json`);
     expect(document.status).to.equal(200);

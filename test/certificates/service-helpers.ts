@@ -10,15 +10,19 @@ import path from "node:path";
 import { AbiCoder, keccak256, type BaseWallet, type TypedDataDomain } from "ethers";
 
 import type { ChainConnection } from "../../src/chain/config.js";
-import { CertificateIssuer, type FeatureSource, type TwinIssuer } from "../../src/certificates/issuer.js";
+import type { ServiceContext } from "../../src/chain/service.js";
+import { CertificateIssuer } from "../../src/certificates/issuer.js";
 import { certificateHttpServer } from "../../src/certificates/http.js";
 import { defaultModel } from "../../src/certificates/model.js";
 import { ChallengeStore, REQUEST_TYPES, REVOCATION_TYPES } from "../../src/certificates/pop.js";
-import { certIssuerWallet } from "../../src/certificates/service.js";
+import {
+  certIssuerWallet,
+  suiteIndexer,
+  X509_TWINS,
+  type RunningFeatureSource,
+} from "../../src/certificates/service.js";
 import { Store } from "../../src/store/store.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
-import type { Features } from "../../src/certificates/features.js";
-import { NO_FEATURES } from "../../src/certificates/features.js";
 
 export interface Reply {
   readonly status: number;
@@ -36,12 +40,18 @@ export async function call(url: string, method = "GET", body?: unknown): Promise
 
 export interface ServiceUnderTest {
   readonly issuer: CertificateIssuer;
+  /** The service's indexer: the tests poll it before a request, so the request's history is indexed. */
+  readonly indexer: RunningFeatureSource;
   readonly challenges: ChallengeStore;
   readonly url: string;
   stop(): Promise<void>;
 }
 
-export async function certificatesFixture(options: { features: FeatureSource; twins: TwinIssuer }) {
+/**
+ * The suite on the in-process chain, and a way to start the certificate service on it (its issuer, indexer
+ * and HTTP API over one SQLite file that outlives a restart), signing as the certIssuer duty.
+ */
+export async function certificatesFixture() {
   const suite: Suite = await deploySuite();
   const dir = mkdtempSync(path.join(tmpdir(), "bank-chain-certs-"));
   const provider = suite.ethers.provider;
@@ -62,14 +72,16 @@ export async function certificatesFixture(options: { features: FeatureSource; tw
   /** Starts an issuer and its HTTP API over the fixture's database file; `onStep` may throw to crash it there. */
   async function start(onStep?: (point: string, id: string) => void): Promise<ServiceUnderTest> {
     const store = Store.open({ path: path.join(dir, "certificates.sqlite") });
+    const context: ServiceContext = { chain, deployments: suite.deployments, dataDir: dir, log: (l) => lines.push(l) };
+    const indexer = suiteIndexer({ context, store, confirmations: 0, pollIntervalMs: 60_000 });
     const challenges = new ChallengeStore({ store, clock, ttlMs: 300_000, maxOpen: 1_000 });
     const issuer = new CertificateIssuer({
       store,
       challenges,
       provider,
       signer,
-      features: options.features,
-      twins: options.twins,
+      features: indexer,
+      twins: X509_TWINS,
       model: defaultModel(),
       eas: get("EAS"),
       resolver: get("CertificateResolver"),
@@ -87,24 +99,32 @@ export async function certificatesFixture(options: { features: FeatureSource; tw
       host: "127.0.0.1",
       port: 0,
       log: (line) => lines.push(line),
-      health: { blockNumber: () => provider.getBlockNumber(), checkDatabase: () => store.check() },
+      health: {
+        blockNumber: () => provider.getBlockNumber(),
+        followerNextBlock: () => indexer.indexedThrough() + 1,
+        checkDatabase: () => store.check(),
+      },
     });
     try {
+      await indexer.poll();
       await issuer.start();
       const url = await http.start();
       return {
         issuer,
+        indexer,
         challenges,
         url,
         async stop() {
           await http.stop();
           await issuer.stop();
+          await indexer.stop();
           store.close();
         },
       };
     } catch (error) {
       await http.stop();
       await issuer.stop();
+      await indexer.stop();
       store.close();
       throw error;
     }
@@ -166,5 +186,3 @@ export function decodeCertificate(data: string) {
   );
   return { subject, level, score, modelId, featuresRoot, asOfBlock };
 }
-
-export { NO_FEATURES, type Features };

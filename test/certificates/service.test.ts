@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { getAddress, Signature, Wallet, type BaseWallet } from "ethers";
+import { encodeBytes32String, Signature, Wallet, type BaseWallet } from "ethers";
 
-import type { FeatureSource, TwinIssuer } from "../../src/certificates/issuer.js";
-import { parseFeatures, type Features } from "../../src/certificates/features.js";
-import { defaultModel, modelIdOf } from "../../src/certificates/model.js";
+import { parseFeatures } from "../../src/certificates/features.js";
+import { defaultModel, modelContentHash, modelIdOf, modelToJson } from "../../src/certificates/model.js";
+import { readTwin, verifyTwin } from "../../src/certificates/x509.js";
 import { easAt } from "../../src/certificates/eas.js";
 import { certificateDomain } from "../../src/certificates/pop.js";
 import { featuresRoot, score } from "../../src/certificates/score.js";
@@ -12,7 +12,6 @@ import {
   call,
   certificatesFixture,
   decodeCertificate,
-  NO_FEATURES,
   signedRequest,
   signedRevocation,
   type ServiceUnderTest,
@@ -20,47 +19,17 @@ import {
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
-/** A trusted merchant's history: every positive term beyond its cap (docs/certificates-scoring.md). */
-const MERCHANT: Features = parseFeatures({
-  ...Object.fromEntries(Object.entries(NO_FEATURES).map(([k, v]) => [k, v.toString()])),
-  firstActivity: "1700000000",
-  lastActivity: "1740000000",
-  activeDays: "400",
-  txCountIn: "900",
-  txCountOut: "900",
-  volumeToken: "50000000",
-  volumeNative: "20000000000000000000",
-  counterparties: "80",
-  settlementsCompleted: "150",
-  billsPaidOnTime: "60",
-});
-
 describe("certificates: the issuing service", function () {
   this.timeout(180_000);
 
+  // A merchant with a history (three deposits from bank A, an hour apart) and a stranger.
   const merchant = Wallet.createRandom();
   const stranger = Wallet.createRandom();
-  const histories = new Map<string, Features>([[merchant.address, MERCHANT]]);
-  let head = 0;
-  // The indexer's interface over the histories above, up to the block read before each request.
-  const features: FeatureSource = {
-    indexedThrough: () => head,
-    addressesOfKey: () => [],
-    featuresOf: (addresses) => histories.get(getAddress(addresses[0]!)) ?? NO_FEATURES,
-  };
-  const twins: TwinIssuer = {
-    issuerCa: async ({ chainId }) => ({
-      pem: `-----BEGIN CERTIFICATE-----\nCA ${chainId}\n-----END CERTIFICATE-----\n`,
-    }),
-    issueTwin: async ({ certificate }) => ({
-      pem: `-----BEGIN CERTIFICATE-----\n${certificate.uid}\n-----END CERTIFICATE-----\n`,
-    }),
-  };
   let f: Awaited<ReturnType<typeof certificatesFixture>>;
   let service: ServiceUnderTest;
 
   async function challenge() {
-    head = (await f.provider.getBlockNumber()) - 1;
+    await service.indexer.poll();
     const reply = await call(`${service.url}/challenge`);
     expect(reply.status).to.equal(200);
     return reply.body as {
@@ -96,7 +65,13 @@ describe("certificates: the issuing service", function () {
   }
 
   before(async function () {
-    f = await certificatesFixture({ features, twins });
+    f = await certificatesFixture();
+    for (const day of [1, 2, 3]) {
+      await (
+        await f.suite.trustA.mintForDeposit(merchant.address, 250_000n * BigInt(day), encodeBytes32String(`svc-${day}`))
+      ).wait();
+      await f.suite.networkHelpers.time.increase(3_600);
+    }
     service = await f.start();
   });
 
@@ -346,11 +321,20 @@ describe("certificates: the issuing service", function () {
   });
 
   describe("issuing", function () {
-    it("issues the level the model gives, with the inputs to recompute it, attested as certIssuer", async function () {
+    it("issues the level the model gives to the indexed history, recomputable, attested as certIssuer, with its X.509 twin", async function () {
       const certificate = await issue();
       const model = defaultModel();
-      const expected = score(MERCHANT, model);
+      const asOfBlock = certificate.recompute.asOfBlock as number;
+      const key = merchant.signingKey.publicKey;
+      // The indexer's own answer for the key at that block: what the service scored.
+      const addresses = service.indexer.addressesOfKey(key, asOfBlock);
+      const indexed = service.indexer.featuresOf(addresses, asOfBlock);
+      expect(indexed.txCountIn).to.equal(3n);
+      expect(indexed.volumeToken).to.equal(1_500_000n);
+      const expected = score(indexed, model);
       expect(certificate).to.include({ status: "Valid", valid: true, level: expected.level, score: expected.score });
+      expect(certificate.recompute.addresses).to.deep.equal(addresses);
+      expect(parseFeatures(certificate.recompute.features)).to.deep.equal(indexed);
       expect(certificate.subject).to.equal(merchant.address);
       expect(certificate.attestation.attester).to.equal(f.signer.address);
       expect(certificate.attestation.recipient).to.equal(merchant.address);
@@ -359,17 +343,21 @@ describe("certificates: the issuing service", function () {
       expect(Number(onChain.level)).to.equal(expected.levelIndex);
       expect(Number(onChain.score)).to.equal(expected.score);
       expect(onChain.modelId).to.equal(modelIdOf(model));
-      expect(onChain.featuresRoot).to.equal(featuresRoot(MERCHANT));
-      expect(Number(onChain.asOfBlock)).to.equal(certificate.recompute.asOfBlock);
-      // Recomputation from the published inputs gives the attested values.
-      const published = parseFeatures(certificate.recompute.features);
-      expect(featuresRoot(published)).to.equal(onChain.featuresRoot);
-      expect(score(published, defaultModel()).score).to.equal(expected.score);
-      expect(certificate.recompute.model.modelId).to.equal(modelIdOf(model));
-      expect(certificate.x509.twin).to.include(certificate.uid);
-      expect(certificate.x509.issuerCa).to.include("BEGIN CERTIFICATE");
+      expect(onChain.featuresRoot).to.equal(featuresRoot(indexed));
+      expect(Number(onChain.asOfBlock)).to.equal(asOfBlock);
+      expect(certificate.recompute.model).to.deep.equal({
+        modelId: modelIdOf(model),
+        contentHash: modelContentHash(model),
+        json: modelToJson(model),
+      });
       const expires = Number(certificate.attestation.expirationTime) - Number(certificate.attestation.time);
       expect(expires).to.be.within(30 * 24 * 3600 - 5, 30 * 24 * 3600);
+      // The twin: signed by the issuer CA, carrying the same certificate.
+      const attestedAt = new Date((Number(certificate.attestation.time) + 1) * 1000);
+      expect(await verifyTwin(certificate.x509.twin, certificate.x509.issuerCa, attestedAt)).to.equal(true);
+      const twin = readTwin(certificate.x509.twin);
+      expect(twin).to.include({ uid: certificate.uid, subject: merchant.address, level: expected.levelIndex });
+      expect(twin.subjectPublicKey).to.equal(key);
     });
 
     it("a fresh address gets NONE", async function () {
