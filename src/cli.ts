@@ -13,6 +13,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 
 import { addBillsCommands } from "./bills/cli.js";
+import { addCertificatesCommands } from "./certificates/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
 import { originOf } from "./chain/config.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
@@ -135,6 +136,7 @@ export function buildProgram(): Program {
   addIso8583Commands(program);
   addOfflineCommands(program);
   addInteropCommands(program);
+  addCertificatesCommands(program);
   return program;
 }
 

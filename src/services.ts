@@ -1,4 +1,5 @@
 import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
+import { CERTIFICATES_SETTINGS, certificates } from "./certificates/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
@@ -11,7 +12,7 @@ import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/servic
  * The interop services (`interopServices` in src/interop/service.ts) need the
  * other chains too, so `npm start` adds them when it runs more than one.
  */
-export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway];
+export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway, certificates];
 
 /** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
 export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, Setting>>>[] = [
@@ -19,4 +20,5 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   BILL_MONITOR_SETTINGS,
   CARD_GATEWAY_SETTINGS,
   INTEROP_SETTINGS,
+  CERTIFICATES_SETTINGS,
 ];

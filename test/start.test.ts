@@ -107,11 +107,12 @@ describe("npm start: devnet, deployment, services", function () {
     expect(await probeChainId(peer)).to.equal(31338n);
     expect(existsSync(path.join(dir, "deployments", "localhostB", "BankToken.json"))).to.equal(true);
     expect(stack.contracts.size).to.be.greaterThan(0);
-    // Both banks' agents and the bill monitor run and answer on 127.0.0.1.
-    for (const name of ["bank-a", "bank-b", "bill-monitor"]) {
+    // Both banks' agents, the bill monitor and the certificate service run and answer on 127.0.0.1.
+    const probes: Record<string, string> = { "bill-monitor": "bills", certificates: "challenge" };
+    for (const name of ["bank-a", "bank-b", "bill-monitor", "certificates"]) {
       const url = stack.services.get(name);
       expect(url, name).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
-      const reply = await fetch(`${url}/${name === "bill-monitor" ? "bills" : "ledger"}`);
+      const reply = await fetch(`${url}/${probes[name] ?? "ledger"}`);
       expect(reply.status).to.equal(200);
     }
     // Every HTTP service documents itself (OpenAPI 3.1, valid) and reports its health.

@@ -179,6 +179,8 @@ type Plan =
       readonly poll?: boolean;
       /** Placeholder text in the command → the name of a value captured earlier. */
       readonly fill?: Readonly<Record<string, string>>;
+      /** A value to capture from its output (group 1 of `pattern`) for the commands after it. */
+      readonly capture?: { readonly name: string; readonly pattern: RegExp };
     }
   /** Start in the background (it waits for a peer), capture a value from its output; it must exit 0 later. */
   | { readonly run: "background"; readonly capture: { readonly name: string; readonly pattern: RegExp } }
@@ -186,6 +188,7 @@ type Plan =
   | { readonly skip: string; readonly optional?: boolean };
 
 const BUYER_OFFER = { "'bcoffer1:…'": "offer" } as const;
+const CERTIFICATE_UID = { "<uid>": "uid" } as const;
 
 /** Every documented command, keyed by its text with white space collapsed. */
 const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
@@ -353,6 +356,20 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ],
   ["curl -s localhost:8602/accounts/bob", { run: "foreground", expect: ['"id":"bob"'] }],
   ["curl -s localhost:8601/ledger", { run: "foreground" }],
+
+  // docs/certificates.md
+  [
+    "export BANK_CHAIN_CERTIFICATE_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e",
+    { run: "foreground" },
+  ],
+  [
+    "npx bank-chain certificates request",
+    { run: "foreground", capture: { name: "uid", pattern: /^uid:\s+(0x[0-9a-f]{64})$/m } },
+  ],
+  ["curl -s http://127.0.0.1:8630/challenge", { run: "foreground", expect: ['"nonce":"0x'] }],
+  ["npx bank-chain certificates show <uid>", { run: "foreground", fill: CERTIFICATE_UID }],
+  ["npx bank-chain certificates verify <uid>", { run: "foreground", fill: CERTIFICATE_UID }],
+  ["npx bank-chain certificates revoke <uid>", { run: "foreground", fill: CERTIFICATE_UID, expect: ["revoked:"] }],
 ]);
 
 // ---- running ---------------------------------------------------------------------
@@ -372,6 +389,7 @@ const DEFAULT_PORTS = {
   INTEROP_ATTESTER_2_PORT: 8622,
   INTEROP_ATTESTER_3_PORT: 8623,
   INTEROP_RELAYER_PORT: 8624,
+  CERTIFICATES_PORT: 8630,
 } as const;
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
@@ -448,6 +466,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
         INTEROP_ATTESTER_2_PORT: await freePort(),
         INTEROP_ATTESTER_3_PORT: await freePort(),
         INTEROP_RELAYER_PORT: await freePort(),
+        CERTIFICATES_PORT: await freePort(),
       };
       const stackEnv = {
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
@@ -483,7 +502,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
 
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
-      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583)\b/g, (port) => {
+      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583|8630)\b/g, (port) => {
         const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
         return String(ports[name as keyof typeof DEFAULT_PORTS]);
       });
@@ -527,6 +546,11 @@ describe("docs: every command in README.md and docs/*.md", function () {
         try {
           expect(result.code, `${where}\n${result.stdout}\n${result.stderr}`).to.equal(0);
           for (const part of expected) expectOutput(output, part, where);
+          if (plan.capture !== undefined) {
+            const value = plan.capture.pattern.exec(output)?.[1];
+            expect(value, `${where}: no ${plan.capture.name} in its output:\n${output}`).to.be.a("string");
+            captured.set(plan.capture.name, value!);
+          }
           return;
         } catch (error) {
           if (Date.now() > deadline) throw error;

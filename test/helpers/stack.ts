@@ -34,6 +34,7 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     INTEROP_ATTESTER_2_PORT: "0",
     INTEROP_ATTESTER_3_PORT: "0",
     INTEROP_RELAYER_PORT: "0",
+    CERTIFICATES_PORT: "0",
   };
 }
 
