@@ -47,6 +47,32 @@ const renderers: Record<string, (value: unknown) => string> = {
       `| in-process network, in-memory journal | ${n(r.gatewayApproved)} | ${r.gatewayConnections} | ${n(r.gatewayPerSec)} | ${r.gatewayP50Ms} ms | ${r.gatewayP95Ms} ms | ${r.gatewayBatchMean} / ${r.gatewayBatchMax} | ${n(r.gatewayGasPerMessage)} |`,
     ].join("\n");
   },
+  certificates: (value) => {
+    const r = value as {
+      transactions: number;
+      indexedBlocks: number;
+      blocksPerSecond: number;
+      transactionsPerSecond: number;
+      rpcCallsPerBlock: number;
+      walletsScored: number;
+      walletsPerSecond: number;
+      msPerWallet: { addresses: number; features: number; score: number; merkleRoot: number };
+      gas: Record<string, number>;
+    };
+    const n = (x: number) => x.toLocaleString("en-US");
+    const ms = r.msPerWallet;
+    return [
+      "| history | indexer: blocks / s | indexer: transactions / s | RPC calls per block | wallets scored | wallets / s | ms per wallet: addresses / features / score / Merkle root |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+      `| ${n(r.transactions)} transactions, ${n(r.indexedBlocks)} blocks | ${n(r.blocksPerSecond)} | ${n(r.transactionsPerSecond)} | ${r.rpcCallsPerBlock} | ${n(r.walletsScored)} | ${n(r.walletsPerSecond)} | ${ms.addresses} / ${ms.features} / ${ms.score} / ${ms.merkleRoot} |`,
+      "",
+      "| gas | certificate (EAS + our resolver, verifier) | EAS alone (no resolver) |",
+      "|---|---:|---:|",
+      `| attest | ${n(r.gas.attestCertificate!)} | ${n(r.gas.attestEasAlone!)} |`,
+      `| revoke | ${n(r.gas.revokeCertificate!)} | ${n(r.gas.revokeEasAlone!)} |`,
+      `| is it valid? (\`isValid\` / \`isAttestationValid\`, a call) | ${n(r.gas.isValidCertificate!)} | ${n(r.gas.isAttestationValidEas!)} |`,
+    ].join("\n");
+  },
 };
 
 let readme = readFileSync(README, "utf8");
