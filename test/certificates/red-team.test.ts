@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { encodeBytes32String, Wallet, type BaseWallet } from "ethers";
 
+import { easAt } from "../../src/certificates/eas.js";
 import { CertificateIndexer, type IndexerProvider } from "../../src/certificates/indexer.js";
 import { verifyCertificate } from "../../src/certificates/verify.js";
 import { call, certificatesFixture, signedRequest, type ServiceUnderTest } from "./service-helpers.js";
@@ -29,6 +30,27 @@ describe("certificates: red team", function () {
     expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
     return reply.body;
   }
+
+  describe("proof of possession", function () {
+    it("attack: one nonce raced in two concurrent POSTs (compressed and uncompressed key) issues once", async function () {
+      const subject = Wallet.createRandom();
+      const service = await f.start();
+      try {
+        await service.indexer.poll();
+        const challenge = (await call(`${service.url}/challenge`)).body;
+        const compressed = await signedRequest(subject, challenge);
+        const uncompressed = { ...compressed, publicKey: subject.signingKey.publicKey };
+        const replies = await Promise.all(
+          [compressed, uncompressed].map((body) => call(`${service.url}/certificates`, "POST", body)),
+        );
+        expect(replies.map((r) => r.status).sort()).to.deep.equal([201, 409]);
+        expect(replies.find((r) => r.status === 409)!.body.error.code).to.equal("CERT_CHALLENGE_USED");
+        expect(await easAt(f.get("EAS"), f.provider).attestedCount(subject.address)).to.equal(1);
+      } finally {
+        await service.stop();
+      }
+    });
+  });
 
   describe("recomputation", function () {
     it("an honest certificate passes every check, the chain's features included", async function () {
