@@ -23,8 +23,9 @@ import {IScoringModelRegistry} from "./interfaces/IScoringModelRegistry.sol";
 ///      EAS itself lets only a certificate's attester revoke it; this resolver accepts every such revocation, also
 ///      from an issuer no longer authorized (its certificates are invalid already, and it may still clean up).
 ///      Revoking `ISSUER_ROLE` makes all of the issuer's certificates invalid in `CertificateVerifier`; granting it
-///      again records a new `issuerAuthorizedSince`, so certificates issued before stay invalid (except those
-///      issued in the very block of the new grant, which share its timestamp).
+///      again records a new `issuerAuthorizedSince`, so certificates issued before stay invalid. A grant in the
+///      same second as the issuer's de-authorization counts from the next second (a certificate of that second
+///      may predate the de-authorization), and the issuer attests nothing until then.
 ///
 ///      Anyone can register another schema with this resolver in EAS's permissionless `SchemaRegistry`; the
 ///      resolver accepts only attestations under `schemaUID`, the certificate schema string, revocable.
@@ -41,6 +42,7 @@ contract CertificateResolver is ICertificateResolver, SchemaResolver, AccessCont
 
     mapping(address issuer => uint64 since) private _issuerAuthorizedSince;
     mapping(bytes32 uid => bytes32 replacement) private _replacedBy;
+    mapping(address issuer => uint64 at) private _issuerDeauthorizedAt;
 
     /// @param eas_ The EAS contract.
     /// @param models_ The scoring model registry.
@@ -80,9 +82,10 @@ contract CertificateResolver is ICertificateResolver, SchemaResolver, AccessCont
     /// @dev Accepts a certificate or reverts with the reason (EAS bubbles the revert up to the attester).
     function onAttest(Attestation calldata attestation, uint256 /* value */) internal override returns (bool) {
         _checkSchema(attestation.schema);
-        if (!hasRole(ISSUER_ROLE, attestation.attester)) {
-            revert CertificateResolverUnauthorizedIssuer(attestation.attester);
-        }
+        if (
+            !hasRole(ISSUER_ROLE, attestation.attester) ||
+            attestation.time < _issuerAuthorizedSince[attestation.attester]
+        ) revert CertificateResolverUnauthorizedIssuer(attestation.attester);
         if (!attestation.revocable) revert CertificateResolverIrrevocable();
         uint256 latest = uint256(attestation.time) + maxValidity;
         if (attestation.expirationTime == 0 || attestation.expirationTime > latest) {
@@ -128,16 +131,24 @@ contract CertificateResolver is ICertificateResolver, SchemaResolver, AccessCont
         return true;
     }
 
-    /// @dev Records when an issuer is (re)authorized.
+    /// @dev Records when an issuer is (re)authorized: from the next second if it was de-authorized in this one, so
+    ///      that its certificates of this second, which may predate the de-authorization, stay invalid.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
-        if (granted && role == ISSUER_ROLE) _issuerAuthorizedSince[account] = SafeCast.toUint64(block.timestamp);
+        if (granted && role == ISSUER_ROLE) {
+            uint64 since = SafeCast.toUint64(block.timestamp);
+            if (_issuerDeauthorizedAt[account] == since) since += 1;
+            _issuerAuthorizedSince[account] = since;
+        }
     }
 
-    /// @dev Forgets when a de-authorized issuer was authorized.
+    /// @dev Forgets when a de-authorized issuer was authorized, and records when it was de-authorized.
     function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
         revoked = super._revokeRole(role, account);
-        if (revoked && role == ISSUER_ROLE) delete _issuerAuthorizedSince[account];
+        if (revoked && role == ISSUER_ROLE) {
+            delete _issuerAuthorizedSince[account];
+            _issuerDeauthorizedAt[account] = SafeCast.toUint64(block.timestamp);
+        }
     }
 
     /// @dev Marks `attestation.refUID` replaced by `attestation`: the same issuer's certificate about the same

@@ -18,7 +18,7 @@
  *
  * Keys come from environment variables, never from a flag, and are never printed.
  */
-import { AbiCoder, getAddress, SigningKey } from "ethers";
+import { SigningKey } from "ethers";
 
 import { lines, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
 import { BankChainError, messageOf } from "../errors.js";
@@ -28,7 +28,6 @@ export class CertificateCliError extends BankChainError {}
 
 const DEFAULT_KEY_ENV = "BANK_CHAIN_CERTIFICATE_KEY";
 const UID = /^0x[0-9a-fA-F]{64}$/;
-const coder = AbiCoder.defaultAbiCoder();
 
 /** What GET /certificates/:uid answers (src/certificates/http.ts). */
 interface CertificateJson {
@@ -208,63 +207,9 @@ export function addCertificatesCommands(program: Program): void {
       const options = command.optsWithGlobals();
       const uid = checkUid(uidArgument);
       const view = (await call(await apiUrl(options.api), `/certificates/${uid}`)).json as CertificateJson;
-      const { modelContentHash, modelIdOf, parseModel } = await import("./model.js");
-      const { parseFeatures } = await import("./features.js");
-      const { featuresRoot, score } = await import("./score.js");
-      const { CertificateVerifier__factory, ScoringModelRegistry__factory } =
-        await import("../../typechain-types/index.js");
-      const { easAt } = await import("./eas.js");
+      const { verifyCertificate } = await import("./verify.js");
       await withChain(options, async (chain, deployments) => {
-        const verifier = CertificateVerifier__factory.connect(
-          deployments.get("CertificateVerifier").address,
-          chain.provider,
-        );
-        const registry = ScoringModelRegistry__factory.connect(
-          deployments.get("ScoringModelRegistry").address,
-          chain.provider,
-        );
-        const eas = easAt(deployments.get("EAS").address, chain.provider);
-        const attestation = await eas.getAttestation(uid);
-        const [subject, level, points, modelId, root, asOfBlock] = coder.decode(
-          ["address", "uint8", "uint32", "bytes32", "bytes32", "uint64"],
-          attestation.data,
-        ) as unknown as [string, bigint, bigint, string, string, bigint];
-        const checks: Array<{ check: string; ok: boolean; detail: string }> = [];
-        const check = (name: string, ok: boolean, detail: string) => checks.push({ check: name, ok, detail });
-
-        const model = parseModel(view.recompute.model.json);
-        const hash = modelContentHash(model);
-        check(
-          "model id",
-          modelIdOf(model) === modelId,
-          `keccak256("${model.id}/v${model.version}") = ${modelIdOf(model)}`,
-        );
-        const published = await registry.modelOf(modelId);
-        check(
-          "model content hash",
-          hash === published.contentHash,
-          `model file ${hash}, ScoringModelRegistry ${published.contentHash}`,
-        );
-        const features = parseFeatures(view.recompute.features);
-        const recomputedRoot = featuresRoot(features);
-        check("features root", recomputedRoot === root, `recomputed ${recomputedRoot}, attested ${root}`);
-        const recomputed = score(features, model);
-        check(
-          "score and level",
-          BigInt(recomputed.score) === points && BigInt(recomputed.levelIndex) === level,
-          `recomputed ${recomputed.score} ${recomputed.level}, attested ${points} level ${level}`,
-        );
-        check(
-          "as of block",
-          BigInt(view.recompute.asOfBlock) === asOfBlock,
-          `published ${view.recompute.asOfBlock}, attested ${asOfBlock}`,
-        );
-        check("subject", getAddress(subject) === getAddress(view.subject), `attested ${getAddress(subject)}`);
-        const valid = await verifier.isValid(uid);
-        const status = Number(await verifier.statusOf(uid));
-        const { CERTIFICATE_STATUSES } = await import("./issuer.js");
-        check("isValid on chain", valid, `CertificateVerifier.statusOf = ${CERTIFICATE_STATUSES[status] ?? status}`);
-        const ok = checks.every((c) => c.ok);
+        const { ok, checks } = await verifyCertificate(uid, view, chain, deployments);
         output(options, { uid, verified: ok, checks }, () =>
           [
             ...checks.map((c) => `${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}`),

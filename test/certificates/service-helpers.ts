@@ -69,11 +69,17 @@ export async function certificatesFixture() {
   const lines: string[] = [];
   const get = (name: string) => suite.deployments.get(name).address;
 
-  /** Starts an issuer and its HTTP API over the fixture's database file; `onStep` may throw to crash it there. */
-  async function start(onStep?: (point: string, id: string) => void): Promise<ServiceUnderTest> {
+  /**
+   * Starts an issuer and its HTTP API over the fixture's database file; `onStep` may throw to crash it there.
+   * `indexer` builds the service's indexer (the suite's by default; an operator may configure it otherwise).
+   */
+  async function start(
+    onStep?: (point: string, id: string) => void,
+    indexerOf: typeof suiteIndexer = suiteIndexer,
+  ): Promise<ServiceUnderTest> {
     const store = Store.open({ path: path.join(dir, "certificates.sqlite") });
     const context: ServiceContext = { chain, deployments: suite.deployments, dataDir: dir, log: (l) => lines.push(l) };
-    const indexer = suiteIndexer({ context, store, confirmations: 0, pollIntervalMs: 60_000 });
+    const indexer = indexerOf({ context, store, confirmations: 0, pollIntervalMs: 60_000 });
     const challenges = new ChallengeStore({ store, clock, ttlMs: 300_000, maxOpen: 1_000 });
     const issuer = new CertificateIssuer({
       store,
@@ -132,6 +138,7 @@ export async function certificatesFixture() {
 
   return {
     suite,
+    chain,
     provider,
     signer,
     lines,

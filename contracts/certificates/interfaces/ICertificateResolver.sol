@@ -32,7 +32,7 @@ interface ICertificateResolver {
     error CertificateResolverInvalidSetup(address models, uint64 maxValidity);
     /// @notice The attestation is not under the certificate schema registered with this resolver.
     error CertificateResolverWrongSchema(bytes32 schema, bytes32 expected);
-    /// @notice The attester does not hold `ISSUER_ROLE`.
+    /// @notice The attester does not hold `ISSUER_ROLE`, or not yet (see `issuerAuthorizedSince`).
     error CertificateResolverUnauthorizedIssuer(address attester);
     /// @notice The certificate's scoring model is not active.
     error CertificateResolverModelNotActive(bytes32 modelId, IScoringModelRegistry.ModelState state);
@@ -75,7 +75,8 @@ interface ICertificateResolver {
 
     /// @notice When `issuer` was last authorized, if it is now.
     /// @param issuer The issuer.
-    /// @return The timestamp `ISSUER_ROLE` was last granted, or zero if the issuer does not hold it.
+    /// @return The timestamp `ISSUER_ROLE` was last granted (the next second when granted in the second the issuer
+    ///         was de-authorized), or zero if the issuer does not hold it.
     function issuerAuthorizedSince(address issuer) external view returns (uint64);
 
     /// @notice The certificate that replaced `uid`.

@@ -1,0 +1,110 @@
+/**
+ * Red team: attacks on the certificates by an outside attacker or a careless operator, each found failing
+ * on the code before its fix.
+ */
+import { expect } from "chai";
+import { encodeBytes32String, Wallet, type BaseWallet } from "ethers";
+
+import { easAt } from "../../src/certificates/eas.js";
+import { CertificateIndexer, type IndexerProvider } from "../../src/certificates/indexer.js";
+import { verifyCertificate } from "../../src/certificates/verify.js";
+import { call, certificatesFixture, signedRequest, type ServiceUnderTest } from "./service-helpers.js";
+
+describe("certificates: red team", function () {
+  this.timeout(180_000);
+
+  let f: Awaited<ReturnType<typeof certificatesFixture>>;
+
+  before(async function () {
+    f = await certificatesFixture();
+  });
+
+  after(function () {
+    f?.remove();
+  });
+
+  async function issue(service: ServiceUnderTest, key: BaseWallet): Promise<any> {
+    await service.indexer.poll();
+    const challenge = await call(`${service.url}/challenge`);
+    const reply = await call(`${service.url}/certificates`, "POST", await signedRequest(key, challenge.body));
+    expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
+    return reply.body;
+  }
+
+  describe("proof of possession", function () {
+    it("attack: one nonce raced in two concurrent POSTs (compressed and uncompressed key) issues once", async function () {
+      const subject = Wallet.createRandom();
+      const service = await f.start();
+      try {
+        await service.indexer.poll();
+        const challenge = (await call(`${service.url}/challenge`)).body;
+        const compressed = await signedRequest(subject, challenge);
+        const uncompressed = { ...compressed, publicKey: subject.signingKey.publicKey };
+        const replies = await Promise.all(
+          [compressed, uncompressed].map((body) => call(`${service.url}/certificates`, "POST", body)),
+        );
+        expect(replies.map((r) => r.status).sort()).to.deep.equal([201, 409]);
+        expect(replies.find((r) => r.status === 409)!.body.error.code).to.equal("CERT_CHALLENGE_USED");
+        expect(await easAt(f.get("EAS"), f.provider).attestedCount(subject.address)).to.equal(1);
+      } finally {
+        await service.stop();
+      }
+    });
+  });
+
+  describe("recomputation", function () {
+    it("an honest certificate passes every check, the chain's features included", async function () {
+      const subject = Wallet.createRandom();
+      await (await f.suite.trustA.mintForDeposit(subject.address, 70_000n, encodeBytes32String("red-honest"))).wait();
+      const service = await f.start();
+      try {
+        const certificate = await issue(service, subject);
+        const { ok, checks } = await verifyCertificate(certificate.uid, certificate, f.chain, f.suite.deployments);
+        expect(checks.filter((c) => !c.ok)).to.deep.equal([]);
+        expect(checks.map((c) => c.check)).to.include.members(["features from chain", "key of the subject"]);
+        expect(ok).to.equal(true);
+      } finally {
+        await service.stop();
+      }
+    });
+
+    it("attack: features the chain does not give (an operator's indexer that skipped history) fail verify", async function () {
+      // Its own fixture: the operator's indexer is configured otherwise than the shared database file's.
+      const g = await certificatesFixture();
+      try {
+        // The subject's history: three deposits. The careless operator's indexer starts after them.
+        const subject = Wallet.createRandom();
+        for (const day of [1, 2, 3]) {
+          await (
+            await g.suite.trustA.mintForDeposit(subject.address, 100_000n, encodeBytes32String(`red-verify-${day}`))
+          ).wait();
+        }
+        const skipFrom = (await g.provider.getBlockNumber()) + 1;
+        await (await g.suite.trustA.mintForDeposit(subject.address, 1n, encodeBytes32String("red-verify-4"))).wait();
+        const service = await g.start(undefined, ({ store, confirmations }) => {
+          return new CertificateIndexer({
+            provider: g.provider as unknown as IndexerProvider,
+            store,
+            contracts: { token: g.get("BankToken") },
+            confirmations,
+            fromBlock: skipFrom,
+          });
+        });
+        try {
+          const certificate = await issue(service, subject);
+          // What the service published recomputes to what it attested: the checks on its own inputs pass...
+          const { ok, checks } = await verifyCertificate(certificate.uid, certificate, g.chain, g.suite.deployments);
+          const failed = checks.filter((c) => !c.ok).map((c) => c.check);
+          expect(checks.find((c) => c.check === "features root")?.ok).to.equal(true);
+          // ...but the chain at asOfBlock gives other features: verify must say so.
+          expect(failed).to.deep.equal(["features from chain"]);
+          expect(ok).to.equal(false);
+        } finally {
+          await service.stop();
+        }
+      } finally {
+        g.remove();
+      }
+    });
+  });
+});
