@@ -46,7 +46,8 @@ export type FeatureName = (typeof FEATURE_NAMES)[number];
  * - `billsPaidOnTime`, `billsPaidOverdue`: bills it paid before, and after, their due date;
  * - `doubleSpendFlags`: offline vouchers of its that were flagged as double spends;
  * - `frozenPeriods`: times its account was frozen;
- * - `flaggedCounterparties`: distinct counterparties that are frozen or flagged.
+ * - `flaggedCounterparties`: distinct counterparties it sent value to that are frozen or flagged (what it
+ *   received from them does not count: anyone can send to anyone).
  */
 export type Features = { readonly [K in FeatureName]: bigint };
 

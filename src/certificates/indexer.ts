@@ -452,6 +452,9 @@ export class CertificateIndexer {
     let volumeToken = 0n;
     let volumeNative = 0n;
     const counterparties = new Set<string>();
+    // Counterparties the set sent value to: only these can flag it (anyone can send a victim 1 wei from a frozen
+    // address, so what the set received must not count against it).
+    const paid = new Set<string>();
     for (const row of rows) {
       if (first === 0 || row.ts < first) first = row.ts;
       if (row.ts > last) last = row.ts;
@@ -467,7 +470,10 @@ export class CertificateIndexer {
       const other = sent ? row.to_addr : row.from_addr;
       if (sent) txOut.add(tx);
       else txIn.add(tx);
-      if (value > 0n && other !== null && !this.#infrastructure.has(other)) counterparties.add(other);
+      if (value > 0n && other !== null && !this.#infrastructure.has(other)) {
+        counterparties.add(other);
+        if (sent) paid.add(other);
+      }
     }
 
     const facts = this.#store.all<FactRow>(
@@ -486,7 +492,7 @@ export class CertificateIndexer {
     const count = (kind: FactKind): bigint => BigInt(counted.get(kind)?.size ?? 0);
     const flagged = this.#flaggedAsOf(asOfBlock);
     let flaggedCounterparties = 0n;
-    for (const other of counterparties) if (flagged.has(other)) flaggedCounterparties += 1n;
+    for (const other of paid) if (flagged.has(other)) flaggedCounterparties += 1n;
 
     return {
       firstActivity: BigInt(first),

@@ -361,6 +361,14 @@ describe("certificates: the indexer", function () {
     expect(indexer.featuresOf([alice.address], again).flaggedCounterparties).to.equal(1n);
     expect(indexer.featuresOf([bob.address], again).frozenPeriods).to.equal(2n);
     expect(indexer.featuresOf([alice.address], now)).to.deep.equal(aliceNow);
+
+    // Attack: frozen bob sends a victim 1 wei of coin (a freeze stops tokens, not coin). The victim never chose
+    // bob, so bob does not flag it, though he is its counterparty.
+    const victim = suite.others[5]!;
+    await (await bob.sendTransaction({ to: victim.address, value: 1n })).wait();
+    await indexer.poll();
+    const sent = indexer.featuresOf([victim.address], indexer.indexedThrough());
+    expect(sent).to.deep.include({ counterparties: 1n, txCountIn: 1n, flaggedCounterparties: 0n });
   });
 
   it("a reorg within the confirmations is never seen; one deeper stops the indexer with ChainReorgError", async function () {
