@@ -117,9 +117,15 @@ const GROUPS = {
   },
   certificates: {
     // The certificate scorer (issue 17): the formula, the Merkle leaves, the model's rules and canonical hash, the
-    // features' checks. Pure code: the tests need no network.
-    mutate: () => ["src/certificates/score.ts", "src/certificates/model.ts", "src/certificates/features.ts"],
-    tests: ["test/certificates/score.test.ts"],
+    // features' checks; and the proof of possession (the key, the signature, the single-use challenge). Pure code:
+    // the tests need no network.
+    mutate: () => [
+      "src/certificates/score.ts",
+      "src/certificates/model.ts",
+      "src/certificates/features.ts",
+      "src/certificates/pop.ts",
+    ],
+    tests: ["test/certificates/score.test.ts", "test/certificates/pop.test.ts"],
   },
 };
 

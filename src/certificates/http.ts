@@ -11,7 +11,8 @@
  * Errors are `{ "error": { "code", "message", "field"? } }`: 400 malformed, 403 the
  * signature is not by the key, 404 unknown, 409 used challenge or already revoked,
  * 410 expired challenge, 422 refused (subject not of the key, refused on chain),
- * 429 too many open challenges, 503 cannot issue now. A refusal changes nothing:
+ * 429 too many open challenges or the hourly budget of certificates spent, 503
+ * cannot issue now. A refusal changes nothing:
  * the nonce stays unused and nothing is sent.
  */
 import { z } from "zod";
@@ -236,6 +237,7 @@ export function certificateHttpServer(
           409: { description: "the nonce was used already" },
           410: { description: "the nonce has expired" },
           422: { description: "the subject is not the key's address, or the chain refused the attestation" },
+          429: { description: "the issuer's hourly budget of certificates is spent (CERT_ISSUE_BUDGET_SPENT)" },
           503: { description: "cannot issue now (indexer not ready, model not active, issuer not authorized)" },
         },
         handle: async ({ body }) => {

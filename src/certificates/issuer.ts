@@ -123,6 +123,10 @@ export const CERTIFICATE_STATUSES = [
 ] as const;
 export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
 
+/** The default of `IssuerOptions.maxIssuesPerHour`. */
+export const DEFAULT_MAX_ISSUES_PER_HOUR = 360;
+const HOUR_MS = 3_600_000;
+
 /** Where a request is: accepted (nonce spent), sent (transaction signed and stored), done, or failed for good. */
 export type RequestState = "accepted" | "sent" | "done" | "failed";
 
@@ -142,6 +146,11 @@ export interface IssuerOptions {
   readonly chainId: bigint;
   /** Seconds a certificate is valid (at most the resolver's `maxValidity`). */
   readonly validitySeconds: number;
+  /**
+   * Most certificate requests accepted in any hour (default 360): each costs the issuer an attestation's gas and a
+   * fresh key costs nothing, so a flood of requests must not spend the issuer's funds without limit.
+   */
+  readonly maxIssuesPerHour?: number;
   /** Blocks on top of an attestation's block before it counts. */
   readonly confirmations: number;
   readonly pollIntervalMs: number;
@@ -426,6 +435,7 @@ export class CertificateIssuer {
     const id = hexlify(randomBytes(16));
     const now = this.#o.clock.now();
     this.#store.transaction(() => {
+      this.#checkIssueBudget(now);
       this.#o.challenges.consume(input.nonce);
       this.#store.run(
         `INSERT INTO certificate_requests (id, kind, state, public_key, subject, issuer, as_of_block, addresses,
@@ -452,6 +462,27 @@ export class CertificateIssuer {
     await this.#finish(id);
     const issued = this.certificate(this.#row(id)!.uid!);
     return issued!;
+  }
+
+  /**
+   * Refuses a request once `maxIssuesPerHour` were accepted in the last hour (failed ones, which sent nothing, do
+   * not count). Runs inside the request's store transaction, so two racing requests cannot both take the last one.
+   * @throws IssuerError `CERT_ISSUE_BUDGET_SPENT` (429).
+   */
+  #checkIssueBudget(nowMs: number): void {
+    const limit = this.#o.maxIssuesPerHour ?? DEFAULT_MAX_ISSUES_PER_HOUR;
+    const { n } = this.#store.get<{ n: number }>(
+      "SELECT count(*) AS n FROM certificate_requests WHERE kind = 'issue' AND state != 'failed' AND created_ms > ?",
+      nowMs - HOUR_MS,
+    )!;
+    if (n >= limit) {
+      throw new IssuerError(
+        429,
+        "CERT_ISSUE_BUDGET_SPENT",
+        `${n} certificates were requested in the last hour, the most this issuer pays for; try again later`,
+        { limit, lastHour: n },
+      );
+    }
   }
 
   /**

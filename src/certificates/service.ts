@@ -59,6 +59,12 @@ export const CERTIFICATES_SETTINGS = settingsSchema("certificates", {
     60,
     10 * 365 * 24 * 3600,
   ),
+  CERTIFICATES_MAX_PER_HOUR: int(
+    "most certificates issued in any hour: each costs the issuer an attestation's gas, and a key is free to make (more is a 429)",
+    360,
+    1,
+    1_000_000,
+  ),
   CERTIFICATES_CHALLENGE_TTL_SECONDS: int("how long a GET /challenge nonce may be used (s)", 300, 10, 3_600),
   CERTIFICATES_MAX_OPEN_CHALLENGES: int(
     "most unused challenges at a time; more is refused with 429",
@@ -163,6 +169,7 @@ export function certificateService(options: CertificateServiceOptions): ServiceF
           registry: deployments.get("ScoringModelRegistry").address,
           chainId: chain.chainId,
           validitySeconds: settings.CERTIFICATES_VALIDITY_SECONDS,
+          maxIssuesPerHour: settings.CERTIFICATES_MAX_PER_HOUR,
           confirmations: settings.CERTIFICATES_CONFIRMATIONS,
           pollIntervalMs: settings.CERTIFICATES_POLL_MS,
           clock,

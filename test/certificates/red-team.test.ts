@@ -52,6 +52,35 @@ describe("certificates: red team", function () {
     });
   });
 
+  describe("the issuer's gas", function () {
+    it("attack: a flood of fresh keys stops at the hourly budget: 429 CERT_ISSUE_BUDGET_SPENT, nothing sent, nonce kept", async function () {
+      // Its own fixture: the budget counts the requests in the service's database.
+      const g = await certificatesFixture();
+      const service = await g.start(undefined, undefined, { maxIssuesPerHour: 2 });
+      try {
+        for (let n = 0; n < 2; n += 1) await issue(service, Wallet.createRandom());
+        const sent = await g.provider.getTransactionCount(g.signer.address);
+        const third = Wallet.createRandom();
+        const challenge = (await call(`${service.url}/challenge`)).body;
+        const body = await signedRequest(third, challenge);
+        const refused = await call(`${service.url}/certificates`, "POST", body);
+        expect(refused.status, JSON.stringify(refused.body)).to.equal(429);
+        expect(refused.body.error).to.include({ code: "CERT_ISSUE_BUDGET_SPENT" });
+        expect(await g.provider.getTransactionCount(g.signer.address)).to.equal(sent);
+        expect(await easAt(g.get("EAS"), g.provider).attestedCount(third.address)).to.equal(0);
+        // The refusal spent nothing: the same challenge still serves the key within its five minutes...
+        const again = await call(`${service.url}/certificates`, "POST", body);
+        expect(again.body.error).to.include({ code: "CERT_ISSUE_BUDGET_SPENT" });
+        // ...and an hour after the first two, the budget is back.
+        g.advance(3_600_001);
+        await issue(service, third);
+      } finally {
+        await service.stop();
+        g.remove();
+      }
+    });
+  });
+
   describe("recomputation", function () {
     it("an honest certificate passes every check, the chain's features included", async function () {
       const subject = Wallet.createRandom();

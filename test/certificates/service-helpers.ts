@@ -76,6 +76,7 @@ export async function certificatesFixture() {
   async function start(
     onStep?: (point: string, id: string) => void,
     indexerOf: typeof suiteIndexer = suiteIndexer,
+    options: { readonly maxIssuesPerHour?: number } = {},
   ): Promise<ServiceUnderTest> {
     const store = Store.open({ path: path.join(dir, "certificates.sqlite") });
     const context: ServiceContext = { chain, deployments: suite.deployments, dataDir: dir, log: (l) => lines.push(l) };
@@ -99,6 +100,7 @@ export async function certificatesFixture() {
       pollIntervalMs: 60_000,
       clock,
       log: (line) => lines.push(line),
+      ...options,
       ...(onStep === undefined ? {} : { onStep }),
     });
     const http = certificateHttpServer(issuer, challenges, {
