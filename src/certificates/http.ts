@@ -106,6 +106,16 @@ const certificateSchema = z
         }),
         asOfBlock: z.number().int(),
         addresses: z.array(address),
+        create2Profiles: z
+          .array(
+            z.object({
+              name: z.string(),
+              factory: address,
+              initCodeHash: z.string(),
+              accounts: z.number().int(),
+            }),
+          )
+          .openapi({ description: "the CREATE2 factories whose accounts of the key count (empty: none)" }),
         features: z.object(Object.fromEntries(FEATURE_NAMES.map((name) => [name, decimal]))),
         featuresRoot: z.string(),
       })
@@ -165,6 +175,7 @@ export async function certificateJson(
       },
       asOfBlock: certificate.asOfBlock,
       addresses: [...certificate.addresses],
+      create2Profiles: certificate.create2Profiles.map((profile) => ({ ...profile })),
       features: Object.fromEntries(FEATURE_NAMES.map((name) => [name, certificate.features[name].toString()])),
       featuresRoot: certificate.featuresRoot,
     },

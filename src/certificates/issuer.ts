@@ -46,6 +46,7 @@ import {
 } from "../../typechain-types/index.js";
 import { easAt, IEAS_ABI } from "./eas.js";
 import { featuresToJson, parseFeatures, type Features } from "./features.js";
+import type { Create2Profile } from "./indexer.js";
 import { modelContentHash, modelIdOf, modelToJson, parseModel, type ScoringModel } from "./model.js";
 import {
   certificateDomain,
@@ -151,6 +152,8 @@ export interface IssuerOptions {
    * fresh key costs nothing, so a flood of requests must not spend the issuer's funds without limit.
    */
   readonly maxIssuesPerHour?: number;
+  /** The CREATE2 profiles the indexer derives a key's accounts with: recorded with each certificate (default none). */
+  readonly create2Profiles?: readonly Create2Profile[];
   /** Blocks on top of an attestation's block before it counts. */
   readonly confirmations: number;
   readonly pollIntervalMs: number;
@@ -204,6 +207,11 @@ const MIGRATIONS: readonly Migration[] = [
       created_ms INTEGER NOT NULL
     ) STRICT;`,
   },
+  {
+    version: 2,
+    name: "CREATE2 profiles of each request",
+    sql: "ALTER TABLE certificate_requests ADD COLUMN create2_profiles TEXT",
+  },
 ];
 
 interface RequestRow {
@@ -215,6 +223,7 @@ interface RequestRow {
   issuer: string;
   as_of_block: number | null;
   addresses: string | null;
+  create2_profiles: string | null;
   features: string | null;
   features_root: string | null;
   model_id: string | null;
@@ -262,6 +271,8 @@ export interface IssuedCertificate {
   readonly modelJson: string;
   readonly asOfBlock: number;
   readonly addresses: readonly string[];
+  /** The CREATE2 profiles the addresses were derived with. */
+  readonly create2Profiles: readonly Create2Profile[];
   readonly features: Features;
   readonly featuresRoot: string;
   readonly expirationTime: number;
@@ -439,14 +450,16 @@ export class CertificateIssuer {
       this.#o.challenges.consume(input.nonce);
       this.#store.run(
         `INSERT INTO certificate_requests (id, kind, state, public_key, subject, issuer, as_of_block, addresses,
-           features, features_root, model_id, model_hash, model_json, score, level, created_ms, updated_ms)
-         VALUES (?, 'issue', 'accepted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           create2_profiles, features, features_root, model_id, model_hash, model_json, score, level, created_ms,
+           updated_ms)
+         VALUES (?, 'issue', 'accepted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         id,
         key.uncompressed,
         subject,
         this.#issuer,
         snapshot.asOfBlock,
         JSON.stringify(snapshot.addresses),
+        JSON.stringify(this.#o.create2Profiles ?? []),
         JSON.stringify(featuresToJson(snapshot.features)),
         snapshot.featuresRoot,
         snapshot.modelId,
@@ -565,6 +578,7 @@ export class CertificateIssuer {
       modelJson: row.model_json!,
       asOfBlock: row.as_of_block!,
       addresses: JSON.parse(row.addresses!) as string[],
+      create2Profiles: JSON.parse(row.create2_profiles ?? "[]") as Create2Profile[],
       features: parseFeatures(JSON.parse(row.features!) as unknown),
       featuresRoot: row.features_root!,
       expirationTime: row.expiration_time!,

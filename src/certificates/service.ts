@@ -20,10 +20,10 @@ import {
   type ServiceContext,
   type ServiceFactory,
 } from "../chain/service.js";
-import { int, settingsSchema } from "../chain/settings.js";
+import { int, settingsSchema, text } from "../chain/settings.js";
 import type { Store } from "../store/store.js";
 import { certificateHttpServer } from "./http.js";
-import { CertificateIndexer, type IndexerProvider } from "./indexer.js";
+import { CertificateIndexer, parseCreate2Profiles, type Create2Profile, type IndexerProvider } from "./indexer.js";
 import { CertificateIssuer, type FeatureSource, type TwinIssuer } from "./issuer.js";
 import { defaultModel, type ScoringModel } from "./model.js";
 import { ChallengeStore } from "./pop.js";
@@ -65,6 +65,13 @@ export const CERTIFICATES_SETTINGS = settingsSchema("certificates", {
     1,
     1_000_000,
   ),
+  CERTIFICATES_CREATE2_PROFILES: text(
+    "CREATE2 factories whose accounts count as a key's addresses (docs/certificates-scoring.md), as JSON",
+    '[{"name","factory","initCodeHash","accounts"}, ...] or empty for none',
+    /^(\[[\s\S]*\])?$/,
+    "",
+    { required: false },
+  ),
   CERTIFICATES_CHALLENGE_TTL_SECONDS: int("how long a GET /challenge nonce may be used (s)", 300, 10, 3_600),
   CERTIFICATES_MAX_OPEN_CHALLENGES: int(
     "most unused challenges at a time; more is refused with 429",
@@ -90,6 +97,8 @@ export interface CertificateServiceOptions {
     readonly store: Store;
     readonly confirmations: number;
     readonly pollIntervalMs: number;
+    /** CREATE2 factories whose accounts belong to a key (CERTIFICATES_CREATE2_PROFILES). */
+    readonly create2?: readonly Create2Profile[];
   }) => RunningFeatureSource;
   readonly twins: TwinIssuer;
   readonly model?: ScoringModel;
@@ -131,6 +140,25 @@ export async function certIssuerWallet(chain: ChainConnection): Promise<Wallet> 
   return new Wallet(signer.privateKey, chain.provider);
 }
 
+/**
+ * The CREATE2 profiles of `CERTIFICATES_CREATE2_PROFILES` (empty: none).
+ * @throws CertIndexerConfigError naming the bad field, or ServiceError `CERT_BAD_CREATE2_PROFILES` for text that
+ *   is not JSON.
+ */
+export function create2ProfilesOf(json: string): Create2Profile[] {
+  if (json.trim() === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    throw new ServiceError(
+      "CERT_BAD_CREATE2_PROFILES",
+      `CERTIFICATES_CREATE2_PROFILES is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return parseCreate2Profiles(parsed);
+}
+
 export function certificateService(options: CertificateServiceOptions): ServiceFactory {
   const name = "certificates";
   return {
@@ -139,6 +167,7 @@ export function certificateService(options: CertificateServiceOptions): ServiceF
       const env = options.env ?? process.env;
       const { chain, deployments } = context;
       const settings = CERTIFICATES_SETTINGS.read(env, { devnet: isDevnet(chain.chainId) });
+      const create2 = create2ProfilesOf(settings.CERTIFICATES_CREATE2_PROFILES);
       const signer = await certIssuerWallet(chain);
       const clock = options.clock ?? systemClock;
       const store = await openDeploymentStore(context, name, "CertificateResolver");
@@ -148,6 +177,7 @@ export function certificateService(options: CertificateServiceOptions): ServiceF
           store,
           confirmations: settings.CERTIFICATES_CONFIRMATIONS,
           pollIntervalMs: settings.CERTIFICATES_POLL_MS,
+          create2,
         });
         const challenges = new ChallengeStore({
           store,
@@ -170,6 +200,7 @@ export function certificateService(options: CertificateServiceOptions): ServiceF
           chainId: chain.chainId,
           validitySeconds: settings.CERTIFICATES_VALIDITY_SECONDS,
           maxIssuesPerHour: settings.CERTIFICATES_MAX_PER_HOUR,
+          create2Profiles: create2,
           confirmations: settings.CERTIFICATES_CONFIRMATIONS,
           pollIntervalMs: settings.CERTIFICATES_POLL_MS,
           clock,
@@ -240,6 +271,7 @@ export function suiteIndexer(args: Parameters<CertificateServiceOptions["indexer
     confirmations,
     fromBlock: token.blockNumber ?? 0,
     pollIntervalMs,
+    ...(args.create2 === undefined ? {} : { create2: args.create2 }),
     onError: (error) => context.log(`certificates indexer: ${error instanceof Error ? error.message : String(error)}`),
   });
 }

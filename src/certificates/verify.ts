@@ -20,6 +20,7 @@ import { parseFeatures } from "./features.js";
 import { CERTIFICATE_STATUSES } from "./issuer.js";
 import { modelContentHash, modelIdOf, parseModel } from "./model.js";
 import { featuresRoot, score } from "./score.js";
+import { parseCreate2Profiles, type Create2Profile } from "./indexer.js";
 import { suiteIndexer } from "./service.js";
 import { Store } from "../store/store.js";
 
@@ -31,6 +32,8 @@ export interface PublishedCertificate {
     readonly model: { readonly json: Record<string, unknown> };
     readonly asOfBlock: number;
     readonly addresses: readonly string[];
+    /** The CREATE2 profiles the issuer derived the key's accounts with (none if absent). */
+    readonly create2Profiles?: readonly unknown[];
     readonly features: Record<string, string>;
   };
 }
@@ -93,7 +96,13 @@ export async function verifyCertificate(
     computeAddress(view.publicKey) === getAddress(subject),
     `the published key's address is ${computeAddress(view.publicKey)}`,
   );
-  const fromChain = await chainFeatures(view.publicKey, Number(asOfBlock), chain, deployments);
+  const fromChain = await chainFeatures(
+    view.publicKey,
+    Number(asOfBlock),
+    chain,
+    deployments,
+    parseCreate2Profiles(view.recompute.create2Profiles ?? []),
+  );
   const chainRoot = featuresRoot(fromChain.features);
   check(
     "features from chain",
@@ -108,7 +117,13 @@ export async function verifyCertificate(
 }
 
 /** The key's addresses and their features as of `asOfBlock`, indexed from the chain into a throw-away store. */
-async function chainFeatures(publicKey: string, asOfBlock: number, chain: ChainConnection, deployments: Deployments) {
+async function chainFeatures(
+  publicKey: string,
+  asOfBlock: number,
+  chain: ChainConnection,
+  deployments: Deployments,
+  create2: readonly Create2Profile[],
+) {
   const store = Store.open({ path: ":memory:" });
   try {
     const head = await chain.provider.getBlockNumber();
@@ -118,6 +133,7 @@ async function chainFeatures(publicKey: string, asOfBlock: number, chain: ChainC
       store,
       confirmations: Math.max(0, head - asOfBlock),
       pollIntervalMs: 1_000,
+      create2,
     });
     await indexer.poll();
     const addresses = indexer.addressesOfKey(publicKey, asOfBlock);

@@ -6,7 +6,15 @@ import { expect } from "chai";
 import { encodeBytes32String, Wallet, type BaseWallet } from "ethers";
 
 import { easAt } from "../../src/certificates/eas.js";
-import { CertificateIndexer, type IndexerProvider } from "../../src/certificates/indexer.js";
+import {
+  CertificateIndexer,
+  CertIndexerConfigError,
+  type Create2Profile,
+  type IndexerProvider,
+} from "../../src/certificates/indexer.js";
+import { create2ProfilesOf } from "../../src/certificates/service.js";
+import { ServiceError } from "../../src/chain/service.js";
+import { MockAccountFactory__factory } from "../../typechain-types/index.js";
 import { verifyCertificate } from "../../src/certificates/verify.js";
 import { call, certificatesFixture, signedRequest, type ServiceUnderTest } from "./service-helpers.js";
 
@@ -82,6 +90,46 @@ describe("certificates: red team", function () {
   });
 
   describe("recomputation", function () {
+    it("a key's CREATE2 account (a configured factory's) counts, is published with its profile, and verify finds it on chain", async function () {
+      const subject = Wallet.createRandom();
+      const factory = await new MockAccountFactory__factory(f.suite.accounts.deployer).deploy();
+      await factory.waitForDeployment();
+      const profile: Create2Profile = {
+        name: "mock-accounts",
+        factory: await factory.getAddress(),
+        initCodeHash: await factory.INIT_CODE_HASH(),
+        accounts: 1,
+      };
+      await (await factory.createAccount(subject.address, 0n)).wait();
+      const account = await factory.accountOf(subject.address, 0n);
+      await (await f.suite.trustA.mintForDeposit(account, 55_000n, encodeBytes32String("red-create2"))).wait();
+      const service = await f.start(undefined, undefined, { create2Profiles: [profile] });
+      try {
+        const certificate = await issue(service, subject);
+        expect(certificate.recompute.addresses).to.deep.equal([subject.address, account]);
+        expect(certificate.recompute.create2Profiles).to.deep.equal([profile]);
+        expect(certificate.recompute.features.volumeToken).to.equal("55000");
+        const verified = await verifyCertificate(certificate.uid, certificate, f.chain, f.suite.deployments);
+        expect(verified.checks.filter((c) => !c.ok)).to.deep.equal([]);
+        // A view that hides the profile no longer recomputes: the account's history is the key's.
+        const hidden = { ...certificate, recompute: { ...certificate.recompute, create2Profiles: [] } };
+        const failed = await verifyCertificate(certificate.uid, hidden, f.chain, f.suite.deployments);
+        expect(failed.checks.filter((c) => !c.ok).map((c) => c.check)).to.deep.equal(["features from chain"]);
+      } finally {
+        await service.stop();
+      }
+    });
+
+    it("CERTIFICATES_CREATE2_PROFILES: empty is none, text that is not JSON or a bad profile is a typed error", function () {
+      expect(create2ProfilesOf("")).to.deep.equal([]);
+      expect(() => create2ProfilesOf("[{"))
+        .to.throw(ServiceError)
+        .with.property("code", "CERT_BAD_CREATE2_PROFILES");
+      expect(() => create2ProfilesOf('[{"name":"x","factory":"0x12","initCodeHash":"0x00","accounts":1}]'))
+        .to.throw(CertIndexerConfigError)
+        .with.property("code", "CERT_INDEXER_BAD_CREATE2_PROFILE");
+    });
+
     it("an honest certificate passes every check, the chain's features included", async function () {
       const subject = Wallet.createRandom();
       await (await f.suite.trustA.mintForDeposit(subject.address, 70_000n, encodeBytes32String("red-honest"))).wait();

@@ -11,6 +11,7 @@ import { AbiCoder, keccak256, type BaseWallet, type TypedDataDomain } from "ethe
 
 import type { ChainConnection } from "../../src/chain/config.js";
 import type { ServiceContext } from "../../src/chain/service.js";
+import type { Create2Profile } from "../../src/certificates/indexer.js";
 import { CertificateIssuer } from "../../src/certificates/issuer.js";
 import { certificateHttpServer } from "../../src/certificates/http.js";
 import { defaultModel } from "../../src/certificates/model.js";
@@ -76,11 +77,17 @@ export async function certificatesFixture() {
   async function start(
     onStep?: (point: string, id: string) => void,
     indexerOf: typeof suiteIndexer = suiteIndexer,
-    options: { readonly maxIssuesPerHour?: number } = {},
+    options: { readonly maxIssuesPerHour?: number; readonly create2Profiles?: readonly Create2Profile[] } = {},
   ): Promise<ServiceUnderTest> {
     const store = Store.open({ path: path.join(dir, "certificates.sqlite") });
     const context: ServiceContext = { chain, deployments: suite.deployments, dataDir: dir, log: (l) => lines.push(l) };
-    const indexer = indexerOf({ context, store, confirmations: 0, pollIntervalMs: 60_000 });
+    const indexer = indexerOf({
+      context,
+      store,
+      confirmations: 0,
+      pollIntervalMs: 60_000,
+      ...(options.create2Profiles === undefined ? {} : { create2: options.create2Profiles }),
+    });
     const challenges = new ChallengeStore({ store, clock, ttlMs: 300_000, maxOpen: 1_000 });
     const issuer = new CertificateIssuer({
       store,
