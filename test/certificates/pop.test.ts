@@ -8,6 +8,7 @@ import {
   checkSignedBy,
   parsePublicKey,
   ProofError,
+  recoverPublicKey,
   REQUEST_TYPES,
   REVOCATION_TYPES,
 } from "../../src/certificates/pop.js";
@@ -130,6 +131,91 @@ describe("certificates: proof of possession", function () {
         const error = refusal(() => parsePublicKey(bad));
         expect(error.code, bad).to.equal("CERT_BAD_PUBLIC_KEY");
         expect(error.status).to.equal(400);
+      }
+    });
+  });
+
+  describe("each refusal says why, naming the field", function () {
+    const G_X = "0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+    const digest = `0x${"42".repeat(32)}`;
+    const word = (n: bigint) => n.toString(16).padStart(64, "0");
+
+    it("a key's shape, prefix and curve are told apart, for exactly the 0x-hex of 33 or 65 bytes", function () {
+      const good = alice.signingKey.publicKey;
+      const compressed = alice.signingKey.compressedPublicKey;
+      const cases: [string, RegExp][] = [
+        [`zz${good}`, /must be 0x and a 33-byte/],
+        [`${good}zz`, /must be 0x and a 33-byte/],
+        [`0x05${good.slice(4)}`, /wrong prefix byte/],
+        [`0x02${good.slice(4)}`, /wrong prefix byte/],
+        [`0x04${compressed.slice(4)}`, /wrong prefix byte/],
+        [`0x05${compressed.slice(4)}`, /wrong prefix byte/],
+        [`0x02${"ff".repeat(32)}`, /not a point on secp256k1/],
+      ];
+      for (const [bad, why] of cases) {
+        const error = refusal(() => parsePublicKey(bad));
+        expect(error.message, bad).to.match(why);
+        expect(error.details).to.deep.include({ field: "publicKey", value: bad });
+      }
+      // Both compressed prefixes are keys: 02 (even y) and 03 (odd y).
+      const odd = `0x03${compressed.slice(4)}`;
+      const even = `0x02${compressed.slice(4)}`;
+      expect(parsePublicKey(odd).address).to.not.equal(parsePublicKey(even).address);
+      expect([parsePublicKey(odd).compressed, parsePublicKey(even).compressed]).to.include(compressed);
+    });
+
+    it("a signature's shape, v, s and recovery are told apart, naming the signature", async function () {
+      const signature = await alice.signTypedData(domain, REQUEST_TYPES, request(nonce));
+      const cases: [string, string, RegExp][] = [
+        [`zz${signature}`, "CERT_BAD_SIGNATURE", /must be 0x and 65 bytes/],
+        [`${signature}zz`, "CERT_BAD_SIGNATURE", /must be 0x and 65 bytes/],
+        [`${signature.slice(0, -2)}1d`, "CERT_BAD_SIGNATURE", /v must be 27 or 28, got 29/],
+        [highS(signature), "CERT_HIGH_S_SIGNATURE", /high s/],
+        [`0x${word(0n)}${word(1n)}1b`, "CERT_BAD_SIGNATURE", /does not recover to any key/],
+      ];
+      for (const [bad, code, why] of cases) {
+        const error = refusal(() => checkSignedBy(key, domain, REQUEST_TYPES, request(nonce), bad));
+        expect(error.code, bad).to.equal(code);
+        expect(error.message, bad).to.match(why);
+        expect(error.details).to.deep.include({ field: "signature" });
+      }
+    });
+
+    it("s = n/2 is the highest low s (EIP-2): it recovers; n/2 + 1 is refused", function () {
+      const half = N / 2n;
+      expect(recoverPublicKey(digest, `0x${G_X.slice(2)}${word(half)}1b`)).to.match(/^0x04/);
+      const error = refusal(() => recoverPublicKey(digest, `0x${G_X.slice(2)}${word(half + 1n)}1b`));
+      expect(error.code).to.equal("CERT_HIGH_S_SIGNATURE");
+    });
+
+    it("a revocation is for one certificate: signed for one uid, it does not revoke another", async function () {
+      const uid = `0x${"33".repeat(32)}`;
+      const other = `0x${"34".repeat(32)}`;
+      const revocation = await alice.signTypedData(domain, REVOCATION_TYPES, { uid, nonce });
+      checkSignedBy(key, domain, REVOCATION_TYPES, { uid, nonce }, revocation);
+      expect(
+        refusal(() => checkSignedBy(key, domain, REVOCATION_TYPES, { uid: other, nonce }, revocation)).code,
+      ).to.equal("CERT_WRONG_SIGNER");
+    });
+
+    it("a challenge's refusals name the nonce; a full store says how many are open", function () {
+      const store = Store.open({ path: ":memory:" });
+      try {
+        let now = 1_000_000;
+        const clock: Clock = { now: () => now };
+        const challenges = new ChallengeStore({ store, clock, ttlMs: 1_000, maxOpen: 1 });
+        const unknown = refusal(() => challenges.consume(`0x${"ab".repeat(32)}`));
+        expect(unknown.details).to.deep.equal({ field: "nonce" });
+        const { nonce: issued } = challenges.issue();
+        expect(refusal(() => challenges.issue()).details).to.deep.equal({ open: 1 });
+        challenges.consume(issued);
+        expect(refusal(() => challenges.consume(issued)).details).to.deep.equal({ field: "nonce" });
+        const { nonce: late } = challenges.issue();
+        now += 1_000;
+        const expired = refusal(() => challenges.consume(late));
+        expect(expired.details).to.deep.equal({ field: "nonce", expiredAt: new Date(now).toISOString() });
+      } finally {
+        store.close();
       }
     });
   });
