@@ -20,8 +20,9 @@
  */
 import { SigningKey } from "ethers";
 
+import { apiOrigin, callApi, type ApiClientErrors } from "../chain/api-client.js";
 import { lines, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
-import { BankChainError, messageOf } from "../errors.js";
+import { BankChainError } from "../errors.js";
 
 /** A bad `certificates` argument, a refusal by the service, or a failed check. */
 export class CertificateCliError extends BankChainError {}
@@ -75,40 +76,24 @@ async function apiUrl(value: string | undefined): Promise<string> {
     const { CERTIFICATES_SETTINGS } = await import("./service.js");
     return `http://127.0.0.1:${CERTIFICATES_SETTINGS.read(process.env, { devnet: true }).CERTIFICATES_PORT}`;
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new CertificateCliError("CERT_CLI_BAD_URL", `--api must be an http(s) URL, got "${value}"`, { value });
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new CertificateCliError("CERT_CLI_BAD_URL", `--api must be an http(s) URL, got "${value}"`, { value });
-  }
-  return url.origin;
+  return apiOrigin(value, API_ERRORS);
 }
 
-async function call(api: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  let reply: Response;
-  try {
-    reply = await fetch(
-      `${api}${path}`,
-      body === undefined
-        ? {}
-        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
-    );
-  } catch (error) {
-    throw new CertificateCliError("CERT_CLI_API_UNREACHABLE", `the certificate service at ${api} does not answer`, {
+/** The certificate service's origin and reachability, as this CLI's errors. */
+const API_ERRORS: ApiClientErrors = {
+  badUrl: (value) =>
+    new CertificateCliError("CERT_CLI_BAD_URL", `--api must be an http(s) URL, got "${value}"`, { value }),
+  unreachable: (api, cause) =>
+    new CertificateCliError("CERT_CLI_API_UNREACHABLE", `the certificate service at ${api} does not answer`, {
       api,
-      cause: messageOf(error),
-    });
-  }
-  const text = await reply.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = { error: { message: text.slice(0, 200) } };
-  }
+      cause,
+    }),
+};
+
+/** GETs or POSTs JSON at the service; a 4xx/5xx is `CERT_CLI_REFUSED` with the service's reason. */
+async function call(api: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const reply = await callApi(api, path, body, API_ERRORS);
+  const json = reply.json;
   if (reply.status >= 400) {
     const error = ((json ?? {}) as { error?: { code?: unknown; message?: unknown } }).error ?? {};
     throw new CertificateCliError(

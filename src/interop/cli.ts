@@ -17,9 +17,10 @@
  */
 import { getAddress, isAddress } from "ethers";
 
+import { apiOrigin, callApi, type ApiClientErrors } from "../chain/api-client.js";
 import { mined } from "../chain/receipts.js";
 import { lines, logTo, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
-import { BankChainError, messageOf } from "../errors.js";
+import { BankChainError } from "../errors.js";
 import type { TransactionView } from "./api.js";
 
 const loadTypechain = () => import("../../typechain-types/index.js");
@@ -53,42 +54,23 @@ async function apiUrl(value: string | undefined): Promise<string> {
     const port = INTEROP_SETTINGS.read(process.env, { devnet: true }).INTEROP_API_PORT;
     return `http://127.0.0.1:${port}`;
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InteropCliError("INTEROP_CLI_BAD_URL", `--api must be an http(s) URL, got "${value}"`, { value });
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InteropCliError("INTEROP_CLI_BAD_URL", `--api must be an http(s) URL, got "${value}"`, { value });
-  }
-  return url.origin;
+  return apiOrigin(value, API_ERRORS);
 }
+
+/** The API gateway's origin and reachability, as this CLI's errors. */
+const API_ERRORS: ApiClientErrors = {
+  badUrl: (value) =>
+    new InteropCliError("INTEROP_CLI_BAD_URL", `--api must be an http(s) URL, got "${value}"`, { value }),
+  unreachable: (api, cause) =>
+    new InteropCliError("INTEROP_CLI_API_UNREACHABLE", `the interop API gateway at ${api} does not answer`, {
+      api,
+      cause,
+    }),
+};
 
 /** GETs or POSTs JSON at the API gateway; an unreachable gateway is one clear error. */
 async function call(api: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  let reply: Response;
-  try {
-    reply = await fetch(
-      `${api}${path}`,
-      body === undefined
-        ? {}
-        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
-    );
-  } catch (error) {
-    throw new InteropCliError("INTEROP_CLI_API_UNREACHABLE", `the interop API gateway at ${api} does not answer`, {
-      api,
-      cause: messageOf(error),
-    });
-  }
-  const text = await reply.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = { error: { message: text.slice(0, 200) } };
-  }
-  return { status: reply.status, json };
+  return callApi(api, path, body, API_ERRORS);
 }
 
 /** The API's reason for a 4xx/5xx (the kit's `{error: {code, message, field}}`), as one line. */
