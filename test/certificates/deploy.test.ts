@@ -24,25 +24,12 @@ import {
   CertificateVerifier__factory,
   ScoringModelRegistry__factory,
 } from "../../typechain-types/index.js";
-import { deploySuite, dutyAddressesOf, type Suite } from "../helpers/suite.js";
+import { deploySuite, dutyAddressesOf, quietly, type Suite } from "../helpers/suite.js";
 
 const NAMES = ["SchemaRegistry", "EAS", "ScoringModelRegistry", "CertificateResolver", "CertificateVerifier"] as const;
 /** `IScoringModelRegistry.ModelState`'s `Active` and `Retired`. */
 const ACTIVE = 2n;
 const RETIRED = 3n;
-
-/** Runs `fn` with the deploy scripts' progress lines silenced. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const { log, info } = console;
-  console.log = () => undefined;
-  console.info = () => undefined;
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-    console.info = info;
-  }
-}
 
 describe("certificates: the deployment (deploy/008_certificates.ts)", function () {
   describe("the suite as deploySuite() deploys it", function () {

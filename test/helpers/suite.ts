@@ -14,7 +14,7 @@ import {
 } from "../../typechain-types/index.js";
 
 /** Runs `fn` with the deploy scripts' progress lines (console.log/info) silenced. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+export async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const { log, info } = console;
   console.log = () => undefined;
   console.info = () => undefined;
