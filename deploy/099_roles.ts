@@ -36,5 +36,5 @@ export default deployScript(
     }
     console.log(`  - roles: ${table.rows.length} grants on chain, each to its planned holder; the deployer holds none`);
   },
-  { tags: ["roles"], dependencies: ["money", "settlement", "bills", "cards", "offline", "interop", "certificates"] },
+  { tags: ["roles"], dependencies: ["money", "settlement", "bills", "cards", "offline", "interop", "certificates", "rewards"] },
 );

@@ -124,3 +124,30 @@ export const INTEROP = {
 export const CERTIFICATES = {
   maxValidity: 365 * 24 * 3_600,
 } as const;
+
+/**
+ * Content rewards (docs/rewards.md). On the devnet an epoch is a minute and a root can be challenged for a minute,
+ * so `npm start` shows the whole loop (evidence, root, challenge window, claim) in a few minutes; elsewhere an epoch
+ * is an hour and the window a day, long enough for a watcher to fetch the evidence, recompute and challenge.
+ * Two of the three oracles sign a root.
+ */
+export const REWARDS = {
+  devnet: { epochLength: 60, challengeWindow: 60 },
+  elsewhere: { epochLength: 3_600, challengeWindow: 24 * 3_600 },
+  threshold: 2,
+} as const;
+
+/**
+ * The devnet's demo campaign: a sponsor (account 18) is paid 10,000.00 USD by bank A and funds a campaign of
+ * 100.00 USD an epoch for a day of epochs; two demo producers (accounts 16 and 17) have their accounts registered.
+ */
+export const DEVNET_REWARDS_DEMO = {
+  sponsorIndex: 18,
+  producers: [
+    { id: "producer:studio-north", accountIndex: 16 },
+    { id: "producer:studio-south", accountIndex: 17 },
+  ],
+  balance: 1_000_000n,
+  budgetPerEpoch: 10_000n,
+  epochs: 24 * 60,
+} as const;

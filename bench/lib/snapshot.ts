@@ -55,6 +55,7 @@ export const DEPLOYED_CONTRACTS = [
   "InteropGateway",
   "OfflineVault",
   "ReserveLedger",
+  "RewardDistributor",
   "ScoringModelRegistry",
   "TrustAccount",
 ] as const;

@@ -6,12 +6,12 @@
  *
  * Environment: `CERTIFICATES_SETTINGS` below (docs/operations.md).
  */
-import { HDNodeWallet, Wallet, type Signer } from "ethers";
+import type { Wallet } from "ethers";
 
 import { systemClock, type Clock } from "../chain/clock.js";
 import type { ChainConnection } from "../chain/config.js";
-import { DUTIES, isDevnet } from "../chain/networks.js";
-import { PUBLIC_TEST_MNEMONIC } from "../chain/published-keys.js";
+import { dutyWallet } from "../chain/duty-wallet.js";
+import { isDevnet } from "../chain/networks.js";
 import {
   openDeploymentStore,
   ServiceError,
@@ -107,37 +107,12 @@ export interface CertificateServiceOptions {
   readonly onStep?: (point: string, id: string) => void;
 }
 
-/** The certIssuer duty, by name (`src/chain/networks.ts`). */
-const CERT_ISSUER_DUTY = "certIssuer";
-
 /**
- * The certIssuer duty's key as a `Wallet` (the issuer signs raw transactions
- * and its CA with it): on the devnet the public test mnemonic's account at the
- * duty's index; elsewhere the key the chain connection holds for the duty.
+ * The certIssuer duty's key as a `Wallet` (the issuer signs raw transactions and its CA with it): the kit's
+ * `dutyWallet`.
  */
 export async function certIssuerWallet(chain: ChainConnection): Promise<Wallet> {
-  const index = DUTIES.findIndex((duty) => (duty.name as string) === CERT_ISSUER_DUTY);
-  if (index < 0) {
-    throw new ServiceError("CERT_NO_ISSUER_DUTY", `there is no ${CERT_ISSUER_DUTY} duty in src/chain/networks.ts`);
-  }
-  if (isDevnet(chain.chainId)) {
-    const node = HDNodeWallet.fromPhrase(
-      PUBLIC_TEST_MNEMONIC,
-      undefined,
-      `m/44'/60'/0'/0/${DUTIES[index]!.devnetIndex}`,
-    );
-    return new Wallet(node.privateKey, chain.provider);
-  }
-  const signers: Signer[] = await chain.getSigners();
-  const signer = signers[index];
-  if (!(signer instanceof Wallet)) {
-    throw new ServiceError(
-      "CERT_ISSUER_KEY_MISSING",
-      `the certificate service needs the ${CERT_ISSUER_DUTY} duty's key on network ${chain.network}; configure it`,
-      { duty: CERT_ISSUER_DUTY, network: chain.network },
-    );
-  }
-  return new Wallet(signer.privateKey, chain.provider);
+  return dutyWallet(chain, "certIssuer");
 }
 
 /**

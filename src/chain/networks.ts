@@ -98,12 +98,25 @@ export const DUTIES = [
     devnetIndex: 29,
     description: "issues trust certificates: attests them in EAS and signs their X.509 twins",
   },
+  {
+    name: "rewardsAdmin",
+    devnetIndex: 30,
+    description: "sets the content-reward oracles and their threshold on the RewardDistributor",
+  },
+  {
+    name: "registrar",
+    devnetIndex: 31,
+    description: "registers producers' accounts on the RewardDistributor, and the venues, devices and content counted",
+  },
+  { name: "rewardsOracle1", devnetIndex: 32, description: "first of the three reward oracles; receipts the evidence" },
+  { name: "rewardsOracle2", devnetIndex: 33, description: "second of the three reward oracles that sign epoch roots" },
+  { name: "rewardsOracle3", devnetIndex: 34, description: "third of the three reward oracles that sign epoch roots" },
 ] as const satisfies readonly Duty[];
 
 export type DutyName = (typeof DUTIES)[number]["name"];
 
 /** How many unlocked accounts the devnet and the in-process chain have: every duty's index fits. */
-export const DEVNET_ACCOUNT_COUNT = 30;
+export const DEVNET_ACCOUNT_COUNT = 35;
 
 /** Gas policy of a network whose fees are set by its operators rather than a market. */
 export interface FixedGas {

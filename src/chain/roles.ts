@@ -82,6 +82,10 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "ScoringModelRegistry", role: "MODEL_ADMIN_ROLE", holder: duty("schemeAdmin") },
   { contract: "CertificateResolver", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
   { contract: "CertificateResolver", role: "ISSUER_ROLE", holder: duty("certIssuer") },
+  { contract: "RewardDistributor", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "RewardDistributor", role: "ORACLE_ADMIN_ROLE", holder: duty("rewardsAdmin") },
+  { contract: "RewardDistributor", role: "REGISTRAR_ROLE", holder: duty("registrar") },
+  { contract: "RewardDistributor", role: "PAUSER_ROLE", holder: duty("pauser") },
 ];
 
 /** A privilege a contract grants outside AccessControl, and its holder in the plan. */
