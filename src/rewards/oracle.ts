@@ -1,0 +1,605 @@
+/**
+ * The rewards oracle's count: a pure function from an epoch's receipted
+ * records, the registries and a campaign's terms to the producers' amounts,
+ * the producer tree and the evidence tree. Every oracle of the set runs it on
+ * the same evidence and must reach the same roots, so nothing here depends on
+ * the order of its inputs, on the clock or on floating point: all arithmetic
+ * is `bigint`.
+ *
+ * The rules (issue 18 spec, "Counting rules and curve"), per epoch `e` of the
+ * range `[fromEpoch, epoch]` (one epoch unless a root catches up on epochs
+ * that had none):
+ *
+ * 1. A presence query counts if signed by its venue's player, its cell is the
+ *    venue's, its `epoch` is `e` and its `time` lies in `e`. Of queries with the
+ *    same venue, epoch and nonce, only the earliest counts (the others:
+ *    `replayed`).
+ * 2. A presence response counts if signed by its device, the device is
+ *    registered, active and was registered at or before the response's time,
+ *    (with `minCertificateLevel`) its owner holds a certificate of that level,
+ *    it answers a counted query (venue, epoch, nonce) no earlier than the query
+ *    and at most `RESPONSE_WINDOW` (120 s) after it, and its `time` lies in its
+ *    epoch. A device counts once per venue and epoch (its earliest response;
+ *    a later one to the same query is `replayed`, to another query
+ *    `duplicate`), and in at most `maxVenuesPerDevice` venues per epoch (its
+ *    first by earliest response, ties by venue id; the rest `over-cap`).
+ * 3. A playback counts if signed by its venue's player, it starts in `e`, it
+ *    ends by the end of `e`, its duration is positive, its content is in the
+ *    terms (and, with a content → producer registry, its producer is the
+ *    registered one), and it does not overlap an earlier counted playback of
+ *    the same venue (`overlapping`: a screen shows one thing at a time, so a
+ *    player cannot multiply an audience by signing stacked playbacks).
+ * 4. `users` = the devices whose counted response at that venue (same epoch)
+ *    has `start <= time <= start + duration`.
+ * 5. A playback with `users < k` earns nothing and its count is published as
+ *    `null` (k-anonymity).
+ * 6. `weight = isqrt(users) * min(duration, maxSeconds)`, `raw = ratePerUnit *
+ *    weight`; when the epoch's raws sum to more than `budgetPerEpoch` each is
+ *    paid `floor(raw * budget / sum)`. A producer's amount is the sum over its
+ *    playbacks; its cumulative is its previous cumulative plus the amount.
+ *
+ * Identical records (one hash) count once whatever their number; of copies
+ * with different signatures, a valid one is taken, so a forged copy sent first
+ * cannot void the genuine record. The evidence is every record receipted by
+ * the cutoff, each hash once (a hash listed twice would void the root).
+ *
+ * The terms a campaign commits to on chain are `termsHash(terms)`: keccak256
+ * of the canonical JSON (keys sorted, no whitespace, content ids lower case
+ * and sorted, `uint` fields as decimal strings).
+ */
+import { getAddress, keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
+import { z } from "zod";
+
+import { BankChainError } from "../errors.js";
+import {
+  bytes32Schema,
+  epochEnd,
+  epochStart,
+  recordHash,
+  recoverRecordSigner,
+  RESPONSE_WINDOW,
+  RewardSignatureError,
+  uint256Schema,
+  uint32Schema,
+  type EvidenceKind,
+  type Playback,
+  type PresenceQuery,
+  type PresenceResponse,
+  type SignedEvidence,
+} from "./evidence.js";
+import { evidenceTree, producerRoot, producerTree, type EvidenceTree, type ProducerTree } from "./trees.js";
+
+/** The oracle's input is inconsistent (a registry entry twice, terms out of range...). */
+export class RewardInputError extends BankChainError {}
+
+/** A campaign's off-chain terms. */
+export interface RewardTerms {
+  /** The contents paid for (bytes32 ids); empty = every content. */
+  readonly contentIds: readonly string[];
+  /** The fewest users a playback must have to be paid (and its count published). */
+  readonly k: number;
+  /** The most venues a device counts in per epoch. */
+  readonly maxVenuesPerDevice: number;
+  /** The most seconds of a playback that count. */
+  readonly maxSeconds: bigint;
+  /** Token base units per unit of weight. */
+  readonly ratePerUnit: bigint;
+  /** With it, a response counts only if its device's owner holds a certificate of at least this level index. */
+  readonly minCertificateLevel?: number;
+}
+
+/** The terms as a campaign's JSON file states them (`uint` fields as decimal strings). */
+export const termsSchema = z
+  .object({
+    contentIds: z
+      .array(bytes32Schema)
+      .refine((ids) => new Set(ids).size === ids.length, "must not list a content id twice"),
+    k: z.number().int().min(1).max(1_000_000),
+    maxVenuesPerDevice: z.number().int().min(1).max(1_000_000),
+    maxSeconds: uint32Schema.refine((value) => value > 0n, "must be at least 1"),
+    ratePerUnit: uint256Schema,
+    minCertificateLevel: z.number().int().min(0).max(255).optional(),
+  })
+  .strict()
+  .transform((terms): RewardTerms => {
+    const { minCertificateLevel, ...rest } = terms;
+    return minCertificateLevel === undefined ? rest : { ...rest, minCertificateLevel };
+  })
+  .openapi("RewardTerms");
+
+/** A value as canonical JSON: object keys sorted, no whitespace, bigints as decimal strings. */
+function canonicalJson(value: unknown): string {
+  if (typeof value === "bigint") return JSON.stringify(value.toString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The canonical JSON of the terms: keys sorted, content ids lower case and sorted, bigints as decimal strings. */
+export function canonicalTerms(terms: RewardTerms): string {
+  return canonicalJson({ ...terms, contentIds: terms.contentIds.map((id) => id.toLowerCase()).sort() });
+}
+
+/** `keccak256(utf8(canonicalTerms(terms)))`: the campaign's `terms` on chain. */
+export function termsHash(terms: RewardTerms): string {
+  return keccak256(toUtf8Bytes(canonicalTerms(terms)));
+}
+
+/** A venue of the registry. */
+export interface Venue {
+  readonly venueId: string;
+  /** Its H3 cell as a uint64. */
+  readonly cell: bigint;
+  /** The key that signs its queries and playbacks. */
+  readonly player: string;
+}
+
+/** A device of the registry. */
+export interface Device {
+  readonly address: string;
+  readonly owner: string;
+  /** Unix seconds. */
+  readonly registeredAt: bigint;
+  readonly active: boolean;
+}
+
+/** A record as an oracle receipted it. */
+export type ReceiptedRecord = SignedEvidence & {
+  /** Unix seconds: the receipt's `time`. */
+  readonly receivedAt: bigint;
+};
+
+export interface EpochInput {
+  /** The epoch the root is for. */
+  readonly epoch: bigint;
+  /** The first epoch the root covers (the epoch after the last finalized root's); default `epoch`. */
+  readonly fromEpoch?: bigint;
+  readonly genesis: bigint;
+  readonly epochLength: bigint;
+  /** The RewardDistributor's domain (`rewardsDomain`). */
+  readonly domain: TypedDataDomain;
+  /** Receipts after it are left out (not evidence, not counted). */
+  readonly cutoff: bigint;
+  readonly records: readonly ReceiptedRecord[];
+  readonly venues: readonly Venue[];
+  readonly devices: readonly Device[];
+  /** The producer registered for each content; without it, a playback's signed `producerId` is taken. */
+  readonly producerOf?: ReadonlyMap<string, string>;
+  readonly terms: RewardTerms;
+  readonly budgetPerEpoch: bigint;
+  /** Each producer's cumulative amount in the campaign before this root. */
+  readonly previous: ReadonlyMap<string, bigint>;
+  /** Certificate level index of device owners (by address), for `terms.minCertificateLevel`. */
+  readonly certificateLevels?: ReadonlyMap<string, number>;
+}
+
+/** Why a record does not count. */
+export const IGNORE_REASONS = [
+  "after-cutoff",
+  "duplicate",
+  "forged",
+  "out-of-epoch",
+  "unknown-venue",
+  "wrong-cell",
+  "replayed",
+  "unknown-device",
+  "no-certificate",
+  "unknown-query",
+  "early",
+  "late",
+  "over-cap",
+  "zero-duration",
+  "overruns-epoch",
+  "not-in-terms",
+  "wrong-producer",
+  "overlapping",
+] as const;
+export type IgnoreReason = (typeof IGNORE_REASONS)[number];
+
+export interface IgnoredRecord {
+  readonly recordHash: string;
+  readonly kind: EvidenceKind;
+  readonly reason: IgnoreReason;
+}
+
+export interface PlaybackReward {
+  readonly recordHash: string;
+  readonly epoch: bigint;
+  readonly venueId: string;
+  readonly contentId: string;
+  readonly producerId: string;
+  /** The counted devices present; `null` below `k`. */
+  readonly users: number | null;
+  readonly reward: bigint;
+}
+
+export interface ProducerAmount {
+  readonly producerId: string;
+  /** Earned in this root's epochs. */
+  readonly amount: bigint;
+  /** Previous cumulative + amount: the producer tree's leaf. */
+  readonly cumulative: bigint;
+}
+
+export interface EpochResult {
+  readonly epoch: bigint;
+  readonly fromEpoch: bigint;
+  /** Counted playbacks, by record hash. */
+  readonly playbacks: readonly PlaybackReward[];
+  /** Every producer with a positive cumulative, by id. */
+  readonly producers: readonly ProducerAmount[];
+  /** Records that do not count, by record hash. */
+  readonly ignored: readonly IgnoredRecord[];
+  /** The record hashes receipted by the cutoff, sorted, each once. */
+  readonly evidence: readonly string[];
+  readonly evidenceTree: EvidenceTree;
+  readonly evidenceRoot: string;
+  readonly producerTree: ProducerTree | null;
+  /** `bytes32(0)` when no producer has anything. */
+  readonly root: string;
+  /** The sum of the cumulatives (`EpochRoot.total`). */
+  readonly total: bigint;
+  /** Paid in this root's epochs (the sum of the amounts). */
+  readonly paid: bigint;
+}
+
+function inputError(code: string, message: string, details: Record<string, unknown>): RewardInputError {
+  return new RewardInputError(code, message, details);
+}
+
+/** Registries keyed by normalized id, refusing an id twice. */
+function registries(input: EpochInput): { venues: Map<string, Venue>; devices: Map<string, Device> } {
+  const venues = new Map<string, Venue>();
+  for (const venue of input.venues) {
+    const id = venue.venueId.toLowerCase();
+    if (venues.has(id)) throw inputError("REWARD_VENUE_TWICE", `venue ${id} is registered twice`, { venueId: id });
+    venues.set(id, { ...venue, venueId: id, player: getAddress(venue.player) });
+  }
+  const devices = new Map<string, Device>();
+  for (const device of input.devices) {
+    const address = getAddress(device.address);
+    if (devices.has(address)) {
+      throw inputError("REWARD_DEVICE_TWICE", `device ${address} is registered twice`, { device: address });
+    }
+    devices.set(address, { ...device, address, owner: getAddress(device.owner) });
+  }
+  return { venues, devices };
+}
+
+function checkInput(input: EpochInput, fromEpoch: bigint): Map<string, bigint> {
+  if (fromEpoch > input.epoch) {
+    throw inputError("REWARD_BAD_EPOCH_RANGE", `fromEpoch ${fromEpoch} is after epoch ${input.epoch}`, {
+      fromEpoch: fromEpoch.toString(),
+      epoch: input.epoch.toString(),
+    });
+  }
+  if (input.budgetPerEpoch < 0n) {
+    throw inputError("REWARD_BAD_BUDGET", `budgetPerEpoch ${input.budgetPerEpoch} is negative`, {
+      budgetPerEpoch: input.budgetPerEpoch.toString(),
+    });
+  }
+  const terms = termsSchema.safeParse(JSON.parse(canonicalTerms(input.terms)));
+  if (!terms.success) {
+    const issue = terms.error.issues[0];
+    const field = `terms.${issue?.path.join(".") ?? ""}`;
+    throw inputError("REWARD_BAD_TERMS", `${field} ${issue?.message ?? "is invalid"}`, { field });
+  }
+  const previous = new Map<string, bigint>();
+  for (const [producerId, amount] of input.previous) {
+    const id = producerId.toLowerCase();
+    if (amount < 0n || previous.has(id)) {
+      throw inputError("REWARD_BAD_PREVIOUS", `producer ${id}'s previous cumulative is negative or given twice`, {
+        producerId: id,
+        amount: amount.toString(),
+      });
+    }
+    previous.set(id, amount);
+  }
+  return previous;
+}
+
+// ─── counting and curve ────────────────────────────────────────────────────────
+
+/** The integer square root: the largest `r` with `r * r <= n`. */
+export function isqrt(n: bigint): bigint {
+  if (n < 0n) throw inputError("REWARD_NEGATIVE_SQRT", `isqrt of negative ${n}`, { n: n.toString() });
+  let x = n;
+  let y = (x + 1n) >> 1n;
+  while (y < x) {
+    x = y;
+    y = (x + n / x) >> 1n;
+  }
+  return x;
+}
+
+/** A playback's weight: `isqrt(users) * min(duration, maxSeconds)`. */
+export function playbackWeight(users: number, duration: bigint, maxSeconds: bigint): bigint {
+  return isqrt(BigInt(users)) * (duration < maxSeconds ? duration : maxSeconds);
+}
+
+/** Each raw amount, or `floor(raw * budget / sum)` of each when they sum to more than `budget`. */
+export function scaleToBudget(raws: readonly bigint[], budget: bigint): bigint[] {
+  const sum = raws.reduce((a, b) => a + b, 0n);
+  if (sum <= budget) return [...raws];
+  return raws.map((raw) => (raw * budget) / sum);
+}
+
+type Hashed<R> = { readonly hash: string; readonly record: R };
+type Ignore = (hash: string, kind: EvidenceKind, reason: IgnoreReason) => void;
+
+/** Sorts by the keys in order (bigints and strings), then by record hash. */
+function byKeys<T extends { hash: string }>(keys: (item: T) => (bigint | string)[]): (a: T, b: T) => number {
+  return (a, b) => {
+    const ka = [...keys(a), a.hash];
+    const kb = [...keys(b), b.hash];
+    for (let i = 0; i < ka.length; i++) {
+      if (ka[i]! < kb[i]!) return -1;
+      if (ka[i]! > kb[i]!) return 1;
+    }
+    return 0;
+  };
+}
+
+interface Context {
+  readonly input: EpochInput;
+  readonly fromEpoch: bigint;
+  readonly venues: Map<string, Venue>;
+  readonly devices: Map<string, Device>;
+  readonly ignore: Ignore;
+}
+
+function inRange(ctx: Context, epoch: bigint): boolean {
+  return ctx.fromEpoch <= epoch && epoch <= ctx.input.epoch;
+}
+
+function inEpoch(ctx: Context, time: bigint, epoch: bigint): boolean {
+  const { genesis, epochLength } = ctx.input;
+  return epochStart(epoch, genesis, epochLength) <= time && time < epochEnd(epoch, genesis, epochLength);
+}
+
+/** Whether `signature` over the record recovers to `expected` (anything unreadable does not). */
+function signedBy(ctx: Context, item: ReceiptedRecord, expected: string | undefined): boolean {
+  if (expected === undefined) return false;
+  try {
+    return recoverRecordSigner(ctx.input.domain, item.kind, item.record as never, item.signature) === expected;
+  } catch (error) {
+    if (error instanceof RewardSignatureError) return false;
+    throw error;
+  }
+}
+
+/** Who must have signed a record: its venue's player, or for a response its device. */
+function expectedSigner(ctx: Context, item: ReceiptedRecord): string | undefined {
+  if (item.kind === "PresenceResponse") return getAddress(item.record.device);
+  return ctx.venues.get(item.record.venueId.toLowerCase())?.player;
+}
+
+/** The counted queries, by `venue|epoch|nonce`. */
+function countQueries(ctx: Context, queries: Hashed<PresenceQuery>[]): Map<string, Hashed<PresenceQuery>> {
+  const valid: Hashed<PresenceQuery>[] = [];
+  for (const item of queries) {
+    const q = item.record;
+    // Only a query signed by its venue's player gets here, so the venue is known.
+    const venue = ctx.venues.get(q.venueId.toLowerCase())!;
+    let reason: IgnoreReason | undefined;
+    if (!inRange(ctx, q.epoch) || !inEpoch(ctx, q.time, q.epoch)) reason = "out-of-epoch";
+    else if (q.cell !== venue.cell) reason = "wrong-cell";
+    if (reason === undefined) valid.push(item);
+    else ctx.ignore(item.hash, "PresenceQuery", reason);
+  }
+  const counted = new Map<string, Hashed<PresenceQuery>>();
+  for (const item of valid.sort(byKeys((x) => [x.record.time]))) {
+    const key = `${item.record.venueId.toLowerCase()}|${item.record.epoch}|${item.record.nonce.toLowerCase()}`;
+    if (counted.has(key)) ctx.ignore(item.hash, "PresenceQuery", "replayed");
+    else counted.set(key, item);
+  }
+  return counted;
+}
+
+/** A device's counted presence at a venue in an epoch. */
+interface Presence {
+  readonly venueId: string;
+  readonly epoch: bigint;
+  readonly time: bigint;
+}
+
+function responseReason(
+  ctx: Context,
+  r: PresenceResponse,
+  queries: Map<string, Hashed<PresenceQuery>>,
+): IgnoreReason | undefined {
+  if (!inRange(ctx, r.epoch) || !inEpoch(ctx, r.time, r.epoch)) return "out-of-epoch";
+  const device = ctx.devices.get(getAddress(r.device));
+  if (device === undefined || !device.active || device.registeredAt > r.time) return "unknown-device";
+  const min = ctx.input.terms.minCertificateLevel;
+  if (min !== undefined && !((ctx.input.certificateLevels?.get(device.owner) ?? -1) >= min)) return "no-certificate";
+  const query = queries.get(`${r.venueId.toLowerCase()}|${r.epoch}|${r.nonce.toLowerCase()}`);
+  if (query === undefined) return "unknown-query";
+  if (r.time < query.record.time) return "early";
+  if (r.time > query.record.time + RESPONSE_WINDOW) return "late";
+  return undefined;
+}
+
+/** The counted presences (one per device, venue and epoch; at most N venues per device and epoch). */
+function countResponses(
+  ctx: Context,
+  responses: Hashed<PresenceResponse>[],
+  queries: Map<string, Hashed<PresenceQuery>>,
+): Presence[] {
+  const valid: Hashed<PresenceResponse>[] = [];
+  for (const item of responses) {
+    const reason = responseReason(ctx, item.record, queries);
+    if (reason === undefined) valid.push(item);
+    else ctx.ignore(item.hash, "PresenceResponse", reason);
+  }
+  // Earliest first, ties by venue id: the order in which a device's venues fill its cap.
+  valid.sort(byKeys((x) => [x.record.time, x.record.venueId.toLowerCase()]));
+  const first = new Map<string, Hashed<PresenceResponse>>();
+  const venuesOf = new Map<string, number>();
+  const presences: Presence[] = [];
+  for (const item of valid) {
+    const r = item.record;
+    const device = getAddress(r.device);
+    const venueId = r.venueId.toLowerCase();
+    const earlier = first.get(`${device}|${venueId}|${r.epoch}`);
+    if (earlier !== undefined) {
+      const sameQuery = earlier.record.nonce.toLowerCase() === r.nonce.toLowerCase();
+      ctx.ignore(item.hash, "PresenceResponse", sameQuery ? "replayed" : "duplicate");
+      continue;
+    }
+    first.set(`${device}|${venueId}|${r.epoch}`, item);
+    const venues = venuesOf.get(`${device}|${r.epoch}`) ?? 0;
+    if (venues >= ctx.input.terms.maxVenuesPerDevice) {
+      ctx.ignore(item.hash, "PresenceResponse", "over-cap");
+      continue;
+    }
+    venuesOf.set(`${device}|${r.epoch}`, venues + 1);
+    presences.push({ venueId, epoch: r.epoch, time: r.time });
+  }
+  return presences;
+}
+
+function playbackReason(ctx: Context, p: Playback, epoch: bigint | undefined): IgnoreReason | undefined {
+  if (epoch === undefined || !inRange(ctx, epoch)) return "out-of-epoch";
+  if (p.duration <= 0n) return "zero-duration";
+  if (p.start + p.duration > epochEnd(epoch, ctx.input.genesis, ctx.input.epochLength)) return "overruns-epoch";
+  const contents = ctx.input.terms.contentIds.map((id) => id.toLowerCase());
+  if (contents.length > 0 && !contents.includes(p.contentId.toLowerCase())) return "not-in-terms";
+  const registered = ctx.input.producerOf?.get(p.contentId.toLowerCase());
+  if (ctx.input.producerOf !== undefined && registered?.toLowerCase() !== p.producerId.toLowerCase()) {
+    return "wrong-producer";
+  }
+  return undefined;
+}
+
+/** The epoch a playback starts in, or undefined before genesis. */
+function startEpoch(ctx: Context, start: bigint): bigint | undefined {
+  const { genesis, epochLength } = ctx.input;
+  return start < genesis ? undefined : (start - genesis) / epochLength;
+}
+
+/** The counted playbacks with their epoch, none overlapping another of its venue. */
+function countPlaybacks(ctx: Context, playbacks: Hashed<Playback>[]): (Hashed<Playback> & { epoch: bigint })[] {
+  const valid: (Hashed<Playback> & { epoch: bigint })[] = [];
+  for (const item of playbacks) {
+    const epoch = startEpoch(ctx, item.record.start);
+    const reason = playbackReason(ctx, item.record, epoch);
+    if (reason === undefined) valid.push({ ...item, epoch: epoch! });
+    else ctx.ignore(item.hash, "Playback", reason);
+  }
+  const busyUntil = new Map<string, bigint>();
+  const counted: (Hashed<Playback> & { epoch: bigint })[] = [];
+  for (const item of valid.sort(byKeys((x) => [x.record.start]))) {
+    const venueId = item.record.venueId.toLowerCase();
+    const busy = busyUntil.get(venueId);
+    if (busy !== undefined && item.record.start < busy) {
+      ctx.ignore(item.hash, "Playback", "overlapping");
+      continue;
+    }
+    busyUntil.set(venueId, item.record.start + item.record.duration);
+    counted.push(item);
+  }
+  return counted;
+}
+
+/**
+ * Counts a root's epochs and builds its trees.
+ * @throws RewardInputError when the input contradicts itself (a registry entry twice, bad terms, a negative budget).
+ */
+export function computeEpoch(input: EpochInput): EpochResult {
+  const fromEpoch = input.fromEpoch ?? input.epoch;
+  const previous = checkInput(input, fromEpoch);
+  const ignored: IgnoredRecord[] = [];
+  const ctx: Context = {
+    input,
+    fromEpoch,
+    ...registries(input),
+    ignore: (recordHash, kind, reason) => void ignored.push({ recordHash, kind, reason }),
+  };
+
+  // The evidence: every record receipted by the cutoff. Of copies of one record, a validly signed one counts.
+  const copies = new Map<string, ReceiptedRecord[]>();
+  for (const item of input.records) {
+    const hash = recordHash(input.domain, item.kind, item.record as never).toLowerCase();
+    if (item.receivedAt > input.cutoff) ctx.ignore(hash, item.kind, "after-cutoff");
+    else copies.set(hash, [...(copies.get(hash) ?? []), item]);
+  }
+  const queries: Hashed<PresenceQuery>[] = [];
+  const responses: Hashed<PresenceResponse>[] = [];
+  const playbacks: Hashed<Playback>[] = [];
+  for (const [hash, items] of copies) {
+    const kind = items[0]!.kind;
+    for (let i = 1; i < items.length; i++) ctx.ignore(hash, kind, "duplicate");
+    const genuine = items.find((item) => signedBy(ctx, item, expectedSigner(ctx, item)));
+    if (genuine === undefined) {
+      // An unknown venue is its own reason (no player to check against); a known signer that did not sign is forgery.
+      const unknownVenue = kind !== "PresenceResponse" && expectedSigner(ctx, items[0]!) === undefined;
+      ctx.ignore(hash, kind, unknownVenue ? "unknown-venue" : "forged");
+    } else if (genuine.kind === "PresenceQuery") queries.push({ hash, record: genuine.record });
+    else if (genuine.kind === "PresenceResponse") responses.push({ hash, record: genuine.record });
+    else playbacks.push({ hash, record: genuine.record });
+  }
+
+  const presences = countResponses(ctx, responses, countQueries(ctx, queries));
+  const counted = countPlaybacks(ctx, playbacks);
+
+  const { k, maxSeconds, ratePerUnit } = input.terms;
+  const rewards: PlaybackReward[] = [];
+  for (let epoch = fromEpoch; epoch <= input.epoch; epoch++) {
+    const ofEpoch = counted.filter((item) => item.epoch === epoch);
+    const users = ofEpoch.map(({ record: p }) => {
+      const venueId = p.venueId.toLowerCase();
+      const end = p.start + p.duration;
+      return presences.filter((x) => x.epoch === epoch && x.venueId === venueId && p.start <= x.time && x.time <= end)
+        .length;
+    });
+    const raws = ofEpoch.map((item, i) =>
+      users[i]! < k ? 0n : ratePerUnit * playbackWeight(users[i]!, item.record.duration, maxSeconds),
+    );
+    const paid = scaleToBudget(raws, input.budgetPerEpoch);
+    ofEpoch.forEach(({ hash, record: p }, i) =>
+      rewards.push({
+        recordHash: hash,
+        epoch,
+        venueId: p.venueId.toLowerCase(),
+        contentId: p.contentId.toLowerCase(),
+        producerId: p.producerId.toLowerCase(),
+        users: users[i]! < k ? null : users[i]!,
+        reward: paid[i]!,
+      }),
+    );
+  }
+
+  const amounts = new Map<string, bigint>([...previous.keys()].map((id) => [id, 0n]));
+  for (const reward of rewards) amounts.set(reward.producerId, (amounts.get(reward.producerId) ?? 0n) + reward.reward);
+  const cumulatives = new Map<string, bigint>();
+  const producers: ProducerAmount[] = [];
+  for (const [producerId, amount] of [...amounts].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const cumulative = (previous.get(producerId) ?? 0n) + amount;
+    cumulatives.set(producerId, cumulative);
+    if (cumulative > 0n) producers.push({ producerId, amount, cumulative });
+  }
+  const tree = producerTree(cumulatives);
+  const evidence = [...copies.keys()].sort();
+  const evTree = evidenceTree(evidence);
+  const byHash = (a: { recordHash: string }, b: { recordHash: string }) =>
+    a.recordHash < b.recordHash ? -1 : a.recordHash > b.recordHash ? 1 : 0;
+  return {
+    epoch: input.epoch,
+    fromEpoch,
+    playbacks: rewards.sort(byHash),
+    producers,
+    ignored: ignored.sort((a, b) => byHash(a, b) || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)),
+    evidence,
+    evidenceTree: evTree,
+    evidenceRoot: evTree.root,
+    producerTree: tree,
+    root: producerRoot(tree),
+    total: producers.reduce((sum, p) => sum + p.cumulative, 0n),
+    paid: rewards.reduce((sum, r) => sum + r.reward, 0n),
+  };
+}
