@@ -139,7 +139,7 @@ export const REWARDS = {
 
 /**
  * The devnet's demo campaign: a sponsor (account 18) is paid 10,000.00 USD by bank A and funds a campaign of
- * 100.00 USD an epoch for a day of epochs; two demo producers (accounts 16 and 17) have their accounts registered.
+ * 5.00 USD an epoch for a day of one-minute epochs (7,200.00 USD); two demo producers (accounts 16 and 17) have their accounts registered.
  */
 export const DEVNET_REWARDS_DEMO = {
   sponsorIndex: 18,
@@ -148,6 +148,6 @@ export const DEVNET_REWARDS_DEMO = {
     { id: "producer:studio-south", accountIndex: 17 },
   ],
   balance: 1_000_000n,
-  budgetPerEpoch: 10_000n,
+  budgetPerEpoch: 500n,
   epochs: 24 * 60,
 } as const;

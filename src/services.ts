@@ -4,6 +4,7 @@ import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
 import { CARD_GATEWAY_SETTINGS, cardGateway } from "./iso8583/service.js";
+import { REWARDS_SETTINGS, rewards } from "./rewards/service.js";
 import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/service.js";
 
 /**
@@ -12,7 +13,7 @@ import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/servic
  * The interop services (`interopServices` in src/interop/service.ts) need the
  * other chains too, so `npm start` adds them when it runs more than one.
  */
-export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway, certificates];
+export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway, certificates, rewards];
 
 /** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
 export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, Setting>>>[] = [
@@ -21,4 +22,5 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   CARD_GATEWAY_SETTINGS,
   INTEROP_SETTINGS,
   CERTIFICATES_SETTINGS,
+  REWARDS_SETTINGS,
 ];

@@ -5,7 +5,7 @@
  * `REGISTRAR_ROLE` on the RewardDistributor, so the registry's authority is the chain's; a later registration of
  * the same entry replaces it only with a later `time`, so an old one replayed cannot roll an entry back.
  */
-import { getAddress, keccak256, toUtf8Bytes, verifyTypedData, ZeroAddress, ZeroHash, type TypedDataDomain } from "ethers";
+import { getAddress, keccak256, toUtf8Bytes, verifyTypedData, ZeroAddress, ZeroHash, type TypedDataDomain, type TypedDataField } from "ethers";
 
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
@@ -18,7 +18,7 @@ export const REGISTRATION_KINDS = ["venue", "device", "content"] as const;
 export type RegistrationKind = (typeof REGISTRATION_KINDS)[number];
 
 /** The EIP-712 type the registrar signs. Unused fields of a kind are zero. */
-export const REGISTRATION_TYPES = {
+export const REGISTRATION_TYPES: Record<string, TypedDataField[]> = {
   Registration: [
     { name: "kind", type: "uint8" },
     { name: "id", type: "bytes32" },
@@ -29,7 +29,7 @@ export const REGISTRATION_TYPES = {
     { name: "certificate", type: "bytes32" },
     { name: "time", type: "uint64" },
   ],
-} as const;
+};
 
 /**
  * One registration:

@@ -45,6 +45,8 @@ export interface RewardOracleOptions {
   /** The block to look for campaigns from (the distributor's deployment). */
   readonly fromBlock: number;
   readonly log: (line: string) => void;
+  /** Unix seconds now (a devnet that mines on demand has a latest block older than now). */
+  readonly now: () => bigint;
   /** Certificate levels of device owners, when a campaign's terms ask for one. */
   readonly certificateLevels?: (owners: readonly string[]) => Promise<ReadonlyMap<string, number>>;
 }
@@ -303,7 +305,9 @@ export class RewardOracle {
       distributor.paused(),
       this.#options.provider.getBlock("latest"),
     ]);
-    const now = BigInt(block!.timestamp);
+    const blockTime = BigInt(block!.timestamp);
+    const wall = this.#options.now();
+    const now = wall > blockTime ? wall : blockTime;
     this.#syncStates(id, pending.proposedAt === 0n ? undefined : pending, final.exists ? final : undefined);
     if (pending.proposedAt !== 0n) {
       const window = await distributor.challengeWindow();

@@ -112,6 +112,7 @@ export function rewardsService(options: RewardsServiceOptions = {}): ServiceFact
           autoClaim: settings.REWARDS_AUTO_CLAIM === "on",
           fromBlock: deployment.blockNumber ?? 0,
           log: context.log,
+          now,
         });
         const http = rewardsHttpServer(ingest, registry, oracle, {
           host: "127.0.0.1",

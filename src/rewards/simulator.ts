@@ -28,14 +28,14 @@ export const DEMO_CAMPAIGN_SALT = producerIdOf("bank-chain/devnet/rewards/demo-c
 
 /**
  * The demo campaign's terms: both spots; a playback counts from three terminals (k); a terminal counts in at most
- * two venues an epoch; at most 30 s of a playback count; 25 base units (0.25 USD) per unit of weight.
+ * two venues an epoch; at most 30 s of a playback count; 2 base units (0.02 USD) per unit of weight.
  */
 export const DEMO_TERMS: RewardTerms = {
   contentIds: DEMO_CONTENT.map((content) => contentIdOf(content.name)),
   k: 3,
   maxVenuesPerDevice: 2,
   maxSeconds: 30n,
-  ratePerUnit: 25n,
+  ratePerUnit: 2n,
 };
 
 /** First account index of the simulated keys in the public test mnemonic. */

@@ -35,6 +35,7 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     INTEROP_ATTESTER_3_PORT: "0",
     INTEROP_RELAYER_PORT: "0",
     CERTIFICATES_PORT: "0",
+    REWARDS_PORT: "0",
   };
 }
 
