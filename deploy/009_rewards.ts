@@ -9,11 +9,7 @@
  */
 import { getAddress, keccak256, toUtf8Bytes } from "ethers";
 
-import {
-  BankToken__factory,
-  RewardDistributor__factory,
-  TrustAccount__factory,
-} from "../typechain-types/index.js";
+import { BankToken__factory, RewardDistributor__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { producerIdOf } from "../src/rewards/registry.js";
 import { DEMO_CAMPAIGN_SALT, DEMO_TERMS } from "../src/rewards/simulator.js";

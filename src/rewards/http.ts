@@ -424,7 +424,9 @@ export function rewardsHttpServer(
         handle: () => ({
           status: 200,
           body: {
-            venues: registry.venues().map((v) => ({ ...v, cell: v.cell.toString(), registeredAt: v.registeredAt.toString() })),
+            venues: registry
+              .venues()
+              .map((v) => ({ ...v, cell: v.cell.toString(), registeredAt: v.registeredAt.toString() })),
             devices: registry.devices().map((d) => ({
               ...d,
               active: BigInt(d.owner) !== 0n,

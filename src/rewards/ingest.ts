@@ -220,8 +220,7 @@ export class EvidenceIngest {
 
   /** How many records each epoch holds. */
   countOf(epoch: bigint): number {
-    return this.#options.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM reward_records WHERE epoch = ?", epoch)!
-      .n;
+    return this.#options.store.get<{ n: number }>("SELECT COUNT(*) AS n FROM reward_records WHERE epoch = ?", epoch)!.n;
   }
 
   /** The cut-off of `epoch`: its end plus the grace. */
@@ -249,7 +248,7 @@ export class EvidenceIngest {
     return epochOf(time, clock.genesis, clock.epochLength);
   }
 
-  #checkTimes(epoch: bigint, latest: bigint): void {
+  #checkFuture(latest: bigint): void {
     const now = this.#options.now();
     if (latest > now + this.#options.skewSeconds) {
       throw new IngestError(422, "REWARDS_TIME_IN_FUTURE", `time ${latest} is ahead of the oracle's clock (${now})`, {
@@ -257,6 +256,11 @@ export class EvidenceIngest {
         now: now.toString(),
       });
     }
+  }
+
+  #checkTimes(epoch: bigint, latest: bigint): void {
+    this.#checkFuture(latest);
+    const now = this.#options.now();
     const cutoff = this.cutoffOf(epoch);
     if (now > cutoff) {
       throw new IngestError(409, "REWARDS_EPOCH_CLOSED", `epoch ${epoch} closed at ${cutoff}; it is ${now}`, {
@@ -276,10 +280,15 @@ export class EvidenceIngest {
       });
     }
     if (signer !== getAddress(expected)) {
-      throw new IngestError(403, "REWARDS_FORGED", `the ${kind} is not signed by ${expected} (it recovers to ${signer})`, {
-        signer,
-        expected,
-      });
+      throw new IngestError(
+        403,
+        "REWARDS_FORGED",
+        `the ${kind} is not signed by ${expected} (it recovers to ${signer})`,
+        {
+          signer,
+          expected,
+        },
+      );
     }
   }
 
@@ -295,6 +304,7 @@ export class EvidenceIngest {
     switch (evidence.kind) {
       case "PresenceQuery": {
         const query: PresenceQuery = evidence.record;
+        this.#checkFuture(query.time);
         const venue = this.#venue(query.venueId);
         this.#signer("PresenceQuery", query, evidence.signature, venue.player);
         if (query.cell !== venue.cell) {
@@ -308,6 +318,7 @@ export class EvidenceIngest {
       }
       case "PresenceResponse": {
         const response: PresenceResponse = evidence.record;
+        this.#checkFuture(response.time);
         const device = this.#options.registry.device(response.device);
         if (device === undefined || BigInt(device.owner) === 0n) {
           throw new IngestError(404, "REWARDS_UNKNOWN_DEVICE", `device ${response.device} is not registered`, {
@@ -330,6 +341,7 @@ export class EvidenceIngest {
       }
       case "Playback": {
         const playback: Playback = evidence.record;
+        this.#checkFuture(playback.start + playback.duration);
         const venue = this.#venue(playback.venueId);
         this.#signer("Playback", playback, evidence.signature, venue.player);
         const content = this.#options.registry.content(playback.contentId);

@@ -5,7 +5,16 @@
  * `REGISTRAR_ROLE` on the RewardDistributor, so the registry's authority is the chain's; a later registration of
  * the same entry replaces it only with a later `time`, so an old one replayed cannot roll an entry back.
  */
-import { getAddress, keccak256, toUtf8Bytes, verifyTypedData, ZeroAddress, ZeroHash, type TypedDataDomain, type TypedDataField } from "ethers";
+import {
+  getAddress,
+  keccak256,
+  toUtf8Bytes,
+  verifyTypedData,
+  ZeroAddress,
+  ZeroHash,
+  type TypedDataDomain,
+  type TypedDataField,
+} from "ethers";
 
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
@@ -108,7 +117,7 @@ export function isH3Cell(cell: bigint): boolean {
   const reserved = (cell >> 56n) & 0x7n;
   const resolution = Number((cell >> 52n) & 0xfn);
   const baseCell = (cell >> 45n) & 0x7fn;
-  if (mode !== 1n || reserved !== 0n || (cell >> 63n) !== 0n || baseCell > 121n) return false;
+  if (mode !== 1n || reserved !== 0n || cell >> 63n !== 0n || baseCell > 121n) return false;
   // Digits below the resolution are 7 (unused).
   for (let r = resolution + 1; r <= 15; r += 1) {
     if (((cell >> BigInt((15 - r) * 3)) & 7n) !== 7n) return false;
@@ -268,6 +277,10 @@ export class RewardRegistry {
       .all<{ content_id: string; producer_id: string; registered_at: number }>(
         "SELECT * FROM reward_contents ORDER BY content_id",
       )
-      .map((row) => ({ contentId: row.content_id, producerId: row.producer_id, registeredAt: BigInt(row.registered_at) }));
+      .map((row) => ({
+        contentId: row.content_id,
+        producerId: row.producer_id,
+        registeredAt: BigInt(row.registered_at),
+      }));
   }
 }

@@ -444,7 +444,10 @@ export class RewardOracle {
           (final.epoch > row.epoch && row.state === "proposed"));
       const state = isFinal ? "final" : isPending ? "proposed" : row.state === "proposed" ? "voided" : row.state;
       if (state === row.state) continue;
-      if (state === "voided") this.#options.log(`rewards oracle: campaign ${campaignId}: root of epoch ${row.epoch} was voided by a challenge`);
+      if (state === "voided")
+        this.#options.log(
+          `rewards oracle: campaign ${campaignId}: root of epoch ${row.epoch} was voided by a challenge`,
+        );
       store.run(
         "UPDATE reward_roots SET state = ? WHERE campaign_id = ? AND epoch = ? AND root = ? AND evidence_root = ?",
         state,

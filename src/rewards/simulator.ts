@@ -12,7 +12,14 @@ import { PUBLIC_TEST_MNEMONIC } from "../chain/published-keys.js";
 import { epochEnd, epochOf, signRecord, type EvidenceKind, type RecordKinds } from "./evidence.js";
 import type { EpochClock } from "./ingest.js";
 import type { RewardTerms } from "./oracle.js";
-import { contentIdOf, producerIdOf, REGISTRATION_TYPES, registrationMessage, venueIdOf, type Registration } from "./registry.js";
+import {
+  contentIdOf,
+  producerIdOf,
+  REGISTRATION_TYPES,
+  registrationMessage,
+  venueIdOf,
+  type Registration,
+} from "./registry.js";
 
 /** The demo venue: a lobby in San Francisco's H3 cell 8928308280fffff (resolution 9). */
 export const DEMO_VENUE = { name: "venue:lobby", cell: 0x8928308280fffffn } as const;
@@ -152,30 +159,26 @@ export class VenueSimulator {
         certificate: ZeroHash,
         time,
       },
-      ...this.#terminals.map(
-        (terminal): Registration => ({
-          kind: "device",
-          id: ZeroHash,
-          key: terminal.address,
-          owner: terminal.address,
-          cell: 0n,
-          producerId: ZeroHash,
-          certificate: ZeroHash,
-          time,
-        }),
-      ),
-      ...DEMO_CONTENT.map(
-        (content): Registration => ({
-          kind: "content",
-          id: contentIdOf(content.name),
-          key: ZeroAddress,
-          owner: ZeroAddress,
-          cell: 0n,
-          producerId: producerIdOf(content.producer),
-          certificate: ZeroHash,
-          time,
-        }),
-      ),
+      ...this.#terminals.map((terminal): Registration => ({
+        kind: "device",
+        id: ZeroHash,
+        key: terminal.address,
+        owner: terminal.address,
+        cell: 0n,
+        producerId: ZeroHash,
+        certificate: ZeroHash,
+        time,
+      })),
+      ...DEMO_CONTENT.map((content): Registration => ({
+        kind: "content",
+        id: contentIdOf(content.name),
+        key: ZeroAddress,
+        owner: ZeroAddress,
+        cell: 0n,
+        producerId: producerIdOf(content.producer),
+        certificate: ZeroHash,
+        time,
+      })),
     ];
     for (const registration of registrations) {
       const signature = await this.#options.registrar.signTypedData(
