@@ -126,20 +126,20 @@ export const CERTIFICATES = {
 } as const;
 
 /**
- * Content rewards (docs/rewards.md). On the devnet an epoch is a minute and a root can be challenged for a minute,
+ * Content rewards (docs/rewards.md). On the devnet an epoch is 30 s and a root can be challenged for 30 s,
  * so `npm start` shows the whole loop (evidence, root, challenge window, claim) in a few minutes; elsewhere an epoch
  * is an hour and the window a day, long enough for a watcher to fetch the evidence, recompute and challenge.
  * Two of the three oracles sign a root.
  */
 export const REWARDS = {
-  devnet: { epochLength: 60, challengeWindow: 60 },
+  devnet: { epochLength: 30, challengeWindow: 30 },
   elsewhere: { epochLength: 3_600, challengeWindow: 24 * 3_600 },
   threshold: 2,
 } as const;
 
 /**
  * The devnet's demo campaign: a sponsor (account 18) is paid 10,000.00 USD by bank A and funds a campaign of
- * 5.00 USD an epoch for a day of one-minute epochs (7,200.00 USD); two demo producers (accounts 16 and 17) have their accounts registered.
+ * 5.00 USD an epoch for 1,440 epochs of 30 s (7,200.00 USD); two demo producers (accounts 16 and 17) have their accounts registered.
  */
 export const DEVNET_REWARDS_DEMO = {
   sponsorIndex: 18,

@@ -14,6 +14,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 
 import { addBillsCommands } from "./bills/cli.js";
 import { addCertificatesCommands } from "./certificates/cli.js";
+import { addRewardsCommands } from "./rewards/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
 import { originOf } from "./chain/config.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
@@ -137,6 +138,7 @@ export function buildProgram(): Program {
   addOfflineCommands(program);
   addInteropCommands(program);
   addCertificatesCommands(program);
+  addRewardsCommands(program);
   return program;
 }
 

@@ -12,6 +12,7 @@
  *   GET  /epochs/:n/evidence         every signed record of the epoch with its receipt (to recompute), paged
  *   GET  /producers/:id/rewards      per campaign: cumulative, claimed, claimable now, the Merkle proof, pending
  *   GET  /campaigns                  the campaigns followed, with their terms and roots
+ *   GET  /campaigns/:id/roots/:epoch the roots of an epoch the oracles computed: evidence list, cumulatives
  *   PUT  /campaigns/:id/terms        the off-chain terms (accepted when they hash to the campaign's `terms`)
  *   GET  /registry                   the venues, devices and content the oracle counts with
  *
@@ -399,6 +400,29 @@ export function rewardsHttpServer(
             })),
           },
         }),
+      }),
+      route({
+        method: "GET",
+        path: "/campaigns/:id/roots/:epoch",
+        summary: "a root the oracles computed: its evidence (sorted record hashes) and each producer's cumulative",
+        params: z.object({ id: bytes32Schema, epoch: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+        responses: { 200: { description: "the root" }, 404: { description: "no root of that epoch" } },
+        handle: ({ params }) => {
+          const roots = oracle.roots(params.id).filter((root) => root.epoch === BigInt(params.epoch));
+          if (roots.length === 0) {
+            throw new HttpError(404, "REWARDS_UNKNOWN_ROOT", `no root of epoch ${params.epoch} for ${params.id}`);
+          }
+          return {
+            status: 200,
+            body: {
+              roots: roots.map((root) => ({
+                ...rootView(root),
+                evidence: root.evidence,
+                cumulatives: Object.fromEntries([...root.cumulatives].map(([id, value]) => [id, value.toString()])),
+              })),
+            },
+          };
+        },
       }),
       route({
         method: "PUT",

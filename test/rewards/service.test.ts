@@ -218,21 +218,21 @@ describe("rewards service", function () {
     service.oracle.setTerms(c.id, terms([north.contentId, south.contentId]));
 
     const epoch = (f.now - f.clock.genesis) / f.clock.epochLength;
-    await f.traffic(service.url, north, 4); // 4 users: isqrt 2 × 20 s = 40 units → 400
-    await f.traffic(service.url, south, 2); // under k = 3: nothing, count unpublished
+    await f.traffic(service.url, north, 4, 10n); // 4 users: isqrt 2 × 10 s = 20 units → 200
+    await f.traffic(service.url, south, 2, 10n); // under k = 3: nothing, count unpublished
     expect(await service.oracle.tick()).to.equal(false); // the epoch is still open
     await f.toNextEpoch(11n);
     expect(await service.oracle.tick()).to.equal(true);
     const pending = await f.distributor.pendingRootOf(c.id);
     expect(pending.epoch).to.equal(epoch);
-    expect(pending.total).to.equal(400n);
+    expect(pending.total).to.equal(200n);
     expect(pending.signers).to.have.length(3);
 
     const view = await call(`${service.url}/epochs/${epoch}`);
     const mine = view.body.campaigns.find((x: { campaignId: string }) => x.campaignId === c.id);
     const paid = mine.playbacks.map((p: { users: number | null; reward: string }) => [p.users, p.reward]);
     expect(paid).to.have.deep.members([
-      [4, "400"],
+      [4, "200"],
       [null, "0"],
     ]);
     // k-anonymity: the south playback is not paid and its count is not published.
@@ -244,18 +244,18 @@ describe("rewards service", function () {
     await f.advance(f.window);
     expect(await service.oracle.tick()).to.equal(true); // final (the contract finalizes lazily), then claimFor
     await service.oracle.tick();
-    expect((await f.suite.token.balanceOf(account)) - balance).to.equal(400n);
+    expect((await f.suite.token.balanceOf(account)) - balance).to.equal(200n);
     const rewards = await call(`${service.url}/producers/${north.producerId}/rewards`);
     const entry = rewards.body.campaigns.find((x: { campaignId: string }) => x.campaignId === c.id);
-    expect(entry).to.include({ cumulative: "400", claimed: "400", claimable: "0" });
+    expect(entry).to.include({ cumulative: "200", claimed: "200", claimable: "0" });
 
     // A restart over the same database: nothing proposed twice, nothing paid twice.
     await service.stop();
     service = await f.start();
     await service.oracle.tick();
     await service.oracle.tick();
-    expect((await f.suite.token.balanceOf(account)) - balance).to.equal(400n);
-    expect(await f.distributor.claimedOf(c.id, north.producerId)).to.equal(400n);
+    expect((await f.suite.token.balanceOf(account)) - balance).to.equal(200n);
+    expect(await f.distributor.claimedOf(c.id, north.producerId)).to.equal(200n);
   });
 
   it("lets anyone void a root that left out a receipted record, with the oracle's receipt", async function () {
@@ -265,7 +265,7 @@ describe("rewards service", function () {
     const c = await f.campaign(terms([v.contentId]), 1_000n);
     await service.oracle.tick();
     service.oracle.setTerms(c.id, terms([v.contentId]));
-    const replies = await f.traffic(service.url, v, 3);
+    const replies = await f.traffic(service.url, v, 3, 10n);
     const epoch = BigInt(replies[0]!.body.epoch);
     await f.toNextEpoch(11n);
 
