@@ -163,6 +163,10 @@ describe("rewards oracle", function () {
       expect(() => isqrt(-1n))
         .to.throw(RewardInputError)
         .with.property("code", "REWARD_NEGATIVE_SQRT");
+      expect(() => isqrt(-1n))
+        .to.throw(RewardInputError)
+        .with.property("details")
+        .that.deep.equals({ n: "-1" });
     });
 
     it("weighs isqrt(users) * min(duration, maxSeconds)", function () {
@@ -309,11 +313,13 @@ describe("rewards oracle", function () {
 
     it("adds the previous cumulatives and keeps producers with nothing new", function () {
       const result = run([...audience(1), playback(V1, S + 60n, 300n)], {
-        previous: new Map([
-          [PR1.toUpperCase().replace("0X", "0x"), 500n],
-          [PR2, 700n],
-          [b32("producer 3"), 0n],
-        ]),
+        previous: new Map(
+          [
+            [PR1.toUpperCase().replace("0X", "0x"), 500n] as const,
+            [PR2, 700n] as const,
+            [b32("producer 3"), 0n] as const,
+          ].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? 1 : -1)),
+        ),
       });
       expect(result.producers).to.deep.equal(
         [
@@ -418,10 +424,24 @@ describe("rewards oracle", function () {
       const records = [
         query(nowhere, "n1", S + 100n, {}, P1),
         playback(nowhere, S + 60n, 300n, {}, P1),
+        { ...playback(nowhere, S + 600n, 300n, {}, P1), signature: "0x1234" },
         query(V1, "n2", S + 100n, { cell: CELL + 1n }),
       ];
       const result = run(records);
-      expect(records.map((r) => reasonOf(result, r))).to.deep.equal(["unknown-venue", "unknown-venue", "wrong-cell"]);
+      expect(records.map((r) => reasonOf(result, r))).to.deep.equal([
+        "unknown-venue",
+        "unknown-venue",
+        "unknown-venue",
+        "wrong-cell",
+      ]);
+    });
+
+    it("lists a record's reasons by hash, then reason", function () {
+      const play = playback(V1, S + 60n, 300n, {}, P2); // forged
+      const result = run([play, { ...play, receivedAt: CUTOFF + 1n }, play]);
+      expect(result.ignored.map((x) => x.reason)).to.deep.equal(["after-cutoff", "duplicate", "forged"]);
+      const other = run([{ ...play, receivedAt: CUTOFF + 1n }, play, play]);
+      expect(other.ignored).to.deep.equal(result.ignored);
     });
 
     it("out-of-epoch queries and responses: epoch outside the range, or time outside the epoch", function () {
@@ -465,6 +485,19 @@ describe("rewards oracle", function () {
         undefined,
         "replayed",
         "late",
+      ]);
+      // The earliest counts, not the lowest hash.
+      let time = S + 300n;
+      while (hashOf(query(V1, "n1", time)) > hashOf(first)) time++;
+      const lowHash = run([first, query(V1, "n1", time)]);
+      expect(lowHash.ignored).to.deep.equal([
+        { recordHash: hashOf(query(V1, "n1", time)), kind: "PresenceQuery", reason: "replayed" },
+      ]);
+      let time2 = S + 50n;
+      while (hashOf(query(V1, "n1", time2)) < hashOf(first)) time2--;
+      const highHash = run([first, query(V1, "n1", time2)]);
+      expect(highHash.ignored).to.deep.equal([
+        { recordHash: hashOf(first), kind: "PresenceQuery", reason: "replayed" },
       ]);
       // The same nonce at another venue or in another epoch is another query.
       const other = run([first, query(V2, "n1", S + 200n)]);
@@ -523,7 +556,7 @@ describe("rewards oracle", function () {
       const terms = { ...TERMS, minCertificateLevel: 2 };
       const levels = new Map([
         [OWNERS[0]!, 1],
-        [OWNERS[1]!, 2],
+        [OWNERS[1]!.toLowerCase(), 2],
         [OWNERS[2]!, 3],
       ]);
       const result = run(records, { terms, certificateLevels: levels });
@@ -605,6 +638,7 @@ describe("rewards oracle", function () {
         playback(V1, S - 1n, 1n),
         playback(V1, END, 1n),
         playback(V1, GENESIS - 10n, 5n),
+        playback(V1, GENESIS, 5n),
       ];
       const result = run(records, { fromEpoch: 0n });
       expect(records.map((r) => reasonOf(result, r))).to.deep.equal([
@@ -614,6 +648,7 @@ describe("rewards oracle", function () {
         undefined,
         "out-of-epoch",
         "out-of-epoch",
+        undefined,
       ]);
       expect(reasonOf(run(records), records[3]!)).to.equal("out-of-epoch");
     });
@@ -627,7 +662,9 @@ describe("rewards oracle", function () {
       const only1 = run(records, { terms: { ...TERMS, contentIds: [C1.toUpperCase().replace("0X", "0x")] } });
       expect(records.map((r) => reasonOf(only1, r))).to.deep.equal(["not-in-terms", undefined, "not-in-terms"]);
       expect(run(records).ignored).to.deep.equal([]);
-      const registered = run(records, { producerOf: new Map([[C2, PR2.toUpperCase().replace("0X", "0x")]]) });
+      const registered = run(records, {
+        producerOf: new Map([[C2.toUpperCase().replace("0X", "0x"), PR2.toUpperCase().replace("0X", "0x")]]),
+      });
       expect(records.map((r) => reasonOf(registered, r))).to.deep.equal([
         "wrong-producer",
         "wrong-producer",
@@ -766,6 +803,12 @@ describe("rewards oracle", function () {
             expect(present.length).to.be.at.least(1);
           }
           expect(result.evidence).to.deep.equal([...new Set(records.map(hashOf))].sort());
+          const hashes = result.playbacks.map((p) => p.recordHash);
+          expect(hashes).to.deep.equal([...hashes].sort());
+          const keys = result.ignored.map((x) => `${x.recordHash}|${x.reason}`);
+          expect(keys).to.deep.equal([...keys].sort());
+          const ids = result.producers.map((p) => p.producerId);
+          expect(ids).to.deep.equal([...ids].sort());
         }),
         { numRuns: 60 },
       );

@@ -71,8 +71,11 @@ describe("rewards trees", function () {
     });
 
     it("refuses the list's ends and malformed hashes", function () {
-      for (const bad of [ZERO_HASH, MAX_HASH, "0x1234", `${A}00`, `0x${"g".repeat(64)}`]) {
-        expectTreeError(() => evidenceTree([A, bad]), "REWARD_BAD_RECORD_HASH");
+      for (const bad of [ZERO_HASH, MAX_HASH, "0x1234", `${A}00`, `zz${A}`, `0x${"g".repeat(64)}`]) {
+        expect(() => evidenceTree([A, bad]))
+          .to.throw(RewardTreeError)
+          .with.property("details")
+          .that.deep.equals({ hash: bad });
       }
       expectTreeError(() => omissionProof(evidenceTree([]), ZERO_HASH), "REWARD_BAD_RECORD_HASH");
     });
@@ -117,6 +120,10 @@ describe("rewards trees", function () {
       expect(omissionProof(tree, b32("fe")).leaf).to.deep.equal([C, MAX_HASH]);
       expectTreeError(() => omissionProof(tree, A), "REWARD_HASH_IN_EVIDENCE");
       expectTreeError(() => omissionProof(tree, C), "REWARD_HASH_IN_EVIDENCE");
+      expect(() => omissionProof(tree, C))
+        .to.throw(RewardTreeError)
+        .with.property("details")
+        .that.deep.equals({ hash: C });
     });
 
     it("does not verify an omission at a leaf's ends, under another root or with another leaf", function () {
@@ -137,6 +144,10 @@ describe("rewards trees", function () {
       expect(root).to.equal(tree.root);
       expect(StandardMerkleTree.verify(tree.root, [...EVIDENCE_LEAF_ENCODING], leaf, proof)).to.equal(true);
       expectTreeError(() => duplicateProof(tree, A), "REWARD_NOT_DUPLICATED");
+      expect(() => duplicateProof(tree, A))
+        .to.throw(RewardTreeError)
+        .with.property("details")
+        .that.deep.equals({ hash: A });
       expectTreeError(() => duplicateProof(evidenceTree([A, B]), B), "REWARD_NOT_DUPLICATED");
       // (A, B) has A on the left but not on the right: not a duplicate of A.
       expectTreeError(() => duplicateProof(evidenceTree([A, B]), A), "REWARD_NOT_DUPLICATED");
@@ -184,7 +195,8 @@ describe("rewards trees", function () {
               const claim = claimProof(tree, id);
               expect(claim).to.deep.include({ producerId: id, cumulative: amount, root: tree!.root });
               expect(verifyClaim(tree!.root, id, amount, claim.proof)).to.equal(true);
-              expect(verifyClaim(tree!.root, id, amount + 1n, claim.proof)).to.equal(false);
+              expect(verifyClaim(tree!.root, id, amount - 1n, claim.proof)).to.equal(false);
+              expect(verifyClaim(tree!.root, id.toUpperCase().replace("0X", "0x"), amount, claim.proof)).to.equal(true);
             }
             const ids = [...tree!.entries()].map(([, [id]]) => id);
             expect(ids).to.deep.equal([...ids].sort());
@@ -195,8 +207,16 @@ describe("rewards trees", function () {
 
     it("refuses a negative amount and a claim of a producer without a leaf", function () {
       expectTreeError(() => producerTree(new Map([[A, -1n]])), "REWARD_NEGATIVE_AMOUNT");
+      expect(() => producerTree(new Map([[A, -1n]])))
+        .to.throw(RewardTreeError)
+        .with.property("details")
+        .that.deep.equals({ producerId: A, amount: "-1" });
       const tree = producerTree(new Map([[A, 1n]]));
       expectTreeError(() => claimProof(tree, B), "REWARD_NO_CLAIM");
+      expect(() => claimProof(tree, B))
+        .to.throw(RewardTreeError)
+        .with.property("details")
+        .that.deep.equals({ producerId: B });
       expect(claimProof(tree, A.toUpperCase().replace("0X", "0x")).producerId).to.equal(A);
     });
   });
