@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -126,6 +126,13 @@ const GROUPS = {
       "src/certificates/pop.ts",
     ],
     tests: ["test/certificates/score.test.ts", "test/certificates/pop.test.ts"],
+  },
+  rewards: {
+    // Content rewards (issue 18): the oracle's counting rules and curve (from isqrt to the end of computeEpoch) and
+    // both Merkle trees (the evidence list with its omission and duplicate proofs, the producers' cumulatives).
+    // Pure code: the tests need no network.
+    mutate: () => [span("src/rewards/oracle.ts", /^export function isqrt\(/), "src/rewards/trees.ts"],
+    tests: ["test/rewards/evidence.test.ts", "test/rewards/trees.test.ts", "test/rewards/oracle.test.ts"],
   },
 };
 

@@ -260,6 +260,21 @@ export function recoverRecordSigner<K extends RecordKind>(
   return recoverDigestSigner(recordHash(domain, kind, record), signature);
 }
 
+/** As `recoverRecordSigner`, but `undefined` for a signature it refuses (unreadable, high `s`, no key). */
+export function tryRecoverRecordSigner<K extends RecordKind>(
+  domain: TypedDataDomain,
+  kind: K,
+  record: RecordKinds[K],
+  signature: string,
+): string | undefined {
+  try {
+    return recoverRecordSigner(domain, kind, record, signature);
+  } catch (error) {
+    if (error instanceof RewardSignatureError) return undefined;
+    throw error;
+  }
+}
+
 function checkEpochLength(genesis: bigint, epochLength: bigint): void {
   if (epochLength <= 0n) {
     throw new RewardEpochError("REWARD_BAD_EPOCH_LENGTH", `epochLength must be positive, got ${epochLength}`, {

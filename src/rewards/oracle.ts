@@ -56,9 +56,8 @@ import {
   epochEnd,
   epochStart,
   recordHash,
-  recoverRecordSigner,
   RESPONSE_WINDOW,
-  RewardSignatureError,
+  tryRecoverRecordSigner,
   uint256Schema,
   uint32Schema,
   type EvidenceKind,
@@ -251,8 +250,19 @@ function inputError(code: string, message: string, details: Record<string, unkno
   return new RewardInputError(code, message, details);
 }
 
-/** Registries keyed by normalized id, refusing an id twice. */
-function registries(input: EpochInput): { venues: Map<string, Venue>; devices: Map<string, Device> } {
+interface Registries {
+  readonly venues: Map<string, Venue>;
+  readonly devices: Map<string, Device>;
+  /** Lower-case content id → lower-case producer id; undefined when the input has no such registry. */
+  readonly producerOf: Map<string, string> | undefined;
+  /** Checksummed owner → certificate level index. */
+  readonly levels: Map<string, number>;
+  /** The terms' content ids in lower case; undefined when the terms cover every content. */
+  readonly contents: Set<string> | undefined;
+}
+
+/** Registries keyed by normalized id (bytes32 lower case, addresses checksummed), refusing an id twice. */
+function registries(input: EpochInput): Registries {
   const venues = new Map<string, Venue>();
   for (const venue of input.venues) {
     const id = venue.venueId.toLowerCase();
@@ -267,7 +277,13 @@ function registries(input: EpochInput): { venues: Map<string, Venue>; devices: M
     }
     devices.set(address, { ...device, address, owner: getAddress(device.owner) });
   }
-  return { venues, devices };
+  const producerOf =
+    input.producerOf &&
+    new Map([...input.producerOf].map(([content, producer]) => [content.toLowerCase(), producer.toLowerCase()]));
+  const levels = new Map([...(input.certificateLevels ?? [])].map(([owner, level]) => [getAddress(owner), level]));
+  const ids = input.terms.contentIds.map((id) => id.toLowerCase());
+  const contents = ids.length === 0 ? undefined : new Set(ids);
+  return { venues, devices, producerOf, levels, contents };
 }
 
 function checkInput(input: EpochInput, fromEpoch: bigint): Map<string, bigint> {
@@ -302,6 +318,15 @@ function checkInput(input: EpochInput, fromEpoch: bigint): Map<string, bigint> {
   return previous;
 }
 
+/** A record with its bytes32 fields in lower case and its address checksummed (its hash is unchanged). */
+function normalized<R extends object>(record: R): R {
+  const fields = Object.entries(record).map(([name, value]) => [
+    name,
+    typeof value !== "string" ? value : value.length === 42 ? getAddress(value) : value.toLowerCase(),
+  ]);
+  return Object.fromEntries(fields) as R;
+}
+
 // ─── counting and curve ────────────────────────────────────────────────────────
 
 /** The integer square root: the largest `r` with `r * r <= n`. */
@@ -329,27 +354,22 @@ export function scaleToBudget(raws: readonly bigint[], budget: bigint): bigint[]
 }
 
 type Hashed<R> = { readonly hash: string; readonly record: R };
-type Ignore = (hash: string, kind: EvidenceKind, reason: IgnoreReason) => void;
 
-/** Sorts by the keys in order (bigints and strings), then by record hash. */
-function byKeys<T extends { hash: string }>(keys: (item: T) => (bigint | string)[]): (a: T, b: T) => number {
-  return (a, b) => {
-    const ka = [...keys(a), a.hash];
-    const kb = [...keys(b), b.hash];
-    for (let i = 0; i < ka.length; i++) {
-      if (ka[i]! < kb[i]!) return -1;
-      if (ka[i]! > kb[i]!) return 1;
-    }
-    return 0;
-  };
+/** The items in the order of their keys (unique strings, compared by UTF-16 code unit: no locale, no comparator). */
+function sortedBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const byKey = new Map(items.map((item) => [key(item), item]));
+  return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
 }
 
-interface Context {
+/** A uint64 as 16 hex digits, so that keys sort as the numbers do. */
+function u64(value: bigint): string {
+  return value.toString(16).padStart(16, "0");
+}
+
+interface Context extends Registries {
   readonly input: EpochInput;
   readonly fromEpoch: bigint;
-  readonly venues: Map<string, Venue>;
-  readonly devices: Map<string, Device>;
-  readonly ignore: Ignore;
+  readonly ignore: (hash: string, kind: EvidenceKind, reason: IgnoreReason) => void;
 }
 
 function inRange(ctx: Context, epoch: bigint): boolean {
@@ -361,149 +381,115 @@ function inEpoch(ctx: Context, time: bigint, epoch: bigint): boolean {
   return epochStart(epoch, genesis, epochLength) <= time && time < epochEnd(epoch, genesis, epochLength);
 }
 
-/** Whether `signature` over the record recovers to `expected` (anything unreadable does not). */
-function signedBy(ctx: Context, item: ReceiptedRecord, expected: string | undefined): boolean {
-  if (expected === undefined) return false;
-  try {
-    return recoverRecordSigner(ctx.input.domain, item.kind, item.record as never, item.signature) === expected;
-  } catch (error) {
-    if (error instanceof RewardSignatureError) return false;
-    throw error;
-  }
-}
-
-/** Who must have signed a record: its venue's player, or for a response its device. */
+/** Who must have signed a record: its venue's player (undefined for an unknown venue), or for a response its device. */
 function expectedSigner(ctx: Context, item: ReceiptedRecord): string | undefined {
-  if (item.kind === "PresenceResponse") return getAddress(item.record.device);
-  return ctx.venues.get(item.record.venueId.toLowerCase())?.player;
+  return item.kind === "PresenceResponse" ? item.record.device : ctx.venues.get(item.record.venueId)?.player;
 }
 
-/** The counted queries, by `venue|epoch|nonce`. */
-function countQueries(ctx: Context, queries: Hashed<PresenceQuery>[]): Map<string, Hashed<PresenceQuery>> {
-  const valid: Hashed<PresenceQuery>[] = [];
-  for (const item of queries) {
-    const q = item.record;
-    // Only a query signed by its venue's player gets here, so the venue is known.
-    const venue = ctx.venues.get(q.venueId.toLowerCase())!;
+/** The counted queries (signed by their players), by `venue|epoch|nonce`; the earliest of a nonce counts. */
+function countQueries(ctx: Context, queries: readonly Hashed<PresenceQuery>[]): Map<string, PresenceQuery> {
+  const counted = new Map<string, PresenceQuery>();
+  for (const { hash, record: q } of sortedBy(queries, (x) => u64(x.record.time) + x.hash)) {
+    const key = `${q.venueId}|${q.epoch}|${q.nonce}`;
     let reason: IgnoreReason | undefined;
     if (!inRange(ctx, q.epoch) || !inEpoch(ctx, q.time, q.epoch)) reason = "out-of-epoch";
-    else if (q.cell !== venue.cell) reason = "wrong-cell";
-    if (reason === undefined) valid.push(item);
-    else ctx.ignore(item.hash, "PresenceQuery", reason);
-  }
-  const counted = new Map<string, Hashed<PresenceQuery>>();
-  for (const item of valid.sort(byKeys((x) => [x.record.time]))) {
-    const key = `${item.record.venueId.toLowerCase()}|${item.record.epoch}|${item.record.nonce.toLowerCase()}`;
-    if (counted.has(key)) ctx.ignore(item.hash, "PresenceQuery", "replayed");
-    else counted.set(key, item);
+    else if (q.cell !== ctx.venues.get(q.venueId)!.cell) reason = "wrong-cell";
+    else if (counted.has(key)) reason = "replayed";
+    if (reason === undefined) counted.set(key, q);
+    else ctx.ignore(hash, "PresenceQuery", reason);
   }
   return counted;
 }
 
-/** A device's counted presence at a venue in an epoch. */
-interface Presence {
-  readonly venueId: string;
-  readonly epoch: bigint;
-  readonly time: bigint;
-}
-
+/** Why a response (signed by its device) does not count on its own, if it does not. */
 function responseReason(
   ctx: Context,
   r: PresenceResponse,
-  queries: Map<string, Hashed<PresenceQuery>>,
+  queries: Map<string, PresenceQuery>,
 ): IgnoreReason | undefined {
   if (!inRange(ctx, r.epoch) || !inEpoch(ctx, r.time, r.epoch)) return "out-of-epoch";
-  const device = ctx.devices.get(getAddress(r.device));
+  const device = ctx.devices.get(r.device);
   if (device === undefined || !device.active || device.registeredAt > r.time) return "unknown-device";
   const min = ctx.input.terms.minCertificateLevel;
-  if (min !== undefined && !((ctx.input.certificateLevels?.get(device.owner) ?? -1) >= min)) return "no-certificate";
-  const query = queries.get(`${r.venueId.toLowerCase()}|${r.epoch}|${r.nonce.toLowerCase()}`);
+  if (min !== undefined && (ctx.levels.get(device.owner) ?? -1) < min) return "no-certificate";
+  const query = queries.get(`${r.venueId}|${r.epoch}|${r.nonce}`);
   if (query === undefined) return "unknown-query";
-  if (r.time < query.record.time) return "early";
-  if (r.time > query.record.time + RESPONSE_WINDOW) return "late";
+  if (r.time < query.time) return "early";
+  if (r.time > query.time + RESPONSE_WINDOW) return "late";
   return undefined;
 }
 
-/** The counted presences (one per device, venue and epoch; at most N venues per device and epoch). */
+/**
+ * The counted presences: the times, by `venue|epoch`, of each device's earliest valid response there, in at most
+ * `maxVenuesPerDevice` venues per device and epoch (the earliest first, ties by venue id).
+ */
 function countResponses(
   ctx: Context,
-  responses: Hashed<PresenceResponse>[],
-  queries: Map<string, Hashed<PresenceQuery>>,
-): Presence[] {
-  const valid: Hashed<PresenceResponse>[] = [];
-  for (const item of responses) {
-    const reason = responseReason(ctx, item.record, queries);
-    if (reason === undefined) valid.push(item);
-    else ctx.ignore(item.hash, "PresenceResponse", reason);
-  }
-  // Earliest first, ties by venue id: the order in which a device's venues fill its cap.
-  valid.sort(byKeys((x) => [x.record.time, x.record.venueId.toLowerCase()]));
-  const first = new Map<string, Hashed<PresenceResponse>>();
+  responses: readonly Hashed<PresenceResponse>[],
+  queries: Map<string, PresenceQuery>,
+): Map<string, bigint[]> {
+  const first = new Map<string, string>();
   const venuesOf = new Map<string, number>();
-  const presences: Presence[] = [];
-  for (const item of valid) {
-    const r = item.record;
-    const device = getAddress(r.device);
-    const venueId = r.venueId.toLowerCase();
-    const earlier = first.get(`${device}|${venueId}|${r.epoch}`);
+  const presences = new Map<string, bigint[]>();
+  for (const { hash, record: r } of sortedBy(responses, (x) => u64(x.record.time) + x.record.venueId + x.hash)) {
+    const reason = responseReason(ctx, r, queries);
+    if (reason !== undefined) {
+      ctx.ignore(hash, "PresenceResponse", reason);
+      continue;
+    }
+    const at = `${r.device}|${r.venueId}|${r.epoch}`;
+    const earlier = first.get(at);
     if (earlier !== undefined) {
-      const sameQuery = earlier.record.nonce.toLowerCase() === r.nonce.toLowerCase();
-      ctx.ignore(item.hash, "PresenceResponse", sameQuery ? "replayed" : "duplicate");
+      ctx.ignore(hash, "PresenceResponse", earlier === r.nonce ? "replayed" : "duplicate");
       continue;
     }
-    first.set(`${device}|${venueId}|${r.epoch}`, item);
-    const venues = venuesOf.get(`${device}|${r.epoch}`) ?? 0;
+    first.set(at, r.nonce);
+    const venues = venuesOf.get(`${r.device}|${r.epoch}`) ?? 0;
     if (venues >= ctx.input.terms.maxVenuesPerDevice) {
-      ctx.ignore(item.hash, "PresenceResponse", "over-cap");
+      ctx.ignore(hash, "PresenceResponse", "over-cap");
       continue;
     }
-    venuesOf.set(`${device}|${r.epoch}`, venues + 1);
-    presences.push({ venueId, epoch: r.epoch, time: r.time });
+    venuesOf.set(`${r.device}|${r.epoch}`, venues + 1);
+    const times = presences.get(`${r.venueId}|${r.epoch}`);
+    if (times === undefined) presences.set(`${r.venueId}|${r.epoch}`, [r.time]);
+    else times.push(r.time);
   }
   return presences;
 }
 
-function playbackReason(ctx: Context, p: Playback, epoch: bigint | undefined): IgnoreReason | undefined {
-  if (epoch === undefined || !inRange(ctx, epoch)) return "out-of-epoch";
+/** The epoch a playback starts in; -1 before genesis (in no range). */
+function startEpoch(ctx: Context, start: bigint): bigint {
+  const { genesis, epochLength } = ctx.input;
+  return start < genesis ? -1n : (start - genesis) / epochLength;
+}
+
+/** Why a playback (signed by its player) does not count on its own, if it does not. */
+function playbackReason(ctx: Context, p: Playback, epoch: bigint): IgnoreReason | undefined {
+  if (!inRange(ctx, epoch)) return "out-of-epoch";
   if (p.duration <= 0n) return "zero-duration";
   if (p.start + p.duration > epochEnd(epoch, ctx.input.genesis, ctx.input.epochLength)) return "overruns-epoch";
-  const contents = ctx.input.terms.contentIds.map((id) => id.toLowerCase());
-  if (contents.length > 0 && !contents.includes(p.contentId.toLowerCase())) return "not-in-terms";
-  const registered = ctx.input.producerOf?.get(p.contentId.toLowerCase());
-  if (ctx.input.producerOf !== undefined && registered?.toLowerCase() !== p.producerId.toLowerCase()) {
-    return "wrong-producer";
-  }
+  if (ctx.contents !== undefined && !ctx.contents.has(p.contentId)) return "not-in-terms";
+  if (ctx.producerOf !== undefined && ctx.producerOf.get(p.contentId) !== p.producerId) return "wrong-producer";
   return undefined;
 }
 
-/** The epoch a playback starts in, or undefined before genesis. */
-function startEpoch(ctx: Context, start: bigint): bigint | undefined {
-  const { genesis, epochLength } = ctx.input;
-  return start < genesis ? undefined : (start - genesis) / epochLength;
-}
-
-/** The counted playbacks with their epoch, none overlapping another of its venue. */
-function countPlaybacks(ctx: Context, playbacks: Hashed<Playback>[]): (Hashed<Playback> & { epoch: bigint })[] {
-  const valid: (Hashed<Playback> & { epoch: bigint })[] = [];
-  for (const item of playbacks) {
-    const epoch = startEpoch(ctx, item.record.start);
-    const reason = playbackReason(ctx, item.record, epoch);
-    if (reason === undefined) valid.push({ ...item, epoch: epoch! });
-    else ctx.ignore(item.hash, "Playback", reason);
-  }
+/** The counted playbacks by epoch: each valid one that does not overlap an earlier counted one of its venue. */
+function countPlaybacks(ctx: Context, playbacks: readonly Hashed<Playback>[]): Map<bigint, Hashed<Playback>[]> {
   const busyUntil = new Map<string, bigint>();
-  const counted: (Hashed<Playback> & { epoch: bigint })[] = [];
-  for (const item of valid.sort(byKeys((x) => [x.record.start]))) {
-    const venueId = item.record.venueId.toLowerCase();
-    const busy = busyUntil.get(venueId);
-    if (busy !== undefined && item.record.start < busy) {
-      ctx.ignore(item.hash, "Playback", "overlapping");
+  const byEpoch = new Map<bigint, Hashed<Playback>[]>();
+  for (const item of sortedBy(playbacks, (x) => u64(x.record.start) + x.hash)) {
+    const p = item.record;
+    const epoch = startEpoch(ctx, p.start);
+    const overlapping = p.start < (busyUntil.get(p.venueId) ?? 0n);
+    const reason = playbackReason(ctx, p, epoch) ?? (overlapping ? "overlapping" : undefined);
+    if (reason !== undefined) {
+      ctx.ignore(item.hash, "Playback", reason);
       continue;
     }
-    busyUntil.set(venueId, item.record.start + item.record.duration);
-    counted.push(item);
+    busyUntil.set(p.venueId, p.start + p.duration);
+    byEpoch.set(epoch, [...(byEpoch.get(epoch) ?? []), item]);
   }
-  return counted;
+  return byEpoch;
 }
 
 /**
@@ -521,41 +507,41 @@ export function computeEpoch(input: EpochInput): EpochResult {
     ignore: (recordHash, kind, reason) => void ignored.push({ recordHash, kind, reason }),
   };
 
-  // The evidence: every record receipted by the cutoff. Of copies of one record, a validly signed one counts.
+  // The evidence: every record receipted by the cutoff, once. Of copies of one record, a validly signed one counts.
   const copies = new Map<string, ReceiptedRecord[]>();
   for (const item of input.records) {
-    const hash = recordHash(input.domain, item.kind, item.record as never).toLowerCase();
+    const record = { ...item, record: normalized(item.record) } as ReceiptedRecord;
+    const hash = recordHash(input.domain, item.kind, record.record as never);
     if (item.receivedAt > input.cutoff) ctx.ignore(hash, item.kind, "after-cutoff");
-    else copies.set(hash, [...(copies.get(hash) ?? []), item]);
+    else copies.set(hash, [...(copies.get(hash) ?? []), record]);
   }
   const queries: Hashed<PresenceQuery>[] = [];
   const responses: Hashed<PresenceResponse>[] = [];
   const playbacks: Hashed<Playback>[] = [];
   for (const [hash, items] of copies) {
-    const kind = items[0]!.kind;
-    for (let i = 1; i < items.length; i++) ctx.ignore(hash, kind, "duplicate");
-    const genuine = items.find((item) => signedBy(ctx, item, expectedSigner(ctx, item)));
-    if (genuine === undefined) {
-      // An unknown venue is its own reason (no player to check against); a known signer that did not sign is forgery.
-      const unknownVenue = kind !== "PresenceResponse" && expectedSigner(ctx, items[0]!) === undefined;
-      ctx.ignore(hash, kind, unknownVenue ? "unknown-venue" : "forged");
-    } else if (genuine.kind === "PresenceQuery") queries.push({ hash, record: genuine.record });
+    const [first, ...more] = items as [ReceiptedRecord, ...ReceiptedRecord[]];
+    for (const _ of more) ctx.ignore(hash, first.kind, "duplicate");
+    const expected = expectedSigner(ctx, first);
+    const genuine = items.find(
+      (item) => tryRecoverRecordSigner(input.domain, item.kind, item.record as never, item.signature) === expected,
+    );
+    if (expected === undefined) ctx.ignore(hash, first.kind, "unknown-venue");
+    else if (genuine === undefined) ctx.ignore(hash, first.kind, "forged");
+    else if (genuine.kind === "PresenceQuery") queries.push({ hash, record: genuine.record });
     else if (genuine.kind === "PresenceResponse") responses.push({ hash, record: genuine.record });
     else playbacks.push({ hash, record: genuine.record });
   }
 
   const presences = countResponses(ctx, responses, countQueries(ctx, queries));
-  const counted = countPlaybacks(ctx, playbacks);
+  const byEpoch = countPlaybacks(ctx, playbacks);
 
   const { k, maxSeconds, ratePerUnit } = input.terms;
   const rewards: PlaybackReward[] = [];
   for (let epoch = fromEpoch; epoch <= input.epoch; epoch++) {
-    const ofEpoch = counted.filter((item) => item.epoch === epoch);
+    const ofEpoch = byEpoch.get(epoch) ?? [];
     const users = ofEpoch.map(({ record: p }) => {
-      const venueId = p.venueId.toLowerCase();
-      const end = p.start + p.duration;
-      return presences.filter((x) => x.epoch === epoch && x.venueId === venueId && p.start <= x.time && x.time <= end)
-        .length;
+      const times = presences.get(`${p.venueId}|${epoch}`);
+      return times?.filter((t) => p.start <= t && t <= p.start + p.duration).length ?? 0;
     });
     const raws = ofEpoch.map((item, i) =>
       users[i]! < k ? 0n : ratePerUnit * playbackWeight(users[i]!, item.record.duration, maxSeconds),
@@ -565,9 +551,9 @@ export function computeEpoch(input: EpochInput): EpochResult {
       rewards.push({
         recordHash: hash,
         epoch,
-        venueId: p.venueId.toLowerCase(),
-        contentId: p.contentId.toLowerCase(),
-        producerId: p.producerId.toLowerCase(),
+        venueId: p.venueId,
+        contentId: p.contentId,
+        producerId: p.producerId,
         users: users[i]! < k ? null : users[i]!,
         reward: paid[i]!,
       }),
@@ -575,25 +561,26 @@ export function computeEpoch(input: EpochInput): EpochResult {
   }
 
   const amounts = new Map<string, bigint>([...previous.keys()].map((id) => [id, 0n]));
-  for (const reward of rewards) amounts.set(reward.producerId, (amounts.get(reward.producerId) ?? 0n) + reward.reward);
-  const cumulatives = new Map<string, bigint>();
-  const producers: ProducerAmount[] = [];
-  for (const [producerId, amount] of [...amounts].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const cumulative = (previous.get(producerId) ?? 0n) + amount;
-    cumulatives.set(producerId, cumulative);
-    if (cumulative > 0n) producers.push({ producerId, amount, cumulative });
-  }
-  const tree = producerTree(cumulatives);
+  for (const r of rewards) amounts.set(r.producerId, (amounts.get(r.producerId) ?? 0n) + r.reward);
+  const producers = [...amounts.keys()]
+    .sort()
+    .map((producerId) => {
+      const amount = amounts.get(producerId)!;
+      return { producerId, amount, cumulative: (previous.get(producerId) ?? 0n) + amount };
+    })
+    .filter((p) => p.cumulative > 0n);
+  const tree = producerTree(new Map(producers.map((p) => [p.producerId, p.cumulative])));
   const evidence = [...copies.keys()].sort();
   const evTree = evidenceTree(evidence);
-  const byHash = (a: { recordHash: string }, b: { recordHash: string }) =>
-    a.recordHash < b.recordHash ? -1 : a.recordHash > b.recordHash ? 1 : 0;
   return {
     epoch: input.epoch,
     fromEpoch,
-    playbacks: rewards.sort(byHash),
+    playbacks: sortedBy(rewards, (r) => r.recordHash),
     producers,
-    ignored: ignored.sort((a, b) => byHash(a, b) || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0)),
+    ignored: sortedBy(
+      ignored.map((x, i) => ({ x, key: `${x.recordHash}|${x.reason}|${String(i).padStart(12, "0")}` })),
+      (e) => e.key,
+    ).map((e) => e.x),
     evidence,
     evidenceTree: evTree,
     evidenceRoot: evTree.root,

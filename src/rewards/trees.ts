@@ -115,11 +115,10 @@ export function duplicateProof(tree: EvidenceTree, hash: string): LeafProof<Evid
 
 /** Whether `leaf` and `proof` show that `hash` is not in the evidence of `evidenceRoot` (the contract's check). */
 export function verifyOmission(evidenceRoot: string, hash: string, leaf: EvidenceLeaf, proof: string[]): boolean {
-  const h = hash.toLowerCase();
   const [a, b] = leaf;
   return (
-    BigInt(a) < BigInt(h) &&
-    BigInt(h) < BigInt(b) &&
+    BigInt(a) < BigInt(hash) &&
+    BigInt(hash) < BigInt(b) &&
     StandardMerkleTree.verify(evidenceRoot, [...EVIDENCE_LEAF_ENCODING], leaf, proof)
   );
 }
@@ -175,10 +174,5 @@ export function claimProof(tree: ProducerTree | null, producerId: string): Claim
 
 /** Whether `(producerId, cumulative)` and `proof` are in the producer tree of `root`. */
 export function verifyClaim(root: string, producerId: string, cumulative: bigint, proof: string[]): boolean {
-  return StandardMerkleTree.verify(
-    root,
-    [...PRODUCER_LEAF_ENCODING],
-    [producerId.toLowerCase(), cumulative.toString()],
-    proof,
-  );
+  return StandardMerkleTree.verify(root, [...PRODUCER_LEAF_ENCODING], [producerId, cumulative.toString()], proof);
 }

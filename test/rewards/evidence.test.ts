@@ -153,6 +153,16 @@ describe("rewards evidence: EIP-712 records", function () {
       });
     }
 
+    it("pins the vectors for the RewardDistributor's hash<Kind> views (chain 31337, distributor 0x5FbD…0aa3)", function () {
+      expect(KINDS.map((kind) => HAND[kind][1])).to.deep.equal([
+        "0xda53f1f41a7a6d5a6e0cd9aa146e2d32a309dc9bbd31374aa07cf9d6dab08e14",
+        "0x8ae813f270228a53a353916f1c2be66275aee24d978a466af1b043fc0922a9e2",
+        "0x0b5e0959559662da0ff87737c96b02c7c9a6cd898de7c570f7afa8325d50ad09",
+        "0xca9406673cc60e2afc534b5b408b33b9ae34d210d46e4ed7b85854c9c17e9ec0",
+        "0xe1bad77edc32280fa534022d9a9aec7385c555e2330e65a6cd32eb558d848bb5",
+      ]);
+    });
+
     it("differs per chain and per distributor", function () {
       const here = recordHash(DOMAIN, "Playback", playback);
       expect(recordHash(rewardsDomain(1n, DISTRIBUTOR), "Playback", playback)).to.not.equal(here);
