@@ -36,5 +36,8 @@ export default deployScript(
     }
     console.log(`  - roles: ${table.rows.length} grants on chain, each to its planned holder; the deployer holds none`);
   },
-  { tags: ["roles"], dependencies: ["money", "settlement", "bills", "cards", "offline", "interop", "certificates", "rewards"] },
+  {
+    tags: ["roles"],
+    dependencies: ["money", "settlement", "bills", "cards", "offline", "interop", "certificates", "rewards"],
+  },
 );

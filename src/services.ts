@@ -13,7 +13,14 @@ import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/servic
  * The interop services (`interopServices` in src/interop/service.ts) need the
  * other chains too, so `npm start` adds them when it runs more than one.
  */
-export const SERVICES: readonly ServiceFactory[] = [bankAgentA, bankAgentB, billMonitor, cardGateway, certificates, rewards];
+export const SERVICES: readonly ServiceFactory[] = [
+  bankAgentA,
+  bankAgentB,
+  billMonitor,
+  cardGateway,
+  certificates,
+  rewards,
+];
 
 /** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
 export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, Setting>>>[] = [

@@ -370,6 +370,14 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ["npx bank-chain certificates show <uid>", { run: "foreground", fill: CERTIFICATE_UID }],
   ["npx bank-chain certificates verify <uid>", { run: "foreground", fill: CERTIFICATE_UID }],
   ["npx bank-chain certificates revoke <uid>", { run: "foreground", fill: CERTIFICATE_UID, expect: ["revoked:"] }],
+
+  // docs/rewards.md
+  [
+    "npx bank-chain rewards producer producer:studio-north",
+    { run: "foreground", expect: ["producer: ", "account: 0x", "campaign: 0x"] },
+  ],
+  ["curl -s http://127.0.0.1:8640/campaigns", { run: "foreground", poll: true, expect: ['"termsHash":"0x'] }],
+  ["npx bank-chain rewards epoch 1", { run: "foreground", expect: ["epoch: ", "records: "] }],
 ]);
 
 // ---- running ---------------------------------------------------------------------
@@ -390,6 +398,7 @@ const DEFAULT_PORTS = {
   INTEROP_ATTESTER_3_PORT: 8623,
   INTEROP_RELAYER_PORT: 8624,
   CERTIFICATES_PORT: 8630,
+  REWARDS_PORT: 8640,
 } as const;
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
@@ -467,6 +476,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
         INTEROP_ATTESTER_3_PORT: await freePort(),
         INTEROP_RELAYER_PORT: await freePort(),
         CERTIFICATES_PORT: await freePort(),
+        REWARDS_PORT: await freePort(),
       };
       const stackEnv = {
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
@@ -502,7 +512,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
 
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
-      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583|8630)\b/g, (port) => {
+      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583|8630|8640)\b/g, (port) => {
         const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
         return String(ports[name as keyof typeof DEFAULT_PORTS]);
       });
