@@ -179,6 +179,10 @@ export class EvidenceIngest {
     const stored = store.transaction(() => {
       const again = this.byHash(hash);
       if (again !== undefined) return { ...again, repeated: true };
+      // The cut-off again, at the commit: the oracle's signature was awaited since the check, and a round may have
+      // read this epoch in between (its cut-off over). A record stored now would be missing from that round's
+      // root while its receipt, dated by the cut-off, voids it.
+      this.#checkTimes(epoch, receipt.time);
       if (nonce !== null && this.#queryRow(venueId, epoch, nonce) !== undefined) {
         throw new IngestError(409, "REWARDS_NONCE_REUSED", `venue ${venueId} already asked with nonce ${nonce}`, {
           venueId,

@@ -26,9 +26,10 @@
  * 3. A playback counts if signed by its venue's player, it starts in `e`, it
  *    ends by the end of `e`, its duration is positive, its content is in the
  *    terms (and, with a content → producer registry, its producer is the
- *    registered one), and it does not overlap an earlier counted playback of
- *    the same venue (`overlapping`: a screen shows one thing at a time, so a
- *    player cannot multiply an audience by signing stacked playbacks).
+ *    registered one), and it does not overlap an earlier playback of the same
+ *    venue, of any content (`overlapping`: a screen shows one thing at a time,
+ *    so a player cannot multiply an audience by signing stacked playbacks, not
+ *    even of contents that different campaigns pay for).
  * 4. `users` = the devices whose counted response at that venue (same epoch)
  *    has `start <= time <= start + duration`.
  * 5. A playback with `users < k` earns nothing and its count is published as
@@ -37,6 +38,10 @@
  *    weight`; when the epoch's raws sum to more than `budgetPerEpoch` each is
  *    paid `floor(raw * budget / sum)`. A producer's amount is the sum over its
  *    playbacks; its cumulative is its previous cumulative plus the amount.
+ *    With `available` (what the campaign holds beyond its last final total),
+ *    each epoch's budget is also capped by what is left of it, so a campaign
+ *    funded below its count pays out what it holds instead of getting a root
+ *    the chain refuses (`RewardOverFunded`) on every round.
  *
  * Identical records (one hash) count once whatever their number; of copies
  * with different signatures, a valid one is taken, so a forged copy sent first
@@ -170,6 +175,11 @@ export interface EpochInput {
   readonly producerOf?: ReadonlyMap<string, string>;
   readonly terms: RewardTerms;
   readonly budgetPerEpoch: bigint;
+  /**
+   * The most this root may add to the previous cumulatives: the campaign's funds on chain less its last final
+   * total. Each epoch's budget is capped by what remains of it. Default: no cap.
+   */
+  readonly available?: bigint;
   /** Each producer's cumulative amount in the campaign before this root. */
   readonly previous: ReadonlyMap<string, bigint>;
   /** Certificate level index of device owners (by address), for `terms.minCertificateLevel`. */
@@ -296,6 +306,11 @@ function checkInput(input: EpochInput, fromEpoch: bigint): Map<string, bigint> {
   if (input.budgetPerEpoch < 0n) {
     throw inputError("REWARD_BAD_BUDGET", `budgetPerEpoch ${input.budgetPerEpoch} is negative`, {
       budgetPerEpoch: input.budgetPerEpoch.toString(),
+    });
+  }
+  if (input.available !== undefined && input.available < 0n) {
+    throw inputError("REWARD_BAD_AVAILABLE", `available ${input.available} is negative`, {
+      available: input.available.toString(),
     });
   }
   const terms = termsSchema.safeParse(JSON.parse(canonicalTerms(input.terms)));
@@ -463,17 +478,27 @@ function startEpoch(ctx: Context, start: bigint): bigint {
   return start < genesis ? -1n : (start - genesis) / epochLength;
 }
 
-/** Why a playback (signed by its player) does not count on its own, if it does not. */
-function playbackReason(ctx: Context, p: Playback, epoch: bigint): IgnoreReason | undefined {
+/** Why a playback (signed by its player) is not a playback of its epoch at all, if it is not. */
+function playbackShapeReason(ctx: Context, p: Playback, epoch: bigint): IgnoreReason | undefined {
   if (!inRange(ctx, epoch)) return "out-of-epoch";
   if (p.duration <= 0n) return "zero-duration";
   if (p.start + p.duration > epochEnd(epoch, ctx.input.genesis, ctx.input.epochLength)) return "overruns-epoch";
+  return undefined;
+}
+
+/** Why a playback this campaign does not pay for (its content, its producer), if it does not. */
+function playbackTermsReason(ctx: Context, p: Playback): IgnoreReason | undefined {
   if (ctx.contents !== undefined && !ctx.contents.has(p.contentId)) return "not-in-terms";
   if (ctx.producerOf !== undefined && ctx.producerOf.get(p.contentId) !== p.producerId) return "wrong-producer";
   return undefined;
 }
 
-/** The counted playbacks by epoch: each valid one that does not overlap an earlier counted one of its venue. */
+/**
+ * The counted playbacks by epoch: each valid one that does not overlap an earlier playback of its venue. The
+ * screen is busy with every playback its player signed, whatever campaign pays for it: a playback of a content
+ * outside these terms still occupies its seconds, so stacked playbacks of contents of different campaigns cannot
+ * each be paid for one audience (evidence is shared by every campaign).
+ */
 function countPlaybacks(ctx: Context, playbacks: readonly Hashed<Playback>[]): Map<bigint, Hashed<Playback>[]> {
   const busyUntil = new Map<string, bigint>();
   const byEpoch = new Map<bigint, Hashed<Playback>[]>();
@@ -481,12 +506,17 @@ function countPlaybacks(ctx: Context, playbacks: readonly Hashed<Playback>[]): M
     const p = item.record;
     const epoch = startEpoch(ctx, p.start);
     const overlapping = p.start < (busyUntil.get(p.venueId) ?? 0n);
-    const reason = playbackReason(ctx, p, epoch) ?? (overlapping ? "overlapping" : undefined);
+    const shape = playbackShapeReason(ctx, p, epoch) ?? (overlapping ? "overlapping" : undefined);
+    if (shape !== undefined) {
+      ctx.ignore(item.hash, "Playback", shape);
+      continue;
+    }
+    busyUntil.set(p.venueId, p.start + p.duration);
+    const reason = playbackTermsReason(ctx, p);
     if (reason !== undefined) {
       ctx.ignore(item.hash, "Playback", reason);
       continue;
     }
-    busyUntil.set(p.venueId, p.start + p.duration);
     byEpoch.set(epoch, [...(byEpoch.get(epoch) ?? []), item]);
   }
   return byEpoch;
@@ -537,6 +567,7 @@ export function computeEpoch(input: EpochInput): EpochResult {
 
   const { k, maxSeconds, ratePerUnit } = input.terms;
   const rewards: PlaybackReward[] = [];
+  let remaining = input.available;
   for (let epoch = fromEpoch; epoch <= input.epoch; epoch++) {
     const ofEpoch = byEpoch.get(epoch) ?? [];
     const users = ofEpoch.map(({ record: p }) => {
@@ -546,7 +577,9 @@ export function computeEpoch(input: EpochInput): EpochResult {
     const raws = ofEpoch.map((item, i) =>
       users[i]! < k ? 0n : ratePerUnit * playbackWeight(users[i]!, item.record.duration, maxSeconds),
     );
-    const paid = scaleToBudget(raws, input.budgetPerEpoch);
+    const budget = remaining !== undefined && remaining < input.budgetPerEpoch ? remaining : input.budgetPerEpoch;
+    const paid = scaleToBudget(raws, budget);
+    if (remaining !== undefined) remaining -= paid.reduce((a, b) => a + b, 0n);
     ofEpoch.forEach(({ hash, record: p }, i) =>
       rewards.push({
         recordHash: hash,

@@ -240,6 +240,7 @@ export class RewardOracle {
     fromEpoch: bigint,
     epoch: bigint,
     previous: ReadonlyMap<string, bigint>,
+    available?: bigint,
   ): Promise<EpochResult> {
     const { ingest, registry, clock, domain, graceSeconds } = this.#options;
     const devices = registry.devices();
@@ -270,6 +271,7 @@ export class RewardOracle {
       producerOf: new Map(registry.contents().map((content) => [content.contentId, content.producerId])),
       terms,
       budgetPerEpoch,
+      ...(available === undefined ? {} : { available }),
       previous,
       ...(certificateLevels === undefined ? {} : { certificateLevels }),
     });
@@ -321,9 +323,11 @@ export class RewardOracle {
 
     const fromEpoch = final.exists ? final.epoch + 1n : onChain.firstEpoch;
     const { clock, graceSeconds } = this.#options;
-    if (now < clock.genesis + clock.epochLength + graceSeconds) return false;
-    // The last epoch whose cut-off has passed.
-    const closed = (now - graceSeconds - clock.genesis) / clock.epochLength - 1n;
+    // The last epoch whose cut-off has passed on ingest's clock (the wall clock, not the chain's): ingest receipts
+    // up to and including the cut-off second, so an epoch is read only once that second is over. A chain ahead of
+    // the wall clock must not close an epoch that ingest still receipts (its receipts would void the root).
+    if (wall <= clock.genesis + clock.epochLength + graceSeconds) return false;
+    const closed = (wall - 1n - graceSeconds - clock.genesis) / clock.epochLength - 1n;
     const epoch = closed < onChain.lastEpoch ? closed : onChain.lastEpoch;
     if (epoch < fromEpoch) return false;
     let previous = new Map<string, bigint>();
@@ -338,7 +342,10 @@ export class RewardOracle {
       }
       previous = new Map(stored.cumulatives);
     }
-    const result = await this.compute(terms, onChain.budgetPerEpoch, fromEpoch, epoch, previous);
+    // What the campaign holds beyond its final total: a root above it would be refused on every round.
+    const finalTotal = final.exists ? final.total : 0n;
+    const available = onChain.funded > finalTotal ? onChain.funded - finalTotal : 0n;
+    const result = await this.compute(terms, onChain.budgetPerEpoch, fromEpoch, epoch, previous, available);
     const cutoff = epochEnd(epoch, clock.genesis, clock.epochLength) + graceSeconds;
     const version = await distributor.oracleSetVersion();
     const message: EpochRoot = {
@@ -353,7 +360,7 @@ export class RewardOracle {
     const signatures: { signer: string; signature: string }[] = [];
     for (const oracle of this.#options.oracles) {
       // Each oracle recomputes on its own and signs only the root it got itself.
-      const own = await this.compute(terms, onChain.budgetPerEpoch, fromEpoch, epoch, previous);
+      const own = await this.compute(terms, onChain.budgetPerEpoch, fromEpoch, epoch, previous, available);
       if (own.root !== result.root || own.evidenceRoot !== result.evidenceRoot || own.total !== result.total) continue;
       signatures.push({
         signer: oracle.address,
@@ -399,7 +406,18 @@ export class RewardOracle {
       ]);
       if (cumulative <= claimed || BigInt(account) === 0n) continue;
       const proof = claimProof(producerTree(stored.cumulatives), producerId);
-      await mined(await this.#distributor.claimFor(campaignId, producerId, cumulative, proof.proof));
+      try {
+        await mined(await this.#distributor.claimFor(campaignId, producerId, cumulative, proof.proof));
+      } catch (error) {
+        // A claim the chain refuses (the account frozen by the token, the deadline passed) leaves the amount in
+        // escrow; it must not stop the other producers' claims nor the campaign's next roots.
+        const revert = decodeRevert(error, RewardDistributor__factory.abi);
+        this.#options.log(
+          `rewards oracle: claim of producer ${producerId} (campaign ${campaignId}) refused: ` +
+            `${revert?.message ?? messageOf(error)}`,
+        );
+        continue;
+      }
       this.#options.log(`rewards oracle: paid producer ${producerId} ${cumulative - claimed} (campaign ${campaignId})`);
       paid = true;
     }
