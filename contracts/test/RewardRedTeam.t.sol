@@ -87,6 +87,7 @@ contract RewardRedTeamTest is Test {
 
         // Anyone relays the voided root again with the same signatures.
         vm.prank(attacker);
+        // solhint-disable-next-line avoid-low-level-calls
         (bool replayed, ) = address(dist).call(
             abi.encodeCall(dist.proposeRoot, (campaignId, 0, root, 500, evidenceRoot, cutoff, sigs))
         );
