@@ -292,4 +292,26 @@ describe("rewards red team", function () {
     );
     expect(health).to.equal(200);
   });
+  it("RT7 an audience under k is not published: its size cannot be read back from the public evidence", async function () {
+    // k-anonymity publishes a small audience's count as null, but GET /epochs/:n/evidence (for recomputation)
+    // publishes every presence response with its device and venue, so the count, and each device's whereabouts,
+    // are one filter away.
+    service = await f.start({ autoClaim: false });
+    await f.toNextEpoch();
+    const v = await f.venue(service.url, `venue:small/${tag()}`, 2, `producer:small/${tag()}`);
+    const c = await f.campaign(terms([v.contentId]), 1_000n);
+    await service.oracle.tick();
+    service.oracle.setTerms(c.id, terms([v.contentId]));
+    const replies = await f.traffic(service.url, v, 2, 10n); // 2 users, under k = 3
+    const epoch = replies[0]!.body.epoch as string;
+    const view = await call(`${service.url}/epochs/${epoch}`);
+    const mine = view.body.campaigns.find((x: { campaignId: string }) => x.campaignId === c.id);
+    expect(mine.playbacks.map((p: { users: number | null }) => p.users)).to.deep.equal([null]);
+    const evidence = await call(`${service.url}/epochs/${epoch}/evidence?limit=500`);
+    const present = evidence.body.items.filter(
+      (r: { kind: string; record: { venueId: string } }) =>
+        r.kind === "PresenceResponse" && r.record.venueId === v.venueId,
+    );
+    expect(present, "the audience k-anonymity hides is listed device by device").to.have.length.below(2);
+  });
 });
