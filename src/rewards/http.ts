@@ -9,7 +9,8 @@
  *   GET  /records/:hash              a receipted record and its receipt
  *   GET  /epochs/:n                  an epoch: its evidence, and per campaign the playbacks paid, users (null
  *                                    under k), producers' amounts, what was ignored and why, the roots over it
- *   GET  /epochs/:n/evidence         every signed record of the epoch with its receipt (to recompute), paged
+ *   GET  /epochs/:n/evidence         every record of the epoch with its receipt, paged; presence responses by hash
+ *                                    only (k-anonymity), queries and playbacks in full
  *   GET  /producers/:id/rewards      per campaign: cumulative, claimed, claimable now, the Merkle proof, pending
  *   GET  /campaigns                  the campaigns followed, with their terms and roots
  *   GET  /campaigns/:id/roots/:epoch the roots of an epoch the oracles computed: evidence list, cumulatives
@@ -65,8 +66,10 @@ const receiptView = z
     recordHash: z.string(),
     kind: z.enum(["PresenceQuery", "PresenceResponse", "Playback"]),
     epoch: z.string(),
-    record: z.record(z.unknown()),
-    signature: z.string(),
+    record: z.record(z.unknown()).nullable().openapi({
+      description: "the signed record; null for a presence response (k-anonymity: only its device sees it)",
+    }),
+    signature: z.string().nullable(),
     receipt: z.object({ recordHash: z.string(), epoch: z.string(), time: z.string() }),
     receiptSignature: z.string().openapi({ description: "EIP-712 Receipt signed by `oracle`" }),
     oracle: z.string(),
@@ -74,13 +77,19 @@ const receiptView = z
   })
   .openapi("ReceiptedRecord");
 
-function recordView(stored: StoredRecord, repeated?: boolean): z.infer<typeof receiptView> {
+/**
+ * A receipted record as the API shows it. A presence response is shown in full only to whoever submitted it (the
+ * answer to its POST): published, responses would give away each device's whereabouts and the size of every
+ * audience under k. Everyone sees its hash, epoch and receipt.
+ */
+function recordView(stored: StoredRecord, repeated?: boolean, full = false): z.infer<typeof receiptView> {
+  const shown = full || stored.kind !== "PresenceResponse";
   return {
     recordHash: stored.hash,
     kind: stored.kind,
     epoch: stored.epoch.toString(),
-    record: JSON.parse(recordJson(stored.record)) as Record<string, unknown>,
-    signature: stored.signature,
+    record: shown ? (JSON.parse(recordJson(stored.record)) as Record<string, unknown>) : null,
+    signature: shown ? stored.signature : null,
     receipt: {
       recordHash: stored.receipt.recordHash,
       epoch: stored.receipt.epoch.toString(),
@@ -176,7 +185,7 @@ export function rewardsHttpServer(
       },
       handle: async ({ body }) => {
         const result = await ingest.ingest({ kind, record: body.record, signature: body.signature } as SignedEvidence);
-        return { status: result.repeated ? 200 : 201, body: recordView(result, result.repeated) };
+        return { status: result.repeated ? 200 : 201, body: recordView(result, result.repeated, true) };
       },
     });
 
@@ -322,7 +331,8 @@ export function rewardsHttpServer(
       route({
         method: "GET",
         path: "/epochs/:n/evidence",
-        summary: "every record receipted for the epoch, with its signature and receipt, in receipt order",
+        summary:
+          "every record receipted for the epoch with its receipt, in receipt order (presence responses by hash only)",
         params: epochParams,
         query: z.object(pageQuery),
         responses: { 200: { description: "a page of records" } },

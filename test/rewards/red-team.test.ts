@@ -293,9 +293,9 @@ describe("rewards red team", function () {
     expect(health).to.equal(200);
   });
   it("RT7 an audience under k is not published: its size cannot be read back from the public evidence", async function () {
-    // k-anonymity publishes a small audience's count as null, but GET /epochs/:n/evidence (for recomputation)
-    // publishes every presence response with its device and venue, so the count, and each device's whereabouts,
-    // are one filter away.
+    // k-anonymity publishes a small audience's count as null; GET /epochs/:n/evidence (for recomputation) once
+    // published every presence response with its device and venue, so the count, and each device's whereabouts,
+    // were one filter away. Responses are now listed by hash only.
     service = await f.start({ autoClaim: false });
     await f.toNextEpoch();
     const v = await f.venue(service.url, `venue:small/${tag()}`, 2, `producer:small/${tag()}`);
@@ -309,8 +309,8 @@ describe("rewards red team", function () {
     expect(mine.playbacks.map((p: { users: number | null }) => p.users)).to.deep.equal([null]);
     const evidence = await call(`${service.url}/epochs/${epoch}/evidence?limit=500`);
     const present = evidence.body.items.filter(
-      (r: { kind: string; record: { venueId: string } }) =>
-        r.kind === "PresenceResponse" && r.record.venueId === v.venueId,
+      (r: { kind: string; record: { venueId: string } | null }) =>
+        r.kind === "PresenceResponse" && r.record?.venueId === v.venueId,
     );
     expect(present, "the audience k-anonymity hides is listed device by device").to.have.length.below(2);
   });
