@@ -522,23 +522,35 @@ try {
     if (paid !== producer.first)
       problems.push(`Uniswap claim of ${producer.index} paid ${paid}, not ${producer.first}`);
   }
-  rows.push({
-    contract: UNISWAP,
-    operation: `claim, first claim of an account (${PRODUCERS} in the tree)`,
-    gas: stats(referenceClaims).mean,
-  });
-
   // Each token's own transfer to a fresh account: the part of a first claim that is the token's.
   const fresh = (label: string) => new Wallet(key(label)).address;
-  const bankToken = BankToken__factory.connect(address("BankToken"), sponsor);
-  await measure(
-    "RewardDistributor",
-    "BankToken transfer to a fresh account (the token's share)",
-  )(bankToken.transfer(fresh("fresh:bank"), 1_000n));
-  await measure(
-    UNISWAP,
-    "TestERC20 transfer to a fresh account (the token's share)",
-  )(referenceToken.getFunction("transfer")(fresh("fresh:test"), 1_000n) as Promise<ContractTransactionResponse>);
+  const bankTransfer = await gasOf(
+    "BankToken transfer",
+    BankToken__factory.connect(address("BankToken"), sponsor).transfer(fresh("fresh:bank"), 1_000n),
+  );
+  const testTransfer = await gasOf(
+    "TestERC20 transfer",
+    referenceToken.getFunction("transfer")(fresh("fresh:test"), 1_000n) as Promise<ContractTransactionResponse>,
+  );
+  // Side by side: a first claim relayed by anyone and paid to the account (ours `claimFor`, Uniswap's `claim`).
+  const relayedFirst = stats(
+    rewards.claims
+      .filter((claim) => claim.how === "claimFor" && claim.round === "first" && !claim.opening)
+      .map((claim) => claim.gas),
+  ).mean;
+  const side = (operation: string, ours: number, theirs: number) =>
+    rows.push({ contract: "RewardDistributor", operation, gas: ours }, { contract: UNISWAP, operation, gas: theirs });
+  side(
+    `first claim, relayed, to a fresh account (${PRODUCERS} in the tree; ours claimFor, Uniswap claim)`,
+    relayedFirst,
+    stats(referenceClaims).mean,
+  );
+  side("token transfer to a fresh account (BankToken; TestERC20)", bankTransfer, testTransfer);
+  side(
+    "first claim less the token's transfer: the distributor's own",
+    relayedFirst - bankTransfer,
+    stats(referenceClaims).mean - testTransfer,
+  );
 
   const claimsOf = (how: "claim" | "claimFor", round: "first" | "second") =>
     stats(
