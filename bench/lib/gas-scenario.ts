@@ -8,7 +8,9 @@
  * ERC-1967 proxy, with every mint checked against the minter allowance and
  * the ReserveLedger's attested reserve. The card-account ledger and the
  * offline vault are measured as deployed too, their operations on warm
- * profiles and lanes.
+ * profiles and lanes. The RewardDistributor too: a campaign of 1,000
+ * producers, roots signed by 2 of the 3 oracles, one producer's claims
+ * (`rewards-gas.ts`).
  */
 import {
   encodeBytes32String,
@@ -22,6 +24,7 @@ import {
 import type { NetworkConnection } from "hardhat/types/network";
 
 import { hashVoucher, signVoucher, vaultDomain } from "../../src/offline/voucher.js";
+import { evidenceTree } from "../../src/rewards/trees.js";
 import {
   AccountLedger__factory,
   BankToken__factory,
@@ -32,6 +35,7 @@ import {
 import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./erc20.js";
 import { deployQuietly } from "./deploy.js";
 import type { GasRow } from "./results.js";
+import { benchProducers, fundsFor, measureRewardGas, type TimedProvider } from "./rewards-gas.js";
 
 /** Runs the whole scenario on a fresh in-process network and returns one row per operation measured. */
 export async function measureGas(connection: NetworkConnection): Promise<GasRow[]> {
@@ -234,6 +238,31 @@ export async function measureGas(connection: NetworkConnection): Promise<GasRow[
       operation: "redeem, per voucher in a batch of 10",
       gas: Number(redeemed!.gasUsed / 10n),
     });
+
+    // Content rewards: a sponsor paid in by bank A funds a campaign of 1,000 producers; one producer claims by
+    // claimFor and another by claim, under a first root and a second.
+    const producers = benchProducers(1_000, "gas-scenario");
+    const sponsor = signers[9]!;
+    await (await trust.mintForDeposit(sponsor.address, fundsFor(producers), fiatRef())).wait();
+    const rewards = await measureRewardGas({
+      provider: ethers.provider as unknown as TimedProvider,
+      chainId: 31337n,
+      distributor: env.deployments.RewardDistributor!.address,
+      token: env.deployments.BankToken!.address,
+      registrar: await ethers.getSigner(env.namedAccounts.registrar),
+      sponsor,
+      funder: signers[0]!,
+      oracles: [
+        await ethers.getSigner(env.namedAccounts.rewardsOracle1),
+        await ethers.getSigner(env.namedAccounts.rewardsOracle2),
+      ],
+      producers,
+      sample: 1,
+      evidenceRoots: [evidenceTree([fiatRef(), fiatRef(), fiatRef()]).root, evidenceTree([]).root],
+      salt: fiatRef(),
+    });
+    if (rewards.problems.length > 0) throw new Error(`RewardDistributor: ${rewards.problems.join("; ")}`);
+    rows.push(...rewards.rows);
   }
 
   const holders = signers.slice(10, 14);

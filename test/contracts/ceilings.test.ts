@@ -1,6 +1,7 @@
 /**
- * Gas ceilings and size budgets: the gas scenario (`bench/lib/gas-scenario.ts`)
- * on a fresh in-process network, one cross-chain transfer on two more
+ * Gas ceilings and size budgets: the gas scenario (`bench/lib/gas-scenario.ts`,
+ * the RewardDistributor's part in `bench/lib/rewards-gas.ts`) on a fresh
+ * in-process network, one cross-chain transfer on two more
  * (`bench/lib/interop-gas.ts`), and the runtime size of every deployed
  * contract, against `snapshots/contracts.json`.
  */
@@ -20,6 +21,13 @@ describe("contracts: gas ceilings and size budgets", function () {
     }
     // And one cross-chain transfer (burn on A, mint on B with 2-of-3 attestations), both transactions together.
     expect(snapshot.gas["Interop full transfer, both transactions"]?.ceiling).to.be.a("number");
+    // And content rewards: a root signed by 2 of the 3 oracles, and a producer's claim relayed by anyone.
+    for (const operation of [
+      "proposeRoot 2-of-3, first root",
+      "claimFor, first claim of a producer (1000 in the tree)",
+    ]) {
+      expect(snapshot.gas[`RewardDistributor ${operation}`]?.ceiling, operation).to.be.a("number");
+    }
     expect(Object.keys(snapshot.size).sort()).to.deep.equal([...DEPLOYED_CONTRACTS].sort());
   });
 
