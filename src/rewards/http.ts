@@ -189,7 +189,11 @@ export function rewardsHttpServer(
       },
     });
 
-  const epochParams = z.object({ n: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+  const epochNumber = z
+    .string()
+    .regex(/^(0|[1-9]\d{0,14})$/, "must be an epoch number")
+    .openapi({ description: "an epoch number" });
+  const epochParams = z.object({ n: epochNumber });
 
   return new JsonHttpServer({
     title: "bank-chain rewards service",
@@ -415,7 +419,7 @@ export function rewardsHttpServer(
         method: "GET",
         path: "/campaigns/:id/roots/:epoch",
         summary: "a root the oracles computed: its evidence (sorted record hashes) and each producer's cumulative",
-        params: z.object({ id: bytes32Schema, epoch: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+        params: z.object({ id: bytes32Schema, epoch: epochNumber }),
         responses: { 200: { description: "the root" }, 404: { description: "no root of that epoch" } },
         handle: ({ params }) => {
           const roots = oracle.roots(params.id).filter((root) => root.epoch === BigInt(params.epoch));
