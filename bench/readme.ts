@@ -73,6 +73,46 @@ const renderers: Record<string, (value: unknown) => string> = {
       `| is it valid? (\`isValid\` / \`isAttestationValid\`, a call) | ${n(r.gas.isValidCertificate!)} | ${n(r.gas.isAttestationValidEas!)} |`,
     ].join("\n");
   },
+  rewards: (value) => {
+    const r = value as {
+      throughput: {
+        responses: number;
+        ingest: { perSecond: number; p50Ms: number; p95Ms: number };
+        recoverRecordSignerOnly: { perSecond: number };
+        computeEpoch: { records: number; recordsPerSecond: number };
+      };
+      gas: Record<string, number>;
+    };
+    const n = (x: number | undefined) => (x ?? 0).toLocaleString("en-US");
+    const t = r.throughput;
+    const gas = (label: string) => r.gas[`RewardDistributor: ${label}`];
+    const ours = (label: string) => n(gas(label));
+    const pair = Object.keys(r.gas)
+      .filter((key) => key.startsWith("RewardDistributor: first claim, relayed"))
+      .map((key) => key.slice("RewardDistributor: ".length))[0]!;
+    const uniswap = (label: string) => n(r.gas[`Uniswap MerkleDistributor 1.0.1: ${label}`]);
+    const own = "first claim less the token's transfer: the distributor's own";
+    const transfer = "token transfer to a fresh account (BankToken; TestERC20)";
+    const find = (prefix: string) => Object.keys(r.gas).find((key) => key.startsWith(`RewardDistributor: ${prefix}`))!;
+    return [
+      "| off chain | per second | p50 | p95 |",
+      "|---|---:|---:|---:|",
+      `| presence responses ingested (signature recovered, receipt signed, SQLite commit), ${n(t.responses)} | ${n(t.ingest.perSecond)} | ${t.ingest.p50Ms} ms | ${t.ingest.p95Ms} ms |`,
+      `| signature recovery alone (the floor) | ${n(t.recoverRecordSignerOnly.perSecond)} | | |`,
+      `| \`computeEpoch\` over ${n(t.computeEpoch.records)} records | ${n(t.computeEpoch.recordsPerSecond)} | | |`,
+      "",
+      "| gas | RewardDistributor | Uniswap MerkleDistributor 1.0.1 |",
+      "|---|---:|---:|",
+      `| a producer's first claim, relayed, to an account holding nothing | ${ours(pair)} | ${uniswap(pair)} |`,
+      `| of which the token's transfer | ${ours(transfer)} | ${uniswap(transfer)} |`,
+      `| of which the distributor's own | ${ours(own)} | ${uniswap(own)} |`,
+      `| a producer's next claim (cumulative; Uniswap's is one-time) | ${n(r.gas[find("claimFor, second claim")])} | — |`,
+      `| \`proposeRoot\`, 2 of 3 signatures | ${ours("proposeRoot 2-of-3, next root")} | — |`,
+      `| \`challengeOmission\` | ${n(r.gas[find("challengeOmission")])} | — |`,
+      `| \`finalize\` | ${ours("finalize")} | — |`,
+      `| \`createCampaign\` | ${ours("createCampaign")} | — |`,
+    ].join("\n");
+  },
 };
 
 let readme = readFileSync(README, "utf8");
