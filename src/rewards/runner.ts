@@ -193,6 +193,12 @@ export class RewardOracle {
     );
   }
 
+  /** The next block the campaign scan reads (for `/health`'s follower lag). */
+  nextBlock(): number {
+    const row = this.#options.store.get<{ next_block: number }>("SELECT next_block FROM reward_scan WHERE id = 1");
+    return row?.next_block ?? this.#options.fromBlock;
+  }
+
   /** The roots computed for a campaign, newest first. */
   roots(campaignId: string): StoredRoot[] {
     return this.#options.store

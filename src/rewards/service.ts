@@ -124,6 +124,7 @@ export function rewardsService(options: RewardsServiceOptions = {}): ServiceFact
             oracle.distributor.hasRole(await oracle.distributor.REGISTRAR_ROLE(), address),
           health: {
             blockNumber: () => chain.provider.getBlockNumber(),
+            followerNextBlock: () => oracle.nextBlock(),
             checkDatabase: () => store.check(),
           },
         });
