@@ -8,11 +8,12 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {RewardDistributor} from "../rewards/RewardDistributor.sol";
 import {IRewardDistributor} from "../rewards/interfaces/IRewardDistributor.sol";
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
-import {RewardDistributorFixture, TestMerkle} from "./utils/RewardDistributorFixture.sol";
+import {RewardDistributorFixture, RewardSigning, TestMerkle} from "./utils/RewardDistributorFixture.sol";
 
 /// @dev A token that calls back into the distributor from its transfers once armed (BankToken has no callback;
 ///      the guard is there anyway).
@@ -1279,5 +1280,265 @@ contract RewardDistributorTest is RewardDistributorFixture {
             abi.encodeWithSelector(IRewardDistributor.RewardProducerProofInvalid.selector, campaignId, P2, b2 + 1)
         );
         dist.claimFor(campaignId, P2, b2 + 1, proof);
+    }
+}
+
+/// @dev Drives `RewardDistributor` on the real BankToken through funding, honest proposals (some listing a record
+///      twice), duplicate challenges, finalization (explicit and lazy), claims by third parties, a late producer
+///      registration and reclaims, keeping ghost sums of every token flow and the cumulatives of each root.
+contract RewardDistributorHandler is RewardSigning {
+    uint256 internal constant CAMPAIGNS = 2;
+    uint256 internal constant PRODUCERS = 3;
+
+    RewardDistributor public immutable dist;
+    IERC20 public immutable token;
+    address public immutable sponsor;
+    address public immutable registrar;
+    uint256 public immutable budget;
+    uint64 public immutable lastEpoch;
+
+    bytes32[CAMPAIGNS] public campaigns;
+    bytes32[PRODUCERS] public producers;
+    address[PRODUCERS] public accounts;
+    uint256[2] internal _keys;
+
+    uint256 public ghostFunded;
+    uint256 public ghostClaimed;
+    uint256 public ghostReclaimed;
+    mapping(bytes4 => uint256) public calls;
+
+    bool[CAMPAIGNS] internal _hasFinal;
+    uint64[CAMPAIGNS] internal _finalEpoch;
+    uint256[PRODUCERS][CAMPAIGNS] internal _finalCum;
+    bytes32[][CAMPAIGNS] internal _finalLeaves;
+    bool[CAMPAIGNS] internal _hasPending;
+    bool[CAMPAIGNS] internal _pendingDup;
+    uint64[CAMPAIGNS] internal _pendingEpoch;
+    uint256[PRODUCERS][CAMPAIGNS] internal _pendingCum;
+    bytes32[][CAMPAIGNS] internal _pendingLeaves;
+    bytes32[][CAMPAIGNS] internal _pendingEvidence;
+
+    constructor(
+        RewardDistributor dist_,
+        address sponsor_,
+        address registrar_,
+        bytes32[CAMPAIGNS] memory campaigns_,
+        bytes32[PRODUCERS] memory producers_,
+        address[PRODUCERS] memory accounts_,
+        uint256[2] memory keys_,
+        uint256 budget_,
+        uint64 lastEpoch_
+    ) {
+        dist = dist_;
+        token = IERC20(dist_.token());
+        sponsor = sponsor_;
+        registrar = registrar_;
+        campaigns = campaigns_;
+        producers = producers_;
+        accounts = accounts_;
+        _keys = keys_;
+        budget = budget_;
+        lastEpoch = lastEpoch_;
+        for (uint256 c; c < CAMPAIGNS; ++c) ghostFunded += dist_.campaignOf(campaigns_[c]).funded;
+    }
+
+    /// @dev The producer's cumulative in the campaign's final root as the contract sees it (a pending root past its
+    ///      window counts).
+    function finalCumulative(uint256 c, uint256 p) external view returns (uint256) {
+        if (_hasPending[c] && dist.pendingRootOf(campaigns[c]).proposedAt == 0) return _pendingCum[c][p];
+        return _finalCum[c][p];
+    }
+
+    function fund(uint256 cSeed, uint256 amount) external {
+        bytes32 id = campaigns[cSeed % CAMPAIGNS];
+        if (block.timestamp > dist.campaignOf(id).claimDeadline) return;
+        amount = bound(amount, 1, 2 * budget);
+        uint256 before = token.balanceOf(address(dist));
+        vm.prank(sponsor);
+        dist.fund(id, amount);
+        ghostFunded += token.balanceOf(address(dist)) - before;
+        ++calls[this.fund.selector];
+    }
+
+    function propose(uint256 cSeed, uint256 skip, uint256 i0, uint256 i1, uint256 i2, bool duplicate) external {
+        uint256 c = cSeed % CAMPAIGNS;
+        _sync(c);
+        if (_hasPending[c]) return;
+        uint64 from = _hasFinal[c] ? _finalEpoch[c] + 1 : 0;
+        if (from > lastEpoch) return;
+        uint64 epoch = uint64(Math.min(from + (skip % 3), lastEpoch));
+        uint256 end = dist.epochEnd(epoch);
+        if (block.timestamp < end) vm.warp(end);
+        IRewardDistributor.Campaign memory campaign = dist.campaignOf(campaigns[c]);
+        if (block.timestamp > campaign.claimDeadline) return;
+        uint256 finalTotal;
+        for (uint256 p; p < PRODUCERS; ++p) finalTotal += _finalCum[c][p];
+        uint256 room = Math.min(budget * (epoch - from + 1), campaign.funded - finalTotal);
+        uint256[PRODUCERS] memory incs;
+        incs[0] = bound(i0, 0, room);
+        incs[1] = bound(i1, 0, room - incs[0]);
+        incs[2] = bound(i2, 0, room - incs[0] - incs[1]);
+        _propose(c, epoch, incs, duplicate);
+        ++calls[this.propose.selector];
+    }
+
+    function finalizeAfterWindow(uint256 cSeed) external {
+        uint256 c = cSeed % CAMPAIGNS;
+        _sync(c);
+        if (!_hasPending[c]) return;
+        uint256 at = uint256(dist.pendingRootOf(campaigns[c]).proposedAt) + dist.challengeWindow();
+        if (block.timestamp < at) vm.warp(at);
+        dist.finalize(campaigns[c]);
+        _sync(c);
+        ++calls[this.finalizeAfterWindow.selector];
+    }
+
+    function challengeDuplicate(uint256 cSeed) external {
+        uint256 c = cSeed % CAMPAIGNS;
+        _sync(c);
+        if (!_hasPending[c] || !_pendingDup[c]) return;
+        // The sorted list's duplicate is the leaf (h, h): the one whose two words are equal.
+        bytes32[] memory evidence = _pendingEvidence[c];
+        bytes32 dupHash = keccak256(abi.encode(c, _pendingEpoch[c], 1));
+        uint256 index = type(uint256).max;
+        for (uint256 i; i < evidence.length; ++i) {
+            if (evidence[i] == TestMerkle.pairLeaf(dupHash, dupHash)) index = i;
+        }
+        dist.challengeDuplicate(campaigns[c], dupHash, TestMerkle.proof(evidence, index));
+        _hasPending[c] = false;
+        ++calls[this.challengeDuplicate.selector];
+    }
+
+    function claim(uint256 cSeed, uint256 pSeed) external {
+        uint256 c = cSeed % CAMPAIGNS;
+        uint256 p = pSeed % PRODUCERS;
+        _sync(c);
+        bytes32 id = campaigns[c];
+        if (!_hasFinal[c] || block.timestamp > dist.campaignOf(id).claimDeadline) return;
+        if (dist.producerAccountOf(producers[p]) == address(0)) return;
+        uint256 cumulative = _finalCum[c][p];
+        if (cumulative <= dist.claimedOf(id, producers[p])) return;
+        uint256 before = token.balanceOf(address(dist));
+        dist.claimFor(id, producers[p], cumulative, TestMerkle.proof(_finalLeaves[c], p));
+        ghostClaimed += before - token.balanceOf(address(dist));
+        ++calls[this.claim.selector];
+    }
+
+    function registerLateProducer() external {
+        vm.prank(registrar);
+        dist.registerProducer(producers[PRODUCERS - 1], accounts[PRODUCERS - 1]);
+        ++calls[this.registerLateProducer.selector];
+    }
+
+    function reclaim(uint256 cSeed, uint256 seed) external {
+        if (seed % 8 != 0) return;
+        bytes32 id = campaigns[cSeed % CAMPAIGNS];
+        IRewardDistributor.Campaign memory campaign = dist.campaignOf(id);
+        if (campaign.reclaimed) return;
+        if (block.timestamp <= campaign.claimDeadline) vm.warp(uint256(campaign.claimDeadline) + 1);
+        uint256 before = token.balanceOf(address(dist));
+        vm.prank(sponsor);
+        dist.reclaim(id);
+        ghostReclaimed += before - token.balanceOf(address(dist));
+        ++calls[this.reclaim.selector];
+    }
+
+    /// @dev Proposes the campaign's root at `epoch`: the final cumulatives plus `incs`, signed by two oracles.
+    function _propose(uint256 c, uint64 epoch, uint256[PRODUCERS] memory incs, bool duplicate) internal {
+        bytes32[] memory leaves = new bytes32[](PRODUCERS);
+        uint256 total;
+        for (uint256 p; p < PRODUCERS; ++p) {
+            _pendingCum[c][p] = _finalCum[c][p] + incs[p];
+            leaves[p] = TestMerkle.producerLeaf(producers[p], _pendingCum[c][p]);
+            total += _pendingCum[c][p];
+        }
+        bytes32[] memory hashes = new bytes32[](3);
+        hashes[0] = keccak256(abi.encode(c, epoch, 1));
+        hashes[1] = keccak256(abi.encode(c, epoch, 2));
+        hashes[2] = duplicate ? hashes[0] : keccak256(abi.encode(c, epoch, 3));
+        bytes32[] memory evidence = TestMerkle.listLeaves(TestMerkle.sort(hashes));
+        RootMessage memory m = RootMessage({
+            campaignId: campaigns[c],
+            root: TestMerkle.root(leaves),
+            total: total,
+            evidenceRoot: TestMerkle.root(evidence),
+            epoch: epoch,
+            cutoff: uint64(block.timestamp),
+            version: dist.oracleSetVersion()
+        });
+        bytes32 digest = _rootDigest(address(dist), m);
+        bytes[] memory sigs = new bytes[](2);
+        sigs[0] = _sign(_keys[0], digest);
+        sigs[1] = _sign(_keys[1], digest);
+        dist.proposeRoot(m.campaignId, epoch, m.root, total, m.evidenceRoot, m.cutoff, sigs);
+        _hasPending[c] = true;
+        _pendingDup[c] = duplicate;
+        _pendingEpoch[c] = epoch;
+        _pendingLeaves[c] = leaves;
+        _pendingEvidence[c] = evidence;
+    }
+
+    /// @dev A pending root the contract no longer shows as pending became final (the handler voids only itself).
+    function _sync(uint256 c) internal {
+        if (!_hasPending[c] || dist.pendingRootOf(campaigns[c]).proposedAt != 0) return;
+        _hasPending[c] = false;
+        _hasFinal[c] = true;
+        _finalEpoch[c] = _pendingEpoch[c];
+        _finalCum[c] = _pendingCum[c];
+        _finalLeaves[c] = _pendingLeaves[c];
+    }
+}
+
+/// @dev Invariants of `RewardDistributor`: it holds exactly what was funded less what was claimed and reclaimed,
+///      campaign by campaign; no producer has claimed more than its cumulative in the final root; a campaign's
+///      claims are the sum of its producers' and never exceed its final total, which never exceeds its funds.
+contract RewardDistributorInvariantTest is RewardDistributorFixture {
+    RewardDistributorHandler internal handler;
+
+    function setUp() public override {
+        super.setUp();
+        bytes32 second = _createCampaign(sponsor, keccak256("campaign-2"), FUNDS / 2);
+        vm.prank(sponsor);
+        token.approve(address(dist), type(uint256).max);
+        handler = new RewardDistributorHandler(
+            dist,
+            sponsor,
+            registrar,
+            [campaignId, second],
+            [P1, P2, P3],
+            [account1, account2, account3],
+            [oracleKey[0], oracleKey[1]],
+            BUDGET,
+            LAST_EPOCH
+        );
+        targetContract(address(handler));
+    }
+
+    function invariant_balanceIsFundedLessClaimedLessReclaimed() public view {
+        uint256 balance = token.balanceOf(address(dist));
+        assertEq(balance, handler.ghostFunded() - handler.ghostClaimed() - handler.ghostReclaimed());
+        uint256 held;
+        for (uint256 c; c < 2; ++c) {
+            IRewardDistributor.Campaign memory campaign = dist.campaignOf(handler.campaigns(c));
+            if (!campaign.reclaimed) held += campaign.funded - campaign.claimed;
+        }
+        assertEq(balance, held);
+    }
+
+    function invariant_claimsWithinTheFinalCumulativesAndTotals() public view {
+        for (uint256 c; c < 2; ++c) {
+            bytes32 id = handler.campaigns(c);
+            uint256 sum;
+            for (uint256 p; p < 3; ++p) {
+                uint256 claimed = dist.claimedOf(id, handler.producers(p));
+                assertLe(claimed, handler.finalCumulative(c, p));
+                sum += claimed;
+            }
+            IRewardDistributor.Campaign memory campaign = dist.campaignOf(id);
+            assertEq(campaign.claimed, sum);
+            IRewardDistributor.FinalizedRoot memory root = dist.finalizedRootOf(id);
+            assertLe(campaign.claimed, root.total);
+            assertLe(root.total, campaign.funded);
+        }
     }
 }
