@@ -1307,16 +1307,18 @@ contract RewardDistributorHandler is RewardSigning {
     uint256 public ghostReclaimed;
     mapping(bytes4 => uint256) public calls;
 
-    bool[CAMPAIGNS] internal _hasFinal;
-    uint64[CAMPAIGNS] internal _finalEpoch;
-    uint256[PRODUCERS][CAMPAIGNS] internal _finalCum;
-    bytes32[][CAMPAIGNS] internal _finalLeaves;
-    bool[CAMPAIGNS] internal _hasPending;
-    bool[CAMPAIGNS] internal _pendingDup;
-    uint64[CAMPAIGNS] internal _pendingEpoch;
-    uint256[PRODUCERS][CAMPAIGNS] internal _pendingCum;
-    bytes32[][CAMPAIGNS] internal _pendingLeaves;
-    bytes32[][CAMPAIGNS] internal _pendingEvidence;
+    /// @dev A root as the handler built it.
+    struct Root {
+        bool exists;
+        bool duplicate;
+        uint64 epoch;
+        uint256[PRODUCERS] cumulatives;
+        bytes32[] leaves;
+        bytes32[] evidence;
+    }
+
+    Root[CAMPAIGNS] internal _final;
+    Root[CAMPAIGNS] internal _pending;
 
     constructor(
         RewardDistributor dist_,
@@ -1345,8 +1347,8 @@ contract RewardDistributorHandler is RewardSigning {
     /// @dev The producer's cumulative in the campaign's final root as the contract sees it (a pending root past its
     ///      window counts).
     function finalCumulative(uint256 c, uint256 p) external view returns (uint256) {
-        if (_hasPending[c] && dist.pendingRootOf(campaigns[c]).proposedAt == 0) return _pendingCum[c][p];
-        return _finalCum[c][p];
+        if (_pending[c].exists && dist.pendingRootOf(campaigns[c]).proposedAt == 0) return _pending[c].cumulatives[p];
+        return _final[c].cumulatives[p];
     }
 
     function fund(uint256 cSeed, uint256 amount) external {
@@ -1363,8 +1365,8 @@ contract RewardDistributorHandler is RewardSigning {
     function propose(uint256 cSeed, uint256 skip, uint256 i0, uint256 i1, uint256 i2, bool duplicate) external {
         uint256 c = cSeed % CAMPAIGNS;
         _sync(c);
-        if (_hasPending[c]) return;
-        uint64 from = _hasFinal[c] ? _finalEpoch[c] + 1 : 0;
+        if (_pending[c].exists) return;
+        uint64 from = _final[c].exists ? _final[c].epoch + 1 : 0;
         if (from > lastEpoch) return;
         uint64 epoch = uint64(Math.min(from + (skip % 3), lastEpoch));
         uint256 end = dist.epochEnd(epoch);
@@ -1372,7 +1374,7 @@ contract RewardDistributorHandler is RewardSigning {
         IRewardDistributor.Campaign memory campaign = dist.campaignOf(campaigns[c]);
         if (block.timestamp > campaign.claimDeadline) return;
         uint256 finalTotal;
-        for (uint256 p; p < PRODUCERS; ++p) finalTotal += _finalCum[c][p];
+        for (uint256 p; p < PRODUCERS; ++p) finalTotal += _final[c].cumulatives[p];
         uint256 room = Math.min(budget * (epoch - from + 1), campaign.funded - finalTotal);
         uint256[PRODUCERS] memory incs;
         incs[0] = bound(i0, 0, room);
@@ -1385,7 +1387,7 @@ contract RewardDistributorHandler is RewardSigning {
     function finalizeAfterWindow(uint256 cSeed) external {
         uint256 c = cSeed % CAMPAIGNS;
         _sync(c);
-        if (!_hasPending[c]) return;
+        if (!_pending[c].exists) return;
         uint256 at = uint256(dist.pendingRootOf(campaigns[c]).proposedAt) + dist.challengeWindow();
         if (block.timestamp < at) vm.warp(at);
         dist.finalize(campaigns[c]);
@@ -1396,16 +1398,16 @@ contract RewardDistributorHandler is RewardSigning {
     function challengeDuplicate(uint256 cSeed) external {
         uint256 c = cSeed % CAMPAIGNS;
         _sync(c);
-        if (!_hasPending[c] || !_pendingDup[c]) return;
+        if (!_pending[c].exists || !_pending[c].duplicate) return;
         // The sorted list's duplicate is the leaf (h, h): the one whose two words are equal.
-        bytes32[] memory evidence = _pendingEvidence[c];
-        bytes32 dupHash = keccak256(abi.encode(c, _pendingEpoch[c], 1));
+        bytes32[] memory evidence = _pending[c].evidence;
+        bytes32 dupHash = keccak256(abi.encode(c, _pending[c].epoch, 1));
         uint256 index = type(uint256).max;
         for (uint256 i; i < evidence.length; ++i) {
             if (evidence[i] == TestMerkle.pairLeaf(dupHash, dupHash)) index = i;
         }
         dist.challengeDuplicate(campaigns[c], dupHash, TestMerkle.proof(evidence, index));
-        _hasPending[c] = false;
+        _pending[c].exists = false;
         ++calls[this.challengeDuplicate.selector];
     }
 
@@ -1414,12 +1416,12 @@ contract RewardDistributorHandler is RewardSigning {
         uint256 p = pSeed % PRODUCERS;
         _sync(c);
         bytes32 id = campaigns[c];
-        if (!_hasFinal[c] || block.timestamp > dist.campaignOf(id).claimDeadline) return;
+        if (!_final[c].exists || block.timestamp > dist.campaignOf(id).claimDeadline) return;
         if (dist.producerAccountOf(producers[p]) == address(0)) return;
-        uint256 cumulative = _finalCum[c][p];
+        uint256 cumulative = _final[c].cumulatives[p];
         if (cumulative <= dist.claimedOf(id, producers[p])) return;
         uint256 before = token.balanceOf(address(dist));
-        dist.claimFor(id, producers[p], cumulative, TestMerkle.proof(_finalLeaves[c], p));
+        dist.claimFor(id, producers[p], cumulative, TestMerkle.proof(_final[c].leaves, p));
         ghostClaimed += before - token.balanceOf(address(dist));
         ++calls[this.claim.selector];
     }
@@ -1448,9 +1450,9 @@ contract RewardDistributorHandler is RewardSigning {
         bytes32[] memory leaves = new bytes32[](PRODUCERS);
         uint256 total;
         for (uint256 p; p < PRODUCERS; ++p) {
-            _pendingCum[c][p] = _finalCum[c][p] + incs[p];
-            leaves[p] = TestMerkle.producerLeaf(producers[p], _pendingCum[c][p]);
-            total += _pendingCum[c][p];
+            _pending[c].cumulatives[p] = _final[c].cumulatives[p] + incs[p];
+            leaves[p] = TestMerkle.producerLeaf(producers[p], _pending[c].cumulatives[p]);
+            total += _pending[c].cumulatives[p];
         }
         bytes32[] memory hashes = new bytes32[](3);
         hashes[0] = keccak256(abi.encode(c, epoch, 1));
@@ -1471,21 +1473,18 @@ contract RewardDistributorHandler is RewardSigning {
         sigs[0] = _sign(_keys[0], digest);
         sigs[1] = _sign(_keys[1], digest);
         dist.proposeRoot(m.campaignId, epoch, m.root, total, m.evidenceRoot, m.cutoff, sigs);
-        _hasPending[c] = true;
-        _pendingDup[c] = duplicate;
-        _pendingEpoch[c] = epoch;
-        _pendingLeaves[c] = leaves;
-        _pendingEvidence[c] = evidence;
+        _pending[c].exists = true;
+        _pending[c].duplicate = duplicate;
+        _pending[c].epoch = epoch;
+        _pending[c].leaves = leaves;
+        _pending[c].evidence = evidence;
     }
 
     /// @dev A pending root the contract no longer shows as pending became final (the handler voids only itself).
     function _sync(uint256 c) internal {
-        if (!_hasPending[c] || dist.pendingRootOf(campaigns[c]).proposedAt != 0) return;
-        _hasPending[c] = false;
-        _hasFinal[c] = true;
-        _finalEpoch[c] = _pendingEpoch[c];
-        _finalCum[c] = _pendingCum[c];
-        _finalLeaves[c] = _pendingLeaves[c];
+        if (!_pending[c].exists || dist.pendingRootOf(campaigns[c]).proposedAt != 0) return;
+        _final[c] = _pending[c];
+        _pending[c].exists = false;
     }
 }
 
