@@ -9,6 +9,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {console2} from "forge-std/console2.sol";
 
 import {RewardDistributor} from "../rewards/RewardDistributor.sol";
 import {IRewardDistributor} from "../rewards/interfaces/IRewardDistributor.sol";
@@ -1250,6 +1251,90 @@ contract RewardDistributorTest is RewardDistributorFixture {
         claimProof[0] = 0x7bcf9e4ee13ad81c886027b1b5368c61e78fc7bbd9db430959cef36315a0f315;
         dist.claimFor(campaignId, a2, 250, claimProof);
         assertEq(token.balanceOf(account3), 250);
+    }
+
+    // ---------------------------------------------------------------- gas
+
+    /// @dev Logs the gas of a first and a later 2-of-3 proposal and of claims (execution gas of the call, without the
+    ///      21,000 of a transaction).
+    function test_gas_proposeAndClaim() public {
+        vm.warp(dist.epochEnd(0));
+        Built memory b = _build(campaignId, 0, _ids2(), _amounts2(100, 250), _noHashes());
+        uint256 firstPropose = _measuredPropose(b);
+        vm.warp(block.timestamp + WINDOW);
+        dist.finalize(campaignId);
+        bytes32[] memory proof = _producerProof(b, 0);
+        vm.prank(account1);
+        _cool();
+        uint256 g = gasleft();
+        dist.claim(campaignId, P1, 100, proof);
+        uint256 claimGas = g - gasleft();
+        proof = _producerProof(b, 1);
+        _cool();
+        g = gasleft();
+        dist.claimFor(campaignId, P2, 250, proof);
+        uint256 claimForGas = g - gasleft();
+        vm.warp(dist.epochEnd(1));
+        b = _build(campaignId, 1, _ids2(), _amounts2(200, 350), _noHashes());
+        uint256 laterPropose = _measuredPropose(b);
+        vm.warp(block.timestamp + WINDOW);
+        proof = _producerProof(b, 0);
+        _cool();
+        g = gasleft();
+        dist.claimFor(campaignId, P1, 200, proof);
+        uint256 lazyClaimGas = g - gasleft();
+        // solhint-disable-next-line no-console
+        console2.log("proposeRoot 2-of-3, first / later:", firstPropose, laterPropose);
+        // solhint-disable-next-line no-console
+        console2.log(
+            "claim (new payee) / claimFor (new payee) / claimFor finalizing:",
+            claimGas,
+            claimForGas,
+            lazyClaimGas
+        );
+        assertLt(laterPropose, 120_000);
+        assertLt(claimGas, 150_000);
+    }
+
+    /// @dev Logs the gas of an omission challenge against a 1,024-leaf evidence tree (a ten-level proof).
+    function test_gas_challengeOmission() public {
+        bytes32[] memory hashes = new bytes32[](1023);
+        bytes32 omitted = bytes32(uint256(512) << 200);
+        for (uint256 i; i < 1023; ++i) hashes[i] = bytes32((i < 512 ? i + 1 : i + 2) << 200);
+        omitted = bytes32(uint256(513) << 200);
+        vm.warp(dist.epochEnd(0));
+        Built memory b = _build(campaignId, 0, _ids2(), _amounts2(200, 350), hashes);
+        _propose(b.message, _sigs(b.message, _pair(0, 1)));
+        uint64 cutoff = b.message.cutoff;
+        bytes memory receipt = _receipt(oracleKey[0], omitted, 0, cutoff);
+        bytes32[] memory evidenceProof = _evidenceProof(b, 512);
+        assertEq(evidenceProof.length, 10);
+        (bytes32 below, bytes32 above) = (hashes[511], hashes[512]);
+        _cool();
+        uint256 g = gasleft();
+        dist.challengeOmission(campaignId, omitted, 0, cutoff, receipt, below, above, evidenceProof);
+        uint256 challengeGas = g - gasleft();
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
+        // solhint-disable-next-line no-console
+        console2.log("challengeOmission, 10-level proof:", challengeGas);
+        assertLt(challengeGas, 70_000);
+    }
+
+    /// @dev Cold storage and accounts again, as in a transaction of its own.
+    function _cool() internal {
+        vm.cool(address(dist));
+        vm.cool(address(token));
+        bytes32 implementationSlot = 0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc;
+        vm.cool(address(uint160(uint256(vm.load(address(token), implementationSlot)))));
+    }
+
+    function _measuredPropose(Built memory b) internal returns (uint256 used) {
+        bytes[] memory sigs = _sigs(b.message, _pair(0, 1));
+        RootMessage memory m = b.message;
+        _cool();
+        uint256 g = gasleft();
+        dist.proposeRoot(m.campaignId, m.epoch, m.root, m.total, m.evidenceRoot, m.cutoff, sigs);
+        used = g - gasleft();
     }
 
     // ---------------------------------------------------------------- fuzz
