@@ -536,7 +536,7 @@ contract RewardDistributor is
         finalized.total = total;
         finalized.epoch = epoch;
         finalized.exists = true;
-        delete _pending[campaignId];
+        _clearPending(pending);
         emit RootFinalized(campaignId, epoch, root, total);
         return true;
     }
@@ -549,8 +549,14 @@ contract RewardDistributor is
         VoidReason reason
     ) private {
         uint64 epoch = pending.epoch;
-        delete _pending[campaignId];
+        _clearPending(pending);
         emit RootVoided(campaignId, epoch, msg.sender, recordHash, reason);
+    }
+
+    /// @dev Marks the pending root gone. Only `proposedAt` is zeroed: the other words stay nonzero, so the next
+    ///      proposal rewrites them at the price of a change rather than of a fresh slot.
+    function _clearPending(StoredPendingRoot storage pending) private {
+        pending.proposedAt = 0;
     }
 
     /// @dev Checks a proposal's epoch, cutoff and total against the campaign and its last final root; returns the
