@@ -90,7 +90,7 @@ import {
 import { EvidenceIngest } from "../src/rewards/ingest.js";
 import { computeEpoch, type RewardTerms } from "../src/rewards/oracle.js";
 import { contentIdOf, producerIdOf, RewardRegistry, venueIdOf, type Registration } from "../src/rewards/registry.js";
-import { evidenceTree, omissionProof } from "../src/rewards/trees.js";
+import { evidenceTree, leafArgument, omissionProof } from "../src/rewards/trees.js";
 import { Store } from "../src/store/store.js";
 import { BankToken__factory, RewardDistributor__factory, TrustAccount__factory } from "../typechain-types/index.js";
 import { deployQuietly } from "./lib/deploy.js";
@@ -480,9 +480,7 @@ try {
         stored0.receipt.epoch,
         stored0.receipt.time,
         stored0.receiptSignature,
-        omission.leaf[0],
-        omission.leaf[1],
-        omission.proof,
+        leafArgument(omission),
       ),
   );
   if ((await distributor.pendingRootOf(omitting)).proposedAt !== 0n)

@@ -203,7 +203,7 @@ export function addRewardsCommands(program: Program): void {
       const receipted = await get(api, `/records/${recordHash}`);
       const { RewardDistributor__factory } = await import("../../typechain-types/index.js");
       const { mined } = await import("../chain/receipts.js");
-      const { evidenceTree, omissionProof } = await import("./trees.js");
+      const { evidenceTree, leafArgument, omissionProof } = await import("./trees.js");
       await withChain(options, async (chain, deployments) => {
         const distributor = RewardDistributor__factory.connect(
           deployments.get("RewardDistributor").address,
@@ -236,16 +236,14 @@ export function addRewardsCommands(program: Program): void {
             },
           );
         }
-        const { leaf, proof } = omissionProof(tree, recordHash);
+        const leaf = omissionProof(tree, recordHash);
         const tx = await distributor.challengeOmission(
           campaignId,
           recordHash,
           BigInt(receipted.receipt.epoch),
           BigInt(receipted.receipt.time),
           receipted.receiptSignature,
-          leaf[0],
-          leaf[1],
-          proof,
+          leafArgument(leaf),
         );
         await mined(tx);
         output(options, { campaignId, recordHash, voidedEpoch: pending.epoch, tx: tx.hash }, () =>

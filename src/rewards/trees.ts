@@ -1,28 +1,34 @@
 /**
- * The two Merkle trees of a rewards root, both OpenZeppelin `StandardMerkleTree`s
- * (leaf = `keccak256(bytes.concat(keccak256(abi.encode(...))))`, pairs sorted),
- * so `MerkleProof.verify` checks them on chain.
+ * The two Merkle trees of a rewards root.
  *
- * The evidence tree is a sorted linked list of record hashes, so that what is
- * *not* in it can be proven. From the hashes sorted ascending, duplicates kept,
- * `h1 <= h2 <= ... <= hn`, its leaves are `(bytes32 hash, bytes32 next)`:
+ * The **evidence tree** is a sorted linked list of record hashes in a *positional* tree, so that what is not in
+ * it can be proven, and so can a list that was cut. From the hashes sorted ascending (an honest list has each
+ * once), `h1 <= ... <= hn`, its leaves in order, at positions `0 .. count - 1` (`count = n + 1`), are
  *
  * ```
  * (0x00..00, h1), (h1, h2), ..., (hn, 0xff..ff)        the empty set: (0x00..00, 0xff..ff)
  * ```
  *
- * - A hash `h` was left out when a leaf `(a, b)` has `a < h < b`.
- * - A hash was listed twice when a leaf `(a, a)` exists.
+ * leaf = `keccak256(bytes.concat(keccak256(abi.encode(hash, next))))` (OpenZeppelin's double hash), the positions
+ * up to the next power of two hold `bytes32(0)`, a node is `keccak256(left ‖ right)` (not sorted: the position is
+ * part of the proof), and the root the oracles sign is `evidenceRoot = keccak256(abi.encode(count, treeRoot))`.
+ * On chain:
  *
- * An honest oracle lists each hash once; a duplicate is kept here (not
- * silently merged) so that the tree of a bad list is the tree the contract
- * will be shown.
+ * - a hash `h` was left out when the leaf at some position is `(a, b)` with `a < h < b` (`challengeOmission`);
+ * - the list is malformed when a leaf has `hash >= next` (out of order, or a hash listed twice), the first does not
+ *   start at `0x00..00` or the last does not end at `0xff..ff` (`challengeMalformedEvidence`);
+ * - the list is cut when the leaf at `i` does not end where the leaf at `i + 1` starts (`challengeBrokenLink`).
  *
- * The producer tree has leaves `(bytes32 producerId, uint256 cumulative)`: what
- * each producer has earned in the campaign so far. A producer with nothing yet
- * has no leaf; no leaf at all is root `bytes32(0)`.
+ * A list that passes all three is a chain from `0x00..00` to `0xff..ff` in strictly increasing steps, so every
+ * hash it lacks lies inside exactly one leaf. (A position-less tree could hide a cut: leaves `(0, h1), (h3, ff)`
+ * leave `h2` out with no leaf around it.)
+ *
+ * The **producer tree** is an OpenZeppelin `StandardMerkleTree` with leaves `(bytes32 producerId, uint256
+ * cumulative)`: what each producer has earned in the campaign so far. A producer with nothing yet has no leaf; no
+ * leaf at all is root `bytes32(0)`.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { AbiCoder, concat, keccak256 } from "ethers";
 
 import { BankChainError } from "../errors.js";
 import { MAX_HASH, ZERO_HASH } from "./evidence.js";
@@ -30,17 +36,35 @@ import { MAX_HASH, ZERO_HASH } from "./evidence.js";
 /** A tree was asked for what it cannot show. */
 export class RewardTreeError extends BankChainError {}
 
-/** The evidence tree's leaf encoding. */
-export const EVIDENCE_LEAF_ENCODING = ["bytes32", "bytes32"] as const;
 /** The producer tree's leaf encoding. */
 export const PRODUCER_LEAF_ENCODING = ["bytes32", "uint256"] as const;
 
 export type EvidenceLeaf = [hash: string, next: string];
 export type ProducerLeaf = [producerId: string, cumulative: string];
-export type EvidenceTree = StandardMerkleTree<EvidenceLeaf>;
 export type ProducerTree = StandardMerkleTree<ProducerLeaf>;
 
+/** The evidence tree: its leaves in list order, its layers (leaves' hashes first) and roots. */
+export interface EvidenceTree {
+  readonly leaves: readonly EvidenceLeaf[];
+  readonly count: number;
+  /** The root of the positional tree. */
+  readonly treeRoot: string;
+  /** `keccak256(abi.encode(count, treeRoot))`: what `EpochRoot.evidenceRoot` signs. */
+  readonly root: string;
+  readonly layers: readonly (readonly string[])[];
+}
+
+/** A leaf with its position and proof: the contract's `EvidenceLeaf` struct. */
+export interface EvidenceLeafProof {
+  readonly count: number;
+  readonly index: number;
+  readonly hash: string;
+  readonly next: string;
+  readonly proof: string[];
+}
+
 const BYTES32 = /^0x[0-9a-f]{64}$/;
+const abi = AbiCoder.defaultAbiCoder();
 
 function checkRecordHash(hash: string): string {
   const lower = hash.toLowerCase();
@@ -54,6 +78,15 @@ function checkRecordHash(hash: string): string {
   return lower;
 }
 
+/** A leaf's hash: `keccak256(bytes.concat(keccak256(abi.encode(hash, next))))`. */
+export function evidenceLeafHash([hash, next]: EvidenceLeaf): string {
+  return keccak256(keccak256(abi.encode(["bytes32", "bytes32"], [hash, next])));
+}
+
+function node(left: string, right: string): string {
+  return keccak256(concat([left, right]));
+}
+
 /** The evidence list's leaves, in list order: `(0, h1), (h1, h2), ..., (hn, 0xff..ff)`. */
 export function evidenceLeaves(hashes: readonly string[]): EvidenceLeaf[] {
   const sorted = hashes.map(checkRecordHash).sort();
@@ -61,66 +94,117 @@ export function evidenceLeaves(hashes: readonly string[]): EvidenceLeaf[] {
   return sorted.concat([MAX_HASH]).map((next, i) => [links[i]!, next]);
 }
 
-/** The evidence tree of a set of record hashes (duplicates kept as `(h, h)` leaves). */
-export function evidenceTree(hashes: readonly string[]): EvidenceTree {
-  return StandardMerkleTree.of(evidenceLeaves(hashes), [...EVIDENCE_LEAF_ENCODING]);
-}
-
-/** A leaf of a tree and the proof of it against the tree's root. */
-export interface LeafProof<T> {
-  readonly leaf: T;
-  readonly proof: string[];
-  readonly root: string;
-}
-
-function findLeaf<T extends unknown[]>(
-  tree: StandardMerkleTree<T>,
-  match: (leaf: T) => boolean,
-): LeafProof<T> | undefined {
-  for (const [index, leaf] of tree.entries()) {
-    if (match(leaf)) return { leaf, proof: tree.getProof(index), root: tree.root };
+/** The positional tree over `leaves` as given (a bad list too: it is the tree the contract will be shown). */
+export function evidenceTreeOfLeaves(leaves: readonly EvidenceLeaf[]): EvidenceTree {
+  if (leaves.length === 0) {
+    throw new RewardTreeError("REWARD_EMPTY_EVIDENCE_TREE", "an evidence tree has at least one leaf", {});
   }
-  return undefined;
+  const normalized = leaves.map(([a, b]): EvidenceLeaf => [a.toLowerCase(), b.toLowerCase()]);
+  let width = 1;
+  while (width < normalized.length) width *= 2;
+  const first = normalized.map(evidenceLeafHash);
+  while (first.length < width) first.push(ZERO_HASH);
+  const layers: string[][] = [first];
+  while (layers.at(-1)!.length > 1) {
+    const below = layers.at(-1)!;
+    const above: string[] = [];
+    for (let i = 0; i < below.length; i += 2) above.push(node(below[i]!, below[i + 1]!));
+    layers.push(above);
+  }
+  const treeRoot = layers.at(-1)![0]!;
+  return {
+    leaves: normalized,
+    count: normalized.length,
+    treeRoot,
+    root: keccak256(abi.encode(["uint256", "bytes32"], [normalized.length, treeRoot])),
+    layers,
+  };
+}
+
+/** The evidence tree of a set of record hashes (a hash given twice is listed twice: a `(h, h)` leaf). */
+export function evidenceTree(hashes: readonly string[]): EvidenceTree {
+  return evidenceTreeOfLeaves(evidenceLeaves(hashes));
+}
+
+/** The leaf at `index` with its proof. @throws RewardTreeError `REWARD_NO_SUCH_LEAF`. */
+export function evidenceLeafProof(tree: EvidenceTree, index: number): EvidenceLeafProof {
+  const leaf = tree.leaves[index];
+  if (!Number.isInteger(index) || leaf === undefined) {
+    throw new RewardTreeError("REWARD_NO_SUCH_LEAF", `the evidence tree has no leaf ${index} (count ${tree.count})`, {
+      index,
+    });
+  }
+  const proof: string[] = [];
+  let position = index;
+  for (const layer of tree.layers.slice(0, -1)) {
+    proof.push(layer[position ^ 1]!);
+    position >>= 1;
+  }
+  return { count: tree.count, index, hash: leaf[0], next: leaf[1], proof };
+}
+
+/** Whether `leaf` is at its position in the tree of `evidenceRoot` (the contract's check). */
+export function verifyEvidenceLeaf(evidenceRoot: string, leaf: EvidenceLeafProof): boolean {
+  if (leaf.count < 1 || leaf.index < 0 || leaf.index >= leaf.count) return false;
+  let depth = 0;
+  while (2 ** depth < leaf.count) depth += 1;
+  if (leaf.proof.length !== depth) return false;
+  let h = evidenceLeafHash([leaf.hash, leaf.next]);
+  leaf.proof.forEach((sibling, level) => {
+    h = ((leaf.index >> level) & 1) === 1 ? node(sibling, h) : node(h, sibling);
+  });
+  return keccak256(abi.encode(["uint256", "bytes32"], [leaf.count, h])) === evidenceRoot.toLowerCase();
 }
 
 /**
- * The leaf `(a, b)` with `a < hash < b` and its proof: what `challengeOmission`
- * takes to show that `hash` is not in the evidence.
- * @throws RewardTreeError `REWARD_HASH_IN_EVIDENCE` when `hash` is listed; `REWARD_BAD_RECORD_HASH`.
+ * The leaf `(a, b)` with `a < hash < b` and its proof: what `challengeOmission` takes to show that `hash` is not
+ * in the evidence.
+ * @throws RewardTreeError `REWARD_HASH_IN_EVIDENCE` when no leaf spans `hash`; `REWARD_BAD_RECORD_HASH`.
  */
-export function omissionProof(tree: EvidenceTree, hash: string): LeafProof<EvidenceLeaf> {
+export function omissionProof(tree: EvidenceTree, hash: string): EvidenceLeafProof {
   const h = checkRecordHash(hash);
-  const found = findLeaf(tree, ([a, b]) => a < h && h < b);
-  if (found === undefined) {
+  const index = tree.leaves.findIndex(([a, b]) => a < h && h < b);
+  if (index < 0) {
     throw new RewardTreeError("REWARD_HASH_IN_EVIDENCE", `record ${hash} is in the evidence: no omission to prove`, {
       hash,
     });
   }
-  return found;
+  return evidenceLeafProof(tree, index);
+}
+
+/** Whether `leaf` shows that `hash` is not in the evidence of `evidenceRoot` (the contract's check). */
+export function verifyOmission(evidenceRoot: string, hash: string, leaf: EvidenceLeafProof): boolean {
+  return BigInt(leaf.hash) < BigInt(hash) && BigInt(hash) < BigInt(leaf.next) && verifyEvidenceLeaf(evidenceRoot, leaf);
 }
 
 /**
- * The leaf `(hash, hash)` and its proof: what `challengeDuplicate` takes to
- * show that `hash` is listed twice.
- * @throws RewardTreeError `REWARD_NOT_DUPLICATED` when `hash` is not listed twice.
+ * The first leaf that is wrong on its own (`hash >= next`: out of order or listed twice; a first leaf not from
+ * `0x00..00`; a last not to `0xff..ff`), with its proof: what `challengeMalformedEvidence` takes. `undefined`
+ * for a well-formed list.
  */
-export function duplicateProof(tree: EvidenceTree, hash: string): LeafProof<EvidenceLeaf> {
-  const h = hash.toLowerCase();
-  const found = findLeaf(tree, ([a, b]) => a === h && b === h);
-  if (found === undefined) {
-    throw new RewardTreeError("REWARD_NOT_DUPLICATED", `record ${hash} is not listed twice in the evidence`, { hash });
-  }
-  return found;
+export function malformedLeaf(tree: EvidenceTree): EvidenceLeafProof | undefined {
+  const last = tree.count - 1;
+  const index = tree.leaves.findIndex(
+    ([a, b], i) => BigInt(a) >= BigInt(b) || (i === 0 && a !== ZERO_HASH) || (i === last && b !== MAX_HASH),
+  );
+  return index < 0 ? undefined : evidenceLeafProof(tree, index);
 }
 
-/** Whether `leaf` and `proof` show that `hash` is not in the evidence of `evidenceRoot` (the contract's check). */
-export function verifyOmission(evidenceRoot: string, hash: string, leaf: EvidenceLeaf, proof: string[]): boolean {
-  const [a, b] = leaf;
-  return (
-    BigInt(a) < BigInt(hash) &&
-    BigInt(hash) < BigInt(b) &&
-    StandardMerkleTree.verify(evidenceRoot, [...EVIDENCE_LEAF_ENCODING], leaf, proof)
-  );
+/** The first two neighbours that do not link, with their proofs: what `challengeBrokenLink` takes. */
+export function brokenLink(tree: EvidenceTree): [EvidenceLeafProof, EvidenceLeafProof] | undefined {
+  const index = tree.leaves.findIndex(([, b], i) => i + 1 < tree.count && b !== tree.leaves[i + 1]![0]);
+  return index < 0 ? undefined : [evidenceLeafProof(tree, index), evidenceLeafProof(tree, index + 1)];
+}
+
+/** The contract's `EvidenceLeaf` struct of a leaf proof. */
+export function leafArgument(leaf: EvidenceLeafProof): {
+  count: bigint;
+  index: bigint;
+  hash: string;
+  next: string;
+  proof: string[];
+} {
+  return { count: BigInt(leaf.count), index: BigInt(leaf.index), hash: leaf.hash, next: leaf.next, proof: leaf.proof };
 }
 
 /**
@@ -149,6 +233,17 @@ export function producerTree(cumulatives: ReadonlyMap<string, bigint>): Producer
 /** A producer tree's root; `bytes32(0)` for none. */
 export function producerRoot(tree: ProducerTree | null): string {
   return tree === null ? ZERO_HASH : tree.root;
+}
+
+/** A leaf of a producer tree and its proof. */
+function findLeaf(
+  tree: ProducerTree,
+  match: (leaf: ProducerLeaf) => boolean,
+): { leaf: ProducerLeaf; proof: string[]; root: string } | undefined {
+  for (const [index, leaf] of tree.entries()) {
+    if (match(leaf)) return { leaf, proof: tree.getProof(index), root: tree.root };
+  }
+  return undefined;
 }
 
 /** A producer's claim against a producer root. */

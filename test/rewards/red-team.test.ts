@@ -14,7 +14,7 @@ import { signRecord, type PresenceQuery } from "../../src/rewards/evidence.js";
 import { EvidenceIngest, IngestError } from "../../src/rewards/ingest.js";
 import { computeEpoch, type ReceiptedRecord, type RewardTerms } from "../../src/rewards/oracle.js";
 import { contentIdOf, producerIdOf, RewardRegistry, venueIdOf } from "../../src/rewards/registry.js";
-import { evidenceTree, omissionProof } from "../../src/rewards/trees.js";
+import { evidenceTree, leafArgument, omissionProof } from "../../src/rewards/trees.js";
 import { Store } from "../../src/store/store.js";
 import { call, CELL, rewardsFixture } from "./service-helpers.js";
 
@@ -184,16 +184,13 @@ describe("rewards red team", function () {
     const stored = service.oracle.rootOf(c.id, pending.root, pending.evidenceRoot.toLowerCase())!;
     if (!stored.evidence.includes(late.body.recordHash)) {
       // The honest root left out a record receipted by its cut-off: anyone voids it with the receipt.
-      const { leaf, proof } = omissionProof(evidenceTree(stored.evidence), late.body.recordHash);
       await f.distributor.challengeOmission(
         c.id,
         late.body.recordHash,
         BigInt(epoch),
         BigInt(late.body.receipt.time),
         late.body.receiptSignature,
-        leaf[0],
-        leaf[1],
-        proof,
+        leafArgument(omissionProof(evidenceTree(stored.evidence), late.body.recordHash)),
       );
       expect.fail("the oracles' own root was voided by a record receipted at its cut-off");
     }

@@ -9,7 +9,7 @@ import { hexlify, randomBytes, Wallet } from "ethers";
 
 import { recordHash, REWARD_TYPES, signRecord } from "../../src/rewards/evidence.js";
 import { termsHash, type RewardTerms } from "../../src/rewards/oracle.js";
-import { evidenceTree, omissionProof } from "../../src/rewards/trees.js";
+import { evidenceTree, leafArgument, omissionProof } from "../../src/rewards/trees.js";
 import { call, CELL, rewardsFixture } from "./service-helpers.js";
 
 type Fixture = Awaited<ReturnType<typeof rewardsFixture>>;
@@ -292,16 +292,13 @@ describe("rewards service", function () {
     const kept = replies[1]!.body;
     expect(() => omissionProof(tree, kept.recordHash)).to.throw(/is in the evidence/);
     // The left-out one, with its receipt, voids the root.
-    const { leaf, proof } = omissionProof(tree, left.recordHash);
     await f.distributor.challengeOmission(
       c.id,
       left.recordHash,
       epoch,
       BigInt(left.receipt.time),
       left.receiptSignature,
-      leaf[0],
-      leaf[1],
-      proof,
+      leafArgument(omissionProof(tree, left.recordHash)),
     );
     expect((await f.distributor.pendingRootOf(c.id)).proposedAt).to.equal(0n);
     // The oracles' own round then proposes the epoch again, with every record.

@@ -5,16 +5,20 @@ import fc from "fast-check";
 
 import { MAX_HASH, ZERO_HASH } from "../../src/rewards/evidence.js";
 import {
+  brokenLink,
   claimProof,
-  duplicateProof,
-  EVIDENCE_LEAF_ENCODING,
+  evidenceLeafProof,
   evidenceLeaves,
   evidenceTree,
+  evidenceTreeOfLeaves,
+  leafArgument,
+  malformedLeaf,
   omissionProof,
   producerRoot,
   producerTree,
   RewardTreeError,
   verifyClaim,
+  verifyEvidenceLeaf,
   verifyOmission,
 } from "../../src/rewards/trees.js";
 
@@ -23,6 +27,9 @@ const b32 = (byte: string) => `0x${byte.repeat(32)}`;
 const A = b32("11");
 const B = b32("22");
 const C = b32("33");
+
+/** evidenceRoot of the hashes 0x..01, 0x..02, 0x..03 (count 4), which the contract's known-answer test asserts too. */
+const EVIDENCE_KAT_ROOT = "0x1462229d50820d7f9f21675bd2e14996c302fb04ee3d8841575b2c80b6108468";
 
 /** OpenZeppelin's standard leaf, by hand: keccak256(bytes.concat(keccak256(abi.encode(...)))). */
 const leafOf = (types: string[], values: unknown[]) => keccak256(keccak256(abi.encode(types, values)));
@@ -38,119 +45,115 @@ function expectTreeError(f: () => unknown, code: string): void {
 }
 
 describe("rewards trees", function () {
-  describe("evidence tree", function () {
-    it("is the single leaf (0, 0xff..ff) for no evidence", function () {
+  describe("evidence tree (positional)", function () {
+    /** A node of the positional tree: keccak256(left ‖ right), not sorted. */
+    const node = (x: string, y: string) => keccak256(concat([x, y]));
+    const rootOf = (count: number, treeRoot: string) =>
+      keccak256(abi.encode(["uint256", "bytes32"], [count, treeRoot]));
+
+    it("is the single leaf (0, 0xff..ff) for no evidence, bound to its count", function () {
       expect(evidenceLeaves([])).to.deep.equal([[ZERO_HASH, MAX_HASH]]);
-      expect(evidenceTree([]).root).to.equal(evLeaf(ZERO_HASH, MAX_HASH));
+      const tree = evidenceTree([]);
+      expect(tree.treeRoot).to.equal(evLeaf(ZERO_HASH, MAX_HASH));
+      expect(tree.root).to.equal(rootOf(1, evLeaf(ZERO_HASH, MAX_HASH)));
+      expect(evidenceLeafProof(tree, 0).proof).to.deep.equal([]);
     });
 
-    it("links one hash between the ends", function () {
-      expect(evidenceLeaves([A])).to.deep.equal([
-        [ZERO_HASH, A],
-        [A, MAX_HASH],
-      ]);
-      expect(evidenceTree([A]).root).to.equal(pair(evLeaf(ZERO_HASH, A), evLeaf(A, MAX_HASH)));
+    it("matches a hand-computed root of four leaves, in list order (known answer)", function () {
+      const [h1, h2, h3] = [
+        b32("00").slice(0, 64) + "01",
+        b32("00").slice(0, 64) + "02",
+        b32("00").slice(0, 64) + "03",
+      ];
+      const tree = evidenceTree([h3!, h1!, h2!]);
+      const l = [evLeaf(ZERO_HASH, h1!), evLeaf(h1!, h2!), evLeaf(h2!, h3!), evLeaf(h3!, MAX_HASH)];
+      const treeRoot = node(node(l[0]!, l[1]!), node(l[2]!, l[3]!));
+      expect(tree.count).to.equal(4);
+      expect(tree.treeRoot).to.equal(treeRoot);
+      expect(tree.root).to.equal(rootOf(4, treeRoot));
+      // The same constant the contract's known-answer test asserts.
+      expect(tree.root).to.equal(EVIDENCE_KAT_ROOT);
+      // Position matters: the leaf at 2 is proven by (l3, H(l0, l1)), left and right as they stand.
+      expect(evidenceLeafProof(tree, 2).proof).to.deep.equal([l[3], node(l[0]!, l[1]!)]);
     });
 
-    it("matches a hand-computed root of three leaves", function () {
-      const leaves = [evLeaf(ZERO_HASH, B), evLeaf(B, C), evLeaf(C, MAX_HASH)].sort((x, y) =>
-        BigInt(x) < BigInt(y) ? -1 : 1,
-      );
-      // OpenZeppelin's layout for three sorted leaves L0 < L1 < L2: root = H(H(L0, L1), L2).
-      const root = pair(pair(leaves[0]!, leaves[1]!), leaves[2]!);
-      expect(evidenceTree([C, B.toUpperCase().replace("0X", "0x")]).root).to.equal(root);
+    it("pads to a power of two with zero leaves", function () {
+      const tree = evidenceTree([A, B]);
+      const l = [evLeaf(ZERO_HASH, A), evLeaf(A, B), evLeaf(B, MAX_HASH)];
+      expect(tree.treeRoot).to.equal(node(node(l[0]!, l[1]!), node(l[2]!, ZERO_HASH)));
     });
 
-    it("sorts, lower-cases and keeps duplicates as (h, h) leaves", function () {
-      expect(evidenceLeaves([C, A, C.toUpperCase().replace("0X", "0x")])).to.deep.equal([
-        [ZERO_HASH, A],
-        [A, C],
-        [C, C],
-        [C, MAX_HASH],
-      ]);
-    });
-
-    it("refuses the list's ends and malformed hashes", function () {
-      for (const bad of [ZERO_HASH, MAX_HASH, "0x1234", `${A}00`, `zz${A}`, `0x${"g".repeat(64)}`]) {
-        expect(() => evidenceTree([A, bad]))
-          .to.throw(RewardTreeError)
-          .with.property("details")
-          .that.deep.equals({ hash: bad });
+    it("refuses the ends as record hashes and no leaves at all", function () {
+      for (const bad of [ZERO_HASH, MAX_HASH, "0x1234"]) {
+        expectTreeError(() => evidenceTree([A, bad]), "REWARD_BAD_RECORD_HASH");
       }
       expectTreeError(() => omissionProof(evidenceTree([]), ZERO_HASH), "REWARD_BAD_RECORD_HASH");
+      expectTreeError(() => evidenceTreeOfLeaves([]), "REWARD_EMPTY_EVIDENCE_TREE");
+      expectTreeError(() => evidenceLeafProof(evidenceTree([A]), 2), "REWARD_NO_SUCH_LEAF");
     });
 
-    it("has one root for the same hashes in any order", function () {
+    it("proves every leaf at its position and nothing at another (fast-check)", function () {
       fc.assert(
-        fc.property(
-          fc
-            .array(hash, { maxLength: 20 })
-            .chain((hs) =>
-              fc.tuple(fc.constant(hs), fc.shuffledSubarray(hs, { minLength: hs.length, maxLength: hs.length })),
-            ),
-          ([hs, shuffled]) => {
-            expect(evidenceTree(shuffled).root).to.equal(evidenceTree(hs).root);
-          },
-        ),
-      );
-    });
-
-    it("proves the omission of any hash not listed, and of none listed", function () {
-      fc.assert(
-        fc.property(fc.uniqueArray(hash, { maxLength: 12 }), hash, (listed, h) => {
-          const tree = evidenceTree(listed);
-          if (listed.includes(h)) {
-            expectTreeError(() => omissionProof(tree, h), "REWARD_HASH_IN_EVIDENCE");
-            return;
+        fc.property(fc.uniqueArray(hash, { maxLength: 40 }), fc.nat(), (hs, pick) => {
+          const tree = evidenceTree(hs);
+          expect(evidenceTree([...hs].reverse()).root).to.equal(tree.root);
+          const index = pick % tree.count;
+          const leaf = evidenceLeafProof(tree, index);
+          expect(verifyEvidenceLeaf(tree.root, leaf)).to.equal(true);
+          if (tree.count > 1) {
+            expect(verifyEvidenceLeaf(tree.root, { ...leaf, index: (index + 1) % tree.count })).to.equal(false);
           }
-          const { leaf, proof, root } = omissionProof(tree, h);
-          expect(root).to.equal(tree.root);
-          expect(BigInt(leaf[0]) < BigInt(h) && BigInt(h) < BigInt(leaf[1])).to.equal(true);
-          expect(verifyOmission(tree.root, h, leaf, proof)).to.equal(true);
-          expect(StandardMerkleTree.verify(tree.root, [...EVIDENCE_LEAF_ENCODING], leaf, proof)).to.equal(true);
-          for (const x of listed) expect(verifyOmission(tree.root, x, leaf, proof)).to.equal(false);
+          expect(verifyEvidenceLeaf(tree.root, { ...leaf, count: tree.count + 1 })).to.equal(false);
+          expect(verifyEvidenceLeaf(tree.root, { ...leaf, proof: [...leaf.proof, ZERO_HASH] })).to.equal(false);
+          expect(malformedLeaf(tree)).to.equal(undefined);
+          expect(brokenLink(tree)).to.equal(undefined);
         }),
       );
     });
 
-    it("finds the bracketing leaf of a hand-made list", function () {
-      const tree = evidenceTree([A, C]);
-      expect(omissionProof(tree, B).leaf).to.deep.equal([A, C]);
-      expect(omissionProof(tree, b32("01")).leaf).to.deep.equal([ZERO_HASH, A]);
-      expect(omissionProof(tree, b32("fe")).leaf).to.deep.equal([C, MAX_HASH]);
-      expectTreeError(() => omissionProof(tree, A), "REWARD_HASH_IN_EVIDENCE");
-      expectTreeError(() => omissionProof(tree, C), "REWARD_HASH_IN_EVIDENCE");
-      expect(() => omissionProof(tree, C))
-        .to.throw(RewardTreeError)
-        .with.property("details")
-        .that.deep.equals({ hash: C });
+    it("proves the omission of any hash not listed, and of none that is (fast-check)", function () {
+      fc.assert(
+        fc.property(fc.uniqueArray(hash, { minLength: 1, maxLength: 30 }), fc.nat(), (hs, pick) => {
+          const listed = hs.slice(1);
+          const h = hs[0]!;
+          const tree = evidenceTree(listed);
+          for (const x of listed) expectTreeError(() => omissionProof(tree, x), "REWARD_HASH_IN_EVIDENCE");
+          const leaf = omissionProof(tree, h);
+          expect(verifyOmission(tree.root, h, leaf)).to.equal(true);
+          for (const x of listed) expect(verifyOmission(tree.root, x, leaf)).to.equal(false);
+          expect(verifyOmission(evidenceTree(hs).root, h, leaf)).to.equal(false);
+          expect(pick).to.be.a("number");
+        }),
+      );
     });
 
-    it("does not verify an omission at a leaf's ends, under another root or with another leaf", function () {
-      const tree = evidenceTree([A, C]);
-      const { leaf, proof } = omissionProof(tree, B);
-      expect(verifyOmission(tree.root, B, leaf, proof)).to.equal(true);
-      expect(verifyOmission(tree.root, A, leaf, proof)).to.equal(false);
-      expect(verifyOmission(tree.root, C, leaf, proof)).to.equal(false);
-      expect(verifyOmission(evidenceTree([A]).root, B, leaf, proof)).to.equal(false);
-      expect(verifyOmission(tree.root, B, [A, b32("44")], proof)).to.equal(false);
-      expect(verifyOmission(tree.root, B.toUpperCase().replace("0X", "0x"), leaf, proof)).to.equal(true);
-    });
-
-    it("proves a duplicate, and refuses when there is none", function () {
-      const tree = evidenceTree([A, B, B]);
-      const { leaf, proof, root } = duplicateProof(tree, B.toUpperCase().replace("0X", "0x"));
-      expect(leaf).to.deep.equal([B, B]);
-      expect(root).to.equal(tree.root);
-      expect(StandardMerkleTree.verify(tree.root, [...EVIDENCE_LEAF_ENCODING], leaf, proof)).to.equal(true);
-      expectTreeError(() => duplicateProof(tree, A), "REWARD_NOT_DUPLICATED");
-      expect(() => duplicateProof(tree, A))
-        .to.throw(RewardTreeError)
-        .with.property("details")
-        .that.deep.equals({ hash: A });
-      expectTreeError(() => duplicateProof(evidenceTree([A, B]), B), "REWARD_NOT_DUPLICATED");
-      // (A, B) has A on the left but not on the right: not a duplicate of A.
-      expectTreeError(() => duplicateProof(evidenceTree([A, B]), A), "REWARD_NOT_DUPLICATED");
+    it("finds what the contract voids: a duplicate, a wrong end, a cut list", function () {
+      const duplicate = evidenceTree([A, B, B]);
+      const bad = malformedLeaf(duplicate)!;
+      expect([bad.hash, bad.next]).to.deep.equal([B, B]);
+      expect(verifyEvidenceLeaf(duplicate.root, bad)).to.equal(true);
+      const wrongStart = evidenceTreeOfLeaves([
+        [A, B],
+        [B, MAX_HASH],
+      ]);
+      expect(malformedLeaf(wrongStart)!.index).to.equal(0);
+      const wrongEnd = evidenceTreeOfLeaves([
+        [ZERO_HASH, A],
+        [A, B],
+      ]);
+      expect(malformedLeaf(wrongEnd)!.index).to.equal(1);
+      // The cut list of the attack: (0, A), (C, ff) leaves B out with no leaf around it...
+      const cut = evidenceTreeOfLeaves([
+        [ZERO_HASH, A],
+        [C, MAX_HASH],
+      ]);
+      expectTreeError(() => omissionProof(cut, B), "REWARD_HASH_IN_EVIDENCE");
+      expect(malformedLeaf(cut)).to.equal(undefined);
+      // ...but its two neighbours do not link, which is provable.
+      const [left, right] = brokenLink(cut)!;
+      expect([left.index, left.next, right.index, right.hash]).to.deep.equal([0, A, 1, C]);
+      expect(verifyEvidenceLeaf(cut.root, left) && verifyEvidenceLeaf(cut.root, right)).to.equal(true);
+      expect(leafArgument(left)).to.deep.equal({ count: 2n, index: 0n, hash: ZERO_HASH, next: A, proof: left.proof });
     });
   });
 
