@@ -260,6 +260,24 @@ describe("rewards oracle", function () {
       expect([result.epoch, result.fromEpoch]).to.deep.equal([EPOCH, EPOCH]);
     });
 
+    it("caps each epoch's budget by what the campaign still holds (`available`), and only then", function () {
+      const play = playback(V1, S + 60n, 300n, { producerId: PR2 });
+      const records = [...audience(4), play];
+      expect(run(records, { available: 1_000n }).paid).to.equal(1_000n);
+      expect(run(records, { available: 1_000n }).playbacks[0]!.reward).to.equal(1_000n);
+      // More available than the budget: the budget rules.
+      expect(run(records, { available: BIG * 2n, budgetPerEpoch: 2_000n }).paid).to.equal(2_000n);
+      expect(run(records, { available: 6_000n }).paid).to.equal(6_000n);
+      expect(run(records).paid).to.equal(6_000n);
+      expect(run(records, { available: 0n }).paid).to.equal(0n);
+    });
+
+    it("applies the certificate rule only when the terms ask for a level", function () {
+      const play = playback(V1, S + 60n, 300n, { producerId: PR2 });
+      // No levels known at all: without minCertificateLevel nobody is refused.
+      expect(run([...audience(4), play], { certificateLevels: new Map() }).playbacks[0]!.users).to.equal(4);
+    });
+
     it("counts the users present from start to start + duration, both ends included", function () {
       const records = [
         query(V1, "n1", S + 100n),

@@ -127,6 +127,19 @@ describe("rewards trees", function () {
       );
     });
 
+    it("refuses a position out of range even where the path bits would fit", function () {
+      // count 3 pads to 4 positions: index 4 (or -4) walks the same path as 0 and must still be refused.
+      const tree = evidenceTree([A, B]);
+      const first = evidenceLeafProof(tree, 0);
+      expect(verifyEvidenceLeaf(tree.root, first)).to.equal(true);
+      for (const index of [3, 4, -4]) expect(verifyEvidenceLeaf(tree.root, { ...first, index })).to.equal(false);
+      expect(verifyEvidenceLeaf(tree.root, { ...first, count: 0 })).to.equal(false);
+      // A record hash must be exactly 32 bytes of hex, nothing before or after.
+      for (const bad of [`${A}00`, `x${A}`, `1${A.slice(1)}`]) {
+        expectTreeError(() => evidenceTree([bad]), "REWARD_BAD_RECORD_HASH");
+      }
+    });
+
     it("finds what the contract voids: a duplicate, a wrong end, a cut list", function () {
       const duplicate = evidenceTree([A, B, B]);
       const bad = malformedLeaf(duplicate)!;
