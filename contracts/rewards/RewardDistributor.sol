@@ -36,10 +36,15 @@ import {IRewardDistributor} from "./interfaces/IRewardDistributor.sol";
 ///      positions, so an omission challenge checks the receipt's signer against the root's own signers even
 ///      after the set changed.
 ///
-///      Limits of the challenges. They prove what the evidence tree shows: a receipted record between two linked
-///      leaves, or a leaf linked to itself. They cannot prove that the leaves form one unbroken list (a tree
-///      that leaves a gap hides the records in it), nor that the producer tree follows from the evidence; both
-///      rest on the threshold of honest oracles and on off-chain checks of the published data.
+///      The challenges. The evidence tree is positional and commits its leaf count, so a list that is not one
+///      sorted chain from zero to all ones has a provable fault: a receipted record inside a leaf (omission), a
+///      leaf out of order, listed twice or a wrong first or last leaf (malformed), or two consecutive leaves that
+///      do not link (a gap). A voided root's digest is remembered: its public signatures cannot bring it back.
+///
+///      Limits of the challenges. They prove what the published evidence shows. A position below the count that
+///      holds no leaf anyone can open (a tree whose data is withheld) cannot be proven wrong on chain, nor can a
+///      producer tree that does not follow from the evidence; both rest on the threshold of honest oracles and on
+///      off-chain checks of the published data.
 contract RewardDistributor is
     IRewardDistributor,
     AccessControlDefaultAdminRules,
@@ -103,6 +108,7 @@ contract RewardDistributor is
     mapping(bytes32 campaignId => StoredPendingRoot) private _pending;
     mapping(bytes32 campaignId => FinalizedRoot) private _finalized;
     mapping(bytes32 campaignId => mapping(bytes32 producerId => uint256)) private _claimed;
+    mapping(bytes32 digest => bool) private _voidedRoots;
 
     /// @param token_ The token paid (BankToken; any ERC-20 works).
     /// @param admin The single holder of `DEFAULT_ADMIN_ROLE`.
@@ -246,6 +252,7 @@ contract RewardDistributor is
         }
         uint64 version = _oracleSetVersion;
         bytes32 digest = _hashEpochRoot(campaignId, epoch, root, total, evidenceRoot, cutoff, version);
+        if (_voidedRoots[digest]) revert RewardRootWasVoided(campaignId, digest);
         (uint16 signerBits, address[] memory signers) = _checkRootSignatures(version, digest, signatures);
 
         pending.root = root;
@@ -267,9 +274,7 @@ contract RewardDistributor is
         uint64 recordEpoch,
         uint64 receiptTime,
         bytes calldata receiptSignature,
-        bytes32 leafHash,
-        bytes32 leafNext,
-        bytes32[] calldata proof
+        EvidenceLeaf calldata leaf
     ) external nonReentrant {
         StoredPendingRoot storage pending = _challengeablePending(campaignId);
         address signer = _recoverOrRevert(_hashReceipt(recordHash, recordEpoch, receiptTime), receiptSignature, 0);
@@ -281,24 +286,44 @@ contract RewardDistributor is
             revert RewardRecordEpochOutOfRange(recordEpoch, pending.fromEpoch, pending.epoch);
         }
         if (receiptTime > pending.cutoff) revert RewardReceiptAfterCutoff(receiptTime, pending.cutoff);
-        if (!MerkleProof.verifyCalldata(proof, pending.evidenceRoot, _pairLeaf(leafHash, leafNext))) {
-            revert RewardEvidenceProofInvalid(leafHash, leafNext);
+        _verifyEvidenceLeaf(pending.evidenceRoot, leaf);
+        if (leaf.hash >= recordHash || recordHash >= leaf.next) {
+            revert RewardNotOmitted(recordHash, leaf.hash, leaf.next);
         }
-        if (leafHash >= recordHash || recordHash >= leafNext) revert RewardNotOmitted(recordHash, leafHash, leafNext);
         _void(campaignId, pending, recordHash, VoidReason.Omission);
     }
 
     /// @inheritdoc IRewardDistributor
-    function challengeDuplicate(
+    function challengeMalformedEvidence(bytes32 campaignId, EvidenceLeaf calldata leaf) external nonReentrant {
+        StoredPendingRoot storage pending = _challengeablePending(campaignId);
+        _verifyEvidenceLeaf(pending.evidenceRoot, leaf);
+        bytes32 hash = leaf.hash;
+        bytes32 next = leaf.next;
+        uint256 index = leaf.index;
+        // A verified leaf has index < count and count >= 1: `count - 1` is the last position.
+        bool outOfOrder = hash >= next;
+        bool badFirst = index == 0 && hash != bytes32(0);
+        bool badLast = index == leaf.count - 1 && next != bytes32(type(uint256).max);
+        if (!(outOfOrder || badFirst || badLast)) revert RewardEvidenceWellFormed(index, hash, next);
+        _void(campaignId, pending, hash, VoidReason.MalformedLeaf);
+    }
+
+    /// @inheritdoc IRewardDistributor
+    function challengeBrokenLink(
         bytes32 campaignId,
-        bytes32 recordHash,
-        bytes32[] calldata proof
+        EvidenceLeaf calldata leaf,
+        EvidenceLeaf calldata following
     ) external nonReentrant {
         StoredPendingRoot storage pending = _challengeablePending(campaignId);
-        if (!MerkleProof.verifyCalldata(proof, pending.evidenceRoot, _pairLeaf(recordHash, recordHash))) {
-            revert RewardEvidenceProofInvalid(recordHash, recordHash);
+        // A verified leaf has index < count, so index + 1 cannot overflow.
+        if (following.count != leaf.count || following.index != leaf.index + 1) {
+            revert RewardLeavesNotAdjacent(leaf.count, leaf.index, following.count, following.index);
         }
-        _void(campaignId, pending, recordHash, VoidReason.Duplicate);
+        bytes32 evidenceRoot = pending.evidenceRoot;
+        _verifyEvidenceLeaf(evidenceRoot, leaf);
+        _verifyEvidenceLeaf(evidenceRoot, following);
+        if (leaf.next == following.hash) revert RewardLinkUnbroken(leaf.index, leaf.next);
+        _void(campaignId, pending, leaf.hash, VoidReason.BrokenLink);
     }
 
     /// @inheritdoc IRewardDistributor
@@ -541,7 +566,8 @@ contract RewardDistributor is
         return true;
     }
 
-    /// @dev Deletes the pending root after a successful challenge.
+    /// @dev Deletes the pending root after a successful challenge and remembers its `EpochRoot` digest, so that its
+    ///      public signatures cannot propose it again.
     function _void(
         bytes32 campaignId,
         StoredPendingRoot storage pending,
@@ -549,6 +575,16 @@ contract RewardDistributor is
         VoidReason reason
     ) private {
         uint64 epoch = pending.epoch;
+        bytes32 digest = _hashEpochRoot(
+            campaignId,
+            epoch,
+            pending.root,
+            pending.total,
+            pending.evidenceRoot,
+            pending.cutoff,
+            pending.oracleSetVersion
+        );
+        _voidedRoots[digest] = true;
         _clearPending(pending);
         emit RootVoided(campaignId, epoch, msg.sender, recordHash, reason);
     }
@@ -672,9 +708,33 @@ contract RewardDistributor is
         return keccak256(bytes.concat(keccak256(abi.encode(producerId, cumulative))));
     }
 
-    /// @dev A `StandardMerkleTree` leaf of `["bytes32","bytes32"]`.
-    function _pairLeaf(bytes32 hash, bytes32 next) private pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(hash, next))));
+    /// @dev Reverts `RewardEvidenceProofInvalid` unless `leaf` is at its position in the positional evidence tree
+    ///      committed by `evidenceRoot`: `index < count`, a proof of exactly the tree's depth, and
+    ///      `keccak256(abi.encode(count, treeRoot)) == evidenceRoot`.
+    function _verifyEvidenceLeaf(bytes32 evidenceRoot, EvidenceLeaf calldata leaf) private pure {
+        uint256 count = leaf.count;
+        uint256 index = leaf.index;
+        bytes32[] calldata proof = leaf.proof;
+        // The depth: the smallest d with 2^d >= count (0 for a single leaf).
+        uint256 depth = count > 1 ? Math.log2(count - 1) + 1 : 0;
+        bytes32 h = keccak256(bytes.concat(keccak256(abi.encode(leaf.hash, leaf.next))));
+        bool valid = index < count && proof.length == depth;
+        if (valid) {
+            for (uint256 i; i < depth; ++i) {
+                h = (index >> i) & 1 == 1 ? _node(proof[i], h) : _node(h, proof[i]);
+            }
+            valid = keccak256(abi.encode(count, h)) == evidenceRoot;
+        }
+        if (!valid) revert RewardEvidenceProofInvalid(index, leaf.hash, leaf.next);
+    }
+
+    /// @dev An inner node of the evidence tree: the pair in position order, not sorted.
+    function _node(bytes32 left, bytes32 right) private pure returns (bytes32 result) {
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            result := keccak256(0x00, 0x40)
+        }
     }
 
     /// @dev The number of set bits.

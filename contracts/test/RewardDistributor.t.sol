@@ -59,6 +59,10 @@ contract ApproveAnything1271 is IERC1271 {
 
 /// @dev `RewardDistributor` on the real BankToken. Attacks first.
 contract RewardDistributorTest is RewardDistributorFixture {
+    /// @dev The evidence root of the record hashes 0x..01, 0x..02, 0x..03 (the TypeScript side asserts the same
+    ///      constant; also computed with ethers): count 4, depth 2, leaves (0,1), (1,2), (2,3), (3,~0).
+    bytes32 internal constant KAT_EVIDENCE_ROOT = 0x1462229d50820d7f9f21675bd2e14996c302fb04ee3d8841575b2c80b6108468;
+
     // ---------------------------------------------------------------- helpers
 
     /// @dev Three record hashes, ascending.
@@ -95,9 +99,7 @@ contract RewardDistributorTest is RewardDistributorFixture {
             recordEpoch,
             time,
             receipt,
-            leafHash,
-            leafNext,
-            _evidenceProof(b, leafIndex)
+            _evidenceLeafAs(b, leafIndex, leafHash, leafNext)
         );
     }
 
@@ -602,7 +604,7 @@ contract RewardDistributorTest is RewardDistributorFixture {
         bytes32[] memory all = new bytes32[](3);
         (all[0], all[1], all[2]) = (s1, s2, s3);
         Built memory repaired = _proposeAt(0, 100, 200, all);
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, s1, s3));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, 1, s1, s3));
         _challengeOmission(s2, 0, b.message.cutoff, receipt, b, 1, s1, s3);
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardNotOmitted.selector, s2, s1, s2));
         _challengeOmission(s2, 0, b.message.cutoff, receipt, repaired, 1, s1, s2);
@@ -671,9 +673,9 @@ contract RewardDistributorTest is RewardDistributorFixture {
         vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardNotOmitted.selector, s2, bytes32(0), s1));
         _challengeOmission(s2, 0, cutoff, receipt, b, 0, bytes32(0), s1);
         // A leaf not in the tree (a made-up span, or a real leaf with a wrong proof).
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, s1, ONES));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, 1, s1, ONES));
         _challengeOmission(s2, 0, cutoff, receipt, b, 1, s1, ONES);
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, s1, s3));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, 2, s1, s3));
         _challengeOmission(s2, 0, cutoff, receipt, b, 2, s1, s3);
         // Nothing changed: the root is pending, and the valid challenge still works.
         assertEq(dist.pendingRootOf(campaignId).proposedAt, block.timestamp);
@@ -708,21 +710,31 @@ contract RewardDistributorTest is RewardDistributorFixture {
         _challengeOmission(s2, 1, cutoff, _receipt(oracleKey[0], s2, 1, cutoff), b, 1, s1, s3);
     }
 
-    function test_challengeDuplicate_validAndFrivolous() public {
+    function test_challengeMalformedEvidence_aRecordListedTwiceVoids() public {
         (bytes32 s1, bytes32 s2, ) = _three();
         bytes32[] memory list = new bytes32[](3);
         (list[0], list[1], list[2]) = (s1, s2, s2);
         Built memory b = _proposeAt(0, 1, 2, list);
-        // Leaves: (0,s1), (s1,s2), (s2,s2), (s2,~0).
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, s1, s1));
-        dist.challengeDuplicate(campaignId, s1, _evidenceProof(b, 1));
-        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, s2, s2));
-        dist.challengeDuplicate(campaignId, s2, _evidenceProof(b, 1));
+        // Leaves: (0,s1), (s1,s2), (s2,s2), (s2,~0). A claimed leaf (s1,s1) at position 1 is not in the tree.
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, 1, s1, s1));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeafAs(b, 1, s1, s1));
+        // The well-formed leaves around it cannot void the root.
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 1, s1, s2));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 1));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 3, s2, ONES));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 3));
         vm.expectEmit(address(dist));
-        emit IRewardDistributor.RootVoided(campaignId, 0, address(this), s2, IRewardDistributor.VoidReason.Duplicate);
-        dist.challengeDuplicate(campaignId, s2, _evidenceProof(b, 2));
+        emit IRewardDistributor.RootVoided(
+            campaignId,
+            0,
+            address(this),
+            s2,
+            IRewardDistributor.VoidReason.MalformedLeaf
+        );
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 2));
         assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
-        // After the window: refused.
+        // After the window: refused (a new root, same evidence, a later cutoff).
+        vm.warp(block.timestamp + 1);
         b = _proposeAt(0, 1, 2, list);
         vm.warp(block.timestamp + WINDOW);
         vm.expectRevert(
@@ -733,7 +745,267 @@ contract RewardDistributorTest is RewardDistributorFixture {
                 block.timestamp
             )
         );
-        dist.challengeDuplicate(campaignId, s2, _evidenceProof(b, 2));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 2));
+    }
+
+    // ---------------------------------------------------------------- attacks: the evidence list
+
+    /// @dev Two-element pair lists for `_buildPairs`.
+    function _pairs2(
+        bytes32 a0,
+        bytes32 b0,
+        bytes32 a1,
+        bytes32 b1
+    ) internal pure returns (bytes32[] memory from, bytes32[] memory to) {
+        from = new bytes32[](2);
+        to = new bytes32[](2);
+        (from[0], to[0], from[1], to[1]) = (a0, b0, a1, b1);
+    }
+
+    /// @dev Proposes at the end of epoch 0 a root whose evidence is the given pairs, as they are.
+    function _proposePairs(bytes32[] memory from, bytes32[] memory to) internal returns (Built memory b) {
+        uint256 end = dist.epochEnd(0);
+        if (block.timestamp < end) vm.warp(end);
+        b = _buildPairs(campaignId, 0, _ids2(), _amounts2(100, 200), from, to);
+        _propose(b.message, _sigs(b.message, _pair(0, 1)));
+    }
+
+    function _expectVoided(bytes32 subject, IRewardDistributor.VoidReason reason) internal {
+        vm.expectEmit(address(dist));
+        emit IRewardDistributor.RootVoided(campaignId, 0, address(this), subject, reason);
+    }
+
+    /// @dev The gap the position-less tree could hide: {(0,h1), (h3,~0)}, count 2. No leaf spans h2 and each leaf is
+    ///      well formed on its own, but leaves 0 and 1 do not link.
+    function test_E1_aGappedListIsVoidedByItsBrokenLink() public {
+        (bytes32 s1, bytes32 s2, bytes32 s3) = _three();
+        (bytes32[] memory from, bytes32[] memory to) = _pairs2(bytes32(0), s1, s3, ONES);
+        Built memory b = _proposePairs(from, to);
+        uint64 cutoff = b.message.cutoff;
+        bytes memory receipt = _receipt(oracleKey[0], s2, 0, cutoff);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardNotOmitted.selector, s2, bytes32(0), s1));
+        dist.challengeOmission(campaignId, s2, 0, cutoff, receipt, _evidenceLeaf(b, 0));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardNotOmitted.selector, s2, s3, ONES));
+        dist.challengeOmission(campaignId, s2, 0, cutoff, receipt, _evidenceLeaf(b, 1));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 0, 0, s1));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 0));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 1, s3, ONES));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 1));
+        // The leaves in the wrong order are not adjacent.
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardLeavesNotAdjacent.selector, 2, 1, 2, 0));
+        dist.challengeBrokenLink(campaignId, _evidenceLeaf(b, 1), _evidenceLeaf(b, 0));
+        _expectVoided(bytes32(0), IRewardDistributor.VoidReason.BrokenLink);
+        dist.challengeBrokenLink(campaignId, _evidenceLeaf(b, 0), _evidenceLeaf(b, 1));
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
+    }
+
+    /// @dev A leaf out of order: the list h2, h1 as given makes the leaf (h2, h1).
+    function test_E2_anOutOfOrderLeafIsMalformed() public {
+        (bytes32 s1, bytes32 s2, ) = _three();
+        (bytes32[] memory from, bytes32[] memory to) = TestMerkle.listPairs(_hashes(s2, s1));
+        Built memory b = _proposePairs(from, to);
+        // The other leaves are fine, and every link holds: only the order is wrong.
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 0, 0, s2));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 0));
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardLinkUnbroken.selector, 1, s1));
+        dist.challengeBrokenLink(campaignId, _evidenceLeaf(b, 1), _evidenceLeaf(b, 2));
+        _expectVoided(s2, IRewardDistributor.VoidReason.MalformedLeaf);
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 1));
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
+    }
+
+    /// @dev A first leaf not starting at zero hides the records below it; a last leaf not ending at all ones hides
+    ///      those above it.
+    function test_E3_aWrongFirstOrLastLeafIsMalformed() public {
+        (bytes32 s1, bytes32 s2, bytes32 s3) = _three();
+        // First leaf (s1, s2): voided.
+        (bytes32[] memory from, bytes32[] memory to) = _pairs2(s1, s2, s2, ONES);
+        Built memory b = _proposePairs(from, to);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 1, s2, ONES));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 1));
+        _expectVoided(s1, IRewardDistributor.VoidReason.MalformedLeaf);
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 0));
+        // Last leaf (s1, s2): voided.
+        (from, to) = _pairs2(bytes32(0), s1, s1, s2);
+        b = _proposePairs(from, to);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, 0, 0, s1));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 0));
+        _expectVoided(s1, IRewardDistributor.VoidReason.MalformedLeaf);
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 1));
+        // A single leaf, both first and last: (0, s3) and (s3, ~0) are both wrong.
+        from = new bytes32[](1);
+        to = new bytes32[](1);
+        (from[0], to[0]) = (bytes32(0), s3);
+        b = _proposePairs(from, to);
+        _expectVoided(bytes32(0), IRewardDistributor.VoidReason.MalformedLeaf);
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 0));
+        (from[0], to[0]) = (s3, ONES);
+        b = _proposePairs(from, to);
+        _expectVoided(s3, IRewardDistributor.VoidReason.MalformedLeaf);
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 0));
+    }
+
+    /// @dev Proofs that do not open a leaf at its position of this root: every one reverts with the claimed
+    ///      position, and the root stays pending.
+    function test_E4_proofsOfTheWrongShapeAreRefused() public {
+        (bytes32 s1, bytes32 s2, bytes32 s3) = _three();
+        bytes32[] memory list = new bytes32[](3);
+        (list[0], list[1], list[2]) = (s1, s2, s3);
+        // This root: count 4, depth 2.
+        Built memory b = _proposeAt(0, 100, 200, list);
+        IRewardDistributor.EvidenceLeaf memory leaf = _evidenceLeaf(b, 1);
+        // A proof one sibling too long, or too short.
+        bytes32[] memory longer = new bytes32[](3);
+        (longer[0], longer[1], longer[2]) = (leaf.proof[0], leaf.proof[1], bytes32(0));
+        _expectProofInvalid(leaf, longer, leaf.count, leaf.index);
+        bytes32[] memory shorter = new bytes32[](1);
+        shorter[0] = leaf.proof[0];
+        _expectProofInvalid(leaf, shorter, leaf.count, leaf.index);
+        // An index at or past the count: 5 walks the same path as 1 (its low two bits), so only the bound stops it.
+        _expectProofInvalid(leaf, leaf.proof, 4, 5);
+        _expectProofInvalid(leaf, leaf.proof, 4, 4);
+        _expectProofInvalid(leaf, leaf.proof, 4, type(uint256).max);
+        // Another position of this tree.
+        _expectProofInvalid(leaf, leaf.proof, 4, 3);
+        // A count the root does not commit, with a proof of the same depth (3) or of its own (5: depth 3).
+        _expectProofInvalid(leaf, leaf.proof, 3, 1);
+        _expectProofInvalid(leaf, longer, 5, 1);
+        _expectProofInvalid(leaf, leaf.proof, 0, 0);
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, block.timestamp);
+    }
+
+    /// @dev Leaves of another root, and leaves that are not adjacent, are refused; the root stays pending.
+    function test_E4_foreignAndNonAdjacentLeavesAreRefused() public {
+        (bytes32 s1, bytes32 s2, bytes32 s3) = _three();
+        bytes32[] memory list = new bytes32[](3);
+        (list[0], list[1], list[2]) = (s1, s2, s3);
+        // Another root's leaves (built first, same positions): (0,s1), (s1,s3), (s3,~0).
+        Built memory other = _build(campaignId, 0, _ids2(), _amounts2(1, 2), _hashes(s1, s3));
+        Built memory b = _proposeAt(0, 100, 200, list);
+        IRewardDistributor.EvidenceLeaf memory leaf = _evidenceLeaf(b, 1);
+        // A real leaf of another root.
+        IRewardDistributor.EvidenceLeaf memory foreign = _evidenceLeaf(other, 1);
+        _expectProofInvalid(foreign, foreign.proof, foreign.count, foreign.index);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRewardDistributor.RewardEvidenceProofInvalid.selector,
+                1,
+                foreign.hash,
+                foreign.next
+            )
+        );
+        dist.challengeOmission(
+            campaignId,
+            s2,
+            0,
+            b.message.cutoff,
+            _receipt(oracleKey[0], s2, 0, b.message.cutoff),
+            foreign
+        );
+        // A broken link needs two adjacent leaves of the same count.
+        IRewardDistributor.EvidenceLeaf memory third = _evidenceLeaf(b, 3);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardLeavesNotAdjacent.selector, 4, 1, 4, 3));
+        dist.challengeBrokenLink(campaignId, leaf, third);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardLeavesNotAdjacent.selector, 4, 1, 3, 2));
+        dist.challengeBrokenLink(campaignId, leaf, _evidenceLeaf(other, 2));
+        // Adjacent positions, but the second leaf is not in this tree.
+        IRewardDistributor.EvidenceLeaf memory forged = _evidenceLeafAs(b, 2, s3, ONES);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardEvidenceProofInvalid.selector, 2, s3, ONES));
+        dist.challengeBrokenLink(campaignId, leaf, forged);
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, block.timestamp);
+    }
+
+    /// @dev Expects every challenge taking `leaf` with `proof`, `count` and `index` to revert
+    ///      `RewardEvidenceProofInvalid`.
+    function _expectProofInvalid(
+        IRewardDistributor.EvidenceLeaf memory leaf,
+        bytes32[] memory proof,
+        uint256 count,
+        uint256 index
+    ) internal {
+        IRewardDistributor.EvidenceLeaf memory claimed = IRewardDistributor.EvidenceLeaf({
+            count: count,
+            index: index,
+            hash: leaf.hash,
+            next: leaf.next,
+            proof: proof
+        });
+        bytes memory expected = abi.encodeWithSelector(
+            IRewardDistributor.RewardEvidenceProofInvalid.selector,
+            index,
+            leaf.hash,
+            leaf.next
+        );
+        vm.expectRevert(expected);
+        dist.challengeMalformedEvidence(campaignId, claimed);
+        if (index < type(uint256).max) {
+            IRewardDistributor.EvidenceLeaf memory following = IRewardDistributor.EvidenceLeaf({
+                count: count,
+                index: index + 1,
+                hash: leaf.next,
+                next: ONES,
+                proof: proof
+            });
+            vm.expectRevert(expected);
+            dist.challengeBrokenLink(campaignId, claimed, following);
+        }
+    }
+
+    /// @dev A well-formed list (random size 0..20, random hashes, sorted) cannot be voided by any of the three
+    ///      challenges at any position: every leaf opens, is well formed, links to the next, and spans no listed
+    ///      record.
+    function testFuzz_E4_aWellFormedListCannotBeVoided(uint256 seed, uint8 size, uint256 indexSeed) public {
+        uint256 n = size % 21;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) hashes[i] = keccak256(abi.encode(seed, i));
+        Built memory b = _proposeAt(0, 100, 200, hashes);
+        uint256 count = n + 1;
+        uint256 index = indexSeed % count;
+        IRewardDistributor.EvidenceLeaf memory leaf = _evidenceLeaf(b, index);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardEvidenceWellFormed.selector, index, leaf.hash, leaf.next)
+        );
+        dist.challengeMalformedEvidence(campaignId, leaf);
+        if (index + 1 < count) {
+            vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardLinkUnbroken.selector, index, leaf.next));
+            dist.challengeBrokenLink(campaignId, leaf, _evidenceLeaf(b, index + 1));
+        }
+        if (n != 0) {
+            // A listed record, receipted by a signer: never strictly inside this leaf.
+            bytes32 record = b.evidenceTo[(indexSeed / count) % n];
+            uint64 cutoff = b.message.cutoff;
+            bytes memory receipt = _receipt(oracleKey[0], record, 0, cutoff);
+            vm.expectRevert(
+                abi.encodeWithSelector(IRewardDistributor.RewardNotOmitted.selector, record, leaf.hash, leaf.next)
+            );
+            dist.challengeOmission(campaignId, record, 0, cutoff, receipt, leaf);
+        }
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, block.timestamp);
+    }
+
+    /// @dev A voided root's signatures are public: relayed again, the same root is refused for good (also after a
+    ///      later cutoff would be possible), while a corrected root for the same epoch is taken.
+    function test_E5_aVoidedRootCannotComeBackButACorrectedOneIsTaken() public {
+        (Built memory b, bytes32 s1, bytes32 s2, bytes32 s3) = _proposeOmitting();
+        bytes[] memory sigs = _sigs(b.message, _pair(0, 1));
+        bytes32 digest = _rootDigest(address(dist), b.message);
+        _challengeOmission(s2, 0, b.message.cutoff, _receipt(oracleKey[0], s2, 0, b.message.cutoff), b, 1, s1, s3);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardRootWasVoided.selector, campaignId, digest));
+        _propose(b.message, sigs);
+        // Fresh signatures over the same message do not help either; nor do other signers.
+        vm.warp(block.timestamp + 1 days);
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardRootWasVoided.selector, campaignId, digest));
+        _propose(b.message, _sigs(b.message, _pair(1, 2)));
+        // The corrected root (the record in) for the same epoch and cutoff is taken.
+        bytes32[] memory all = new bytes32[](3);
+        (all[0], all[1], all[2]) = (s1, s2, s3);
+        Built memory corrected = _build(campaignId, 0, _ids2(), _amounts2(100, 200), all);
+        corrected.message.cutoff = b.message.cutoff;
+        _propose(corrected.message, _sigs(corrected.message, _pair(0, 1)));
+        assertEq(dist.pendingRootOf(campaignId).evidenceRoot, corrected.message.evidenceRoot);
+        vm.warp(block.timestamp + WINDOW);
+        _claimFor(corrected, 0);
+        assertEq(token.balanceOf(account1), 100);
     }
 
     // ---------------------------------------------------------------- claims
@@ -978,7 +1250,7 @@ contract RewardDistributorTest is RewardDistributorFixture {
         _voidDuplicateWhilePaused();
     }
 
-    /// @dev Unpauses to propose a root with a duplicate, pauses, and voids it by `challengeDuplicate`.
+    /// @dev Unpauses to propose a root with a duplicate, pauses, and voids it by `challengeMalformedEvidence`.
     function _voidDuplicateWhilePaused() internal {
         vm.prank(pauser);
         dist.unpause();
@@ -986,7 +1258,7 @@ contract RewardDistributorTest is RewardDistributorFixture {
         Built memory b = _proposeAt(1, 100, 200, _hashes(s1, s1));
         vm.prank(pauser);
         dist.pause();
-        dist.challengeDuplicate(campaignId, s1, _evidenceProof(b, 1));
+        dist.challengeMalformedEvidence(campaignId, _evidenceLeaf(b, 1));
         assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
     }
 
@@ -1210,11 +1482,11 @@ contract RewardDistributorTest is RewardDistributorFixture {
         assertEq(verifying, address(dist));
     }
 
-    /// @dev Trees built by `@openzeppelin/merkle-tree` 1.0.8 (`StandardMerkleTree.of`) verify here: the producer
-    ///      tree [(0xa1, 100), (0xa2, 250), (0xa3, 7)] and the evidence list [0x10, 0x30].
+    /// @dev The producer tree built by `@openzeppelin/merkle-tree` 1.0.8 (`StandardMerkleTree.of`) for
+    ///      [(0xa1, 100), (0xa2, 250), (0xa3, 7)] verifies here, beside the positional evidence tree of the
+    ///      known-answer test (`test_vectors_positionalEvidenceTreeKnownAnswer`).
     function test_vectors_standardMerkleTreeFromTheNpmPackage() public {
         bytes32 producerRoot = 0xd92c37af451e94da58e286ec67293c49652eb890ae66fe08f39d35b75d9429fe;
-        bytes32 evidenceRoot = 0x6ca7c733909b09c56b9591fdeb44a27c405ae7e3e27c36bb177d5fbc26845fbb;
         bytes32 a2 = bytes32(uint256(0xa2));
         vm.prank(registrar);
         dist.registerProducer(a2, account3);
@@ -1223,35 +1495,88 @@ contract RewardDistributorTest is RewardDistributorFixture {
             campaignId: campaignId,
             root: producerRoot,
             total: 357,
+            evidenceRoot: KAT_EVIDENCE_ROOT,
+            epoch: 0,
+            cutoff: uint64(block.timestamp),
+            version: 1
+        });
+        _propose(m, _sigs(m, _pair(0, 1)));
+        vm.warp(block.timestamp + WINDOW);
+        bytes32[] memory claimProof = new bytes32[](1);
+        claimProof[0] = 0x7bcf9e4ee13ad81c886027b1b5368c61e78fc7bbd9db430959cef36315a0f315;
+        dist.claimFor(campaignId, a2, 250, claimProof);
+        assertEq(token.balanceOf(account3), 250);
+    }
+
+    /// @dev The positional evidence tree of 0x..01, 0x..02, 0x..03 written out by hand: the contract opens every
+    ///      leaf with its two-sibling proof, sees the list as well formed and linked, and voids on the omission of
+    ///      0x..04 (in the last leaf, (0x..03, ~0)).
+    function test_vectors_positionalEvidenceTreeKnownAnswer() public {
+        (bytes32 evidenceRoot, IRewardDistributor.EvidenceLeaf[4] memory leaves) = _knownAnswerTree();
+        // solhint-disable-next-line no-console
+        console2.logBytes32(evidenceRoot);
+        assertEq(evidenceRoot, KAT_EVIDENCE_ROOT);
+        bytes32[] memory hashes = new bytes32[](3);
+        (hashes[0], hashes[1], hashes[2]) = (bytes32(uint256(1)), bytes32(uint256(2)), bytes32(uint256(3)));
+        assertEq(TestMerkle.positionalRoot(TestMerkle.listLeaves(hashes)), evidenceRoot);
+        vm.warp(dist.epochEnd(0));
+        RootMessage memory m = RootMessage({
+            campaignId: campaignId,
+            root: bytes32(0),
+            total: 0,
             evidenceRoot: evidenceRoot,
             epoch: 0,
             cutoff: uint64(block.timestamp),
             version: 1
         });
         _propose(m, _sigs(m, _pair(0, 1)));
-        // The omission of 0x20 is provable with the leaf (0x10, 0x30).
-        bytes32[] memory proof = new bytes32[](2);
-        proof[0] = 0x41178f6c0bdbe8fe075e18c27c28ac7fea7e3f3c26ed65732d2c32d506e925a2;
-        proof[1] = 0x657f8d371df3bb80d6f4230d5ee472897682cc2505b8922ed0132bcc13495fe5;
-        uint256 snapshot = vm.snapshotState();
-        bytes32 h = bytes32(uint256(0x20));
-        dist.challengeOmission(
-            campaignId,
-            h,
-            0,
-            m.cutoff,
-            _receipt(oracleKey[0], h, 0, m.cutoff),
-            bytes32(uint256(0x10)),
-            bytes32(uint256(0x30)),
-            proof
+        for (uint256 i; i < 4; ++i) {
+            // Opened (a wrong proof would revert `RewardEvidenceProofInvalid`) and well formed.
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IRewardDistributor.RewardEvidenceWellFormed.selector,
+                    i,
+                    leaves[i].hash,
+                    leaves[i].next
+                )
+            );
+            dist.challengeMalformedEvidence(campaignId, leaves[i]);
+        }
+        for (uint256 i; i < 3; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardLinkUnbroken.selector, i, leaves[i].next));
+            dist.challengeBrokenLink(campaignId, leaves[i], leaves[i + 1]);
+        }
+        bytes32 four = bytes32(uint256(4));
+        bytes memory receipt = _receipt(oracleKey[0], four, 0, m.cutoff);
+        vm.expectRevert(
+            abi.encodeWithSelector(IRewardDistributor.RewardNotOmitted.selector, four, leaves[2].hash, leaves[2].next)
         );
+        dist.challengeOmission(campaignId, four, 0, m.cutoff, receipt, leaves[2]);
+        dist.challengeOmission(campaignId, four, 0, m.cutoff, receipt, leaves[3]);
         assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
-        vm.revertToState(snapshot);
-        vm.warp(block.timestamp + WINDOW);
-        bytes32[] memory claimProof = new bytes32[](1);
-        claimProof[0] = 0x7bcf9e4ee13ad81c886027b1b5368c61e78fc7bbd9db430959cef36315a0f315;
-        dist.claimFor(campaignId, a2, 250, claimProof);
-        assertEq(token.balanceOf(account3), 250);
+    }
+
+    /// @dev The known-answer tree: leaves (0,1), (1,2), (2,3), (3,~0), nodes and root spelled out; each leaf's proof
+    ///      is its sibling leaf, then the other half's node.
+    function _knownAnswerTree()
+        internal
+        pure
+        returns (bytes32 evidenceRoot, IRewardDistributor.EvidenceLeaf[4] memory leaves)
+    {
+        bytes32[5] memory v = [bytes32(0), bytes32(uint256(1)), bytes32(uint256(2)), bytes32(uint256(3)), ONES];
+        bytes32 l0 = keccak256(bytes.concat(keccak256(abi.encode(bytes32(0), bytes32(uint256(1))))));
+        bytes32 l1 = keccak256(bytes.concat(keccak256(abi.encode(bytes32(uint256(1)), bytes32(uint256(2))))));
+        bytes32 l2 = keccak256(bytes.concat(keccak256(abi.encode(bytes32(uint256(2)), bytes32(uint256(3))))));
+        bytes32 l3 = keccak256(bytes.concat(keccak256(abi.encode(bytes32(uint256(3)), ONES))));
+        bytes32 n01 = keccak256(abi.encodePacked(l0, l1));
+        bytes32 n23 = keccak256(abi.encodePacked(l2, l3));
+        evidenceRoot = keccak256(abi.encode(uint256(4), keccak256(abi.encodePacked(n01, n23))));
+        bytes32[2][4] memory proofs = [[l1, n23], [l0, n23], [l3, n01], [l2, n01]];
+        for (uint256 i; i < 4; ++i) {
+            bytes32[] memory proof = new bytes32[](2);
+            (proof[0], proof[1]) = (proofs[i][0], proofs[i][1]);
+            leaves[i] = IRewardDistributor.EvidenceLeaf({count: 4, index: i, hash: v[i], next: v[i + 1], proof: proof});
+        }
     }
 
     // ---------------------------------------------------------------- gas
@@ -1297,28 +1622,51 @@ contract RewardDistributorTest is RewardDistributorFixture {
         assertLt(claimGas, 150_000);
     }
 
-    /// @dev Logs the gas of an omission challenge against a 1,024-leaf evidence tree (a ten-level proof).
-    function test_gas_challengeOmission() public {
+    /// @dev Logs the gas of the three challenges against a 1,024-leaf evidence tree (ten-level proofs): an
+    ///      omission, a leaf listing a record twice, and a broken link.
+    function test_gas_challenges() public {
         bytes32[] memory hashes = new bytes32[](1023);
-        bytes32 omitted = bytes32(uint256(512) << 200);
         for (uint256 i; i < 1023; ++i) hashes[i] = bytes32((i < 512 ? i + 1 : i + 2) << 200);
-        omitted = bytes32(uint256(513) << 200);
+        bytes32 omitted = bytes32(uint256(513) << 200);
+        (bytes32[] memory from, bytes32[] memory to) = TestMerkle.listPairs(hashes);
+        // Leaf 200 lists its record twice; leaf 100 jumps past leaf 101's hash.
+        to[200] = from[200];
+        to[100] = bytes32(uint256(to[100]) + 1);
         vm.warp(dist.epochEnd(0));
-        Built memory b = _build(campaignId, 0, _ids2(), _amounts2(200, 350), hashes);
+        Built memory b = _buildPairs(campaignId, 0, _ids2(), _amounts2(200, 350), from, to);
         _propose(b.message, _sigs(b.message, _pair(0, 1)));
         uint64 cutoff = b.message.cutoff;
         bytes memory receipt = _receipt(oracleKey[0], omitted, 0, cutoff);
-        bytes32[] memory evidenceProof = _evidenceProof(b, 512);
-        assertEq(evidenceProof.length, 10);
-        (bytes32 below, bytes32 above) = (hashes[511], hashes[512]);
+        IRewardDistributor.EvidenceLeaf memory leaf = _evidenceLeaf(b, 512);
+        assertEq(leaf.proof.length, 10);
+        IRewardDistributor.EvidenceLeaf memory twice = _evidenceLeaf(b, 200);
+        IRewardDistributor.EvidenceLeaf memory jumping = _evidenceLeaf(b, 100);
+        IRewardDistributor.EvidenceLeaf memory following = _evidenceLeaf(b, 101);
+        uint256 snapshot = vm.snapshotState();
         _cool();
         uint256 g = gasleft();
-        dist.challengeOmission(campaignId, omitted, 0, cutoff, receipt, below, above, evidenceProof);
-        uint256 challengeGas = g - gasleft();
+        dist.challengeOmission(campaignId, omitted, 0, cutoff, receipt, leaf);
+        uint256 omissionGas = g - gasleft();
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
+        vm.revertToState(snapshot);
+        _cool();
+        g = gasleft();
+        dist.challengeMalformedEvidence(campaignId, twice);
+        uint256 malformedGas = g - gasleft();
+        assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
+        vm.revertToState(snapshot);
+        _cool();
+        g = gasleft();
+        dist.challengeBrokenLink(campaignId, jumping, following);
+        uint256 brokenLinkGas = g - gasleft();
         assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
         // solhint-disable-next-line no-console
-        console2.log("challengeOmission, 10-level proof:", challengeGas);
-        assertLt(challengeGas, 70_000);
+        console2.log("challengeOmission / challengeMalformedEvidence / challengeBrokenLink, 10-level proofs:");
+        // solhint-disable-next-line no-console
+        console2.log(omissionGas, malformedGas, brokenLinkGas);
+        assertLt(omissionGas, 80_000);
+        assertLt(malformedGas, 70_000);
+        assertLt(brokenLinkGas, 80_000);
     }
 
     /// @dev Cold storage and accounts again, as in a transaction of its own.
@@ -1370,8 +1718,8 @@ contract RewardDistributorTest is RewardDistributorFixture {
 }
 
 /// @dev Drives `RewardDistributor` on the real BankToken through funding, honest proposals (some listing a record
-///      twice), duplicate challenges, finalization (explicit and lazy), claims by third parties, a late producer
-///      registration and reclaims, keeping ghost sums of every token flow and the cumulatives of each root.
+///      twice), malformed-evidence challenges, finalization (explicit and lazy), claims by third parties, a late
+///      producer registration and reclaims, keeping ghost sums of every token flow and the cumulatives of each root.
 contract RewardDistributorHandler is RewardSigning {
     uint256 internal constant CAMPAIGNS = 2;
     uint256 internal constant PRODUCERS = 3;
@@ -1481,7 +1829,7 @@ contract RewardDistributorHandler is RewardSigning {
         ++calls[this.finalizeAfterWindow.selector];
     }
 
-    function challengeDuplicate(uint256 cSeed) external {
+    function challengeMalformed(uint256 cSeed) external {
         uint256 c = cSeed % CAMPAIGNS;
         _sync(c);
         if (!_pending[c].exists || !_pending[c].duplicate) return;
@@ -1492,9 +1840,18 @@ contract RewardDistributorHandler is RewardSigning {
         for (uint256 i; i < evidence.length; ++i) {
             if (evidence[i] == TestMerkle.pairLeaf(dupHash, dupHash)) index = i;
         }
-        dist.challengeDuplicate(campaigns[c], dupHash, TestMerkle.proof(evidence, index));
+        dist.challengeMalformedEvidence(
+            campaigns[c],
+            IRewardDistributor.EvidenceLeaf({
+                count: evidence.length,
+                index: index,
+                hash: dupHash,
+                next: dupHash,
+                proof: TestMerkle.positionalProof(evidence, index)
+            })
+        );
         _pending[c].exists = false;
-        ++calls[this.challengeDuplicate.selector];
+        ++calls[this.challengeMalformed.selector];
     }
 
     function claim(uint256 cSeed, uint256 pSeed) external {
@@ -1549,7 +1906,7 @@ contract RewardDistributorHandler is RewardSigning {
             campaignId: campaigns[c],
             root: TestMerkle.root(leaves),
             total: total,
-            evidenceRoot: TestMerkle.root(evidence),
+            evidenceRoot: TestMerkle.positionalRoot(evidence),
             epoch: epoch,
             cutoff: uint64(block.timestamp),
             version: dist.oracleSetVersion()

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "forge-std/Test.sol";
 
 import {RewardDistributor} from "../rewards/RewardDistributor.sol";
+import {IRewardDistributor} from "../rewards/interfaces/IRewardDistributor.sol";
 import {MockERC20} from "./mocks/MockERC20.sol";
 
 /// @dev Red team: attacks on the RewardDistributor found by the issue-18 audit, each failing before its fix.
@@ -61,9 +62,11 @@ contract RewardRedTeamTest is Test {
     function test_RT1_aVoidedRootCannotBeProposedAgainWithItsSignatures() public {
         uint64 cutoff = GENESIS + EPOCH + 10;
         vm.warp(cutoff);
-        // The producer tree: one leaf (producerId, 500); the evidence: empty (the single leaf (0, ~0)).
+        // The producer tree: one leaf (producerId, 500); the evidence: empty (the single leaf (0, ~0), count 1).
         bytes32 root = keccak256(bytes.concat(keccak256(abi.encode(producerId, uint256(500)))));
-        bytes32 evidenceRoot = keccak256(bytes.concat(keccak256(abi.encode(bytes32(0), bytes32(type(uint256).max)))));
+        bytes32 evidenceRoot = keccak256(
+            abi.encode(uint256(1), keccak256(bytes.concat(keccak256(abi.encode(bytes32(0), ~bytes32(0))))))
+        );
         bytes32 digest = dist.hashEpochRoot(campaignId, 0, root, 500, evidenceRoot, cutoff, 1);
         bytes[] memory sigs = new bytes[](2);
         sigs[0] = _sign(keys[0], digest);
@@ -71,18 +74,7 @@ contract RewardRedTeamTest is Test {
         dist.proposeRoot(campaignId, 0, root, 500, evidenceRoot, cutoff, sigs);
 
         // A record receipted by a signer before the cutoff and left out: the root is voided.
-        bytes32 record = keccak256("a receipted record");
-        bytes memory receipt = _sign(keys[0], dist.hashReceipt(record, 0, cutoff - 5));
-        dist.challengeOmission(
-            campaignId,
-            record,
-            0,
-            cutoff - 5,
-            receipt,
-            bytes32(0),
-            bytes32(type(uint256).max),
-            new bytes32[](0)
-        );
+        _voidByOmission(cutoff);
         assertEq(dist.pendingRootOf(campaignId).proposedAt, 0);
 
         // Anyone relays the voided root again with the same signatures.
@@ -96,6 +88,29 @@ contract RewardRedTeamTest is Test {
             dist.claimFor(campaignId, producerId, 500, new bytes32[](0));
         }
         assertFalse(replayed, "a voided root was accepted again with its old signatures");
+        // The refusal names the voided digest.
+        vm.expectRevert(abi.encodeWithSelector(IRewardDistributor.RewardRootWasVoided.selector, campaignId, digest));
+        dist.proposeRoot(campaignId, 0, root, 500, evidenceRoot, cutoff, sigs);
         assertEq(token.balanceOf(producerAccount), 0, "a root proven wrong paid out");
+    }
+
+    /// @dev Voids the pending root (empty evidence) by the omission of a record receipted by a signer.
+    function _voidByOmission(uint64 cutoff) internal {
+        bytes32 record = keccak256("a receipted record");
+        bytes memory receipt = _sign(keys[0], dist.hashReceipt(record, 0, cutoff - 5));
+        dist.challengeOmission(
+            campaignId,
+            record,
+            0,
+            cutoff - 5,
+            receipt,
+            IRewardDistributor.EvidenceLeaf({
+                count: 1,
+                index: 0,
+                hash: bytes32(0),
+                next: ~bytes32(0),
+                proof: new bytes32[](0)
+            })
+        );
     }
 }

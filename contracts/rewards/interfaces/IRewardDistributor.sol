@@ -4,9 +4,11 @@ pragma solidity ^0.8.30;
 /// @title IRewardDistributor
 /// @notice Pays content producers from sponsors' campaigns, epoch by epoch, on roots that m of n oracles sign.
 ///         A root commits the producers' cumulative amounts (a Merkle tree of (producerId, cumulative)) and the
-///         evidence it was computed from (a sorted linked list of record hashes in a Merkle tree). It waits a
-///         challenge window, during which anyone may void it by proving that a record one of its signers
-///         receipted is missing from the evidence, or that the evidence lists a record twice. A root becomes final
+///         evidence it was computed from (a sorted linked list of record hashes in a positional Merkle tree). It
+///         waits a challenge window, during which anyone may void it by proving that a record one of its signers
+///         receipted is missing from the evidence, that a leaf of the list is wrong on its own (out of order, a
+///         record listed twice, a wrong first or last leaf), or that two consecutive leaves do not link (a gap). A
+///         voided root can never be proposed again with the same signatures. A root becomes final
 ///         at the window's end (lazily, on the next call that needs it) and producers then claim the difference
 ///         between their cumulative amount and what they claimed before, at the account registered for them.
 ///
@@ -19,8 +21,14 @@ pragma solidity ^0.8.30;
 ///         `uint64 oracleSetVersion)`. A record's hash is its EIP-712 digest. Signatures are 65-byte ECDSA (low s),
 ///         never ERC-1271.
 ///
-///         Trees are OpenZeppelin `StandardMerkleTree`s: producer leaves `["bytes32","uint256"]`, evidence leaves
-///         `["bytes32","bytes32"]` (hash, next), leaf = `keccak256(bytes.concat(keccak256(abi.encode(a, b))))`.
+///         The producer tree is an OpenZeppelin `StandardMerkleTree` of `["bytes32","uint256"]` leaves.
+///
+///         The evidence tree is positional. The sorted unique record hashes h1 < ... < hn make `count = n + 1`
+///         leaves at positions 0..count-1: (0x00..00, h1), (h1, h2), ..., (hn, 0xff..ff) (no record: the single
+///         leaf (0x00..00, 0xff..ff)); leaf = `keccak256(bytes.concat(keccak256(abi.encode(hash, next))))`. The
+///         depth d is the smallest with 2^d >= count; positions count..2^d-1 hold `bytes32(0)`; a node is
+///         `keccak256(abi.encodePacked(left, right))` (not sorted). `evidenceRoot = keccak256(abi.encode(count,
+///         treeRoot))`. A proof is the d siblings bottom-up.
 interface IRewardDistributor {
     /// @notice A campaign: a sponsor's funds for content rewards over an epoch range.
     /// @param sponsor Who created it; the only one who may reclaim what is left after `claimDeadline`.
@@ -78,10 +86,28 @@ interface IRewardDistributor {
         bool exists;
     }
 
+    /// @notice A leaf of an evidence tree with its proof.
+    /// @param count The number of leaves of the tree (committed by the evidence root).
+    /// @param index The leaf's position, below `count`.
+    /// @param hash The leaf's record hash (zero for the first leaf).
+    /// @param next The next record hash (all ones for the last leaf).
+    /// @param proof The d sibling hashes, bottom-up (d: the smallest with 2^d >= count).
+    struct EvidenceLeaf {
+        uint256 count;
+        uint256 index;
+        bytes32 hash;
+        bytes32 next;
+        bytes32[] proof;
+    }
+
     /// @notice What a successful challenge proved.
+    /// @dev Omission: a receipted record falls strictly inside a leaf. MalformedLeaf: a leaf is out of order or
+    ///      lists a record twice (`hash >= next`), or is a first leaf not starting at zero or a last leaf not ending
+    ///      at all ones. BrokenLink: a leaf's `next` is not the following leaf's `hash` (a gap or a jump).
     enum VoidReason {
         Omission,
-        Duplicate
+        MalformedLeaf,
+        BrokenLink
     }
 
     /// @notice The oracle set changed; it is now version `version`.
@@ -113,7 +139,9 @@ interface IRewardDistributor {
     );
     /// @notice The pending root of the campaign became final.
     event RootFinalized(bytes32 indexed campaignId, uint64 indexed epoch, bytes32 root, uint256 total);
-    /// @notice The pending root of the campaign was voided by `challenger`'s proof about `recordHash`.
+    /// @notice The pending root of the campaign was voided by `challenger`'s proof about `recordHash`: the omitted
+    ///         record (`Omission`), or the `hash` of the malformed leaf (`MalformedLeaf`) or of the leaf whose link
+    ///         is broken (`BrokenLink`).
     event RootVoided(
         bytes32 indexed campaignId,
         uint64 indexed epoch,
@@ -190,8 +218,18 @@ interface IRewardDistributor {
     error RewardRecordEpochOutOfRange(uint64 recordEpoch, uint64 fromEpoch, uint64 toEpoch);
     /// @notice The receipt is dated after the root's cutoff.
     error RewardReceiptAfterCutoff(uint64 receiptTime, uint64 cutoff);
-    /// @notice The leaf (`hash`, `next`) is not in the evidence tree.
-    error RewardEvidenceProofInvalid(bytes32 hash, bytes32 next);
+    /// @notice The leaf (`hash`, `next`) at `index` is not in the evidence tree: a wrong proof, a proof of the wrong
+    ///         length, an index not below the count, or a count the evidence root does not commit.
+    error RewardEvidenceProofInvalid(uint256 index, bytes32 hash, bytes32 next);
+    /// @notice The leaf (`hash`, `next`) at `index` is well formed: in order, and a proper first or last leaf.
+    error RewardEvidenceWellFormed(uint256 index, bytes32 hash, bytes32 next);
+    /// @notice The leaves are not consecutive leaves of one tree (counts `count` and `followingCount`, positions
+    ///         `index` and `followingIndex`).
+    error RewardLeavesNotAdjacent(uint256 count, uint256 index, uint256 followingCount, uint256 followingIndex);
+    /// @notice The leaf at `index` links to `next`, which is the following leaf's hash.
+    error RewardLinkUnbroken(uint256 index, bytes32 next);
+    /// @notice This root (EIP-712 digest `digest`) was voided before; it cannot be proposed again.
+    error RewardRootWasVoided(bytes32 campaignId, bytes32 digest);
     /// @notice `recordHash` is not strictly between the leaf's `hash` and `next`.
     error RewardNotOmitted(bytes32 recordHash, bytes32 hash, bytes32 next);
     /// @notice The pending root cannot finalize yet: its window ends at `finalizesAt`, or the contract is paused.
@@ -265,7 +303,8 @@ interface IRewardDistributor {
     /// @param evidenceRoot The evidence tree's root, nonzero.
     /// @param cutoff The last receipt time included, from the epoch's end to now.
     /// @param signatures At least `threshold` signatures over `EpochRoot` with the current `oracleSetVersion` by
-    ///        distinct current oracles, in ascending signer order.
+    ///        distinct current oracles, in ascending signer order. A root voided before (the same `EpochRoot`
+    ///        digest) is refused with `RewardRootWasVoided`.
     function proposeRoot(
         bytes32 campaignId,
         uint64 epoch,
@@ -284,26 +323,33 @@ interface IRewardDistributor {
     /// @param recordEpoch The record's epoch, as receipted.
     /// @param receiptTime The receipt's time.
     /// @param receiptSignature The `Receipt` signature of one of the root's signers.
-    /// @param leafHash The evidence leaf's hash.
-    /// @param leafNext The evidence leaf's next hash.
-    /// @param proof The leaf's proof in the evidence tree.
+    /// @param leaf The evidence leaf spanning `recordHash`, with its proof.
     function challengeOmission(
         bytes32 campaignId,
         bytes32 recordHash,
         uint64 recordEpoch,
         uint64 receiptTime,
         bytes calldata receiptSignature,
-        bytes32 leafHash,
-        bytes32 leafNext,
-        bytes32[] calldata proof
+        EvidenceLeaf calldata leaf
     ) external;
 
-    /// @notice Voids the pending root by proving the evidence lists `recordHash` twice: the leaf
-    ///         (`recordHash`, `recordHash`) is in its evidence tree. Only in the challenge window; works while paused.
+    /// @notice Voids the pending root by proving a leaf of its evidence wrong on its own: `hash >= next` (out of
+    ///         order, or a record listed twice), or the first leaf's `hash` is not zero, or the last leaf's `next`
+    ///         is not all ones. Only in the challenge window; works while paused.
     /// @param campaignId The campaign.
-    /// @param recordHash The record listed twice.
-    /// @param proof The leaf's proof in the evidence tree.
-    function challengeDuplicate(bytes32 campaignId, bytes32 recordHash, bytes32[] calldata proof) external;
+    /// @param leaf The malformed leaf, with its proof.
+    function challengeMalformedEvidence(bytes32 campaignId, EvidenceLeaf calldata leaf) external;
+
+    /// @notice Voids the pending root by proving a gap in its evidence: two consecutive leaves where the first's
+    ///         `next` is not the second's `hash`. Only in the challenge window; works while paused.
+    /// @param campaignId The campaign.
+    /// @param leaf A leaf, with its proof.
+    /// @param following The leaf at the next position of the same tree, with its proof.
+    function challengeBrokenLink(
+        bytes32 campaignId,
+        EvidenceLeaf calldata leaf,
+        EvidenceLeaf calldata following
+    ) external;
 
     /// @notice Makes the pending root final: its window is over and the contract is not paused. Anyone may.
     /// @param campaignId The campaign.

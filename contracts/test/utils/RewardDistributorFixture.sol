@@ -8,6 +8,7 @@ import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {Test} from "forge-std/Test.sol";
 
 import {ReserveLedger} from "../../reserves/ReserveLedger.sol";
+import {IRewardDistributor} from "../../rewards/interfaces/IRewardDistributor.sol";
 import {IIssuanceGate} from "../../reserves/interfaces/IIssuanceGate.sol";
 import {RewardDistributor} from "../../rewards/RewardDistributor.sol";
 import {TrustAccount} from "../../settlement/TrustAccount.sol";
@@ -28,15 +29,52 @@ library TestMerkle {
         return keccak256(bytes.concat(keccak256(abi.encode(hash, next))));
     }
 
-    /// @dev The sorted-linked-list leaves of `hashes` (sorted, duplicates kept): (0, h1), (h1, h2), ..., (hn, ~0).
-    function listLeaves(bytes32[] memory hashes) internal pure returns (bytes32[] memory leaves) {
-        leaves = new bytes32[](hashes.length + 1);
+    /// @dev The sorted-linked-list pairs of `hashes` (as given, duplicates kept): (0, h1), (h1, h2), ..., (hn, ~0).
+    function listPairs(bytes32[] memory hashes) internal pure returns (bytes32[] memory from, bytes32[] memory to) {
+        from = new bytes32[](hashes.length + 1);
+        to = new bytes32[](hashes.length + 1);
         bytes32 previous;
         for (uint256 i; i < hashes.length; ++i) {
-            leaves[i] = pairLeaf(previous, hashes[i]);
+            (from[i], to[i]) = (previous, hashes[i]);
             previous = hashes[i];
         }
-        leaves[hashes.length] = pairLeaf(previous, bytes32(type(uint256).max));
+        (from[hashes.length], to[hashes.length]) = (previous, bytes32(type(uint256).max));
+    }
+
+    /// @dev The leaves of the pairs (`from[i]`, `to[i]`), in order.
+    function pairLeaves(bytes32[] memory from, bytes32[] memory to) internal pure returns (bytes32[] memory leaves) {
+        leaves = new bytes32[](from.length);
+        for (uint256 i; i < from.length; ++i) leaves[i] = pairLeaf(from[i], to[i]);
+    }
+
+    /// @dev The sorted-linked-list leaves of `hashes` (as given, duplicates kept).
+    function listLeaves(bytes32[] memory hashes) internal pure returns (bytes32[] memory) {
+        (bytes32[] memory from, bytes32[] memory to) = listPairs(hashes);
+        return pairLeaves(from, to);
+    }
+
+    /// @dev The positional evidence root of `leaves`: `keccak256(abi.encode(count, treeRoot))` over the tree of
+    ///      2^d positions (d the smallest with 2^d >= count, padding `bytes32(0)`, unsorted pairs).
+    function positionalRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        bytes32[] memory level = _padded(leaves);
+        while (level.length > 1) level = _upPositional(level);
+        return keccak256(abi.encode(leaves.length, level[0]));
+    }
+
+    /// @dev The positional proof of the leaf at `index`: its d siblings, bottom-up.
+    function positionalProof(bytes32[] memory leaves, uint256 index) internal pure returns (bytes32[] memory path) {
+        bytes32[] memory level = _padded(leaves);
+        path = new bytes32[](positionalDepth(leaves.length));
+        for (uint256 i; level.length > 1; ++i) {
+            path[i] = level[index ^ 1];
+            level = _upPositional(level);
+            index /= 2;
+        }
+    }
+
+    /// @dev The depth of a positional tree of `count` leaves: the smallest d with 2^d >= count.
+    function positionalDepth(uint256 count) internal pure returns (uint256 d) {
+        while ((uint256(1) << d) < count) ++d;
     }
 
     function root(bytes32[] memory leaves) internal pure returns (bytes32) {
@@ -71,6 +109,16 @@ library TestMerkle {
             values[j] = value;
         }
         return values;
+    }
+
+    function _padded(bytes32[] memory leaves) private pure returns (bytes32[] memory level) {
+        level = new bytes32[](uint256(1) << positionalDepth(leaves.length));
+        for (uint256 i; i < leaves.length; ++i) level[i] = leaves[i];
+    }
+
+    function _upPositional(bytes32[] memory level) private pure returns (bytes32[] memory next) {
+        next = new bytes32[](level.length / 2);
+        for (uint256 i; i < next.length; ++i) next[i] = keccak256(abi.encodePacked(level[2 * i], level[2 * i + 1]));
     }
 
     function _up(bytes32[] memory level) private pure returns (bytes32[] memory next) {
@@ -233,6 +281,8 @@ abstract contract RewardDistributorFixture is RewardTokenSetup {
         bytes32[] producerIds;
         uint256[] cumulatives;
         bytes32[] producerLeaves;
+        bytes32[] evidenceFrom;
+        bytes32[] evidenceTo;
         bytes32[] evidenceLeaves;
     }
 
@@ -348,6 +398,19 @@ abstract contract RewardDistributorFixture is RewardTokenSetup {
         uint256[] memory cumulatives,
         bytes32[] memory hashes
     ) internal view returns (Built memory b) {
+        (bytes32[] memory from, bytes32[] memory to) = TestMerkle.listPairs(TestMerkle.sort(hashes));
+        b = _buildPairs(campaignId_, epoch, ids, cumulatives, from, to);
+    }
+
+    /// @dev As `_build`, with the evidence leaves given as pairs (`from[i]`, `to[i]`) at positions 0..n-1, as is.
+    function _buildPairs(
+        bytes32 campaignId_,
+        uint64 epoch,
+        bytes32[] memory ids,
+        uint256[] memory cumulatives,
+        bytes32[] memory from,
+        bytes32[] memory to
+    ) internal view returns (Built memory b) {
         b.producerIds = ids;
         b.cumulatives = cumulatives;
         b.producerLeaves = new bytes32[](ids.length);
@@ -356,13 +419,15 @@ abstract contract RewardDistributorFixture is RewardTokenSetup {
             b.producerLeaves[i] = TestMerkle.producerLeaf(ids[i], cumulatives[i]);
             total += cumulatives[i];
         }
-        b.evidenceLeaves = TestMerkle.listLeaves(TestMerkle.sort(hashes));
+        b.evidenceFrom = from;
+        b.evidenceTo = to;
+        b.evidenceLeaves = TestMerkle.pairLeaves(from, to);
         b.message = RootMessage({
             campaignId: campaignId_,
             epoch: epoch,
             root: ids.length == 0 ? bytes32(0) : TestMerkle.root(b.producerLeaves),
             total: total,
-            evidenceRoot: TestMerkle.root(b.evidenceLeaves),
+            evidenceRoot: TestMerkle.positionalRoot(b.evidenceLeaves),
             cutoff: uint64(block.timestamp),
             version: dist.oracleSetVersion()
         });
@@ -415,7 +480,34 @@ abstract contract RewardDistributorFixture is RewardTokenSetup {
     }
 
     function _evidenceProof(Built memory b, uint256 index) internal pure returns (bytes32[] memory) {
-        return TestMerkle.proof(b.evidenceLeaves, index);
+        return TestMerkle.positionalProof(b.evidenceLeaves, index);
+    }
+
+    /// @dev The evidence leaf of `b` at `index`, with its proof.
+    function _evidenceLeaf(
+        Built memory b,
+        uint256 index
+    ) internal pure returns (IRewardDistributor.EvidenceLeaf memory) {
+        return
+            IRewardDistributor.EvidenceLeaf({
+                count: b.evidenceLeaves.length,
+                index: index,
+                hash: b.evidenceFrom[index],
+                next: b.evidenceTo[index],
+                proof: _evidenceProof(b, index)
+            });
+    }
+
+    /// @dev As `_evidenceLeaf`, claiming the leaf (`hash`, `next`) at `index` with that position's proof.
+    function _evidenceLeafAs(
+        Built memory b,
+        uint256 index,
+        bytes32 hash,
+        bytes32 next
+    ) internal pure returns (IRewardDistributor.EvidenceLeaf memory leaf) {
+        leaf = _evidenceLeaf(b, index);
+        leaf.hash = hash;
+        leaf.next = next;
     }
 
     function _hashes(bytes32 a, bytes32 b) internal pure returns (bytes32[] memory list) {
