@@ -9,7 +9,15 @@ import { hexlify, randomBytes, Wallet } from "ethers";
 
 import { recordHash, REWARD_TYPES, signRecord } from "../../src/rewards/evidence.js";
 import { termsHash, type RewardTerms } from "../../src/rewards/oracle.js";
-import { evidenceTree, leafArgument, omissionProof } from "../../src/rewards/trees.js";
+import { decodeRevert } from "../../src/chain/reverts.js";
+import {
+  brokenLink,
+  evidenceTree,
+  evidenceTreeOfLeaves,
+  leafArgument,
+  omissionProof,
+} from "../../src/rewards/trees.js";
+import { RewardDistributor__factory } from "../../typechain-types/index.js";
 import { call, CELL, rewardsFixture } from "./service-helpers.js";
 
 type Fixture = Awaited<ReturnType<typeof rewardsFixture>>;
@@ -256,6 +264,49 @@ describe("rewards service", function () {
     await service.oracle.tick();
     expect((await f.suite.token.balanceOf(account)) - balance).to.equal(200n);
     expect(await f.distributor.claimedOf(c.id, north.producerId)).to.equal(200n);
+  });
+
+  it("lets anyone void a root whose evidence list was cut, with the two leaves that do not link", async function () {
+    service = await f.start({ autoClaim: false });
+    await f.toNextEpoch();
+    const v = await f.venue(service.url, `venue:cut/${hexlify(randomBytes(4))}`, 4, "producer:cut");
+    const c = await f.campaign(terms([v.contentId]), 1_000n);
+    await service.oracle.tick();
+    service.oracle.setTerms(c.id, terms([v.contentId]));
+    const replies = await f.traffic(service.url, v, 3, 10n);
+    const epoch = BigInt(replies[0]!.body.epoch);
+    await f.toNextEpoch(11n);
+    const result = await service.oracle.compute(terms([v.contentId]), 1_000n, epoch, epoch, new Map());
+    // The oracles sign a list cut in the middle: no leaf spans what was cut out, so no omission can be shown...
+    const leaves = evidenceTree(result.evidence).leaves;
+    const cut = evidenceTreeOfLeaves([...leaves.slice(0, 2), ...leaves.slice(4)]);
+    const missing = leaves[2]![0];
+    expect(() => omissionProof(cut, missing)).to.throw(/is in the evidence/);
+    const cutoff = f.clock.genesis + (epoch + 1n) * f.clock.epochLength + 10n;
+    const message = {
+      campaignId: c.id,
+      epoch,
+      root: result.root,
+      total: result.total,
+      evidenceRoot: cut.root,
+      cutoff,
+      oracleSetVersion: await f.distributor.oracleSetVersion(),
+    };
+    const signers = [...f.oracles].sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1));
+    const signatures = await Promise.all(signers.map((o) => signRecord(o, f.domain, "EpochRoot", message)));
+    await f.distributor.proposeRoot(c.id, epoch, result.root, result.total, cut.root, cutoff, signatures);
+    // ...but the TypeScript tree's neighbours, proven against the contract's positional check, void it.
+    const [left, right] = brokenLink(cut)!;
+    await f.distributor.challengeBrokenLink(c.id, leafArgument(left), leafArgument(right));
+    expect((await f.distributor.pendingRootOf(c.id)).proposedAt).to.equal(0n);
+    // The same signed root cannot come back.
+    let refused = "";
+    try {
+      await f.distributor.proposeRoot.staticCall(c.id, epoch, result.root, result.total, cut.root, cutoff, signatures);
+    } catch (error) {
+      refused = decodeRevert(error, RewardDistributor__factory.abi)?.message ?? String(error);
+    }
+    expect(refused).to.contain("RewardRootWasVoided");
   });
 
   it("lets anyone void a root that left out a receipted record, with the oracle's receipt", async function () {
