@@ -47,8 +47,13 @@ export interface RewardOracleOptions {
   readonly log: (line: string) => void;
   /** Unix seconds now (a devnet that mines on demand has a latest block older than now). */
   readonly now: () => bigint;
-  /** Certificate levels of device owners, when a campaign's terms ask for one. */
-  readonly certificateLevels?: (owners: readonly string[]) => Promise<ReadonlyMap<string, number>>;
+  /**
+   * The trust-certificate level of each device owner, by owner, from the certificates the devices were registered
+   * with; asked only when a campaign's terms set `minCertificateLevel`.
+   */
+  readonly certificateLevels?: (
+    devices: readonly { readonly owner: string; readonly certificate: string }[],
+  ) => Promise<ReadonlyMap<string, number>>;
 }
 
 const MIGRATIONS: readonly Migration[] = [
@@ -252,7 +257,7 @@ export class RewardOracle {
     const devices = registry.devices();
     const certificateLevels =
       terms.minCertificateLevel !== undefined && terms.minCertificateLevel > 0 && this.#options.certificateLevels
-        ? await this.#options.certificateLevels(devices.map((device) => device.owner))
+        ? await this.#options.certificateLevels(devices)
         : undefined;
     return computeEpoch({
       epoch,

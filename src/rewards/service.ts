@@ -6,7 +6,11 @@
  *
  * Environment: `REWARDS_SETTINGS` below (docs/operations.md).
  */
+import { getAddress } from "ethers";
+
+import { CertificateVerifier__factory } from "../../typechain-types/index.js";
 import { systemClock, type Clock } from "../chain/clock.js";
+import type { ChainConnection } from "../chain/config.js";
 import { dutyWallet } from "../chain/duty-wallet.js";
 import { isDevnet, type DutyName } from "../chain/networks.js";
 import { Poller } from "../chain/poller.js";
@@ -17,6 +21,7 @@ import {
   type ServiceContext,
   type ServiceFactory,
 } from "../chain/service.js";
+import { decodeRevert } from "../chain/reverts.js";
 import { choice, int, settingsSchema, text } from "../chain/settings.js";
 import { messageOf } from "../errors.js";
 import { rewardsDomain } from "./evidence.js";
@@ -113,6 +118,8 @@ export function rewardsService(options: RewardsServiceOptions = {}): ServiceFact
           fromBlock: deployment.blockNumber ?? 0,
           log: context.log,
           now,
+          certificateLevels: (devices) =>
+            certificateLevelsOf(chain.provider, deployments.get("CertificateVerifier").address, devices),
         });
         const http = rewardsHttpServer(ingest, registry, oracle, {
           host: "127.0.0.1",
@@ -177,6 +184,32 @@ export function rewardsService(options: RewardsServiceOptions = {}): ServiceFact
       });
     },
   };
+}
+
+/**
+ * The trust-certificate level of each device owner (docs/certificates.md): for each device registered with a
+ * certificate, `CertificateVerifier.certificateOf(uid)` (which refuses anything but a valid certificate: expired,
+ * revoked, replaced, an issuer no longer authorized, a retired model), counted only when its subject is the
+ * device's owner. An owner with several certificates counts at its highest level.
+ */
+export async function certificateLevelsOf(
+  provider: ChainConnection["provider"],
+  verifierAddress: string,
+  devices: readonly { readonly owner: string; readonly certificate: string }[],
+): Promise<Map<string, number>> {
+  const verifier = CertificateVerifier__factory.connect(verifierAddress, provider);
+  const levels = new Map<string, number>();
+  for (const { owner, certificate } of devices) {
+    if (BigInt(certificate) === 0n || BigInt(owner) === 0n) continue;
+    try {
+      const found = await verifier.certificateOf(certificate);
+      if (getAddress(found.subject) !== getAddress(owner)) continue;
+      levels.set(getAddress(owner), Math.max(levels.get(getAddress(owner)) ?? 0, Number(found.level)));
+    } catch (error) {
+      if (decodeRevert(error, CertificateVerifier__factory.abi) === undefined) throw error;
+    }
+  }
+  return levels;
 }
 
 export const rewards: ServiceFactory = rewardsService();

@@ -25,6 +25,7 @@ import {
   type Registration,
 } from "../../src/rewards/registry.js";
 import { RewardOracle } from "../../src/rewards/runner.js";
+import { certificateLevelsOf } from "../../src/rewards/service.js";
 import { wire } from "../../src/rewards/simulator.js";
 import { Store } from "../../src/store/store.js";
 import { RewardDistributor__factory } from "../../typechain-types/index.js";
@@ -85,7 +86,13 @@ export async function rewardsFixture() {
   }
 
   /** Starts the service's parts over the fixture's SQLite file (a restart reopens it). */
-  async function start(options: { readonly autoClaim?: boolean; readonly oracles?: readonly Wallet[] } = {}) {
+  async function start(
+    options: {
+      readonly autoClaim?: boolean;
+      readonly oracles?: readonly Wallet[];
+      readonly certificateLevels?: boolean;
+    } = {},
+  ) {
     const store = Store.open({ path: path.join(dir, "rewards.sqlite") });
     const registry = new RewardRegistry(store);
     const ingest = new EvidenceIngest({
@@ -112,6 +119,12 @@ export async function rewardsFixture() {
       fromBlock: 0,
       log: (line) => lines.push(line),
       now: () => chainNow,
+      ...(options.certificateLevels === true
+        ? {
+            certificateLevels: (devices: readonly { owner: string; certificate: string }[]) =>
+              certificateLevelsOf(provider, suite.deployments.get("CertificateVerifier").address, devices),
+          }
+        : {}),
     });
     const http = rewardsHttpServer(ingest, registry, oracle, {
       host: "127.0.0.1",

@@ -5,7 +5,7 @@
  * once across a restart. A root that leaves out a receipted record is voided with the receipt.
  */
 import { expect } from "chai";
-import { hexlify, randomBytes, Wallet } from "ethers";
+import { AbiCoder, Contract, hexlify, randomBytes, Wallet, ZeroHash } from "ethers";
 
 import { recordHash, REWARD_TYPES, signRecord } from "../../src/rewards/evidence.js";
 import { termsHash, type RewardTerms } from "../../src/rewards/oracle.js";
@@ -17,10 +17,18 @@ import {
   leafArgument,
   omissionProof,
 } from "../../src/rewards/trees.js";
-import { RewardDistributor__factory } from "../../typechain-types/index.js";
+import { CertificateResolver__factory, RewardDistributor__factory } from "../../typechain-types/index.js";
+import { defaultModel, modelIdOf } from "../../src/certificates/model.js";
+import { dutyWallet } from "../../src/chain/duty-wallet.js";
 import { call, CELL, rewardsFixture } from "./service-helpers.js";
 
 type Fixture = Awaited<ReturnType<typeof rewardsFixture>>;
+
+/** What the test calls on EAS 1.9.0 (its published interface). */
+const EAS_ABI = [
+  "function attest((bytes32 schema, (address recipient, uint64 expirationTime, bool revocable, bytes32 refUID, bytes data, uint256 value) data)) payable returns (bytes32)",
+  "event Attested(address indexed recipient, address indexed attester, bytes32 uid, bytes32 indexed schemaUID)",
+];
 
 const terms = (contentIds: string[], extra: Partial<RewardTerms> = {}): RewardTerms => ({
   contentIds,
@@ -264,6 +272,55 @@ describe("rewards service", function () {
     await service.oracle.tick();
     expect((await f.suite.token.balanceOf(account)) - balance).to.equal(200n);
     expect(await f.distributor.claimedOf(c.id, north.producerId)).to.equal(200n);
+  });
+
+  it("counts, when the terms ask for a certificate level, only devices whose owner holds a valid one of that level", async function () {
+    const issuer = await dutyWallet(f.chain, "certIssuer");
+    const resolver = CertificateResolver__factory.connect(
+      f.suite.deployments.get("CertificateResolver").address,
+      issuer,
+    );
+    const eas = new Contract(f.suite.deployments.get("EAS").address, EAS_ABI, issuer);
+    const attest = async (subject: string, level: number): Promise<string> => {
+      const data = AbiCoder.defaultAbiCoder().encode(
+        ["address", "uint8", "uint32", "bytes32", "bytes32", "uint64"],
+        [subject, level, 500, modelIdOf(defaultModel()), hexlify(randomBytes(32)), await f.provider.getBlockNumber()],
+      );
+      const expirationTime = f.now + 30n * 24n * 3_600n;
+      const tx = await eas.getFunction("attest")({
+        schema: await resolver.schemaUID(),
+        data: { recipient: subject, expirationTime, revocable: true, refUID: ZeroHash, data, value: 0n },
+      });
+      const receipt = await tx.wait();
+      const at = (await eas.getAddress()).toLowerCase();
+      const log = receipt!.logs.find((entry: { address: string }) => entry.address.toLowerCase() === at)!;
+      return eas.interface.parseLog(log)!.args.uid as string;
+    };
+    service = await f.start({ autoClaim: false, certificateLevels: true });
+    await f.toNextEpoch();
+    const v = await f.venue(service.url, `venue:certified/${hexlify(randomBytes(4))}`, 3, "producer:certified");
+    const [certified, low, stranger] = v.terminals;
+    // Each terminal is its own owner; re-registered with a certificate: level 2, level 1, and someone else's level 3.
+    const owner = Wallet.createRandom();
+    const uids = [await attest(certified!.address, 2), await attest(low!.address, 1), await attest(owner.address, 3)];
+    for (const [i, t] of [certified, low, stranger].entries()) {
+      const reply = await f.register(
+        service.url,
+        f.registration({ kind: "device", key: t!.address, owner: t!.address, certificate: uids[i]!, time: f.now + 1n }),
+      );
+      expect(reply.status, JSON.stringify(reply.body)).to.equal(201);
+    }
+    const certifiedTerms = terms([v.contentId], { k: 1, minCertificateLevel: 2 });
+    const c = await f.campaign(certifiedTerms, 1_000n);
+    await service.oracle.tick();
+    service.oracle.setTerms(c.id, certifiedTerms);
+    await f.advance(2n);
+    await f.traffic(service.url, v, 3, 9n);
+    const epoch = (f.now - f.clock.genesis) / f.clock.epochLength;
+    const result = await service.oracle.compute(certifiedTerms, 1_000n, epoch, epoch, new Map());
+    // Only the level-2 owner's device counts; the others are ignored as having no certificate of that level.
+    expect(result.playbacks.map((p) => p.users)).to.deep.equal([1]);
+    expect(result.ignored.filter((i) => i.reason === "no-certificate")).to.have.length(2);
   });
 
   it("lets anyone void a root whose evidence list was cut, with the two leaves that do not link", async function () {
