@@ -46,9 +46,9 @@ export const REWARDS_SETTINGS = settingsSchema("rewards", {
   ),
   REWARDS_SKEW_SECONDS: int("most seconds a record's time may be ahead of the oracle's clock", 30, 0, 3_600),
   REWARDS_ORACLES: text(
-    "which reward oracle keys this service holds and signs with (the first relays the transactions)",
-    "a comma-separated list of 1, 2 and 3",
-    /^[123](,[123]){0,2}$/,
+    "which reward oracle keys this service holds and signs with (the first relays the transactions); empty: all three",
+    "a comma-separated list of 1, 2 and 3, or empty",
+    /^([123](,[123]){0,2})?$/,
     "1,2,3",
     { required: false },
   ),
@@ -85,7 +85,7 @@ export function rewardsService(options: RewardsServiceOptions = {}): ServiceFact
       const clock = options.clock ?? systemClock;
       const now = () => BigInt(Math.floor(clock.now() / 1000));
       const deployment = deployments.get("RewardDistributor");
-      const indexes = [...new Set(settings.REWARDS_ORACLES.split(",").map(Number))];
+      const indexes = oracleIndexes(settings.REWARDS_ORACLES);
       const oracles = await Promise.all(indexes.map((index) => dutyWallet(chain, ORACLE_DUTIES[index - 1]!)));
       const simulate = settings.REWARDS_SIMULATE === "on" && devnet;
       const registrar = simulate ? await dutyWallet(chain, "registrar") : undefined;
@@ -184,6 +184,12 @@ export function rewardsService(options: RewardsServiceOptions = {}): ServiceFact
       });
     },
   };
+}
+
+/** The oracle keys `REWARDS_ORACLES` names (1, 2, 3), in its order, each once; empty names all three. */
+export function oracleIndexes(setting: string): number[] {
+  if (setting.trim() === "") return [1, 2, 3];
+  return [...new Set(setting.split(",").map(Number))];
 }
 
 /**

@@ -9,6 +9,7 @@ import { AbiCoder, Contract, hexlify, randomBytes, Wallet, ZeroHash } from "ethe
 
 import { recordHash, REWARD_TYPES, signRecord } from "../../src/rewards/evidence.js";
 import { termsHash, type RewardTerms } from "../../src/rewards/oracle.js";
+import { oracleIndexes } from "../../src/rewards/service.js";
 import { decodeRevert } from "../../src/chain/reverts.js";
 import {
   brokenLink,
@@ -82,6 +83,13 @@ describe("rewards service", function () {
     expect(await distributor.hashEpochRoot(id, 7n, nonce, 12_345n, id, root.cutoff, 1n)).to.equal(
       recordHash(domain, "EpochRoot", root),
     );
+  });
+
+  it("holds the oracle keys REWARDS_ORACLES names, all three when it is empty (a remote network's default)", function () {
+    expect(oracleIndexes("")).to.deep.equal([1, 2, 3]);
+    expect(oracleIndexes("1,2,3")).to.deep.equal([1, 2, 3]);
+    expect(oracleIndexes("2,1,2")).to.deep.equal([2, 1]);
+    expect(oracleIndexes("3")).to.deep.equal([3]);
   });
 
   it("registers only what the registrar signed, and never rolls an entry back", async function () {
