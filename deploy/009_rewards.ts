@@ -24,8 +24,14 @@ export default deployScript(
     const chainId = env.network.chain.id;
     const { provider, signer } = ethersFor(env);
     const clock = isDevnet(chainId) ? REWARDS.devnet : REWARDS.elsewhere;
+    // The epoch clock starts at the first deployment; a later run (a restart of the devnet) passes the same
+    // genesis, so the same constructor arguments keep the deployed distributor (the devnet redeploys what changed).
+    const previous = env.getOrNull("RewardDistributor");
     const latest = await provider.getBlock("latest");
-    const genesis = BigInt(latest!.timestamp) - (BigInt(latest!.timestamp) % BigInt(clock.epochLength));
+    const genesis =
+      previous !== null && (await provider.getCode(previous.address)) !== "0x"
+        ? await RewardDistributor__factory.connect(previous.address, provider).genesis()
+        : BigInt(latest!.timestamp) - (BigInt(latest!.timestamp) % BigInt(clock.epochLength));
     const deployed = await deploy(
       "RewardDistributor",
       {
