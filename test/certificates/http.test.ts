@@ -3,14 +3,8 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 
-import {
-  call,
-  certificatesFixture,
-  signedRequest,
-  signedRevocation,
-  type Reply,
-  type ServiceUnderTest,
-} from "./service-helpers.js";
+import { call, type Reply } from "../helpers/http.js";
+import { certificatesFixture, signedRequest, signedRevocation, type ServiceUnderTest } from "./service-helpers.js";
 
 /**
  * Checks replies against the service's own OpenAPI document: each reply's

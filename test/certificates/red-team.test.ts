@@ -16,7 +16,8 @@ import { create2ProfilesOf } from "../../src/certificates/service.js";
 import { ServiceError } from "../../src/chain/service.js";
 import { MockAccountFactory__factory } from "../../typechain-types/index.js";
 import { verifyCertificate } from "../../src/certificates/verify.js";
-import { call, certificatesFixture, signedRequest, type ServiceUnderTest } from "./service-helpers.js";
+import { call } from "../helpers/http.js";
+import { certificatesFixture, signedRequest, type ServiceUnderTest } from "./service-helpers.js";
 
 describe("certificates: red team", function () {
   this.timeout(180_000);

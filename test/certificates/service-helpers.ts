@@ -25,20 +25,6 @@ import {
 import { Store } from "../../src/store/store.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
 
-export interface Reply {
-  readonly status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly body: any;
-}
-
-export async function call(url: string, method = "GET", body?: unknown): Promise<Reply> {
-  const reply = await fetch(url, {
-    method,
-    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  return { status: reply.status, body: (await reply.json()) as unknown };
-}
-
 export interface ServiceUnderTest {
   readonly issuer: CertificateIssuer;
   /** The service's indexer: the tests poll it before a request, so the request's history is indexed. */

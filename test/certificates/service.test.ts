@@ -8,8 +8,8 @@ import { easAt } from "../../src/certificates/eas.js";
 import { certificateDomain } from "../../src/certificates/pop.js";
 import { featuresRoot, score } from "../../src/certificates/score.js";
 import { CertificateResolver__factory, ScoringModelRegistry__factory } from "../../typechain-types/index.js";
+import { call } from "../helpers/http.js";
 import {
-  call,
   certificatesFixture,
   decodeCertificate,
   signedRequest,

@@ -23,25 +23,13 @@ import {
   MockOwnedWallet__factory,
   MockYesWallet__factory,
 } from "../../typechain-types/index.js";
+import { call, type Reply } from "../helpers/http.js";
 import { freePort } from "../helpers/processes.js";
 import { ProxyNode } from "../mocks/proxy-node.js";
 import { KEYS, startInteropChains, type InteropFixture, type TestChain } from "./fixture.js";
 import { signPayload, tempDir, transferJson, waitFor } from "./helpers.js";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-
-interface Reply {
-  status: number;
-  body: any;
-}
-
-async function call(url: string, method = "GET", body?: unknown): Promise<Reply> {
-  const reply = await fetch(url, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-  });
-  return { status: reply.status, body: await reply.json() };
-}
 
 describe("interop: the API gateway takes signed payloads and submits them through a healthy node", function () {
   this.timeout(180_000);

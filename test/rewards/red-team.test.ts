@@ -16,7 +16,8 @@ import { computeEpoch, type ReceiptedRecord, type RewardTerms } from "../../src/
 import { contentIdOf, producerIdOf, RewardRegistry, venueIdOf } from "../../src/rewards/registry.js";
 import { evidenceTree, leafArgument, omissionProof } from "../../src/rewards/trees.js";
 import { Store } from "../../src/store/store.js";
-import { call, CELL, rewardsFixture } from "./service-helpers.js";
+import { call } from "../helpers/http.js";
+import { CELL, rewardsFixture } from "./service-helpers.js";
 
 type Fixture = Awaited<ReturnType<typeof rewardsFixture>>;
 

@@ -29,21 +29,8 @@ import { certificateLevelsOf } from "../../src/rewards/service.js";
 import { wire } from "../../src/rewards/simulator.js";
 import { Store } from "../../src/store/store.js";
 import { RewardDistributor__factory } from "../../typechain-types/index.js";
+import { call, type Reply } from "../helpers/http.js";
 import { deploySuite } from "../helpers/suite.js";
-
-export interface Reply {
-  readonly status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly body: any;
-}
-
-export async function call(url: string, method = "GET", body?: unknown): Promise<Reply> {
-  const reply = await fetch(url, {
-    method,
-    ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
-  });
-  return { status: reply.status, body: (await reply.json()) as unknown };
-}
 
 export const CELL = 0x8928308280fffffn;
 

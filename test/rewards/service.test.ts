@@ -21,7 +21,8 @@ import {
 import { CertificateResolver__factory, RewardDistributor__factory } from "../../typechain-types/index.js";
 import { defaultModel, modelIdOf } from "../../src/certificates/model.js";
 import { dutyWallet } from "../../src/chain/duty-wallet.js";
-import { call, CELL, rewardsFixture } from "./service-helpers.js";
+import { call } from "../helpers/http.js";
+import { CELL, rewardsFixture } from "./service-helpers.js";
 
 type Fixture = Awaited<ReturnType<typeof rewardsFixture>>;
 
