@@ -1,12 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-
 import { expect } from "chai";
 import { Wallet } from "ethers";
 
 import { runNode } from "../helpers/processes.js";
-import { killDevnet, stackEnv, stackPlace, startStack, type Stack, type StackPlace } from "../helpers/stack.js";
+import { stackEnv, stackForSuite } from "../helpers/stack.js";
 
 const CLI = "bin/bank-chain.mjs";
 
@@ -28,25 +24,14 @@ describe("cli: bank-chain certificates", function () {
   });
 
   describe("against npm start", function () {
-    let dir: string;
-    let place: StackPlace;
-    let stack: Stack | undefined;
+    const running = stackForSuite("bank-chain-certs-cli-");
     let env: NodeJS.ProcessEnv;
     let api: string;
 
     before(async function () {
-      dir = mkdtempSync(path.join(tmpdir(), "bank-chain-certs-cli-"));
-      place = await stackPlace(dir);
-      stack = await startStack(place);
-      api = stack.services.get("certificates")!;
-      expect(api, stack.stdout).to.match(/^http:\/\//);
-      env = { ...stackEnv(place), BANK_CHAIN_CERTIFICATE_KEY: Wallet.createRandom().privateKey };
-    });
-
-    after(async function () {
-      await stack?.stop("SIGINT").catch(() => undefined);
-      if (place !== undefined) killDevnet(place);
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      api = running.stack.services.get("certificates")!;
+      expect(api, running.stack.stdout).to.match(/^http:\/\//);
+      env = { ...stackEnv(running.place), BANK_CHAIN_CERTIFICATE_KEY: Wallet.createRandom().privateKey };
     });
 
     it("requests, shows, verifies (each check printed), revokes; verify then fails on isValid", async function () {

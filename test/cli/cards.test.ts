@@ -1,6 +1,5 @@
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 
 import { expect } from "chai";
@@ -9,7 +8,7 @@ import { getAddress, JsonRpcProvider, keccak256, toUtf8Bytes } from "ethers";
 import { serviceDataDir } from "../../src/chain/data-dir.js";
 import { AccountLedger__factory } from "../../typechain-types/index.js";
 import { collect, ROOT, runNode, spawnGroup, type Finished } from "../helpers/processes.js";
-import { killDevnet, stackEnv, stackPlace, startStack, type Stack, type StackPlace } from "../helpers/stack.js";
+import { stackEnv, stackForSuite } from "../helpers/stack.js";
 import { cardRequest, IsoClient, nextPan } from "../iso8583/gateway-helpers.js";
 
 const CLI = "bin/bank-chain.mjs";
@@ -31,31 +30,25 @@ interface Envelope {
 
 describe("cli: bank-chain cards … on the card gateway's own file", function () {
   this.timeout(600_000);
-  let dir: string;
-  let place: StackPlace;
-  let stack: Stack | undefined;
   let gatewayPort: number;
   /** The devnet's accounts by index (10: alice, 11: bob, the demo cardholders; 12, 13: no profile). */
   let accounts: string[];
   let provider: JsonRpcProvider;
 
+  // Registered before the stack's hooks, so the provider closes before the stack stops.
+  after(function () {
+    provider?.destroy();
+  });
+  const running = stackForSuite("bank-chain-cards-cli-");
   before(async function () {
-    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-cards-cli-"));
-    place = await stackPlace(dir);
-    stack = await startStack(place);
+    const { stack } = running;
     gatewayPort = Number(/^tcp:\/\/127\.0\.0\.1:(\d+)$/.exec(stack.services.get("card-gateway") ?? "")![1]);
     provider = new JsonRpcProvider(stack.rpc, 31337, { staticNetwork: true });
     accounts = ((await provider.send("eth_accounts", [])) as string[]).map((a) => getAddress(a));
   });
-  after(async function () {
-    provider?.destroy();
-    await stack?.stop().catch(() => undefined);
-    if (place !== undefined) killDevnet(place);
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
 
   const cards = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Finished> =>
-    runNode([CLI, ...args], { ...stackEnv(place), ...env });
+    runNode([CLI, ...args], { ...stackEnv(running.place), ...env });
   /** Runs with --json; expects exit `code` and returns the envelope. */
   async function json(args: readonly string[], code = 0): Promise<Envelope> {
     const result = await cards(["--json", ...args]);
@@ -86,9 +79,9 @@ describe("cli: bank-chain cards … on the card gateway's own file", function ()
   }
   /** The gateway's SQLite files in the data folder of `npm start`. */
   const gatewayFiles = (): string[] =>
-    readdirSync(path.join(dir, "data", "localhost"))
+    readdirSync(path.join(running.place.dir, "data", "localhost"))
       .filter((name) => /^card-gateway-[0-9a-f]{8}\.sqlite$/.test(name))
-      .map((name) => path.join(dir, "data", "localhost", name));
+      .map((name) => path.join(running.place.dir, "data", "localhost", name));
 
   it("lists the cards on file by their last four digits, never a PAN or its hash, from the gateway's file", async function () {
     const body = await json(["cards", "list"]);
@@ -163,7 +156,7 @@ describe("cli: bank-chain cards … on the card gateway's own file", function ()
     // A profile the bank opened and closed again: no card may be added, nor a card reactivated.
     const closing = accounts[13]!;
     const ledger = AccountLedger__factory.connect(
-      stack!.contracts.get("AccountLedgerBankA")!,
+      running.stack.contracts.get("AccountLedgerBankA")!,
       await provider.getSigner(1),
     );
     await (await ledger.openProfile(keccak256(toUtf8Bytes(`cli-test:${closing}`)), closing, 0n)).wait();
@@ -272,7 +265,7 @@ describe("cli: bank-chain cards … on the card gateway's own file", function ()
     const withInput = async (args: readonly string[], input: string): Promise<Finished> => {
       const child = spawnGroup(process.execPath, [CLI, "--json", ...args], {
         cwd: ROOT,
-        env: { ...process.env, ...stackEnv(place) },
+        env: { ...process.env, ...stackEnv(running.place) },
       });
       const finished = collect(child, 60_000);
       child.stdin.end(input);
@@ -292,7 +285,7 @@ describe("cli: bank-chain cards … on the card gateway's own file", function ()
 
   it("finds the same file with --rpc as with the default network", async function () {
     const byName = await json(["--network", "localhost", "cards", "list"]);
-    const byUrl = await json(["--rpc", stack!.rpc, "cards", "list"]);
+    const byUrl = await json(["--rpc", running.stack.rpc, "cards", "list"]);
     expect(byUrl.file).to.equal(byName.file);
     expect(byUrl.cards).to.deep.equal(byName.cards);
   });

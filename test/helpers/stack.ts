@@ -1,4 +1,6 @@
 import { spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { collect, freePort, ROOT, spawnGroup, waitForOutput, type Finished } from "./processes.js";
@@ -120,6 +122,47 @@ export async function startStack(
         stopped = done;
       }
       return stopped;
+    },
+  };
+}
+
+/** The stack of a `describe` block (see `stackForSuite`), once its `before` hook has started it. */
+export interface SuiteStack {
+  /** Where the stack keeps its state (for `stackEnv`). */
+  readonly place: StackPlace;
+  readonly stack: Stack;
+}
+
+/**
+ * Registers the hooks that start `npm start` once for the enclosing `describe` block, in a fresh temporary
+ * folder named from `prefix`, and stop it after: SIGINT to the start script, then the place's Anvils killed
+ * and the folder removed, whatever happened. Hooks the caller registers after this call run after these.
+ */
+export function stackForSuite(prefix: string): SuiteStack {
+  let dir: string | undefined;
+  let place: StackPlace | undefined;
+  let stack: Stack | undefined;
+
+  before(async function () {
+    dir = mkdtempSync(path.join(tmpdir(), prefix));
+    place = await stackPlace(dir);
+    stack = await startStack(place);
+  });
+
+  after(async function () {
+    await stack?.stop("SIGINT").catch(() => undefined);
+    if (place !== undefined) killDevnet(place);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  return {
+    get place() {
+      if (place === undefined) throw new Error(`the ${prefix} stack has no place: its before hook has not run`);
+      return place;
+    },
+    get stack() {
+      if (stack === undefined) throw new Error(`the ${prefix} stack is not running: its before hook has not run`);
+      return stack;
     },
   };
 }

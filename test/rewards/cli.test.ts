@@ -3,16 +3,12 @@
  * whose simulated venue feeds the rewards service: the demo producer's rewards become final and are paid, the
  * epoch view names users and rewards, and a claim of nothing is refused.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-
 import { expect } from "chai";
 import { Wallet } from "ethers";
 
 import { producerIdOf } from "../../src/rewards/registry.js";
 import { runNode } from "../helpers/processes.js";
-import { killDevnet, stackEnv, stackPlace, startStack, type Stack, type StackPlace } from "../helpers/stack.js";
+import { stackEnv, stackForSuite } from "../helpers/stack.js";
 
 const CLI = "bin/bank-chain.mjs";
 
@@ -39,25 +35,14 @@ describe("cli: bank-chain rewards", function () {
   });
 
   describe("against npm start", function () {
-    let dir: string;
-    let place: StackPlace;
-    let stack: Stack | undefined;
+    const running = stackForSuite("bank-chain-rewards-cli-");
     let env: NodeJS.ProcessEnv;
     let api: string;
 
     before(async function () {
-      dir = mkdtempSync(path.join(tmpdir(), "bank-chain-rewards-cli-"));
-      place = await stackPlace(dir);
-      stack = await startStack(place);
-      api = stack.services.get("rewards")!;
-      expect(api, stack.stdout).to.match(/^http:\/\//);
-      env = { ...stackEnv(place), BANK_CHAIN_REWARDS_KEY: Wallet.createRandom().privateKey };
-    });
-
-    after(async function () {
-      await stack?.stop("SIGINT").catch(() => undefined);
-      if (place !== undefined) killDevnet(place);
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      api = running.stack.services.get("rewards")!;
+      expect(api, running.stack.stdout).to.match(/^http:\/\//);
+      env = { ...stackEnv(running.place), BANK_CHAIN_REWARDS_KEY: Wallet.createRandom().privateKey };
     });
 
     it("shows the simulated venue's epochs and the demo producers paid once a root is final", async function () {
