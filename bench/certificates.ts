@@ -27,9 +27,6 @@
  * Checks (listed as problems, exit 1): every wallet's features sum up to the
  * history that was sent (transactions out, and token volume).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 
 import {
@@ -40,13 +37,11 @@ import {
   keccak256,
   type Log,
   type LogDescription,
-  Network,
   solidityPacked,
   ZeroAddress,
   ZeroHash,
 } from "ethers";
 
-import { startAnvil } from "../src/chain/devnet.js";
 import { DEVNET_CHAIN_ID } from "../src/chain/networks.js";
 import { easAt, IEAS_ABI } from "../src/certificates/eas.js";
 import { CertificateIndexer, type IndexerProvider } from "../src/certificates/indexer.js";
@@ -55,28 +50,15 @@ import { CERTIFICATE_SCHEMA } from "../src/certificates/schema.js";
 import { featuresRoot, score } from "../src/certificates/score.js";
 import { Store } from "../src/store/store.js";
 import { CertificateResolver__factory, CertificateVerifier__factory } from "../typechain-types/index.js";
+import { startBenchChain } from "./lib/anvil.js";
 import { buildHistory } from "./lib/certificate-history.js";
-import { deployQuietly } from "./lib/deploy.js";
-import { writeResult } from "./lib/results.js";
+import { round, seconds, writeResult } from "./lib/results.js";
 
 const CHAIN_ID = DEVNET_CHAIN_ID;
 const WALLETS = 1_000;
 const TRANSFERS = 100_000;
 const PER_BLOCK = 100;
 const SPACING = 4 * 3_600;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 /** Counts the JSON-RPC calls the indexer makes. */
 class CountingProvider implements IndexerProvider {
@@ -88,27 +70,11 @@ class CountingProvider implements IndexerProvider {
   }
 }
 
-const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
-const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
-
-const port = await freePort();
-const url = `http://127.0.0.1:${port}`;
-const anvil = await startAnvil({ endpoint: { host: "127.0.0.1", port, url }, chainId: CHAIN_ID });
-const network = Network.from(CHAIN_ID);
-const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: 50 });
-const folder = mkdtempSync(path.join(tmpdir(), "bench-certificates-"));
+const chain = await startBenchChain({ folderPrefix: "bench-certificates-" });
+const { provider, folder, address } = chain;
+const named = chain.deployment.namedAccounts;
 const problems: string[] = [];
 try {
-  const env = await deployQuietly(
-    {
-      request: ({ method, params }: { method: string; params?: unknown }) =>
-        provider.send(method, (params as unknown[] | undefined) ?? []),
-    } as never,
-    // The devnet's own environment, as `npm start` deploys it (its reserves attested, its demo data seeded).
-    "localhost",
-  );
-  const address = (name: string): string => env.deployments[name]!.address;
-  const named = env.namedAccounts;
   const accounts = await provider.listAccounts();
 
   // The history.
@@ -130,7 +96,7 @@ try {
   // The indexer, from the suite's first block to the last of the history.
   const rpc = new CountingProvider(provider);
   const store = Store.open({ path: path.join(folder, "indexer.sqlite") });
-  const fromBlock = env.deployments.BankToken!.receipt?.blockNumber;
+  const fromBlock = chain.deployment.deployments.BankToken!.receipt?.blockNumber;
   const indexer = new CertificateIndexer({
     provider: rpc,
     store,
@@ -277,9 +243,7 @@ try {
   console.log(JSON.stringify(result, null, 2));
   console.log(`wrote ${writeResult("certificates.json", result)}`);
 } finally {
-  provider.destroy();
-  await anvil.stop(5_000);
-  rmSync(folder, { recursive: true, force: true });
+  await chain.stop();
 }
 if (problems.length > 0) {
   console.error(`problems:\n${problems.join("\n")}`);

@@ -46,10 +46,8 @@
  * cumulative difference (Uniswap's exactly its amount); the omission voided
  * the root.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
-import { cpus, tmpdir } from "node:os";
+import { cpus } from "node:os";
 import path from "node:path";
 
 import {
@@ -57,9 +55,7 @@ import {
   getAddress,
   ContractFactory,
   HDNodeWallet,
-  JsonRpcProvider,
   keccak256,
-  Network,
   solidityPacked,
   toUtf8Bytes,
   Wallet,
@@ -68,7 +64,6 @@ import {
   type ContractTransactionResponse,
 } from "ethers";
 
-import { startAnvil } from "../src/chain/devnet.js";
 import { DEVNET_CHAIN_ID, DUTIES } from "../src/chain/networks.js";
 import { PUBLIC_TEST_MNEMONIC } from "../src/chain/published-keys.js";
 import {
@@ -93,8 +88,8 @@ import { contentIdOf, producerIdOf, RewardRegistry, venueIdOf, type Registration
 import { evidenceTree, leafArgument, omissionProof } from "../src/rewards/trees.js";
 import { Store } from "../src/store/store.js";
 import { BankToken__factory, RewardDistributor__factory, TrustAccount__factory } from "../typechain-types/index.js";
-import { deployQuietly } from "./lib/deploy.js";
-import { gasTable, writeResult, type GasRow } from "./lib/results.js";
+import { startBenchChain } from "./lib/anvil.js";
+import { gasTable, round, seconds, writeResult, type GasRow } from "./lib/results.js";
 import {
   benchProducers,
   benchTree,
@@ -116,21 +111,6 @@ const SEED = "bench:rewards";
 const UNISWAP = "Uniswap MerkleDistributor 1.0.1";
 const TERMS: Omit<RewardTerms, "contentIds"> = { k: 3, maxVenuesPerDevice: 2, maxSeconds: 30n, ratePerUnit: 2n };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
-const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
-const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const key = (label: string): string => keccak256(toUtf8Bytes(`${SEED}:${label}`));
@@ -181,25 +161,12 @@ function uniswapTree(entries: readonly { account: string; amount: bigint }[]) {
   return { root, proof, verify };
 }
 
-const port = await freePort();
-const url = `http://127.0.0.1:${port}`;
-const anvil = await startAnvil({ endpoint: { host: "127.0.0.1", port, url }, chainId: CHAIN_ID });
-const network = Network.from(CHAIN_ID);
 // No cache: the gas part moves the chain's clock and reads the latest block right after.
-const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: 50, cacheTimeout: -1 });
-const folder = mkdtempSync(path.join(tmpdir(), "bench-rewards-"));
+const chain = await startBenchChain({ folderPrefix: "bench-rewards-", cacheTimeout: -1 });
+const { provider, folder, address } = chain;
+const named = chain.deployment.namedAccounts;
 const problems: string[] = [];
 try {
-  const env = await deployQuietly(
-    {
-      request: ({ method, params }: { method: string; params?: unknown }) =>
-        provider.send(method, (params as unknown[] | undefined) ?? []),
-    } as never,
-    // The devnet's own environment, as `npm start` deploys it.
-    "localhost",
-  );
-  const address = (name: string): string => env.deployments[name]!.address;
-  const named = env.namedAccounts;
   const accounts = await provider.listAccounts();
   const distributorAddress = address("RewardDistributor");
   const distributor = RewardDistributor__factory.connect(distributorAddress, provider);
@@ -613,9 +580,7 @@ try {
   console.table(result.claims);
   console.log(`wrote ${writeResult("rewards.json", result)}`);
 } finally {
-  provider.destroy();
-  await anvil.stop(5_000);
-  rmSync(folder, { recursive: true, force: true });
+  await chain.stop();
 }
 if (problems.length > 0) {
   console.error(`problems:\n${problems.join("\n")}`);

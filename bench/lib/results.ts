@@ -11,6 +11,12 @@ export interface GasRow {
   readonly gas: number;
 }
 
+/** Seconds since `from`, a `process.hrtime.bigint()` reading. */
+export const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e9;
+
+/** `value` rounded to `digits` decimals, for a figure in a result file. */
+export const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
+
 /** Writes `value` as pretty JSON to `bench/results/<file>` and returns the path. */
 export function writeResult(file: string, value: unknown): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
