@@ -37,9 +37,12 @@ import { gcm } from "@noble/ciphers/aes.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { computeAddress, getAddress, getBytes, hexlify, toBeArray } from "ethers";
+import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 
 import { BankChainError } from "../errors.js";
+
+extendZodWithOpenApi(z);
 
 /** The protocol name, the first bytes of every transcript. */
 export const PROTOCOL = "bank-chain/keys/channel/v1";
@@ -117,7 +120,8 @@ export const channelContextSchema = z
     epoch: z.number().int().min(0).max(UINT32_MAX),
     purpose: z.enum(["deposit", "fetch", "status"]),
   })
-  .strict();
+  .strict()
+  .openapi("ChannelContext");
 
 /** The initiator's first message. */
 export const helloSchema = z
@@ -128,7 +132,8 @@ export const helloSchema = z
     initiatorEphemeral: compressedKeySchema,
     responderStatic: compressedKeySchema,
   })
-  .strict();
+  .strict()
+  .openapi("ChannelHello");
 
 /** One sealed message; `ciphertext` includes the 16-byte GCM tag. */
 export const frameSchema = z
@@ -144,7 +149,8 @@ export const frameSchema = z
       )
       .transform((value) => value.toLowerCase()),
   })
-  .strict();
+  .strict()
+  .openapi("ChannelFrame");
 
 /** The responder's answer to a hello. */
 export const welcomeSchema = z
@@ -152,7 +158,8 @@ export const welcomeSchema = z
     responderEphemeral: compressedKeySchema,
     confirm: frameSchema,
   })
-  .strict();
+  .strict()
+  .openapi("ChannelWelcome");
 
 export type ChannelContextJson = z.infer<typeof channelContextSchema>;
 export type Hello = z.infer<typeof helloSchema>;
@@ -463,7 +470,7 @@ function openFrame(key: Uint8Array, transcript: Uint8Array, direction: number, e
 }
 
 function ephemeralOf(ephemeralKey: Uint8Array | undefined): Uint8Array {
-  return ephemeralKey === undefined ? secp256k1.utils.randomSecretKey() : ephemeralKey.slice();
+  return ephemeralKey === undefined ? secp256k1.utils.randomSecretKey() : new Uint8Array(ephemeralKey);
 }
 
 /**
@@ -488,7 +495,8 @@ export function openChannel(o: {
   const initiatorStatic = publicOfPrivate("staticKey", o.staticKey);
   const responderStatic = checkPublicKey("responderStatic", o.responderStatic, false);
   const context = contextToJson(o.context);
-  const staticKey = o.staticKey.slice();
+  // Copies (a Node Buffer's slice() is a view): they are wiped after use, the caller's keys are not.
+  const staticKey = new Uint8Array(o.staticKey);
   const ephemeralKey = ephemeralOf(o.ephemeralKey);
   const initiatorEphemeral = publicOfPrivate("ephemeralKey", ephemeralKey);
   const hello: Hello = {

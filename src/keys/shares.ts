@@ -220,7 +220,8 @@ export async function splitKey(privateKey: Uint8Array, scope: ShareScope): Promi
     threshold: scope.threshold,
     total: scope.total,
   };
-  const parts = await split(privateKey.slice(), scope.total, scope.threshold);
+  // A plain Uint8Array copy: the library refuses subclasses (a Node Buffer) by constructor.
+  const parts = await split(new Uint8Array(privateKey), scope.total, scope.threshold);
   return parts.map((share, i) => {
     const salt = new Uint8Array(randomBytes(SALT_BYTES));
     const index = i + 1;
@@ -270,7 +271,7 @@ export async function combineKey(shares: readonly KeyShare[], expected: Expected
     );
   }
   const used = [...seen.values()].sort((a, b) => a.index - b.index).slice(0, expected.threshold);
-  const key = await combine(used.map((share) => share.share.slice()));
+  const key = await combine(used.map((share) => new Uint8Array(share.share)));
   const address = key.length === KEY_BYTES && secp256k1.utils.isValidSecretKey(key) ? addressOfKey(key) : undefined;
   if (address !== want.account) {
     key.fill(0);

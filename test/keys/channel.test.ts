@@ -359,6 +359,25 @@ describe("keys/channel", () => {
       );
     });
 
+    it("takes Node Buffers as keys and leaves the caller's keys as they were (only its own copies are wiped)", () => {
+      const staticKey = Buffer.from(party().key);
+      const ephemeralKey = Buffer.from(party().key);
+      const responder = party();
+      const responderKey = Buffer.from(responder.key);
+      const responderEphemeral = Buffer.from(party().key);
+      const before = [staticKey, ephemeralKey, responderKey, responderEphemeral].map(hex);
+      const opener = openChannel({
+        staticKey,
+        responderStatic: Buffer.from(responder.pub),
+        context: CONTEXT,
+        ephemeralKey,
+      });
+      const accepted = acceptChannel(opener.hello, { staticKey: responderKey, ephemeralKey: responderEphemeral });
+      const session = opener.finish(accepted.welcome);
+      expect(hex(accepted.session.open(session.seal(utf8("x"))))).to.equal(hex(utf8("x")));
+      expect([staticKey, ephemeralKey, responderKey, responderEphemeral].map(hex)).to.deep.equal(before);
+    });
+
     it("addressOfPublicKey is the key's Ethereum address, compressed or not", () => {
       const wallet = Wallet.createRandom();
       const key = getBytes(wallet.privateKey);

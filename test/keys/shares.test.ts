@@ -182,6 +182,18 @@ describe("keys/shares", () => {
       });
     }
 
+    it("takes the key and shares as Node Buffers too (the library refuses Uint8Array subclasses)", async () => {
+      const wallet = randomWallet();
+      const key = Buffer.from(getBytes(wallet.privateKey));
+      const shares = await splitKey(key, scopeOf(wallet, 2, 3));
+      const buffers = shares.map((share) => ({
+        ...share,
+        share: Buffer.from(share.share),
+        salt: Buffer.from(share.salt),
+      }));
+      expect(hex(await combineKey(buffers.slice(1), expectedOf(shares)))).to.equal(hex(key));
+    });
+
     it("the k-th real share is one such forgery: forgeShare from k-1 shares and the real key rebuilds it", async () => {
       const wallet = randomWallet();
       const key = getBytes(wallet.privateKey);
