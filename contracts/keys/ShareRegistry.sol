@@ -163,8 +163,8 @@ contract ShareRegistry is IShareRegistry {
         bytes calldata share
     ) external view returns (bool) {
         Wallet storage wallet = _wallets[walletId];
-        if (wallet.owner == address(0) || wallet.retired) return false;
-        if (index == 0 || index > wallet.commitments.length) return false;
+        // An unknown wallet has no commitments: the index check refuses it.
+        if (wallet.retired || index == 0 || index > wallet.commitments.length) return false;
         return wallet.commitments[index - 1] == _shareCommitment(walletId, wallet.epoch, index, salt, share);
     }
 
