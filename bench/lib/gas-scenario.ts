@@ -10,13 +10,16 @@
  * offline vault are measured as deployed too, their operations on warm
  * profiles and lanes. The RewardDistributor too: a campaign of 1,000
  * producers, roots signed by 2 of the 3 oracles, one producer's claims
- * (`rewards-gas.ts`).
+ * (`rewards-gas.ts`). And the ShareRegistry: a wallet of 3 holders recorded,
+ * refreshed and rotated, and the largest wallet it takes.
  */
 import {
   encodeBytes32String,
   hexlify,
+  keccak256,
   randomBytes,
   Signature,
+  toUtf8Bytes,
   ZeroHash,
   type ContractTransactionResponse,
   type Signer,
@@ -30,6 +33,7 @@ import {
   BankToken__factory,
   OfflineVault__factory,
   ReserveLedger__factory,
+  ShareRegistry__factory,
   TrustAccount__factory,
 } from "../../typechain-types/index.js";
 import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./erc20.js";
@@ -263,6 +267,38 @@ export async function measureGas(connection: NetworkConnection): Promise<GasRow[
     });
     if (rewards.problems.length > 0) throw new Error(`RewardDistributor: ${rewards.problems.join("; ")}`);
     rows.push(...rewards.rows);
+
+    // Secret-shared wallet keys: a wallet of 3 holders recorded, its shares refreshed (a new epoch, the same
+    // holders), then handed to 3 other holders; recoverers set; and the largest wallet (16 holders, 8 recoverers).
+    const keys = ShareRegistry__factory.connect(env.deployments.ShareRegistry!.address, signers[8]!);
+    const keysMeasure = measurer("ShareRegistry");
+    const commitments = (epoch: number, count: number) =>
+      Array.from({ length: count }, (_, i) => keccak256(toUtf8Bytes(`gas-scenario/keys/${epoch}/${i + 1}`)));
+    const addresses = (from: number, count: number) => signers.slice(from, from + count).map((s) => s.address);
+    await keysMeasure(
+      "createWallet, 2 of 3 holders",
+      keys.createWallet(encodeBytes32String("gas-scenario/keys/1"), {
+        account: signers[9]!.address,
+        threshold: 2,
+        holders: addresses(10, 3),
+        commitments: commitments(1, 3),
+        recoverers: [],
+      }),
+    );
+    const walletId = await keys.walletIdOf(signers[8]!.address, encodeBytes32String("gas-scenario/keys/1"));
+    await keysMeasure("rotate, a refresh of 3 holders", keys.rotate(walletId, 2, addresses(10, 3), commitments(2, 3)));
+    await keysMeasure("rotate, to 3 other holders", keys.rotate(walletId, 2, addresses(13, 3), commitments(3, 3)));
+    await keysMeasure("setRecoverers, 2 recoverers", keys.setRecoverers(walletId, addresses(16, 2)));
+    await keysMeasure(
+      "createWallet, 11 of 16 holders, 8 recoverers",
+      keys.createWallet(encodeBytes32String("gas-scenario/keys/2"), {
+        account: signers[9]!.address,
+        threshold: 11,
+        holders: addresses(0, 16),
+        commitments: commitments(1, 16),
+        recoverers: addresses(20, 8),
+      }),
+    );
   }
 
   const holders = signers.slice(10, 14);

@@ -57,6 +57,7 @@ export const DEPLOYED_CONTRACTS = [
   "ReserveLedger",
   "RewardDistributor",
   "ScoringModelRegistry",
+  "ShareRegistry",
   "TrustAccount",
 ] as const;
 
