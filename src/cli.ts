@@ -15,6 +15,7 @@ import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import { addBillsCommands } from "./bills/cli.js";
 import { addCertificatesCommands } from "./certificates/cli.js";
 import { addRewardsCommands } from "./rewards/cli.js";
+import { addKeysCommands } from "./keys/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
 import { originOf } from "./chain/config.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
@@ -139,6 +140,7 @@ export function buildProgram(): Program {
   addInteropCommands(program);
   addCertificatesCommands(program);
   addRewardsCommands(program);
+  addKeysCommands(program);
   return program;
 }
 

@@ -4,6 +4,7 @@ import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
 import { CARD_GATEWAY_SETTINGS, cardGateway } from "./iso8583/service.js";
+import { KEYS_SETTINGS, keysHolder1, keysHolder2, keysHolder3 } from "./keys/service.js";
 import { REWARDS_SETTINGS, rewards } from "./rewards/service.js";
 import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/service.js";
 
@@ -20,6 +21,9 @@ export const SERVICES: readonly ServiceFactory[] = [
   cardGateway,
   certificates,
   rewards,
+  keysHolder1,
+  keysHolder2,
+  keysHolder3,
 ];
 
 /** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
@@ -30,4 +34,5 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   INTEROP_SETTINGS,
   CERTIFICATES_SETTINGS,
   REWARDS_SETTINGS,
+  KEYS_SETTINGS,
 ];

@@ -9,7 +9,6 @@ import path from "node:path";
 
 import { AbiCoder, keccak256, type BaseWallet, type TypedDataDomain } from "ethers";
 
-import type { ChainConnection } from "../../src/chain/config.js";
 import type { ServiceContext } from "../../src/chain/service.js";
 import type { Create2Profile } from "../../src/certificates/indexer.js";
 import { CertificateIssuer } from "../../src/certificates/issuer.js";
@@ -23,7 +22,7 @@ import {
   type RunningFeatureSource,
 } from "../../src/certificates/service.js";
 import { Store } from "../../src/store/store.js";
-import { deploySuite, type Suite } from "../helpers/suite.js";
+import { deploySuite, suiteChain, type Suite } from "../helpers/suite.js";
 
 export interface ServiceUnderTest {
   readonly issuer: CertificateIssuer;
@@ -42,14 +41,7 @@ export async function certificatesFixture() {
   const suite: Suite = await deploySuite();
   const dir = mkdtempSync(path.join(tmpdir(), "bank-chain-certs-"));
   const provider = suite.ethers.provider;
-  const chain = {
-    network: "hardhat",
-    url: undefined,
-    chainId: 31337n,
-    provider,
-    getSigners: () => suite.ethers.getSigners(),
-    close: async () => undefined,
-  } as unknown as ChainConnection;
+  const chain = suiteChain(suite);
   const signer = await certIssuerWallet(chain);
   let now = Date.now();
   const clock = { now: () => now };

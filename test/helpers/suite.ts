@@ -1,6 +1,7 @@
 import { getAddress } from "ethers";
 import { network } from "hardhat";
 
+import type { ChainConnection } from "../../src/chain/config.js";
 import { fromDeployments, type Deployments } from "../../src/chain/deployments.js";
 import { DUTIES, type DutyName } from "../../src/chain/networks.js";
 import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
@@ -80,4 +81,16 @@ export type Suite = Awaited<ReturnType<typeof deploySuite>>;
 export async function dutyAddressesOf(suite: Suite): Promise<Map<DutyName, string>> {
   const signers = await suite.ethers.getSigners();
   return new Map(DUTIES.map(({ name, devnetIndex }) => [name, getAddress(signers[devnetIndex]!.address)]));
+}
+
+/** The suite's in-process chain as a service's `ChainConnection` (what `npm start` hands a service). */
+export function suiteChain(suite: Suite): ChainConnection {
+  return {
+    network: "hardhat",
+    url: undefined,
+    chainId: 31337n,
+    provider: suite.ethers.provider,
+    getSigners: () => suite.ethers.getSigners(),
+    close: async () => undefined,
+  } as unknown as ChainConnection;
 }

@@ -9,7 +9,6 @@ import path from "node:path";
 
 import { hexlify, keccak256, randomBytes, toUtf8Bytes, Wallet, ZeroAddress, ZeroHash, type HDNodeWallet } from "ethers";
 
-import type { ChainConnection } from "../../src/chain/config.js";
 import { dutyWallet } from "../../src/chain/duty-wallet.js";
 import { rewardsDomain, signRecord, epochOf, type EvidenceKind, type RecordKinds } from "../../src/rewards/evidence.js";
 import { rewardsHttpServer } from "../../src/rewards/http.js";
@@ -30,21 +29,14 @@ import { wire } from "../../src/rewards/simulator.js";
 import { Store } from "../../src/store/store.js";
 import { RewardDistributor__factory } from "../../typechain-types/index.js";
 import { call, type Reply } from "../helpers/http.js";
-import { deploySuite } from "../helpers/suite.js";
+import { deploySuite, suiteChain } from "../helpers/suite.js";
 
 export const CELL = 0x8928308280fffffn;
 
 export async function rewardsFixture() {
   const suite = await deploySuite();
   const provider = suite.ethers.provider;
-  const chain = {
-    network: "hardhat",
-    url: undefined,
-    chainId: 31337n,
-    provider,
-    getSigners: () => suite.ethers.getSigners(),
-    close: async () => undefined,
-  } as unknown as ChainConnection;
+  const chain = suiteChain(suite);
   const address = suite.deployments.get("RewardDistributor").address;
   const oracles = await Promise.all(
     (["rewardsOracle1", "rewardsOracle2", "rewardsOracle3"] as const).map((duty) => dutyWallet(chain, duty)),

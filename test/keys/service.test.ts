@@ -1,0 +1,450 @@
+/**
+ * The share holders as services, through their HTTP API and the client flows (docs/keys.md): split and deposit,
+ * recover with a holder down, a permit signed by the recovered key accepted by BankToken, refresh under a new
+ * epoch, a new holder set, guardians; and the attacks: an impostor holder, a peer the registry does not name, a
+ * tampered deposit, a replayed frame, a stale epoch, keys or shares in a log.
+ */
+import { expect } from "chai";
+import { createServer, type Server } from "node:http";
+import { AddressInfo } from "node:net";
+
+import { getBytes, hexlify, HDNodeWallet, id, Signature, Wallet } from "ethers";
+
+import { close, listen } from "../../src/chain/http-server.js";
+import { acceptChannel, openChannel, type Hello } from "../../src/keys/channel.js";
+import { HolderClient, recoverWallet, refreshWallet, splitWallet, walletIdOf } from "../../src/keys/client.js";
+import { recoveryKey } from "../../src/keys/recovery.js";
+import { combineKey, decodeShare, encodeShare, splitKey, type KeyShare } from "../../src/keys/shares.js";
+import { PUBLIC_TEST_MNEMONIC } from "../../src/chain/published-keys.js";
+import { keysFixture, type KeysFixture } from "./helpers.js";
+
+const PASSPHRASE = "correct horse battery staple, twice over";
+/** A cheap scrypt for the tests that are not about its cost (the recovery tests use the real one). */
+const root = HDNodeWallet.fromPhrase(PUBLIC_TEST_MNEMONIC, undefined, "m/44'/60'/0'/0");
+const devnetKey = (index: number) => new Wallet(root.deriveChild(index).privateKey);
+
+describe("keys: share holders end to end", function () {
+  this.timeout(180_000);
+  let f: KeysFixture;
+  let owner: Wallet;
+  let walletKey: Wallet;
+  let walletId: string;
+  let recovery: { privateKey: Uint8Array; address: string };
+  let guardian: Wallet;
+
+  before(async function () {
+    f = await keysFixture(4);
+    await f.startAll();
+    owner = devnetKey(12).connect(f.suite.ethers.provider);
+    guardian = devnetKey(13);
+    walletKey = new Wallet(Wallet.createRandom().privateKey);
+    const salt = hexlify(getBytes(`0x${"11".repeat(32)}`));
+    walletId = walletIdOf(owner.address, salt);
+    recovery = await recoveryKey(PASSPHRASE, {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+    });
+    const result = await splitWallet({
+      chain: f.keysChain,
+      owner,
+      privateKey: getBytes(walletKey.privateKey),
+      holders: f.holders.slice(0, 3).map((h) => h.client()),
+      threshold: 2,
+      recoverers: [recovery.address, guardian.address],
+      salt,
+    });
+    expect(result.walletId).to.equal(walletId);
+    expect(
+      result.deposits.every((d) => d.ok),
+      JSON.stringify(result.deposits),
+    ).to.equal(true);
+  });
+
+  after(async function () {
+    await f?.close();
+  });
+
+  const clients = () => f.holders.filter((h) => h.running).map((h) => h.client());
+
+  it("registers the wallet on chain and each holder stores exactly its own share, sealed at rest", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    expect(wallet.epoch).to.equal(1);
+    expect(wallet.threshold).to.equal(2);
+    expect(wallet.account).to.equal(walletKey.address);
+    for (const [i, holder] of f.holders.slice(0, 3).entries()) {
+      const identity = await holder.client().identity();
+      expect(identity.address).to.equal(wallet.holders[i]);
+      const stored = (await (await fetch(`${holder.url}/wallets/${walletId}`)).json()) as {
+        shares: Array<{ epoch: number; index: number; commitment: string }>;
+      };
+      expect(stored.shares).to.have.length(1);
+      expect(stored.shares[0]).to.include({ epoch: 1, index: i + 1, commitment: wallet.commitments[i] });
+    }
+    const fourth = (await (await fetch(`${f.holders[3]!.url}/wallets/${walletId}`)).json()) as { shares: unknown[] };
+    expect(fourth.shares).to.deep.equal([]);
+  });
+
+  it("recovers with the passphrase-derived key while one holder is down, and the key signs a permit BankToken accepts", async function () {
+    await f.holders[1]!.stop();
+    try {
+      const result = await recoverWallet({
+        chain: f.keysChain,
+        walletId,
+        staticKey: recovery.privateKey,
+        holders: clients(),
+      });
+      expect(hexlify(result.privateKey)).to.equal(walletKey.privateKey);
+      expect(result.used).to.deep.equal([1, 3]);
+      expect(result.holders.find((h) => h.index === 2)).to.include({ ok: false, code: "KEYS_HOLDER_UNKNOWN" });
+
+      // The recovered key signs an EIP-2612 permit; a spender submits it and moves the wallet's tokens.
+      const recovered = new Wallet(hexlify(result.privateKey), f.suite.ethers.provider);
+      const token = f.suite.token;
+      const [, , , , , , , , , , funder, spender] = await f.suite.ethers.getSigners();
+      // Bank A mints 10.00 to the wallet against a fiat deposit.
+      await (await f.suite.trustA.mintForDeposit(recovered.address, 1_000n, id("keys/permit-test"))).wait();
+      const domain = await token.eip712Domain();
+      const nonce = await token.nonces(recovered.address);
+      const deadline = BigInt((await f.suite.ethers.provider.getBlock("latest"))!.timestamp) + 3_600n;
+      const signature = Signature.from(
+        await recovered.signTypedData(
+          { name: domain[1], version: domain[2], chainId: domain[3], verifyingContract: domain[4] },
+          {
+            Permit: [
+              { name: "owner", type: "address" },
+              { name: "spender", type: "address" },
+              { name: "value", type: "uint256" },
+              { name: "nonce", type: "uint256" },
+              { name: "deadline", type: "uint256" },
+            ],
+          },
+          { owner: recovered.address, spender: spender!.address, value: 600n, nonce, deadline },
+        ),
+      );
+      await (
+        await token
+          .connect(funder!)
+          ["permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"](
+            recovered.address,
+            spender!.address,
+            600n,
+            deadline,
+            signature.v,
+            signature.r,
+            signature.s,
+          )
+      ).wait();
+      expect(await token.allowance(recovered.address, spender!.address)).to.equal(600n);
+      await (await token.connect(spender!).transferFrom(recovered.address, spender!.address, 600n)).wait();
+      expect(await token.balanceOf(recovered.address)).to.equal(400n);
+    } finally {
+      await f.holders[1]!.start();
+    }
+  });
+
+  it("a guardian's key recovers too; a key the registry does not name is refused before any share moves", async function () {
+    const result = await recoverWallet({
+      chain: f.keysChain,
+      walletId,
+      staticKey: getBytes(guardian.privateKey),
+      holders: clients(),
+    });
+    expect(result.account).to.equal(walletKey.address);
+
+    const stranger = Wallet.createRandom();
+    const error = await recoverWallet({
+      chain: f.keysChain,
+      walletId,
+      staticKey: getBytes(stranger.privateKey),
+      holders: clients(),
+    }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; details: { holders: Array<{ code?: string }> } },
+    );
+    expect(error?.code).to.equal("KEYS_TOO_FEW_SHARES");
+    expect(error?.details.holders.filter((h) => h.code === "KEYS_NOT_RECOVERER")).to.have.length(3);
+    // Each holder wrote down who asked and what came of it.
+    const audit = await fetch(`${f.holders[0]!.url}/wallets/${walletId}`);
+    expect(audit.status).to.equal(200);
+  });
+
+  it("refuses an impostor: a server that shows holder 1's identity but lacks its key fails the handshake", async function () {
+    const real = await f.holders[0]!.client().identity();
+    const impostorKey = Wallet.createRandom();
+    const server: Server = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        if (request.url === "/identity") {
+          response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(real));
+          return;
+        }
+        // It answers the hello as if it were addressed to its own key.
+        const hello = JSON.parse(body) as Hello;
+        const ownPublic = hexlify(getBytes(impostorKey.signingKey.compressedPublicKey));
+        const accepted = acceptChannel(
+          { ...hello, responderStatic: ownPublic },
+          { staticKey: getBytes(impostorKey.privateKey) },
+        );
+        response
+          .writeHead(201, { "content-type": "application/json" })
+          .end(JSON.stringify({ session: `0x${"ab".repeat(16)}`, welcome: accepted.welcome }));
+      });
+    });
+    const url = await listen(server, 0, "127.0.0.1");
+    try {
+      const wallet = await f.keysChain.registry.wallet(walletId);
+      const client = new HolderClient(url);
+      const context = {
+        chainId: f.keysChain.chainId,
+        registry: f.keysChain.registry.address,
+        walletId,
+        index: 1,
+        epoch: wallet.epoch,
+        purpose: "fetch" as const,
+      };
+      const error = await client.open(recovery.privateKey, context, wallet.holders[0]!).then(
+        () => undefined,
+        (e: unknown) => e as { code: string },
+      );
+      expect(error?.code).to.equal("KEYS_CHANNEL_IMPOSTOR");
+    } finally {
+      await close(server);
+    }
+    expect((server.address() as AddressInfo | null) ?? null).to.equal(null);
+  });
+
+  it("a holder answering as another address is refused before the handshake", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const context = {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+      index: 1,
+      epoch: wallet.epoch,
+      purpose: "fetch" as const,
+    };
+    const error = await f.holders[3]!.client()
+      .open(recovery.privateKey, context, wallet.holders[0]!)
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: string },
+      );
+    expect(error?.code).to.equal("KEYS_HOLDER_MISMATCH");
+  });
+
+  it("refuses a deposit from anyone but the owner, and a share the registry did not commit to", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const holder = f.holders[0]!.client();
+    const place = {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+      index: 1,
+      epoch: wallet.epoch,
+    };
+    const byRecoverer = await holder
+      .open(recovery.privateKey, { ...place, purpose: "deposit" }, wallet.holders[0]!)
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: string },
+      );
+    expect(byRecoverer?.code).to.equal("KEYS_NOT_OWNER");
+
+    // The owner with a share of another split of the same key: well-formed, but not the committed one.
+    const [other] = await splitKey(getBytes(walletKey.privateKey), {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+      account: walletKey.address,
+      epoch: wallet.epoch,
+      threshold: 2,
+      total: 3,
+    });
+    const session = await holder.open(getBytes(owner.privateKey), { ...place, purpose: "deposit" }, wallet.holders[0]!);
+    const refused = await session.send({ op: "deposit", share: encodeShare(other!) }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string },
+    );
+    expect(refused?.code).to.equal("KEYS_SHARE_TAMPERED");
+    const stored = (await (await fetch(`${f.holders[0]!.url}/wallets/${walletId}`)).json()) as {
+      shares: Array<{ commitment: string }>;
+    };
+    expect(stored.shares.map((s) => s.commitment)).to.deep.equal([wallet.commitments[0]]);
+    // A channel opened to deposit cannot fetch.
+    const wrong = await session.send({ op: "fetch" }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string },
+    );
+    expect(wrong?.code).to.equal("KEYS_WRONG_PURPOSE");
+  });
+
+  it("refuses a replayed frame over HTTP and closes the session", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const identity = await f.holders[0]!.client().identity();
+    const channel = openChannel({
+      staticKey: recovery.privateKey,
+      responderStatic: getBytes(identity.publicKey),
+      context: {
+        chainId: f.keysChain.chainId,
+        registry: f.keysChain.registry.address,
+        walletId,
+        index: 1,
+        epoch: wallet.epoch,
+        purpose: "fetch",
+      },
+    });
+    const post = (path: string, body: unknown) =>
+      fetch(`${f.holders[0]!.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const opened = (await (await post("/channel", channel.hello)).json()) as { session: string; welcome: never };
+    const session = channel.finish(opened.welcome);
+    const frame = session.seal(new TextEncoder().encode(JSON.stringify({ op: "fetch" })));
+    const first = await post(`/channel/${opened.session}`, frame);
+    expect(first.status).to.equal(200);
+    const share = decodeShare(
+      (JSON.parse(new TextDecoder().decode(session.open((await first.json()) as never))) as { share: string }).share,
+    );
+    expect(share.index).to.equal(1);
+    const replay = await post(`/channel/${opened.session}`, frame);
+    expect(replay.status).to.equal(409);
+    expect(((await replay.json()) as { error: { code: string } }).error.code).to.equal("KEYS_CHANNEL_REPLAYED");
+    const next = session.seal(new TextEncoder().encode(JSON.stringify({ op: "fetch" })));
+    const after = await post(`/channel/${opened.session}`, next);
+    expect(after.status).to.equal(404);
+    expect(((await after.json()) as { error: { code: string } }).error.code).to.equal("KEYS_SESSION_UNKNOWN");
+  });
+
+  it("a restarted holder keeps its identity and its share", async function () {
+    const before = await f.holders[2]!.client().identity();
+    await f.holders[2]!.stop();
+    await f.holders[2]!.start();
+    const after = await f.holders[2]!.client().identity();
+    expect(after.address).to.equal(before.address);
+    const stored = (await (await fetch(`${f.holders[2]!.url}/wallets/${walletId}`)).json()) as { shares: unknown[] };
+    expect(stored.shares).to.have.length(1);
+  });
+
+  it("refresh: new shares under epoch 2 to a new holder set; old shares are refused by holders and by combine", async function () {
+    // A share of epoch 1, kept by someone who stole it before the refresh.
+    const before = await recoverWallet({
+      chain: f.keysChain,
+      walletId,
+      staticKey: recovery.privateKey,
+      holders: clients(),
+    });
+    expect(before.wallet.epoch).to.equal(1);
+    const wallet1 = before.wallet;
+    const stolen = await fetchShare(f, wallet1.holders[0]!, 1, wallet1.epoch, recovery.privateKey, walletId);
+
+    const all = clients();
+    const result = await refreshWallet({
+      chain: f.keysChain,
+      walletId,
+      owner,
+      holders: all,
+      // Holder 3 leaves; holder 4 joins.
+      newHolders: [f.holders[0]!.client(), f.holders[1]!.client(), f.holders[3]!.client()],
+    });
+    expect(result.epoch).to.equal(2);
+    expect(
+      result.deposits.every((d) => d.ok),
+      JSON.stringify(result.deposits),
+    ).to.equal(true);
+    const wallet2 = await f.keysChain.registry.wallet(walletId);
+    expect(wallet2.holders[2]).to.equal((await f.holders[3]!.client().identity()).address);
+
+    // Holders refuse the old epoch.
+    const stale = await fetchShare(f, wallet1.holders[0]!, 1, 1, recovery.privateKey, walletId).then(
+      () => undefined,
+      (e: unknown) => e as { code: string },
+    );
+    expect(stale?.code).to.equal("KEYS_STALE_EPOCH");
+    // The holder that left is no longer a holder; contacted, it drops its old share.
+    const left = await fetchShare(f, wallet1.holders[2]!, 3, 2, recovery.privateKey, walletId).then(
+      () => undefined,
+      (e: unknown) => e as { code: string },
+    );
+    expect(left?.code).to.equal("KEYS_NOT_HOLDER");
+    const leftStore = (await (await fetch(`${f.holders[2]!.url}/wallets/${walletId}`)).json()) as { shares: unknown[] };
+    expect(leftStore.shares).to.deep.equal([]);
+    // Holders that stayed keep only epoch 2.
+    const kept = (await (await fetch(`${f.holders[0]!.url}/wallets/${walletId}`)).json()) as {
+      shares: Array<{ epoch: number }>;
+    };
+    expect(kept.shares.map((s) => s.epoch)).to.deep.equal([2]);
+
+    // The stolen old share does not combine with a new one: named by index.
+    const fresh = await fetchShare(f, wallet2.holders[1]!, 2, 2, recovery.privateKey, walletId);
+    const mixed = await combineKey([stolen, fresh], {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+      account: wallet2.account,
+      epoch: wallet2.epoch,
+      threshold: wallet2.threshold,
+      commitments: wallet2.commitments,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; details: { index: number } },
+    );
+    expect(mixed?.code).to.equal("KEYS_SHARE_STALE");
+    expect(mixed?.details.index).to.equal(1);
+
+    // The new shares recover the same key, with the new holder set, holder 1 down.
+    await f.holders[0]!.stop();
+    try {
+      const after = await recoverWallet({
+        chain: f.keysChain,
+        walletId,
+        staticKey: recovery.privateKey,
+        holders: clients(),
+      });
+      expect(hexlify(after.privateKey)).to.equal(walletKey.privateKey);
+      expect(after.used).to.deep.equal([2, 3]);
+    } finally {
+      await f.holders[0]!.start();
+    }
+  });
+
+  it("no holder log line holds the wallet key, a recovery key or a share", function () {
+    const secrets = [walletKey.privateKey.slice(2), hexlify(recovery.privateKey).slice(2)].map((s) => s.toLowerCase());
+    for (const line of f.log) for (const secret of secrets) expect(line.toLowerCase()).not.to.include(secret);
+    expect(f.log.join("\n")).not.to.match(/"share"\s*:/);
+  });
+});
+
+/** Fetches share `index` of `epoch` from the holder with address `holder`, as `staticKey`. */
+async function fetchShare(
+  f: KeysFixture,
+  holder: string,
+  index: number,
+  epoch: number,
+  staticKey: Uint8Array,
+  walletId: string,
+): Promise<KeyShare> {
+  for (const h of f.holders.filter((x) => x.running)) {
+    const client = h.client();
+    if ((await client.identity()).address !== holder) continue;
+    const session = await client.open(
+      staticKey,
+      {
+        chainId: f.keysChain.chainId,
+        registry: f.keysChain.registry.address,
+        walletId,
+        index,
+        epoch,
+        purpose: "fetch",
+      },
+      holder,
+    );
+    const answer = await session.send({ op: "fetch" });
+    if (answer.op !== "fetch") throw new Error("not a fetch answer");
+    return decodeShare(answer.share);
+  }
+  throw new Error(`no running holder is ${holder}`);
+}
