@@ -125,10 +125,20 @@ describe("npm start: devnet, deployment, services", function () {
       expect(health.status, name).to.equal(200);
       const report = (await health.json()) as { ok: boolean; database: string; followerLagBlocks: number | null };
       expect(report, name).to.deep.include({ ok: true, database: "ok" });
-      // The interop API gateway follows no events (it reads its transactions' receipts); every other service does.
-      if (name === "interop-api") expect(report.followerLagBlocks, name).to.equal(null);
+      // The interop API gateway (it reads its transactions' receipts) and the key share holders (they read the
+      // registry at the head on each request) follow no events; every other service does.
+      if (name === "interop-api" || name.startsWith("keys-holder")) expect(report.followerLagBlocks, name).to.equal(null);
       else expect(report.followerLagBlocks, name).to.be.a("number").and.to.be.at.most(5);
     }
+    // Three key share holders, each its own identity.
+    const holders = await Promise.all(
+      ["keys-holder1", "keys-holder2", "keys-holder3"].map(async (name) => {
+        const reply = await fetch(`${stack.services.get(name)!}/identity`);
+        expect(reply.status, name).to.equal(200);
+        return ((await reply.json()) as { address: string }).address;
+      }),
+    );
+    expect(new Set(holders).size).to.equal(3);
     // Both chains' interop services run.
     expect([...stack.services.keys()]).to.include.members([
       "interop-attester-1",

@@ -239,7 +239,10 @@ export function addKeysCommands(program: Program): void {
             ["holders", result.holders.join(", ")],
             ["recoverers", recoverers.length === 0 ? "none (the owner only)" : recoverers.join(", ")],
             ["tx", result.transaction],
-            ["deposits", ""],
+            [
+              "deposits",
+              `${result.deposits.filter((d) => d.ok).length} of ${result.deposits.length} holders took their share`,
+            ],
             ...outcomeLines(result.deposits),
           ]),
         );
@@ -265,6 +268,10 @@ export function addKeysCommands(program: Program): void {
     .option("--permit-spender <address>", "sign a BankToken permit (EIP-2612) with the recovered key for this spender")
     .option("--permit-value <minor>", "the permit's value in minor units", "0")
     .option("--permit-deadline <seconds>", "the permit's lifetime from now", "3600")
+    .option(
+      "--permit-submit-key-env <VAR>",
+      "environment variable holding the key of an account that submits the permit to BankToken (it pays the gas)",
+    )
     .action(async (walletIdArgument, _o, command) => {
       const options = command.optsWithGlobals();
       const walletId = walletIdArg(walletIdArgument);
@@ -300,6 +307,7 @@ export function addKeysCommands(program: Program): void {
         result.privateKey.fill(0);
         if (options.out !== undefined) await writeKeystore(options.out, recovered);
         let permit: Record<string, string> | undefined;
+        let submitted: { transaction: string; allowance: string } | undefined;
         if (options.permitSpender !== undefined) {
           if (!isAddress(options.permitSpender)) {
             throw new KeysCliError("KEYS_CLI_BAD_ADDRESS", "--permit-spender must be an address", {});
@@ -335,6 +343,25 @@ export function addKeysCommands(program: Program): void {
               message,
             ),
           );
+          if (options.permitSubmitKeyEnv !== undefined) {
+            const sender = walletFromEnv(options.permitSubmitKeyEnv, KeysCliError, "KEYS_CLI").connect(chain.provider);
+            const sent = await token
+              .connect(sender)
+              ["permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"](
+                message.owner,
+                message.spender,
+                value,
+                deadline,
+                signature.v,
+                signature.r,
+                signature.s,
+              );
+            await sent.wait();
+            submitted = {
+              transaction: sent.hash,
+              allowance: (await token.allowance(message.owner, message.spender)).toString(),
+            };
+          }
           permit = {
             owner: message.owner,
             spender: message.spender,
@@ -356,6 +383,7 @@ export function addKeysCommands(program: Program): void {
             holders: result.holders,
             ...(options.out === undefined ? {} : { keystore: path.resolve(options.out) }),
             ...(permit === undefined ? {} : { permit }),
+            ...(submitted === undefined ? {} : { permitSubmitted: submitted }),
             ...(options.showKey ? { privateKey: recovered.privateKey } : {}),
           },
           () =>
@@ -364,12 +392,18 @@ export function addKeysCommands(program: Program): void {
               ["account", result.account],
               ["epoch", String(result.wallet.epoch)],
               ["shares used", result.used.join(", ")],
-              ["holders", ""],
+              ["holders", `${result.holders.filter((h) => h.ok).length} handed over a good share`],
               ...outcomeLines(result.holders),
               ...(options.out === undefined ? [] : [["keystore", path.resolve(options.out)] as [string, string]]),
               ...(permit === undefined
                 ? []
                 : Object.entries(permit).map(([k, v]) => [`permit ${k}`, v] as [string, string])),
+              ...(submitted === undefined
+                ? []
+                : ([
+                    ["permit tx", submitted.transaction],
+                    ["allowance", `${submitted.allowance} (BankToken accepted the permit)`],
+                  ] as Array<[string, string]>)),
               ...(options.showKey ? [["private key", recovered.privateKey] as [string, string]] : []),
             ]),
         );
@@ -409,7 +443,10 @@ export function addKeysCommands(program: Program): void {
             ["threshold", `${result.threshold} of ${result.holders.length}`],
             ["holders", result.holders.join(", ")],
             ["tx", result.transaction],
-            ["deposits", ""],
+            [
+              "deposits",
+              `${result.deposits.filter((d) => d.ok).length} of ${result.deposits.length} holders took their share`,
+            ],
             ...outcomeLines(result.deposits),
           ]),
         );

@@ -69,7 +69,6 @@ export function holderService(index: number, options: HolderServiceOptions = {})
           : Store.open({
               path: path.join(context.dataDir, `${name}-${registryAddress.slice(2, 10).toLowerCase()}.sqlite`),
             });
-      let head = 0;
       return serviceOwningStore(name, raw, () => {
         const store = new HolderStore(raw, identity);
         const holder = new ShareHolder({
@@ -87,10 +86,9 @@ export function holderService(index: number, options: HolderServiceOptions = {})
           host: options.host ?? "127.0.0.1",
           port,
           log: context.log,
+          // A holder follows no events (it reads the registry at the head on every request): no follower lag.
           health: {
-            blockNumber: async () => (head = await chain.provider.getBlockNumber()),
-            // A holder follows no events: it reads the registry at the head on every request, so it never lags.
-            followerNextBlock: () => head + 1,
+            blockNumber: () => chain.provider.getBlockNumber(),
             checkDatabase: () => store.check(),
           },
         });

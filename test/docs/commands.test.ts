@@ -383,6 +383,38 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ],
   ["curl -s http://127.0.0.1:8640/campaigns", { run: "foreground", poll: true, expect: ['"termsHash":"0x'] }],
   ["npx bank-chain rewards epoch 1", { run: "foreground", expect: ["epoch: ", "records: "] }],
+
+  // docs/keys.md
+  [
+    "export BANK_CHAIN_KEYS_OWNER_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e",
+    { run: "foreground" },
+  ],
+  ["export BANK_CHAIN_KEYS_FILE_PASSPHRASE='a keystore passphrase'", { run: "foreground" }],
+  ["export BANK_CHAIN_KEYS_RECOVERY_PASSPHRASE='correct horse battery staple, twice over'", { run: "foreground" }],
+  ["npx bank-chain keys create --out wallet.json", { run: "foreground", expect: ["address:", "keystore:"] }],
+  [
+    "npx bank-chain keys split --key-file wallet.json --recovery-passphrase-env BANK_CHAIN_KEYS_RECOVERY_PASSPHRASE --salt 0x0000000000000000000000000000000000000000000000000000000000000019",
+    {
+      run: "foreground",
+      expect: [
+        "wallet:     0x4f05f161aba53fb7b9d0de8fe839a868c3e5750f18af37998e5f51b985926791",
+        "threshold:  2 of 3",
+        "holder 3: ok",
+      ],
+    },
+  ],
+  [
+    "npx bank-chain keys holders 0x4f05f161aba53fb7b9d0de8fe839a868c3e5750f18af37998e5f51b985926791",
+    { run: "foreground", expect: ["epoch:", "stores its share"] },
+  ],
+  [
+    "npx bank-chain keys recover 0x4f05f161aba53fb7b9d0de8fe839a868c3e5750f18af37998e5f51b985926791 --recovery-passphrase-env BANK_CHAIN_KEYS_RECOVERY_PASSPHRASE --permit-spender 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --permit-value 100 --permit-submit-key-env BANK_CHAIN_KEYS_OWNER_KEY",
+    { run: "foreground", expect: ["shares used:     1, 2", "allowance:       100 (BankToken accepted the permit)"] },
+  ],
+  [
+    "npx bank-chain keys refresh 0x4f05f161aba53fb7b9d0de8fe839a868c3e5750f18af37998e5f51b985926791",
+    { run: "foreground", expect: ["epoch:      2", "3 of 3 holders took their share"] },
+  ],
 ]);
 
 // ---- running ---------------------------------------------------------------------
@@ -404,10 +436,14 @@ const DEFAULT_PORTS = {
   INTEROP_RELAYER_PORT: 8624,
   CERTIFICATES_PORT: 8630,
   REWARDS_PORT: 8640,
+  KEYS_HOLDER1_PORT: 8650,
+  KEYS_HOLDER2_PORT: 8651,
+  KEYS_HOLDER3_PORT: 8652,
 } as const;
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
-const LOCAL_FILES = /(?<![\w./-])(merchant\.sqlite|shop\.sqlite|buyer\.sqlite|hex\.txt|msgs\.jsonl)(?![\w.])/g;
+const LOCAL_FILES =
+  /(?<![\w./-])(merchant\.sqlite|shop\.sqlite|buyer\.sqlite|hex\.txt|msgs\.jsonl|wallet\.json)(?![\w.])/g;
 
 /** Inputs the README's `< hex.txt` and `< msgs.jsonl` read. */
 const FIXTURES: Readonly<Record<string, string>> = {
@@ -482,6 +518,9 @@ describe("docs: every command in README.md and docs/*.md", function () {
         INTEROP_RELAYER_PORT: await freePort(),
         CERTIFICATES_PORT: await freePort(),
         REWARDS_PORT: await freePort(),
+        KEYS_HOLDER1_PORT: await freePort(),
+        KEYS_HOLDER2_PORT: await freePort(),
+        KEYS_HOLDER3_PORT: await freePort(),
       };
       const stackEnv = {
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
@@ -517,7 +556,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
 
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
-      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583|8630|8640)\b/g, (port) => {
+      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583|8630|8640|8650|8651|8652)\b/g, (port) => {
         const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
         return String(ports[name as keyof typeof DEFAULT_PORTS]);
       });

@@ -38,6 +38,9 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     INTEROP_RELAYER_PORT: "0",
     CERTIFICATES_PORT: "0",
     REWARDS_PORT: "0",
+    KEYS_HOLDER1_PORT: "0",
+    KEYS_HOLDER2_PORT: "0",
+    KEYS_HOLDER3_PORT: "0",
   };
 }
 
