@@ -127,7 +127,8 @@ describe("npm start: devnet, deployment, services", function () {
       expect(report, name).to.deep.include({ ok: true, database: "ok" });
       // The interop API gateway (it reads its transactions' receipts) and the key share holders (they read the
       // registry at the head on each request) follow no events; every other service does.
-      if (name === "interop-api" || name.startsWith("keys-holder")) expect(report.followerLagBlocks, name).to.equal(null);
+      if (name === "interop-api" || name.startsWith("keys-holder"))
+        expect(report.followerLagBlocks, name).to.equal(null);
       else expect(report.followerLagBlocks, name).to.be.a("number").and.to.be.at.most(5);
     }
     // Three key share holders, each its own identity.
