@@ -85,6 +85,23 @@ describe("keys: share holders end to end", function () {
     expect(fourth.shares).to.deep.equal([]);
   });
 
+  it("anyone can tell a good share from a corrupted one on chain: ShareRegistry recomputes the same commitment", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    for (const index of [1, 2, 3]) {
+      const share = await fetchShare(f, wallet.holders[index - 1]!, index, wallet.epoch, recovery.privateKey, walletId);
+      const registry = f.keysChain.registry.contract;
+      expect(await registry.shareCommitment(walletId, wallet.epoch, index, share.salt, share.share)).to.equal(
+        share.commitment,
+      );
+      expect(await registry.isShareValid(walletId, index, share.salt, share.share)).to.equal(true);
+      const flipped = Uint8Array.from(share.share);
+      flipped[5] = flipped[5]! ^ 1;
+      expect(await registry.isShareValid(walletId, index, share.salt, flipped)).to.equal(false);
+      // The same share under another index is not valid either (a swapped share is named, not combined).
+      expect(await registry.isShareValid(walletId, (index % 3) + 1, share.salt, share.share)).to.equal(false);
+    }
+  });
+
   it("recovers with the passphrase-derived key while one holder is down, and the key signs a permit BankToken accepts", async function () {
     await f.holders[1]!.stop();
     try {
