@@ -28,6 +28,10 @@ describe("contracts: gas ceilings and size budgets", function () {
     ]) {
       expect(snapshot.gas[`RewardDistributor ${operation}`]?.ceiling, operation).to.be.a("number");
     }
+    // And secret-shared keys: registering a 2-of-3 wallet, and a refresh of its shares.
+    for (const operation of ["createWallet, 2 of 3 holders", "rotate, a refresh of 3 holders"]) {
+      expect(snapshot.gas[`ShareRegistry ${operation}`]?.ceiling, operation).to.be.a("number");
+    }
     expect(Object.keys(snapshot.size).sort()).to.deep.equal([...DEPLOYED_CONTRACTS].sort());
   });
 
