@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards, keys; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -133,6 +133,15 @@ const GROUPS = {
     // Pure code: the tests need no network.
     mutate: () => [span("src/rewards/oracle.ts", /^export function isqrt\(/), "src/rewards/trees.ts"],
     tests: ["test/rewards/evidence.test.ts", "test/rewards/trees.test.ts", "test/rewards/oracle.test.ts"],
+  },
+  keys: {
+    // Secret-shared keys (issue 19): the share commitment and every check before combining; the channel's
+    // transcript, key schedule, nonces, additional data and frame order. Pure code: the tests need no network.
+    mutate: () => [
+      span("src/keys/shares.ts", /^export function shareCommitment\(/, /^export function encodeShare\(/),
+      span("src/keys/channel.ts", /^function transcriptHash\(/, /^function ephemeralOf\(/),
+    ],
+    tests: ["test/keys/shares.test.ts", "test/keys/channel.test.ts"],
   },
 };
 
