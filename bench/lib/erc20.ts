@@ -1,3 +1,4 @@
+import { PERMIT_TYPES } from "../../src/chain/permit.js";
 import { Signature, TypedDataEncoder, type BaseContract, type ContractTransactionResponse, type Signer } from "ethers";
 
 /** The ERC-20 + EIP-2612 surface every benchmarked token shares. */
@@ -71,19 +72,13 @@ export async function signPermit(
   const ownerAddress = await owner.getAddress();
   const domain = await eip712Domain(token);
   const nonce = await token.nonces(ownerAddress);
-  const signature = await owner.signTypedData(
-    domain,
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    { owner: ownerAddress, spender, value, nonce, deadline },
-  );
+  const signature = await owner.signTypedData(domain, PERMIT_TYPES, {
+    owner: ownerAddress,
+    spender,
+    value,
+    nonce,
+    deadline,
+  });
   return Signature.from(signature);
 }
 

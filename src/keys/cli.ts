@@ -24,10 +24,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { getAddress, getBytes, hexlify, isAddress, isHexString, Signature, Wallet, ZeroHash } from "ethers";
+import { getAddress, getBytes, hexlify, isAddress, isHexString, Wallet, ZeroHash } from "ethers";
 
 import { BankToken__factory } from "../../typechain-types/index.js";
 import { lines, logTo, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
+import { signPermit } from "../chain/permit.js";
 import { BankChainError, messageOf } from "../errors.js";
 import {
   HolderClient,
@@ -313,35 +314,16 @@ export function addKeysCommands(program: Program): void {
             throw new KeysCliError("KEYS_CLI_BAD_ADDRESS", "--permit-spender must be an address", {});
           }
           const token = BankToken__factory.connect(deployments.get("BankToken").address, chain.provider);
-          const [domain, nonce, block] = await Promise.all([
-            token.eip712Domain(),
-            token.nonces(recovered.address),
-            chain.provider.getBlock("latest"),
-          ]);
+          const block = await chain.provider.getBlock("latest");
           const value = BigInt(intArg(options.permitValue, "--permit-value", 0, Number.MAX_SAFE_INTEGER));
           const deadline =
             BigInt(block!.timestamp) + BigInt(intArg(options.permitDeadline, "--permit-deadline", 1, 31_536_000));
-          const message = {
-            owner: recovered.address,
-            spender: getAddress(options.permitSpender),
+          const { signature, nonce, ...message } = await signPermit(
+            token,
+            recovered,
+            getAddress(options.permitSpender),
             value,
-            nonce,
             deadline,
-          };
-          const signature = Signature.from(
-            await recovered.signTypedData(
-              { name: domain[1], version: domain[2], chainId: domain[3], verifyingContract: domain[4] },
-              {
-                Permit: [
-                  { name: "owner", type: "address" },
-                  { name: "spender", type: "address" },
-                  { name: "value", type: "uint256" },
-                  { name: "nonce", type: "uint256" },
-                  { name: "deadline", type: "uint256" },
-                ],
-              },
-              message,
-            ),
           );
           if (options.permitSubmitKeyEnv !== undefined) {
             const sender = walletFromEnv(options.permitSubmitKeyEnv, KeysCliError, "KEYS_CLI").connect(chain.provider);

@@ -8,9 +8,10 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import { AddressInfo } from "node:net";
 
-import { getBytes, hexlify, HDNodeWallet, id, Signature, Wallet } from "ethers";
+import { getBytes, hexlify, HDNodeWallet, id, Wallet } from "ethers";
 
 import { close, listen } from "../../src/chain/http-server.js";
+import { signPermit } from "../../src/chain/permit.js";
 import { acceptChannel, openChannel, type Hello } from "../../src/keys/channel.js";
 import { HolderClient, recoverWallet, refreshWallet, splitWallet, walletIdOf } from "../../src/keys/client.js";
 import { recoveryKey } from "../../src/keys/recovery.js";
@@ -121,24 +122,8 @@ describe("keys: share holders end to end", function () {
       const [, , , , , , , , , , funder, spender] = await f.suite.ethers.getSigners();
       // Bank A mints 10.00 to the wallet against a fiat deposit.
       await (await f.suite.trustA.mintForDeposit(recovered.address, 1_000n, id("keys/permit-test"))).wait();
-      const domain = await token.eip712Domain();
-      const nonce = await token.nonces(recovered.address);
       const deadline = BigInt((await f.suite.ethers.provider.getBlock("latest"))!.timestamp) + 3_600n;
-      const signature = Signature.from(
-        await recovered.signTypedData(
-          { name: domain[1], version: domain[2], chainId: domain[3], verifyingContract: domain[4] },
-          {
-            Permit: [
-              { name: "owner", type: "address" },
-              { name: "spender", type: "address" },
-              { name: "value", type: "uint256" },
-              { name: "nonce", type: "uint256" },
-              { name: "deadline", type: "uint256" },
-            ],
-          },
-          { owner: recovered.address, spender: spender!.address, value: 600n, nonce, deadline },
-        ),
-      );
+      const { signature } = await signPermit(token, recovered, spender!.address, 600n, deadline);
       await (
         await token
           .connect(funder!)

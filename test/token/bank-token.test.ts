@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { hexlify, randomBytes, Signature, TypedDataEncoder, type Signer, type TypedDataField } from "ethers";
 
+import { PERMIT_TYPES } from "../../src/chain/permit.js";
 import { BankTokenV2__factory, BankToken__factory, type BankToken } from "../../typechain-types/index.js";
 import { deploySuite, type Suite } from "../helpers/suite.js";
 
@@ -13,13 +14,7 @@ const AUTH_FIELDS: TypedDataField[] = [
   { name: "nonce", type: "bytes32" },
 ];
 const TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
+  ...PERMIT_TYPES,
   TransferWithAuthorization: AUTH_FIELDS,
   ReceiveWithAuthorization: AUTH_FIELDS,
   CancelAuthorization: [
