@@ -215,6 +215,13 @@ export class HolderStore {
       }));
   }
 
+  /** The wallets this holder stores a share of (lower-case ids). */
+  wallets(): string[] {
+    return this.#store
+      .all<{ wallet_id: string }>("SELECT DISTINCT wallet_id FROM key_shares ORDER BY wallet_id")
+      .map((row) => row.wallet_id);
+  }
+
   /** Deletes the wallet's shares of epochs before `epoch` (all of them with `Infinity`); returns how many. */
   purge(walletId: string, beforeEpoch: number): number {
     const limit = Number.isFinite(beforeEpoch) ? beforeEpoch : Number.MAX_SAFE_INTEGER;
