@@ -21,7 +21,14 @@ import {
   type ChannelSession,
   type Hello,
 } from "../../src/keys/channel.js";
-import { HolderClient, recoverWallet, refreshWallet, splitWallet, walletIdOf } from "../../src/keys/client.js";
+import {
+  HolderClient,
+  holdersByIndex,
+  recoverWallet,
+  refreshWallet,
+  splitWallet,
+  walletIdOf,
+} from "../../src/keys/client.js";
 import { ShareHolder, type HolderResponse } from "../../src/keys/holder.js";
 import { HolderStore, identityOf } from "../../src/keys/holder-store.js";
 import { decodeShare, encodeShare, type KeyShare } from "../../src/keys/shares.js";
@@ -174,6 +181,47 @@ describe("keys: red team", function () {
       } finally {
         await rogue.close();
       }
+    }
+  });
+
+  it("a network attacker at a holder's URL, showing the holder's address with its own public key, does not get the share the owner deposits", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const share = await genuineShare(1);
+    const mitmKey = getBytes(Wallet.createRandom().privateKey);
+    const captured: string[] = [];
+    const rogue = await rogueHolder(mitmKey, chainOf(), (_c, route) => {
+      if (route === "identity") {
+        // The real holder's name and address (public, from its /identity and the registry), the attacker's key.
+        return JSON.stringify({
+          name: "keys-holder1",
+          protocol: "bank-chain/keys/channel/v1",
+          address: wallet.holders[0],
+          publicKey: hexlify(identityOf(mitmKey).publicKey),
+          chainId: f.keysChain.chainId.toString(),
+          registry: f.keysChain.registry.address,
+        });
+      }
+      captured.push(route);
+      return route === "frame" ? { ok: true, op: "deposit", stored: true, commitment: share.commitment } : "pass";
+    });
+    try {
+      const client = new HolderClient(rogue.url);
+      const refused = await failure(
+        (async () => {
+          const session = await client.open(
+            getBytes(owner.privateKey),
+            { ...chainOf(), walletId, index: 1, epoch: wallet.epoch, purpose: "deposit" },
+            wallet.holders[0]!,
+          );
+          await session.send({ op: "deposit", share: encodeShare(share) });
+        })(),
+      );
+      expect(captured, "the share reached the attacker").to.not.include("frame");
+      expect(refused?.code).to.equal("KEYS_HOLDER_MISMATCH");
+      // Matching holders by identity does not place the attacker either.
+      expect((await holdersByIndex(wallet, [new HolderClient(rogue.url)])).size).to.equal(0);
+    } finally {
+      await rogue.close();
     }
   });
 
