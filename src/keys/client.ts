@@ -16,7 +16,7 @@
 import { AbiCoder, getAddress, getBytes, hexlify, keccak256, Wallet, type Signer } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
-import { openChannel, type ChannelContext, type ChannelSession, type Frame } from "./channel.js";
+import { addressOfPublicKey, openChannel, type ChannelContext, type ChannelSession, type Frame } from "./channel.js";
 import { KeysError } from "./errors.js";
 import { holderRequestSchema, type HolderIdentityView, type HolderRequest, type HolderResponse } from "./holder.js";
 import { ShareRegistryReader, type WalletView } from "./registry.js";
@@ -141,12 +141,35 @@ export class HolderClient {
     this.limits = { ...HOLDER_CALL_LIMITS, ...limits };
   }
 
-  /** `GET /identity` (cached): what the holder says it is. The handshake proves it. */
+  /**
+   * `GET /identity` (cached): what the holder says it is, its `address` recomputed from its `publicKey` (the
+   * handshake proves the key, and only the key: an `address` field that is not the key's own would let anyone at
+   * the URL pass for the holder the registry lists while the channel is opened to its own key).
+   * @throws KeysError `KEYS_HOLDER_IDENTITY_INVALID` (no public key, or an address that is not the key's).
+   */
   async identity(): Promise<HolderIdentityView> {
     if (this.#identity === undefined) {
       const reply = await callHolder(this.url, "/identity", undefined, this.limits);
       if (reply.status !== 200) throw refusal(this.url, reply);
-      this.#identity = reply.json as HolderIdentityView;
+      const view = reply.json as HolderIdentityView;
+      let keyAddress: string;
+      let claimed: string;
+      try {
+        keyAddress = addressOfPublicKey(getBytes(view.publicKey));
+        claimed = getAddress(view.address);
+      } catch {
+        throw new KeysError("KEYS_HOLDER_IDENTITY_INVALID", `${this.url} does not show a secp256k1 public key`, {
+          url: this.url,
+        });
+      }
+      if (keyAddress !== claimed) {
+        throw new KeysError(
+          "KEYS_HOLDER_IDENTITY_INVALID",
+          `${this.url} claims the address ${claimed} with the key of ${keyAddress}`,
+          { url: this.url, claimed, key: keyAddress },
+        );
+      }
+      this.#identity = { ...view, address: keyAddress };
     }
     return this.#identity;
   }
@@ -159,14 +182,16 @@ export class HolderClient {
    */
   async open(staticKey: Uint8Array, context: ChannelContext, expected: string): Promise<HolderSession> {
     const identity = await this.identity();
-    if (getAddress(identity.address) !== getAddress(expected)) {
+    const responderStatic = getBytes(identity.publicKey);
+    // The key the channel is opened to is what must be the registry's holder, not a field beside it.
+    if (addressOfPublicKey(responderStatic) !== getAddress(expected)) {
       throw new KeysError(
         "KEYS_HOLDER_MISMATCH",
         `${this.url} is ${identity.address}, not holder ${context.index} of the wallet (${expected})`,
         { url: this.url, index: context.index },
       );
     }
-    const channel = openChannel({ staticKey, responderStatic: getBytes(identity.publicKey), context });
+    const channel = openChannel({ staticKey, responderStatic, context });
     const reply = await callHolder(this.url, "/channel", channel.hello, this.limits);
     if (reply.status !== 201) throw refusal(this.url, reply);
     const opened = reply.json as { session: string; welcome: Parameters<typeof channel.finish>[0] };

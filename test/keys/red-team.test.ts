@@ -217,7 +217,7 @@ describe("keys: red team", function () {
         })(),
       );
       expect(captured, "the share reached the attacker").to.not.include("frame");
-      expect(refused?.code).to.equal("KEYS_HOLDER_MISMATCH");
+      expect(refused?.code).to.equal("KEYS_HOLDER_IDENTITY_INVALID");
       // Matching holders by identity does not place the attacker either.
       expect((await holdersByIndex(wallet, [new HolderClient(rogue.url)])).size).to.equal(0);
     } finally {
