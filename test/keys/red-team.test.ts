@@ -280,6 +280,68 @@ describe("keys: red team", function () {
     }
   });
 
+  it("a former holder drops its share once the wallet rotates away from it, without being asked", async function () {
+    const refreshed = await refreshWallet({
+      chain: f.keysChain,
+      walletId,
+      owner,
+      holders: f.holders.map((h) => h.client()),
+      newHolders: f.holders.slice(1, 4).map((h) => h.client()),
+    });
+    expect(refreshed.deposits.every((d) => d.ok)).to.equal(true);
+    // Holder 1 is no longer listed; nobody asks it anything; it restarts (or its sweep runs).
+    await f.holders[0]!.stop();
+    await f.holders[0]!.start();
+    const stored = (await (await fetch(`${f.holders[0]!.url}/wallets/${walletId}`)).json()) as { shares: unknown[] };
+    expect(stored.shares).to.deep.equal([]);
+  });
+
+  it("held: an owner who handed the wallet over cannot use a channel it opened before, even mid-session", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    // After the refresh above, holder 2's service is the wallet's holder 1.
+    const session = await f.holders[1]!.client().open(
+      getBytes(owner.privateKey),
+      { ...chainOf(), walletId, index: 1, epoch: wallet.epoch, purpose: "fetch" },
+      wallet.holders[0]!,
+    );
+    const heir = devnetKey(17).connect(f.suite.ethers.provider);
+    const registry = f.keysChain.registry.contract;
+    await (await registry.connect(owner).transferWalletOwnership(walletId, heir.address)).wait();
+    await (await registry.connect(heir).acceptWalletOwnership(walletId)).wait();
+    try {
+      expect((await failure(session.send({ op: "fetch" })))?.code).to.equal("KEYS_NOT_RECOVERER");
+    } finally {
+      await (await registry.connect(heir).transferWalletOwnership(walletId, owner.address)).wait();
+      await (await registry.connect(owner).acceptWalletOwnership(walletId)).wait();
+    }
+  });
+
+  it("held: after a rotation that swaps two holders, neither gives out its old share under the old or the new index", async function () {
+    const before = await f.keysChain.registry.wallet(walletId);
+    const [a, b, c] = before.holders as [string, string, string];
+    const registry = f.keysChain.registry.contract.connect(owner);
+    await (await registry.rotate(walletId, 2, [b, a, c], [...before.commitments])).wait();
+    const ownerKey = getBytes(owner.privateKey);
+    for (const [address, oldIndex, newIndex] of [
+      [a, 1, 2],
+      [b, 2, 1],
+    ] as const) {
+      const clients = f.holders.filter((h) => h.running).map((h) => h.client());
+      const client = (
+        await Promise.all(clients.map(async (cl) => ((await cl.identity()).address === address ? cl : undefined)))
+      ).find((cl) => cl !== undefined)!;
+      const ask = async (index: number, epoch: number) => {
+        const opened = await client.open(ownerKey, { ...chainOf(), walletId, index, epoch, purpose: "fetch" }, address);
+        return opened.send({ op: "fetch" });
+      };
+      // Its old place at the old epoch: refused as stale; the old index at the new epoch: not its place; its new
+      // place: nothing stored (the old share does not move to the new index).
+      expect((await failure(ask(oldIndex, before.epoch)))?.code).to.equal("KEYS_STALE_EPOCH");
+      expect((await failure(ask(oldIndex, before.epoch + 1)))?.code).to.equal("KEYS_NOT_HOLDER");
+      expect((await failure(ask(newIndex, before.epoch + 1)))?.code).to.equal("KEYS_NO_SHARE");
+    }
+  });
+
   describe("session table", function () {
     let holder: ShareHolder;
     let store: Store;
@@ -424,21 +486,5 @@ describe("keys: red team", function () {
       await failure(holder.frame(opened.session, { seq: 0, ciphertext: `0x${"00".repeat(32)}` }));
       expect(holderStore.auditOf(victimWallet().toLowerCase())).to.deep.equal([]);
     });
-  });
-
-  it("a former holder drops its share once the wallet rotates away from it, without being asked", async function () {
-    const refreshed = await refreshWallet({
-      chain: f.keysChain,
-      walletId,
-      owner,
-      holders: f.holders.map((h) => h.client()),
-      newHolders: f.holders.slice(1, 4).map((h) => h.client()),
-    });
-    expect(refreshed.deposits.every((d) => d.ok)).to.equal(true);
-    // Holder 1 is no longer listed; nobody asks it anything; it restarts (or its sweep runs).
-    await f.holders[0]!.stop();
-    await f.holders[0]!.start();
-    const stored = (await (await fetch(`${f.holders[0]!.url}/wallets/${walletId}`)).json()) as { shares: unknown[] };
-    expect(stored.shares).to.deep.equal([]);
   });
 });
