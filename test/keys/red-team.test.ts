@@ -5,7 +5,8 @@
  * a wallet of its own that lists the victim holder, and a former holder after a rotation.
  */
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -13,6 +14,7 @@ import path from "node:path";
 import { getBytes, hexlify, HDNodeWallet, SigningKey, Wallet } from "ethers";
 
 import { PUBLIC_TEST_MNEMONIC } from "../../src/chain/published-keys.js";
+import { runNode } from "../helpers/processes.js";
 import { Store } from "../../src/store/store.js";
 import {
   acceptChannel,
@@ -486,5 +488,36 @@ describe("keys: red team", function () {
       await failure(holder.frame(opened.session, { seq: 0, ciphertext: `0x${"00".repeat(32)}` }));
       expect(holderStore.auditOf(victimWallet().toLowerCase())).to.deep.equal([]);
     });
+  });
+});
+
+describe("keys: red team, the CLI's key files", function () {
+  this.timeout(120_000);
+  let dir: string;
+  const env = { BANK_CHAIN_KEYS_FILE_PASSPHRASE: "a keystore passphrase" };
+
+  beforeEach(function () {
+    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-keys-cli-"));
+  });
+
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keys create --out does not follow a symlink planted at the path (a shared /tmp, as the docs' example uses)", async function () {
+    const planted = path.join(dir, "wallet.json");
+    const target = path.join(dir, "attacker-chosen");
+    symlinkSync(target, planted);
+    const run = await runNode(["bin/bank-chain.mjs", "--json", "keys", "create", "--out", planted], env);
+    expect(run.code, run.stdout + run.stderr).to.not.equal(0);
+    expect(existsSync(target), "the keystore went where the link points").to.equal(false);
+  });
+
+  it("held: keys create prints no private key without --show-key", async function () {
+    const out = path.join(dir, "wallet.json");
+    const run = await runNode(["bin/bank-chain.mjs", "--json", "keys", "create", "--out", out], env);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout + run.stderr).to.not.match(/0x[0-9a-fA-F]{64}/);
+    expect(JSON.parse(run.stdout)).to.have.keys(["ok", "address", "keystore"]);
   });
 });
