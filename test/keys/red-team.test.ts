@@ -521,3 +521,42 @@ describe("keys: red team, the CLI's key files", function () {
     expect(JSON.parse(run.stdout)).to.have.keys(["ok", "address", "keystore"]);
   });
 });
+
+describe("keys: red team, a holder's store at rest", function () {
+  it("held: a sealed share moved to another row (another wallet, epoch or index) or read under another identity does not open", function () {
+    const store = Store.open({ path: ":memory:" });
+    try {
+      const identity = identityOf(getBytes(`0x${"61".repeat(32)}`));
+      const holderStore = new HolderStore(store, identity);
+      const a = `0x${"aa".repeat(32)}`;
+      const b = `0x${"bb".repeat(32)}`;
+      holderStore.put(a, 1, 1, `0x${"01".repeat(32)}`, "share of a");
+      holderStore.put(b, 1, 2, `0x${"02".repeat(32)}`, "share of b");
+      expect(holderStore.get(b, 1, 2)).to.equal("share of b");
+      // The attacker (write access to the database file, not to the identity file) copies a's sealed share into
+      // b's row, then into a row of a at another epoch.
+      store.run(
+        "UPDATE key_shares SET nonce = (SELECT nonce FROM key_shares WHERE wallet_id = ?), sealed = (SELECT sealed FROM key_shares WHERE wallet_id = ?) WHERE wallet_id = ?",
+        a,
+        a,
+        b,
+      );
+      expect(() => holderStore.get(b, 1, 2))
+        .to.throw()
+        .with.property("code", "KEYS_STORE_CORRUPT");
+      store.run("UPDATE key_shares SET epoch = 2 WHERE wallet_id = ?", a);
+      expect(() => holderStore.get(a, 2, 1))
+        .to.throw()
+        .with.property("code", "KEYS_STORE_CORRUPT");
+      // The same database under another identity (a restored backup with a new key file) opens nothing either.
+      store.run("UPDATE key_shares SET epoch = 1 WHERE wallet_id = ?", a);
+      const other = new HolderStore(store, identityOf(getBytes(`0x${"62".repeat(32)}`)));
+      expect(() => other.get(a, 1, 1))
+        .to.throw()
+        .with.property("code", "KEYS_STORE_CORRUPT");
+      expect(holderStore.get(a, 1, 1)).to.equal("share of a");
+    } finally {
+      store.close();
+    }
+  });
+});
