@@ -5,7 +5,7 @@
  * a wallet of its own that lists the victim holder, and a former holder after a rotation.
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -32,7 +32,7 @@ import {
   walletIdOf,
 } from "../../src/keys/client.js";
 import { ShareHolder, type HolderResponse } from "../../src/keys/holder.js";
-import { HolderStore, identityOf } from "../../src/keys/holder-store.js";
+import { HolderStore, identityOf, loadOrCreateIdentity } from "../../src/keys/holder-store.js";
 import { decodeShare, encodeShare, type KeyShare } from "../../src/keys/shares.js";
 import { keysFixture, type KeysFixture } from "./helpers.js";
 
@@ -558,5 +558,35 @@ describe("keys: red team, a holder's store at rest", function () {
     } finally {
       store.close();
     }
+  });
+});
+
+describe("keys: red team, a holder's identity file", function () {
+  let dir: string;
+
+  beforeEach(function () {
+    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-keys-identity-"));
+  });
+
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses an identity key file that others may read (restored from a backup as 0644, say)", function () {
+    const file = path.join(dir, "keys-holder1.identity");
+    writeFileSync(file, `0x${"61".repeat(32)}\n`);
+    chmodSync(file, 0o644);
+    expect(() => loadOrCreateIdentity(file))
+      .to.throw()
+      .with.property("code", "KEYS_IDENTITY_EXPOSED");
+  });
+
+  it("a dangling symlink at the identity path is refused, not followed into an endless retry", function () {
+    const file = path.join(dir, "keys-holder1.identity");
+    symlinkSync(path.join(dir, "elsewhere"), file);
+    expect(() => loadOrCreateIdentity(file))
+      .to.throw()
+      .with.property("code", "KEYS_IDENTITY_INVALID");
+    expect(existsSync(path.join(dir, "elsewhere"))).to.equal(false);
   });
 });
