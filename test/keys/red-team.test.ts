@@ -148,6 +148,9 @@ describe("keys: red team", function () {
     getBytes(readFileSync(path.join(f.holders[i]!.dataDir, `keys-holder${i + 1}.identity`), "utf8").trim());
   const chainOf = () => ({ chainId: f.keysChain.chainId, registry: f.keysChain.registry.address });
 
+  /** Everything that must never reach a log line: shares and salts seen, keys. */
+  const secrets: string[] = [];
+
   /** Share `index` as its honest holder gives it to the owner. */
   async function genuineShare(index: number): Promise<KeyShare> {
     const wallet = await f.keysChain.registry.wallet(walletId);
@@ -158,7 +161,9 @@ describe("keys: red team", function () {
     );
     const answer = await session.send({ op: "fetch" });
     if (answer.op !== "fetch") throw new Error("not a fetch");
-    return decodeShare(answer.share);
+    const share = decodeShare(answer.share);
+    secrets.push(hexlify(share.share).slice(2), hexlify(share.salt).slice(2));
+    return share;
   }
 
   it("a malicious holder returning its genuine share with the unbound `account`/`threshold` fields changed is named and skipped; recovery goes on with the honest holders", async function () {
@@ -342,6 +347,60 @@ describe("keys: red team", function () {
       expect((await failure(ask(oldIndex, before.epoch + 1)))?.code).to.equal("KEYS_NOT_HOLDER");
       expect((await failure(ask(newIndex, before.epoch + 1)))?.code).to.equal("KEYS_NO_SHARE");
     }
+  });
+
+  it("held: a context naming another chain or registry is refused at the handshake", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const holder = f.holders[2]!.client();
+    const expected = (await holder.identity()).address;
+    const index = wallet.holders.indexOf(expected) + 1;
+    for (const spoof of [{ chainId: 1n }, { registry: f.suite.deployments.get("BankToken").address }]) {
+      const refused = await failure(
+        holder.open(
+          getBytes(owner.privateKey),
+          { ...chainOf(), ...spoof, walletId, index, epoch: wallet.epoch, purpose: "status" },
+          expected,
+        ),
+      );
+      expect(refused?.code).to.equal("KEYS_WRONG_REGISTRY");
+    }
+  });
+
+  it("held: retiring a wallet closes it at once, a channel opened before included, and its holders drop its shares", async function () {
+    const salt = `0x${"c1".repeat(32)}`;
+    const key = new Wallet(Wallet.createRandom().privateKey);
+    const split = await splitWallet({
+      chain: f.keysChain,
+      owner,
+      privateKey: getBytes(key.privateKey),
+      holders: f.holders.slice(0, 2).map((h) => h.client()),
+      threshold: 2,
+      recoverers: [],
+      salt,
+    });
+    expect(split.deposits.every((d) => d.ok)).to.equal(true);
+    const retired = split.walletId;
+    const session = await f.holders[0]!.client().open(
+      getBytes(owner.privateKey),
+      { ...chainOf(), walletId: retired, index: 1, epoch: 1, purpose: "fetch" },
+      split.holders[0]!,
+    );
+    await (await f.keysChain.registry.contract.connect(owner).retireWallet(retired)).wait();
+    expect((await failure(session.send({ op: "fetch" })))?.code).to.equal("KEYS_WALLET_RETIRED");
+    const left = (await (await fetch(`${f.holders[0]!.url}/wallets/${retired}`)).json()) as { shares: unknown[] };
+    expect(left.shares).to.deep.equal([]);
+    // Holder 2 was never asked: its sweep (at start, then every minute) drops the share.
+    await f.holders[1]!.stop();
+    await f.holders[1]!.start();
+    const swept = (await (await fetch(`${f.holders[1]!.url}/wallets/${retired}`)).json()) as { shares: unknown[] };
+    expect(swept.shares).to.deep.equal([]);
+  });
+
+  it("held: after all of the above, no holder log line holds a share, a salt or a key", function () {
+    secrets.push(walletKey.privateKey.slice(2), owner.privateKey.slice(2));
+    for (let i = 0; i < f.holders.length; i += 1) secrets.push(hexlify(identityKeyOf(i)).slice(2));
+    expect(f.log.length).to.be.above(0);
+    for (const line of f.log) for (const secret of secrets) expect(line.toLowerCase()).to.not.include(secret);
   });
 
   describe("session table", function () {
