@@ -21,7 +21,7 @@
  * Keys and passphrases come from environment variables, never from a flag, and no key is printed unless
  * `--show-key` asks for it.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { getAddress, getBytes, hexlify, isAddress, isHexString, Wallet, ZeroHash } from "ethers";
@@ -109,9 +109,30 @@ function intArg(value: string, name: string, min: number, max: number): number {
   return n;
 }
 
+/** Whether anything, a dangling symlink included, is at `file`. */
+function pathTaken(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the keystore to a new file only (O_EXCL: never over an existing file, another wallet's keystore say, and
+ * never through a symlink someone planted at the path), mode 0600.
+ */
 async function writeKeystore(file: string, wallet: Wallet): Promise<void> {
   const json = await wallet.encrypt(env(FILE_PASSPHRASE_ENV, "keystore passphrase"));
-  writeFileSync(file, `${json}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(file, `${json}\n`, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new KeysCliError("KEYS_CLI_FILE_EXISTS", `${file} exists; choose another file`, { file });
+    }
+    throw new KeysCliError("KEYS_CLI_FILE_UNWRITABLE", `cannot write ${file}: ${messageOf(error)}`, { file });
+  }
 }
 
 async function readKeystore(file: string): Promise<Wallet> {
@@ -264,7 +285,7 @@ export function addKeysCommands(program: Program): void {
     .option("--holders <urls>", `comma-separated holder URLs (default: $${HOLDERS_ENV}, else the three npm start runs)`)
     .option("--recovery-passphrase-env <VAR>", "environment variable holding the recovery passphrase")
     .option("--key-env <VAR>", "environment variable holding the owner's or a guardian's private key")
-    .option("--out <file>", `write the recovered key as a keystore (passphrase in ${FILE_PASSPHRASE_ENV})`)
+    .option("--out <file>", `write the recovered key as a keystore, a new file (passphrase in ${FILE_PASSPHRASE_ENV})`)
     .option("--show-key", "print the recovered private key (never do this on a shared screen)", false)
     .option("--permit-spender <address>", "sign a BankToken permit (EIP-2612) with the recovered key for this spender")
     .option("--permit-value <minor>", "the permit's value in minor units", "0")
@@ -282,6 +303,12 @@ export function addKeysCommands(program: Program): void {
           "say what to do with the recovered key: --out <file>, --permit-spender <address> or --show-key",
           {},
         );
+      }
+      // Refuse a taken --out before any share moves, not after the key is back.
+      if (options.out !== undefined && pathTaken(options.out)) {
+        throw new KeysCliError("KEYS_CLI_FILE_EXISTS", `${options.out} exists; choose another file`, {
+          file: options.out,
+        });
       }
       if ((options.recoveryPassphraseEnv === undefined) === (options.keyEnv === undefined)) {
         throw new KeysCliError(

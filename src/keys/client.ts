@@ -15,36 +15,111 @@
  */
 import { AbiCoder, getAddress, getBytes, hexlify, keccak256, Wallet, type Signer } from "ethers";
 
-import { callApi, type ApiClientErrors } from "../chain/api-client.js";
 import { BankChainError, messageOf } from "../errors.js";
-import { openChannel, type ChannelContext, type ChannelSession, type Frame } from "./channel.js";
+import { addressOfPublicKey, openChannel, type ChannelContext, type ChannelSession, type Frame } from "./channel.js";
 import { KeysError } from "./errors.js";
 import { holderRequestSchema, type HolderIdentityView, type HolderRequest, type HolderResponse } from "./holder.js";
 import { ShareRegistryReader, type WalletView } from "./registry.js";
-import { combineKey, decodeShare, encodeShare, shareCommitment, splitKey, type KeyShare } from "./shares.js";
+import {
+  checkShare,
+  combineKey,
+  decodeShare,
+  encodeShare,
+  shareCommitment,
+  splitKey,
+  type ExpectedShares,
+  type KeyShare,
+} from "./shares.js";
 
-const API_ERRORS: ApiClientErrors = {
-  badUrl: (value) => new KeysError("KEYS_BAD_HOLDER_URL", `${value} is not an http(s) URL`, { url: value }),
-  unreachable: (api, cause) =>
-    new KeysError("KEYS_HOLDER_UNREACHABLE", `no holder answered at ${api}: ${cause}`, { url: api }),
-};
+/** How long one call to a holder may take, and how large its answer may be, unless the client says otherwise. */
+export const HOLDER_CALL_LIMITS = Object.freeze({ timeoutMs: 30_000, maxReplyBytes: 256 * 1024 });
+
+/** Limits of one holder's calls: a holder that hangs or floods is cut off and reported, never waited on. */
+export interface HolderCallLimits {
+  readonly timeoutMs: number;
+  readonly maxReplyBytes: number;
+}
+
+/**
+ * GETs `path` at the holder, or POSTs `body` as JSON, within `limits`: `KEYS_HOLDER_TIMEOUT` when the whole
+ * exchange (headers and body) takes longer than `timeoutMs`, `KEYS_HOLDER_REPLY_TOO_LARGE` past `maxReplyBytes`
+ * (read no further), `KEYS_HOLDER_UNREACHABLE` when nothing answers. A body that is not JSON comes back as
+ * `{ error: { message } }` with its first 200 characters, like the kit's `callApi`.
+ */
+async function callHolder(
+  url: string,
+  path: string,
+  body: unknown,
+  limits: HolderCallLimits,
+): Promise<{ status: number; json: unknown }> {
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  const failed = (error: unknown) =>
+    signal.aborted
+      ? new KeysError("KEYS_HOLDER_TIMEOUT", `${url} did not answer within ${limits.timeoutMs} ms`, {
+          url,
+          timeoutMs: limits.timeoutMs,
+        })
+      : new KeysError("KEYS_HOLDER_UNREACHABLE", `no holder answered at ${url}: ${messageOf(error)}`, { url });
+  const tooLarge = () =>
+    new KeysError("KEYS_HOLDER_REPLY_TOO_LARGE", `${url} answered with more than ${limits.maxReplyBytes} bytes`, {
+      url,
+      maxReplyBytes: limits.maxReplyBytes,
+    });
+  let reply: Response;
+  try {
+    reply = await fetch(
+      `${url}${path}`,
+      body === undefined
+        ? { signal }
+        : { signal, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+    );
+  } catch (error) {
+    throw failed(error);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    if (Number(reply.headers.get("content-length") ?? 0) > limits.maxReplyBytes) throw tooLarge();
+    if (reply.body !== null) {
+      // Leaving the loop by a throw cancels the stream: the rest is never read.
+      for await (const chunk of reply.body) {
+        size += chunk.length;
+        if (size > limits.maxReplyBytes) throw tooLarge();
+        chunks.push(chunk);
+      }
+    }
+  } catch (error) {
+    if (error instanceof KeysError) throw error;
+    throw failed(error);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = { error: { message: text.slice(0, 200) } };
+  }
+  return { status: reply.status, json };
+}
 
 /** An open channel to one holder: one request, one answer, in order. */
 export class HolderSession {
   readonly #url: string;
   readonly #id: string;
   readonly #session: ChannelSession;
+  readonly #limits: HolderCallLimits;
 
-  constructor(url: string, id: string, session: ChannelSession) {
+  constructor(url: string, id: string, session: ChannelSession, limits: HolderCallLimits = HOLDER_CALL_LIMITS) {
     this.#url = url;
     this.#id = id;
     this.#session = session;
+    this.#limits = limits;
   }
 
   /** Sends `request` sealed; returns the holder's answer, or throws its refusal as a `KeysError` with its code. */
   async send(request: HolderRequest): Promise<Exclude<HolderResponse, { ok: false }>> {
     const frame = this.#session.seal(new TextEncoder().encode(JSON.stringify(holderRequestSchema.parse(request))));
-    const reply = await callApi(this.#url, `/channel/${this.#id}`, frame, API_ERRORS);
+    const reply = await callHolder(this.#url, `/channel/${this.#id}`, frame, this.#limits);
     if (reply.status !== 200) throw refusal(this.#url, reply);
     const answer = JSON.parse(new TextDecoder().decode(this.#session.open(reply.json as Frame))) as HolderResponse;
     if (!answer.ok) {
@@ -57,18 +132,44 @@ export class HolderSession {
 /** One holder's API. */
 export class HolderClient {
   readonly url: string;
+  readonly limits: HolderCallLimits;
   #identity: HolderIdentityView | undefined;
 
-  constructor(url: string) {
+  /** `limits` default to `HOLDER_CALL_LIMITS`. */
+  constructor(url: string, limits: Partial<HolderCallLimits> = {}) {
     this.url = url.replace(/\/+$/, "");
+    this.limits = { ...HOLDER_CALL_LIMITS, ...limits };
   }
 
-  /** `GET /identity` (cached): what the holder says it is. The handshake proves it. */
+  /**
+   * `GET /identity` (cached): what the holder says it is, its `address` recomputed from its `publicKey` (the
+   * handshake proves the key, and only the key: an `address` field that is not the key's own would let anyone at
+   * the URL pass for the holder the registry lists while the channel is opened to its own key).
+   * @throws KeysError `KEYS_HOLDER_IDENTITY_INVALID` (no public key, or an address that is not the key's).
+   */
   async identity(): Promise<HolderIdentityView> {
     if (this.#identity === undefined) {
-      const reply = await callApi(this.url, "/identity", undefined, API_ERRORS);
+      const reply = await callHolder(this.url, "/identity", undefined, this.limits);
       if (reply.status !== 200) throw refusal(this.url, reply);
-      this.#identity = reply.json as HolderIdentityView;
+      const view = reply.json as HolderIdentityView;
+      let keyAddress: string;
+      let claimed: string;
+      try {
+        keyAddress = addressOfPublicKey(getBytes(view.publicKey));
+        claimed = getAddress(view.address);
+      } catch {
+        throw new KeysError("KEYS_HOLDER_IDENTITY_INVALID", `${this.url} does not show a secp256k1 public key`, {
+          url: this.url,
+        });
+      }
+      if (keyAddress !== claimed) {
+        throw new KeysError(
+          "KEYS_HOLDER_IDENTITY_INVALID",
+          `${this.url} claims the address ${claimed} with the key of ${keyAddress}`,
+          { url: this.url, claimed, key: keyAddress },
+        );
+      }
+      this.#identity = { ...view, address: keyAddress };
     }
     return this.#identity;
   }
@@ -81,18 +182,20 @@ export class HolderClient {
    */
   async open(staticKey: Uint8Array, context: ChannelContext, expected: string): Promise<HolderSession> {
     const identity = await this.identity();
-    if (getAddress(identity.address) !== getAddress(expected)) {
+    const responderStatic = getBytes(identity.publicKey);
+    // The key the channel is opened to is what must be the registry's holder, not a field beside it.
+    if (addressOfPublicKey(responderStatic) !== getAddress(expected)) {
       throw new KeysError(
         "KEYS_HOLDER_MISMATCH",
         `${this.url} is ${identity.address}, not holder ${context.index} of the wallet (${expected})`,
         { url: this.url, index: context.index },
       );
     }
-    const channel = openChannel({ staticKey, responderStatic: getBytes(identity.publicKey), context });
-    const reply = await callApi(this.url, "/channel", channel.hello, API_ERRORS);
+    const channel = openChannel({ staticKey, responderStatic, context });
+    const reply = await callHolder(this.url, "/channel", channel.hello, this.limits);
     if (reply.status !== 201) throw refusal(this.url, reply);
     const opened = reply.json as { session: string; welcome: Parameters<typeof channel.finish>[0] };
-    return new HolderSession(this.url, opened.session, channel.finish(opened.welcome));
+    return new HolderSession(this.url, opened.session, channel.finish(opened.welcome), this.limits);
   }
 }
 
@@ -322,6 +425,9 @@ export async function recoverWallet(options: RecoverOptions): Promise<RecoverRes
           { index },
         );
       }
+      // The fields the commitment does not cover (account, threshold, total) too: one holder's edit there must
+      // cost its own share, not the whole recovery.
+      checkShare(share, expectedOf(chain, walletId, wallet));
       good.push(share);
       outcomes.push({ index, url: client.url, ok: true });
     } catch (error) {
@@ -338,7 +444,19 @@ export async function recoverWallet(options: RecoverOptions): Promise<RecoverRes
       { have: good.length, need: wallet.threshold, holders: outcomes },
     );
   }
-  const privateKey = await combineKey(good, {
+  const privateKey = await combineKey(good, expectedOf(chain, walletId, wallet));
+  return {
+    wallet,
+    privateKey,
+    account: wallet.account,
+    used: good.map((share) => share.index),
+    holders: outcomes.sort((a, b) => a.index - b.index),
+  };
+}
+
+/** What the registry says the wallet's shares must be. */
+function expectedOf(chain: KeysChain, walletId: string, wallet: WalletView): ExpectedShares {
+  return {
     chainId: chain.chainId,
     registry: chain.registry.address,
     walletId,
@@ -346,13 +464,6 @@ export async function recoverWallet(options: RecoverOptions): Promise<RecoverRes
     epoch: wallet.epoch,
     threshold: wallet.threshold,
     commitments: wallet.commitments,
-  });
-  return {
-    wallet,
-    privateKey,
-    account: wallet.account,
-    used: good.map((share) => share.index),
-    holders: outcomes.sort((a, b) => a.index - b.index),
   };
 }
 

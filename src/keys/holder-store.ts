@@ -11,7 +11,7 @@
  * - The audit trail records every operation a peer asked for, who asked and what came of it, never a share.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { gcm } from "@noble/ciphers/aes.js";
@@ -45,24 +45,50 @@ export function identityOf(privateKey: Uint8Array): HolderIdentity {
 /**
  * Reads the identity key at `file`, creating it (32 random bytes, a valid scalar, mode 0600) when there is none.
  * A file that exists but does not hold a key is an error, never silently replaced: the holder's address is on chain.
+ * So is a symlink at the path (`KEYS_IDENTITY_INVALID`: it is not followed) and a file others may read or write
+ * (`KEYS_IDENTITY_EXPOSED`: the key may be known; fix the mode, and if it was exposed, move the wallets away from
+ * this holder).
  */
 export function loadOrCreateIdentity(file: string): HolderIdentity {
   mkdirSync(path.dirname(file), { recursive: true });
   let text: string | undefined;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, "utf8");
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      throw new HolderStoreError("KEYS_IDENTITY_INVALID", `${file} is not a regular file`, { file });
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw new HolderStoreError(
+        "KEYS_IDENTITY_EXPOSED",
+        `${file} may be read or written by others (mode ${(stat.mode & 0o777).toString(8)}); chmod 600 it, and if the key may have been seen, rotate the wallets to a new holder key`,
+        { file, mode: (stat.mode & 0o777).toString(8) },
+      );
+    }
+    text = readFileSync(fd, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+    if (error instanceof HolderStoreError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") {
+      throw new HolderStoreError("KEYS_IDENTITY_INVALID", `${file} is a symlink; the identity is not followed`, {
+        file,
+      });
+    }
+    if (code !== "ENOENT") {
       throw new HolderStoreError("KEYS_IDENTITY_UNREADABLE", `cannot read ${file}: ${messageOf(error)}`, { file });
     }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   if (text === undefined) {
     const key = secp256k1.utils.randomSecretKey();
     try {
       writeFileSync(file, `${hexlify(key)}\n`, { flag: "wx", mode: 0o600 });
     } catch (error) {
-      // Another start made it first: use that one.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") return loadOrCreateIdentity(file);
+      const code = (error as NodeJS.ErrnoException).code;
+      // Another start made it first: use that one. (A dangling symlink is EEXIST too: the retry refuses it.)
+      if (code === "EEXIST") return loadOrCreateIdentity(file);
       throw new HolderStoreError("KEYS_IDENTITY_UNWRITABLE", `cannot create ${file}: ${messageOf(error)}`, { file });
     }
     chmodSync(file, 0o600);
@@ -213,6 +239,13 @@ export class HolderStore {
         commitment: row.commitment,
         storedAt: row.stored_at,
       }));
+  }
+
+  /** The wallets this holder stores a share of (lower-case ids). */
+  wallets(): string[] {
+    return this.#store
+      .all<{ wallet_id: string }>("SELECT DISTINCT wallet_id FROM key_shares ORDER BY wallet_id")
+      .map((row) => row.wallet_id);
   }
 
   /** Deletes the wallet's shares of epochs before `epoch` (all of them with `Infinity`); returns how many. */

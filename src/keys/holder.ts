@@ -70,10 +70,21 @@ export interface ShareHolderOptions {
   readonly registry: ShareRegistryReader;
   readonly chainId: bigint;
   readonly log: (line: string) => void;
-  /** Most channels open at once; a handshake beyond it is refused (`KEYS_TOO_MANY_SESSIONS`). */
+  /**
+   * Most channels open at once. A handshake beyond it takes the place of the oldest unproven channel (one whose
+   * initiator has not yet sealed a frame: its static key is only claimed, anyone can send one); when every channel
+   * is proven it is refused (`KEYS_TOO_MANY_SESSIONS`).
+   */
   readonly maxSessions?: number;
+  /**
+   * Most proven channels one peer (static key) holds at once; default half of `maxSessions`, at most 16. Beyond
+   * it the peer's handshake, or its first frame, is refused (`KEYS_TOO_MANY_SESSIONS`).
+   */
+  readonly maxSessionsPerPeer?: number;
   /** How long an idle channel stays usable. */
   readonly sessionTtlMs?: number;
+  /** How long a channel may wait for its first frame (the initiator's proof of its key); default 10 s. */
+  readonly handshakeTtlMs?: number;
   /** Milliseconds now. */
   readonly now?: () => number;
   /**
@@ -87,6 +98,8 @@ interface OpenSession {
   readonly session: ChannelSession;
   readonly context: ChannelContext;
   readonly peer: string;
+  /** Whether a frame has opened: the peer holds the static key it claimed. */
+  proven: boolean;
   expiresAt: number;
 }
 
@@ -96,13 +109,17 @@ export class ShareHolder {
   readonly #sessions = new Map<string, OpenSession>();
   readonly #now: () => number;
   readonly #ttl: number;
+  readonly #handshakeTtl: number;
   readonly #max: number;
+  readonly #maxPerPeer: number;
 
   constructor(options: ShareHolderOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#ttl = options.sessionTtlMs ?? 60_000;
+    this.#handshakeTtl = Math.min(options.handshakeTtlMs ?? 10_000, this.#ttl);
     this.#max = options.maxSessions ?? 256;
+    this.#maxPerPeer = options.maxSessionsPerPeer ?? Math.max(1, Math.min(16, Math.floor(this.#max / 2)));
   }
 
   get identity(): HolderIdentityView {
@@ -125,27 +142,50 @@ export class ShareHolder {
 
   /**
    * Answers a handshake: checks the hello is for this holder's key, the peer may act on the context, and opens the
-   * session. Nothing is stored for a refused hello.
+   * session. Nothing is stored for a refused hello, not even an audit line: the initiator's static key is only
+   * claimed until its first frame opens (anyone can send a hello with the owner's public key), so a refused hello
+   * proves nothing about who sent it, and writing it down would let anyone fill the disk.
    */
   async hello(hello: Hello): Promise<{ session: string; welcome: Welcome }> {
     this.#sweep();
-    if (this.#sessions.size >= this.#max) {
-      throw new KeysError("KEYS_TOO_MANY_SESSIONS", `this holder has ${this.#max} channels open; try again shortly`, {
-        max: this.#max,
-      });
-    }
     const accepted = acceptChannel(hello, { staticKey: this.#options.identity.privateKey });
     const peer = addressOfPublicKey(accepted.initiatorStatic);
     const { context } = accepted;
-    try {
-      await this.#authorize(context, peer);
-    } catch (error) {
-      this.#audit("hello", context, peer, error);
-      throw error;
+    await this.#authorize(context, peer);
+    this.#checkPeerRoom(peer);
+    this.#sweep();
+    if (this.#sessions.size >= this.#max) {
+      // The oldest unproven channel gives way (Map order is insertion order); proven ones never do.
+      const unproven = [...this.#sessions].find(([, open]) => !open.proven);
+      if (unproven === undefined) {
+        throw new KeysError("KEYS_TOO_MANY_SESSIONS", `this holder has ${this.#max} channels open; try again shortly`, {
+          max: this.#max,
+        });
+      }
+      this.#sessions.delete(unproven[0]);
     }
     const id = hexlify(randomBytes(16));
-    this.#sessions.set(id, { session: accepted.session, context, peer, expiresAt: this.#now() + this.#ttl });
+    this.#sessions.set(id, {
+      session: accepted.session,
+      context,
+      peer,
+      proven: false,
+      expiresAt: this.#now() + this.#handshakeTtl,
+    });
     return { session: id, welcome: accepted.welcome };
+  }
+
+  /** Refuses `peer` a channel more when it already holds its share of the table in proven ones. */
+  #checkPeerRoom(peer: string): void {
+    let held = 0;
+    for (const open of this.#sessions.values()) if (open.proven && open.peer === peer) held += 1;
+    if (held >= this.#maxPerPeer) {
+      throw new KeysError(
+        "KEYS_TOO_MANY_SESSIONS",
+        `${peer} already has ${held} channels open with this holder (at most ${this.#maxPerPeer}); close one first`,
+        { peer, max: this.#maxPerPeer },
+      );
+    }
   }
 
   /**
@@ -166,12 +206,44 @@ export class ShareHolder {
       plaintext = open.session.open(frame);
     } catch (error) {
       this.#sessions.delete(id);
-      this.#audit("frame", open.context, open.peer, error);
+      // Before its first frame opened, the peer is only claimed: nothing to write down in its name.
+      if (open.proven) this.#audit("frame", open.context, open.peer, error);
       throw error;
+    }
+    if (!open.proven) {
+      try {
+        this.#checkPeerRoom(open.peer);
+      } catch (error) {
+        this.#sessions.delete(id);
+        throw error;
+      }
+      open.proven = true;
     }
     open.expiresAt = this.#now() + this.#ttl;
     const response = await this.#answer(open, plaintext);
     return open.session.seal(new TextEncoder().encode(JSON.stringify(response)));
+  }
+
+  /**
+   * Asks the registry about every wallet this holder stores a share of and deletes what it no longer should keep:
+   * the shares of epochs before the current one (a refresh, or a rotation that left this holder out: then nobody
+   * would ever ask it again, and its old share would stay forever) and all of a retired wallet's. Returns how many
+   * shares went; a wallet the registry cannot be asked about now is left for the next sweep.
+   */
+  async sweepStale(): Promise<number> {
+    const { store, registry } = this.#options;
+    let deleted = 0;
+    for (const walletId of store.wallets()) {
+      let wallet: WalletView;
+      try {
+        wallet = await registry.wallet(walletId);
+      } catch (error) {
+        this.#options.log(`${this.#options.name} sweep skipped wallet ${walletId}: ${messageOf(error)}`);
+        continue;
+      }
+      deleted += store.purge(wallet.walletId, wallet.retired ? Infinity : wallet.epoch);
+    }
+    return deleted;
   }
 
   /** What this holder stores for the wallet (no shares). */
@@ -223,11 +295,15 @@ export class ShareHolder {
           getAddress(share.registry) !== getAddress(context.registry) ||
           share.walletId.toLowerCase() !== walletId ||
           share.index !== context.index ||
-          share.epoch !== context.epoch
+          share.epoch !== context.epoch ||
+          // Not in the commitment, but a share that disagrees here never combines (combineKey refuses it).
+          getAddress(share.account) !== wallet.account ||
+          share.threshold !== wallet.threshold ||
+          share.total !== wallet.holders.length
         ) {
           throw new KeysError(
             "KEYS_SHARE_WRONG_PLACE",
-            `the share is for another place than this channel's (wallet ${walletId}, index ${context.index}, epoch ${context.epoch})`,
+            `the share is for another place than this channel's (wallet ${walletId}, index ${context.index}, epoch ${context.epoch}), or disagrees with the registry's account, threshold or holder count`,
             { index: share.index, epoch: share.epoch },
           );
         }

@@ -8,6 +8,7 @@
 import path from "node:path";
 
 import { int, settingsSchema } from "../chain/settings.js";
+import { messageOf } from "../errors.js";
 import { Store } from "../store/store.js";
 import {
   openDeploymentStore,
@@ -20,6 +21,12 @@ import { ShareHolder } from "./holder.js";
 import { HolderStore, loadOrCreateIdentity } from "./holder-store.js";
 import { holderHttpServer } from "./http.js";
 import { ShareRegistryReader } from "./registry.js";
+
+/**
+ * How often a holder sweeps its store against the registry (`ShareHolder.sweepStale`), besides once at start: a
+ * holder a rotation left out is never asked again, so it must look by itself.
+ */
+export const HOLDER_SWEEP_INTERVAL_MS = 60_000;
 
 /** Default ports of holders 1, 2 and 3. */
 export const DEFAULT_HOLDER_PORTS = [8650, 8651, 8652] as const;
@@ -92,13 +99,28 @@ export function holderService(index: number, options: HolderServiceOptions = {})
             checkDatabase: () => store.check(),
           },
         });
+        let timer: NodeJS.Timeout | undefined;
+        const sweep = async () => {
+          try {
+            const deleted = await holder.sweepStale();
+            if (deleted > 0) context.log(`${name} deleted ${deleted} share(s) of past epochs or retired wallets`);
+          } catch (error) {
+            context.log(`${name} sweep failed: ${messageOf(error)}`);
+          }
+        };
         return {
           url: () => http.url ?? `http://127.0.0.1:${port}`,
           start: async () => {
+            await sweep();
             await http.start();
+            timer = setInterval(() => void sweep(), HOLDER_SWEEP_INTERVAL_MS);
+            timer.unref();
             context.log(`${name} holds shares as ${identity.address}`);
           },
-          stop: () => http.stop(),
+          stop: async () => {
+            clearInterval(timer);
+            await http.stop();
+          },
         };
       });
     },

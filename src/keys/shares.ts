@@ -284,6 +284,17 @@ export async function combineKey(shares: readonly KeyShare[], expected: Expected
   return key;
 }
 
+/**
+ * Checks one share against the wallet exactly as `combineKey` checks each of its shares (every field, the
+ * commitment), without combining: what a recovering client runs on each share as it arrives, so that a share a
+ * holder changed in a field the commitment does not cover (`account`, `threshold`, `total`) is set aside and
+ * named there, instead of failing the combine of otherwise good shares.
+ * @throws ShareError as `combineKey`'s per-share checks.
+ */
+export function checkShare(share: KeyShare, expected: ExpectedShares): void {
+  checkShareAgainst(share, expected, checkExpected(expected), new Map());
+}
+
 function checkShareAgainst(
   share: KeyShare,
   expected: ExpectedShares,
