@@ -272,7 +272,15 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
       CARD_GATEWAY_MAC_KEYS: `${ACQUIRER}:${MAC_KEY.toString("hex")}`,
     });
     expect(stack.rpc).to.equal(url);
-    for (const service of ["bank-a", "bank-b", "bill-monitor", "card-gateway"]) {
+    for (const service of [
+      "bank-a",
+      "bank-b",
+      "bill-monitor",
+      "card-gateway",
+      "keys-holder1",
+      "keys-holder2",
+      "keys-holder3",
+    ]) {
       expect(stack.services.has(service), service).to.equal(true);
     }
   });
