@@ -18,8 +18,11 @@ import {
   CHANNEL_KEYS_INFO,
   ChannelError,
   channelPublicKey,
+  DIRECTION_I2R,
+  DIRECTION_R2I,
   frameSchema,
   helloSchema,
+  MAX_FRAME_PLAINTEXT,
   openChannel,
   PROTOCOL,
   welcomeSchema,
@@ -759,6 +762,72 @@ describe("keys/channel", () => {
           opener.finish({ responderEphemeral: hexlify(pub(E_R)), confirm: { seq: 0, ciphertext: hexlify(confirm) } }),
         "KEYS_CHANNEL_PROTOCOL",
       );
+    });
+  });
+
+  describe("what the session reports, exactly", () => {
+    it("transcript is a copy: changing the returned bytes changes neither the session's h nor its frames", () => {
+      const { initiator, responder } = handshake();
+      const h = hex(initiator.transcript);
+      initiator.transcript.fill(0);
+      const got = initiator.transcript;
+      got.fill(0);
+      expect(hex(initiator.transcript)).to.equal(h);
+      expect(hex(responder.open(initiator.seal(utf8("after"))))).to.equal(hex(utf8("after")));
+      responder.transcript.fill(0xff);
+      expect(hex(initiator.open(responder.seal(utf8("back"))))).to.equal(hex(utf8("back")));
+    });
+
+    it("a plaintext too large or not bytes is PROTOCOL with { length, max }", () => {
+      const big = handshake().initiator;
+      const error = expectCode(() => big.seal(new Uint8Array(MAX_FRAME_PLAINTEXT + 1)), "KEYS_CHANNEL_PROTOCOL");
+      expect(error.details).to.deep.equal({ length: MAX_FRAME_PLAINTEXT + 1, max: MAX_FRAME_PLAINTEXT });
+      const text = handshake().initiator;
+      const notBytes = expectCode(() => text.seal("secret" as unknown as Uint8Array), "KEYS_CHANNEL_PROTOCOL");
+      expect(notBytes.details).to.deep.equal({ length: undefined, max: MAX_FRAME_PLAINTEXT });
+    });
+
+    it("CLOSED carries the next send and receive seq at the failure", () => {
+      const { initiator, responder } = handshake();
+      const frame0 = initiator.seal(utf8("0"));
+      responder.open(frame0);
+      responder.open(initiator.seal(utf8("1")));
+      initiator.open(responder.seal(utf8("r")));
+      expectCode(() => responder.open(frame0), "KEYS_CHANNEL_REPLAYED");
+      const error = expectCode(() => responder.seal(utf8("x")), "KEYS_CHANNEL_CLOSED");
+      expect(error.details).to.deep.equal({ nextSendSeq: 2, nextReceiveSeq: 2 });
+    });
+
+    it("a malformed frame is PROTOCOL naming the field", () => {
+      for (const [frame, field] of [
+        [{ seq: -1, ciphertext: "0x" + "00".repeat(16) }, "seq"],
+        [{ seq: 0, ciphertext: "0x" + "00".repeat(15) }, "ciphertext"],
+        [{ seq: 0, ciphertext: "0x" + "00".repeat(16), extra: 1 }, ""],
+      ] as const) {
+        const { responder } = handshake();
+        const error = expectCode(() => responder.open(frame as unknown as Frame), "KEYS_CHANNEL_PROTOCOL");
+        expect(error.details, JSON.stringify(frame)).to.deep.equal({ field });
+      }
+    });
+
+    it("a frame that does not open is TAMPERED with { seq, direction } and the cipher's error as the cause", () => {
+      const { initiator, responder } = handshake();
+      const frame = initiator.seal(utf8("x"));
+      const error = expectCode(
+        () => responder.open({ seq: frame.seq, ciphertext: flip(frame.ciphertext, 0) }),
+        "KEYS_CHANNEL_TAMPERED",
+      );
+      expect(error.details).to.deep.equal({ seq: 0, direction: DIRECTION_I2R });
+      expect(error.cause).to.be.instanceOf(Error);
+
+      const other = handshake();
+      const reply = other.responder.seal(utf8("y"));
+      const back = expectCode(
+        () => other.initiator.open({ seq: reply.seq, ciphertext: flip(reply.ciphertext, 0) }),
+        "KEYS_CHANNEL_TAMPERED",
+      );
+      expect(back.details).to.deep.equal({ seq: 1, direction: DIRECTION_R2I });
+      expect(back.cause).to.be.instanceOf(Error);
     });
   });
 });

@@ -544,4 +544,205 @@ describe("keys/shares", () => {
       await expectCode(() => decodeShare(JSON.stringify({ ...json, epoch: 2 })), "KEYS_SHARE_TAMPERED");
     });
   });
+
+  describe("combineKey's checks, exactly", () => {
+    let wallet: Wallet;
+    let shares: KeyShare[];
+    let expected: ExpectedShares;
+    before(async () => {
+      wallet = randomWallet();
+      shares = await splitKey(getBytes(wallet.privateKey), scopeOf(wallet, 3, 5));
+      expected = expectedOf(shares);
+    });
+    const s = (i: number) => shares[i - 1]!;
+    const key = () => hex(getBytes(wallet.privateKey));
+
+    /** Share 2 with other bytes (or salt), and an expectation whose commitment 2 is of exactly those. */
+    function replaceTwo(fields: { share?: unknown; salt?: unknown }): { two: KeyShare; chain: ExpectedShares } {
+      const bytes = fields.share === undefined ? s(2).share : Uint8Array.from(fields.share as ArrayLike<number>);
+      const salt = fields.salt === undefined ? s(2).salt : Uint8Array.from(fields.salt as ArrayLike<number>);
+      const commitment = shareCommitment(expected, 2, salt, bytes);
+      const two = { ...s(2), ...fields, commitment } as KeyShare;
+      return {
+        two,
+        chain: { ...expected, commitments: expected.commitments.map((c, i) => (i === 1 ? commitment : c)) },
+      };
+    }
+
+    it("share bytes that are not 33 bytes with a non-zero x are TAMPERED ({ index }), even committed on chain", async () => {
+      const variants: [string, unknown][] = [
+        ["34 bytes", new Uint8Array([...s(2).share, 7])],
+        ["32 bytes", s(2).share.slice(0, 32)],
+        ["a plain array of 33 numbers", Array.from(s(2).share)],
+        ["x = 0", new Uint8Array([...s(2).share.slice(0, 32), 0])],
+      ];
+      for (const [why, share] of variants) {
+        const { two, chain } = replaceTwo({ share });
+        const error = await expectCode(() => combineKey([s(1), two, s(3)], chain), "KEYS_SHARE_TAMPERED");
+        expect(error.details, why).to.deep.equal({ index: 2 });
+        expect(error.message, why).to.equal("share 2 is not 33 bytes with a non-zero x");
+      }
+    });
+
+    it("a salt that is not 32 bytes is TAMPERED ({ index }), not a scope error", async () => {
+      const variants: [string, unknown][] = [
+        ["31 bytes", s(2).salt.slice(1)],
+        ["33 bytes", new Uint8Array([...s(2).salt, 0])],
+        ["a plain array of the same 32 numbers (its commitment matches)", Array.from(s(2).salt)],
+      ];
+      for (const [why, salt] of variants) {
+        const two = { ...s(2), salt } as KeyShare;
+        const error = await expectCode(() => combineKey([s(1), two, s(3)], expected), "KEYS_SHARE_TAMPERED");
+        expect(error.details, why).to.deep.equal({ index: 2 });
+        expect(error.message, why).to.equal("share 2's salt is not 32 bytes");
+      }
+    });
+
+    it("a share of another version is MALFORMED ({ index, version }), though its commitment does not cover the version", async () => {
+      const two = { ...s(2), version: 2 } as unknown as KeyShare;
+      const error = await expectCode(() => combineKey([s(1), two, s(3)], expected), "KEYS_SHARE_MALFORMED");
+      expect(error.details).to.deep.equal({ index: 2, version: 2 });
+    });
+
+    it("a share whose own commitment is right but the chain holds another is TAMPERED, and the reverse", async () => {
+      const again = await splitKey(getBytes(wallet.privateKey), scopeOf(wallet, 3, 5));
+      const chain = {
+        ...expected,
+        commitments: expected.commitments.map((c, i) => (i === 1 ? again[1]!.commitment : c)),
+      };
+      const error = await expectCode(() => combineKey([s(1), s(2), s(3)], chain), "KEYS_SHARE_TAMPERED");
+      expect(error.details).to.deep.equal({
+        index: 2,
+        commitment: s(2).commitment,
+        expected: again[1]!.commitment,
+        claimed: s(2).commitment,
+      });
+      const claims = await expectCode(
+        () => combineKey([s(1), { ...s(2), commitment: again[1]!.commitment }, s(3)], expected),
+        "KEYS_SHARE_TAMPERED",
+      );
+      expect(claims.details).to.deep.equal({
+        index: 2,
+        commitment: s(2).commitment,
+        expected: s(2).commitment,
+        claimed: again[1]!.commitment,
+      });
+    });
+
+    it("combines the lowest `threshold` indices whatever the order: higher ones from another split do not spoil it", async () => {
+      // Shares 4 and 5 of a second split of the same key, committed on chain: valid each, but not on the
+      // polynomial of shares 1..3, so any combination using them gives another key.
+      const again = await splitKey(getBytes(wallet.privateKey), scopeOf(wallet, 3, 5));
+      const mixed = [s(1), s(2), s(3), again[3]!, again[4]!];
+      const chain = expectedOf(mixed);
+      expect(hex(await combine(mixed.map((share) => share.share)))).to.not.equal(key());
+      expect(hex(await combine([s(2), s(3), again[3]!].map((share) => share.share)))).to.not.equal(key());
+      for (const order of [
+        [4, 3, 2, 1, 0],
+        [3, 4, 0, 2, 1],
+        [2, 4, 0, 3, 1],
+      ]) {
+        expect(
+          hex(
+            await combineKey(
+              order.map((i) => mixed[i]!),
+              chain,
+            ),
+          ),
+          String(order),
+        ).to.equal(key());
+      }
+    });
+
+    it("WRONG_KEY names the lowest `threshold` indices it combined, and the address they gave", async () => {
+      const other = randomWallet();
+      const relabelled = [s(5), s(4), s(3), s(2), s(1)].map((share) => ({ ...share, account: other.address }));
+      const error = await expectCode(
+        () => combineKey(relabelled, { ...expected, account: other.address }),
+        "KEYS_WRONG_KEY",
+      );
+      expect(error.details).to.deep.equal({ account: other.address, got: wallet.address, indices: [1, 2, 3] });
+      expect(error.message).to.equal(`the shares combine to ${wallet.address}, not the account ${other.address}`);
+    });
+
+    it("shares that combine to no valid private key (0, or >= n) are WRONG_KEY with got null, not a crash", async () => {
+      for (const byte of [0x00, 0xff]) {
+        // A constant polynomial: every share's bytes are the secret's.
+        const scope = scopeOf(wallet, 2, 2);
+        const forged: KeyShare[] = [1, 2].map((index) => {
+          const share = new Uint8Array([...new Uint8Array(32).fill(byte), index]);
+          const salt = new Uint8Array(randomBytes(32));
+          return { ...scope, version: 1, index, share, salt, commitment: shareCommitment(scope, index, salt, share) };
+        });
+        expect(hex(await combine(forged.map((share) => share.share)))).to.equal(hex(new Uint8Array(32).fill(byte)));
+        const error = await expectCode(() => combineKey(forged, expectedOf(forged)), "KEYS_WRONG_KEY");
+        expect(error.details).to.deep.equal({ account: wallet.address, got: null, indices: [1, 2] });
+        expect(error.message).to.equal(`the shares combine to no valid key, not the account ${wallet.address}`);
+      }
+    });
+
+    it("commitments that are not an array are BAD_SCOPE naming the field", async () => {
+      for (const commitments of [expected.commitments[0]!.slice(0, 6), undefined, { length: 5 }]) {
+        const error = await expectCode(
+          () => combineKey([s(1), s(2), s(3)], { ...expected, commitments } as unknown as ExpectedShares),
+          "KEYS_BAD_SCOPE",
+        );
+        expect(error.details).to.deep.equal({ field: "commitments", value: undefined });
+      }
+    });
+
+    it("splitKey's WRONG_KEY carries the account and the key's address", async () => {
+      const other = randomWallet();
+      const error = await expectCode(
+        () => splitKey(getBytes(wallet.privateKey), scopeOf(other, 2, 3)),
+        "KEYS_WRONG_KEY",
+      );
+      expect(error.details).to.deep.equal({ account: other.address, got: wallet.address });
+    });
+  });
+
+  describe("decodeShare's schema, exactly", () => {
+    let share: KeyShare;
+    let json: Record<string, unknown>;
+    before(async () => {
+      const wallet = randomWallet();
+      share = (await splitKey(getBytes(wallet.privateKey), scopeOf(wallet, 2, 3)))[1]!;
+      json = JSON.parse(encodeShare(share)) as Record<string, unknown>;
+    });
+
+    it("refuses a prefix or suffix on any fixed-form field, a leading zero, or a chainId above uint256 (MALFORMED, that field)", async () => {
+      const str = (field: string) => json[field] as string;
+      const variants: [string, string, string][] = [
+        ["chainId", "031337", "without leading zeros"],
+        ["chainId", `1${"0".repeat(78)}`, "without leading zeros"],
+        ["chainId", (1n << 256n).toString(), "must fit in uint256"],
+        ["registry", `00${str("registry")}`, "must be a 20-byte hex address"],
+        ["registry", `${str("registry")}00`, "must be a 20-byte hex address"],
+        ["account", `00${str("account")}`, "must be a 20-byte hex address"],
+        ["account", `${str("account")}00`, "must be a 20-byte hex address"],
+        ["walletId", `00${str("walletId")}`, "32 bytes of lower-case hex"],
+        ["walletId", `${str("walletId")}00`, "32 bytes of lower-case hex"],
+        ["commitment", `00${str("commitment")}`, "32 bytes of lower-case hex"],
+        ["commitment", `${str("commitment")}00`, "32 bytes of lower-case hex"],
+      ];
+      for (const [field, value, why] of variants) {
+        const error = await expectCode(
+          () => decodeShare(JSON.stringify({ ...json, [field]: value })),
+          "KEYS_SHARE_MALFORMED",
+        );
+        expect(error.details, `${field} ${value}`).to.deep.equal({ field });
+        expect(error.message, `${field} ${value}`).to.include(why);
+      }
+    });
+
+    it("accepts chainId 2^256-1, the largest uint256", () => {
+      const chainId = (1n << 256n) - 1n;
+      const built = {
+        ...share,
+        chainId,
+        commitment: shareCommitment({ ...share, chainId }, share.index, share.salt, share.share),
+      };
+      expect(decodeShare(encodeShare(built))).to.deep.equal(built);
+    });
+  });
 });
