@@ -366,7 +366,8 @@ export const keyShareSchema = z
     chainId: z
       .string()
       .regex(/^[1-9]\d{0,77}$/, "must be a positive decimal string without leading zeros")
-      .refine((value) => BigInt(value) <= UINT256_MAX, "must fit in uint256"),
+      // zod runs a refinement even after the regex failed: BigInt must only see digits.
+      .refine((value) => !/^\d+$/.test(value) || BigInt(value) <= UINT256_MAX, "must fit in uint256"),
     registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address"),
     walletId: z.string().regex(/^0x[0-9a-f]{64}$/, "must be 0x and 32 bytes of lower-case hex"),
     account: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address"),
