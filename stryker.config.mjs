@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards, keys; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards, keys, keys-holder; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -142,6 +142,16 @@ const GROUPS = {
       span("src/keys/channel.ts", /^function transcriptHash\(/, /^function ephemeralOf\(/),
     ],
     tests: ["test/keys/shares.test.ts", "test/keys/channel.test.ts"],
+  },
+  "keys-holder": {
+    // Secret-shared keys (issue 19): what a holder checks on the registry before it stores or hands over a share
+    // (#perform, #authorize), and how the client pins a holder to the registry's address (identity, open). The
+    // tests stand the holders up on the in-process chain.
+    mutate: () => [
+      span("src/keys/holder.ts", /^ {2}#perform\(/, /^ {2}#audit\(/),
+      span("src/keys/client.ts", /^ {2}async identity\(\)/, /^function refusal\(/),
+    ],
+    tests: ["test/keys/service.test.ts", "test/keys/red-team.test.ts"],
   },
 };
 
