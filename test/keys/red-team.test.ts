@@ -18,6 +18,7 @@ import { runNode } from "../helpers/processes.js";
 import { Store } from "../../src/store/store.js";
 import {
   acceptChannel,
+  addressOfPublicKey,
   openChannel,
   type ChannelContext,
   type ChannelSession,
@@ -225,6 +226,11 @@ describe("keys: red team", function () {
       );
       expect(captured, "the share reached the attacker").to.not.include("frame");
       expect(refused?.code).to.equal("KEYS_HOLDER_IDENTITY_INVALID");
+      expect(refused?.details).to.deep.equal({
+        url: rogue.url,
+        claimed: wallet.holders[0],
+        key: addressOfPublicKey(identityOf(mitmKey).publicKey),
+      });
       // Matching holders by identity does not place the attacker either.
       expect((await holdersByIndex(wallet, [new HolderClient(rogue.url)])).size).to.equal(0);
     } finally {

@@ -234,6 +234,7 @@ describe("keys: share holders end to end", function () {
         (e: unknown) => e as { code: string },
       );
     expect(error?.code).to.equal("KEYS_HOLDER_MISMATCH");
+    expect((error as unknown as { details: unknown }).details).to.deep.equal({ url: f.holders[3]!.url, index: 1 });
   });
 
   it("refuses a deposit from anyone but the owner, and a share the registry did not commit to", async function () {
@@ -280,6 +281,110 @@ describe("keys: share holders end to end", function () {
       (e: unknown) => e as { code: string },
     );
     expect(wrong?.code).to.equal("KEYS_WRONG_PURPOSE");
+  });
+
+  it("refuses a deposit of a well-formed share for another place than the channel's: chain, registry, wallet, index, epoch", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const holder = f.holders[0]!.client();
+    const scope = {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+      account: walletKey.address,
+      epoch: wallet.epoch,
+      threshold: 2,
+      total: 3,
+    };
+    const key = getBytes(walletKey.privateKey);
+    const session = await holder.open(
+      getBytes(owner.privateKey),
+      { ...scope, index: 1, purpose: "deposit" },
+      wallet.holders[0]!,
+    );
+    const elsewhere: Array<[string, KeyShare]> = [
+      ["index 2 in index 1's channel", (await splitKey(key, scope))[1]!],
+      ["another chain", (await splitKey(key, { ...scope, chainId: 1n }))[0]!],
+      ["another registry", (await splitKey(key, { ...scope, registry: owner.address }))[0]!],
+      ["another wallet", (await splitKey(key, { ...scope, walletId: `0x${"ab".repeat(32)}` }))[0]!],
+      ["the next epoch", (await splitKey(key, { ...scope, epoch: wallet.epoch + 1 }))[0]!],
+    ];
+    for (const [what, share] of elsewhere) {
+      const refused = await session.send({ op: "deposit", share: encodeShare(share) }).then(
+        () => undefined,
+        (e: unknown) => e as { code: string },
+      );
+      expect(refused?.code, what).to.equal("KEYS_SHARE_WRONG_PLACE");
+    }
+    const stored = (await (await fetch(`${f.holders[0]!.url}/wallets/${walletId}`)).json()) as {
+      shares: Array<{ commitment: string }>;
+    };
+    expect(stored.shares.map((s) => s.commitment)).to.deep.equal([wallet.commitments[0]]);
+  });
+
+  it("status: a holder says whether it stores the share of a place, and its commitment, without handing it over", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const place = {
+      chainId: f.keysChain.chainId,
+      registry: f.keysChain.registry.address,
+      walletId,
+      index: 1,
+      epoch: wallet.epoch,
+      purpose: "status" as const,
+    };
+    const session = await f.holders[0]!.client().open(recovery.privateKey, place, wallet.holders[0]!);
+    expect(await session.send({ op: "status" })).to.deep.equal({
+      ok: true,
+      op: "status",
+      stored: true,
+      commitment: wallet.commitments[0],
+    });
+    // A wallet registered with the same holders whose shares were never deposited: nothing stored.
+    const bare = walletIdOf(owner.address, `0x${"22".repeat(32)}`);
+    await (
+      await f.keysChain.registry.contract.connect(owner).createWallet(`0x${"22".repeat(32)}`, {
+        account: walletKey.address,
+        threshold: 2,
+        holders: [...wallet.holders],
+        commitments: [1, 2, 3].map((i) => `0x${i.toString(16).padStart(64, "0")}`),
+        recoverers: [],
+      })
+    ).wait();
+    const empty = await f.holders[0]!.client().open(
+      getBytes(owner.privateKey),
+      { ...place, walletId: bare, epoch: 1 },
+      wallet.holders[0]!,
+    );
+    expect(await empty.send({ op: "status" })).to.deep.equal({
+      ok: true,
+      op: "status",
+      stored: false,
+      commitment: null,
+    });
+  });
+
+  it("the client refuses a holder whose identity is not a key, or is not found, with the holder's reason", async function () {
+    const missing = await new HolderClient(`${f.holders[0]!.url}/nowhere`).identity().then(
+      () => undefined,
+      (e: unknown) => e as { code: string },
+    );
+    expect(missing?.code).to.equal("ROUTE_NOT_FOUND");
+    const real = await f.holders[0]!.client().identity();
+    for (const publicKey of ["0x1234", `0x02${"00".repeat(32)}`]) {
+      const server: Server = createServer((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...real, publicKey }));
+      });
+      const url = await listen(server, 0, "127.0.0.1");
+      try {
+        const error = await new HolderClient(url).identity().then(
+          () => undefined,
+          (e: unknown) => e as { code: string; details: Record<string, unknown> },
+        );
+        expect(error?.code, publicKey).to.equal("KEYS_HOLDER_IDENTITY_INVALID");
+        expect(error?.details, publicKey).to.deep.equal({ url });
+      } finally {
+        await close(server);
+      }
+    }
   });
 
   it("refuses a replayed frame over HTTP and closes the session", async function () {
