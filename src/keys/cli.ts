@@ -26,22 +26,15 @@ import path from "node:path";
 
 import { getAddress, getBytes, hexlify, isAddress, isHexString, Wallet, ZeroHash } from "ethers";
 
-import { BankToken__factory } from "../../typechain-types/index.js";
 import { lines, logTo, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
 import { signPermit } from "../chain/permit.js";
 import { BankChainError, messageOf } from "../errors.js";
-import {
-  HolderClient,
-  holdersByIndex,
-  recoverWallet,
-  refreshWallet,
-  splitWallet,
-  type HolderOutcome,
-  type KeysChain,
-} from "./client.js";
+// The client and the registry reader load the contracts' typings (typechain-types/): imported when a command
+// runs, so `bank-chain --help` works in a clone where nothing was built yet.
+import type { HolderClient, HolderOutcome, KeysChain } from "./client.js";
 import { KeysError } from "./errors.js";
 import { recoveryKey } from "./recovery.js";
-import { ShareRegistryReader } from "./registry.js";
+import type { ShareRegistryReader } from "./registry.js";
 
 /** A bad `keys` argument. */
 export class KeysCliError extends BankChainError {}
@@ -96,6 +89,7 @@ async function holderClients(value: string | undefined): Promise<HolderClient[]>
     }
   }
   if (urls.length === 0) throw new KeysCliError("KEYS_CLI_NO_HOLDERS", "no holder URL given", {});
+  const { HolderClient } = await import("./client.js");
   return urls.map((url) => new HolderClient(url));
 }
 
@@ -231,7 +225,7 @@ export function addKeysCommands(program: Program): void {
         return getAddress(value);
       });
       await withChain(options, async (chain, deployments) => {
-        const keysChain = chainOf(chain.chainId, deployments.get("ShareRegistry").address, chain.provider);
+        const keysChain = await chainOf(chain.chainId, deployments.get("ShareRegistry").address, chain.provider);
         const { walletIdOf } = await import("./client.js");
         const walletId = walletIdOf(owner.address, salt);
         const recoverers = [...guardians];
@@ -243,6 +237,7 @@ export function addKeysCommands(program: Program): void {
           });
           recoverers.unshift(recovery.address);
         }
+        const { splitWallet } = await import("./client.js");
         const result = await splitWallet({
           chain: keysChain,
           owner: owner.connect(chain.provider),
@@ -319,7 +314,7 @@ export function addKeysCommands(program: Program): void {
       }
       const holders = await holderClients(options.holders);
       await withChain(options, async (chain, deployments) => {
-        const keysChain = chainOf(chain.chainId, deployments.get("ShareRegistry").address, chain.provider);
+        const keysChain = await chainOf(chain.chainId, deployments.get("ShareRegistry").address, chain.provider);
         const staticKey =
           options.keyEnv !== undefined
             ? getBytes(walletFromEnv(options.keyEnv, KeysCliError, "KEYS_CLI").privateKey)
@@ -330,6 +325,7 @@ export function addKeysCommands(program: Program): void {
                   walletId,
                 })
               ).privateKey;
+        const { recoverWallet } = await import("./client.js");
         const result = await recoverWallet({ chain: keysChain, walletId, staticKey, holders });
         const recovered = new Wallet(hexlify(result.privateKey));
         result.privateKey.fill(0);
@@ -340,6 +336,7 @@ export function addKeysCommands(program: Program): void {
           if (!isAddress(options.permitSpender)) {
             throw new KeysCliError("KEYS_CLI_BAD_ADDRESS", "--permit-spender must be an address", {});
           }
+          const { BankToken__factory } = await import("../../typechain-types/index.js");
           const token = BankToken__factory.connect(deployments.get("BankToken").address, chain.provider);
           const block = await chain.provider.getBlock("latest");
           const value = BigInt(intArg(options.permitValue, "--permit-value", 0, Number.MAX_SAFE_INTEGER));
@@ -435,7 +432,8 @@ export function addKeysCommands(program: Program): void {
       const newHolders = options.newHolders === undefined ? undefined : await holderClients(options.newHolders);
       const threshold = options.threshold === undefined ? undefined : intArg(options.threshold, "--threshold", 2, 16);
       await withChain(options, async (chain, deployments) => {
-        const keysChain = chainOf(chain.chainId, deployments.get("ShareRegistry").address, chain.provider);
+        const keysChain = await chainOf(chain.chainId, deployments.get("ShareRegistry").address, chain.provider);
+        const { refreshWallet } = await import("./client.js");
         const result = await refreshWallet({
           chain: keysChain,
           walletId,
@@ -496,6 +494,8 @@ export function addKeysCommands(program: Program): void {
       }
       const walletId = walletIdArg(walletIdArgument);
       await withChain(options, async (chain, deployments) => {
+        const { ShareRegistryReader } = await import("./registry.js");
+        const { holdersByIndex } = await import("./client.js");
         const registry = new ShareRegistryReader(deployments.get("ShareRegistry").address, chain.provider);
         const wallet = await registry.wallet(walletId);
         const byIndex = await holdersByIndex(wallet, holders);
@@ -557,10 +557,11 @@ export function addKeysCommands(program: Program): void {
     });
 }
 
-function chainOf(
+async function chainOf(
   chainId: bigint,
   registry: string,
   provider: ConstructorParameters<typeof ShareRegistryReader>[1],
-): KeysChain {
+): Promise<KeysChain> {
+  const { ShareRegistryReader } = await import("./registry.js");
   return { chainId, registry: new ShareRegistryReader(registry, provider) };
 }

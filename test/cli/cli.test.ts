@@ -217,7 +217,11 @@ describe("cli: bank-chain", function () {
       expect(help.stdout)
         .to.match(/Usage: bank-chain/)
         .and.match(/bills/)
-        .and.match(/iso8583/);
+        .and.match(/iso8583/)
+        .and.match(/keys/);
+      const keysHelp = await run(["keys", "recover", "--help"]);
+      expect(keysHelp.code, keysHelp.stderr).to.equal(0);
+      expect(keysHelp.stdout).to.match(/--show-key/);
       const billsHelp = await run(["bills", "exec", "--help"]);
       expect(billsHelp.code, billsHelp.stderr).to.equal(0);
       expect(billsHelp.stdout).to.match(/REQUEST_ACCEPTANCE/);
