@@ -7,12 +7,16 @@
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import { AddressInfo } from "node:net";
+import path from "node:path";
 
 import { getBytes, hexlify, HDNodeWallet, id, Wallet } from "ethers";
 
 import { close, listen } from "../../src/chain/http-server.js";
 import { signPermit } from "../../src/chain/permit.js";
-import { acceptChannel, openChannel, type Hello } from "../../src/keys/channel.js";
+import { acceptChannel, openChannel, type ChannelContext, type Hello } from "../../src/keys/channel.js";
+import { ShareHolder } from "../../src/keys/holder.js";
+import { HolderStore, loadOrCreateIdentity } from "../../src/keys/holder-store.js";
+import { Store } from "../../src/store/store.js";
 import { HolderClient, recoverWallet, refreshWallet, splitWallet, walletIdOf } from "../../src/keys/client.js";
 import { recoveryKey } from "../../src/keys/recovery.js";
 import { combineKey, decodeShare, encodeShare, splitKey, type KeyShare } from "../../src/keys/shares.js";
@@ -384,6 +388,72 @@ describe("keys: share holders end to end", function () {
       } finally {
         await close(server);
       }
+    }
+  });
+
+  it("a holder's refusals at the handshake carry what was wrong to an in-process caller", async function () {
+    const wallet = await f.keysChain.registry.wallet(walletId);
+    const identity = loadOrCreateIdentity(path.join(f.holders[0]!.dataDir, "keys-holder1.identity"));
+    const store = Store.open({ path: ":memory:" });
+    try {
+      const holder = new ShareHolder({
+        name: "in-process",
+        identity,
+        store: new HolderStore(store, identity),
+        registry: f.keysChain.registry,
+        chainId: f.keysChain.chainId,
+        log: () => undefined,
+      });
+      const place = {
+        chainId: f.keysChain.chainId,
+        registry: f.keysChain.registry.address,
+        walletId,
+        index: 1,
+        epoch: wallet.epoch,
+        purpose: "fetch" as const,
+      };
+      const refusal = async (staticKey: Uint8Array, context: ChannelContext) =>
+        holder.hello(openChannel({ staticKey, responderStatic: identity.publicKey, context }).hello).then(
+          () => undefined,
+          (e: unknown) => e as { code: string; details: Record<string, unknown> },
+        );
+      const stranger = Wallet.createRandom();
+      const cases: Array<[string, Uint8Array, ChannelContext, Record<string, unknown>]> = [
+        [
+          "KEYS_WRONG_REGISTRY",
+          recovery.privateKey,
+          { ...place, registry: owner.address },
+          { chainId: "31337", registry: owner.address },
+        ],
+        ["KEYS_STALE_EPOCH", recovery.privateKey, { ...place, epoch: 7 }, { epoch: 7, current: wallet.epoch }],
+        ["KEYS_NOT_HOLDER", recovery.privateKey, { ...place, index: 2 }, { index: 2 }],
+        ["KEYS_NOT_OWNER", recovery.privateKey, { ...place, purpose: "deposit" }, { peer: recovery.address }],
+        ["KEYS_NOT_RECOVERER", getBytes(stranger.privateKey), place, { peer: stranger.address }],
+      ];
+      for (const [code, key, context, details] of cases) {
+        const error = await refusal(key, context);
+        expect(error?.code, code).to.equal(code);
+        expect(error?.details, code).to.deep.equal(details);
+      }
+      // A retired wallet that lists this holder.
+      const salt = `0x${"33".repeat(32)}`;
+      const retiredId = walletIdOf(owner.address, salt);
+      const registry = f.keysChain.registry.contract.connect(owner);
+      await (
+        await registry.createWallet(salt, {
+          account: walletKey.address,
+          threshold: 2,
+          holders: [...wallet.holders],
+          commitments: [1, 2, 3].map((i) => `0x${i.toString(16).padStart(64, "0")}`),
+          recoverers: [],
+        })
+      ).wait();
+      await (await registry.retireWallet(retiredId)).wait();
+      const retired = await refusal(getBytes(owner.privateKey), { ...place, walletId: retiredId, epoch: 1 });
+      expect(retired?.code).to.equal("KEYS_WALLET_RETIRED");
+      expect(retired?.details).to.deep.equal({ walletId: retiredId });
+    } finally {
+      store.close();
     }
   });
 
