@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
 import { getAddress } from "ethers";
 import { network } from "hardhat";
 
@@ -93,4 +97,30 @@ export function suiteChain(suite: Suite): ChainConnection {
     getSigners: () => suite.ethers.getSigners(),
     close: async () => undefined,
   } as unknown as ChainConnection;
+}
+
+/**
+ * The deploy scripts as `npm start` runs them, against `connection`, saving into a fresh temporary folder: each
+ * call of `run` is one more run on the same chain (the re-run tests), `tags` limiting it to some parts. `remove`
+ * deletes the folder; call it in an `after`/`finally` hook.
+ */
+export function rerunnableDeploy(
+  connection: { readonly provider: unknown },
+  environment: string,
+  tags?: readonly string[],
+): { run: () => ReturnType<typeof loadAndExecuteDeploymentsFromFiles>; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), `bank-chain-${environment}-`));
+  return {
+    run: () =>
+      quietly(() =>
+        loadAndExecuteDeploymentsFromFiles({
+          provider: connection.provider as never,
+          environment,
+          ...(tags === undefined ? {} : { tags: [...tags] }),
+          saveDeployments: true,
+          config: { deployments: dir },
+        }),
+      ),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

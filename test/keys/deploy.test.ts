@@ -2,42 +2,20 @@
  * deploy/010_keys.ts: the ShareRegistry deployed under the tag "keys", with no arguments and no roles, and a re-run
  * that keeps it, and the wallets recorded in it, and sends nothing.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 import { network } from "hardhat";
 
-import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
 import { ShareRegistry__factory } from "../../typechain-types/index.js";
-import { quietly } from "../helpers/suite.js";
+import { rerunnableDeploy } from "../helpers/suite.js";
 
 describe("deploy: keys", function () {
   this.timeout(300_000);
-  let dir: string;
-
-  beforeEach(function () {
-    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-keys-deploy-"));
-  });
-  afterEach(function () {
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it("deploys the ShareRegistry, and a re-run keeps it and its wallets, sending nothing", async function () {
     const connection = await network.create("hardhat");
+    const { run, remove } = rerunnableDeploy(connection, "keys-rerun", ["keys"]);
     try {
-      const run = () =>
-        quietly(() =>
-          loadAndExecuteDeploymentsFromFiles({
-            provider: connection.provider as never,
-            environment: "keys-rerun",
-            tags: ["keys"],
-            saveDeployments: true,
-            config: { deployments: dir },
-          }),
-        );
       const first = await run();
       const deployment = first.deployments["ShareRegistry"];
       expect(deployment, "ShareRegistry not deployed").to.not.equal(undefined);
@@ -86,6 +64,7 @@ describe("deploy: keys", function () {
       ]);
       expect(await registry.commitmentsOf(walletId)).to.deep.equal(commitments);
     } finally {
+      remove();
       await connection.close();
     }
   });

@@ -2,42 +2,21 @@
  * deploy/009_rewards.ts: the RewardDistributor's epoch clock, oracles and roles, and a re-run after the clock moved
  * on (a devnet restarted in a later epoch) that keeps the distributor and sends nothing.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-
 import { expect } from "chai";
 import { getAddress } from "ethers";
 import { network } from "hardhat";
 
 import { REWARDS } from "../../deploy/_config.js";
-import { loadAndExecuteDeploymentsFromFiles } from "../../rocketh/environment.js";
 import { RewardDistributor__factory } from "../../typechain-types/index.js";
-import { quietly } from "../helpers/suite.js";
+import { rerunnableDeploy } from "../helpers/suite.js";
 
 describe("deploy: rewards", function () {
   this.timeout(300_000);
-  let dir: string;
-
-  beforeEach(function () {
-    dir = mkdtempSync(path.join(tmpdir(), "bank-chain-rewards-deploy-"));
-  });
-  afterEach(function () {
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it("keeps the distributor and its epoch clock when the deploy runs again epochs later, sending nothing", async function () {
     const connection = await network.create("hardhat");
+    const { run, remove } = rerunnableDeploy(connection, "rewards-rerun");
     try {
-      const run = () =>
-        quietly(() =>
-          loadAndExecuteDeploymentsFromFiles({
-            provider: connection.provider as never,
-            environment: "rewards-rerun",
-            saveDeployments: true,
-            config: { deployments: dir },
-          }),
-        );
       const first = await run();
       const address = first.deployments["RewardDistributor"]!.address;
       const distributor = RewardDistributor__factory.connect(address, connection.ethers.provider);
@@ -60,6 +39,7 @@ describe("deploy: rewards", function () {
       expect(await nonces(), "the second deploy sent a transaction").to.deep.equal(before);
       expect(await distributor.genesis()).to.equal(genesis);
     } finally {
+      remove();
       await connection.close();
     }
   });
