@@ -11,6 +11,16 @@ export interface ApiClientErrors {
   readonly badUrl: (value: string) => Error;
   /** Nothing answered at `api`. */
   readonly unreachable: (api: string, cause: string) => Error;
+  /** No full answer within `limits.timeoutMs` (only with `limits`). */
+  readonly timeout?: (api: string, timeoutMs: number) => Error;
+  /** An answer longer than `limits.maxReplyBytes` (only with `limits`): the rest is never read. */
+  readonly tooLarge?: (api: string, maxReplyBytes: number) => Error;
+}
+
+/** Bounds on one call, for a peer that may hang or flood (a key share holder, say). */
+export interface ApiCallLimits {
+  readonly timeoutMs: number;
+  readonly maxReplyBytes: number;
 }
 
 /** The origin of an http(s) URL the user gave. */
@@ -27,26 +37,71 @@ export function apiOrigin(value: string, errors: ApiClientErrors): string {
 
 /**
  * GETs `path` at `api`, or POSTs `body` as JSON. A body that is not JSON comes
- * back as `{ error: { message } }` with its first 200 characters.
+ * back as `{ error: { message } }` with its first 200 characters. With `limits`,
+ * the whole call (answer read included) must end within `timeoutMs` and the
+ * answer stay within `maxReplyBytes`, or it fails with `errors.timeout` or
+ * `errors.tooLarge`.
  */
 export async function callApi(
   api: string,
   path: string,
   body: unknown,
   errors: ApiClientErrors,
+  limits?: ApiCallLimits,
 ): Promise<{ status: number; json: unknown }> {
+  const signal = limits === undefined ? undefined : AbortSignal.timeout(limits.timeoutMs);
+  const failed = (error: unknown): Error =>
+    signal?.aborted === true && limits !== undefined && errors.timeout !== undefined
+      ? errors.timeout(api, limits.timeoutMs)
+      : errors.unreachable(api, messageOf(error));
+  const tooLarge = (): Error =>
+    errors.tooLarge?.(api, limits!.maxReplyBytes) ??
+    new Error(`${api} answered with more than ${limits!.maxReplyBytes} bytes`);
   let reply: Response;
   try {
     reply = await fetch(
       `${api}${path}`,
       body === undefined
-        ? {}
-        : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+        ? { ...(signal === undefined ? {} : { signal }) }
+        : {
+            ...(signal === undefined ? {} : { signal }),
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          },
     );
   } catch (error) {
-    throw errors.unreachable(api, messageOf(error));
+    throw failed(error);
   }
-  const text = await reply.text();
+  let text: string;
+  if (limits === undefined) {
+    text = await reply.text();
+  } else {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let over = false;
+    try {
+      if (Number(reply.headers.get("content-length") ?? 0) > limits.maxReplyBytes) over = true;
+      else if (reply.body !== null) {
+        // Leaving the loop early cancels the stream: the rest is never read.
+        for await (const chunk of reply.body) {
+          size += chunk.length;
+          if (size > limits.maxReplyBytes) {
+            over = true;
+            break;
+          }
+          chunks.push(chunk);
+        }
+      }
+    } catch (error) {
+      throw failed(error);
+    }
+    if (over) {
+      await reply.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    text = Buffer.concat(chunks).toString("utf8");
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

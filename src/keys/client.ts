@@ -15,6 +15,7 @@
  */
 import { AbiCoder, getAddress, getBytes, hexlify, keccak256, Wallet, type Signer } from "ethers";
 
+import { callApi, type ApiCallLimits, type ApiClientErrors } from "../chain/api-client.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { addressOfPublicKey, openChannel, type ChannelContext, type ChannelSession, type Frame } from "./channel.js";
 import { KeysError } from "./errors.js";
@@ -35,71 +36,34 @@ import {
 export const HOLDER_CALL_LIMITS = Object.freeze({ timeoutMs: 30_000, maxReplyBytes: 256 * 1024 });
 
 /** Limits of one holder's calls: a holder that hangs or floods is cut off and reported, never waited on. */
-export interface HolderCallLimits {
-  readonly timeoutMs: number;
-  readonly maxReplyBytes: number;
-}
+export type HolderCallLimits = ApiCallLimits;
+
+/** How the kit's `callApi` names a holder's failures. */
+const HOLDER_ERRORS: ApiClientErrors = {
+  badUrl: (value) => new KeysError("KEYS_BAD_HOLDER_URL", `${value} is not an http(s) URL`, { url: value }),
+  unreachable: (url, cause) =>
+    new KeysError("KEYS_HOLDER_UNREACHABLE", `no holder answered at ${url}: ${cause}`, { url }),
+  timeout: (url, timeoutMs) =>
+    new KeysError("KEYS_HOLDER_TIMEOUT", `${url} did not answer within ${timeoutMs} ms`, { url, timeoutMs }),
+  tooLarge: (url, maxReplyBytes) =>
+    new KeysError("KEYS_HOLDER_REPLY_TOO_LARGE", `${url} answered with more than ${maxReplyBytes} bytes`, {
+      url,
+      maxReplyBytes,
+    }),
+};
 
 /**
- * GETs `path` at the holder, or POSTs `body` as JSON, within `limits`: `KEYS_HOLDER_TIMEOUT` when the whole
- * exchange (headers and body) takes longer than `timeoutMs`, `KEYS_HOLDER_REPLY_TOO_LARGE` past `maxReplyBytes`
- * (read no further), `KEYS_HOLDER_UNREACHABLE` when nothing answers. A body that is not JSON comes back as
- * `{ error: { message } }` with its first 200 characters, like the kit's `callApi`.
+ * GETs `path` at the holder, or POSTs `body` as JSON, within `limits` (the kit's `callApi`): `KEYS_HOLDER_TIMEOUT`
+ * when the whole exchange (headers and body) takes longer than `timeoutMs`, `KEYS_HOLDER_REPLY_TOO_LARGE` past
+ * `maxReplyBytes` (read no further), `KEYS_HOLDER_UNREACHABLE` when nothing answers.
  */
-async function callHolder(
+function callHolder(
   url: string,
   path: string,
   body: unknown,
   limits: HolderCallLimits,
 ): Promise<{ status: number; json: unknown }> {
-  const signal = AbortSignal.timeout(limits.timeoutMs);
-  const failed = (error: unknown) =>
-    signal.aborted
-      ? new KeysError("KEYS_HOLDER_TIMEOUT", `${url} did not answer within ${limits.timeoutMs} ms`, {
-          url,
-          timeoutMs: limits.timeoutMs,
-        })
-      : new KeysError("KEYS_HOLDER_UNREACHABLE", `no holder answered at ${url}: ${messageOf(error)}`, { url });
-  const tooLarge = () =>
-    new KeysError("KEYS_HOLDER_REPLY_TOO_LARGE", `${url} answered with more than ${limits.maxReplyBytes} bytes`, {
-      url,
-      maxReplyBytes: limits.maxReplyBytes,
-    });
-  let reply: Response;
-  try {
-    reply = await fetch(
-      `${url}${path}`,
-      body === undefined
-        ? { signal }
-        : { signal, method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
-    );
-  } catch (error) {
-    throw failed(error);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    if (Number(reply.headers.get("content-length") ?? 0) > limits.maxReplyBytes) throw tooLarge();
-    if (reply.body !== null) {
-      // Leaving the loop by a throw cancels the stream: the rest is never read.
-      for await (const chunk of reply.body) {
-        size += chunk.length;
-        if (size > limits.maxReplyBytes) throw tooLarge();
-        chunks.push(chunk);
-      }
-    }
-  } catch (error) {
-    if (error instanceof KeysError) throw error;
-    throw failed(error);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = { error: { message: text.slice(0, 200) } };
-  }
-  return { status: reply.status, json };
+  return callApi(url, path, body, HOLDER_ERRORS, limits);
 }
 
 /** An open channel to one holder: one request, one answer, in order. */
