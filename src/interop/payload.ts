@@ -21,6 +21,8 @@ import {
 } from "ethers";
 import { z } from "zod";
 
+import { addressSchema } from "../chain/schemas.js";
+
 import { BankChainError } from "../errors.js";
 
 extendZodWithOpenApi(z);
@@ -72,19 +74,7 @@ const decimal = (bits: 64 | 256, what: string) =>
     .transform((value) => BigInt(value))
     .refine((value) => value <= (bits === 64 ? UINT64_MAX : UINT256_MAX), `must fit in uint${bits}`);
 
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address")
-  .refine((value) => {
-    try {
-      getAddress(value);
-      return true;
-    } catch {
-      return false;
-    }
-  }, "has a wrong EIP-55 checksum (use all lower case or the checksummed form)")
-  .transform((value) => getAddress(value))
-  .openapi({ example: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" });
+const address = addressSchema;
 
 const hexBytes = (max: number) =>
   z

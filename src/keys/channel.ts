@@ -36,9 +36,11 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { gcm } from "@noble/ciphers/aes.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { computeAddress, getAddress, getBytes, hexlify, toBeArray } from "ethers";
+import { computeAddress, getBytes, hexlify, toBeArray } from "ethers";
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+
+import { addressSchema } from "../chain/schemas.js";
 
 import { BankChainError } from "../errors.js";
 
@@ -103,18 +105,7 @@ export const channelContextSchema = z
       .string()
       .regex(/^[1-9]\d{0,77}$/, "must be a positive decimal string without leading zeros")
       .refine((value) => BigInt(value) <= UINT256_MAX, "must fit in uint256"),
-    registry: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address")
-      .refine((value) => {
-        try {
-          getAddress(value);
-          return true;
-        } catch {
-          return false;
-        }
-      }, "has a wrong EIP-55 checksum")
-      .transform((value) => getAddress(value)),
+    registry: addressSchema,
     walletId: hexBytes(32, "bytes32"),
     index: z.number().int().min(1).max(255),
     epoch: z.number().int().min(0).max(UINT32_MAX),

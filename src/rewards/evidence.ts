@@ -37,6 +37,8 @@ import {
 } from "ethers";
 import { z } from "zod";
 
+import { addressSchema } from "../chain/schemas.js";
+
 import { BankChainError } from "../errors.js";
 
 extendZodWithOpenApi(z);
@@ -335,20 +337,7 @@ export const bytes32Schema = z
   .transform((value) => value.toLowerCase())
   .openapi({ example: `0x${"ab".repeat(32)}` });
 
-/** An address, all lower case or EIP-55 checksummed, read checksummed. */
-export const addressSchema = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address")
-  .refine((value) => {
-    try {
-      getAddress(value);
-      return true;
-    } catch {
-      return false;
-    }
-  }, "has a wrong EIP-55 checksum (use all lower case or the checksummed form)")
-  .transform((value) => getAddress(value))
-  .openapi({ example: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" });
+export { addressSchema };
 
 /** A 65-byte ECDSA signature r ‖ s ‖ v, read in lower case (its `v` and `s` are checked on recovery). */
 export const signatureSchema = z
