@@ -46,7 +46,11 @@ export default defineConfig({
   solidity: {
     version: SOLC_VERSION,
     // Compiled from node_modules so that deploy scripts and tests have their artifacts.
-    npmFilesToBuild: ["@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"],
+    npmFilesToBuild: [
+      "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol",
+      // The devnet's price feed (deploy/011_commerce.ts): Chainlink's own mock of an aggregator.
+      "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol",
+    ],
     path: require.resolve("solc/soljson.js"),
     settings: {
       // 10,000 runs: a bank token's transfer, mint and settlement paths run

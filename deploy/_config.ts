@@ -151,3 +151,38 @@ export const DEVNET_REWARDS_DEMO = {
   budgetPerEpoch: 500n,
   epochs: 24 * 60,
 } as const;
+
+/**
+ * The checkout (docs/commerce.md): the currencies it prices in (ISO 4217 minor units), and on the devnet and the
+ * in-process chain a EUR/USD price feed (Chainlink's `MockV3Aggregator`, 8 decimals) that the deployment keeps
+ * fresh: a re-run (every `npm start`) posts the same answer again once the latest is older than half the feed's
+ * `maxStaleness`.
+ */
+export const COMMERCE = {
+  currencies: [
+    { code: "USD", minorUnits: 2 },
+    { code: "EUR", minorUnits: 2 },
+    { code: "JPY", minorUnits: 0 },
+  ],
+  devnetFeed: {
+    base: "EUR",
+    quote: "USD",
+    decimals: 8,
+    /** 1.08500000 USD per EUR. */
+    answer: 108_500_000n,
+    /** A day: the devnet's feed is posted at each start, a real EUR/USD feed at least daily. */
+    maxStaleness: 24 * 3_600,
+  },
+} as const;
+
+/**
+ * The devnet's checkout demo: a shopper (account 12) paid 1,000.00 USD by bank A, the platform's settlement
+ * account that checkout payments are captured to (account 13, which lets the checkout draw refunds from it), and
+ * the platform's fee account (account 14).
+ */
+export const DEVNET_CHECKOUT_DEMO = {
+  shopperIndex: 12,
+  merchantIndex: 13,
+  feeReceiverIndex: 14,
+  shopperBalance: 100_000n,
+} as const;

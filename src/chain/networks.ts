@@ -68,7 +68,7 @@ export const DUTIES = [
     name: "schemeAdmin",
     devnetIndex: 22,
     description:
-      "registers banks and corridors on the settlement, bill definitions on the registry, and the certificate schema and scoring models",
+      "registers banks and corridors on the settlement, bill definitions on the registry, the certificate schema and scoring models, and the checkout's currencies, tokens and price feeds",
   },
   { name: "bankA", devnetIndex: 1, description: "bank A's agent; card ledger admin and treasurer; offline risk admin" },
   { name: "bankB", devnetIndex: 2, description: "bank B's agent" },
@@ -111,12 +111,17 @@ export const DUTIES = [
   { name: "rewardsOracle1", devnetIndex: 32, description: "first of the three reward oracles; receipts the evidence" },
   { name: "rewardsOracle2", devnetIndex: 33, description: "second of the three reward oracles that sign epoch roots" },
   { name: "rewardsOracle3", devnetIndex: 34, description: "third of the three reward oracles that sign epoch roots" },
+  {
+    name: "checkoutOperator",
+    devnetIndex: 35,
+    description: "signs checkout quotes and captures against retailers' receipts; voids and refunds checkout payments",
+  },
 ] as const satisfies readonly Duty[];
 
 export type DutyName = (typeof DUTIES)[number]["name"];
 
 /** How many unlocked accounts the devnet and the in-process chain have: every duty's index fits. */
-export const DEVNET_ACCOUNT_COUNT = 35;
+export const DEVNET_ACCOUNT_COUNT = 36;
 
 /** Gas policy of a network whose fees are set by its operators rather than a market. */
 export interface FixedGas {

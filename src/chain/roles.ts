@@ -86,6 +86,10 @@ export const ROLE_PLAN: readonly PlannedRole[] = [
   { contract: "RewardDistributor", role: "ORACLE_ADMIN_ROLE", holder: duty("rewardsAdmin") },
   { contract: "RewardDistributor", role: "REGISTRAR_ROLE", holder: duty("registrar") },
   { contract: "RewardDistributor", role: "PAUSER_ROLE", holder: duty("pauser") },
+  { contract: "Checkout", role: "DEFAULT_ADMIN_ROLE", holder: duty("admin") },
+  { contract: "Checkout", role: "OPERATOR_ROLE", holder: duty("checkoutOperator") },
+  { contract: "Checkout", role: "CONFIGURATOR_ROLE", holder: duty("schemeAdmin") },
+  { contract: "Checkout", role: "PAUSER_ROLE", holder: duty("pauser") },
 ];
 
 /** A privilege a contract grants outside AccessControl, and its holder in the plan. */

@@ -619,10 +619,11 @@ describe("docs: every command in README.md and docs/*.md", function () {
         ...readme.matchAll(/^\|\s*(\d+)\s*\|\s*`(0x[0-9a-fA-F]{40})`\s*\|\s*`(0x[0-9a-f]{64})`\s*\|(.*)$/gm),
       ];
       // Every duty's account (src/chain/networks.ts), named by its duty, the demo customers 10, 11 and 19, the
-      // demo producers 16 and 17 and the rewards sponsor 18.
+      // checkout's shopper 12, settlement account 13 and fee account 14, the demo producers 16 and 17 and the
+      // rewards sponsor 18.
       const duties = new Map<number, string>(DUTIES.map((duty) => [duty.devnetIndex, duty.name]));
       expect(rows.map((row) => Number(row[1]))).to.deep.equal(
-        [...duties.keys(), 10, 11, 16, 17, 18, 19].sort((x, y) => x - y),
+        [...duties.keys(), 10, 11, 12, 13, 14, 16, 17, 18, 19].sort((x, y) => x - y),
       );
       for (const row of rows) {
         const duty = duties.get(Number(row[1]));
@@ -658,17 +659,19 @@ describe("docs: every command in README.md and docs/*.md", function () {
           const expected =
             index === "19"
               ? 50_000n
-              : index === "18"
-                ? 280_000n
-                : ["16", "17"].includes(index!)
-                  ? await paidTo(address!)
-                  : 0n;
+              : index === "12"
+                ? 100_000n
+                : index === "18"
+                  ? 280_000n
+                  : ["16", "17"].includes(index!)
+                    ? await paidTo(address!)
+                    : 0n;
           expect(await token.balanceOf(address!, { blockTag: block }), `bUSD of account ${index!}`).to.equal(expected);
         }
         expect(await vault.lockedOf(at(19))).to.equal(50_000n);
         expect(await cards.centralToken()).to.equal(20_000_000n);
         expect(await token.balanceOf(await cards.getAddress())).to.equal(20_000_000n);
-        expect(await token.totalSupply()).to.equal(21_100_000n);
+        expect(await token.totalSupply()).to.equal(21_200_000n);
         for (const [index, tokens, fiat, limit] of [
           [10, 2_500_000n, 1_000_000n, 500_000n],
           [11, 400_000n, 250_000n, 100_000n],
