@@ -1,8 +1,9 @@
 import { createRequire } from "node:module";
 
 import { expect } from "chai";
-import { concat, getAddress, keccak256 } from "ethers";
+import { concat, getAddress, keccak256, ZeroHash } from "ethers";
 import fc from "fast-check";
+import { network } from "hardhat";
 import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 
@@ -483,6 +484,36 @@ describe("commerce payment request", function () {
         }),
         { numRuns: 200 },
       );
+    });
+
+    it("is where the EVM puts the clone: CREATE2 from the checkout's address on Hardhat's in-process chain", async function () {
+      // No Solidity here: the checkout's address gets the runtime code of the deterministic-deployment proxy (the
+      // CREATE2 factory rocketh and hardhat-deploy use; calldata = salt ‖ init code, returns the new address),
+      // and the implementation a 9-byte body, ADDRESS PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN, which answers
+      // address(this): through the clone's DELEGATECALL, the clone's own address.
+      const factory =
+        "0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3";
+      const connection = await network.create("hardhat");
+      try {
+        const { ethers, provider } = connection;
+        await provider.request({ method: "hardhat_setCode", params: [CHECKOUT, factory] });
+        await provider.request({ method: "hardhat_setCode", params: [IMPLEMENTATION, "0x3060005260206000f3"] });
+        const [signer] = await ethers.getSigners();
+        for (const intentId of [INTENT, ZeroHash, keccak256(Buffer.from("intent 2"))]) {
+          const data = concat([intentId, minimalProxyInitCode(IMPLEMENTATION)]);
+          const predicted = depositAddressOf(CHECKOUT, IMPLEMENTATION, intentId);
+          expect(await ethers.provider.getCode(predicted)).to.equal("0x");
+          const returned = await ethers.provider.call({ to: CHECKOUT, data });
+          expect(getAddress(`0x${returned.slice(-40)}`)).to.equal(predicted);
+          await (await signer!.sendTransaction({ to: CHECKOUT, data })).wait();
+          const runtime = EIP1167_RUNTIME.replace("be".repeat(20), IMPLEMENTATION.slice(2).toLowerCase());
+          expect(await ethers.provider.getCode(predicted)).to.equal(`0x${runtime}`);
+          const answer = await ethers.provider.call({ to: predicted, data: "0x" });
+          expect(getAddress(`0x${answer.slice(-40)}`)).to.equal(predicted);
+        }
+      } finally {
+        await connection.close();
+      }
     });
 
     it("gives each intent, checkout and implementation its own address", function () {
