@@ -23,6 +23,11 @@ export interface ApiCallLimits {
   readonly maxReplyBytes: number;
 }
 
+/** What else a call may carry: request headers (an `Idempotency-Key`, say). */
+export interface ApiCallOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 /** The origin of an http(s) URL the user gave. */
 export function apiOrigin(value: string, errors: ApiClientErrors): string {
   let url: URL;
@@ -40,7 +45,7 @@ export function apiOrigin(value: string, errors: ApiClientErrors): string {
  * back as `{ error: { message } }` with its first 200 characters. With `limits`,
  * the whole call (answer read included) must end within `timeoutMs` and the
  * answer stay within `maxReplyBytes`, or it fails with `errors.timeout` or
- * `errors.tooLarge`.
+ * `errors.tooLarge`. `options.headers` are sent with the request.
  */
 export async function callApi(
   api: string,
@@ -48,6 +53,7 @@ export async function callApi(
   body: unknown,
   errors: ApiClientErrors,
   limits?: ApiCallLimits,
+  options: ApiCallOptions = {},
 ): Promise<{ status: number; json: unknown }> {
   const signal = limits === undefined ? undefined : AbortSignal.timeout(limits.timeoutMs);
   const failed = (error: unknown): Error =>
@@ -62,11 +68,11 @@ export async function callApi(
     reply = await fetch(
       `${api}${path}`,
       body === undefined
-        ? { ...(signal === undefined ? {} : { signal }) }
+        ? { ...(signal === undefined ? {} : { signal }), headers: { ...options.headers } }
         : {
             ...(signal === undefined ? {} : { signal }),
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { ...options.headers, "content-type": "application/json" },
             body: JSON.stringify(body),
           },
     );
