@@ -2,7 +2,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,12 +10,15 @@ import { fileURLToPath } from "node:url";
 
 import { keccak256, toUtf8Bytes } from "ethers";
 
+import type { ServiceContext } from "../../src/chain/service.js";
 import { receiptHash } from "../../src/commerce/receipt.js";
 import {
   DEFAULT_RETAILER_NAME,
   DEFAULT_RETAILER_PORT,
   RETAILER_SETTINGS,
   RETAILER_SLOW_MS,
+  retailer,
+  retailerService,
   startRetailer,
   type RunningRetailer,
   type StartRetailerOptions,
@@ -602,6 +605,54 @@ describe("commerce: the retailer", function () {
       RETAILER_ADMIN: "off",
     });
     expect(() => RETAILER_SETTINGS.read({ RETAILER_PORT: "70000" }, { devnet: true })).to.throw(/RETAILER_PORT/);
+  });
+
+  it("runs as an npm start service: <dataDir>/retailer.sqlite, RETAILER_PORT, /admin on the devnet only", async function () {
+    const started: { stop(): Promise<void> }[] = [];
+    try {
+      for (const [chainId, admin] of [
+        [31337, 404],
+        [1, 404],
+      ] as const) {
+        const env = chainId === 31337 ? { RETAILER_PORT: "0", RETAILER_ADMIN: "off" } : { RETAILER_PORT: "0" };
+        const service = await retailerService({ env }).create({
+          chain: { chainId } as unknown as ServiceContext["chain"],
+          deployments: {} as ServiceContext["deployments"],
+          dataDir: dir,
+          log: (line) => lines.push(line),
+        });
+        await service.start();
+        started.push(service);
+        expect(service.name).to.equal("retailer");
+        const url = service.url!;
+        expect((await fetch(`${url}/admin/orders`)).status).to.equal(admin);
+        const health = (await (await fetch(`${url}/health`)).json()) as { ok: boolean };
+        expect(health.ok).to.equal(true);
+        await service.stop();
+        started.pop();
+      }
+      const devnet = await retailerService({ env: { RETAILER_PORT: "0" } }).create({
+        chain: { chainId: 31337 } as unknown as ServiceContext["chain"],
+        deployments: {} as ServiceContext["deployments"],
+        dataDir: dir,
+        log: (line) => lines.push(line),
+      });
+      await devnet.start();
+      started.push(devnet);
+      expect((await fetch(`${devnet.url!}/admin/orders`)).status).to.equal(200);
+      const bought = await fetch(`${devnet.url!}/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "svc" },
+        body: JSON.stringify(espresso(1)),
+      });
+      expect(bought.status).to.equal(201);
+      await devnet.stop();
+      started.pop();
+      expect(existsSync(path.join(dir, "retailer.sqlite"))).to.equal(true);
+      expect(retailer.name).to.equal("retailer");
+    } finally {
+      for (const service of started) await service.stop();
+    }
   });
 
   /**
