@@ -66,6 +66,7 @@ export interface Route<
   P extends z.AnyZodObject = z.AnyZodObject,
   Q extends z.AnyZodObject = z.AnyZodObject,
   B extends ZodTypeAny = ZodTypeAny,
+  H extends z.AnyZodObject = z.AnyZodObject,
 > {
   readonly method: Method;
   /** `/payments/:id` style; `:name` segments are path parameters. */
@@ -74,12 +75,18 @@ export interface Route<
   readonly params?: P;
   readonly query?: Q;
   readonly body?: B;
+  /**
+   * Request headers the route reads, by lower-case name (other headers are ignored). Each is given as a string, or
+   * as an array of strings when the request repeats it, so a `z.string()` refuses a repeated header.
+   */
+  readonly headers?: H;
   /** Status → description and body schema, for the document. Error statuses share `errorBodySchema`. */
   readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: ZodType }>>;
   readonly handle: (request: {
     readonly params: z.output<P>;
     readonly query: z.output<Q>;
     readonly body: z.output<B>;
+    readonly headers: z.output<H>;
   }) => Reply | Promise<Reply>;
 }
 
@@ -88,7 +95,8 @@ export function route<
   P extends z.AnyZodObject = z.ZodObject<Record<string, never>>,
   Q extends z.AnyZodObject = z.ZodObject<Record<string, never>>,
   B extends ZodTypeAny = z.ZodUndefined,
->(definition: Route<P, Q, B>): Route {
+  H extends z.AnyZodObject = z.ZodObject<Record<string, never>>,
+>(definition: Route<P, Q, B, H>): Route {
   return definition as unknown as Route;
 }
 
@@ -128,10 +136,13 @@ export function page<T>(
 export const healthSchema = z
   .object({
     ok: z.boolean(),
-    chain: z.object({
-      reachable: z.boolean(),
-      blockNumber: z.number().int().nullable(),
-    }),
+    chain: z
+      .object({
+        reachable: z.boolean(),
+        blockNumber: z.number().int().nullable(),
+      })
+      .nullable()
+      .openapi({ description: "null for a service that uses no chain" }),
     followerLagBlocks: z.number().int().nullable().openapi({ description: "blocks the event follower is behind" }),
     database: z.enum(["ok", "failing"]),
   })
@@ -141,8 +152,8 @@ export type Health = z.infer<typeof healthSchema>;
 
 /** The parts a health report asks about. */
 export interface HealthProbe {
-  /** The chain's head, or a throw when it cannot be reached. */
-  blockNumber(): Promise<number>;
+  /** The chain's head, or a throw when it cannot be reached; absent for a service that uses no chain. */
+  blockNumber?(): Promise<number>;
   /** The next block the service's follower will read, if it follows events. */
   followerNextBlock?(): number | undefined;
   /** A cheap query that throws when the store is broken. */
@@ -151,13 +162,21 @@ export interface HealthProbe {
 
 /** Asks each part of `probe`; never throws. */
 export async function health(probe: HealthProbe): Promise<Health> {
+  let database: Health["database"] = "ok";
+  if (probe.blockNumber === undefined) {
+    try {
+      probe.checkDatabase();
+    } catch {
+      database = "failing";
+    }
+    return { ok: database === "ok", chain: null, followerLagBlocks: null, database };
+  }
   let blockNumber: number | null = null;
   try {
     blockNumber = await probe.blockNumber();
   } catch {
     blockNumber = null;
   }
-  let database: Health["database"] = "ok";
   try {
     probe.checkDatabase();
   } catch {
@@ -314,8 +333,9 @@ export class JsonHttpServer {
     const { route: r } = found.compiled;
     const params = r.params === undefined ? {} : parseOr400(r.params, found.params, "path");
     const query = r.query === undefined ? {} : parseOr400(r.query, Object.fromEntries(url.searchParams), "query");
+    const headers = r.headers === undefined ? {} : parseOr400(r.headers, headersOf(request), "headers");
     const body = r.body === undefined ? undefined : parseOr400(r.body, await readJson(request, this.#maxBody), "body");
-    return r.handle({ params, query, body });
+    return r.handle({ params, query, body, headers });
   }
 
   get #maxBody(): number {
@@ -341,6 +361,16 @@ function match(pattern: readonly string[], segments: readonly string[]): Record<
     }
   }
   return params;
+}
+
+/** The request's headers by lower-case name: one value as a string, a repeated header as the array of its values. */
+function headersOf(request: IncomingMessage): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values === undefined) continue;
+    headers[name] = values.length === 1 ? values[0]! : values;
+  }
+  return headers;
 }
 
 async function readJson(request: IncomingMessage, maxBytes: number): Promise<unknown> {
@@ -394,6 +424,7 @@ function openApiDocument(options: JsonHttpOptions, routes: readonly Route[]): Re
       request: {
         ...(r.params === undefined ? {} : { params: r.params }),
         ...(r.query === undefined ? {} : { query: r.query }),
+        ...(r.headers === undefined ? {} : { headers: r.headers }),
         ...(r.body === undefined ? {} : { body: { content: { "application/json": { schema: r.body } } } }),
       },
       responses: responses as never,

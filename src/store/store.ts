@@ -143,19 +143,34 @@ export class Store {
     const savepoint = `sp_${this.#depth}`;
     this.#db.exec(this.#depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${savepoint}`);
     this.#depth += 1;
+    let result: T;
     try {
-      const result = fn();
+      result = fn();
       if (result instanceof Promise) {
         throw new StoreError("STORE_ASYNC_TRANSACTION", "a transaction callback must be synchronous");
       }
-      this.#depth -= 1;
-      this.#db.exec(this.#depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
-      return result;
     } catch (error) {
       this.#depth -= 1;
-      if (this.#depth === 0) this.#db.exec("ROLLBACK");
-      else this.#db.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
+      this.#rollback(savepoint);
       throw error;
+    }
+    this.#depth -= 1;
+    try {
+      this.#db.exec(this.#depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
+    } catch (error) {
+      // A refused COMMIT (a deferred foreign key still violated) leaves the transaction open: end it.
+      this.#rollback(savepoint);
+      throw error;
+    }
+    return result;
+  }
+
+  /** Rolls back the transaction (depth 0) or the savepoint the caller opened; `#depth` is already the caller's. */
+  #rollback(savepoint: string): void {
+    if (this.#depth === 0) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+    } else {
+      this.#db.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
     }
   }
 
