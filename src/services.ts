@@ -1,5 +1,7 @@
 import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
 import { CERTIFICATES_SETTINGS, certificates } from "./certificates/service.js";
+import { RETAILER_SETTINGS } from "./commerce/retailer.js";
+import { CHECKOUT_SETTINGS, commerceServices } from "./commerce/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
@@ -24,6 +26,7 @@ export const SERVICES: readonly ServiceFactory[] = [
   keysHolder1,
   keysHolder2,
   keysHolder3,
+  ...commerceServices(),
 ];
 
 /** Every service's settings schema, in start order: the source of docs/operations.md's configuration table. */
@@ -35,4 +38,6 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   CERTIFICATES_SETTINGS,
   REWARDS_SETTINGS,
   KEYS_SETTINGS,
+  RETAILER_SETTINGS,
+  CHECKOUT_SETTINGS,
 ];

@@ -57,6 +57,7 @@ type Method = "GET" | "POST" | "PUT" | "DELETE";
 /** What a handler returns. */
 export interface Reply {
   readonly status: number;
+  /** JSON, or a Buffer sent as it is under the `content-type` of `headers`. */
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
 }
@@ -292,9 +293,10 @@ export class JsonHttpServer {
     } catch (error) {
       reply = this.#errorReply(error, request);
     }
-    const text = JSON.stringify(reply.body, (_key, value: unknown) =>
-      typeof value === "bigint" ? value.toString() : value,
-    );
+    // A Buffer body goes out as it is, under the content-type the route's headers give (an image, say).
+    const text = Buffer.isBuffer(reply.body)
+      ? reply.body
+      : JSON.stringify(reply.body, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
     response.writeHead(reply.status, {
       "content-type": "application/json; charset=utf-8",
       "content-length": Buffer.byteLength(text),

@@ -439,6 +439,8 @@ const DEFAULT_PORTS = {
   KEYS_HOLDER1_PORT: 8650,
   KEYS_HOLDER2_PORT: 8651,
   KEYS_HOLDER3_PORT: 8652,
+  RETAILER_PORT: 8660,
+  CHECKOUT_PORT: 8661,
 } as const;
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
@@ -521,6 +523,8 @@ describe("docs: every command in README.md and docs/*.md", function () {
         KEYS_HOLDER1_PORT: await freePort(),
         KEYS_HOLDER2_PORT: await freePort(),
         KEYS_HOLDER3_PORT: await freePort(),
+        RETAILER_PORT: await freePort(),
+        CHECKOUT_PORT: await freePort(),
       };
       const stackEnv = {
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
@@ -556,10 +560,13 @@ describe("docs: every command in README.md and docs/*.md", function () {
 
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
-      let text = command.text.replace(/(?<=:)(8545|8601|8602|8610|8583|8630|8640|8650|8651|8652)\b/g, (port) => {
-        const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
-        return String(ports[name as keyof typeof DEFAULT_PORTS]);
-      });
+      let text = command.text.replace(
+        /(?<=:)(8545|8601|8602|8610|8583|8630|8640|8650|8651|8652|8660|8661)\b/g,
+        (port) => {
+          const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
+          return String(ports[name as keyof typeof DEFAULT_PORTS]);
+        },
+      );
       text = text.replace(LOCAL_FILES, (file) => path.join(dir, file));
       if ("fill" in plan && plan.fill !== undefined) {
         for (const [placeholder, name] of Object.entries(plan.fill)) {

@@ -41,6 +41,8 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     KEYS_HOLDER1_PORT: "0",
     KEYS_HOLDER2_PORT: "0",
     KEYS_HOLDER3_PORT: "0",
+    RETAILER_PORT: "0",
+    CHECKOUT_PORT: "0",
   };
 }
 
