@@ -5,7 +5,8 @@
  * On the devnet and the in-process chain it also deploys a EUR/USD price feed (Chainlink's `MockV3Aggregator`)
  * and sets it on the checkout, so that a retailer's EUR price can be paid in bUSD; a re-run posts the answer again
  * when the latest is older than half the feed's `maxStaleness`. On the `npm start` devnet the demo shopper (account
- * 12) is paid in by bank A, and the settlement account (account 13) lets the checkout draw refunds from it.
+ * 12) is paid in by bank A, and the settlement account (account 13) gets a refund float and lets the checkout draw
+ * refunds from it.
  *
  * A re-run keeps the deployed checkout (same bytecode and arguments), and so every payment recorded in it.
  */
@@ -106,6 +107,12 @@ export default deployScript(
       `TrustAccountBankA: demo shopper ${shopper} paid in`,
       () => trust.isFiatRefUsed(fiatRef),
       () => trust.mintForDeposit(shopper, DEVNET_CHECKOUT_DEMO.shopperBalance, fiatRef),
+    );
+    const floatRef = keccak256(toUtf8Bytes("bank-chain/devnet/checkout/refund-float"));
+    await ensure(
+      `TrustAccountBankA: checkout settlement account ${merchant} paid its refund float`,
+      () => trust.isFiatRefUsed(floatRef),
+      () => trust.mintForDeposit(merchant, DEVNET_CHECKOUT_DEMO.refundFloat, floatRef),
     );
     const asMerchant = BankToken__factory.connect(token, await signer(merchant));
     await ensure(

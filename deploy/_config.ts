@@ -176,13 +176,15 @@ export const COMMERCE = {
 } as const;
 
 /**
- * The devnet's checkout demo: a shopper (account 12) paid 1,000.00 USD by bank A, the platform's settlement
- * account that checkout payments are captured to (account 13, which lets the checkout draw refunds from it), and
- * the platform's fee account (account 14).
+ * The devnet's checkout demo: a shopper (account 12) paid 1,000.00 USD by bank A; the platform's settlement
+ * account that checkout payments are captured to (account 13), paid a refund float of 1,000.00 USD (a full refund
+ * returns the fee part too, which the settlement account never received) and letting the checkout draw refunds
+ * from it; and the platform's fee account (account 14).
  */
 export const DEVNET_CHECKOUT_DEMO = {
   shopperIndex: 12,
   merchantIndex: 13,
   feeReceiverIndex: 14,
   shopperBalance: 100_000n,
+  refundFloat: 100_000n,
 } as const;

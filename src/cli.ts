@@ -16,6 +16,7 @@ import { addBillsCommands } from "./bills/cli.js";
 import { addCertificatesCommands } from "./certificates/cli.js";
 import { addRewardsCommands } from "./rewards/cli.js";
 import { addKeysCommands } from "./keys/cli.js";
+import { addCheckoutCommands } from "./commerce/cli.js";
 import { BuildMissingError, jsonReplacer, output, withChain, type Program } from "./chain/command.js";
 import { originOf } from "./chain/config.js";
 import { NETWORK_NAMES } from "./chain/networks.js";
@@ -141,6 +142,7 @@ export function buildProgram(): Program {
   addCertificatesCommands(program);
   addRewardsCommands(program);
   addKeysCommands(program);
+  addCheckoutCommands(program);
   return program;
 }
 

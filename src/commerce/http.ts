@@ -1,6 +1,7 @@
 /**
  * The checkout's HTTP API on 127.0.0.1, on the service kit (`chain/http.ts`), documented at `/openapi.json`:
  *
+ *   GET  /catalogue                       the retailer's goods and fiat prices
  *   POST /quotes                          a signed quote for a good of the retailer  → 201 the invoice
  *   GET  /invoices/:intentId              an invoice: status, payment, purchase, history
  *   GET  /invoices/:intentId/qr.svg       the ERC-681 payment request as a QR code (SVG)
@@ -21,6 +22,7 @@ import { BankChainError } from "../errors.js";
 import { CommerceError, commerceStatus } from "./errors.js";
 import { intentToJson } from "./intent.js";
 import { paymentRequestQr, paymentRequestUri } from "./payment-request.js";
+import type { CatalogueItem } from "./retailer-client.js";
 import type { Invoice, InvoiceStore } from "./store.js";
 import { INVOICE_STATUSES, PURCHASE_STATES } from "./store.js";
 
@@ -30,6 +32,7 @@ export interface CheckoutApi {
   readonly chainId: bigint;
   readonly checkout: string;
   quote(request: { sku: string; quantity: number; payer: string }): Promise<Invoice>;
+  catalogue(): Promise<readonly CatalogueItem[]>;
   submitAuthorization(
     invoice: Invoice,
     authorization: { validAfter: bigint; validBefore: bigint; signature: string },
@@ -75,6 +78,14 @@ const invoiceView = z
     history: z.array(z.object({ at: z.number().int(), status: z.string(), purchase: z.string(), note: z.string() })),
   })
   .openapi("Invoice");
+
+const catalogueView = z
+  .object({
+    items: z.array(
+      z.object({ sku: z.string(), title: z.string(), price: z.object({ amount: z.string(), currency: z.string() }) }),
+    ),
+  })
+  .openapi("Catalogue");
 
 const intentIdParam = z.object({
   intentId: z
@@ -189,6 +200,25 @@ export function checkoutHttpServer(api: CheckoutApi, options: CheckoutHttpOption
         ? commerceStatus((error as BankChainError).code)
         : undefined,
     routes: [
+      route({
+        method: "GET",
+        path: "/catalogue",
+        summary: "the retailer's goods and their fiat prices (minor units)",
+        responses: {
+          200: { description: "the catalogue", schema: catalogueView },
+          503: { description: "the retailer cannot be read" },
+        },
+        handle: async () => ({
+          status: 200,
+          body: {
+            items: (await api.catalogue()).map((item) => ({
+              sku: item.sku,
+              title: item.title,
+              price: { amount: item.price.amount.toString(), currency: item.price.currency },
+            })),
+          },
+        }),
+      }),
       route({
         method: "POST",
         path: "/quotes",

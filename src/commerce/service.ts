@@ -193,6 +193,7 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
           chainId: BigInt(chain.chainId),
           checkout: deployment.address,
           quote: (request) => quotes.quote(request),
+          catalogue: () => new RetailerClient(retailerUrl()).catalogue(),
           submitAuthorization: async (invoice, authorization) => {
             expectStatus(invoice, ["new"]);
             const data = AbiCoder.defaultAbiCoder().encode(
@@ -216,6 +217,12 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
             expectStatus(invoice, ["complete", "refunded"]);
             const available = invoice.intent.tokenAmount - invoice.refunded;
             const value = amount ?? available;
+            // The checkout's answer first (the merchant's balance and allowance, the expiry, the amount): an order is
+            // cancelled only for a refund that will go through.
+            await refusedAs(async () => {
+              await processor.contract.refund.staticCall(intentTuple(invoice.intent), value);
+              return "";
+            });
             if (cancelOrder && invoice.receipt !== null && value === available) {
               const cancelled = await new RetailerClient(retailerUrl()).cancel(invoice.receipt.orderId);
               if (cancelled.status !== 200) {

@@ -194,6 +194,7 @@ type Plan =
 
 const BUYER_OFFER = { "'bcoffer1:…'": "offer" } as const;
 const CERTIFICATE_UID = { "<uid>": "uid" } as const;
+const CHECKOUT_INVOICE = { "0x…": "invoice" } as const;
 
 /** Every documented command, keyed by its text with white space collapsed. */
 const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
@@ -384,6 +385,34 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
   ["curl -s http://127.0.0.1:8640/campaigns", { run: "foreground", poll: true, expect: ['"termsHash":"0x'] }],
   ["npx bank-chain rewards epoch 1", { run: "foreground", expect: ["epoch: ", "records: "] }],
 
+  // docs/commerce.md
+  [
+    "export BANK_CHAIN_CHECKOUT_KEY=0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1",
+    { run: "foreground" },
+  ],
+  ["npx bank-chain checkout catalogue", { run: "foreground", expect: ["sku-espresso:", "1999 EUR"] }],
+  [
+    "npx bank-chain checkout quote sku-espresso --qr espresso.svg",
+    {
+      run: "foreground",
+      expect: ["status:", "new", "pay:", "2169 token units", "payment request: ethereum:0x"],
+      capture: { name: "invoice", pattern: /^invoice:\s+(0x[0-9a-f]{64})$/m },
+    },
+  ],
+  [
+    "npx bank-chain checkout pay 0x… --wait",
+    { run: "foreground", fill: CHECKOUT_INVOICE, expect: ["status:", "complete", "paid by:", "Deposit"] },
+  ],
+  [
+    "npx bank-chain checkout status 0x…",
+    { run: "foreground", fill: CHECKOUT_INVOICE, expect: ["purchase:", "captured, order ORD-", "receipt hash:"] },
+  ],
+  ["curl -s http://127.0.0.1:8660/admin/orders", { run: "foreground", expect: ['"orders":[{"orderId":"ORD-'] }],
+  [
+    "npx bank-chain checkout refund 0x…",
+    { run: "foreground", fill: CHECKOUT_INVOICE, expect: ["status:", "refunded", "refunded:", "2169"] },
+  ],
+
   // docs/keys.md
   [
     "export BANK_CHAIN_KEYS_OWNER_KEY=0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e",
@@ -445,7 +474,7 @@ const DEFAULT_PORTS = {
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
 const LOCAL_FILES =
-  /(?<![\w./-])(merchant\.sqlite|shop\.sqlite|buyer\.sqlite|hex\.txt|msgs\.jsonl|wallet\.json)(?![\w.])/g;
+  /(?<![\w./-])(merchant\.sqlite|shop\.sqlite|buyer\.sqlite|hex\.txt|msgs\.jsonl|wallet\.json|espresso\.svg)(?![\w.])/g;
 
 /** Inputs the README's `< hex.txt` and `< msgs.jsonl` read. */
 const FIXTURES: Readonly<Record<string, string>> = {
@@ -666,7 +695,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
           const expected =
             index === "19"
               ? 50_000n
-              : index === "12"
+              : index === "12" || index === "13"
                 ? 100_000n
                 : index === "18"
                   ? 280_000n
@@ -678,7 +707,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
         expect(await vault.lockedOf(at(19))).to.equal(50_000n);
         expect(await cards.centralToken()).to.equal(20_000_000n);
         expect(await token.balanceOf(await cards.getAddress())).to.equal(20_000_000n);
-        expect(await token.totalSupply()).to.equal(21_200_000n);
+        expect(await token.totalSupply()).to.equal(21_300_000n);
         for (const [index, tokens, fiat, limit] of [
           [10, 2_500_000n, 1_000_000n, 500_000n],
           [11, 400_000n, 250_000n, 100_000n],
