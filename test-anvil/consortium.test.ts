@@ -26,6 +26,7 @@ import {
   keccak256,
   MaxUint256,
   Mnemonic,
+  NonceManager,
   toUtf8Bytes,
   Wallet,
   type BaseWallet,
@@ -239,7 +240,12 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
     // The auditor attests both banks' reserves: the deploy attests nothing outside the devnet.
     const contracts = (JSON.parse((await cli(["status", "--json"])).stdout) as { contracts: Record<string, string> })
       .contracts;
-    const reserves = ReserveLedger__factory.connect(contracts.ReserveLedger!, keys.get("attestor")!.connect(provider));
+    // One nonce counter for the two attestations: Anvil, mining on its block timer, has answered a "pending" nonce
+    // count that missed the first one (nonce too low).
+    const reserves = ReserveLedger__factory.connect(
+      contracts.ReserveLedger!,
+      new NonceManager(keys.get("attestor")!.connect(provider)),
+    );
     const now = BigInt((await provider.getBlock("latest"))!.timestamp);
     for (const bank of ["BankA", "BankB"]) {
       await (await reserves.attestReserve(contracts[`TrustAccount${bank}`]!, 5_000_000_000n, now)).wait();
@@ -280,6 +286,8 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
       "keys-holder1",
       "keys-holder2",
       "keys-holder3",
+      "retailer",
+      "checkout",
     ]) {
       expect(stack.services.has(service), service).to.equal(true);
     }

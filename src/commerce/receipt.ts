@@ -61,6 +61,8 @@ export const receiptSchema = z
 
 export type Receipt = z.output<typeof receiptSchema>;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** What canonical JSON can write. */
 export type CanonicalValue = string | number | boolean | null | readonly CanonicalValue[] | CanonicalObject;
 export interface CanonicalObject {
@@ -72,7 +74,14 @@ export interface CanonicalObject {
  * integer and for anything JSON cannot write exactly.
  */
 export function canonicalJson(value: CanonicalValue, at = "$"): string {
-  if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") {
+    // RFC 8785 writes only well-formed text: a lone UTF-16 surrogate has no spelling there.
+    if (LONE_SURROGATE.test(value)) {
+      throw new CommerceError("RECEIPT_INVALID", `${at}: a string with a lone UTF-16 surrogate`, { field: at });
+    }
+    return JSON.stringify(value);
+  }
+  if (value === null || typeof value === "boolean") return JSON.stringify(value);
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) {
       throw new CommerceError("RECEIPT_INVALID", `${at}: ${value} is not a safe integer; write amounts as strings`, {

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
+import canonicalize from "canonicalize";
 import fc from "fast-check";
 
 import { CommerceError } from "../../src/commerce/errors.js";
@@ -152,6 +153,32 @@ describe("commerce: receipt canonical JSON and receiptHash", function () {
           expect(canonicalJson(reversed(value))).to.equal(text);
         }),
         { numRuns: 300 },
+      );
+    });
+
+    it("writes what RFC 8785 (JCS) writes for the same values: the npm `canonicalize` 5.1.0, an outside implementation", function () {
+      expect(receiptCanonicalJson(receipt)).to.equal(canonicalize(receipt));
+      // A lone surrogate has no RFC 8785 spelling: both refuse it.
+      for (const text of ["\ud800", "a\udc00b"]) {
+        expect(() => canonicalize(text)).to.throw();
+        expect(() => canonicalJson({ sku: text })).to.throw(CommerceError, "lone UTF-16 surrogate");
+      }
+      const json = fc.letrec((tie) => ({
+        value: fc.oneof(
+          { depthSize: "small" },
+          fc.string({ unit: "binary" }),
+          fc.maxSafeInteger(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.array(tie("value"), { maxLength: 4 }),
+          fc.dictionary(fc.string({ unit: "binary" }), tie("value"), { maxKeys: 5 }),
+        ),
+      })).value as fc.Arbitrary<CanonicalValue>;
+      fc.assert(
+        fc.property(json, (value) => {
+          expect(canonicalJson(value)).to.equal(canonicalize(value));
+        }),
+        { numRuns: 500 },
       );
     });
   });
