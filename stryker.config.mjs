@@ -1,5 +1,6 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards, keys, keys-holder; several with commas).
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards, keys, keys-holder, commerce,
+// commerce-service; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
 // The mocha runner runs the tests in its own Node processes, TypeScript loaded by tsx (`--import tsx`), the tests
@@ -152,6 +153,23 @@ const GROUPS = {
       span("src/keys/client.ts", /^ {2}async identity\(\)/, /^function refusal\(/),
     ],
     tests: ["test/keys/service.test.ts", "test/keys/red-team.test.ts"],
+  },
+  commerce: {
+    // The checkout (issue 20), pure code: the fiat-to-token conversion and deviation rule the contract also checks,
+    // the ERC-681 payment request and deposit address, the receipt's canonical JSON and hash.
+    mutate: () => ["src/commerce/price.ts", "src/commerce/payment-request.ts", "src/commerce/receipt.ts"],
+    tests: ["test/commerce/price.test.ts", "test/commerce/payment-request.test.ts", "test/commerce/receipt.test.ts"],
+  },
+  "commerce-service": {
+    // The checkout (issue 20), the money moves: the verifier's event handlers and steps (collect, return, expire,
+    // buy, capture, void), the quote's price and signature, and the adapter's check of a retailer's answer. The
+    // tests stand the service up on the in-process chain with a real retailer over HTTP.
+    mutate: () => [
+      span("src/commerce/processor.ts", /^ {2}#seen\(/, /^ {2}async #pending\(/),
+      span("src/commerce/quote.ts", /^ {2}async quote\(/, /^ {2}async #chainNow\(/),
+      span("src/commerce/retailer-client.ts", /^ {2}async order\(/, /^ {2}async cancel\(/),
+    ],
+    tests: ["test/commerce/service.test.ts", "test/commerce/red-team.test.ts"],
   },
 };
 

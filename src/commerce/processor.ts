@@ -370,8 +370,7 @@ export class CheckoutProcessor {
     const { store, retailer, retry } = this.#options;
     const now = this.#options.now();
     let worked = false;
-    for (const invoice of store.list({ statuses: ["confirmed"], purchases: ["none", "ordering"] })) {
-      if (invoice.nextAttemptAt > now) continue;
+    for (const invoice of store.list({ statuses: ["confirmed"], purchases: ["none", "ordering"], dueBy: now })) {
       worked = true;
       if (chainNow + this.#options.voidMarginSeconds >= invoice.intent.authorizationExpiry) {
         store.update(

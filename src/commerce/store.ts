@@ -223,6 +223,8 @@ export class InvoiceStore {
     readonly statuses?: readonly InvoiceStatus[];
     readonly purchases?: readonly PurchaseState[];
     readonly depositSeen?: boolean;
+    /** Only those whose next order attempt is due by this time (ms). */
+    readonly dueBy?: number;
     readonly limit?: number;
   }): Invoice[] {
     const where: string[] = [];
@@ -238,6 +240,10 @@ export class InvoiceStore {
     if (options.depositSeen !== undefined) {
       where.push("deposit_seen = ?");
       params.push(options.depositSeen ? 1 : 0);
+    }
+    if (options.dueBy !== undefined) {
+      where.push("next_attempt_at <= ?");
+      params.push(options.dueBy);
     }
     const sql = `SELECT * FROM checkout_invoices ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
       ORDER BY created_at, intent_id LIMIT ?`;
