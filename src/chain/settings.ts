@@ -167,6 +167,7 @@ export function settingsSchema<const S extends Readonly<Record<string, Setting>>
 export function settingsTable(schemas: readonly SettingsSchema<Readonly<Record<string, Setting>>>[]): string {
   const show = (setting: Setting): string => {
     if (setting.kind === "text") {
+      if (defaultFor(setting.default, { devnet: true }) === "" && !setting.required) return "none";
       return `a published development value on the devnet; ${setting.required ? "required" : "none"} elsewhere`;
     }
     const value = setting.default as Default<number | string>;
