@@ -113,6 +113,37 @@ const renderers: Record<string, (value: unknown) => string> = {
       `| \`createCampaign\` | ${ours("createCampaign")} | — |`,
     ].join("\n");
   },
+  commerce: (value) => {
+    const r = value as {
+      throughput: Record<
+        "deposit" | "eip3009",
+        {
+          invoices: number;
+          checkoutsPerSecond: number;
+          latencyMs: { p50: number; p95: number };
+          quotes: { perSecond: number };
+        }
+      >;
+      gas: Record<string, number>;
+    };
+    const n = (x: number) => x.toLocaleString("en-US");
+    const way = (label: string, t: (typeof r.throughput)["deposit"]) =>
+      `| ${label} | ${n(t.invoices)} | ${t.checkoutsPerSecond} | ${n(t.latencyMs.p50)} ms | ${n(t.latencyMs.p95)} ms | ${t.quotes.perSecond} |`;
+    // Keys are "<contract>: <operation>"; the contract's name holds no colon.
+    const rows: GasRow[] = Object.entries(r.gas).map(([key, gas]) => ({
+      contract: key.slice(0, key.indexOf(": ")),
+      operation: key.slice(key.indexOf(": ") + 2),
+      gas,
+    }));
+    return [
+      "| paid by | checkouts | checkouts / s | p50 payment mined → complete | p95 | quotes / s |",
+      "|---|---:|---:|---:|---:|---:|",
+      way("a transfer to the deposit address", r.throughput.deposit),
+      way("an EIP-3009 authorization, POSTed", r.throughput.eip3009),
+      "",
+      gasTable(rows),
+    ].join("\n");
+  },
 };
 
 let readme = readFileSync(README, "utf8");
