@@ -123,6 +123,15 @@ export class QuoteService {
       feeReceiver: getAddress(terms.feeReceiver),
       salt: hexlify(randomBytes(32)),
     };
+    // A signature counts only while its signer holds the role: a quote signed without it could never be paid.
+    const operator = this.#options.operator.address;
+    if (!(await this.#checkout.hasRole(await this.#checkout.OPERATOR_ROLE(), operator))) {
+      throw new CommerceError(
+        "CHECKOUT_NOT_OPERATOR",
+        `the service's key ${operator} does not hold the checkout's OPERATOR_ROLE: no quote it signs could be paid`,
+        { operator },
+      );
+    }
     const domain = checkoutDomain(this.#options.chainId, this.#options.checkout);
     const intentId = intentIdOf(domain, intent);
     const operatorSignature = await signIntent(this.#options.operator, domain, intent);

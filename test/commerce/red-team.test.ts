@@ -369,6 +369,64 @@ describe("checkout red team", function () {
     expect(await balance(f.merchant.address)).to.equal(merchantBefore - amount);
   });
 
+  it("a full refund racing a partial one never cancels the order without refunding it all", async function () {
+    stack = await f.start();
+    const payer = await f.payer(10_000n, 16);
+    const invoice = await stack.quote("sku-book", payer.address);
+    const amount = BigInt(invoice.intent.tokenAmount);
+    await f.deposit(payer, invoice);
+    const done = await stack.until(invoice.intentId, "complete", "captured");
+    await f.payer(10_000n, 13); // the settlement account's refund float
+    const before = await balance(payer.address);
+    const url = `${stack.url}/invoices/${invoice.intentId}/refunds`;
+    const [full, partial] = await Promise.all([call(url, "POST", {}), call(url, "POST", { amount: "1000" })]);
+    expect([full.status, partial.status]).to.include(200);
+    const refunded = (await f.checkout.paymentOf(invoice.intentId)).refunded;
+    expect(await balance(payer.address)).to.equal(before + refunded);
+    const order = (await stack.orders()).find((o) => o.orderId === done.purchase.orderId)!;
+    // The order is cancelled exactly when the whole payment came back.
+    expect({ cancelled: order.status === "cancelled", all: refunded === amount }).to.deep.equal({
+      cancelled: refunded === amount,
+      all: refunded === amount,
+    });
+    expect(refunded === amount, JSON.stringify([full.body, partial.body]).slice(0, 400)).to.equal(true);
+  });
+
+  it("the operator role revoked mid-flight: no quote is signed that cannot be paid, a pending capture waits and lands once it is back", async function () {
+    stack = await f.start();
+    const payer = await f.payer(10_000n, 16);
+    const operatorRole = await f.checkout.OPERATOR_ROLE();
+    const admin = f.checkout.connect(f.suite.accounts.admin);
+    const holder = (await f.checkout.queryFilter(f.checkout.filters.RoleGranted(operatorRole)))[0]!.args.account;
+    await stack.fail("down", 6); // about 3 s of retries
+    const invoice = await stack.quote("sku-book", payer.address);
+    await f.deposit(payer, invoice);
+    await stack.until(invoice.intentId, "confirmed", "ordering");
+    await (await admin.revokeRole(operatorRole, holder)).wait();
+    try {
+      const quote = await call(`${stack.url}/quotes`, "POST", { sku: "sku-book", payer: payer.address });
+      expect([quote.status, quote.body.error?.code], JSON.stringify(quote.body)).to.deep.equal([
+        503,
+        "CHECKOUT_NOT_OPERATOR",
+      ]);
+      await until(
+        invoice.intentId,
+        (i) => i.purchase.state === "ordered",
+        async () => {
+          const view = (await call(`${stack!.url}/invoices/${invoice.intentId}`)).body as {
+            purchase: { lastError: string | null };
+          };
+          return (view.purchase.lastError ?? "").includes("CheckoutInvalidOperatorSignature");
+        },
+      );
+      expect(await statusOf(invoice.intentId)).to.equal(1);
+    } finally {
+      await (await admin.grantRole(operatorRole, holder)).wait();
+    }
+    await stack.until(invoice.intentId, "complete", "captured");
+    expect(await captures(invoice.intentId)).to.equal(1);
+  });
+
   it("strangers with what the API shows: an early return, a copied capture, an early reclaim fail; a raced collect buys once", async function () {
     stack = await f.start();
     const payer = await f.payer(10_000n, 16);
