@@ -24,7 +24,7 @@ import { Contract, type Log, type Provider, type TransactionResponse, type Walle
 
 import { BankToken__factory, Checkout__factory, type Checkout } from "../../typechain-types/index.js";
 import { ConfirmedEventFollower } from "../chain/events.js";
-import { mined } from "../chain/receipts.js";
+import { mined, ReceiptTimeoutError } from "../chain/receipts.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { decodeRevert } from "../chain/reverts.js";
 import { messageOf } from "../errors.js";
@@ -37,6 +37,7 @@ import {
   type Method,
   type PaymentIntent,
 } from "./intent.js";
+import { CommerceError } from "./errors.js";
 import type { Invoice, InvoiceStore } from "./store.js";
 
 /** What the adapter asks a retailer for. */
@@ -103,6 +104,9 @@ const REVERT_ABIS = [Checkout__factory.abi, BankToken__factory.abi] as const;
 
 /** Refusals that pass: the checkout or the token paused. A deposit waits them out rather than being sent back. */
 const PAUSED = new Set(["EnforcedPause", "BankTokenPaused"]);
+
+/** How often a sent transaction without a receipt is looked for in the node's pool (a dropped one never mines). */
+const DROP_CHECK_MS = 10_000;
 
 const TRANSFER_ABI = [
   "event Transfer(address indexed from, address indexed to, uint256 value)",
@@ -187,13 +191,36 @@ export class CheckoutProcessor {
     const run = async () => {
       const sent = await build(this.#checkout);
       record?.(sent.hash);
-      await mined(sent);
+      await this.#minedOrDropped(sent);
       this.#options.log(`checkout ${what}: ${sent.hash}`);
       return sent.hash;
     };
     const next = this.#queue.then(run, run);
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * `mined`, except that a transaction the node no longer knows (dropped from its pool: evicted, replaced, a
+   * node restarted) throws `CHECKOUT_TX_DROPPED` instead of being waited for for ever, which would hold the
+   * queue, and with it every round and every API call that sends. The step that sent it looks at the chain
+   * again next round and sends anew if it must.
+   */
+  async #minedOrDropped(sent: TransactionResponse): Promise<void> {
+    const provider = this.#options.provider;
+    for (;;) {
+      try {
+        await mined(sent, { timeoutMs: DROP_CHECK_MS });
+        return;
+      } catch (error) {
+        if (!(error instanceof ReceiptTimeoutError)) throw error;
+      }
+      if ((await provider.getTransaction(sent.hash)) !== null) continue; // still pending
+      if ((await provider.getTransactionReceipt(sent.hash)) !== null) continue; // mined in between: read it
+      throw new CommerceError("CHECKOUT_TX_DROPPED", `transaction ${sent.hash} was dropped before it was mined`, {
+        hash: sent.hash,
+      });
+    }
   }
 
   // ── Event handlers (synchronous, store writes only) ──

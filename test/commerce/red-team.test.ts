@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 
 import { expect } from "chai";
-import { hexlify, id, keccak256, MaxUint256, randomBytes, toUtf8Bytes } from "ethers";
+import { hexlify, id, keccak256, MaxUint256, randomBytes, toUtf8Bytes, Transaction } from "ethers";
 
 import { intentFromJson, intentTuple } from "../../src/commerce/intent.js";
 import { receiptHash, type Receipt } from "../../src/commerce/receipt.js";
@@ -425,6 +425,35 @@ describe("checkout red team", function () {
     }
     await stack.until(invoice.intentId, "complete", "captured");
     expect(await captures(invoice.intentId)).to.equal(1);
+  });
+
+  it("a capture sent and then dropped from the mempool before it was mined: the service notices and captures again", async function () {
+    stack = await f.start();
+    const payer = await f.payer(10_000n, 16);
+    await stack.fail("down", 5); // about 1.5 s of retries: time to stop the automining
+    const invoice = await stack.quote("sku-book", payer.address);
+    await f.deposit(payer, invoice);
+    await stack.until(invoice.intentId, "confirmed", "ordering");
+    await f.provider.send("evm_setAutomine", [false]);
+    let dropped: string | undefined;
+    let signed: string | undefined;
+    try {
+      const capturing = await stack.until(invoice.intentId, "confirmed", "capturing");
+      dropped = capturing.history.find((h) => h.note.startsWith("capture sent: "))!.note.slice("capture sent: ".length);
+      signed = Transaction.from((await f.provider.getTransaction(dropped))!).serialized;
+      expect(await f.provider.send("hardhat_dropTransaction", [dropped])).to.equal(true);
+      await f.provider.send("evm_setAutomine", [true]);
+      await stack.until(invoice.intentId, "complete", "captured", 90_000);
+      expect(await captures(invoice.intentId)).to.equal(1);
+      const notes = (await stack.invoice(invoice.intentId)).history.filter((h) => h.note.startsWith("capture sent"));
+      expect(notes.length, "sent again").to.be.greaterThan(1);
+    } finally {
+      await f.provider.send("evm_setAutomine", [true]);
+      if ((await statusOf(invoice.intentId)) === 1 && signed !== undefined) {
+        // Unstick a service that waits for ever on the dropped hash: mine that very transaction.
+        await f.provider.send("eth_sendRawTransaction", [signed]).catch(() => undefined);
+      }
+    }
   });
 
   it("strangers with what the API shows: an early return, a copied capture, an early reclaim fail; a raced collect buys once", async function () {
