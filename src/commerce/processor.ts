@@ -174,7 +174,7 @@ export class CheckoutProcessor {
     const chainNow = await this.#chainNow();
     worked = (await this.#deposits(chainNow)) || worked;
     worked = (await this.#expire(chainNow)) || worked;
-    worked = (await this.#purchases(chainNow)) || worked;
+    worked = (await this.#purchases()) || worked;
     worked = (await this.#settle()) || worked;
     return worked;
   }
@@ -435,13 +435,15 @@ export class CheckoutProcessor {
   }
 
   /** Orders the good at the retailer for every confirmed payment whose attempt is due. */
-  async #purchases(chainNow: bigint): Promise<boolean> {
+  async #purchases(): Promise<boolean> {
     const { store, retailer, retry } = this.#options;
-    const now = this.#options.now();
     let worked = false;
     for (const invoice of store.list({ statuses: ["confirmed"], purchases: ["none", "ordering"] })) {
+      // The clocks of this moment: an order before this one may have waited on a slow retailer for a while.
+      const now = this.#options.now();
       if (invoice.nextAttemptAt > now) continue;
       worked = true;
+      const chainNow = await this.#chainNow();
       if (chainNow + this.#options.voidMarginSeconds >= invoice.intent.authorizationExpiry) {
         store.update(
           invoice.intentId,

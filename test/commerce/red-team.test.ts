@@ -172,6 +172,9 @@ describe("checkout red team", function () {
     await until(griefed.intentId, (i) => i.exception === "paidPartial");
     await (await f.suite.token.connect(f.suite.accounts.compliance).freeze(frozen.address)).wait();
     try {
+      // No new quote for a frozen payer.
+      const refused = await call(`${stack.url}/quotes`, "POST", { sku: "sku-book", payer: frozen.address });
+      expect([refused.status, refused.body.error.code]).to.deep.equal([400, "CHECKOUT_BAD_PAYER"]);
       await f.suite.networkHelpers.time.increase(901);
       await f.suite.networkHelpers.mine();
       // The quote expired: its dust cannot go back to a frozen payer. Someone else's purchase must go on.
@@ -292,6 +295,49 @@ describe("checkout red team", function () {
     }
   });
 
+  it("a slow retailer does not make the adapter order after the authorization expired (the margin is checked on the clock of the moment)", async function () {
+    const fake = await fakeRetailer();
+    try {
+      stack = await f.start({
+        env: {
+          CHECKOUT_RETAILER_URL: fake.url,
+          CHECKOUT_QUOTE_SECONDS: "60",
+          CHECKOUT_AUTHORIZATION_SECONDS: "120",
+        },
+      });
+      fake.state.upstream = stack.shop;
+      const payer = await f.payer(10_000n, 16);
+      fake.state.mode = "slow"; // each order hangs until the adapter's 10 s timeout
+      const a = await stack.quote("sku-book", payer.address);
+      const b = await stack.quote("sku-book", payer.address);
+      // Both paid in one block: one round confirms both, and the next has A then B to buy.
+      await f.provider.send("evm_setAutomine", [false]);
+      try {
+        const token = f.suite.token.connect(payer);
+        await token.transfer(a.depositAddress, BigInt(a.intent.tokenAmount));
+        await token.transfer(b.depositAddress, BigInt(b.intent.tokenAmount));
+        await f.provider.send("evm_mine", []);
+      } finally {
+        await f.provider.send("evm_setAutomine", [true]);
+      }
+      // While A's order hangs, B waits its turn in the same round, and the authorizations run out.
+      await until(a.intentId, (i) => i.purchase.attempts === 1, undefined, 30_000);
+      const waiting = await stack.invoice(b.intentId);
+      expect([waiting.status, waiting.purchase.state]).to.deep.equal(["confirmed", "none"]);
+      await f.suite.networkHelpers.time.increase(200);
+      await f.suite.networkHelpers.mine();
+      fake.state.mode = "honest";
+      const voided = await stack.until(b.intentId, "invalid", "voided", 60_000);
+      expect(voided.exception).to.equal("retailerUnavailable");
+      expect((await stack.orders()).filter((o) => o.reference === b.intent.orderRef)).to.have.length(0);
+      await stack.until(a.intentId, "invalid", "voided", 60_000);
+    } finally {
+      await stack?.stop();
+      stack = undefined;
+      await fake.stop();
+    }
+  });
+
   it("API abuse: bad quotes, ids, bodies and authorizations are refused with a 4xx, and the invoice stays new", async function () {
     stack = await f.start();
     const payer = await f.payer(10_000n, 16);
@@ -304,6 +350,8 @@ describe("checkout red team", function () {
       { sku: "x".repeat(65), payer: payer.address },
       { sku: "sku-book", payer: "0x0000000000000000000000000000000000000000" },
       { sku: "sku-book", payer: payer.address, extra: 1 },
+      { sku: "sku-book", payer: await f.checkout.getAddress() },
+      { sku: "sku-book", payer: await f.suite.token.getAddress() },
     ]) {
       const reply = await call(`${stack.url}/quotes`, "POST", body);
       expect(reply.status, JSON.stringify(body)).to.be.within(400, 499);
