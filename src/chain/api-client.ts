@@ -26,6 +26,11 @@ export interface ApiCallLimits {
 /** What else a call may carry: request headers (an `Idempotency-Key`, say). */
 export interface ApiCallOptions {
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * What to do with a 3xx answer: `follow` it (fetch's default), or `manual`: return it as the answer, so a
+   * peer cannot send the call (its body and headers) on to another server.
+   */
+  readonly redirect?: "follow" | "manual";
 }
 
 /** The origin of an http(s) URL the user gave. */
@@ -64,13 +69,17 @@ export async function callApi(
     errors.tooLarge?.(api, limits!.maxReplyBytes) ??
     new Error(`${api} answered with more than ${limits!.maxReplyBytes} bytes`);
   let reply: Response;
+  const common = {
+    ...(signal === undefined ? {} : { signal }),
+    ...(options.redirect === undefined ? {} : { redirect: options.redirect }),
+  };
   try {
     reply = await fetch(
       `${api}${path}`,
       body === undefined
-        ? { ...(signal === undefined ? {} : { signal }), headers: { ...options.headers } }
+        ? { ...common, headers: { ...options.headers } }
         : {
-            ...(signal === undefined ? {} : { signal }),
+            ...common,
             method: "POST",
             headers: { ...options.headers, "content-type": "application/json" },
             body: JSON.stringify(body),

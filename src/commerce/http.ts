@@ -106,7 +106,9 @@ const quoteBody = z
 const uintString = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,77})$/, "a decimal integer")
-  .transform((text) => BigInt(text));
+  .transform((text) => BigInt(text))
+  // 78 digits go past uint256: refused here rather than failing in the ABI encoder (a 500).
+  .refine((value) => value < 1n << 256n, "at most 2^256 - 1");
 
 const authorizationBody = z
   .object({

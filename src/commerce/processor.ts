@@ -22,9 +22,9 @@
  */
 import { Contract, type Log, type Provider, type TransactionResponse, type Wallet } from "ethers";
 
-import { Checkout__factory, type Checkout } from "../../typechain-types/index.js";
+import { BankToken__factory, Checkout__factory, type Checkout } from "../../typechain-types/index.js";
 import { ConfirmedEventFollower } from "../chain/events.js";
-import { mined } from "../chain/receipts.js";
+import { mined, ReceiptTimeoutError } from "../chain/receipts.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { decodeRevert } from "../chain/reverts.js";
 import { messageOf } from "../errors.js";
@@ -37,6 +37,7 @@ import {
   type Method,
   type PaymentIntent,
 } from "./intent.js";
+import { CommerceError } from "./errors.js";
 import type { Invoice, InvoiceStore } from "./store.js";
 
 /** What the adapter asks a retailer for. */
@@ -97,6 +98,15 @@ const CHECKOUT_EVENTS = [
   "ExcessReturned",
   "DepositReturned",
 ] as const;
+
+/** The contract errors the engine reads: the checkout's and the token's (a frozen account, a pause). */
+const REVERT_ABIS = [Checkout__factory.abi, BankToken__factory.abi] as const;
+
+/** Refusals that pass: the checkout or the token paused. A deposit waits them out rather than being sent back. */
+const PAUSED = new Set(["EnforcedPause", "BankTokenPaused"]);
+
+/** How often a sent transaction without a receipt is looked for in the node's pool (a dropped one never mines). */
+const DROP_CHECK_MS = 10_000;
 
 const TRANSFER_ABI = [
   "event Transfer(address indexed from, address indexed to, uint256 value)",
@@ -164,7 +174,7 @@ export class CheckoutProcessor {
     const chainNow = await this.#chainNow();
     worked = (await this.#deposits(chainNow)) || worked;
     worked = (await this.#expire(chainNow)) || worked;
-    worked = (await this.#purchases(chainNow)) || worked;
+    worked = (await this.#purchases()) || worked;
     worked = (await this.#settle()) || worked;
     return worked;
   }
@@ -181,7 +191,7 @@ export class CheckoutProcessor {
     const run = async () => {
       const sent = await build(this.#checkout);
       record?.(sent.hash);
-      await mined(sent);
+      await this.#minedOrDropped(sent);
       this.#options.log(`checkout ${what}: ${sent.hash}`);
       return sent.hash;
     };
@@ -190,17 +200,49 @@ export class CheckoutProcessor {
     return next;
   }
 
+  /**
+   * `mined`, except that a transaction the node no longer knows (dropped from its pool: evicted, replaced, a
+   * node restarted) throws `CHECKOUT_TX_DROPPED` instead of being waited for for ever, which would hold the
+   * queue, and with it every round and every API call that sends. The step that sent it looks at the chain
+   * again next round and sends anew if it must.
+   */
+  async #minedOrDropped(sent: TransactionResponse): Promise<void> {
+    const provider = this.#options.provider;
+    for (;;) {
+      try {
+        await mined(sent, { timeoutMs: DROP_CHECK_MS });
+        return;
+      } catch (error) {
+        if (!(error instanceof ReceiptTimeoutError)) throw error;
+      }
+      if ((await provider.getTransaction(sent.hash)) !== null) continue; // still pending
+      if ((await provider.getTransactionReceipt(sent.hash)) !== null) continue; // mined in between: read it
+      throw new CommerceError("CHECKOUT_TX_DROPPED", `transaction ${sent.hash} was dropped before it was mined`, {
+        hash: sent.hash,
+      });
+    }
+  }
+
   // ── Event handlers (synchronous, store writes only) ──
 
   #seen(log: Log): void {
     const event = this.#checkout.interface.parseLog(log);
     if (event === null) return;
     const invoice = this.#options.store.get(event.args.intentId as string);
-    if (invoice === undefined || invoice.status !== "new") return;
+    if (invoice === undefined || !(invoice.status === "new" || lateAuthorization(invoice))) return;
     this.#options.store.update(
       invoice.intentId,
-      { status: "paid", method: METHODS[Number(event.args.method)]!, authorizedTx: log.transactionHash },
-      `authorized in ${log.transactionHash} (block ${log.blockNumber})`,
+      {
+        status: "paid",
+        method: METHODS[Number(event.args.method)]!,
+        authorizedTx: log.transactionHash,
+        // A part paid to the deposit address before another method paid the whole goes back (#deposits).
+        ...(invoice.deposited > 0n ? { depositSeen: true } : {}),
+        ...(invoice.status === "new" ? {} : { exception: null }),
+      },
+      invoice.status === "new"
+        ? `authorized in ${log.transactionHash} (block ${log.blockNumber})`
+        : `authorized on chain in ${log.transactionHash} (block ${log.blockNumber}) after the invoice was ${invoice.status} (${invoice.exception ?? "no exception"}): the payment stands`,
     );
   }
 
@@ -213,10 +255,11 @@ export class CheckoutProcessor {
     const at = `${log.transactionHash} (block ${log.blockNumber})`;
     switch (event.name) {
       case "PaymentAuthorized":
-        if (invoice.status === "new" || invoice.status === "paid") {
+        if (invoice.status === "new" || invoice.status === "paid" || lateAuthorization(invoice)) {
           store.update(
             invoice.intentId,
             {
+              ...(invoice.status === "new" || invoice.status === "paid" ? {} : { exception: null }),
               status: "confirmed",
               method: METHODS[Number(event.args.method)]! as Method,
               authorizedTx: log.transactionHash,
@@ -307,10 +350,18 @@ export class CheckoutProcessor {
         checkout.authorize(intentTuple(invoice.intent), invoice.operatorSignature, METHODS.indexOf("Deposit"), "0x"),
       );
     } catch (error) {
-      const revert = decodeRevert(error, Checkout__factory.abi);
+      const revert = decodeRevert(error, ...REVERT_ABIS);
       if (revert === undefined) {
         store.update(invoice.intentId, { depositSeen: true, lastError: messageOf(error) }, "");
         throw error;
+      }
+      if (PAUSED.has(revert.errorName)) {
+        // A pause passes: the deposit is collected once it ends, or goes back when the quote expires.
+        if (invoice.lastError !== revert.message) {
+          this.#options.log(`checkout collect ${invoice.intentId} waits: ${revert.message}`);
+        }
+        store.update(invoice.intentId, { depositSeen: true, lastError: revert.message }, "");
+        return;
       }
       if (revert.errorName === "CheckoutIntentUsed") {
         // Paid another way meanwhile (an EIP-3009 authorization, say): this deposit is a second payment.
@@ -327,17 +378,33 @@ export class CheckoutProcessor {
     }
   }
 
-  async #returnDeposit(invoice: Invoice, why: string): Promise<void> {
+  /**
+   * Sends what sits at the invoice's deposit address back to the payer. True when it went back (or nothing was
+   * there); false when the chain refused (the token will not pay the payer: frozen, paused): the refusal is noted
+   * and the tokens stay at the address, where anyone can return them once the intent is paid or its quote expired.
+   * One invoice the token refuses must not stop the rounds of every other one. A failure to reach the chain
+   * throws, and the deposit is looked at again next round.
+   */
+  async #returnDeposit(invoice: Invoice, why: string): Promise<boolean> {
     this.#options.store.update(invoice.intentId, { depositSeen: false }, "");
     try {
       await this.send(`return deposit of ${invoice.intentId} (${why})`, (checkout) =>
         checkout.returnDeposit(intentTuple(invoice.intent), this.#options.token),
       );
+      return true;
     } catch (error) {
-      const revert = decodeRevert(error, Checkout__factory.abi);
-      if (revert?.errorName === "CheckoutNothingToReturn") return;
-      this.#options.store.update(invoice.intentId, { depositSeen: true, lastError: messageOf(error) }, "");
-      throw error;
+      const revert = decodeRevert(error, ...REVERT_ABIS);
+      if (revert?.errorName === "CheckoutNothingToReturn") return true;
+      if (revert === undefined) {
+        this.#options.store.update(invoice.intentId, { depositSeen: true, lastError: messageOf(error) }, "");
+        throw error;
+      }
+      this.#options.store.update(
+        invoice.intentId,
+        { lastError: revert.message },
+        `the deposit could not go back to the payer (${why}): ${revert.message}; it stays at the deposit address, and anyone may return it once the token takes it`,
+      );
+      return false;
     }
   }
 
@@ -350,8 +417,10 @@ export class CheckoutProcessor {
       worked = true;
       const balance = (await this.#token.getFunction("balanceOf")(invoice.depositAddress)) as bigint;
       if (balance > 0n) {
-        await this.#returnDeposit(invoice, "the quote expired");
-        // The DepositReturned event ends it as expired; until then it stays new.
+        if (!(await this.#returnDeposit(invoice, "the quote expired"))) {
+          store.update(invoice.intentId, { status: "expired" }, "the quote expired; its deposit could not go back");
+        }
+        // Otherwise the DepositReturned event ends it as expired; until then it stays new.
         continue;
       }
       const status = await this.#paymentStatus(invoice.intentId);
@@ -366,12 +435,18 @@ export class CheckoutProcessor {
   }
 
   /** Orders the good at the retailer for every confirmed payment whose attempt is due. */
-  async #purchases(chainNow: bigint): Promise<boolean> {
+  async #purchases(): Promise<boolean> {
     const { store, retailer, retry } = this.#options;
-    const now = this.#options.now();
     let worked = false;
-    for (const invoice of store.list({ statuses: ["confirmed"], purchases: ["none", "ordering"], dueBy: now })) {
+    for (const invoice of store.list({
+      statuses: ["confirmed"],
+      purchases: ["none", "ordering"],
+      dueBy: this.#options.now(),
+    })) {
+      // The clocks of this moment: an order before this one may have waited on a slow retailer for a while.
+      const now = this.#options.now();
       worked = true;
+      const chainNow = await this.#chainNow();
       if (chainNow + this.#options.voidMarginSeconds >= invoice.intent.authorizationExpiry) {
         store.update(
           invoice.intentId,
@@ -455,7 +530,7 @@ export class CheckoutProcessor {
           );
         }
       } catch (error) {
-        const revert = decodeRevert(error, Checkout__factory.abi);
+        const revert = decodeRevert(error, ...REVERT_ABIS);
         store.update(invoice.intentId, { settleTx: null, lastError: revert?.message ?? messageOf(error) }, "");
         if (revert === undefined) throw error;
         if (capturing && revert.errorName === "CheckoutAuthorizationExpired") {
@@ -485,6 +560,15 @@ export class CheckoutProcessor {
     const wall = BigInt(Math.floor(this.#options.now() / 1000));
     return block === null ? wall : BigInt(block.timestamp) > wall ? BigInt(block.timestamp) : wall;
   }
+}
+
+/**
+ * An invoice the service gave up on before any purchase (expired, or invalid because its deposit could not be
+ * collected) whose intent the chain then authorized all the same (the payer's own `authorize` once the price was
+ * back, say): the contract's checks passed, so the payment stands and is bought like any other.
+ */
+function lateAuthorization(invoice: Invoice): boolean {
+  return (invoice.status === "expired" || invoice.status === "invalid") && invoice.purchase === "none";
 }
 
 /** An invoice's exception for a contract refusal of a deposit. */

@@ -8,7 +8,7 @@
  * The amount is computed twice: by `price.ts` and by the contract's own `tokenAmountFor` at the same round. A
  * quote is only signed when both agree, so no quote the contract would refuse for its amount leaves the service.
  */
-import { getAddress, hexlify, randomBytes, ZeroAddress, type Provider, type Wallet } from "ethers";
+import { Contract, getAddress, hexlify, randomBytes, ZeroAddress, type Provider, type Wallet } from "ethers";
 
 import { AggregatorV3Interface__factory, type Checkout } from "../../typechain-types/index.js";
 import { decodeRevert } from "../chain/reverts.js";
@@ -19,6 +19,8 @@ import { depositAddressOf } from "./payment-request.js";
 import { tokenAmountFor, type FeedOrientation } from "./price.js";
 import type { CatalogueItem } from "./retailer-client.js";
 import type { Invoice, InvoiceStore } from "./store.js";
+
+const FROZEN_ABI = ["function isFrozen(address account) view returns (bool)"];
 
 /** The terms the platform quotes on. */
 export interface QuoteTerms {
@@ -72,6 +74,20 @@ export class QuoteService {
     if (payer === ZeroAddress) {
       throw new CommerceError("CHECKOUT_BAD_PAYER", "the payer cannot be the zero address", { payer });
     }
+    // Every return goes to the payer: not to the checkout or the token themselves (where it would be lost), nor to
+    // an account the token freezes (a return would fail; a deposit of its own could be left at the address).
+    if (payer === getAddress(this.#options.checkout) || payer === getAddress(token)) {
+      throw new CommerceError(
+        "CHECKOUT_BAD_PAYER",
+        `the payer cannot be the ${payer === getAddress(token) ? "token" : "checkout"}`,
+        {
+          payer,
+        },
+      );
+    }
+    if ((await new Contract(token, FROZEN_ABI, this.#options.provider).getFunction("isFrozen")(payer)) as boolean) {
+      throw new CommerceError("CHECKOUT_BAD_PAYER", `the payer ${payer} is frozen by the token`, { payer });
+    }
     const items = await this.#options.catalogue();
     const item = items.find((candidate) => candidate.sku === request.sku);
     if (item === undefined) {
@@ -123,6 +139,15 @@ export class QuoteService {
       feeReceiver: getAddress(terms.feeReceiver),
       salt: hexlify(randomBytes(32)),
     };
+    // A signature counts only while its signer holds the role: a quote signed without it could never be paid.
+    const operator = this.#options.operator.address;
+    if (!(await this.#checkout.hasRole(await this.#checkout.OPERATOR_ROLE(), operator))) {
+      throw new CommerceError(
+        "CHECKOUT_NOT_OPERATOR",
+        `the service's key ${operator} does not hold the checkout's OPERATOR_ROLE: no quote it signs could be paid`,
+        { operator },
+      );
+    }
     const domain = checkoutDomain(this.#options.chainId, this.#options.checkout);
     const intentId = intentIdOf(domain, intent);
     const operatorSignature = await signIntent(this.#options.operator, domain, intent);

@@ -6,7 +6,8 @@
  * and must be for the reference, good, quantity and price asked. A receipt that does not match is a refusal
  * (`RETAILER_RECEIPT_MISMATCH`): the payment is voided rather than captured on a receipt that is not this
  * purchase's. A refusal the retailer states (4xx) is final for the key; anything else (no answer, a 5xx, a timeout,
- * an answer that is not JSON) is "unavailable", and the adapter tries again later with the same key.
+ * an answer that is not JSON, a redirect, which is never followed) is "unavailable", and the adapter tries again
+ * later with the same key.
  */
 import { z } from "zod";
 
@@ -59,6 +60,12 @@ const ERRORS: ApiClientErrors = {
     }),
 };
 
+/**
+ * A redirect is never followed: it would send the order (its body and `Idempotency-Key`) to a server the
+ * platform did not choose. A 3xx is an answer that is not an order: "unavailable", tried again later.
+ */
+const NO_REDIRECT = { redirect: "manual" } as const;
+
 export class RetailerClient implements RetailerPort {
   readonly #url: string;
   readonly #limits: ApiCallLimits;
@@ -74,7 +81,7 @@ export class RetailerClient implements RetailerPort {
 
   /** The catalogue; throws `CommerceError` `RETAILER_UNAVAILABLE` when it cannot be read. */
   async catalogue(): Promise<CatalogueItem[]> {
-    const reply = await callApi(this.#url, "/catalogue", undefined, ERRORS, this.#limits);
+    const reply = await callApi(this.#url, "/catalogue", undefined, ERRORS, this.#limits, NO_REDIRECT);
     const parsed = catalogueSchema.safeParse(reply.json);
     if (reply.status !== 200 || !parsed.success) {
       throw new CommerceError("RETAILER_UNAVAILABLE", `the retailer's catalogue could not be read (${reply.status})`, {
@@ -102,7 +109,7 @@ export class RetailerClient implements RetailerPort {
         },
         ERRORS,
         this.#limits,
-        { headers: { "idempotency-key": idempotencyKey } },
+        { ...NO_REDIRECT, headers: { "idempotency-key": idempotencyKey } },
       );
     } catch (error) {
       return { kind: "unavailable", message: messageOf(error) };
@@ -144,6 +151,6 @@ export class RetailerClient implements RetailerPort {
 
   /** Cancels an order (the refund path); the order as the retailer now shows it. */
   async cancel(orderId: string): Promise<{ status: number; json: unknown }> {
-    return callApi(this.#url, `/orders/${encodeURIComponent(orderId)}/cancel`, {}, ERRORS, this.#limits);
+    return callApi(this.#url, `/orders/${encodeURIComponent(orderId)}/cancel`, {}, ERRORS, this.#limits, NO_REDIRECT);
   }
 }

@@ -188,6 +188,7 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
           },
           now: () => clock.now(),
         });
+        const refunds = new KeyedQueue();
         const api: CheckoutApi = {
           store,
           chainId: BigInt(chain.chainId),
@@ -213,35 +214,39 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
             rounds.wake();
             return hash;
           },
-          refund: async (invoice, amount, cancelOrder) => {
-            expectStatus(invoice, ["complete", "refunded"]);
-            const available = invoice.intent.tokenAmount - invoice.refunded;
-            const value = amount ?? available;
-            // The checkout's answer first (the merchant's balance and allowance, the expiry, the amount): an order is
-            // cancelled only for a refund that will go through.
-            await refusedAs(async () => {
-              await processor.contract.refund.staticCall(intentTuple(invoice.intent), value);
-              return "";
-            });
-            if (cancelOrder && invoice.receipt !== null && value === available) {
-              const cancelled = await new RetailerClient(retailerUrl()).cancel(invoice.receipt.orderId);
-              if (cancelled.status !== 200) {
-                throw new CommerceError(
-                  "RETAILER_REFUSED_CANCEL",
-                  `the retailer did not cancel order ${invoice.receipt.orderId} (${cancelled.status}): ${JSON.stringify(cancelled.json).slice(0, 200)}`,
-                  { orderId: invoice.receipt.orderId },
-                );
+          // One refund of an invoice at a time, each reading what is left on chain: a full refund racing a partial
+          // one must not cancel the order, then find less to refund than it cancelled for.
+          refund: (invoice, amount, cancelOrder) =>
+            refunds.run(invoice.intentId, async () => {
+              expectStatus(store.get(invoice.intentId)!, ["complete", "refunded"]);
+              const payment = await processor.contract.paymentOf(invoice.intentId);
+              const available = payment.captured - payment.refunded;
+              const value = amount ?? available;
+              // The checkout's answer first (the merchant's balance and allowance, the expiry, the amount): an order is
+              // cancelled only for a refund that will go through.
+              await refusedAs(async () => {
+                await processor.contract.refund.staticCall(intentTuple(invoice.intent), value);
+                return "";
+              });
+              if (cancelOrder && invoice.receipt !== null && value === available) {
+                const cancelled = await new RetailerClient(retailerUrl()).cancel(invoice.receipt.orderId);
+                if (cancelled.status !== 200) {
+                  throw new CommerceError(
+                    "RETAILER_REFUSED_CANCEL",
+                    `the retailer did not cancel order ${invoice.receipt.orderId} (${cancelled.status}): ${JSON.stringify(cancelled.json).slice(0, 200)}`,
+                    { orderId: invoice.receipt.orderId },
+                  );
+                }
+                store.update(invoice.intentId, {}, `order ${invoice.receipt.orderId} cancelled at the retailer`);
               }
-              store.update(invoice.intentId, {}, `order ${invoice.receipt.orderId} cancelled at the retailer`);
-            }
-            const hash = await refusedAs(() =>
-              processor.send(`refund ${value} of ${invoice.intentId}`, (checkout) =>
-                checkout.refund(intentTuple(invoice.intent), value),
-              ),
-            );
-            rounds.wake();
-            return hash;
-          },
+              const hash = await refusedAs(() =>
+                processor.send(`refund ${value} of ${invoice.intentId}`, (checkout) =>
+                  checkout.refund(intentTuple(invoice.intent), value),
+                ),
+              );
+              rounds.wake();
+              return hash;
+            }),
         };
         const http = checkoutHttpServer(api, {
           host: options.host ?? "127.0.0.1",
@@ -274,6 +279,21 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
       });
     },
   };
+}
+
+/** Runs tasks one at a time per key (an invoice's refunds), in the order they came. */
+class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const next = (this.#tails.get(key) ?? Promise.resolve()).then(task, task);
+    const tail = next.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return next;
+  }
 }
 
 /** An invoice must be in one of `statuses` for the call. */
