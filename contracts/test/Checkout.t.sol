@@ -219,6 +219,19 @@ contract CheckoutTest is CheckoutFixture {
         checkout.returnDeposit(i, address(token));
     }
 
+    /// @dev The same after a payment by deposit: the clone is there already and sweeps again.
+    function test_A_secondDepositAfterADepositPaymentIsReturned() public {
+        ICheckout.PaymentIntent memory i = _usdIntent();
+        bytes32 id = _id(i);
+        _payDeposit(id, 1999);
+        checkout.authorize(i, _opSig(i), ICheckout.Method.Deposit, "");
+        _payDeposit(id, 40);
+        vm.prank(stranger);
+        assertEq(checkout.returnDeposit(i, address(token)), 40);
+        assertEq(token.balanceOf(payer), PAYER_FUNDS - 1999);
+        assertEq(token.balanceOf(address(checkout)), 1999);
+    }
+
     /// @dev Before the quote expires, an unpaid intent's deposit is the payer's to pay with: a stranger cannot
     ///      return it (and so cannot grief the payment); the operator can; after the expiry anyone can.
     function test_A_returnDepositBeforeQuoteExpiry() public {
