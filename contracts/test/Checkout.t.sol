@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Vm} from "forge-std/Vm.sol";
 
@@ -55,6 +56,27 @@ contract CheckoutTest is CheckoutFixture {
         assertEq(taxed.balanceOf(address(checkout)), 0);
         assertEq(taxed.balanceOf(deposit), 2079);
         assertEq(uint8(_status(id)), uint8(ICheckout.Status.None));
+    }
+
+    /// @dev A token that calls back into the checkout while its escrow is being measured is refused (the guard;
+    ///      a reentered return of a deposit would otherwise run inside the measurement).
+    function test_A_reentrantTokenIsRefused() public {
+        MockCheckoutToken hooked = new MockCheckoutToken(2, 0);
+        vm.prank(configurator);
+        checkout.setToken(address(hooked), USD);
+        hooked.mint(payer, 10_000);
+        ICheckout.PaymentIntent memory i = _usdIntent();
+        i.token = address(hooked);
+        ICheckout.PaymentIntent memory other = _usdIntent();
+        other.quoteExpiry = uint48(block.timestamp - 1);
+        other.token = address(hooked);
+        hooked.setHook(address(checkout), abi.encodeCall(checkout.returnDeposit, (other, address(hooked))));
+        bytes memory opSig = _opSig(i);
+        vm.startPrank(payer);
+        hooked.approve(address(checkout), i.tokenAmount);
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        checkout.authorize(i, opSig, ICheckout.Method.Allowance, "");
+        vm.stopPrank();
     }
 
     /// @dev An allowance below the amount cannot authorize: the token refuses the pull.
