@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 
 /// @title MockCheckoutToken
 /// @notice Test-only ERC-20 with chosen decimals and an optional fee on transfer (burnt from what the recipient
@@ -47,12 +48,7 @@ contract MockCheckoutToken is ERC20 {
             bytes memory data = _hookData;
             delete _hookTarget;
             delete _hookData;
-            (bool ok, bytes memory result) = target.call(data);
-            if (!ok) {
-                assembly ("memory-safe") {
-                    revert(add(result, 0x20), mload(result))
-                }
-            }
+            Address.functionCall(target, data);
         }
         if (_feeBps == 0 || from == address(0) || to == address(0)) return super._update(from, to, value);
         uint256 fee = (value * _feeBps + 9_999) / 10_000;
