@@ -11,9 +11,13 @@
  * profiles and lanes. The RewardDistributor too: a campaign of 1,000
  * producers, roots signed by 2 of the 3 oracles, one producer's claims
  * (`rewards-gas.ts`). And the ShareRegistry: a wallet of 3 holders recorded,
- * refreshed and rotated, and the largest wallet it takes.
+ * refreshed and rotated, and the largest wallet it takes. And the Checkout:
+ * a payment authorized by each of its four methods (a USD price, and a EUR
+ * price read from the devnet's EUR/USD feed), captured with a fee, voided,
+ * refunded, reclaimed, and a stray deposit returned.
  */
 import {
+  AbiCoder,
   encodeBytes32String,
   hexlify,
   keccak256,
@@ -23,6 +27,7 @@ import {
   ZeroHash,
   type ContractTransactionResponse,
   type Signer,
+  type TypedDataField,
 } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 
@@ -31,11 +36,16 @@ import { evidenceTree } from "../../src/rewards/trees.js";
 import {
   AccountLedger__factory,
   BankToken__factory,
+  Checkout__factory,
+  MockV3Aggregator__factory,
   OfflineVault__factory,
   ReserveLedger__factory,
   ShareRegistry__factory,
   TrustAccount__factory,
+  type BankToken,
+  type Checkout,
 } from "../../typechain-types/index.js";
+import type { ICheckout } from "../../typechain-types/contracts/commerce/Checkout.sol/Checkout.js";
 import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./erc20.js";
 import { deployQuietly } from "./deploy.js";
 import type { GasRow } from "./results.js";
@@ -299,10 +309,251 @@ export async function measureGas(connection: NetworkConnection): Promise<GasRow[
         recoverers: addresses(20, 8),
       }),
     );
+
+    // Crypto checkout: the demo shopper paid in by bank A, the settlement account and the fee account (devnet
+    // accounts 12-14), the checkout operator's signatures.
+    const shopper = signers[12]!;
+    await (await trust.mintForDeposit(shopper.address, 1_000_000n, fiatRef())).wait();
+    await measureCheckoutGas({
+      checkout: Checkout__factory.connect(env.deployments.Checkout!.address, signers[0]!),
+      token,
+      feed: env.deployments.PriceFeedEURUSD!.address,
+      operator: await ethers.getSigner(env.namedAccounts.checkoutOperator),
+      payer: shopper,
+      merchant: signers[13]!,
+      feeReceiver: signers[14]!.address,
+      relayer: signers[15]!,
+      latest: () => networkHelpers.time.latest(),
+      increaseTo: (time) => networkHelpers.time.increaseTo(time),
+      measure: measurer("Checkout"),
+    });
   }
 
   const holders = signers.slice(10, 14);
   for (const contract of ["OpenZeppelinERC20", "SoladyERC20"] as const) await referenceToken(contract, holders);
   await bankToken(signers.slice(14, 18));
   return rows;
+}
+
+/** The EIP-712 types of a payment intent and a capture (docs/commerce.md). */
+const CHECKOUT_TYPES: Record<string, TypedDataField[]> = {
+  PaymentIntent: [
+    { name: "payer", type: "address" },
+    { name: "merchant", type: "address" },
+    { name: "orderRef", type: "bytes32" },
+    { name: "fiatAmount", type: "uint256" },
+    { name: "currency", type: "bytes3" },
+    { name: "token", type: "address" },
+    { name: "tokenAmount", type: "uint256" },
+    { name: "priceFeed", type: "address" },
+    { name: "roundId", type: "uint80" },
+    { name: "maxDeviationBps", type: "uint16" },
+    { name: "quoteExpiry", type: "uint48" },
+    { name: "authorizationExpiry", type: "uint48" },
+    { name: "refundExpiry", type: "uint48" },
+    { name: "feeBps", type: "uint16" },
+    { name: "feeReceiver", type: "address" },
+    { name: "salt", type: "bytes32" },
+  ],
+};
+const CAPTURE_TYPES: Record<string, TypedDataField[]> = {
+  Capture: [
+    { name: "intentId", type: "bytes32" },
+    { name: "receiptHash", type: "bytes32" },
+  ],
+};
+const AUTHORIZATION_FIELDS: TypedDataField[] = [
+  { name: "from", type: "address" },
+  { name: "to", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "validAfter", type: "uint256" },
+  { name: "validBefore", type: "uint256" },
+  { name: "nonce", type: "bytes32" },
+];
+const PERMIT_FIELDS: TypedDataField[] = [
+  { name: "owner", type: "address" },
+  { name: "spender", type: "address" },
+  { name: "value", type: "uint256" },
+  { name: "nonce", type: "uint256" },
+  { name: "deadline", type: "uint256" },
+];
+
+/** Method numbers of `ICheckout.Method`. */
+const METHOD = { Allowance: 0, Permit: 1, ReceiveWithAuthorization: 2, Deposit: 3 } as const;
+
+interface CheckoutGasSetup {
+  readonly checkout: Checkout;
+  readonly token: BankToken;
+  /** The devnet's EUR/USD feed, set on the checkout. */
+  readonly feed: string;
+  readonly operator: Signer;
+  /** Holds bUSD. */
+  readonly payer: Signer;
+  readonly merchant: Signer;
+  readonly feeReceiver: string;
+  /** Submits what anyone may submit. */
+  readonly relayer: Signer;
+  latest(): Promise<number>;
+  increaseTo(time: number): Promise<void>;
+  readonly measure: Measure;
+}
+
+/**
+ * The Checkout's operations on the deployed stack: a payment authorized by each of the four methods (the payer's
+ * allowance, an EIP-2612 permit, an EIP-3009 receiveWithAuthorization relayed by another account, a plain transfer
+ * to the intent's deposit address collected by another account, which deploys the address's clone) on a USD price
+ * in bUSD, and by allowance on a EUR price read from the devnet's EUR/USD feed; a capture with a 1% fee against a
+ * receipt's hash; a partial refund from the settlement account; a void; a second transfer to a paid intent's
+ * deposit address returned; and a reclaim after the authorization expiry.
+ */
+async function measureCheckoutGas(setup: CheckoutGasSetup): Promise<void> {
+  const { checkout, token, operator, payer, merchant, relayer, measure } = setup;
+  const address = await checkout.getAddress();
+  const tokenAddress = await token.getAddress();
+  const payerAddress = await payer.getAddress();
+  const merchantAddress = await merchant.getAddress();
+  const { chainId } = await checkout.runner!.provider!.getNetwork();
+  const domain = { name: "BankChain Checkout", version: "1", chainId, verifyingContract: address };
+  const tokenDomain = await eip712Domain(token as unknown as BenchToken);
+  const abi = AbiCoder.defaultAbiCoder();
+  const code3 = (code: string) => encodeBytes32String(code).slice(0, 8);
+  let salt = 0;
+
+  async function intent(
+    currency: "USD" | "EUR",
+    fiatAmount: bigint,
+  ): Promise<ICheckout.PaymentIntentStruct & { tokenAmount: bigint }> {
+    const now = await setup.latest();
+    const round = currency === "EUR" ? await feedRound() : 0n;
+    const priceFeed = currency === "EUR" ? setup.feed : "0x0000000000000000000000000000000000000000";
+    return {
+      payer: payerAddress,
+      merchant: merchantAddress,
+      orderRef: keccak256(toUtf8Bytes(`gas-scenario/checkout/order/${++salt}`)),
+      fiatAmount,
+      currency: code3(currency),
+      token: tokenAddress,
+      tokenAmount: await checkout.tokenAmountFor(fiatAmount, code3(currency), tokenAddress, priceFeed, round),
+      priceFeed,
+      roundId: round,
+      maxDeviationBps: 50,
+      quoteExpiry: now + 900,
+      authorizationExpiry: now + 7 * 86_400,
+      refundExpiry: now + 30 * 86_400,
+      feeBps: 100,
+      feeReceiver: setup.feeReceiver,
+      salt: keccak256(toUtf8Bytes(`gas-scenario/checkout/salt/${salt}`)),
+    };
+  }
+  const feedRound = () => MockV3Aggregator__factory.connect(setup.feed, checkout.runner).latestRound();
+  const sign = (i: ICheckout.PaymentIntentStruct) => operator.signTypedData(domain, CHECKOUT_TYPES, i);
+  const idOf = (i: ICheckout.PaymentIntentStruct) => checkout.intentId(i);
+  const send = async (tx: Promise<ContractTransactionResponse>) => {
+    await (await tx).wait();
+  };
+
+  // The checkout's first escrow (its balance goes from zero), not measured: the figures below are a running
+  // checkout's.
+  const first = await intent("USD", 100n);
+  await send(token.connect(payer).approve(address, first.tokenAmount));
+  await send(checkout.connect(payer).authorize(first, await sign(first), METHOD.Allowance, "0x"));
+
+  // By allowance: the payer approved the amount beforehand.
+  const byAllowance = await intent("USD", 1999n);
+  await send(token.connect(payer).approve(address, byAllowance.tokenAmount));
+  await measure(
+    "authorize by allowance, a USD price",
+    checkout.connect(payer).authorize(byAllowance, await sign(byAllowance), METHOD.Allowance, "0x"),
+  );
+
+  // By permit, exactly the amount.
+  const byPermit = await intent("USD", 2500n);
+  const deadline = BigInt((await setup.latest()) + 3_600);
+  const permit = await payer.signTypedData(
+    tokenDomain,
+    { Permit: PERMIT_FIELDS },
+    {
+      owner: payerAddress,
+      spender: address,
+      value: byPermit.tokenAmount,
+      nonce: await token.nonces(payerAddress),
+      deadline,
+    },
+  );
+  await measure(
+    "authorize by permit, a USD price",
+    checkout
+      .connect(payer)
+      .authorize(byPermit, await sign(byPermit), METHOD.Permit, abi.encode(["uint256", "bytes"], [deadline, permit])),
+  );
+
+  // By EIP-3009 receiveWithAuthorization over nonce = the intent's id, relayed.
+  const byReceive = await intent("USD", 8999n);
+  const validBefore = BigInt((await setup.latest()) + 3_600);
+  const receive = await payer.signTypedData(
+    tokenDomain,
+    { ReceiveWithAuthorization: AUTHORIZATION_FIELDS },
+    {
+      from: payerAddress,
+      to: address,
+      value: byReceive.tokenAmount,
+      validAfter: 0n,
+      validBefore,
+      nonce: await idOf(byReceive),
+    },
+  );
+  await measure(
+    "authorize by receiveWithAuthorization, a USD price, relayed",
+    checkout
+      .connect(relayer)
+      .authorize(
+        byReceive,
+        await sign(byReceive),
+        METHOD.ReceiveWithAuthorization,
+        abi.encode(["uint256", "uint256", "bytes"], [0n, validBefore, receive]),
+      ),
+  );
+
+  // By a plain transfer to the deposit address, collected by a relayer (deploys the address's clone).
+  const byDeposit = await intent("USD", 1999n);
+  const deposit = await checkout.depositAddress(await idOf(byDeposit));
+  await send(token.connect(payer).transfer(deposit, byDeposit.tokenAmount));
+  await measure(
+    "authorize by deposit, a USD price, relayed (deploys the deposit address)",
+    checkout.connect(relayer).authorize(byDeposit, await sign(byDeposit), METHOD.Deposit, "0x"),
+  );
+
+  // A EUR price in bUSD: the quoted round and the latest answer read from the feed.
+  const eur = await intent("EUR", 1999n);
+  await send(token.connect(payer).approve(address, eur.tokenAmount));
+  await measure(
+    "authorize by allowance, a EUR price (feed round and latest read)",
+    checkout.connect(payer).authorize(eur, await sign(eur), METHOD.Allowance, "0x"),
+  );
+
+  // Capture with a 1% fee against the retailer receipt's hash, relayed.
+  const receipt = hexlify(randomBytes(32));
+  const captureSig = await operator.signTypedData(domain, CAPTURE_TYPES, {
+    intentId: await idOf(byAllowance),
+    receiptHash: receipt,
+  });
+  await measure("capture, a 1% fee", checkout.connect(relayer).capture(byAllowance, receipt, captureSig));
+
+  // A refund of part of it from the settlement account, by the operator.
+  await send(token.connect(merchant).approve(address, 2n ** 256n - 1n));
+  await measure("refund, part of a capture", checkout.connect(operator).refund(byAllowance, 500n));
+
+  // A void: the purchase failed.
+  await measure("void", checkout.connect(operator).void(byPermit));
+
+  // A second transfer to a paid intent's deposit address, returned by anyone.
+  await send(token.connect(payer).transfer(deposit, 1999n));
+  await measure(
+    "returnDeposit, a second transfer to a paid intent",
+    checkout.connect(relayer).returnDeposit(byDeposit, tokenAddress),
+  );
+
+  // After the authorization expiry, anyone returns an uncaptured escrow.
+  await setup.increaseTo(Number(byReceive.authorizationExpiry) + 1);
+  await measure("reclaim", checkout.connect(relayer).reclaim(byReceive));
 }

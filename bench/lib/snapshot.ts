@@ -36,8 +36,8 @@ export const GAS_NOISE = 64;
 export const EIP170_LIMIT = 24_576;
 
 /**
- * The contracts the deploy scripts deploy (`BankTokenAdmin` by `BankToken`'s constructor), whose runtime size is
- * budgeted. EAS's `SchemaRegistry` and `EAS` are deployed too, but from the package's published bytecode
+ * The contracts the deploy scripts deploy (`BankTokenAdmin` by `BankToken`'s constructor, `CheckoutDeposit`, the
+ * code every deposit address's clone delegates to, by `Checkout`'s), whose runtime size is budgeted. EAS's `SchemaRegistry` and `EAS` are deployed too, but from the package's published bytecode
  * (deploy/_eas.ts): not ours to budget.
  */
 export const DEPLOYED_CONTRACTS = [
@@ -51,6 +51,8 @@ export const DEPLOYED_CONTRACTS = [
   "CertificateResolver",
   "CertificateVerifier",
   "ChainRegistry",
+  "Checkout",
+  "CheckoutDeposit",
   "InterbankSettlement",
   "InteropGateway",
   "OfflineVault",
