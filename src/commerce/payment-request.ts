@@ -139,7 +139,8 @@ export function parsePaymentRequest(uri: string): PaymentRequest {
     throw uriError(uri, "chainId", `the chain id ${JSON.stringify(chainText)} must be a decimal integer from 1`);
   }
   const chainId = BigInt(chainText);
-  if (chainEnd === -1 || rest.charAt(chainEnd) !== "/") {
+  // With neither / nor ? left, chainEnd is -1 and charAt gives "": a missing function is refused here too.
+  if (rest.charAt(chainEnd) !== "/") {
     throw uriError(uri, "function", "the function (/transfer) is required");
   }
   rest = rest.slice(chainEnd + 1);

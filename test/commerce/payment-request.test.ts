@@ -250,6 +250,8 @@ describe("commerce payment request", function () {
         // getAddress would read these, but a request names its addresses as 0x and 40 hex digits.
         [{ token: TOKEN.slice(2) }, "token"],
         [{ depositAddress: DEPOSIT.slice(2).toLowerCase() }, "depositAddress"],
+        // Untyped callers: a value regular expressions cannot even read as text is refused all the same.
+        [{ token: Symbol("token") as unknown as string }, "token"],
       ];
       for (const [change, field] of bad) {
         expect(() => paymentRequestUri({ ...REQUEST, ...change }), field)
@@ -371,6 +373,9 @@ describe("commerce payment request", function () {
       expectRefused(URI.replace(`address=${DEPOSIT}&`, ""), "parameters");
       expectRefused(URI.replace("&uint256=2169", ""), "parameters");
       expectRefused(URI.replace("&uint256=2169", "&uint256"), "parameters");
+      // A valueless parameter is refused as one, even when its name starts with a known one.
+      expectRefused(URI.replace("&uint256=2169", "&uint2560"), "parameters");
+      expectRefused(URI.replace(`address=${DEPOSIT}`, `address${DEPOSIT}`), "parameters");
       expectRefused(URI.replace(/\?.*$/, ""), "parameters");
       expectRefused(URI.replace(/\?.*$/, "?"), "parameters");
       expectRefused(URI.replace("address=", "Address="), "parameters");
@@ -387,6 +392,8 @@ describe("commerce payment request", function () {
         ["25e1", 250n],
         ["2.50e1", 25n],
         ["5e0", 5n],
+        ["1", 1n],
+        ["1e0", 1n],
         ["2.014e18", 2_014_000_000_000_000_000n],
         ["1.6666666666666667e16", 16_666_666_666_666_667n],
         [`${MAX_UINT256}`, MAX_UINT256],
@@ -601,6 +608,9 @@ describe("commerce payment request", function () {
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, INTENT.slice(2)), "intentId"],
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, `00${INTENT}`), "intentId"],
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, 42 as unknown as string), "intentId"],
+        // Untyped callers: a value regular expressions cannot even read as text is refused all the same.
+        [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, Symbol("intent") as unknown as string), "intentId"],
+        [() => depositAddressOf(Symbol("checkout") as unknown as string, IMPLEMENTATION, INTENT), "checkout"],
         // 40 hex digits without 0x (which ethers' getAddress would read) are not an address here.
         [() => depositAddressOf(CHECKOUT.slice(2), IMPLEMENTATION, INTENT), "checkout"],
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION.slice(2).toLowerCase(), INTENT), "implementation"],
