@@ -139,7 +139,8 @@ export function parsePaymentRequest(uri: string): PaymentRequest {
     throw uriError(uri, "chainId", `the chain id ${JSON.stringify(chainText)} must be a decimal integer from 1`);
   }
   const chainId = BigInt(chainText);
-  if (chainEnd === -1 || rest.charAt(chainEnd) !== "/") {
+  // With neither / nor ? left, chainEnd is -1 and charAt gives "": a missing function is refused here too.
+  if (rest.charAt(chainEnd) !== "/") {
     throw uriError(uri, "function", "the function (/transfer) is required");
   }
   rest = rest.slice(chainEnd + 1);
@@ -154,11 +155,11 @@ export function parsePaymentRequest(uri: string): PaymentRequest {
   const values = new Map<string, string>();
   for (const parameter of rest.slice(question + 1).split("&")) {
     const equals = parameter.indexOf("=");
-    const key = equals === -1 ? parameter : parameter.slice(0, equals);
+    if (equals === -1) throw uriError(uri, "parameters", `the parameter ${JSON.stringify(parameter)} has no value`);
+    const key = parameter.slice(0, equals);
     if (key !== "address" && key !== "uint256") {
       throw uriError(uri, "parameters", `the parameter ${JSON.stringify(key)} is not address or uint256`);
     }
-    if (equals === -1) throw uriError(uri, "parameters", `the parameter ${key} has no value`);
     if (values.has(key)) throw uriError(uri, "parameters", `the parameter ${key} is repeated`);
     values.set(key, parameter.slice(equals + 1));
   }
@@ -302,12 +303,8 @@ function depositArgumentAddress(field: string, value: string): string {
 }
 
 function fieldError(field: string, message: string, values: Record<string, unknown>, cause?: unknown) {
-  return new PaymentRequestError(
-    BAD_PAYMENT_REQUEST,
-    message,
-    { field, ...values },
-    cause === undefined ? undefined : { cause },
-  );
+  // BankChainError leaves an undefined cause out, here and in uriError.
+  return new PaymentRequestError(BAD_PAYMENT_REQUEST, message, { field, ...values }, { cause });
 }
 
 function uriError(uri: string, field: string, reason: string, cause?: unknown): PaymentRequestError {
@@ -315,6 +312,6 @@ function uriError(uri: string, field: string, reason: string, cause?: unknown): 
     BAD_PAYMENT_REQUEST,
     `payment request ${JSON.stringify(uri)} refused: ${reason}`,
     { field, uri },
-    cause === undefined ? undefined : { cause },
+    { cause },
   );
 }

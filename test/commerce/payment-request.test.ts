@@ -245,6 +245,13 @@ describe("commerce payment request", function () {
         [{ tokenAmount: 0n }, "tokenAmount"],
         [{ tokenAmount: -1n }, "tokenAmount"],
         [{ tokenAmount: MAX_UINT256 + 1n }, "tokenAmount"],
+        [{ tokenAmount: 2169 as unknown as bigint }, "tokenAmount"],
+        [{ chainId: MAX_UINT256 + 1n }, "chainId"],
+        // getAddress would read these, but a request names its addresses as 0x and 40 hex digits.
+        [{ token: TOKEN.slice(2) }, "token"],
+        [{ depositAddress: DEPOSIT.slice(2).toLowerCase() }, "depositAddress"],
+        // Untyped callers: a value regular expressions cannot even read as text is refused all the same.
+        [{ token: Symbol("token") as unknown as string }, "token"],
       ];
       for (const [change, field] of bad) {
         expect(() => paymentRequestUri({ ...REQUEST, ...change }), field)
@@ -252,6 +259,33 @@ describe("commerce payment request", function () {
           .with.property("details")
           .that.has.property("field", field);
       }
+      // The largest chain id and amount that fit a uint256 are built, and read back.
+      const largest = { ...REQUEST, chainId: MAX_UINT256, tokenAmount: MAX_UINT256 };
+      expect(parsePaymentRequest(paymentRequestUri(largest))).to.deep.equal(largest);
+    });
+
+    it("names the offending value in a refusal to build, and keeps the checksum error as its cause", function () {
+      const details = (change: Partial<PaymentRequest>) => {
+        try {
+          paymentRequestUri({ ...REQUEST, ...change });
+        } catch (error) {
+          expect(error).to.be.instanceOf(PaymentRequestError);
+          return error as PaymentRequestError;
+        }
+        expect.fail("expected a PaymentRequestError");
+      };
+      expect(details({ chainId: 0n }).details).to.deep.equal({ field: "chainId", chainId: 0n });
+      expect(details({ tokenAmount: 0n }).details).to.deep.equal({ field: "tokenAmount", tokenAmount: 0n });
+      expect(details({ token: "0x1234" }).details).to.deep.equal({ field: "token", token: "0x1234" });
+      const zero = `0x${"0".repeat(40)}`;
+      expect(details({ depositAddress: zero }).details).to.deep.equal({
+        field: "depositAddress",
+        depositAddress: zero,
+      });
+      const wrong = details({ token: badChecksum(TOKEN) });
+      expect(wrong.details).to.deep.equal({ field: "token", token: badChecksum(TOKEN) });
+      expect(wrong.cause).to.be.instanceOf(Error).with.property("code", "INVALID_ARGUMENT");
+      expect(details({ token: "0x1234" })).to.not.have.property("cause");
     });
 
     it("accepts ERC-681's pay- prefix and an upper-case scheme, and never emits either", function () {
@@ -266,6 +300,14 @@ describe("commerce payment request", function () {
       expect(parsePaymentRequest(lower)).to.deep.equal(REQUEST);
       expectRefused(URI.replace(TOKEN, badChecksum(TOKEN)), "target");
       expectRefused(URI.replace(DEPOSIT, badChecksum(DEPOSIT)), "address");
+      // The checksum refusal keeps ethers' error as its cause.
+      for (const uri of [URI.replace(TOKEN, badChecksum(TOKEN)), URI.replace(DEPOSIT, badChecksum(DEPOSIT))]) {
+        expect(() => parsePaymentRequest(uri))
+          .to.throw(PaymentRequestError)
+          .with.property("cause")
+          .that.is.instanceOf(Error)
+          .with.property("code", "INVALID_ARGUMENT");
+      }
     });
 
     it("refuses another scheme, another ERC-831 prefix, and an ENS name where an address belongs", function () {
@@ -277,6 +319,8 @@ describe("commerce payment request", function () {
       expectRefused(`ethereum:foo-${tail}`, "prefix");
       expectRefused(`ethereum:PAY-${tail}`, "prefix");
       expectRefused(`ethereum:pay-pay-${tail}`, "target");
+      // ERC-831: a prefix never starts with 0x, so this is a malformed address, not a prefix.
+      expectRefused(`ethereum:0x12-${tail}`, "target");
       expectRefused(URI.replace(TOKEN, "usd.bank-chain.eth"), "target");
       expectRefused(URI.replace(TOKEN, "pay-usd.eth"), "target");
       expectRefused(URI.replace(DEPOSIT, "shop.eth"), "address");
@@ -289,6 +333,10 @@ describe("commerce payment request", function () {
       expectRefused(URI.replace(TOKEN, `0x${"0".repeat(40)}`), "target");
       expectRefused(URI.replace(DEPOSIT, `0x${"0".repeat(40)}`), "address");
       expectRefused(URI.replace(DEPOSIT, DEPOSIT.slice(0, 41)), "address");
+      // 40 hex digits without 0x (which ethers' getAddress would read) are not an address here.
+      expectRefused(URI.replace(TOKEN, `${TOKEN.slice(2)}00`), "target");
+      expectRefused(URI.replace(`address=${DEPOSIT}`, `address=${DEPOSIT.slice(2)}`), "address");
+      expectRefused(URI.replace(`address=${DEPOSIT}`, `address=${DEPOSIT.slice(2).toLowerCase()}`), "address");
     });
 
     it("refuses a missing or non-canonical chain id", function () {
@@ -297,6 +345,10 @@ describe("commerce payment request", function () {
         expectRefused(URI.replace("@31337", chain), "chainId");
       }
       expectRefused(URI.replace("@31337", `@${MAX_UINT256 + 1n}`), "chainId");
+      // The chain id follows an @, nothing else.
+      for (const separator of [":", "#", "!", "/"])
+        expectRefused(URI.replace("@31337", `${separator}31337`), "chainId");
+      expect(parsePaymentRequest(URI.replace("@31337", `@${MAX_UINT256}`)).chainId).to.equal(MAX_UINT256);
     });
 
     it("refuses any function but transfer, and a missing one", function () {
@@ -305,6 +357,9 @@ describe("commerce payment request", function () {
       }
       expectRefused(URI.replace("/transfer", ""), "function");
       expectRefused(`ethereum:${TOKEN}@31337`, "function");
+      expectRefused(`ethereum:${TOKEN}@1`, "function");
+      // The function follows the chain id after a /, not after a ?.
+      expectRefused(URI.replace("/transfer?", "?transfer?"), "function");
     });
 
     it("refuses extra, repeated, missing, valueless or empty parameters, in either order otherwise", function () {
@@ -318,6 +373,9 @@ describe("commerce payment request", function () {
       expectRefused(URI.replace(`address=${DEPOSIT}&`, ""), "parameters");
       expectRefused(URI.replace("&uint256=2169", ""), "parameters");
       expectRefused(URI.replace("&uint256=2169", "&uint256"), "parameters");
+      // A valueless parameter is refused as one, even when its name starts with a known one.
+      expectRefused(URI.replace("&uint256=2169", "&uint2560"), "parameters");
+      expectRefused(URI.replace(`address=${DEPOSIT}`, `address${DEPOSIT}`), "parameters");
       expectRefused(URI.replace(/\?.*$/, ""), "parameters");
       expectRefused(URI.replace(/\?.*$/, "?"), "parameters");
       expectRefused(URI.replace("address=", "Address="), "parameters");
@@ -334,6 +392,8 @@ describe("commerce payment request", function () {
         ["25e1", 250n],
         ["2.50e1", 25n],
         ["5e0", 5n],
+        ["1", 1n],
+        ["1e0", 1n],
         ["2.014e18", 2_014_000_000_000_000_000n],
         ["1.6666666666666667e16", 16_666_666_666_666_667n],
         [`${MAX_UINT256}`, MAX_UINT256],
@@ -373,6 +433,19 @@ describe("commerce payment request", function () {
 
     it("refuses a non-string and an over-long URI", function () {
       expectRefused(`${URI}${"0".repeat(600)}`, "uri");
+      // At most 512 characters: an accepted amount padded with fraction zeros (2.169000…e3) up to the bound.
+      const padded = (length: number) => {
+        const head = URI.replace("uint256=2169", "uint256=2.169");
+        return `${head}${"0".repeat(length - head.length - 2)}e3`;
+      };
+      expect(padded(512)).to.have.length(512);
+      expect(parsePaymentRequest(padded(512))).to.deep.equal(REQUEST);
+      expectRefused(padded(513), "uri");
+      // The refusal quotes only the first 80 characters of what it was given.
+      expect(() => parsePaymentRequest(padded(513)))
+        .to.throw(PaymentRequestError)
+        .with.property("details")
+        .that.deep.equals({ field: "uri", uri: padded(513).slice(0, 80) });
       expect(() => parsePaymentRequest(42 as unknown as string))
         .to.throw(PaymentRequestError)
         .with.property("code", "CHECKOUT_BAD_PAYMENT_REQUEST");
@@ -533,6 +606,14 @@ describe("commerce payment request", function () {
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, INTENT.slice(0, 65)), "intentId"],
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, `${INTENT}00`), "intentId"],
         [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, INTENT.slice(2)), "intentId"],
+        [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, `00${INTENT}`), "intentId"],
+        [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, 42 as unknown as string), "intentId"],
+        // Untyped callers: a value regular expressions cannot even read as text is refused all the same.
+        [() => depositAddressOf(CHECKOUT, IMPLEMENTATION, Symbol("intent") as unknown as string), "intentId"],
+        [() => depositAddressOf(Symbol("checkout") as unknown as string, IMPLEMENTATION, INTENT), "checkout"],
+        // 40 hex digits without 0x (which ethers' getAddress would read) are not an address here.
+        [() => depositAddressOf(CHECKOUT.slice(2), IMPLEMENTATION, INTENT), "checkout"],
+        [() => depositAddressOf(CHECKOUT, IMPLEMENTATION.slice(2).toLowerCase(), INTENT), "implementation"],
       ];
       for (const [f, field] of bad) {
         expect(f, field).to.throw(PaymentRequestError).with.property("details").that.has.property("field", field);

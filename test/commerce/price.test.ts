@@ -160,7 +160,8 @@ describe("commerce price math", function () {
     };
 
     it("refuses a feed answer of zero or less, or beyond int256", function () {
-      for (const answer of [0n, -1n, -108_500_000n, MAX_INT256 + 1n]) {
+      expect(MAX_INT256).to.equal(2n ** 255n - 1n);
+      for (const answer of [0n, -1n, -108_500_000n, MAX_INT256 + 1n, 2n ** 255n]) {
         expectPriceError(
           () => tokenAmountFor({ ...good, feed: { ...good.feed, answer } }),
           "CHECKOUT_BAD_PRICE_ANSWER",
@@ -169,7 +170,24 @@ describe("commerce price math", function () {
       }
     });
 
+    it("refuses a number where the feed answer's bigint belongs, on either side of a deviation check", function () {
+      const answer = 108_500_000 as unknown as bigint;
+      expectPriceError(
+        () => tokenAmountFor({ ...good, feed: { ...good.feed, answer } }),
+        "CHECKOUT_BAD_PRICE_ANSWER",
+        "feed.answer",
+      );
+      expectPriceError(() => withinDeviation(answer, 108_500_000n, 100), "CHECKOUT_BAD_PRICE_ANSWER", "quoted");
+      expectPriceError(() => withinDeviation(108_500_000n, answer, 100), "CHECKOUT_BAD_PRICE_ANSWER", "latest");
+    });
+
     it("refuses a negative fiat amount, one beyond uint256, and a number where a bigint belongs", function () {
+      expect(MAX_UINT256).to.equal(2n ** 256n - 1n);
+      expectPriceError(
+        () => tokenAmountFor({ ...good, fiatAmount: 2n ** 256n }),
+        "CHECKOUT_BAD_FIAT_AMOUNT",
+        "fiatAmount",
+      );
       expectPriceError(() => tokenAmountFor({ ...good, fiatAmount: -1n }), "CHECKOUT_BAD_FIAT_AMOUNT", "fiatAmount");
       expectPriceError(
         () => tokenAmountFor({ ...good, fiatAmount: MAX_UINT256 + 1n }),
@@ -184,7 +202,7 @@ describe("commerce price math", function () {
     });
 
     it("refuses decimals above 36, negative or fractional, for each of the three", function () {
-      for (const bad of [MAX_DECIMALS + 1, 37n, -1, 1.5, Number.NaN, 255]) {
+      for (const bad of [MAX_DECIMALS + 1, 37n, -1, -1n, 1.5, Number.NaN, 255, "2" as unknown as number]) {
         expectPriceError(
           () => tokenAmountFor({ ...good, fiatMinorUnits: bad }),
           "CHECKOUT_BAD_DECIMALS",
@@ -202,6 +220,11 @@ describe("commerce price math", function () {
         );
       }
       expect(tokenAmountFor({ ...good, fiatMinorUnits: MAX_DECIMALS, tokenDecimals: MAX_DECIMALS })).to.equal(2169n);
+      // The bounds are inclusive for bigint decimals too: 0n and 36n.
+      expect(
+        tokenAmountFor({ ...good, fiatMinorUnits: 0n, tokenDecimals: 0n, feed: { ...good.feed, decimals: 0n } }),
+      ).to.equal(1999n * 108_500_000n);
+      expect(tokenAmountFor({ ...good, fiatMinorUnits: 36n, tokenDecimals: 36n })).to.equal(2169n);
     });
 
     it("refuses an unknown feed orientation", function () {
@@ -214,8 +237,21 @@ describe("commerce price math", function () {
     });
 
     it("refuses a result that does not fit a uint256, naming the amount", function () {
+      const overflow = { fiatAmount: 2n ** 256n - 1n, fiatMinorUnits: 0, tokenDecimals: 1 };
+      expectPriceError(() => tokenAmountFor(overflow), "CHECKOUT_PRICE_OVERFLOW");
+      expect(() => tokenAmountFor(overflow))
+        .to.throw(PriceError)
+        .with.property("details")
+        .that.deep.equals({ fiatAmount: 2n ** 256n - 1n, tokenAmount: (2n ** 256n - 1n) * 10n });
+      // The smallest result past the bound, 2^256 exactly, is refused too.
       expectPriceError(
-        () => tokenAmountFor({ fiatAmount: MAX_UINT256, fiatMinorUnits: 0, tokenDecimals: 1 }),
+        () =>
+          tokenAmountFor({
+            fiatAmount: 2n ** 255n,
+            fiatMinorUnits: 0,
+            tokenDecimals: 0,
+            feed: { answer: 2n, decimals: 0, orientation: "token-per-fiat" },
+          }),
         "CHECKOUT_PRICE_OVERFLOW",
       );
       // A price that fits is refused when the rate multiplies it past the bound (1.085 * (2^256 - 1))...
@@ -256,6 +292,8 @@ describe("commerce price math", function () {
       expect(withinDeviation(quoted, quoted - 1n, 0)).to.equal(false);
       expect(withinDeviation(quoted, 755_350_000n, 65_535n)).to.equal(true);
       expect(withinDeviation(quoted, 755_350_001n, 65_535n)).to.equal(false);
+      expect(withinDeviation(quoted, quoted, 0n)).to.equal(true);
+      expect(withinDeviation(quoted, quoted + 1n, 0n)).to.equal(false);
     });
 
     it("is the rule |latest - quoted| * 10000 <= quoted * maxBps, and widens with maxBps (property)", function () {
@@ -277,7 +315,16 @@ describe("commerce price math", function () {
       expectPriceError(() => withinDeviation(0n, quoted, 100), "CHECKOUT_BAD_PRICE_ANSWER", "quoted");
       expectPriceError(() => withinDeviation(quoted, 0n, 100), "CHECKOUT_BAD_PRICE_ANSWER", "latest");
       expectPriceError(() => withinDeviation(quoted, -5n, 100), "CHECKOUT_BAD_PRICE_ANSWER", "latest");
-      for (const bad of [-1, 65_536, 1.5, 65_536n, Number.NaN]) {
+      for (const bad of [
+        -1,
+        -1n,
+        65_536,
+        1.5,
+        65_536n,
+        Number.NaN,
+        "100" as unknown as number,
+        undefined as unknown as number,
+      ]) {
         expectPriceError(() => withinDeviation(quoted, quoted, bad), "CHECKOUT_BAD_DEVIATION_BPS", "maxBps");
       }
     });

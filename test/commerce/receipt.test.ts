@@ -8,6 +8,7 @@ import {
   canonicalJson,
   receiptCanonicalJson,
   receiptHash,
+  referenceSchema,
   type CanonicalValue,
   type Receipt,
 } from "../../src/commerce/receipt.js";
@@ -88,6 +89,10 @@ describe("commerce: receipt canonical JSON and receiptHash", function () {
       ["reference", `0x${"AB".repeat(32)}`],
       ["reference", `0x${"ab".repeat(31)}`],
       ["currency", "eur"],
+      ["currency", "xEUR"],
+      ["currency", "EURO"],
+      ["reference", `x0x${"11".repeat(32)}`],
+      ["reference", `0x${"11".repeat(32)}x`],
       ["orderId", ""],
     ] as const) {
       const error = refusal(() => receiptHash({ ...receipt, [field]: value } as unknown as Receipt));
@@ -100,6 +105,30 @@ describe("commerce: receipt canonical JSON and receiptHash", function () {
     const missing = { ...receipt } as Partial<Receipt>;
     delete missing.retailer;
     expect(refusal(() => receiptHash(missing as Receipt)).details.field).to.equal("retailer");
+  });
+
+  describe("referenceSchema (the order reference a retailer is sent)", function () {
+    it("accepts 0x and 64 hex digits in any case and reads them lower case", function () {
+      const upper = `0x${"AB".repeat(32)}`;
+      expect(referenceSchema.parse(upper)).to.equal(`0x${"ab".repeat(32)}`);
+      expect(referenceSchema.parse(`0x${"0f".repeat(32)}`)).to.equal(`0x${"0f".repeat(32)}`);
+    });
+
+    it("refuses anything around, inside or missing from the 64 digits", function () {
+      const digits = "ab".repeat(32);
+      for (const value of [
+        `x0x${digits}`,
+        ` 0x${digits}`,
+        `0x${digits}0`,
+        `0x${digits}\n`,
+        `0x${digits.slice(1)}`,
+        "0xa",
+        `0x${"g".repeat(64)}`,
+        digits,
+      ]) {
+        expect(referenceSchema.safeParse(value).success, JSON.stringify(value)).to.equal(false);
+      }
+    });
   });
 
   describe("canonicalJson", function () {
@@ -161,7 +190,10 @@ describe("commerce: receipt canonical JSON and receiptHash", function () {
       // A lone surrogate has no RFC 8785 spelling: both refuse it.
       for (const text of ["\ud800", "a\udc00b"]) {
         expect(() => canonicalize(text)).to.throw();
-        expect(() => canonicalJson({ sku: text })).to.throw(CommerceError, "lone UTF-16 surrogate");
+        expect(() => canonicalJson({ sku: text }))
+          .to.throw(CommerceError, "lone UTF-16 surrogate")
+          .with.property("details")
+          .that.deep.equals({ field: "$.sku" });
       }
       const json = fc.letrec((tie) => ({
         value: fc.oneof(
