@@ -31,6 +31,8 @@ import {
 } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 
+import { CAPTURE_TYPES, CHECKOUT_TYPES } from "../../src/commerce/intent.js";
+import { PERMIT_TYPES, RECEIVE_AUTHORIZATION_TYPES } from "../../src/chain/permit.js";
 import { hashVoucher, signVoucher, vaultDomain } from "../../src/offline/voucher.js";
 import { evidenceTree } from "../../src/rewards/trees.js";
 import {
@@ -335,49 +337,6 @@ export async function measureGas(connection: NetworkConnection): Promise<GasRow[
   return rows;
 }
 
-/** The EIP-712 types of a payment intent and a capture (docs/commerce.md). */
-const CHECKOUT_TYPES: Record<string, TypedDataField[]> = {
-  PaymentIntent: [
-    { name: "payer", type: "address" },
-    { name: "merchant", type: "address" },
-    { name: "orderRef", type: "bytes32" },
-    { name: "fiatAmount", type: "uint256" },
-    { name: "currency", type: "bytes3" },
-    { name: "token", type: "address" },
-    { name: "tokenAmount", type: "uint256" },
-    { name: "priceFeed", type: "address" },
-    { name: "roundId", type: "uint80" },
-    { name: "maxDeviationBps", type: "uint16" },
-    { name: "quoteExpiry", type: "uint48" },
-    { name: "authorizationExpiry", type: "uint48" },
-    { name: "refundExpiry", type: "uint48" },
-    { name: "feeBps", type: "uint16" },
-    { name: "feeReceiver", type: "address" },
-    { name: "salt", type: "bytes32" },
-  ],
-};
-const CAPTURE_TYPES: Record<string, TypedDataField[]> = {
-  Capture: [
-    { name: "intentId", type: "bytes32" },
-    { name: "receiptHash", type: "bytes32" },
-  ],
-};
-const AUTHORIZATION_FIELDS: TypedDataField[] = [
-  { name: "from", type: "address" },
-  { name: "to", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "validAfter", type: "uint256" },
-  { name: "validBefore", type: "uint256" },
-  { name: "nonce", type: "bytes32" },
-];
-const PERMIT_FIELDS: TypedDataField[] = [
-  { name: "owner", type: "address" },
-  { name: "spender", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "nonce", type: "uint256" },
-  { name: "deadline", type: "uint256" },
-];
-
 /** Method numbers of `ICheckout.Method`. */
 const METHOD = { Allowance: 0, Permit: 1, ReceiveWithAuthorization: 2, Deposit: 3 } as const;
 
@@ -469,17 +428,13 @@ async function measureCheckoutGas(setup: CheckoutGasSetup): Promise<void> {
   // By permit, exactly the amount.
   const byPermit = await intent("USD", 2500n);
   const deadline = BigInt((await setup.latest()) + 3_600);
-  const permit = await payer.signTypedData(
-    tokenDomain,
-    { Permit: PERMIT_FIELDS },
-    {
-      owner: payerAddress,
-      spender: address,
-      value: byPermit.tokenAmount,
-      nonce: await token.nonces(payerAddress),
-      deadline,
-    },
-  );
+  const permit = await payer.signTypedData(tokenDomain, PERMIT_TYPES, {
+    owner: payerAddress,
+    spender: address,
+    value: byPermit.tokenAmount,
+    nonce: await token.nonces(payerAddress),
+    deadline,
+  });
   await measure(
     "authorize by permit, a USD price",
     checkout
@@ -490,18 +445,14 @@ async function measureCheckoutGas(setup: CheckoutGasSetup): Promise<void> {
   // By EIP-3009 receiveWithAuthorization over nonce = the intent's id, relayed.
   const byReceive = await intent("USD", 8999n);
   const validBefore = BigInt((await setup.latest()) + 3_600);
-  const receive = await payer.signTypedData(
-    tokenDomain,
-    { ReceiveWithAuthorization: AUTHORIZATION_FIELDS },
-    {
-      from: payerAddress,
-      to: address,
-      value: byReceive.tokenAmount,
-      validAfter: 0n,
-      validBefore,
-      nonce: await idOf(byReceive),
-    },
-  );
+  const receive = await payer.signTypedData(tokenDomain, RECEIVE_AUTHORIZATION_TYPES, {
+    from: payerAddress,
+    to: address,
+    value: byReceive.tokenAmount,
+    validAfter: 0n,
+    validBefore,
+    nonce: await idOf(byReceive),
+  });
   await measure(
     "authorize by receiveWithAuthorization, a USD price, relayed",
     checkout

@@ -15,6 +15,18 @@ export const PERMIT_TYPES = {
   ],
 } satisfies Record<string, TypedDataField[]>;
 
+/** EIP-3009's `ReceiveWithAuthorization` (BankToken's): the payee alone may submit it. */
+export const RECEIVE_AUTHORIZATION_TYPES = {
+  ReceiveWithAuthorization: [
+    { name: "from", type: "address" },
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "validAfter", type: "uint256" },
+    { name: "validBefore", type: "uint256" },
+    { name: "nonce", type: "bytes32" },
+  ],
+} satisfies Record<string, TypedDataField[]>;
+
 /** What a token must answer to sign a permit for it. */
 export interface PermitToken {
   eip712Domain(): Promise<readonly [string, string, string, bigint, string, string, readonly bigint[]]>;

@@ -23,7 +23,7 @@ import { AbiCoder, getAddress, Signature, type Wallet } from "ethers";
 
 import { apiOrigin, callApi, type ApiClientErrors } from "../chain/api-client.js";
 import { lines, logTo, output, walletFromEnv, withChain, type CommandGroup, type Program } from "../chain/command.js";
-import { signPermit } from "../chain/permit.js";
+import { RECEIVE_AUTHORIZATION_TYPES, signPermit } from "../chain/permit.js";
 import { BankChainError } from "../errors.js";
 
 /** A bad `checkout` argument or a refusal by the service. */
@@ -317,16 +317,7 @@ async function pay(invoice: InvoiceJson, method: string, payer: Wallet, api: str
       const validBefore = BigInt(invoice.intent.quoteExpiry!) + 1n;
       const signature = await payer.signTypedData(
         { name, version, chainId, verifyingContract },
-        {
-          ReceiveWithAuthorization: [
-            { name: "from", type: "address" },
-            { name: "to", type: "address" },
-            { name: "value", type: "uint256" },
-            { name: "validAfter", type: "uint256" },
-            { name: "validBefore", type: "uint256" },
-            { name: "nonce", type: "bytes32" },
-          ],
-        },
+        RECEIVE_AUTHORIZATION_TYPES,
         {
           from: payer.address,
           to: invoice.checkout,

@@ -10,6 +10,7 @@ import {
 } from "ethers";
 import { z } from "zod";
 
+import { RECEIVE_AUTHORIZATION_TYPES } from "../chain/permit.js";
 import { zodIssue } from "../chain/zod-issue.js";
 
 import { BankChainError, messageOf } from "../errors.js";
@@ -81,16 +82,8 @@ export const VOUCHER_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
-export const RECEIVE_AUTHORIZATION_TYPES: Record<string, TypedDataField[]> = {
-  ReceiveWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-};
+/** EIP-3009's `ReceiveWithAuthorization`, the token's half of a voucher (the shared definition). */
+export { RECEIVE_AUTHORIZATION_TYPES };
 
 /** The vault's EIP-712 domain. */
 export function vaultDomain(chainId: bigint, vault: string): TypedDomain {

@@ -10,24 +10,13 @@ import path from "node:path";
 
 import { AbiCoder, getAddress, id, MaxUint256, Signature, type Signer } from "ethers";
 
+import { RECEIVE_AUTHORIZATION_TYPES } from "../../src/chain/permit.js";
 import type { Service } from "../../src/chain/service.js";
 import { checkoutService } from "../../src/commerce/service.js";
 import { startRetailer, type RunningRetailer } from "../../src/commerce/retailer.js";
 import { Checkout__factory, MockV3Aggregator__factory } from "../../typechain-types/index.js";
 import { call, type Reply } from "../helpers/http.js";
 import { deploySuite, suiteChain } from "../helpers/suite.js";
-
-/** EIP-3009's `ReceiveWithAuthorization` type (BankToken's). */
-const RECEIVE_TYPES = {
-  ReceiveWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-};
 
 export type InvoiceJson = {
   intentId: string;
@@ -169,7 +158,7 @@ export async function checkoutFixture() {
       validBefore: 99999999999n,
       nonce: invoice.intentId,
     };
-    return Signature.from(await who.signTypedData(domain, RECEIVE_TYPES, message)).serialized;
+    return Signature.from(await who.signTypedData(domain, RECEIVE_AUTHORIZATION_TYPES, message)).serialized;
   }
 
   /** A plain transfer of `amount` bUSD from `who` to the invoice's deposit address (what the ERC-681 URI asks). */
