@@ -15,23 +15,9 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
+import {IERC3009} from "../token/interfaces/IERC3009.sol";
 import {CheckoutDeposit} from "./CheckoutDeposit.sol";
 import {ICheckout} from "./interfaces/ICheckout.sol";
-
-/// @notice EIP-3009's `receiveWithAuthorization` with a packed signature (ECDSA `r‖s‖v` or ERC-1271), as
-///         BankToken and Circle's FiatToken 2.2 have it.
-interface IERC3009Receive {
-    /// @notice Moves `value` from `from` to the caller (`to`) on `from`'s signed authorization.
-    function receiveWithAuthorization(
-        address from,
-        address to,
-        uint256 value,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 nonce,
-        bytes calldata signature
-    ) external;
-}
 
 /// @title Checkout
 /// @notice Escrowed token payments for fiat-priced purchases, captured only against the retailer's receipt (see
@@ -458,7 +444,7 @@ contract Checkout is ICheckout, AccessControlDefaultAdminRules, Pausable, Reentr
                 authorization,
                 (uint256, uint256, bytes)
             );
-            IERC3009Receive(intent.token).receiveWithAuthorization(
+            IERC3009(intent.token).receiveWithAuthorization(
                 intent.payer,
                 address(this),
                 intent.tokenAmount,

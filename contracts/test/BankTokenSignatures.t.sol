@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 import {IBankToken} from "../token/interfaces/IBankToken.sol";
+import {IERC3009} from "../token/interfaces/IERC3009.sol";
 import {BankTokenTestBase, MockERC1271Wallet} from "./BankTokenBase.t.sol";
 
 /// @notice EIP-2612 `permit` and EIP-3009 authorizations of `BankToken`: EOA signatures from fuzzed keys,
@@ -177,7 +178,7 @@ contract BankTokenSignaturesTest is BankTokenTestBase {
             nonce
         );
         vm.expectEmit(address(token));
-        emit IBankToken.AuthorizationUsed(alice, nonce);
+        emit IERC3009.AuthorizationUsed(alice, nonce);
         vm.expectEmit(address(token));
         emit IERC20.Transfer(alice, bob, 300);
         vm.prank(carol);
@@ -331,7 +332,7 @@ contract BankTokenSignaturesTest is BankTokenTestBase {
         _mint(alice, 100);
         (uint8 v, bytes32 r, bytes32 s) = _signAuth(aliceKey, RECEIVE_WITH_AUTHORIZATION_TYPEHASH, alice, bob, 70, REF);
         vm.expectEmit(address(token));
-        emit IBankToken.AuthorizationUsed(alice, REF);
+        emit IERC3009.AuthorizationUsed(alice, REF);
         vm.prank(bob);
         token.receiveWithAuthorization(alice, bob, 70, 0, block.timestamp + 1, REF, v, r, s);
         assertEq(token.balanceOf(bob), 70);
@@ -390,7 +391,7 @@ contract BankTokenSignaturesTest is BankTokenTestBase {
         _mint(alice, 10);
         (uint8 v, bytes32 r, bytes32 s) = _sign(aliceKey, _cancelDigest(alice, REF));
         vm.expectEmit(address(token));
-        emit IBankToken.AuthorizationCanceled(alice, REF);
+        emit IERC3009.AuthorizationCanceled(alice, REF);
         vm.prank(carol);
         token.cancelAuthorization(alice, REF, v, r, s);
         assertTrue(token.authorizationState(alice, REF));

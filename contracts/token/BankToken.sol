@@ -17,6 +17,7 @@ import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/U
 
 import {IIssuanceGate} from "../reserves/interfaces/IIssuanceGate.sol";
 import {IBankToken} from "./interfaces/IBankToken.sol";
+import {IERC3009} from "./interfaces/IERC3009.sol";
 import {BankTokenAdmin} from "./BankTokenAdmin.sol";
 import {BankTokenCore} from "./BankTokenCore.sol";
 import {MinterWord} from "./MinterWord.sol";
@@ -232,7 +233,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
 
     // ── EIP-3009 ──
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     function transferWithAuthorization(
         address from,
         address to,
@@ -258,7 +259,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
         _transfer(from, to, value);
     }
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     function transferWithAuthorization(
         address from,
         address to,
@@ -282,7 +283,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
         _transfer(from, to, value);
     }
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     function receiveWithAuthorization(
         address from,
         address to,
@@ -309,7 +310,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
         _transfer(from, to, value);
     }
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     function receiveWithAuthorization(
         address from,
         address to,
@@ -334,7 +335,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
         _transfer(from, to, value);
     }
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     /// @dev Reverts while paused. A frozen authorizer may still cancel: cancelling only removes a capability.
     function cancelAuthorization(address authorizer, bytes32 nonce, uint8 v, bytes32 r, bytes32 s) external {
         bytes32 digest = _cancelDigest(authorizer, nonce);
@@ -342,7 +343,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
         _cancelAuthorization(authorizer, nonce);
     }
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     /// @dev Reverts while paused. A frozen authorizer may still cancel: cancelling only removes a capability.
     function cancelAuthorization(address authorizer, bytes32 nonce, bytes calldata signature) external {
         bytes32 digest = _cancelDigest(authorizer, nonce);
@@ -623,7 +624,7 @@ contract BankToken is IBankToken, BankTokenCore, AccessControlDefaultAdminRulesU
         return (order.issuer, order.reasonCode);
     }
 
-    /// @inheritdoc IBankToken
+    /// @inheritdoc IERC3009
     function authorizationState(address authorizer, bytes32 nonce) external view returns (bool) {
         return _getBankTokenStorage().authorizations[authorizer][nonce];
     }

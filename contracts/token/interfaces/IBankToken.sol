@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 
 import {IIssuanceGate} from "../../reserves/interfaces/IIssuanceGate.sol";
+import {IERC3009} from "./IERC3009.sol";
 
 /// @title IBankToken
 /// @notice The fixed-peg token banks issue: one token is one minor unit of a fiat currency (ISO 4217), one
@@ -17,7 +18,7 @@ import {IIssuanceGate} from "../../reserves/interfaces/IIssuanceGate.sol";
 ///      and sets the supply cap and the issuance gate; `MINTER_ADMIN_ROLE` configures minters; `PAUSER_ROLE`
 ///      pauses; `COMPLIANCE_ROLE` freezes, unfreezes and wipes; `RESCUER_ROLE` rescues stray ERC-20s;
 ///      `UPGRADER_ROLE` upgrades. "Minter" is a configuration kept by `MINTER_ADMIN_ROLE`, not a role.
-interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
+interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267, IERC3009 {
     // ───────────────────────────────────────────── events ─────────────────────────────────────────────
 
     /// @notice The token was initialized for a currency.
@@ -117,16 +118,6 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @param to The recipient.
     /// @param amount The amount rescued.
     event Rescued(address indexed token, address indexed to, uint256 amount);
-
-    /// @notice The EIP-3009 authorization `nonce` of `authorizer` was used.
-    /// @param authorizer The signer of the authorization.
-    /// @param nonce The authorization's nonce.
-    event AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce);
-
-    /// @notice The EIP-3009 authorization `nonce` of `authorizer` was canceled before use.
-    /// @param authorizer The signer of the cancellation.
-    /// @param nonce The canceled nonce.
-    event AuthorizationCanceled(address indexed authorizer, bytes32 indexed nonce);
 
     // ───────────────────────────────────────────── errors ─────────────────────────────────────────────
 
@@ -411,102 +402,6 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @param signature The owner's ECDSA signature or ERC-1271 signature over the `Permit` typed data.
     function permit(address owner, address spender, uint256 value, uint256 deadline, bytes calldata signature) external;
 
-    // ── EIP-3009 ──
-
-    /// @notice Executes a transfer of `value` from `from` to `to` signed by `from` (EIP-3009).
-    /// @param from The payer, who signed.
-    /// @param to The payee.
-    /// @param value The amount.
-    /// @param validAfter The block time after which the authorization is valid (exclusive).
-    /// @param validBefore The block time before which the authorization is valid (exclusive).
-    /// @param nonce A unique random nonce chosen by the payer.
-    /// @param v The signature's recovery byte.
-    /// @param r The signature's r.
-    /// @param s The signature's s.
-    function transferWithAuthorization(
-        address from,
-        address to,
-        uint256 value,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 nonce,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) external;
-
-    /// @notice `transferWithAuthorization` with a packed signature (ECDSA `r‖s‖v` or ERC-1271).
-    /// @param from The payer, who signed.
-    /// @param to The payee.
-    /// @param value The amount.
-    /// @param validAfter The block time after which the authorization is valid (exclusive).
-    /// @param validBefore The block time before which the authorization is valid (exclusive).
-    /// @param nonce A unique random nonce chosen by the payer.
-    /// @param signature The payer's signature over the `TransferWithAuthorization` typed data.
-    function transferWithAuthorization(
-        address from,
-        address to,
-        uint256 value,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 nonce,
-        bytes calldata signature
-    ) external;
-
-    /// @notice Like `transferWithAuthorization`, but only the payee `to` may submit it (no front-running).
-    /// @param from The payer, who signed.
-    /// @param to The payee; must be the caller.
-    /// @param value The amount.
-    /// @param validAfter The block time after which the authorization is valid (exclusive).
-    /// @param validBefore The block time before which the authorization is valid (exclusive).
-    /// @param nonce A unique random nonce chosen by the payer.
-    /// @param v The signature's recovery byte.
-    /// @param r The signature's r.
-    /// @param s The signature's s.
-    function receiveWithAuthorization(
-        address from,
-        address to,
-        uint256 value,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 nonce,
-        uint8 v,
-        bytes32 r,
-        bytes32 s
-    ) external;
-
-    /// @notice `receiveWithAuthorization` with a packed signature (ECDSA `r‖s‖v` or ERC-1271).
-    /// @param from The payer, who signed.
-    /// @param to The payee; must be the caller.
-    /// @param value The amount.
-    /// @param validAfter The block time after which the authorization is valid (exclusive).
-    /// @param validBefore The block time before which the authorization is valid (exclusive).
-    /// @param nonce A unique random nonce chosen by the payer.
-    /// @param signature The payer's signature over the `ReceiveWithAuthorization` typed data.
-    function receiveWithAuthorization(
-        address from,
-        address to,
-        uint256 value,
-        uint256 validAfter,
-        uint256 validBefore,
-        bytes32 nonce,
-        bytes calldata signature
-    ) external;
-
-    /// @notice Cancels the unused authorization `nonce` of `authorizer`, signed by `authorizer`.
-    /// @param authorizer The authorizer, who signed.
-    /// @param nonce The nonce to cancel.
-    /// @param v The signature's recovery byte.
-    /// @param r The signature's r.
-    /// @param s The signature's s.
-    function cancelAuthorization(address authorizer, bytes32 nonce, uint8 v, bytes32 r, bytes32 s) external;
-
-    /// @notice `cancelAuthorization` with a packed signature (ECDSA `r‖s‖v` or ERC-1271).
-    /// @param authorizer The authorizer, who signed.
-    /// @param nonce The nonce to cancel.
-    /// @param signature The authorizer's signature over the `CancelAuthorization` typed data.
-    function cancelAuthorization(address authorizer, bytes32 nonce, bytes calldata signature) external;
-
     // ── views ──
 
     /// @notice The role that configures minters.
@@ -569,10 +464,4 @@ interface IBankToken is IERC20Metadata, IERC20Permit, IERC5267 {
     /// @return capacity The refill ceiling (0: no refill).
     /// @return period The seconds to refill from zero to `capacity`.
     function minterRateLimit(address minter) external view returns (uint256 capacity, uint256 period);
-
-    /// @notice Whether the EIP-3009 authorization `nonce` of `authorizer` was used or canceled.
-    /// @param authorizer The authorizer.
-    /// @param nonce The nonce.
-    /// @return True if used or canceled.
-    function authorizationState(address authorizer, bytes32 nonce) external view returns (bool);
 }
