@@ -4,12 +4,10 @@
  * sets them (docs/offline.md). On the `npm start` devnet a demo buyer (the devnet's
  * account 19) gets a balance from bank A and locks part of it in the vault.
  */
-import { getAddress, keccak256, toUtf8Bytes } from "ethers";
-
-import { BankToken__factory, OfflineVault__factory, TrustAccount__factory } from "../typechain-types/index.js";
+import { BankToken__factory, OfflineVault__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { adminDelay, seedsDemo, DEVNET_OFFLINE_BUYER, DEVNET_OFFLINE_LIMITS } from "./_config.js";
-import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
+import { devnetAccounts, ensure, ensurePaidIn, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
@@ -29,15 +27,13 @@ export default deployScript(
     const vault = OfflineVault__factory.connect(deployed.address, await signer(accounts.bankA));
     if (!seedsDemo(env)) return;
 
-    const wallets = (await provider.send("eth_accounts", [])) as string[];
-    const buyer = getAddress(wallets[DEVNET_OFFLINE_BUYER.accountIndex]!);
-    const trust = TrustAccount__factory.connect(env.get("TrustAccountBankA").address, await signer(accounts.bankA));
-    const fiatRef = keccak256(toUtf8Bytes("bank-chain/devnet/offline/buyer"));
-    await ensure(
-      `TrustAccountBankA: demo offline buyer ${buyer} paid in`,
-      () => trust.isFiatRefUsed(fiatRef),
-      () => trust.mintForDeposit(buyer, DEVNET_OFFLINE_BUYER.balance, fiatRef),
-    );
+    const buyer = (await devnetAccounts(provider))[DEVNET_OFFLINE_BUYER.accountIndex]!;
+    await ensurePaidIn(env, {
+      what: "demo offline buyer",
+      to: buyer,
+      amount: DEVNET_OFFLINE_BUYER.balance,
+      ref: "offline/buyer",
+    });
     const asBuyer = vault.connect(await signer(buyer));
     const token = BankToken__factory.connect(env.get("BankToken").address, await signer(buyer));
     await ensure(

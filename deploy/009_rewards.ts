@@ -7,16 +7,16 @@
  * terms (the simulated venue's content, src/rewards/simulator.ts), and the registrar registers the accounts of
  * the two demo producers (accounts 16 and 17).
  */
-import { getAddress, keccak256, toUtf8Bytes } from "ethers";
+import { getAddress } from "ethers";
 
-import { BankToken__factory, RewardDistributor__factory, TrustAccount__factory } from "../typechain-types/index.js";
+import { BankToken__factory, RewardDistributor__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { producerIdOf } from "../src/rewards/registry.js";
 import { DEMO_CAMPAIGN_SALT, DEMO_TERMS } from "../src/rewards/simulator.js";
 import { termsHash } from "../src/rewards/oracle.js";
 import { isDevnet } from "../src/chain/networks.js";
 import { adminDelay, DEVNET_REWARDS_DEMO, REWARDS, seedsDemo } from "./_config.js";
-import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
+import { ensure, ensurePaidIn, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 export default deployScript(
   async (env) => {
@@ -77,13 +77,12 @@ export default deployScript(
     }
 
     const sponsor = getAddress(wallets[DEVNET_REWARDS_DEMO.sponsorIndex]!);
-    const trust = TrustAccount__factory.connect(env.get("TrustAccountBankA").address, await signer(accounts.bankA));
-    const fiatRef = keccak256(toUtf8Bytes("bank-chain/devnet/rewards/sponsor"));
-    await ensure(
-      `TrustAccountBankA: demo rewards sponsor ${sponsor} paid in`,
-      () => trust.isFiatRefUsed(fiatRef),
-      () => trust.mintForDeposit(sponsor, DEVNET_REWARDS_DEMO.balance, fiatRef),
-    );
+    await ensurePaidIn(env, {
+      what: "demo rewards sponsor",
+      to: sponsor,
+      amount: DEVNET_REWARDS_DEMO.balance,
+      ref: "rewards/sponsor",
+    });
     const asSponsor = asAdmin.connect(await signer(sponsor));
     const campaignId = await asSponsor.campaignIdOf(sponsor, DEMO_CAMPAIGN_SALT);
     const exists = async () => (await asSponsor.campaignOf(campaignId)).sponsor !== "0x" + "0".repeat(40);

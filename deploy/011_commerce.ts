@@ -10,18 +10,13 @@
  *
  * A re-run keeps the deployed checkout (same bytecode and arguments), and so every payment recorded in it.
  */
-import { encodeBytes32String, getAddress, keccak256, MaxUint256, toUtf8Bytes } from "ethers";
+import { encodeBytes32String, MaxUint256 } from "ethers";
 
-import {
-  BankToken__factory,
-  Checkout__factory,
-  MockV3Aggregator__factory,
-  TrustAccount__factory,
-} from "../typechain-types/index.js";
+import { BankToken__factory, Checkout__factory, MockV3Aggregator__factory } from "../typechain-types/index.js";
 import { artifacts, deployScript } from "../rocketh/deploy.js";
 import { isDevnet } from "../src/chain/networks.js";
 import { adminDelay, COMMERCE, DEVNET_CHECKOUT_DEMO, seedsDemo, USD } from "./_config.js";
-import { ensure, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
+import { devnetAccounts, ensure, ensurePaidIn, ethersFor, grantPlanned, keepDeployed } from "./_ethers.js";
 
 /** A three-letter code as `bytes3`. */
 export const code3 = (code: string): string => encodeBytes32String(code).slice(0, 8);
@@ -98,22 +93,21 @@ export default deployScript(
     );
     if (!seedsDemo(env)) return;
 
-    const wallets = (await provider.send("eth_accounts", [])) as string[];
-    const shopper = getAddress(wallets[DEVNET_CHECKOUT_DEMO.shopperIndex]!);
-    const merchant = getAddress(wallets[DEVNET_CHECKOUT_DEMO.merchantIndex]!);
-    const trust = TrustAccount__factory.connect(env.get("TrustAccountBankA").address, await signer(accounts.bankA));
-    const fiatRef = keccak256(toUtf8Bytes("bank-chain/devnet/checkout/shopper"));
-    await ensure(
-      `TrustAccountBankA: demo shopper ${shopper} paid in`,
-      () => trust.isFiatRefUsed(fiatRef),
-      () => trust.mintForDeposit(shopper, DEVNET_CHECKOUT_DEMO.shopperBalance, fiatRef),
-    );
-    const floatRef = keccak256(toUtf8Bytes("bank-chain/devnet/checkout/refund-float"));
-    await ensure(
-      `TrustAccountBankA: checkout settlement account ${merchant} paid its refund float`,
-      () => trust.isFiatRefUsed(floatRef),
-      () => trust.mintForDeposit(merchant, DEVNET_CHECKOUT_DEMO.refundFloat, floatRef),
-    );
+    const wallets = await devnetAccounts(provider);
+    const shopper = wallets[DEVNET_CHECKOUT_DEMO.shopperIndex]!;
+    const merchant = wallets[DEVNET_CHECKOUT_DEMO.merchantIndex]!;
+    await ensurePaidIn(env, {
+      what: "demo shopper",
+      to: shopper,
+      amount: DEVNET_CHECKOUT_DEMO.shopperBalance,
+      ref: "checkout/shopper",
+    });
+    await ensurePaidIn(env, {
+      what: "the refund float of the checkout settlement account",
+      to: merchant,
+      amount: DEVNET_CHECKOUT_DEMO.refundFloat,
+      ref: "checkout/refund-float",
+    });
     const asMerchant = BankToken__factory.connect(token, await signer(merchant));
     await ensure(
       `BankToken: the checkout settlement account ${merchant} lets the checkout draw refunds`,

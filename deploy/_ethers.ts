@@ -6,6 +6,9 @@
 import {
   BrowserProvider,
   Contract,
+  getAddress,
+  keccak256,
+  toUtf8Bytes,
   type ContractTransactionResponse,
   type Eip1193Provider,
   type JsonRpcSigner,
@@ -14,6 +17,7 @@ import {
 import { isRemoteNetwork } from "../src/chain/networks.js";
 import { waitForReceipt } from "../src/chain/receipts.js";
 import { holderLabel, plannedFor, roleId } from "../src/chain/roles.js";
+import { TrustAccount__factory } from "../typechain-types/index.js";
 
 export interface EthersEnv {
   readonly provider: BrowserProvider;
@@ -49,6 +53,39 @@ export async function ensure(
   const receipt = await waitForReceipt(tx.provider, tx.hash);
   if (receipt.status !== 1) throw new Error(`deploy step failed: ${what} (${tx.hash})`);
   console.log(`  - ${what} (${tx.hash})`);
+}
+
+/** The devnet's unlocked accounts (`eth_accounts`), checksummed, in the node's order. */
+export async function devnetAccounts(provider: BrowserProvider): Promise<string[]> {
+  return ((await provider.send("eth_accounts", [])) as string[]).map((account) => getAddress(account));
+}
+
+/** What `ensurePaidIn` needs of a deploy script's environment. */
+export interface PayInEnv {
+  readonly network: { provider: unknown };
+  readonly namedAccounts: Readonly<Record<string, string>> & { readonly bankA: string };
+  get(name: string): { readonly address: string };
+}
+
+/**
+ * Demo money: bank A mints `amount` to `to` against its trust account, once, under the fiat reference
+ * `keccak256("bank-chain/devnet/<ref>")` (a re-run sees the reference used and sends nothing).
+ */
+export async function ensurePaidIn(
+  env: PayInEnv,
+  payIn: { readonly what: string; readonly to: string; readonly amount: bigint; readonly ref: string },
+): Promise<void> {
+  const { signer } = ethersFor(env);
+  const trust = TrustAccount__factory.connect(
+    env.get("TrustAccountBankA").address,
+    await signer(env.namedAccounts.bankA),
+  );
+  const fiatRef = keccak256(toUtf8Bytes(`bank-chain/devnet/${payIn.ref}`));
+  await ensure(
+    `TrustAccountBankA: ${payIn.what} ${payIn.to} paid in`,
+    () => trust.isFiatRefUsed(fiatRef),
+    () => trust.mintForDeposit(payIn.to, payIn.amount, fiatRef),
+  );
 }
 
 const ACCESS_ABI = [
