@@ -68,6 +68,7 @@ import {
 import { openChain } from "../src/chain/config.js";
 import { fromDeployments } from "../src/chain/deployments.js";
 import { DEVNET_CHAIN_ID, DUTIES } from "../src/chain/networks.js";
+import { PERMIT_TYPES, RECEIVE_AUTHORIZATION_TYPES } from "../src/chain/permit.js";
 import { PUBLIC_TEST_MNEMONIC } from "../src/chain/published-keys.js";
 import {
   checkoutDomain,
@@ -111,25 +112,6 @@ const REFERENCE = {
     "forge test gas of AuthCaptureEscrow (ERC-3009 collector, 1 % fee): no 21,000 transaction base, no calldata; not measured here",
   gas: { authorize: 127_755, capture: 98_688, charge: 178_936, reclaim: 52_200, refund: 64_337, void: 51_952 },
 } as const;
-const RECEIVE_TYPES = {
-  ReceiveWithAuthorization: [
-    { name: "from", type: "address" },
-    { name: "to", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "validAfter", type: "uint256" },
-    { name: "validBefore", type: "uint256" },
-    { name: "nonce", type: "bytes32" },
-  ],
-};
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 const VALID_BEFORE = 99_999_999_999n;
 
 type InvoiceJson = {
@@ -316,7 +298,7 @@ try {
             if (receipt?.status !== 1) problems.push(`deposit: the transfer for ${invoice.intentId} failed`);
           } else {
             const signature = Signature.from(
-              await payer.signTypedData(tokenDomain, RECEIVE_TYPES, {
+              await payer.signTypedData(tokenDomain, RECEIVE_AUTHORIZATION_TYPES, {
                 from: payer.address,
                 to: checkoutAddress,
                 value: amount,
@@ -522,7 +504,7 @@ try {
         break;
       }
       case "ReceiveWithAuthorization": {
-        const receive = await payer.signTypedData(tokenDomain, RECEIVE_TYPES, {
+        const receive = await payer.signTypedData(tokenDomain, RECEIVE_AUTHORIZATION_TYPES, {
           from: payer.address,
           to: checkoutAddress,
           value: intent.tokenAmount,

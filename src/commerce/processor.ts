@@ -38,7 +38,7 @@ import {
   type PaymentIntent,
 } from "./intent.js";
 import { CommerceError } from "./errors.js";
-import type { Invoice, InvoiceStore } from "./store.js";
+import type { CheckoutContext, Invoice } from "./store.js";
 
 /** What the adapter asks a retailer for. */
 export interface RetailerOrderRequest {
@@ -66,14 +66,7 @@ export interface RetailerPort {
   order(idempotencyKey: string, request: RetailerOrderRequest): Promise<RetailerOrderResult>;
 }
 
-export interface CheckoutProcessorOptions {
-  readonly store: InvoiceStore;
-  readonly provider: Provider;
-  readonly checkout: string;
-  readonly token: string;
-  readonly chainId: bigint;
-  /** The operator's key: signs captures and sends every transaction of the service. */
-  readonly operator: Wallet;
+export interface CheckoutProcessorOptions extends CheckoutContext {
   readonly retailer: RetailerPort;
   /** Blocks an authorization must be buried under before the good is bought. */
   readonly confirmations: number;

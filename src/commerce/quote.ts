@@ -10,15 +10,14 @@
  */
 import { Contract, getAddress, hexlify, randomBytes, ZeroAddress, type Provider, type Wallet } from "ethers";
 
-import { AggregatorV3Interface__factory, type Checkout } from "../../typechain-types/index.js";
+import { AggregatorV3Interface__factory, Checkout__factory, type Checkout } from "../../typechain-types/index.js";
 import { decodeRevert } from "../chain/reverts.js";
-import { Checkout__factory } from "../../typechain-types/index.js";
 import { CommerceError } from "./errors.js";
 import { checkoutDomain, currencyBytes, currencyCode, intentIdOf, signIntent, type PaymentIntent } from "./intent.js";
 import { depositAddressOf } from "./payment-request.js";
 import { tokenAmountFor, type FeedOrientation } from "./price.js";
 import type { CatalogueItem } from "./retailer-client.js";
-import type { Invoice, InvoiceStore } from "./store.js";
+import type { CheckoutContext, Invoice } from "./store.js";
 
 const FROZEN_ABI = ["function isFrozen(address account) view returns (bool)"];
 
@@ -37,13 +36,7 @@ export interface QuoteTerms {
   readonly refundSeconds: number;
 }
 
-export interface QuoteServiceOptions {
-  readonly store: InvoiceStore;
-  readonly provider: Provider;
-  readonly checkout: string;
-  readonly token: string;
-  readonly chainId: bigint;
-  readonly operator: Wallet;
+export interface QuoteServiceOptions extends CheckoutContext {
   readonly catalogue: () => Promise<readonly CatalogueItem[]>;
   /** The feed to price each fiat currency in the token's currency (by ISO code). */
   readonly feeds: ReadonlyMap<string, string>;

@@ -152,13 +152,16 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
           order: (key: string, request: Parameters<RetailerClient["order"]>[1]) =>
             new RetailerClient(retailerUrl()).order(key, request),
         };
-        const processor = new CheckoutProcessor({
+        const shared = {
           store,
           provider: chain.provider,
           checkout: deployment.address,
           token,
           chainId: BigInt(chain.chainId),
           operator,
+        };
+        const processor = new CheckoutProcessor({
+          ...shared,
           retailer,
           confirmations: settings.CHECKOUT_CONFIRMATIONS,
           fromBlock: deployment.blockNumber ?? 0,
@@ -169,12 +172,7 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });
         const quotes = new QuoteService({
-          store,
-          provider: chain.provider,
-          checkout: deployment.address,
-          token,
-          chainId: BigInt(chain.chainId),
-          operator,
+          ...shared,
           catalogue: () => new RetailerClient(retailerUrl()).catalogue(),
           feeds,
           terms: {

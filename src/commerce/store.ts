@@ -8,6 +8,8 @@
  * the service: none → ordering → ordered → capturing, or refused → voiding; an order's outcome lands in the row
  * with its receipt in the same transaction that ends the attempt.
  */
+import type { Provider, Wallet } from "ethers";
+
 import type { Store } from "../store/store.js";
 import { intentFromJson, intentToJson, type Method, type PaymentIntent } from "./intent.js";
 
@@ -35,14 +37,21 @@ export interface StoredReceipt {
   readonly receiptHash: string;
 }
 
-export interface Invoice {
-  readonly intentId: string;
-  readonly intent: PaymentIntent;
-  readonly operatorSignature: string;
-  readonly depositAddress: string;
-  readonly sku: string;
-  readonly quantity: number;
-  readonly price: { readonly amount: bigint; readonly currency: string };
+/** What the quote service and the processor share: the invoices, the chain, the checkout and its operator. */
+export interface CheckoutContext {
+  readonly store: InvoiceStore;
+  readonly provider: Provider;
+  /** The Checkout's address. */
+  readonly checkout: string;
+  /** The token it takes here. */
+  readonly token: string;
+  readonly chainId: bigint;
+  /** The operator's key: signs intents and captures and sends every transaction of the service. */
+  readonly operator: Wallet;
+}
+
+/** An invoice as the store keeps it: what the quote made (`NewInvoice`) and where it stands. */
+export interface Invoice extends NewInvoice {
   readonly status: InvoiceStatus;
   /** Why an invoice is not plain: `paidPartial`, `paidOver`, `retailerDeclined`, `retailerUnavailable`, … */
   readonly exception: string | null;
@@ -135,6 +144,7 @@ const MIGRATIONS = [
   },
 ];
 
+/** What a quote records: the signed intent, where to pay it and what it buys. */
 export interface NewInvoice {
   readonly intentId: string;
   readonly intent: PaymentIntent;
