@@ -76,6 +76,8 @@ export interface CheckoutProcessorOptions extends CheckoutContext {
   readonly retry: RetryPolicy;
   /** Stop trying to buy (and void) this many seconds before the authorization expires. */
   readonly voidMarginSeconds: bigint;
+  /** Invoices a step reads from the store at a time. */
+  readonly pageSize: number;
   readonly now: () => number;
   readonly log: (line: string) => void;
   /** Called at named points of a step, for the crash tests. */
@@ -310,8 +312,9 @@ export class CheckoutProcessor {
   /** Collects full deposits, notes partial ones, returns what reached a paid or ended invoice. */
   async #deposits(chainNow: bigint): Promise<boolean> {
     const store = this.#options.store;
-    const seen = store.list({ depositSeen: true });
-    for (const invoice of seen) {
+    let seen = 0;
+    for (const invoice of store.each({ depositSeen: true }, this.#options.pageSize)) {
+      seen += 1;
       const balance = (await this.#token.getFunction("balanceOf")(invoice.depositAddress)) as bigint;
       if (balance === 0n) {
         store.update(invoice.intentId, { depositSeen: false }, "");
@@ -332,7 +335,7 @@ export class CheckoutProcessor {
       }
       await this.#collect(invoice, balance);
     }
-    return seen.length > 0;
+    return seen > 0;
   }
 
   async #collect(invoice: Invoice, balance: bigint): Promise<void> {
@@ -405,7 +408,7 @@ export class CheckoutProcessor {
   async #expire(chainNow: bigint): Promise<boolean> {
     const store = this.#options.store;
     let worked = false;
-    for (const invoice of store.list({ statuses: ["new"] })) {
+    for (const invoice of store.each({ statuses: ["new"] }, this.#options.pageSize)) {
       if (chainNow <= invoice.intent.quoteExpiry) continue;
       worked = true;
       const balance = (await this.#token.getFunction("balanceOf")(invoice.depositAddress)) as bigint;
@@ -431,11 +434,8 @@ export class CheckoutProcessor {
   async #purchases(): Promise<boolean> {
     const { store, retailer, retry } = this.#options;
     let worked = false;
-    for (const invoice of store.list({
-      statuses: ["confirmed"],
-      purchases: ["none", "ordering"],
-      dueBy: this.#options.now(),
-    })) {
+    const due = { statuses: ["confirmed"], purchases: ["none", "ordering"], dueBy: this.#options.now() } as const;
+    for (const invoice of store.each(due, this.#options.pageSize)) {
       // The clocks of this moment: an order before this one may have waited on a slow retailer for a while.
       const now = this.#options.now();
       worked = true;
@@ -492,11 +492,10 @@ export class CheckoutProcessor {
   /** Captures the ordered payments and voids the refused ones. */
   async #settle(): Promise<boolean> {
     const { store } = this.#options;
-    const due = store.list({
-      statuses: ["confirmed"],
-      purchases: ["ordered", "capturing", "refused", "voiding"],
-    });
-    for (const invoice of due) {
+    let due = 0;
+    const filter = { statuses: ["confirmed"], purchases: ["ordered", "capturing", "refused", "voiding"] } as const;
+    for (const invoice of store.each(filter, this.#options.pageSize)) {
+      due += 1;
       const capturing = invoice.purchase === "ordered" || invoice.purchase === "capturing";
       if (invoice.settleTx !== null) {
         const receipt = await this.#options.provider.getTransactionReceipt(invoice.settleTx);
@@ -536,7 +535,7 @@ export class CheckoutProcessor {
         }
       }
     }
-    return due.length > 0;
+    return due > 0;
   }
 
   async #pending(hash: string): Promise<boolean> {

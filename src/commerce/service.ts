@@ -97,6 +97,12 @@ export const CHECKOUT_SETTINGS = settingsSchema("checkout", {
     10,
     300_000,
   ),
+  CHECKOUT_PAGE_SIZE: int(
+    "invoices each step of a round reads from the store at a time (every due invoice is looked at each round)",
+    100,
+    1,
+    10_000,
+  ),
 });
 
 export interface CheckoutServiceOptions {
@@ -167,6 +173,7 @@ export function checkoutService(options: CheckoutServiceOptions = {}): ServiceFa
           fromBlock: deployment.blockNumber ?? 0,
           retry: { baseMs: settings.CHECKOUT_RETRY_MS, maxMs: 300_000, factor: 2 },
           voidMarginSeconds: 60n,
+          pageSize: settings.CHECKOUT_PAGE_SIZE,
           now: () => clock.now(),
           log: context.log,
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),

@@ -155,6 +155,17 @@ export interface NewInvoice {
   readonly price: { readonly amount: bigint; readonly currency: string };
 }
 
+/** Which invoices `list` and `each` find. */
+export interface InvoiceFilter {
+  readonly statuses?: readonly InvoiceStatus[];
+  readonly purchases?: readonly PurchaseState[];
+  readonly depositSeen?: boolean;
+  /** Only those whose next order attempt is due by this time (ms). */
+  readonly dueBy?: number;
+  /** Only those after this one in the order `list` reads (oldest first, then by id). */
+  readonly after?: { readonly createdAt: number; readonly intentId: string };
+}
+
 /** A change to an invoice: only the fields given change. */
 export interface InvoiceChange {
   readonly status?: InvoiceStatus;
@@ -228,15 +239,8 @@ export class InvoiceStore {
     return row === undefined ? undefined : toInvoice(row);
   }
 
-  /** Invoices in one of `statuses` and one of `purchases`, oldest first, at most `limit`. */
-  list(options: {
-    readonly statuses?: readonly InvoiceStatus[];
-    readonly purchases?: readonly PurchaseState[];
-    readonly depositSeen?: boolean;
-    /** Only those whose next order attempt is due by this time (ms). */
-    readonly dueBy?: number;
-    readonly limit?: number;
-  }): Invoice[] {
+  /** Invoices in one of `statuses` and one of `purchases`, oldest first, at most `limit` (default 100). */
+  list(options: InvoiceFilter & { readonly limit?: number }): Invoice[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (options.statuses !== undefined) {
@@ -255,9 +259,29 @@ export class InvoiceStore {
       where.push("next_attempt_at <= ?");
       params.push(options.dueBy);
     }
+    if (options.after !== undefined) {
+      where.push("(created_at > ? OR (created_at = ? AND intent_id > ?))");
+      params.push(options.after.createdAt, options.after.createdAt, options.after.intentId);
+    }
     const sql = `SELECT * FROM checkout_invoices ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
       ORDER BY created_at, intent_id LIMIT ?`;
     return this.#store.all<InvoiceRow>(sql, ...params, options.limit ?? 100).map(toInvoice);
+  }
+
+  /**
+   * Every invoice `filter` finds, oldest first, read `pageSize` at a time: the next page is read (after the last
+   * invoice handed out) once the one before is used up, so invoices a step leaves where they are never hide the
+   * ones after them, however many there are.
+   */
+  *each(filter: InvoiceFilter, pageSize: number): Generator<Invoice, void, undefined> {
+    let after: InvoiceFilter["after"];
+    for (;;) {
+      const page = this.list({ ...filter, ...(after === undefined ? {} : { after }), limit: pageSize });
+      yield* page;
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1]!;
+      after = { createdAt: last.createdAt, intentId: last.intentId };
+    }
   }
 
   /** Applies `change` to the invoice and notes it in its history; returns the invoice as it now is. */

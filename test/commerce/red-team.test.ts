@@ -157,7 +157,7 @@ describe("checkout red team", function () {
       if (test(invoice) && (await also())) return invoice;
       if (Date.now() > deadline) {
         throw new Error(
-          `invoice ${intentId} ${invoice.status}/${invoice.purchase.state}: ${JSON.stringify(invoice.history, null, 1)}\n${f.lines.slice(-8).join("\n")}`,
+          `invoice ${intentId} ${invoice.status}/${invoice.purchase.state} (last error: ${invoice.purchase.lastError ?? "none"}): ${JSON.stringify(invoice.history, null, 1)}\n${f.lines.slice(-8).join("\n")}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -191,6 +191,39 @@ describe("checkout red team", function () {
     // Once the token takes the return again, anyone sends the dust back to the payer.
     await (await f.checkout.connect(attacker).returnDeposit(tupleOf(griefed), await f.suite.token.getAddress())).wait();
     expect(await balance(frozen.address)).to.equal(1n);
+  });
+
+  it("invoices stuck at the head of a step (a void the token refuses) do not starve newer ones: every due invoice is looked at each round", async function () {
+    // One invoice a page, so a single stuck invoice fills what a round reads; the default page is 100.
+    stack = await f.start({ env: { CHECKOUT_PAGE_SIZE: "1" } });
+    const compliance = f.suite.token.connect(f.suite.accounts.compliance);
+    const frozen = await f.payer(10_000n, 18);
+    const before = await balance(frozen.address);
+    const stuck = await stack.quote("sku-book", frozen.address);
+    // The retailer answers slowly, then declines: the payer is frozen while the order is under way, so the void
+    // that gives the money back reverts (BankTokenFrozen) every round until the payer is unfrozen.
+    await stack.fail("slow", 1);
+    await stack.fail("decline", 1);
+    expect((await stack.authorize(stuck, frozen)).status).to.equal(200);
+    await until(stuck.intentId, (i) => i.purchase.state === "ordering");
+    await (await compliance.freeze(frozen.address)).wait();
+    try {
+      await until(
+        stuck.intentId,
+        (i) => i.purchase.state === "refused" && /BankTokenFrozen/.test(i.purchase.lastError ?? ""),
+      );
+      // Someone else's purchase, newer, in the same step (ordered, to capture): it must not wait behind the void.
+      const payer = await f.payer(10_000n, 16);
+      const invoice = await stack.quote("sku-book", payer.address);
+      await f.deposit(payer, invoice);
+      await stack.until(invoice.intentId, "complete", "captured", 30_000);
+      expect(await statusOf(stuck.intentId)).to.equal(1); // still Authorized: the void is refused
+    } finally {
+      await (await compliance.unfreeze(frozen.address)).wait();
+    }
+    // Once the token pays the payer again, the void goes through.
+    await stack.until(stuck.intentId, "invalid", "voided", 30_000);
+    expect(await balance(frozen.address)).to.equal(before);
   });
 
   it("a partial deposit made before the payer paid by EIP-3009 goes back to the payer", async function () {

@@ -28,7 +28,13 @@ export type InvoiceJson = {
   depositAddress: string;
   paymentRequest: string;
   deposited: string;
-  purchase: { state: string; attempts: number; orderId: string | null; receiptHash: string | null };
+  purchase: {
+    state: string;
+    attempts: number;
+    orderId: string | null;
+    receiptHash: string | null;
+    lastError: string | null;
+  };
   refunded: string;
   history: { status: string; purchase: string; note: string }[];
 };
