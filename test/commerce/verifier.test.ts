@@ -440,6 +440,25 @@ describe("checkout verifier: handlers and deposit steps, round by round", functi
     expect(paid.exception).to.equal(null);
   });
 
+  it("a collect refused by a paused token waits too, and is collected once the token runs again", async function () {
+    const e = await engine();
+    const payer = await f.payer(10_000n, 16);
+    const invoice = await e.quote(payer);
+    await e.deposit(invoice, payer);
+    const pauser = f.suite.token.connect(f.suite.accounts.pauser);
+    await (await pauser.pause()).wait();
+    try {
+      expect(await e.processor.tick()).to.equal(true);
+      const waiting = e.get(invoice);
+      expect([waiting.status, waiting.depositSeen, waiting.exception]).to.deep.equal(["new", true, null]);
+      expect(waiting.lastError).to.contain("BankTokenPaused");
+    } finally {
+      await (await pauser.unpause()).wait();
+    }
+    const paid = await until(e, invoice, (now) => now.method === "Deposit");
+    expect(paid.exception).to.equal(null);
+  });
+
   it("a deposit while another payment is being mined (CheckoutIntentUsed): the deposit goes back, the invoice stays good", async function () {
     const e = await engine({ confirmations: 2 });
     const payer = await f.payer(10_000n, 16);
@@ -529,38 +548,51 @@ describe("checkout verifier: handlers and deposit steps, round by round", functi
     expect([expired.status, expired.deposited]).to.deep.equal(["expired", 0n]);
   });
 
-  it("an operator that cannot pay for gas: the collect and the return fail as they are, the deposit looked at again", async function () {
-    const e = await engine();
-    const payer = await f.payer(10_000n, 16);
-    const first = await e.quote(payer);
-    const second = await e.quote(payer);
-    await e.receive(second, payer);
-    await e.processor.tick();
+  /** The round's error while the operator has no ether for gas (its funds put back after). */
+  async function brokeRound(e: Engine): Promise<unknown> {
     const funds = await f.provider.getBalance(e.operator.address);
     await f.provider.send("hardhat_setBalance", [e.operator.address, "0x0"]);
     try {
-      await e.deposit(first, payer);
-      const error = await e.processor.tick().then(
+      return await e.processor.tick().then(
         () => undefined,
         (thrown: unknown) => thrown,
       );
-      expect(error).to.be.instanceOf(Error);
-      expect(error).to.not.be.instanceOf(TypeError);
-      const collect = e.get(first);
-      expect([collect.status, collect.depositSeen, collect.lastError]).to.deep.equal(["new", true, messageOf(error)]);
-
-      await e.deposit(second, payer, 500n);
-      // The first invoice fails again first; its own deposit is the second one's.
-      await f.provider.send("hardhat_setBalance", [e.operator.address, "0x0"]);
-      const again = await e.processor.tick().then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
-      expect(again).to.not.be.instanceOf(TypeError);
-      expect(e.get(first).depositSeen).to.equal(true);
     } finally {
       await f.provider.send("hardhat_setBalance", [e.operator.address, `0x${funds.toString(16)}`]);
     }
+  }
+
+  it("a collect the operator cannot pay gas for fails as it is, and the deposit is looked at again", async function () {
+    const e = await engine();
+    const payer = await f.payer(10_000n, 16);
+    const invoice = await e.quote(payer);
+    await e.deposit(invoice, payer);
+    const error = await brokeRound(e);
+    expect(error).to.be.instanceOf(Error);
+    expect(error).to.not.be.instanceOf(TypeError);
+    expect(messageOf(error)).to.match(/fund/i);
+    const failed = e.get(invoice);
+    expect([failed.status, failed.depositSeen, failed.lastError]).to.deep.equal(["new", true, messageOf(error)]);
+    const paid = await until(e, invoice, (now) => now.method === "Deposit");
+    expect(paid.depositSeen).to.equal(false);
+  });
+
+  it("a return the operator cannot pay gas for fails as it is, and the deposit is looked at again", async function () {
+    const e = await engine();
+    const payer = await f.payer(10_000n, 16);
+    const invoice = await e.quote(payer);
+    await e.receive(invoice, payer);
+    await e.processor.tick();
+    await e.deposit(invoice, payer, 500n);
+    const error = await brokeRound(e);
+    expect(error).to.be.instanceOf(Error);
+    expect(error).to.not.be.instanceOf(TypeError);
+    const failed = e.get(invoice);
+    expect([failed.depositSeen, failed.lastError]).to.deep.equal([true, messageOf(error)]);
+    expect(await balance(invoice.depositAddress)).to.equal(500n);
+    await e.processor.tick();
+    expect(e.get(invoice).depositSeen).to.equal(false);
+    expect(await balance(invoice.depositAddress)).to.equal(0n);
   });
 
   it("a zero transfer to the deposit address is no partial payment", async function () {
