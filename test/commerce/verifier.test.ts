@@ -282,8 +282,11 @@ describe("checkout verifier: handlers and deposit steps, round by round", functi
     ]);
     expect(e.notes(invoice)).to.include(`authorization confirmed: ${paid.hash} (block ${paid.block})`);
     expect(e.notes(invoice)).to.not.include(`authorized in ${paid.hash} (block ${paid.block})`);
-    // The part paid to the deposit address before goes back all the same.
-    await until(e, invoice, () => true, 3);
+    // The part paid to the deposit address before goes back all the same; the seen follower, getting to the
+    // authorization after, leaves the confirmed invoice alone, and it is bought.
+    const complete = await until(e, invoice, (now) => now.status === "complete");
+    expect(complete.purchase).to.equal("captured");
+    expect(e.store.history(invoice.intentId).filter((entry) => entry.status === "paid")).to.deep.equal([]);
     expect(await balance(invoice.depositAddress)).to.equal(0n);
     expect(await balance(payer.address)).to.equal(before - invoice.intent.tokenAmount);
   });
