@@ -174,6 +174,7 @@ const GROUPS = {
       "test/commerce/red-team.test.ts",
       "test/commerce/quote.test.ts",
       "test/commerce/retailer-client.test.ts",
+      "test/commerce/verifier.test.ts",
     ],
   },
 };

@@ -255,6 +255,9 @@ export class CheckoutProcessor {
             invoice.intentId,
             {
               ...(invoice.status === "new" || invoice.status === "paid" ? {} : { exception: null }),
+              // Seen here first (a block mined between the followers' polls): a part paid to the deposit address
+              // goes back, as when #seen takes it.
+              ...(invoice.deposited > 0n ? { depositSeen: true } : {}),
               status: "confirmed",
               method: METHODS[Number(event.args.method)]! as Method,
               authorizedTx: log.transactionHash,
