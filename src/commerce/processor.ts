@@ -231,8 +231,9 @@ export class CheckoutProcessor {
         status: "paid",
         method: METHODS[Number(event.args.method)]!,
         authorizedTx: log.transactionHash,
-        // A part paid to the deposit address before another method paid the whole goes back (#deposits).
-        ...(invoice.deposited > 0n ? { depositSeen: true } : {}),
+        // Whatever sits at the deposit address now (a part paid before another method paid the whole, a return the
+        // token refused earlier) goes back: #deposits looks at it next round.
+        depositSeen: true,
         ...(invoice.status === "new" ? {} : { exception: null }),
       },
       invoice.status === "new"
@@ -255,9 +256,9 @@ export class CheckoutProcessor {
             invoice.intentId,
             {
               ...(invoice.status === "new" || invoice.status === "paid" ? {} : { exception: null }),
-              // Seen here first (a block mined between the followers' polls): a part paid to the deposit address
-              // goes back, as when #seen takes it.
-              ...(invoice.deposited > 0n ? { depositSeen: true } : {}),
+              // Seen here first (a block mined between the followers' polls): the deposit address is looked at, as
+              // when #seen takes it.
+              depositSeen: true,
               status: "confirmed",
               method: METHODS[Number(event.args.method)]! as Method,
               authorizedTx: log.transactionHash,
