@@ -169,7 +169,7 @@ const GROUPS = {
       span("src/commerce/quote.ts", /^ {2}async quote\(/, /^ {2}async #chainNow\(/),
       span("src/commerce/retailer-client.ts", /^ {2}async order\(/, /^ {2}async cancel\(/),
     ],
-    tests: ["test/commerce/service.test.ts", "test/commerce/red-team.test.ts"],
+    tests: ["test/commerce/service.test.ts", "test/commerce/red-team.test.ts", "test/commerce/adapter.test.ts"],
   },
 };
 
