@@ -265,6 +265,31 @@ describe("checkout adapter, round by round", function () {
     expect(e.notes(invoice.intentId).at(-1)).to.equal("the quote expired before the rest was paid");
   });
 
+  it("a quote that expires with a part at its deposit address: the part goes back, then the invoice is expired", async function () {
+    e = await engine(f);
+    const payer = await f.payer(10_000n);
+    const p = e.processor();
+    const invoice = await e.quote(payer.address);
+    const part = invoice.intent.tokenAmount / 3n;
+    await f.deposit(payer, e.json(invoice), part);
+    await p.tick();
+    expect(e.get(invoice.intentId)).to.include({ status: "new", exception: "paidPartial", deposited: part });
+    const before = await balance(payer.address);
+    await f.suite.networkHelpers.time.increaseTo(invoice.intent.quoteExpiry + 1n);
+    e.clock.ms = seconds(invoice.intent.quoteExpiry) + 1_000;
+    expect(await p.tick()).to.equal(true);
+    expect(await balance(payer.address)).to.equal(before + part);
+    expect(await balance(invoice.depositAddress)).to.equal(0n);
+    // Until the return's event is read it stays new; then it is expired, nothing deposited any more.
+    expect(e.get(invoice.intentId).status).to.equal("new");
+    await p.tick();
+    expect(e.get(invoice.intentId)).to.include({ status: "expired", deposited: 0n });
+    const [returned] = await f.checkout.queryFilter(f.checkout.filters.DepositReturned(invoice.intentId));
+    expect(e.notes(invoice.intentId).at(-1)).to.equal(
+      `${part} at the deposit address went back to the payer: ${returned!.transactionHash} (block ${returned!.blockNumber})`,
+    );
+  });
+
   it("an authorization mined at the last second, between the followers' read and the expiry, is not expired", async function () {
     let hook: (() => Promise<void>) | undefined;
     e = await engine(f, {
@@ -541,6 +566,57 @@ describe("checkout adapter, round by round", function () {
     expect(e.get(invoice.intentId)).to.include({ status: "complete", purchase: "captured" });
     expect(await events("PaymentCaptured", invoice.intentId)).to.equal(1);
     await within(first, 20_000, "the crashed round"); // its own capture mined after all: the same transaction
+  });
+
+  it("a capture the chain refuses for another reason (a pause) stays ordered, and a void it refuses (a frozen payer) stays refused: neither is captureExpired", async function () {
+    e = await engine(f);
+    const payer = await f.payer(100_000n, 18);
+    const p = e.processor();
+    const declined = await e.quote(payer.address);
+    const bought = await e.quote(payer.address);
+    await p.tick();
+    await e.authorize(bought, payer);
+    await e.authorize(declined, payer);
+    await e.fail("down", 2);
+    await p.tick(); // both confirmed, the retailer down
+    e.clock.ms += RETRY_MS;
+    const pauser = f.checkout.connect(f.suite.accounts.pauser);
+    const compliance = f.suite.token.connect(f.suite.accounts.compliance);
+    await e.fail("decline", 1); // the older invoice's order is declined (and voided: a void is not paused), the newer one's goes through
+    await (await pauser.pause()).wait();
+    try {
+      await p.tick();
+    } finally {
+      await (await pauser.unpause()).wait();
+    }
+    const paused = e.get(bought.intentId);
+    expect(paused).to.include({ status: "confirmed", purchase: "ordered", exception: null, settleTx: null });
+    expect(paused.lastError).to.match(/^the chain refused the transaction: EnforcedPause\(/);
+    expect(e.get(declined.intentId)).to.include({ purchase: "voiding", exception: "RETAILER_PAYMENT_DECLINED" });
+    await p.tick();
+    expect(e.get(bought.intentId)).to.include({ status: "confirmed", purchase: "capturing" });
+    expect(e.get(declined.intentId)).to.include({ status: "invalid", purchase: "voided" });
+    // A void the token refuses: the payer frozen.
+    const third = await e.quote(payer.address);
+    await e.authorize(third, payer);
+    await e.fail("decline", 1);
+    await (await compliance.freeze(payer.address)).wait();
+    try {
+      await p.tick();
+      const refused = e.get(third.intentId);
+      expect(refused).to.include({
+        status: "confirmed",
+        purchase: "refused",
+        exception: "RETAILER_PAYMENT_DECLINED",
+        settleTx: null,
+      });
+      expect(refused.lastError).to.match(/^the chain refused the transaction: BankTokenFrozen\(/);
+    } finally {
+      await (await compliance.unfreeze(payer.address)).wait();
+    }
+    await p.tick();
+    await p.tick();
+    expect(e.get(third.intentId)).to.include({ status: "invalid", purchase: "voided" });
   });
 
   it("a capture or a void done on chain but not yet confirmed is not sent again", async function () {
