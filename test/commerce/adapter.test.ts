@@ -573,6 +573,7 @@ describe("checkout adapter, round by round", function () {
     const payer = await f.payer(100_000n, 18);
     const p = e.processor();
     const declined = await e.quote(payer.address);
+    e.clock.ms += 1; // the older of the two: its order is the first one of a round
     const bought = await e.quote(payer.address);
     await p.tick();
     await e.authorize(bought, payer);
