@@ -290,6 +290,30 @@ describe("checkout adapter, round by round", function () {
     );
   });
 
+  it("a quote that expires with a part the token will not send back (a frozen payer): expired at once, the part left at the address", async function () {
+    e = await engine(f);
+    const payer = await f.payer(10_000n, 19);
+    const p = e.processor();
+    const invoice = await e.quote(payer.address);
+    const part = invoice.intent.tokenAmount / 4n;
+    await f.deposit(payer, e.json(invoice), part);
+    await p.tick();
+    const compliance = f.suite.token.connect(f.suite.accounts.compliance);
+    await (await compliance.freeze(payer.address)).wait();
+    try {
+      await f.suite.networkHelpers.time.increaseTo(invoice.intent.quoteExpiry + 1n);
+      e.clock.ms = seconds(invoice.intent.quoteExpiry) + 1_000;
+      expect(await p.tick()).to.equal(true);
+      const expired = e.get(invoice.intentId);
+      expect(expired).to.include({ status: "expired", deposited: part });
+      expect(expired.lastError).to.match(/^the chain refused the transaction: BankTokenFrozen\(/);
+      expect(e.notes(invoice.intentId).at(-1)).to.equal("the quote expired; its deposit could not go back");
+      expect(await balance(invoice.depositAddress)).to.equal(part);
+    } finally {
+      await (await compliance.unfreeze(payer.address)).wait();
+    }
+  });
+
   it("an authorization mined at the last second, between the followers' read and the expiry, is not expired", async function () {
     let hook: (() => Promise<void>) | undefined;
     e = await engine(f, {
