@@ -175,6 +175,7 @@ const GROUPS = {
       "test/commerce/quote.test.ts",
       "test/commerce/retailer-client.test.ts",
       "test/commerce/verifier.test.ts",
+      "test/commerce/adapter.test.ts",
     ],
   },
 };
