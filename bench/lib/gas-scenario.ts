@@ -47,7 +47,7 @@ import {
   type BankToken,
   type Checkout,
 } from "../../typechain-types/index.js";
-import type { ICheckout } from "../../typechain-types/contracts/commerce/Checkout.sol/Checkout.js";
+import type { ICheckout } from "../../typechain-types/contracts/commerce/Checkout.js";
 import { eip712Domain, measureErc20, type BenchToken, type Measure, type TokenUnderTest } from "./erc20.js";
 import { deployQuietly } from "./deploy.js";
 import type { GasRow } from "./results.js";
