@@ -27,7 +27,7 @@
  * after the build.
  */
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -35,6 +35,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { ChainConfigError, openChain, originOf, probeChainId, type ChainConnection } from "../src/chain/config.js";
 import { serviceDataDir } from "../src/chain/data-dir.js";
 import { deploymentsRoot, readDeployments } from "../src/chain/deployments.js";
+import { removeStackFile, writeStackFile } from "../src/chain/stack-file.js";
 import { checkRecordsAgainstChain, DevnetError, startAnvil, type Anvil } from "../src/chain/devnet.js";
 import {
   DEVNET_CHAIN_ID,
@@ -281,6 +282,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
+  const stackFile = path.join(where.data, "stack.json");
   const nodes: { readonly anvil: Anvil; readonly stateFile: string }[] = [];
   const chains: ChainConnection[] = [];
   let runner: ServiceRunner | undefined;
@@ -289,6 +291,7 @@ async function main(argv: readonly string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     log("shutting down");
+    removeStackFile(stackFile);
     try {
       await runner?.stopAll();
     } catch (error) {
@@ -398,6 +401,20 @@ async function main(argv: readonly string[]): Promise<void> {
       if (i > 0) lines.push(`chain ${devnet.network} rpc=${devnet.endpoint.url} chainId=${devnet.chainId}`);
     }
     lines.push(`bank-chain ready rpc=${endpoint?.url ?? originOf(chain.url)} chainId=${chain.chainId}`);
+    // The stack file before the ready line: a tool that waits for the line finds the file.
+    mkdirSync(where.data, { recursive: true });
+    writeStackFile(stackFile, {
+      version: 1,
+      chains: chainsToRun.map((name, i) => ({
+        network: name,
+        rpc: devnets[i]?.endpoint.url ?? originOf(chains[i]!.url),
+        chainId: Number(chains[i]!.chainId),
+        deployments: places(name, env).deployments,
+      })),
+      services: Object.fromEntries(services.filter((s) => s.url !== undefined).map((s) => [s.name, s.url!])),
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    });
     process.stdout.write(`${lines.join("\n")}\n`);
   } catch (error) {
     process.stderr.write(`bank-chain: ${messageOf(error)}\n`);
