@@ -7,6 +7,7 @@ import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
 import { CARD_GATEWAY_SETTINGS, cardGateway, cardGatewayApi } from "./iso8583/service.js";
 import { KEYS_SETTINGS, keysHolder1, keysHolder2, keysHolder3 } from "./keys/service.js";
+import { OFFLINE_MERCHANT_SETTINGS, offlineMerchant } from "./offline/service.js";
 import { REWARDS_SETTINGS, rewards } from "./rewards/service.js";
 import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/service.js";
 
@@ -22,6 +23,7 @@ export const SERVICES: readonly ServiceFactory[] = [
   billMonitor,
   cardGateway,
   cardGatewayApi,
+  offlineMerchant,
   certificates,
   rewards,
   keysHolder1,
@@ -35,6 +37,7 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   BANK_AGENT_SETTINGS,
   BILL_MONITOR_SETTINGS,
   CARD_GATEWAY_SETTINGS,
+  OFFLINE_MERCHANT_SETTINGS,
   INTEROP_SETTINGS,
   CERTIFICATES_SETTINGS,
   REWARDS_SETTINGS,
