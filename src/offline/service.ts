@@ -57,7 +57,7 @@ export const OFFLINE_MERCHANT_SETTINGS = settingsSchema("offline-merchant", {
     86_400,
   ),
   OFFLINE_MERCHANT_KEY: text(
-    "the merchant's private key: vouchers pay its address, and it sends the sync's transactions (on the devnet: account 15); keep it in a secret store",
+    "the merchant's private key (vouchers pay its address; it sends the sync's transactions); keep it in a secret store",
     "64 hex digits, 0x optional",
     /^(0x)?[0-9a-fA-F]{64}$/,
     DEVNET_MERCHANT_KEY,
