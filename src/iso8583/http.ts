@@ -14,6 +14,7 @@ import { z } from "zod";
 import { JsonHttpServer, pageQuery, route, type HealthProbe } from "../chain/http.js";
 import { CardTrafficError, MAX_WINDOW_SECONDS, type CardTraffic } from "./traffic.js";
 
+/** Where the traffic API listens, its log and its health probe. */
 export interface CardTrafficHttpOptions {
   readonly host: string;
   /** 0 picks a free port. */

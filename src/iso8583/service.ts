@@ -202,6 +202,7 @@ async function gatewaySigner(
 
 export const cardGateway: ServiceFactory = cardGatewayService();
 
+/** What tests change: the environment (default `process.env`) and the clock the stats window ends at. */
 export interface CardGatewayApiOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The clock the stats window ends at; default the system clock. */
@@ -243,4 +244,5 @@ export function cardGatewayApiService(options: CardGatewayApiOptions = {}): Serv
   };
 }
 
+/** The traffic API as `npm start` runs it (settings from `process.env`). */
 export const cardGatewayApi: ServiceFactory = cardGatewayApiService();

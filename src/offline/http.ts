@@ -18,6 +18,7 @@ import { HttpError, JsonHttpServer, page, pageQuery, route, type HealthProbe } f
 import { OfflineMerchantError } from "./merchant.js";
 import { OFFER_STATES, OfflineTerminalError, VOUCHER_STATES, type MerchantTerminal } from "./terminal.js";
 
+/** Where the terminal's API listens, its log and its health probe. */
 export interface TerminalHttpOptions {
   readonly host: string;
   /** 0 picks a free port. */

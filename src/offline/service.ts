@@ -66,6 +66,7 @@ export const OFFLINE_MERCHANT_SETTINGS = settingsSchema("offline-merchant", {
   OFFLINE_MERCHANT_OFFER_SECONDS: int("how long an offer waits for its buyer (s)", 300, 1, 86_400),
 });
 
+/** What tests change: the environment (default `process.env`) and the clock. */
 export interface OfflineMerchantServiceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly clock?: Clock;
@@ -87,6 +88,11 @@ export function merchantWallet(key: string, devnet: boolean): Wallet {
   return new Wallet(hex);
 }
 
+/**
+ * `offline-merchant`: the terminal of the merchant whose key `OFFLINE_MERCHANT_KEY` holds (the devnet's account 15
+ * by default on the devnet), for the deployment's `OfflineVault`, its state in `offline-merchant-<hash>.sqlite`.
+ * @throws SettingError `SETTING_REQUIRED` off the devnet without a key; OfflineTerminalError for a published one.
+ */
 export function offlineMerchantService(options: OfflineMerchantServiceOptions = {}): ServiceFactory {
   const name = "offline-merchant";
   return {
@@ -144,4 +150,5 @@ export function offlineMerchantService(options: OfflineMerchantServiceOptions = 
   };
 }
 
+/** The terminal as `npm start` runs it (settings from `process.env`). */
 export const offlineMerchant: ServiceFactory = offlineMerchantService();

@@ -32,6 +32,7 @@ export class OfflineTerminalError extends BankChainError {}
 
 /** Where an offer stands. */
 export const OFFER_STATES = ["open", "accepted", "refused", "expired", "failed", "closed"] as const;
+/** Where an offer stands (`OFFER_STATES`). */
 export type OfferState = (typeof OFFER_STATES)[number];
 
 /** Every state a stored voucher can be in (see `merchant-store.ts`). */
@@ -81,6 +82,7 @@ export interface VoucherView {
   readonly owed: string | null;
 }
 
+/** The store module under which the terminal's own tables (offers) are migrated. */
 export const TERMINAL_STORE_MODULE = "offline-terminal";
 
 const TERMINAL_MIGRATIONS: readonly Migration[] = [
@@ -117,6 +119,7 @@ interface OfferRow {
   expires_at: number;
 }
 
+/** What a terminal is built from. */
 export interface TerminalOptions {
   readonly merchant: Merchant;
   readonly sync: VoucherSync;
