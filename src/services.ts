@@ -5,8 +5,9 @@ import { CHECKOUT_SETTINGS, commerceServices } from "./commerce/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
-import { CARD_GATEWAY_SETTINGS, cardGateway } from "./iso8583/service.js";
+import { CARD_GATEWAY_SETTINGS, cardGateway, cardGatewayApi } from "./iso8583/service.js";
 import { KEYS_SETTINGS, keysHolder1, keysHolder2, keysHolder3 } from "./keys/service.js";
+import { OFFLINE_MERCHANT_SETTINGS, offlineMerchant } from "./offline/service.js";
 import { REWARDS_SETTINGS, rewards } from "./rewards/service.js";
 import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/service.js";
 
@@ -21,6 +22,8 @@ export const SERVICES: readonly ServiceFactory[] = [
   bankAgentB,
   billMonitor,
   cardGateway,
+  cardGatewayApi,
+  offlineMerchant,
   certificates,
   rewards,
   keysHolder1,
@@ -34,6 +37,7 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   BANK_AGENT_SETTINGS,
   BILL_MONITOR_SETTINGS,
   CARD_GATEWAY_SETTINGS,
+  OFFLINE_MERCHANT_SETTINGS,
   INTEROP_SETTINGS,
   CERTIFICATES_SETTINGS,
   REWARDS_SETTINGS,

@@ -199,7 +199,19 @@ const MIGRATIONS = [
     ALTER TABLE card_reversals_ahead ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX card_reversals_ahead_stan ON card_reversals_ahead (acquirer, terminal, stan);`,
   },
+  {
+    // The traffic API (`traffic.ts`) reads the journal newest first and by time window.
+    version: 5,
+    name: "messages by time",
+    sql: `CREATE INDEX card_messages_created ON card_messages (created_at, id);`,
+  },
 ] as const;
+
+/** The journal's schema version this code writes (the traffic reader refuses another). */
+export const JOURNAL_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The store module under which the journal's migrations are recorded. */
+export const JOURNAL_MODULE = "iso8583-gateway";
 
 /** How long a reversal that came ahead of its original declines a late original (STANs recycle daily). */
 export const REVERSAL_AHEAD_MS = 24 * 3_600_000;
@@ -271,7 +283,7 @@ export class Journal {
 
   constructor(store: Store) {
     this.#store = store;
-    store.migrate("iso8583-gateway", MIGRATIONS);
+    store.migrate(JOURNAL_MODULE, MIGRATIONS);
   }
 
   /** Makes every write so far durable (one commit for all of them). */

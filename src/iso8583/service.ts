@@ -3,6 +3,9 @@
  * A's AccountLedger behind an ISO 8583 TCP server on 127.0.0.1, its journal in
  * its own SQLite file under the context's data folder.
  *
+ * Beside it, `card-gateway-api` serves the gateway's traffic over HTTP from the
+ * same SQLite file, through a read-only connection of its own (`traffic.ts`).
+ *
  * Environment: `CARD_GATEWAY_SETTINGS` below (docs/operations.md, docs/iso8583.md).
  */
 import { createRequire } from "node:module";
@@ -19,11 +22,17 @@ import {
 import { isDevnet } from "../chain/networks.js";
 import { choice, int, settingsSchema, text } from "../chain/settings.js";
 import { AccountLedger__factory, BankToken__factory } from "../../typechain-types/index.js";
+import type { Clock } from "../chain/clock.js";
 import { CardStore } from "./cards.js";
 import { FRAMINGS, type Framing } from "./framing.js";
 import { CardGateway, DEFAULT_GATEWAY_PORT, DEFAULT_WALLET_ELEMENT, GatewayConfigError } from "./gateway.js";
 import { Journal } from "./journal.js";
+import { cardTrafficHttpServer } from "./http.js";
 import { LedgerPoster } from "./ledger.js";
+import { CardTraffic } from "./traffic.js";
+
+/** The traffic API's port unless `CARD_GATEWAY_API_PORT` says otherwise. */
+export const DEFAULT_CARD_GATEWAY_API_PORT = 8584;
 
 /** The deployment the devnet's gateway serves (bank A's card accounts). */
 export const GATEWAY_LEDGER = "AccountLedgerBankA";
@@ -62,6 +71,12 @@ export interface CardGatewayServiceOptions {
 /** The card gateway's environment. */
 export const CARD_GATEWAY_SETTINGS = settingsSchema("card-gateway", {
   CARD_GATEWAY_PORT: int("TCP port on 127.0.0.1 (0 picks a free one)", DEFAULT_GATEWAY_PORT, 0, 65_535),
+  CARD_GATEWAY_API_PORT: int(
+    "port of the traffic API (service card-gateway-api) on 127.0.0.1 (0 picks a free one)",
+    DEFAULT_CARD_GATEWAY_API_PORT,
+    0,
+    65_535,
+  ),
   CARD_GATEWAY_FRAMING: choice(
     "length prefix: 2-byte big-endian binary or 4 ASCII digits",
     "binary2" as Framing,
@@ -186,3 +201,48 @@ async function gatewaySigner(
 }
 
 export const cardGateway: ServiceFactory = cardGatewayService();
+
+/** What tests change: the environment (default `process.env`) and the clock the stats window ends at. */
+export interface CardGatewayApiOptions {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The clock the stats window ends at; default the system clock. */
+  readonly clock?: Clock;
+}
+
+/**
+ * `card-gateway-api`: the gateway's traffic over HTTP (`http.ts`). It opens the
+ * gateway's journal file (the `card-gateway` store of this deployment) through
+ * a read-only connection of its own, so it runs after `card-gateway`, which
+ * creates and migrates that file; it keeps no state, so a restart of either
+ * service loses nothing.
+ */
+export function cardGatewayApiService(options: CardGatewayApiOptions = {}): ServiceFactory {
+  const name = "card-gateway-api";
+  return {
+    name,
+    async create(context: ServiceContext): Promise<Service> {
+      const settings = CARD_GATEWAY_SETTINGS.read(options.env ?? process.env, {
+        devnet: isDevnet(context.chain.chainId),
+      });
+      const port = settings.CARD_GATEWAY_API_PORT;
+      const store = await openDeploymentStore(context, "card-gateway", GATEWAY_LEDGER);
+      return serviceOwningStore(name, store, () => {
+        const traffic = new CardTraffic(store, options.clock === undefined ? {} : { clock: options.clock });
+        const http = cardTrafficHttpServer(traffic, {
+          host: "127.0.0.1",
+          port,
+          log: context.log,
+          health: { checkDatabase: () => traffic.check() },
+        });
+        return {
+          url: () => http.url ?? `http://127.0.0.1:${port}`,
+          start: async () => void (await http.start()),
+          stop: () => http.stop(),
+        };
+      });
+    },
+  };
+}
+
+/** The traffic API as `npm start` runs it (settings from `process.env`). */
+export const cardGatewayApi: ServiceFactory = cardGatewayApiService();

@@ -429,6 +429,12 @@ export class MerchantStore {
     return row === undefined ? undefined : fromRow(row);
   }
 
+  /** The voucher accepted for payment request `requestId`, if one was. */
+  voucherOfRequest(requestId: string): StoredVoucher | undefined {
+    const row = this.store.get<VoucherRow>("SELECT * FROM offline_vouchers WHERE request_id = ?", requestId);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
   vouchersOf(payer: string): StoredVoucher[] {
     return this.store.all<VoucherRow>("SELECT * FROM offline_vouchers WHERE payer = ?", payer).map(fromRow);
   }

@@ -45,11 +45,13 @@ export interface MerchantOptions {
 
 export interface SessionParams {
   readonly amount: bigint;
-  /** Told the offer text as soon as the session listens. */
-  readonly onOffer: (offerText: string) => void;
+  /** Told the offer text as soon as the session listens, with the payment request the buyer will be sent. */
+  readonly onOffer: (offerText: string, request: PaymentRequest) => void;
   readonly session?: Omit<MerchantSessionOptions, "wallet" | "onRefused">;
   /** How long to wait for the buyer's voucher once connected; default 60 s. */
   readonly receiveTimeoutMs?: number;
+  /** Ends the session when aborted (a service stopping): no buyer is taken after that. */
+  readonly signal?: AbortSignal;
 }
 
 export interface SessionOutcome {
@@ -249,8 +251,11 @@ export class Merchant {
     });
     let decision: Decision | undefined;
     let voucher: StoredVoucher | undefined;
+    const abort = () => void session.close().catch(() => undefined);
+    if (params.signal?.aborted === true) abort();
+    params.signal?.addEventListener("abort", abort, { once: true });
     try {
-      params.onOffer(session.offerText());
+      params.onOffer(session.offerText(), request);
       const channel = await session.accept();
       await channel.send(request);
       const message = await channel.receive(params.receiveTimeoutMs ?? 60_000);
@@ -284,6 +289,7 @@ export class Merchant {
       this.#log("session_failed", { error: messageOf(error) });
       return { decision, voucher, error: messageOf(error) };
     } finally {
+      params.signal?.removeEventListener("abort", abort);
       await session.close().catch(() => undefined);
     }
   }

@@ -458,6 +458,8 @@ const DEFAULT_PORTS = {
   BANK_B_PORT: 8602,
   BILL_MONITOR_PORT: 8610,
   CARD_GATEWAY_PORT: 8583,
+  CARD_GATEWAY_API_PORT: 8584,
+  OFFLINE_MERCHANT_PORT: 8670,
   INTEROP_API_PORT: 8620,
   INTEROP_ATTESTER_1_PORT: 8621,
   INTEROP_ATTESTER_2_PORT: 8622,
@@ -542,6 +544,8 @@ describe("docs: every command in README.md and docs/*.md", function () {
         BANK_B_PORT: await freePort(),
         BILL_MONITOR_PORT: await freePort(),
         CARD_GATEWAY_PORT: await freePort(),
+        CARD_GATEWAY_API_PORT: await freePort(),
+        OFFLINE_MERCHANT_PORT: await freePort(),
         INTEROP_API_PORT: await freePort(),
         INTEROP_ATTESTER_1_PORT: await freePort(),
         INTEROP_ATTESTER_2_PORT: await freePort(),
@@ -590,7 +594,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
       let text = command.text.replace(
-        /(?<=:)(8545|8601|8602|8610|8583|8630|8640|8650|8651|8652|8660|8661)\b/g,
+        /(?<=:)(8545|8601|8602|8610|8583|8584|8630|8640|8650|8651|8652|8660|8661|8670)\b/g,
         (port) => {
           const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
           return String(ports[name as keyof typeof DEFAULT_PORTS]);

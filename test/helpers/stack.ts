@@ -31,6 +31,8 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     BANK_B_PORT: "0",
     BILL_MONITOR_PORT: "0",
     CARD_GATEWAY_PORT: "0",
+    CARD_GATEWAY_API_PORT: "0",
+    OFFLINE_MERCHANT_PORT: "0",
     INTEROP_API_PORT: "0",
     INTEROP_ATTESTER_1_PORT: "0",
     INTEROP_ATTESTER_2_PORT: "0",

@@ -15,6 +15,8 @@ export const OPENAPI_APIS = {
   "interop-api": "interop-api",
   "interop-attester": "interop-attester-1",
   "interop-relayer": "interop-relayer",
+  "card-gateway": "card-gateway-api",
+  "offline-merchant": "offline-merchant",
 } as const;
 
 export type OpenApiName = keyof typeof OPENAPI_APIS;

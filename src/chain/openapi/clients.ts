@@ -10,12 +10,14 @@ import createClient, { type Client } from "openapi-fetch";
 
 import type { paths as BankAgentPaths } from "./bank-agent.js";
 import type { paths as BillMonitorPaths } from "./bill-monitor.js";
+import type { paths as CardGatewayPaths } from "./card-gateway.js";
 import type { paths as CertificatesPaths } from "./certificates.js";
 import type { paths as CheckoutPaths } from "./checkout.js";
 import type { paths as InteropApiPaths } from "./interop-api.js";
 import type { paths as InteropAttesterPaths } from "./interop-attester.js";
 import type { paths as InteropRelayerPaths } from "./interop-relayer.js";
 import type { paths as KeysHolderPaths } from "./keys-holder.js";
+import type { paths as OfflineMerchantPaths } from "./offline-merchant.js";
 import type { paths as RetailerPaths } from "./retailer.js";
 import type { paths as RewardsPaths } from "./rewards.js";
 
@@ -23,12 +25,14 @@ import type { paths as RewardsPaths } from "./rewards.js";
 export interface ApiPaths {
   "bank-agent": BankAgentPaths;
   "bill-monitor": BillMonitorPaths;
+  "card-gateway": CardGatewayPaths;
   certificates: CertificatesPaths;
   checkout: CheckoutPaths;
   "interop-api": InteropApiPaths;
   "interop-attester": InteropAttesterPaths;
   "interop-relayer": InteropRelayerPaths;
   "keys-holder": KeysHolderPaths;
+  "offline-merchant": OfflineMerchantPaths;
   retailer: RetailerPaths;
   rewards: RewardsPaths;
 }
