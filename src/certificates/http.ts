@@ -3,6 +3,7 @@
  *
  *   GET  /challenge                 a single-use nonce, its expiry, and the EIP-712 domain and types to sign
  *   POST /certificates              { publicKey, subject?, nonce, signature } → 201 with the certificate
+ *   GET  /certificates              those issued, newest first, with their status on chain (`?status=`), paged
  *   GET  /certificates/:uid         the attestation, its status on chain, and the inputs to recompute it
  *   POST /certificates/:uid/revoke  { nonce, signature } signed by the certificate's key → the revocation
  *   GET  /requests/:id              a request's state (when POST answered 503 CERT_REQUEST_PENDING)
@@ -17,7 +18,8 @@
  */
 import { z } from "zod";
 
-import { HttpError, JsonHttpServer, route, type HealthProbe } from "../chain/http.js";
+import { HttpError, JsonHttpServer, pageQuery, route, type HealthProbe } from "../chain/http.js";
+import { keysetCursor, parseKeysetCursor } from "../chain/keyset.js";
 import { FEATURE_NAMES } from "./features.js";
 import { CERTIFICATE_STATUSES, statusOfError, type CertificateIssuer, type IssuedCertificate } from "./issuer.js";
 import { LEVELS } from "./model.js";
@@ -125,6 +127,38 @@ const certificateSchema = z
     txHash: z.string(),
   })
   .openapi("Certificate");
+const certificateSummarySchema = z
+  .object({
+    uid: z.string(),
+    subject: address,
+    level: z.enum(LEVELS),
+    issuedAt: z.string().openapi({ description: "ISO 8601: the attestation's block time" }),
+    expiresAt: z.string().openapi({ description: "ISO 8601: the attestation's expirationTime" }),
+    status: z.enum(CERTIFICATE_STATUSES).openapi({ description: "CertificateVerifier.statusOf now" }),
+    txHash: z.string(),
+  })
+  .openapi("CertificateSummary", {
+    example: {
+      uid: "0x9b1f3c5e7a9d1b3f5c7e9a1d3b5f7c9e1a3d5b7f9c1e3a5d7b9f1c3e5a7d9b1f",
+      subject: "0xcd3B766CCDd6AE721141F452C550Ca635964ce71",
+      level: "MEDIUM",
+      issuedAt: "2026-01-01T00:00:00.000Z",
+      expiresAt: "2026-04-01T00:00:00.000Z",
+      status: "Valid",
+      txHash: "0x2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f",
+    },
+  });
+const certificateListSchema = z
+  .object({ items: z.array(certificateSummarySchema), nextCursor: z.string().nullable() })
+  .openapi("CertificateList");
+/** The sort key a certificates cursor holds: the request's time (ms) and its record number. */
+const certificateCursorSchema = z.tuple([z.number().int().nonnegative(), z.number().int().positive()]);
+/**
+ * Most certificates one `GET /certificates` reads while looking for those in the status asked: a page may hold fewer
+ * than `limit` with a `nextCursor` to read on from, so that a rare status never makes one request read them all.
+ */
+const MAX_SCAN = 1_000;
+
 const requestViewSchema = z
   .object({
     id: z.string(),
@@ -263,6 +297,59 @@ export function certificateHttpServer(
             body: await certificateJson(issuer, certificate),
             headers: { location: `/certificates/${certificate.uid}` },
           };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/certificates",
+        summary: "the certificates this service issued, newest first, with their status on chain now, a page at a time",
+        query: z
+          .object({
+            status: z
+              .enum(CERTIFICATE_STATUSES)
+              .optional()
+              .openapi({ description: "only those CertificateVerifier.statusOf gives this status now" }),
+            ...pageQuery,
+          })
+          .strict(),
+        responses: {
+          200: {
+            description: `one page of certificates (with a status, possibly fewer than \`limit\` after reading ${MAX_SCAN})`,
+            schema: certificateListSchema,
+          },
+          400: { description: "a bad status, limit or cursor" },
+        },
+        handle: async ({ query }) => {
+          const start = parseKeysetCursor(query.cursor, certificateCursorSchema);
+          let after = start === undefined ? undefined : { createdMs: start[0], seq: start[1] };
+          const items: z.infer<typeof certificateSummarySchema>[] = [];
+          let scanned = 0;
+          let more = true;
+          while (items.length < query.limit && scanned < MAX_SCAN && more) {
+            const want = Math.min(query.limit - items.length, MAX_SCAN - scanned);
+            const rows = issuer.issued({ after, limit: want + 1 });
+            more = rows.length > want;
+            const batch = rows.slice(0, want);
+            const statuses = await Promise.all(batch.map((row) => issuer.statusOf(row.uid)));
+            batch.forEach((row, i) => {
+              const status = statuses[i]!;
+              if (query.status !== undefined && status !== query.status) return;
+              items.push({
+                uid: row.uid,
+                subject: row.subject,
+                level: LEVELS[row.level]!,
+                issuedAt: new Date(row.issuedAt * 1000).toISOString(),
+                expiresAt: new Date(row.expirationTime * 1000).toISOString(),
+                status,
+                txHash: row.txHash,
+              });
+            });
+            scanned += batch.length;
+            const last = batch.at(-1);
+            if (last !== undefined) after = { createdMs: last.createdMs, seq: last.seq };
+          }
+          const nextCursor = more && after !== undefined ? keysetCursor([after.createdMs, after.seq]) : null;
+          return { status: 200, body: { items, nextCursor } };
         },
       }),
       route({

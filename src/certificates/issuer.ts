@@ -564,7 +564,31 @@ export class CertificateIssuer {
       "SELECT * FROM certificate_requests WHERE kind = 'issue' AND state = 'done' AND uid = ?",
       uid.toLowerCase(),
     );
-    if (row === undefined) return undefined;
+    return row === undefined ? undefined : this.#issued(row);
+  }
+
+  /**
+   * Up to `limit` certificates this service issued, newest first (request time, then the order the requests were
+   * recorded in, descending), after the one with sort key `after`; each with that key (`createdMs`, `seq`).
+   */
+  issued(query: {
+    readonly after?: { readonly createdMs: number; readonly seq: number } | undefined;
+    readonly limit: number;
+  }): Array<IssuedCertificate & { readonly createdMs: number; readonly seq: number }> {
+    return this.#store
+      .all<RequestRow & { seq: number }>(
+        `SELECT rowid AS seq, * FROM certificate_requests WHERE kind = 'issue' AND state = 'done'
+           AND (? IS NULL OR (created_ms, rowid) < (?, ?))
+         ORDER BY created_ms DESC, rowid DESC LIMIT ?`,
+        query.after === undefined ? null : 1,
+        query.after?.createdMs ?? null,
+        query.after?.seq ?? null,
+        query.limit,
+      )
+      .map((row) => ({ ...this.#issued(row), createdMs: row.created_ms, seq: row.seq }));
+  }
+
+  #issued(row: RequestRow): IssuedCertificate {
     return {
       uid: row.uid!,
       requestId: row.id,

@@ -3,6 +3,7 @@
  *
  *   GET  /catalogue                       the retailer's goods and fiat prices
  *   POST /quotes                          a signed quote for a good of the retailer  → 201 the invoice
+ *   GET  /invoices                        invoices newest first, by status, a page at a time, with counts per status
  *   GET  /invoices/:intentId              an invoice: status, payment, purchase, history
  *   GET  /invoices/:intentId/qr.svg       the ERC-681 payment request as a QR code (SVG)
  *   GET  /invoices/:intentId/qr.png       the same as PNG
@@ -16,7 +17,8 @@
 import { getAddress } from "ethers";
 import { z } from "zod";
 
-import { JsonHttpServer, route, type HealthProbe } from "../chain/http.js";
+import { JsonHttpServer, pageQuery, route, type HealthProbe } from "../chain/http.js";
+import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
 import { addressSchema } from "../chain/schemas.js";
 import { BankChainError } from "../errors.js";
 import { CommerceError, commerceStatus } from "./errors.js";
@@ -78,6 +80,47 @@ const invoiceView = z
     history: z.array(z.object({ at: z.number().int(), status: z.string(), purchase: z.string(), note: z.string() })),
   })
   .openapi("Invoice");
+
+const invoiceSummary = z
+  .object({
+    intentId: z.string(),
+    status: z.enum(INVOICE_STATUSES),
+    sku: z.string(),
+    quantity: z.number().int(),
+    fiatAmount: z.string().openapi({ description: "the price in the currency's minor units, as digits" }),
+    currency: z.string(),
+    tokenAmount: z.string().openapi({ description: "what the payer pays, in token base units, as digits" }),
+    payer: z.string(),
+    purchaseState: z.enum(PURCHASE_STATES),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("InvoiceSummary", {
+    example: {
+      intentId: "0x3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d",
+      status: "complete",
+      sku: "mug",
+      quantity: 1,
+      fiatAmount: "1200",
+      currency: "USD",
+      tokenAmount: "12000000",
+      payer: "0xcd3B766CCDd6AE721141F452C550Ca635964ce71",
+      purchaseState: "captured",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:12.000Z",
+    },
+  });
+
+const invoiceList = z
+  .object({
+    items: z.array(invoiceSummary),
+    counts: z.record(z.number().int()).openapi({ description: "invoices per status, all of them" }),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("InvoiceList");
+
+/** The sort key an invoices cursor holds: creation time (ms), intent id. */
+const invoiceCursor = z.tuple([z.number().int().nonnegative(), z.string().regex(/^0x[0-9a-f]{64}$/)]);
 
 const catalogueView = z
   .object({
@@ -158,6 +201,23 @@ export function viewOf(api: Pick<CheckoutApi, "store" | "chainId" | "checkout">,
   };
 }
 
+/** The invoice as the list shows it. */
+export function summaryOf(invoice: Invoice): z.infer<typeof invoiceSummary> {
+  return {
+    intentId: invoice.intentId,
+    status: invoice.status,
+    sku: invoice.sku,
+    quantity: invoice.quantity,
+    fiatAmount: invoice.intent.fiatAmount.toString(),
+    currency: invoice.intent.currency,
+    tokenAmount: invoice.intent.tokenAmount.toString(),
+    payer: getAddress(invoice.intent.payer),
+    purchaseState: invoice.purchase,
+    createdAt: new Date(invoice.createdAt).toISOString(),
+    updatedAt: new Date(invoice.updatedAt).toISOString(),
+  };
+}
+
 /** The invoice's ERC-681 payment request. */
 export function paymentRequestOf(chainId: bigint, invoice: Invoice): string {
   return paymentRequestUri({
@@ -233,6 +293,30 @@ export function checkoutHttpServer(api: CheckoutApi, options: CheckoutHttpOption
           503: { description: "the retailer or the price feed cannot be read" },
         },
         handle: async ({ body }) => ({ status: 201, body: viewOf(api, await api.quote(body)) }),
+      }),
+      route({
+        method: "GET",
+        path: "/invoices",
+        summary: "invoices newest first, by status, a page at a time, with counts per status",
+        query: z.object({ status: z.enum(INVOICE_STATUSES).optional(), ...pageQuery }).strict(),
+        responses: {
+          200: { description: "one page of invoices", schema: invoiceList },
+          400: { description: "a bad status, limit or cursor" },
+        },
+        handle: ({ query }) => {
+          const before = parseKeysetCursor(query.cursor, invoiceCursor);
+          const rows = api.store.list({
+            ...(query.status === undefined ? {} : { statuses: [query.status] }),
+            ...(before === undefined ? {} : { before: { createdAt: before[0], intentId: before[1] } }),
+            newestFirst: true,
+            limit: query.limit + 1,
+          });
+          const { items, nextCursor } = keysetPage(rows, query.limit, (invoice) => [
+            invoice.createdAt,
+            invoice.intentId,
+          ]);
+          return { status: 200, body: { items: items.map(summaryOf), counts: api.store.counts(), nextCursor } };
+        },
       }),
       route({
         method: "GET",

@@ -164,6 +164,8 @@ export interface InvoiceFilter {
   readonly dueBy?: number;
   /** Only those after this one in the order `list` reads (oldest first, then by id). */
   readonly after?: { readonly createdAt: number; readonly intentId: string };
+  /** Only those before this one in that order (older, or as old with a smaller id): the newest-first pages. */
+  readonly before?: { readonly createdAt: number; readonly intentId: string };
 }
 
 /** A change to an invoice: only the fields given change. */
@@ -239,8 +241,11 @@ export class InvoiceStore {
     return row === undefined ? undefined : toInvoice(row);
   }
 
-  /** Invoices in one of `statuses` and one of `purchases`, oldest first, at most `limit` (default 100). */
-  list(options: InvoiceFilter & { readonly limit?: number }): Invoice[] {
+  /**
+   * Invoices in one of `statuses` and one of `purchases`, oldest first (newest first with `newestFirst`), then by
+   * id, at most `limit` (default 100).
+   */
+  list(options: InvoiceFilter & { readonly limit?: number; readonly newestFirst?: boolean }): Invoice[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (options.statuses !== undefined) {
@@ -263,8 +268,13 @@ export class InvoiceStore {
       where.push("(created_at > ? OR (created_at = ? AND intent_id > ?))");
       params.push(options.after.createdAt, options.after.createdAt, options.after.intentId);
     }
+    if (options.before !== undefined) {
+      where.push("(created_at < ? OR (created_at = ? AND intent_id < ?))");
+      params.push(options.before.createdAt, options.before.createdAt, options.before.intentId.toLowerCase());
+    }
+    const order = options.newestFirst === true ? "created_at DESC, intent_id DESC" : "created_at, intent_id";
     const sql = `SELECT * FROM checkout_invoices ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-      ORDER BY created_at, intent_id LIMIT ?`;
+      ORDER BY ${order} LIMIT ?`;
     return this.#store.all<InvoiceRow>(sql, ...params, options.limit ?? 100).map(toInvoice);
   }
 

@@ -50,6 +50,7 @@ import {
   PayloadRefusedError,
   REFUSALS,
   refusalOf,
+  type TransactionCursor,
   type TransactionStatus,
   type TransactionView,
 } from "./api.js";
@@ -355,6 +356,43 @@ export class ApiGateway {
       );
     }
     return rows[0] === undefined ? undefined : this.#view(rows[0]);
+  }
+
+  /**
+   * Up to `limit` transactions newest first (creation time, then id and signer, descending), in one status or any,
+   * after the cursor.
+   */
+  transactions(query: {
+    readonly status?: TransactionStatus | undefined;
+    readonly after?: TransactionCursor | undefined;
+    readonly limit: number;
+  }): TransactionView[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.status !== undefined) {
+      where.push("status = ?");
+      params.push(query.status);
+    }
+    if (query.after !== undefined) {
+      where.push("(created_at, id, signer) < (?, ?, ?)");
+      params.push(query.after.createdAt, query.after.id.toLowerCase(), getAddress(query.after.signer));
+    }
+    return this.#store
+      .all<Row>(
+        `SELECT * FROM interop_transactions ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+         ORDER BY created_at DESC, id DESC, signer DESC LIMIT ?`,
+        ...params,
+        query.limit,
+      )
+      .map((row) => this.#view(row));
+  }
+
+  /** How many transactions are in each status. */
+  transactionCounts(): Partial<Record<TransactionStatus, number>> {
+    const rows = this.#store.all<{ status: TransactionStatus; n: number }>(
+      "SELECT status, COUNT(*) AS n FROM interop_transactions GROUP BY status",
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
   }
 
   /** One round: follow up stored transactions, submit accepted ones, track the legs of executed ones. */

@@ -34,7 +34,17 @@ export class ChainUnavailableError extends BankChainError {}
 /** An id that several signers submitted, asked for without a signer (HTTP 409). */
 export class AmbiguousTransactionError extends BankChainError {}
 
-export type TransactionStatus = "accepted" | "submitted" | "executed" | "delivered" | "refunded" | "failed";
+/** A transaction's statuses, in the order it moves through them (`failed`: never executed). */
+export const TRANSACTION_STATUSES = ["accepted", "submitted", "executed", "delivered", "refunded", "failed"] as const;
+export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
+
+/** Where a newest-first page of transactions resumes: after the transaction with this sort key. */
+export interface TransactionCursor {
+  /** ISO 8601, as `createdAt`. */
+  readonly createdAt: string;
+  readonly id: string;
+  readonly signer: string;
+}
 
 /** `GET /transactions/:id`. */
 export interface TransactionView {

@@ -3,6 +3,7 @@
  * (`chain/http.ts`):
  *
  *   POST /transactions         a signed payload → 202 with its id (200 if already taken)
+ *   GET  /transactions         newest first, by status, a page at a time, with counts per status
  *   GET  /transactions/:id     its status and legs on both chains (`?signer=` when several signers sent it)
  *   GET  /openapi.json         the OpenAPI 3.1 document, generated from the schemas below
  *   GET  /health               every configured chain reachable, database
@@ -15,14 +16,31 @@
 import { getAddress } from "ethers";
 import { z } from "zod";
 
-import { HttpError, JsonHttpServer, route, type HealthProbe } from "../chain/http.js";
-import { AmbiguousTransactionError, ChainUnavailableError, PayloadRefusedError, type TransactionView } from "./api.js";
+import { HttpError, JsonHttpServer, pageQuery, route, type HealthProbe } from "../chain/http.js";
+import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
+import {
+  AmbiguousTransactionError,
+  ChainUnavailableError,
+  PayloadRefusedError,
+  TRANSACTION_STATUSES,
+  type TransactionCursor,
+  type TransactionStatus,
+  type TransactionView,
+} from "./api.js";
 import { SignatureInvalidError, submissionSchema, type Submission } from "./payload.js";
 
 /** What the HTTP layer needs from the API gateway. */
 export interface TransactionsApi {
   submit(submission: Submission): Promise<{ readonly status: 200 | 202; readonly view: TransactionView }>;
   transaction(id: string, signer?: string): TransactionView | undefined;
+  /** Up to `limit` transactions newest first, in one status or any, after the cursor. */
+  transactions(query: {
+    readonly status?: TransactionStatus | undefined;
+    readonly after?: TransactionCursor | undefined;
+    readonly limit: number;
+  }): TransactionView[];
+  /** How many transactions are in each status. */
+  transactionCounts(): Partial<Record<TransactionStatus, number>>;
 }
 
 export interface InteropHttpOptions {
@@ -38,7 +56,7 @@ const transactionSchema = z
   .object({
     id: z.string().openapi({ description: "the payload's EIP-712 digest (the InteropGateway's `payloadDigest`)" }),
     signer: z.string(),
-    status: z.enum(["accepted", "submitted", "executed", "delivered", "refunded", "failed"]).openapi({
+    status: z.enum(TRANSACTION_STATUSES).openapi({
       description:
         "accepted → submitted → executed (final for a native payload) → delivered or refunded (cross-chain); " +
         "failed: never executed, nothing moved",
@@ -72,6 +90,21 @@ const transactionSchema = z
     updatedAt: z.string(),
   })
   .openapi("Transaction");
+
+const transactionListSchema = z
+  .object({
+    items: z.array(transactionSchema),
+    counts: z.record(z.number().int()).openapi({ description: "transactions per status, all of them" }),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("TransactionList");
+
+/** The sort key a transactions cursor holds: `createdAt`, id, signer. */
+const transactionCursorSchema = z.tuple([
+  z.string().datetime(),
+  z.string().regex(/^0x[0-9a-f]{64}$/),
+  z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+]);
 
 const idParams = z.object({
   id: z
@@ -126,6 +159,26 @@ export function interopHttpServer(api: TransactionsApi, options: InteropHttpOpti
             body: view,
             headers: { location: `/transactions/${view.id}?signer=${view.signer}` },
           };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/transactions",
+        summary: "transactions newest first, by status, a page at a time, with counts per status",
+        query: z.object({ status: z.enum(TRANSACTION_STATUSES).optional(), ...pageQuery }).strict(),
+        responses: {
+          200: { description: "one page of transactions", schema: transactionListSchema },
+          400: { description: "a bad status, limit or cursor" },
+        },
+        handle: ({ query }) => {
+          const after = parseKeysetCursor(query.cursor, transactionCursorSchema);
+          const rows = api.transactions({
+            status: query.status,
+            after: after === undefined ? undefined : { createdAt: after[0], id: after[1], signer: after[2] },
+            limit: query.limit + 1,
+          });
+          const { items, nextCursor } = keysetPage(rows, query.limit, (view) => [view.createdAt, view.id, view.signer]);
+          return { status: 200, body: { items, counts: api.transactionCounts(), nextCursor } };
         },
       }),
       route({

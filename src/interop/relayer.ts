@@ -36,7 +36,8 @@ import { getAddress, type Log, type TransactionReceipt } from "ethers";
 import { z } from "zod";
 
 import { ConfirmedEventFollower } from "../chain/events.js";
-import { HttpError, JsonHttpServer, route } from "../chain/http.js";
+import { HttpError, JsonHttpServer, pageQuery, route } from "../chain/http.js";
+import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
 import { Poller } from "../chain/poller.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { contractRevertError, errorInterface } from "../chain/reverts.js";
@@ -375,7 +376,32 @@ export class Relayer {
   /** A message by id, as the relayer keeps it. */
   message(id: string): RelayedMessage | undefined {
     const row = this.#store.get<Row>("SELECT * FROM relayer_messages WHERE id = ?", id.toLowerCase());
-    if (row === undefined) return undefined;
+    return row === undefined ? undefined : this.#relayed(row);
+  }
+
+  /**
+   * Up to `limit` messages newest first (in the order the relayer recorded them, descending), in one state or any,
+   * recorded before the one numbered `before`; each with its number (`seq`), the cursor of what follows it.
+   */
+  messages(query: {
+    readonly state?: RelayedMessage["state"] | undefined;
+    readonly before?: number | undefined;
+    readonly limit: number;
+  }): Array<{ readonly seq: number; readonly message: RelayedMessage }> {
+    return this.#store
+      .all<Row & { seq: number }>(
+        `SELECT rowid AS seq, * FROM relayer_messages WHERE (? IS NULL OR state = ?) AND (? IS NULL OR rowid < ?)
+         ORDER BY rowid DESC LIMIT ?`,
+        query.state ?? null,
+        query.state ?? null,
+        query.before ?? null,
+        query.before ?? null,
+        query.limit,
+      )
+      .map((row) => ({ seq: row.seq, message: this.#relayed(row) }));
+  }
+
+  #relayed(row: Row): RelayedMessage {
     const sends = this.#store.all<{ tx_hash: string; action: string; outcome: string | null }>(
       "SELECT tx_hash, action, outcome FROM relayer_sends WHERE message_id = ? ORDER BY rowid",
       row.id,
@@ -986,10 +1012,13 @@ function skippedReason(selector: string): string {
   }
 }
 
+/** A message's states at the relayer. */
+const MESSAGE_STATES = ["open", "delivered", "refunded", "unroutable"] as const;
+
 const messageSchema = z
   .object({
     id: z.string(),
-    state: z.enum(["open", "delivered", "refunded", "unroutable"]),
+    state: z.enum(MESSAGE_STATES),
     sourceChainId: z.string(),
     destinationChainId: z.string(),
     nonce: z.string(),
@@ -1003,9 +1032,34 @@ const messageSchema = z
   })
   .openapi("RelayedMessage");
 
+const messageListSchema = z
+  .object({ items: z.array(messageSchema), nextCursor: z.string().nullable() })
+  .openapi("RelayedMessageList");
+
+/** The sort key a messages cursor holds: the relayer's record number. */
+const messageCursorSchema = z.tuple([z.number().int().positive()]);
+
+/** A message as the API shows it. */
+function messageJson(found: RelayedMessage): z.infer<typeof messageSchema> {
+  return {
+    id: found.id,
+    state: found.state,
+    sourceChainId: found.message.sourceChainId.toString(),
+    destinationChainId: found.message.destinationChainId.toString(),
+    nonce: found.message.nonce.toString(),
+    deadline: Number(found.message.deadline),
+    destinationStatus: found.destinationStatus,
+    attempts: found.attempts,
+    deliveryTx: found.deliveryTx,
+    refundTx: found.refundTx,
+    note: found.note,
+    sends: [...found.sends],
+  };
+}
+
 /** The relayer's status API on the kit's `JsonHttpServer`. */
 function relayerHttpServer(
-  relayer: Pick<Relayer, "message">,
+  relayer: Pick<Relayer, "message" | "messages">,
   options: {
     readonly host: string;
     readonly port: number;
@@ -1025,6 +1079,34 @@ function relayerHttpServer(
     routes: [
       route({
         method: "GET",
+        path: "/messages",
+        summary: "the messages the relayer carries, newest first, by state, a page at a time",
+        query: z
+          .object({
+            state: z
+              .enum([...MESSAGE_STATES, "all"])
+              .default("all")
+              .openapi({ description: "open: not yet delivered or refunded; all (the default): every state" }),
+            ...pageQuery,
+          })
+          .strict(),
+        responses: {
+          200: { description: "one page of messages", schema: messageListSchema },
+          400: { description: "a bad state, limit or cursor" },
+        },
+        handle: ({ query }) => {
+          const before = parseKeysetCursor(query.cursor, messageCursorSchema);
+          const rows = relayer.messages({
+            state: query.state === "all" ? undefined : query.state,
+            before: before?.[0],
+            limit: query.limit + 1,
+          });
+          const { items, nextCursor } = keysetPage(rows, query.limit, (row) => [row.seq]);
+          return { status: 200, body: { items: items.map((row) => messageJson(row.message)), nextCursor } };
+        },
+      }),
+      route({
+        method: "GET",
         path: "/messages/:id",
         summary: "a message the relayer carries: its state and its transactions",
         params: z.object({
@@ -1042,23 +1124,7 @@ function relayerHttpServer(
           if (found === undefined) {
             throw new HttpError(404, "MESSAGE_NOT_FOUND", `the relayer has not seen message ${params.id}`);
           }
-          return {
-            status: 200,
-            body: {
-              id: found.id,
-              state: found.state,
-              sourceChainId: found.message.sourceChainId.toString(),
-              destinationChainId: found.message.destinationChainId.toString(),
-              nonce: found.message.nonce.toString(),
-              deadline: Number(found.message.deadline),
-              destinationStatus: found.destinationStatus,
-              attempts: found.attempts,
-              deliveryTx: found.deliveryTx,
-              refundTx: found.refundTx,
-              note: found.note,
-              sends: found.sends,
-            },
-          };
+          return { status: 200, body: messageJson(found) };
         },
       }),
     ],

@@ -241,6 +241,38 @@ export class HolderStore {
       }));
   }
 
+  /**
+   * Up to `limit` stored shares' metadata newest first (stored time, then wallet id, epoch and index, descending),
+   * after the one with sort key `after`; never the shares.
+   */
+  page(query: {
+    readonly after?:
+      | { readonly storedAt: number; readonly walletId: string; readonly epoch: number; readonly index: number }
+      | undefined;
+    readonly limit: number;
+  }): StoredShareInfo[] {
+    const after = query.after;
+    return this.#store
+      .all<{ wallet_id: string; epoch: number; idx: number; commitment: string; stored_at: number }>(
+        `SELECT wallet_id, epoch, idx, commitment, stored_at FROM key_shares
+         WHERE (? IS NULL OR (stored_at, wallet_id, epoch, idx) < (?, ?, ?, ?))
+         ORDER BY stored_at DESC, wallet_id DESC, epoch DESC, idx DESC LIMIT ?`,
+        after === undefined ? null : 1,
+        after?.storedAt ?? null,
+        after?.walletId.toLowerCase() ?? null,
+        after?.epoch ?? null,
+        after?.index ?? null,
+        query.limit,
+      )
+      .map((row) => ({
+        walletId: row.wallet_id,
+        epoch: row.epoch,
+        index: row.idx,
+        commitment: row.commitment,
+        storedAt: row.stored_at,
+      }));
+  }
+
   /** The wallets this holder stores a share of (lower-case ids). */
   wallets(): string[] {
     return this.#store

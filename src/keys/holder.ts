@@ -246,6 +246,11 @@ export class ShareHolder {
     return deleted;
   }
 
+  /** What this holder stores, a page at a time, newest first (no shares; see `HolderStore.page`). */
+  storedPage(query: Parameters<HolderStore["page"]>[0]): StoredShareInfo[] {
+    return this.#options.store.page(query);
+  }
+
   /** What this holder stores for the wallet (no shares). */
   stored(walletId: string): StoredShareInfo[] {
     return this.#options.store.info(walletId.toLowerCase());

@@ -4,6 +4,7 @@
  *   GET  /identity            the holder's static public key and address, the chain and registry it serves
  *   POST /channel             a channel handshake (Hello)           → 201 { session, welcome }
  *   POST /channel/:session    one sealed frame                      → 200 the sealed answer
+ *   GET  /wallets             every share it stores, newest first: wallet, epoch, index, time (never a share), paged
  *   GET  /wallets/:walletId   what the holder stores for the wallet: epochs, indexes, commitments (never a share)
  *
  * HTTP carries only what an eavesdropper may see: public keys, the context, sealed frames. Errors are
@@ -13,7 +14,8 @@
  */
 import { z } from "zod";
 
-import { JsonHttpServer, route, type HealthProbe } from "../chain/http.js";
+import { JsonHttpServer, pageQuery, route, type HealthProbe } from "../chain/http.js";
+import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
 import { BankChainError } from "../errors.js";
 import { ChannelError, frameSchema, helloSchema, welcomeSchema } from "./channel.js";
 import { KeysError, keysStatus } from "./errors.js";
@@ -52,6 +54,40 @@ const storedView = z
     ),
   })
   .openapi("StoredShares");
+
+const walletListView = z
+  .object({
+    items: z.array(
+      z.object({
+        walletId: z.string(),
+        epoch: z.number().int(),
+        index: z.number().int().openapi({ description: "the share's index (its x coordinate)" }),
+        storedAt: z.string().openapi({ description: "ISO 8601" }),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("StoredWallets", {
+    example: {
+      items: [
+        {
+          walletId: "0x5e0b7c1d3f5a7b9c1e3d5f7a9b1c3e5d7f9a1b3c5e7d9f1a3b5c7e9d1f3a5b7c",
+          epoch: 2,
+          index: 1,
+          storedAt: "2026-01-01T00:00:00.000Z",
+        },
+      ],
+      nextCursor: null,
+    },
+  });
+
+/** The sort key a wallets cursor holds: stored time (unix seconds), wallet id, epoch, index. */
+const walletCursor = z.tuple([
+  z.number().int().nonnegative(),
+  z.string().regex(/^0x[0-9a-f]{64}$/),
+  z.number().int().nonnegative(),
+  z.number().int().nonnegative(),
+]);
 
 const walletIdParam = z.object({
   walletId: z
@@ -121,6 +157,44 @@ export function holderHttpServer(holder: ShareHolder, options: HolderHttpOptions
           409: { description: "a replayed or out-of-order frame (the session is closed)" },
         },
         handle: async ({ params, body }) => ({ status: 200, body: await holder.frame(params.session, body) }),
+      }),
+      route({
+        method: "GET",
+        path: "/wallets",
+        summary: "every share this holder stores, newest first: wallet, epoch, index and time, never a share",
+        query: z.object(pageQuery).strict(),
+        responses: {
+          200: { description: "one page of stored shares' metadata", schema: walletListView },
+          400: { description: "a bad limit or cursor" },
+        },
+        handle: ({ query }) => {
+          const after = parseKeysetCursor(query.cursor, walletCursor);
+          const rows = holder.storedPage({
+            after:
+              after === undefined
+                ? undefined
+                : { storedAt: after[0], walletId: after[1], epoch: after[2], index: after[3] },
+            limit: query.limit + 1,
+          });
+          const { items, nextCursor } = keysetPage(rows, query.limit, (row) => [
+            row.storedAt,
+            row.walletId,
+            row.epoch,
+            row.index,
+          ]);
+          return {
+            status: 200,
+            body: {
+              items: items.map(({ walletId, epoch, index, storedAt }) => ({
+                walletId,
+                epoch,
+                index,
+                storedAt: new Date(storedAt * 1000).toISOString(),
+              })),
+              nextCursor,
+            },
+          };
+        },
       }),
       route({
         method: "GET",

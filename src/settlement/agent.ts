@@ -249,6 +249,7 @@ export class BankAgent implements Service {
         payment: (id, direction) => this.payment(id, direction),
         account: (id) => this.account(id),
         ledger: () => this.ledger.checkBalanced(),
+        payments: this.payments,
       },
       {
         host: options.host ?? "127.0.0.1",

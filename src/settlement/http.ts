@@ -2,6 +2,7 @@
  * The bank agent's HTTP API on 127.0.0.1, on the service kit (`chain/http.ts`):
  *
  *   POST /payments          a payment order → 202 with the payment
+ *   GET  /payments          newest first, by direction and status, a page at a time, with counts per status
  *   GET  /payments/:id      a payment and both its legs (`?direction=inbound|outbound` when the id is both)
  *   GET  /accounts/:id      a ledger account and its balance
  *   GET  /ledger            whether the core ledger balances
@@ -14,7 +15,8 @@
  */
 import { z } from "zod";
 
-import { HttpError, JsonHttpServer, route, type HealthProbe } from "../chain/http.js";
+import { HttpError, JsonHttpServer, pageQuery, route, type HealthProbe } from "../chain/http.js";
+import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
 import {
   AgentUnavailableError,
   DuplicatePaymentError,
@@ -27,7 +29,7 @@ import {
   type PaymentView,
 } from "./api.js";
 import type { BalanceReport } from "./core-ledger.js";
-import type { Direction } from "./payments.js";
+import { PAYMENT_STATUSES, type Direction, type PaymentRecord, type PaymentStore } from "./payments.js";
 
 /** What the HTTP layer needs from the agent. */
 export interface PaymentsApi {
@@ -35,6 +37,8 @@ export interface PaymentsApi {
   payment(id: string, direction?: Direction): PaymentView | undefined;
   account(id: string): AccountView | undefined;
   ledger(): BalanceReport;
+  /** The agent's payments, for the newest-first list. */
+  readonly payments: Pick<PaymentStore, "page" | "counts">;
 }
 
 export interface HttpOptions {
@@ -94,6 +98,67 @@ const ledgerSchema = z
   })
   .openapi("LedgerCheck");
 const idParams = z.object({ id: z.string().min(1).max(128) });
+const directionSchema = z.enum(["outbound", "inbound"]);
+const paymentSummarySchema = z
+  .object({
+    id: z.string().openapi({ description: "the end-to-end id (unique per direction)" }),
+    direction: directionSchema,
+    status: z.enum(PAYMENT_STATUSES),
+    endToEndId: z.string(),
+    amount,
+    currency: z.string(),
+    debtorAccount: z.string().nullable(),
+    creditorBank: z.string().openapi({ description: "the creditor bank's directory id, or its trust account" }),
+    creditorAccount: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastTx: z.string().nullable().openapi({ description: "the newest transaction in the payment's history" }),
+  })
+  .openapi("PaymentSummary", {
+    example: {
+      id: "E2E-1",
+      direction: "outbound",
+      status: "Acknowledged",
+      endToEndId: "E2E-1",
+      amount: "2500",
+      currency: "USD",
+      debtorAccount: "alice",
+      creditorBank: "B",
+      creditorAccount: "bob",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      updatedAt: "2026-01-01T00:00:09.000Z",
+      lastTx: "0x6f0c0a4e1f3b5d7c9e2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5d",
+    },
+  });
+const paymentListSchema = z
+  .object({
+    items: z.array(paymentSummarySchema),
+    counts: z
+      .record(z.number().int())
+      .openapi({ description: "payments per status, of the direction asked (both when not given)" }),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("PaymentList");
+/** The sort key a payments cursor holds: creation time (ms), direction, id. */
+const paymentCursorSchema = z.tuple([z.number().int().nonnegative(), directionSchema, z.string().min(1).max(128)]);
+
+/** A payment in the list: its legs summed up, amounts as digits. */
+function paymentSummary(record: PaymentRecord): z.infer<typeof paymentSummarySchema> {
+  return {
+    id: record.id,
+    direction: record.direction,
+    status: record.status,
+    endToEndId: record.id,
+    amount: record.terms.amount.toString(),
+    currency: record.currency,
+    debtorAccount: record.debtorAccount,
+    creditorBank: record.creditorBank.id,
+    creditorAccount: record.creditorAccount,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    lastTx: record.history.findLast((entry) => entry.tx !== null)?.tx ?? null,
+  };
+}
 
 /** The agent's own error classes → HTTP status. */
 function errorStatus(error: unknown): number | undefined {
@@ -134,6 +199,36 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
             status: 202,
             body: payment,
             headers: { location: `/payments/${encodeURIComponent(payment.id)}` },
+          };
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/payments",
+        summary: "payments newest first, by direction and status, a page at a time, with counts per status",
+        query: z
+          .object({
+            direction: directionSchema.optional().openapi({ description: "both directions when not given" }),
+            status: z.enum(PAYMENT_STATUSES).optional(),
+            ...pageQuery,
+          })
+          .strict(),
+        responses: {
+          200: { description: "one page of payments", schema: paymentListSchema },
+          400: { description: "a bad direction, status, limit or cursor" },
+        },
+        handle: ({ query }) => {
+          const after = parseKeysetCursor(query.cursor, paymentCursorSchema);
+          const rows = api.payments.page({
+            direction: query.direction,
+            status: query.status,
+            after: after === undefined ? undefined : { createdMs: after[0], direction: after[1], id: after[2] },
+            limit: query.limit + 1,
+          });
+          const { items, nextCursor } = keysetPage(rows, query.limit, (row) => [row.createdMs, row.direction, row.id]);
+          return {
+            status: 200,
+            body: { items: items.map(paymentSummary), counts: api.payments.counts(query.direction), nextCursor },
           };
         },
       }),

@@ -39,6 +39,55 @@ export type CreditorLegStatus =
 export type PaymentStatus =
   "Accepted" | "Delivered" | "Smelted" | "Acknowledged" | "Rejected" | "Returned" | "Expired" | "Refunded" | "Failed";
 
+/** Every payment status (the `Record` makes the compiler check the list is whole). */
+export const PAYMENT_STATUSES = Object.keys({
+  Accepted: true,
+  Delivered: true,
+  Smelted: true,
+  Acknowledged: true,
+  Rejected: true,
+  Returned: true,
+  Expired: true,
+  Refunded: true,
+  Failed: true,
+} satisfies Record<PaymentStatus, true>) as [PaymentStatus, ...PaymentStatus[]];
+
+const DEBTOR_LEGS = Object.keys({
+  Debited: true,
+  Initiated: true,
+  Acknowledged: true,
+  Returned: true,
+  Refunded: true,
+  Failed: true,
+} satisfies Record<DebtorLegStatus, true>) as DebtorLegStatus[];
+
+const CREDITOR_LEGS = Object.keys({
+  Pending: true,
+  Delivered: true,
+  Credited: true,
+  Rejecting: true,
+  Smelted: true,
+  Rejected: true,
+  Expired: true,
+  Reversed: true,
+} satisfies Record<CreditorLegStatus, true>) as CreditorLegStatus[];
+
+/** Where a newest-first page of payments resumes: after the payment with this sort key. */
+export interface PaymentCursor {
+  readonly createdMs: number;
+  readonly direction: Direction;
+  readonly id: string;
+}
+
+/** Which payments `page` reads. */
+export interface PaymentPageQuery {
+  /** Both directions when not given. */
+  readonly direction?: Direction | undefined;
+  readonly status?: PaymentStatus | undefined;
+  readonly after?: PaymentCursor | undefined;
+  readonly limit: number;
+}
+
 /** On-chain steps an agent sends. */
 export const OUTBOX_STEPS = ["initiate", "smelt", "reject", "acknowledge", "return", "refund"] as const;
 export type OutboxStep = (typeof OUTBOX_STEPS)[number];
@@ -514,13 +563,50 @@ export class PaymentStore {
       .map((row) => this.#toRecord(row));
   }
 
-  /** How many payments of a direction are in each status. */
-  counts(direction: Direction): Partial<Record<PaymentStatus, number>> {
+  /**
+   * Up to `limit` payments newest first (creation time, then direction and id, descending), of one direction or
+   * both, in one status or any, after the cursor. The status is derived from the two legs, so a status filter is
+   * the list of leg pairs that make it.
+   */
+  page(query: PaymentPageQuery): PaymentRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.direction !== undefined) {
+      where.push("direction = ?");
+      params.push(query.direction);
+    }
+    if (query.status !== undefined) {
+      const pairs = DEBTOR_LEGS.flatMap((debtor) =>
+        CREDITOR_LEGS.filter((creditor) => paymentStatus(debtor, creditor) === query.status).map((creditor) => [
+          debtor,
+          creditor,
+        ]),
+      );
+      where.push(`(${pairs.map(() => "(debtor_leg = ? AND creditor_leg = ?)").join(" OR ")})`);
+      params.push(...pairs.flat());
+    }
+    if (query.after !== undefined) {
+      where.push("(created_ms, direction, id) < (?, ?, ?)");
+      params.push(query.after.createdMs, query.after.direction, query.after.id);
+    }
+    return this.#store
+      .all<PaymentRow>(
+        `SELECT ${PAYMENT_COLUMNS} ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+         ORDER BY created_ms DESC, direction DESC, id DESC LIMIT ?`,
+        ...params,
+        query.limit,
+      )
+      .map((row) => this.#toRecord(row));
+  }
+
+  /** How many payments of a direction (of both when not given) are in each status. */
+  counts(direction?: Direction): Partial<Record<PaymentStatus, number>> {
     const counts: Partial<Record<PaymentStatus, number>> = {};
     for (const row of this.#store.all<{ debtor_leg: DebtorLegStatus; creditor_leg: CreditorLegStatus; n: number }>(
-      `SELECT debtor_leg, creditor_leg, COUNT(*) AS n FROM settlement_payments WHERE direction = ?
+      `SELECT debtor_leg, creditor_leg, COUNT(*) AS n FROM settlement_payments WHERE (? IS NULL OR direction = ?)
        GROUP BY debtor_leg, creditor_leg`,
-      direction,
+      direction ?? null,
+      direction ?? null,
     )) {
       const status = paymentStatus(row.debtor_leg, row.creditor_leg);
       counts[status] = (counts[status] ?? 0) + row.n;

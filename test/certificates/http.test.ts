@@ -79,6 +79,7 @@ describe("certificates: HTTP API and its OpenAPI document", function () {
     expect(routes).to.include.members([
       "GET /challenge",
       "POST /certificates",
+      "GET /certificates",
       "GET /certificates/{uid}",
       "POST /certificates/{uid}/revoke",
       "GET /requests/{id}",
@@ -168,5 +169,77 @@ describe("certificates: HTTP API and its OpenAPI document", function () {
     api.check("GET", "/health", health);
     expect(health.status).to.equal(200);
     expect(api.checked).to.be.greaterThan(15);
+  });
+
+  it("GET /certificates lists those issued newest first with their status on chain, by status, each once", async function () {
+    const holders = [Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom()];
+    const uids: string[] = [];
+    for (const holder of holders) {
+      const issued = await call(`${service.url}/certificates`, "POST", await signedRequest(holder, await challenge()));
+      expect(issued.status, JSON.stringify(issued.body)).to.equal(201);
+      uids.push(issued.body.uid as string);
+    }
+    const revoked = await call(
+      `${service.url}/certificates/${uids[1]}/revoke`,
+      "POST",
+      await signedRevocation(holders[1]!, uids[1]!, await challenge()),
+    );
+    expect(revoked.status).to.equal(200);
+
+    const list = async (query: string) => {
+      const reply = await call(`${service.url}/certificates${query}`);
+      api.check("GET", "/certificates", reply);
+      return reply;
+    };
+    const every = async (query: string) => {
+      const seen: any[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const { status, body } = await list(`?${query}${cursor === null ? "" : `&cursor=${cursor}`}`);
+        expect(status).to.equal(200);
+        seen.push(...body.items);
+        cursor = body.nextCursor;
+        pages += 1;
+      } while (cursor !== null && pages < 20);
+      return { seen, pages };
+    };
+
+    // The earlier test's certificate (revoked) is there too, older.
+    const all = await every("limit=1");
+    expect(all.pages).to.equal(4);
+    expect(all.seen.slice(0, 3).map((item) => item.uid)).to.deep.equal([...uids].reverse());
+    expect(new Set(all.seen.map((item) => item.uid)).size).to.equal(4);
+    for (const item of all.seen) {
+      const shown = (await call(`${service.url}/certificates/${item.uid}`)).body;
+      expect(item).to.deep.equal({
+        uid: shown.uid,
+        subject: shown.subject,
+        level: shown.level,
+        issuedAt: new Date(shown.issuedAt * 1000).toISOString(),
+        expiresAt: new Date(Number(shown.attestation.expirationTime) * 1000).toISOString(),
+        status: shown.status,
+        txHash: shown.txHash,
+      });
+    }
+    expect(all.seen[0].subject).to.equal(holders[2]!.address);
+
+    const valid = await every("status=Valid");
+    expect(valid.seen.map((item) => item.uid)).to.deep.equal([uids[2], uids[0]]);
+    const gone = await every("status=Revoked&limit=1");
+    expect(gone.seen.map((item) => item.uid)).to.deep.equal([uids[1], all.seen[3].uid]);
+    expect((await every("status=Expired")).seen).to.deep.equal([]);
+
+    for (const [query, field] of [
+      ["?status=Lost", "status"],
+      ["?limit=0", "limit"],
+      ["?limit=501", "limit"],
+      ["?cursor=bm90LWpzb24", "cursor"], // "not-json"
+      ["?cursor=WzEsMF0", "cursor"], // [1,0]: no record 0
+      ["?subject=0x0000000000000000000000000000000000000001", "subject"],
+    ] as const) {
+      const reply = await list(query);
+      expect([query, reply.status, reply.body.error?.field]).to.deep.equal([query, 400, field]);
+    }
   });
 });

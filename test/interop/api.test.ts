@@ -359,6 +359,58 @@ describe("interop: the API gateway takes signed payloads and submits them throug
     expect((await call(`${url}/transactions/0x1234`)).status).to.equal(400);
   });
 
+  it("GET /transactions lists them newest first, by status, a page at a time, each once, with counts", async function () {
+    const json = transfer();
+    const taken = await submit(json);
+    expect(taken.status).to.equal(202);
+    await settled(taken.body.id);
+    const every = async (query: string) => {
+      const seen: any[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      let counts: Record<string, number> = {};
+      do {
+        const { status, body } = await call(
+          `${url}/transactions?${query}${cursor === null ? "" : `&cursor=${cursor}`}`,
+        );
+        expect(status).to.equal(200);
+        seen.push(...body.items);
+        counts = body.counts;
+        cursor = body.nextCursor;
+        pages += 1;
+      } while (cursor !== null && pages < 100);
+      return { seen, pages, counts };
+    };
+    const all = await every("limit=2");
+    // The newest is the one just submitted, exactly as GET /transactions/:id shows it.
+    const newest = await call(`${url}/transactions/${taken.body.id}?signer=${alice.address}`);
+    expect(all.seen[0]).to.deep.equal(newest.body);
+    expect(all.pages).to.equal(Math.ceil(all.seen.length / 2));
+    const keys = all.seen.map((item) => `${item.id}:${item.signer}`);
+    expect(new Set(keys).size).to.equal(keys.length);
+    const times = all.seen.map((item) => item.createdAt as string);
+    expect(times).to.deep.equal([...times].sort().reverse());
+    expect(Object.values(all.counts).reduce((sum, n) => sum + n, 0)).to.equal(all.seen.length);
+    for (const [status, n] of Object.entries(all.counts)) {
+      const only = await every(`status=${status}&limit=500`);
+      expect(only.seen).to.have.length(n);
+      expect(only.seen.every((item) => item.status === status)).to.equal(true);
+    }
+    expect(all.counts.executed).to.be.greaterThan(0);
+
+    for (const [query, field] of [
+      ["status=lost", "status"],
+      ["limit=0", "limit"],
+      ["limit=501", "limit"],
+      ["cursor=bm90LWpzb24", "cursor"], // "not-json"
+      ["cursor=WyJ5ZXN0ZXJkYXkiLCIweDEyIiwiMHgzNCJd", "cursor"], // ["yesterday","0x12","0x34"]
+      ["signer=0x0000000000000000000000000000000000000001", "signer"],
+    ] as const) {
+      const { status, body } = await call(`${url}/transactions?${query}`);
+      expect([query, status, body.error?.field]).to.deep.equal([query, 400, field]);
+    }
+  });
+
   it("answers 503 and stores nothing while the source chain cannot be reached", async function () {
     const down = new NodeDirectory({
       nodes: new Map([[a.chainId, [`http://127.0.0.1:${await freePort()}`]]]),

@@ -468,6 +468,78 @@ describe("interop: attesters and the relayer carry messages between two chains",
     expect(lonely.attestation(id)).to.equal(undefined);
   });
 
+  it("GET /messages lists the messages the relayer carries newest first, by state, a page at a time, each once", async function () {
+    interface Listed {
+      items: Array<{ id: string; state: string; sends: unknown[] }>;
+      nextCursor: string | null;
+      error?: { field?: string };
+    }
+    const list = async (query: string) => {
+      const reply = await fetch(`${relayer!.url}/messages${query}`);
+      return { status: reply.status, body: (await reply.json()) as Listed };
+    };
+    const every = async (query: string) => {
+      const seen: Listed["items"] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const { status, body } = await list(`?${query}${cursor === null ? "" : `&cursor=${cursor}`}`);
+        expect(status).to.equal(200);
+        seen.push(...body.items);
+        cursor = body.nextCursor;
+        pages += 1;
+      } while (cursor !== null && pages < 50);
+      return { seen, pages };
+    };
+    // A relayer that reaches no attester records the messages and keeps them open.
+    await startRelayer([`http://127.0.0.1:${await freePort()}`], "relayer-list");
+    const alice = KEYS.alice.connect(a.provider);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await post(a, alice, b, recording.target as string)).id);
+    await waitFor("the relayer to record the messages", () => ids.every((id) => relayer!.message(id) !== undefined));
+    // The relayer follows the chain from the gateway's deployment: the earlier tests' messages are there too, older.
+    const open = await every("state=open&limit=2");
+    expect(open.pages).to.be.greaterThan(1);
+    expect(open.seen.slice(0, 3).map((item) => item.id)).to.deep.equal([...ids].reverse());
+    expect(open.seen.every((item) => item.state === "open")).to.equal(true);
+    expect(new Set(open.seen.map((item) => item.id)).size).to.equal(open.seen.length);
+    const before = (await list("?state=delivered")).body.items;
+    expect(before.every((item) => item.state === "delivered" && !ids.includes(item.id))).to.equal(true);
+    const single = await fetch(`${relayer!.url}/messages/${ids[0]}`);
+    expect(open.seen[2]).to.deep.equal(await single.json());
+
+    for (const [query, field] of [
+      ["?state=lost", "state"],
+      ["?limit=0", "limit"],
+      ["?limit=501", "limit"],
+      ["?cursor=bm90LWpzb24", "cursor"], // "not-json"
+      ["?cursor=WzBd", "cursor"], // [0]
+      ["?cursor=WyIxIl0", "cursor"], // ["1"]
+      ["?sort=asc", "sort"],
+    ] as const) {
+      const { status, body } = await list(query);
+      expect([query, status, body.error?.field]).to.deep.equal([query, 400, field]);
+    }
+
+    // The same store with the attesters: the messages are delivered and move from one filter to the other.
+    await relayer!.stop();
+    await startRelayer(
+      attesters.slice(0, 3).map((made) => made.url),
+      "relayer-list",
+    );
+    for (const id of ids) await delivered(id);
+    const done = (await every("state=delivered&limit=1")).seen;
+    expect(done.slice(0, 3).map((item) => item.id)).to.deep.equal([...ids].reverse());
+    expect(done.every((item) => item.state === "delivered")).to.equal(true);
+    expect(done.length).to.be.at.least(before.length + 3);
+    expect((await list("?state=open")).body.items.filter((item) => ids.includes(item.id))).to.deep.equal([]);
+    const all = await every("limit=500");
+    expect(all.pages).to.equal(1);
+    expect(all.seen.slice(0, 3).map((item) => item.id)).to.deep.equal([...ids].reverse());
+    expect(new Set(all.seen.map((item) => item.id)).size).to.equal(all.seen.length);
+    expect(all.seen[0]!.sends).to.have.length.greaterThan(0);
+  });
+
   it("refuses to open an attester's store with another key", function () {
     expect(
       () =>

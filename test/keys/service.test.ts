@@ -90,6 +90,69 @@ describe("keys: share holders end to end", function () {
     expect(fourth.shares).to.deep.equal([]);
   });
 
+  it("GET /wallets lists every share a holder stores, newest first, a page at a time, each once, never a share", async function () {
+    const others: string[] = [];
+    for (const fill of ["5a", "5b"]) {
+      const salt = `0x${fill.repeat(32)}`;
+      const result = await splitWallet({
+        chain: f.keysChain,
+        owner,
+        privateKey: getBytes(Wallet.createRandom().privateKey),
+        holders: f.holders.slice(0, 3).map((h) => h.client()),
+        threshold: 2,
+        recoverers: [recovery.address],
+        salt,
+      });
+      expect(result.deposits.every((d) => d.ok)).to.equal(true);
+      others.push(result.walletId);
+    }
+    type Listed = {
+      items: Array<{ walletId: string; epoch: number; index: number; storedAt: string }>;
+      nextCursor: string | null;
+      error?: { field?: string };
+    };
+    const list = async (url: string, query: string) => {
+      const reply = await fetch(`${url}/wallets${query}`);
+      return { status: reply.status, body: (await reply.json()) as Listed };
+    };
+    for (const [i, holder] of f.holders.slice(0, 3).entries()) {
+      const whole = await list(holder.url, "");
+      expect(whole.status).to.equal(200);
+      expect(whole.body.nextCursor).to.equal(null);
+      expect(whole.body.items.map((item) => item.walletId)).to.have.members([walletId, ...others]);
+      for (const item of whole.body.items) {
+        expect(Object.keys(item).sort()).to.deep.equal(["epoch", "index", "storedAt", "walletId"]);
+        expect(item).to.include({ epoch: 1, index: i + 1 });
+        expect(Date.parse(item.storedAt)).to.be.within(Date.now() - 600_000, Date.now() + 60_000);
+      }
+      // Newest first: by time, then by wallet id, descending.
+      const order = whole.body.items.map((item) => `${item.storedAt} ${item.walletId}`);
+      expect(order).to.deep.equal([...order].sort().reverse());
+      expect(whole.body.items.at(-1)!.walletId).to.equal(walletId);
+      const paged: Listed["items"] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await list(holder.url, `?limit=1${cursor === null ? "" : `&cursor=${cursor}`}`);
+        expect(page.status).to.equal(200);
+        expect(page.body.items).to.have.length(1);
+        paged.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor !== null && paged.length < 10);
+      expect(paged).to.deep.equal(whole.body.items);
+    }
+    expect((await list(f.holders[3]!.url, "")).body.items).to.deep.equal([]);
+    for (const [query, field] of [
+      ["?limit=0", "limit"],
+      ["?limit=501", "limit"],
+      ["?cursor=bm90LWpzb24", "cursor"], // "not-json"
+      ["?cursor=WzEsIjB4MTIiLDEsMV0", "cursor"], // [1,"0x12",1,1]: not a wallet id
+      ["?walletId=0x12", "walletId"],
+    ] as const) {
+      const { status, body } = await list(f.holders[0]!.url, query);
+      expect([query, status, body.error?.field]).to.deep.equal([query, 400, field]);
+    }
+  });
+
   it("anyone can tell a good share from a corrupted one on chain: ShareRegistry recomputes the same commitment", async function () {
     const wallet = await f.keysChain.registry.wallet(walletId);
     for (const index of [1, 2, 3]) {

@@ -7,7 +7,59 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /** payments newest first, by direction and status, a page at a time, with counts per status */
+    get: {
+      parameters: {
+        query?: {
+          direction?: "outbound" | "inbound";
+          status?:
+            | "Accepted"
+            | "Delivered"
+            | "Smelted"
+            | "Acknowledged"
+            | "Rejected"
+            | "Returned"
+            | "Expired"
+            | "Refunded"
+            | "Failed";
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description one page of payments */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["PaymentList"];
+          };
+        };
+        /** @description a bad direction, status, limit or cursor */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description internal error */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     put?: never;
     /** order a payment to a customer of another bank */
     post: {
@@ -451,6 +503,59 @@ export interface components {
           amount: string;
         }[];
       }[];
+    };
+    /**
+     * @example {
+     *       "id": "E2E-1",
+     *       "direction": "outbound",
+     *       "status": "Acknowledged",
+     *       "endToEndId": "E2E-1",
+     *       "amount": "2500",
+     *       "currency": "USD",
+     *       "debtorAccount": "alice",
+     *       "creditorBank": "B",
+     *       "creditorAccount": "bob",
+     *       "createdAt": "2026-01-01T00:00:00.000Z",
+     *       "updatedAt": "2026-01-01T00:00:09.000Z",
+     *       "lastTx": "0x6f0c0a4e1f3b5d7c9e2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5d"
+     *     }
+     */
+    PaymentSummary: {
+      /** @description the end-to-end id (unique per direction) */
+      id: string;
+      /** @enum {string} */
+      direction: "outbound" | "inbound";
+      /** @enum {string} */
+      status:
+        | "Accepted"
+        | "Delivered"
+        | "Smelted"
+        | "Acknowledged"
+        | "Rejected"
+        | "Returned"
+        | "Expired"
+        | "Refunded"
+        | "Failed";
+      endToEndId: string;
+      /** @description minor units, as digits */
+      amount: string;
+      currency: string;
+      debtorAccount: string | null;
+      /** @description the creditor bank's directory id, or its trust account */
+      creditorBank: string;
+      creditorAccount: string | null;
+      createdAt: string;
+      updatedAt: string;
+      /** @description the newest transaction in the payment's history */
+      lastTx: string | null;
+    };
+    PaymentList: {
+      items: components["schemas"]["PaymentSummary"][];
+      /** @description payments per status, of the direction asked (both when not given) */
+      counts: {
+        [key: string]: number;
+      };
+      nextCursor: string | null;
     };
     Account: {
       id: string;

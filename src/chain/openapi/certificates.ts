@@ -70,7 +70,57 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /** the certificates this service issued, newest first, with their status on chain now, a page at a time */
+    get: {
+      parameters: {
+        query?: {
+          status?:
+            | "Valid"
+            | "NotFound"
+            | "WrongSchema"
+            | "Revoked"
+            | "Replaced"
+            | "Expired"
+            | "IssuerNotAuthorized"
+            | "ModelNotActive";
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description one page of certificates (with a status, possibly fewer than `limit` after reading 1000) */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["CertificateList"];
+          };
+        };
+        /** @description a bad status, limit or cursor */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description internal error */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     put?: never;
     /** request a certificate for a public key, proving possession with a signed challenge */
     post: {
@@ -658,6 +708,45 @@ export interface components {
       nonce: string;
       /** @description EIP-712 signature, r ‖ s ‖ v, low s */
       signature: string;
+    };
+    /**
+     * @example {
+     *       "uid": "0x9b1f3c5e7a9d1b3f5c7e9a1d3b5f7c9e1a3d5b7f9c1e3a5d7b9f1c3e5a7d9b1f",
+     *       "subject": "0xcd3B766CCDd6AE721141F452C550Ca635964ce71",
+     *       "level": "MEDIUM",
+     *       "issuedAt": "2026-01-01T00:00:00.000Z",
+     *       "expiresAt": "2026-04-01T00:00:00.000Z",
+     *       "status": "Valid",
+     *       "txHash": "0x2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a6c8e0b2d4f"
+     *     }
+     */
+    CertificateSummary: {
+      uid: string;
+      subject: string;
+      /** @enum {string} */
+      level: "NONE" | "LOW" | "MEDIUM" | "HIGH";
+      /** @description ISO 8601: the attestation's block time */
+      issuedAt: string;
+      /** @description ISO 8601: the attestation's expirationTime */
+      expiresAt: string;
+      /**
+       * @description CertificateVerifier.statusOf now
+       * @enum {string}
+       */
+      status:
+        | "Valid"
+        | "NotFound"
+        | "WrongSchema"
+        | "Revoked"
+        | "Replaced"
+        | "Expired"
+        | "IssuerNotAuthorized"
+        | "ModelNotActive";
+      txHash: string;
+    };
+    CertificateList: {
+      items: components["schemas"]["CertificateSummary"][];
+      nextCursor: string | null;
     };
     RequestState: {
       id: string;

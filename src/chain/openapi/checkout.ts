@@ -148,6 +148,64 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/invoices": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** invoices newest first, by status, a page at a time, with counts per status */
+    get: {
+      parameters: {
+        query?: {
+          status?: "new" | "paid" | "confirmed" | "complete" | "expired" | "invalid" | "refunded";
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description one page of invoices */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["InvoiceList"];
+          };
+        };
+        /** @description a bad status, limit or cursor */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description internal error */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/invoices/{intentId}": {
     parameters: {
       query?: never;
@@ -700,6 +758,46 @@ export interface components {
        * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
        */
       payer: string;
+    };
+    /**
+     * @example {
+     *       "intentId": "0x3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d",
+     *       "status": "complete",
+     *       "sku": "mug",
+     *       "quantity": 1,
+     *       "fiatAmount": "1200",
+     *       "currency": "USD",
+     *       "tokenAmount": "12000000",
+     *       "payer": "0xcd3B766CCDd6AE721141F452C550Ca635964ce71",
+     *       "purchaseState": "captured",
+     *       "createdAt": "2026-01-01T00:00:00.000Z",
+     *       "updatedAt": "2026-01-01T00:00:12.000Z"
+     *     }
+     */
+    InvoiceSummary: {
+      intentId: string;
+      /** @enum {string} */
+      status: "new" | "paid" | "confirmed" | "complete" | "expired" | "invalid" | "refunded";
+      sku: string;
+      quantity: number;
+      /** @description the price in the currency's minor units, as digits */
+      fiatAmount: string;
+      currency: string;
+      /** @description what the payer pays, in token base units, as digits */
+      tokenAmount: string;
+      payer: string;
+      /** @enum {string} */
+      purchaseState: "none" | "ordering" | "ordered" | "capturing" | "captured" | "refused" | "voiding" | "voided";
+      createdAt: string;
+      updatedAt: string;
+    };
+    InvoiceList: {
+      items: components["schemas"]["InvoiceSummary"][];
+      /** @description invoices per status, all of them */
+      counts: {
+        [key: string]: number;
+      };
+      nextCursor: string | null;
     };
     PayerAuthorization: {
       validAfter: string;

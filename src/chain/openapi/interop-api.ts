@@ -7,7 +7,49 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /** transactions newest first, by status, a page at a time, with counts per status */
+    get: {
+      parameters: {
+        query?: {
+          status?: "accepted" | "submitted" | "executed" | "delivered" | "refunded" | "failed";
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description one page of transactions */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["TransactionList"];
+          };
+        };
+        /** @description a bad status, limit or cursor */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description internal error */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
     put?: never;
     /** submit a signed payload */
     post: {
@@ -367,6 +409,14 @@ export interface components {
       /** @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 */
       signer: string;
       signature: string;
+    };
+    TransactionList: {
+      items: components["schemas"]["Transaction"][];
+      /** @description transactions per status, all of them */
+      counts: {
+        [key: string]: number;
+      };
+      nextCursor: string | null;
     };
     Health: {
       ok: boolean;

@@ -226,6 +226,63 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/wallets": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** every share this holder stores, newest first: wallet, epoch, index and time, never a share */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          cursor?: string;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description one page of stored shares' metadata */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["StoredWallets"];
+          };
+        };
+        /** @description a bad limit or cursor */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+        /** @description internal error */
+        500: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/wallets/{walletId}": {
     parameters: {
       query?: never;
@@ -453,6 +510,30 @@ export interface components {
       initiatorStatic: string;
       initiatorEphemeral: string;
       responderStatic: string;
+    };
+    /**
+     * @example {
+     *       "items": [
+     *         {
+     *           "walletId": "0x5e0b7c1d3f5a7b9c1e3d5f7a9b1c3e5d7f9a1b3c5e7d9f1a3b5c7e9d1f3a5b7c",
+     *           "epoch": 2,
+     *           "index": 1,
+     *           "storedAt": "2026-01-01T00:00:00.000Z"
+     *         }
+     *       ],
+     *       "nextCursor": null
+     *     }
+     */
+    StoredWallets: {
+      items: {
+        walletId: string;
+        epoch: number;
+        /** @description the share's index (its x coordinate) */
+        index: number;
+        /** @description ISO 8601 */
+        storedAt: string;
+      }[];
+      nextCursor: string | null;
     };
     StoredShares: {
       walletId: string;
