@@ -1,6 +1,6 @@
 import { expect } from "chai";
 
-import { createLogger, LogConfigError, loggerOf } from "../../src/chain/log.js";
+import { createLogger, lineLog, LogConfigError, loggerOf } from "../../src/chain/log.js";
 
 function capture(): { lines: string[]; destination: { write(line: string): void } } {
   const lines: string[] = [];
@@ -42,5 +42,22 @@ describe("chain/log: structured service logs", function () {
     loggerOf(log).error({ err: new Error("x") }, "failed");
     expect(seen).to.deep.equal(["delivered 0xab", "failed"]);
     expect(loggerOf(log)).to.equal(loggerOf(log));
+  });
+
+  it("keeps a part's name prefix and its id fields through lineLog and loggerOf, structured or plain", function () {
+    const { lines, destination } = capture();
+    const plain: string[] = [];
+    for (const base of [createLogger({ service: "bank-a", destination, env: {} }), loggerOf((l) => plain.push(l))]) {
+      const agent = base.child({}, { msgPrefix: "bank-a: " });
+      const handedOn = lineLog(agent);
+      handedOn("listening");
+      loggerOf(handedOn).child({ paymentId: "E2E-1" }).warn("initiate E2E-1 failed, will retry");
+    }
+    expect(plain).to.deep.equal(["bank-a: listening", "bank-a: initiate E2E-1 failed, will retry"]);
+    const structured = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(structured.map(({ level, msg, paymentId }) => ({ level, msg, paymentId }))).to.deep.equal([
+      { level: "info", msg: "bank-a: listening", paymentId: undefined },
+      { level: "warn", msg: "bank-a: initiate E2E-1 failed, will retry", paymentId: "E2E-1" },
+    ]);
   });
 });
