@@ -66,6 +66,7 @@ import {
 } from "ethers";
 
 import { openChain } from "../src/chain/config.js";
+import { Step } from "../src/chain/progress.js";
 import { fromDeployments } from "../src/chain/deployments.js";
 import { DEVNET_CHAIN_ID, DUTIES } from "../src/chain/networks.js";
 import { PERMIT_TYPES, RECEIVE_AUTHORIZATION_TYPES } from "../src/chain/permit.js";
@@ -246,6 +247,11 @@ try {
     // The watcher: a PaymentCaptured on chain, then the service's word that the invoice is complete. The service
     // marks every capture it has read in one round at once, so the oldest capture not yet complete is asked for
     // alone until it is, then the others (four at a time): a handful of GETs per round, not one per invoice.
+    // Progress on stderr (the results go to stdout): a line every tenth of the invoices complete.
+    const steps = new Step(`${CHECKOUTS} checkouts by ${way} complete`, {
+      prefix: "[bench] ",
+      every: Math.max(1, CHECKOUTS / 10),
+    });
     const watcher = (async () => {
       const captured: string[] = [];
       let progress = performance.now();
@@ -257,6 +263,7 @@ try {
         return true;
       };
       while (completeAt.size < CHECKOUTS) {
+        steps.tick(completeAt.size, CHECKOUTS);
         const latest = await provider.getBlockNumber();
         if (latest >= fromBlock) {
           const logs = await provider.getLogs({
@@ -324,7 +331,11 @@ try {
     );
     paying = false;
     const paySeconds = seconds(started);
-    await watcher;
+    await watcher.finally(() => {
+      steps.tick(completeAt.size, CHECKOUTS);
+      if (completeAt.size === CHECKOUTS) steps.done();
+      else steps.fail();
+    });
     if (completeAt.size === 0) throw new Error(`${way}: no invoice completed`);
     const last = Math.max(...completeAt.values());
     const totalSeconds = (last - t0) / 1000;

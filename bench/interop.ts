@@ -44,6 +44,7 @@ import {
   payloadSchema,
   payloadStruct,
 } from "../src/interop/payload.js";
+import { Step } from "../src/chain/progress.js";
 import { startDevnetStack } from "./lib/devnet-stack.js";
 import { writeResult } from "./lib/results.js";
 
@@ -133,9 +134,11 @@ try {
       }
     }),
   );
-  // Each transfer's status until delivered (or 10 minutes pass).
+  // Each transfer's status until delivered (or 10 minutes pass); progress on stderr, a line every tenth delivered.
+  const progress = new Step(`${TRANSFERS} transfers delivered`, { prefix: "[bench] ", every: TRANSFERS / 10 });
   const giveUp = performance.now() + 600_000;
   while (delivered.size + problems.length < TRANSFERS && performance.now() < giveUp) {
+    progress.tick(delivered.size, TRANSFERS);
     for (const id of posted.keys()) {
       if (delivered.has(id)) continue;
       const view = (await (await fetch(`${api}/transactions/${id}`)).json()) as {
@@ -154,6 +157,9 @@ try {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  progress.tick(delivered.size, TRANSFERS);
+  if (delivered.size === TRANSFERS) progress.done();
+  else progress.fail();
   const finished = Math.max(...delivered.values());
   // Then one transfer alone, on the devnet idle again (what one user sees): from its POST to the mint, and its gas
   // unbatched (`execute` + `deliver`; the 200 before it warmed what a first transfer pays once).

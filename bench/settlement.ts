@@ -19,6 +19,7 @@
 import { getAddress } from "ethers";
 import { network } from "hardhat";
 
+import { Step } from "../src/chain/progress.js";
 import { BankAgent, type BankDirectoryEntry } from "../src/settlement/agent.js";
 import { Store } from "../src/store/store.js";
 import { deployQuietly } from "./lib/deploy.js";
@@ -73,6 +74,8 @@ await b.start();
 
 const ids = Array.from({ length: PAYMENTS }, (_, i) => `BENCH-${String(i).padStart(4, "0")}`);
 const started = performance.now();
+// Progress on stderr (the results go to stdout): a line every tenth of the payments acknowledged.
+const progress = new Step(`${PAYMENTS} payments A→B to Acknowledged`, { prefix: "[bench] ", every: PAYMENTS / 10 });
 let next = 0;
 async function client(): Promise<void> {
   while (next < ids.length) {
@@ -97,8 +100,12 @@ async function client(): Promise<void> {
 await Promise.all(Array.from({ length: CLIENTS }, () => client()));
 const deadline = Date.now() + 600_000;
 while (acknowledged.size < PAYMENTS && Date.now() < deadline && problems.length === 0) {
+  progress.tick(acknowledged.size, PAYMENTS);
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
+progress.tick(acknowledged.size, PAYMENTS);
+if (acknowledged.size === PAYMENTS) progress.done();
+else progress.fail();
 const ended = Math.max(...acknowledged.values());
 await a.stop();
 await b.stop();

@@ -12,6 +12,13 @@
 // `npm install <pkg>` on Node 20 removes the package again without running the
 // root postinstall). Plain Node, no dependencies: it must run before they are
 // complete.
+//
+// Before the tests (`npm test`, `npm run test:ts`, or with `--browser`) it
+// also checks that the browser the console's tests drive is there: Debian's
+// chromium at /usr/bin/chromium, or the executable $CHROMIUM_PATH names. It
+// never downloads one; it fails at once naming the apt-get command instead of
+// letting the browser tests fail minutes later.
+import { accessSync, constants, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -43,6 +50,28 @@ if (major < 22 || (major === 22 && minor < 13)) {
       "Run it through npm (npm run …), which puts the project's Node 22 from node_modules/.bin first on PATH.",
   );
 }
+
+const BROWSER_STEPS = new Set(["test", "test:ts"]);
+const INSTALL_CHROMIUM =
+  "apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core (as root, or with sudo)";
+
+/** Fails unless the browser tests' chromium is an executable file. */
+function checkChromium() {
+  const chromium = process.env.CHROMIUM_PATH?.trim() || "/usr/bin/chromium";
+  try {
+    if (!statSync(chromium).isFile()) throw new Error("not a file");
+    accessSync(chromium, constants.X_OK);
+  } catch {
+    fail(
+      process.env.CHROMIUM_PATH?.trim()
+        ? `CHROMIUM_PATH names ${chromium}, which is not an executable file; the browser tests need chromium there.`
+        : `the browser tests need Debian's chromium at ${chromium}, and it is missing. Install it with:\n  ${INSTALL_CHROMIUM}\n` +
+            "or set CHROMIUM_PATH to a chromium or chrome executable.",
+    );
+  }
+}
+
+if (BROWSER_STEPS.has(process.env.npm_lifecycle_event ?? "") || process.argv.includes("--browser")) checkChromium();
 
 if (edrLoads()) process.exit(0);
 

@@ -48,10 +48,14 @@ import {
 } from "../src/chain/networks.js";
 import type { ServiceRunner } from "../src/chain/service.js";
 import { BankChainError, messageOf } from "../src/errors.js";
+import { createLogger } from "../src/chain/log.js";
+import { Step, withStep } from "../src/chain/progress.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const hardhatBin = binOf("hardhat");
-const log = (line: string): void => void process.stderr.write(`[start] ${line}\n`);
+const PREFIX = "[start] ";
+/** npm start's own lines: `[start] …` on stderr (the services' own lines are JSON, see `createLogger`). */
+const log = (line: string): void => void process.stderr.write(`${PREFIX}${line}\n`);
 const FRESH_HINT =
   'run "npm start -- --fresh" to start over (it deletes the devnet\'s state, deployments and service data)';
 
@@ -150,16 +154,20 @@ function hasRecords(where: Places): boolean {
   return deployed || stored;
 }
 
-/** Runs a Hardhat command to completion, relaying `relay` lines and a heartbeat; fails with its output. */
+/**
+ * Runs a Hardhat command to completion as a progress step (a spinner on a terminal, the plain `<step>…`,
+ * `still <step> (N s)`, `<step>: done in X s` lines otherwise), relaying `relay` lines; fails with its output.
+ */
 async function hardhat(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  step: string,
+  name: string,
   relay?: RegExp,
   { interactive = false }: { readonly interactive?: boolean } = {},
 ): Promise<void> {
-  const started = Date.now();
-  log(`${step}…`);
+  // A prompt on the terminal (a keystore password) must not be redrawn over: plain lines then.
+  const stream = interactive ? { write: (text: string) => process.stderr.write(text) } : process.stderr;
+  const step = new Step(name, { stream, prefix: PREFIX });
   const child = spawn(process.execPath, [hardhatBin, ...args], {
     cwd: root,
     env,
@@ -172,17 +180,16 @@ async function hardhat(
     partial += chunk.toString();
     const lines = partial.split("\n");
     partial = lines.pop() ?? "";
-    for (const line of lines) if (relay?.test(line.trim()) === true) log(`  ${line.trim()}`);
+    for (const line of lines) if (relay?.test(line.trim()) === true) step.line(`  ${line.trim()}`);
   };
   child.stdout?.on("data", take);
   child.stderr?.on("data", take);
-  const heartbeat = setInterval(() => log(`  still ${step} (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  clearInterval(heartbeat);
   if (code !== 0) {
+    step.fail();
     throw new BankChainError("START_STEP_FAILED", `hardhat ${args.join(" ")} failed (exit ${code}):\n${output.trim()}`);
   }
-  log(`${step}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  step.done();
 }
 
 /**
@@ -282,6 +289,10 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
+  // Each service logs through its own child of this logger: JSON lines on stderr with its `service` name
+  // (BANK_CHAIN_LOG_FORMAT=text for `[service] message` lines); the runner's own lines stay `[start] …`.
+  // Made before anything starts, so a bad BANK_CHAIN_LOG_LEVEL or _FORMAT fails at once.
+  const logger = createLogger({ env });
   const stackFile = path.join(where.data, "stack.json");
   const nodes: { readonly anvil: Anvil; readonly stateFile: string }[] = [];
   const chains: ChainConnection[] = [];
@@ -382,14 +393,17 @@ async function main(argv: readonly string[]): Promise<void> {
     // Imported only now: the services and the link step use the code the build generated.
     if (peers.length > 0) {
       const { linkDevnetChains } = await import("../deploy/_interop.js");
-      log("linking the devnet's chains for the interop lane…");
-      await linkDevnetChains([{ chain, deployments }, ...peers]);
+      await withStep(
+        "linking the devnet's chains for the interop lane",
+        () => linkDevnetChains([{ chain, deployments }, ...peers]),
+        { prefix: PREFIX },
+      );
     }
     const { ServiceRunner } = await import("../src/chain/service.js");
     const { SERVICES } = await import("../src/services.js");
     const { interopServices } = await import("../src/interop/service.js");
     const factories = peers.length > 0 ? [...SERVICES, ...interopServices({ peers: () => peers, env })] : SERVICES;
-    runner = new ServiceRunner(factories, { chain, deployments, dataDir: where.data, log });
+    runner = new ServiceRunner(factories, { chain, deployments, dataDir: where.data, log, logger });
     const services = await runner.startAll();
 
     // One write, ready line last: whoever waits for it has the addresses too.

@@ -8,7 +8,13 @@
  * Errors are `{ "error": { "code", "message", "field"? } }`: an `HttpError`
  * carries its own status; the service maps its other error classes with
  * `errorStatus`; anything else is a 500 whose cause goes to the log only.
+ *
+ * Every request gets an id: the client's `x-request-id` when it is 1-64 of
+ * `[A-Za-z0-9_.-]`, else a random UUID. The reply echoes it in `x-request-id`
+ * and the server writes one access line `{reqId, method, path, status, ms}`
+ * per request through its structured logger (see `JsonHttpOptions.logger`).
  */
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
@@ -16,6 +22,7 @@ import { z, type ZodType, type ZodTypeAny } from "zod";
 
 import { BankChainError, messageOf } from "../errors.js";
 import { close, listen } from "./http-server.js";
+import { attachedLogger, type Logger } from "./log.js";
 import { zodIssue } from "./zod-issue.js";
 
 extendZodWithOpenApi(z);
@@ -203,13 +210,28 @@ export interface JsonHttpOptions {
   readonly port: number;
   readonly routes: readonly Route[];
   readonly health: HealthProbe;
+  /** A plain log: a 500's cause, as a line naming the request id, when there is no structured logger. */
   readonly log: (line: string) => void;
+  /**
+   * Where the access lines and the 500s go, with the request id; default the logger `log` carries (a
+   * ServiceContext's `log`, see `lineLog`). With neither, no access lines are written.
+   */
+  readonly logger?: Logger;
   /** The status for the service's own error classes; `undefined` means 500. */
   readonly errorStatus?: (error: unknown) => number | undefined;
   readonly maxBodyBytes?: number;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+/** The response header (and request header, when valid) carrying the request id. */
+export const REQUEST_ID_HEADER = "x-request-id";
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/** The client's request id when it is 1-64 of `[A-Za-z0-9_.-]` (one header, not repeated), else a random UUID. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
+}
 
 interface CompiledRoute {
   readonly route: Route;
@@ -222,10 +244,12 @@ export class JsonHttpServer {
   readonly #routes: readonly CompiledRoute[];
   readonly #server: Server;
   readonly #document: Record<string, unknown>;
+  readonly #logger: Logger | undefined;
   #url: string | undefined;
 
   constructor(options: JsonHttpOptions) {
     this.#options = options;
+    this.#logger = options.logger ?? attachedLogger(options.log);
     const builtIn: Route[] = [
       route({
         method: "GET",
@@ -287,11 +311,13 @@ export class JsonHttpServer {
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const reqId = requestIdOf(request.headers[REQUEST_ID_HEADER]);
     let reply: Reply;
     try {
       reply = await this.#dispatch(request);
     } catch (error) {
-      reply = this.#errorReply(error, request);
+      reply = this.#errorReply(error, request, reqId);
     }
     // A Buffer body goes out as it is, under the content-type the route's headers give (an image, say).
     const text = Buffer.isBuffer(reply.body)
@@ -301,11 +327,22 @@ export class JsonHttpServer {
       "content-type": "application/json; charset=utf-8",
       "content-length": Buffer.byteLength(text),
       ...reply.headers,
+      [REQUEST_ID_HEADER]: reqId,
     });
+    this.#logger?.info(
+      {
+        reqId,
+        method: request.method,
+        path: pathOf(request),
+        status: reply.status,
+        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      },
+      "request",
+    );
     response.end(text);
   }
 
-  #errorReply(error: unknown, request: IncomingMessage): Reply {
+  #errorReply(error: unknown, request: IncomingMessage, reqId: string): Reply {
     const body = (code: string, message: string, field?: string): ErrorBody => ({
       error: { code, message, ...(field === undefined ? {} : { field }) },
     });
@@ -315,7 +352,9 @@ export class JsonHttpServer {
       const field = typeof error.details.field === "string" ? error.details.field : undefined;
       return { status, body: body(error.code, error.message, field) };
     }
-    this.#options.log(`http ${request.method} ${request.url} failed: ${messageOf(error)}`);
+    const line = `http ${request.method} ${pathOf(request)} failed: ${messageOf(error)}`;
+    if (this.#logger === undefined) this.#options.log(`${line} (request ${reqId})`);
+    else this.#logger.error({ reqId, method: request.method, path: pathOf(request) }, line);
     return { status: 500, body: body("INTERNAL", "the service failed to handle the request; see its log") };
   }
 
@@ -343,6 +382,13 @@ export class JsonHttpServer {
   get #maxBody(): number {
     return this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   }
+}
+
+/** The request's path without its query (which may carry cursors or ids a log need not keep), at most 512 characters. */
+function pathOf(request: IncomingMessage): string {
+  const raw = request.url ?? "/";
+  const end = raw.indexOf("?");
+  return (end < 0 ? raw : raw.slice(0, end)).slice(0, 512);
 }
 
 /** Path parameters when `pattern` matches `segments`, otherwise undefined. */

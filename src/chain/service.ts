@@ -4,6 +4,7 @@ import { BankChainError, messageOf } from "../errors.js";
 import { Store } from "../store/store.js";
 import type { ChainConnection } from "./config.js";
 import type { Deployments } from "./deployments.js";
+import { lineLog, type Logger } from "./log.js";
 
 /** A service could not start or stop. */
 export class ServiceError extends BankChainError {}
@@ -14,7 +15,13 @@ export interface ServiceContext {
   readonly deployments: Deployments;
   /** Folder for the service's SQLite files; one per network. */
   readonly dataDir: string;
+  /** One line of the service's log; with a `logger`, it writes an info line through it (see `lineLog`). */
   readonly log: (line: string) => void;
+  /**
+   * The structured logger (`createLogger` in log.ts). The runner gives each service a child with its `service`
+   * name, and a `log` that writes through that child; a context without one (a test's) keeps its plain `log`.
+   */
+  readonly logger?: Logger;
 }
 
 /** A long-running off-chain part: an agent, a gateway, a monitor. */
@@ -66,7 +73,7 @@ export class ServiceRunner {
     for (const factory of this.#factories) {
       let service: Service | undefined;
       try {
-        service = await factory.create(this.#context);
+        service = await factory.create(this.#contextFor(factory.name));
         await service.start();
       } catch (error) {
         await this.stopAll();
@@ -81,6 +88,14 @@ export class ServiceRunner {
       this.#context.log(`service ${service.name} started${service.url === undefined ? "" : ` at ${service.url}`}`);
     }
     return this.running;
+  }
+
+  /** The context one service gets: its own child logger (`service` field) and a `log` through it, when there is a logger. */
+  #contextFor(name: string): ServiceContext {
+    const { logger } = this.#context;
+    if (logger === undefined) return this.#context;
+    const child = logger.child({ service: name });
+    return { ...this.#context, logger: child, log: lineLog(child) };
   }
 
   /** Stops every started service, newest first; reports all failures together. */

@@ -24,6 +24,7 @@ import { Contract, type Log, type Provider, type TransactionResponse, type Walle
 
 import { BankToken__factory, Checkout__factory, type Checkout } from "../../typechain-types/index.js";
 import { ConfirmedEventFollower } from "../chain/events.js";
+import { loggerOf } from "../chain/log.js";
 import { mined, ReceiptTimeoutError } from "../chain/receipts.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { decodeRevert } from "../chain/reverts.js";
@@ -39,6 +40,9 @@ import {
 } from "./intent.js";
 import { CommerceError } from "./errors.js";
 import type { CheckoutContext, Invoice } from "./store.js";
+
+/** An intent id (bytes32) inside a transaction's description. */
+const INTENT_ID = /0x[0-9a-fA-F]{64}/;
 
 /** What the adapter asks a retailer for. */
 export interface RetailerOrderRequest {
@@ -187,7 +191,11 @@ export class CheckoutProcessor {
       const sent = await build(this.#checkout);
       record?.(sent.hash);
       await this.#minedOrDropped(sent);
-      this.#options.log(`checkout ${what}: ${sent.hash}`);
+      // Every caller's `what` names the invoice's intent id: it goes on the line as `intentId`, with the tx.
+      const intentId = INTENT_ID.exec(what)?.[0];
+      loggerOf(this.#options.log)
+        .child({ ...(intentId === undefined ? {} : { intentId }), tx: sent.hash })
+        .info(`checkout ${what}: ${sent.hash}`);
       return sent.hash;
     };
     const next = this.#queue.then(run, run);
@@ -358,7 +366,9 @@ export class CheckoutProcessor {
       if (PAUSED.has(revert.errorName)) {
         // A pause passes: the deposit is collected once it ends, or goes back when the quote expires.
         if (invoice.lastError !== revert.message) {
-          this.#options.log(`checkout collect ${invoice.intentId} waits: ${revert.message}`);
+          loggerOf(this.#options.log)
+            .child({ intentId: invoice.intentId })
+            .warn(`checkout collect ${invoice.intentId} waits: ${revert.message}`);
         }
         store.update(invoice.intentId, { depositSeen: true, lastError: revert.message }, "");
         return;

@@ -40,6 +40,7 @@ import { Poller } from "../chain/poller.js";
 import { contractRevertError } from "../chain/reverts.js";
 import { isoNow, systemClock, type Clock } from "../chain/clock.js";
 import type { JsonHttpServer } from "../chain/http.js";
+import { lineLog, loggerOf } from "../chain/log.js";
 import type { Migration, Store } from "../store/store.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { IAttestedGateway__factory, IInteropGateway__factory } from "../../typechain-types/index.js";
@@ -207,8 +208,9 @@ export class ApiGateway {
     this.#chains = checkChains(options.chains, options.nodes);
     this.#sender = options.sender;
     this.#clock = options.clock ?? systemClock;
-    const log = options.log ?? (() => undefined);
-    this.#log = (line) => log(`interop-api: ${line}`);
+    // Every line starts `interop-api: `; a plain `log` function gets exactly the text it always did, and the
+    // HTTP server's access lines go through the structured logger a service context's `log` carries.
+    this.#log = lineLog(loggerOf(options.log ?? (() => undefined)).child({}, { msgPrefix: "interop-api: " }));
     this.#onStep = options.onStep ?? (() => undefined);
     this.#trackMs = options.trackIntervalMs ?? TRACK_INTERVAL_MS;
     this.#batchSize = options.batchSize ?? DEFAULT_API_BATCH;
@@ -756,7 +758,9 @@ export class ApiGateway {
       destination_from_block: fromBlock,
       check_at: this.#clock.now(),
     });
-    this.#log(`executed ${row.id} in ${receipt.hash}${messageId === null ? "" : `, message ${messageId}`}`);
+    loggerOf(this.#log)
+      .child({ transactionId: row.id, ...(messageId === null ? {} : { messageId }) })
+      .info(`executed ${row.id} in ${receipt.hash}${messageId === null ? "" : `, message ${messageId}`}`);
   }
 
   /** Reads the legs of executed cross-chain payloads: delivered on the destination, or refunded on the source. */

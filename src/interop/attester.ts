@@ -51,6 +51,7 @@ import { z } from "zod";
 
 import { ConfirmedEventFollower, type FollowerReads } from "../chain/events.js";
 import { HttpError, JsonHttpServer, route } from "../chain/http.js";
+import { lineLog, loggerOf, type Logger } from "../chain/log.js";
 import { Poller } from "../chain/poller.js";
 import { systemClock, isoNow, type Clock } from "../chain/clock.js";
 import type { Migration, Store } from "../store/store.js";
@@ -219,6 +220,8 @@ export class Attester {
   readonly #chains: readonly InteropChain[];
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
+  /** The same log, structured: lines about messages carry their ids (`messageIds`). */
+  readonly #logger: Logger;
   readonly #onStep: (point: string) => void;
   readonly #followers: ReadonlyMap<bigint, ConfirmedEventFollower>;
   readonly #poller: Poller;
@@ -240,8 +243,9 @@ export class Attester {
     // Distinct chains, each with nodes, addresses checksummed.
     this.#chains = checkChains(options.chains, options.nodes);
     this.#clock = options.clock ?? systemClock;
-    const log = options.log ?? (() => undefined);
-    this.#log = (line) => log(`${this.name}: ${line}`);
+    // Every line starts `<name>: `; a plain `log` function gets exactly the text it always did.
+    this.#logger = loggerOf(options.log ?? (() => undefined)).child({}, { msgPrefix: `${this.name}: ` });
+    this.#log = lineLog(this.#logger);
     this.#onStep = options.onStep ?? (() => undefined);
     options.store.migrate("interop.attester", ATTESTER_MIGRATIONS);
     this.#claimStore();
@@ -547,7 +551,11 @@ export class Attester {
       });
       this.#onStep(`signed:${id}`);
     }
-    if (rows.length > 0) this.#log(`signed ${rows.length} message(s) to chain ${chainId}, epoch ${epoch}`);
+    if (rows.length > 0) {
+      this.#logger
+        .child({ messageIds: rows.map((row) => row.id) })
+        .info(`signed ${rows.length} message(s) to chain ${chainId}, epoch ${epoch}`);
+    }
     return rows.length;
   }
 
@@ -606,6 +614,7 @@ export class Attester {
     const gateway = IAttestedGateway__factory.connect(destination.attestedGateway, undefined);
     const epochs = new Map<string, bigint>();
     let signed = 0;
+    const signedIds: string[] = [];
     for (const row of expired) {
       const source = chainOf(this.#chains, BigInt(row.source_chain));
       const { answers } = await this.#nodes.everyNode(destination.chainId, async (provider) =>
@@ -665,8 +674,13 @@ export class Attester {
       );
       this.#onStep(`undelivered:${row.id}`);
       signed += 1;
+      signedIds.push(row.id);
     }
-    if (signed > 0) this.#log(`signed ${signed} message(s) to chain ${chainId} as undelivered (refundable)`);
+    if (signed > 0) {
+      this.#logger
+        .child({ messageIds: signedIds })
+        .info(`signed ${signed} message(s) to chain ${chainId} as undelivered (refundable)`);
+    }
     return signed;
   }
 

@@ -38,6 +38,7 @@ import { z } from "zod";
 import { ConfirmedEventFollower } from "../chain/events.js";
 import { HttpError, JsonHttpServer, pageQuery, route } from "../chain/http.js";
 import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
+import { lineLog, loggerOf, type Logger } from "../chain/log.js";
 import { Poller } from "../chain/poller.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
 import { contractRevertError, errorInterface } from "../chain/reverts.js";
@@ -252,6 +253,8 @@ export class Relayer {
   readonly #deliveryBatch: number;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
+  /** The same log, structured: lines about one message carry its id as `messageId`. */
+  readonly #logger: Logger;
   readonly #onStep: (point: string) => void;
   readonly #followers: ReadonlyMap<bigint, ConfirmedEventFollower>;
   readonly #poller: Poller;
@@ -280,8 +283,9 @@ export class Relayer {
       );
     }
     this.#clock = options.clock ?? systemClock;
-    const log = options.log ?? (() => undefined);
-    this.#log = (line) => log(`${this.name}: ${line}`);
+    // Every line starts `<name>: `; a plain `log` function gets exactly the text it always did.
+    this.#logger = loggerOf(options.log ?? (() => undefined)).child({}, { msgPrefix: `${this.name}: ` });
+    this.#log = lineLog(this.#logger);
     this.#onStep = options.onStep ?? (() => undefined);
     options.store.migrate("interop.relayer", RELAYER_MIGRATIONS);
     const pollIntervalMs = options.pollIntervalMs ?? 500;
@@ -523,7 +527,7 @@ export class Relayer {
     const names = new Set(events.map((event) => event!.name));
     if (names.has("MessageDelivered")) {
       this.#settle(row, "delivered", { state: "delivered", destinationStatus: "Delivered", deliveryTx: receipt.hash });
-      this.#log(`delivered ${row.id} in ${receipt.hash}`);
+      this.#logMessage(row.id, `delivered ${row.id} in ${receipt.hash}`);
     } else if (names.has("MessageFailed")) {
       const attempts = row.attempts + 1;
       const wait = retryDelay(this.#retry, attempts);
@@ -533,10 +537,10 @@ export class Relayer {
         nextAt: this.#clock.now() + wait,
         note: `the recipient failed (${action} ${receipt.hash}); retrying in ${wait} ms until the deadline`,
       });
-      this.#log(`${action} of ${row.id}: the recipient failed; retry ${attempts} in ${wait} ms`);
+      this.#logMessage(row.id, `${action} of ${row.id}: the recipient failed; retry ${attempts} in ${wait} ms`, "warn");
     } else if (names.has("MessageRefunded")) {
       this.#settle(row, "refunded", { state: "refunded", refundTx: receipt.hash });
-      this.#log(`refunded ${row.id} in ${receipt.hash}`);
+      this.#logMessage(row.id, `refunded ${row.id} in ${receipt.hash}`);
     } else if (names.has("MessageSkipped")) {
       const skipped = events.find((event) => event!.name === "MessageSkipped")!;
       const reason = skippedReason(skipped.args[1] as string);
@@ -565,7 +569,11 @@ export class Relayer {
         ),
       );
     } catch (error) {
-      this.#log(`${row.id}: skipped in ${hash} (${reason}); reading its status failed: ${messageOf(error)}`);
+      this.#logMessage(
+        row.id,
+        `${row.id}: skipped in ${hash} (${reason}); reading its status failed: ${messageOf(error)}`,
+        "warn",
+      );
     }
     if (status === "Delivered") {
       this.#settle(row, `skipped: ${reason}`, {
@@ -580,7 +588,7 @@ export class Relayer {
       nextAt: this.#clock.now() + (reason === "AttestedGatewayAlreadyProcessed" ? 0 : retryDelay(this.#unreachable, 1)),
       note: `skipped in ${hash} (${reason}); the destination says ${status ?? "(unread)"}: deciding again`,
     });
-    this.#log(`${row.id} skipped in ${hash}: ${reason}`);
+    this.#logMessage(row.id, `${row.id} skipped in ${hash}: ${reason}`);
   }
 
   /** Clears the stored transaction of `row` with its outcome and applies `changes`. */
@@ -670,7 +678,7 @@ export class Relayer {
         }
       } catch (error) {
         this.#later(row, this.#clock.now() + retryDelay(this.#unreachable, 1), `round failed: ${messageOf(error)}`);
-        this.#log(`${row.id}: ${messageOf(error)}`);
+        this.#logMessage(row.id, `${row.id}: ${messageOf(error)}`, "warn");
       }
     }
     for (const [chainId, items] of ready) {
@@ -701,13 +709,18 @@ export class Relayer {
     return busy;
   }
 
+  /** One line about the message `messageId`, with its id as a field. */
+  #logMessage(messageId: string, line: string, level: "info" | "warn" = "info"): void {
+    this.#logger.child({ messageId })[level](line);
+  }
+
   /** `deliver` of one ready message; a failure puts it off. */
   async #deliverAlone(chainId: bigint, item: Ready): Promise<boolean> {
     try {
       return await this.#deliver(chainId, [item]);
     } catch (error) {
       this.#later(item.row, this.#clock.now() + retryDelay(this.#unreachable, 1), `round failed: ${messageOf(error)}`);
-      this.#log(`${item.row.id}: ${messageOf(error)}`);
+      this.#logMessage(item.row.id, `${item.row.id}: ${messageOf(error)}`, "warn");
       return false;
     }
   }
@@ -891,7 +904,9 @@ export class Relayer {
         ? 0
         : retryDelay(this.#unreachable, Math.max(1, first.attempts));
       for (const row of rows) this.#later(row, this.#clock.now() + wait, `${recorded} refused: ${revert.message}`);
-      this.#log(`${recorded} of ${rows.map((row) => row.id).join(", ")} refused: ${name}`);
+      this.#logger
+        .child({ messageIds: rows.map((row) => row.id) })
+        .warn(`${recorded} of ${rows.map((row) => row.id).join(", ")} refused: ${name}`);
       return false;
     }
     this.#onStep(`${action}:sent:${first.id}`);

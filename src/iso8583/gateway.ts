@@ -36,6 +36,7 @@ import { keccak256, toUtf8Bytes, ZeroAddress, ZeroHash } from "ethers";
 
 import { systemClock, type Clock } from "../chain/clock.js";
 import { listen } from "../chain/http-server.js";
+import { loggerOf, type Logger } from "../chain/log.js";
 import { Poller } from "../chain/poller.js";
 import { BankChainError, messageOf } from "../errors.js";
 import type { CardRefusal, CardStore } from "./cards.js";
@@ -173,6 +174,8 @@ export class CardGateway {
   readonly #framing: Framing;
   readonly #walletElement: number;
   readonly #log: (line: string) => void;
+  /** The same log, structured: lines about a message carry its journal id, MTI, STAN and RRN. */
+  readonly #logger: Logger;
   readonly #sockets = new Set<net.Socket>();
   /** Messages being processed, by journal id: a repeat, a reversal or a completion waits for them. */
   readonly #inFlight = new Map<string, Promise<unknown>>();
@@ -225,6 +228,7 @@ export class CardGateway {
     this.#walletElement = walletElement;
     this.#macKeys = macKeys;
     this.#log = options.log ?? (() => undefined);
+    this.#logger = loggerOf(this.#log);
     this.#assets = new Set(options.assets.map((asset) => asset.toUpperCase()));
     this.#clock = options.clock ?? systemClock;
     // Group commit: the journal rows of a batch become durable in one commit, right before it is sent.
@@ -296,7 +300,10 @@ export class CardGateway {
       }
       if (state === "void") {
         this.#journal.markFailed(row.id);
-        this.#log(`card-gateway: ${row.mti} ${row.id} never landed; its key is void and it counts as not posted`);
+        this.#logRow(
+          row,
+          `card-gateway: ${row.mti} ${row.id} never landed; its key is void and it counts as not posted`,
+        );
         continue;
       }
       if (state === "unused") {
@@ -316,9 +323,14 @@ export class CardGateway {
       });
       if (outcome.status === "applied" || (outcome.status === "rejected" && outcome.error === "AlreadyReversed")) {
         this.#journal.markAutoReversed(row.id);
-        this.#log(`card-gateway: ${row.mti} ${row.id} landed after a 91 answer and was reversed`);
+        this.#logRow(row, `card-gateway: ${row.mti} ${row.id} landed after a 91 answer and was reversed`);
       }
     }
+  }
+
+  /** One line about a journalled message, with its journal id, MTI, STAN and RRN as fields. */
+  #logRow(row: Pick<JournalRow, "id" | "mti" | "stan" | "rrn">, line: string, level: "info" | "warn" = "info"): void {
+    this.#logger.child({ journalId: row.id, mti: row.mti, stan: row.stan, rrn: row.rrn })[level](line);
   }
 
   /**
@@ -337,7 +349,7 @@ export class CardGateway {
     });
     if (outcome.status === "applied") {
       this.#journal.markFailed(row.id);
-      this.#log(`card-gateway: ${row.mti} ${row.id} never landed; its key is void and it counts as not posted`);
+      this.#logRow(row, `card-gateway: ${row.mti} ${row.id} never landed; its key is void and it counts as not posted`);
     }
     // Otherwise the next round reads the key: used by the operation, or by this void if it landed after all.
   }
@@ -379,9 +391,11 @@ export class CardGateway {
       answer = await this.#handle(request);
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;
-      this.#log(
-        `card-gateway: ${request.mti} STAN ${request.fields[11] ?? "-"} acquirer ${request.fields[32] ?? "-"} refused with ${error.code}: ${error.message}`,
-      );
+      this.#logger
+        .child({ mti: request.mti, stan: request.fields[11] ?? null, rrn: request.fields[37] ?? null })
+        .info(
+          `card-gateway: ${request.mti} STAN ${request.fields[11] ?? "-"} acquirer ${request.fields[32] ?? "-"} refused with ${error.code}: ${error.message}`,
+        );
       answer = { code: error.code };
     }
     return this.#answer(request, answer);
@@ -822,13 +836,13 @@ export class CardGateway {
             ? RESPONSE_CODES.approved
             : responseForLedgerError(outcome.error);
         if (code === RESPONSE_CODES.unavailable) {
-          this.#log(`card-gateway: ${row.mti} ${row.id} refused by the ledger with ${outcome.error}`);
+          this.#logRow(row, `card-gateway: ${row.mti} ${row.id} refused by the ledger with ${outcome.error}`, "warn");
         }
         this.#journal.finish(row.id, code);
         return { code };
       }
       case "unavailable":
-        this.#log(`card-gateway: ledger unavailable for ${row.mti} ${row.id}: ${outcome.reason}`);
+        this.#logRow(row, `card-gateway: ledger unavailable for ${row.mti} ${row.id}: ${outcome.reason}`, "warn");
         if (outcome.posted === "no") this.#journal.markFailed(row.id);
         else this.#journal.markUnknown(row.id, this.#clock.now() + this.#grace());
         return { code: RESPONSE_CODES.unavailable };

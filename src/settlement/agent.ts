@@ -32,6 +32,7 @@ import { hasCode, type ContractRevertError } from "../chain/reverts.js";
 import { Poller } from "../chain/poller.js";
 import type { RetryPolicy } from "../chain/retry.js";
 import type { JsonHttpServer } from "../chain/http.js";
+import { lineLog, loggerOf, type Logger } from "../chain/log.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory, type IInterbankSettlement } from "../../typechain-types/index.js";
 import {
@@ -141,6 +142,8 @@ export class BankAgent implements Service {
   readonly #settlement: IInterbankSettlement;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
+  /** The same log, structured: lines about one payment carry its id as `paymentId`. */
+  readonly #logger: Logger;
   readonly #onStep: (point: string, paymentId: string) => void;
   readonly #me: string;
   readonly #banks: readonly BankDirectoryEntry[];
@@ -170,8 +173,9 @@ export class BankAgent implements Service {
     this.#signer = options.signer;
     this.#settlement = IInterbankSettlement__factory.connect(options.settlement, options.signer);
     this.#clock = options.clock ?? systemClock;
-    const log = options.log ?? (() => undefined);
-    this.#log = (line) => log(`${this.name}: ${line}`);
+    // Every line starts `<bank>: `; a plain `log` function gets exactly the text it always did.
+    this.#logger = loggerOf(options.log ?? (() => undefined)).child({}, { msgPrefix: `${this.name}: ` });
+    this.#log = lineLog(this.#logger);
     this.#onStep = options.onStep ?? (() => undefined);
     this.#me = getAddress(own.trustAccount);
     this.#banks = options.banks.map((bank) => ({ id: bank.id, trustAccount: getAddress(bank.trustAccount) }));
@@ -360,7 +364,9 @@ export class BankAgent implements Service {
       throw error;
     }
     this.#step("accept:committed", request.endToEndId);
-    this.#log(`accepted ${request.endToEndId}: ${terms.amount} ${this.#currency} to ${creditor.id}`);
+    this.#logger
+      .child({ paymentId: request.endToEndId })
+      .info(`accepted ${request.endToEndId}: ${terms.amount} ${this.#currency} to ${creditor.id}`);
     this.#poller.wake();
     return this.#view(this.payments.get("outbound", request.endToEndId)!);
   }
@@ -371,7 +377,7 @@ export class BankAgent implements Service {
 
   #fail(row: OutboxRow, payment: PaymentRecord, reason: string): void {
     this.#books.fail(row, payment, reason);
-    this.#log(`failed ${payment.id}: ${reason}; customer re-credited`);
+    this.#logger.child({ paymentId: payment.id }).warn(`failed ${payment.id}: ${reason}; customer re-credited`);
   }
 
   // ───────────────────────────── request checks ─────────────────────────────
@@ -472,7 +478,7 @@ export class BankAgent implements Service {
   }
 
   #step(point: string, paymentId: string): void {
-    this.#log(`step ${point} ${paymentId}`);
+    this.#logger.child({ paymentId }).info(`step ${point} ${paymentId}`);
     this.#onStep(point, paymentId);
   }
 
@@ -490,7 +496,7 @@ export class BankAgent implements Service {
         });
         this.payments.enqueue("outbound", payment.id, "refund");
       });
-      this.#log(`expired ${payment.id}: refund queued`);
+      this.#logger.child({ paymentId: payment.id }).info(`expired ${payment.id}: refund queued`);
     }
     return expired.length;
   }

@@ -12,6 +12,7 @@
  */
 import type { Provider, Signer } from "ethers";
 
+import { loggerOf, type Logger } from "../chain/log.js";
 import { waitForReceipt } from "../chain/receipts.js";
 import { messageOf } from "../errors.js";
 import type { IInterbankSettlement } from "../../typechain-types/index.js";
@@ -111,7 +112,8 @@ export class OutboxSender {
   readonly #step: (point: string, paymentId: string) => void;
   readonly #fail: (row: OutboxRow, payment: PaymentRecord, reason: string) => void;
   readonly #wake: () => void;
-  readonly #log: (line: string) => void;
+  /** Lines about a payment carry its id as `paymentId` (a plain `log` gets the text alone). */
+  readonly #logger: Logger;
   /** Outbox rows up to this id existed before this run: check the chain before sending them. */
   #rowsBeforeStart = 0;
 
@@ -127,7 +129,12 @@ export class OutboxSender {
     this.#step = options.step;
     this.#fail = options.fail;
     this.#wake = options.wake;
-    this.#log = options.log;
+    this.#logger = loggerOf(options.log);
+  }
+
+  /** One line about `paymentId`, with the id as a field. */
+  #logAbout(paymentId: string, line: string, level: "info" | "warn" = "info"): void {
+    this.#logger.child({ paymentId })[level](line);
   }
 
   /** Notes the rows that exist now as from before this run: each is checked on chain before it is sent. */
@@ -193,7 +200,7 @@ export class OutboxSender {
       case "landed":
         // Done once its event is confirmed and applied; until then look again now and then (a reorg may drop it).
         this.#payments.landed(row.rowId, null, LANDED_RECHECK_MS);
-        this.#log(`${row.step} ${payment.id} has landed; not resent`);
+        this.#logAbout(payment.id, `${row.step} ${payment.id} has landed; not resent`);
         return false;
       case "wait":
         this.#payments.retryLater(row.rowId, verdict.why, RETRY_DELAY_MS);
@@ -202,7 +209,7 @@ export class OutboxSender {
         if (row.step === "initiate") this.#fail(row, payment, verdict.why);
         else {
           this.#payments.void(row.rowId, verdict.why);
-          this.#log(`${row.step} ${payment.id} will not be sent: ${verdict.why}`);
+          this.#logAbout(payment.id, `${row.step} ${payment.id} will not be sent: ${verdict.why}`);
         }
         return false;
     }
@@ -329,7 +336,7 @@ export class OutboxSender {
           continue;
         }
         this.#payments.retryLater(row.rowId, reason, RETRY_DELAY_MS);
-        this.#log(`${row.step} ${payment.id} failed, will retry: ${reason}`);
+        this.#logAbout(payment.id, `${row.step} ${payment.id} failed, will retry: ${reason}`, "warn");
         continue;
       }
       if (verdict.kind === "void" && row.step === "initiate") {

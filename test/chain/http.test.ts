@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { z } from "zod";
 
 import { HttpError, JsonHttpServer, page, pageQuery, route, type HealthProbe } from "../../src/chain/http.js";
+import { createLogger, lineLog, type Logger } from "../../src/chain/log.js";
 
 const healthy: HealthProbe = {
   blockNumber: async () => 42,
@@ -10,7 +11,11 @@ const healthy: HealthProbe = {
   checkDatabase: () => undefined,
 };
 
-function server(probe: HealthProbe = healthy, log: (line: string) => void = () => undefined): JsonHttpServer {
+function server(
+  probe: HealthProbe = healthy,
+  log: (line: string) => void = () => undefined,
+  logger?: Logger,
+): JsonHttpServer {
   const items = Array.from({ length: 7 }, (_, i) => ({ id: `item-${i}` }));
   return new JsonHttpServer({
     title: "kit test",
@@ -18,6 +23,7 @@ function server(probe: HealthProbe = healthy, log: (line: string) => void = () =
     host: "127.0.0.1",
     port: 0,
     log,
+    ...(logger === undefined ? {} : { logger }),
     health: probe,
     routes: [
       route({
@@ -124,6 +130,11 @@ describe("chain/http: the service kit's JSON API", function () {
     expect(failed.status).to.equal(500);
     expect(JSON.stringify(failed.body)).to.not.include("secret");
     expect(logged.some((line) => line.includes("a bug, with a secret"))).to.equal(true);
+    // A plain log gets no access lines, and the 500's line names its request id.
+    expect(logged.some((line) => /^http GET \/things\/boom failed: .* \(request [0-9a-f-]{36}\)$/.test(line))).to.equal(
+      true,
+    );
+    expect(logged.some((line) => line.includes("/nowhere"))).to.equal(false);
   });
 
   it("pages list endpoints with limit and an opaque cursor, refusing a cursor that names nothing", async function () {
@@ -169,5 +180,89 @@ describe("chain/http: the service kit's JSON API", function () {
     } finally {
       await down.stop();
     }
+  });
+});
+
+describe("chain/http: request ids and access lines", function () {
+  let s: JsonHttpServer;
+  let url: string;
+  const written: string[] = [];
+  const lines = (): Record<string, unknown>[] => written.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  before(async function () {
+    const logger = createLogger({ service: "kit", destination: { write: (line: string) => void written.push(line) } });
+    s = server(healthy, () => expect.fail("with a logger, the plain log is not used"), logger);
+    url = await s.start();
+  });
+  after(async function () {
+    await s.stop();
+  });
+  beforeEach(function () {
+    written.length = 0;
+  });
+
+  async function get(path: string, id?: string | string[]): Promise<Response> {
+    const headers = new Headers();
+    for (const value of id === undefined ? [] : [id].flat()) headers.append("x-request-id", value);
+    const reply = await fetch(`${url}${path}`, { headers });
+    await reply.arrayBuffer();
+    return reply;
+  }
+
+  it("echoes a well-formed x-request-id and writes one access line with it", async function () {
+    const reply = await get("/things/one?secret=1", "abc.DEF_123-x");
+    expect(reply.headers.get("x-request-id")).to.equal("abc.DEF_123-x");
+    expect(written).to.have.length(1);
+    const [line] = lines();
+    expect(line).to.include({
+      level: "info",
+      service: "kit",
+      reqId: "abc.DEF_123-x",
+      method: "GET",
+      path: "/things/one",
+      status: 200,
+    });
+    expect(line!.ms).to.be.a("number").and.to.be.at.least(0);
+    expect(Date.parse(line!.time as string)).to.be.closeTo(Date.now(), 60_000);
+    expect(written[0]).to.not.include("secret=1");
+  });
+
+  it("replaces a missing, malformed, too long or repeated request id with a fresh UUID", async function () {
+    const ids: string[] = [];
+    for (const bad of [undefined, "has space", "a".repeat(65), "", "<script>", "ünï", ["one", "two"]]) {
+      const reply = await get("/health", bad);
+      const id = reply.headers.get("x-request-id");
+      expect(id, String(bad)).to.match(UUID);
+      ids.push(id!);
+    }
+    expect(new Set(ids).size).to.equal(ids.length);
+    expect(lines().map((line) => line.reqId)).to.deep.equal(ids);
+    expect(await get("/health", "a".repeat(64)).then((r) => r.headers.get("x-request-id"))).to.equal("a".repeat(64));
+  });
+
+  it("logs errors with their status, and a 500 as an error line with the request id", async function () {
+    expect((await get("/nowhere", "r-404")).status).to.equal(404);
+    expect((await get("/things/boom", "r-500")).status).to.equal(500);
+    const [notFound, failed, access] = lines();
+    expect(notFound).to.include({ reqId: "r-404", path: "/nowhere", status: 404, level: "info" });
+    expect(failed).to.include({ reqId: "r-500", path: "/things/boom", level: "error", service: "kit" });
+    expect(failed!.msg).to.match(/^http GET \/things\/boom failed: a bug/);
+    expect(access).to.include({ reqId: "r-500", status: 500 });
+    expect(written).to.have.length(3);
+  });
+
+  it("takes the logger a ServiceContext's log carries when no logger option is given", async function () {
+    const out: string[] = [];
+    const logger = createLogger({ service: "carried", destination: { write: (line: string) => void out.push(line) } });
+    const carried = server(healthy, lineLog(logger));
+    const at = await carried.start();
+    try {
+      const reply = await fetch(`${at}/health`, { headers: { "x-request-id": "carried-1" } });
+      await reply.arrayBuffer();
+    } finally {
+      await carried.stop();
+    }
+    expect(out.map((line) => JSON.parse(line) as Record<string, unknown>)).to.have.length(1);
+    expect(JSON.parse(out[0]!)).to.include({ service: "carried", reqId: "carried-1", path: "/health", status: 200 });
   });
 });

@@ -11,6 +11,7 @@ import {
   type ServiceFactory,
 } from "../../src/chain/service.js";
 import type { ChainConnection } from "../../src/chain/config.js";
+import { createLogger, loggerOf } from "../../src/chain/log.js";
 
 /** A real HTTP service on 127.0.0.1, as later parts write them. */
 class HttpService implements Service {
@@ -88,5 +89,67 @@ describe("chain: service runner", function () {
     expect(() => new ServiceRunner([factory("a", events), factory("a", events)], context([])))
       .to.throw(ServiceError)
       .with.property("code", "SERVICE_DUPLICATE");
+  });
+
+  it("gives each service a child logger named after it, and a log(line) that writes through it", async function () {
+    const written: string[] = [];
+    const runnerLines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => void written.push(line) } });
+    const seen: ServiceContext[] = [];
+    const logging = (name: string): ServiceFactory => ({
+      name,
+      create: (ctx) => {
+        seen.push(ctx);
+        ctx.log(`${name} says hello`);
+        loggerOf(ctx.log).child({ paymentId: "P-1" }).warn("late");
+        return { name, start: async () => undefined, stop: async () => undefined };
+      },
+    });
+    const runner = new ServiceRunner([logging("bank-a"), logging("bank-b")], {
+      ...context(runnerLines),
+      logger,
+    });
+    await runner.startAll();
+    await runner.stopAll();
+    const lines = written.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map(({ service, level, msg, paymentId }) => ({ service, level, msg, paymentId }))).to.deep.equal([
+      { service: "bank-a", level: "info", msg: "bank-a says hello", paymentId: undefined },
+      { service: "bank-a", level: "warn", msg: "late", paymentId: "P-1" },
+      { service: "bank-b", level: "info", msg: "bank-b says hello", paymentId: undefined },
+      { service: "bank-b", level: "warn", msg: "late", paymentId: "P-1" },
+    ]);
+    // One `service` key a line, not the parent's and the child's.
+    for (const line of written) expect(line.match(/"service":/g)).to.have.length(1);
+    // The runner's own lines stay on the context's log.
+    expect(runnerLines).to.deep.equal([
+      "service bank-a started",
+      "service bank-b started",
+      "service bank-b stopped",
+      "service bank-a stopped",
+    ]);
+    expect(seen[0]!.dataDir).to.equal("/nonexistent");
+  });
+
+  it("leaves a context without a logger as it is: a part's loggerOf(log) reaches the plain log", async function () {
+    const lines: string[] = [];
+    const plain = context(lines);
+    let given: ServiceContext | undefined;
+    const runner = new ServiceRunner(
+      [
+        {
+          name: "quiet",
+          create: (ctx) => {
+            given = ctx;
+            loggerOf(ctx.log).child({ intentId: "I-9" }).info("intent I-9 paid");
+            return { name: "quiet", start: async () => undefined, stop: async () => undefined };
+          },
+        },
+      ],
+      plain,
+    );
+    await runner.startAll();
+    await runner.stopAll();
+    expect(given).to.equal(plain);
+    expect(lines).to.deep.equal(["intent I-9 paid", "service quiet started", "service quiet stopped"]);
   });
 });
