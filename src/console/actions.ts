@@ -17,7 +17,7 @@ import type { Wallet } from "ethers";
 import { HttpError } from "../chain/http.js";
 import { messageOf } from "../errors.js";
 import { addressOrUndefined, type ChainReader } from "./chain.js";
-import { html, short, txHref, type Html } from "./html.js";
+import { h, short, txHref, type Html } from "./html.js";
 
 /** The two actions by route name. */
 export type ActionName = "freeze" | "pause-corridor";
@@ -95,7 +95,7 @@ async function refusal(ctx: ActionContext, action: ActionName, args: Args): Prom
 
 function describe(ctx: ActionContext, args: Args): Html {
   if ("account" in args) {
-    return html`<p>
+    return h`<p>
         Freeze account <b class="mono">${args.account}</b>: it can no longer send or receive the token until the
         compliance duty unfreezes it.
       </p>
@@ -105,7 +105,7 @@ function describe(ctx: ActionContext, args: Args): Html {
       </p>`;
   }
   const name = (a: string): string => ctx.chain.nameOf(a) ?? a;
-  return html`<p>
+  return h`<p>
       Pause the corridor from <b>${name(args.debtor)}</b> to <b>${name(args.creditor)}</b>: no new payment may start on
       it until the corridor admin unpauses it; payments in flight finish.
     </p>
@@ -129,16 +129,16 @@ export async function confirmPage(
   const signer = await signerOf(ctx, action);
   const refused = await refusal(ctx, action, args);
   const code = confirmations.code(action, args);
-  return html`<div class="warn">
+  return h`<div class="warn">
       ${describe(ctx, args)}
       <p>Signed by the ${DUTY[action]} duty's key <span class="mono">${signer.address}</span> (${ROLE[action]}).</p>
     </div>
     ${
       refused === undefined
-        ? html`<form method="post" action="/actions/${action}?${query(args)}&amp;confirm=${code}">
+        ? h`<form method="post" action="/actions/${action}?${query(args)}&amp;confirm=${code}">
             <p><button type="submit" id="confirm">Confirm: send the transaction</button> <a href="/">cancel</a></p>
           </form>`
-        : html`<p class="bad" id="refused">Not possible now: ${refused}.</p>`
+        : h`<p class="bad" id="refused">Not possible now: ${refused}.</p>`
     }`;
 }
 
@@ -177,7 +177,7 @@ export async function perform(
   } catch (error) {
     throw new HttpError(502, "CONSOLE_ACTION_FAILED", `the transaction failed: ${messageOf(error)}`);
   }
-  return html`<p id="done" class="${status === 1 ? "ok" : "bad"}">
+  return h`<p id="done" class="${status === 1 ? "ok" : "bad"}">
       ${status === 1 ? "Done" : "Sent, but it reverted"}: transaction
       <a id="tx" class="mono" href="${txHref(ctx.chain.chainId, hash)}">${hash}</a> (${short(hash)}).
     </p>

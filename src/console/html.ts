@@ -6,7 +6,7 @@
  * so a test can read each shown number back from where it came from.
  */
 
-/** Markup that is already safe: only `html` and `raw` make it. */
+/** Markup that is already safe: only `h` and `raw` make it. */
 export class Html {
   readonly #text: string;
   constructor(text: string) {
@@ -32,7 +32,7 @@ function render(part: Part): string {
 }
 
 /** An HTML fragment: every interpolated value is escaped unless it is `Html` (arrays are joined). */
-export function html(strings: TemplateStringsArray, ...values: readonly Part[]): Html {
+export function h(strings: TemplateStringsArray, ...values: readonly Part[]): Html {
   let out = strings[0]!;
   for (let i = 0; i < values.length; i += 1) out += render(values[i]!) + strings[i + 1]!;
   return new Html(out);
@@ -76,28 +76,13 @@ button{font-size:14px;padding:6px 14px}svg{background:#fff;border:1px solid #d8d
 
 /** A whole page: title, navigation (the current panel marked), body. */
 export function layout(title: string, current: string, body: Html): Buffer {
-  const nav = PANELS.map(
-    (p) => html`<a href="${p.path}" ${p.path === current ? raw(' class="here"') : ""}>${p.title}</a>`,
-  );
-  const page = html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title} · bank-chain console</title>
-        <link rel="icon" href="data:," />
-        <meta name="viewport" content="width=device-width,initial-scale=1" />
-        <style>
-          ${raw(STYLE)}
-        </style>
-      </head>
-      <body>
-        <nav>${nav}</nav>
-        <main>
-          <h1>${title}</h1>
-          ${body}
-        </main>
-      </body>
-    </html> `;
+  const nav = PANELS.map((p) => h`<a href="${p.path}"${p.path === current ? raw(' class="here"') : ""}>${p.title}</a>`);
+  const page = h`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title} · bank-chain console</title>
+<link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1">
+<style>${raw(STYLE)}</style></head>
+<body><nav>${nav}</nav><main><h1>${title}</h1>${body}</main></body></html>
+`;
   return Buffer.from(page.toString(), "utf8");
 }
 
@@ -120,10 +105,8 @@ export function pointer(...tokens: readonly (string | number)[]): string {
 
 /** One figure: its raw value, its source, and the link to the tx or record behind it. */
 export function figure(value: string | number | bigint | boolean, text: string, source: FigureSource, href: string) {
-  const block = "block" in source ? html` data-block="${source.block}"` : "";
-  return html`<a href="${href}"
-    ><data value="${String(value)}" data-source="${sourceOf(source)}" ${block}>${text}</data></a
-  >`;
+  const block = "block" in source ? h` data-block="${source.block}"` : "";
+  return h`<a href="${href}"><data value="${String(value)}" data-source="${sourceOf(source)}"${block}>${text}</data></a>`;
 }
 
 /** The link to a service record's page (`/record/<service>?path=<path>`). */
@@ -163,7 +146,7 @@ export function short(hex: string): string {
 
 /** The notice a panel shows when a service it reads is not running or lacks the route. */
 export function unavailable(service: string, reason: string): Html {
-  return html`<p class="missing" data-unavailable="${service}">
+  return h`<p class="missing" data-unavailable="${service}">
     service not available: <b>${service}</b> (${reason})
   </p>`;
 }

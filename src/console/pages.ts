@@ -9,7 +9,7 @@ import type { Log } from "ethers";
 
 import { lineChart } from "./chart.js";
 import type { ChainReader } from "./chain.js";
-import { age, figure, html, money, pointer, recordHref, short, txHref, unavailable, type Html } from "./html.js";
+import { age, figure, h, money, pointer, recordHref, short, txHref, unavailable, type Html } from "./html.js";
 import { bankNames, readBank, type BankSampler } from "./sampler.js";
 import {
   billsSchema,
@@ -53,8 +53,8 @@ function chainHref(chain: ChainReader, contract: string, log: Log | undefined): 
 
 function txLink(chainId: bigint | number, hash: string | null | undefined): Html {
   return hash === null || hash === undefined || !/^0x[0-9a-fA-F]{64}$/.test(hash)
-    ? html`<span>none</span>`
-    : html`<a class="mono" href="${txHref(chainId, hash)}">${short(hash)}</a>`;
+    ? h`<span>none</span>`
+    : h`<a class="mono" href="${txHref(chainId, hash)}">${short(hash)}</a>`;
 }
 
 /** A service count figure `counts.<key>` of a list reply at `path`. */
@@ -64,13 +64,13 @@ function countFigure(service: string, path: string, key: string, value: number):
 
 function countsRow(service: string, path: string, counts: Record<string, number>): Html {
   const keys = Object.keys(counts).sort();
-  if (keys.length === 0) return html`<p>none yet</p>`;
-  return html`<table>
+  if (keys.length === 0) return h`<p>none yet</p>`;
+  return h`<table>
     <tr>
-      ${keys.map((k) => html`<th>${k}</th>`)}
+      ${keys.map((k) => h`<th>${k}</th>`)}
     </tr>
     <tr>
-      ${keys.map((k) => html`<td class="n">${countFigure(service, path, k, counts[k]!)}</td>`)}
+      ${keys.map((k) => h`<td class="n">${countFigure(service, path, k, counts[k]!)}</td>`)}
     </tr>
   </table>`;
 }
@@ -93,13 +93,13 @@ async function bankCard(ctx: PageContext, bank: string, block: number, withChart
   const attestedHref = chainHref(chain, "ReserveLedger", attested);
   const mintHref = chainHref(chain, "BankToken", minted);
   const headroom = read.mintable.value < read.allowance.value ? read.mintable.value : read.allowance.value;
-  const figures = html`<div class="cards">
+  const figures = h`<div class="cards">
     <div class="card">
       <b>attested reserve</b
       ><span class="big"
         >${figure(read.reserve.value, money(read.reserve.value), read.reserve.source, attestedHref)}</span
       >
-      ${read.fresh.value ? html`<span class="ok">fresh</span>` : html`<span class="bad">stale</span>`}
+      ${read.fresh.value ? h`<span class="ok">fresh</span>` : h`<span class="bad">stale</span>`}
     </div>
     <div class="card">
       <b>reserve ratio</b
@@ -128,7 +128,7 @@ async function bankCard(ctx: PageContext, bank: string, block: number, withChart
     <div class="card"><b>headroom now</b><span class="big">${money(headroom)}</span> the smaller of the two</div>
   </div>`;
   if (!withChart)
-    return html`<h2>${bank}</h2>
+    return h`<h2>${bank}</h2>
       ${figures}`;
   const samples = ctx.sampler.samples(bank);
   const amounts = lineChart(
@@ -160,7 +160,7 @@ async function bankCard(ctx: PageContext, bank: string, block: number, withChart
     [{ label: "ratio", colour: "#8250df", points: samples.map((s) => ({ at: s.at, value: s.ratioBps / 100 })) }],
     (v) => v.toFixed(0),
   );
-  return html`<h2>${bank} <span class="mono">${read.trust}</span></h2>
+  return h`<h2>${bank} <span class="mono">${read.trust}</span></h2>
     ${figures}
     <p>${amounts} ${ratio}</p>
     <p>${samples.length} samples (the console's own record: a row whenever a figure changed).</p>`;
@@ -171,7 +171,7 @@ export async function banksPage(ctx: PageContext): Promise<Html> {
   const block = await ctx.chain.provider.getBlockNumber();
   const cards = [];
   for (const bank of bankNames(ctx.chain)) cards.push(await bankCard(ctx, bank, block, true));
-  return html`<p>
+  return h`<p>
       Chain ${ctx.chain.chainId}, block ${block}. Headroom is what the bank may still mint: the smaller of the reserve's
       headroom (ReserveLedger.mintable) and its minter allowance (BankToken.minterAllowance).
     </p>
@@ -189,11 +189,11 @@ async function chainSupply(chain: ChainReader): Promise<Html> {
   ]);
   const mintHref = chainHref(chain, "BankToken", minted);
   const rows = [
-    html`<tr>
+    h`<tr>
       <th>total supply (BankToken.totalSupply)</th>
       <td class="n">${figure(supply.value, money(supply.value), supply.source, mintHref)}</td>
     </tr>`,
-    html`<tr>
+    h`<tr>
       <th>outstanding issuance (ReserveLedger.totalOutstanding)</th>
       <td class="n">${figure(outstanding.value, money(outstanding.value), outstanding.source, mintHref)}</td>
     </tr>`,
@@ -206,24 +206,24 @@ async function chainSupply(chain: ChainReader): Promise<Html> {
     ]);
     const laneHref = chainHref(chain, "BurnMintLane", undefined);
     rows.push(
-      html`<tr>
+      h`<tr>
         <th>imported over the lane</th>
         <td class="n">${figure(imported.value, money(imported.value), imported.source, laneHref)}</td>
       </tr>`,
-      html`<tr>
+      h`<tr>
         <th>exported over the lane</th>
         <td class="n">${figure(exported.value, money(exported.value), exported.source, laneHref)}</td>
       </tr>`,
     );
     const balanced = supply.value + exported.value === outstanding.value + imported.value;
     rows.push(
-      html`<tr>
+      h`<tr>
         <th>supply + exported = outstanding + imported</th>
         <td class="${balanced ? "ok" : "bad"}">${balanced ? "holds" : "does not hold"}</td>
       </tr>`,
     );
   }
-  return html`<h2>chain ${chain.chainId} (${chain.deployments.network}), block ${block}</h2>
+  return h`<h2>chain ${chain.chainId} (${chain.deployments.network}), block ${block}</h2>
     <table>
       ${rows}
     </table>`;
@@ -233,7 +233,7 @@ async function chainSupply(chain: ChainReader): Promise<Html> {
 export async function tokensPage(ctx: PageContext): Promise<Html> {
   const parts = [];
   for (const chain of ctx.chains()) parts.push(await chainSupply(chain));
-  return html`${parts}`;
+  return h`${parts}`;
 }
 
 // ---------------------------------------------------------------- settlements
@@ -244,15 +244,15 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
   const parts: Html[] = [];
   for (const service of BANK_AGENTS) {
     const ledger = await ctx.sources.get(service, "bank-agent", "/ledger", ledgerSchema);
-    parts.push(html`<h2>${service}</h2>`);
+    parts.push(h`<h2>${service}</h2>`);
     if (ledger.ok) {
       parts.push(
-        html`<p>
+        h`<p>
           ledger: assets
           ${figure(ledger.data.assets, money(ledger.data.assets), { service, path: ledger.path, pointer: "/assets" }, recordHref(service, ledger.path))},
           liabilities
           ${figure(ledger.data.liabilities, money(ledger.data.liabilities), { service, path: ledger.path, pointer: "/liabilities" }, recordHref(service, ledger.path))},
-          ${ledger.data.balanced ? html`<span class="ok">balanced</span>` : html`<span class="bad">not balanced</span>`}
+          ${ledger.data.balanced ? h`<span class="ok">balanced</span>` : h`<span class="bad">not balanced</span>`}
         </p>`,
       );
     } else {
@@ -261,12 +261,12 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
     for (const direction of ["outbound", "inbound"] as const) {
       const got = await ctx.sources.get(service, "bank-agent", "/payments", paymentsSchema, { direction });
       if (!got.ok) {
-        parts.push(html`<h3>${direction}</h3>`, unavailable(service, got.reason));
+        parts.push(h`<h3>${direction}</h3>`, unavailable(service, got.reason));
         continue;
       }
       const rows = got.data.items.map((p) => {
         const path = `/payments/${encodeURIComponent(p.id)}`;
-        return html`<tr>
+        return h`<tr>
           <td><a class="mono" href="${recordHref(service, path)}">${short(p.id)}</a></td>
           <td>${p.status}</td>
           <td class="n">
@@ -277,11 +277,11 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
         </tr>`;
       });
       parts.push(
-        html`<h3>${direction} by state</h3>`,
+        h`<h3>${direction} by state</h3>`,
         countsRow(service, got.path, got.data.counts),
         rows.length === 0
-          ? html`<p>no payments</p>`
-          : html`<table>
+          ? h`<p>no payments</p>`
+          : h`<table>
               <tr>
                 <th>payment</th>
                 <th>state</th>
@@ -309,19 +309,19 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
       blockTag: block,
     })) as { paused: boolean; inFlight: bigint };
     corridorRows.push(
-      html`<tr>
+      h`<tr>
         <td>${chain.nameOf(debtor) ?? debtor}</td>
         <td>${chain.nameOf(creditor) ?? creditor}</td>
-        <td>${c.paused ? html`<span class="bad">paused</span>` : html`<span class="ok">open</span>`}</td>
+        <td>${c.paused ? h`<span class="bad">paused</span>` : h`<span class="ok">open</span>`}</td>
         <td class="n">${money(c.inFlight)}</td>
         <td>
-          ${c.paused ? "" : html`<a href="/actions/pause-corridor?debtor=${debtor}&creditor=${creditor}">pause…</a>`}
+          ${c.paused ? "" : h`<a href="/actions/pause-corridor?debtor=${debtor}&amp;creditor=${creditor}">pause…</a>`}
         </td>
       </tr>`,
     );
   }
   parts.push(
-    html`<h2>on chain ${chain.chainId}, block ${block}</h2>
+    h`<h2>on chain ${chain.chainId}, block ${block}</h2>
       <p>
         in flight:
         ${figure(inFlight.value, money(inFlight.value), inFlight.source, chainHref(chain, "InterbankSettlement", initiated))}
@@ -337,7 +337,7 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
         ${corridorRows}
       </table>`,
   );
-  return html`${parts}`;
+  return h`${parts}`;
 }
 
 // ---------------------------------------------------------------- bills
@@ -348,7 +348,7 @@ export async function billsPage(ctx: PageContext): Promise<Html> {
   if (!got.ok) return unavailable("bill-monitor", got.reason);
   const byState = new Map<string, typeof got.data.bills>();
   for (const bill of got.data.bills) byState.set(bill.stateName, [...(byState.get(bill.stateName) ?? []), bill]);
-  if (byState.size === 0) return html`<p>no bills yet</p>`;
+  if (byState.size === 0) return h`<p>no bills yet</p>`;
   const now = ctx.now().getTime() / 1000;
   const columns = [...byState.keys()].sort().map((state) => {
     const bills = byState.get(state)!.sort((a, b) => (a.maturity ?? Infinity) - (b.maturity ?? Infinity));
@@ -356,7 +356,7 @@ export async function billsPage(ctx: PageContext): Promise<Html> {
       const path = `/bills/${encodeURIComponent(bill.id)}`;
       const due = bill.maturity === null ? "no due date" : new Date(bill.maturity * 1000).toISOString().slice(0, 16);
       const overdue = bill.maturity !== null && bill.maturity < now && state !== "PAID";
-      return html`<tr>
+      return h`<tr>
         <td><a class="mono" href="${recordHref("bill-monitor", `${path}/history`)}">${short(bill.id)}</a></td>
         <td class="n">
           ${figure(bill.amountDue, money(bill.amountDue), { service: "bill-monitor", path, pointer: "/amountDue" }, txHref(ctx.chain.chainId, bill.issuedTx))}
@@ -369,7 +369,7 @@ export async function billsPage(ctx: PageContext): Promise<Html> {
         <td class="mono">${short(bill.payee ?? "")}</td>
       </tr>`;
     });
-    return html`<h2>${state} (${bills.length})</h2>
+    return h`<h2>${state} (${bills.length})</h2>
       <table>
         <tr>
           <th>bill</th>
@@ -382,7 +382,7 @@ export async function billsPage(ctx: PageContext): Promise<Html> {
         ${rows}
       </table>`;
   });
-  return html`${columns}${got.data.nextCursor === null ? "" : html`<p>showing the first 500 bills</p>`}`;
+  return h`${columns}${got.data.nextCursor === null ? "" : h`<p>showing the first 500 bills</p>`}`;
 }
 
 // ---------------------------------------------------------------- cards
@@ -398,33 +398,33 @@ export async function cardsPage(ctx: PageContext): Promise<Html> {
   const codes = Object.keys(s.byResponseCode).sort();
   const mtis = Object.keys(s.byMti).sort();
   const parts: Html[] = [
-    html`<p>
+    h`<p>
       last ${s.windowSeconds} s: ${figure(s.messages, String(s.messages), src("messages"), messagesHref)} messages,
       ${figure(s.perSecond, s.perSecond.toFixed(3), src("perSecond"), messagesHref)} per second
     </p>`,
-    html`<h2>response codes</h2>
+    h`<h2>response codes</h2>
       ${
         codes.length === 0
-          ? html`<p>none</p>`
-          : html`<table>
+          ? h`<p>none</p>`
+          : h`<table>
               <tr>
-                ${codes.map((c) => html`<th>${c}</th>`)}
+                ${codes.map((c) => h`<th>${c}</th>`)}
               </tr>
               <tr>
-                ${codes.map((c) => html`<td class="n">${figure(s.byResponseCode[c]!, String(s.byResponseCode[c]), src("byResponseCode", c), messagesHref)}</td>`)}
+                ${codes.map((c) => h`<td class="n">${figure(s.byResponseCode[c]!, String(s.byResponseCode[c]), src("byResponseCode", c), messagesHref)}</td>`)}
               </tr>
             </table>`
       }`,
-    html`<h2>message types</h2>
+    h`<h2>message types</h2>
       ${
         mtis.length === 0
-          ? html`<p>none</p>`
-          : html`<table>
+          ? h`<p>none</p>`
+          : h`<table>
               <tr>
-                ${mtis.map((c) => html`<th>${c}</th>`)}
+                ${mtis.map((c) => h`<th>${c}</th>`)}
               </tr>
               <tr>
-                ${mtis.map((c) => html`<td class="n">${figure(s.byMti[c]!, String(s.byMti[c]), src("byMti", c), messagesHref)}</td>`)}
+                ${mtis.map((c) => h`<td class="n">${figure(s.byMti[c]!, String(s.byMti[c]), src("byMti", c), messagesHref)}</td>`)}
               </tr>
             </table>`
       }`,
@@ -446,7 +446,7 @@ export async function cardsPage(ctx: PageContext): Promise<Html> {
   } else {
     const rows = messages.data.items.map(
       (m, i) =>
-        html`<tr>
+        h`<tr>
           <td>${String(m.id)}</td>
           <td>${m.mti}</td>
           <td>${m.operation ?? ""}</td>
@@ -460,7 +460,7 @@ export async function cardsPage(ctx: PageContext): Promise<Html> {
         </tr>`,
     );
     parts.push(
-      html`<h2>newest messages</h2>
+      h`<h2>newest messages</h2>
         <table>
           <tr>
             <th>id</th>
@@ -476,7 +476,7 @@ export async function cardsPage(ctx: PageContext): Promise<Html> {
         </table>`,
     );
   }
-  return html`${parts}`;
+  return h`${parts}`;
 }
 
 // ---------------------------------------------------------------- offline
@@ -495,7 +495,7 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
       chain.latestLog("OfflineVault", "VoucherRedeemed", [], block),
     ]);
     parts.push(
-      html`<h2>vault on chain ${chain.chainId}, block ${block}</h2>
+      h`<h2>vault on chain ${chain.chainId}, block ${block}</h2>
         <p>
           held in the vault:
           ${figure(held.value, money(held.value), held.source, chainHref(chain, "OfflineVault", deposited))}; epoch
@@ -507,15 +507,15 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
   const service = "offline-merchant";
   const all = await ctx.sources.get(service, "offline-merchant", "/vouchers", vouchersSchema);
   if (!all.ok) {
-    parts.push(html`<h2>merchant terminal</h2>`, unavailable(service, all.reason));
-    return html`${parts}`;
+    parts.push(h`<h2>merchant terminal</h2>`, unavailable(service, all.reason));
+    return h`${parts}`;
   }
-  parts.push(html`<h2>merchant terminal: vouchers by state</h2>`, countsRow(service, all.path, all.data.counts));
+  parts.push(h`<h2>merchant terminal: vouchers by state</h2>`, countsRow(service, all.path, all.data.counts));
   const pending = await ctx.sources.get(service, "offline-merchant", "/vouchers", vouchersSchema, { state: "pending" });
   if (pending.ok) {
     const rows = pending.data.items.map(
       (v, i) =>
-        html`<tr>
+        h`<tr>
           <td class="mono">${short(v.hash)}</td>
           <td class="mono">${short(v.payer)}</td>
           <td class="n">
@@ -525,10 +525,10 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
         </tr>`,
     );
     parts.push(
-      html`<h2>pending vouchers (stored, not yet submitted)</h2>`,
+      h`<h2>pending vouchers (stored, not yet submitted)</h2>`,
       rows.length === 0
-        ? html`<p>none pending</p>`
-        : html`<table>
+        ? h`<p>none pending</p>`
+        : h`<table>
             <tr>
               <th>voucher</th>
               <th>payer</th>
@@ -542,7 +542,7 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
   const settled = all.data.items.filter((v) => v.tx !== null).slice(0, 20);
   if (settled.length > 0) {
     parts.push(
-      html`<h2>submitted</h2>
+      h`<h2>submitted</h2>
         <table>
           <tr>
             <th>voucher</th>
@@ -551,7 +551,7 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
           </tr>
           ${settled.map(
             (v) =>
-              html`<tr>
+              h`<tr>
                 <td class="mono">${short(v.hash)}</td>
                 <td>${v.state}</td>
                 <td>${txLink(chain.chainId, v.tx)}</td>
@@ -560,7 +560,7 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
         </table>`,
     );
   }
-  return html`${parts}`;
+  return h`${parts}`;
 }
 
 // ---------------------------------------------------------------- interop
@@ -577,7 +577,7 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
       const path = `/transactions/${encodeURIComponent(t.id)}`;
       const from = chainIdOf(t.source.chain);
       const to = t.destination === null ? undefined : chainIdOf(t.destination.chain);
-      return html`<tr>
+      return h`<tr>
         <td><a class="mono" href="${recordHref(service, path)}">${short(t.id)}</a></td>
         <td>${figure(t.status, t.status, { service, path, pointer: "/status" }, recordHref(service, path))}</td>
         <td>${t.kind}</td>
@@ -587,11 +587,11 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
       </tr>`;
     });
     parts.push(
-      html`<h2>transactions by state</h2>`,
+      h`<h2>transactions by state</h2>`,
       countsRow(service, got.path, got.data.counts),
       rows.length === 0
-        ? html`<p>no transactions</p>`
-        : html`<table>
+        ? h`<p>no transactions</p>`
+        : h`<table>
             <tr>
               <th>transaction</th>
               <th>state</th>
@@ -606,14 +606,14 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
   }
   const relayer = "interop-relayer";
   const open = await ctx.sources.get(relayer, "interop-relayer", "/messages", relayerMessagesSchema, { state: "open" });
-  parts.push(html`<h2>messages in flight (relayer)</h2>`);
+  parts.push(h`<h2>messages in flight (relayer)</h2>`);
   if (!open.ok) {
     parts.push(unavailable(relayer, open.reason));
   } else if (open.data.items.length === 0) {
-    parts.push(html`<p>none in flight</p>`);
+    parts.push(h`<p>none in flight</p>`);
   } else {
     parts.push(
-      html`<table>
+      h`<table>
         <tr>
           <th>message</th>
           <th>state</th>
@@ -621,7 +621,7 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
         </tr>
         ${open.data.items.map((m) => {
           const path = `/messages/${encodeURIComponent(m.id)}`;
-          return html`<tr>
+          return h`<tr>
             <td><a class="mono" href="${recordHref(relayer, path)}">${short(m.id)}</a></td>
             <td>${m.state}</td>
             <td class="n">
@@ -632,7 +632,7 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
       </table>`,
     );
   }
-  return html`${parts}`;
+  return h`${parts}`;
 }
 
 // ---------------------------------------------------------------- certificates
@@ -642,10 +642,10 @@ export async function certificatesPage(ctx: PageContext): Promise<Html> {
   const service = "certificates";
   const got = await ctx.sources.get(service, "certificates", "/certificates", certificatesSchema);
   if (!got.ok) return unavailable(service, got.reason);
-  if (got.data.items.length === 0) return html`<p>no certificates issued yet</p>`;
+  if (got.data.items.length === 0) return h`<p>no certificates issued yet</p>`;
   const rows = got.data.items.map((c) => {
     const path = `/certificates/${encodeURIComponent(c.uid)}`;
-    return html`<tr>
+    return h`<tr>
       <td><a class="mono" href="${recordHref(service, path)}">${short(c.uid)}</a></td>
       <td class="mono">${c.subject}</td>
       <td>
@@ -657,7 +657,7 @@ export async function certificatesPage(ctx: PageContext): Promise<Html> {
       <td>${txLink(ctx.chain.chainId, c.txHash)}</td>
     </tr>`;
   });
-  return html`<table>
+  return h`<table>
     <tr>
       <th>certificate</th>
       <th>subject</th>
@@ -678,12 +678,12 @@ export async function rewardsPage(ctx: PageContext): Promise<Html> {
   const service = "rewards";
   const got = await ctx.sources.get(service, "rewards", "/campaigns", campaignsSchema);
   if (!got.ok) return unavailable(service, got.reason);
-  if (got.data.campaigns.length === 0) return html`<p>no campaigns</p>`;
-  return html`${got.data.campaigns.map((campaign) => {
+  if (got.data.campaigns.length === 0) return h`<p>no campaigns</p>`;
+  return h`${got.data.campaigns.map((campaign) => {
     const rows = campaign.roots.slice(0, 30).map((root) => {
       const path = `/campaigns/${campaign.campaignId}/roots/${root.epoch}`;
       const index = campaign.roots.filter((r) => r.epoch === root.epoch).indexOf(root);
-      return html`<tr>
+      return h`<tr>
         <td>${root.fromEpoch === root.epoch ? root.epoch : `${root.fromEpoch}–${root.epoch}`}</td>
         <td>${root.state}</td>
         <td class="n">
@@ -693,7 +693,7 @@ export async function rewardsPage(ctx: PageContext): Promise<Html> {
         <td>${txLink(ctx.chain.chainId, root.txHash)}</td>
       </tr>`;
     });
-    return html`<h2>campaign <span class="mono">${short(campaign.campaignId)}</span></h2>
+    return h`<h2>campaign <span class="mono">${short(campaign.campaignId)}</span></h2>
       <table>
         <tr>
           <th>epoch</th>
@@ -716,7 +716,7 @@ export async function checkoutPage(ctx: PageContext): Promise<Html> {
   if (!got.ok) return unavailable(service, got.reason);
   const rows = got.data.items.map((i) => {
     const path = `/invoices/${encodeURIComponent(i.intentId)}`;
-    return html`<tr>
+    return h`<tr>
       <td><a class="mono" href="${recordHref(service, path)}">${short(i.intentId)}</a></td>
       <td>${figure(i.status, i.status, { service, path, pointer: "/status" }, recordHref(service, path))}</td>
       <td>${i.sku}</td>
@@ -726,12 +726,12 @@ export async function checkoutPage(ctx: PageContext): Promise<Html> {
       <td>${age(new Date(i.createdAt), ctx.now())}</td>
     </tr>`;
   });
-  return html`<h2>invoices by state</h2>
+  return h`<h2>invoices by state</h2>
     ${countsRow(service, got.path, got.data.counts)}
     ${
       rows.length === 0
-        ? html`<p>no invoices</p>`
-        : html`<table>
+        ? h`<p>no invoices</p>`
+        : h`<table>
             <tr>
               <th>invoice</th>
               <th>state</th>
@@ -758,21 +758,21 @@ export async function keysPage(ctx: PageContext): Promise<Html> {
       ctx.sources.get(service, "keys-holder", "/wallets", walletsSchema),
     ]);
     rows.push(
-      html`<tr>
+      h`<tr>
         <th>${service}</th>
         <td>
-          ${health.ok ? figure(health.data.ok, health.data.ok ? "healthy" : "failing", { service, path: health.path, pointer: "/ok" }, recordHref(service, health.path)) : html`<span class="bad">${health.reason}</span>`}
+          ${health.ok ? figure(health.data.ok, health.data.ok ? "healthy" : "failing", { service, path: health.path, pointer: "/ok" }, recordHref(service, health.path)) : h`<span class="bad">${health.reason}</span>`}
         </td>
         <td class="mono">
           ${identity.ok ? figure(identity.data.address, identity.data.address, { service, path: identity.path, pointer: "/address" }, recordHref(service, identity.path)) : identity.reason}
         </td>
         <td>
-          ${wallets.ok ? html`<a href="${recordHref(service, wallets.path)}">${wallets.data.items.length} shares</a>` : unavailable(service, wallets.reason)}
+          ${wallets.ok ? h`<a href="${recordHref(service, wallets.path)}">${wallets.data.items.length} shares</a>` : unavailable(service, wallets.reason)}
         </td>
       </tr>`,
     );
   }
-  return html`<table>
+  return h`<table>
     <tr>
       <th>holder</th>
       <th>health</th>
@@ -794,9 +794,9 @@ export async function overviewPage(ctx: PageContext): Promise<Html> {
   for (const chain of ctx.chains()) supplies.push(await chainSupply(chain));
   const services = ctx.sources.names().map((name) => {
     const url = ctx.sources.url(name);
-    return html`<li>${url === undefined ? name : html`<a href="${recordHref(name, "/health")}">${name}</a>`}</li>`;
+    return h`<li>${url === undefined ? name : h`<a href="${recordHref(name, "/health")}">${name}</a>`}</li>`;
   });
-  return html`<p>
+  return h`<p>
       Chain ${ctx.chain.chainId}, block ${block}. Every figure links to the transaction or record behind it.
     </p>
     ${banks}

@@ -9,7 +9,7 @@ import { z } from "zod";
 
 import { HttpError } from "../chain/http.js";
 import type { ChainReader } from "./chain.js";
-import { html, txHref, unavailable, type Html } from "./html.js";
+import { h, txHref, unavailable, type Html } from "./html.js";
 import { apiOf, type ServiceSources } from "./sources.js";
 
 /** `/tx/:chainId/:hash`. */
@@ -20,18 +20,18 @@ export async function txPage(chain: ChainReader, hash: string): Promise<Html> {
   }
   const logs = receipt.logs.map(
     (log) =>
-      html`<tr>
+      h`<tr>
         <td class="n">${log.index}</td>
-        <td>${log.contract ?? html`<span class="mono">${log.address}</span>`}</td>
-        <td>${log.event === undefined ? html`<i>not decoded</i>` : html`<b class="event">${log.event.name}</b>`}</td>
+        <td>${log.contract ?? h`<span class="mono">${log.address}</span>`}</td>
+        <td>${log.event === undefined ? h`<i>not decoded</i>` : h`<b class="event">${log.event.name}</b>`}</td>
         <td>
           ${
             log.event === undefined
-              ? html`<span class="mono">${log.topics.join(" ")} ${log.data}</span>`
-              : html`<table>
+              ? h`<span class="mono">${log.topics.join(" ")} ${log.data}</span>`
+              : h`<table>
                   ${log.event.args.map(
                     (a) =>
-                      html`<tr>
+                      h`<tr>
                         <th>${a.name}</th>
                         <td class="mono">${a.value}</td>
                       </tr>`,
@@ -41,7 +41,7 @@ export async function txPage(chain: ChainReader, hash: string): Promise<Html> {
         </td>
       </tr>`,
   );
-  return html`<table id="receipt">
+  return h`<table id="receipt">
       <tr>
         <th>hash</th>
         <td class="mono">${receipt.hash}</td>
@@ -70,8 +70,8 @@ export async function txPage(chain: ChainReader, hash: string): Promise<Html> {
     <h2>logs (${receipt.logs.length})</h2>
     ${
       logs.length === 0
-        ? html`<p>none</p>`
-        : html`<table id="logs">
+        ? h`<p>none</p>`
+        : h`<table id="logs">
             <tr>
               <th>#</th>
               <th>contract</th>
@@ -112,6 +112,6 @@ export async function recordPage(sources: ServiceSources, service: string, path:
     Object.fromEntries(url.searchParams),
   );
   if (!got.ok) return unavailable(service, got.reason);
-  return html`<p>GET <span class="mono">${got.path}</span> on ${service}</p>
+  return h`<p>GET <span class="mono">${got.path}</span> on ${service}</p>
     <pre id="record">${JSON.stringify(got.data, null, 2)}</pre>`;
 }
