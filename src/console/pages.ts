@@ -693,6 +693,9 @@ export async function rewardsPage(ctx: PageContext): Promise<Html> {
         <td>${txLink(ctx.chain.chainId, root.txHash)}</td>
       </tr>`;
     });
+    if (rows.length === 0) {
+      return h`<h2>campaign <span class="mono">${short(campaign.campaignId)}</span></h2><p>no reward roots yet</p>`;
+    }
     return h`<h2>campaign <span class="mono">${short(campaign.campaignId)}</span></h2>
       <table>
         <tr>

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect } from "chai";
 import { Contract, id, Wallet } from "ethers";
 
@@ -158,6 +159,18 @@ describe("console: the operator console service", function () {
     }
     const outstanding = await suite.ledger.outstandingOf(await suite.trustA.getAddress());
     expect(text).to.include(`<data value="${outstanding}" data-source="chain:31337:ReserveLedger.outstandingOf(`);
+  });
+
+  it("documents its pages as HTML in a valid OpenAPI document, and reports its health", async function () {
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { content: Record<string, unknown> }> }>>;
+    };
+    await SwaggerParser.validate(structuredClone(document) as never);
+    expect(Object.keys(document.paths["/banks"]!.get!.responses["200"]!.content)).to.deep.equal(["text/html"]);
+    expect(Object.keys(document.paths["/actions/freeze"]!)).to.have.members(["get", "post"]);
+    const health = await fetch(`${base}/health`);
+    expect(health.status).to.equal(200);
+    expect(await health.json()).to.deep.include({ ok: true, database: "ok" });
   });
 
   it("shows a transaction's logs decoded against the deployed ABIs, and 404 for an unknown one", async function () {
