@@ -243,7 +243,7 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
   const now = ctx.now();
   const parts: Html[] = [];
   for (const service of BANK_AGENTS) {
-    const ledger = await ctx.sources.get(service, "bank-agent", "/ledger", ledgerSchema);
+    const ledger = await ctx.sources.read(service, "bank-agent", "/ledger", ledgerSchema);
     parts.push(h`<h2>${service}</h2>`);
     if (ledger.ok) {
       parts.push(
@@ -344,7 +344,7 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
 
 /** `/bills`: the bills board, a column per state, each by due date. */
 export async function billsPage(ctx: PageContext): Promise<Html> {
-  const got = await ctx.sources.get("bill-monitor", "bill-monitor", "/bills", billsSchema, { limit: 500 });
+  const got = await ctx.sources.read("bill-monitor", "bill-monitor", "/bills", billsSchema, { query: { limit: 500 } });
   if (!got.ok) return unavailable("bill-monitor", got.reason);
   const byState = new Map<string, typeof got.data.bills>();
   for (const bill of got.data.bills) byState.set(bill.stateName, [...(byState.get(bill.stateName) ?? []), bill]);
@@ -676,7 +676,7 @@ export async function certificatesPage(ctx: PageContext): Promise<Html> {
 /** `/rewards`: each campaign's reward epochs: the roots the oracles signed, proposed and finalised. */
 export async function rewardsPage(ctx: PageContext): Promise<Html> {
   const service = "rewards";
-  const got = await ctx.sources.get(service, "rewards", "/campaigns", campaignsSchema);
+  const got = await ctx.sources.read(service, "rewards", "/campaigns", campaignsSchema);
   if (!got.ok) return unavailable(service, got.reason);
   if (got.data.campaigns.length === 0) return h`<p>no campaigns</p>`;
   return h`${got.data.campaigns.map((campaign) => {
@@ -756,8 +756,8 @@ export async function keysPage(ctx: PageContext): Promise<Html> {
   const rows = [];
   for (const service of KEY_HOLDERS) {
     const [health, identity, wallets] = await Promise.all([
-      ctx.sources.get(service, "keys-holder", "/health", healthReplySchema),
-      ctx.sources.get(service, "keys-holder", "/identity", identitySchema),
+      ctx.sources.read(service, "keys-holder", "/health", healthReplySchema),
+      ctx.sources.read(service, "keys-holder", "/identity", identitySchema),
       ctx.sources.get(service, "keys-holder", "/wallets", walletsSchema),
     ]);
     rows.push(

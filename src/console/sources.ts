@@ -24,6 +24,12 @@ export type Got<T> =
 /** The API kinds the console reads: the generated ones, and the two services added in issue 21. */
 export type ConsoleApi = keyof ApiPaths | "card-gateway" | "offline-merchant";
 
+/** The GET routes of API `N` as its generated document names them (`/payments/{id}`). */
+export type GetRoute<N extends keyof ApiPaths> = {
+  [P in keyof ApiPaths[N]]: ApiPaths[N][P] extends { get: { responses: unknown } } ? P : never;
+}[keyof ApiPaths[N]] &
+  string;
+
 type LooseGet = (
   path: string,
   init: { params: { query?: Record<string, string | number> } },
@@ -51,8 +57,24 @@ export class ServiceSources {
   }
 
   /**
+   * GET `route` of API `api`'s generated document (so a route that is gone fails the typecheck) on service
+   * `service`, its `{name}` segments from `params`; see `get`.
+   */
+  async read<N extends keyof ApiPaths, S extends ZodTypeAny>(
+    service: string,
+    api: N,
+    route: GetRoute<N>,
+    schema: S,
+    options: { readonly params?: Record<string, string>; readonly query?: Record<string, string | number> } = {},
+  ): Promise<Got<z.output<S>>> {
+    const path = route.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(options.params?.[name] ?? ""));
+    return this.get(service, api, path, schema, options.query ?? {});
+  }
+
+  /**
    * GET `path` (with `query`) on service `service` of API kind `api`, its body checked with `schema`. The path a
-   * figure names is `path` plus the query as the request sent it.
+   * figure names is `path` plus the query as the request sent it. For a path the generated documents do not name
+   * (the record page's, or a route a service gained after the documents were generated); else use `read`.
    */
   async get<S extends ZodTypeAny>(
     service: string,
@@ -74,7 +96,7 @@ export class ServiceSources {
     }) as unknown as { GET: LooseGet };
     try {
       const { data, error, response } = await client.GET(path, { params: { query } });
-      if (response.status === 404 && error !== undefined && /ROUTE_NOT_FOUND/.test(JSON.stringify(error))) {
+      if (error !== undefined && /"(ROUTE_NOT_FOUND|METHOD_NOT_ALLOWED)"/.test(JSON.stringify(error))) {
         return { ok: false, reason: `no route GET ${path}` };
       }
       if (data === undefined) return { ok: false, reason: `GET ${full}: HTTP ${response.status}` };
