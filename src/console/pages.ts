@@ -265,7 +265,7 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
         continue;
       }
       const rows = got.data.items.map((p) => {
-        const path = `/payments/${encodeURIComponent(p.id)}`;
+        const path = `/payments/${encodeURIComponent(p.id)}?direction=${direction}`;
         return h`<tr>
           <td><a class="mono" href="${recordHref(service, path)}">${short(p.id)}</a></td>
           <td>${p.status}</td>

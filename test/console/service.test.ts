@@ -109,7 +109,9 @@ describe("console: the operator console service", function () {
     expect(text).to.include("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;");
     // The id travels as text (shortened), in a link and in a data-source attribute: escaped or encoded there.
     expect(text).to.include(">pay&#34;&#62;&#60;im…(1)&#62;</a>");
-    expect(text).to.include(`data-source="bank-a:/payments/pay%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E#/amount"`);
+    expect(text).to.include(
+      `data-source="bank-a:/payments/pay%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E?direction=outbound#/amount"`,
+    );
   });
 
   it("serves every panel as HTML with the empty favicon, a missing or malformed service as 'not available'", async function () {
