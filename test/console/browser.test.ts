@@ -7,6 +7,7 @@
 import path from "node:path";
 
 import { expect } from "chai";
+import { Wallet } from "ethers";
 
 import { readStackFile, stackFilePath } from "../../src/chain/stack-file.js";
 import { ROOT } from "../helpers/processes.js";
@@ -41,6 +42,13 @@ describe("console: in Chromium on a running stack", function () {
       if (Date.now() > deadline) throw new Error(`payment ${endToEndId} still ${payment.status}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // A checkout quote: an invoice awaiting its payment.
+    const quote = await fetch(`${stack.services["checkout"]!}/quotes`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ sku: "sku-espresso", payer: Wallet.createRandom().address }),
+    });
+    expect(quote.status, await quote.clone().text()).to.equal(201);
     const consoleUrl = stack.services["console"];
     expect(consoleUrl, "npm start runs the console").to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(suite.stack.stdout).to.include(`service console ${consoleUrl}`);
