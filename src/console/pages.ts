@@ -92,7 +92,8 @@ async function bankCard(ctx: PageContext, bank: string, block: number, withChart
   ]);
   const attestedHref = chainHref(chain, "ReserveLedger", attested);
   const mintHref = chainHref(chain, "BankToken", minted);
-  const headroom = read.mintable.value < read.allowance.value ? read.mintable.value : read.allowance.value;
+  // What the bank may still mint: the smaller of the two limits, carrying the source of that one.
+  const headroom = read.mintable.value < read.allowance.value ? read.mintable : read.allowance;
   const figures = h`<div class="cards">
     <div class="card">
       <b>attested reserve</b
@@ -125,7 +126,7 @@ async function bankCard(ctx: PageContext, bank: string, block: number, withChart
         >${figure(read.allowance.value, money(read.allowance.value), read.allowance.source, mintHref)}</span
       >
     </div>
-    <div class="card"><b>headroom now</b><span class="big">${money(headroom)}</span> the smaller of the two</div>
+    <div class="card"><b>mint headroom now</b><span class="big">${figure(headroom.value, money(headroom.value), headroom.source, headroom === read.mintable ? attestedHref : mintHref)}</span> the smaller of the two</div>
   </div>`;
   if (!withChart)
     return h`<h2>${bank}</h2>
