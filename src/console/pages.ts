@@ -391,7 +391,9 @@ export async function billsPage(ctx: PageContext): Promise<Html> {
 /** `/cards`: the card gateway's traffic (messages per second, response codes) and its newest messages. */
 export async function cardsPage(ctx: PageContext): Promise<Html> {
   const service = "card-gateway-api";
-  const stats = await ctx.sources.get(service, "card-gateway", "/stats", cardStatsSchema, { windowSeconds: 3600 });
+  const stats = await ctx.sources.read(service, "card-gateway", "/stats", cardStatsSchema, {
+    query: { windowSeconds: 3600 },
+  });
   if (!stats.ok) return unavailable(service, stats.reason);
   const s = stats.data;
   const src = (...tokens: string[]) => ({ service, path: stats.path, pointer: pointer(...tokens) });
@@ -441,7 +443,9 @@ export async function cardsPage(ctx: PageContext): Promise<Html> {
       (v) => v.toFixed(0),
     ),
   ];
-  const messages = await ctx.sources.get(service, "card-gateway", "/messages", cardMessagesSchema, { limit: 20 });
+  const messages = await ctx.sources.read(service, "card-gateway", "/messages", cardMessagesSchema, {
+    query: { limit: 20 },
+  });
   if (!messages.ok) {
     parts.push(unavailable(service, messages.reason));
   } else {
@@ -506,13 +510,15 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
     );
   }
   const service = "offline-merchant";
-  const all = await ctx.sources.get(service, "offline-merchant", "/vouchers", vouchersSchema);
+  const all = await ctx.sources.read(service, "offline-merchant", "/vouchers", vouchersSchema);
   if (!all.ok) {
     parts.push(h`<h2>merchant terminal</h2>`, unavailable(service, all.reason));
     return h`${parts}`;
   }
   parts.push(h`<h2>merchant terminal: vouchers by state</h2>`, countsRow(service, all.path, all.data.counts));
-  const pending = await ctx.sources.get(service, "offline-merchant", "/vouchers", vouchersSchema, { state: "pending" });
+  const pending = await ctx.sources.read(service, "offline-merchant", "/vouchers", vouchersSchema, {
+    query: { state: "pending" },
+  });
   if (pending.ok) {
     const rows = pending.data.items.map(
       (v, i) =>

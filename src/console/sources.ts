@@ -21,8 +21,8 @@ export interface ServiceEntry {
 export type Got<T> =
   { readonly ok: true; readonly data: T; readonly path: string } | { readonly ok: false; readonly reason: string };
 
-/** The API kinds the console reads: the generated ones, and the two services added in issue 21. */
-export type ConsoleApi = keyof ApiPaths | "card-gateway" | "offline-merchant";
+/** The API kinds the console reads: those of the generated documents. */
+export type ConsoleApi = keyof ApiPaths;
 
 /** The GET routes of API `N` as its generated document names them (`/payments/{id}`). */
 export type GetRoute<N extends keyof ApiPaths> = {
@@ -90,7 +90,7 @@ export class ServiceSources {
     ).toString();
     const full = search === "" ? path : `${path}?${search}`;
     // The generated client of the API kind; the panels name their paths as the services serve them.
-    const client = apiClient(api as keyof ApiPaths, base, {
+    const client = apiClient(api, base, {
       fetch: (input: Parameters<typeof fetch>[0], init?: RequestInit) =>
         fetch(input, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) }),
     }) as unknown as { GET: LooseGet };

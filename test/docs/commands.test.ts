@@ -596,7 +596,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
       let text = command.text.replace(
-        /(?<=:)(8545|8600|8601|8602|8610|8583|8584|8630|8640|8650|8651|8652|8660|8661|8670)/g,
+        /(?<=:)(8545|8600|8601|8602|8610|8583|8584|8630|8640|8650|8651|8652|8660|8661|8670)\b/g,
         (port) => {
           const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
           return String(ports[name as keyof typeof DEFAULT_PORTS]);
