@@ -465,7 +465,9 @@ export async function cardsPage(ctx: PageContext): Promise<Html> {
         </tr>`,
     );
     parts.push(
-      h`<h2>newest messages</h2>
+      rows.length === 0
+        ? h`<h2>newest messages</h2><p>none yet</p>`
+        : h`<h2>newest messages</h2>
         <table>
           <tr>
             <th>id</th>
