@@ -260,7 +260,7 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
       parts.push(unavailable(service, ledger.reason));
     }
     for (const direction of ["outbound", "inbound"] as const) {
-      const got = await ctx.sources.get(service, "bank-agent", "/payments", paymentsSchema, { direction });
+      const got = await ctx.sources.read(service, "bank-agent", "/payments", paymentsSchema, { query: { direction } });
       if (!got.ok) {
         parts.push(h`<h3>${direction}</h3>`, unavailable(service, got.reason));
         continue;
@@ -578,7 +578,7 @@ export async function offlinePage(ctx: PageContext): Promise<Html> {
 export async function interopPage(ctx: PageContext): Promise<Html> {
   const parts: Html[] = [];
   const service = "interop-api";
-  const got = await ctx.sources.get(service, "interop-api", "/transactions", interopTransactionsSchema);
+  const got = await ctx.sources.read(service, "interop-api", "/transactions", interopTransactionsSchema);
   if (!got.ok) {
     parts.push(unavailable(service, got.reason));
   } else {
@@ -614,7 +614,9 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
     );
   }
   const relayer = "interop-relayer";
-  const open = await ctx.sources.get(relayer, "interop-relayer", "/messages", relayerMessagesSchema, { state: "open" });
+  const open = await ctx.sources.read(relayer, "interop-relayer", "/messages", relayerMessagesSchema, {
+    query: { state: "open" },
+  });
   parts.push(h`<h2>messages in flight (relayer)</h2>`);
   if (!open.ok) {
     parts.push(unavailable(relayer, open.reason));
@@ -626,15 +628,17 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
         <tr>
           <th>message</th>
           <th>state</th>
-          <th>sends</th>
+          <th>to chain</th>
+          <th>attempts</th>
         </tr>
         ${open.data.items.map((m) => {
           const path = `/messages/${encodeURIComponent(m.id)}`;
           return h`<tr>
             <td><a class="mono" href="${recordHref(relayer, path)}">${short(m.id)}</a></td>
             <td>${m.state}</td>
+            <td>${m.destinationChainId}</td>
             <td class="n">
-              ${figure(m.sends, String(m.sends), { service: relayer, path, pointer: "/sends" }, recordHref(relayer, path))}
+              ${figure(m.attempts, String(m.attempts), { service: relayer, path, pointer: "/attempts" }, recordHref(relayer, path))}
             </td>
           </tr>`;
         })}
@@ -649,7 +653,7 @@ export async function interopPage(ctx: PageContext): Promise<Html> {
 /** `/certificates`: the certificates issued, each with its attestation's tx. */
 export async function certificatesPage(ctx: PageContext): Promise<Html> {
   const service = "certificates";
-  const got = await ctx.sources.get(service, "certificates", "/certificates", certificatesSchema);
+  const got = await ctx.sources.read(service, "certificates", "/certificates", certificatesSchema);
   if (!got.ok) return unavailable(service, got.reason);
   if (got.data.items.length === 0) return h`<p>no certificates issued yet</p>`;
   const rows = got.data.items.map((c) => {
@@ -724,7 +728,7 @@ export async function rewardsPage(ctx: PageContext): Promise<Html> {
 /** `/checkout`: the checkout's invoices by state. */
 export async function checkoutPage(ctx: PageContext): Promise<Html> {
   const service = "checkout";
-  const got = await ctx.sources.get(service, "checkout", "/invoices", invoicesSchema);
+  const got = await ctx.sources.read(service, "checkout", "/invoices", invoicesSchema);
   if (!got.ok) return unavailable(service, got.reason);
   const rows = got.data.items.map((i) => {
     const path = `/invoices/${encodeURIComponent(i.intentId)}`;
@@ -767,7 +771,7 @@ export async function keysPage(ctx: PageContext): Promise<Html> {
     const [health, identity, wallets] = await Promise.all([
       ctx.sources.read(service, "keys-holder", "/health", healthReplySchema),
       ctx.sources.read(service, "keys-holder", "/identity", identitySchema),
-      ctx.sources.get(service, "keys-holder", "/wallets", walletsSchema),
+      ctx.sources.read(service, "keys-holder", "/wallets", walletsSchema),
     ]);
     rows.push(
       h`<tr>

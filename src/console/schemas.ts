@@ -134,7 +134,17 @@ export const interopTransactionsSchema = z
 /** interop-relayer: `GET /messages`. */
 export const relayerMessagesSchema = z
   .object({
-    items: z.array(z.object({ id: z.string(), state: z.string(), sends: z.number().int() }).passthrough()),
+    items: z.array(
+      z
+        .object({
+          id: z.string(),
+          state: z.string(),
+          attempts: z.number().int(),
+          destinationChainId: z.string(),
+          sends: z.array(z.unknown()),
+        })
+        .passthrough(),
+    ),
     nextCursor: z.string().nullable(),
   })
   .passthrough();
