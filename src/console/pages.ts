@@ -281,7 +281,7 @@ export async function settlementsPage(ctx: PageContext): Promise<Html> {
         h`<h3>${direction} by state</h3>`,
         countsRow(service, got.path, got.data.counts),
         rows.length === 0
-          ? h`<p>no payments</p>`
+          ? h``
           : h`<table>
               <tr>
                 <th>payment</th>
