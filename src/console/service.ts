@@ -260,7 +260,8 @@ export function consoleService(options: ConsoleServiceOptions): ServiceFactory {
         return {
           url: () => http.url ?? `http://127.0.0.1:${settings.CONSOLE_PORT}`,
           async start() {
-            await sampler.sample();
+            // A first sample now; one that fails is logged, as later ones are: the pages do not need it.
+            tick();
             await http.start();
             timer = setInterval(tick, settings.CONSOLE_SAMPLE_SECONDS * 1000);
           },
