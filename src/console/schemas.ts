@@ -1,9 +1,9 @@
 /**
  * The fields of the services' replies the console shows, checked at the
  * boundary (zod, other fields passed through): a reply of another shape is a
- * "service not available" notice, never a page built on guesses. The list
- * routes' shapes are the ones of issue 21's contract (/work docs: every list
- * is `{items, counts?, nextCursor}`, amounts as decimal strings).
+ * "service not available" notice, never a page built on guesses. Lists are
+ * `{items, counts?, nextCursor}`, amounts decimal strings of minor units; the
+ * generated documents (src/chain/openapi/) have the full shapes.
  */
 import { z } from "zod";
 
