@@ -402,7 +402,12 @@ async function main(argv: readonly string[]): Promise<void> {
     const { ServiceRunner } = await import("../src/chain/service.js");
     const { SERVICES } = await import("../src/services.js");
     const { interopServices } = await import("../src/interop/service.js");
-    const factories = peers.length > 0 ? [...SERVICES, ...interopServices({ peers: () => peers, env })] : SERVICES;
+    const { consoleService } = await import("../src/console/service.js");
+    const factories = [
+      ...(peers.length > 0 ? [...SERVICES, ...interopServices({ peers: () => peers, env })] : SERVICES),
+      // Last: it reads the others' URLs at each request.
+      consoleService({ peers: () => peers, services: () => runner?.running ?? [], env }),
+    ];
     runner = new ServiceRunner(factories, { chain, deployments, dataDir: where.data, log, logger });
     const services = await runner.startAll();
 

@@ -2,6 +2,7 @@ import { BILL_MONITOR_SETTINGS, billMonitor } from "./bills/service.js";
 import { CERTIFICATES_SETTINGS, certificates } from "./certificates/service.js";
 import { RETAILER_SETTINGS } from "./commerce/retailer.js";
 import { CHECKOUT_SETTINGS, commerceServices } from "./commerce/service.js";
+import { CONSOLE_SETTINGS } from "./console/service.js";
 import type { ServiceFactory } from "./chain/service.js";
 import type { Setting, SettingsSchema } from "./chain/settings.js";
 import { INTEROP_SETTINGS } from "./interop/service.js";
@@ -15,7 +16,9 @@ import { BANK_AGENT_SETTINGS, bankAgentA, bankAgentB } from "./settlement/servic
  * The off-chain services `npm start` runs, in start order. Each part adds its
  * factory here (the bank agents, the ISO 8583 gateway, the bill monitor, …).
  * The interop services (`interopServices` in src/interop/service.ts) need the
- * other chains too, so `npm start` adds them when it runs more than one.
+ * other chains too, so `npm start` adds them when it runs more than one; the
+ * operator console (`consoleService` in src/console/service.ts) comes last, as
+ * it reads the other services' URLs.
  */
 export const SERVICES: readonly ServiceFactory[] = [
   bankAgentA,
@@ -44,4 +47,5 @@ export const SERVICE_SETTINGS: readonly SettingsSchema<Readonly<Record<string, S
   KEYS_SETTINGS,
   RETAILER_SETTINGS,
   CHECKOUT_SETTINGS,
+  CONSOLE_SETTINGS,
 ];

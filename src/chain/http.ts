@@ -88,8 +88,13 @@ export interface Route<
    * as an array of strings when the request repeats it, so a `z.string()` refuses a repeated header.
    */
   readonly headers?: H;
-  /** Status → description and body schema, for the document. Error statuses share `errorBodySchema`. */
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: ZodType }>>;
+  /**
+   * Status → description and body schema, for the document. Error statuses share `errorBodySchema`. A route that
+   * replies with a Buffer names its `contentType` (default `application/json`).
+   */
+  readonly responses: Readonly<
+    Record<number, { readonly description: string; readonly schema?: ZodType; readonly contentType?: string }>
+  >;
   readonly handle: (request: {
     readonly params: z.output<P>;
     readonly query: z.output<Q>;
@@ -453,7 +458,9 @@ function openApiDocument(options: JsonHttpOptions, routes: readonly Route[]): Re
       responses[status] = {
         description: response.description,
         content: {
-          "application/json": { schema: response.schema ?? (Number(status) >= 400 ? errorBodySchema : {}) },
+          [response.contentType ?? "application/json"]: {
+            schema: response.schema ?? (Number(status) >= 400 ? errorBodySchema : {}),
+          },
         },
       };
     }

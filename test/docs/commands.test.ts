@@ -472,6 +472,7 @@ const DEFAULT_PORTS = {
   KEYS_HOLDER3_PORT: 8652,
   RETAILER_PORT: 8660,
   CHECKOUT_PORT: 8661,
+  CONSOLE_PORT: 8600,
 } as const;
 
 /** Files the documented commands name in the current folder; the test keeps them in its temporary folder. */
@@ -558,6 +559,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
         KEYS_HOLDER3_PORT: await freePort(),
         RETAILER_PORT: await freePort(),
         CHECKOUT_PORT: await freePort(),
+        CONSOLE_PORT: await freePort(),
       };
       const stackEnv = {
         ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
@@ -594,7 +596,7 @@ describe("docs: every command in README.md and docs/*.md", function () {
     /** The command as run here: actual ports, files in the test's folder, captured values filled in. */
     function prepare(command: DocCommand, plan: Plan): string {
       let text = command.text.replace(
-        /(?<=:)(8545|8601|8602|8610|8583|8584|8630|8640|8650|8651|8652|8660|8661|8670)\b/g,
+        /(?<=:)(8545|8600|8601|8602|8610|8583|8584|8630|8640|8650|8651|8652|8660|8661|8670)\b/g,
         (port) => {
           const name = Object.entries(DEFAULT_PORTS).find(([, p]) => String(p) === port)![0];
           return String(ports[name as keyof typeof DEFAULT_PORTS]);

@@ -45,6 +45,7 @@ export function stackEnv(place: StackPlace): NodeJS.ProcessEnv {
     KEYS_HOLDER3_PORT: "0",
     RETAILER_PORT: "0",
     CHECKOUT_PORT: "0",
+    CONSOLE_PORT: "0",
   };
 }
 
