@@ -13,6 +13,9 @@ import path from "node:path";
 import { ACCOUNTS, DemoError, money, type DemoStep } from "../context.js";
 
 const AMOUNT = 1_250n;
+/** When the buyer's locked balance is below this, it locks `TOP_UP` more first (many runs on one stack). */
+const LOW_WATER = 10n * AMOUNT;
+const TOP_UP = 10_000n;
 
 export const offline: DemoStep = {
   name: "offline",
@@ -23,6 +26,17 @@ export const offline: DemoStep = {
     const merchant = context.address(ACCOUNTS.merchant);
     const token = chain.contract("BankToken");
     const vault = chain.contract("OfflineVault");
+    const buyerEnv = { BANK_CHAIN_OFFLINE_KEY: context.wallet(ACCOUNTS.buyer).privateKey };
+    if (((await vault.getFunction("lockedOf")(buyer)) as bigint) < LOW_WATER) {
+      const deposited = await context.cli(["offline", "deposit", "--amount", TOP_UP.toString()], { env: buyerEnv });
+      if (typeof deposited.approval === "string")
+        record.tx(chain, deposited.approval, "BankToken.approve of the vault");
+      record.tx(
+        chain,
+        deposited.transaction,
+        `OfflineVault.deposit ${money(TOP_UP)} (the buyer's locked balance ran low)`,
+      );
+    }
     const [merchantBefore, lockedBefore] = (await Promise.all([
       token.getFunction("balanceOf")(merchant),
       vault.getFunction("lockedOf")(buyer),
@@ -59,7 +73,7 @@ export const offline: DemoStep = {
         "--state",
         path.join(context.stateDir, "offline-buyer.sqlite"),
       ],
-      { env: { BANK_CHAIN_OFFLINE_KEY: context.wallet(ACCOUNTS.buyer).privateKey } },
+      { env: buyerEnv },
     );
     const sold = await session.done;
     const decision = paid.decision as { outcome?: string } | undefined;
