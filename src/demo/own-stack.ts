@@ -92,9 +92,11 @@ export async function startOwnStack(progress: (line: string) => void): Promise<O
   };
   let stdout = "";
   let stderrTail = "";
+  let ready = false;
+  // The start script's own lines until it is ready; after that its services' logs are not the demo's story.
   child.stderr.setEncoding("utf8").on("data", (text: string) => {
     stderrTail = (stderrTail + text).slice(-2_000);
-    for (const line of text.split("\n")) if (line.startsWith("[start]")) progress(line);
+    if (!ready) for (const line of text.split("\n")) if (line.startsWith("[start]")) progress(line);
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -103,8 +105,10 @@ export async function startOwnStack(progress: (line: string) => void): Promise<O
         READY_MS,
       );
       child.stdout.setEncoding("utf8").on("data", (text: string) => {
+        if (ready) return;
         stdout += text;
         if (READY.test(stdout)) {
+          ready = true;
           clearTimeout(timer);
           resolve();
         }
