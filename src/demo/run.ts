@@ -43,6 +43,7 @@ export const STEPS: readonly DemoStep[] = [
   keys,
 ];
 
+/** How `runDemo` finds its stack and where its progress goes. */
 export interface DemoOptions {
   /** The stack file (default: `npm start`'s, `stackFilePath()`). */
   readonly stack?: string | undefined;

@@ -4,12 +4,13 @@
  * token's `Mint`, the buyer's balance and bank A's outstanding issuance in
  * the `ReserveLedger` all move by the amount.
  */
-import { id } from "ethers";
+import { getAddress, id, type ContractTransactionResponse } from "ethers";
 
 import { ACCOUNTS, money, type DemoStep } from "../context.js";
 
 const AMOUNT = 100_000n;
 
+/** Step 1: deposit and mint at bank A. */
 export const depositMint: DemoStep = {
   name: "deposit-mint",
   title: "deposit and mint at bank A",
@@ -27,25 +28,19 @@ export const depositMint: DemoStep = {
     // Bank A's key is also its agent's: sent alone, one transaction at a time (the agent reads the pending nonce).
     const trust = chain.contract("TrustAccountBankA", context.wallet(ACCOUNTS.bankA));
     const fiatRef = id(`bank-chain/demo/${context.tag}/deposit`);
-    const sent = await trust.getFunction("mintForDeposit")(buyer, AMOUNT, fiatRef);
+    const sent = (await trust.getFunction("mintForDeposit")(buyer, AMOUNT, fiatRef)) as ContractTransactionResponse;
     const receipt = await sent.wait();
     record.tx(chain, receipt?.hash, `TrustAccountBankA.mintForDeposit ${money(AMOUNT)} to the buyer`);
     record.note(`fiat reference ${fiatRef}; buyer ${buyer}`);
+    const tokenAddress = getAddress(String(token.target));
     const mints = (receipt?.logs ?? [])
-      .map((log: { address: string; topics: readonly string[]; data: string }) => {
-        try {
-          return log.address.toLowerCase() === token.target.toString().toLowerCase()
-            ? token.interface.parseLog(log)
-            : null;
-        } catch {
-          return null;
-        }
-      })
-      .filter((parsed: { name: string } | null) => parsed?.name === "Mint");
-    record.equal(
+      .filter((log) => getAddress(log.address) === tokenAddress)
+      .map((log) => token.interface.parseLog(log))
+      .filter((parsed) => parsed?.name === "Mint");
+    record.that(
       "BankToken Mint event to the buyer for the amount",
-      mints.length === 1 && mints[0].args.to === buyer && mints[0].args.amount === AMOUNT,
-      true,
+      mints.length === 1 && mints[0]?.args.to === buyer && mints[0]?.args.amount === AMOUNT,
+      mints.map((mint) => `${String(mint?.args.to)} ${String(mint?.args.amount)}`).join("; "),
     );
     const [balanceAfter, outstandingAfter, mintableAfter] = (await Promise.all([
       token.getFunction("balanceOf")(buyer),

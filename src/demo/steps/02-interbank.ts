@@ -10,6 +10,7 @@ import { DemoError, money, waitFor, type DemoStep } from "../context.js";
 
 const AMOUNT = 12_345n;
 
+/** Step 2: interbank payment A → B, acknowledged. */
 export const interbank: DemoStep = {
   name: "interbank",
   title: "interbank payment bank A → bank B, acknowledged",

@@ -10,6 +10,7 @@ import { ACCOUNTS, money, waitFor, type DemoStep } from "../context.js";
 
 const AMOUNT = 5_000n;
 
+/** Step 3: an e-invoice issued, accepted and paid. */
 export const bill: DemoStep = {
   name: "bill",
   title: "e-invoice issued, accepted and paid",

@@ -51,6 +51,7 @@ async function exchange(url: string, message: Iso8583Message): Promise<Iso8583Me
   }
 }
 
+/** Step 4: a card 0200 through the ISO 8583 gateway. */
 export const card: DemoStep = {
   name: "card",
   title: "card payment through the ISO 8583 gateway",

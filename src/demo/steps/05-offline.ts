@@ -17,6 +17,7 @@ const AMOUNT = 1_250n;
 const LOW_WATER = 10n * AMOUNT;
 const TOP_UP = 10_000n;
 
+/** Step 5: an offline purchase, synced later. */
 export const offline: DemoStep = {
   name: "offline",
   title: "offline purchase, synced later",

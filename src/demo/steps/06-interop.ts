@@ -54,6 +54,7 @@ async function transfer(context: DemoContext, record: StepRecorder, from: DemoCh
   record.equal(`buyer on ${to.chainId} +10.00`, toAfter - toBefore, AMOUNT);
 }
 
+/** Step 6: a cross-chain transfer there and back. */
 export const interop: DemoStep = {
   name: "interop",
   title: "cross-chain transfer 31337 → 31338 and back",

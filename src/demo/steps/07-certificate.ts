@@ -9,6 +9,7 @@
 import { apiClient } from "../../chain/openapi/clients.js";
 import { ACCOUNTS, type DemoStep } from "../context.js";
 
+/** Step 7: a trust certificate for the buyer. */
 export const certificate: DemoStep = {
   name: "certificate",
   title: "trust certificate for the buyer",

@@ -21,6 +21,7 @@ const WAIT_MS = 240_000;
 /** How long the service gets to claim for the producer before the producer claims itself. */
 const SELF_CLAIM_AFTER_MS = 60_000;
 
+/** Step 8: a reward epoch claimed by a producer. */
 export const rewards: DemoStep = {
   name: "rewards",
   title: "reward epoch claimed by a producer",

@@ -12,6 +12,7 @@
 import { apiClient } from "../../chain/openapi/clients.js";
 import { ACCOUNTS, money, waitFor, type DemoStep } from "../context.js";
 
+/** Step 9: a checkout purchase at the retailer. */
 export const checkout: DemoStep = {
   name: "checkout",
   title: "checkout purchase at the retailer",

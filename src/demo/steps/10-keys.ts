@@ -17,6 +17,7 @@ import { ACCOUNTS, money, type DemoStep } from "../context.js";
 
 const PERMIT_VALUE = 100n;
 
+/** Step 10: a wallet key recovered from shares signs a permit. */
 export const keys: DemoStep = {
   name: "keys",
   title: "wallet key recovered from shares signs a permit",
