@@ -65,7 +65,7 @@ describe("bank-chain demo", function () {
             (check) => `${step.step} ${step.name}: ${check.what} (expected ${check.expected}, found ${check.actual})`,
           ),
       ]);
-      expect(failures, failures.join("\n")).to.deep.equal([]);
+      expect(failures, `${failures.join("\n")}\n${run.stderr.slice(-4_000)}`).to.deep.equal([]);
       expect(run.code, run.stderr).to.equal(0);
       return report!;
     };

@@ -1,15 +1,22 @@
 /**
- * Step 5: an offline purchase, synced later. The merchant (account 15) opens
- * a session and prints an offer; the buyer (account 19) answers it with a
- * secured voucher on its `OfflineVault` lane, and neither touches the chain.
- * The merchant's store keeps the voucher pending until `bank-chain offline
- * sync` redeems it (`OfflineVault.redeemBatch`): then the vault shows it
- * settled, the merchant holds 12.50 more and the buyer's locked balance is
- * 12.50 less. Both sides keep their files in the stack's data folder
- * (`demo/`), so the buyer's lane goes on across runs.
+ * Step 5: an offline purchase, synced later. The devnet's merchant terminal
+ * (the `offline-merchant` service, account 15) opens an offer for 12.50
+ * (`POST /offers`); the buyer (account 19) answers it here, in process, with
+ * a secured voucher on its `OfflineVault` lane (`Buyer.pay`), and neither
+ * touches the chain. The terminal keeps the voucher pending (`GET
+ * /vouchers?state=pending`, what the console shows) until `POST /sync`
+ * redeems it (`OfflineVault.redeemBatch`): then the vault shows it settled,
+ * the merchant holds 12.50 more and the buyer's locked balance is 12.50 less.
+ * The buyer's lane state lives in the stack's data folder (`demo/`), so its
+ * voucher chain goes on across runs.
  */
 import path from "node:path";
 
+import { Wallet } from "ethers";
+
+import { apiClient } from "../../chain/openapi/clients.js";
+import { Buyer } from "../../offline/buyer.js";
+import { Store } from "../../store/store.js";
 import { ACCOUNTS, DemoError, money, type DemoStep } from "../context.js";
 
 const AMOUNT = 1_250n;
@@ -23,13 +30,15 @@ export const offline: DemoStep = {
   title: "offline purchase, synced later",
   async run(context, record) {
     const chain = context.home;
-    const buyer = context.address(ACCOUNTS.buyer);
+    const buyerWallet = context.wallet(ACCOUNTS.buyer);
+    const buyer = buyerWallet.address;
     const merchant = context.address(ACCOUNTS.merchant);
     const token = chain.contract("BankToken");
     const vault = chain.contract("OfflineVault");
-    const buyerEnv = { BANK_CHAIN_OFFLINE_KEY: context.wallet(ACCOUNTS.buyer).privateKey };
     if (((await vault.getFunction("lockedOf")(buyer)) as bigint) < LOW_WATER) {
-      const deposited = await context.cli(["offline", "deposit", "--amount", TOP_UP.toString()], { env: buyerEnv });
+      const deposited = await context.cli(["offline", "deposit", "--amount", TOP_UP.toString()], {
+        env: { BANK_CHAIN_OFFLINE_KEY: buyerWallet.privateKey },
+      });
       if (typeof deposited.approval === "string")
         record.tx(chain, deposited.approval, "BankToken.approve of the vault");
       record.tx(
@@ -42,46 +51,40 @@ export const offline: DemoStep = {
       token.getFunction("balanceOf")(merchant),
       vault.getFunction("lockedOf")(buyer),
     ])) as [bigint, bigint];
-    const store = path.join(context.stateDir, "offline-merchant.sqlite");
-    const merchantEnv = { BANK_CHAIN_OFFLINE_KEY: context.wallet(ACCOUNTS.merchant).privateKey };
-    const session = context.spawnCli(
-      ["offline", "merchant", "--amount", AMOUNT.toString(), "--store", store, "--ttl", "120"],
-      {
-        env: merchantEnv,
-      },
-    );
-    const offer = await new Promise<string>((resolve, reject) => {
-      let seen = "";
-      session.child.stdout.on("data", (text: string) => {
-        seen += text;
-        const match = /^offer: (bcoffer1:\S+)$/m.exec(seen);
-        if (match !== null) resolve(match[1]!);
+
+    const terminal = apiClient("offline-merchant", context.service("offline-merchant"));
+    const opened = await terminal.POST("/offers", { body: { amount: AMOUNT.toString() } });
+    if (opened.data === undefined) {
+      throw new DemoError("DEMO_HTTP", `offline-merchant POST /offers answered ${opened.response.status}`, {
+        status: opened.response.status,
       });
-      session.done.then(
-        () => reject(new DemoError("DEMO_OFFLINE_NO_OFFER", "the merchant's session ended without an offer")),
-        reject,
-      );
-    });
-    record.note(`offer ${offer.slice(0, 24)}… for ${money(AMOUNT)}`);
-    const paid = await context.cli(
-      [
-        "offline",
-        "buyer",
-        "--offer",
-        offer,
-        "--max",
-        AMOUNT.toString(),
-        "--state",
-        path.join(context.stateDir, "offline-buyer.sqlite"),
-      ],
-      { env: buyerEnv },
-    );
-    const sold = await session.done;
-    const decision = paid.decision as { outcome?: string } | undefined;
-    record.equal("buyer: the merchant's decision", decision?.outcome, "accepted");
-    record.equal("merchant: the voucher it took", (sold.decision as { outcome?: string } | null)?.outcome, "accepted");
-    const voucher = String(paid.voucherHash);
+    }
+    const { offerId, offer } = opened.data;
+    record.note(`offer ${offerId} for ${money(AMOUNT)}: ${offer.slice(0, 24)}…`);
+
+    // The buyer's side, offline: its lane state is a SQLite file of its own.
+    const store = Store.open({ path: path.join(context.stateDir, "offline-buyer.sqlite") });
+    let voucher: string;
+    try {
+      const paid = await new Buyer(new Wallet(buyerWallet.privateKey), store).pay(offer, {
+        max: AMOUNT,
+        kind: "secured",
+      });
+      record.equal("buyer: the merchant's decision", paid.decision.outcome, "accepted");
+      voucher = paid.voucherHash;
+    } finally {
+      store.close();
+    }
     record.note(`voucher ${voucher}`);
+    const taken = (await terminal.GET("/offers/{id}", { params: { path: { id: offerId } } })).data;
+    record.equal("terminal: the offer's state", taken?.state, "accepted");
+    record.equal("terminal: the offer's voucher", taken?.voucher?.toLowerCase(), voucher.toLowerCase());
+    const pending = (await terminal.GET("/vouchers", { params: { query: { state: "pending" } } })).data;
+    record.that(
+      "terminal: the voucher is pending (GET /vouchers?state=pending)",
+      (pending?.items ?? []).some((item) => item.hash.toLowerCase() === voucher.toLowerCase()),
+      `${pending?.counts.pending ?? "?"} pending`,
+    );
     record.equal("vault: not settled before the sync", await vault.getFunction("isSettled")(voucher), false);
     record.equal(
       "merchant: balance unchanged before the sync",
@@ -89,13 +92,10 @@ export const offline: DemoStep = {
       0n,
     );
 
-    const synced = await context.cli(["offline", "sync", "--store", store, "--key-env", "BANK_CHAIN_OFFLINE_KEY"], {
-      env: merchantEnv,
-    });
-    const outcomes = (synced.outcomes ?? []) as Array<{ hash: string; state: string; txHash?: string }>;
-    const outcome = outcomes.find((entry) => entry.hash.toLowerCase() === voucher.toLowerCase());
-    record.equal("sync: the voucher's outcome", outcome?.state, "settled");
-    record.tx(chain, outcome?.txHash, "OfflineVault.redeemBatch (the merchant's sync)");
+    const synced = (await terminal.POST("/sync")).data;
+    const outcome = synced?.outcomes.find((entry) => entry.hash.toLowerCase() === voucher.toLowerCase());
+    record.equal("terminal's sync: the voucher's outcome", outcome?.state, "settled");
+    record.tx(chain, outcome?.tx, "OfflineVault.redeemBatch (the terminal's sync)");
     record.equal("vault: settled after the sync", await vault.getFunction("isSettled")(voucher), true);
     const [merchantAfter, lockedAfter] = (await Promise.all([
       token.getFunction("balanceOf")(merchant),

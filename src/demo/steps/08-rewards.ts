@@ -17,9 +17,9 @@ import { messageOf } from "../../errors.js";
 import { ACCOUNTS, DemoError, money, type DemoStep } from "../context.js";
 
 const PRODUCER = "producer:studio-north";
-const WAIT_MS = 240_000;
+const WAIT_MS = 300_000;
 /** How long the service gets to claim for the producer before the producer claims itself. */
-const SELF_CLAIM_AFTER_MS = 60_000;
+const SELF_CLAIM_AFTER_MS = 45_000;
 
 /** Step 8: a reward epoch claimed by a producer. */
 export const rewards: DemoStep = {
@@ -57,9 +57,11 @@ export const rewards: DemoStep = {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
     if (claimed === undefined) {
+      // What the service says the producer is owed, to tell a stalled oracle from epochs that paid it nothing.
+      const view = (await service.GET("/producers/{id}/rewards", { params: { path: { id: PRODUCER } } })).data;
       throw new DemoError(
         "DEMO_REWARDS_NO_CLAIM",
-        `no Claimed event for ${PRODUCER} (${producer}) within ${WAIT_MS / 1000} s of waiting`,
+        `no Claimed event for ${PRODUCER} (${producer}) within ${WAIT_MS / 1000} s of waiting; the rewards service shows ${JSON.stringify(view)}`,
         { producer },
       );
     }
