@@ -14,9 +14,12 @@ import type { Log } from "ethers";
 
 import { apiClient } from "../../chain/openapi/clients.js";
 import { messageOf } from "../../errors.js";
+import { producerIdOf } from "../../rewards/registry.js";
 import { ACCOUNTS, DemoError, money, type DemoStep } from "../context.js";
 
 const PRODUCER = "producer:studio-north";
+/** The producer id the service and the chain know it by. */
+const PRODUCER_ID = producerIdOf(PRODUCER);
 const WAIT_MS = 300_000;
 /** How long the service gets to claim for the producer before the producer claims itself. */
 const SELF_CLAIM_AFTER_MS = 45_000;
@@ -37,7 +40,7 @@ export const rewards: DemoStep = {
       claimed = (await context.eventsSinceStart(chain, distributor, "Claimed", null, null, producer)).at(0);
       if (claimed !== undefined) break;
       if (!selfClaimTried && Date.now() - started >= SELF_CLAIM_AFTER_MS) {
-        const view = (await service.GET("/producers/{id}/rewards", { params: { path: { id: PRODUCER } } })).data as
+        const view = (await service.GET("/producers/{id}/rewards", { params: { path: { id: PRODUCER_ID } } })).data as
           { campaigns?: Array<{ campaignId: string; claimable: string }> } | undefined;
         const open = view?.campaigns?.find((entry) => entry.claimable !== "0");
         if (open !== undefined) {
@@ -58,7 +61,7 @@ export const rewards: DemoStep = {
     }
     if (claimed === undefined) {
       // What the service says the producer is owed, to tell a stalled oracle from epochs that paid it nothing.
-      const view = (await service.GET("/producers/{id}/rewards", { params: { path: { id: PRODUCER } } })).data;
+      const view = (await service.GET("/producers/{id}/rewards", { params: { path: { id: PRODUCER_ID } } })).data;
       throw new DemoError(
         "DEMO_REWARDS_NO_CLAIM",
         `no Claimed event for ${PRODUCER} (${producer}) within ${WAIT_MS / 1000} s of waiting; the rewards service shows ${JSON.stringify(view)}`,
