@@ -110,9 +110,11 @@ describe("bank-chain demo", function () {
       const second = await demo();
       await checkReport(second);
       expect(second.tag).to.not.equal(first.tag);
-      // The second run's transactions are its own: it names none of the first's.
+      // The second run's transactions are its own: it names none of the first's, but for a producer's claim from
+      // before the run, which it shows (marked so) when no final root paid the producer while it waited.
       const firstHashes = new Set(first.transactions.map((tx) => tx.hash));
-      expect(second.transactions.filter((tx) => firstHashes.has(tx.hash))).to.deep.equal([]);
+      const repeated = second.transactions.filter((tx) => firstHashes.has(tx.hash));
+      expect(repeated.filter((tx) => !tx.what.endsWith("(before this run)"))).to.deep.equal([]);
     });
   });
 
