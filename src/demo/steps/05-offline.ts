@@ -17,7 +17,7 @@ import { Wallet } from "ethers";
 import { apiClient } from "../../chain/openapi/clients.js";
 import { Buyer } from "../../offline/buyer.js";
 import { Store } from "../../store/store.js";
-import { ACCOUNTS, DemoError, money, type DemoStep } from "../context.js";
+import { ACCOUNTS, DemoError, money, waitFor, type DemoStep } from "../context.js";
 
 const AMOUNT = 1_250n;
 /** When the buyer's locked balance is below this, it locks `TOP_UP` more first (many runs on one stack). */
@@ -76,7 +76,13 @@ export const offline: DemoStep = {
       store.close();
     }
     record.note(`voucher ${voucher}`);
-    const taken = (await terminal.GET("/offers/{id}", { params: { path: { id: offerId } } })).data;
+    // The terminal records the outcome once its side of the session closes, a moment after the buyer has it.
+    const taken = await waitFor(
+      async () => (await terminal.GET("/offers/{id}", { params: { path: { id: offerId } } })).data,
+      (view) => view !== undefined && view.state !== "open",
+      15_000,
+      200,
+    );
     record.equal("terminal: the offer's state", taken?.state, "accepted");
     record.equal("terminal: the offer's voucher", taken?.voucher?.toLowerCase(), voucher.toLowerCase());
     const pending = (await terminal.GET("/vouchers", { params: { query: { state: "pending" } } })).data;
