@@ -143,7 +143,49 @@ export function buildProgram(): Program {
   addRewardsCommands(program);
   addKeysCommands(program);
   addCheckoutCommands(program);
+  addDemoCommand(program);
   return program;
+}
+
+/**
+ * `bank-chain demo [--stack <file>] [--start]`: the story across every part on a running stack (src/demo/),
+ * loaded only when it runs. Prints the report (`--json`: one line); exits 1 when a step or a ledger failed.
+ */
+function addDemoCommand(program: Program): void {
+  program
+    .command("demo")
+    .description(
+      "tell one story across every part on a running `npm start` stack and print a report with every transaction hash",
+    )
+    .option("--stack <file>", "the stack's stack.json (default: the devnet's, <data dir>/localhost/stack.json)")
+    .option(
+      "--start",
+      "run a stack of the demo's own (temporary folder, ports picked by the OS) and stop it after",
+      false,
+    )
+    .action(async (options, command) => {
+      const globals = command.optsWithGlobals();
+      const [{ runDemo }, { formatReport }, { DemoError }] = await Promise.all([
+        import("./demo/run.js"),
+        import("./demo/report.js"),
+        import("./demo/context.js"),
+      ]);
+      const report = await runDemo({
+        stack: options.stack,
+        start: options.start,
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (!globals.json) process.stdout.write(`${formatReport(report)}\n`);
+      if (!report.ok) {
+        const failed = report.steps.filter((step) => !step.ok).map((step) => `${step.step} ${step.name}`);
+        throw new DemoError(
+          "DEMO_FAILED",
+          `the demo failed: ${failed.length === 0 ? "the ledgers do not balance" : `step(s) ${failed.join(", ")}`}`,
+          { report },
+        );
+      }
+      if (globals.json) output(globals, { ...report }, () => "");
+    });
 }
 
 /** Whether `error` is a failed import of generated code (a checkout where nothing was built yet). */

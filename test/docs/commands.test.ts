@@ -208,6 +208,14 @@ const PLANS: ReadonlyMap<string, Plan> = new Map<string, Plan>([
     },
   ],
   ["npm test", { skip: "the whole suite, this test included: CI runs it (.ci/run)" }],
+  // docs/demo.md
+  ["npx bank-chain demo", { skip: "run by test/demo/demo.test.ts (twice on one stack, with --json)" }],
+  ["npx bank-chain --json demo", { skip: "run by test/demo/demo.test.ts (twice on one stack)" }],
+  [
+    "npx bank-chain demo --start",
+    { skip: "starts a whole stack of its own (about 2 min); test/demo/demo.test.ts runs the demo on one" },
+  ],
+
   [
     "npm start -- --fresh",
     { skip: "run by the start tests (test/start.test.ts): it deletes the devnet state", optional: true },
