@@ -71,7 +71,7 @@ a{color:#0b5cad}data{font-variant-numeric:tabular-nums}code,.mono{font-family:ui
 .card b{display:block;font-size:12px;color:#5a6570;font-weight:500}.card .big{font-size:20px}
 .missing{background:#fff6e0;border:1px solid #e8c66a;padding:8px 12px;border-radius:4px}
 .bad{color:#a1251b}.ok{color:#1d7a35}.warn{background:#fdecea;border:1px solid #e4a5a0;padding:10px 14px;border-radius:4px}
-button{font-size:14px;padding:6px 14px}svg{background:#fff;border:1px solid #d8dde3}
+button{font-size:14px;padding:6px 14px}svg{background:#fff;border:1px solid #d8dde3}.charts{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
 `;
 
 /** A whole page: title, navigation (the current panel marked), body. */

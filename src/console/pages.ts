@@ -132,39 +132,33 @@ async function bankCard(ctx: PageContext, bank: string, block: number, withChart
     return h`<h2>${bank}</h2>
       ${figures}`;
   const samples = ctx.sampler.samples(bank);
-  const amounts = lineChart(
-    `${bank}: reserve, outstanding, headroom (bUSD)`,
-    [
-      {
-        label: "reserve",
-        colour: "#1f6feb",
-        points: samples.map((s) => ({ at: s.at, value: Number(s.reserve) / 100 })),
-      },
-      {
-        label: "outstanding",
-        colour: "#d1242f",
-        points: samples.map((s) => ({ at: s.at, value: Number(s.outstanding) / 100 })),
-      },
-      {
-        label: "headroom",
-        colour: "#1a7f37",
-        points: samples.map((s) => ({
-          at: s.at,
-          value: Number(s.mintable < s.allowance ? s.mintable : s.allowance) / 100,
-        })),
-      },
-    ],
-    (v) => v.toLocaleString("en", { maximumFractionDigits: 0 }),
-  );
-  const ratio = lineChart(
-    `${bank}: reserve ratio (%)`,
-    [{ label: "ratio", colour: "#8250df", points: samples.map((s) => ({ at: s.at, value: s.ratioBps / 100 })) }],
-    (v) => v.toFixed(0),
-  );
+  const money0 = (v: number): string =>
+    v.toLocaleString("en", { maximumFractionDigits: Math.abs(v) >= 100_000 ? 0 : 2 });
+  const over = (label: string, colour: string, value: (s: (typeof samples)[number]) => number) =>
+    lineChart(
+      `${bank}: ${label} (bUSD)`,
+      [{ label, colour, points: samples.map((s) => ({ at: s.at, value: value(s) })) }],
+      money0,
+      { axis: "fit" },
+    );
+  const charts = [
+    over("attested reserve", "#1f6feb", (s) => Number(s.reserve) / 100),
+    over("outstanding issuance", "#d1242f", (s) => Number(s.outstanding) / 100),
+    over("mint headroom", "#1a7f37", (s) => Number(s.mintable < s.allowance ? s.mintable : s.allowance) / 100),
+    lineChart(
+      `${bank}: reserve ratio (%)`,
+      [{ label: "ratio", colour: "#8250df", points: samples.map((s) => ({ at: s.at, value: s.ratioBps / 100 })) }],
+      (v) => v.toFixed(2),
+      { axis: "fit" },
+    ),
+  ];
   return h`<h2>${bank} <span class="mono">${read.trust}</span></h2>
     ${figures}
-    <p>${amounts} ${ratio}</p>
-    <p>${samples.length} samples (the console's own record: a row whenever a figure changed).</p>`;
+    <div class="charts">${charts}</div>
+    <p>
+      ${samples.length} ${samples.length === 1 ? "sample" : "samples"} (the console's own record: a row whenever a
+      figure changed).
+    </p>`;
 }
 
 /** `/banks`: each bank's figures now and over time. */
