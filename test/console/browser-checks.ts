@@ -1,6 +1,6 @@
 /**
- * The console's checks in a real browser (playwright-core on Debian's chromium), for any running stack: the
- * browser test runs them on a stack of its own, and a later test can run them after `bank-chain demo`.
+ * The console's checks in a real browser (playwright-core on Debian's chromium), for any running stack:
+ * test/demo/demo.test.ts runs them on its stack after `bank-chain demo` has told its story.
  *
  * Every panel loads with no console error and no page error (screenshots in `outDir/<page>.png`); every
  * `[data-source]` figure sits in a link and equals its source (the service's JSON at that path and pointer, or the
