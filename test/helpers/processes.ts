@@ -11,8 +11,25 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+/** Every port `freePort` has handed out in this process: it never hands one out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A port on 127.0.0.1 nothing listens on now, and one this process has not been given before: the OS may offer
+ * a port it just freed again, and two services of one stack given the same port collide (EADDRINUSE).
+ */
 export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port this process has not handed out already, in 100 tries");
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

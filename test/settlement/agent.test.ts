@@ -292,7 +292,7 @@ describe("settlement: bank agents on the in-process chain", function () {
       expect(unknown.status).to.equal(404);
       expect(unknown.body.error.code).to.equal("PAYMENT_NOT_FOUND");
       expect((await http<ErrorJson>(`${shared.a.url}/nowhere`, "GET")).status).to.equal(404);
-      expect((await http<ErrorJson>(`${shared.a.url}/payments`, "GET")).status).to.equal(405);
+      expect((await http<ErrorJson>(`${shared.a.url}/payments`, "DELETE")).status).to.equal(405);
     });
   });
 

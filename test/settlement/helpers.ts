@@ -19,7 +19,7 @@ export interface HttpAnswer<T = Record<string, unknown>> {
 /** Sends JSON (or a raw string) to the agent and reads its JSON answer. */
 export async function http<T = Record<string, unknown>>(
   url: string,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "DELETE",
   body?: unknown,
   options: { raw?: string; contentType?: string } = {},
 ): Promise<HttpAnswer<T>> {

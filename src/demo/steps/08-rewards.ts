@@ -7,7 +7,7 @@
  * the producer's account (16, `producer:studio-north`) after the run began,
  * from whoever sent it; when something is claimable and nobody claimed it
  * for a while, the producer claims it itself (`bank-chain rewards claim`).
- * A claim from before the run never counts: when none comes within 300 s
+ * A claim from before the run never counts: when none comes within 600 s
  * (the simulated venue's playbacks count only with three terminals present,
  * so an epoch may pay the other producer alone), the step fails. The paid
  * amount must reach the producer's balance and `claimedOf` must cover the
@@ -23,7 +23,7 @@ import { ACCOUNTS, DemoError, money, type DemoStep } from "../context.js";
 const PRODUCER = "producer:studio-north";
 /** The producer id the service and the chain know it by. */
 const PRODUCER_ID = producerIdOf(PRODUCER);
-const WAIT_MS = 300_000;
+const WAIT_MS = 600_000;
 /** How long the service gets to claim for the producer before the producer claims itself. */
 const SELF_CLAIM_AFTER_MS = 45_000;
 
