@@ -50,7 +50,8 @@ describe("bank-chain demo", function () {
   this.timeout(30 * 60_000);
 
   describe("on a running stack", function () {
-    const suite = stackForSuite("bank-chain-demo-");
+    // Two runs, each with a reward step that may wait up to 600 s, then the console: the stack may live 30 min.
+    const suite = stackForSuite("bank-chain-demo-", 30 * 60_000);
 
     const demo = async (): Promise<Report> => {
       const file = path.join(suite.place.dir, "data", "localhost", "stack.json");

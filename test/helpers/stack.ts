@@ -98,9 +98,11 @@ export async function startStack(
   place: StackPlace,
   args: readonly string[] = [],
   env: NodeJS.ProcessEnv = {},
+  lifetimeMs = 600_000,
 ): Promise<Stack> {
   const child = spawnStart(place, args, env);
-  const done = collect(child, 600_000);
+  // The longest the stack may run before it is killed (a test that hangs must not leave it behind).
+  const done = collect(child, lifetimeMs);
   let stdout: string;
   try {
     stdout = await waitForOutput(child, READY, 240_000);
@@ -144,9 +146,10 @@ export interface SuiteStack {
 /**
  * Registers the hooks that start `npm start` once for the enclosing `describe` block, in a fresh temporary
  * folder named from `prefix`, and stop it after: SIGINT to the start script, then the place's Anvils killed
- * and the folder removed, whatever happened. Hooks the caller registers after this call run after these.
+ * and the folder removed, whatever happened. Hooks the caller registers after this call run after these. The
+ * stack is killed after `lifetimeMs` whatever the tests are doing (10 min unless the block needs longer).
  */
-export function stackForSuite(prefix: string): SuiteStack {
+export function stackForSuite(prefix: string, lifetimeMs = 600_000): SuiteStack {
   let dir: string | undefined;
   let place: StackPlace | undefined;
   let stack: Stack | undefined;
@@ -154,7 +157,7 @@ export function stackForSuite(prefix: string): SuiteStack {
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), prefix));
     place = await stackPlace(dir);
-    stack = await startStack(place);
+    stack = await startStack(place, [], {}, lifetimeMs);
   });
 
   after(async function () {
