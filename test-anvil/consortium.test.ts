@@ -276,6 +276,8 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
       BANK_AGENT_DEMO_CUSTOMERS: "open",
       CARD_GATEWAY_PAN_KEY: PAN_KEY,
       CARD_GATEWAY_MAC_KEYS: `${ACQUIRER}:${MAC_KEY.toString("hex")}`,
+      // Off the devnet the offline merchant's terminal needs the merchant's own key.
+      OFFLINE_MERCHANT_KEY: Wallet.createRandom().privateKey,
     });
     expect(stack.rpc).to.equal(url);
     for (const service of [
@@ -288,6 +290,9 @@ describe("the suite on an independent node (Anvil, chain id 4242, the consortium
       "keys-holder3",
       "retailer",
       "checkout",
+      "card-gateway-api",
+      "offline-merchant",
+      "console",
     ]) {
       expect(stack.services.has(service), service).to.equal(true);
     }
