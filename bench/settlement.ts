@@ -24,11 +24,22 @@ import { BankAgent, type BankDirectoryEntry } from "../src/settlement/agent.js";
 import { Store } from "../src/store/store.js";
 import { deployQuietly } from "./lib/deploy.js";
 import { writeResult } from "./lib/results.js";
+import {
+  breakdown,
+  breakdownTable,
+  directChainLimit,
+  percentile,
+  postPayments,
+  shapeOf,
+  timelineOf,
+} from "./lib/settlement-load.js";
 
 const PAYMENTS = 500;
 const CLIENTS = 50;
 const AMOUNT = 12_345n;
 const GAS_LIMIT_PER_PAYMENT = 220_000;
+/** Most acknowledgements in one `acknowledgeBatch`, for the agents and the tight loop alike. */
+const ACK_BATCH = 100;
 
 const connection = await network.create("hardhat");
 const { ethers } = connection;
@@ -40,9 +51,8 @@ const banks: BankDirectoryEntry[] = [
 ];
 const firstBlock = await ethers.provider.getBlockNumber();
 
-const posted = new Map<string, number>();
-const acknowledged = new Map<string, number>();
 const problems: string[] = [];
+let acknowledgedSoFar = 0;
 async function agent(bank: "A" | "B", address: string): Promise<BankAgent> {
   return new BankAgent({
     store: Store.open({ path: ":memory:" }),
@@ -55,12 +65,14 @@ async function agent(bank: "A" | "B", address: string): Promise<BankAgent> {
     confirmations: 0,
     port: 0,
     pollIntervalMs: 5,
-    ackBatchSize: 100,
+    headPollMs: 5,
+    ackBatchSize: ACK_BATCH,
     log: (line) => {
       if (/error|failed|will retry/.test(line)) problems.push(line);
     },
-    onStep: (point, id) => {
-      if (bank === "A" && point === "event:SettlementAcknowledged") acknowledged.set(id, performance.now());
+    // Counted as they happen: asking the store for 500 payments every round would take the agents' CPU.
+    onStep: (point) => {
+      if (bank === "A" && point === "event:SettlementAcknowledged") acknowledgedSoFar += 1;
     },
   });
 }
@@ -73,42 +85,31 @@ await a.start();
 await b.start();
 
 const ids = Array.from({ length: PAYMENTS }, (_, i) => `BENCH-${String(i).padStart(4, "0")}`);
-const started = performance.now();
+const started = Date.now();
 // Progress on stderr (the results go to stdout): a line every tenth of the payments acknowledged.
 const progress = new Step(`${PAYMENTS} payments A→B to Acknowledged`, { prefix: "[bench] ", every: PAYMENTS / 10 });
-let next = 0;
-async function client(): Promise<void> {
-  while (next < ids.length) {
-    const id = ids[next++]!;
-    posted.set(id, performance.now());
-    const response = await fetch(`${a.url}/payments`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        debtorAccount: "alice",
-        creditorBank: "B",
-        creditorAccount: "bob",
-        amount: AMOUNT.toString(),
-        currency: "USD",
-        endToEndId: id,
-      }),
-    });
-    const text = await response.text();
-    if (response.status !== 202) problems.push(`${id}: HTTP ${response.status} ${text}`);
-  }
-}
-await Promise.all(Array.from({ length: CLIENTS }, () => client()));
+const posting = postPayments({ url: a.url, ids, clients: CLIENTS, amount: AMOUNT, problems });
+let done = 0;
 const deadline = Date.now() + 600_000;
-while (acknowledged.size < PAYMENTS && Date.now() < deadline && problems.length === 0) {
-  progress.tick(acknowledged.size, PAYMENTS);
+while (done < PAYMENTS && Date.now() < deadline && problems.length === 0) {
   await new Promise((resolve) => setTimeout(resolve, 20));
+  done = acknowledgedSoFar;
+  progress.tick(done, PAYMENTS);
 }
-progress.tick(acknowledged.size, PAYMENTS);
-if (acknowledged.size === PAYMENTS) progress.done();
+const posted = await posting;
+if (done === PAYMENTS) progress.done();
 else progress.fail();
-const ended = Math.max(...acknowledged.values());
 await a.stop();
 await b.stop();
+const timelines = ids.map((id) =>
+  timelineOf(
+    posted.get(id)!,
+    a.payments.get("outbound", id)?.history ?? [],
+    b.payments.get("inbound", id)?.history ?? [],
+  ),
+);
+const acknowledged = timelines.filter((t) => t.acknowledged !== undefined);
+const ended = Math.max(...acknowledged.map((t) => t.acknowledged!));
 
 // Gas: every transaction either agent sent since the agents started.
 const agents = new Set(agentKeys);
@@ -116,6 +117,8 @@ const lastBlock = await ethers.provider.getBlockNumber();
 const gasOfTx = new Map<string, bigint>();
 let totalGas = 0n;
 let transactions = 0;
+/** The calldata of the agents' transactions that succeeded, in chain order: the tight loop sends the same shape. */
+const landed: string[] = [];
 for (let number = firstBlock + 1; number <= lastBlock; number += 1) {
   const block = await ethers.provider.getBlock(number, true);
   for (const tx of block?.prefetchedTransactions ?? []) {
@@ -124,6 +127,7 @@ for (let number = firstBlock + 1; number <= lastBlock; number += 1) {
     gasOfTx.set(tx.hash, receipt!.gasUsed);
     totalGas += receipt!.gasUsed;
     transactions += 1;
+    if (receipt!.status === 1) landed.push(tx.data);
   }
 }
 // The same, attributed to each payment from its history: initiate + smelt + its share of its ack batch.
@@ -144,21 +148,37 @@ for (const history of histories) {
   if (ack !== undefined) perStep.acknowledge += (gasOfTx.get(ack) ?? 0n) / BigInt(ackBatchSize.get(ack)!);
 }
 
-const completed = acknowledged.size;
-const latencies = ids
-  .filter((id) => acknowledged.has(id))
-  .map((id) => acknowledged.get(id)! - posted.get(id)!)
-  .sort((x, y) => x - y);
-const percentile = (p: number) =>
-  latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? 0;
+const completed = acknowledged.length;
+const latencies = acknowledged.map((t) => t.acknowledged! - t.posted).sort((x, y) => x - y);
 const seconds = (ended - started) / 1000;
+const steps = breakdown(timelines);
+
+// The chain's own limit, on the same chain with the agents stopped: the same transactions from a tight loop.
+const directStep = new Step(`${PAYMENTS} payments by a tight loop with no agent`, { prefix: "[bench] " });
+const direct = await directChainLimit({
+  provider: ethers.provider,
+  settlement: deployed("InterbankSettlement"),
+  banks: { A: banks[0]!.trustAccount, B: banks[1]!.trustAccount },
+  agents: { A: await ethers.getSigner(agentKeys[0]!), B: await ethers.getSigner(agentKeys[1]!) },
+  shape: shapeOf(landed),
+  amount: AMOUNT,
+  tag: String(Date.now()),
+});
+directStep.done();
+const perSecond = Number((completed / seconds).toFixed(1));
 const result = {
+  setup: "in-process network (Hardhat 3, automine), both agents in the benchmark's process, SQLite in memory",
+  payments: PAYMENTS,
+  clients: CLIENTS,
   completed,
   seconds: Number(seconds.toFixed(2)),
-  perSecond: Number((completed / seconds).toFixed(1)),
-  p50Ms: Math.round(percentile(50)),
-  p95Ms: Math.round(percentile(95)),
+  perSecond,
+  p50Ms: Math.round(percentile(latencies, 50)),
+  p95Ms: Math.round(percentile(latencies, 95)),
   gasPerPayment: completed === 0 ? 0 : Number(totalGas / BigInt(completed)),
+  steps,
+  direct,
+  agentShareOfChainLimit: Number((perSecond / direct.perSecond).toFixed(2)),
 };
 const file = writeResult("settlement.json", result);
 
@@ -177,8 +197,11 @@ console.log(
     `| — smelt (per payment) | ${perPayment(perStep.smelt)} |`,
     `| — acknowledgement share (per payment) | ${perPayment(perStep.acknowledge)} |`,
     `| agent transactions | ${transactions} (${ackBatchSize.size} acknowledgement batches) |`,
+    `| the chain's own limit: the same transactions from a tight loop, payments / s | ${direct.perSecond} |`,
+    `| agentShareOfChainLimit | ${result.agentShareOfChainLimit} |`,
   ].join("\n"),
 );
+console.log(`\nwhere the time goes (${completed} payments):\n${breakdownTable(steps)}`);
 console.log(`\nwrote ${file}`);
 if (problems.length > 0) console.log(`\nproblems:\n${problems.slice(0, 10).join("\n")}`);
 if (completed < PAYMENTS || result.gasPerPayment > GAS_LIMIT_PER_PAYMENT) {

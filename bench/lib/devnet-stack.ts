@@ -116,6 +116,16 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
     INTEROP_ATTESTER_2_PORT: "0",
     INTEROP_ATTESTER_3_PORT: "0",
     INTEROP_RELAYER_PORT: "0",
+    CARD_GATEWAY_API_PORT: "0",
+    OFFLINE_MERCHANT_PORT: "0",
+    CERTIFICATES_PORT: "0",
+    REWARDS_PORT: "0",
+    KEYS_HOLDER1_PORT: "0",
+    KEYS_HOLDER2_PORT: "0",
+    KEYS_HOLDER3_PORT: "0",
+    RETAILER_PORT: "0",
+    CHECKOUT_PORT: "0",
+    CONSOLE_PORT: "0",
   };
   // npm, its shell and the start script in one process group; the start script puts Anvil in another.
   const child: ChildProcess = spawn("npm", ["start", "--", "--fresh"], {

@@ -287,43 +287,31 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     ///      are held, so `Initiated` and `Delivered` are both reached in this call (both events are emitted, in
     ///      that order) and `Initiated` is never visible between transactions.
     function initiate(SettlementTerms calldata terms) external nonReentrant {
-        address debtorBank = terms.debtorBank;
-        _checkAgent(debtorBank);
-        SettlementId id = terms.id;
-        uint256 amount = terms.amount;
-        uint40 deadline = terms.deadline;
-        if (SettlementId.unwrap(id) == bytes32(0)) revert InterbankSettlementZeroId();
-        if (amount == 0) revert InterbankSettlementZeroAmount();
-        if (terms.creditorAccountRef == bytes32(0)) revert InterbankSettlementZeroAccountRef();
-        if (deadline <= block.timestamp) revert InterbankSettlementInvalidDeadline(deadline, block.timestamp);
-        mapping(SettlementId => SettlementWord) storage records = _records[debtorBank];
-        SettlementWord word = records[id];
-        if (!word.isEmpty()) {
-            revert InterbankSettlementInvalidState(debtorBank, id, _state(word), SettlementState.None);
+        _initiate(terms);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function initiateBatch(SettlementTerms[] calldata terms) external nonReentrant {
+        uint256 count = terms.length;
+        if (count == 0) revert InterbankSettlementEmptyBatch();
+        for (uint256 i = 0; i < count; ++i) {
+            _initiate(terms[i]);
         }
-        address creditorBank = terms.creditorBank;
-        _useCorridor(debtorBank, creditorBank, amount);
-        records[id] = SettlementWordLib.pack(
-            SettlementWordLib.digestOf(terms),
-            deadline,
-            uint8(SettlementState.Delivered)
-        );
-        emit SettlementInitiated(id, debtorBank, creditorBank, amount, terms.creditorAccountRef, deadline);
-        emit SettlementDelivered(id, debtorBank, creditorBank);
-        ITrustAccount(debtorBank).mintForSettlement(amount, SettlementId.unwrap(id));
     }
 
     /// @inheritdoc IInterbankSettlement
     function smelt(SettlementTerms calldata terms, bytes32 fiatRef) external nonReentrant {
-        address creditorBank = terms.creditorBank;
-        _checkAgent(creditorBank);
-        if (fiatRef == bytes32(0)) revert InterbankSettlementZeroFiatRef();
-        _advance(terms, SettlementState.Delivered, SettlementState.Smelted);
-        address debtorBank = terms.debtorBank;
-        uint256 amount = terms.amount;
-        emit SettlementSmelted(terms.id, debtorBank, creditorBank, amount, fiatRef);
-        _ledger.transferIssuance(debtorBank, creditorBank, amount);
-        _token.burn(amount, fiatRef);
+        _smelt(terms, fiatRef);
+    }
+
+    /// @inheritdoc IInterbankSettlement
+    function smeltBatch(SettlementTerms[] calldata terms, bytes32[] calldata fiatRefs) external nonReentrant {
+        uint256 count = terms.length;
+        if (count == 0) revert InterbankSettlementEmptyBatch();
+        if (fiatRefs.length != count) revert InterbankSettlementBatchLengthMismatch(count, fiatRefs.length);
+        for (uint256 i = 0; i < count; ++i) {
+            _smelt(terms[i], fiatRefs[i]);
+        }
     }
 
     /// @inheritdoc IInterbankSettlement
@@ -530,6 +518,47 @@ contract InterbankSettlement is IInterbankSettlement, AccessControlDefaultAdminR
     }
 
     // ─────────────────────────────────────────── private ────────────────────────────────────────────
+
+    /// @dev Starts one payment (see `initiate`), by the debtor bank's agent.
+    function _initiate(SettlementTerms calldata terms) private {
+        address debtorBank = terms.debtorBank;
+        _checkAgent(debtorBank);
+        SettlementId id = terms.id;
+        uint256 amount = terms.amount;
+        uint40 deadline = terms.deadline;
+        if (SettlementId.unwrap(id) == bytes32(0)) revert InterbankSettlementZeroId();
+        if (amount == 0) revert InterbankSettlementZeroAmount();
+        if (terms.creditorAccountRef == bytes32(0)) revert InterbankSettlementZeroAccountRef();
+        if (deadline <= block.timestamp) revert InterbankSettlementInvalidDeadline(deadline, block.timestamp);
+        mapping(SettlementId => SettlementWord) storage records = _records[debtorBank];
+        SettlementWord word = records[id];
+        if (!word.isEmpty()) {
+            revert InterbankSettlementInvalidState(debtorBank, id, _state(word), SettlementState.None);
+        }
+        address creditorBank = terms.creditorBank;
+        _useCorridor(debtorBank, creditorBank, amount);
+        records[id] = SettlementWordLib.pack(
+            SettlementWordLib.digestOf(terms),
+            deadline,
+            uint8(SettlementState.Delivered)
+        );
+        emit SettlementInitiated(id, debtorBank, creditorBank, amount, terms.creditorAccountRef, deadline);
+        emit SettlementDelivered(id, debtorBank, creditorBank);
+        ITrustAccount(debtorBank).mintForSettlement(amount, SettlementId.unwrap(id));
+    }
+
+    /// @dev `Delivered` -> `Smelted` for one payment (see `smelt`), by the creditor bank's agent.
+    function _smelt(SettlementTerms calldata terms, bytes32 fiatRef) private {
+        address creditorBank = terms.creditorBank;
+        _checkAgent(creditorBank);
+        if (fiatRef == bytes32(0)) revert InterbankSettlementZeroFiatRef();
+        _advance(terms, SettlementState.Delivered, SettlementState.Smelted);
+        address debtorBank = terms.debtorBank;
+        uint256 amount = terms.amount;
+        emit SettlementSmelted(terms.id, debtorBank, creditorBank, amount, fiatRef);
+        _ledger.transferIssuance(debtorBank, creditorBank, amount);
+        _token.burn(amount, fiatRef);
+    }
 
     /// @dev `Smelted` -> `Acknowledged` for one payment, by the debtor bank's agent.
     function _acknowledge(SettlementTerms calldata terms) private {

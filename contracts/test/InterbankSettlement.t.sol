@@ -1286,6 +1286,285 @@ contract InterbankSettlementTest is SettlementFixture {
         settlement.acknowledgeBatch(batch);
     }
 
+    // ---------------------------------------------------------------- initiate and smelt in batches
+
+    function _batchOf(
+        uint256 count,
+        uint256 amount
+    ) internal returns (IInterbankSettlement.SettlementTerms[] memory batch) {
+        batch = new IInterbankSettlement.SettlementTerms[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            batch[i] = _terms(bankA, bankB, amount * (i + 1));
+        }
+    }
+
+    function _refs(uint256 count) internal pure returns (bytes32[] memory refs) {
+        refs = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            refs[i] = keccak256(abi.encode("fiat", i));
+        }
+    }
+
+    function test_initiateBatch_startsEachInOrder() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = _batchOf(3, 10_00);
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.expectEmit(address(settlement));
+            emit IInterbankSettlement.SettlementInitiated(
+                batch[i].id,
+                address(bankA),
+                address(bankB),
+                batch[i].amount,
+                ACCOUNT,
+                batch[i].deadline
+            );
+            vm.expectEmit(address(settlement));
+            emit IInterbankSettlement.SettlementDelivered(batch[i].id, address(bankA), address(bankB));
+        }
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        for (uint256 i = 0; i < 3; ++i) {
+            assertEq(
+                uint8(settlement.stateOf(batch[i].debtorBank, batch[i].id)),
+                uint8(IInterbankSettlement.SettlementState.Delivered)
+            );
+            assertEq(settlement.settlement(address(bankA), batch[i].id).termsDigest, settlement.hashTerms(batch[i]));
+        }
+        assertEq(token.balanceOf(address(settlement)), 60_00);
+        assertEq(ledger.outstandingOf(address(bankA)), 60_00);
+        assertEq(settlement.corridor(address(bankA), address(bankB)).inFlight, 60_00);
+        assertEq(settlement.totalInFlight(), 60_00);
+    }
+
+    function test_initiateBatch_isAllOrNothing() public {
+        // The second payment takes the corridor over its in-flight cap: the first is not kept either.
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](2);
+        batch[0] = _terms(bankA, bankB, IN_FLIGHT_CAP - 5_00);
+        batch[1] = _terms(bankA, bankB, 5_01);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInterbankSettlement.InterbankSettlementInFlightLimitExceeded.selector,
+                address(bankA),
+                address(bankB),
+                IN_FLIGHT_CAP - 5_00,
+                IN_FLIGHT_CAP,
+                5_01
+            )
+        );
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        assertEq(
+            uint8(settlement.stateOf(address(bankA), batch[0].id)),
+            uint8(IInterbankSettlement.SettlementState.None)
+        );
+        assertEq(token.balanceOf(address(settlement)), 0);
+        assertEq(settlement.corridor(address(bankA), address(bankB)).inFlight, 0);
+
+        // One id twice in one batch.
+        batch[0].amount = 10_00;
+        batch[1] = batch[0];
+        _expectInvalidState(
+            address(bankA),
+            batch[0].id,
+            IInterbankSettlement.SettlementState.Delivered,
+            IInterbankSettlement.SettlementState.None
+        );
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+    }
+
+    function test_initiateBatch_checksEveryDebtorBank() public {
+        // Bank A's agent cannot slip a payment of bank C into its own batch.
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](2);
+        batch[0] = _terms(bankA, bankB, 10_00);
+        batch[1] = _terms(bankC, bankB, 10_00);
+        _expectUnauthorized(address(bankC), agentA);
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+    }
+
+    function test_initiateBatch_stopsAtAPausedCorridor() public {
+        // A pause of A -> C cannot be passed by batching a payment on it behind one on an open corridor.
+        vm.prank(corridorAdmin);
+        settlement.setCorridorLimits(address(bankA), address(bankC), IN_FLIGHT_CAP, WINDOW_CAP, WINDOW);
+        vm.prank(corridorAdmin);
+        settlement.pauseCorridor(address(bankA), address(bankC));
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](2);
+        batch[0] = _terms(bankA, bankB, 10_00);
+        batch[1] = _terms(bankA, bankC, 10_00);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInterbankSettlement.InterbankSettlementCorridorPaused.selector,
+                address(bankA),
+                address(bankC)
+            )
+        );
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        assertEq(token.balanceOf(address(settlement)), 0);
+    }
+
+    function test_initiateBatch_checksEachPaymentsTerms() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = _batchOf(2, 10_00);
+        batch[1].amount = 0;
+        vm.expectRevert(abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementZeroAmount.selector));
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        batch[1].amount = 10_00;
+        batch[1].deadline = uint40(block.timestamp);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInterbankSettlement.InterbankSettlementInvalidDeadline.selector,
+                block.timestamp,
+                block.timestamp
+            )
+        );
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+    }
+
+    function test_initiateBatch_revertsWhenEmpty() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](0);
+        vm.expectRevert(abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementEmptyBatch.selector));
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+    }
+
+    function test_initiateBatch_revertsOnReentry() public {
+        ReentrantTrustAccount evil = new ReentrantTrustAccount(ITrustAccountToken(address(token)));
+        vm.prank(reserveAdmin);
+        ledger.registerIssuer(address(evil), 10_000, MAX_AGE);
+        vm.prank(bankAdmin);
+        settlement.registerBank(address(evil), agentC);
+        vm.prank(corridorAdmin);
+        settlement.setCorridorLimits(address(evil), address(bankB), IN_FLIGHT_CAP, WINDOW_CAP, WINDOW);
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](1);
+        batch[0] = _terms(bankA, bankB, 1_00);
+        batch[0].debtorBank = address(evil);
+        evil.arm(settlement, batch[0]);
+        vm.expectRevert(abi.encodeWithSelector(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector));
+        vm.prank(agentC);
+        settlement.initiateBatch(batch);
+    }
+
+    function test_smeltBatch_smeltsEachInOrder() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = _batchOf(3, 10_00);
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        bytes32[] memory refs = _refs(3);
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.expectEmit(address(settlement));
+            emit IInterbankSettlement.SettlementSmelted(
+                batch[i].id,
+                address(bankA),
+                address(bankB),
+                batch[i].amount,
+                refs[i]
+            );
+        }
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, refs);
+        for (uint256 i = 0; i < 3; ++i) {
+            assertEq(
+                uint8(settlement.stateOf(batch[i].debtorBank, batch[i].id)),
+                uint8(IInterbankSettlement.SettlementState.Smelted)
+            );
+        }
+        assertEq(token.balanceOf(address(settlement)), 0);
+        assertEq(token.totalSupply(), 0);
+        assertEq(ledger.outstandingOf(address(bankA)), 0);
+        assertEq(ledger.totalOutstanding(), 0);
+        assertEq(ledger.claimOf(address(bankB), address(bankA)), 60_00);
+        vm.prank(agentA);
+        settlement.acknowledgeBatch(batch);
+        assertEq(settlement.totalInFlight(), 0);
+    }
+
+    function test_smeltBatch_isAllOrNothing() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = _batchOf(2, 10_00);
+        _initiate(batch[0]); // the second is never initiated
+        _expectInvalidState(
+            address(bankA),
+            batch[1].id,
+            IInterbankSettlement.SettlementState.None,
+            IInterbankSettlement.SettlementState.Delivered
+        );
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, _refs(2));
+        assertEq(
+            uint8(settlement.stateOf(address(bankA), batch[0].id)),
+            uint8(IInterbankSettlement.SettlementState.Delivered)
+        );
+        assertEq(token.balanceOf(address(settlement)), 10_00);
+
+        // One payment twice in one batch.
+        batch[1] = batch[0];
+        _expectInvalidState(
+            address(bankA),
+            batch[0].id,
+            IInterbankSettlement.SettlementState.Smelted,
+            IInterbankSettlement.SettlementState.Delivered
+        );
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, _refs(2));
+    }
+
+    function test_smeltBatch_checksEveryCreditorBank() public {
+        // Bank B's agent cannot smelt a payment owed to bank C by batching it behind one of its own.
+        vm.prank(corridorAdmin);
+        settlement.setCorridorLimits(address(bankA), address(bankC), IN_FLIGHT_CAP, WINDOW_CAP, WINDOW);
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](2);
+        batch[0] = _initiated(10_00);
+        batch[1] = _terms(bankA, bankC, 10_00);
+        _initiate(batch[1]);
+        _expectUnauthorized(address(bankC), agentB);
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, _refs(2));
+    }
+
+    function test_smeltBatch_checksEachFiatRefAndTheirCount() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = _batchOf(2, 10_00);
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        bytes32[] memory refs = _refs(2);
+        refs[1] = bytes32(0);
+        vm.expectRevert(abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementZeroFiatRef.selector));
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, refs);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementBatchLengthMismatch.selector, 2, 1)
+        );
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, _refs(1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementBatchLengthMismatch.selector, 2, 3)
+        );
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, _refs(3));
+    }
+
+    function test_smeltBatch_refusesAnExpiredPayment() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = _batchOf(2, 10_00);
+        batch[1].deadline = uint40(block.timestamp + 10);
+        vm.prank(agentA);
+        settlement.initiateBatch(batch);
+        vm.warp(block.timestamp + 11);
+        _expectInvalidState(
+            address(bankA),
+            batch[1].id,
+            IInterbankSettlement.SettlementState.Expired,
+            IInterbankSettlement.SettlementState.Delivered
+        );
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, _refs(2));
+    }
+
+    function test_smeltBatch_revertsWhenEmpty() public {
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](0);
+        vm.expectRevert(abi.encodeWithSelector(IInterbankSettlement.InterbankSettlementEmptyBatch.selector));
+        vm.prank(agentB);
+        settlement.smeltBatch(batch, new bytes32[](0));
+    }
+
     // ---------------------------------------------------------------- reject and return
 
     function test_reject_keepsTokensHeld() public {

@@ -216,6 +216,86 @@ contract InterbankSettlementHandler is Test {
         }
     }
 
+    /// @dev Two payments of one debtor bank in one `initiateBatch`: both start, or (over the corridor's limit) neither.
+    function initiateBatch(uint256 debtorSeed, uint256 amount) external {
+        _sync();
+        uint256 d = debtorSeed % 2;
+        uint256 available = settlement.availableToSend(banks[d], banks[1 - d]);
+        if (available == 0) return;
+        // Each alone fits; together they may not, and then the whole batch must be refused.
+        amount = bound(amount, 1, available < MAX_PAYMENT ? available : MAX_PAYMENT);
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](2);
+        for (uint256 j = 0; j < 2; ++j) {
+            batch[j] = IInterbankSettlement.SettlementTerms({
+                id: SettlementId.wrap(keccak256(abi.encode("payment", _initiatedBy[d] + j))),
+                debtorBank: banks[d],
+                creditorBank: banks[1 - d],
+                amount: amount,
+                creditorAccountRef: keccak256(abi.encode("account", _payments.length + j)),
+                deadline: uint40(currentTime + 1 hours)
+            });
+        }
+        bool fits = 2 * amount <= available;
+        vm.prank(agents[d]);
+        try settlement.initiateBatch(batch) {
+            if (!fits) ++mismatches;
+            for (uint256 j = 0; j < 2; ++j) {
+                ++_initiatedBy[d];
+                _payments.push(batch[j]);
+                _stored.push(IInterbankSettlement.SettlementState.Delivered);
+                ghostHeld += amount;
+                ghostInFlight[d][1 - d] += amount;
+                ghostOutstanding[d] += amount;
+            }
+            ++calls["initiateBatch"];
+        } catch {
+            if (fits) ++mismatches;
+            else ++calls["refused"];
+        }
+    }
+
+    /// @dev Smelts every delivered, unexpired payment owed to one creditor bank in one `smeltBatch`.
+    function smeltBatch(uint256 creditorSeed) external {
+        _sync();
+        uint256 c = creditorSeed % 2;
+        uint256 n = _payments.length;
+        uint256 count;
+        for (uint256 i = 0; i < n; ++i) {
+            if (
+                _payments[i].creditorBank == banks[c] && modelState(i) == IInterbankSettlement.SettlementState.Delivered
+            ) {
+                ++count;
+            }
+        }
+        if (count == 0) return;
+        IInterbankSettlement.SettlementTerms[] memory batch = new IInterbankSettlement.SettlementTerms[](count);
+        bytes32[] memory refs = new bytes32[](count);
+        uint256[] memory indexes = new uint256[](count);
+        uint256 k;
+        for (uint256 i = 0; i < n; ++i) {
+            if (
+                _payments[i].creditorBank == banks[c] && modelState(i) == IInterbankSettlement.SettlementState.Delivered
+            ) {
+                batch[k] = _payments[i];
+                refs[k] = _nextRef();
+                indexes[k++] = i;
+            }
+        }
+        vm.prank(agents[c]);
+        try settlement.smeltBatch(batch, refs) {
+            for (uint256 j = 0; j < count; ++j) {
+                uint256 i = indexes[j];
+                _stored[i] = IInterbankSettlement.SettlementState.Smelted;
+                ghostHeld -= batch[j].amount;
+                ghostClaim[c][1 - c] += batch[j].amount;
+                ghostOutstanding[1 - c] -= batch[j].amount;
+            }
+            ++calls["smeltBatch"];
+        } catch {
+            ++mismatches;
+        }
+    }
+
     function returnRejected(uint256 seed) external {
         _sync();
         (bool found, uint256 i) = _pick(seed, IInterbankSettlement.SettlementState.Rejected);
@@ -383,7 +463,7 @@ contract InterbankSettlementInvariantTest is StdInvariant, SettlementFixture {
             BIG_RESERVE
         );
 
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = InterbankSettlementHandler.initiate.selector;
         selectors[1] = InterbankSettlementHandler.initiateOverLimit.selector;
         selectors[2] = InterbankSettlementHandler.smelt.selector;
@@ -395,6 +475,8 @@ contract InterbankSettlementInvariantTest is StdInvariant, SettlementFixture {
         selectors[8] = InterbankSettlementHandler.wrongStep.selector;
         selectors[9] = InterbankSettlementHandler.net.selector;
         selectors[10] = InterbankSettlementHandler.warp.selector;
+        selectors[11] = InterbankSettlementHandler.initiateBatch.selector;
+        selectors[12] = InterbankSettlementHandler.smeltBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }

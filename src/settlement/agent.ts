@@ -29,6 +29,7 @@ import { ChainReorgError, ConfirmedEventFollower } from "../chain/events.js";
 import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { hasCode, type ContractRevertError } from "../chain/reverts.js";
+import { HeadWatcher } from "../chain/heads.js";
 import { Poller } from "../chain/poller.js";
 import type { RetryPolicy } from "../chain/retry.js";
 import type { JsonHttpServer } from "../chain/http.js";
@@ -96,14 +97,24 @@ export interface BankAgentOptions {
   /** HTTP port; 0 picks a free one. */
   readonly port: number;
   readonly log?: (line: string) => void;
-  /** Pause between polls of the chain when idle. */
+  /** Pause between polls of the chain when idle and no new block came. */
   readonly pollIntervalMs?: number;
+  /**
+   * Pause between two questions for the chain's newest block number: a new block wakes the agent at once, so
+   * this bounds how late it sees the events of a block (default `DEFAULT_HEAD_POLL_MS`).
+   */
+  readonly headPollMs?: number;
   /** The largest payment the agent accepts (minor units). */
   readonly maxAmount?: bigint;
   /** Seconds from acceptance (chain time) that bank B has to smelt or reject. */
   readonly ttlSeconds?: number;
   /** Most acknowledgements sent in one `acknowledgeBatch`. */
   readonly ackBatchSize?: number;
+  /**
+   * Most payments initiated (smelted) in one `initiateBatch` (`smeltBatch`): what is due when a round starts
+   * goes out together, so a batch never waits for more payments; 1 sends each alone.
+   */
+  readonly stepBatchSize?: number;
   /**
    * Most outbox rows one round of the loop handles before it reads the chain again: lower keeps latency
    * even under load (events are applied between rounds), higher makes bigger acknowledgement batches.
@@ -124,8 +135,13 @@ export interface BankAgentOptions {
 export const DEFAULT_MAX_AMOUNT = 1_000_000_000n;
 /** Pause between polls of the chain when idle (ms). */
 export const DEFAULT_POLL_MS = 250;
+/** Pause between two questions for the newest block (ms). */
+export const DEFAULT_HEAD_POLL_MS = 20;
+/** How long `stop()` waits for the receipts of transactions under way (the rest are checked on the next start). */
+const STOP_DRAIN_MS = 5_000;
 const DEFAULT_TTL_SECONDS = 3_600;
 const DEFAULT_ACK_BATCH = 100;
+const DEFAULT_STEP_BATCH = 50;
 const DEFAULT_ROWS_PER_ROUND = 100;
 /** The loop after a failed round: 1 s, doubling, at most 10 s. */
 const LOOP_RETRY: RetryPolicy = { baseMs: RETRY_DELAY_MS, maxMs: 10_000, factor: 2 };
@@ -156,6 +172,7 @@ export class BankAgent implements Service {
   readonly #outbox: OutboxSender;
   #stopping = true;
   readonly #poller: Poller;
+  readonly #heads: HeadWatcher;
   #applied: Array<{ point: string; id: string }> = [];
   readonly #configuredUrl: string;
 
@@ -199,6 +216,13 @@ export class BankAgent implements Service {
       },
     });
 
+    this.#heads = new HeadWatcher({
+      provider: options.provider,
+      pollMs: options.headPollMs ?? DEFAULT_HEAD_POLL_MS,
+      onError: (error) => this.#log(`cannot read the newest block: ${messageOf(error)}`),
+    });
+    this.#heads.onHead(() => this.#poller.wake());
+
     this.ledger = new CoreLedger(options.store, this.#clock);
     this.payments = new PaymentStore(options.store, this.#clock);
     this.#books = new Bookkeeper({
@@ -222,6 +246,7 @@ export class BankAgent implements Service {
       signer: options.signer,
       settlement: this.#settlement,
       ackBatchSize: options.ackBatchSize ?? DEFAULT_ACK_BATCH,
+      stepBatchSize: options.stepBatchSize ?? DEFAULT_STEP_BATCH,
       rowsPerRound: options.rowsPerRound ?? DEFAULT_ROWS_PER_ROUND,
       pollIntervalMs: pollMs,
       stopping: () => this.#stopping,
@@ -303,6 +328,7 @@ export class BankAgent implements Service {
     }
     this.#stopping = false;
     this.#poller.start();
+    this.#heads.start();
     this.#log(`listening at ${this.url}; trust account ${this.#me}`);
   }
 
@@ -310,7 +336,9 @@ export class BankAgent implements Service {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#http.stop();
+    await this.#heads.stop();
     await this.#poller.stop();
+    await this.#outbox.drain(STOP_DRAIN_MS);
   }
 
   /**

@@ -13,7 +13,7 @@
 import type { Provider, Signer } from "ethers";
 
 import { loggerOf, type Logger } from "../chain/log.js";
-import { waitForReceipt } from "../chain/receipts.js";
+import { TxQueue, type QueuedTx } from "../chain/tx-queue.js";
 import { messageOf } from "../errors.js";
 import type { IInterbankSettlement } from "../../typechain-types/index.js";
 import type { OutboxRow, OutboxStep, PaymentRecord, PaymentStore } from "./payments.js";
@@ -32,8 +32,10 @@ import {
 export const RETRY_DELAY_MS = 1_000;
 /** How long a step that landed waits for its event to be confirmed before the chain is asked again. */
 const LANDED_RECHECK_MS = 5_000;
-/** How long a sent transaction may take to be mined before the round gives up on it (the row is checked again). */
+/** How long a sent transaction may take to be mined before it is looked at again (the row is checked on chain). */
 const RECEIPT_TIMEOUT_MS = 120_000;
+/** How long an estimated gas limit is reused for the same step and batch size. */
+const GAS_LIMIT_TTL_MS = 60_000;
 
 /** What sending a step can find on chain: do it, it is done, not yet, or never. */
 export type Verdict =
@@ -85,9 +87,14 @@ export interface OutboxSenderOptions {
   readonly settlement: IInterbankSettlement;
   /** Most acknowledgements sent in one `acknowledgeBatch`. */
   readonly ackBatchSize: number;
+  /**
+   * Most first attempts of `initiate` (or of `smelt`) sent in one `initiateBatch` (`smeltBatch`); 1 sends each
+   * alone. A row sent again after a failure always goes alone, so one bad payment cannot fail a batch twice.
+   */
+  readonly stepBatchSize?: number;
   /** Most outbox rows one call of `sendPending` handles. */
   readonly rowsPerRound: number;
-  /** Pause between two questions for a receipt (at most 100 ms is used). */
+  /** Pause between two rounds of receipt questions (at most 100 ms is used). */
   readonly pollIntervalMs: number;
   /** Whether the agent is stopping: no new row is sent then. */
   readonly stopping: () => boolean;
@@ -106,6 +113,7 @@ export class OutboxSender {
   readonly #signer: Signer;
   readonly #settlement: IInterbankSettlement;
   readonly #ackBatch: number;
+  readonly #stepBatch: number;
   readonly #rowsPerRound: number;
   readonly #pollMs: number;
   readonly #stopping: () => boolean;
@@ -116,6 +124,12 @@ export class OutboxSender {
   readonly #logger: Logger;
   /** Outbox rows up to this id existed before this run: check the chain before sending them. */
   #rowsBeforeStart = 0;
+  /** The agent's transactions, nonces counted here, sent without waiting for the ones before to be mined. */
+  readonly #queue: TxQueue;
+  /** Gas limits by step and batch size, from an estimate; a row sent again is estimated afresh. */
+  readonly #gasLimits = new Map<string, { readonly limit: bigint; readonly until: number }>();
+  /** Receipt handlers under way. */
+  readonly #handling = new Set<Promise<void>>();
 
   constructor(options: OutboxSenderOptions) {
     this.#payments = options.payments;
@@ -123,6 +137,7 @@ export class OutboxSender {
     this.#signer = options.signer;
     this.#settlement = options.settlement;
     this.#ackBatch = options.ackBatchSize;
+    this.#stepBatch = options.stepBatchSize ?? 1;
     this.#rowsPerRound = options.rowsPerRound;
     this.#pollMs = options.pollIntervalMs;
     this.#stopping = options.stopping;
@@ -130,6 +145,12 @@ export class OutboxSender {
     this.#fail = options.fail;
     this.#wake = options.wake;
     this.#logger = loggerOf(options.log);
+    this.#queue = new TxQueue({
+      provider: options.provider,
+      signer: options.signer,
+      receiptPollMs: Math.min(options.pollIntervalMs, 100),
+      receiptTimeoutMs: RECEIPT_TIMEOUT_MS,
+    });
   }
 
   /** One line about `paymentId`, with the id as a field. */
@@ -143,17 +164,15 @@ export class OutboxSender {
   }
 
   /**
-   * Sends what is owed now, oldest first (acknowledgements in batches), and
-   * waits for every receipt; returns how many transactions it sent.
+   * Sends what is owed now, oldest first (acknowledgements in batches), and returns how many transactions it
+   * sent, once the node holds them: their receipts are handled in the background (`drain` waits for them). A
+   * row stays out of later rounds until its receipt is handled.
    */
   async sendPending(): Promise<number> {
     const rows = this.#payments.pending(this.#rowsPerRound);
     let sent = 0;
-    const acks: Array<{ row: OutboxRow; payment: PaymentRecord }> = [];
-    const waits: Array<Promise<void>> = [];
-    // Caught at once: a receipt's failure must not go unhandled while later rows are sent.
-    const failures: unknown[] = [];
-    const wait = (handled: Promise<void>) => waits.push(handled.catch((error: unknown) => void failures.push(error)));
+    type Item = { row: OutboxRow; payment: PaymentRecord };
+    const batches: Record<"smelt" | "acknowledge" | "initiate", Item[]> = { smelt: [], acknowledge: [], initiate: [] };
     for (const row of rows) {
       if (this.#stopping()) break;
       const payment = this.#payments.get(row.direction, row.paymentId);
@@ -165,26 +184,38 @@ export class OutboxSender {
         const verdict = await this.#verdict(row.step, payment);
         if (!this.#settleVerdict(row, payment, verdict)) continue;
       }
-      if (row.step === "acknowledge") {
-        acks.push({ row, payment });
+      if (row.step === "acknowledge" || ((row.step === "initiate" || row.step === "smelt") && row.attempts === 0)) {
+        batches[row.step].push({ row, payment });
         continue;
       }
-      const sending = await this.#send([{ row, payment }]);
-      if (sending !== undefined) {
-        wait(sending.handled);
-        sent += 1;
+      if (await this.#send([{ row, payment }])) sent += 1;
+    }
+    // Acknowledgements last, the biggest batches: they come in from every round's events.
+    for (const step of ["smelt", "initiate", "acknowledge"] as const) {
+      const items = batches[step];
+      const size = step === "acknowledge" ? this.#ackBatch : this.#stepBatch;
+      for (let i = 0; i < items.length && !this.#stopping(); i += size) {
+        if (await this.#send(items.slice(i, i + size))) sent += 1;
       }
     }
-    for (let i = 0; i < acks.length && !this.#stopping(); i += this.#ackBatch) {
-      const sending = await this.#send(acks.slice(i, i + this.#ackBatch));
-      if (sending !== undefined) {
-        wait(sending.handled);
-        sent += 1;
-      }
-    }
-    await Promise.all(waits);
-    if (failures.length > 0) throw failures[0];
     return sent;
+  }
+
+  /** Waits until the receipts of every transaction sent so far are handled. */
+  async settled(): Promise<void> {
+    while (this.#handling.size > 0) await Promise.all([...this.#handling]);
+  }
+
+  /** Waits (at most `timeoutMs`) for the receipts under way, then stops watching the rest (looked at on restart). */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.#handling]),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.#queue.close();
+    await Promise.all([...this.#handling]);
   }
 
   /** Rows from before this run, or that failed once, may have landed already: look before sending. */
@@ -227,58 +258,76 @@ export class OutboxSender {
   }
 
   /**
-   * Sends one step (or one batch of acknowledgements); once it is sent, returns
-   * `handled`, which settles when its receipt is handled (wrapped: an async
-   * function returning the promise itself would wait for it). Undefined if
-   * nothing was sent.
+   * Sends one step (or one batch of acknowledgements) and returns whether the node took it; its receipt is
+   * then handled in the background. The row is held back from later rounds until that handler has run.
    */
-  async #send(
-    items: ReadonlyArray<{ row: OutboxRow; payment: PaymentRecord }>,
-  ): Promise<{ readonly handled: Promise<void> } | undefined> {
+  async #send(items: ReadonlyArray<{ row: OutboxRow; payment: PaymentRecord }>): Promise<boolean> {
     const first = items[0]!;
     const step = first.row.step;
     for (const { payment } of items) this.#step(`${step}:sending`, payment.id);
-    let hash: string;
+    const fresh = items.every(({ row }) => row.attempts === 0);
+    let sent: QueuedTx;
     try {
-      const tx = await this.#call(
+      const to = await this.#settlement.getAddress();
+      const data = this.#calldata(
         step,
         items.map((item) => item.payment),
       );
-      hash = tx.hash;
+      sent = await this.#queue.send({ to, data, gasLimit: await this.#gasLimit(step, items.length, to, data, fresh) });
     } catch (error) {
       await this.#sendFailed(items, error);
-      return undefined;
+      return false;
     }
-    for (const { row } of items) this.#payments.sent(row.rowId, hash);
-    const handled = this.#awaitReceipt(hash).then(
-      async (status) => {
-        if (status === 1) {
-          for (const { row, payment } of items) {
-            this.#step(`${step}:landed`, payment.id);
-            this.#payments.landed(row.rowId, hash, LANDED_RECHECK_MS);
+    for (const { row } of items) this.#payments.sent(row.rowId, sent.hash, RECEIPT_TIMEOUT_MS);
+    const handled: Promise<void> = sent.mined
+      .then(
+        async (receipt) => {
+          if (receipt.status === 1) {
+            for (const { row, payment } of items) {
+              this.#step(`${step}:landed`, payment.id);
+              this.#payments.landed(row.rowId, sent.hash, LANDED_RECHECK_MS);
+            }
+            this.#wake();
+            return;
           }
-          this.#wake();
-          return;
+          this.#gasLimits.delete(`${step}:${items.length}`);
+          await this.#sendFailed(items, new Error(`transaction ${sent.hash} reverted`));
+        },
+        async (error: unknown) => {
+          await this.#sendFailed(items, error);
+        },
+      )
+      .catch((error: unknown) => {
+        // Handling the outcome failed: each row is due again after the retry delay (and checked on chain then).
+        this.#logger.warn(`${step} ${sent.hash}: its outcome could not be handled: ${messageOf(error)}`);
+        for (const { row } of items) {
+          try {
+            this.#payments.recheck(row.rowId, RETRY_DELAY_MS);
+          } catch {
+            // The store itself fails: the row's hold ends by itself, then it is checked on chain.
+          }
         }
-        await this.#sendFailed(items, new Error(`transaction ${hash} reverted`));
-      },
-      async (error: unknown) => {
-        await this.#sendFailed(items, error);
-      },
-    );
-    return { handled };
+      })
+      .finally(() => this.#handling.delete(handled));
+    this.#handling.add(handled);
+    return true;
   }
 
   /**
-   * Sends one step. The gas limit is the estimate plus a margin: the estimate is exact for the state it
-   * ran on, and a payment mined a moment later can cost more (the settlement's token balance going from
-   * zero to non-zero, a corridor window rolling over); unused gas is refunded, so the margin costs nothing.
+   * The gas limit of a step: an estimate plus a margin (the estimate is exact for the state it ran on, and a
+   * payment mined a moment later can cost more: the settlement's token balance going from zero to non-zero, a
+   * corridor window rolling over; unused gas is refunded, so the margin costs nothing). Rows sent for the first
+   * time reuse the limit of the same step and batch size for `GAS_LIMIT_TTL_MS`, so the node runs no estimate
+   * per payment; a row sent again, or after a revert of its kind, is estimated afresh.
    */
-  async #call(step: OutboxStep, payments: readonly PaymentRecord[]): Promise<{ hash: string }> {
-    const to = await this.#settlement.getAddress();
-    const data = this.#calldata(step, payments);
+  async #gasLimit(step: OutboxStep, count: number, to: string, data: string, fresh: boolean): Promise<bigint> {
+    const key = `${step}:${count}`;
+    const cached = this.#gasLimits.get(key);
+    if (fresh && cached !== undefined && cached.until > Date.now()) return cached.limit;
     const estimate = await this.#signer.estimateGas({ to, data });
-    return this.#signer.sendTransaction({ to, data, gasLimit: estimate + estimate / 4n + 20_000n });
+    const limit = estimate + estimate / 4n + 20_000n;
+    this.#gasLimits.set(key, { limit, until: Date.now() + GAS_LIMIT_TTL_MS });
+    return limit;
   }
 
   #calldata(step: OutboxStep, payments: readonly PaymentRecord[]): string {
@@ -287,9 +336,16 @@ export class OutboxSender {
     const terms = termsTuple(payment.terms);
     switch (step) {
       case "initiate":
-        return iface.encodeFunctionData("initiate", [terms]);
+        return payments.length === 1
+          ? iface.encodeFunctionData("initiate", [terms])
+          : iface.encodeFunctionData("initiateBatch", [payments.map((p) => termsTuple(p.terms))]);
       case "smelt":
-        return iface.encodeFunctionData("smelt", [terms, fiatRefOf("credit", payment.terms.id)]);
+        return payments.length === 1
+          ? iface.encodeFunctionData("smelt", [terms, fiatRefOf("credit", payment.terms.id)])
+          : iface.encodeFunctionData("smeltBatch", [
+              payments.map((p) => termsTuple(p.terms)),
+              payments.map((p) => fiatRefOf("credit", p.terms.id)),
+            ]);
       case "reject":
         return iface.encodeFunctionData("reject", [terms, reasonCodeOf((payment.reason ?? "AC01") as RejectReason)]);
       case "acknowledge":
@@ -301,14 +357,6 @@ export class OutboxSender {
       case "refund":
         return iface.encodeFunctionData("refundExpired", [terms, fiatRefOf("refund", payment.terms.id)]);
     }
-  }
-
-  async #awaitReceipt(hash: string): Promise<number> {
-    const receipt = await waitForReceipt(this.#provider, hash, {
-      timeoutMs: RECEIPT_TIMEOUT_MS,
-      pollMs: Math.min(this.#pollMs, 100),
-    });
-    return receipt.status ?? 0;
   }
 
   /** A send failed (or reverted): ask the chain what that means for each row. */
@@ -326,7 +374,7 @@ export class OutboxSender {
       if (verdict.kind === "send") {
         // The chain would take the step, so the failure was ours or the network's, or (for initiate) a
         // refusal by the corridor, the token or the reserve ledger.
-        if (row.step === "initiate" && revert !== undefined) {
+        if (row.step === "initiate" && revert !== undefined && items.length === 1) {
           await this.#failOutboundWhenSafe(row, payment, reason);
           continue;
         }

@@ -702,11 +702,16 @@ export class PaymentStore {
     );
   }
 
-  /** Records the hash of a transaction sent for a step, before waiting for it. */
-  sent(rowId: number, txHash: string): void {
+  /**
+   * Records the hash of a transaction sent for a step; the row is not handed out again for `holdMs` (its
+   * receipt's handler moves it on before then: landed, or failed and due again).
+   */
+  sent(rowId: number, txHash: string, holdMs: number): void {
     this.#store.run(
-      "UPDATE settlement_outbox SET tx_hash = ?, attempts = attempts + 1, updated_at = ? WHERE row_id = ?",
+      `UPDATE settlement_outbox SET tx_hash = ?, attempts = attempts + 1, not_before_ms = ?, updated_at = ?
+       WHERE row_id = ?`,
       txHash,
+      this.#clock.now() + holdMs,
       isoNow(this.#clock),
       rowId,
     );
@@ -722,6 +727,16 @@ export class PaymentStore {
        WHERE row_id = ? AND status = 'pending'`,
       txHash,
       this.#clock.now() + recheckMs,
+      isoNow(this.#clock),
+      rowId,
+    );
+  }
+
+  /** Looks at a row again after `delayMs` (checked on chain then), without counting an attempt. */
+  recheck(rowId: number, delayMs: number): void {
+    this.#store.run(
+      `UPDATE settlement_outbox SET not_before_ms = ?, updated_at = ? WHERE row_id = ? AND status = 'pending'`,
+      this.#clock.now() + delayMs,
       isoNow(this.#clock),
       rowId,
     );

@@ -18,7 +18,7 @@ import {
 import { isDevnet } from "../chain/networks.js";
 import { choice, int, settingsSchema } from "../chain/settings.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
-import { AgentConfigError, BankAgent, DEFAULT_POLL_MS, type BankAgentOptions } from "./agent.js";
+import { AgentConfigError, BankAgent, DEFAULT_HEAD_POLL_MS, DEFAULT_POLL_MS, type BankAgentOptions } from "./agent.js";
 import { systemClock } from "../chain/clock.js";
 
 export type DevnetBank = "A" | "B";
@@ -36,6 +36,12 @@ export const BANK_AGENT_SETTINGS = settingsSchema("bank-a, bank-b", {
     1_000,
   ),
   BANK_AGENT_POLL_MS: int("pause between two polls of the chain when idle (ms)", DEFAULT_POLL_MS, 1, 60_000),
+  BANK_AGENT_HEAD_POLL_MS: int(
+    "pause between two questions for the newest block number; a new block wakes the agent at once (ms)",
+    { devnet: DEFAULT_HEAD_POLL_MS, elsewhere: 1_000 },
+    1,
+    60_000,
+  ),
   BANK_AGENT_DEMO_CUSTOMERS: choice(
     "open the demo customers (alice and carol at A; bob, dave and erin at B) on the agent's first start, or none",
     { devnet: "open", elsewhere: "none" },
@@ -104,6 +110,7 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
           fromBlock,
           port: settings[`BANK_${bank}_PORT`],
           pollIntervalMs: settings.BANK_AGENT_POLL_MS,
+          headPollMs: settings.BANK_AGENT_HEAD_POLL_MS,
           log: context.log,
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });

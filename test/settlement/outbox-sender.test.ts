@@ -8,7 +8,7 @@ import { expect } from "chai";
 
 import type { BankAgent } from "../../src/settlement/agent.js";
 import { parsePaymentRequest } from "../../src/settlement/api.js";
-import { OutboxSender, type OutboxSenderOptions } from "../../src/settlement/outbox.js";
+import { OutboxSender, RETRY_DELAY_MS, type OutboxSenderOptions } from "../../src/settlement/outbox.js";
 import { PaymentStore, type OutboxRow, type PaymentRecord } from "../../src/settlement/payments.js";
 import { systemClock } from "../../src/chain/clock.js";
 import { accountRefOf, settlementIdOf, settlementStateName, termsTuple } from "../../src/settlement/terms.js";
@@ -118,6 +118,13 @@ describe("settlement: one round of the outbox sender", function () {
 
   const rowOf = (payments: PaymentStore, id: string, step: string) =>
     payments.outboxOf("outbound", id).find((row) => row.step === step);
+  /** The hash of the transaction last sent for a row (the outbox keeps it). */
+  const rowHash = (id: string, step: string) =>
+    banks!.stores.a.get<{ tx_hash: string | null }>(
+      "SELECT tx_hash FROM settlement_outbox WHERE direction = 'outbound' AND payment_id = ? AND step = ?",
+      id,
+      step,
+    )?.tx_hash;
 
   it("returns how many transactions went out: a failed send is not one, each batch of acknowledgements is one", async function () {
     const payments = await bankAOwing(["RND-S1", "RND-S2"], ["RND-N1", "RND-N2"]);
@@ -130,6 +137,7 @@ describe("settlement: one round of the outbox sender", function () {
     // initiate RND-N1 and RND-N2 (2), acknowledge RND-S1 and RND-S2 (2); the refund and RND-N1's
     // acknowledgement (sent after its initiate, while it is only Delivered) fail.
     expect(await sender.sendPending()).to.equal(4);
+    await sender.settled();
     expect(await stateOf("RND-N1")).to.equal("Delivered");
     expect(await stateOf("RND-N2")).to.equal("Delivered");
     expect(await stateOf("RND-S1")).to.equal("Acknowledged");
@@ -149,6 +157,7 @@ describe("settlement: one round of the outbox sender", function () {
 
     // Nothing is due now (the landed rows wait for their events): the next round sends nothing.
     expect(await sender.sendPending()).to.equal(0);
+    await sender.settled();
   });
 
   it("sends acknowledgements in batches of ackBatchSize, one transaction per batch", async function () {
@@ -156,8 +165,45 @@ describe("settlement: one round of the outbox sender", function () {
     for (const id of ["RND-B1", "RND-B2", "RND-B3"]) payments.enqueue("outbound", id, "acknowledge");
     const { sender, seen } = senderFor(payments, { ackBatchSize: 2 });
     expect(await sender.sendPending()).to.equal(2);
+    await sender.settled();
     for (const id of ["RND-B1", "RND-B2", "RND-B3"]) expect(await stateOf(id)).to.equal("Acknowledged");
     expect(seen.points.filter((p) => p.startsWith("acknowledge:sending"))).to.have.length(3);
+  });
+
+  it("initiates what is due in one initiateBatch; a batch the chain refuses is sent again one by one, so only the payment over the limit fails", async function () {
+    const payments = await bankAOwing([], ["RND-G1", "RND-G2", "RND-G3"]);
+    const { settlement, a, b } = banks!;
+    // 1,000 each: any two fit the corridor's in-flight cap, all three do not.
+    await (await settlement.setCorridorLimits(a.trustAccount, b.trustAccount, 2_500n, 1_000_000n, 86_400)).wait();
+    const { sender, seen } = senderFor(payments, { stepBatchSize: 10 });
+
+    // Round 1: one initiateBatch of the three, refused whole (the chain would not take it): nothing sent.
+    expect(await sender.sendPending()).to.equal(0);
+    await sender.settled();
+    for (const id of ["RND-G1", "RND-G2", "RND-G3"]) expect(await stateOf(id)).to.equal("None");
+    expect(seen.failed).to.deep.equal([]);
+    // Round 2: each alone, oldest first; the one over the cap is refused and fails, the others are on chain.
+    expect(await sender.sendPending()).to.equal(2);
+    await sender.settled();
+    expect(await stateOf("RND-G1")).to.equal("Delivered");
+    expect(await stateOf("RND-G2")).to.equal("Delivered");
+    expect(await stateOf("RND-G3")).to.equal("None");
+    expect(seen.failed).to.deep.equal(["initiate RND-G3: InterbankSettlementInFlightLimitExceeded"]);
+  });
+
+  it("a batch of initiates goes out as one transaction of initiateBatch, its payments each initiated once", async function () {
+    const payments = await bankAOwing([], ["RND-H1", "RND-H2", "RND-H3"]);
+    const { sender, seen } = senderFor(payments, { stepBatchSize: 2 });
+    expect(await sender.sendPending()).to.equal(2);
+    await sender.settled();
+    for (const id of ["RND-H1", "RND-H2", "RND-H3"]) expect(await stateOf(id)).to.equal("Delivered");
+    expect(seen.points.filter((p) => p.startsWith("initiate:landed"))).to.have.length(3);
+    const hashes = ["RND-H1", "RND-H2", "RND-H3"].map((id) => rowHash(id, "initiate"));
+    // The first two share a transaction (a batch of 2), the third has its own.
+    expect(hashes[0]).to.equal(hashes[1]);
+    expect(hashes[2]).to.not.equal(hashes[0]);
+    const tx = await banks!.suite.ethers.provider.getTransaction(hashes[0]!);
+    expect(banks!.settlement.interface.parseTransaction({ data: tx!.data })?.name).to.equal("initiateBatch");
   });
 
   it("sends nothing more once it is stopping, and leaves the rest pending", async function () {
@@ -173,6 +219,7 @@ describe("settlement: one round of the outbox sender", function () {
     });
     // Acknowledgements go after the other steps: stopping after the first initiate leaves it unsent.
     expect(await sender.sendPending()).to.equal(1);
+    await sender.settled();
     expect(seen.points.filter((p) => p.includes(":sending"))).to.deep.equal(["initiate:sending RND-T2"]);
     expect(rowOf(payments, "RND-T1", "acknowledge")).to.deep.equal({
       step: "acknowledge",
@@ -183,7 +230,7 @@ describe("settlement: one round of the outbox sender", function () {
     expect(await stateOf("RND-T3")).to.equal("None");
   });
 
-  it("waits for every receipt, then rejects with the first failure in handling one", async function () {
+  it("returns once the node holds the transactions; a failure in handling a receipt is logged and its row is due again after the retry delay", async function () {
     const payments = await bankAOwing([], ["RND-F1", "RND-F2"]);
     const crash = new Error("crashed at initiate:landed RND-F1");
     const { sender, seen } = senderFor(payments, {
@@ -192,12 +239,19 @@ describe("settlement: one round of the outbox sender", function () {
         if (point === "initiate:landed" && id === "RND-F1") throw crash;
       },
     });
-    let thrown: unknown;
-    await sender.sendPending().catch((error: unknown) => (thrown = error));
-    expect(thrown).to.equal(crash);
-    // The other receipt was handled before the round gave up.
+    expect(await sender.sendPending()).to.equal(2);
+    await sender.settled();
+    // The other receipt was handled as usual.
     expect(seen.points).to.include("initiate:landed RND-F2");
+    expect(seen.lines.some((line) => line.includes(`its outcome could not be handled: ${crash.message}`))).to.equal(
+      true,
+    );
     expect(await stateOf("RND-F1")).to.equal("Delivered");
+    // Sent once, due again after the retry delay (checked on chain then); the other row waits for its event.
+    expect(rowOf(payments, "RND-F1", "initiate")).to.deep.equal({ step: "initiate", status: "pending", attempts: 1 });
+    expect(payments.pending().map((row) => row.paymentId)).to.deep.equal([]);
+    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS + 50));
+    expect(payments.pending().map((row) => row.paymentId)).to.deep.equal(["RND-F1"]);
   });
 
   it("checks rows from before a restart on chain: a step that landed is not resent, one owed by no one is voided", async function () {
@@ -212,6 +266,7 @@ describe("settlement: one round of the outbox sender", function () {
     sender.start();
 
     expect(await sender.sendPending()).to.equal(1);
+    await sender.settled();
     // Only RND-R1's acknowledgement went out; the other two rows were decided from the chain, unsent.
     expect(seen.points.filter((p) => p.includes(":sending"))).to.deep.equal(["acknowledge:sending RND-R1"]);
     expect(await stateOf("RND-R1")).to.equal("Acknowledged");

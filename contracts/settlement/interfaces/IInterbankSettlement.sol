@@ -254,8 +254,13 @@ interface IInterbankSettlement {
     /// @notice The rejection reason code is zero.
     error InterbankSettlementZeroReasonCode();
 
-    /// @notice `acknowledgeBatch` was given no payments.
+    /// @notice A batch call (`initiateBatch`, `smeltBatch`, `acknowledgeBatch`) was given no payments.
     error InterbankSettlementEmptyBatch();
+
+    /// @notice `smeltBatch` was given a different number of fiat references than payments.
+    /// @param payments The number of payments' terms.
+    /// @param fiatRefs The number of fiat references.
+    error InterbankSettlementBatchLengthMismatch(uint256 payments, uint256 fiatRefs);
 
     /// @notice The deadline is not after the current block time.
     /// @param deadline The deadline given.
@@ -324,12 +329,24 @@ interface IInterbankSettlement {
     /// @param terms The payment's terms; `deadline` after the current block time.
     function initiate(SettlementTerms calldata terms) external;
 
+    /// @notice `initiate` for several payments in one transaction, in order; all or none.
+    /// @dev The caller must be the agent of every payment's debtor bank; each payment is checked against its
+    ///      corridor as it comes, so a batch over a corridor's limit reverts whole.
+    /// @param terms The payments' terms; not empty.
+    function initiateBatch(SettlementTerms[] calldata terms) external;
+
     /// @notice Bank B credited the beneficiary in fiat: burns the held tokens and moves `terms.amount` of A's
     ///         outstanding issuance to B's claim on A in the ledger. `Delivered` -> `Smelted`.
     /// @dev Only the agent of `terms.creditorBank`, at or before the deadline.
     /// @param terms The payment's terms, as initiated.
     /// @param fiatRef B's reference of the fiat credit, not zero (logged; the payment id makes the step unique).
     function smelt(SettlementTerms calldata terms, bytes32 fiatRef) external;
+
+    /// @notice `smelt` for several payments in one transaction, in order; all or none.
+    /// @dev The caller must be the agent of every payment's creditor bank.
+    /// @param terms The payments' terms, as initiated; not empty.
+    /// @param fiatRefs B's reference of each fiat credit, one per payment, none zero.
+    function smeltBatch(SettlementTerms[] calldata terms, bytes32[] calldata fiatRefs) external;
 
     /// @notice Bank A finalises a smelted payment. `Smelted` -> `Acknowledged`.
     /// @dev Only the agent of `terms.debtorBank`.
