@@ -17,18 +17,46 @@ const README = path.join(RESULTS_DIR, "..", "..", "README.md");
 const renderers: Record<string, (value: unknown) => string> = {
   gas: (value) => gasTable(value as GasRow[]),
   settlement: (value) => {
-    const r = value as {
-      completed: number;
-      seconds: number;
-      perSecond: number;
-      p50Ms: number;
-      p95Ms: number;
-      gasPerPayment: number;
-    };
+    interface Steps {
+      readonly step: string;
+      readonly p50Ms: number;
+      readonly sincePostP50Ms: number;
+    }
+    interface Run {
+      readonly completed: number;
+      readonly perSecond: number;
+      readonly p50Ms: number;
+      readonly p95Ms: number;
+      readonly gasPerPayment: number;
+      readonly steps: readonly Steps[];
+      readonly direct: { readonly perSecond: number };
+      readonly agentShareOfChainLimit: number;
+      readonly alone?: { readonly acknowledgedMs: number; readonly steps: readonly Steps[] };
+    }
+    const inProcess = value as Run;
+    const devnetFile = path.join(RESULTS_DIR, "settlement-devnet.json");
+    const devnet = existsSync(devnetFile) ? (JSON.parse(readFileSync(devnetFile, "utf8")) as Run) : undefined;
+    const n = (x: number) => x.toLocaleString("en-US");
+    const row = (setup: string, r: Run) =>
+      `| ${setup} | ${r.completed} | ${r.perSecond} | ${n(r.p50Ms)} ms | ${n(r.p95Ms)} ms | ${n(r.gasPerPayment)} | ${r.direct.perSecond} | ${r.agentShareOfChainLimit} |`;
+    const stepNames = inProcess.steps.map((s) => s.step);
+    const stepRow = (setup: string, steps: readonly Steps[]) =>
+      `| ${setup} | ${steps.map((s) => `${n(s.p50Ms)}`).join(" | ")} |`;
     return [
-      "| payments completed | wall seconds | payments / s | p50 latency | p95 latency | gas per payment |",
-      "|---:|---:|---:|---:|---:|---:|",
-      `| ${r.completed} | ${r.seconds} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p95Ms} ms | ${r.gasPerPayment.toLocaleString("en-US")} |`,
+      "| setup | payments | per second | p50 | p95 | gas per payment | chain's own limit, per second | agentShareOfChainLimit |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+      row("in-process network", inProcess),
+      ...(devnet === undefined ? [] : [row("`npm start` devnet (Anvil over HTTP)", devnet)]),
+      "",
+      `| p50 of each step, ms | ${stepNames.join(" | ")} |`,
+      `|---|${stepNames.map(() => "---:").join("|")}|`,
+      stepRow("in-process, 500 payments", inProcess.steps),
+      ...(devnet === undefined
+        ? []
+        : [
+            stepRow("devnet, 500 payments", devnet.steps),
+            ...(devnet.alone === undefined ? [] : [stepRow("devnet, one payment alone", devnet.alone.steps)]),
+          ]),
     ].join("\n");
   },
   iso8583: (value) => {

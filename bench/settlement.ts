@@ -130,22 +130,32 @@ for (let number = firstBlock + 1; number <= lastBlock; number += 1) {
     if (receipt!.status === 1) landed.push(tx.data);
   }
 }
-// The same, attributed to each payment from its history: initiate + smelt + its share of its ack batch.
-const ackBatchSize = new Map<string, number>();
+// The same, attributed to each payment from its history: its share of its initiate, smelt and acknowledgement
+// transactions (a batch's gas divided among the payments in it).
 const histories = ids.map((id) => a.payments.get("outbound", id)!.history);
+const STEP_ENTRIES = {
+  initiate: "initiated",
+  smelt: "the creditor bank credited",
+  acknowledge: "acknowledged",
+} as const;
+const txOf = (history: (typeof histories)[number], prefix: string) =>
+  history.find((entry) => entry.what.startsWith(prefix))?.tx ?? undefined;
+const paymentsInTx = new Map<string, number>();
 for (const history of histories) {
-  const ack = history.find((entry) => entry.what.startsWith("acknowledged"))?.tx;
-  if (ack != null) ackBatchSize.set(ack, (ackBatchSize.get(ack) ?? 0) + 1);
+  for (const prefix of Object.values(STEP_ENTRIES)) {
+    const tx = txOf(history, prefix);
+    if (tx !== undefined) paymentsInTx.set(tx, (paymentsInTx.get(tx) ?? 0) + 1);
+  }
 }
 const perStep = { initiate: 0n, smelt: 0n, acknowledge: 0n };
+const batchesOf = { initiate: new Set<string>(), smelt: new Set<string>(), acknowledge: new Set<string>() };
 for (const history of histories) {
-  const tx = (prefix: string) => history.find((entry) => entry.what.startsWith(prefix))?.tx ?? undefined;
-  const initiate = tx("initiated");
-  const smelt = tx("the creditor bank credited");
-  const ack = tx("acknowledged");
-  if (initiate !== undefined) perStep.initiate += gasOfTx.get(initiate) ?? 0n;
-  if (smelt !== undefined) perStep.smelt += gasOfTx.get(smelt) ?? 0n;
-  if (ack !== undefined) perStep.acknowledge += (gasOfTx.get(ack) ?? 0n) / BigInt(ackBatchSize.get(ack)!);
+  for (const [step, prefix] of Object.entries(STEP_ENTRIES) as Array<[keyof typeof STEP_ENTRIES, string]>) {
+    const tx = txOf(history, prefix);
+    if (tx === undefined) continue;
+    perStep[step] += (gasOfTx.get(tx) ?? 0n) / BigInt(paymentsInTx.get(tx)!);
+    batchesOf[step].add(tx);
+  }
 }
 
 const completed = acknowledged.length;
@@ -195,8 +205,8 @@ console.log(
     `| gas per payment, all agent transactions / completed | ${result.gasPerPayment.toLocaleString("en-US")} |`,
     `| — initiate (per payment) | ${perPayment(perStep.initiate)} |`,
     `| — smelt (per payment) | ${perPayment(perStep.smelt)} |`,
-    `| — acknowledgement share (per payment) | ${perPayment(perStep.acknowledge)} |`,
-    `| agent transactions | ${transactions} (${ackBatchSize.size} acknowledgement batches) |`,
+    `| — acknowledgement (per payment) | ${perPayment(perStep.acknowledge)} |`,
+    `| agent transactions | ${transactions}: ${batchesOf.initiate.size} initiate, ${batchesOf.smelt.size} smelt, ${batchesOf.acknowledge.size} acknowledgement |`,
     `| the chain's own limit: the same transactions from a tight loop, payments / s | ${direct.perSecond} |`,
     `| agentShareOfChainLimit | ${result.agentShareOfChainLimit} |`,
   ].join("\n"),

@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { freePort, ROOT } from "../../test/helpers/processes.js";
+import { stackEnv } from "../../test/helpers/stack.js";
 
 const READY = /bank-chain ready rpc=(\S+) chainId=(\d+)\n/;
 
@@ -100,33 +101,13 @@ export async function startDevnetStack(options: { readonly timeoutMs?: number } 
   const dir = mkdtempSync(path.join(tmpdir(), "bank-chain-bench-"));
   const dataDir = path.join(dir, "data");
   const rpcPort = await freePort();
+  // The same environment the tests give a stack: the two chains on these ports, every service port picked by the OS.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     BANK_CHAIN_RPC_HOST: "127.0.0.1",
-    BANK_CHAIN_RPC_PORT: String(rpcPort),
-    BANK_CHAIN_PEER_RPC_PORT: String(await freePort()),
-    BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
-    BANK_CHAIN_DATA_DIR: dataDir,
-    BANK_A_PORT: "0",
-    BANK_B_PORT: "0",
-    BILL_MONITOR_PORT: "0",
-    CARD_GATEWAY_PORT: "0",
-    INTEROP_API_PORT: "0",
-    INTEROP_ATTESTER_1_PORT: "0",
-    INTEROP_ATTESTER_2_PORT: "0",
-    INTEROP_ATTESTER_3_PORT: "0",
-    INTEROP_RELAYER_PORT: "0",
-    CARD_GATEWAY_API_PORT: "0",
-    OFFLINE_MERCHANT_PORT: "0",
-    CERTIFICATES_PORT: "0",
-    REWARDS_PORT: "0",
-    KEYS_HOLDER1_PORT: "0",
-    KEYS_HOLDER2_PORT: "0",
-    KEYS_HOLDER3_PORT: "0",
-    RETAILER_PORT: "0",
-    CHECKOUT_PORT: "0",
-    CONSOLE_PORT: "0",
+    ...stackEnv({ dir, rpcPort, peerRpcPort: await freePort() }),
   };
+
   // npm, its shell and the start script in one process group; the start script puts Anvil in another.
   const child: ChildProcess = spawn("npm", ["start", "--", "--fresh"], {
     cwd: ROOT,
