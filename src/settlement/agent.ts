@@ -115,6 +115,8 @@ export interface BankAgentOptions {
    * goes out together, so a batch never waits for more payments; 1 sends each alone.
    */
   readonly stepBatchSize?: number;
+  /** How long a sent transaction may stay unmined before the agent looks at it as dropped or overdue (default 120 s). */
+  readonly receiptTimeoutMs?: number;
   /**
    * Most outbox rows one round of the loop handles before it reads the chain again: lower keeps latency
    * even under load (events are applied between rounds), higher makes bigger acknowledgement batches.
@@ -247,6 +249,7 @@ export class BankAgent implements Service {
       settlement: this.#settlement,
       ackBatchSize: options.ackBatchSize ?? DEFAULT_ACK_BATCH,
       stepBatchSize: options.stepBatchSize ?? DEFAULT_STEP_BATCH,
+      ...(options.receiptTimeoutMs === undefined ? {} : { receiptTimeoutMs: options.receiptTimeoutMs }),
       rowsPerRound: options.rowsPerRound ?? DEFAULT_ROWS_PER_ROUND,
       pollIntervalMs: pollMs,
       stopping: () => this.#stopping,

@@ -15,10 +15,11 @@ import type { Provider, Signer } from "ethers";
 import { loggerOf, type Logger } from "../chain/log.js";
 import { TxQueue, type QueuedTx } from "../chain/tx-queue.js";
 import { messageOf } from "../errors.js";
-import type { IInterbankSettlement } from "../../typechain-types/index.js";
+import { IInterbankSettlement__factory, type IInterbankSettlement } from "../../typechain-types/index.js";
 import type { OutboxRow, OutboxStep, PaymentRecord, PaymentStore } from "./payments.js";
 import { paymentRevertOf } from "./reverts.js";
 import {
+  batchCalldata,
   fiatRefOf,
   reasonCodeOf,
   settlementStateName,
@@ -34,8 +35,20 @@ export const RETRY_DELAY_MS = 1_000;
 const LANDED_RECHECK_MS = 5_000;
 /** How long a sent transaction may take to be mined before it is looked at again (the row is checked on chain). */
 const RECEIPT_TIMEOUT_MS = 120_000;
+/** How much longer than the receipt's deadline a sent row is held back from later rounds. */
+const HOLD_MARGIN_MS = 5_000;
 /** How long an estimated gas limit is reused for the same step and batch size. */
 const GAS_LIMIT_TTL_MS = 60_000;
+
+/** The batch functions' selectors, worked out once. */
+const SELECTORS = (() => {
+  const iface = IInterbankSettlement__factory.createInterface();
+  return {
+    initiateBatch: iface.getFunction("initiateBatch").selector,
+    smeltBatch: iface.getFunction("smeltBatch").selector,
+    acknowledgeBatch: iface.getFunction("acknowledgeBatch").selector,
+  };
+})();
 
 /** What sending a step can find on chain: do it, it is done, not yet, or never. */
 export type Verdict =
@@ -96,6 +109,8 @@ export interface OutboxSenderOptions {
   readonly rowsPerRound: number;
   /** Pause between two rounds of receipt questions (at most 100 ms is used). */
   readonly pollIntervalMs: number;
+  /** How long a transaction may stay unmined before it is looked at as dropped or overdue (default 120 s). */
+  readonly receiptTimeoutMs?: number;
   /** Whether the agent is stopping: no new row is sent then. */
   readonly stopping: () => boolean;
   /** Told of `<step>:sending` and `<step>:landed` (see `BankAgentOptions.onStep`). */
@@ -128,6 +143,7 @@ export class OutboxSender {
   readonly #queue: TxQueue;
   /** Gas limits by step and batch size, from an estimate; a row sent again is estimated afresh. */
   readonly #gasLimits = new Map<string, { readonly limit: bigint; readonly until: number }>();
+  readonly #receiptTimeoutMs: number;
   /** Receipt handlers under way. */
   readonly #handling = new Set<Promise<void>>();
 
@@ -145,11 +161,12 @@ export class OutboxSender {
     this.#fail = options.fail;
     this.#wake = options.wake;
     this.#logger = loggerOf(options.log);
+    this.#receiptTimeoutMs = options.receiptTimeoutMs ?? RECEIPT_TIMEOUT_MS;
     this.#queue = new TxQueue({
       provider: options.provider,
       signer: options.signer,
       receiptPollMs: Math.min(options.pollIntervalMs, 100),
-      receiptTimeoutMs: RECEIPT_TIMEOUT_MS,
+      receiptTimeoutMs: this.#receiptTimeoutMs,
     });
   }
 
@@ -181,6 +198,11 @@ export class OutboxSender {
         continue;
       }
       if (this.#mustCheck(row)) {
+        if (row.txHash !== null && (await this.#stillPending(row.txHash))) {
+          // Its last transaction is still waiting on the node: another would only race it (on the next nonce).
+          this.#payments.recheck(row.rowId, this.#receiptTimeoutMs);
+          continue;
+        }
         const verdict = await this.#verdict(row.step, payment);
         if (!this.#settleVerdict(row, payment, verdict)) continue;
       }
@@ -216,6 +238,15 @@ export class OutboxSender {
     clearTimeout(timer);
     this.#queue.close();
     await Promise.all([...this.#handling]);
+  }
+
+  /** Whether the node still holds `hash` unmined (a slow chain, or one waiting behind a lower nonce). */
+  async #stillPending(hash: string): Promise<boolean> {
+    const [tx, receipt] = await Promise.all([
+      this.#provider.getTransaction(hash),
+      this.#provider.getTransactionReceipt(hash),
+    ]);
+    return tx !== null && receipt === null;
   }
 
   /** Rows from before this run, or that failed once, may have landed already: look before sending. */
@@ -278,7 +309,8 @@ export class OutboxSender {
       await this.#sendFailed(items, error);
       return false;
     }
-    for (const { row } of items) this.#payments.sent(row.rowId, sent.hash, RECEIPT_TIMEOUT_MS);
+    // Held past the receipt's deadline, so the queue's verdict on it (mined, dropped, overdue) always comes first.
+    for (const { row } of items) this.#payments.sent(row.rowId, sent.hash, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
     const handled: Promise<void> = sent.mined
       .then(
         async (receipt) => {
@@ -338,20 +370,27 @@ export class OutboxSender {
       case "initiate":
         return payments.length === 1
           ? iface.encodeFunctionData("initiate", [terms])
-          : iface.encodeFunctionData("initiateBatch", [payments.map((p) => termsTuple(p.terms))]);
+          : batchCalldata(
+              SELECTORS.initiateBatch,
+              payments.map((p) => p.terms),
+            );
       case "smelt":
         return payments.length === 1
           ? iface.encodeFunctionData("smelt", [terms, fiatRefOf("credit", payment.terms.id)])
-          : iface.encodeFunctionData("smeltBatch", [
-              payments.map((p) => termsTuple(p.terms)),
+          : batchCalldata(
+              SELECTORS.smeltBatch,
+              payments.map((p) => p.terms),
               payments.map((p) => fiatRefOf("credit", p.terms.id)),
-            ]);
+            );
       case "reject":
         return iface.encodeFunctionData("reject", [terms, reasonCodeOf((payment.reason ?? "AC01") as RejectReason)]);
       case "acknowledge":
         return payments.length === 1
           ? iface.encodeFunctionData("acknowledge", [terms])
-          : iface.encodeFunctionData("acknowledgeBatch", [payments.map((p) => termsTuple(p.terms))]);
+          : batchCalldata(
+              SELECTORS.acknowledgeBatch,
+              payments.map((p) => p.terms),
+            );
       case "return":
         return iface.encodeFunctionData("returnRejected", [terms, fiatRefOf("return", payment.terms.id)]);
       case "refund":

@@ -775,12 +775,19 @@ export class PaymentStore {
     );
   }
 
+  /**
+   * A payment row as a record. Its history (and the note, its first entry) is read from the store when first
+   * asked for: the bookkeeper reads a payment for every event it applies and never looks at the history.
+   */
   #toRecord(row: PaymentRow): PaymentRecord {
-    const history = this.#store.all<{ at: string; what: string; tx: string | null }>(
-      "SELECT at, what, tx FROM settlement_payment_history WHERE direction = ? AND payment_id = ? ORDER BY seq",
-      row.direction,
-      row.id,
-    );
+    const store = this.#store;
+    let history: PaymentRecord["history"] | undefined;
+    const loadHistory = (): PaymentRecord["history"] =>
+      (history ??= store.all<{ at: string; what: string; tx: string | null }>(
+        "SELECT at, what, tx FROM settlement_payment_history WHERE direction = ? AND payment_id = ? ORDER BY seq",
+        row.direction,
+        row.id,
+      ));
     return {
       direction: row.direction,
       id: row.id,
@@ -801,12 +808,16 @@ export class PaymentStore {
       creditorLeg: row.creditor_leg,
       status: paymentStatus(row.debtor_leg, row.creditor_leg),
       reason: row.reason,
-      note: history[0]?.what ?? "",
+      get note() {
+        return loadHistory()[0]?.what ?? "";
+      },
       createdAt: row.created_at,
       createdMs: row.created_ms,
       updatedAt: row.updated_at,
       finishedMs: row.finished_ms,
-      history,
+      get history() {
+        return loadHistory();
+      },
     };
   }
 }

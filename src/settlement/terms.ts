@@ -180,3 +180,68 @@ export function reasonTextOf(code: string): string {
     return code;
   }
 }
+
+const HEX_WORD = /^0x[0-9a-fA-F]{64}$/;
+const HEX_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const word = (hex: string): string => hex.padStart(64, "0");
+
+/**
+ * The terms as the six 32-byte words of `abi.encode(terms)` (a static tuple), hex without `0x`.
+ * @throws SettlementEncodingError for a value outside its Solidity type
+ */
+export function termsWords(terms: SettlementTerms): string {
+  if (!HEX_WORD.test(terms.id) || !HEX_WORD.test(terms.creditorAccountRef)) {
+    throw new SettlementEncodingError("SETTLEMENT_INVALID_WORD", "the id and the account reference must be bytes32", {
+      id: terms.id,
+      creditorAccountRef: terms.creditorAccountRef,
+    });
+  }
+  if (!HEX_ADDRESS.test(terms.debtorBank) || !HEX_ADDRESS.test(terms.creditorBank)) {
+    throw new SettlementEncodingError("SETTLEMENT_INVALID_ADDRESS", "the banks must be addresses", {
+      debtorBank: terms.debtorBank,
+      creditorBank: terms.creditorBank,
+    });
+  }
+  if (terms.amount < 0n || terms.amount >= 2n ** 256n) {
+    throw new SettlementEncodingError("SETTLEMENT_INVALID_AMOUNT", `amount ${terms.amount} is not a uint256`, {
+      amount: terms.amount.toString(),
+    });
+  }
+  if (!Number.isSafeInteger(terms.deadline) || terms.deadline < 0 || BigInt(terms.deadline) > MAX_DEADLINE) {
+    throw new SettlementEncodingError("SETTLEMENT_INVALID_DEADLINE", `deadline ${terms.deadline} is not a uint40`, {
+      deadline: terms.deadline,
+    });
+  }
+  return (
+    terms.id.slice(2) +
+    word(terms.debtorBank.slice(2)) +
+    word(terms.creditorBank.slice(2)) +
+    word(terms.amount.toString(16)) +
+    terms.creditorAccountRef.slice(2) +
+    word(terms.deadline.toString(16))
+  ).toLowerCase();
+}
+
+/**
+ * The calldata of a batch call, encoded by hand (ethers' ABI coder took a tenth of an agent's time under
+ * load, for what is fixed-size words): `selector` with one array of terms (`initiateBatch`,
+ * `acknowledgeBatch`), or with the terms and one `bytes32` per payment (`smeltBatch`'s fiat references).
+ */
+export function batchCalldata(selector: string, terms: readonly SettlementTerms[], refs?: readonly string[]): string {
+  if (refs !== undefined && refs.length !== terms.length) {
+    throw new SettlementEncodingError(
+      "SETTLEMENT_BATCH_LENGTHS",
+      `${terms.length} terms but ${refs.length} references`,
+    );
+  }
+  const count = word(terms.length.toString(16));
+  const array = count + terms.map(termsWords).join("");
+  if (refs === undefined) return `${selector}${word("20")}${array}`;
+  for (const ref of refs) {
+    if (!HEX_WORD.test(ref)) {
+      throw new SettlementEncodingError("SETTLEMENT_INVALID_WORD", "a reference must be bytes32", { ref });
+    }
+  }
+  const second = (0x40 + array.length / 2).toString(16);
+  return `${selector}${word("40")}${word(second)}${array}${count}${refs.map((ref) => ref.slice(2)).join("")}`.toLowerCase();
+}
