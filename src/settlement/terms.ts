@@ -128,8 +128,8 @@ export function termsTuple(terms: SettlementTerms): {
   };
 }
 
-/** What the contract stores of the terms: `keccak256(abi.encode(terms))` with the low 48 bits cleared. */
-export function termsDigest(terms: SettlementTerms): string {
+/** The amount is a uint256 and the deadline a uint40, or a `SettlementEncodingError` says which is not. */
+function checkNumbers(terms: SettlementTerms): void {
   if (terms.amount < 0n || terms.amount >= 2n ** 256n) {
     throw new SettlementEncodingError("SETTLEMENT_INVALID_AMOUNT", `amount ${terms.amount} is not a uint256`, {
       amount: terms.amount.toString(),
@@ -140,6 +140,11 @@ export function termsDigest(terms: SettlementTerms): string {
       deadline: terms.deadline,
     });
   }
+}
+
+/** What the contract stores of the terms: `keccak256(abi.encode(terms))` with the low 48 bits cleared. */
+export function termsDigest(terms: SettlementTerms): string {
+  checkNumbers(terms);
   const encoded = AbiCoder.defaultAbiCoder().encode(TERMS_TYPES, [
     terms.id,
     terms.debtorBank,
@@ -202,16 +207,7 @@ export function termsWords(terms: SettlementTerms): string {
       creditorBank: terms.creditorBank,
     });
   }
-  if (terms.amount < 0n || terms.amount >= 2n ** 256n) {
-    throw new SettlementEncodingError("SETTLEMENT_INVALID_AMOUNT", `amount ${terms.amount} is not a uint256`, {
-      amount: terms.amount.toString(),
-    });
-  }
-  if (!Number.isSafeInteger(terms.deadline) || terms.deadline < 0 || BigInt(terms.deadline) > MAX_DEADLINE) {
-    throw new SettlementEncodingError("SETTLEMENT_INVALID_DEADLINE", `deadline ${terms.deadline} is not a uint40`, {
-      deadline: terms.deadline,
-    });
-  }
+  checkNumbers(terms);
   return (
     terms.id.slice(2) +
     word(terms.debtorBank.slice(2)) +
