@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, interop, bills, certificates, rewards, keys, keys-holder, commerce,
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
 // commerce-service; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
@@ -93,6 +93,12 @@ const GROUPS = {
       "test/settlement/inbound-ids.test.ts",
       "test/settlement/agent.test.ts",
     ],
+  },
+  "tx-queue": {
+    // Issue 22: the kit's pipelined sender (nonces counted locally, read again after a refused or lost send, a
+    // dropped transaction told from an overdue one). The tests run on Anvil.
+    mutate: () => ["src/chain/tx-queue.ts"],
+    tests: ["test/chain/tx-queue.test.ts"],
   },
   interop: {
     // Issue 16: what the API gateway accepts (the payload's rules, the signature checks: low-s ECDSA, ERC-1271,
