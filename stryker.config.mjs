@@ -98,7 +98,7 @@ const GROUPS = {
     // Issue 22: the kit's pipelined sender (nonces counted locally, read again after a refused or lost send, a
     // dropped transaction told from an overdue one). The tests run on Anvil.
     mutate: () => ["src/chain/tx-queue.ts"],
-    tests: ["test/chain/tx-queue.test.ts"],
+    tests: ["test/chain/tx-queue-unit.test.ts", "test/chain/tx-queue.test.ts"],
   },
   interop: {
     // Issue 16: what the API gateway accepts (the payload's rules, the signature checks: low-s ECDSA, ERC-1271,

@@ -97,10 +97,8 @@ export class TxQueue {
    * means the node refused it or may not have it (the nonce count is then read again).
    */
   send(tx: Pick<TransactionRequest, "to" | "data" | "gasLimit" | "value">): Promise<QueuedTx> {
-    const run = this.#tail.then(
-      () => this.#send(tx),
-      () => this.#send(tx),
-    );
+    // The tail never rejects (see below), so the next send starts once the one before is answered, either way.
+    const run = this.#tail.then(() => this.#send(tx));
     this.#tail = run.catch(() => undefined);
     return run;
   }

@@ -1,0 +1,229 @@
+/**
+ * `TxQueue` against a scripted node and signer: what it asks the node and when (chain id, the nonce count, the
+ * fee figures and their refresh), what it hands the signer, and how it judges a transaction past its deadline
+ * (still held, waiting behind an open nonce, mined late, taken by another, forgotten by the node, or the node
+ * silent). The Anvil tests (`tx-queue.test.ts`) check the same against a real node.
+ */
+import { expect } from "chai";
+import type { Provider, Signer, TransactionReceipt } from "ethers";
+
+import { TxDroppedError, TxOverdueError, TxQueue } from "../../src/chain/tx-queue.js";
+
+interface Script {
+  fees: { maxFeePerGas: bigint | null; maxPriorityFeePerGas: bigint | null; gasPrice: bigint | null };
+  /** The node's `latest` and `pending` counts. */
+  latest: number;
+  pending: number;
+  receipts: Map<string, TransactionReceipt>;
+  held: Set<string>;
+  transactionError?: Error;
+}
+
+function node(script: Script) {
+  const calls = { getNetwork: 0, getFeeData: 0, getTransactionCount: 0 };
+  const sent: Array<Record<string, unknown>> = [];
+  const provider = {
+    getNetwork: async () => (calls.getNetwork++, { chainId: 4242n }),
+    getFeeData: async () => (calls.getFeeData++, script.fees),
+    getTransactionCount: async (_address: string, tag: string) => (
+      calls.getTransactionCount++,
+      tag === "latest" ? script.latest : script.pending
+    ),
+    getTransactionReceipt: async (hash: string) => script.receipts.get(hash) ?? null,
+    getTransaction: async (hash: string) => {
+      if (script.transactionError !== undefined) throw script.transactionError;
+      return script.held.has(hash) ? { hash } : null;
+    },
+  } as unknown as Provider;
+  const signer = {
+    getAddress: async () => "0x00000000000000000000000000000000000000aa",
+    sendTransaction: async (tx: Record<string, unknown>) => {
+      sent.push(tx);
+      const hash = `0x${String(sent.length).padStart(64, "0")}`;
+      script.held.add(hash);
+      return { hash };
+    },
+  } as unknown as Signer;
+  return { provider, signer, calls, sent };
+}
+
+const script = (more: Partial<Script> = {}): Script => ({
+  fees: { maxFeePerGas: 30n, maxPriorityFeePerGas: 2n, gasPrice: 25n },
+  latest: 7,
+  pending: 7,
+  receipts: new Map(),
+  held: new Set(),
+  ...more,
+});
+const tx = { to: "0x00000000000000000000000000000000000000bb", data: "0x", gasLimit: 21_000n };
+const receiptOf = (hash: string) => ({ hash, status: 1 }) as unknown as TransactionReceipt;
+
+describe("chain/tx-queue: what it asks the node and hands the signer (a scripted node)", function () {
+  it("reads the chain id, the count and the fees once, then numbers and prices every send from them (EIP-1559)", async function () {
+    const s = script();
+    const { provider, signer, calls, sent } = node(s);
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 1 });
+    const out = await Promise.all([queue.send(tx), queue.send(tx), queue.send(tx)]);
+    expect(out.map((o) => o.nonce)).to.deep.equal([7, 8, 9]);
+    expect(calls).to.deep.equal({ getNetwork: 1, getFeeData: 1, getTransactionCount: 1 });
+    for (const [i, request] of sent.entries()) {
+      expect(request).to.deep.include({
+        nonce: 7 + i,
+        chainId: 4242n,
+        type: 2,
+        maxFeePerGas: 30n,
+        maxPriorityFeePerGas: 2n,
+      });
+      expect(request).to.not.have.property("gasPrice");
+      expect(request).to.deep.include(tx);
+    }
+    queue.close();
+    for (const o of out) await o.mined.catch(() => undefined);
+  });
+
+  it("prices a legacy chain (no EIP-1559 figures) with gasPrice, and refuses to send without any fee figure", async function () {
+    const legacy = node(script({ fees: { maxFeePerGas: null, maxPriorityFeePerGas: null, gasPrice: 25n } }));
+    const queue = new TxQueue({ provider: legacy.provider, signer: legacy.signer });
+    const out = await queue.send(tx);
+    expect(legacy.sent[0]).to.deep.include({ type: 0, gasPrice: 25n });
+    expect(legacy.sent[0]).to.not.have.property("maxFeePerGas");
+    queue.close();
+    await out.mined.catch(() => undefined);
+
+    const none = node(script({ fees: { maxFeePerGas: null, maxPriorityFeePerGas: 2n, gasPrice: null } }));
+    const refused = await new TxQueue({ provider: none.provider, signer: none.signer }).send(tx).catch((e) => e);
+    expect(refused).to.have.property("code", "CHAIN_NO_FEE_DATA");
+    expect(none.sent).to.have.length(0);
+  });
+
+  it("reads the fees again in the background once they are older than feeTtlMs, sending on the old ones meanwhile", async function () {
+    const s = script();
+    const { provider, signer, calls, sent } = node(s);
+    const queue = new TxQueue({ provider, signer, feeTtlMs: 30 });
+    const first = await queue.send(tx);
+    s.fees = { maxFeePerGas: 90n, maxPriorityFeePerGas: 9n, gasPrice: 80n };
+    const second = await queue.send(tx);
+    expect(calls.getFeeData).to.equal(1);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const third = await queue.send(tx); // starts the refresh, goes out on the old figures
+    expect(sent[2]).to.deep.include({ maxFeePerGas: 30n });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const fourth = await queue.send(tx);
+    expect(calls.getFeeData).to.equal(2);
+    expect(sent[3]).to.deep.include({ maxFeePerGas: 90n, maxPriorityFeePerGas: 9n });
+    queue.close();
+    for (const o of [first, second, third, fourth]) await o.mined.catch(() => undefined);
+  });
+
+  it("after resync() reads the count and the fees again", async function () {
+    const s = script();
+    const { provider, signer, calls } = node(s);
+    const queue = new TxQueue({ provider, signer });
+    const a = await queue.send(tx);
+    s.pending = 20;
+    queue.resync();
+    const b = await queue.send(tx);
+    expect(b.nonce).to.equal(20);
+    expect(calls).to.deep.include({ getTransactionCount: 2, getFeeData: 2, getNetwork: 1 });
+    queue.close();
+    for (const o of [a, b]) await o.mined.catch(() => undefined);
+  });
+
+  it("close() ends every wait with TxOverdueError naming its hash", async function () {
+    const { provider, signer } = node(script());
+    const queue = new TxQueue({ provider, signer });
+    const out = await queue.send(tx);
+    expect(queue.inFlight).to.equal(1);
+    queue.close();
+    const error = await out.mined.catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(TxOverdueError);
+    expect((error as TxOverdueError).details).to.deep.equal({ hash: out.hash });
+    expect(queue.inFlight).to.equal(0);
+  });
+});
+
+describe("chain/tx-queue: a transaction past its deadline (a scripted node)", function () {
+  const pastDeadline = async (s: Script, prepare: (hash: string) => void) => {
+    const { provider, signer, calls } = node(s);
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 1, receiptTimeoutMs: 20 });
+    const out = await queue.send(tx);
+    prepare(out.hash);
+    const outcome = await out.mined.then(
+      (receipt) => ({ receipt }),
+      (error: unknown) => ({ error }),
+    );
+    return { out, outcome, queue, calls };
+  };
+
+  it("a receipt that comes before the deadline resolves the wait", async function () {
+    const s = script();
+    const { out, outcome } = await pastDeadline(s, (hash) => s.receipts.set(hash, receiptOf(hash)));
+    expect(outcome).to.deep.equal({ receipt: receiptOf(out.hash) });
+  });
+
+  it("still held by the node: overdue, and the count is kept", async function () {
+    const s = script();
+    const { outcome, queue, calls } = await pastDeadline(s, () => undefined);
+    expect((outcome as { error: unknown }).error).to.be.instanceOf(TxOverdueError);
+    expect(String((outcome as { error: Error }).error.message)).to.match(/the node still holds it/);
+    const next = await queue.send(tx);
+    expect(next.nonce).to.equal(8);
+    expect(calls.getTransactionCount).to.equal(1);
+    queue.close();
+    await next.mined.catch(() => undefined);
+  });
+
+  it("forgotten, with its nonce above the open one: overdue (it may be queued behind the gap), never dropped", async function () {
+    const s = script({ latest: 5 });
+    const { outcome } = await pastDeadline(s, (hash) => s.held.delete(hash));
+    expect((outcome as { error: unknown }).error).to.be.instanceOf(TxOverdueError);
+    expect(String((outcome as { error: Error }).error.message)).to.match(/waits behind nonce 5/);
+  });
+
+  it("forgotten, with its nonce the chain's next: dropped, and the next send reads the count again", async function () {
+    const s = script();
+    const { out, outcome, queue, calls } = await pastDeadline(s, (hash) => s.held.delete(hash));
+    const error = (outcome as { error: unknown }).error as TxDroppedError;
+    expect(error).to.be.instanceOf(TxDroppedError);
+    expect(error.details).to.deep.equal({ hash: out.hash, nonce: 7 });
+    expect(error.message).to.match(/nonce 7 is free again/);
+    const next = await queue.send(tx);
+    expect(next.nonce).to.equal(7);
+    expect(calls.getTransactionCount).to.be.greaterThan(1);
+    queue.close();
+    await next.mined.catch(() => undefined);
+  });
+
+  it("forgotten, its nonce used meanwhile: its own late receipt if there is one, else taken by another (dropped)", async function () {
+    const late = script();
+    const mined = await pastDeadline(late, (hash) => {
+      late.held.delete(hash);
+      late.latest = 8;
+      // The receipt shows up only once the queue looks again after the count.
+      let asked = 0;
+      late.receipts = new Proxy(new Map<string, TransactionReceipt>(), {
+        get: (target, key) =>
+          key === "get"
+            ? (h: string) => (h === hash && ++asked > 2 ? receiptOf(h) : undefined)
+            : Reflect.get(target, key),
+      });
+    });
+    expect(mined.outcome).to.have.property("receipt");
+
+    const taken = script();
+    const other = await pastDeadline(taken, (hash) => {
+      taken.held.delete(hash);
+      taken.latest = 8;
+    });
+    const error = (other.outcome as { error: unknown }).error as TxDroppedError;
+    expect(error).to.be.instanceOf(TxDroppedError);
+    expect(error.message).to.match(/nonce 7 .* was taken by another transaction/);
+  });
+
+  it("the node silent about it: overdue, saying so", async function () {
+    const s = script({ transactionError: new Error("connection reset") });
+    const { outcome } = await pastDeadline(s, () => undefined);
+    expect((outcome as { error: unknown }).error).to.be.instanceOf(TxOverdueError);
+    expect(String((outcome as { error: Error }).error.message)).to.match(/did not say where it is: connection reset/);
+  });
+});
