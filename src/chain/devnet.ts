@@ -116,7 +116,16 @@ export async function startAnvil(options: AnvilOptions): Promise<Anvil> {
   const keep = (chunk: Buffer): void => void (output = (output + chunk.toString()).slice(-4_000));
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Detached, it would outlive a parent that dies without stopping it (an uncaught error, process.exit()):
+  // on the parent's exit it gets the SIGINT `stop` sends (Anvil dumps its state and exits on its own).
+  const orphaned = (): void => signalGroup(child, "SIGINT");
+  process.on("exit", orphaned);
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", orphaned);
+      resolve();
+    }),
+  );
   const anvil: Anvil = {
     process: child,
     url: options.endpoint.url,
