@@ -76,6 +76,14 @@ export const EVENT_MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "chain of each checkpoint", sql: "ALTER TABLE event_checkpoints ADD COLUMN chain_id TEXT" },
 ];
 
+/** Most logs an atomic follower applies in one SQLite transaction. */
+export const ATOMIC_LOGS_PER_TRANSACTION = 200;
+
+/** The checkpoint just after `log`. */
+function positionOf(log: Log): Checkpoint {
+  return { nextBlock: log.blockNumber, lastLogIndex: log.index, seen: { block: log.blockNumber, hash: log.blockHash } };
+}
+
 /**
  * Follows the logs that match a filter, handing each to a handler once it has
  * `confirmations` blocks on top of it, and checkpoints its position in the
@@ -163,18 +171,26 @@ export class ConfirmedEventFollower {
       const fromBlock = position.nextBlock;
       const toBlock = Math.min(safe, fromBlock + batchBlocks - 1);
       const { logs, toBlockHash } = await this.#stableLogs(fromBlock, toBlock);
-      for (const log of logs) {
-        if (log.removed) continue;
-        if (log.blockNumber === position.nextBlock && log.index <= position.lastLogIndex) continue;
-        position = {
-          nextBlock: log.blockNumber,
-          lastLogIndex: log.index,
-          seen: { block: log.blockNumber, hash: log.blockHash },
-        };
-        await this.#handle(log, position);
-        handled += 1;
+      const fresh = logs.filter(
+        (log) => !log.removed && !(log.blockNumber === position.nextBlock && log.index <= position.lastLogIndex),
+      );
+      const end: Checkpoint = { nextBlock: toBlock + 1, lastLogIndex: -1, seen: { block: toBlock, hash: toBlockHash } };
+      if (this.#options.atomic) {
+        for (let first = 0; first < fresh.length; first += ATOMIC_LOGS_PER_TRANSACTION) {
+          const chunk = fresh.slice(first, first + ATOMIC_LOGS_PER_TRANSACTION);
+          const last = first + chunk.length === fresh.length;
+          position = this.#applyAtomically(chunk, position, last ? end : undefined);
+          handled += chunk.length;
+        }
+        if (fresh.length > 0) continue;
+      } else {
+        for (const log of fresh) {
+          position = positionOf(log);
+          await this.#handle(log, position);
+          handled += 1;
+        }
       }
-      position = { nextBlock: toBlock + 1, lastLogIndex: -1, seen: { block: toBlock, hash: toBlockHash } };
+      position = end;
       this.#save(position);
     }
     return handled;
@@ -191,22 +207,45 @@ export class ConfirmedEventFollower {
   }
 
   async #handle(log: Log, next: Checkpoint): Promise<void> {
-    const { handler, store, atomic } = this.#options;
-    if (atomic) {
-      store.transaction(() => {
-        const result = handler(log);
-        if (result instanceof Promise) {
-          throw new EventFollowerConfigError(
-            "FOLLOWER_ASYNC_ATOMIC_HANDLER",
-            `follower ${this.#options.name} is atomic, so its handler must be synchronous`,
-          );
-        }
-        this.#save(next);
-      });
-      return;
-    }
-    await handler(log);
+    await this.#options.handler(log);
     this.#save(next);
+  }
+
+  /**
+   * Atomic mode: applies `logs` in one transaction, each log's writes in a savepoint of their own, and moves
+   * the checkpoint in the same transaction (to `end` when the chunk completes the range). A handler that
+   * throws rolls back its own log only: the logs before it commit with the checkpoint at the last of them,
+   * then the error is thrown. One commit per chunk instead of one per log: with `synchronous = FULL`, one
+   * fsync.
+   * @returns where the follower stands after the chunk
+   */
+  #applyAtomically(logs: readonly Log[], from: Checkpoint, end: Checkpoint | undefined): Checkpoint {
+    const { handler, store, name } = this.#options;
+    let position = from;
+    let failure: { error: unknown } | undefined;
+    store.transaction(() => {
+      for (const log of logs) {
+        try {
+          store.transaction(() => {
+            const result = handler(log);
+            if (result instanceof Promise) {
+              throw new EventFollowerConfigError(
+                "FOLLOWER_ASYNC_ATOMIC_HANDLER",
+                `follower ${name} is atomic, so its handler must be synchronous`,
+              );
+            }
+          });
+        } catch (error) {
+          failure = { error };
+          break;
+        }
+        position = positionOf(log);
+      }
+      if (failure === undefined && end !== undefined) position = end;
+      this.#save(position);
+    });
+    if (failure !== undefined) throw failure.error;
+    return position;
   }
 
   /** Logs of a block range, read so that the range's last block did not change meanwhile. */

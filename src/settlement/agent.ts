@@ -29,6 +29,7 @@ import { ChainReorgError, ConfirmedEventFollower } from "../chain/events.js";
 import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { hasCode, type ContractRevertError } from "../chain/reverts.js";
+import { Coalescer, type Outcome } from "../chain/coalesce.js";
 import { HeadWatcher } from "../chain/heads.js";
 import { Poller } from "../chain/poller.js";
 import type { RetryPolicy } from "../chain/retry.js";
@@ -59,9 +60,16 @@ import {
   type OutboxRow,
   type PaymentRecord,
 } from "./payments.js";
-import { OutboxSender, RETRY_DELAY_MS } from "./outbox.js";
+import { OutboxSender, RETRY_DELAY_MS, SELECTORS } from "./outbox.js";
 import { paymentRevertOf, settlementErrorOf } from "./reverts.js";
-import { accountRefOf, MAX_SETTLEMENT_AMOUNT, settlementIdOf, termsTuple, type SettlementTerms } from "./terms.js";
+import {
+  accountRefOf,
+  batchCalldata,
+  MAX_SETTLEMENT_AMOUNT,
+  settlementIdOf,
+  termsWords,
+  type SettlementTerms,
+} from "./terms.js";
 
 /** The agent cannot run as configured (wrong key, unknown bank). */
 export class AgentConfigError extends BankChainError {}
@@ -158,6 +166,7 @@ export class BankAgent implements Service {
   readonly #provider: Provider;
   readonly #signer: Signer;
   readonly #settlement: IInterbankSettlement;
+  readonly #settlementAddress: string;
   readonly #clock: Clock;
   readonly #log: (line: string) => void;
   /** The same log, structured: lines about one payment carry its id as `paymentId`. */
@@ -175,6 +184,10 @@ export class BankAgent implements Service {
   #stopping = true;
   readonly #poller: Poller;
   readonly #heads: HeadWatcher;
+  /** "Would the settlement take this payment now?", asked once for the orders that arrive together. */
+  readonly #checks: Coalescer<Omit<SettlementTerms, "deadline">, SettlementTerms>;
+  /** The agent's key (known once started). */
+  #key: string | undefined;
   #applied: Array<{ point: string; id: string }> = [];
   readonly #configuredUrl: string;
 
@@ -191,6 +204,7 @@ export class BankAgent implements Service {
     this.#provider = options.provider;
     this.#signer = options.signer;
     this.#settlement = IInterbankSettlement__factory.connect(options.settlement, options.signer);
+    this.#settlementAddress = getAddress(options.settlement);
     this.#clock = options.clock ?? systemClock;
     // Every line starts `<bank>: `; a plain `log` function gets exactly the text it always did.
     this.#logger = loggerOf(options.log ?? (() => undefined)).child({}, { msgPrefix: `${this.name}: ` });
@@ -224,6 +238,10 @@ export class BankAgent implements Service {
       onError: (error) => this.#log(`cannot read the newest block: ${messageOf(error)}`),
     });
     this.#heads.onHead(() => this.#poller.wake());
+    this.#checks = new Coalescer({
+      flush: (bases) => this.#checkGroup(bases),
+      maxBatch: options.stepBatchSize ?? DEFAULT_STEP_BATCH,
+    });
 
     this.ledger = new CoreLedger(options.store, this.#clock);
     this.payments = new PaymentStore(options.store, this.#clock);
@@ -318,6 +336,7 @@ export class BankAgent implements Service {
         { bank: this.bankId, agent, key },
       );
     }
+    this.#key = getAddress(key);
     this.#outbox.start();
     try {
       await this.#http.start();
@@ -479,20 +498,44 @@ export class BankAgent implements Service {
 
   /** The terms with their deadline (chain time + TTL), once the contract says it would initiate them now. */
   async #checkOnChain(request: PaymentRequest, base: Omit<SettlementTerms, "deadline">): Promise<SettlementTerms> {
-    let revert: ContractRevertError | undefined;
     try {
-      const block = await this.#provider.getBlock("latest");
-      if (block === null) throw new Error("the node has no latest block");
-      const terms: SettlementTerms = { ...base, deadline: block.timestamp + this.#ttl };
-      await this.#settlement.initiate.staticCall(termsTuple(terms));
-      return terms;
+      return await this.#checks.run(base);
     } catch (error) {
-      revert = paymentRevertOf(error);
+      const revert = paymentRevertOf(error);
       if (revert === undefined) {
         throw new AgentUnavailableError("CHAIN_UNAVAILABLE", `cannot reach the chain: ${messageOf(error)}`);
       }
+      throw refusal(request, revert);
     }
-    throw refusal(request, revert);
+  }
+
+  /**
+   * The settlement's answer for orders that arrived together: their deadlines from one look at the newest
+   * block, then one `initiateBatch` call as this agent (nothing is sent). When the batch would revert, each
+   * order is asked alone (`initiate`), so that only the ones the settlement refuses are refused, each with
+   * its own reason. The calldata is encoded by hand (`terms.ts`), as the outbox does.
+   */
+  async #checkGroup(bases: readonly Omit<SettlementTerms, "deadline">[]): Promise<Outcome<SettlementTerms>[]> {
+    const block = await this.#provider.getBlock("latest");
+    if (block === null) throw new Error("the node has no latest block");
+    const all: SettlementTerms[] = bases.map((base) => ({ ...base, deadline: block.timestamp + this.#ttl }));
+    const ask = (data: string) => this.#provider.call({ to: this.#settlementAddress, from: this.#key ?? null, data });
+    if (all.length > 1) {
+      try {
+        await ask(batchCalldata(SELECTORS.initiateBatch, all));
+        return all.map((value) => ({ value }));
+      } catch (error) {
+        if (paymentRevertOf(error) === undefined) throw error;
+      }
+    }
+    return Promise.all(
+      all.map((terms) =>
+        ask(SELECTORS.initiate + termsWords(terms)).then(
+          () => ({ value: terms }),
+          (error: unknown) => ({ error }),
+        ),
+      ),
+    );
   }
 
   // ───────────────────────────── the loop ─────────────────────────────

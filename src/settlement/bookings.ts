@@ -27,6 +27,7 @@ import type { AccountSpec, CoreLedger } from "./core-ledger.js";
 import { paymentKey, type BankRef, type OutboxRow, type PaymentRecord, type PaymentStore } from "./payments.js";
 import {
   accountRefOf,
+  checksummed,
   endToEndIdOf,
   reasonTextOf,
   REJECT_REASONS,
@@ -63,7 +64,7 @@ interface EventArgs {
  */
 const EVENTS_BY_TOPIC: ReadonlyMap<string, { event: EventFragment; decode: (log: Log) => EventArgs }> = (() => {
   const word = (type: string, hex: string): unknown => {
-    if (type === "address") return getAddress(`0x${hex.slice(24)}`);
+    if (type === "address") return checksummed(`0x${hex.slice(24)}`);
     if (type === "bool") return BigInt(`0x${hex}`) !== 0n;
     if (/^u?int\d*$/.test(type))
       return type.startsWith("u") ? BigInt(`0x${hex}`) : BigInt.asIntN(256, BigInt(`0x${hex}`));
@@ -233,8 +234,8 @@ export class Bookkeeper {
       case "SettlementInitiated": {
         const terms: SettlementTerms = {
           id,
-          debtorBank: getAddress(args.getValue("debtorBank") as string),
-          creditorBank: getAddress(args.getValue("creditorBank") as string),
+          debtorBank: args.getValue("debtorBank") as string,
+          creditorBank: args.getValue("creditorBank") as string,
           amount: args.getValue("amount") as bigint,
           creditorAccountRef: args.getValue("creditorAccountRef") as string,
           deadline: Number(args.getValue("deadline") as bigint),
@@ -244,33 +245,33 @@ export class Bookkeeper {
         return;
       }
       case "SettlementSmelted": {
-        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        const debtorBank = args.getValue("debtorBank") as string;
         if (debtorBank === this.#me) this.#outboundSmelted(id, tx);
-        if (getAddress(args.getValue("creditorBank") as string) === this.#me) this.#inboundSmelted(debtorBank, id, tx);
+        if ((args.getValue("creditorBank") as string) === this.#me) this.#inboundSmelted(debtorBank, id, tx);
         return;
       }
       case "SettlementAcknowledged": {
-        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        const debtorBank = args.getValue("debtorBank") as string;
         if (debtorBank === this.#me) this.#outboundAcknowledged(id, tx);
         else this.#inboundClosed(debtorBank, id, "Acknowledged", tx);
         return;
       }
       case "SettlementRejected": {
-        const debtorBank = getAddress(args.getValue("debtorBank") as string);
-        const creditorBank = getAddress(args.getValue("creditorBank") as string);
+        const debtorBank = args.getValue("debtorBank") as string;
+        const creditorBank = args.getValue("creditorBank") as string;
         if (creditorBank === this.#me) this.#inboundRejected(debtorBank, id, tx);
         if (debtorBank === this.#me)
           this.#outboundRejected(id, creditorBank, args.getValue("reasonCode") as string, tx);
         return;
       }
       case "SettlementReturned": {
-        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        const debtorBank = args.getValue("debtorBank") as string;
         if (debtorBank === this.#me) this.#outboundTakenBack(id, "return", tx);
         else this.#inboundClosed(debtorBank, id, "Returned", tx);
         return;
       }
       case "SettlementRefunded": {
-        const debtorBank = getAddress(args.getValue("debtorBank") as string);
+        const debtorBank = args.getValue("debtorBank") as string;
         if (debtorBank === this.#me) this.#outboundTakenBack(id, "refund", tx);
         else this.#inboundClosed(debtorBank, id, "Refunded", tx);
         return;
@@ -344,7 +345,7 @@ export class Bookkeeper {
     if (
       payment === undefined ||
       payment.debtorLeg !== "Initiated" ||
-      getAddress(creditorBank) !== payment.terms.creditorBank
+      checksummed(creditorBank) !== payment.terms.creditorBank
     ) {
       return;
     }
@@ -530,7 +531,7 @@ export class Bookkeeper {
 
   /** The directory entry of a trust account, or the address itself for a bank not in the directory. */
   bankRef(address: string): BankRef {
-    const normalized = getAddress(address);
+    const normalized = checksummed(address);
     const bank = this.#banks.find((entry) => entry.address === normalized);
     return { id: bank?.id ?? normalized, address: normalized };
   }

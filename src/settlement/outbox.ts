@@ -40,10 +40,11 @@ const HOLD_MARGIN_MS = 5_000;
 /** How long an estimated gas limit is reused for the same step and batch size. */
 const GAS_LIMIT_TTL_MS = 60_000;
 
-/** The batch functions' selectors, worked out once. */
-const SELECTORS = (() => {
+/** The selectors of the functions whose calldata is encoded by hand (`terms.ts`), worked out once. */
+export const SELECTORS = (() => {
   const iface = IInterbankSettlement__factory.createInterface();
   return {
+    initiate: iface.getFunction("initiate").selector,
     initiateBatch: iface.getFunction("initiateBatch").selector,
     smeltBatch: iface.getFunction("smeltBatch").selector,
     acknowledgeBatch: iface.getFunction("acknowledgeBatch").selector,

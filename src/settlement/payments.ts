@@ -7,12 +7,11 @@
  * Amounts are kept as TEXT decimal strings of minor units (see `core-ledger.ts`):
  * a payment can carry up to 2^64 − 1, beyond SQLite's INTEGER.
  */
-import { getAddress } from "ethers";
 
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { isoNow, type Clock } from "../chain/clock.js";
-import type { SettlementTerms } from "./terms.js";
+import { checksummed, type SettlementTerms } from "./terms.js";
 
 /** Errors of the payment store. */
 export class PaymentStoreError extends BankChainError {}
@@ -458,7 +457,7 @@ export class PaymentStore {
         payment.id,
         payment.terms.id.toLowerCase(),
         payment.debtorBank.id,
-        getAddress(payment.terms.debtorBank),
+        checksummed(payment.terms.debtorBank),
         payment.creditorBank.id,
         payment.terms.creditorBank,
         payment.debtorAccount,

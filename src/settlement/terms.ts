@@ -9,6 +9,7 @@ import {
   AbiCoder,
   decodeBytes32String,
   encodeBytes32String,
+  getAddress,
   keccak256,
   solidityPackedKeccak256,
   toUtf8Bytes,
@@ -18,6 +19,24 @@ import { BankChainError } from "../errors.js";
 
 /** A value that cannot be encoded for the settlement contract. */
 export class SettlementEncodingError extends BankChainError {}
+
+const CHECKSUMMED = new Map<string, string>();
+/** Most addresses `checksummed` remembers (an agent meets a handful: the banks' trust accounts). */
+const CHECKSUMMED_MAX = 1_024;
+
+/**
+ * `getAddress(address)`, remembered: checksumming hashes the address, and an agent checksums the same few
+ * trust accounts for every event it applies. Throws as `getAddress` does for a malformed address.
+ */
+export function checksummed(address: string): string {
+  let known = CHECKSUMMED.get(address);
+  if (known === undefined) {
+    known = getAddress(address);
+    if (CHECKSUMMED.size >= CHECKSUMMED_MAX) CHECKSUMMED.clear();
+    CHECKSUMMED.set(address, known);
+  }
+  return known;
+}
 
 /**
  * An end-to-end id as the agents accept it: 1 to 32 characters of the SWIFT

@@ -2,7 +2,12 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { Log } from "ethers";
 
-import { ChainReorgError, ConfirmedEventFollower, EventFollowerConfigError } from "../../src/chain/events.js";
+import {
+  ATOMIC_LOGS_PER_TRANSACTION,
+  ChainReorgError,
+  ConfirmedEventFollower,
+  EventFollowerConfigError,
+} from "../../src/chain/events.js";
 import { Store } from "../../src/store/store.js";
 import type { SoladyERC20 } from "../../typechain-types/index.js";
 
@@ -119,6 +124,40 @@ describe("chain: confirmed event follower", function () {
     failOn = undefined;
     expect(await follower(0, handler, true).poll()).to.equal(1);
     expect(store.all<{ amount: string }>("SELECT amount FROM credits").map((r) => r.amount)).to.deep.equal(["1", "2"]);
+  });
+
+  it("in atomic mode, a range longer than one transaction's logs resumes after the last committed log", async function () {
+    const { token, alice, store, follower } = await fixture();
+    store.exec("CREATE TABLE credits (amount TEXT NOT NULL)");
+    const count = ATOMIC_LOGS_PER_TRANSACTION + 3;
+    // The first log of the second transaction fails: the first transaction's checkpoint must not be the range's end.
+    const failOn = BigInt(ATOMIC_LOGS_PER_TRANSACTION + 1);
+    let failing = true;
+    const handler = (log: Log) => {
+      const amount = BigInt(log.data);
+      if (failing && amount === failOn) throw new Error("crash in the second transaction");
+      store.run("INSERT INTO credits (amount) VALUES (?)", amount.toString());
+    };
+    const mints = [];
+    for (let amount = 1; amount <= count; amount += 1) mints.push(await token.mint(alice.address, BigInt(amount)));
+    const lastBlock = (await mints.at(-1)!.wait())!.blockNumber;
+    const reader = follower(0, handler, true);
+    let caught: unknown;
+    try {
+      await reader.poll();
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as Error).message).to.equal("crash in the second transaction");
+    const credited = () => store.all<{ amount: string }>("SELECT amount FROM credits").map((r) => Number(r.amount));
+    // The first transaction's logs are in, with the checkpoint at the last of them.
+    expect(credited()).to.deep.equal(Array.from({ length: Number(failOn) - 1 }, (_, i) => i + 1));
+    const failedReceipt = await mints[Number(failOn) - 1]!.wait();
+    expect(reader.checkpoint().nextBlock).to.equal(failedReceipt!.blockNumber - 1);
+    failing = false;
+    expect(await reader.poll()).to.equal(count - Number(failOn) + 1);
+    expect(credited()).to.deep.equal(Array.from({ length: count }, (_, i) => i + 1));
+    expect(reader.checkpoint()).to.deep.include({ nextBlock: lastBlock + 1, lastLogIndex: -1 });
   });
 
   it("in atomic mode, refuses an asynchronous handler", async function () {

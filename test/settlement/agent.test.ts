@@ -183,6 +183,21 @@ describe("settlement: bank agents on the in-process chain", function () {
     await waitForPayment(a, "LIM-4", (p) => p.status === "Acknowledged");
   });
 
+  it("orders that arrive together are asked of the chain together: only the one over the limit is refused", async function () {
+    banks = await startBanks();
+    const { a, settlement } = banks;
+    await settlement.setCorridorLimits(a.trustAccount, banks.b.trustAccount, 10_000n, 1_000_000n, 86_400);
+    const amounts = ["100", "200", "10001", "300", "400"];
+    const answers = await Promise.all(
+      amounts.map((amount, i) => http<ErrorJson>(`${a.url}/payments`, "POST", order(`TOGETHER-${i}`, { amount }))),
+    );
+    expect(answers.map((answer) => answer.status)).to.deep.equal([202, 202, 422, 202, 202]);
+    expect(answers[2]!.body.error).to.include({ code: "CORRIDOR_LIMIT_EXCEEDED", field: "amount" });
+    for (const i of [0, 1, 3, 4]) await waitForPayment(a, `TOGETHER-${i}`, (p) => p.status === "Acknowledged");
+    expect((await http(`${a.url}/payments/TOGETHER-2`, "GET")).status).to.equal(404);
+    expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING - 1_000n);
+  });
+
   it("a payment the chain refuses after acceptance fails and re-credits the customer, moving no token", async function () {
     banks = await startBanks();
     const { a, settlement, stores } = banks;

@@ -1,12 +1,12 @@
 /**
  * The agents encode their batch calls by hand (`batchCalldata`): checked byte for byte against ethers' ABI
- * coder for `initiateBatch`, `smeltBatch` and `acknowledgeBatch`, with values at the edges of their types, and
+ * coder for `initiateBatch`, `smeltBatch`, `acknowledgeBatch` and a lone `initiate`, with values at the edges of their types, and
  * refused for values outside them.
  */
 import { expect } from "chai";
 import { getAddress, hexlify, randomBytes } from "ethers";
 
-import { batchCalldata, termsTuple, type SettlementTerms } from "../../src/settlement/terms.js";
+import { batchCalldata, termsTuple, termsWords, type SettlementTerms } from "../../src/settlement/terms.js";
 import { IInterbankSettlement__factory } from "../../typechain-types/index.js";
 
 const iface = IInterbankSettlement__factory.createInterface();
@@ -36,6 +36,15 @@ describe("settlement: the agents' batch calldata against ethers' ABI coder", fun
       );
     });
   }
+
+  it("one initiate (the agents' check of an order arriving alone): the same bytes", function () {
+    for (const edge of ["low", "high", "random"] as const) {
+      const one = terms(edge);
+      expect(iface.getFunction("initiate").selector + termsWords(one)).to.equal(
+        iface.encodeFunctionData("initiate", [termsTuple(one)]),
+      );
+    }
+  });
 
   it("refuses a value outside its type, and references that do not match the terms, with a typed error", function () {
     const selector = iface.getFunction("initiateBatch").selector;
