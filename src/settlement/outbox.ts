@@ -37,7 +37,7 @@ const LANDED_RECHECK_MS = 5_000;
 const RECEIPT_TIMEOUT_MS = 120_000;
 /** How much longer than the receipt's deadline a sent row is held back from later rounds. */
 const HOLD_MARGIN_MS = 5_000;
-/** How long an estimated gas limit is reused for the same step and batch size. */
+/** How long a step's gas per payment, learnt from an estimate, is reused for batches at least as big. */
 const GAS_LIMIT_TTL_MS = 60_000;
 
 /** The selectors of the functions whose calldata is encoded by hand (`terms.ts`), worked out once. */
@@ -143,7 +143,11 @@ export class OutboxSender {
   /** The agent's transactions, nonces counted here, sent without waiting for the ones before to be mined. */
   readonly #queue: TxQueue;
   /** Gas limits by step and batch size, from an estimate; a row sent again is estimated afresh. */
-  readonly #gasLimits = new Map<string, { readonly limit: bigint; readonly until: number }>();
+  /** Per step: the most gas a payment needed in an estimate, the smallest batch that estimate was of, until when. */
+  readonly #gasPerPayment = new Map<
+    OutboxStep,
+    { readonly perPayment: bigint; readonly fromCount: number; readonly until: number }
+  >();
   readonly #receiptTimeoutMs: number;
   /** Receipt handlers under way. */
   readonly #handling = new Set<Promise<void>>();
@@ -323,7 +327,7 @@ export class OutboxSender {
             this.#wake();
             return;
           }
-          this.#gasLimits.delete(`${step}:${items.length}`);
+          this.#gasPerPayment.delete(step);
           await this.#sendFailed(items, new Error(`transaction ${sent.hash} reverted`));
         },
         async (error: unknown) => {
@@ -349,18 +353,27 @@ export class OutboxSender {
   /**
    * The gas limit of a step: an estimate plus a margin (the estimate is exact for the state it ran on, and a
    * payment mined a moment later can cost more: the settlement's token balance going from zero to non-zero, a
-   * corridor window rolling over; unused gas is refunded, so the margin costs nothing). Rows sent for the first
-   * time reuse the limit of the same step and batch size for `GAS_LIMIT_TTL_MS`, so the node runs no estimate
-   * per payment; a row sent again, or after a revert of its kind, is estimated afresh.
+   * corridor window rolling over; unused gas is refunded, so the margin costs nothing). Each estimate, divided
+   * by its batch's size, is the step's gas per payment for `GAS_LIMIT_TTL_MS`: rows sent for the first time in
+   * a batch at least as big reuse it (a bigger batch spreads the transaction's fixed cost over more payments,
+   * so it needs no more per payment), so the node runs no estimate per batch under load; a smaller batch, a
+   * row sent again, or a step after a revert of its kind is estimated afresh.
    */
   async #gasLimit(step: OutboxStep, count: number, to: string, data: string, fresh: boolean): Promise<bigint> {
-    const key = `${step}:${count}`;
-    const cached = this.#gasLimits.get(key);
-    if (fresh && cached !== undefined && cached.until > Date.now()) return cached.limit;
+    const known = this.#gasPerPayment.get(step);
+    const margin = (gas: bigint): bigint => gas + gas / 4n + 20_000n;
+    if (fresh && known !== undefined && known.until > Date.now() && count >= known.fromCount) {
+      return margin(known.perPayment * BigInt(count));
+    }
     const estimate = await this.#signer.estimateGas({ to, data });
-    const limit = estimate + estimate / 4n + 20_000n;
-    this.#gasLimits.set(key, { limit, until: Date.now() + GAS_LIMIT_TTL_MS });
-    return limit;
+    const perPayment = (estimate + BigInt(count) - 1n) / BigInt(count);
+    const current = known !== undefined && known.until > Date.now() ? known : undefined;
+    this.#gasPerPayment.set(step, {
+      perPayment: current === undefined || perPayment > current.perPayment ? perPayment : current.perPayment,
+      fromCount: current === undefined ? count : Math.min(count, current.fromCount),
+      until: current?.until ?? Date.now() + GAS_LIMIT_TTL_MS,
+    });
+    return margin(estimate);
   }
 
   #calldata(step: OutboxStep, payments: readonly PaymentRecord[]): string {

@@ -206,6 +206,48 @@ describe("settlement: one round of the outbox sender", function () {
     expect(banks!.settlement.interface.parseTransaction({ data: tx!.data })?.name).to.equal("initiateBatch");
   });
 
+  it("estimates a step's gas once for batches at least as big as the one estimated; a smaller batch afresh", async function () {
+    const first = ["RND-G1", "RND-G2", "RND-G3", "RND-G4", "RND-G5", "RND-G6", "RND-G7"];
+    const payments = await bankAOwing([], first);
+    const signer = banks!.suite.accounts.bankA;
+    let estimates = 0;
+    const counting = new Proxy(signer, {
+      get(target, property) {
+        if (property === "estimateGas") {
+          return (tx: Parameters<typeof signer.estimateGas>[0]) => {
+            estimates += 1;
+            return target.estimateGas(tx);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { sender } = senderFor(payments, { stepBatchSize: 3, signer: counting });
+    // Batches of 3, 3 and 1: the first is estimated, the second reuses its gas per payment, the 1 is smaller.
+    expect(await sender.sendPending()).to.equal(3);
+    await sender.settled();
+    expect(estimates).to.equal(2);
+    for (const id of first) expect(await stateOf(id)).to.equal("Delivered");
+    // Since a batch of 1 was estimated, every batch size reuses it.
+    const now = (await banks!.suite.ethers.provider.getBlock("latest"))!.timestamp;
+    const more = ["RND-G8", "RND-G9", "RND-G10", "RND-G11"];
+    for (const id of more) {
+      const record = payments.get("outbound", first[0]!)!;
+      payments.insert({
+        ...record,
+        id,
+        terms: { ...record.terms, id: settlementIdOf(id), deadline: now + 3_600 },
+        note: "accepted",
+      });
+      payments.enqueue("outbound", id, "initiate");
+    }
+    expect(await sender.sendPending()).to.equal(2);
+    await sender.settled();
+    expect(estimates).to.equal(2);
+    for (const id of more) expect(await stateOf(id)).to.equal("Delivered");
+  });
+
   it("sends nothing more once it is stopping, and leaves the rest pending", async function () {
     const payments = await bankAOwing(["RND-T1"], ["RND-T2", "RND-T3"]);
     payments.enqueue("outbound", "RND-T1", "acknowledge");
