@@ -254,21 +254,21 @@ export async function directChainLimit(options: {
     nonces.set(signer, await provider.getTransactionCount(await signer.getAddress(), "pending"));
   }
   const sent: TransactionResponse[] = [];
-  // One estimate per batch size (the first call of that size), reused for the rest, as the agents do.
+  // One estimate per step, of its smallest batch: its gas per payment, with the agents' margin, serves every
+  // batch (a bigger batch needs no more per payment), as the agents reuse theirs.
   const phase = async (signer: Signer, sizes: readonly number[], data: readonly string[]): Promise<void> => {
-    const limits = new Map<number, bigint>();
-    for (const [i, size] of sizes.entries()) {
-      if (limits.has(size)) continue;
-      const estimate = await signer.estimateGas({ to: options.settlement, data: data[i]! });
-      limits.set(size, estimate + estimate / 4n + 20_000n);
-    }
+    const smallest = sizes.indexOf(Math.min(...sizes));
+    const estimate = await signer.estimateGas({ to: options.settlement, data: data[smallest]! });
+    const perPayment = (estimate + BigInt(sizes[smallest]!) - 1n) / BigInt(sizes[smallest]!);
+    const limitOf = (size: number): bigint => {
+      const gas = perPayment * BigInt(size);
+      return gas + gas / 4n + 20_000n;
+    };
     const batch: Array<Promise<TransactionResponse>> = [];
     for (const [i, call] of data.entries()) {
       const nonce = nonces.get(signer)!;
       nonces.set(signer, nonce + 1);
-      batch.push(
-        signer.sendTransaction({ to: options.settlement, data: call, nonce, gasLimit: limits.get(sizes[i]!)! }),
-      );
+      batch.push(signer.sendTransaction({ to: options.settlement, data: call, nonce, gasLimit: limitOf(sizes[i]!) }));
     }
     const responses = await Promise.all(batch);
     sent.push(...responses);
