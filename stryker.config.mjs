@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
 // commerce-service; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
@@ -93,6 +93,16 @@ const GROUPS = {
       "test/settlement/inbound-ids.test.ts",
       "test/settlement/agent.test.ts",
     ],
+  },
+  checks: {
+    // Issue 22: the agent's grouped "would the settlement take these orders?" before a 202 (the kit's Coalescer and
+    // the agent's flush) and the outbox's gas limits learnt per payment.
+    mutate: () => [
+      "src/chain/coalesce.ts",
+      span("src/settlement/agent.ts", /^ {2}async #checkOnChain\(/, /^ {2}\/\/ ─+ the loop/),
+      span("src/settlement/outbox.ts", /^ {2}async #gasLimit\(/, /^ {2}#calldata\(/),
+    ],
+    tests: ["test/chain/coalesce.test.ts", "test/settlement/agent.test.ts", "test/settlement/outbox-sender.test.ts"],
   },
   "tx-queue": {
     // Issue 22: the kit's pipelined sender (nonces counted locally, read again after a refused or lost send, a
