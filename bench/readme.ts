@@ -38,7 +38,7 @@ const renderers: Record<string, (value: unknown) => string> = {
     const devnet = existsSync(devnetFile) ? (JSON.parse(readFileSync(devnetFile, "utf8")) as Run) : undefined;
     const n = (x: number) => x.toLocaleString("en-US");
     const row = (setup: string, r: Run) =>
-      `| ${setup} | ${r.completed} | ${r.perSecond} | ${n(r.p50Ms)} ms | ${n(r.p95Ms)} ms | ${n(r.gasPerPayment)} | ${r.direct.perSecond} | ${r.agentShareOfChainLimit} |`;
+      `| ${setup} | ${r.completed} | ${n(r.perSecond)} | ${n(r.p50Ms)} ms | ${n(r.p95Ms)} ms | ${n(r.gasPerPayment)} | ${n(r.direct.perSecond)} | ${r.agentShareOfChainLimit} |`;
     const stepNames = inProcess.steps.map((s) => s.step);
     const stepRow = (setup: string, steps: readonly Steps[]) =>
       `| ${setup} | ${steps.map((s) => `${n(s.p50Ms)}`).join(" | ")} |`;
