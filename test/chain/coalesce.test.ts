@@ -93,6 +93,12 @@ describe("kit: Coalescer", function () {
     }
   });
 
+  it("takes batches of one: each call alone, in order", async function () {
+    const { coalescer, batches } = doubler(1);
+    expect(await Promise.all([1, 2, 3].map((n) => coalescer.run(n)))).to.deep.equal([2, 4, 6]);
+    expect(batches).to.deep.equal([[1], [2], [3]]);
+  });
+
   it("refuses a batch size that is not a whole number of at least one", function () {
     for (const maxBatch of [0, -1, 1.5, Number.NaN]) {
       expect(() => new Coalescer({ maxBatch, flush: async () => [] }))

@@ -211,12 +211,15 @@ describe("settlement: one round of the outbox sender", function () {
     const payments = await bankAOwing([], first);
     const signer = banks!.suite.accounts.bankA;
     let estimates = 0;
+    const estimated: bigint[] = [];
     const counting = new Proxy(signer, {
       get(target, property) {
         if (property === "estimateGas") {
-          return (tx: Parameters<typeof signer.estimateGas>[0]) => {
+          return async (tx: Parameters<typeof signer.estimateGas>[0]) => {
             estimates += 1;
-            return target.estimateGas(tx);
+            const gas = await target.estimateGas(tx);
+            estimated.push(gas);
+            return gas;
           };
         }
         const value: unknown = Reflect.get(target, property, target);
@@ -229,6 +232,15 @@ describe("settlement: one round of the outbox sender", function () {
     await sender.settled();
     expect(estimates).to.equal(2);
     for (const id of first) expect(await stateOf(id)).to.equal("Delivered");
+    // The limits: an estimate plus a quarter and 20,000; the reused one sized from the first estimate's gas per
+    // payment (rounded up), times the batch's size.
+    const margin = (gas: bigint) => gas + gas / 4n + 20_000n;
+    const limitOf = async (id: string) =>
+      (await banks!.suite.ethers.provider.getTransaction(rowHash(id, "initiate")!))!.gasLimit;
+    const perPayment = (estimated[0]! + 2n) / 3n;
+    expect(await limitOf("RND-G1")).to.equal(margin(estimated[0]!));
+    expect(await limitOf("RND-G4")).to.equal(margin(perPayment * 3n));
+    expect(await limitOf("RND-G7")).to.equal(margin(estimated[1]!));
     // Since a batch of 1 was estimated, every batch size reuses it.
     const now = (await banks!.suite.ethers.provider.getBlock("latest"))!.timestamp;
     const more = ["RND-G8", "RND-G9", "RND-G10", "RND-G11"];
