@@ -40,6 +40,11 @@ const AMOUNT = 12_345n;
 const GAS_LIMIT_PER_PAYMENT = 220_000;
 /** Most acknowledgements in one `acknowledgeBatch`, for the agents and the tight loop alike. */
 const ACK_BATCH = 100;
+/**
+ * Most payments bank A's agent holds open: two per client. The agents share one thread with the chain; one that
+ * admitted every order at once would settle no faster, and each payment would wait behind the backlog.
+ */
+const MAX_OPEN = 2 * CLIENTS;
 
 const connection = await network.create("hardhat");
 const { ethers } = connection;
@@ -67,6 +72,7 @@ async function agent(bank: "A" | "B", address: string): Promise<BankAgent> {
     pollIntervalMs: 5,
     headPollMs: 5,
     ackBatchSize: ACK_BATCH,
+    maxOpenPayments: MAX_OPEN,
     log: (line) => {
       if (/error|failed|will retry/.test(line)) problems.push(line);
     },

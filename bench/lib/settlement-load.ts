@@ -4,13 +4,16 @@
  * `bench/settlement-devnet.ts`):
  *
  * - `postPayments`: concurrent clients post payment orders to bank A's agent
- *   (each client posts its next order as soon as the last one is answered);
+ *   (each client posts its next order as soon as the last one is answered),
+ *   from a worker thread (`settlement-clients.ts`);
  * - `timelineOf` / `breakdown`: when each payment passed each step, read from
  *   the two agents' own payment histories (`GET /payments/:id` shows the same
  *   history), and the latency of each step;
  * - `directChainLimit`: the chain's own limit, the same `initiate`, `smelt` and
  *   `acknowledgeBatch` transactions sent by a tight loop with no agent.
  */
+import { Worker } from "node:worker_threads";
+
 import type { Provider, Signer, TransactionResponse } from "ethers";
 
 import {
@@ -21,10 +24,14 @@ import {
   type SettlementTerms,
 } from "../../src/settlement/terms.js";
 import { IInterbankSettlement__factory } from "../../typechain-types/index.js";
+import type { ClientsInput, ClientsOutput } from "./settlement-clients.js";
 
 export type History = ReadonlyArray<{ readonly at: string; readonly what: string; readonly tx: string | null }>;
 
-/** Posts one payment order per id to bank A's agent from `clients` concurrent clients; returns when each was posted. */
+/**
+ * Posts one payment order per id to bank A's agent from `clients` concurrent clients, in a worker thread
+ * (`settlement-clients.ts`); returns when each was posted. An order not answered 202 is added to `problems`.
+ */
 export async function postPayments(options: {
   readonly url: string;
   readonly ids: readonly string[];
@@ -32,30 +39,24 @@ export async function postPayments(options: {
   readonly amount: bigint;
   readonly problems: string[];
 }): Promise<Map<string, number>> {
-  const posted = new Map<string, number>();
-  let next = 0;
-  const client = async (): Promise<void> => {
-    while (next < options.ids.length) {
-      const id = options.ids[next++]!;
-      posted.set(id, Date.now());
-      const response = await fetch(`${options.url}/payments`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          debtorAccount: "alice",
-          creditorBank: "B",
-          creditorAccount: "bob",
-          amount: options.amount.toString(),
-          currency: "USD",
-          endToEndId: id,
-        }),
-      });
-      const text = await response.text();
-      if (response.status !== 202) options.problems.push(`${id}: HTTP ${response.status} ${text}`);
-    }
+  const input: ClientsInput = {
+    url: options.url,
+    ids: options.ids,
+    clients: options.clients,
+    amount: options.amount.toString(),
   };
-  await Promise.all(Array.from({ length: options.clients }, () => client()));
-  return posted;
+  const worker = new Worker(new URL("./settlement-clients.ts", import.meta.url), { workerData: input });
+  try {
+    const output = await new Promise<ClientsOutput>((resolve, reject) => {
+      worker.once("message", (message: ClientsOutput) => resolve(message));
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`the clients' worker exited (code ${code}) without an answer`)));
+    });
+    options.problems.push(...output.problems);
+    return new Map(output.posted);
+  } finally {
+    await worker.terminate();
+  }
 }
 
 /**

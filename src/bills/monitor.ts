@@ -26,7 +26,7 @@ import {
   type Provider,
 } from "ethers";
 
-import { ConfirmedEventFollower } from "../chain/events.js";
+import { ConfirmedEventFollower, type FollowedLog } from "../chain/events.js";
 import { Poller } from "../chain/poller.js";
 import { withRetry, type RetryPolicy } from "../chain/retry.js";
 import { BankChainError } from "../errors.js";
@@ -456,7 +456,7 @@ export class BillMonitor {
 
   // ───────────────────────────── handlers ─────────────────────────────
 
-  async #onDefinition(log: Log): Promise<void> {
+  async #onDefinition(log: FollowedLog): Promise<void> {
     const parsed = this.#registry.interface.parseLog(log);
     if (parsed === null) return;
     const id = Number(parsed.args.definitionId as bigint);
@@ -527,7 +527,7 @@ export class BillMonitor {
   }
 
   /** One bill event: its own handler by name (effect events share one). */
-  #onBillLog(log: Log): void {
+  #onBillLog(log: FollowedLog): void {
     const parsed = this.#registry.interface.parseLog(log);
     if (parsed === null) return;
     const args = parsed.args as unknown as { readonly [key: string]: unknown };

@@ -1,8 +1,12 @@
-import type { Log, Provider } from "ethers";
+import type { Provider } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { Poller } from "./poller.js";
+import { readBlockHash, readLogs, type ChainLog } from "./raw-reads.js";
+
+/** A log as the follower hands it to its handler: its fields as the node gave them (`raw-reads.ts`). */
+export type FollowedLog = ChainLog;
 
 /** The chain's history changed below the confirmation depth: processed logs may no longer be canonical. */
 export class ChainReorgError extends BankChainError {}
@@ -51,7 +55,7 @@ export interface ConfirmedEventFollowerOptions {
    * be synchronous and only write to `store`: its writes and the checkpoint
    * commit in one transaction, so each log is applied exactly once.
    */
-  readonly handler: (log: Log) => void | Promise<void>;
+  readonly handler: (log: FollowedLog) => void | Promise<void>;
   readonly atomic?: boolean;
   /** Largest block range for one `eth_getLogs`. */
   readonly batchBlocks?: number;
@@ -80,7 +84,7 @@ export const EVENT_MIGRATIONS: readonly Migration[] = [
 export const ATOMIC_LOGS_PER_TRANSACTION = 200;
 
 /** The checkpoint just after `log`. */
-function positionOf(log: Log): Checkpoint {
+function positionOf(log: FollowedLog): Checkpoint {
   return { nextBlock: log.blockNumber, lastLogIndex: log.index, seen: { block: log.blockNumber, hash: log.blockHash } };
 }
 
@@ -206,7 +210,7 @@ export class ConfirmedEventFollower {
     await this.#poller.stop();
   }
 
-  async #handle(log: Log, next: Checkpoint): Promise<void> {
+  async #handle(log: FollowedLog, next: Checkpoint): Promise<void> {
     await this.#options.handler(log);
     this.#save(next);
   }
@@ -219,7 +223,7 @@ export class ConfirmedEventFollower {
    * fsync.
    * @returns where the follower stands after the chunk
    */
-  #applyAtomically(logs: readonly Log[], from: Checkpoint, end: Checkpoint | undefined): Checkpoint {
+  #applyAtomically(logs: readonly FollowedLog[], from: Checkpoint, end: Checkpoint | undefined): Checkpoint {
     const { handler, store, name } = this.#options;
     let position = from;
     let failure: { error: unknown } | undefined;
@@ -249,20 +253,20 @@ export class ConfirmedEventFollower {
   }
 
   /** Logs of a block range, read so that the range's last block did not change meanwhile. */
-  async #stableLogs(fromBlock: number, toBlock: number): Promise<{ logs: Log[]; toBlockHash: string }> {
+  async #stableLogs(fromBlock: number, toBlock: number): Promise<{ logs: FollowedLog[]; toBlockHash: string }> {
     const { provider, filter } = this.#options;
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      const before = await provider.getBlock(toBlock);
-      const logs = await provider.getLogs({
+      const before = await readBlockHash(provider, toBlock);
+      const logs = await readLogs(provider, {
         ...(filter.address === undefined ? {} : { address: filter.address as string | string[] }),
         ...(filter.topics === undefined ? {} : { topics: filter.topics as Array<string | string[] | null> }),
         fromBlock,
         toBlock,
       });
-      const after = await provider.getBlock(toBlock);
-      if (before?.hash != null && before.hash === after?.hash) {
+      const after = await readBlockHash(provider, toBlock);
+      if (before !== null && before === after) {
         logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
-        return { logs, toBlockHash: before.hash };
+        return { logs, toBlockHash: before };
       }
     }
     throw new ChainReorgError("CHAIN_UNSTABLE", `block ${toBlock} kept changing while its logs were read`, { toBlock });
@@ -270,18 +274,18 @@ export class ConfirmedEventFollower {
 
   async #checkNoDeepReorg(position: Checkpoint): Promise<void> {
     if (position.seen === null) return;
-    const block = await this.#options.provider.getBlock(position.seen.block);
-    if (block?.hash === position.seen.hash) return;
+    const hash = await readBlockHash(this.#options.provider, position.seen.block);
+    if (hash === position.seen.hash) return;
     throw new ChainReorgError(
       "CHAIN_REORG_BELOW_CONFIRMATIONS",
       `block ${position.seen.block} was replaced after follower ${this.#options.name} processed it ` +
-        `(had ${position.seen.hash}, now ${block?.hash ?? "missing"}); ` +
+        `(had ${position.seen.hash}, now ${hash ?? "missing"}); ` +
         `the chain reorganised deeper than ${this.#options.confirmations} confirmations`,
       {
         follower: this.#options.name,
         block: position.seen.block,
         expected: position.seen.hash,
-        actual: block?.hash ?? null,
+        actual: hash,
       },
     );
   }

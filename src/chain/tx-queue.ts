@@ -20,9 +20,10 @@
  * The caller decides what a failed or dropped transaction means (for a bank
  * agent: look at the settlement's record on chain before sending again).
  */
-import type { Provider, Signer, TransactionReceipt, TransactionRequest } from "ethers";
+import type { Provider, Signer, TransactionRequest } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
+import { readReceipt, type MinedReceipt } from "./raw-reads.js";
 
 /** A transaction that is neither mined nor known to the node any more: its nonce is free again. */
 export class TxDroppedError extends BankChainError {}
@@ -34,7 +35,7 @@ export interface QueuedTx {
   readonly hash: string;
   readonly nonce: number;
   /** Resolves with the receipt, whatever its status; rejects with `TxDroppedError` or `TxOverdueError`. */
-  readonly mined: Promise<TransactionReceipt>;
+  readonly mined: Promise<MinedReceipt>;
 }
 
 export interface TxQueueOptions {
@@ -57,7 +58,7 @@ interface Watched {
   readonly hash: string;
   readonly nonce: number;
   readonly deadline: number;
-  readonly resolve: (receipt: TransactionReceipt) => void;
+  readonly resolve: (receipt: MinedReceipt) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -165,8 +166,8 @@ export class TxQueue {
     return { type: 0, gasPrice: data.gasPrice };
   }
 
-  #watch(hash: string, nonce: number): Promise<TransactionReceipt> {
-    const mined = new Promise<TransactionReceipt>((resolve, reject) => {
+  #watch(hash: string, nonce: number): Promise<MinedReceipt> {
+    const mined = new Promise<MinedReceipt>((resolve, reject) => {
       this.#watched.set(hash, { hash, nonce, deadline: Date.now() + this.#timeoutMs, resolve, reject });
     });
     void this.#loop();
@@ -189,9 +190,9 @@ export class TxQueue {
   }
 
   async #check(watched: Watched): Promise<void> {
-    let receipt: TransactionReceipt | null;
+    let receipt: MinedReceipt | null;
     try {
-      receipt = await this.#provider.getTransactionReceipt(watched.hash);
+      receipt = await readReceipt(this.#provider, watched.hash);
     } catch {
       receipt = null; // the node did not answer: ask again next round, or judge it if its time is up
     }
@@ -214,7 +215,7 @@ export class TxQueue {
    * (a node need not show a transaction queued behind a gap); dropped when the node has forgotten it and its
    * nonce is the next one the chain expects, or was taken by another transaction.
    */
-  async #overdue(watched: Watched): Promise<TransactionReceipt> {
+  async #overdue(watched: Watched): Promise<MinedReceipt> {
     const overdue = (why: string) =>
       new TxOverdueError("CHAIN_TX_OVERDUE", `${watched.hash} is not mined after ${this.#timeoutMs} ms: ${why}`, {
         hash: watched.hash,
@@ -225,7 +226,7 @@ export class TxQueue {
       used = await this.#provider.getTransactionCount(this.#address!, "latest");
       if (watched.nonce > used) throw overdue(`it waits behind nonce ${used}, still open`);
       if (watched.nonce < used) {
-        const late = await this.#provider.getTransactionReceipt(watched.hash);
+        const late = await readReceipt(this.#provider, watched.hash);
         if (late !== null) return late;
       }
     } catch (error) {

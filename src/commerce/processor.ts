@@ -23,7 +23,7 @@
 import { Contract, type Log, type Provider, type TransactionResponse, type Wallet } from "ethers";
 
 import { BankToken__factory, Checkout__factory, type Checkout } from "../../typechain-types/index.js";
-import { ConfirmedEventFollower } from "../chain/events.js";
+import { ConfirmedEventFollower, type FollowedLog } from "../chain/events.js";
 import { loggerOf } from "../chain/log.js";
 import { mined, ReceiptTimeoutError } from "../chain/receipts.js";
 import { retryDelay, type RetryPolicy } from "../chain/retry.js";
@@ -228,7 +228,7 @@ export class CheckoutProcessor {
 
   // ── Event handlers (synchronous, store writes only) ──
 
-  #seen(log: Log): void {
+  #seen(log: FollowedLog): void {
     const event = this.#checkout.interface.parseLog(log);
     if (event === null) return;
     const invoice = this.#options.store.get(event.args.intentId as string);
@@ -250,7 +250,7 @@ export class CheckoutProcessor {
     );
   }
 
-  #confirmed(log: Log): void {
+  #confirmed(log: FollowedLog): void {
     const event = this.#checkout.interface.parseLog(log);
     if (event === null) return;
     const store = this.#options.store;
@@ -312,7 +312,7 @@ export class CheckoutProcessor {
     }
   }
 
-  #transfer(log: Log): void {
+  #transfer(log: FollowedLog): void {
     const to = `0x${log.topics[2]!.slice(26)}`;
     const invoice = this.#options.store.byDepositAddress(to);
     if (invoice === undefined || invoice.depositSeen) return;

@@ -49,7 +49,7 @@
 import { getAddress, type Block, type Filter, type JsonRpcProvider, type Log, type Wallet } from "ethers";
 import { z } from "zod";
 
-import { ConfirmedEventFollower, type FollowerReads } from "../chain/events.js";
+import { ConfirmedEventFollower, type FollowedLog, type FollowerReads } from "../chain/events.js";
 import { HttpError, JsonHttpServer, route } from "../chain/http.js";
 import { lineLog, loggerOf, type Logger } from "../chain/log.js";
 import { Poller } from "../chain/poller.js";
@@ -228,7 +228,7 @@ export class Attester {
   readonly #http: JsonHttpServer;
   readonly #configuredUrl: string;
   /** Logs of the current round that not every node returned as they are, and why. */
-  readonly #disputed = new WeakMap<Log, string>();
+  readonly #disputed = new WeakMap<object, string>();
   /** Chains whose nodes' heads are now further apart than the confirmation depth (said once, until they close). */
   readonly #headsApart = new Set<bigint>();
   #running = false;
@@ -421,7 +421,7 @@ export class Attester {
   }
 
   /** Records a confirmed `MessagePosted` from `source`, or the reason it will never be signed. */
-  #record(source: InteropChain, log: Log): void {
+  #record(source: InteropChain, log: FollowedLog): void {
     let verified;
     try {
       verified = messageFromLog(log, source.chainId, source.attestedGateway);

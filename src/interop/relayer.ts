@@ -35,7 +35,7 @@
 import { getAddress, type Log, type TransactionReceipt } from "ethers";
 import { z } from "zod";
 
-import { ConfirmedEventFollower } from "../chain/events.js";
+import { ConfirmedEventFollower, type FollowedLog } from "../chain/events.js";
 import { HttpError, JsonHttpServer, pageQuery, route } from "../chain/http.js";
 import { keysetPage, parseKeysetCursor } from "../chain/keyset.js";
 import { lineLog, loggerOf, type Logger } from "../chain/log.js";
@@ -431,7 +431,7 @@ export class Relayer {
   // ───────────────────────────── following ─────────────────────────────
 
   /** Records a confirmed `MessagePosted` (inside the follower's transaction). */
-  #record(source: InteropChain, log: Log): void {
+  #record(source: InteropChain, log: FollowedLog): void {
     let id: string;
     let message: Message;
     try {

@@ -30,6 +30,7 @@ import type { Service } from "../chain/service.js";
 import { BankChainError, messageOf } from "../errors.js";
 import { hasCode, type ContractRevertError } from "../chain/reverts.js";
 import { Coalescer, type Outcome } from "../chain/coalesce.js";
+import { AdmissionBusyError, AdmissionGate } from "../chain/admission.js";
 import { HeadWatcher } from "../chain/heads.js";
 import { Poller } from "../chain/poller.js";
 import type { RetryPolicy } from "../chain/retry.js";
@@ -131,6 +132,15 @@ export interface BankAgentOptions {
    */
   readonly rowsPerRound?: number;
   /**
+   * Most outbound payments the agent holds open at once: accepted and not yet acknowledged, returned, refunded
+   * or failed (default `DEFAULT_MAX_OPEN_PAYMENTS`). An order beyond it waits for one to close, up to
+   * `admissionWaitMs`, then is refused `503 AGENT_BUSY` with nothing posted. Payments open = rate × time each is
+   * open: an agent short of CPU that accepted every order at once would only make each wait behind the backlog.
+   */
+  readonly maxOpenPayments?: number;
+  /** How long an order may wait for room under `maxOpenPayments` before it is refused (ms, default 5 s). */
+  readonly admissionWaitMs?: number;
+  /**
    * Told of each step of a payment, synchronously, at these points:
    * - `accept:committed`: the payment and the customer debit are committed; the HTTP reply is not sent;
    * - `<step>:sending`: the outbox row is durable, the transaction not yet sent;
@@ -153,6 +163,9 @@ const DEFAULT_TTL_SECONDS = 3_600;
 const DEFAULT_ACK_BATCH = 100;
 const DEFAULT_STEP_BATCH = 50;
 const DEFAULT_ROWS_PER_ROUND = 100;
+/** Most outbound payments open at once by default: room for a busy bank on a chain with slow blocks. */
+export const DEFAULT_MAX_OPEN_PAYMENTS = 1_000;
+const DEFAULT_ADMISSION_WAIT_MS = 5_000;
 /** The loop after a failed round: 1 s, doubling, at most 10 s. */
 const LOOP_RETRY: RetryPolicy = { baseMs: RETRY_DELAY_MS, maxMs: 10_000, factor: 2 };
 
@@ -183,6 +196,8 @@ export class BankAgent implements Service {
   readonly #outbox: OutboxSender;
   #stopping = true;
   readonly #poller: Poller;
+  /** Orders wait here while `maxOpenPayments` are open. */
+  readonly #admission: AdmissionGate;
   readonly #heads: HeadWatcher;
   /** "Would the settlement take this payment now?", asked once for the orders that arrive together. */
   readonly #checks: Coalescer<Omit<SettlementTerms, "deadline">, SettlementTerms>;
@@ -220,6 +235,12 @@ export class BankAgent implements Service {
       });
     }
     this.#ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    const maxOpen = options.maxOpenPayments ?? DEFAULT_MAX_OPEN_PAYMENTS;
+    if (!Number.isSafeInteger(maxOpen) || maxOpen < 1) {
+      throw new AgentConfigError("AGENT_BAD_MAX_OPEN_PAYMENTS", `maxOpenPayments must be a whole number ≥ 1`, {
+        maxOpenPayments: maxOpen,
+      });
+    }
     const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
     this.#poller = new Poller({
       tick: () => this.#tick(),
@@ -245,6 +266,11 @@ export class BankAgent implements Service {
 
     this.ledger = new CoreLedger(options.store, this.#clock);
     this.payments = new PaymentStore(options.store, this.#clock);
+    this.#admission = new AdmissionGate({
+      limit: maxOpen,
+      waitMs: options.admissionWaitMs ?? DEFAULT_ADMISSION_WAIT_MS,
+      open: () => this.payments.openOutboundCount(),
+    });
     this.#books = new Bookkeeper({
       store: options.store,
       ledger: this.ledger,
@@ -349,6 +375,7 @@ export class BankAgent implements Service {
       );
     }
     this.#stopping = false;
+    this.#admission.reopen();
     this.#poller.start();
     this.#heads.start();
     this.#log(`listening at ${this.url}; trust account ${this.#me}`);
@@ -357,6 +384,7 @@ export class BankAgent implements Service {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#admission.close(`${this.name} is stopping`);
     await this.#http.stop();
     await this.#heads.stop();
     await this.#poller.stop();
@@ -403,7 +431,44 @@ export class BankAgent implements Service {
   async submit(request: PaymentRequest): Promise<PaymentView> {
     if (this.#stopping) throw new AgentUnavailableError("AGENT_STOPPING", `${this.name} is stopping`);
     const { base, creditor } = this.#checkRequest(request);
-    const terms = await this.#checkOnChain(request, base);
+    const leave = await this.#admit();
+    let terms: SettlementTerms;
+    try {
+      terms = await this.#checkOnChain(request, base);
+      this.#accept(request, terms, creditor);
+    } finally {
+      // Recorded as open (the store counts it now) or refused: either way no longer being admitted.
+      leave();
+    }
+    this.#step("accept:committed", request.endToEndId);
+    this.#logger
+      .child({ paymentId: request.endToEndId })
+      .info(`accepted ${request.endToEndId}: ${terms.amount} ${this.#currency} to ${creditor.id}`);
+    this.#poller.wake();
+    return this.#view(this.payments.get("outbound", request.endToEndId)!);
+  }
+
+  /** Waits for room under `maxOpenPayments`; the returned function ends the admission. */
+  async #admit(): Promise<() => void> {
+    try {
+      return await this.#admission.enter();
+    } catch (error) {
+      if (error instanceof AdmissionBusyError && error.code === "ADMISSION_CLOSED") {
+        throw new AgentUnavailableError("AGENT_STOPPING", `${this.name} is stopping`);
+      }
+      if (error instanceof AdmissionBusyError) {
+        throw new AgentUnavailableError(
+          "AGENT_BUSY",
+          `${this.name} holds its most open payments; none closed in time: try again later`,
+          error.details,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Records the payment, debits the customer and queues its `initiate`, in one SQLite transaction. */
+  #accept(request: PaymentRequest, terms: SettlementTerms, creditor: BankRef): void {
     try {
       this.#books.accept(request, terms, creditor);
     } catch (error) {
@@ -413,12 +478,6 @@ export class BankAgent implements Service {
       if (error instanceof PaymentStoreError && error.code === "PAYMENT_EXISTS") throw duplicate(request.endToEndId);
       throw error;
     }
-    this.#step("accept:committed", request.endToEndId);
-    this.#logger
-      .child({ paymentId: request.endToEndId })
-      .info(`accepted ${request.endToEndId}: ${terms.amount} ${this.#currency} to ${creditor.id}`);
-    this.#poller.wake();
-    return this.#view(this.payments.get("outbound", request.endToEndId)!);
   }
 
   #view(record: PaymentRecord): PaymentView {
@@ -546,6 +605,8 @@ export class BankAgent implements Service {
     const handled = await this.#follower.poll();
     for (const { point, id } of this.#applied) this.#step(point, id);
     this.#applied = [];
+    // Events may have closed payments (acknowledged, returned, refunded, failed): room for orders waiting.
+    this.#admission.recheck();
     const expired = await this.#scanExpired();
     const sent = await this.#outbox.sendPending();
     return handled > 0 || expired > 0 || sent > 0;

@@ -18,8 +18,9 @@
  * | B | smelt | `SettlementSmelted` | due-from:A | suspense |
  * | B | reversal | `SettlementRefunded` after a credit | beneficiary | suspense |
  */
-import { getAddress, type EventFragment, type Log } from "ethers";
+import { getAddress, type EventFragment } from "ethers";
 
+import type { FollowedLog } from "../chain/events.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory } from "../../typechain-types/index.js";
 import type { PaymentRequest } from "./api.js";
@@ -62,7 +63,7 @@ interface EventArgs {
  * `Result`, which was about a fifth of an agent's time under load. An event with a dynamic argument would go
  * through ethers' decoder.
  */
-const EVENTS_BY_TOPIC: ReadonlyMap<string, { event: EventFragment; decode: (log: Log) => EventArgs }> = (() => {
+const EVENTS_BY_TOPIC: ReadonlyMap<string, { event: EventFragment; decode: (log: FollowedLog) => EventArgs }> = (() => {
   const word = (type: string, hex: string): unknown => {
     if (type === "address") return checksummed(`0x${hex.slice(24)}`);
     if (type === "bool") return BigInt(`0x${hex}`) !== 0n;
@@ -70,11 +71,11 @@ const EVENTS_BY_TOPIC: ReadonlyMap<string, { event: EventFragment; decode: (log:
       return type.startsWith("u") ? BigInt(`0x${hex}`) : BigInt.asIntN(256, BigInt(`0x${hex}`));
     return `0x${hex}`; // bytes32 and user types over it (SettlementId)
   };
-  const events = new Map<string, { event: EventFragment; decode: (log: Log) => EventArgs }>();
+  const events = new Map<string, { event: EventFragment; decode: (log: FollowedLog) => EventArgs }>();
   SETTLEMENT_EVENTS.forEachEvent((event) => {
     const isStatic = event.inputs.every((input) => /^(address|bool|u?int\d*|bytes32)$/.test(input.type));
     const decode = isStatic
-      ? (log: Log): EventArgs => {
+      ? (log: FollowedLog): EventArgs => {
           const values = new Map<string, unknown>();
           let topic = 1;
           let offset = 2;
@@ -87,14 +88,14 @@ const EVENTS_BY_TOPIC: ReadonlyMap<string, { event: EventFragment; decode: (log:
           }
           return { getValue: (name) => values.get(name) };
         }
-      : (log: Log): EventArgs => SETTLEMENT_EVENTS.decodeEventLog(event, log.data, log.topics);
+      : (log: FollowedLog): EventArgs => SETTLEMENT_EVENTS.decodeEventLog(event, log.data, log.topics);
     events.set(event.topicHash, { event, decode });
   });
   return events;
 })();
 
 /** A settlement log's event name and arguments, or null for another contract's event. */
-export function parseSettlementLog(log: Log): { name: string; args: EventArgs } | null {
+export function parseSettlementLog(log: FollowedLog): { name: string; args: EventArgs } | null {
   const known = EVENTS_BY_TOPIC.get(log.topics[0]?.toLowerCase() ?? "");
   if (known === undefined) return null;
   return { name: known.event.name, args: known.decode(log) };
@@ -224,7 +225,7 @@ export class Bookkeeper {
   }
 
   /** Applies one confirmed settlement event. Synchronous: it runs in the follower's transaction. */
-  apply(log: Log): void {
+  apply(log: FollowedLog): void {
     const parsed = parseSettlementLog(log);
     if (parsed === null) return;
     const args = parsed.args;

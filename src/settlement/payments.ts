@@ -349,6 +349,16 @@ export const PAYMENT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX settlement_outbox_pending ON settlement_outbox (status, row_id);
     `,
   },
+  {
+    version: 4,
+    name: "index of the open outbound payments",
+    // The agent counts its open outbound payments before it admits an order (`maxOpenPayments`): a partial
+    // index holds those only, so the count reads as many entries as are open, not every payment ever made.
+    sql: `
+      CREATE INDEX settlement_payments_open_outbound ON settlement_payments (direction, debtor_leg)
+        WHERE direction = 'outbound' AND debtor_leg IN ('Debited', 'Initiated');
+    `,
+  },
 ];
 
 interface PaymentRow {
@@ -689,6 +699,14 @@ export class PaymentStore {
   /** The newest outbox row id (0 if none): rows up to it existed before this run. */
   lastRowId(): number {
     return this.#store.get<{ n: number | null }>("SELECT MAX(row_id) AS n FROM settlement_outbox")?.n ?? 0;
+  }
+
+  /** How many outbound payments are open: accepted (`Debited`) or on chain (`Initiated`), not yet closed. */
+  openOutboundCount(): number {
+    return this.#store.get<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM settlement_payments
+       WHERE direction = 'outbound' AND debtor_leg IN ('Debited', 'Initiated')`,
+    )!.n;
   }
 
   /** Whether any outbound payment is on chain and still waiting for bank B. */

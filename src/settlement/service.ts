@@ -18,7 +18,14 @@ import {
 import { isDevnet } from "../chain/networks.js";
 import { choice, int, settingsSchema } from "../chain/settings.js";
 import { BankToken__factory, IInterbankSettlement__factory } from "../../typechain-types/index.js";
-import { AgentConfigError, BankAgent, DEFAULT_HEAD_POLL_MS, DEFAULT_POLL_MS, type BankAgentOptions } from "./agent.js";
+import {
+  AgentConfigError,
+  BankAgent,
+  DEFAULT_HEAD_POLL_MS,
+  DEFAULT_MAX_OPEN_PAYMENTS,
+  DEFAULT_POLL_MS,
+  type BankAgentOptions,
+} from "./agent.js";
 import { systemClock } from "../chain/clock.js";
 
 export type DevnetBank = "A" | "B";
@@ -41,6 +48,13 @@ export const BANK_AGENT_SETTINGS = settingsSchema("bank-a, bank-b", {
     { devnet: DEFAULT_HEAD_POLL_MS, elsewhere: 1_000 },
     1,
     60_000,
+  ),
+  BANK_AGENT_MAX_OPEN_PAYMENTS: int(
+    "most outbound payments an agent holds open (accepted, not yet settled or returned); " +
+      "an order beyond it waits up to 5 s for one to close, then gets 503 AGENT_BUSY",
+    DEFAULT_MAX_OPEN_PAYMENTS,
+    1,
+    1_000_000,
   ),
   BANK_AGENT_DEMO_CUSTOMERS: choice(
     "open the demo customers (alice and carol at A; bob, dave and erin at B) on the agent's first start, or none",
@@ -111,6 +125,7 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
           port: settings[`BANK_${bank}_PORT`],
           pollIntervalMs: settings.BANK_AGENT_POLL_MS,
           headPollMs: settings.BANK_AGENT_HEAD_POLL_MS,
+          maxOpenPayments: settings.BANK_AGENT_MAX_OPEN_PAYMENTS,
           log: context.log,
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });

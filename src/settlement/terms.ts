@@ -17,26 +17,10 @@ import {
 
 import { BankChainError } from "../errors.js";
 
+export { checksummed } from "../chain/raw-reads.js";
+
 /** A value that cannot be encoded for the settlement contract. */
 export class SettlementEncodingError extends BankChainError {}
-
-const CHECKSUMMED = new Map<string, string>();
-/** Most addresses `checksummed` remembers (an agent meets a handful: the banks' trust accounts). */
-const CHECKSUMMED_MAX = 1_024;
-
-/**
- * `getAddress(address)`, remembered: checksumming hashes the address, and an agent checksums the same few
- * trust accounts for every event it applies. Throws as `getAddress` does for a malformed address.
- */
-export function checksummed(address: string): string {
-  let known = CHECKSUMMED.get(address);
-  if (known === undefined) {
-    known = getAddress(address);
-    if (CHECKSUMMED.size >= CHECKSUMMED_MAX) CHECKSUMMED.clear();
-    CHECKSUMMED.set(address, known);
-  }
-  return known;
-}
 
 /**
  * An end-to-end id as the agents accept it: 1 to 32 characters of the SWIFT

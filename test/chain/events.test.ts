@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { Log } from "ethers";
 
 import {
   ATOMIC_LOGS_PER_TRANSACTION,
   ChainReorgError,
   ConfirmedEventFollower,
   EventFollowerConfigError,
+  type FollowedLog,
 } from "../../src/chain/events.js";
 import { Store } from "../../src/store/store.js";
 import type { SoladyERC20 } from "../../typechain-types/index.js";
@@ -21,7 +21,7 @@ describe("chain: confirmed event follower", function () {
     const transferTopic = token.interface.getEvent("Transfer").topicHash;
     const store = Store.open({ path: ":memory:" });
     const seen: Array<{ amount: bigint; block: number; index: number }> = [];
-    const follower = (confirmations: number, handler?: (log: Log) => void | Promise<void>, atomic = false) =>
+    const follower = (confirmations: number, handler?: (log: FollowedLog) => void | Promise<void>, atomic = false) =>
       new ConfirmedEventFollower({
         provider: ethers.provider,
         store,
@@ -105,7 +105,7 @@ describe("chain: confirmed event follower", function () {
     const { token, alice, store, follower, networkHelpers } = await fixture();
     store.exec("CREATE TABLE credits (amount TEXT NOT NULL)");
     let failOn: bigint | undefined = 2n;
-    const handler = (log: Log) => {
+    const handler = (log: FollowedLog) => {
       const amount = BigInt(log.data);
       store.run("INSERT INTO credits (amount) VALUES (?)", amount.toString());
       if (amount === failOn) throw new Error("crash mid-log");
@@ -133,7 +133,7 @@ describe("chain: confirmed event follower", function () {
     // The first log of the second transaction fails: the first transaction's checkpoint must not be the range's end.
     const failOn = BigInt(ATOMIC_LOGS_PER_TRANSACTION + 1);
     let failing = true;
-    const handler = (log: Log) => {
+    const handler = (log: FollowedLog) => {
       const amount = BigInt(log.data);
       if (failing && amount === failOn) throw new Error("crash in the second transaction");
       store.run("INSERT INTO credits (amount) VALUES (?)", amount.toString());
@@ -176,7 +176,7 @@ describe("chain: confirmed event follower", function () {
     const { token, alice, follower } = await fixture();
     const handled: bigint[] = [];
     let fail = true;
-    const handler = async (log: Log) => {
+    const handler = async (log: FollowedLog) => {
       const amount = BigInt(log.data);
       if (amount === 2n && fail) throw new Error("rpc down");
       handled.push(amount);

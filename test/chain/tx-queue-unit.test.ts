@@ -56,7 +56,15 @@ const script = (more: Partial<Script> = {}): Script => ({
   ...more,
 });
 const tx = { to: "0x00000000000000000000000000000000000000bb", data: "0x", gasLimit: 21_000n };
-const receiptOf = (hash: string) => ({ hash, status: 1 }) as unknown as TransactionReceipt;
+/** A mined receipt as ethers gives it (only the fields the queue reads). */
+const receiptOf = (hash: string) =>
+  ({
+    hash,
+    status: 1,
+    blockNumber: 7,
+    blockHash: `0x${"07".repeat(32)}`,
+    gasUsed: 21_000n,
+  }) as unknown as TransactionReceipt;
 
 describe("chain/tx-queue: what it asks the node and hands the signer (a scripted node)", function () {
   it("reads the chain id, the count and the fees once, then numbers and prices every send from them (EIP-1559)", async function () {
@@ -158,7 +166,9 @@ describe("chain/tx-queue: a transaction past its deadline (a scripted node)", fu
   it("a receipt that comes before the deadline resolves the wait", async function () {
     const s = script();
     const { out, outcome } = await pastDeadline(s, (hash) => s.receipts.set(hash, receiptOf(hash)));
-    expect(outcome).to.deep.equal({ receipt: receiptOf(out.hash) });
+    expect(outcome).to.deep.equal({
+      receipt: { hash: out.hash, status: 1, blockNumber: 7, blockHash: `0x${"07".repeat(32)}`, gasUsed: 21_000n },
+    });
   });
 
   it("still held by the node: overdue, and the count is kept", async function () {

@@ -382,6 +382,56 @@ describe("settlement: bank agents on the in-process chain", function () {
     expectBalanced(a, b);
   });
 
+  it("at its most open payments an order waits for one to close; past the wait 503 AGENT_BUSY, nothing posted", async function () {
+    banks = await startBanks({ maxOpenPayments: 1, admissionWaitMs: 2_000 });
+    const { a, stores } = banks;
+    // B away: the first payment stays open (on chain, waiting for B).
+    await banks.b.stop();
+    expect((await http(`${a.url}/payments`, "POST", order("OPEN-1"))).status).to.equal(202);
+    const busy = await http<ErrorJson>(`${a.url}/payments`, "POST", order("OPEN-2"));
+    expect(busy.status).to.equal(503);
+    expect(busy.body.error.code).to.equal("AGENT_BUSY");
+    expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING - 12_345n);
+    expect((await http(`${a.url}/payments/OPEN-2?direction=outbound`, "GET")).status).to.equal(404);
+    expect(a.payments.get("outbound", "OPEN-2")).to.equal(undefined);
+
+    // An order that arrives now waits; B comes back, the first payment settles, and the order is let in.
+    const waiting = http<PaymentJson>(`${a.url}/payments`, "POST", order("OPEN-3"));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(a.payments.get("outbound", "OPEN-3")).to.equal(undefined);
+    const b = banks.agent("B", stores.b);
+    extra.push(b);
+    await b.start();
+    const let_in = await waiting;
+    expect(let_in.status, JSON.stringify(let_in.body)).to.equal(202);
+    const first = a.payments.get("outbound", "OPEN-1")!;
+    const acknowledged = first.history.find((entry) => entry.what.startsWith("acknowledged"));
+    expect(acknowledged, "OPEN-1 acknowledged before OPEN-3 was accepted").to.not.equal(undefined);
+    expect(Date.parse(acknowledged!.at)).to.be.at.most(Date.parse(let_in.body.history[0]!.at));
+    await waitForPayment(a, "OPEN-3", (p) => p.status === "Acknowledged");
+
+    // An order waiting when the agent stops: 503 AGENT_STOPPING.
+    await b.stop();
+    expect((await http(`${a.url}/payments`, "POST", order("OPEN-4"))).status).to.equal(202);
+    const stopping = http<ErrorJson>(`${a.url}/payments`, "POST", order("OPEN-5"));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await a.stop();
+    const refused = await stopping;
+    expect(refused.status).to.equal(503);
+    expect(refused.body.error.code).to.equal("AGENT_STOPPING");
+    expect(a.payments.get("outbound", "OPEN-5")).to.equal(undefined);
+  });
+
+  it("refuses a maxOpenPayments below 1", async function () {
+    for (const maxOpenPayments of [0, 2.5]) {
+      const error = await startBanks({ maxOpenPayments }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.have.property("code", "AGENT_BAD_MAX_OPEN_PAYMENTS");
+    }
+  });
+
   it("acknowledges in batches: many payments, fewer acknowledgement transactions", async function () {
     banks = await startBanks();
     const { a, b } = banks;

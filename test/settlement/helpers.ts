@@ -138,7 +138,7 @@ export interface PaymentJson {
   debtor: { bank: string; account: string | null; status: string };
   creditor: { bank: string; account: string | null; status: string };
   reason: string | null;
-  history: Array<{ what: string; tx: string | null }>;
+  history: Array<{ at: string; what: string; tx: string | null }>;
 }
 
 /** Both core ledgers balance. */

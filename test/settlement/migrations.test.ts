@@ -155,7 +155,10 @@ describe("settlement: migrating a version-1 database to TEXT amounts", function 
         { module: "settlement.payments", version: 1 },
         { module: "settlement.payments", version: 2 },
         { module: "settlement.payments", version: 3 },
+        { module: "settlement.payments", version: 4 },
       ]);
+      // P1 (outbound, Debited) is open; P2 is inbound, whatever its legs: one open outbound payment.
+      expect(payments.openOutboundCount()).to.equal(1);
 
       expect(ledger.accounts().map((a) => [a.id, a.balance])).to.deep.equal([
         ["alice", DEPOSIT - 12_345n],
