@@ -17,7 +17,7 @@
 import { FetchRequest, JsonRpcProvider, Network } from "ethers";
 import { z } from "zod";
 
-import { FixedGasProvider, originOf, probeChainId } from "../chain/config.js";
+import { FixedGasProvider, JSON_RPC_OPTIONS, originOf, probeChainId } from "../chain/config.js";
 import type { FixedGas } from "../chain/networks.js";
 import { systemClock, type Clock } from "../chain/clock.js";
 import { hasCode, revertData } from "../chain/reverts.js";
@@ -105,11 +105,11 @@ export class NodeDirectory {
       const nodes = urls.map((url) => {
         const request = new FetchRequest(url);
         request.timeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-        // No answer cache: two questions a moment apart (the pending nonce before and after a send) must both ask.
+        // The services' options (no answer cache, no batches: `JSON_RPC_OPTIONS`).
         const providerOptions = {
+          ...JSON_RPC_OPTIONS,
           staticNetwork: network,
           pollingInterval: options.pollingIntervalMs ?? 500,
-          cacheTimeout: -1,
         };
         const gas = options.gas?.get(chainId);
         const provider =

@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import type { JsonRpcProvider } from "ethers";
 
 import { expect } from "chai";
 
@@ -100,6 +101,32 @@ describe("chain: configuration", function () {
     expect((await chain.provider.getNetwork()).chainId).to.equal(1337n);
     await chain.close();
     node.server.close();
+  });
+
+  it("sends each JSON-RPC call at once, alone: no batch, so no wait for one to fill", async function () {
+    const bodies: unknown[] = [];
+    const node = await fakeNode((body) => {
+      const request = JSON.parse(body) as { id: number } | Array<{ id: number }>;
+      bodies.push(request);
+      const answer = (one: { id: number }) => ({ jsonrpc: "2.0", id: one.id, result: "0x539" });
+      return { status: 200, body: JSON.stringify(Array.isArray(request) ? request.map(answer) : answer(request)) };
+    });
+    try {
+      const chain = await openChain({ rpc: node.url, env: {} });
+      const provider = chain.provider as JsonRpcProvider;
+      bodies.length = 0;
+      // Three calls at once: ethers' default would send them as one array after a 10 ms wait.
+      await Promise.all([
+        provider.send("eth_blockNumber", []),
+        provider.send("eth_gasPrice", []),
+        provider.send("eth_chainId", []),
+      ]);
+      expect(bodies).to.have.length(3);
+      expect(bodies.some((body) => Array.isArray(body))).to.equal(false);
+      await chain.close();
+    } finally {
+      node.server.close();
+    }
   });
 
   it("opens the in-process chain with its signers", async function () {

@@ -505,8 +505,15 @@ describe("interop: attesters and the relayer carry messages between two chains",
     expect(new Set(open.seen.map((item) => item.id)).size).to.equal(open.seen.length);
     const before = (await list("?state=delivered")).body.items;
     expect(before.every((item) => item.state === "delivered" && !ids.includes(item.id))).to.equal(true);
-    const single = await fetch(`${relayer!.url}/messages/${ids[0]}`);
-    expect(open.seen[2]).to.deep.equal(await single.json());
+    // The same record as GET /messages/:id gives, but for what moves while the relayer keeps asking the
+    // attester it cannot reach (its attempts, the note of the last one, what it last read of the destination).
+    const single = (await (await fetch(`${relayer!.url}/messages/${ids[0]}`)).json()) as Record<string, unknown>;
+    const still = ({ attempts, note, destinationStatus, ...rest }: Record<string, unknown>) => (
+      void [attempts, note, destinationStatus],
+      rest
+    );
+    expect(still(open.seen[2] as unknown as Record<string, unknown>)).to.deep.equal(still(single));
+    expect(single.attempts).to.be.at.least((open.seen[2] as unknown as { attempts: number }).attempts);
 
     for (const [query, field] of [
       ["?state=lost", "state"],
