@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, admission, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
 // commerce-service; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
@@ -104,6 +104,21 @@ const GROUPS = {
     ],
     tests: ["test/chain/coalesce.test.ts", "test/settlement/agent.test.ts", "test/settlement/outbox-sender.test.ts"],
   },
+  admission: {
+    // Issue 22: the agent's admission (at most maxOpenPayments open; the kit's AdmissionGate, and the agent's
+    // mapping of its refusals) and the raw reads of logs, receipts and block hashes the follower and TxQueue use.
+    mutate: () => [
+      "src/chain/admission.ts",
+      "src/chain/raw-reads.ts",
+      span("src/settlement/agent.ts", /^ {2}async submit\(request/, /^ {2}\/\*\* Records the payment, debits/),
+    ],
+    tests: [
+      "test/chain/admission.test.ts",
+      "test/chain/raw-reads.test.ts",
+      "test/settlement/agent.test.ts",
+      "test/settlement/migrations.test.ts",
+    ],
+  },
   "tx-queue": {
     // Issue 22: the kit's pipelined sender (nonces counted locally, read again after a refused or lost send, a
     // dropped transaction told from an overdue one). The tests run on Anvil.
@@ -119,7 +134,7 @@ const GROUPS = {
       span("src/interop/payload.ts", /^export function recoverEcdsa\(/),
       span("src/interop/messages.ts", /^export function messageIdOf\(/, /^export function attestedGatewayDomain\(/),
       span("src/interop/messages.ts", /^export function messageFromLog\(/, /^export function messageToJson\(/),
-      span("src/interop/attester.ts", /^ {2}#record\(source: InteropChain, log: Log\)/, /^ {2}async #heads\(\)/),
+      span("src/interop/attester.ts", /^ {2}#record\(source: InteropChain, log: FollowedLog\)/, /^ {2}async #heads\(\)/),
     ],
     tests: [
       "test/interop/payload.test.ts",
@@ -129,7 +144,7 @@ const GROUPS = {
     ],
   },
   bills: {
-    mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: Log\)/, /^ {2}\/\/ ─+ helpers/)],
+    mutate: () => [span("src/bills/monitor.ts", /^ {2}#onBillLog\(log: FollowedLog\)/, /^ {2}\/\/ ─+ helpers/)],
     tests: ["test/bills/anomalies.test.ts", "test/bills/monitor.test.ts"],
   },
   certificates: {
