@@ -8,6 +8,17 @@ function gate(limit: number, waitMs = 1_000) {
   return { state, gate: new AdmissionGate({ limit, waitMs, open: () => state.open }) };
 }
 
+/** Whether `enter()` let the request in (resolved) after the pending callbacks have run; false if it waits or was refused. */
+async function admitted(promise: Promise<unknown>): Promise<boolean> {
+  let ok = false;
+  void promise.then(
+    () => (ok = true),
+    () => undefined,
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return ok;
+}
+
 /** Whether `promise` has settled after the pending callbacks have run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -93,7 +104,9 @@ describe("chain: admission gate", function () {
     expect(((await g.enter().catch((e: unknown) => e)) as AdmissionBusyError).code).to.equal("ADMISSION_CLOSED");
     g.reopen();
     state.open = 0;
-    expect(await settled(g.enter())).to.equal(true);
+    expect(await admitted(g.enter())).to.equal(true);
+    // The refused waiter took no place: the limit of one holds.
+    expect(await settled(g.enter())).to.equal(false);
   });
 
   it("one let in just before close() gives its place back", async function () {
@@ -105,17 +118,55 @@ describe("chain: admission gate", function () {
     g.close("stopping");
     expect(((await waiting) as AdmissionBusyError).code).to.equal("ADMISSION_CLOSED");
     g.reopen();
-    expect(await settled(g.enter())).to.equal(true);
+    expect(await admitted(g.enter())).to.equal(true);
+    expect(await settled(g.enter())).to.equal(false);
+  });
+
+  it("a newcomer does not pass a request already waiting, even when room appears before the recheck", async function () {
+    const { state, gate: g } = gate(1);
+    state.open = 1;
+    const first = g.enter();
+    state.open = 0; // room, not yet rechecked
+    const second = g.enter();
+    expect(await settled(second)).to.equal(false);
+    g.recheck();
+    expect(await admitted(first)).to.equal(true);
+    expect(await settled(second)).to.equal(false);
+  });
+
+  it("more room than requests waiting: all let in, nothing more", async function () {
+    const { state, gate: g } = gate(3);
+    state.open = 3;
+    const waiting = g.enter();
+    state.open = 0;
+    expect(() => g.recheck()).to.not.throw();
+    expect(await admitted(waiting)).to.equal(true);
+    expect(g.waiting).to.equal(0);
   });
 
   it("refuses a limit below 1 or not whole, and a negative wait", function () {
+    const refusal = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return { code: (error as AdmissionBusyError).code, details: (error as AdmissionBusyError).details };
+      }
+      return undefined;
+    };
     for (const limit of [0, -1, 1.5, Number.NaN]) {
-      expect(() => new AdmissionGate({ limit, waitMs: 1, open: () => 0 }))
-        .to.throw()
-        .with.property("code", "ADMISSION_BAD_LIMIT");
+      expect(refusal(() => new AdmissionGate({ limit, waitMs: 1, open: () => 0 }))).to.deep.equal({
+        code: "ADMISSION_BAD_LIMIT",
+        details: { limit },
+      });
     }
     expect(() => new AdmissionGate({ limit: 1, waitMs: -1, open: () => 0 }))
       .to.throw()
       .with.property("code", "ADMISSION_BAD_WAIT");
+    expect(() => new AdmissionGate({ limit: 1, waitMs: Number.POSITIVE_INFINITY, open: () => 0 }))
+      .to.throw()
+      .with.property("details")
+      .that.deep.equals({ waitMs: Number.POSITIVE_INFINITY });
+    // A wait of 0: refused at once when there is no room, but a valid setting.
+    expect(new AdmissionGate({ limit: 1, waitMs: 0, open: () => 0 }).waiting).to.equal(0);
   });
 });

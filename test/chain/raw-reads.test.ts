@@ -103,6 +103,34 @@ describe("chain: raw reads (logs, receipts, block hashes) agree with ethers' par
     }
   });
 
+  it("a provider without send (a scripted one, the interop services' multi-node readers): its own methods, its own log objects", async function () {
+    const theLog = { address: "0x5FbDB2315678afecb367f032d93F642f64180aa3", topics: [], data: "0x", blockNumber: 3 };
+    const asked: unknown[] = [];
+    const scripted = {
+      send: "not a function",
+      getLogs: async (filter: unknown) => (asked.push(filter), [theLog]),
+      getBlock: async (number: number) => (number === 3 ? { hash: `0x${"03".repeat(32)}` } : null),
+      getTransactionReceipt: async (hash: string) =>
+        hash === `0x${"aa".repeat(32)}`
+          ? { hash, status: null, blockNumber: 3, blockHash: `0x${"03".repeat(32)}`, gasUsed: 5n }
+          : null,
+    } as unknown as Provider;
+    const logs = await readLogs(scripted, { address: theLog.address, topics: [null], fromBlock: 2, toBlock: 3 });
+    expect(logs).to.have.length(1);
+    expect(logs[0]).to.equal(theLog);
+    expect(asked).to.deep.equal([{ address: theLog.address, topics: [null], fromBlock: 2, toBlock: 3 }]);
+    expect(await readBlockHash(scripted, 3)).to.equal(`0x${"03".repeat(32)}`);
+    expect(await readBlockHash(scripted, 4)).to.equal(null);
+    expect(await readReceipt(scripted, `0x${"aa".repeat(32)}`)).to.deep.equal({
+      hash: `0x${"aa".repeat(32)}`,
+      status: 0,
+      blockNumber: 3,
+      blockHash: `0x${"03".repeat(32)}`,
+      gasUsed: 5n,
+    });
+    expect(await readReceipt(scripted, `0x${"bb".repeat(32)}`)).to.equal(null);
+  });
+
   describe("a node whose answer is not JSON-RPC's: CHAIN_BAD_ANSWER, nothing made up", function () {
     const node = (answer: unknown) =>
       ({ send: async () => answer }) as unknown as Provider & { send: (m: string, p: unknown[]) => Promise<unknown> };
@@ -143,7 +171,50 @@ describe("chain: raw reads (logs, receipts, block hashes) agree with ethers' par
       ]);
     });
 
+    it("asks the node with the filter given, numbers in hex, and no address when none is given", async function () {
+      const calls: Array<{ method: string; params: unknown[] }> = [];
+      const recording = {
+        send: async (method: string, params: unknown[]) => (calls.push({ method, params }), []),
+      } as unknown as Provider;
+      const topics = [log.topics[0]!, null, [log.topics[0]!]];
+      await readLogs(recording, { address: log.address, topics, fromBlock: 10, toBlock: 255 });
+      await readLogs(recording, { topics, fromBlock: 1, toBlock: 1 });
+      await readLogs(recording, { address: [log.address], fromBlock: 0, toBlock: 0 });
+      expect(calls).to.deep.equal([
+        { method: "eth_getLogs", params: [{ address: log.address, topics, fromBlock: "0xa", toBlock: "0xff" }] },
+        { method: "eth_getLogs", params: [{ topics, fromBlock: "0x1", toBlock: "0x1" }] },
+        { method: "eth_getLogs", params: [{ address: [log.address], fromBlock: "0x0", toBlock: "0x0" }] },
+      ]);
+    });
+
+    it("a removed log is shown removed", async function () {
+      expect((await readLogs(node([{ ...log, removed: true }]), query))[0]!.removed).to.equal(true);
+    });
+
+    it("names what was malformed", async function () {
+      const error = (await readLogs(node([{ ...log, blockNumber: "2" }]), query).catch(
+        (e: unknown) => e,
+      )) as ChainAnswerError;
+      expect(error.details).to.deep.equal({ what: "a log's block number" });
+      const hash = (await readLogs(node([{ ...log, blockHash: "0x" }]), query).catch(
+        (e: unknown) => e,
+      )) as ChainAnswerError;
+      expect(hash.details).to.deep.equal({ what: "a log's block hash" });
+    });
+
     it("no list, a log without topics, a bad number or hash", async function () {
+      await refused(readLogs(node([null]), query));
+      await refused(readLogs(node([{ ...log, address: undefined }]), query));
+      await refused(readLogs(node([{ ...log, data: 7 }]), query));
+      // Not a string, though its text would pass: refused.
+      await refused(readLogs(node([{ ...log, blockNumber: ["0x2"] }]), query));
+      await refused(readLogs(node([{ ...log, blockHash: [log.blockHash] }]), query));
+      // Something before or after the hex digits, or too many of them.
+      await refused(readLogs(node([{ ...log, blockNumber: "x0x2" }]), query));
+      await refused(readLogs(node([{ ...log, blockNumber: "0x2g" }]), query));
+      await refused(readLogs(node([{ ...log, blockNumber: "0x12345678901234" }]), query));
+      await refused(readLogs(node([{ ...log, blockHash: `z${log.blockHash}` }]), query));
+      await refused(readLogs(node([{ ...log, blockHash: `${log.blockHash}00` }]), query));
       await refused(readLogs(node({}), query));
       await refused(readLogs(node([{ ...log, topics: undefined }]), query));
       await refused(readLogs(node([{ ...log, blockNumber: 2 }]), query));
@@ -169,6 +240,9 @@ describe("chain: raw reads (logs, receipts, block hashes) agree with ethers' par
       });
       await refused(readReceipt(node({ ...receipt, status: undefined }), log.transactionHash));
       await refused(readReceipt(node({ ...receipt, gasUsed: 5 }), log.transactionHash));
+      await refused(readReceipt(node({ ...receipt, gasUsed: ["0x5208"] }), log.transactionHash));
+      await refused(readReceipt(node({ ...receipt, gasUsed: "x0x5208" }), log.transactionHash));
+      await refused(readReceipt(node({ ...receipt, gasUsed: `0x${"1".repeat(65)}` }), log.transactionHash));
       await refused(readReceipt(node({ ...receipt, transactionHash: undefined }), log.transactionHash));
       await refused(readBlockHash(node({ number: "0x2" }), 2));
     });

@@ -422,6 +422,22 @@ describe("settlement: bank agents on the in-process chain", function () {
     expect(a.payments.get("outbound", "OPEN-5")).to.equal(undefined);
   });
 
+  it("an agent not started refuses an order with 503 AGENT_STOPPING before looking at it", async function () {
+    banks = await startBanks();
+    const idle = banks.agent("A");
+    const error = await idle
+      .submit({
+        debtorAccount: "nobody",
+        creditorBank: "B",
+        creditorAccount: "bob",
+        amount: 1n,
+        currency: "USD",
+        endToEndId: "IDLE-1",
+      })
+      .catch((e: unknown) => e);
+    expect(error).to.have.property("code", "AGENT_STOPPING");
+  });
+
   it("refuses a maxOpenPayments below 1", async function () {
     for (const maxOpenPayments of [0, 2.5]) {
       const error = await startBanks({ maxOpenPayments }).then(
