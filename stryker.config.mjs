@@ -134,7 +134,11 @@ const GROUPS = {
       span("src/interop/payload.ts", /^export function recoverEcdsa\(/),
       span("src/interop/messages.ts", /^export function messageIdOf\(/, /^export function attestedGatewayDomain\(/),
       span("src/interop/messages.ts", /^export function messageFromLog\(/, /^export function messageToJson\(/),
-      span("src/interop/attester.ts", /^ {2}#record\(source: InteropChain, log: FollowedLog\)/, /^ {2}async #heads\(\)/),
+      span(
+        "src/interop/attester.ts",
+        /^ {2}#record\(source: InteropChain, log: FollowedLog\)/,
+        /^ {2}async #heads\(\)/,
+      ),
     ],
     tests: [
       "test/interop/payload.test.ts",
