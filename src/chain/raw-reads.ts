@@ -7,8 +7,11 @@
  * a batch transaction of a hundred payments is most of the agent's cost of
  * reading it.
  *
- * A provider without `send` (a test's scripted node, say) is read through its
- * ordinary methods, and the answer converted to the same shapes.
+ * A provider without `send` (a test's scripted node, the interop services'
+ * multi-node readers) is read through its ordinary methods: its logs are
+ * handed on as they are (an ethers `Log` has every field of a `ChainLog`, and a
+ * caller may key on the very object), its receipts and blocks cut to the same
+ * shapes.
  */
 import { getAddress, type Provider } from "ethers";
 

@@ -21,6 +21,7 @@
 import { getAddress, type EventFragment } from "ethers";
 
 import type { FollowedLog } from "../chain/events.js";
+import { checksummed } from "../chain/raw-reads.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory } from "../../typechain-types/index.js";
 import type { PaymentRequest } from "./api.js";
@@ -28,7 +29,6 @@ import type { AccountSpec, CoreLedger } from "./core-ledger.js";
 import { paymentKey, type BankRef, type OutboxRow, type PaymentRecord, type PaymentStore } from "./payments.js";
 import {
   accountRefOf,
-  checksummed,
   endToEndIdOf,
   reasonTextOf,
   REJECT_REASONS,

@@ -11,7 +11,7 @@
  *
  * Errors are `{ "error": { "code", "message", "field"? } }` with 400 (malformed),
  * 404 (unknown), 409 (duplicate end-to-end id), 422 (well-formed but refused),
- * 503 (chain unreachable) or 500.
+ * 503 (chain unreachable, agent busy at its most open payments, or stopping) or 500.
  */
 import { z } from "zod";
 

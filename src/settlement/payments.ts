@@ -11,7 +11,8 @@
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
 import { isoNow, type Clock } from "../chain/clock.js";
-import { checksummed, type SettlementTerms } from "./terms.js";
+import { checksummed } from "../chain/raw-reads.js";
+import type { SettlementTerms } from "./terms.js";
 
 /** Errors of the payment store. */
 export class PaymentStoreError extends BankChainError {}

@@ -9,15 +9,12 @@ import {
   AbiCoder,
   decodeBytes32String,
   encodeBytes32String,
-  getAddress,
   keccak256,
   solidityPackedKeccak256,
   toUtf8Bytes,
 } from "ethers";
 
 import { BankChainError } from "../errors.js";
-
-export { checksummed } from "../chain/raw-reads.js";
 
 /** A value that cannot be encoded for the settlement contract. */
 export class SettlementEncodingError extends BankChainError {}
