@@ -135,6 +135,8 @@ export class Bookkeeper {
   readonly #currency: string;
   readonly #log: (line: string) => void;
   readonly #onApplied: (point: string, paymentId: string) => void;
+  /** Banks whose due-to and due-from accounts are open and committed here. */
+  readonly #interbankOpen = new Set<string>();
 
   constructor(options: BookkeeperOptions) {
     this.#store = options.store;
@@ -294,7 +296,7 @@ export class Bookkeeper {
     if (payment === undefined) return;
     this.#payments.doneByStep("outbound", payment.id, "initiate", tx);
     if (payment.debtorLeg !== "Debited") return;
-    this.#payments.update("outbound", payment.id, {
+    this.#payments.move(payment, {
       debtorLeg: "Initiated",
       creditorLeg: payment.creditorLeg === "Pending" ? "Delivered" : payment.creditorLeg,
       note: "initiated on chain: tokens minted and held for the creditor bank",
@@ -306,7 +308,7 @@ export class Bookkeeper {
   #outboundSmelted(settlementId: string, tx: string): void {
     const payment = this.#outbound(settlementId, "SettlementSmelted");
     if (payment === undefined) return;
-    this.#payments.update("outbound", payment.id, {
+    this.#payments.move(payment, {
       creditorLeg: "Smelted",
       note: "the creditor bank credited its customer and smelted the tokens; acknowledgement due",
       tx,
@@ -331,7 +333,7 @@ export class Bookkeeper {
       amount: payment.terms.amount,
     });
     this.#payments.doneByStep("outbound", payment.id, "acknowledge", tx);
-    this.#payments.update("outbound", payment.id, {
+    this.#payments.move(payment, {
       debtorLeg: "Acknowledged",
       creditorLeg: "Smelted",
       note: "acknowledged on chain: settled",
@@ -351,7 +353,7 @@ export class Bookkeeper {
       return;
     }
     const reason = reasonTextOf(reasonCode);
-    this.#payments.update("outbound", payment.id, {
+    this.#payments.move(payment, {
       creditorLeg: "Rejected",
       reason,
       note: `rejected by the creditor bank (${reason}); return due`,
@@ -376,7 +378,7 @@ export class Bookkeeper {
       amount: payment.terms.amount,
     });
     this.#payments.doneByStep("outbound", payment.id, step, tx);
-    this.#payments.update("outbound", payment.id, {
+    this.#payments.move(payment, {
       debtorLeg: step === "return" ? "Returned" : "Refunded",
       creditorLeg: step === "return" ? "Rejected" : "Expired",
       note: `${step === "return" ? "returned" : "refunded"} on chain: ${payment.debtorAccount} re-credited`,
@@ -473,7 +475,7 @@ export class Bookkeeper {
       amount: payment.terms.amount,
     });
     this.#payments.doneByStep("inbound", payment.id, "smelt", tx);
-    this.#payments.update("inbound", payment.id, {
+    this.#payments.move(payment, {
       creditorLeg: "Smelted",
       note: "smelted on chain: the claim on the debtor bank is recorded",
       tx,
@@ -485,7 +487,7 @@ export class Bookkeeper {
     const payment = this.#inbound(debtorBank, settlementId);
     if (payment === undefined) return;
     this.#payments.doneByStep("inbound", payment.id, "reject", tx);
-    this.#payments.update("inbound", payment.id, { creditorLeg: "Rejected", note: "rejected on chain", tx });
+    this.#payments.move(payment, { creditorLeg: "Rejected", note: "rejected on chain", tx });
     this.#appliedEvent("event:SettlementRejected", payment.id);
   }
 
@@ -511,14 +513,14 @@ export class Bookkeeper {
         amount: payment.terms.amount,
         allowOverdraft: true,
       });
-      this.#payments.update("inbound", payment.id, {
+      this.#payments.move(payment, {
         debtorLeg: "Refunded",
         creditorLeg: "Reversed",
         note: "expired before the smelt and refunded to the debtor bank: credit reversed",
         tx,
       });
     } else {
-      this.#payments.update("inbound", payment.id, {
+      this.#payments.move(payment, {
         debtorLeg: how,
         ...(how === "Refunded" ? { creditorLeg: "Expired" as const } : {}),
         note: `${how.toLowerCase()} by the debtor bank`,
@@ -554,7 +556,12 @@ export class Bookkeeper {
     });
   }
 
+  /**
+   * Opens this bank's due-to and due-from accounts with `bank` unless they are known to exist: accounts are
+   * never removed, so once opened and committed they are not looked up again.
+   */
   #ensureInterbankAccounts(bank: string): void {
+    if (this.#interbankOpen.has(bank)) return;
     this.#ledger.openAccount({
       id: INTERNAL.dueTo(bank),
       name: `owed to bank ${bank} (its claim on us)`,
@@ -567,6 +574,7 @@ export class Bookkeeper {
       kind: "asset",
       category: "internal",
     });
+    this.#store.afterCommit(() => this.#interbankOpen.add(bank));
   }
 
   /** An initiate that will never land: re-credit the customer and close the payment as failed. */

@@ -295,8 +295,17 @@ export class CoreLedger {
   post(entry: JournalEntryInput): PostResult {
     checkEntry(entry);
     return this.#store.transaction(() => {
-      const existing = this.#store.get<{ id: number }>("SELECT id FROM ledger_entries WHERE key = ?", entry.key);
-      if (existing !== undefined) {
+      // The key is unique: a key posted before inserts nothing (no read first), and its lines are compared.
+      const { changes, lastInsertRowid } = this.#store.run(
+        "INSERT INTO ledger_entries (key, payment, step, memo, posted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        entry.key,
+        entry.payment ?? null,
+        entry.step,
+        entry.memo,
+        isoNow(this.#clock),
+      );
+      if (changes === 0) {
+        const existing = this.#store.get<{ id: number }>("SELECT id FROM ledger_entries WHERE key = ?", entry.key)!;
         const lines = this.#lines(existing.id);
         if (!sameLines(lines, entry.lines)) {
           throw new LedgerKeyConflictError(
@@ -307,14 +316,6 @@ export class CoreLedger {
         }
         return { entryId: existing.id, created: false };
       }
-      const { lastInsertRowid } = this.#store.run(
-        "INSERT INTO ledger_entries (key, payment, step, memo, posted_at) VALUES (?, ?, ?, ?, ?)",
-        entry.key,
-        entry.payment ?? null,
-        entry.step,
-        entry.memo,
-        isoNow(this.#clock),
-      );
       const entryId = Number(lastInsertRowid);
       entry.lines.forEach((line, index) => {
         const account = this.#requireAccount(line.account);

@@ -191,18 +191,22 @@ export class OutboxSender {
    * row stays out of later rounds until its receipt is handled.
    */
   async sendPending(): Promise<number> {
-    const rows = this.#payments.pending(this.#rowsPerRound);
+    const rows = this.#payments.pendingWithPayments(this.#rowsPerRound);
     let sent = 0;
     type Item = { row: OutboxRow; payment: PaymentRecord };
     const batches: Record<"smelt" | "acknowledge" | "initiate", Item[]> = { smelt: [], acknowledge: [], initiate: [] };
-    for (const row of rows) {
+    // The payments came with their rows; once this round has waited on the node, receipts handled meanwhile may
+    // have moved them, so from then on each is read again.
+    let waited = false;
+    for (const { row, payment: first } of rows) {
       if (this.#stopping()) break;
-      const payment = this.#payments.get(row.direction, row.paymentId);
+      const payment = waited ? this.#payments.get(row.direction, row.paymentId) : first;
       if (payment === undefined) {
         this.#payments.void(row.rowId, "no such payment");
         continue;
       }
       if (this.#mustCheck(row)) {
+        waited = true;
         if (row.txHash !== null && (await this.#stillPending(row.txHash))) {
           // Its last transaction is still waiting on the node: another would only race it (on the next nonce).
           this.#payments.recheck(row.rowId, this.#receiptTimeoutMs);
@@ -215,6 +219,7 @@ export class OutboxSender {
         batches[row.step].push({ row, payment });
         continue;
       }
+      waited = true;
       if (await this.#send([{ row, payment }])) sent += 1;
     }
     // Acknowledgements last, the biggest batches: they come in from every round's events.
@@ -266,7 +271,7 @@ export class OutboxSender {
         return true;
       case "landed":
         // Done once its event is confirmed and applied; until then look again now and then (a reorg may drop it).
-        this.#payments.landed(row.rowId, null, LANDED_RECHECK_MS);
+        this.#payments.landed([row.rowId], null, LANDED_RECHECK_MS);
         this.#logAbout(payment.id, `${row.step} ${payment.id} has landed; not resent`);
         return false;
       case "wait":
@@ -315,15 +320,14 @@ export class OutboxSender {
       return false;
     }
     // Held past the receipt's deadline, so the queue's verdict on it (mined, dropped, overdue) always comes first.
-    for (const { row } of items) this.#payments.sent(row.rowId, sent.hash, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
+    const rowIds = items.map(({ row }) => row.rowId);
+    this.#payments.sent(rowIds, sent.hash, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
     const handled: Promise<void> = sent.mined
       .then(
         async (receipt) => {
           if (receipt.status === 1) {
-            for (const { row, payment } of items) {
-              this.#step(`${step}:landed`, payment.id);
-              this.#payments.landed(row.rowId, sent.hash, LANDED_RECHECK_MS);
-            }
+            this.#payments.landed(rowIds, sent.hash, LANDED_RECHECK_MS);
+            for (const { payment } of items) this.#step(`${step}:landed`, payment.id);
             this.#wake();
             return;
           }

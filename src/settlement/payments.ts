@@ -125,6 +125,16 @@ export interface PaymentRecord extends NewPayment {
   readonly history: ReadonlyArray<{ readonly at: string; readonly what: string; readonly tx: string | null }>;
 }
 
+/** What `update` and `move` change: the legs, the creditor account or reason if given, and a history note. */
+export interface PaymentChange {
+  readonly debtorLeg?: DebtorLegStatus;
+  readonly creditorLeg?: CreditorLegStatus;
+  readonly creditorAccount?: string;
+  readonly reason?: string;
+  readonly note: string;
+  readonly tx?: string | null;
+}
+
 export interface OutboxRow {
   readonly rowId: number;
   readonly direction: Direction;
@@ -385,9 +395,29 @@ interface PaymentRow {
   finished_ms: number | null;
 }
 
-const PAYMENT_COLUMNS = `direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id, creditor_bank,
-  debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
-  debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms FROM settlement_payments`;
+const PAYMENT_FIELDS = [
+  "direction",
+  "id",
+  "settlement_id",
+  "debtor_bank_id",
+  "debtor_bank",
+  "creditor_bank_id",
+  "creditor_bank",
+  "debtor_account",
+  "creditor_account",
+  "creditor_account_ref",
+  "amount",
+  "currency",
+  "deadline",
+  "debtor_leg",
+  "creditor_leg",
+  "reason",
+  "created_at",
+  "created_ms",
+  "updated_at",
+  "finished_ms",
+] as const;
+const PAYMENT_COLUMNS = `${PAYMENT_FIELDS.join(", ")} FROM settlement_payments`;
 
 const FINAL_DEBTOR_LEGS: ReadonlySet<DebtorLegStatus> = new Set(["Acknowledged", "Returned", "Refunded", "Failed"]);
 
@@ -450,20 +480,13 @@ export class PaymentStore {
     const now = this.#clock.now();
     const at = new Date(now).toISOString();
     this.#store.transaction(() => {
-      if (
-        this.has(payment.direction, payment.id) ||
-        this.bySettlementId(payment.direction, payment.terms.debtorBank, payment.terms.id) !== undefined
-      ) {
-        throw new PaymentStoreError("PAYMENT_EXISTS", `${payment.direction} payment ${payment.id} already exists`, {
-          direction: payment.direction,
-          id: payment.id,
-        });
-      }
-      this.#store.run(
+      // Both keys, (direction, id) and (direction, debtor bank, settlement id), are unique: a taken one inserts
+      // nothing, which is the answer, with no read before.
+      const { changes } = this.#store.run(
         `INSERT INTO settlement_payments (direction, id, settlement_id, debtor_bank_id, debtor_bank, creditor_bank_id,
            creditor_bank, debtor_account, creditor_account, creditor_account_ref, amount, currency, deadline,
            debtor_leg, creditor_leg, reason, created_at, created_ms, updated_at, finished_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL) ON CONFLICT DO NOTHING`,
         payment.direction,
         payment.id,
         payment.terms.id.toLowerCase(),
@@ -483,6 +506,12 @@ export class PaymentStore {
         now,
         at,
       );
+      if (changes === 0) {
+        throw new PaymentStoreError("PAYMENT_EXISTS", `${payment.direction} payment ${payment.id} already exists`, {
+          direction: payment.direction,
+          id: payment.id,
+        });
+      }
       this.#history(payment.direction, payment.id, payment.note, null);
     });
   }
@@ -506,53 +535,65 @@ export class PaymentStore {
   /**
    * Moves one or both legs and notes why. Moving the debtor leg to a final
    * status stamps the payment finished and voids any step still owed for it.
+   * @throws PaymentStoreError `PAYMENT_UNKNOWN` if there is no such payment.
    */
-  update(
-    direction: Direction,
-    id: string,
-    change: {
-      readonly debtorLeg?: DebtorLegStatus;
-      readonly creditorLeg?: CreditorLegStatus;
-      readonly creditorAccount?: string;
-      readonly reason?: string;
-      readonly note: string;
-      readonly tx?: string | null;
-    },
-  ): void {
-    const now = this.#clock.now();
+  update(direction: Direction, id: string, change: PaymentChange): void {
     this.#store.transaction(() => {
       const current = this.get(direction, id);
       if (current === undefined) {
         throw new PaymentStoreError("PAYMENT_UNKNOWN", `there is no ${direction} payment ${id}`, { direction, id });
       }
-      const debtorLeg = change.debtorLeg ?? current.debtorLeg;
-      const finished =
-        current.finishedMs ??
-        (FINAL_DEBTOR_LEGS.has(debtorLeg) && !FINAL_DEBTOR_LEGS.has(current.debtorLeg) ? now : null);
+      this.#move(current, change);
+    });
+  }
+
+  /**
+   * `update` of a payment the caller read in the transaction it is in now, with nothing written to the payment
+   * since: the record it holds is the payment as stored, so it is not read again.
+   * @throws PaymentStoreError `PAYMENT_NO_TRANSACTION` outside a transaction (a record read before one may be
+   *         stale).
+   */
+  move(read: PaymentRecord, change: PaymentChange): void {
+    if (!this.#store.inTransaction) {
+      throw new PaymentStoreError(
+        "PAYMENT_NO_TRANSACTION",
+        `move() of ${read.direction} payment ${read.id} takes a record read in the transaction it runs in`,
+        { direction: read.direction, id: read.id },
+      );
+    }
+    this.#store.transaction(() => this.#move(read, change));
+  }
+
+  #move(current: PaymentRecord, change: PaymentChange): void {
+    const { direction, id } = current;
+    const now = this.#clock.now();
+    const debtorLeg = change.debtorLeg ?? current.debtorLeg;
+    const finished =
+      current.finishedMs ??
+      (FINAL_DEBTOR_LEGS.has(debtorLeg) && !FINAL_DEBTOR_LEGS.has(current.debtorLeg) ? now : null);
+    this.#store.run(
+      `UPDATE settlement_payments SET debtor_leg = ?, creditor_leg = ?, creditor_account = ?, reason = ?,
+         updated_at = ?, finished_ms = ? WHERE direction = ? AND id = ?`,
+      debtorLeg,
+      change.creditorLeg ?? current.creditorLeg,
+      change.creditorAccount ?? current.creditorAccount,
+      change.reason ?? current.reason,
+      new Date(now).toISOString(),
+      finished,
+      direction,
+      id,
+    );
+    this.#history(direction, id, change.note, change.tx ?? null);
+    if (finished !== null && current.finishedMs === null) {
+      // A closed payment owes nothing more on chain.
       this.#store.run(
-        `UPDATE settlement_payments SET debtor_leg = ?, creditor_leg = ?, creditor_account = ?, reason = ?,
-           updated_at = ?, finished_ms = ? WHERE direction = ? AND id = ?`,
-        debtorLeg,
-        change.creditorLeg ?? current.creditorLeg,
-        change.creditorAccount ?? current.creditorAccount,
-        change.reason ?? current.reason,
+        `UPDATE settlement_outbox SET status = 'void', last_error = 'the payment is closed', updated_at = ?
+         WHERE direction = ? AND payment_id = ? AND status = 'pending'`,
         new Date(now).toISOString(),
-        finished,
         direction,
         id,
       );
-      this.#history(direction, id, change.note, change.tx ?? null);
-      if (finished !== null && current.finishedMs === null) {
-        // A closed payment owes nothing more on chain.
-        this.#store.run(
-          `UPDATE settlement_outbox SET status = 'void', last_error = 'the payment is closed', updated_at = ?
-           WHERE direction = ? AND payment_id = ? AND status = 'pending'`,
-          new Date(now).toISOString(),
-          direction,
-          id,
-        );
-      }
-    });
+    }
   }
 
   /** Outbound payments on chain whose creditor leg is still open at or before `chainTime` (seconds). */
@@ -671,6 +712,46 @@ export class PaymentStore {
       }));
   }
 
+  /**
+   * `pending`, each row with its payment as it is now (one query, not one read per row); `undefined` for a row
+   * whose payment does not exist.
+   */
+  pendingWithPayments(limit = 1_000): Array<{ row: OutboxRow; payment: PaymentRecord | undefined }> {
+    const fields = PAYMENT_FIELDS.map((field) => `p.${field}`).join(", ");
+    return this.#store
+      .all<
+        PaymentRow & {
+          row_id: number;
+          o_direction: Direction;
+          payment_id: string;
+          step: OutboxStep;
+          attempts: number;
+          tx_hash: string | null;
+          p_found: number | null;
+        }
+      >(
+        `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash,
+           p.rowid AS p_found, ${fields}
+         FROM settlement_outbox o
+         LEFT JOIN settlement_payments p ON p.direction = o.direction AND p.id = o.payment_id
+         WHERE o.status = 'pending' AND o.not_before_ms <= ?
+         ORDER BY CASE o.step WHEN 'initiate' THEN 1 ELSE 0 END, o.row_id LIMIT ?`,
+        this.#clock.now(),
+        limit,
+      )
+      .map((row) => ({
+        row: {
+          rowId: row.row_id,
+          direction: row.o_direction,
+          paymentId: row.payment_id,
+          step: row.step,
+          attempts: row.attempts,
+          txHash: row.tx_hash,
+        },
+        payment: row.p_found === null ? undefined : this.#toRecord(row),
+      }));
+  }
+
   /** The outbox rows of one payment, in order. */
   outboxOf(
     direction: Direction,
@@ -721,32 +802,32 @@ export class PaymentStore {
   }
 
   /**
-   * Records the hash of a transaction sent for a step; the row is not handed out again for `holdMs` (its
-   * receipt's handler moves it on before then: landed, or failed and due again).
+   * Records the hash of a transaction sent for steps (a batch's rows, in one statement); the rows are not handed
+   * out again for `holdMs` (the receipt's handler moves them on before then: landed, or failed and due again).
    */
-  sent(rowId: number, txHash: string, holdMs: number): void {
+  sent(rowIds: readonly number[], txHash: string, holdMs: number): void {
     this.#store.run(
       `UPDATE settlement_outbox SET tx_hash = ?, attempts = attempts + 1, not_before_ms = ?, updated_at = ?
-       WHERE row_id = ?`,
+       WHERE row_id IN (SELECT value FROM json_each(?))`,
       txHash,
       this.#clock.now() + holdMs,
       isoNow(this.#clock),
-      rowId,
+      JSON.stringify(rowIds),
     );
   }
 
   /**
-   * The step's transaction is mined; the row stays pending until its event is confirmed and applied
-   * (`doneByStep`), and is looked at again after `recheckMs` in case a reorg dropped it.
+   * The steps' transaction is mined; the rows still pending stay so until their events are confirmed and
+   * applied (`doneByStep`), and are looked at again after `recheckMs` in case a reorg dropped it.
    */
-  landed(rowId: number, txHash: string | null, recheckMs: number): void {
+  landed(rowIds: readonly number[], txHash: string | null, recheckMs: number): void {
     this.#store.run(
       `UPDATE settlement_outbox SET tx_hash = COALESCE(?, tx_hash), not_before_ms = ?, updated_at = ?
-       WHERE row_id = ? AND status = 'pending'`,
+       WHERE row_id IN (SELECT value FROM json_each(?)) AND status = 'pending'`,
       txHash,
       this.#clock.now() + recheckMs,
       isoNow(this.#clock),
-      rowId,
+      JSON.stringify(rowIds),
     );
   }
 

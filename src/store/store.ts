@@ -34,6 +34,7 @@ export class Store {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #depth = 0;
+  #afterCommit: Array<() => void> = [];
   #closed = false;
 
   private constructor(db: DatabaseSync, filePath: string) {
@@ -141,6 +142,8 @@ export class Store {
   transaction<T>(fn: () => T): T {
     this.#assertOpen();
     const savepoint = `sp_${this.#depth}`;
+    // The commit callbacks registered before this (save)point: a rollback to it drops the ones after.
+    const callbacks = this.#afterCommit.length;
     this.#db.exec(this.#depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${savepoint}`);
     this.#depth += 1;
     let result: T;
@@ -151,7 +154,7 @@ export class Store {
       }
     } catch (error) {
       this.#depth -= 1;
-      this.#rollback(savepoint);
+      this.#rollback(savepoint, callbacks);
       throw error;
     }
     this.#depth -= 1;
@@ -159,14 +162,45 @@ export class Store {
       this.#db.exec(this.#depth === 0 ? "COMMIT" : `RELEASE ${savepoint}`);
     } catch (error) {
       // A refused COMMIT (a deferred foreign key still violated) leaves the transaction open: end it.
-      this.#rollback(savepoint);
+      this.#rollback(savepoint, callbacks);
       throw error;
     }
+    if (this.#depth === 0) this.#runAfterCommit();
     return result;
   }
 
-  /** Rolls back the transaction (depth 0) or the savepoint the caller opened; `#depth` is already the caller's. */
-  #rollback(savepoint: string): void {
+  /**
+   * Runs `fn` once what was written so far is committed: at once outside a transaction, else when the outermost
+   * transaction commits; never if the (save)point it was registered in is rolled back. For memos of facts that
+   * hold only once stored (an account known to exist). `fn` should not throw: one that does, does not stop the
+   * others, and the first error reaches the caller whose commit ran them, with the data committed.
+   */
+  afterCommit(fn: () => void): void {
+    this.#assertOpen();
+    this.#afterCommit.push(fn);
+    if (this.#depth === 0) this.#runAfterCommit();
+  }
+
+  #runAfterCommit(): void {
+    const callbacks = this.#afterCommit;
+    this.#afterCommit = [];
+    let failure: { error: unknown } | undefined;
+    for (const fn of callbacks) {
+      try {
+        fn();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+
+  /**
+   * Rolls back the transaction (depth 0) or the savepoint the caller opened, and drops the commit callbacks
+   * registered since (`callbacks` were there before); `#depth` is already the caller's.
+   */
+  #rollback(savepoint: string, callbacks: number): void {
+    this.#afterCommit.length = callbacks;
     if (this.#depth === 0) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     } else {

@@ -99,6 +99,58 @@ describe("store: SQLite wrapper", function () {
     store.close();
   });
 
+  it("runs commit callbacks when the outermost transaction commits, and drops those of a rolled-back (save)point", function () {
+    const store = Store.open({ path: ":memory:" });
+    store.migrate("ledger", migrations);
+    const ran: string[] = [];
+    store.afterCommit(() => ran.push("outside"));
+    expect(ran).to.deep.equal(["outside"]);
+    store.transaction(() => {
+      store.run("INSERT INTO accounts VALUES ('a', 1)");
+      store.afterCommit(() => ran.push("outer"));
+      expect(() =>
+        store.transaction(() => {
+          store.afterCommit(() => ran.push("rolled back"));
+          throw new Error("inner");
+        }),
+      ).to.throw("inner");
+      store.transaction(() => store.afterCommit(() => ran.push("released")));
+      // Nothing runs before the outermost commit, not at a savepoint's release.
+      expect(ran).to.deep.equal(["outside"]);
+    });
+    expect(ran).to.deep.equal(["outside", "outer", "released"]);
+    expect(() =>
+      store.transaction(() => {
+        store.afterCommit(() => ran.push("never"));
+        throw new Error("outer");
+      }),
+    ).to.throw("outer");
+    // A refused commit (a deferred foreign key still violated at COMMIT) drops its callbacks too.
+    store.exec("CREATE TABLE child (id TEXT REFERENCES accounts (id) DEFERRABLE INITIALLY DEFERRED)");
+    expect(() =>
+      store.transaction(() => {
+        store.run("INSERT INTO child VALUES ('nobody')");
+        store.afterCommit(() => ran.push("refused"));
+      }),
+    ).to.throw(/FOREIGN KEY/);
+    store.transaction(() => undefined);
+    expect(ran).to.deep.equal(["outside", "outer", "released"]);
+    // A callback that throws does not stop the others; its error reaches the committing caller, data committed.
+    expect(() =>
+      store.transaction(() => {
+        store.run("INSERT INTO accounts VALUES ('b', 2)");
+        store.afterCommit(() => {
+          throw new Error("callback");
+        });
+        store.afterCommit(() => ran.push("after the throw"));
+      }),
+    ).to.throw("callback");
+    expect(ran).to.deep.equal(["outside", "outer", "released", "after the throw"]);
+    expect(store.inTransaction).to.equal(false);
+    expect(store.all<{ id: string }>("SELECT id FROM accounts ORDER BY id").map((r) => r.id)).to.deep.equal(["a", "b"]);
+    store.close();
+  });
+
   it("refuses an asynchronous transaction callback and rolls it back", function () {
     const store = Store.open({ path: ":memory:" });
     store.migrate("ledger", migrations);

@@ -1,0 +1,198 @@
+/**
+ * The payment store's own rules, through its public methods on an in-memory database: which keys make a
+ * payment a duplicate (checked by the table's unique keys, with no read before the insert), a move of a record
+ * read in the caller's transaction, the outbox rows handed out with their payments, and a batch's rows marked
+ * sent and landed together.
+ */
+import { expect } from "chai";
+import { getAddress } from "ethers";
+
+import { PaymentStore, PaymentStoreError, type NewPayment, type PaymentRecord } from "../../src/settlement/payments.js";
+import { Store } from "../../src/store/store.js";
+
+const BANK_A = { id: "A", address: "0x000000000000000000000000000000000000000A" };
+const BANK_B = { id: "B", address: "0x000000000000000000000000000000000000000b" };
+const BANK_C = { id: "C", address: "0x000000000000000000000000000000000000000C" };
+const SETTLEMENT_1 = `0x${"1a".repeat(32)}`;
+const SETTLEMENT_2 = `0x${"22".repeat(32)}`;
+const TX = `0x${"ab".repeat(32)}`;
+
+function payment(overrides: Partial<NewPayment> & { settlementId?: string } = {}): NewPayment {
+  const { settlementId = SETTLEMENT_1, ...rest } = overrides;
+  const debtorBank = rest.debtorBank ?? BANK_A;
+  return {
+    direction: "outbound",
+    id: "P-1",
+    terms: {
+      id: settlementId,
+      debtorBank: debtorBank.address,
+      creditorBank: BANK_B.address,
+      amount: 500n,
+      creditorAccountRef: `0x${"cd".repeat(32)}`,
+      deadline: 2_000_000_000,
+    },
+    debtorBank,
+    creditorBank: BANK_B,
+    debtorAccount: "alice",
+    creditorAccount: "bob",
+    currency: "USD",
+    debtorLeg: "Debited",
+    creditorLeg: "Pending",
+    note: "accepted",
+    ...rest,
+  };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).to.be.instanceOf(PaymentStoreError);
+    return (error as PaymentStoreError).code;
+  }
+  return undefined;
+}
+
+describe("settlement: the payment store", function () {
+  let store: Store;
+  let payments: PaymentStore;
+  let now: number;
+  beforeEach(function () {
+    store = Store.open({ path: ":memory:" });
+    now = Date.UTC(2026, 0, 1);
+    payments = new PaymentStore(store, { now: () => now });
+  });
+  afterEach(function () {
+    store.close();
+  });
+
+  const historyRows = (): number => store.get<{ n: number }>("SELECT COUNT(*) AS n FROM settlement_payment_history")!.n;
+
+  it("refuses a taken (direction, id) and a taken (direction, debtor bank, settlement id), writing nothing", function () {
+    payments.insert(payment());
+    expect(historyRows()).to.equal(1);
+    // The same end-to-end id with another settlement id.
+    expect(codeOf(() => payments.insert(payment({ settlementId: SETTLEMENT_2, note: "again" })))).to.equal(
+      "PAYMENT_EXISTS",
+    );
+    // Another end-to-end id with the same debtor bank's settlement id (in any letter case).
+    expect(
+      codeOf(() =>
+        payments.insert(payment({ id: "P-2", settlementId: SETTLEMENT_1.toUpperCase().replace("0X", "0x") })),
+      ),
+    ).to.equal("PAYMENT_EXISTS");
+    expect(historyRows()).to.equal(1);
+    expect(payments.list("outbound").map((p) => [p.id, p.terms.id])).to.deep.equal([["P-1", SETTLEMENT_1]]);
+    // Inside a caller's transaction the refusal leaves the caller's other writes to the caller.
+    store.transaction(() => {
+      payments.insert(payment({ id: "P-3", settlementId: SETTLEMENT_2 }));
+      expect(codeOf(() => payments.insert(payment({ id: "P-3", settlementId: `0x${"33".repeat(32)}` })))).to.equal(
+        "PAYMENT_EXISTS",
+      );
+    });
+    expect(payments.list("outbound").map((p) => p.id)).to.deep.equal(["P-1", "P-3"]);
+    expect(payments.get("outbound", "P-3")!.history.map((h) => h.what)).to.deep.equal(["accepted"]);
+  });
+
+  it("takes the same settlement id from another debtor bank, and the same id in the other direction", function () {
+    payments.insert(payment({ direction: "inbound", id: "I-1", debtorBank: BANK_B, debtorAccount: null }));
+    payments.insert(payment({ direction: "inbound", id: "I-2", debtorBank: BANK_C, debtorAccount: null }));
+    payments.insert(payment({ direction: "outbound", id: "I-1" }));
+    expect(payments.list("inbound").map((p) => [p.id, p.debtorBank.id])).to.deep.equal([
+      ["I-1", "B"],
+      ["I-2", "C"],
+    ]);
+    expect(payments.has("outbound", "I-1")).to.equal(true);
+    expect(payments.bySettlementId("inbound", getAddress(BANK_C.address), SETTLEMENT_1)?.id).to.equal("I-2");
+  });
+
+  it("moves a record read in the caller's transaction as update would, and refuses one outside a transaction", function () {
+    payments.insert(payment());
+    payments.insert(payment({ id: "P-2", settlementId: SETTLEMENT_2 }));
+    expect(payments.enqueue("outbound", "P-1", "initiate")).to.equal(true);
+    const read = payments.get("outbound", "P-1")!;
+    expect(codeOf(() => payments.move(read, { debtorLeg: "Failed", note: "too early" }))).to.equal(
+      "PAYMENT_NO_TRANSACTION",
+    );
+    expect(payments.get("outbound", "P-1")!.debtorLeg).to.equal("Debited");
+    expect(codeOf(() => payments.update("outbound", "P-9", { note: "nobody" }))).to.equal("PAYMENT_UNKNOWN");
+
+    now += 1_000;
+    store.transaction(() => {
+      const inside = payments.get("outbound", "P-1")!;
+      payments.move(inside, { debtorLeg: "Failed", creditorLeg: "Rejected", reason: "AC01", note: "refused", tx: TX });
+    });
+    store.transaction(() => payments.update("outbound", "P-2", { creditorLeg: "Delivered", note: "delivered" }));
+    const moved: PaymentRecord = payments.get("outbound", "P-1")!;
+    expect([moved.debtorLeg, moved.creditorLeg, moved.reason, moved.finishedMs]).to.deep.equal([
+      "Failed",
+      "Rejected",
+      "AC01",
+      now,
+    ]);
+    expect(moved.history.map((h) => [h.what, h.tx])).to.deep.equal([
+      ["accepted", null],
+      ["refused", TX],
+    ]);
+    // Closed: its pending step is void; the other payment, still open, keeps its legs as given.
+    expect(payments.outboxOf("outbound", "P-1")).to.deep.equal([{ step: "initiate", status: "void", attempts: 0 }]);
+    const other = payments.get("outbound", "P-2")!;
+    expect([other.debtorLeg, other.creditorLeg, other.finishedMs]).to.deep.equal(["Debited", "Delivered", null]);
+  });
+
+  it("hands out pending rows with their payments as stored, and a row whose payment is gone with none", function () {
+    payments.insert(payment());
+    payments.insert(payment({ id: "P-2", settlementId: SETTLEMENT_2 }));
+    payments.enqueue("outbound", "P-1", "initiate");
+    payments.enqueue("outbound", "P-2", "initiate");
+    payments.enqueue("outbound", "P-1", "acknowledge");
+    const rows = payments.pendingWithPayments();
+    expect(rows.map(({ row }) => row)).to.deep.equal(payments.pending());
+    expect(rows.map(({ row }) => [row.paymentId, row.step])).to.deep.equal([
+      ["P-1", "acknowledge"],
+      ["P-1", "initiate"],
+      ["P-2", "initiate"],
+    ]);
+    for (const { row, payment: record } of rows) {
+      const stored = payments.get(row.direction, row.paymentId)!;
+      expect({ ...record!, history: record!.history }).to.deep.equal({ ...stored, history: stored.history });
+    }
+    expect(payments.pendingWithPayments(1)).to.have.length(1);
+    // A payment removed behind the store's back (foreign keys off): its row comes without one.
+    store.exec("PRAGMA foreign_keys = OFF");
+    store.run("DELETE FROM settlement_payment_history WHERE payment_id = 'P-2'");
+    store.run("DELETE FROM settlement_payments WHERE id = 'P-2'");
+    store.exec("PRAGMA foreign_keys = ON");
+    const [, , orphan] = payments.pendingWithPayments();
+    expect(orphan!.row.paymentId).to.equal("P-2");
+    expect(orphan!.payment).to.equal(undefined);
+  });
+
+  it("marks a batch's rows sent and landed together, and no other row", function () {
+    for (const id of ["P-1", "P-2", "P-3"]) {
+      payments.insert(payment({ id, settlementId: `0x${id.slice(2).repeat(64)}` }));
+      payments.enqueue("outbound", id, "initiate");
+    }
+    const [one, two, three] = payments.pending();
+    payments.sent([one!.rowId, two!.rowId], TX, 60_000);
+    // Held for the receipt: only the third is due now.
+    expect(payments.pending().map((row) => row.paymentId)).to.deep.equal(["P-3"]);
+    now += 60_000;
+    expect(payments.pending().map((row) => [row.paymentId, row.attempts, row.txHash])).to.deep.equal([
+      ["P-1", 1, TX],
+      ["P-2", 1, TX],
+      ["P-3", 0, null],
+    ]);
+    // P-2's event was applied first: landing leaves a row that is no longer pending alone.
+    expect(payments.doneByStep("outbound", "P-2", "initiate", TX)).to.equal(true);
+    payments.landed([one!.rowId, two!.rowId], null, 5_000);
+    expect(payments.pending().map((row) => row.paymentId)).to.deep.equal(["P-3"]);
+    expect(payments.outboxOf("outbound", "P-2")).to.deep.equal([{ step: "initiate", status: "done", attempts: 1 }]);
+    now += 5_000;
+    expect(payments.pending().map((row) => [row.paymentId, row.txHash])).to.deep.equal([
+      ["P-1", TX],
+      ["P-3", null],
+    ]);
+    expect(three!.paymentId).to.equal("P-3");
+  });
+});
