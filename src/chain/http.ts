@@ -93,7 +93,16 @@ export interface Route<
    * replies with a Buffer names its `contentType` (default `application/json`).
    */
   readonly responses: Readonly<
-    Record<number, { readonly description: string; readonly schema?: ZodType; readonly contentType?: string }>
+    Record<
+      number,
+      {
+        readonly description: string;
+        readonly schema?: ZodType;
+        readonly contentType?: string;
+        /** Response headers the status carries, by name → description (each documented as an integer). */
+        readonly headers?: Readonly<Record<string, string>>;
+      }
+    >
   >;
   readonly handle: (request: {
     readonly params: z.output<P>;
@@ -224,6 +233,11 @@ export interface JsonHttpOptions {
   readonly logger?: Logger;
   /** The status for the service's own error classes; `undefined` means 500. */
   readonly errorStatus?: (error: unknown) => number | undefined;
+  /**
+   * Headers for an error `errorStatus` maps (a 503's `retry-after`, say); by lower-case name. Not asked for a
+   * 500 or an `HttpError`.
+   */
+  readonly errorHeaders?: (error: unknown) => Readonly<Record<string, string>> | undefined;
   readonly maxBodyBytes?: number;
 }
 
@@ -355,7 +369,8 @@ export class JsonHttpServer {
     const status = this.#options.errorStatus?.(error);
     if (status !== undefined && error instanceof BankChainError) {
       const field = typeof error.details.field === "string" ? error.details.field : undefined;
-      return { status, body: body(error.code, error.message, field) };
+      const headers = this.#options.errorHeaders?.(error);
+      return { status, body: body(error.code, error.message, field), ...(headers === undefined ? {} : { headers }) };
     }
     const line = `http ${request.method} ${pathOf(request)} failed: ${messageOf(error)}`;
     if (this.#logger === undefined) this.#options.log(`${line} (request ${reqId})`);
@@ -457,6 +472,16 @@ function openApiDocument(options: JsonHttpOptions, routes: readonly Route[]): Re
     for (const [status, response] of Object.entries(r.responses)) {
       responses[status] = {
         description: response.description,
+        ...(response.headers === undefined
+          ? {}
+          : {
+              headers: Object.fromEntries(
+                Object.entries(response.headers).map(([name, description]) => [
+                  name,
+                  { description, schema: { type: "integer", minimum: 0 } },
+                ]),
+              ),
+            }),
         content: {
           [response.contentType ?? "application/json"]: {
             schema: response.schema ?? (Number(status) >= 400 ? errorBodySchema : {}),

@@ -165,7 +165,7 @@ const DEFAULT_STEP_BATCH = 50;
 const DEFAULT_ROWS_PER_ROUND = 100;
 /** Most outbound payments open at once by default: room for a busy bank on a chain with slow blocks. */
 export const DEFAULT_MAX_OPEN_PAYMENTS = 1_000;
-const DEFAULT_ADMISSION_WAIT_MS = 5_000;
+export const DEFAULT_ADMISSION_WAIT_MS = 5_000;
 /** The loop after a failed round: 1 s, doubling, at most 10 s. */
 const LOOP_RETRY: RetryPolicy = { baseMs: RETRY_DELAY_MS, maxMs: 10_000, factor: 2 };
 

@@ -11,7 +11,7 @@
  *
  * Errors are `{ "error": { "code", "message", "field"? } }` with 400 (malformed),
  * 404 (unknown), 409 (duplicate end-to-end id), 422 (well-formed but refused),
- * 503 (chain unreachable, agent busy at its most open payments, or stopping) or 500.
+ * 503 (chain unreachable, agent busy at its most open payments, or stopping; with `Retry-After`) or 500.
  */
 import { z } from "zod";
 
@@ -170,6 +170,19 @@ function errorStatus(error: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Seconds a client should wait before ordering again after a 503 (`Retry-After`): an agent at its most open
+ * payments closes some within a second or so under load; a stopping agent or an unreachable chain takes longer.
+ */
+export const RETRY_AFTER_SECONDS = { busy: 1, unavailable: 5 } as const;
+
+/** A 503's `retry-after` header. */
+function errorHeaders(error: unknown): Record<string, string> | undefined {
+  if (!(error instanceof AgentUnavailableError)) return undefined;
+  const seconds = error.code === "AGENT_BUSY" ? RETRY_AFTER_SECONDS.busy : RETRY_AFTER_SECONDS.unavailable;
+  return { "retry-after": String(seconds) };
+}
+
 /** The agent's HTTP server: its routes on the kit's `JsonHttpServer`. */
 export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): JsonHttpServer {
   return new JsonHttpServer({
@@ -181,6 +194,7 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
     log: options.log,
     health: options.health,
     errorStatus,
+    errorHeaders,
     routes: [
       route({
         method: "POST",
@@ -191,7 +205,12 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
           202: { description: "accepted: the customer is debited, the payment goes on chain", schema: paymentSchema },
           409: { description: "the end-to-end id is already used" },
           422: { description: "refused: unknown account or bank, funds, limits, corridor paused" },
-          503: { description: "the chain cannot be reached; nothing was posted" },
+          503: {
+            description:
+              "nothing was posted: the chain cannot be reached (CHAIN_UNAVAILABLE), the agent holds its most " +
+              "open payments and none closed in time (AGENT_BUSY), or the agent is stopping (AGENT_STOPPING)",
+            headers: { "Retry-After": "seconds to wait before ordering again" },
+          },
         },
         handle: async ({ body }) => {
           const payment = await api.submit(body);

@@ -21,6 +21,7 @@ import { BankToken__factory, IInterbankSettlement__factory } from "../../typecha
 import {
   AgentConfigError,
   BankAgent,
+  DEFAULT_ADMISSION_WAIT_MS,
   DEFAULT_HEAD_POLL_MS,
   DEFAULT_MAX_OPEN_PAYMENTS,
   DEFAULT_POLL_MS,
@@ -51,10 +52,16 @@ export const BANK_AGENT_SETTINGS = settingsSchema("bank-a, bank-b", {
   ),
   BANK_AGENT_MAX_OPEN_PAYMENTS: int(
     "most outbound payments an agent holds open (accepted, not yet settled or returned); " +
-      "an order beyond it waits up to 5 s for one to close, then gets 503 AGENT_BUSY",
+      "an order beyond it waits up to BANK_AGENT_ADMISSION_WAIT_MS for one to close, then gets 503 AGENT_BUSY",
     DEFAULT_MAX_OPEN_PAYMENTS,
     1,
     1_000_000,
+  ),
+  BANK_AGENT_ADMISSION_WAIT_MS: int(
+    "how long an order waits for room under BANK_AGENT_MAX_OPEN_PAYMENTS before 503 AGENT_BUSY (ms)",
+    DEFAULT_ADMISSION_WAIT_MS,
+    0,
+    600_000,
   ),
   BANK_AGENT_DEMO_CUSTOMERS: choice(
     "open the demo customers (alice and carol at A; bob, dave and erin at B) on the agent's first start, or none",
@@ -126,6 +133,7 @@ export function bankAgentService(bank: DevnetBank, options: BankAgentServiceOpti
           pollIntervalMs: settings.BANK_AGENT_POLL_MS,
           headPollMs: settings.BANK_AGENT_HEAD_POLL_MS,
           maxOpenPayments: settings.BANK_AGENT_MAX_OPEN_PAYMENTS,
+          admissionWaitMs: settings.BANK_AGENT_ADMISSION_WAIT_MS,
           log: context.log,
           ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
         });

@@ -2,6 +2,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect } from "chai";
 import { z } from "zod";
 
+import { BankChainError } from "../../src/errors.js";
 import { HttpError, JsonHttpServer, page, pageQuery, route, type HealthProbe } from "../../src/chain/http.js";
 import { createLogger, lineLog, type Logger } from "../../src/chain/log.js";
 
@@ -180,6 +181,72 @@ describe("chain/http: the service kit's JSON API", function () {
     } finally {
       await down.stop();
     }
+  });
+});
+
+describe("chain/http: a service's own errors with headers", function () {
+  class BusyError extends BankChainError {}
+  let s: JsonHttpServer;
+  let url: string;
+  before(async function () {
+    s = new JsonHttpServer({
+      title: "kit test",
+      version: "1",
+      host: "127.0.0.1",
+      port: 0,
+      log: () => undefined,
+      health: healthy,
+      errorStatus: (error) => (error instanceof BusyError ? 503 : undefined),
+      errorHeaders: (error) => (error instanceof BusyError ? { "retry-after": "7" } : { "x-never": "1" }),
+      routes: [
+        route({
+          method: "POST",
+          path: "/work/:how",
+          summary: "work, or not",
+          params: z.object({ how: z.enum(["busy", "refused", "bug"]) }),
+          responses: {
+            503: { description: "busy", headers: { "Retry-After": "seconds to wait" } },
+            409: { description: "refused" },
+          },
+          handle: ({ params }) => {
+            if (params.how === "busy") throw new BusyError("BUSY", "too much work");
+            if (params.how === "refused") throw new HttpError(409, "REFUSED", "no");
+            throw new Error("a bug");
+          },
+        }),
+      ],
+    });
+    url = await s.start();
+  });
+  after(async function () {
+    await s.stop();
+  });
+
+  it("sends errorHeaders with an error errorStatus maps, and none with an HttpError or a 500", async function () {
+    const busy = await fetch(`${url}/work/busy`, { method: "POST" });
+    expect(busy.status).to.equal(503);
+    expect(busy.headers.get("retry-after")).to.equal("7");
+    expect(((await busy.json()) as any).error).to.deep.equal({ code: "BUSY", message: "too much work" });
+    for (const [how, status] of [
+      ["refused", 409],
+      ["bug", 500],
+    ] as const) {
+      const reply = await fetch(`${url}/work/${how}`, { method: "POST" });
+      expect(reply.status).to.equal(status);
+      expect(reply.headers.get("retry-after")).to.equal(null);
+      expect(reply.headers.get("x-never")).to.equal(null);
+      await reply.body?.cancel();
+    }
+  });
+
+  it("documents a response's headers in a document a validator accepts", async function () {
+    const document = (await (await fetch(`${url}/openapi.json`)).json()) as any;
+    await SwaggerParser.validate(structuredClone(document));
+    const responses = document.paths["/work/{how}"].post.responses;
+    expect(responses["503"].headers).to.deep.equal({
+      "Retry-After": { description: "seconds to wait", schema: { type: "integer", minimum: 0 } },
+    });
+    expect(responses["409"]).to.not.have.property("headers");
   });
 });
 

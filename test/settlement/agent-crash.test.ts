@@ -37,6 +37,7 @@ describe("settlement: bank agents killed at every step", function () {
   let a: AgentProcess;
   let b: AgentProcess;
   let contracts: ReturnType<typeof connect>;
+  let env: NodeJS.ProcessEnv;
   /** What each demo customer should hold, kept up to date by the scenarios. */
   const expected = new Map<string, bigint>();
 
@@ -54,7 +55,7 @@ describe("settlement: bank agents killed at every step", function () {
   before(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "bank-chain-agents-"));
     const port = await freePort();
-    const env = {
+    env = {
       BANK_CHAIN_RPC_PORT: String(port),
       BANK_CHAIN_RPC_URL: `http://127.0.0.1:${port}`,
       BANK_CHAIN_DEPLOYMENTS_DIR: path.join(dir, "deployments"),
@@ -64,7 +65,7 @@ describe("settlement: bank agents killed at every step", function () {
       BANK_AGENT_POLL_MS: "25",
     };
     // Its own process group: `after` stops it (and the test process's exit kills it, whatever happened).
-    devnet = await startAnvil({ endpoint: { host: "127.0.0.1", port, url: env.BANK_CHAIN_RPC_URL } });
+    devnet = await startAnvil({ endpoint: { host: "127.0.0.1", port, url: env.BANK_CHAIN_RPC_URL! } });
     const deployed = await runNode([HARDHAT, "deploy", "--network", "localhost", "--skip-prompts"], env, 120_000);
     expect(deployed.code, deployed.stderr).to.equal(0);
     provider = new JsonRpcProvider(env.BANK_CHAIN_RPC_URL, undefined, { staticNetwork: true, pollingInterval: 100 });
@@ -288,5 +289,38 @@ describe("settlement: bank agents killed at every step", function () {
     await expectLedgers(ids.map((id) => ({ id, atA: ["debit", "acknowledge"], atB: ["credit", "smelt"] })));
     for (const id of ids)
       expect(await contracts.settlement.stateOf(contracts.trustA, settlementIdOf(id))).to.equal(STATE.Acknowledged);
+  });
+  it("its admission settings reach the agent process: one payment open, the next order waits, then 503 with Retry-After", async function () {
+    const limited = new AgentProcess("A", {
+      ...env,
+      BANK_AGENT_MAX_OPEN_PAYMENTS: "1",
+      BANK_AGENT_ADMISSION_WAIT_MS: "400",
+    });
+    try {
+      // B is down: the first payment stays open.
+      await limited.start();
+      expect(await post(limited, order("LIMIT-1", 250n))).to.equal(202);
+      pay(250n);
+      const asked = Date.now();
+      const busy = await fetch(`${limited.url}/payments`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(order("LIMIT-2", 251n)),
+      });
+      const waited = Date.now() - asked;
+      expect(busy.status).to.equal(503);
+      expect(((await busy.json()) as { error: { code: string } }).error.code).to.equal("AGENT_BUSY");
+      expect(busy.headers.get("retry-after")).to.equal("1");
+      // It waited the configured 400 ms, not the default 5 s.
+      expect(waited).to.be.within(400, 4_000);
+      expect((await get(limited, "/payments/LIMIT-2")).status).to.equal(404);
+      await b.start();
+      await waitFor(limited, "LIMIT-1", (p) => p.status === "Acknowledged");
+      expect(await post(limited, order("LIMIT-3", 252n))).to.equal(202);
+      pay(252n);
+      await waitFor(limited, "LIMIT-3", (p) => p.status === "Acknowledged");
+    } finally {
+      await limited.kill();
+    }
   });
 });

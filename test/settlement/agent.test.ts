@@ -1,6 +1,7 @@
 import { expect } from "chai";
 
 import { INTERNAL } from "../../src/settlement/bookings.js";
+import { RETRY_AFTER_SECONDS } from "../../src/settlement/http.js";
 import { accountRefOf, settlementIdOf, termsDigest } from "../../src/settlement/terms.js";
 import {
   ALICE_OPENING,
@@ -391,6 +392,7 @@ describe("settlement: bank agents on the in-process chain", function () {
     const busy = await http<ErrorJson>(`${a.url}/payments`, "POST", order("OPEN-2"));
     expect(busy.status).to.equal(503);
     expect(busy.body.error.code).to.equal("AGENT_BUSY");
+    expect(busy.headers.get("retry-after")).to.equal(String(RETRY_AFTER_SECONDS.busy));
     expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING - 12_345n);
     expect((await http(`${a.url}/payments/OPEN-2?direction=outbound`, "GET")).status).to.equal(404);
     expect(a.payments.get("outbound", "OPEN-2")).to.equal(undefined);
@@ -419,6 +421,7 @@ describe("settlement: bank agents on the in-process chain", function () {
     const refused = await stopping;
     expect(refused.status).to.equal(503);
     expect(refused.body.error.code).to.equal("AGENT_STOPPING");
+    expect(refused.headers.get("retry-after")).to.equal(String(RETRY_AFTER_SECONDS.unavailable));
     expect(a.payments.get("outbound", "OPEN-5")).to.equal(undefined);
   });
 

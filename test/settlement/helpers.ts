@@ -14,6 +14,7 @@ import { deploySuite, type Suite } from "../helpers/suite.js";
 export interface HttpAnswer<T = Record<string, unknown>> {
   readonly status: number;
   readonly body: T;
+  readonly headers: Headers;
 }
 
 /** Sends JSON (or a raw string) to the agent and reads its JSON answer. */
@@ -28,7 +29,7 @@ export async function http<T = Record<string, unknown>>(
     headers: { "content-type": options.contentType ?? "application/json" },
     ...(method === "POST" ? { body: options.raw ?? JSON.stringify(body) } : {}),
   });
-  return { status: response.status, body: (await response.json()) as T };
+  return { status: response.status, body: (await response.json()) as T, headers: response.headers };
 }
 
 export interface Banks {

@@ -127,9 +127,11 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
-        /** @description the chain cannot be reached; nothing was posted */
+        /** @description nothing was posted: the chain cannot be reached (CHAIN_UNAVAILABLE), the agent holds its most open payments and none closed in time (AGENT_BUSY), or the agent is stopping (AGENT_STOPPING) */
         503: {
           headers: {
+            /** @description seconds to wait before ordering again */
+            "Retry-After"?: number;
             [name: string]: unknown;
           };
           content: {
