@@ -10,7 +10,7 @@
 
 import { BankChainError } from "../errors.js";
 import type { Migration, Store } from "../store/store.js";
-import { isoNow, type Clock } from "../chain/clock.js";
+import { isoAt, isoNow, type Clock } from "../chain/clock.js";
 import { checksummed } from "../chain/raw-reads.js";
 import type { SettlementTerms } from "./terms.js";
 
@@ -478,7 +478,7 @@ export class PaymentStore {
    */
   insert(payment: NewPayment): void {
     const now = this.#clock.now();
-    const at = new Date(now).toISOString();
+    const at = isoAt(now);
     this.#store.transaction(() => {
       // Both keys, (direction, id) and (direction, debtor bank, settlement id), are unique: a taken one inserts
       // nothing, which is the answer, with no read before.
@@ -578,7 +578,7 @@ export class PaymentStore {
       change.creditorLeg ?? current.creditorLeg,
       change.creditorAccount ?? current.creditorAccount,
       change.reason ?? current.reason,
-      new Date(now).toISOString(),
+      isoAt(now),
       finished,
       direction,
       id,
@@ -589,7 +589,7 @@ export class PaymentStore {
       this.#store.run(
         `UPDATE settlement_outbox SET status = 'void', last_error = 'the payment is closed', updated_at = ?
          WHERE direction = ? AND payment_id = ? AND status = 'pending'`,
-        new Date(now).toISOString(),
+        isoAt(now),
         direction,
         id,
       );
