@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, admission, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, admission, payments, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
 // commerce-service; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
@@ -117,6 +117,31 @@ const GROUPS = {
       "test/chain/raw-reads.test.ts",
       "test/settlement/agent.test.ts",
       "test/settlement/migrations.test.ts",
+    ],
+  },
+  payments: {
+    // Issue 22: the payment store's writes that now lean on the table's unique keys and on the caller's reads
+    // (insert without a read first, move of a record read in the caller's transaction, the outbox rows handed out
+    // with their payments, a batch marked sent and landed at once), and the store's transactions with their
+    // commit callbacks; the timestamps they write.
+    mutate: () => [
+      span(
+        "src/settlement/payments.ts",
+        /^ {2}insert\(payment: NewPayment\)/,
+        /^ {2}\/\*\* Outbound payments on chain/,
+      ),
+      span("src/settlement/payments.ts", /^ {2}pendingWithPayments\(/, /^ {2}\/\*\* The outbox rows of one payment/),
+      span("src/settlement/payments.ts", /^ {2}sent\(rowIds/, /^ {2}\/\*\* Looks at a row again/),
+      span("src/store/store.ts", /^ {2}transaction<T>\(fn/, /^ {2}\/\*\* A query that throws when the database/),
+      span("src/chain/clock.ts", /^export function isoNow\(/),
+    ],
+    tests: [
+      "test/settlement/payment-store.test.ts",
+      "test/store/store.test.ts",
+      "test/chain/clock.test.ts",
+      "test/settlement/migrations.test.ts",
+      "test/settlement/payments-list.test.ts",
+      "test/settlement/outbox-sender.test.ts",
     ],
   },
   "tx-queue": {

@@ -43,11 +43,12 @@ function payment(overrides: Partial<NewPayment> & { settlementId?: string } = {}
   };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
+function codeOf(fn: () => unknown, details?: Record<string, unknown>): string | undefined {
   try {
     fn();
   } catch (error) {
     expect(error).to.be.instanceOf(PaymentStoreError);
+    if (details !== undefined) expect((error as PaymentStoreError).details).to.deep.equal(details);
     return (error as PaymentStoreError).code;
   }
   return undefined;
@@ -72,9 +73,12 @@ describe("settlement: the payment store", function () {
     payments.insert(payment());
     expect(historyRows()).to.equal(1);
     // The same end-to-end id with another settlement id.
-    expect(codeOf(() => payments.insert(payment({ settlementId: SETTLEMENT_2, note: "again" })))).to.equal(
-      "PAYMENT_EXISTS",
-    );
+    expect(
+      codeOf(() => payments.insert(payment({ settlementId: SETTLEMENT_2, note: "again" })), {
+        direction: "outbound",
+        id: "P-1",
+      }),
+    ).to.equal("PAYMENT_EXISTS");
     // Another end-to-end id with the same debtor bank's settlement id (in any letter case).
     expect(
       codeOf(() =>
@@ -111,11 +115,16 @@ describe("settlement: the payment store", function () {
     payments.insert(payment({ id: "P-2", settlementId: SETTLEMENT_2 }));
     expect(payments.enqueue("outbound", "P-1", "initiate")).to.equal(true);
     const read = payments.get("outbound", "P-1")!;
-    expect(codeOf(() => payments.move(read, { debtorLeg: "Failed", note: "too early" }))).to.equal(
-      "PAYMENT_NO_TRANSACTION",
-    );
+    expect(
+      codeOf(() => payments.move(read, { debtorLeg: "Failed", note: "too early" }), {
+        direction: "outbound",
+        id: "P-1",
+      }),
+    ).to.equal("PAYMENT_NO_TRANSACTION");
     expect(payments.get("outbound", "P-1")!.debtorLeg).to.equal("Debited");
-    expect(codeOf(() => payments.update("outbound", "P-9", { note: "nobody" }))).to.equal("PAYMENT_UNKNOWN");
+    expect(
+      codeOf(() => payments.update("outbound", "P-9", { note: "nobody" }), { direction: "outbound", id: "P-9" }),
+    ).to.equal("PAYMENT_UNKNOWN");
 
     now += 1_000;
     store.transaction(() => {
@@ -138,6 +147,42 @@ describe("settlement: the payment store", function () {
     expect(payments.outboxOf("outbound", "P-1")).to.deep.equal([{ step: "initiate", status: "void", attempts: 0 }]);
     const other = payments.get("outbound", "P-2")!;
     expect([other.debtorLeg, other.creditorLeg, other.finishedMs]).to.deep.equal(["Debited", "Delivered", null]);
+  });
+
+  it("voids the steps still owed only when a move closes the payment, not on other moves before or after", function () {
+    payments.insert(payment());
+    payments.enqueue("outbound", "P-1", "initiate");
+    // An open payment moved: its step stays owed.
+    store.transaction(() =>
+      payments.move(payments.get("outbound", "P-1")!, {
+        debtorLeg: "Initiated",
+        creditorLeg: "Delivered",
+        note: "on chain",
+      }),
+    );
+    expect(payments.outboxOf("outbound", "P-1")).to.deep.equal([{ step: "initiate", status: "pending", attempts: 0 }]);
+    expect(payments.get("outbound", "P-1")!.finishedMs).to.equal(null);
+    // Closing it voids what it still owes, and stamps it finished once.
+    payments.enqueue("outbound", "P-1", "acknowledge");
+    store.transaction(() =>
+      payments.move(payments.get("outbound", "P-1")!, {
+        debtorLeg: "Refunded",
+        creditorLeg: "Expired",
+        note: "refunded",
+      }),
+    );
+    const closedAt = now;
+    expect(payments.outboxOf("outbound", "P-1").map((row) => row.status)).to.deep.equal(["void", "void"]);
+    // A later move of the closed payment keeps its stamp and leaves a step queued since alone.
+    now += 5_000;
+    payments.enqueue("outbound", "P-1", "refund");
+    store.transaction(() => payments.move(payments.get("outbound", "P-1")!, { note: "noted later" }));
+    expect(payments.outboxOf("outbound", "P-1").map((row) => [row.step, row.status])).to.deep.equal([
+      ["initiate", "void"],
+      ["acknowledge", "void"],
+      ["refund", "pending"],
+    ]);
+    expect(payments.get("outbound", "P-1")!.finishedMs).to.equal(closedAt);
   });
 
   it("hands out pending rows with their payments as stored, and a row whose payment is gone with none", function () {

@@ -136,18 +136,63 @@ describe("store: SQLite wrapper", function () {
     store.transaction(() => undefined);
     expect(ran).to.deep.equal(["outside", "outer", "released"]);
     // A callback that throws does not stop the others; its error reaches the committing caller, data committed.
-    expect(() =>
+    const thrown = new Error("callback");
+    let caught: unknown;
+    try {
       store.transaction(() => {
         store.run("INSERT INTO accounts VALUES ('b', 2)");
         store.afterCommit(() => {
-          throw new Error("callback");
+          throw thrown;
+        });
+        store.afterCommit(() => {
+          throw new Error("second");
         });
         store.afterCommit(() => ran.push("after the throw"));
-      }),
-    ).to.throw("callback");
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.equal(thrown);
     expect(ran).to.deep.equal(["outside", "outer", "released", "after the throw"]);
     expect(store.inTransaction).to.equal(false);
     expect(store.all<{ id: string }>("SELECT id FROM accounts ORDER BY id").map((r) => r.id)).to.deep.equal(["a", "b"]);
+    store.close();
+  });
+
+  it("takes the write lock when a transaction begins, so no other connection writes in between", function () {
+    const file = path.join(dir, "lock.sqlite");
+    const first = Store.open({ path: file });
+    const second = Store.open({ path: file, busyTimeoutMs: 0 });
+    try {
+      first.migrate("ledger", migrations);
+      first.transaction(() => {
+        // Nothing written yet by `first`, and still the other connection cannot write.
+        expect(() => second.run("INSERT INTO accounts VALUES ('x', 1)")).to.throw(/locked|busy/i);
+        first.run("INSERT INTO accounts VALUES ('a', 1)");
+      });
+      second.run("INSERT INTO accounts VALUES ('x', 1)");
+      expect(second.all<{ id: string }>("SELECT id FROM accounts ORDER BY id").map((r) => r.id)).to.deep.equal([
+        "a",
+        "x",
+      ]);
+    } finally {
+      second.close();
+      first.close();
+    }
+  });
+
+  it("rethrows the transaction function's own error when the function ended the transaction itself", function () {
+    const store = Store.open({ path: ":memory:" });
+    store.migrate("ledger", migrations);
+    expect(() =>
+      store.transaction(() => {
+        store.run("INSERT INTO accounts VALUES ('a', 1)");
+        store.exec("ROLLBACK");
+        throw new Error("after its own rollback");
+      }),
+    ).to.throw("after its own rollback");
+    expect(store.inTransaction).to.equal(false);
+    expect(store.all("SELECT id FROM accounts")).to.deep.equal([]);
     store.close();
   });
 
