@@ -94,6 +94,8 @@ const ids = Array.from({ length: PAYMENTS }, (_, i) => `BENCH-${String(i).padSta
 const started = Date.now();
 // Progress on stderr (the results go to stdout): a line every tenth of the payments acknowledged.
 const progress = new Step(`${PAYMENTS} payments A→B to Acknowledged`, { prefix: "[bench] ", every: PAYMENTS / 10 });
+// How busy this thread (the chain's and both agents') is while the payments go through.
+const busyBefore = performance.eventLoopUtilization();
 const posting = postPayments({ url: a.url, ids, clients: CLIENTS, amount: AMOUNT, problems });
 let done = 0;
 const deadline = Date.now() + 600_000;
@@ -103,6 +105,7 @@ while (done < PAYMENTS && Date.now() < deadline && problems.length === 0) {
   progress.tick(done, PAYMENTS);
 }
 const posted = await posting;
+const busy = performance.eventLoopUtilization(busyBefore).active;
 if (done === PAYMENTS) progress.done();
 else progress.fail();
 await a.stop();
@@ -193,6 +196,8 @@ const result = {
   p95Ms: Math.round(percentile(latencies, 95)),
   gasPerPayment: completed === 0 ? 0 : Number(totalGas / BigInt(completed)),
   steps,
+  /** The main thread's busy milliseconds per payment while they went through: the chain's and both agents'. */
+  mainThreadMsPerPayment: completed === 0 ? 0 : Number((busy / completed).toFixed(2)),
   direct,
   agentShareOfChainLimit: Number((perSecond / direct.perSecond).toFixed(2)),
 };
@@ -215,6 +220,7 @@ console.log(
     `| agent transactions | ${transactions}: ${batchesOf.initiate.size} initiate, ${batchesOf.smelt.size} smelt, ${batchesOf.acknowledge.size} acknowledgement |`,
     `| the chain's own limit: the same transactions from a tight loop, payments / s | ${direct.perSecond} |`,
     `| agentShareOfChainLimit | ${result.agentShareOfChainLimit} |`,
+    `| main thread busy per payment, agents' run / tight loop (ms) | ${result.mainThreadMsPerPayment} / ${direct.mainThreadMsPerPayment} |`,
   ].join("\n"),
 );
 console.log(`\nwhere the time goes (${completed} payments):\n${breakdownTable(steps)}`);

@@ -190,6 +190,11 @@ export interface DirectResult {
   readonly perSecond: number;
   readonly transactions: number;
   readonly gasPerPayment: number;
+  /**
+   * Milliseconds the benchmark's main thread was busy in the timed run, per payment: on the in-process network
+   * the node does much of each request on the thread that calls it (Hardhat's request handlers, EDR's answer).
+   */
+  readonly mainThreadMsPerPayment: number;
 }
 
 /**
@@ -275,11 +280,13 @@ export async function directChainLimit(options: {
     sent.push(...responses);
     await responses.at(-1)!.wait();
   };
+  const busyBefore = performance.eventLoopUtilization();
   const started = performance.now();
   await phase(agents.A, shape.initiate, calls.initiate);
   await phase(agents.B, shape.smelt, calls.smelt);
   await phase(agents.A, shape.acknowledge, calls.acknowledge);
   const seconds = (performance.now() - started) / 1000;
+  const busy = performance.eventLoopUtilization(busyBefore).active;
   let gas = 0n;
   for (const response of sent) {
     const receipt = await provider.getTransactionReceipt(response.hash);
@@ -292,5 +299,6 @@ export async function directChainLimit(options: {
     perSecond: Number((count / seconds).toFixed(1)),
     transactions: sent.length,
     gasPerPayment: Number(gas / BigInt(count)),
+    mainThreadMsPerPayment: Number((busy / count).toFixed(2)),
   };
 }
