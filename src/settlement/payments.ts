@@ -419,6 +419,34 @@ const PAYMENT_FIELDS = [
 ] as const;
 const PAYMENT_COLUMNS = `${PAYMENT_FIELDS.join(", ")} FROM settlement_payments`;
 
+/**
+ * The outbox rows (`o`) due now, those moving payments already on chain first, then new initiates, each oldest
+ * first; parameters: now (ms), limit.
+ */
+const DUE_OUTBOX_ROWS = `WHERE o.status = 'pending' AND o.not_before_ms <= ?
+  ORDER BY CASE o.step WHEN 'initiate' THEN 1 ELSE 0 END, o.row_id LIMIT ?`;
+
+/** An outbox row's columns as the due-row queries select them. */
+interface OutboxRowColumns {
+  row_id: number;
+  o_direction: Direction;
+  payment_id: string;
+  step: OutboxStep;
+  attempts: number;
+  tx_hash: string | null;
+}
+
+function toOutboxRow(row: OutboxRowColumns): OutboxRow {
+  return {
+    rowId: row.row_id,
+    direction: row.o_direction,
+    paymentId: row.payment_id,
+    step: row.step,
+    attempts: row.attempts,
+    txHash: row.tx_hash,
+  };
+}
+
 const FINAL_DEBTOR_LEGS: ReadonlySet<DebtorLegStatus> = new Set(["Acknowledged", "Returned", "Refunded", "Failed"]);
 
 /** The status of the payment as a whole, from its two legs. */
@@ -688,28 +716,13 @@ export class PaymentStore {
    */
   pending(limit = 1_000): OutboxRow[] {
     return this.#store
-      .all<{
-        row_id: number;
-        direction: Direction;
-        payment_id: string;
-        step: OutboxStep;
-        attempts: number;
-        tx_hash: string | null;
-      }>(
-        `SELECT row_id, direction, payment_id, step, attempts, tx_hash FROM settlement_outbox
-         WHERE status = 'pending' AND not_before_ms <= ?
-         ORDER BY CASE step WHEN 'initiate' THEN 1 ELSE 0 END, row_id LIMIT ?`,
+      .all<OutboxRowColumns>(
+        `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash
+         FROM settlement_outbox o ${DUE_OUTBOX_ROWS}`,
         this.#clock.now(),
         limit,
       )
-      .map((row) => ({
-        rowId: row.row_id,
-        direction: row.direction,
-        paymentId: row.payment_id,
-        step: row.step,
-        attempts: row.attempts,
-        txHash: row.tx_hash,
-      }));
+      .map(toOutboxRow);
   }
 
   /**
@@ -719,35 +732,17 @@ export class PaymentStore {
   pendingWithPayments(limit = 1_000): Array<{ row: OutboxRow; payment: PaymentRecord | undefined }> {
     const fields = PAYMENT_FIELDS.map((field) => `p.${field}`).join(", ");
     return this.#store
-      .all<
-        PaymentRow & {
-          row_id: number;
-          o_direction: Direction;
-          payment_id: string;
-          step: OutboxStep;
-          attempts: number;
-          tx_hash: string | null;
-          p_found: number | null;
-        }
-      >(
+      .all<OutboxRowColumns & PaymentRow & { p_found: number | null }>(
         `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash,
            p.rowid AS p_found, ${fields}
          FROM settlement_outbox o
          LEFT JOIN settlement_payments p ON p.direction = o.direction AND p.id = o.payment_id
-         WHERE o.status = 'pending' AND o.not_before_ms <= ?
-         ORDER BY CASE o.step WHEN 'initiate' THEN 1 ELSE 0 END, o.row_id LIMIT ?`,
+         ${DUE_OUTBOX_ROWS}`,
         this.#clock.now(),
         limit,
       )
       .map((row) => ({
-        row: {
-          rowId: row.row_id,
-          direction: row.o_direction,
-          paymentId: row.payment_id,
-          step: row.step,
-          attempts: row.attempts,
-          txHash: row.tx_hash,
-        },
+        row: toOutboxRow(row),
         payment: row.p_found === null ? undefined : this.#toRecord(row),
       }));
   }
