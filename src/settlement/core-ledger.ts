@@ -204,6 +204,28 @@ interface AccountRow {
 
 const ACCOUNT_COLUMNS = "id, kind, category, name, status, ref, allow_negative, balance FROM ledger_accounts";
 
+/** Most postings (or balances) one statement writes: far under SQLite's limit on parameters. */
+const ROWS_PER_STATEMENT = 100;
+
+/** The SQL for `n` (lines or accounts), written once per `n`. */
+function sqlPerCount(write: (n: number) => string): (n: number) => string {
+  const written: string[] = [];
+  return (n) => (written[n] ??= write(n));
+}
+
+/** Inserts `n` postings in one statement: (entry_id, line, account, side, amount) per posting. */
+const postingsInsert = sqlPerCount(
+  (n) =>
+    `INSERT INTO ledger_postings (entry_id, line, account, side, amount) VALUES ${Array(n).fill("(?, ?, ?, ?, ?)").join(", ")}`,
+);
+
+/** Sets the balances of `n` distinct accounts in one statement: (id, balance) per account, then the `n` ids. */
+const balancesUpdate = sqlPerCount(
+  (n) =>
+    `UPDATE ledger_accounts SET balance = CASE id ${Array(n).fill("WHEN ? THEN ?").join(" ")} END ` +
+    `WHERE id IN (${Array(n).fill("?").join(", ")})`,
+);
+
 /** The effect of one posting on an account's balance, in the account's normal direction. */
 function delta(kind: AccountKind, side: Side, amount: bigint): bigint {
   return (kind === "asset") === (side === "debit") ? amount : -amount;
@@ -212,6 +234,12 @@ function delta(kind: AccountKind, side: Side, amount: bigint): bigint {
 export class CoreLedger {
   readonly #store: Store;
   readonly #clock: Clock;
+  /**
+   * Accounts as read (or written) in the store's current transaction, valid while its `transactionEpoch` is
+   * `#accountsEpoch`: one poll round books many payments on the same few accounts.
+   */
+  readonly #accounts = new Map<string, Account>();
+  #accountsEpoch: number | undefined;
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -260,6 +288,7 @@ export class CoreLedger {
   }
 
   setStatus(id: string, status: AccountStatus): void {
+    this.#accounts.delete(id);
     const { changes } = this.#store.run("UPDATE ledger_accounts SET status = ? WHERE id = ?", status, id);
     if (changes === 0) throw this.#unknown(id);
   }
@@ -317,8 +346,11 @@ export class CoreLedger {
         return { entryId: existing.id, created: false };
       }
       const entryId = Number(lastInsertRowid);
-      entry.lines.forEach((line, index) => {
-        const account = this.#requireAccount(line.account);
+      // Every line checked against the running balance of its account before anything is written; then the lines
+      // in one statement and the balances in another.
+      const balances = new Map<string, Account>();
+      for (const line of entry.lines) {
+        const account = balances.get(line.account) ?? this.#accountInTransaction(line.account);
         const next = account.balance + delta(account.kind, line.side, line.amount);
         if (next < 0n && !account.allowNegative && entry.allowOverdraft !== true) {
           throw new LedgerInsufficientFundsError(
@@ -334,16 +366,25 @@ export class CoreLedger {
             { account: account.id, balance: account.balance.toString(), amount: line.amount.toString() },
           );
         }
+        balances.set(line.account, { ...account, balance: next });
+      }
+      for (let at = 0; at < entry.lines.length; at += ROWS_PER_STATEMENT) {
+        const lines = entry.lines.slice(at, at + ROWS_PER_STATEMENT);
         this.#store.run(
-          "INSERT INTO ledger_postings (entry_id, line, account, side, amount) VALUES (?, ?, ?, ?, ?)",
-          entryId,
-          index,
-          line.account,
-          line.side,
-          line.amount.toString(),
+          postingsInsert(lines.length),
+          ...lines.flatMap((line, i) => [entryId, at + i, line.account, line.side, line.amount.toString()]),
         );
-        this.#store.run("UPDATE ledger_accounts SET balance = ? WHERE id = ?", next.toString(), line.account);
-      });
+      }
+      const changed = [...balances.values()];
+      for (let at = 0; at < changed.length; at += ROWS_PER_STATEMENT) {
+        const accounts = changed.slice(at, at + ROWS_PER_STATEMENT);
+        this.#store.run(
+          balancesUpdate(accounts.length),
+          ...accounts.flatMap((account) => [account.id, account.balance.toString()]),
+          ...accounts.map((account) => account.id),
+        );
+      }
+      for (const account of changed) this.#accounts.set(account.id, account);
       return { entryId, created: true };
     });
   }
@@ -464,6 +505,22 @@ export class CoreLedger {
         entryId,
       )
       .map((row) => ({ account: row.account, side: row.side, amount: BigInt(row.amount) }));
+  }
+
+  /** `id`'s account, read once per transaction (see `#accounts`); read each time outside one. */
+  #accountInTransaction(id: string): Account {
+    const epoch = this.#store.transactionEpoch;
+    if (epoch === undefined) return this.#requireAccount(id);
+    if (epoch !== this.#accountsEpoch) {
+      this.#accounts.clear();
+      this.#accountsEpoch = epoch;
+    }
+    let account = this.#accounts.get(id);
+    if (account === undefined) {
+      account = this.#requireAccount(id);
+      this.#accounts.set(id, account);
+    }
+    return account;
   }
 
   #requireAccount(id: string): Account {

@@ -34,6 +34,8 @@ export class Store {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #depth = 0;
+  /** Changes when a transaction begins and when any (save)point rolls back: see `transactionEpoch`. */
+  #epoch = 0;
   #afterCommit: Array<() => void> = [];
   #closed = false;
 
@@ -145,6 +147,7 @@ export class Store {
     // The commit callbacks registered before this (save)point: a rollback to it drops the ones after.
     const callbacks = this.#afterCommit.length;
     this.#db.exec(this.#depth === 0 ? "BEGIN IMMEDIATE" : `SAVEPOINT ${savepoint}`);
+    if (this.#depth === 0) this.#epoch += 1;
     this.#depth += 1;
     let result: T;
     try {
@@ -201,6 +204,7 @@ export class Store {
    */
   #rollback(savepoint: string, callbacks: number): void {
     this.#afterCommit.length = callbacks;
+    this.#epoch += 1;
     if (this.#depth === 0) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
     } else {
@@ -211,6 +215,16 @@ export class Store {
   /** A query that throws when the database cannot be read (closed, file gone, corrupt header): for health checks. */
   check(): void {
     this.get("SELECT count(*) AS n FROM sqlite_master");
+  }
+
+  /**
+   * Inside a transaction opened by `transaction()`, a number that stays the same until that transaction ends or any
+   * (save)point in it rolls back; `undefined` outside one. Rows read inside the transaction can be kept while it is
+   * unchanged: the write lock (`BEGIN IMMEDIATE`) keeps other connections from changing them, and a rollback that
+   * could undo this connection's own writes changes it. The keeper must still mind its own writes.
+   */
+  get transactionEpoch(): number | undefined {
+    return this.#depth > 0 && this.#db.isTransaction ? this.#epoch : undefined;
   }
 
   /** Whether a transaction is open on this connection through `transaction()`. */

@@ -115,6 +115,109 @@ describe("settlement: core ledger", function () {
     expect([core.balance("alice"), core.balance("bob")]).to.deep.equal([0n, 10n]);
   });
 
+  it("checks each line against its account's running balance: a second debit of one account can overdraw it", function () {
+    const { ledger: core } = ledger();
+    core.transfer({ key: "seed", step: "seed", memo: "m", debit: "cash", credit: "alice", amount: 10n });
+    const twice = (amount: bigint) => ({
+      key: `twice-${amount}`,
+      step: "x",
+      memo: "m",
+      lines: [
+        { account: "alice", side: "debit" as const, amount },
+        { account: "alice", side: "debit" as const, amount },
+        { account: "trust", side: "credit" as const, amount: 2n * amount },
+      ],
+    });
+    expect(() => core.post(twice(6n)))
+      .to.throw(LedgerInsufficientFundsError)
+      .with.nested.property("details.balance", "4");
+    expect(core.balance("alice")).to.equal(10n);
+    core.post(twice(5n));
+    expect([core.balance("alice"), core.balance("trust")]).to.deep.equal([0n, 10n]);
+    expect(core.checkBalanced().problems).to.deep.equal([]);
+  });
+
+  it("posts an entry of more lines than one statement writes, every line in order", function () {
+    const { ledger: core } = ledger();
+    const lines = Array.from({ length: 250 }, (_, i) => ({
+      account: i % 2 === 0 ? "bob" : "alice",
+      side: "credit" as const,
+      amount: BigInt(i + 1),
+    }));
+    const total = lines.reduce((sum, line) => sum + line.amount, 0n);
+    core.post({
+      key: "wide",
+      step: "x",
+      memo: "m",
+      lines: [{ account: "cash", side: "debit", amount: total }, ...lines],
+    });
+    const [entry] = core.entries();
+    expect(entry!.lines.map((line) => line.amount)).to.deep.equal([total, ...lines.map((line) => line.amount)]);
+    const credited = (id: string) => lines.filter((l) => l.account === id).reduce((sum, l) => sum + l.amount, 0n);
+    expect([core.balance("cash"), core.balance("alice"), core.balance("bob")]).to.deep.equal([
+      total,
+      credited("alice"),
+      credited("bob"),
+    ]);
+    expect(core.checkBalanced().problems).to.deep.equal([]);
+  });
+
+  it("keeps every balance right inside one long transaction whose savepoints roll back (any sequence)", function () {
+    const accounts = ["cash", "trust", "alice", "bob"] as const;
+    const kinds: Record<string, "asset" | "liability"> = {
+      cash: "asset",
+      trust: "liability",
+      alice: "liability",
+      bob: "liability",
+    };
+    const op = fc.record({
+      from: fc.constantFrom(...accounts),
+      to: fc.constantFrom(...accounts),
+      amount: fc.bigInt(1n, 1_000n),
+      // Posted, then the savepoint around it rolled back by a later failure.
+      undone: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const { store, ledger: core } = ledger();
+        const model = new Map<string, bigint>(accounts.map((id) => [id, 0n]));
+        let kept = 0;
+        store.transaction(() => {
+          ops.forEach((o, i) => {
+            if (o.from === o.to) return;
+            const sign = (id: string, side: "debit" | "credit") =>
+              (kinds[id] === "asset") === (side === "debit") ? 1n : -1n;
+            const nextFrom = model.get(o.from)! + sign(o.from, "debit") * o.amount;
+            const nextTo = model.get(o.to)! + sign(o.to, "credit") * o.amount;
+            const refused = (nextFrom < 0n && o.from !== "cash") || (nextTo < 0n && o.to !== "cash");
+            const entry = { key: `k${i}`, step: "x", memo: "m", debit: o.from, credit: o.to, amount: o.amount };
+            if (refused) {
+              expect(() => core.transfer(entry)).to.throw(LedgerInsufficientFundsError);
+            } else if (o.undone) {
+              expect(() =>
+                store.transaction(() => {
+                  core.transfer(entry);
+                  throw new Error("undone");
+                }),
+              ).to.throw("undone");
+            } else {
+              core.transfer(entry);
+              model.set(o.from, nextFrom);
+              model.set(o.to, nextTo);
+              kept += 1;
+            }
+            for (const id of accounts) expect(core.balance(id)).to.equal(model.get(id));
+          });
+        });
+        for (const id of accounts) expect(core.balance(id)).to.equal(model.get(id));
+        const report = core.checkBalanced();
+        expect(report.problems).to.deep.equal([]);
+        expect(report.entries).to.equal(kept);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("keeps amounts above 2^53 exact, and balances across a reopen of the file", function () {
     const dir = mkdtempSync(path.join(tmpdir(), "core-ledger-"));
     try {

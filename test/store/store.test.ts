@@ -196,6 +196,44 @@ describe("store: SQLite wrapper", function () {
     store.close();
   });
 
+  it("gives a transaction an epoch that holds until it ends or any (save)point in it rolls back", function () {
+    const store = Store.open({ path: ":memory:" });
+    store.migrate("ledger", migrations);
+    expect(store.transactionEpoch).to.equal(undefined);
+    const seen: Array<number | undefined> = [];
+    store.transaction(() => {
+      seen.push(store.transactionEpoch);
+      store.transaction(() => seen.push(store.transactionEpoch)); // a released savepoint keeps it
+      seen.push(store.transactionEpoch);
+      expect(() =>
+        store.transaction(() => {
+          throw new Error("rolled back");
+        }),
+      ).to.throw("rolled back");
+      seen.push(store.transactionEpoch); // a rolled-back savepoint changes it
+    });
+    expect(store.transactionEpoch).to.equal(undefined);
+    store.transaction(() => seen.push(store.transactionEpoch)); // a new transaction has a new one
+    expect(() =>
+      store.transaction(() => {
+        seen.push(store.transactionEpoch);
+        throw new Error("outer rolled back");
+      }),
+    ).to.throw("outer rolled back");
+    store.transaction(() => seen.push(store.transactionEpoch));
+    const [first, nested, after, rolledBack, next, failed, last] = seen;
+    expect(first).to.be.a("number");
+    expect([nested, after]).to.deep.equal([first, first]);
+    expect(new Set([first, rolledBack, next, failed, last]).size).to.equal(5);
+    // A function that ends the transaction itself leaves no epoch to rely on.
+    store.transaction(() => {
+      store.exec("COMMIT");
+      expect(store.transactionEpoch).to.equal(undefined);
+      store.exec("BEGIN");
+    });
+    store.close();
+  });
+
   it("refuses an asynchronous transaction callback and rolls it back", function () {
     const store = Store.open({ path: ":memory:" });
     store.migrate("ledger", migrations);
