@@ -64,6 +64,11 @@ const GROUPS = {
         /^ {2}\/\*\* Whether an entry with this key/,
       ),
       span("src/settlement/core-ledger.ts", /^function checkEntry\(/),
+      // Issue 22: an entry's postings and balances written one statement each, its accounts read once per
+      // transaction (and forgotten when a status changes).
+      span("src/settlement/core-ledger.ts", /^const ROWS_PER_STATEMENT/, /^\/\*\* The effect of one posting/),
+      span("src/settlement/core-ledger.ts", /^ {2}#accountInTransaction\(/, /^ {2}#requireAccount\(/),
+      span("src/settlement/core-ledger.ts", /^ {2}setStatus\(/, /^ {2}\}$/),
     ],
     tests: [
       "test/settlement/core-ledger.test.ts",
@@ -78,8 +83,9 @@ const GROUPS = {
     tests: ["test/chain/roles.test.ts", "test/chain/hardhat-plugin.test.ts", "test/chain/reach-red-team.test.ts"],
   },
   agent: {
-    // The agent's outbox: the verdict table, sending what is owed (and asking the chain first where needed), and
-    // what a failed send means.
+    // The agent's outbox: the verdict table, sending what is owed (and asking the chain first where needed: the
+    // second range runs from sendPending through settled, drain, and the checks of rows that may have landed, to
+    // the chain's verdict), and what a failed send means.
     mutate: () => [
       span("src/settlement/outbox.ts", /^export function verdictOf\(/, /^export interface OutboxSenderOptions/),
       span("src/settlement/outbox.ts", /^ {2}async sendPending\(\)/, /^ {2}\/\*\*$/),
@@ -123,7 +129,7 @@ const GROUPS = {
     // Issue 22: the payment store's writes that now lean on the table's unique keys and on the caller's reads
     // (insert without a read first, move of a record read in the caller's transaction, the outbox rows handed out
     // with their payments, a batch marked sent and landed at once), and the store's transactions with their
-    // commit callbacks; the timestamps they write.
+    // commit callbacks and epoch; the timestamps they write.
     mutate: () => [
       span(
         "src/settlement/payments.ts",
@@ -132,7 +138,11 @@ const GROUPS = {
       ),
       span("src/settlement/payments.ts", /^ {2}pendingWithPayments\(/, /^ {2}\/\*\* The outbox rows of one payment/),
       span("src/settlement/payments.ts", /^ {2}sent\(rowIds/, /^ {2}\/\*\* Looks at a row again/),
-      span("src/store/store.ts", /^ {2}transaction<T>\(fn/, /^ {2}\/\*\* A query that throws when the database/),
+      span(
+        "src/store/store.ts",
+        /^ {2}transaction<T>\(fn/,
+        /^ {2}\/\*\* Whether a transaction is open on this connection/,
+      ),
       span("src/chain/clock.ts", /^export function isoNow\(/),
     ],
     tests: [

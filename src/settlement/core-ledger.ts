@@ -207,24 +207,25 @@ const ACCOUNT_COLUMNS = "id, kind, category, name, status, ref, allow_negative, 
 /** Most postings (or balances) one statement writes: far under SQLite's limit on parameters. */
 const ROWS_PER_STATEMENT = 100;
 
-/** The SQL for `n` (lines or accounts), written once per `n`. */
-function sqlPerCount(write: (n: number) => string): (n: number) => string {
-  const written: string[] = [];
-  return (n) => (written[n] ??= write(n));
+/** `items` in runs of at most `ROWS_PER_STATEMENT`, each with the index of its first item. */
+function* statementRuns<T>(items: readonly T[]): Generator<{ readonly at: number; readonly run: readonly T[] }> {
+  for (let at = 0; at < items.length; at += ROWS_PER_STATEMENT) {
+    yield { at, run: items.slice(at, at + ROWS_PER_STATEMENT) };
+  }
 }
 
 /** Inserts `n` postings in one statement: (entry_id, line, account, side, amount) per posting. */
-const postingsInsert = sqlPerCount(
-  (n) =>
-    `INSERT INTO ledger_postings (entry_id, line, account, side, amount) VALUES ${Array(n).fill("(?, ?, ?, ?, ?)").join(", ")}`,
-);
+function postingsInsert(n: number): string {
+  return `INSERT INTO ledger_postings (entry_id, line, account, side, amount) VALUES ${Array(n).fill("(?, ?, ?, ?, ?)").join(", ")}`;
+}
 
 /** Sets the balances of `n` distinct accounts in one statement: (id, balance) per account, then the `n` ids. */
-const balancesUpdate = sqlPerCount(
-  (n) =>
+function balancesUpdate(n: number): string {
+  return (
     `UPDATE ledger_accounts SET balance = CASE id ${Array(n).fill("WHEN ? THEN ?").join(" ")} END ` +
-    `WHERE id IN (${Array(n).fill("?").join(", ")})`,
-);
+    `WHERE id IN (${Array(n).fill("?").join(", ")})`
+  );
+}
 
 /** The effect of one posting on an account's balance, in the account's normal direction. */
 function delta(kind: AccountKind, side: Side, amount: bigint): bigint {
@@ -368,20 +369,18 @@ export class CoreLedger {
         }
         balances.set(line.account, { ...account, balance: next });
       }
-      for (let at = 0; at < entry.lines.length; at += ROWS_PER_STATEMENT) {
-        const lines = entry.lines.slice(at, at + ROWS_PER_STATEMENT);
+      for (const { at, run } of statementRuns(entry.lines)) {
         this.#store.run(
-          postingsInsert(lines.length),
-          ...lines.flatMap((line, i) => [entryId, at + i, line.account, line.side, line.amount.toString()]),
+          postingsInsert(run.length),
+          ...run.flatMap((line, i) => [entryId, at + i, line.account, line.side, line.amount.toString()]),
         );
       }
       const changed = [...balances.values()];
-      for (let at = 0; at < changed.length; at += ROWS_PER_STATEMENT) {
-        const accounts = changed.slice(at, at + ROWS_PER_STATEMENT);
+      for (const { run } of statementRuns(changed)) {
         this.#store.run(
-          balancesUpdate(accounts.length),
-          ...accounts.flatMap((account) => [account.id, account.balance.toString()]),
-          ...accounts.map((account) => account.id),
+          balancesUpdate(run.length),
+          ...run.flatMap((account) => [account.id, account.balance.toString()]),
+          ...run.map((account) => account.id),
         );
       }
       for (const account of changed) this.#accounts.set(account.id, account);

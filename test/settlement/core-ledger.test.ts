@@ -139,7 +139,8 @@ describe("settlement: core ledger", function () {
 
   it("posts an entry of more lines than one statement writes, every line in order", function () {
     const { ledger: core } = ledger();
-    const lines = Array.from({ length: 250 }, (_, i) => ({
+    // 200 lines: two full statements' worth (100 each), and nothing after.
+    const lines = Array.from({ length: 199 }, (_, i) => ({
       account: i % 2 === 0 ? "bob" : "alice",
       side: "credit" as const,
       amount: BigInt(i + 1),
@@ -160,6 +161,52 @@ describe("settlement: core ledger", function () {
       credited("bob"),
     ]);
     expect(core.checkBalanced().problems).to.deep.equal([]);
+  });
+
+  it("changes an account's status, and names an unknown account", function () {
+    const { store, ledger: core } = ledger();
+    store.transaction(() => {
+      core.transfer({ key: "seed", step: "seed", memo: "m", debit: "cash", credit: "bob", amount: 7n });
+      core.setStatus("bob", "blocked");
+      expect(core.account("bob")).to.deep.include({ status: "blocked", balance: 7n });
+      core.transfer({ key: "more", step: "seed", memo: "m", debit: "cash", credit: "bob", amount: 1n });
+    });
+    expect(core.account("bob")).to.deep.include({ status: "blocked", balance: 8n });
+    expect(() => core.setStatus("nobody", "closed"))
+      .to.throw(LedgerUnknownAccountError)
+      .with.property("code", "LEDGER_UNKNOWN_ACCOUNT");
+    expect(core.account("nobody")).to.equal(undefined);
+  });
+
+  it("reads each account once per transaction, again in the next one and after a savepoint rolls back", function () {
+    const { store, ledger: core } = ledger();
+    core.transfer({ key: "seed", step: "seed", memo: "m", debit: "cash", credit: "alice", amount: 100n });
+    let reads = 0;
+    const get = store.get.bind(store);
+    (store as { get: Store["get"] }).get = (sql, ...params) => {
+      if (sql.includes("FROM ledger_accounts")) reads += 1;
+      return get(sql, ...params);
+    };
+    const pay = (key: string) =>
+      core.transfer({ key, step: "x", memo: "m", debit: "alice", credit: "trust", amount: 1n });
+    store.transaction(() => {
+      for (let i = 0; i < 5; i += 1) pay(`first-${i}`);
+    });
+    expect(reads).to.equal(2);
+    store.transaction(() => pay("second"));
+    expect(reads).to.equal(4);
+    store.transaction(() => {
+      pay("third-1");
+      expect(() =>
+        store.transaction(() => {
+          pay("third-undone");
+          throw new Error("undone");
+        }),
+      ).to.throw("undone");
+      pay("third-2"); // what was read before the rollback is read again
+    });
+    expect(reads).to.equal(8);
+    expect([core.balance("alice"), core.balance("trust")]).to.deep.equal([92n, 8n]);
   });
 
   it("keeps every balance right inside one long transaction whose savepoints roll back (any sequence)", function () {

@@ -126,6 +126,17 @@ describe("settlement: one round of the outbox sender", function () {
       step,
     )?.tx_hash;
 
+  /** The outbox row of a payment's step. */
+  const rowIdOf = (id: string, step: string) =>
+    banks!.stores.a.get<{ row_id: number }>(
+      "SELECT row_id FROM settlement_outbox WHERE direction = 'outbound' AND payment_id = ? AND step = ?",
+      id,
+      step,
+    )!.row_id;
+  /** Ends a row's hold now, as if its time had passed. */
+  const dueNow = (payments: PaymentStore, id: string, step: string) => payments.recheck(rowIdOf(id, step), 0);
+  const sendingPoints = (seen: Seen) => seen.points.filter((point) => point.includes(":sending"));
+
   it("returns how many transactions went out: a failed send is not one, each batch of acknowledgements is one", async function () {
     const payments = await bankAOwing(["RND-S1", "RND-S2"], ["RND-N1", "RND-N2"]);
     for (const id of ["RND-S1", "RND-S2", "RND-N1"])
@@ -333,5 +344,141 @@ describe("settlement: one round of the outbox sender", function () {
     expect(seen.lines).to.include("refund RND-R1 will not be sent: the settlement is Smelted, not Expired");
     expect(rowOf(payments, "RND-R1", "refund")).to.deep.equal({ step: "refund", status: "void", attempts: 0 });
     expect(seen.failed).to.deep.equal([]);
+  });
+
+  it("does not send again a row whose transaction the node still holds unmined; sends it again once the node dropped it", async function () {
+    const payments = await bankAOwing([], ["RND-P1"]);
+    const provider = banks!.suite.ethers.provider;
+    const bankA = await banks!.suite.accounts.bankA.getAddress();
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      const first = senderFor(payments);
+      expect(await first.sender.sendPending()).to.equal(1);
+      const hash = rowHash("RND-P1", "initiate")!;
+      // As after a crash: the first sender stops watching at once; the row keeps its transaction's hash.
+      await first.sender.drain(0);
+      expect(rowHash("RND-P1", "initiate")).to.equal(hash);
+      const nonce = await provider.getTransactionCount(bankA, "pending");
+
+      dueNow(payments, "RND-P1", "initiate");
+      const again = senderFor(payments);
+      again.sender.start();
+      expect(await again.sender.sendPending()).to.equal(0);
+      expect(sendingPoints(again.seen)).to.deep.equal([]);
+      expect(await provider.getTransactionCount(bankA, "pending")).to.equal(nonce);
+      expect(payments.pending().map((row) => row.paymentId)).to.deep.equal([]); // held: its receipt may yet come
+
+      // The node forgets it: due again, the step goes out anew, on the same nonce.
+      await provider.send("hardhat_dropTransaction", [hash]);
+      await provider.send("evm_setAutomine", [true]);
+      dueNow(payments, "RND-P1", "initiate");
+      expect(await again.sender.sendPending()).to.equal(1);
+      await again.sender.settled();
+      expect(sendingPoints(again.seen)).to.deep.equal(["initiate:sending RND-P1"]);
+      expect(await provider.getTransactionCount(bankA, "latest")).to.equal(nonce);
+      expect(await stateOf("RND-P1")).to.equal("Delivered");
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+  });
+
+  it("finds a row whose transaction was mined meanwhile landed: not sent again, held for a recheck", async function () {
+    const payments = await bankAOwing([], ["RND-M1"]);
+    const provider = banks!.suite.ethers.provider;
+    const bankA = await banks!.suite.accounts.bankA.getAddress();
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      const first = senderFor(payments);
+      expect(await first.sender.sendPending()).to.equal(1);
+      await first.sender.drain(0);
+      await provider.send("evm_mine", []);
+      const nonce = await provider.getTransactionCount(bankA, "pending");
+      dueNow(payments, "RND-M1", "initiate");
+      const again = senderFor(payments);
+      again.sender.start();
+      expect(await again.sender.sendPending()).to.equal(0);
+      expect(sendingPoints(again.seen)).to.deep.equal([]);
+      expect(again.seen.lines).to.include("initiate RND-M1 has landed; not resent");
+      expect(await provider.getTransactionCount(bankA, "pending")).to.equal(nonce);
+      expect(await stateOf("RND-M1")).to.equal("Delivered");
+      // Done once its event is applied; until then it is looked at again only after the recheck delay.
+      expect(payments.pending().map((row) => row.paymentId)).to.deep.equal([]);
+      expect(rowOf(payments, "RND-M1", "initiate")).to.include({ status: "pending" });
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+  });
+
+  it("drains: waits for the receipts under way, and gives up on one not mined when its time is up", async function () {
+    const payments = await bankAOwing([], ["RND-D1", "RND-D2"]);
+    const provider = banks!.suite.ethers.provider;
+    // Mined at once: draining waits for its receipt to be handled as usual.
+    dueNow(payments, "RND-D1", "initiate");
+    const mined = senderFor(payments, { rowsPerRound: 1 });
+    expect(await mined.sender.sendPending()).to.equal(1);
+    await mined.sender.drain(10_000);
+    expect(mined.seen.points).to.include("initiate:landed RND-D1");
+
+    // Never mined: draining returns when its time is up, with the failure handled (due again later).
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      const stuck = senderFor(payments);
+      expect(await stuck.sender.sendPending()).to.equal(1);
+      const before = Date.now();
+      await stuck.sender.drain(300);
+      expect(Date.now() - before).to.be.at.least(250);
+      expect(stuck.seen.points).to.not.include("initiate:landed RND-D2");
+      expect(stuck.seen.lines.some((line) => line.startsWith("initiate RND-D2 failed, will retry: "))).to.equal(true);
+      expect(rowOf(payments, "RND-D2", "initiate")).to.deep.equal({ step: "initiate", status: "pending", attempts: 2 });
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+  });
+
+  it("once stopping, a round decides nothing: not even a row from before the restart that has landed", async function () {
+    const payments = await bankAOwing(["RND-Q1"], []);
+    const { suite, settlement } = banks!;
+    await (
+      await settlement.connect(suite.accounts.bankA).acknowledge(termsTuple(payments.get("outbound", "RND-Q1")!.terms))
+    ).wait();
+    payments.enqueue("outbound", "RND-Q1", "acknowledge");
+    const { sender, seen } = senderFor(payments, { stopping: () => true });
+    sender.start();
+    expect(await sender.sendPending()).to.equal(0);
+    expect(seen.lines).to.deep.equal([]);
+    expect(payments.pending().map((row) => row.paymentId)).to.deep.equal(["RND-Q1"]);
+  });
+
+  it("retries a single acknowledgement the chain refuses while it would still take it, without failing the payment", async function () {
+    const payments = await bankAOwing(["RND-K1"], []);
+    payments.enqueue("outbound", "RND-K1", "acknowledge");
+    // Sent with a key that is not bank A's agent: refused, though the settlement still owes the acknowledgement.
+    const { sender, seen } = senderFor(payments, { signer: banks!.suite.accounts.bankB });
+    expect(await sender.sendPending()).to.equal(0);
+    await sender.settled();
+    expect(seen.failed).to.deep.equal([]);
+    expect(seen.lines.some((line) => line.startsWith("acknowledge RND-K1 failed, will retry: "))).to.equal(true);
+    expect(rowOf(payments, "RND-K1", "acknowledge")).to.deep.equal({
+      step: "acknowledge",
+      status: "pending",
+      attempts: 1,
+    });
+    expect(await stateOf("RND-K1")).to.equal("Smelted");
+    // With the agent's key, the next round acknowledges it.
+    dueNow(payments, "RND-K1", "acknowledge");
+    const agent = senderFor(payments);
+    expect(await agent.sender.sendPending()).to.equal(1);
+    await agent.sender.settled();
+    expect(await stateOf("RND-K1")).to.equal("Acknowledged");
+  });
+
+  it("bank B smelts the payments it saw in one round in one smeltBatch", async function () {
+    await bankAOwing(["RND-Z1", "RND-Z2", "RND-Z3"], []);
+    const smelts = banks!.stores.b
+      .all<{ tx_hash: string | null }>("SELECT tx_hash FROM settlement_outbox WHERE step = 'smelt' ORDER BY row_id")
+      .map((row) => row.tx_hash);
+    expect(smelts).to.have.length(3);
+    expect(smelts[0]).to.be.a("string");
+    expect(new Set(smelts).size).to.equal(1);
   });
 });

@@ -225,6 +225,10 @@ describe("store: SQLite wrapper", function () {
     expect(first).to.be.a("number");
     expect([nested, after]).to.deep.equal([first, first]);
     expect(new Set([first, rolledBack, next, failed, last]).size).to.equal(5);
+    // A transaction not opened by transaction() has none: its rollbacks would not change it.
+    store.exec("BEGIN");
+    expect(store.transactionEpoch).to.equal(undefined);
+    store.exec("ROLLBACK");
     // A function that ends the transaction itself leaves no epoch to rely on.
     store.transaction(() => {
       store.exec("COMMIT");
@@ -232,6 +236,15 @@ describe("store: SQLite wrapper", function () {
       store.exec("BEGIN");
     });
     store.close();
+  });
+
+  it("passes its health check while open and fails it, typed, once closed", function () {
+    const store = Store.open({ path: ":memory:" });
+    expect(() => store.check()).not.to.throw();
+    store.close();
+    expect(() => store.check())
+      .to.throw(StoreError)
+      .with.property("code", "STORE_CLOSED");
   });
 
   it("refuses an asynchronous transaction callback and rolls it back", function () {
