@@ -346,17 +346,26 @@ describe("settlement: one round of the outbox sender", function () {
     expect(seen.failed).to.deep.equal([]);
   });
 
-  it("does not send again a row whose transaction the node still holds unmined; sends it again once the node dropped it", async function () {
-    const payments = await bankAOwing([], ["RND-P1"]);
+  /**
+   * Bank A owing `id`'s initiate, sent by a first sender with automining off and then given up on at once (as a
+   * crash would: `drain(0)`): the transaction waits unmined in the node, its row keeps the hash. Automining stays
+   * off; the caller turns it back on.
+   */
+  async function initiateAbandoned(id: string) {
+    const payments = await bankAOwing([], [id]);
     const provider = banks!.suite.ethers.provider;
     const bankA = await banks!.suite.accounts.bankA.getAddress();
     await provider.send("evm_setAutomine", [false]);
+    const first = senderFor(payments);
+    expect(await first.sender.sendPending()).to.equal(1);
+    const hash = rowHash(id, "initiate")!;
+    await first.sender.drain(0);
+    return { payments, provider, bankA, hash };
+  }
+
+  it("does not send again a row whose transaction the node still holds unmined; sends it again once the node dropped it", async function () {
+    const { payments, provider, bankA, hash } = await initiateAbandoned("RND-P1");
     try {
-      const first = senderFor(payments);
-      expect(await first.sender.sendPending()).to.equal(1);
-      const hash = rowHash("RND-P1", "initiate")!;
-      // As after a crash: the first sender stops watching at once; the row keeps its transaction's hash.
-      await first.sender.drain(0);
       expect(rowHash("RND-P1", "initiate")).to.equal(hash);
       const nonce = await provider.getTransactionCount(bankA, "pending");
 
@@ -383,14 +392,8 @@ describe("settlement: one round of the outbox sender", function () {
   });
 
   it("finds a row whose transaction was mined meanwhile landed: not sent again, held for a recheck", async function () {
-    const payments = await bankAOwing([], ["RND-M1"]);
-    const provider = banks!.suite.ethers.provider;
-    const bankA = await banks!.suite.accounts.bankA.getAddress();
-    await provider.send("evm_setAutomine", [false]);
+    const { payments, provider, bankA } = await initiateAbandoned("RND-M1");
     try {
-      const first = senderFor(payments);
-      expect(await first.sender.sendPending()).to.equal(1);
-      await first.sender.drain(0);
       await provider.send("evm_mine", []);
       const nonce = await provider.getTransactionCount(bankA, "pending");
       dueNow(payments, "RND-M1", "initiate");
