@@ -180,7 +180,7 @@ function addDemoCommand(program: Program): void {
         const failed = report.steps.filter((step) => !step.ok).map((step) => `${step.step} ${step.name}`);
         throw new DemoError(
           "DEMO_FAILED",
-          `the demo failed: ${failed.length === 0 ? "the ledgers do not balance" : `step(s) ${failed.join(", ")}`}`,
+          `the demo failed: ${failed.length === 0 ? "every step held, but the books at the end did not (see the lines under `ledgers:`)" : `step(s) ${failed.join(", ")}`}`,
           { report },
         );
       }

@@ -114,8 +114,9 @@ export const logTo =
       stream.write(`${text({ event, ...details })}\n`);
       return;
     }
-    const fields = Object.entries(details).map(
-      ([key, value]) => `${key}=${typeof value === "object" && value !== null ? text(value) : String(value)}`,
-    );
+    // A field left undefined is not shown (as JSON leaves it out), rather than printed as `key=undefined`.
+    const fields = Object.entries(details)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${key}=${typeof value === "object" && value !== null ? text(value) : String(value)}`);
     stream.write(`${[`${event}:`, ...fields].join(" ")}\n`);
   };

@@ -42,10 +42,17 @@ export interface ChainTotals {
   readonly totalOutstanding: string;
   readonly imported: string;
   readonly exported: string;
-  /** `totalOutstanding == totalSupply`. */
+  /**
+   * `totalOutstanding == totalSupply`: true while as much came in over the lane as went out. Shown, not required:
+   * a one-way transfer before the run leaves it false for good.
+   */
   readonly equal: boolean;
   /** `totalSupply + exported == totalOutstanding + imported`. */
   readonly bridgeIdentity: boolean;
+  /** `totalSupply − totalOutstanding` when the run began. */
+  readonly gapAtStart: string;
+  /** The run's own transfers left `totalSupply − totalOutstanding` as it was when the run began. */
+  readonly runKeptGap: boolean;
 }
 
 /** A bank agent's double-entry ledger at the end of the run. */
@@ -94,18 +101,27 @@ export function formatReport(report: DemoReport): string {
     );
   }
   for (const chain of report.chains) {
+    // The plain equality is a fact, not a check: `·` when a one-way transfer has left the two apart.
     out.push(
-      `  ${mark(chain.equal)} chain ${chain.chainId}: totalOutstanding ${chain.totalOutstanding} ${chain.equal ? "==" : "!="} totalSupply ${chain.totalSupply}`,
+      `  ${chain.equal ? "✓" : "·"} chain ${chain.chainId}: totalOutstanding ${chain.totalOutstanding} ${chain.equal ? "==" : "!="} totalSupply ${chain.totalSupply}` +
+        (chain.equal ? "" : ` (imported ${chain.imported}, exported ${chain.exported} over the lane)`),
     );
     out.push(
       `  ${mark(chain.bridgeIdentity)} chain ${chain.chainId}: totalSupply + exported ${chain.exported} == totalOutstanding + imported ${chain.imported}: ${chain.bridgeIdentity}`,
+    );
+    const gap = (BigInt(chain.totalSupply) - BigInt(chain.totalOutstanding)).toString();
+    out.push(
+      `  ${mark(chain.runKeptGap)} chain ${chain.chainId}: totalSupply − totalOutstanding ${gap}, ${chain.gapAtStart} when the run began`,
     );
   }
   out.push(`transactions (${report.transactions.length}):`);
   for (const tx of report.transactions) out.push(`  ${tx.chainId} ${tx.hash}  ${tx.what}`);
   const failed = report.steps.filter((step) => !step.ok).length;
-  out.push(
-    `${mark(report.ok)} ${report.ok ? "every step and every check held" : `${failed} step(s) failed`} in ${(report.ms / 1000).toFixed(1)} s`,
-  );
+  const verdict = report.ok
+    ? "every step and every check held"
+    : failed > 0
+      ? `${failed} step(s) failed`
+      : "every step held, but the books at the end did not";
+  out.push(`${mark(report.ok)} ${verdict} in ${(report.ms / 1000).toFixed(1)} s`);
   return out.join("\n");
 }

@@ -15,7 +15,7 @@
 import { readStackFile, stackFilePath } from "../chain/stack-file.js";
 import { messageOf } from "../errors.js";
 import { openContext, StepRecorder, type DemoStep } from "./context.js";
-import { agentLedgers, chainTotals } from "./ledgers.js";
+import { agentLedgers, chainBooks, chainBooksHold, chainFigures } from "./ledgers.js";
 import { startOwnStack, type OwnStack } from "./own-stack.js";
 import type { DemoReport, DemoTx, StepReport } from "./report.js";
 import { depositMint } from "./steps/01-deposit-mint.js";
@@ -79,6 +79,7 @@ async function runOn(file: string, progress: (line: string) => void): Promise<De
   const context = await openContext(file, stack, tag);
   try {
     const startBlocks = Object.fromEntries(context.chains.map((chain) => [String(chain.chainId), chain.startBlock]));
+    const figuresAtStart = await Promise.all(context.chains.map((chain) => chainFigures(chain)));
     const steps: StepReport[] = [];
     for (const [index, step] of STEPS.entries()) {
       const record = new StepRecorder();
@@ -107,7 +108,9 @@ async function runOn(file: string, progress: (line: string) => void): Promise<De
       );
     }
     const ledgers = await agentLedgers(context);
-    const chains = await Promise.all(context.chains.map((chain) => chainTotals(chain)));
+    const chains = await Promise.all(
+      context.chains.map(async (chain, i) => chainBooks(chain.chainId, figuresAtStart[i]!, await chainFigures(chain))),
+    );
     const seen = new Set<string>();
     const transactions: DemoTx[] = [];
     for (const tx of steps.flatMap((step) => step.txs)) {
@@ -120,7 +123,7 @@ async function runOn(file: string, progress: (line: string) => void): Promise<De
     const ok =
       steps.every((step) => step.ok) &&
       ledgers.every((ledger) => ledger.balanced) &&
-      chains.every((chain) => chain.equal && chain.bridgeIdentity);
+      chains.every((chain) => chainBooksHold(chain));
     return {
       ok,
       tag,
