@@ -1,5 +1,5 @@
 // StrykerJS on the money-path code only (issue 12): `npm run test:mutation`, or one group with
-// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, admission, payments, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
+// `STRYKER_GROUP=ledger npm run test:mutation` (groups: offline, gateway, ledger, reach, agent, checks, bookings, admission, payments, tx-queue, interop, bills, certificates, rewards, keys, keys-holder, commerce,
 // commerce-service; several with commas).
 // Not in CI: a full run takes long on two cores.
 //
@@ -108,7 +108,30 @@ const GROUPS = {
       span("src/settlement/agent.ts", /^ {2}async #checkOnChain\(/, /^ {2}\/\/ ─+ the loop/),
       span("src/settlement/outbox.ts", /^ {2}async #gasLimit\(/, /^ {2}#calldata\(/),
     ],
-    tests: ["test/chain/coalesce.test.ts", "test/settlement/agent.test.ts", "test/settlement/outbox-sender.test.ts"],
+    tests: [
+      "test/chain/coalesce.test.ts",
+      "test/settlement/agent-chain-asks.test.ts",
+      "test/settlement/agent.test.ts",
+      "test/settlement/outbox-sender.test.ts",
+    ],
+  },
+  bookings: {
+    // Issue 22: an agent's books follow what the chain did to its own payments, whoever signed: outbound events
+    // count only for a payment initiated with its own terms, an initiate landing after the payment was given up
+    // debits the customer again, a rejection after B's credit reverses it; and before giving up a payment it may
+    // have sent, the agent uses the next nonce up (so a dropped initiate sent again cannot land).
+    mutate: () => [
+      span("src/settlement/bookings.ts", /^ {2}#outboundOnChain\(/, /^ {2}#outboundSmelted\(/),
+      span("src/settlement/bookings.ts", /^ {2}#inboundRejected\(/, /^ {2}\/\*\* The debtor bank closed/),
+      span("src/settlement/outbox.ts", /^ {2}async #failOutboundWhenSafe\(/, /^}$/),
+    ],
+    tests: [
+      "test/settlement/late-initiate.test.ts",
+      "test/settlement/own-key-elsewhere.test.ts",
+      "test/settlement/agent.test.ts",
+      "test/settlement/outbox-sender.test.ts",
+      "test/settlement/outbox-failures.test.ts",
+    ],
   },
   admission: {
     // Issue 22: the agent's admission (at most maxOpenPayments open; the kit's AdmissionGate, and the agent's

@@ -346,6 +346,8 @@ export class JsonHttpServer {
       "content-type": "application/json; charset=utf-8",
       "content-length": Buffer.byteLength(text),
       ...reply.headers,
+      // A body not read to its end (too large) leaves the connection unusable: the client is told not to reuse it.
+      ...(request.complete ? {} : { connection: "close" }),
       [REQUEST_ID_HEADER]: reqId,
     });
     this.#logger?.info(

@@ -297,6 +297,7 @@ export class BankAgent implements Service {
       rowsPerRound: options.rowsPerRound ?? DEFAULT_ROWS_PER_ROUND,
       pollIntervalMs: pollMs,
       stopping: () => this.#stopping,
+      clock: this.#clock,
       step: (point, paymentId) => this.#step(point, paymentId),
       fail: (row, payment, reason) => this.#fail(row, payment, reason),
       wake: () => this.#poller.wake(),

@@ -21,6 +21,7 @@
 import { getAddress, type EventFragment } from "ethers";
 
 import type { FollowedLog } from "../chain/events.js";
+import { loggerOf, type Logger } from "../chain/log.js";
 import { checksummed } from "../chain/raw-reads.js";
 import type { Store } from "../store/store.js";
 import { IInterbankSettlement__factory } from "../../typechain-types/index.js";
@@ -32,6 +33,7 @@ import {
   endToEndIdOf,
   reasonTextOf,
   REJECT_REASONS,
+  termsDigest,
   type RejectReason,
   type SettlementTerms,
 } from "./terms.js";
@@ -134,6 +136,8 @@ export class Bookkeeper {
   readonly #banks: readonly BankRef[];
   readonly #currency: string;
   readonly #log: (line: string) => void;
+  /** For warnings: what the chain did to this bank's payments that this agent did not send. */
+  readonly #logger: Logger;
   readonly #onApplied: (point: string, paymentId: string) => void;
   /** Banks whose due-to and due-from accounts are open and committed here. */
   readonly #interbankOpen = new Set<string>();
@@ -147,6 +151,7 @@ export class Bookkeeper {
     this.#banks = options.banks.map((bank) => ({ id: bank.id, address: getAddress(bank.address) }));
     this.#currency = options.currency;
     this.#log = options.log;
+    this.#logger = loggerOf(options.log);
     this.#onApplied = options.onApplied;
     this.#openInternalAccounts();
   }
@@ -222,6 +227,10 @@ export class Bookkeeper {
    * Notes an event applied to a payment: `apply:<Event>` goes to `onStep` at once, inside the follower's
    * transaction (a crash there rolls the event back), `event:<Event>` once it is committed.
    */
+  #warn(paymentId: string, line: string): void {
+    this.#logger.child({ paymentId }).warn(line);
+  }
+
   #appliedEvent(point: string, paymentId: string): void {
     this.#onApplied(point, paymentId);
   }
@@ -291,10 +300,37 @@ export class Bookkeeper {
     return payment;
   }
 
+  /**
+   * This bank's outbound payment `settlementId`, if it is on chain as this agent initiated it: the events after
+   * `SettlementInitiated` name the id only, and a settlement under the id with other terms (this bank's key used
+   * elsewhere) never moved the payment to `Initiated`.
+   */
+  #outboundOnChain(settlementId: string, event: string): PaymentRecord | undefined {
+    const payment = this.#outbound(settlementId, event);
+    if (payment === undefined || payment.debtorLeg === "Initiated") return payment;
+    this.#warn(
+      payment.id,
+      `${event} for ${payment.id}: the payment is ${payment.debtorLeg}, not initiated here; ignored`,
+    );
+    return undefined;
+  }
+
   #outboundInitiated(terms: SettlementTerms, tx: string): void {
     const payment = this.#outbound(terms.id, "SettlementInitiated");
     if (payment === undefined) return;
+    if (termsDigest(terms) !== termsDigest(payment.terms)) {
+      // Initiated with this bank's key but not by this agent: not this payment, whose own initiate will fail.
+      this.#warn(
+        payment.id,
+        `SettlementInitiated for ${payment.id} with other terms than the payment's (this bank's key used elsewhere?); ignored`,
+      );
+      return;
+    }
     this.#payments.doneByStep("outbound", payment.id, "initiate", tx);
+    if (payment.debtorLeg === "Failed") {
+      this.#lateInitiated(payment, tx);
+      return;
+    }
     if (payment.debtorLeg !== "Debited") return;
     this.#payments.move(payment, {
       debtorLeg: "Initiated",
@@ -305,8 +341,40 @@ export class Bookkeeper {
     this.#appliedEvent("event:SettlementInitiated", payment.id);
   }
 
+  /**
+   * An initiate of a payment this agent gave up (its customer re-credited) landed after all: on a network of several
+   * nodes a transaction its node evicted can be mined from another's pool. The tokens are held for the creditor bank,
+   * which will credit its customer: the payment goes through, so the customer is debited again (into overdraft if
+   * the re-credit was spent meanwhile, as B's reversal does) and the payment goes on as initiated.
+   */
+  #lateInitiated(payment: PaymentRecord, tx: string): void {
+    const key = paymentKey("outbound", payment.id);
+    this.#ledger.transfer({
+      key: `${key}:late-debit`,
+      payment: key,
+      step: "late-debit",
+      memo: `payment ${payment.id} initiated on chain after it was given up: ${payment.debtorAccount} debited again`,
+      debit: payment.debtorAccount!,
+      credit: INTERNAL.trust,
+      amount: payment.terms.amount,
+      allowOverdraft: true,
+    });
+    this.#payments.move(payment, {
+      debtorLeg: "Initiated",
+      creditorLeg: "Delivered",
+      reason: null,
+      note: `initiated on chain after it was given up: ${payment.debtorAccount} debited again`,
+      tx,
+    });
+    this.#warn(
+      payment.id,
+      `SettlementInitiated for ${payment.id} after it was given up: ${payment.debtorAccount} debited again`,
+    );
+    this.#appliedEvent("event:SettlementInitiated", payment.id);
+  }
+
   #outboundSmelted(settlementId: string, tx: string): void {
-    const payment = this.#outbound(settlementId, "SettlementSmelted");
+    const payment = this.#outboundOnChain(settlementId, "SettlementSmelted");
     if (payment === undefined) return;
     this.#payments.move(payment, {
       creditorLeg: "Smelted",
@@ -318,7 +386,7 @@ export class Bookkeeper {
   }
 
   #outboundAcknowledged(settlementId: string, tx: string): void {
-    const payment = this.#outbound(settlementId, "SettlementAcknowledged");
+    const payment = this.#outboundOnChain(settlementId, "SettlementAcknowledged");
     if (payment === undefined) return;
     const key = paymentKey("outbound", payment.id);
     const creditor = this.bankRef(payment.terms.creditorBank);
@@ -365,7 +433,7 @@ export class Bookkeeper {
 
   #outboundTakenBack(settlementId: string, step: "return" | "refund", tx: string): void {
     const event = step === "return" ? "SettlementReturned" : "SettlementRefunded";
-    const payment = this.#outbound(settlementId, event);
+    const payment = this.#outboundOnChain(settlementId, event);
     if (payment === undefined) return;
     const key = paymentKey("outbound", payment.id);
     this.#ledger.transfer({
@@ -487,7 +555,29 @@ export class Bookkeeper {
     const payment = this.#inbound(debtorBank, settlementId);
     if (payment === undefined) return;
     this.#payments.doneByStep("inbound", payment.id, "reject", tx);
-    this.#payments.move(payment, { creditorLeg: "Rejected", note: "rejected on chain", tx });
+    if (payment.creditorLeg === "Credited") {
+      // Rejected on chain although this agent credited the beneficiary and owed a smelt (this bank's key used
+      // elsewhere): the debtor bank takes the money back, so the credit is undone.
+      const key = paymentKey("inbound", payment.id);
+      this.#ledger.transfer({
+        key: `${key}:reversal`,
+        payment: key,
+        step: "reversal",
+        memo: `payment ${payment.id} rejected on chain after the credit: credit to ${payment.creditorAccount} reversed`,
+        debit: payment.creditorAccount!,
+        credit: INTERNAL.suspense,
+        amount: payment.terms.amount,
+        allowOverdraft: true,
+      });
+      this.#payments.move(payment, {
+        creditorLeg: "Rejected",
+        note: `rejected on chain after ${payment.creditorAccount} was credited: credit reversed`,
+        tx,
+      });
+      this.#warn(payment.id, `SettlementRejected for ${payment.id} after it was credited here: credit reversed`);
+    } else {
+      this.#payments.move(payment, { creditorLeg: "Rejected", note: "rejected on chain", tx });
+    }
     this.#appliedEvent("event:SettlementRejected", payment.id);
   }
 

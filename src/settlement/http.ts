@@ -204,6 +204,7 @@ export function paymentsHttpServer(api: PaymentsApi, options: HttpOptions): Json
         responses: {
           202: { description: "accepted: the customer is debited, the payment goes on chain", schema: paymentSchema },
           409: { description: "the end-to-end id is already used" },
+          413: { description: "the body is larger than the agent takes (REQUEST_TOO_LARGE)" },
           422: { description: "refused: unknown account or bank, funds, limits, corridor paused" },
           503: {
             description:

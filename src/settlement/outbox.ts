@@ -12,6 +12,7 @@
  */
 import type { Provider, Signer } from "ethers";
 
+import { systemClock, type Clock } from "../chain/clock.js";
 import { loggerOf, type Logger } from "../chain/log.js";
 import { TxQueue, type QueuedTx } from "../chain/tx-queue.js";
 import { messageOf } from "../errors.js";
@@ -38,7 +39,7 @@ const RECEIPT_TIMEOUT_MS = 120_000;
 /** How much longer than the receipt's deadline a sent row is held back from later rounds. */
 const HOLD_MARGIN_MS = 5_000;
 /** How long a step's gas per payment, learnt from an estimate, is reused for batches at least as big. */
-const GAS_LIMIT_TTL_MS = 60_000;
+export const GAS_LIMIT_TTL_MS = 60_000;
 
 /** The selectors of the functions whose calldata is encoded by hand (`terms.ts`), worked out once. */
 export const SELECTORS = (() => {
@@ -114,6 +115,8 @@ export interface OutboxSenderOptions {
   readonly receiptTimeoutMs?: number;
   /** Whether the agent is stopping: no new row is sent then. */
   readonly stopping: () => boolean;
+  /** The time a learnt gas figure is kept by (default the system clock). */
+  readonly clock?: Clock;
   /** Told of `<step>:sending` and `<step>:landed` (see `BankAgentOptions.onStep`). */
   readonly step: (point: string, paymentId: string) => void;
   /** Gives up a payment whose `initiate` the chain refused: re-credits the customer. */
@@ -133,6 +136,7 @@ export class OutboxSender {
   readonly #rowsPerRound: number;
   readonly #pollMs: number;
   readonly #stopping: () => boolean;
+  readonly #clock: Clock;
   readonly #step: (point: string, paymentId: string) => void;
   readonly #fail: (row: OutboxRow, payment: PaymentRecord, reason: string) => void;
   readonly #wake: () => void;
@@ -162,6 +166,7 @@ export class OutboxSender {
     this.#rowsPerRound = options.rowsPerRound;
     this.#pollMs = options.pollIntervalMs;
     this.#stopping = options.stopping;
+    this.#clock = options.clock ?? systemClock;
     this.#step = options.step;
     this.#fail = options.fail;
     this.#wake = options.wake;
@@ -262,6 +267,15 @@ export class OutboxSender {
   /** Rows from before this run, or that failed once, may have landed already: look before sending. */
   #mustCheck(row: OutboxRow): boolean {
     return row.rowId <= this.#rowsBeforeStart || row.attempts > 0 || row.txHash !== null;
+  }
+
+  /**
+   * Whether a transaction for the row may have reached a node: one was handed over (its hash is kept), or the row
+   * is from before this run (a crash can fall between handing one over and keeping its hash). A send refused at its
+   * estimate reached none.
+   */
+  #mayHaveBeenSent(row: OutboxRow): boolean {
+    return row.rowId <= this.#rowsBeforeStart || row.txHash !== null;
   }
 
   /** Acts on a verdict; true if the row should be sent now. */
@@ -366,16 +380,17 @@ export class OutboxSender {
   async #gasLimit(step: OutboxStep, count: number, to: string, data: string, fresh: boolean): Promise<bigint> {
     const known = this.#gasPerPayment.get(step);
     const margin = (gas: bigint): bigint => gas + gas / 4n + 20_000n;
-    if (fresh && known !== undefined && known.until > Date.now() && count >= known.fromCount) {
+    const now = this.#clock.now();
+    if (fresh && known !== undefined && known.until > now && count >= known.fromCount) {
       return margin(known.perPayment * BigInt(count));
     }
     const estimate = await this.#signer.estimateGas({ to, data });
     const perPayment = (estimate + BigInt(count) - 1n) / BigInt(count);
-    const current = known !== undefined && known.until > Date.now() ? known : undefined;
+    const current = known !== undefined && known.until > now ? known : undefined;
     this.#gasPerPayment.set(step, {
       perPayment: current === undefined || perPayment > current.perPayment ? perPayment : current.perPayment,
       fromCount: current === undefined ? count : Math.min(count, current.fromCount),
-      until: current?.until ?? Date.now() + GAS_LIMIT_TTL_MS,
+      until: current?.until ?? now + GAS_LIMIT_TTL_MS,
     });
     return margin(estimate);
   }
@@ -453,8 +468,11 @@ export class OutboxSender {
   }
 
   /**
-   * Gives up an initiate the chain refused, unless a transaction of this agent
-   * is still pending (it could be that initiate, landing later).
+   * Gives up an initiate the chain refused, unless a transaction of this agent is still pending (it could be that
+   * initiate, landing later). A row that may have been sent before could still land although the node holds
+   * nothing: a transaction the node dropped stays valid while its nonce is free, and anyone who saw its bytes
+   * (another node's pool) can send them again. So the next nonce is used up first, by a transfer of nothing to
+   * the agent itself; once that is mined no earlier send can land, and the chain is asked again.
    */
   async #failOutboundWhenSafe(row: OutboxRow, payment: PaymentRecord, reason: string): Promise<void> {
     const address = await this.#signer.getAddress();
@@ -465,6 +483,26 @@ export class OutboxSender {
     if (pending > latest) {
       this.#payments.retryLater(row.rowId, `${reason}; a transaction of the agent is still pending`, RETRY_DELAY_MS);
       return;
+    }
+    if (this.#mayHaveBeenSent(row)) {
+      try {
+        // Numbered from the node's count (nothing of the agent's is pending): the nonce a dropped send may hold.
+        this.#queue.resync();
+        const burn = await this.#queue.send({ to: address, value: 0n, gasLimit: 21_000n });
+        await burn.mined;
+        const verdict = await this.#verdict(row.step, payment);
+        if (verdict.kind === "landed") {
+          this.#settleVerdict(row, payment, verdict);
+          return;
+        }
+      } catch (error) {
+        this.#payments.retryLater(
+          row.rowId,
+          `${reason}; its nonce not used up yet: ${messageOf(error)}`,
+          RETRY_DELAY_MS,
+        );
+        return;
+      }
     }
     this.#fail(row, payment, reason);
   }

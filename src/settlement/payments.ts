@@ -125,12 +125,15 @@ export interface PaymentRecord extends NewPayment {
   readonly history: ReadonlyArray<{ readonly at: string; readonly what: string; readonly tx: string | null }>;
 }
 
-/** What `update` and `move` change: the legs, the creditor account or reason if given, and a history note. */
+/**
+ * What `update` and `move` change: the legs, the creditor account or reason if given (a `null` reason clears it),
+ * and a history note.
+ */
 export interface PaymentChange {
   readonly debtorLeg?: DebtorLegStatus;
   readonly creditorLeg?: CreditorLegStatus;
   readonly creditorAccount?: string;
-  readonly reason?: string;
+  readonly reason?: string | null;
   readonly note: string;
   readonly tx?: string | null;
 }
@@ -596,16 +599,16 @@ export class PaymentStore {
     const { direction, id } = current;
     const now = this.#clock.now();
     const debtorLeg = change.debtorLeg ?? current.debtorLeg;
-    const finished =
-      current.finishedMs ??
-      (FINAL_DEBTOR_LEGS.has(debtorLeg) && !FINAL_DEBTOR_LEGS.has(current.debtorLeg) ? now : null);
+    // Stamped when the debtor leg reaches a final status, kept while it stays final; a payment given up whose
+    // initiate landed after all (`Failed` to `Initiated`) is open again.
+    const finished = FINAL_DEBTOR_LEGS.has(debtorLeg) ? (current.finishedMs ?? now) : null;
     this.#store.run(
       `UPDATE settlement_payments SET debtor_leg = ?, creditor_leg = ?, creditor_account = ?, reason = ?,
          updated_at = ?, finished_ms = ? WHERE direction = ? AND id = ?`,
       debtorLeg,
       change.creditorLeg ?? current.creditorLeg,
       change.creditorAccount ?? current.creditorAccount,
-      change.reason ?? current.reason,
+      change.reason === undefined ? current.reason : change.reason,
       isoAt(now),
       finished,
       direction,

@@ -1,3 +1,5 @@
+import http from "node:http";
+
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect } from "chai";
 import { z } from "zod";
@@ -116,6 +118,38 @@ describe("chain/http: the service kit's JSON API", function () {
     expect((await call(`${url}/things/ONE`)).body.error).to.include({ code: "REQUEST_INVALID_FIELD", field: "id" });
     expect((await call(`${url}/items?limit=0`)).body.error).to.include({ field: "limit" });
     expect((await call(`${url}/items?colour=red`)).body.error).to.include({ field: "colour" });
+  });
+
+  it("closes the connection after a body too large to read, saying so: a kept-alive client's next request is answered", async function () {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: string) =>
+      new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+        const request = http.request(
+          `${url}/things`,
+          { method: "POST", agent, headers: { "content-type": "application/json" } },
+          (response) => {
+            let text = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk: string) => (text += chunk));
+            response.on("end", () =>
+              resolve({ status: response.statusCode!, connection: response.headers.connection, text }),
+            );
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+    try {
+      const big = await send(JSON.stringify({ name: "x".repeat(2_000_000), count: 1 }));
+      expect(big.status).to.equal(413);
+      expect(JSON.parse(big.text)).to.have.nested.property("error.code", "REQUEST_TOO_LARGE");
+      expect(big.connection).to.equal("close");
+      const next = await send(JSON.stringify({ name: "a", count: 1 }));
+      expect(next.status).to.equal(201);
+      expect(next.connection, "a body read whole keeps the connection").to.not.equal("close");
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("answers 404 for no route, 405 for a wrong method, the handler's HttpError, and a bare 500", async function () {

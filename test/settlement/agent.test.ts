@@ -6,7 +6,9 @@ import { accountRefOf, settlementIdOf, termsDigest } from "../../src/settlement/
 import {
   ALICE_OPENING,
   expectBalanced,
+  givenUp,
   http,
+  orderJson,
   startBanks,
   stepsOf,
   waitForPayment,
@@ -18,15 +20,7 @@ interface ErrorJson {
   error: { code: string; message: string; field?: string };
 }
 
-const order = (endToEndId: string, more: Record<string, unknown> = {}) => ({
-  debtorAccount: "alice",
-  creditorBank: "B",
-  creditorAccount: "bob",
-  amount: "12345",
-  currency: "USD",
-  endToEndId,
-  ...more,
-});
+const order = orderJson;
 
 describe("settlement: bank agents on the in-process chain", function () {
   let banks: Banks | undefined;
@@ -201,22 +195,10 @@ describe("settlement: bank agents on the in-process chain", function () {
 
   it("a payment the chain refuses after acceptance fails and re-credits the customer, moving no token", async function () {
     banks = await startBanks();
-    const { a, settlement, stores } = banks;
-    // Stop A right after it accepts, before it sends: the corridor is paused meanwhile.
-    const stopping = banks.agent("A", stores.a, {
-      onStep: (point) => {
-        if (point === "accept:committed") void stopping.stop();
-      },
-    });
-    await a.stop();
-    await stopping.start();
-    const posted = await http(`${stopping.url}/payments`, "POST", order("LATE-1"));
-    expect(posted.status).to.equal(202);
-    await stopping.stop();
-    await settlement.pauseCorridor(a.trustAccount, banks.b.trustAccount);
-    const restarted = banks.agent("A", stores.a);
+    const { settlement } = banks;
+    // A accepts and stops before it sends; the corridor is paused meanwhile; A again meets the refusal.
+    const restarted = await givenUp(banks, order("LATE-1"));
     extra.push(restarted);
-    await restarted.start();
     const failed = await waitForPayment(restarted, "LATE-1", (p) => p.status === "Failed");
     expect(failed.reason).to.equal("InterbankSettlementCorridorPaused");
     expect(stepsOf(restarted, "outbound", "LATE-1")).to.deep.equal(["debit", "reversal"]);
@@ -389,6 +371,8 @@ describe("settlement: bank agents on the in-process chain", function () {
     // B away: the first payment stays open (on chain, waiting for B).
     await banks.b.stop();
     expect((await http(`${a.url}/payments`, "POST", order("OPEN-1"))).status).to.equal(202);
+    const initiated = await waitForPayment(a, "OPEN-1", (p) => p.debtor.status === "Initiated");
+    expect(initiated.creditor.status, "on chain, held for B").to.equal("Delivered");
     const busy = await http<ErrorJson>(`${a.url}/payments`, "POST", order("OPEN-2"));
     expect(busy.status).to.equal(503);
     expect(busy.body.error.code).to.equal("AGENT_BUSY");

@@ -46,6 +46,63 @@ export interface Banks {
 
 export const ALICE_OPENING = 10_000_000n;
 
+/**
+ * A payment order's JSON body: alice at bank A pays 12,345 minor units of USD to bob at bank B, unless `more` says
+ * otherwise.
+ */
+export function orderJson(endToEndId: string, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    debtorAccount: "alice",
+    creditorBank: "B",
+    creditorAccount: "bob",
+    amount: "12345",
+    currency: "USD",
+    endToEndId,
+    ...more,
+  };
+}
+
+/**
+ * Bank A accepts `order` (alice debited) and stops before it sends the initiate: its agent is replaced by one that
+ * stops once the order is committed. No agent of A runs afterwards.
+ */
+export async function acceptedUnsent(b: Banks, order: Record<string, unknown>): Promise<void> {
+  const stopping = b.agent("A", b.stores.a, {
+    onStep: (point) => {
+      if (point === "accept:committed") void stopping.stop();
+    },
+  });
+  await b.a.stop();
+  await stopping.start();
+  try {
+    expect((await http(`${stopping.url}/payments`, "POST", order)).status).to.equal(202);
+  } finally {
+    await stopping.stop();
+  }
+}
+
+/**
+ * A payment bank A gives up: it accepts `order` and stops before sending, the A→B corridor is paused, and a new
+ * agent of A on the same store meets the refusal, fails the payment and re-credits alice. Returns that agent,
+ * running (the caller stops it), with the corridor still paused.
+ */
+export async function givenUp(b: Banks, order: Record<string, unknown>): Promise<BankAgent> {
+  await acceptedUnsent(b, order);
+  await b.settlement.pauseCorridor(b.a.trustAccount, b.b.trustAccount);
+  const restarted = b.agent("A", b.stores.a);
+  await restarted.start();
+  try {
+    await waitForPayment(restarted, String(order.endToEndId), (p) => p.status === "Failed");
+  } catch (error) {
+    await restarted.stop();
+    throw error;
+  }
+  return restarted;
+}
+
+/** Fees that put a transaction ahead of the agents' (on the same nonce, or in the same block). */
+export const OUTBID = { maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 10n ** 10n } as const;
+
 export async function startBanks(overrides: Partial<ConstructorParameters<typeof BankAgent>[0]> = {}): Promise<Banks> {
   const suite = await deploySuite();
   const address = suite.deployments.get("InterbankSettlement").address;

@@ -8,7 +8,12 @@ import { expect } from "chai";
 
 import type { BankAgent } from "../../src/settlement/agent.js";
 import { parsePaymentRequest } from "../../src/settlement/api.js";
-import { OutboxSender, RETRY_DELAY_MS, type OutboxSenderOptions } from "../../src/settlement/outbox.js";
+import {
+  GAS_LIMIT_TTL_MS,
+  OutboxSender,
+  RETRY_DELAY_MS,
+  type OutboxSenderOptions,
+} from "../../src/settlement/outbox.js";
 import { PaymentStore, type OutboxRow, type PaymentRecord } from "../../src/settlement/payments.js";
 import { systemClock } from "../../src/chain/clock.js";
 import { accountRefOf, settlementIdOf, settlementStateName, termsTuple } from "../../src/settlement/terms.js";
@@ -184,6 +189,7 @@ describe("settlement: one round of the outbox sender", function () {
   it("initiates what is due in one initiateBatch; a batch the chain refuses is sent again one by one, so only the payment over the limit fails", async function () {
     const payments = await bankAOwing([], ["RND-G1", "RND-G2", "RND-G3"]);
     const { settlement, a, b } = banks!;
+    const from = await banks!.suite.ethers.provider.getBlockNumber();
     // 1,000 each: any two fit the corridor's in-flight cap, all three do not.
     await (await settlement.setCorridorLimits(a.trustAccount, b.trustAccount, 2_500n, 1_000_000n, 86_400)).wait();
     const { sender, seen } = senderFor(payments, { stepBatchSize: 10 });
@@ -200,6 +206,14 @@ describe("settlement: one round of the outbox sender", function () {
     expect(await stateOf("RND-G2")).to.equal("Delivered");
     expect(await stateOf("RND-G3")).to.equal("None");
     expect(seen.failed).to.deep.equal(["initiate RND-G3: InterbankSettlementInFlightLimitExceeded"]);
+    // RND-G3 never reached the node (refused at its estimates), so no nonce needed using up: nothing sent to itself.
+    const provider = banks!.suite.ethers.provider;
+    const key = await banks!.suite.accounts.bankA.getAddress();
+    for (let n = from + 1; n <= (await provider.getBlockNumber()); n += 1) {
+      for (const tx of (await provider.getBlock(n, true))!.prefetchedTransactions) {
+        expect(tx.from === key && tx.to === key, `a transfer to itself in block ${n}`).to.equal(false);
+      }
+    }
   });
 
   it("a batch of initiates goes out as one transaction of initiateBatch, its payments each initiated once", async function () {
@@ -269,6 +283,55 @@ describe("settlement: one round of the outbox sender", function () {
     await sender.settled();
     expect(estimates).to.equal(2);
     for (const id of more) expect(await stateOf(id)).to.equal("Delivered");
+  });
+
+  it("keeps a learnt gas figure GAS_LIMIT_TTL_MS by its clock, then estimates afresh and keeps the new one as long", async function () {
+    const payments = await bankAOwing([], ["TTL-1", "TTL-2", "TTL-3"]);
+    const signer = banks!.suite.accounts.bankA;
+    let estimates = 0;
+    const counting = new Proxy(signer, {
+      get(target, property) {
+        if (property === "estimateGas") {
+          return async (tx: Parameters<typeof signer.estimateGas>[0]) => {
+            estimates += 1;
+            return target.estimateGas(tx);
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const start = 1_800_000_000_000;
+    let now = start;
+    const { sender } = senderFor(payments, { stepBatchSize: 3, signer: counting, clock: { now: () => now } });
+    const round = async (ids: readonly string[], at: number): Promise<number> => {
+      const chainNow = (await banks!.suite.ethers.provider.getBlock("latest"))!.timestamp;
+      const record = payments.get("outbound", "TTL-1")!;
+      for (const id of ids) {
+        payments.insert({
+          ...record,
+          id,
+          terms: { ...record.terms, id: settlementIdOf(id), deadline: chainNow + 3_600 },
+          note: "accepted",
+        });
+        payments.enqueue("outbound", id, "initiate");
+      }
+      now = at;
+      expect(await sender.sendPending()).to.equal(1);
+      await sender.settled();
+      for (const id of ids) expect(await stateOf(id), id).to.equal("Delivered");
+      return estimates;
+    };
+    expect(await sender.sendPending()).to.equal(1);
+    await sender.settled();
+    expect(estimates, "the first batch is estimated").to.equal(1);
+    expect(await round(["TTL-4", "TTL-5", "TTL-6"], start + GAS_LIMIT_TTL_MS - 1), "kept until its time").to.equal(1);
+    expect(await round(["TTL-7", "TTL-8", "TTL-9"], start + GAS_LIMIT_TTL_MS), "gone at its time").to.equal(2);
+    expect(
+      await round(["TTL-10", "TTL-11", "TTL-12"], start + 2 * GAS_LIMIT_TTL_MS - 1),
+      "the new one kept as long, from when it was learnt",
+    ).to.equal(2);
+    expect(await round(["TTL-13", "TTL-14", "TTL-15"], start + 2 * GAS_LIMIT_TTL_MS), "and gone then").to.equal(3);
   });
 
   it("sends nothing more once it is stopping, and leaves the rest pending", async function () {

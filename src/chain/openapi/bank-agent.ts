@@ -109,6 +109,15 @@ export interface paths {
             "application/json": components["schemas"]["Error"];
           };
         };
+        /** @description the body is larger than the agent takes (REQUEST_TOO_LARGE) */
+        413: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
         /** @description refused: unknown account or bank, funds, limits, corridor paused */
         422: {
           headers: {
