@@ -33,7 +33,7 @@ import {
   endToEndIdOf,
   reasonTextOf,
   REJECT_REASONS,
-  termsDigest,
+  sameTerms,
   type RejectReason,
   type SettlementTerms,
 } from "./terms.js";
@@ -318,7 +318,7 @@ export class Bookkeeper {
   #outboundInitiated(terms: SettlementTerms, tx: string): void {
     const payment = this.#outbound(terms.id, "SettlementInitiated");
     if (payment === undefined) return;
-    if (termsDigest(terms) !== termsDigest(payment.terms)) {
+    if (!sameTerms(terms, payment.terms)) {
       // Initiated with this bank's key but not by this agent: not this payment, whose own initiate will fail.
       this.#warn(
         payment.id,

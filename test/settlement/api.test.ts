@@ -9,6 +9,7 @@ import {
   accountRefOf,
   endToEndIdOf,
   SettlementEncodingError,
+  sameTerms,
   settlementIdOf,
   termsDigest,
 } from "../../src/settlement/terms.js";
@@ -66,6 +67,39 @@ describe("settlement: encodings and request validation", function () {
       ),
       { numRuns: 50 },
     );
+  });
+
+  it("sameTerms says what equal digests say: any field changed is other terms, letter case is not", function () {
+    const base = {
+      id: settlementIdOf("SAME-1"),
+      debtorBank: "0x00000000000000000000000000000000000000A1",
+      creditorBank: "0x00000000000000000000000000000000000000b2",
+      amount: 12_345n,
+      creditorAccountRef: accountRefOf("bob"),
+      deadline: 1_800_000_000,
+    };
+    const cased = {
+      ...base,
+      id: base.id.toUpperCase().replace("0X", "0x"),
+      debtorBank: base.debtorBank.toLowerCase(),
+      creditorBank: base.creditorBank.toUpperCase().replace("0X", "0x"),
+      creditorAccountRef: base.creditorAccountRef.toUpperCase().replace("0X", "0x"),
+    };
+    expect(sameTerms(base, cased)).to.equal(true);
+    expect(termsDigest(base)).to.equal(termsDigest(cased));
+    const changed = [
+      { id: settlementIdOf("SAME-2") },
+      { debtorBank: "0x00000000000000000000000000000000000000A2" },
+      { creditorBank: "0x00000000000000000000000000000000000000b3" },
+      { amount: 12_346n },
+      { creditorAccountRef: accountRefOf("dora") },
+      { deadline: 1_800_000_001 },
+    ];
+    for (const change of changed) {
+      const other = { ...base, ...change };
+      expect(sameTerms(base, other), Object.keys(change)[0]).to.equal(false);
+      expect(termsDigest(base), Object.keys(change)[0]).to.not.equal(termsDigest(other));
+    }
   });
 
   it("parses any well-formed payment request, amount as digits or a safe integer, to bigint", function () {
