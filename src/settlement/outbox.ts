@@ -144,6 +144,8 @@ export class OutboxSender {
   readonly #logger: Logger;
   /** Outbox rows up to this id existed before this run: check the chain before sending them. */
   #rowsBeforeStart = 0;
+  /** Rows from before this run whose `txNonce` a send or burn of this run set (see `#failOutboundWhenSafe`). */
+  readonly #nonceSetThisRun = new Set<number>();
   /** The agent's transactions, nonces counted here, sent without waiting for the ones before to be mined. */
   readonly #queue: TxQueue;
   /** Gas limits by step and batch size, from an estimate; a row sent again is estimated afresh. */
@@ -335,7 +337,18 @@ export class OutboxSender {
     }
     // Held past the receipt's deadline, so the queue's verdict on it (mined, dropped, overdue) always comes first.
     const rowIds = items.map(({ row }) => row.rowId);
-    this.#payments.sent(rowIds, sent.hash, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
+    this.#payments.sent(rowIds, sent.hash, sent.nonce, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
+    for (const rowId of rowIds) if (rowId <= this.#rowsBeforeStart) this.#nonceSetThisRun.add(rowId);
+    // The rows as now stored, for the receipt's handler.
+    const after = items.map(({ row, payment }) => ({
+      row: {
+        ...row,
+        attempts: row.attempts + 1,
+        txHash: sent.hash,
+        txNonce: Math.max(row.txNonce ?? 0, sent.nonce),
+      },
+      payment,
+    }));
     const handled: Promise<void> = sent.mined
       .then(
         async (receipt) => {
@@ -346,10 +359,10 @@ export class OutboxSender {
             return;
           }
           this.#gasPerPayment.delete(step);
-          await this.#sendFailed(items, new Error(`transaction ${sent.hash} reverted`));
+          await this.#sendFailed(after, new Error(`transaction ${sent.hash} reverted`));
         },
         async (error: unknown) => {
-          await this.#sendFailed(items, error);
+          await this.#sendFailed(after, error);
         },
       )
       .catch((error: unknown) => {
@@ -468,42 +481,71 @@ export class OutboxSender {
   }
 
   /**
-   * Gives up an initiate the chain refused, unless a transaction of this agent is still pending (it could be that
-   * initiate, landing later). A row that may have been sent before could still land although the node holds
-   * nothing: a transaction the node dropped stays valid while its nonce is free, and anyone who saw its bytes
-   * (another node's pool) can send them again. So the next nonce is used up first, by a transfer of nothing to
-   * the agent itself; once that is mined no earlier send can land, and the chain is asked again.
+   * Gives up an initiate the chain refused once no transaction sent for it can still land. A transaction the node
+   * dropped stays valid while its nonce is free, and anyone who saw its bytes (another node's pool) can send it
+   * again. So a row that may have been sent is given up only when the key's count on chain is above the highest
+   * nonce its transactions took (`txNonce`) and the chain, asked after that count, shows no initiate. Until then
+   * the row waits while any transaction of the agent is pending (it may be the row's own, sent with its answer
+   * lost); with none pending, the agent uses the first free nonce up with a transfer of nothing to itself.
+   * Neither waits for a block: the row is looked at again in a later round, so one burn serves every row it
+   * covers and the outbox goes on meanwhile. A row from before this run may have been sent again after its nonce
+   * was kept (a crash between handing a transaction over and keeping its hash), so its nonce counts only once a
+   * send or burn of this run set it.
    */
   async #failOutboundWhenSafe(row: OutboxRow, payment: PaymentRecord, reason: string): Promise<void> {
-    const address = await this.#signer.getAddress();
-    const [latest, pending] = await Promise.all([
-      this.#provider.getTransactionCount(address, "latest"),
-      this.#provider.getTransactionCount(address, "pending"),
-    ]);
+    const nonce = row.rowId > this.#rowsBeforeStart || this.#nonceSetThisRun.has(row.rowId) ? row.txNonce : null;
+    let latest: number;
+    let pending: number;
+    try {
+      const address = await this.#signer.getAddress();
+      [latest, pending] = await Promise.all([
+        this.#provider.getTransactionCount(address, "latest"),
+        this.#provider.getTransactionCount(address, "pending"),
+      ]);
+      if (nonce !== null && latest > nonce) {
+        // Every nonce the row's transactions took is used: none of them can land from now on. Asked again after the
+        // count, in case one landed meanwhile.
+        const verdict = await this.#verdict(row.step, payment);
+        if (verdict.kind === "landed") this.#settleVerdict(row, payment, verdict);
+        else this.#fail(row, payment, reason);
+        return;
+      }
+    } catch (error) {
+      this.#payments.retryLater(
+        row.rowId,
+        `${reason}; the chain could not be asked: ${messageOf(error)}`,
+        RETRY_DELAY_MS,
+      );
+      return;
+    }
     if (pending > latest) {
+      // A transaction of the agent's is pending: it may be the row's own (a send whose answer was lost), or hold its
+      // nonce, or be the burn of that nonce. Looked at again once it is mined.
       this.#payments.retryLater(row.rowId, `${reason}; a transaction of the agent is still pending`, RETRY_DELAY_MS);
       return;
     }
-    if (this.#mayHaveBeenSent(row)) {
-      try {
-        // Numbered from the node's count (nothing of the agent's is pending): the nonce a dropped send may hold.
-        this.#queue.resync();
-        const burn = await this.#queue.send({ to: address, value: 0n, gasLimit: 21_000n });
-        await burn.mined;
-        const verdict = await this.#verdict(row.step, payment);
-        if (verdict.kind === "landed") {
-          this.#settleVerdict(row, payment, verdict);
-          return;
-        }
-      } catch (error) {
-        this.#payments.retryLater(
-          row.rowId,
-          `${reason}; its nonce not used up yet: ${messageOf(error)}`,
-          RETRY_DELAY_MS,
-        );
-        return;
-      }
+    if (!this.#mayHaveBeenSent(row)) {
+      this.#fail(row, payment, reason);
+      return;
     }
-    this.#fail(row, payment, reason);
+    try {
+      // Numbered from the node's count: the first free nonce, which a dropped send may hold.
+      this.#queue.resync();
+      const burn = await this.#queue.send({ to: await this.#signer.getAddress(), value: 0n, gasLimit: 21_000n });
+      if (row.rowId <= this.#rowsBeforeStart) this.#nonceSetThisRun.add(row.rowId);
+      this.#payments.waitForNonce(
+        row.rowId,
+        burn.nonce,
+        `${reason}; nonce ${burn.nonce} being used up (${burn.hash})`,
+        RETRY_DELAY_MS,
+      );
+      this.#logAbout(payment.id, `initiate ${payment.id} refused (${reason}); using up nonce ${burn.nonce} first`);
+      void burn.mined.then(
+        () => this.#wake(),
+        () => undefined, // not mined: the next look finds the nonce free and burns again
+      );
+    } catch (error) {
+      this.#payments.retryLater(row.rowId, `${reason}; its nonce not used up yet: ${messageOf(error)}`, RETRY_DELAY_MS);
+    }
   }
 }

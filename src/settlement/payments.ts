@@ -145,6 +145,12 @@ export interface OutboxRow {
   readonly step: OutboxStep;
   readonly attempts: number;
   readonly txHash: string | null;
+  /**
+   * The highest nonce a transaction sent for this row took, or one the agent sent to use that nonce up (`null`:
+   * none known, such as a row sent before version 5 of the schema). Once the agent's count on chain is above it,
+   * no transaction sent for the row can land any more.
+   */
+  readonly txNonce: number | null;
 }
 
 export const PAYMENT_MIGRATIONS: readonly Migration[] = [
@@ -373,6 +379,15 @@ export const PAYMENT_MIGRATIONS: readonly Migration[] = [
         WHERE direction = 'outbound' AND debtor_leg IN ('Debited', 'Initiated');
     `,
   },
+  {
+    version: 5,
+    name: "the nonce of each outbox row's transactions",
+    // The agent gives up an initiate the chain refused only once no transaction sent for it can still land: once
+    // its key's count on chain is above the highest nonce those transactions took. Rows from before have none.
+    sql: `
+      ALTER TABLE settlement_outbox ADD COLUMN tx_nonce INTEGER CHECK (tx_nonce >= 0);
+    `,
+  },
 ];
 
 interface PaymentRow {
@@ -437,6 +452,7 @@ interface OutboxRowColumns {
   step: OutboxStep;
   attempts: number;
   tx_hash: string | null;
+  tx_nonce: number | null;
 }
 
 function toOutboxRow(row: OutboxRowColumns): OutboxRow {
@@ -447,6 +463,7 @@ function toOutboxRow(row: OutboxRowColumns): OutboxRow {
     step: row.step,
     attempts: row.attempts,
     txHash: row.tx_hash,
+    txNonce: row.tx_nonce,
   };
 }
 
@@ -720,7 +737,7 @@ export class PaymentStore {
   pending(limit = 1_000): OutboxRow[] {
     return this.#store
       .all<OutboxRowColumns>(
-        `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash
+        `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash, o.tx_nonce
          FROM settlement_outbox o ${DUE_OUTBOX_ROWS}`,
         this.#clock.now(),
         limit,
@@ -736,7 +753,7 @@ export class PaymentStore {
     const fields = PAYMENT_FIELDS.map((field) => `p.${field}`).join(", ");
     return this.#store
       .all<OutboxRowColumns & PaymentRow & { p_found: number | null }>(
-        `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash,
+        `SELECT o.row_id, o.direction AS o_direction, o.payment_id, o.step, o.attempts, o.tx_hash, o.tx_nonce,
            p.rowid AS p_found, ${fields}
          FROM settlement_outbox o
          LEFT JOIN settlement_payments p ON p.direction = o.direction AND p.id = o.payment_id
@@ -800,14 +817,17 @@ export class PaymentStore {
   }
 
   /**
-   * Records the hash of a transaction sent for steps (a batch's rows, in one statement); the rows are not handed
-   * out again for `holdMs` (the receipt's handler moves them on before then: landed, or failed and due again).
+   * Records the hash and nonce of a transaction sent for steps (a batch's rows, in one statement; a row keeps the
+   * highest nonce any of its sends took); the rows are not handed out again for `holdMs` (the receipt's handler
+   * moves them on before then: landed, or failed and due again).
    */
-  sent(rowIds: readonly number[], txHash: string, holdMs: number): void {
+  sent(rowIds: readonly number[], txHash: string, nonce: number, holdMs: number): void {
     this.#store.run(
-      `UPDATE settlement_outbox SET tx_hash = ?, attempts = attempts + 1, not_before_ms = ?, updated_at = ?
+      `UPDATE settlement_outbox SET tx_hash = ?, tx_nonce = MAX(COALESCE(tx_nonce, 0), ?), attempts = attempts + 1,
+         not_before_ms = ?, updated_at = ?
        WHERE row_id IN (SELECT value FROM json_each(?))`,
       txHash,
+      nonce,
       this.#clock.now() + holdMs,
       isoNow(this.#clock),
       JSON.stringify(rowIds),
@@ -844,6 +864,24 @@ export class PaymentStore {
     this.#store.run(
       "UPDATE settlement_outbox SET status = 'void', last_error = ?, updated_at = ? WHERE row_id = ?",
       reason,
+      isoNow(this.#clock),
+      rowId,
+    );
+  }
+
+  /**
+   * The step failed for now and is looked at again after `delayMs`, once the agent's count on chain is above
+   * `nonce`: the agent sent a transaction of nothing to itself on that nonce, so that no transaction sent for the
+   * row before can land after it is given up.
+   */
+  waitForNonce(rowId: number, nonce: number, error: string, delayMs: number): void {
+    this.#store.run(
+      `UPDATE settlement_outbox SET tx_nonce = MAX(COALESCE(tx_nonce, 0), ?), attempts = attempts + 1,
+         last_error = ?, not_before_ms = ?, updated_at = ?
+       WHERE row_id = ?`,
+      nonce,
+      error,
+      this.#clock.now() + delayMs,
       isoNow(this.#clock),
       rowId,
     );

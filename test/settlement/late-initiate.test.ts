@@ -12,6 +12,7 @@ import { Transaction } from "ethers";
 import { settlementIdOf, termsTuple } from "../../src/settlement/terms.js";
 import {
   ALICE_OPENING,
+  OUTBID,
   expectBalanced,
   givenUp,
   http,
@@ -22,6 +23,39 @@ import {
   waitForPayment,
   type Banks,
 } from "./helpers.js";
+
+/** A transaction as a block (or the pending one) lists it. */
+type ChainTx = { readonly hash: string; readonly from: string; readonly to: string | null; readonly nonce: string };
+type Node = Banks["suite"]["ethers"]["provider"];
+
+/** The transactions of a block, or of the pool (`"pending"`). */
+async function blockTxs(provider: Node, tag: number | "pending"): Promise<ChainTx[]> {
+  const id = tag === "pending" ? tag : `0x${tag.toString(16)}`;
+  return ((await provider.send("eth_getBlockByNumber", [id, true])) as { transactions: ChainTx[] }).transactions;
+}
+
+/** The transactions mined after block `start`. */
+async function minedSince(provider: Node, start: number): Promise<ChainTx[]> {
+  const txs: ChainTx[] = [];
+  for (let number = start + 1; number <= (await provider.getBlockNumber()); number += 1) {
+    txs.push(...(await blockTxs(provider, number)));
+  }
+  return txs;
+}
+
+/** Waits until a transaction from `key` is in the pool (the chain not automining) and returns it. */
+async function inPool(provider: Node, key: string): Promise<ChainTx> {
+  let found: ChainTx | undefined;
+  await until("the agent's initiate is in the pool", async () => {
+    found = (await blockTxs(provider, "pending")).find((tx) => tx.from === key.toLowerCase());
+    return found !== undefined;
+  });
+  return found!;
+}
+
+/** `key`'s transfers to itself among `txs`. */
+const burnsIn = (txs: readonly ChainTx[], key: string) =>
+  txs.filter((tx) => tx.from === key.toLowerCase() && tx.to?.toLowerCase() === key.toLowerCase());
 
 describe("settlement: an initiate after the agent gave the payment up", function () {
   let banks: Banks | undefined;
@@ -42,14 +76,7 @@ describe("settlement: an initiate after the agent gave the payment up", function
     // The agent's initiate waits in the pool (no automining); an observer keeps its signed bytes; the node drops it.
     await provider.send("evm_setAutomine", [false]);
     expect((await http(`${a.url}/payments`, "POST", orderJson("DROPPED-1"))).status).to.equal(202);
-    let hash: string | undefined;
-    await until("the agent's initiate is in the pool", async () => {
-      const block = (await provider.send("eth_getBlockByNumber", ["pending", true])) as {
-        transactions: Array<{ hash: string; from: string }>;
-      };
-      hash = block.transactions.find((tx) => tx.from.toLowerCase() === key.toLowerCase())?.hash;
-      return hash !== undefined;
-    });
+    const { hash } = await inPool(provider, key);
     const sent = (await provider.getTransaction(hash!))!;
     const raw = Transaction.from(sent).serialized;
     expect(await provider.send("hardhat_dropTransaction", [hash])).to.equal(true);
@@ -78,6 +105,113 @@ describe("settlement: an initiate after the agent gave the payment up", function
     await waitForPayment(a, "DROPPED-2", (p) => p.status === "Acknowledged");
     expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING - 12_345n);
     expectBalanced(a, b);
+  });
+
+  it("on a chain that mines in blocks, one transfer of nothing uses the dropped initiate's nonce up, and the payment is given up once it is mined", async function () {
+    banks = await startBanks({ receiptTimeoutMs: 500 });
+    const { a, b, suite, settlement } = banks;
+    const provider = suite.ethers.provider;
+    const key = (await suite.accounts.bankA.getAddress()).toLowerCase();
+    const start = await provider.getBlockNumber();
+    const pool = () => blockTxs(provider, "pending");
+
+    await provider.send("evm_setAutomine", [false]);
+    try {
+      expect((await http(`${a.url}/payments`, "POST", orderJson("BLOCKS-1"))).status).to.equal(202);
+      const initiate = await inPool(provider, key);
+      expect(await provider.send("hardhat_dropTransaction", [initiate.hash])).to.equal(true);
+      const pause = await settlement.pauseCorridor(a.trustAccount, b.trustAccount);
+      await provider.send("evm_mine", []);
+      await pause.wait();
+
+      // The agent finds its initiate dropped, meets the refusal when it sends it again, and burns the free nonce.
+      let burns: ChainTx[] = [];
+      await until("a transfer of nothing to itself is in the pool", async () => {
+        burns = burnsIn(await pool(), key);
+        return burns.length > 0;
+      });
+      expect(burns.map((tx) => Number(tx.nonce))).to.deep.equal([Number(initiate.nonce)]);
+      // While that nonce is not used up the payment stays open, for as long as the block takes.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(a.payments.get("outbound", "BLOCKS-1")!.status).to.not.equal("Failed");
+      expect(burnsIn(await pool(), key), "no second burn while the first waits").to.have.length(1);
+
+      await provider.send("evm_mine", []);
+      const failed = await waitForPayment(a, "BLOCKS-1", (p) => p.status === "Failed", 15_000);
+      expect(failed.reason).to.equal("InterbankSettlementCorridorPaused");
+      expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING);
+      expect(await pool(), "nothing more sent").to.deep.equal([]);
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+    expect(burnsIn(await minedSince(provider, start), key), "one burn in all").to.have.length(1);
+    expect(await settlement.stateOf(a.trustAccount, settlementIdOf("BLOCKS-1"))).to.equal(0n);
+    expectBalanced(a, b);
+  });
+
+  it("an initiate mined and reverted used its nonce: the payment is given up with no transfer to burn it", async function () {
+    banks = await startBanks();
+    const { a, b, suite, settlement } = banks;
+    const provider = suite.ethers.provider;
+    const key = (await suite.accounts.bankA.getAddress()).toLowerCase();
+    const start = await provider.getBlockNumber();
+    await provider.send("evm_setAutomine", [false]);
+    let initiate: ChainTx | undefined;
+    try {
+      expect((await http(`${a.url}/payments`, "POST", orderJson("REVERTED-1"))).status).to.equal(202);
+      initiate = await inPool(provider, key);
+      // The corridor is paused in the same block, ahead of it: the initiate is mined, and reverts.
+      await settlement.pauseCorridor(a.trustAccount, b.trustAccount, OUTBID);
+      await provider.send("evm_mine", []);
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+    expect((await provider.getTransactionReceipt(initiate!.hash))!.status).to.equal(0);
+
+    const failed = await waitForPayment(a, "REVERTED-1", (p) => p.status === "Failed", 30_000);
+    expect(failed.reason).to.equal("InterbankSettlementCorridorPaused");
+    expect(a.ledger.balance("alice")).to.equal(ALICE_OPENING);
+    const sentByKey = (await minedSince(provider, start)).filter((tx) => tx.from === key);
+    expect(
+      sentByKey.map((tx) => tx.hash),
+      "the reverted initiate alone",
+    ).to.deep.equal([initiate!.hash]);
+    expectBalanced(a, b);
+  });
+
+  it("after a restart, a kept nonce the chain has passed is not enough: the agent burns one of its own run first", async function () {
+    // A crash can fall between handing a transaction over and keeping it, so the nonce a row kept in the last run
+    // may not be the highest its transactions took.
+    banks = await startBanks({ receiptTimeoutMs: 500 });
+    const { a, b, suite, settlement } = banks;
+    const provider = suite.ethers.provider;
+    const bankA = suite.accounts.bankA;
+    const key = (await bankA.getAddress()).toLowerCase();
+    await provider.send("evm_setAutomine", [false]);
+    let initiate: ChainTx | undefined;
+    try {
+      expect((await http(`${a.url}/payments`, "POST", orderJson("KEPT-1"))).status).to.equal(202);
+      initiate = await inPool(provider, key);
+      await a.stop();
+      expect(await provider.send("hardhat_dropTransaction", [initiate!.hash])).to.equal(true);
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+    // The key's next nonce is used elsewhere, and the corridor is paused.
+    await (await bankA.sendTransaction({ to: await suite.accounts.schemeAdmin.getAddress(), value: 0n })).wait();
+    expect(await provider.getTransactionCount(key, "latest")).to.be.above(Number(initiate!.nonce));
+    await (await settlement.pauseCorridor(a.trustAccount, b.trustAccount)).wait();
+    const start = await provider.getBlockNumber();
+
+    const restarted = banks.agent("A", banks.stores.a);
+    extra.push(restarted);
+    await restarted.start();
+    const failed = await waitForPayment(restarted, "KEPT-1", (p) => p.status === "Failed", 30_000);
+    expect(failed.reason).to.equal("InterbankSettlementCorridorPaused");
+    expect(restarted.ledger.balance("alice")).to.equal(ALICE_OPENING);
+    expect(burnsIn(await minedSince(provider, start), key), "one transfer of nothing, from the new run").to.have.length(
+      1,
+    );
   });
 
   it("an initiate of the payment's own terms landing after all: the customer is debited again (into overdraft), it settles, the next goes through", async function () {

@@ -219,14 +219,14 @@ describe("settlement: the payment store", function () {
       payments.enqueue("outbound", id, "initiate");
     }
     const [one, two, three] = payments.pending();
-    payments.sent([one!.rowId, two!.rowId], TX, 60_000);
+    payments.sent([one!.rowId, two!.rowId], TX, 7, 60_000);
     // Held for the receipt: only the third is due now.
     expect(payments.pending().map((row) => row.paymentId)).to.deep.equal(["P-3"]);
     now += 60_000;
-    expect(payments.pending().map((row) => [row.paymentId, row.attempts, row.txHash])).to.deep.equal([
-      ["P-1", 1, TX],
-      ["P-2", 1, TX],
-      ["P-3", 0, null],
+    expect(payments.pending().map((row) => [row.paymentId, row.attempts, row.txHash, row.txNonce])).to.deep.equal([
+      ["P-1", 1, TX, 7],
+      ["P-2", 1, TX, 7],
+      ["P-3", 0, null, null],
     ]);
     // P-2's event was applied first: landing leaves a row that is no longer pending alone.
     expect(payments.doneByStep("outbound", "P-2", "initiate", TX)).to.equal(true);
@@ -239,5 +239,30 @@ describe("settlement: the payment store", function () {
       ["P-3", null],
     ]);
     expect(three!.paymentId).to.equal("P-3");
+  });
+
+  it("keeps the highest nonce a row's transactions took, and a burn's nonce, holding the row until it is due", function () {
+    payments.insert(payment({ id: "P-1", settlementId: `0x${"1".repeat(64)}` }));
+    payments.enqueue("outbound", "P-1", "initiate");
+    const [row] = payments.pending();
+    expect(row!.txNonce).to.equal(null);
+    payments.sent([row!.rowId], TX, 9, 0);
+    // Sent again on a lower number (the count read again after a drop): the higher one is kept.
+    payments.sent([row!.rowId], TX, 4, 0);
+    expect(payments.pending().map((r) => [r.attempts, r.txNonce])).to.deep.equal([[2, 9]]);
+    // A burn on a lower nonce leaves it; one on a higher raises it. Either holds the row and counts an attempt.
+    payments.waitForNonce(row!.rowId, 3, "refused; nonce 3 being used up", 1_000);
+    expect(payments.pending()).to.deep.equal([]);
+    now += 1_000;
+    expect(payments.pending().map((r) => [r.attempts, r.txNonce])).to.deep.equal([[3, 9]]);
+    payments.waitForNonce(row!.rowId, 12, "refused; nonce 12 being used up", 1_000);
+    now += 999;
+    expect(payments.pending()).to.deep.equal([]);
+    now += 1;
+    expect(payments.pending().map((r) => [r.attempts, r.txNonce])).to.deep.equal([[4, 12]]);
+    expect(
+      store.get<{ last_error: string }>("SELECT last_error FROM settlement_outbox WHERE row_id = ?", row!.rowId)!
+        .last_error,
+    ).to.equal("refused; nonce 12 being used up");
   });
 });
