@@ -3,6 +3,7 @@
  * with its chain) and the checks that prove its effect, then the ledgers at
  * the end. Printed as `✓`/`✗` lines for people, or whole as JSON (`--json`).
  */
+import path from "node:path";
 
 /** A transaction a step sent or caused, on chain `chainId`. */
 export interface DemoTx {
@@ -81,9 +82,15 @@ export interface DemoReport {
 
 const mark = (ok: boolean): string => (ok ? "✓" : "✗");
 
-/** The report as lines for a terminal. */
-export function formatReport(report: DemoReport): string {
-  const out: string[] = [`bank-chain demo ${report.tag} on ${report.stack}`];
+/** A path as a terminal line shows it: relative to `cwd` when it lies inside it, else as it is. */
+export function shownPath(file: string, cwd: string = process.cwd()): string {
+  const relative = path.relative(cwd, file);
+  return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
+}
+
+/** The report as lines for a terminal (the stack file relative to `cwd`, as the README shows it). */
+export function formatReport(report: DemoReport, cwd: string = process.cwd()): string {
+  const out: string[] = [`bank-chain demo ${report.tag} on ${shownPath(report.stack, cwd)}`];
   for (const step of report.steps) {
     out.push(`${mark(step.ok)} ${String(step.step).padStart(2)} ${step.title}  (${(step.ms / 1000).toFixed(1)} s)`);
     for (const note of step.notes) out.push(`       ${note}`);

@@ -6,10 +6,11 @@
  * failing on it. The run is held to what it can answer for: the bridge
  * identity, and its own transfers leaving the gap where it found it.
  */
+import path from "node:path";
 import { expect } from "chai";
 
 import { chainBooks, chainBooksHold, type ChainFigures } from "../../src/demo/ledgers.js";
-import { formatReport, type DemoReport } from "../../src/demo/report.js";
+import { formatReport, shownPath, type DemoReport } from "../../src/demo/report.js";
 
 /** The stranger's chain 31337 when the demo began: 10.00 sent one way, after two earlier round trips. */
 const AFTER_ONE_WAY: ChainFigures = {
@@ -113,5 +114,14 @@ describe("demo: the books at the end of a run", function () {
         .split("\n")
         .at(-1),
     ).to.match(/^✗ 1 step\(s\) failed in /);
+  });
+
+  it("names the stack file relative to the working folder when it is inside it, else in full", function () {
+    const inside = path.join("/srv", "bank-chain", ".bank-chain", "localhost", "stack.json");
+    expect(shownPath(inside, "/srv/bank-chain")).to.equal(path.join(".bank-chain", "localhost", "stack.json"));
+    expect(shownPath(inside, "/srv/other")).to.equal(inside);
+    expect(shownPath("/srv/bank-chain", "/srv/bank-chain")).to.equal("/srv/bank-chain");
+    const text = formatReport({ ...report([]), stack: inside }, "/srv/bank-chain");
+    expect(text.split("\n")[0]).to.equal("bank-chain demo demo-1 on .bank-chain/localhost/stack.json");
   });
 });
