@@ -118,8 +118,9 @@ const GROUPS = {
   bookings: {
     // Issue 22: an agent's books follow what the chain did to its own payments, whoever signed: outbound events
     // count only for a payment initiated with its own terms, an initiate landing after the payment was given up
-    // debits the customer again, a rejection after B's credit reverses it; and before giving up a payment it may
-    // have sent, the agent uses the next nonce up (so a dropped initiate sent again cannot land).
+    // debits the customer again, a rejection after B's credit reverses it; and a payment it may have sent is given
+    // up only once the key's count passes every nonce its transactions may have taken (kept before each handover;
+    // a free one burned), so a dropped or unanswered initiate sent again cannot land.
     mutate: () => [
       span("src/settlement/bookings.ts", /^ {2}#outboundOnChain\(/, /^ {2}#outboundSmelted\(/),
       span("src/settlement/bookings.ts", /^ {2}#inboundRejected\(/, /^ {2}\/\*\* The debtor bank closed/),
@@ -127,6 +128,7 @@ const GROUPS = {
     ],
     tests: [
       "test/settlement/late-initiate.test.ts",
+      "test/settlement/lost-answers.test.ts",
       "test/settlement/own-key-elsewhere.test.ts",
       "test/settlement/agent.test.ts",
       "test/settlement/outbox-sender.test.ts",
@@ -160,7 +162,7 @@ const GROUPS = {
         /^ {2}\/\*\* Outbound payments on chain/,
       ),
       span("src/settlement/payments.ts", /^ {2}pendingWithPayments\(/, /^ {2}\/\*\* The outbox rows of one payment/),
-      span("src/settlement/payments.ts", /^ {2}sent\(rowIds/, /^ {2}\/\*\* Looks at a row again/),
+      span("src/settlement/payments.ts", /^ {2}sending\(rowIds/, /^ {2}\/\*\* Looks at a row again/),
       span(
         "src/store/store.ts",
         /^ {2}transaction<T>\(fn/,

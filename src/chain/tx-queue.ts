@@ -97,9 +97,17 @@ export class TxQueue {
    * earlier `send` of this queue has been answered by the node. Resolves once the node holds it; an error
    * means the node refused it or may not have it (the nonce count is then read again).
    */
-  send(tx: Pick<TransactionRequest, "to" | "data" | "gasLimit" | "value">): Promise<QueuedTx> {
+  /**
+   * Sends `tx` on the next nonce. `beforeSend`, when given, is told that nonce before the transaction is handed to
+   * the node, so that a caller can keep it first (a send whose answer is lost may still have reached the node);
+   * if it throws, nothing is sent and the send rejects with its error.
+   */
+  send(
+    tx: Pick<TransactionRequest, "to" | "data" | "gasLimit" | "value">,
+    beforeSend?: (nonce: number) => void,
+  ): Promise<QueuedTx> {
     // The tail never rejects (see below), so the next send starts once the one before is answered, either way.
-    const run = this.#tail.then(() => this.#send(tx));
+    const run = this.#tail.then(() => this.#send(tx, beforeSend));
     this.#tail = run.catch(() => undefined);
     return run;
   }
@@ -123,7 +131,10 @@ export class TxQueue {
     this.#fees = undefined;
   }
 
-  async #send(tx: Pick<TransactionRequest, "to" | "data" | "gasLimit" | "value">): Promise<QueuedTx> {
+  async #send(
+    tx: Pick<TransactionRequest, "to" | "data" | "gasLimit" | "value">,
+    beforeSend: ((nonce: number) => void) | undefined,
+  ): Promise<QueuedTx> {
     let nonce: number | undefined;
     try {
       this.#address ??= await this.#signer.getAddress();
@@ -131,6 +142,7 @@ export class TxQueue {
       this.#next ??= await this.#provider.getTransactionCount(this.#address, "pending");
       nonce = this.#next;
       const fees = await this.#currentFees();
+      beforeSend?.(nonce);
       const sent = await this.#signer.sendTransaction({ ...tx, ...fees, nonce, chainId: this.#chainId });
       this.#next = nonce + 1;
       return { hash: sent.hash, nonce, mined: this.#watch(sent.hash, nonce) };

@@ -144,8 +144,6 @@ export class OutboxSender {
   readonly #logger: Logger;
   /** Outbox rows up to this id existed before this run: check the chain before sending them. */
   #rowsBeforeStart = 0;
-  /** Rows from before this run whose `txNonce` a send or burn of this run set (see `#failOutboundWhenSafe`). */
-  readonly #nonceSetThisRun = new Set<number>();
   /** The agent's transactions, nonces counted here, sent without waiting for the ones before to be mined. */
   readonly #queue: TxQueue;
   /** Gas limits by step and batch size, from an estimate; a row sent again is estimated afresh. */
@@ -272,12 +270,13 @@ export class OutboxSender {
   }
 
   /**
-   * Whether a transaction for the row may have reached a node: one was handed over (its hash is kept), or the row
-   * is from before this run (a crash can fall between handing one over and keeping its hash). A send refused at its
+   * Whether a transaction for the row may have reached a node: one was about to be handed over (its nonce is kept
+   * first) or was (its hash is kept), or the row is from before this run and keeps no nonce (an agent before
+   * migration 5 kept none, and could crash between handing one over and keeping its hash). A send refused at its
    * estimate reached none.
    */
   #mayHaveBeenSent(row: OutboxRow): boolean {
-    return row.rowId <= this.#rowsBeforeStart || row.txHash !== null;
+    return row.txNonce !== null || row.txHash !== null || row.rowId <= this.#rowsBeforeStart;
   }
 
   /** Acts on a verdict; true if the row should be sent now. */
@@ -323,6 +322,21 @@ export class OutboxSender {
     const step = first.row.step;
     for (const { payment } of items) this.#step(`${step}:sending`, payment.id);
     const fresh = items.every(({ row }) => row.attempts === 0);
+    const rowIds = items.map(({ row }) => row.rowId);
+    let nonce: number | undefined;
+    /** The rows as stored now: with the nonce kept before the handover, and the hash once the node answered. */
+    const stored = (hash: string | null) =>
+      nonce === undefined
+        ? items
+        : items.map(({ row, payment }) => ({
+            row: {
+              ...row,
+              attempts: row.attempts + (hash === null ? 0 : 1),
+              txHash: hash ?? row.txHash,
+              txNonce: Math.max(row.txNonce ?? 0, nonce!),
+            },
+            payment,
+          }));
     let sent: QueuedTx;
     try {
       const to = await this.#settlement.getAddress();
@@ -330,25 +344,20 @@ export class OutboxSender {
         step,
         items.map((item) => item.payment),
       );
-      sent = await this.#queue.send({ to, data, gasLimit: await this.#gasLimit(step, items.length, to, data, fresh) });
+      const gasLimit = await this.#gasLimit(step, items.length, to, data, fresh);
+      // The nonce is kept before the node gets the transaction: should its answer be lost, or the agent crash right
+      // after, the row still knows which nonce must be used up before it may be given up.
+      sent = await this.#queue.send({ to, data, gasLimit }, (next) => {
+        this.#payments.sending(rowIds, next);
+        nonce = next;
+      });
     } catch (error) {
-      await this.#sendFailed(items, error);
+      await this.#sendFailed(stored(null), error);
       return false;
     }
     // Held past the receipt's deadline, so the queue's verdict on it (mined, dropped, overdue) always comes first.
-    const rowIds = items.map(({ row }) => row.rowId);
-    this.#payments.sent(rowIds, sent.hash, sent.nonce, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
-    for (const rowId of rowIds) if (rowId <= this.#rowsBeforeStart) this.#nonceSetThisRun.add(rowId);
-    // The rows as now stored, for the receipt's handler.
-    const after = items.map(({ row, payment }) => ({
-      row: {
-        ...row,
-        attempts: row.attempts + 1,
-        txHash: sent.hash,
-        txNonce: Math.max(row.txNonce ?? 0, sent.nonce),
-      },
-      payment,
-    }));
+    this.#payments.sent(rowIds, sent.hash, this.#receiptTimeoutMs + HOLD_MARGIN_MS);
+    const after = stored(sent.hash);
     const handled: Promise<void> = sent.mined
       .then(
         async (receipt) => {
@@ -483,17 +492,16 @@ export class OutboxSender {
   /**
    * Gives up an initiate the chain refused once no transaction sent for it can still land. A transaction the node
    * dropped stays valid while its nonce is free, and anyone who saw its bytes (another node's pool) can send it
-   * again. So a row that may have been sent is given up only when the key's count on chain is above the highest
-   * nonce its transactions took (`txNonce`) and the chain, asked after that count, shows no initiate. Until then
-   * the row waits while any transaction of the agent is pending (it may be the row's own, sent with its answer
-   * lost); with none pending, the agent uses the first free nonce up with a transfer of nothing to itself.
-   * Neither waits for a block: the row is looked at again in a later round, so one burn serves every row it
-   * covers and the outbox goes on meanwhile. A row from before this run may have been sent again after its nonce
-   * was kept (a crash between handing a transaction over and keeping its hash), so its nonce counts only once a
-   * send or burn of this run set it.
+   * again. Every nonce a row's transactions may have taken is kept before the transaction is handed over
+   * (`txNonce`, the highest), so a row is given up only when the key's count on chain is above it and the chain,
+   * asked after that count, shows no initiate. Until then the row waits while any transaction of the agent is
+   * pending (it may be the row's own); with none pending, the agent uses the first free nonce up with a transfer of
+   * nothing to itself, and again until the count passes the row's nonce. Neither waits for a block: the row is
+   * looked at again in a later round, so one burn serves every row it covers and the outbox goes on meanwhile. A
+   * row that may have been sent but keeps no nonce (from an agent before migration 5) takes the burn's.
    */
   async #failOutboundWhenSafe(row: OutboxRow, payment: PaymentRecord, reason: string): Promise<void> {
-    const nonce = row.rowId > this.#rowsBeforeStart || this.#nonceSetThisRun.has(row.rowId) ? row.txNonce : null;
+    const nonce = row.txNonce;
     let latest: number;
     let pending: number;
     try {
@@ -531,8 +539,10 @@ export class OutboxSender {
     try {
       // Numbered from the node's count: the first free nonce, which a dropped send may hold.
       this.#queue.resync();
-      const burn = await this.#queue.send({ to: await this.#signer.getAddress(), value: 0n, gasLimit: 21_000n });
-      if (row.rowId <= this.#rowsBeforeStart) this.#nonceSetThisRun.add(row.rowId);
+      const burn = await this.#queue.send(
+        { to: await this.#signer.getAddress(), value: 0n, gasLimit: 21_000n },
+        (next) => this.#payments.sending([row.rowId], next),
+      );
       this.#payments.waitForNonce(
         row.rowId,
         burn.nonce,

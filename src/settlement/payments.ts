@@ -817,17 +817,29 @@ export class PaymentStore {
   }
 
   /**
-   * Records the hash and nonce of a transaction sent for steps (a batch's rows, in one statement; a row keeps the
-   * highest nonce any of its sends took); the rows are not handed out again for `holdMs` (the receipt's handler
-   * moves them on before then: landed, or failed and due again).
+   * Keeps the nonce a transaction for steps is about to be sent on (a batch's rows, in one statement; a row keeps
+   * the highest): written before the transaction is handed to the node, so that a send whose answer is lost, or a
+   * crash right after the handover, still leaves the row with every nonce it may have taken.
    */
-  sent(rowIds: readonly number[], txHash: string, nonce: number, holdMs: number): void {
+  sending(rowIds: readonly number[], nonce: number): void {
     this.#store.run(
-      `UPDATE settlement_outbox SET tx_hash = ?, tx_nonce = MAX(COALESCE(tx_nonce, 0), ?), attempts = attempts + 1,
-         not_before_ms = ?, updated_at = ?
+      `UPDATE settlement_outbox SET tx_nonce = MAX(COALESCE(tx_nonce, 0), ?), updated_at = ?
+       WHERE row_id IN (SELECT value FROM json_each(?))`,
+      nonce,
+      isoNow(this.#clock),
+      JSON.stringify(rowIds),
+    );
+  }
+
+  /**
+   * Records the hash of a transaction sent for steps (a batch's rows, in one statement); the rows are not handed
+   * out again for `holdMs` (the receipt's handler moves them on before then: landed, or failed and due again).
+   */
+  sent(rowIds: readonly number[], txHash: string, holdMs: number): void {
+    this.#store.run(
+      `UPDATE settlement_outbox SET tx_hash = ?, attempts = attempts + 1, not_before_ms = ?, updated_at = ?
        WHERE row_id IN (SELECT value FROM json_each(?))`,
       txHash,
-      nonce,
       this.#clock.now() + holdMs,
       isoNow(this.#clock),
       JSON.stringify(rowIds),
@@ -870,9 +882,9 @@ export class PaymentStore {
   }
 
   /**
-   * The step failed for now and is looked at again after `delayMs`, once the agent's count on chain is above
-   * `nonce`: the agent sent a transaction of nothing to itself on that nonce, so that no transaction sent for the
-   * row before can land after it is given up.
+   * The step failed for now and is looked at again after `delayMs`: the agent sent a transaction of nothing to
+   * itself on `nonce` (kept as `sending` keeps a nonce), and the row is given up only once the agent's count on
+   * chain is above every nonce it keeps.
    */
   waitForNonce(rowId: number, nonce: number, error: string, delayMs: number): void {
     this.#store.run(

@@ -137,6 +137,33 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
     for (const o of [a, b]) await o.mined.catch(() => undefined);
   });
 
+  it("tells beforeSend each nonce before the signer gets the transaction; one that throws sends nothing", async function () {
+    const s = script();
+    const { provider, signer, sent } = node(s);
+    const queue = new TxQueue({ provider, signer });
+    const told: Array<[number, number]> = [];
+    const a = await queue.send(tx, (nonce) => told.push([nonce, sent.length]));
+    const b = await queue.send(tx, (nonce) => told.push([nonce, sent.length]));
+    // Each nonce told while the signer still had one transaction fewer.
+    expect(told).to.deep.equal([
+      [7, 0],
+      [8, 1],
+    ]);
+    const refused = await queue
+      .send(tx, () => {
+        throw new Error("the store is gone");
+      })
+      .catch((error: Error) => error.message);
+    expect(refused).to.equal("the store is gone");
+    expect(sent).to.have.length(2);
+    // Nothing went out on 9; the count is read again, so the next send takes the node's count.
+    s.pending = 9;
+    const c = await queue.send(tx);
+    expect(c.nonce).to.equal(9);
+    queue.close();
+    for (const o of [a, b, c]) await o.mined.catch(() => undefined);
+  });
+
   it("close() ends every wait with TxOverdueError naming its hash", async function () {
     const { provider, signer } = node(script());
     const queue = new TxQueue({ provider, signer });

@@ -212,3 +212,73 @@ export function expectBalanced(...agents: BankAgent[]): void {
 export function stepsOf(agent: BankAgent, direction: "outbound" | "inbound", id: string): string[] {
   return agent.ledger.entries(`${direction}:${id}`).map((entry) => entry.step);
 }
+
+/** A transaction as a block (or the pending one) lists it. */
+export type ChainTx = {
+  readonly hash: string;
+  readonly from: string;
+  readonly to: string | null;
+  readonly nonce: string;
+};
+export type Node = Banks["suite"]["ethers"]["provider"];
+
+/** The transactions of a block, or of the pool (`"pending"`). */
+export async function blockTxs(provider: Node, tag: number | "pending"): Promise<ChainTx[]> {
+  const id = tag === "pending" ? tag : `0x${tag.toString(16)}`;
+  return ((await provider.send("eth_getBlockByNumber", [id, true])) as { transactions: ChainTx[] }).transactions;
+}
+
+/** The transactions mined after block `start`. */
+export async function minedSince(provider: Node, start: number): Promise<ChainTx[]> {
+  const txs: ChainTx[] = [];
+  for (let number = start + 1; number <= (await provider.getBlockNumber()); number += 1) {
+    txs.push(...(await blockTxs(provider, number)));
+  }
+  return txs;
+}
+
+/** Waits until a transaction from `key` is in the pool (the chain not automining) and returns it. */
+export async function inPool(provider: Node, key: string): Promise<ChainTx> {
+  let found: ChainTx | undefined;
+  await until("the agent's initiate is in the pool", async () => {
+    found = (await blockTxs(provider, "pending")).find((tx) => tx.from === key.toLowerCase());
+    return found !== undefined;
+  });
+  return found!;
+}
+
+/** `key`'s transfers to itself among `txs`. */
+export const burnsIn = (txs: readonly ChainTx[], key: string) =>
+  txs.filter((tx) => tx.from === key.toLowerCase() && tx.to?.toLowerCase() === key.toLowerCase());
+
+/**
+ * Banks started per test of a `describe` (call it in the `describe` body): `start` starts them as `startBanks`
+ * does, `keep` registers another agent the test started. After each test, even a failed one, the chain automines
+ * again and every agent kept, then the banks, are stopped.
+ */
+export function banksPerTest(): {
+  start(overrides?: Parameters<typeof startBanks>[0]): Promise<Banks>;
+  keep<T extends { stop(): Promise<void> }>(agent: T): T;
+} {
+  let banks: Banks | undefined;
+  const kept: Array<{ stop(): Promise<void> }> = [];
+  afterEach(async function () {
+    try {
+      await banks?.suite.ethers.provider.send("evm_setAutomine", [true]);
+      for (const agent of kept.splice(0)) await agent.stop();
+    } finally {
+      await banks?.stop();
+      banks = undefined;
+    }
+  });
+  return {
+    async start(overrides) {
+      banks = await startBanks(overrides);
+      return banks;
+    },
+    keep(agent) {
+      kept.push(agent);
+      return agent;
+    },
+  };
+}

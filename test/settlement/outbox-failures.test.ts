@@ -88,7 +88,8 @@ describe("settlement: the outbox sender when a send fails", function () {
       if (call.method === "eth_sendTransaction") {
         const tx = call.params[0] as { from: string; data: string };
         if (tx.from.toLowerCase() === bankA) {
-          const fn = iface.parseTransaction({ data: tx.data })?.name ?? "?";
+          // A transfer of nothing to itself (the agent using a nonce up) carries no calldata.
+          const fn = (tx.data ?? "0x") === "0x" ? "transfer" : (iface.parseTransaction({ data: tx.data })?.name ?? "?");
           const sent: Traffic["sends"][number] = { fn, at: Date.now(), outcome: "forwarded" };
           traffic.sends.push(sent);
           if (answer !== undefined) {
@@ -255,6 +256,53 @@ describe("settlement: the outbox sender when a send fails", function () {
       banks.lines.some((l) => l.includes(`initiate ${id} failed, will retry: transaction ${spoiledHash} reverted`)),
     ).to.equal(true);
     expect(banks.lines.some((l) => l.includes(`initiate ${id} has landed`))).to.equal(false);
+  });
+
+  it("a refused initiate whose nonce is free: an unreadable count, then a refused burn, each holds the row a retry delay; it fails once the burn is mined", async function () {
+    banks = await startBanks();
+    const { settlement } = banks;
+    await banks.b.stop();
+    const id = "OBX-BURN-RETRY";
+    let lost = false;
+    let countFailures = 0;
+    const burns: Array<{ at: number; outcome: "refused" | "forwarded" }> = [];
+    const countAsked: number[] = [];
+    const { agent, traffic } = await proxiedA((call, forward) => {
+      const tx = call.params[0] as { to?: string; from?: string; data?: string } | undefined;
+      if (call.method === "eth_sendTransaction" && (tx?.data ?? "0x") !== "0x" && !lost) {
+        lost = true;
+        return (async () => {
+          // The corridor is paused, and this send is lost before it reaches the node: its nonce stays free.
+          await (await settlement.pauseCorridor(banks!.a.trustAccount, banks!.b.trustAccount)).wait();
+          throw dropped("connection reset");
+        })();
+      }
+      if (call.method === "eth_sendTransaction" && tx?.to?.toLowerCase() === tx?.from?.toLowerCase()) {
+        const refuse = burns.length === 0;
+        burns.push({ at: Date.now(), outcome: refuse ? "refused" : "forwarded" });
+        if (refuse) return Promise.reject(dropped("burn refused"));
+      }
+      if (call.method === "eth_getTransactionCount" && call.params[1] === "latest" && lost) {
+        countAsked.push(Date.now());
+        if (countFailures === 0 && traffic.sends.length >= 1) {
+          countFailures += 1;
+          return Promise.reject(dropped("count unreadable"));
+        }
+      }
+      return undefined;
+    });
+    expect((await http(`${agent.url}/payments`, "POST", order(id))).status).to.equal(202);
+    const failed = await waitForPayment(agent, id, (p) => p.status === "Failed", 30_000);
+    expect(failed.reason).to.equal("InterbankSettlementCorridorPaused");
+    expect(agent.ledger.balance("alice")).to.equal(ALICE_OPENING);
+    expect(countFailures).to.equal(1);
+    expect(burns.map((burn) => burn.outcome)).to.deep.equal(["refused", "forwarded"]);
+    // Each failure held the row a retry delay: no burn in the round the count was unreadable, none again at once.
+    const unreadable = countAsked[0]!;
+    expect(burns[0]!.at - unreadable).to.be.at.least(RETRY_DELAY_MS - 100);
+    expect(burns[1]!.at - burns[0]!.at).to.be.at.least(RETRY_DELAY_MS - 100);
+    expect(await stateOf(id)).to.equal("None");
+    expectBalanced(agent);
   });
 
   for (const pendingFirst of [false, true]) {

@@ -219,7 +219,8 @@ describe("settlement: the payment store", function () {
       payments.enqueue("outbound", id, "initiate");
     }
     const [one, two, three] = payments.pending();
-    payments.sent([one!.rowId, two!.rowId], TX, 7, 60_000);
+    payments.sending([one!.rowId, two!.rowId], 7);
+    payments.sent([one!.rowId, two!.rowId], TX, 60_000);
     // Held for the receipt: only the third is due now.
     expect(payments.pending().map((row) => row.paymentId)).to.deep.equal(["P-3"]);
     now += 60_000;
@@ -246,9 +247,13 @@ describe("settlement: the payment store", function () {
     payments.enqueue("outbound", "P-1", "initiate");
     const [row] = payments.pending();
     expect(row!.txNonce).to.equal(null);
-    payments.sent([row!.rowId], TX, 9, 0);
+    // Kept before the handover: a send whose answer is lost leaves the nonce, no hash, no attempt counted.
+    payments.sending([row!.rowId], 9);
+    expect(payments.pending().map((r) => [r.attempts, r.txHash, r.txNonce])).to.deep.equal([[0, null, 9]]);
+    payments.sent([row!.rowId], TX, 0);
     // Sent again on a lower number (the count read again after a drop): the higher one is kept.
-    payments.sent([row!.rowId], TX, 4, 0);
+    payments.sending([row!.rowId], 4);
+    payments.sent([row!.rowId], TX, 0);
     expect(payments.pending().map((r) => [r.attempts, r.txNonce])).to.deep.equal([[2, 9]]);
     // A burn on a lower nonce leaves it; one on a higher raises it. Either holds the row and counts an attempt.
     payments.waitForNonce(row!.rowId, 3, "refused; nonce 3 being used up", 1_000);

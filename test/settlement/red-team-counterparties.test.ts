@@ -27,11 +27,10 @@ import {
   expectBalanced,
   http,
   orderJson,
-  startBanks,
+  banksPerTest,
   stepsOf,
   until,
   waitForPayment,
-  type Banks,
 } from "./helpers.js";
 
 /** What a call came to: the settlement's error it reverted with, or how it failed to revert. */
@@ -45,17 +44,10 @@ async function outcomeOf(call: () => Promise<{ wait(): Promise<unknown> }>): Pro
 }
 
 describe("settlement red team: counterparties", function () {
-  let banks: Banks | undefined;
-  const extra: Array<{ stop(): Promise<void> }> = [];
-
-  afterEach(async function () {
-    for (const agent of extra.splice(0)) await agent.stop();
-    await banks?.stop();
-    banks = undefined;
-  });
+  const run = banksPerTest();
 
   it("a third party and the wrong bank's key cannot move a payment; squatting ids does nothing", async function () {
-    banks = await startBanks();
+    const banks = await run.start();
     const { a, suite, stores, settlement } = banks;
     await banks.b.stop(); // the payment stays Delivered while it is poked at
     expect((await http(`${a.url}/payments`, "POST", orderJson("CP-1", { amount: "3000" }))).status).to.equal(202);
@@ -117,7 +109,7 @@ describe("settlement red team: counterparties", function () {
     expect(await outcomeOf(() => asB.initiate(squat))).to.equal("did not revert");
 
     const b = banks.agent("B", stores.b);
-    extra.push(b);
+    run.keep(b);
     await b.start();
     await waitForPayment(a, "CP-1", (p) => p.status === "Acknowledged");
     expect((await http(`${a.url}/payments`, "POST", orderJson("CP-2", { amount: "3000" }))).status).to.equal(202);

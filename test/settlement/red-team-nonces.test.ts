@@ -18,11 +18,10 @@ import {
   expectBalanced,
   http,
   orderJson,
-  startBanks,
+  banksPerTest,
   stepsOf,
   until,
   waitForPayment,
-  type Banks,
 } from "./helpers.js";
 
 /** `signer`, with the hash of every transaction the node took from it recorded by nonce. */
@@ -43,18 +42,10 @@ function recording(signer: Signer, sent: Map<number, Set<string>>): Signer {
 }
 
 describe("settlement red team: nonces", function () {
-  let banks: Banks | undefined;
-  const extra: Array<{ stop(): Promise<void> }> = [];
-
-  afterEach(async function () {
-    await banks?.suite.ethers.provider.send("evm_setAutomine", [true]);
-    for (const agent of extra.splice(0)) await agent.stop();
-    await banks?.stop();
-    banks = undefined;
-  });
+  const run = banksPerTest();
 
   it("a replaced initiate, a stolen nonce and a dropped transaction: every payment settles once, no gap left", async function () {
-    banks = await startBanks({ receiptTimeoutMs: 800, stepBatchSize: 1, ackBatchSize: 1 });
+    const banks = await run.start({ receiptTimeoutMs: 800, stepBatchSize: 1, ackBatchSize: 1 });
     const { suite, settlement, stores, b } = banks;
     const provider = suite.ethers.provider;
     const key = suite.accounts.bankA;
@@ -62,7 +53,7 @@ describe("settlement red team: nonces", function () {
     const sent = new Map<number, Set<string>>();
     await banks.a.stop();
     const a = banks.agent("A", stores.a, { signer: recording(key, sent) });
-    extra.push(a);
+    run.keep(a);
     await a.start();
 
     /** The agent key's transactions in the pool, by nonce. */

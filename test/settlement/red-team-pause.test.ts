@@ -21,7 +21,7 @@ import {
   http,
   orderJson,
   OUTBID,
-  startBanks,
+  banksPerTest,
   stepsOf,
   until,
   waitForPayment,
@@ -33,15 +33,7 @@ interface ErrorJson {
 }
 
 describe("settlement red team: pause", function () {
-  let banks: Banks | undefined;
-  const extra: Array<{ stop(): Promise<void> }> = [];
-
-  afterEach(async function () {
-    await banks?.suite.ethers.provider.send("evm_setAutomine", [true]);
-    for (const agent of extra.splice(0)) await agent.stop();
-    await banks?.stop();
-    banks = undefined;
-  });
+  const run = banksPerTest();
 
   /** The settlement holds exactly what is in flight; the reserve ledger's outstanding is the token's supply. */
   async function expectChainBooks(b: Banks): Promise<void> {
@@ -56,7 +48,7 @@ describe("settlement red team: pause", function () {
   }
 
   it("corridor paused while initiates wait in the pool: each fails once, alice re-credited, 422 meanwhile", async function () {
-    banks = await startBanks({ receiptTimeoutMs: 1_000 });
+    const banks = await run.start({ receiptTimeoutMs: 1_000 });
     const { a, b, suite, settlement } = banks;
     const provider = suite.ethers.provider;
     const keyA = await suite.accounts.bankA.getAddress();
@@ -102,7 +94,7 @@ describe("settlement red team: pause", function () {
   });
 
   it("token paused past the deadline with a payment Delivered: orders refused, then Refunded at A and Reversed at B", async function () {
-    banks = await startBanks({ ttlSeconds: 600 });
+    const banks = await run.start({ ttlSeconds: 600 });
     const { a, suite, stores, lines } = banks;
     const pauser = suite.token.connect(suite.accounts.pauser);
     await banks.b.stop();
@@ -119,7 +111,7 @@ describe("settlement red team: pause", function () {
 
     // B comes back: it credits Bob, but its smelt is refused while the token is paused.
     const b = banks.agent("B", stores.b);
-    extra.push(b);
+    run.keep(b);
     await b.start();
     await waitForPayment(b, "TP-1", (p) => p.creditor.status === "Credited");
     await until("B's smelt refused", () =>
@@ -152,7 +144,7 @@ describe("settlement red team: pause", function () {
   });
 
   it("the settlement frozen in the token mid-flight, then unfrozen: orders refused meanwhile, the payment settles once", async function () {
-    banks = await startBanks();
+    const banks = await run.start();
     const { a, suite, stores, settlement, lines } = banks;
     const compliance = suite.token.connect(suite.accounts.compliance);
     await banks.b.stop();
@@ -168,7 +160,7 @@ describe("settlement red team: pause", function () {
 
     // B comes back: it credits Bob, but its smelt is refused while the settlement is frozen.
     const b = banks.agent("B", stores.b);
-    extra.push(b);
+    run.keep(b);
     await b.start();
     await waitForPayment(b, "FZ-1", (p) => p.creditor.status === "Credited");
     await until("B's smelt refused", () =>
