@@ -543,17 +543,14 @@ export class OutboxSender {
         { to: await this.#signer.getAddress(), value: 0n, gasLimit: 21_000n },
         (next) => this.#payments.sending([row.rowId], next),
       );
-      this.#payments.waitForNonce(
+      this.#payments.retryLater(
         row.rowId,
-        burn.nonce,
         `${reason}; nonce ${burn.nonce} being used up (${burn.hash})`,
         RETRY_DELAY_MS,
       );
       this.#logAbout(payment.id, `initiate ${payment.id} refused (${reason}); using up nonce ${burn.nonce} first`);
-      void burn.mined.then(
-        () => this.#wake(),
-        () => undefined, // not mined: the next look finds the nonce free and burns again
-      );
+      // Not waited for: the row is looked at again after the delay. Not mined, the next look finds the nonce free.
+      burn.mined.catch(() => undefined);
     } catch (error) {
       this.#payments.retryLater(row.rowId, `${reason}; its nonce not used up yet: ${messageOf(error)}`, RETRY_DELAY_MS);
     }

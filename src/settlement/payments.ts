@@ -881,24 +881,6 @@ export class PaymentStore {
     );
   }
 
-  /**
-   * The step failed for now and is looked at again after `delayMs`: the agent sent a transaction of nothing to
-   * itself on `nonce` (kept as `sending` keeps a nonce), and the row is given up only once the agent's count on
-   * chain is above every nonce it keeps.
-   */
-  waitForNonce(rowId: number, nonce: number, error: string, delayMs: number): void {
-    this.#store.run(
-      `UPDATE settlement_outbox SET tx_nonce = MAX(COALESCE(tx_nonce, 0), ?), attempts = attempts + 1,
-         last_error = ?, not_before_ms = ?, updated_at = ?
-       WHERE row_id = ?`,
-      nonce,
-      error,
-      this.#clock.now() + delayMs,
-      isoNow(this.#clock),
-      rowId,
-    );
-  }
-
   /** The step failed for now; try again after `delayMs`. */
   retryLater(rowId: number, error: string, delayMs: number): void {
     this.#store.run(

@@ -14,7 +14,9 @@ import {
   ALICE_OPENING,
   OUTBID,
   acceptedUnsent,
+  burnsIn,
   http,
+  minedSince,
   orderJson,
   banksPerTest,
   stepsOf,
@@ -208,5 +210,38 @@ describe("settlement: sends whose answer was lost", function () {
       "None",
     );
     expect(stepsOf(restarted, "outbound", "GAP-1")).to.deep.equal(["debit", "reversal"]);
+  });
+  it("a row sent by an agent before migration 5 (no nonce kept), its initiate dropped: the restarted agent uses the nonce up before it gives the payment up", async function () {
+    const banks = await run.start({ receiptTimeoutMs: 500 });
+    const { suite, settlement, stores, b } = banks;
+    const provider = suite.ethers.provider;
+    const key = suite.accounts.bankA;
+    const keyAddress = await key.getAddress();
+    await acceptedUnsent(banks, orderJson("OLD-1"));
+    const terms = banks.a.payments.get("outbound", "OLD-1")!.terms;
+    expect(banks.a.payments.pending().map((row) => [row.paymentId, row.txNonce])).to.deep.equal([["OLD-1", null]]);
+
+    // The old agent's initiate, handed over on n with nothing kept; the node drops it, an observer keeps the bytes.
+    const n = await provider.getTransactionCount(keyAddress, "latest");
+    await provider.send("evm_setAutomine", [false]);
+    let raw = "";
+    try {
+      const initiate = await settlement.connect(key).initiate(termsTuple(terms), { nonce: n, gasLimit: 600_000n });
+      raw = await rawOf(provider, initiate.hash);
+      expect(await provider.send("hardhat_dropTransaction", [initiate.hash])).to.equal(true);
+    } finally {
+      await provider.send("evm_setAutomine", [true]);
+    }
+    await (await settlement.pauseCorridor(banks.a.trustAccount, b.trustAccount)).wait();
+    const start = await provider.getBlockNumber();
+
+    const restarted = run.keep(banks.agent("A", stores.a));
+    await restarted.start();
+    await waitForPayment(restarted, "OLD-1", (p) => p.status === "Failed", 20_000);
+    expect(await provider.getTransactionCount(keyAddress, "latest")).to.be.above(n);
+    expect(burnsIn(await minedSince(provider, start), keyAddress), "one transfer of nothing").to.have.length(1);
+    await (await settlement.unpauseCorridor(restarted.trustAccount, b.trustAccount)).wait();
+    expect(await rebroadcast(provider, raw)).to.match(/nonce/i);
+    expect(stepsOf(restarted, "outbound", "OLD-1")).to.deep.equal(["debit", "reversal"]);
   });
 });
