@@ -95,12 +95,10 @@ export class TxQueue {
   /**
    * Sends `tx` (its `to`, `data` and `gasLimit`; nonce, chain id and fees are filled in here) after every
    * earlier `send` of this queue has been answered by the node. Resolves once the node holds it; an error
-   * means the node refused it or may not have it (the nonce count is then read again).
-   */
-  /**
-   * Sends `tx` on the next nonce. `beforeSend`, when given, is told that nonce before the transaction is handed to
-   * the node, so that a caller can keep it first (a send whose answer is lost may still have reached the node);
-   * if it throws, nothing is sent and the send rejects with its error.
+   * means the node refused it or may not have it (the nonce count is then read again). `beforeSend`, when given,
+   * is told the nonce before the transaction is handed to the node, so that a caller can keep it first (a send
+   * whose answer is lost may still have reached the node); if it throws, nothing is sent and the send rejects with
+   * its error.
    */
   send(
     tx: Pick<TransactionRequest, "to" | "data" | "gasLimit" | "value">,

@@ -502,10 +502,11 @@ export class OutboxSender {
    */
   async #failOutboundWhenSafe(row: OutboxRow, payment: PaymentRecord, reason: string): Promise<void> {
     const nonce = row.txNonce;
+    let address: string;
     let latest: number;
     let pending: number;
     try {
-      const address = await this.#signer.getAddress();
+      address = await this.#signer.getAddress();
       [latest, pending] = await Promise.all([
         this.#provider.getTransactionCount(address, "latest"),
         this.#provider.getTransactionCount(address, "pending"),
@@ -539,9 +540,8 @@ export class OutboxSender {
     try {
       // Numbered from the node's count: the first free nonce, which a dropped send may hold.
       this.#queue.resync();
-      const burn = await this.#queue.send(
-        { to: await this.#signer.getAddress(), value: 0n, gasLimit: 21_000n },
-        (next) => this.#payments.sending([row.rowId], next),
+      const burn = await this.#queue.send({ to: address, value: 0n, gasLimit: 21_000n }, (next) =>
+        this.#payments.sending([row.rowId], next),
       );
       this.#payments.retryLater(
         row.rowId,
