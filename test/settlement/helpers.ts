@@ -4,7 +4,7 @@
  * HTTP API on 127.0.0.1, and a small JSON client for that API.
  */
 import { expect } from "chai";
-import type { Signer } from "ethers";
+import { Transaction, type Signer } from "ethers";
 
 import { BankAgent, type BankDirectoryEntry } from "../../src/settlement/agent.js";
 import { Store } from "../../src/store/store.js";
@@ -281,4 +281,17 @@ export function banksPerTest(): {
       return agent;
     },
   };
+}
+
+/** The signed bytes of a transaction the node still holds, as an observer of its pool keeps them. */
+export async function rawOf(provider: Node, hash: string): Promise<string> {
+  return Transaction.from((await provider.getTransaction(hash))!).serialized;
+}
+
+/** Sends signed bytes again: `"accepted"`, or the node's refusal. */
+export async function rebroadcast(provider: Node, raw: string): Promise<string> {
+  return provider.send("eth_sendRawTransaction", [raw]).then(
+    () => "accepted",
+    (error: unknown) => (error as Error).message,
+  );
 }

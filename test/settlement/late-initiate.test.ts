@@ -21,6 +21,8 @@ import {
   inPool,
   minedSince,
   orderJson,
+  rawOf,
+  rebroadcast,
   banksPerTest,
   stepsOf,
   until,
@@ -56,11 +58,7 @@ describe("settlement: an initiate after the agent gave the payment up", function
 
     // The corridor reopens and the observer sends the very bytes the agent signed: refused, the nonce is taken.
     await (await settlement.unpauseCorridor(a.trustAccount, b.trustAccount)).wait();
-    const again = await provider.send("eth_sendRawTransaction", [raw]).then(
-      () => "accepted",
-      (error: unknown) => (error as Error).message,
-    );
-    expect(again).to.match(/nonce/i);
+    expect(await rebroadcast(provider, raw)).to.match(/nonce/i);
     expect(await settlement.stateOf(a.trustAccount, settlementIdOf("DROPPED-1"))).to.equal(0n);
     expect(b.ledger.balance("bob")).to.equal(1_000n);
 
@@ -155,7 +153,7 @@ describe("settlement: an initiate after the agent gave the payment up", function
     try {
       expect((await http(`${a.url}/payments`, "POST", orderJson("KEPT-1"))).status).to.equal(202);
       initiate = await inPool(provider, key);
-      raw = Transaction.from((await provider.getTransaction(initiate.hash))!).serialized;
+      raw = await rawOf(provider, initiate.hash);
       await a.stop();
       expect(await provider.send("hardhat_dropTransaction", [initiate.hash])).to.equal(true);
     } finally {
@@ -176,11 +174,7 @@ describe("settlement: an initiate after the agent gave the payment up", function
     expect((await minedSince(provider, start)).filter((tx) => tx.from === key.toLowerCase())).to.deep.equal([]);
     // Its bytes, sent again once the corridor reopens, are refused: their nonce is taken.
     await (await settlement.unpauseCorridor(a.trustAccount, b.trustAccount)).wait();
-    const again = await provider.send("eth_sendRawTransaction", [raw]).then(
-      () => "accepted",
-      (error: unknown) => (error as Error).message,
-    );
-    expect(again).to.match(/nonce/i);
+    expect(await rebroadcast(provider, raw)).to.match(/nonce/i);
     expect(await settlement.stateOf(a.trustAccount, settlementIdOf("KEPT-1"))).to.equal(0n);
   });
 

@@ -6,7 +6,7 @@
  * transaction over, so the row knows every nonce that must be used up before it may be given up.
  */
 import { expect } from "chai";
-import { Transaction, type Signer, type TransactionRequest, type TransactionResponse } from "ethers";
+import type { Signer, TransactionRequest, TransactionResponse } from "ethers";
 
 import { SELECTORS } from "../../src/settlement/outbox.js";
 import { settlementIdOf, settlementStateName, termsTuple } from "../../src/settlement/terms.js";
@@ -18,11 +18,12 @@ import {
   http,
   minedSince,
   orderJson,
+  rawOf,
+  rebroadcast,
   banksPerTest,
   stepsOf,
   until,
   waitForPayment,
-  type Node,
 } from "./helpers.js";
 
 /**
@@ -58,17 +59,6 @@ function lossy(
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
-}
-
-async function rawOf(provider: Node, hash: string): Promise<string> {
-  return Transaction.from((await provider.getTransaction(hash))!).serialized;
-}
-
-async function rebroadcast(provider: Node, raw: string): Promise<string> {
-  return provider.send("eth_sendRawTransaction", [raw]).then(
-    () => "accepted",
-    (error: unknown) => (error as Error).message,
-  );
 }
 
 describe("settlement: sends whose answer was lost", function () {
