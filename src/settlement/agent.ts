@@ -204,6 +204,8 @@ export class BankAgent implements Service {
   /** The agent's key (known once started). */
   #key: string | undefined;
   #applied: Array<{ point: string; id: string }> = [];
+  /** The newest block the agent has read the time of (`#chainTime`). */
+  #latestBlock: { readonly number: number; readonly timestamp: number } | undefined;
   readonly #configuredUrl: string;
 
   constructor(options: BankAgentOptions) {
@@ -613,17 +615,31 @@ export class BankAgent implements Service {
     return handled > 0 || expired > 0 || sent > 0;
   }
 
+  /**
+   * The newest block's timestamp. A block's time changes only with a new block, so it is asked again only once the
+   * head watcher has seen a block after the one last asked about: one `eth_getBlockByNumber` per block, not per round.
+   */
+  async #chainTime(): Promise<number | undefined> {
+    const head = this.#heads.head;
+    const known = this.#latestBlock;
+    if (known !== undefined && head !== undefined && head <= known.number) return known.timestamp;
+    const block = await this.#provider.getBlock("latest");
+    if (block === null) return undefined;
+    this.#latestBlock = { number: block.number, timestamp: block.timestamp };
+    return block.timestamp;
+  }
+
   #step(point: string, paymentId: string): void {
-    this.#logger.child({ paymentId }).info(`step ${point} ${paymentId}`);
+    this.#logger.child({ paymentId }).debug(`step ${point} ${paymentId}`);
     this.#onStep(point, paymentId);
   }
 
   /** Queues a refund for every outbound payment whose deadline has passed in chain time. */
   async #scanExpired(): Promise<number> {
     if (!this.payments.hasOpenOutbound()) return 0;
-    const block = await this.#provider.getBlock("latest");
-    if (block === null) return 0;
-    const expired = this.payments.expiredOutbound(block.timestamp);
+    const chainTime = await this.#chainTime();
+    if (chainTime === undefined) return 0;
+    const expired = this.payments.expiredOutbound(chainTime);
     for (const payment of expired) {
       this.#store.transaction(() => {
         this.payments.update("outbound", payment.id, {

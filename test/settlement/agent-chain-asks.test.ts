@@ -25,13 +25,20 @@ const request = (endToEndId: string, amount = 12_345n): PaymentRequest => ({
 });
 
 /**
- * The provider the agents use, with its `call` (the agents' only use of `eth_call`: the admission check) counted
- * and, while `down`, failing as an unreachable node does (a connection error, no revert data).
+ * The provider the agents use, with its `call` (the agents' only use of `eth_call`: the admission check) and its
+ * `getBlock("latest")` counted, and `call`, while `down`, failing as an unreachable node does (a connection error,
+ * no revert data).
  */
 function askingProvider(inner: Provider) {
-  const state = { calls: 0, down: false };
+  const state = { calls: 0, down: false, latestBlocks: 0 };
   const provider = new Proxy(inner, {
     get(target, property) {
+      if (property === "getBlock") {
+        return async (...args: Parameters<Provider["getBlock"]>) => {
+          if (args[0] === "latest") state.latestBlocks += 1;
+          return target.getBlock(...args);
+        };
+      }
       if (property === "call") {
         return async (...args: Parameters<Provider["call"]>) => {
           state.calls += 1;
@@ -101,6 +108,27 @@ describe("settlement: what the agent asks the chain before a 202", function () {
     expect((await http(`${agent.url}/payments`, "POST", orderJson("UP-1"))).status).to.equal(202);
     await waitForPayment(agent, "UP-1", (p) => p.status === "Acknowledged");
     expect(agent.ledger.balance("alice")).to.equal(ALICE_OPENING - 12_345n);
+  });
+
+  it("reads the newest block's time once per block, not every round, and still sees a deadline pass", async function () {
+    banks = await startBanks({ ttlSeconds: 600 });
+    await banks.b.stop();
+    const { agent, state } = await counted(banks);
+    await agent.submit(request("TIME-1"));
+    await waitForPayment(agent, "TIME-1", (p) => p.debtor.status === "Initiated");
+
+    // Open and unsmelted, the payment is checked for expiry every round (10 ms apart); with no new block the time
+    // it checks against is the one already read.
+    const asked = state.latestBlocks;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(state.latestBlocks - asked, "rounds without a new block").to.be.at.most(1);
+
+    // A new block past the deadline is read, and the payment refunded.
+    await banks.suite.networkHelpers.time.increase(601);
+    await banks.suite.networkHelpers.mine(1);
+    const refunded = await waitForPayment(agent, "TIME-1", (p) => p.status === "Refunded");
+    expect(refunded.creditor.status).to.equal("Expired");
+    expect(state.latestBlocks).to.be.greaterThan(asked);
   });
 
   it("a group the settlement refuses is asked again order by order; a lone order is asked once", async function () {

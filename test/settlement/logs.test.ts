@@ -12,8 +12,10 @@ describe("settlement: the bank agents' structured log", function () {
 
   it("carries the payment's id on its lines and the request id on the access line of its POST", async function () {
     const written: string[] = [];
+    // At debug level: each step of a payment has its own line too (`info` keeps the milestones).
     const logger = createLogger({
       service: "banks",
+      level: "debug",
       destination: { write: (line: string) => void written.push(line) },
     });
     banks = await startBanks({ log: lineLog(logger) });
@@ -42,6 +44,10 @@ describe("settlement: the bank agents' structured log", function () {
     });
     const about = lines.filter((line) => line.paymentId === "E2E-LOG-1").map((line) => line.msg as string);
     expect(about).to.include("bank-a: step accept:committed E2E-LOG-1");
+    // Steps at debug, milestones at info: a bank logging at `info` gets a few lines a payment, not one per step.
+    const levelOf = (start: string) => lines.find((line) => (line.msg as string).startsWith(start))?.level;
+    expect(levelOf("bank-a: step accept:committed E2E-LOG-1")).to.equal("debug");
+    expect(levelOf("bank-a: accepted E2E-LOG-1")).to.equal("info");
     expect(about.some((msg) => msg.startsWith("bank-a: accepted E2E-LOG-1: 100 USD to "))).to.equal(true);
     expect(about.some((msg) => msg.startsWith("bank-b: "))).to.equal(true);
     // Lines with a payment id name that payment.
