@@ -616,13 +616,15 @@ export class BankAgent implements Service {
   }
 
   /**
-   * The newest block's timestamp. A block's time changes only with a new block, so it is asked again only once the
-   * head watcher has seen a block after the one last asked about: one `eth_getBlockByNumber` per block, not per round.
+   * The newest block's timestamp. A block's time changes only with a new block, so it is asked again only when the
+   * head watcher's block is not the one last asked about: one `eth_getBlockByNumber` per block, not per round. A head
+   * below it (a chain reset to an earlier block, a reorg to a shorter one) is asked about too: the time kept may
+   * be later than the chain's.
    */
   async #chainTime(): Promise<number | undefined> {
     const head = this.#heads.head;
     const known = this.#latestBlock;
-    if (known !== undefined && head !== undefined && head <= known.number) return known.timestamp;
+    if (known !== undefined && head === known.number) return known.timestamp;
     const block = await this.#provider.getBlock("latest");
     if (block === null) return undefined;
     this.#latestBlock = { number: block.number, timestamp: block.timestamp };
