@@ -102,10 +102,12 @@ const GROUPS = {
   },
   checks: {
     // Issue 22: the agent's grouped "would the settlement take these orders?" before a 202 (the kit's Coalescer and
-    // the agent's flush) and the outbox's gas limits learnt per payment.
+    // the agent's flush), the outbox's gas limits learnt per payment, and the expiry scan with the block time it
+    // keeps (read once per block) and the step lines it logs.
     mutate: () => [
       "src/chain/coalesce.ts",
       span("src/settlement/agent.ts", /^ {2}async #checkOnChain\(/, /^ {2}\/\/ ─+ the loop/),
+      span("src/settlement/agent.ts", /^ {2}async #chainTime\(/, /^function duplicate\(/),
       span("src/settlement/outbox.ts", /^ {2}async #gasLimit\(/, /^ {2}#calldata\(/),
     ],
     tests: [
@@ -113,6 +115,7 @@ const GROUPS = {
       "test/settlement/agent-chain-asks.test.ts",
       "test/settlement/agent.test.ts",
       "test/settlement/outbox-sender.test.ts",
+      "test/settlement/logs.test.ts",
     ],
   },
   bookings: {
