@@ -9,7 +9,7 @@ import type { Provider } from "ethers";
 
 import type { PaymentRequest } from "../../src/settlement/api.js";
 import { RETRY_AFTER_SECONDS } from "../../src/settlement/http.js";
-import { ALICE_OPENING, http, orderJson, startBanks, waitForPayment, type Banks } from "./helpers.js";
+import { ALICE_OPENING, http, orderJson, startBanks, until, waitForPayment, type Banks } from "./helpers.js";
 
 interface ErrorJson {
   error: { code: string; message: string; field?: string };
@@ -25,14 +25,20 @@ const request = (endToEndId: string, amount = 12_345n): PaymentRequest => ({
 });
 
 /**
- * The provider the agents use, with its `call` (the agents' only use of `eth_call`: the admission check) and its
- * `getBlock("latest")` counted, and `call`, while `down`, failing as an unreachable node does (a connection error,
- * no revert data).
+ * The provider the agents use, with its `call` (the agents' only use of `eth_call`: the admission check), its
+ * `getBlock("latest")` and its `getBlockNumber` counted, and `call`, while `down`, failing as an unreachable node
+ * does (a connection error, no revert data).
  */
 function askingProvider(inner: Provider) {
-  const state = { calls: 0, down: false, latestBlocks: 0 };
+  const state = { calls: 0, down: false, latestBlocks: 0, blockNumbers: 0 };
   const provider = new Proxy(inner, {
     get(target, property) {
+      if (property === "getBlockNumber") {
+        return async () => {
+          state.blockNumbers += 1;
+          return target.getBlockNumber();
+        };
+      }
       if (property === "getBlock") {
         return async (...args: Parameters<Provider["getBlock"]>) => {
           if (args[0] === "latest") state.latestBlocks += 1;
@@ -117,10 +123,12 @@ describe("settlement: what the agent asks the chain before a 202", function () {
     await agent.submit(request("TIME-1"));
     await waitForPayment(agent, "TIME-1", (p) => p.debtor.status === "Initiated");
 
-    // Open and unsmelted, the payment is checked for expiry every round (10 ms apart); with no new block the time
-    // it checks against is the one already read.
+    // Open and unsmelted, the payment is checked for expiry every round; with no new block the time it checks
+    // against is the one already read. Each round's follower asks for the block number once (and so does the head
+    // watcher, half as often): 30 of those questions are at least 20 rounds, however slowly they come.
     const asked = state.latestBlocks;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const numbers = state.blockNumbers;
+    await until("30 questions for the newest block number", () => state.blockNumbers - numbers >= 30);
     expect(state.latestBlocks - asked, "rounds without a new block").to.be.at.most(1);
 
     // A new block past the deadline is read, and the payment refunded.
