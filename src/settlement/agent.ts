@@ -204,8 +204,8 @@ export class BankAgent implements Service {
   /** The agent's key (known once started). */
   #key: string | undefined;
   #applied: Array<{ point: string; id: string }> = [];
-  /** The newest block the agent has read the time of (`#chainTime`). */
-  #latestBlock: { readonly number: number; readonly timestamp: number } | undefined;
+  /** The newest block's time as last read, and the head watcher's block number then (`#chainTime`). */
+  #latestBlock: { readonly head: number; readonly timestamp: number } | undefined;
   readonly #configuredUrl: string;
 
   constructor(options: BankAgentOptions) {
@@ -366,6 +366,7 @@ export class BankAgent implements Service {
       );
     }
     this.#key = getAddress(key);
+    this.#latestBlock = undefined;
     this.#outbox.start();
     try {
       await this.#http.start();
@@ -616,23 +617,29 @@ export class BankAgent implements Service {
   }
 
   /**
-   * The newest block's timestamp. A block's time changes only with a new block, so it is asked again only when the
-   * head watcher's block is not the one last asked about: one `eth_getBlockByNumber` per block, not per round. A head
-   * below it (a chain reset to an earlier block, a reorg to a shorter one) is asked about too: the time kept may
-   * be later than the chain's.
+   * The newest block's timestamp, read again only once the head watcher's block number has changed since the last
+   * read (up or down: a new block, a chain reset, a reorg to a shorter chain; `start()` forgets it too): while
+   * payments wait and no block comes, one `eth_getBlockByNumber` per block rather than one per round. An expiry is
+   * so noticed at most one head poll late. A block replaced at the same height keeps its predecessor's time until
+   * the next block, as a read of a block about to be orphaned always could. A payment marked expired early moves no
+   * money: the settlement refuses a refund before the deadline in its own time, and the outbox then waits until the
+   * settlement's state shows it expired.
    */
   async #chainTime(): Promise<number | undefined> {
     const head = this.#heads.head;
     const known = this.#latestBlock;
-    if (known !== undefined && head === known.number) return known.timestamp;
+    if (known !== undefined && head !== undefined && head === known.head) return known.timestamp;
     const block = await this.#provider.getBlock("latest");
     if (block === null) return undefined;
-    this.#latestBlock = { number: block.number, timestamp: block.timestamp };
+    this.#latestBlock = head === undefined ? undefined : { head, timestamp: block.timestamp };
     return block.timestamp;
   }
 
+  /** A step of a payment: an event applied to the books at `info`, the steps between (accepted, sending, landed) at `debug`. */
   #step(point: string, paymentId: string): void {
-    this.#logger.child({ paymentId }).debug(`step ${point} ${paymentId}`);
+    const logger = this.#logger.child({ paymentId });
+    if (point.startsWith("event:")) logger.info(`step ${point} ${paymentId}`);
+    else logger.debug(`step ${point} ${paymentId}`);
     this.#onStep(point, paymentId);
   }
 

@@ -44,10 +44,13 @@ describe("settlement: the bank agents' structured log", function () {
     });
     const about = lines.filter((line) => line.paymentId === "E2E-LOG-1").map((line) => line.msg as string);
     expect(about).to.include("bank-a: step accept:committed E2E-LOG-1");
-    // Steps at debug, milestones at info: a bank logging at `info` gets a few lines a payment, not one per step.
+    // Each event applied to the books at info, with the milestones; the steps between them at debug.
     const levelOf = (start: string) => lines.find((line) => (line.msg as string).startsWith(start))?.level;
     expect(levelOf("bank-a: step accept:committed E2E-LOG-1")).to.equal("debug");
+    expect(levelOf("bank-a: step initiate:sending E2E-LOG-1")).to.equal("debug");
     expect(levelOf("bank-a: accepted E2E-LOG-1")).to.equal("info");
+    expect(levelOf("bank-a: step event:SettlementAcknowledged E2E-LOG-1")).to.equal("info");
+    expect(levelOf("bank-b: step event:SettlementInitiated E2E-LOG-1")).to.equal("info");
     expect(about.some((msg) => msg.startsWith("bank-a: accepted E2E-LOG-1: 100 USD to "))).to.equal(true);
     expect(about.some((msg) => msg.startsWith("bank-b: "))).to.equal(true);
     // Lines with a payment id name that payment.
