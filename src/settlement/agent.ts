@@ -635,7 +635,10 @@ export class BankAgent implements Service {
     return block.timestamp;
   }
 
-  /** A step of a payment: an event applied to the books at `info`, the steps between (accepted, sending, landed) at `debug`. */
+  /**
+   * A step of a payment, logged and told to `onStep`: a chain event applied to the books at `info`, the steps
+   * between them (accepted, sending, landed) at `debug`.
+   */
   #step(point: string, paymentId: string): void {
     const logger = this.#logger.child({ paymentId });
     if (point.startsWith("event:")) logger.info(`step ${point} ${paymentId}`);

@@ -116,7 +116,7 @@ describe("settlement: what the agent asks the chain before a 202", function () {
     expect(agent.ledger.balance("alice")).to.equal(ALICE_OPENING - 12_345n);
   });
 
-  it("reads the newest block's time once per block, not every round, and still sees a deadline pass", async function () {
+  it("reads the newest block's time once per new head, not every round, and still sees a deadline pass", async function () {
     banks = await startBanks({ ttlSeconds: 600 });
     await banks.b.stop();
     // The head watcher asks once a second: nearly every question for the block number is then a round's.

@@ -12,7 +12,7 @@ describe("settlement: the bank agents' structured log", function () {
 
   it("carries the payment's id on its lines and the request id on the access line of its POST", async function () {
     const written: string[] = [];
-    // At debug level: each step of a payment has its own line too (`info` keeps the milestones).
+    // At debug level: every step of a payment has its line (`info` keeps the milestones and the chain events).
     const logger = createLogger({
       service: "banks",
       level: "debug",
