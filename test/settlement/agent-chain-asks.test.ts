@@ -116,11 +116,16 @@ describe("settlement: what the agent asks the chain before a 202", function () {
     expect(agent.ledger.balance("alice")).to.equal(ALICE_OPENING - 12_345n);
   });
 
-  it("reads the newest block's time once per new head, not every round, and still sees a deadline pass", async function () {
+  it("reads the newest block's time only while a payment is open, once per new head, and still sees a deadline pass", async function () {
     banks = await startBanks({ ttlSeconds: 600 });
     await banks.b.stop();
     // The head watcher asks once a second: nearly every question for the block number is then a round's.
     const { agent, state } = await counted(banks, { headPollMs: 1_000 });
+    // Nothing open: no round reads the newest block, even as a new one comes.
+    await banks.suite.networkHelpers.mine(1);
+    await until("30 questions for the newest block number", () => state.blockNumbers >= 30);
+    expect(state.latestBlocks, "rounds with nothing open").to.equal(0);
+
     await agent.submit(request("TIME-1"));
     await waitForPayment(agent, "TIME-1", (p) => p.debtor.status === "Initiated");
 

@@ -58,4 +58,31 @@ describe("settlement: the bank agents' structured log", function () {
       if (typeof line.paymentId === "string") expect(line.msg as string).to.include(line.paymentId);
     }
   });
+
+  it("carries the payment's id on the line of a payment found expired, at info", async function () {
+    const written: string[] = [];
+    const logger = createLogger({
+      service: "banks",
+      destination: { write: (line: string) => void written.push(line) },
+    });
+    banks = await startBanks({ log: lineLog(logger), ttlSeconds: 600 });
+    await banks.b.stop();
+    await banks.a.submit({
+      debtorAccount: "alice",
+      creditorBank: "B",
+      creditorAccount: "bob",
+      amount: 100n,
+      currency: "USD",
+      endToEndId: "E2E-LOG-2",
+    });
+    await waitForPayment(banks.a, "E2E-LOG-2", (p) => p.debtor.status === "Initiated");
+    await banks.suite.networkHelpers.time.increase(601);
+    await banks.suite.networkHelpers.mine(1);
+    await waitForPayment(banks.a, "E2E-LOG-2", (p) => p.status === "Refunded");
+    const lines = written.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line.msg === "bank-a: expired E2E-LOG-2: refund queued")).to.include({
+      level: "info",
+      paymentId: "E2E-LOG-2",
+    });
+  });
 });

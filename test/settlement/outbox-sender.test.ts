@@ -142,6 +142,31 @@ describe("settlement: one round of the outbox sender", function () {
   const dueNow = (payments: PaymentStore, id: string, step: string) => payments.recheck(rowIdOf(id, step), 0);
   const sendingPoints = (seen: Seen) => seen.points.filter((point) => point.includes(":sending"));
 
+  /** Bank A's signer, with every gas estimate it answers kept in `estimated`, in order. */
+  function countingEstimates(): { signer: Banks["suite"]["accounts"]["bankA"]; estimated: bigint[] } {
+    const signer = banks!.suite.accounts.bankA;
+    const estimated: bigint[] = [];
+    const counting = new Proxy(signer, {
+      get(target, property) {
+        if (property === "estimateGas") {
+          return async (tx: Parameters<typeof signer.estimateGas>[0]) => {
+            const gas = await target.estimateGas(tx);
+            estimated.push(gas);
+            return gas;
+          };
+        }
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return { signer: counting, estimated };
+  }
+  /** The agents' gas limit for an estimate: a quarter more, and 20,000. */
+  const margin = (gas: bigint) => gas + gas / 4n + 20_000n;
+  /** The gas limit of the transaction last sent for a payment's step. */
+  const gasLimitOf = async (id: string, step: string) =>
+    (await banks!.suite.ethers.provider.getTransaction(rowHash(id, step)!))!.gasLimit;
+
   it("returns how many transactions went out: a failed send is not one, each batch of acknowledgements is one", async function () {
     const payments = await bankAOwing(["RND-S1", "RND-S2"], ["RND-N1", "RND-N2"]);
     for (const id of ["RND-S1", "RND-S2", "RND-N1"])
@@ -234,34 +259,16 @@ describe("settlement: one round of the outbox sender", function () {
   it("estimates a step's gas once for batches at least as big as the one estimated; a smaller batch afresh", async function () {
     const first = ["RND-G1", "RND-G2", "RND-G3", "RND-G4", "RND-G5", "RND-G6", "RND-G7"];
     const payments = await bankAOwing([], first);
-    const signer = banks!.suite.accounts.bankA;
-    let estimates = 0;
-    const estimated: bigint[] = [];
-    const counting = new Proxy(signer, {
-      get(target, property) {
-        if (property === "estimateGas") {
-          return async (tx: Parameters<typeof signer.estimateGas>[0]) => {
-            estimates += 1;
-            const gas = await target.estimateGas(tx);
-            estimated.push(gas);
-            return gas;
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const { signer: counting, estimated } = countingEstimates();
     const { sender } = senderFor(payments, { stepBatchSize: 3, signer: counting });
     // Batches of 3, 3 and 1: the first is estimated, the second reuses its gas per payment, the 1 is smaller.
     expect(await sender.sendPending()).to.equal(3);
     await sender.settled();
-    expect(estimates).to.equal(2);
+    expect(estimated).to.have.length(2);
     for (const id of first) expect(await stateOf(id)).to.equal("Delivered");
     // The limits: an estimate plus a quarter and 20,000; the reused one sized from the first estimate's gas per
     // payment (rounded up), times the batch's size.
-    const margin = (gas: bigint) => gas + gas / 4n + 20_000n;
-    const limitOf = async (id: string) =>
-      (await banks!.suite.ethers.provider.getTransaction(rowHash(id, "initiate")!))!.gasLimit;
+    const limitOf = (id: string) => gasLimitOf(id, "initiate");
     const perPayment = (estimated[0]! + 2n) / 3n;
     expect(await limitOf("RND-G1")).to.equal(margin(estimated[0]!));
     expect(await limitOf("RND-G4")).to.equal(margin(perPayment * 3n));
@@ -281,26 +288,47 @@ describe("settlement: one round of the outbox sender", function () {
     }
     expect(await sender.sendPending()).to.equal(2);
     await sender.settled();
-    expect(estimates).to.equal(2);
+    expect(estimated).to.have.length(2);
     for (const id of more) expect(await stateOf(id)).to.equal("Delivered");
+  });
+
+  it("keeps the highest gas per payment learnt and the smallest batch it covers: a batch sent again, estimated afresh at less per payment, lowers neither", async function () {
+    const ids = ["ACK-G1", "ACK-G2", "ACK-G3", "ACK-G4", "ACK-G5", "ACK-G6"];
+    const payments = await bankAOwing(ids, []);
+    const { signer: counting, estimated } = countingEstimates();
+    const { sender } = senderFor(payments, { ackBatchSize: 10, signer: counting });
+    const owe = (...owed: string[]) => {
+      for (const id of owed) expect(payments.enqueue("outbound", id, "acknowledge"), id).to.equal(true);
+    };
+    const acknowledged = async (round: readonly string[]) => {
+      expect(await sender.sendPending(), "one acknowledgeBatch").to.equal(1);
+      await sender.settled();
+      for (const id of round) expect(await stateOf(id), id).to.equal("Acknowledged");
+    };
+
+    // A batch of 1, estimated: the most gas per payment an acknowledgement takes, learnt for batches of 1 and up.
+    owe("ACK-G1");
+    await acknowledged(["ACK-G1"]);
+    expect(estimated).to.have.length(1);
+    // A batch of 3 with a row that failed once: not fresh, so estimated afresh, at less per payment.
+    owe("ACK-G2", "ACK-G3", "ACK-G4");
+    payments.retryLater(rowIdOf("ACK-G2", "acknowledge"), "refused once", 0);
+    await acknowledged(["ACK-G2", "ACK-G3", "ACK-G4"]);
+    expect(estimated).to.have.length(2);
+    expect((estimated[1]! + 2n) / 3n, "3 acknowledgements in a batch take less gas each than 1").to.be.lessThan(
+      estimated[0]!,
+    );
+    // A fresh batch of 2 still reuses the batch of 1's figure: no estimate, and a limit of twice its gas.
+    owe("ACK-G5", "ACK-G6");
+    await acknowledged(["ACK-G5", "ACK-G6"]);
+    expect(estimated, "no estimate for the batch of 2").to.have.length(2);
+    expect(await gasLimitOf("ACK-G5", "acknowledge")).to.equal(margin(estimated[0]! * 2n));
+    expect(await gasLimitOf("ACK-G6", "acknowledge")).to.equal(margin(estimated[0]! * 2n));
   });
 
   it("keeps a learnt gas figure GAS_LIMIT_TTL_MS by its clock, then estimates afresh and keeps the new one as long", async function () {
     const payments = await bankAOwing([], ["TTL-1", "TTL-2", "TTL-3"]);
-    const signer = banks!.suite.accounts.bankA;
-    let estimates = 0;
-    const counting = new Proxy(signer, {
-      get(target, property) {
-        if (property === "estimateGas") {
-          return async (tx: Parameters<typeof signer.estimateGas>[0]) => {
-            estimates += 1;
-            return target.estimateGas(tx);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const { signer: counting, estimated } = countingEstimates();
     const start = 1_800_000_000_000;
     let now = start;
     const { sender } = senderFor(payments, { stepBatchSize: 3, signer: counting, clock: { now: () => now } });
@@ -320,11 +348,11 @@ describe("settlement: one round of the outbox sender", function () {
       expect(await sender.sendPending()).to.equal(1);
       await sender.settled();
       for (const id of ids) expect(await stateOf(id), id).to.equal("Delivered");
-      return estimates;
+      return estimated.length;
     };
     expect(await sender.sendPending()).to.equal(1);
     await sender.settled();
-    expect(estimates, "the first batch is estimated").to.equal(1);
+    expect(estimated, "the first batch is estimated").to.have.length(1);
     expect(await round(["TTL-4", "TTL-5", "TTL-6"], start + GAS_LIMIT_TTL_MS - 1), "kept until its time").to.equal(1);
     expect(await round(["TTL-7", "TTL-8", "TTL-9"], start + GAS_LIMIT_TTL_MS), "gone at its time").to.equal(2);
     expect(
