@@ -77,6 +77,8 @@ export class TxQueue {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #watched = new Map<string, Watched>();
   #watching = false;
+  /** Ends the loop's wait for its next round at once (`close()`); set only while it waits. */
+  #wake: (() => void) | undefined;
   #address: string | undefined;
 
   constructor(options: TxQueueOptions) {
@@ -121,6 +123,8 @@ export class TxQueue {
       );
     }
     this.#watched.clear();
+    // The loop waiting for its next round ends now rather than a poll later: nothing is left running.
+    this.#wake?.();
   }
 
   /** Forgets the nonce count and the fees: the next send reads both from the node. */
@@ -192,11 +196,26 @@ export class TxQueue {
       while (this.#watched.size > 0) {
         const round = [...this.#watched.values()];
         await Promise.all(round.map((watched) => this.#check(watched)));
-        if (this.#watched.size > 0) await new Promise((resolve) => setTimeout(resolve, this.#pollMs));
+        if (this.#watched.size > 0) await this.#nextRound();
       }
     } finally {
       this.#watching = false;
     }
+  }
+
+  /** Waits `receiptPollMs`, or until `close()`. */
+  #nextRound(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, this.#pollMs);
+      this.#wake = () => {
+        this.#wake = undefined;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   async #check(watched: Watched): Promise<void> {

@@ -17,19 +17,41 @@ interface Script {
   receipts: Map<string, TransactionReceipt>;
   held: Set<string>;
   transactionError?: Error;
+  /** While set, a fee read waits for it. */
+  feeGate?: Promise<void> | undefined;
+  /** Each transaction is mined as the signer hands it over (its receipt there at once). */
+  mineAtOnce?: boolean;
+  /** How many receipt reads fail (a connection error) before the node answers them. */
+  receiptFailures?: number;
+  /** Called when the queue asks for the `latest` count (only a judgement past a deadline does). */
+  onLatest?: () => void;
 }
 
 function node(script: Script) {
   const calls = { getNetwork: 0, getFeeData: 0, getTransactionCount: 0 };
   const sent: Array<Record<string, unknown>> = [];
+  /** The hash of every receipt asked for, in order. */
+  const receiptAsks: string[] = [];
   const provider = {
     getNetwork: async () => (calls.getNetwork++, { chainId: 4242n }),
-    getFeeData: async () => (calls.getFeeData++, script.fees),
-    getTransactionCount: async (_address: string, tag: string) => (
-      calls.getTransactionCount++,
-      tag === "latest" ? script.latest : script.pending
-    ),
-    getTransactionReceipt: async (hash: string) => script.receipts.get(hash) ?? null,
+    getFeeData: async () => {
+      calls.getFeeData++;
+      await script.feeGate;
+      return script.fees;
+    },
+    getTransactionCount: async (_address: string, tag: string) => {
+      calls.getTransactionCount++;
+      if (tag === "latest") script.onLatest?.();
+      return tag === "latest" ? script.latest : script.pending;
+    },
+    getTransactionReceipt: async (hash: string) => {
+      receiptAsks.push(hash);
+      if ((script.receiptFailures ?? 0) > 0) {
+        script.receiptFailures! -= 1;
+        throw new Error("socket hang up");
+      }
+      return script.receipts.get(hash) ?? null;
+    },
     getTransaction: async (hash: string) => {
       if (script.transactionError !== undefined) throw script.transactionError;
       return script.held.has(hash) ? { hash } : null;
@@ -40,11 +62,12 @@ function node(script: Script) {
     sendTransaction: async (tx: Record<string, unknown>) => {
       sent.push(tx);
       const hash = `0x${String(sent.length).padStart(64, "0")}`;
-      script.held.add(hash);
+      if (script.mineAtOnce === true) script.receipts.set(hash, receiptOf(hash));
+      else script.held.add(hash);
       return { hash };
     },
   } as unknown as Signer;
-  return { provider, signer, calls, sent };
+  return { provider, signer, calls, sent, receiptAsks };
 }
 
 const script = (more: Partial<Script> = {}): Script => ({
@@ -98,6 +121,15 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
     queue.close();
     await out.mined.catch(() => undefined);
 
+    // A node that gives a fee cap but no priority fee is priced as legacy too.
+    const half = node(script({ fees: { maxFeePerGas: 30n, maxPriorityFeePerGas: null, gasPrice: 25n } }));
+    const halfQueue = new TxQueue({ provider: half.provider, signer: half.signer });
+    const halfOut = await halfQueue.send(tx);
+    expect(half.sent[0]).to.deep.include({ type: 0, gasPrice: 25n });
+    expect(half.sent[0]).to.not.have.property("maxFeePerGas");
+    halfQueue.close();
+    await halfOut.mined.catch(() => undefined);
+
     const none = node(script({ fees: { maxFeePerGas: null, maxPriorityFeePerGas: 2n, gasPrice: null } }));
     const refused = await new TxQueue({ provider: none.provider, signer: none.signer }).send(tx).catch((e) => e);
     expect(refused).to.have.property("code", "CHAIN_NO_FEE_DATA");
@@ -119,8 +151,50 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
     const fourth = await queue.send(tx);
     expect(calls.getFeeData).to.equal(2);
     expect(sent[3]).to.deep.include({ maxFeePerGas: 90n, maxPriorityFeePerGas: 9n });
+
+    // Old again: read again, one read at a time, however many sends come while it is under way.
+    s.fees = { maxFeePerGas: 120n, maxPriorityFeePerGas: 12n, gasPrice: 110n };
+    let open = (): void => undefined;
+    s.feeGate = new Promise<void>((resolve) => (open = resolve));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const more = [await queue.send(tx), await queue.send(tx), await queue.send(tx)];
+    expect(calls.getFeeData, "one read under way").to.equal(3);
+    for (const request of sent.slice(4)) expect(request).to.deep.include({ maxFeePerGas: 90n });
+    open();
+    s.feeGate = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    more.push(await queue.send(tx));
+    expect(sent[7]).to.deep.include({ maxFeePerGas: 120n, maxPriorityFeePerGas: 12n });
+    expect(calls.getFeeData).to.equal(3);
     queue.close();
-    for (const o of [first, second, third, fourth]) await o.mined.catch(() => undefined);
+    for (const o of [first, second, third, fourth, ...more]) await o.mined.catch(() => undefined);
+  });
+
+  it("asks for every watched receipt in one loop: a send while it waits for its next round is asked then", async function () {
+    const s = script();
+    const { provider, signer, receiptAsks } = node(s);
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 60_000 });
+    const first = await queue.send(tx);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(receiptAsks).to.deep.equal([first.hash]);
+    const others = [await queue.send(tx), await queue.send(tx)];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(receiptAsks, "no second loop").to.deep.equal([first.hash]);
+    queue.close();
+    for (const o of [first, ...others]) await o.mined.catch(() => undefined);
+  });
+
+  it("ends its loop once every receipt is in: the next send is asked at once, not a poll later", async function () {
+    const s = script({ mineAtOnce: true });
+    const { provider, signer, receiptAsks } = node(s);
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 60_000 });
+    const first = await queue.send(tx);
+    expect(await first.mined).to.have.property("hash", first.hash);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = await queue.send(tx);
+    expect(receiptAsks).to.deep.equal([first.hash, second.hash]);
+    expect(await second.mined).to.have.property("hash", second.hash);
+    queue.close();
   });
 
   it("after resync() reads the count and the fees again", async function () {
@@ -164,6 +238,26 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
     for (const o of [a, b, c]) await o.mined.catch(() => undefined);
   });
 
+  it("close() ends the receipt loop at once, not a poll later: a send after it is asked for its receipt at once", async function () {
+    const { provider, signer, receiptAsks } = node(script());
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 60_000 });
+    try {
+      const first = await queue.send(tx);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(receiptAsks).to.deep.equal([first.hash]);
+      queue.close();
+      expect(await first.mined.catch((e: unknown) => e)).to.be.instanceOf(TxOverdueError);
+      const second = await queue.send(tx);
+      const secondMined = second.mined.catch((e: unknown) => e);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(receiptAsks).to.deep.equal([first.hash, second.hash]);
+      queue.close();
+      expect(await secondMined).to.be.instanceOf(TxOverdueError);
+    } finally {
+      queue.close();
+    }
+  });
+
   it("close() ends every wait with TxOverdueError naming its hash", async function () {
     const { provider, signer } = node(script());
     const queue = new TxQueue({ provider, signer });
@@ -192,6 +286,14 @@ describe("chain/tx-queue: a transaction past its deadline (a scripted node)", fu
 
   it("a receipt that comes before the deadline resolves the wait", async function () {
     const s = script();
+    const { out, outcome } = await pastDeadline(s, (hash) => s.receipts.set(hash, receiptOf(hash)));
+    expect(outcome).to.deep.equal({
+      receipt: { hash: out.hash, status: 1, blockNumber: 7, blockHash: `0x${"07".repeat(32)}`, gasUsed: 21_000n },
+    });
+  });
+
+  it("a receipt read that fails is no answer: asked again, the wait resolves with the receipt", async function () {
+    const s = script({ receiptFailures: 2 });
     const { out, outcome } = await pastDeadline(s, (hash) => s.receipts.set(hash, receiptOf(hash)));
     expect(outcome).to.deep.equal({
       receipt: { hash: out.hash, status: 1, blockNumber: 7, blockHash: `0x${"07".repeat(32)}`, gasUsed: 21_000n },
@@ -236,16 +338,10 @@ describe("chain/tx-queue: a transaction past its deadline (a scripted node)", fu
     const mined = await pastDeadline(late, (hash) => {
       late.held.delete(hash);
       late.latest = 8;
-      // The receipt shows up only once the queue looks again after the count.
-      let asked = 0;
-      late.receipts = new Proxy(new Map<string, TransactionReceipt>(), {
-        get: (target, key) =>
-          key === "get"
-            ? (h: string) => (h === hash && ++asked > 2 ? receiptOf(h) : undefined)
-            : Reflect.get(target, key),
-      });
+      // The receipt shows up only once the deadline passed and the queue asked for the count.
+      late.onLatest = () => late.receipts.set(hash, receiptOf(hash));
     });
-    expect(mined.outcome).to.have.property("receipt");
+    expect(mined.outcome).to.deep.equal({ receipt: receiptOf(mined.out.hash) });
 
     const taken = script();
     const other = await pastDeadline(taken, (hash) => {
