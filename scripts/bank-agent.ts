@@ -3,7 +3,7 @@
  * `npm start` runs for both banks, as a single process an operator (or a
  * crash test) can stop, kill and restart.
  *
- *   tsx scripts/bank-agent.ts A|B
+ *   npx tsx scripts/bank-agent.ts A|B
  *
  * The chain, deployments and data folder as `runServiceProcess`
  * (src/chain/process.ts) takes them, the deployments saved for `localhost`
@@ -27,7 +27,7 @@ runServiceProcess({
   name: "bank-agent",
   factory: () => {
     if (bank !== "A" && bank !== "B") {
-      throw new BankChainError("AGENT_USAGE", "usage: tsx scripts/bank-agent.ts A|B");
+      throw new BankChainError("AGENT_USAGE", "usage: npx tsx scripts/bank-agent.ts A|B");
     }
     return bankAgentService(bank, { env: process.env, onStep: crashAtStep(process.env.BANK_AGENT_CRASH_AT) });
   },

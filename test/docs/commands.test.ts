@@ -25,6 +25,7 @@ import { expect } from "chai";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic } from "ethers";
 
 import { DUTIES } from "../../src/chain/networks.js";
+import { DEVNET_MERCHANT_INDEX } from "../../src/offline/service.js";
 import {
   AccountLedger__factory,
   BankToken__factory,
@@ -669,11 +670,11 @@ describe("docs: every command in README.md and docs/*.md", function () {
         ...readme.matchAll(/^\|\s*(\d+)\s*\|\s*`(0x[0-9a-fA-F]{40})`\s*\|\s*`(0x[0-9a-f]{64})`\s*\|(.*)$/gm),
       ];
       // Every duty's account (src/chain/networks.ts), named by its duty, the demo customers 10, 11 and 19, the
-      // checkout's shopper 12, settlement account 13 and fee account 14, the demo producers 16 and 17 and the
-      // rewards sponsor 18.
+      // checkout's shopper 12, settlement account 13 and fee account 14, the offline merchant terminal 15, the demo
+      // producers 16 and 17 and the rewards sponsor 18.
       const duties = new Map<number, string>(DUTIES.map((duty) => [duty.devnetIndex, duty.name]));
       expect(rows.map((row) => Number(row[1]))).to.deep.equal(
-        [...duties.keys(), 10, 11, 12, 13, 14, 16, 17, 18, 19].sort((x, y) => x - y),
+        [...duties.keys(), 10, 11, 12, 13, 14, DEVNET_MERCHANT_INDEX, 16, 17, 18, 19].sort((x, y) => x - y),
       );
       for (const row of rows) {
         const duty = duties.get(Number(row[1]));
