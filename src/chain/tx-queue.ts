@@ -123,7 +123,7 @@ export class TxQueue {
       );
     }
     this.#watched.clear();
-    // The loop waiting for its next round ends now rather than a poll later: nothing is left running.
+    // A loop waiting for its next round ends now rather than a poll later (one in a round ends when the round does).
     this.#wake?.();
   }
 
@@ -206,15 +206,13 @@ export class TxQueue {
   /** Waits `receiptPollMs`, or until `close()`. */
   #nextRound(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, this.#pollMs);
-      this.#wake = () => {
-        this.#wake = undefined;
+      const wake = () => {
+        if (this.#wake === wake) this.#wake = undefined;
         clearTimeout(timer);
         resolve();
       };
+      const timer = setTimeout(wake, this.#pollMs);
+      this.#wake = wake;
     });
   }
 

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import type { Provider, Signer, TransactionReceipt } from "ethers";
 
-import { TxDroppedError, TxOverdueError, TxQueue } from "../../src/chain/tx-queue.js";
+import { TxDroppedError, TxOverdueError, TxQueue, type QueuedTx } from "../../src/chain/tx-queue.js";
 
 interface Script {
   fees: { maxFeePerGas: bigint | null; maxPriorityFeePerGas: bigint | null; gasPrice: bigint | null };
@@ -79,6 +79,9 @@ const script = (more: Partial<Script> = {}): Script => ({
   ...more,
 });
 const tx = { to: "0x00000000000000000000000000000000000000bb", data: "0x", gasLimit: 21_000n };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets every promise already under way run (no timer fires). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 /** A mined receipt as ethers gives it (only the fields the queue reads). */
 const receiptOf = (hash: string) =>
   ({
@@ -139,62 +142,78 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
   it("reads the fees again in the background once they are older than feeTtlMs, sending on the old ones meanwhile", async function () {
     const s = script();
     const { provider, signer, calls, sent } = node(s);
-    const queue = new TxQueue({ provider, signer, feeTtlMs: 30 });
-    const first = await queue.send(tx);
-    s.fees = { maxFeePerGas: 90n, maxPriorityFeePerGas: 9n, gasPrice: 80n };
-    const second = await queue.send(tx);
-    expect(calls.getFeeData).to.equal(1);
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    const third = await queue.send(tx); // starts the refresh, goes out on the old figures
-    expect(sent[2]).to.deep.include({ maxFeePerGas: 30n });
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const fourth = await queue.send(tx);
-    expect(calls.getFeeData).to.equal(2);
-    expect(sent[3]).to.deep.include({ maxFeePerGas: 90n, maxPriorityFeePerGas: 9n });
+    // A second is far longer than anything here takes between a refresh and the send after it, even on a loaded
+    // machine: the figures read stay fresh through the checks that follow each refresh.
+    const queue = new TxQueue({ provider, signer, feeTtlMs: 1_000 });
+    const out: QueuedTx[] = [];
+    try {
+      out.push(await queue.send(tx));
+      s.fees = { maxFeePerGas: 90n, maxPriorityFeePerGas: 9n, gasPrice: 80n };
+      out.push(await queue.send(tx));
+      expect(calls.getFeeData).to.equal(1);
+      await sleep(1_100);
+      out.push(await queue.send(tx)); // starts the refresh, goes out on the old figures
+      expect(sent[2]).to.deep.include({ maxFeePerGas: 30n });
+      await settle();
+      out.push(await queue.send(tx));
+      expect(calls.getFeeData).to.equal(2);
+      expect(sent[3]).to.deep.include({ maxFeePerGas: 90n, maxPriorityFeePerGas: 9n });
 
-    // Old again: read again, one read at a time, however many sends come while it is under way.
-    s.fees = { maxFeePerGas: 120n, maxPriorityFeePerGas: 12n, gasPrice: 110n };
-    let open = (): void => undefined;
-    s.feeGate = new Promise<void>((resolve) => (open = resolve));
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    const more = [await queue.send(tx), await queue.send(tx), await queue.send(tx)];
-    expect(calls.getFeeData, "one read under way").to.equal(3);
-    for (const request of sent.slice(4)) expect(request).to.deep.include({ maxFeePerGas: 90n });
-    open();
-    s.feeGate = undefined;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    more.push(await queue.send(tx));
-    expect(sent[7]).to.deep.include({ maxFeePerGas: 120n, maxPriorityFeePerGas: 12n });
-    expect(calls.getFeeData).to.equal(3);
-    queue.close();
-    for (const o of [first, second, third, fourth, ...more]) await o.mined.catch(() => undefined);
+      // Old again: read again, one read at a time, however many sends come while it is under way.
+      s.fees = { maxFeePerGas: 120n, maxPriorityFeePerGas: 12n, gasPrice: 110n };
+      let open = (): void => undefined;
+      s.feeGate = new Promise<void>((resolve) => (open = resolve));
+      await sleep(1_100);
+      out.push(await queue.send(tx), await queue.send(tx), await queue.send(tx));
+      expect(calls.getFeeData, "one read under way").to.equal(3);
+      for (const request of sent.slice(4)) expect(request).to.deep.include({ maxFeePerGas: 90n });
+      open();
+      s.feeGate = undefined;
+      await settle();
+      out.push(await queue.send(tx));
+      expect(sent[7]).to.deep.include({ maxFeePerGas: 120n, maxPriorityFeePerGas: 12n });
+      expect(calls.getFeeData).to.equal(3);
+    } finally {
+      queue.close();
+      for (const o of out) await o.mined.catch(() => undefined);
+    }
   });
 
   it("asks for every watched receipt in one loop: a send while it waits for its next round is asked then", async function () {
     const s = script();
     const { provider, signer, receiptAsks } = node(s);
-    const queue = new TxQueue({ provider, signer, receiptPollMs: 60_000 });
-    const first = await queue.send(tx);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(receiptAsks).to.deep.equal([first.hash]);
-    const others = [await queue.send(tx), await queue.send(tx)];
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(receiptAsks, "no second loop").to.deep.equal([first.hash]);
-    queue.close();
-    for (const o of [first, ...others]) await o.mined.catch(() => undefined);
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 200 });
+    const out: QueuedTx[] = [];
+    try {
+      out.push(await queue.send(tx));
+      await settle();
+      expect(receiptAsks).to.deep.equal([out[0]!.hash]);
+      out.push(await queue.send(tx), await queue.send(tx));
+      await settle();
+      expect(receiptAsks, "no second loop").to.deep.equal([out[0]!.hash]);
+      // The loop's next round asks for all three.
+      for (let i = 0; i < 100 && !out.every((o) => receiptAsks.includes(o.hash)); i++) await sleep(20);
+      expect(receiptAsks.slice(0, 4)).to.deep.equal([out[0]!.hash, ...out.map((o) => o.hash)]);
+    } finally {
+      queue.close();
+      for (const o of out) await o.mined.catch(() => undefined);
+    }
   });
 
   it("ends its loop once every receipt is in: the next send is asked at once, not a poll later", async function () {
     const s = script({ mineAtOnce: true });
     const { provider, signer, receiptAsks } = node(s);
     const queue = new TxQueue({ provider, signer, receiptPollMs: 60_000 });
-    const first = await queue.send(tx);
-    expect(await first.mined).to.have.property("hash", first.hash);
-    await new Promise((resolve) => setImmediate(resolve));
-    const second = await queue.send(tx);
-    expect(receiptAsks).to.deep.equal([first.hash, second.hash]);
-    expect(await second.mined).to.have.property("hash", second.hash);
-    queue.close();
+    try {
+      const first = await queue.send(tx);
+      expect(await first.mined).to.have.property("hash", first.hash);
+      await settle();
+      const second = await queue.send(tx);
+      expect(receiptAsks).to.deep.equal([first.hash, second.hash]);
+      expect(await second.mined).to.have.property("hash", second.hash);
+    } finally {
+      queue.close();
+    }
   });
 
   it("after resync() reads the count and the fees again", async function () {
@@ -242,14 +261,18 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
     const { provider, signer, receiptAsks } = node(script());
     const queue = new TxQueue({ provider, signer, receiptPollMs: 60_000 });
     try {
+      const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
       const first = await queue.send(tx);
-      await new Promise((resolve) => setImmediate(resolve));
+      await settle();
       expect(receiptAsks).to.deep.equal([first.hash]);
+      const whileWaiting = timers(); // the loop's wait for its next round among them
       queue.close();
       expect(await first.mined.catch((e: unknown) => e)).to.be.instanceOf(TxOverdueError);
+      await settle();
+      expect(timers(), "the wait's timer cleared").to.equal(whileWaiting - 1);
       const second = await queue.send(tx);
       const secondMined = second.mined.catch((e: unknown) => e);
-      await new Promise((resolve) => setImmediate(resolve));
+      await settle();
       expect(receiptAsks).to.deep.equal([first.hash, second.hash]);
       queue.close();
       expect(await secondMined).to.be.instanceOf(TxOverdueError);
@@ -272,9 +295,9 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
 });
 
 describe("chain/tx-queue: a transaction past its deadline (a scripted node)", function () {
-  const pastDeadline = async (s: Script, prepare: (hash: string) => void) => {
+  const pastDeadline = async (s: Script, prepare: (hash: string) => void, receiptTimeoutMs = 20) => {
     const { provider, signer, calls } = node(s);
-    const queue = new TxQueue({ provider, signer, receiptPollMs: 1, receiptTimeoutMs: 20 });
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 1, receiptTimeoutMs });
     const out = await queue.send(tx);
     prepare(out.hash);
     const outcome = await out.mined.then(
@@ -294,7 +317,8 @@ describe("chain/tx-queue: a transaction past its deadline (a scripted node)", fu
 
   it("a receipt read that fails is no answer: asked again, the wait resolves with the receipt", async function () {
     const s = script({ receiptFailures: 2 });
-    const { out, outcome } = await pastDeadline(s, (hash) => s.receipts.set(hash, receiptOf(hash)));
+    // A deadline far off: three rounds must come before it, however loaded the machine.
+    const { out, outcome } = await pastDeadline(s, (hash) => s.receipts.set(hash, receiptOf(hash)), 10_000);
     expect(outcome).to.deep.equal({
       receipt: { hash: out.hash, status: 1, blockNumber: 7, blockHash: `0x${"07".repeat(32)}`, gasUsed: 21_000n },
     });
