@@ -179,10 +179,10 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
     }
   });
 
-  it("asks for every watched receipt in one loop: a send while it waits for its next round is asked then", async function () {
+  it("asks for every watched receipt in one loop, a round every receiptPollMs: a send while it waits is asked at the next", async function () {
     const s = script();
     const { provider, signer, receiptAsks } = node(s);
-    const queue = new TxQueue({ provider, signer, receiptPollMs: 200 });
+    const queue = new TxQueue({ provider, signer, receiptPollMs: 1_000 });
     const out: QueuedTx[] = [];
     try {
       out.push(await queue.send(tx));
@@ -191,6 +191,9 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
       out.push(await queue.send(tx), await queue.send(tx));
       await settle();
       expect(receiptAsks, "no second loop").to.deep.equal([out[0]!.hash]);
+      // Nor a round before receiptPollMs (a timer never fires early).
+      await sleep(300);
+      expect(receiptAsks, "no round before its time").to.deep.equal([out[0]!.hash]);
       // The loop's next round asks for all three.
       for (let i = 0; i < 100 && !out.every((o) => receiptAsks.includes(o.hash)); i++) await sleep(20);
       expect(receiptAsks.slice(0, 4)).to.deep.equal([out[0]!.hash, ...out.map((o) => o.hash)]);
