@@ -116,22 +116,25 @@ describe("chain/tx-queue: what it asks the node and hands the signer (a scripted
   });
 
   it("prices a legacy chain (no EIP-1559 figures) with gasPrice, and refuses to send without any fee figure", async function () {
-    const legacy = node(script({ fees: { maxFeePerGas: null, maxPriorityFeePerGas: null, gasPrice: 25n } }));
-    const queue = new TxQueue({ provider: legacy.provider, signer: legacy.signer });
-    const out = await queue.send(tx);
-    expect(legacy.sent[0]).to.deep.include({ type: 0, gasPrice: 25n });
-    expect(legacy.sent[0]).to.not.have.property("maxFeePerGas");
-    queue.close();
-    await out.mined.catch(() => undefined);
-
-    // A node that gives a fee cap but no priority fee is priced as legacy too.
-    const half = node(script({ fees: { maxFeePerGas: 30n, maxPriorityFeePerGas: null, gasPrice: 25n } }));
-    const halfQueue = new TxQueue({ provider: half.provider, signer: half.signer });
-    const halfOut = await halfQueue.send(tx);
-    expect(half.sent[0]).to.deep.include({ type: 0, gasPrice: 25n });
-    expect(half.sent[0]).to.not.have.property("maxFeePerGas");
-    halfQueue.close();
-    await halfOut.mined.catch(() => undefined);
+    // No EIP-1559 figures at all, or a fee cap without a priority fee: both priced as legacy.
+    for (const fees of [
+      { maxFeePerGas: null, maxPriorityFeePerGas: null, gasPrice: 25n },
+      { maxFeePerGas: 30n, maxPriorityFeePerGas: null, gasPrice: 25n },
+    ]) {
+      const legacy = node(script({ fees }));
+      const queue = new TxQueue({ provider: legacy.provider, signer: legacy.signer });
+      try {
+        const out = await queue.send(tx);
+        void out.mined.catch(() => undefined); // ended by close() below
+        expect(
+          legacy.sent[0],
+          JSON.stringify(fees, (_, v) => (typeof v === "bigint" ? String(v) : v)),
+        ).to.deep.include({ type: 0, gasPrice: 25n });
+        expect(legacy.sent[0]).to.not.have.property("maxFeePerGas");
+      } finally {
+        queue.close();
+      }
+    }
 
     const none = node(script({ fees: { maxFeePerGas: null, maxPriorityFeePerGas: 2n, gasPrice: null } }));
     const refused = await new TxQueue({ provider: none.provider, signer: none.signer }).send(tx).catch((e) => e);
