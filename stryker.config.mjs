@@ -185,7 +185,7 @@ const GROUPS = {
   "tx-queue": {
     // Issue 22: the kit's pipelined sender (nonces counted locally, read again after a refused or lost send, a
     // dropped transaction told from an overdue one). The tests run on Anvil.
-    mutate: () => ["src/chain/tx-queue.ts"],
+    mutate: () => ["src/chain/tx-queue.ts", "src/chain/pause.ts"],
     tests: ["test/chain/tx-queue-unit.test.ts", "test/chain/tx-queue.test.ts"],
   },
   interop: {

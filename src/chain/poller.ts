@@ -5,6 +5,7 @@
  * `onError` and retried after the retry policy's back-off; a fatal error
  * (`isFatal`) stops the loop. `stop()` waits for the tick under way.
  */
+import { Pause } from "./pause.js";
 import { retryDelay, type RetryPolicy } from "./retry.js";
 
 export interface PollerOptions {
@@ -24,7 +25,7 @@ export class Poller {
   readonly #retry: RetryPolicy;
   #stopped = true;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pause = new Pause();
   #woken = false;
 
   constructor(options: PollerOptions) {
@@ -47,13 +48,13 @@ export class Poller {
   /** Ends the current pause, so the next tick runs now (or right after the one under way). */
   wake(): void {
     this.#woken = true;
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   /** Stops the loop and waits for the tick under way to finish. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#pause.wake();
     await this.#loop;
     this.#loop = undefined;
   }
@@ -75,20 +76,8 @@ export class Poller {
         }
       }
       if (this.#stopped) break;
-      if (failures > 0) await this.#pause(retryDelay(this.#retry, failures));
-      else if (!busy && !this.#woken) await this.#pause(this.#options.intervalMs);
+      if (failures > 0) await this.#pause.wait(retryDelay(this.#retry, failures));
+      else if (!busy && !this.#woken) await this.#pause.wait(this.#options.intervalMs);
     }
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-    });
   }
 }

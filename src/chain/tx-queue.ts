@@ -23,6 +23,7 @@
 import type { Provider, Signer, TransactionRequest } from "ethers";
 
 import { BankChainError, messageOf } from "../errors.js";
+import { Pause } from "./pause.js";
 import { readReceipt, type MinedReceipt } from "./raw-reads.js";
 
 /** A transaction that is neither mined nor known to the node any more: its nonce is free again. */
@@ -77,8 +78,8 @@ export class TxQueue {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #watched = new Map<string, Watched>();
   #watching = false;
-  /** Ends the loop's wait for its next round at once (`close()`); set only while it waits. */
-  #wake: (() => void) | undefined;
+  /** The receipt loop's wait for its next round, which `close()` ends at once. */
+  readonly #pause = new Pause();
   #address: string | undefined;
 
   constructor(options: TxQueueOptions) {
@@ -124,7 +125,7 @@ export class TxQueue {
     }
     this.#watched.clear();
     // A loop waiting for its next round ends now rather than a poll later (one in a round ends when the round does).
-    this.#wake?.();
+    this.#pause.wake();
   }
 
   /** Forgets the nonce count and the fees: the next send reads both from the node. */
@@ -196,24 +197,11 @@ export class TxQueue {
       while (this.#watched.size > 0) {
         const round = [...this.#watched.values()];
         await Promise.all(round.map((watched) => this.#check(watched)));
-        if (this.#watched.size > 0) await this.#nextRound();
+        if (this.#watched.size > 0) await this.#pause.wait(this.#pollMs);
       }
     } finally {
       this.#watching = false;
     }
-  }
-
-  /** Waits `receiptPollMs`, or until `close()`. */
-  #nextRound(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        if (this.#wake === wake) this.#wake = undefined;
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(wake, this.#pollMs);
-      this.#wake = wake;
-    });
   }
 
   async #check(watched: Watched): Promise<void> {
